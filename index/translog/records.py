@@ -1,0 +1,111 @@
+"""How operations are encoded inside one write-ahead log record, and how records are framed.
+
+Owns: the frame ``crc32 (u32 LE) | length (u32 LE) | payload`` where the crc covers the length
+bytes and the payload, and the payload is one zstd frame holding a batch of operations (one
+append call = one record, so a batch is all-or-nothing on replay).
+
+Must never: do file I/O (index/translog/translog.py does), or rely on zstd to detect a torn
+record (a streaming zstd reader returns partial data silently: DESIGN §8).
+"""
+
+from __future__ import annotations
+
+import struct
+import threading
+import zlib
+
+import zstandard
+
+from index.operations import ReplicatedOperation
+
+FRAME_HEADER = struct.Struct("<II")
+OPERATION_HEADER = struct.Struct("<Bqqqiii")
+MAX_RECORD_LENGTH = 1 << 31
+
+_KIND_CODES = {"index": 1, "delete": 2, "noop": 3}
+_KIND_NAMES = {code: name for name, code in _KIND_CODES.items()}
+_ABSENT = -1
+
+# zstd (de)compressor objects are not thread safe: one per thread
+_per_thread = threading.local()
+
+
+def _compressor() -> zstandard.ZstdCompressor:
+    compressor = getattr(_per_thread, "compressor", None)
+    if compressor is None:
+        compressor = _per_thread.compressor = zstandard.ZstdCompressor(level=1)
+    return compressor
+
+
+def encode_operations(operations: list[ReplicatedOperation] | tuple[ReplicatedOperation, ...]) -> bytes:
+    parts: list[bytes] = []
+    for operation in operations:
+        identifier = None if operation.document_id is None else operation.document_id.encode("utf-8")
+        reason = None if operation.reason is None else operation.reason.encode("utf-8")
+        source = operation.source
+        parts.append(OPERATION_HEADER.pack(
+            _KIND_CODES[operation.kind], operation.seq_no, operation.primary_term, operation.version,
+            _ABSENT if identifier is None else len(identifier),
+            _ABSENT if source is None else len(source),
+            _ABSENT if reason is None else len(reason),
+        ))
+        if identifier is not None:
+            parts.append(identifier)
+        if source is not None:
+            parts.append(source)
+        if reason is not None:
+            parts.append(reason)
+    return b"".join(parts)
+
+
+def decode_operations(raw: bytes) -> list[ReplicatedOperation]:
+    operations = []
+    view = memoryview(raw)
+    offset = 0
+    while offset < len(raw):
+        kind_code, seq_no, primary_term, version, id_length, source_length, reason_length = (
+            OPERATION_HEADER.unpack_from(raw, offset))
+        offset += OPERATION_HEADER.size
+        document_id = source = reason = None
+        if id_length != _ABSENT:
+            document_id = bytes(view[offset: offset + id_length]).decode("utf-8")
+            offset += id_length
+        if source_length != _ABSENT:
+            source = bytes(view[offset: offset + source_length])
+            offset += source_length
+        if reason_length != _ABSENT:
+            reason = bytes(view[offset: offset + reason_length]).decode("utf-8")
+            offset += reason_length
+        operations.append(ReplicatedOperation(
+            _KIND_NAMES[kind_code], seq_no, primary_term, version, document_id, source, reason))
+    if offset != len(raw):
+        raise ValueError(f"operation batch overruns its record: expected {len(raw)} bytes, got {offset}")
+    return operations
+
+
+def frame_record(operations) -> bytes:
+    payload = _compressor().compress(encode_operations(operations))
+    length_bytes = struct.pack("<I", len(payload))
+    crc = zlib.crc32(payload, zlib.crc32(length_bytes))
+    return struct.pack("<I", crc) + length_bytes + payload
+
+
+def record_at(data: bytes | memoryview, offset: int) -> tuple[bytes, int] | None:
+    """The verified payload of the record starting at ``offset`` and the offset after it, or None
+    when the bytes there are not a complete record with a matching crc."""
+    end_of_data = len(data)
+    if offset + FRAME_HEADER.size > end_of_data:
+        return None
+    crc, length = FRAME_HEADER.unpack_from(data, offset)
+    end = offset + FRAME_HEADER.size + length
+    if end > end_of_data:
+        return None
+    actual = zlib.crc32(data[offset + FRAME_HEADER.size: end], zlib.crc32(data[offset + 4: offset + 8]))
+    if actual != crc:
+        return None
+    return bytes(data[offset + FRAME_HEADER.size: end]), end
+
+
+def decode_payload(payload: bytes) -> list[ReplicatedOperation]:
+    # the frame's content size is always written by ZstdCompressor.compress, so one-shot is safe
+    return decode_operations(zstandard.ZstdDecompressor().decompress(payload))
