@@ -1,0 +1,127 @@
+"""The frame format and a trio stream that reads and writes whole frames.
+
+    u32 frame length (bytes after this field, big-endian)
+    32 bytes HMAC-SHA256(cluster secret, everything after the HMAC)
+    u32 header length
+    header: one orjson object
+    body: raw bytes (bulk lines, stored sources ...) — never JSON-encoded a second time
+
+A frame whose HMAC does not match is refused with FrameAuthenticationError and the connection
+must be dropped: after a bad frame nothing on the stream can be trusted. This module owns the
+bytes on the wire; it must never interpret a header beyond decoding it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import struct
+
+import orjson
+import trio
+
+from node.transport.errors import FrameAuthenticationError, FrameError
+
+LENGTH_PREFIX = struct.Struct(">I")
+HMAC_BYTES = 32
+DEFAULT_MAX_FRAME_BYTES = 1024 * 1024 * 1024  # a bulk body up to the HTTP limit fits comfortably
+RECEIVE_CHUNK_BYTES = 4 * 1024 * 1024  # recv allocates max_bytes each call: keep it bounded
+
+
+def frame_hmac(secret: bytes, *parts: bytes) -> bytes:
+    mac = hmac.new(secret, digestmod=hashlib.sha256)
+    for part in parts:
+        mac.update(part)
+    return mac.digest()
+
+
+def encode_frame(secret: bytes, header: dict, body: bytes = b"") -> list[bytes]:
+    """The frame as a list of buffers (so a large body is not copied into one bytes object)."""
+    header_bytes = orjson.dumps(header)
+    header_length = LENGTH_PREFIX.pack(len(header_bytes))
+    digest = frame_hmac(secret, header_length, header_bytes, body)
+    total = HMAC_BYTES + LENGTH_PREFIX.size + len(header_bytes) + len(body)
+    return [LENGTH_PREFIX.pack(total), digest, header_length, header_bytes, body]
+
+
+def decode_frame(secret: bytes, frame: bytes | bytearray | memoryview) -> tuple[dict, bytes]:
+    """Decode one frame *without* its leading length field."""
+    view = memoryview(frame)
+    if len(view) < HMAC_BYTES + LENGTH_PREFIX.size:
+        raise FrameError(f"frame too short: expected at least {HMAC_BYTES + 4} bytes, got {len(view)}")
+    received_digest = bytes(view[:HMAC_BYTES])
+    authenticated = view[HMAC_BYTES:]
+    expected_digest = frame_hmac(secret, authenticated)
+    if not hmac.compare_digest(received_digest, expected_digest):
+        raise FrameAuthenticationError("frame hmac mismatch: wrong cluster secret or tampered frame")
+    (header_length,) = LENGTH_PREFIX.unpack_from(authenticated, 0)
+    header_end = LENGTH_PREFIX.size + header_length
+    if header_end > len(authenticated):
+        raise FrameError(f"frame header length {header_length} exceeds frame size {len(authenticated)}")
+    try:
+        header = orjson.loads(authenticated[LENGTH_PREFIX.size:header_end])
+    except orjson.JSONDecodeError as error:
+        raise FrameError(f"frame header is not valid json: {error}") from None
+    if not isinstance(header, dict):
+        raise FrameError(f"frame header: expected a json object, got {type(header).__name__}")
+    return header, bytes(authenticated[header_end:])
+
+
+class FrameStream:
+    """Whole frames over a trio byte stream. Sends are serialised by a lock (many tasks share one
+    connection); receives must come from one task only."""
+
+    def __init__(self, stream: trio.abc.Stream, secret: bytes,
+                 max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
+        self.stream = stream
+        self.secret = secret
+        self.max_frame_bytes = max_frame_bytes
+        self.send_lock = trio.Lock()
+        self.buffer = bytearray()
+        self.frames_sent = 0
+        self.frames_received = 0
+
+    async def send_frame(self, header: dict, body: bytes = b"") -> None:
+        buffers = encode_frame(self.secret, header, body)
+        async with self.send_lock:
+            # small frames go out in one write; a large body is written without concatenation
+            if len(body) < 65536:
+                await self.stream.send_all(b"".join(buffers))
+            else:
+                await self.stream.send_all(b"".join(buffers[:4]))
+                await self.stream.send_all(body)
+            self.frames_sent += 1
+
+    async def _fill(self, needed: int) -> bool:
+        """Read until the buffer holds ``needed`` bytes; False on end of stream at a boundary."""
+        while len(self.buffer) < needed:
+            chunk = await self.stream.receive_some(RECEIVE_CHUNK_BYTES)
+            if not chunk:
+                if self.buffer:
+                    raise FrameError(f"connection closed inside a frame: {len(self.buffer)} of "
+                                     f"{needed} bytes received")
+                return False
+            self.buffer += chunk
+        return True
+
+    async def receive_frame(self) -> tuple[dict, bytes] | None:
+        """The next frame, or None when the peer closed the stream cleanly between frames."""
+        if not await self._fill(LENGTH_PREFIX.size):
+            return None
+        (frame_length,) = LENGTH_PREFIX.unpack_from(self.buffer, 0)
+        if frame_length > self.max_frame_bytes:
+            raise FrameError(f"frame length {frame_length} exceeds the limit of {self.max_frame_bytes} bytes")
+        total = LENGTH_PREFIX.size + frame_length
+        if not await self._fill(total):
+            raise FrameError("connection closed inside a frame")
+        frame = memoryview(self.buffer)[LENGTH_PREFIX.size:total]
+        try:
+            decoded = decode_frame(self.secret, frame)
+        finally:
+            frame.release()
+        del self.buffer[:total]
+        self.frames_received += 1
+        return decoded
+
+    async def aclose(self) -> None:
+        await self.stream.aclose()

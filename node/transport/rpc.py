@@ -1,0 +1,157 @@
+"""Request/response over one FrameStream, multiplexed by request id.
+
+Headers on the wire:
+    request   {"id": n, "kind": "request", "method": str, "payload": {...}}
+    response  {"id": n, "kind": "response", "payload": {...}}
+    error     {"id": n, "kind": "error", "error": describe_exception(...)}
+
+``RpcClient`` lets many tasks wait on one connection at once; its ``run`` task owns the receive
+side and must live in a nursery for as long as the connection is used. ``serve_rpc`` answers
+requests, each in its own task, with an async handler. This module must never know what a
+method means, and never leaves a waiting caller hanging: when the connection ends every pending
+request fails with ConnectionClosedError.
+"""
+
+from __future__ import annotations
+
+import itertools
+import logging
+import traceback
+from typing import Any, Awaitable, Callable
+
+import trio
+
+from node.transport.errors import (
+    ConnectionClosedError,
+    FrameError,
+    RequestTimeoutError,
+    TransportError,
+    describe_exception,
+    rebuild_exception,
+)
+from node.transport.framing import FrameStream
+
+RpcHandler = Callable[[str, dict, bytes], Awaitable[tuple[dict, bytes]]]
+
+
+class PendingRequest:
+    __slots__ = ("done", "header", "body", "error")
+
+    def __init__(self) -> None:
+        self.done = trio.Event()
+        self.header: dict | None = None
+        self.body: bytes = b""
+        self.error: BaseException | None = None
+
+
+class RpcClient:
+    def __init__(self, frames: FrameStream, name: str = "rpc",
+                 closed_error: Callable[[str], BaseException] = ConnectionClosedError) -> None:
+        self.frames = frames
+        self.name = name
+        self.closed_error = closed_error
+        self.request_ids = itertools.count(1)
+        self.pending: dict[int, PendingRequest] = {}
+        self.closed_reason: str | None = None
+        self.requests_sent = 0
+
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Receive responses until the connection ends; then fail every pending request."""
+        task_status.started()
+        reason = "connection closed by peer"
+        try:
+            while True:
+                frame = await self.frames.receive_frame()
+                if frame is None:
+                    break
+                header, body = frame
+                waiting = self.pending.pop(header.get("id"), None)
+                if waiting is None:
+                    continue  # the caller gave up (timeout or cancel); drop the late answer
+                if header.get("kind") == "error":
+                    waiting.error = rebuild_exception(header.get("error") or {})
+                else:
+                    waiting.header, waiting.body = header, body
+                waiting.done.set()
+        except (FrameError, trio.BrokenResourceError, trio.ClosedResourceError, OSError) as error:
+            reason = f"connection failed: {error}"
+        finally:
+            self.fail_pending(reason)
+
+    def fail_pending(self, reason: str) -> None:
+        self.closed_reason = reason
+        pending, self.pending = self.pending, {}
+        for waiting in pending.values():
+            waiting.error = self.closed_error(f"{self.name}: {reason}")
+            waiting.done.set()
+
+    async def request(self, method: str, payload: dict[str, Any], body: bytes = b"",
+                      timeout_seconds: float | None = None) -> tuple[dict, bytes]:
+        if self.closed_reason is not None:
+            raise self.closed_error(f"{self.name}: {self.closed_reason}")
+        request_id = next(self.request_ids)
+        waiting = PendingRequest()
+        self.pending[request_id] = waiting
+        try:
+            await self.frames.send_frame(
+                {"id": request_id, "kind": "request", "method": method, "payload": payload}, body)
+            self.requests_sent += 1
+            if timeout_seconds is None:
+                await waiting.done.wait()
+            else:
+                with trio.move_on_after(timeout_seconds) as scope:
+                    await waiting.done.wait()
+                if scope.cancelled_caught:
+                    raise RequestTimeoutError(
+                        f"{self.name}: no response to {method!r} within {timeout_seconds}s")
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError) as error:
+            raise self.closed_error(f"{self.name}: cannot send {method!r}: {error}") from None
+        finally:
+            self.pending.pop(request_id, None)
+        if waiting.error is not None:
+            raise waiting.error
+        assert waiting.header is not None
+        return waiting.header.get("payload") or {}, waiting.body
+
+    async def aclose(self) -> None:
+        await self.frames.aclose()
+
+
+async def serve_rpc(frames: FrameStream, handler: RpcHandler, logger: logging.Logger,
+                    on_request_started: Callable[[], None] | None = None) -> None:
+    """Answer requests until the peer closes the connection. Each request runs in its own task
+    in this function's nursery, so a slow one never blocks the others; errors from the handler
+    travel back as error frames and never end the connection."""
+
+    async def answer(header: dict, body: bytes) -> None:
+        request_id = header.get("id")
+        method = str(header.get("method"))
+        try:
+            payload, response_body = await handler(method, header.get("payload") or {}, body)
+            response = ({"id": request_id, "kind": "response", "payload": payload}, response_body)
+        except Exception as error:  # noqa: BLE001 — every failure is reported to the caller
+            traceback_text = None
+            if not getattr(error, "opensearch_type", None):
+                traceback_text = traceback.format_exc()
+                logger.error("request %s failed unexpectedly", method, exc_info=True)
+            response = ({"id": request_id, "kind": "error",
+                         "error": describe_exception(error, traceback_text)}, b"")
+        try:
+            await frames.send_frame(*response)
+        except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+            pass  # the caller is gone; nothing to tell
+
+    async with trio.open_nursery() as nursery:
+        while True:
+            try:
+                frame = await frames.receive_frame()
+            except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
+                frame = None
+            if frame is None:
+                break
+            header, body = frame
+            if header.get("kind") != "request":
+                raise TransportError(f"expected a request frame, got kind {header.get('kind')!r}")
+            if on_request_started is not None:
+                on_request_started()
+            nursery.start_soon(answer, header, body)

@@ -1,0 +1,253 @@
+"""The front's pool of shard worker processes: spawn, route, supervise, restart.
+
+``ShardWorkers.run`` (in the node's nursery) spawns ``worker_count`` processes of
+``python -m node.workers.worker_main``, each connected by an AF_UNIX socketpair and speaking the
+framed RPC of node/transport. A shard always lives on ``worker_for(uuid, n)`` (crc32, stable across
+restarts). A worker that exits unexpectedly is logged, restarted with back-off, and the
+``open_shard`` calls that succeeded on it are replayed in order so its shards reopen from disk;
+calls that were in flight fail with WorkerUnavailableError (their outcome is unknown to the
+caller, exactly as with a lost node).
+
+This module must never open a shard, parse a payload, or decide what a method does.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import subprocess
+import sys
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import trio
+
+from node.transport.errors import ConnectionClosedError, RequestTimeoutError
+from node.transport.framing import FrameStream
+from node.transport.rpc import RpcClient
+from node.workers.errors import WorkerUnavailableError
+
+OPEN_SHARD_METHOD = "open_shard"
+CLOSE_SHARD_METHOD = "close_shard"
+RESTART_BACKOFF_INITIAL_SECONDS = 0.2
+RESTART_BACKOFF_MAX_SECONDS = 10.0
+WORKER_READY_TIMEOUT_SECONDS = 60.0
+SHUTDOWN_GRACE_SECONDS = 20.0
+
+
+def worker_for_shard(index_uuid: str, shard_number: int, worker_count: int) -> int:
+    # crc32, not hash(): str hashes are salted per process and must agree across restarts
+    return zlib.crc32(f"{index_uuid}/{shard_number}".encode()) % worker_count
+
+
+@dataclass
+class WorkerHandle:
+    worker_number: int
+    client: RpcClient | None = None
+    process: Any = None
+    ready: trio.Event = field(default_factory=trio.Event)
+    starts: int = 0
+    crashes: int = 0
+    calls: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class WorkerStatistics:
+    worker_number: int
+    pid: int | None
+    ready: bool
+    starts: int
+    crashes: int
+    calls: int
+
+
+class ShardWorkers:
+    def __init__(self, worker_count: int, data_directory: Path, secret: bytes, node_name: str,
+                 log_level: str, logger: logging.Logger, log_to_file: bool = True) -> None:
+        if worker_count < 1:
+            raise ValueError(f"worker_count: expected at least 1, got {worker_count}")
+        self.worker_count = worker_count
+        self.data_directory = Path(data_directory)
+        self.secret = secret
+        self.node_name = node_name
+        self.log_level = log_level
+        self.logger = logger
+        self.log_to_file = log_to_file
+        self.handles = [WorkerHandle(number) for number in range(worker_count)]
+        # (uuid, shard) → the open_shard (payload, body) to replay after a worker restart
+        self.opened_shards: dict[tuple[str, int], tuple[dict, bytes]] = {}
+        self.shutting_down = False
+        self.cancel_scope: trio.CancelScope | None = None
+
+    # ------------------------------------------------------------------ routing and calls
+
+    def worker_for(self, index_uuid: str, shard_number: int) -> int:
+        return worker_for_shard(index_uuid, shard_number, self.worker_count)
+
+    async def call(self, index_uuid: str, shard_number: int, method: str, payload: dict,
+                   body: bytes = b"", timeout_seconds: float | None = None) -> tuple[dict, bytes]:
+        worker_number = self.worker_for(index_uuid, shard_number)
+        payload = {**payload, "index_uuid": index_uuid, "shard_number": shard_number}
+        result = await self.call_worker(worker_number, method, payload, body, timeout_seconds)
+        key = (index_uuid, shard_number)
+        if method == OPEN_SHARD_METHOD:
+            self.opened_shards[key] = (payload, body)
+        elif method == CLOSE_SHARD_METHOD:
+            self.opened_shards.pop(key, None)
+        return result
+
+    async def broadcast(self, method: str, payload: dict, body: bytes = b"",
+                        timeout_seconds: float | None = None) -> list[tuple[dict, bytes]]:
+        results: list[Any] = [None] * self.worker_count
+        errors: list[BaseException] = []
+
+        async def one(worker_number: int) -> None:
+            try:
+                results[worker_number] = await self.call_worker(
+                    worker_number, method, payload, body, timeout_seconds)
+            except Exception as error:  # noqa: BLE001 — re-raised below, first one wins
+                errors.append(error)
+
+        async with trio.open_nursery() as nursery:
+            for worker_number in range(self.worker_count):
+                nursery.start_soon(one, worker_number)
+        if errors:
+            raise errors[0]
+        return results
+
+    async def call_worker(self, worker_number: int, method: str, payload: dict, body: bytes = b"",
+                          timeout_seconds: float | None = None) -> tuple[dict, bytes]:
+        handle = self.handles[worker_number]
+        if self.shutting_down:
+            raise WorkerUnavailableError(f"shard worker {worker_number}: the node is shutting down")
+        if not handle.ready.is_set():
+            wait = WORKER_READY_TIMEOUT_SECONDS if timeout_seconds is None else timeout_seconds
+            with trio.move_on_after(wait):
+                await handle.ready.wait()
+        client = handle.client
+        if client is None or not handle.ready.is_set():
+            raise WorkerUnavailableError(f"shard worker {worker_number} is not running (restarting)")
+        handle.calls += 1
+        try:
+            return await client.request(method, payload, body, timeout_seconds)
+        except RequestTimeoutError as error:
+            raise WorkerUnavailableError(f"shard worker {worker_number}: {error}") from None
+
+    def statistics(self) -> list[WorkerStatistics]:
+        return [WorkerStatistics(handle.worker_number,
+                                 handle.process.pid if handle.process is not None else None,
+                                 handle.ready.is_set(), handle.starts, handle.crashes, handle.calls)
+                for handle in self.handles]
+
+    # ------------------------------------------------------------------ lifecycle
+
+    async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
+        """Spawn every worker; report started once all answered a ping; supervise until shutdown."""
+        async with trio.open_nursery() as nursery:
+            self.cancel_scope = nursery.cancel_scope
+            for handle in self.handles:
+                nursery.start_soon(self.supervise, handle)
+            with trio.fail_after(WORKER_READY_TIMEOUT_SECONDS):
+                for handle in self.handles:
+                    await handle.ready.wait()
+            task_status.started()
+
+    async def shutdown(self) -> None:
+        """Close every shard on every worker (they flush), then end the processes."""
+        if self.shutting_down:
+            return
+        async def close_one(handle: WorkerHandle) -> None:
+            if handle.client is not None and handle.ready.is_set():
+                try:
+                    await handle.client.request("close_all_shards", {}, b"", SHUTDOWN_GRACE_SECONDS)
+                except Exception:  # noqa: BLE001 — keep shutting the others down
+                    self.logger.warning("worker %s did not close its shards cleanly",
+                                        handle.worker_number, exc_info=True)
+        async with trio.open_nursery() as nursery:
+            for handle in self.handles:
+                nursery.start_soon(close_one, handle)
+        self.shutting_down = True
+        for handle in self.handles:
+            if handle.client is not None:
+                await handle.client.aclose()  # EOF: the worker's only exit path
+        with trio.move_on_after(5):
+            for handle in self.handles:
+                if handle.process is not None:
+                    await handle.process.wait()
+        for handle in self.handles:
+            if handle.process is not None and handle.process.returncode is None:
+                self.logger.warning("worker %s did not exit; killing it", handle.worker_number)
+                handle.process.kill()
+        if self.cancel_scope is not None:
+            self.cancel_scope.cancel()
+
+    def worker_command(self, handle: WorkerHandle, child_fd: int) -> list[str]:
+        command = [sys.executable, "-m", "node.workers.worker_main", "--fd", str(child_fd),
+                   "--worker-number", str(handle.worker_number), "--data", str(self.data_directory),
+                   "--node-name", self.node_name, "--log-level", self.log_level]
+        if not self.log_to_file:
+            command.append("--no-log-file")
+        return command
+
+    async def supervise(self, handle: WorkerHandle) -> None:
+        backoff = RESTART_BACKOFF_INITIAL_SECONDS
+        while not self.shutting_down:
+            parent_socket, child_socket = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+            try:
+                process = await trio.lowlevel.open_process(
+                    self.worker_command(handle, child_socket.fileno()),
+                    stdin=subprocess.PIPE, pass_fds=(child_socket.fileno(),),
+                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
+            finally:
+                child_socket.close()
+            handle.process = process
+            handle.starts += 1
+            await process.stdin.send_all(self.secret.hex().encode() + b"\n")
+            await process.stdin.aclose()
+            stream = trio.SocketStream(trio.socket.from_stdlib_socket(parent_socket))
+            client = RpcClient(FrameStream(stream, self.secret), name=f"shard worker {handle.worker_number}",
+                               closed_error=WorkerUnavailableError)
+            handle.client = client
+            async with trio.open_nursery() as connection_nursery:
+                connection_nursery.start_soon(client.run)
+                connection_nursery.start_soon(self.bring_up, handle, client)
+                await process.wait()
+                handle.ready = trio.Event() if handle.ready.is_set() else handle.ready
+                connection_nursery.cancel_scope.cancel()
+            client.fail_pending(f"worker process exited with code {process.returncode}")
+            await client.aclose()
+            if self.shutting_down:
+                return
+            handle.crashes += 1
+            self.logger.error("shard worker exited unexpectedly; restarting", extra={"fields": {
+                "worker": handle.worker_number, "pid": process.pid, "exit_code": process.returncode,
+                "restart_in_seconds": backoff}})
+            await trio.sleep(backoff)
+            backoff = min(backoff * 2, RESTART_BACKOFF_MAX_SECONDS)
+
+    async def bring_up(self, handle: WorkerHandle, client: RpcClient) -> None:
+        """Ping the new worker, replay its shards' open_shard calls, then mark it ready."""
+        try:
+            await client.request("ping", {}, b"", WORKER_READY_TIMEOUT_SECONDS)
+        except (ConnectionClosedError, WorkerUnavailableError, RequestTimeoutError) as error:
+            self.logger.error("shard worker did not answer its first ping",
+                              extra={"fields": {"worker": handle.worker_number, "error": str(error)}})
+            return
+        replayed = 0
+        for (index_uuid, shard_number), (payload, body) in list(self.opened_shards.items()):
+            if self.worker_for(index_uuid, shard_number) != handle.worker_number:
+                continue
+            try:
+                await client.request(OPEN_SHARD_METHOD, payload, body)
+                replayed += 1
+            except Exception as error:  # noqa: BLE001 — one broken shard must not block the rest
+                self.logger.error("reopening shard after worker restart failed", extra={"fields": {
+                    "worker": handle.worker_number, "index_uuid": index_uuid, "shard": shard_number,
+                    "error": f"{type(error).__name__}: {error}"}})
+        if handle.starts > 1:
+            self.logger.info("shard worker restarted", extra={"fields": {
+                "worker": handle.worker_number, "shards_reopened": replayed}})
+        handle.ready.set()

@@ -1,0 +1,125 @@
+"""The shard worker process: ``python -m node.workers.worker_main --fd N ...``.
+
+Spawned by the front (pool.py) with one end of an AF_UNIX socketpair inherited as ``--fd`` and the
+cluster secret (hex) on stdin. It serves framed requests from the front, running each shard
+method (shard_service.SHARD_METHODS, owned by node-api) in a worker thread so several requests —
+an fsync-bound bulk and a search — overlap. It exits when the front closes the socket (or dies):
+that is the only way it ends, so it ignores SIGINT/SIGTERM sent to the process group and lets the
+front order the shutdown (close every shard first).
+
+It must never open a listening socket, talk to another node, or import node/http or node/cluster.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import signal
+import socket
+import sys
+from pathlib import Path
+from typing import Any, Callable
+
+import trio
+
+from node.logs import configure_logging, get_logger
+from node.transport.framing import FrameStream
+from node.transport.rpc import serve_rpc
+from node.workers.errors import UnknownWorkerMethodError
+from node.workers.registry import ShardRegistry
+
+ShardMethod = Callable[[ShardRegistry, dict, bytes], tuple[dict, bytes]]
+
+DEFAULT_THREADS_PER_WORKER = 4
+
+
+def builtin_methods(worker_number: int) -> dict[str, ShardMethod]:
+    def ping(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        return {"pong": True, "worker": worker_number, "pid": os.getpid(),
+                "shards": len(registry.shards)}, body
+
+    def close_all_shards(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        closed = registry.close_all(get_logger(f"worker.{worker_number}"))
+        return {"closed": closed}, b""
+
+    return {"ping": ping, "close_all_shards": close_all_shards}
+
+
+def load_shard_methods(worker_number: int, logger: logging.Logger) -> dict[str, ShardMethod]:
+    methods = builtin_methods(worker_number)
+    try:
+        shard_service = importlib.import_module("node.workers.shard_service")
+    except ModuleNotFoundError as error:
+        if error.name != "node.workers.shard_service":
+            raise
+        logger.warning("node.workers.shard_service is missing: only built-in methods are served")
+        return methods
+    service_methods = getattr(shard_service, "SHARD_METHODS", None)
+    if not isinstance(service_methods, dict):
+        raise TypeError("node.workers.shard_service.SHARD_METHODS: expected a dict of method name "
+                        f"to function, got {type(service_methods).__name__}")
+    # the service may override "ping"; it must not override the shutdown path
+    return {**methods, **service_methods, "close_all_shards": methods["close_all_shards"]}
+
+
+async def serve_front(frames: FrameStream, registry: ShardRegistry,
+                      methods: dict[str, ShardMethod], threads: int, logger: logging.Logger) -> None:
+    limiter = trio.CapacityLimiter(threads)
+
+    async def handle(method: str, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        function = methods.get(method)
+        if function is None:
+            raise UnknownWorkerMethodError(
+                f"unknown worker method {method!r}; expected one of {', '.join(sorted(methods))}")
+        result: Any = await trio.to_thread.run_sync(function, registry, payload, body, limiter=limiter)
+        if not (isinstance(result, tuple) and len(result) == 2):
+            raise TypeError(f"worker method {method!r}: expected (dict, bytes), got {type(result).__name__}")
+        return result[0], result[1] or b""
+
+    await serve_rpc(frames, handle, logger)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m node.workers.worker_main")
+    parser.add_argument("--fd", type=int, required=True)
+    parser.add_argument("--worker-number", type=int, required=True)
+    parser.add_argument("--data", type=Path, required=True)
+    parser.add_argument("--node-name", default="worker")
+    parser.add_argument("--log-level", default="INFO")
+    parser.add_argument("--threads", type=int, default=DEFAULT_THREADS_PER_WORKER)
+    parser.add_argument("--no-log-file", action="store_true")
+    arguments = parser.parse_args(argv)
+
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    configure_logging(arguments.node_name, arguments.log_level,
+                      None if arguments.no_log_file else arguments.data / "logs")
+    logger = get_logger(f"worker.{arguments.worker_number}")
+    secret = bytes.fromhex(sys.stdin.readline().strip())
+    sys.stdin.close()
+    if not secret:
+        logger.critical("no cluster secret on stdin; expected a hex line from the front")
+        return 2
+
+    registry = ShardRegistry(arguments.data, arguments.worker_number)
+    methods = load_shard_methods(arguments.worker_number, logger)
+    connection = socket.socket(fileno=arguments.fd)
+
+    async def run() -> None:
+        stream = trio.SocketStream(trio.socket.from_stdlib_socket(connection))
+        frames = FrameStream(stream, secret)
+        logger.info("worker started", extra={"fields": {"pid": os.getpid(), "methods": sorted(methods)}})
+        try:
+            await serve_front(frames, registry, methods, arguments.threads, logger)
+        finally:
+            registry.close_all(logger)
+            logger.info("worker stopped")
+
+    trio.run(run)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

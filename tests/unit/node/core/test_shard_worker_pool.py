@@ -1,0 +1,73 @@
+"""The worker pool against real worker processes: round trip, routing, crash and restart."""
+
+import logging
+import os
+import signal
+
+import pytest
+import trio
+
+from node.workers.errors import UnknownWorkerMethodError
+from node.workers.pool import ShardWorkers, worker_for_shard
+
+SECRET = b"w" * 32
+
+
+def make_pool(tmp_path, worker_count):
+    return ShardWorkers(worker_count, tmp_path, SECRET, "test-node", "WARNING",
+                        logging.getLogger("test.pool"), log_to_file=False)
+
+
+async def test_a_call_goes_to_a_worker_process_and_back(tmp_path):
+    pool = make_pool(tmp_path, 1)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(pool.run)
+        payload, body = await pool.call("uuid-a", 0, "ping", {"x": 1}, b"raw body")
+        assert payload["pong"] is True
+        assert payload["pid"] != os.getpid()
+        assert body == b"raw body"
+        with pytest.raises(UnknownWorkerMethodError, match="unknown worker method 'nope'"):
+            await pool.call("uuid-a", 0, "nope", {})
+        await pool.shutdown()
+
+
+async def test_each_shard_always_goes_to_the_same_worker(tmp_path):
+    pool = make_pool(tmp_path, 2)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(pool.run)
+        pids = set()
+        for shard_number in range(8):
+            expected_worker = worker_for_shard("uuid-b", shard_number, 2)
+            payload, _ = await pool.call("uuid-b", shard_number, "ping", {})
+            assert payload["worker"] == expected_worker
+            pids.add(payload["pid"])
+        assert len(pids) == 2
+        answers = await pool.broadcast("ping", {})
+        assert sorted(answer["worker"] for answer, _ in answers) == [0, 1]
+        await pool.shutdown()
+
+
+def test_shard_to_worker_assignment_is_stable_across_processes():
+    # crc32 based: the same in every process, unlike hash(str)
+    assert [worker_for_shard("abc", n, 3) for n in range(5)] == [
+        worker_for_shard("abc", n, 3) for n in range(5)]
+    assert worker_for_shard("abc", 0, 1) == 0
+
+
+async def test_a_crashed_worker_is_restarted_and_answers_again(tmp_path):
+    pool = make_pool(tmp_path, 1)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(pool.run)
+        first, _ = await pool.call("uuid-c", 0, "ping", {})
+        os.kill(first["pid"], signal.SIGKILL)
+        # waits for the restart inside call (ready event), no sleeps needed
+        with trio.fail_after(60):
+            while True:
+                try:
+                    second, _ = await pool.call("uuid-c", 0, "ping", {})
+                    break
+                except Exception:  # the call racing the crash fails: its outcome is unknown
+                    await trio.sleep(0.05)
+        assert second["pid"] != first["pid"]
+        assert pool.statistics()[0].crashes == 1
+        await pool.shutdown()
