@@ -1,0 +1,285 @@
+"""Builds one immutable segment file from a batch of documents.
+
+Owns: turning ``SegmentDocument``s (the mapping's parsed values, the _source bytes and the
+seq_no/term/version of each) into the sections of a segment: per field an inverted index
+(term dictionary, roaring postings in zstd blocks, term frequencies, positions, field lengths),
+numeric and keyword doc values, ``_id`` and ``_field_names`` postings, stored _source in zstd
+blocks (built as a stream), and the seq_no/primary_term/version columns. Text is analysed a
+field at a time with ``Analyzer.analyze_batch`` and inverted with numpy (index/segment/inverter.py).
+
+Must never: write anything but a new file (segments are immutable), or change the mapping.
+"""
+
+from __future__ import annotations
+
+from array import array
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pyroaring import BitMap
+
+from index.format import SEGMENT, write_checked_file
+from index.segment.inverter import InvertedField, invert_tokens
+from index.segment.layout import SectionWriter, compressor
+from index.segment.types import FIELD_NAMES_FIELD, ID_FIELD, SegmentDocument
+
+POSTINGS_BLOCK_BYTES = 64 * 1024
+SOURCE_BLOCK_BYTES = 32 * 1024
+POSITION_INCREMENT_GAP = 100       # between the values of a multi-valued text field, as OpenSearch
+INTEGER_TYPES = frozenset({"long", "integer", "short", "byte", "date", "date_nanos", "unsigned_long"})
+FLOAT_TYPES = frozenset({"double", "float", "half_float", "scaled_float"})
+
+
+def segment_file_name(segment_name: str) -> str:
+    return f"{segment_name}.seg"
+
+
+def _field_kind(mapping: Any, path: str, sample: Any) -> tuple[str, bool, bool, str]:
+    """(type, indexed, has doc values, analyzer) for a field, inferring the type when unmapped."""
+    field_mapping = mapping.field(path) if mapping is not None else None
+    if field_mapping is not None:
+        return (field_mapping.type, field_mapping.index, field_mapping.doc_values,
+                field_mapping.analyzer or "standard")
+    if isinstance(sample, bool):
+        return "boolean", True, True, "standard"
+    if isinstance(sample, int):
+        return "long", True, True, "standard"
+    if isinstance(sample, float):
+        return "double", True, True, "standard"
+    return "keyword", True, True, "standard"
+
+
+def build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: Any) -> bytes:
+    """The body of a segment file holding ``documents`` in order (local doc id = index)."""
+    max_doc = len(documents)
+    writer = SectionWriter()
+    writer.metadata["max_doc"] = max_doc
+    fields_metadata: dict[str, dict[str, Any]] = {}
+    writer.metadata["fields"] = fields_metadata
+
+    # gather values column-wise: path -> (doc ids, values)
+    values_by_field: dict[str, tuple[list[int], list[Any]]] = {}
+    field_name_terms: list[str] = []
+    field_name_docs: list[int] = []
+    tombstones = BitMap()
+    for doc, document in enumerate(documents):
+        if document.values is None:
+            tombstones.add(doc)
+            continue
+        for path, values in document.values.items():
+            present = [value for value in values if value is not None]
+            if not present:
+                continue
+            field_name_terms.append(path)
+            field_name_docs.append(doc)
+            doc_list, value_list = values_by_field.setdefault(path, ([], []))
+            for value in present:
+                doc_list.append(doc)
+                value_list.append(value)
+
+    for path in sorted(values_by_field):
+        doc_list, value_list = values_by_field[path]
+        field_type, indexed, doc_values, analyzer_name = _field_kind(mapping, path, value_list[0])
+        metadata: dict[str, Any] = {"type": field_type}
+        docs = np.asarray(doc_list, dtype=np.int64)
+        if field_type == "text":
+            if indexed:
+                analyzer = analysis.get(analyzer_name)
+                inverted, lengths = _invert_text(analyzer, docs, [str(v) for v in value_list], max_doc)
+                _write_inverted(writer, path, inverted, lengths, max_doc, metadata, with_positions=True)
+        elif field_type in INTEGER_TYPES or field_type in FLOAT_TYPES:
+            if doc_values or indexed:
+                is_float = field_type in FLOAT_TYPES
+                numbers = np.asarray(value_list, dtype=np.float64 if is_float else np.int64)
+                _write_numeric(writer, path, docs, numbers, max_doc, metadata, is_float)
+        elif field_type == "boolean":
+            flags = [bool(value) for value in value_list]
+            if indexed:
+                terms = ["true" if flag else "false" for flag in flags]
+                _write_keyword_inverted(writer, path, docs, terms, max_doc, metadata)
+            if doc_values or indexed:
+                _write_numeric(writer, path, docs, np.asarray(flags, dtype=np.int64), max_doc, metadata, False)
+        else:  # keyword and everything term-like
+            terms = [value if isinstance(value, str) else _term_text(value) for value in value_list]
+            if indexed:
+                _write_keyword_inverted(writer, path, docs, terms, max_doc, metadata)
+            if doc_values:
+                _write_keyword_doc_values(writer, path, docs, terms, max_doc, metadata)
+        fields_metadata[path] = metadata
+
+    all_docs = np.arange(max_doc, dtype=np.int64)
+    id_metadata: dict[str, Any] = {"type": "keyword"}
+    _write_keyword_inverted(writer, ID_FIELD, all_docs, [d.document_id for d in documents], max_doc, id_metadata)
+    fields_metadata[ID_FIELD] = id_metadata
+    names_metadata: dict[str, Any] = {"type": "keyword"}
+    _write_keyword_inverted(writer, FIELD_NAMES_FIELD, np.asarray(field_name_docs, dtype=np.int64),
+                            field_name_terms, max_doc, names_metadata)
+    fields_metadata[FIELD_NAMES_FIELD] = names_metadata
+
+    writer.add_strings("document_ids", [document.document_id for document in documents])
+    writer.add_array("seq_nos", np.fromiter((d.seq_no for d in documents), dtype=np.int64, count=max_doc))
+    writer.add_array("primary_terms", np.fromiter((d.primary_term for d in documents), dtype=np.int64, count=max_doc))
+    writer.add_array("versions", np.fromiter((d.version for d in documents), dtype=np.int64, count=max_doc))
+    writer.add_bytes("tombstones", tombstones.serialize())
+    _write_sources(writer, documents)
+    return writer.encode()
+
+
+def _term_text(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
+
+
+def _invert_text(analyzer: Any, text_docs: np.ndarray, texts: list[str], max_doc: int
+                 ) -> tuple[InvertedField, np.ndarray]:
+    batch = analyzer.analyze_batch(texts)
+    text_index = np.asarray(batch.text_index, dtype=np.int64)
+    positions = np.asarray(batch.positions, dtype=np.int64)
+    token_docs = text_docs[text_index] if len(text_index) else np.zeros(0, dtype=np.int64)
+    if len(texts) and np.any(text_docs[1:] == text_docs[:-1]):
+        # several values of one document: continue positions after the previous value + gap
+        last_position = np.full(len(texts), -1, dtype=np.int64)
+        if len(text_index):
+            np.maximum.at(last_position, text_index, positions)
+        base = np.zeros(len(texts), dtype=np.int64)
+        previous_doc, running = -1, 0
+        for index, doc in enumerate(text_docs.tolist()):
+            if doc != previous_doc:
+                previous_doc, running = doc, 0
+            base[index] = running
+            running += last_position[index] + 1 + POSITION_INCREMENT_GAP
+        positions = positions + base[text_index]
+    lengths = np.bincount(token_docs, minlength=max_doc).astype(np.uint32)
+    return invert_tokens(batch.terms, token_docs, positions), lengths
+
+
+def _write_keyword_inverted(writer: SectionWriter, path: str, docs: np.ndarray, terms: list[str],
+                            max_doc: int, metadata: dict[str, Any]) -> None:
+    # position of a keyword value = its index among the document's values
+    positions = np.zeros(len(terms), dtype=np.int64)
+    if len(terms) > 1:
+        same_doc = np.concatenate(([False], docs[1:] == docs[:-1]))
+        run_starts = np.flatnonzero(~same_doc)
+        run_ids = np.cumsum(~same_doc) - 1
+        positions = np.arange(len(terms), dtype=np.int64) - run_starts[run_ids]
+    inverted = invert_tokens(terms, docs, positions)
+    lengths = np.bincount(docs, minlength=max_doc).astype(np.uint32) if len(docs) else np.zeros(max_doc, np.uint32)
+    _write_inverted(writer, path, inverted, lengths, max_doc, metadata, with_positions=False)
+
+
+def _write_inverted(writer: SectionWriter, path: str, inverted: InvertedField, lengths: np.ndarray,
+                    max_doc: int, metadata: dict[str, Any], with_positions: bool) -> None:
+    prefix = f"inverted/{path}/"
+    writer.add_strings(prefix + "terms", inverted.terms)
+    # serialized bitmaps packed into blocks, each block one zstd frame
+    block_parts: list[bytes] = []
+    block_offsets = [0]
+    current_block: list[bytes] = []
+    current_size = 0
+    term_locations = np.zeros((len(inverted.terms), 3), dtype=np.int64)   # block, start, length
+    offsets = inverted.term_entry_offsets.tolist()
+    entry_docs = inverted.entry_docs
+    for term_number in range(len(inverted.terms)):
+        doc_ids = array("I")
+        doc_ids.frombytes(entry_docs[offsets[term_number]: offsets[term_number + 1]].tobytes())
+        serialized = BitMap(doc_ids).serialize()
+        if current_block and current_size + len(serialized) > POSTINGS_BLOCK_BYTES:
+            _close_block(block_parts, block_offsets, current_block)
+            current_block, current_size = [], 0
+        term_locations[term_number] = (len(block_offsets) - 1, current_size, len(serialized))
+        current_block.append(serialized)
+        current_size += len(serialized)
+    if current_block:
+        _close_block(block_parts, block_offsets, current_block)
+    writer.add_bytes(prefix + "postings_blocks", b"".join(block_parts), compress=False)
+    writer.add_array(prefix + "postings_block_offsets", np.asarray(block_offsets, dtype=np.int64))
+    writer.add_array(prefix + "term_locations", term_locations)
+    writer.add_array(prefix + "term_entry_offsets", inverted.term_entry_offsets)
+    writer.add_array(prefix + "frequencies", inverted.entry_frequencies)
+    if with_positions:
+        writer.add_array(prefix + "position_offsets", inverted.entry_position_offsets)
+        writer.add_array(prefix + "positions", inverted.positions)
+    writer.add_array(prefix + "lengths", lengths)
+    metadata["inverted"] = True
+    metadata["positions"] = with_positions
+    metadata["doc_count"] = int(np.count_nonzero(lengths))
+    metadata["sum_total_term_freq"] = int(lengths.sum(dtype=np.int64))
+
+
+def _close_block(block_parts: list[bytes], block_offsets: list[int], block: list[bytes]) -> None:
+    compressed = compressor().compress(b"".join(block))
+    block_parts.append(compressed)
+    block_offsets.append(block_offsets[-1] + len(compressed))
+
+
+def _csr_offsets(docs: np.ndarray, max_doc: int) -> np.ndarray:
+    offsets = np.zeros(max_doc + 1, dtype=np.int64)
+    if len(docs):
+        np.cumsum(np.bincount(docs, minlength=max_doc), out=offsets[1:])
+    return offsets
+
+
+def _write_numeric(writer: SectionWriter, path: str, docs: np.ndarray, values: np.ndarray, max_doc: int,
+                   metadata: dict[str, Any], is_float: bool) -> None:
+    order = np.lexsort((values, docs))
+    writer.add_array(f"numeric/{path}/offsets", _csr_offsets(docs, max_doc))
+    writer.add_array(f"numeric/{path}/values", values[order])
+    metadata["numeric"] = "float" if is_float else "integer"
+
+
+def _write_keyword_doc_values(writer: SectionWriter, path: str, docs: np.ndarray, terms: list[str],
+                              max_doc: int, metadata: dict[str, Any]) -> None:
+    distinct = sorted(set(terms))
+    ordinal_of = {term: ordinal for ordinal, term in enumerate(distinct)}
+    ordinals = np.fromiter(map(ordinal_of.__getitem__, terms), dtype=np.int64, count=len(terms))
+    order = np.lexsort((ordinals, docs))
+    sorted_docs, sorted_ordinals = docs[order], ordinals[order]
+    # a sorted set: one ordinal per distinct value per document
+    keep = np.ones(len(sorted_docs), dtype=bool)
+    if len(sorted_docs) > 1:
+        keep[1:] = (sorted_docs[1:] != sorted_docs[:-1]) | (sorted_ordinals[1:] != sorted_ordinals[:-1])
+    writer.add_strings(f"keyword/{path}/terms", distinct)
+    writer.add_array(f"keyword/{path}/offsets", _csr_offsets(sorted_docs[keep], max_doc))
+    writer.add_array(f"keyword/{path}/ordinals", sorted_ordinals[keep].astype(np.int32))
+    metadata["keyword_doc_values"] = True
+
+
+def _write_sources(writer: SectionWriter, documents: Sequence[SegmentDocument]) -> None:
+    """Stored _source as a stream of zstd blocks: never holds more than one block uncompressed."""
+    source_offsets = np.zeros(len(documents) + 1, dtype=np.int64)
+    block_first_docs = [0]
+    block_offsets = [0]
+    compressed_blocks: list[bytes] = []
+    pending: list[bytes] = []
+    pending_size = 0
+    total = 0
+    for doc, document in enumerate(documents):
+        if pending_size >= SOURCE_BLOCK_BYTES:
+            compressed = compressor().compress(b"".join(pending))
+            compressed_blocks.append(compressed)
+            block_offsets.append(block_offsets[-1] + len(compressed))
+            block_first_docs.append(doc)
+            pending, pending_size = [], 0
+        pending.append(document.source)
+        pending_size += len(document.source)
+        total += len(document.source)
+        source_offsets[doc + 1] = total
+    if pending or not compressed_blocks:
+        compressed = compressor().compress(b"".join(pending))
+        compressed_blocks.append(compressed)
+        block_offsets.append(block_offsets[-1] + len(compressed))
+    block_first_docs.append(len(documents))
+    writer.add_bytes("sources/blocks", b"".join(compressed_blocks), compress=False)
+    writer.add_array("sources/block_offsets", np.asarray(block_offsets, dtype=np.int64))
+    writer.add_array("sources/block_first_docs", np.asarray(block_first_docs, dtype=np.int64))
+    writer.add_array("sources/offsets", source_offsets)
+
+
+def write_segment_file(directory: Path, segment_name: str, documents: Sequence[SegmentDocument],
+                       mapping: Any, analysis: Any) -> int:
+    """Build and durably write ``<segment_name>.seg``; return its size in bytes."""
+    body = build_segment(documents, mapping, analysis)
+    return write_checked_file(Path(directory) / segment_file_name(segment_name), SEGMENT, body, "segment.write")

@@ -1,0 +1,329 @@
+"""Reads a segment file and serves the ``SegmentReader`` protocol over it.
+
+Owns: ``SegmentCore`` (one segment file, read once and checksum-verified, decoded lazily: a
+field's term dictionary, frequencies, positions and doc values are decoded on first use and
+kept; postings blocks go through a small decoded-block LRU cache), ``SegmentView`` (a core plus
+the live-docs bitmap of one searcher snapshot: what queries receive), and the live-docs files
+(``<segment>_<generation>.liv``: the bitmap of deleted docs, written whole, never modified).
+
+Thread safety: a core is shared by every snapshot; its lazy caches are filled idempotently
+(two threads may decode the same thing once each; both results are equal), the block cache
+has a lock. Views are immutable.
+
+Must never: modify a segment file or a live-docs file once written.
+"""
+
+from __future__ import annotations
+
+import bisect
+import threading
+from collections import OrderedDict
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from pyroaring import BitMap, FrozenBitMap
+
+from index.errors import CorruptedIndexError
+from index.format import LIVE_DOCS, SEGMENT, read_checked_file, write_checked_file
+from index.segment.builder import segment_file_name
+from index.segment.layout import SectionReader, decompressor
+from index.segment.types import FieldStatistics, NumericDocValues, SortedSetDocValues
+
+DECODED_BLOCK_CACHE_SIZE = 64
+_EMPTY_U32 = np.zeros(0, dtype=np.uint32)
+
+
+def live_docs_file_name(segment_name: str, generation: int) -> str:
+    return f"{segment_name}_{generation}.liv"
+
+
+def write_live_docs_file(directory: Path, segment_name: str, generation: int, deleted: BitMap) -> str:
+    name = live_docs_file_name(segment_name, generation)
+    write_checked_file(Path(directory) / name, LIVE_DOCS, BitMap(deleted).serialize(), "live_docs.write")
+    return name
+
+
+def read_live_docs_file(directory: Path, segment_name: str, generation: int) -> BitMap:
+    path = Path(directory) / live_docs_file_name(segment_name, generation)
+    _, body = read_checked_file(path, LIVE_DOCS)
+    try:
+        return BitMap.deserialize(bytes(body))
+    except Exception as error:
+        raise CorruptedIndexError(f"live docs file [{path}] does not decode: {error}", file=str(path)) from None
+
+
+class _InvertedFieldData:
+    __slots__ = ("terms", "term_locations", "block_offsets", "blocks", "entry_offsets", "frequencies",
+                 "position_offsets", "positions", "lengths", "has_positions")
+
+
+class SegmentCore:
+    """One segment file's immutable content, decoded lazily."""
+
+    def __init__(self, directory: Path, name: str) -> None:
+        self.name = name
+        self.path = Path(directory) / segment_file_name(name)
+        _, body = read_checked_file(self.path, SEGMENT)
+        self.size_bytes = len(body)
+        try:
+            self._sections = SectionReader(body)
+            metadata = self._sections.metadata
+            self.max_doc: int = metadata["max_doc"]
+            self._fields: dict[str, dict[str, Any]] = metadata["fields"]
+            self.seq_nos = self._sections.array("seq_nos")
+            self.primary_terms = self._sections.array("primary_terms")
+            self.versions = self._sections.array("versions")
+            self.tombstones = FrozenBitMap(BitMap.deserialize(self._sections.bytes("tombstones")))
+            self._source_block_offsets = self._sections.array("sources/block_offsets")
+            self._source_block_first_docs = self._sections.array("sources/block_first_docs")
+            self._source_offsets = self._sections.array("sources/offsets")
+        except CorruptedIndexError:
+            raise
+        except Exception as error:
+            raise CorruptedIndexError(f"segment file [{self.path}] does not decode: {error}",
+                                      file=str(self.path)) from None
+        self._inverted: dict[str, _InvertedFieldData] = {}
+        self._numeric: dict[str, NumericDocValues] = {}
+        self._keyword: dict[str, SortedSetDocValues] = {}
+        self._document_ids: list[str] | None = None
+        self._block_cache: OrderedDict[tuple[str, int], bytes] = OrderedDict()
+        self._block_cache_lock = threading.Lock()
+        self.indexed_field_names = frozenset(
+            path for path, meta in self._fields.items() if meta.get("inverted") and meta["doc_count"] > 0)
+        self.all_field_names = frozenset(self._fields)
+
+    # ---- inverted index --------------------------------------------------------------------
+
+    def _inverted_field(self, field: str) -> _InvertedFieldData | None:
+        data = self._inverted.get(field)
+        if data is not None:
+            return data
+        meta = self._fields.get(field)
+        if meta is None or not meta.get("inverted"):
+            return None
+        prefix = f"inverted/{field}/"
+        sections = self._sections
+        data = _InvertedFieldData()
+        data.terms = sections.strings(prefix + "terms")
+        data.term_locations = sections.array(prefix + "term_locations").reshape(-1, 3)
+        data.block_offsets = sections.array(prefix + "postings_block_offsets")
+        data.blocks = sections.raw(prefix + "postings_blocks")
+        data.entry_offsets = sections.array(prefix + "term_entry_offsets")
+        data.frequencies = sections.array(prefix + "frequencies")
+        data.has_positions = bool(meta.get("positions"))
+        data.position_offsets = sections.array(prefix + "position_offsets") if data.has_positions else None
+        data.positions = sections.array(prefix + "positions") if data.has_positions else None
+        data.lengths = sections.array(prefix + "lengths")
+        self._inverted[field] = data
+        return data
+
+    def _term_number(self, data: _InvertedFieldData, term: str) -> int | None:
+        index = bisect.bisect_left(data.terms, term)
+        if index < len(data.terms) and data.terms[index] == term:
+            return index
+        return None
+
+    def _decoded_block(self, field: str, data: _InvertedFieldData, block: int) -> bytes:
+        key = (field, block)
+        with self._block_cache_lock:
+            cached = self._block_cache.get(key)
+            if cached is not None:
+                self._block_cache.move_to_end(key)
+                return cached
+        start, end = int(data.block_offsets[block]), int(data.block_offsets[block + 1])
+        decoded = decompressor().decompress(data.blocks[start:end])
+        with self._block_cache_lock:
+            self._block_cache[key] = decoded
+            if len(self._block_cache) > DECODED_BLOCK_CACHE_SIZE:
+                self._block_cache.popitem(last=False)
+        return decoded
+
+    def terms(self, field: str) -> Sequence[str]:
+        data = self._inverted_field(field)
+        return () if data is None else data.terms
+
+    def postings(self, field: str, term: str) -> BitMap:
+        data = self._inverted_field(field)
+        term_number = None if data is None else self._term_number(data, term)
+        if term_number is None:
+            return BitMap()
+        block, start, length = data.term_locations[term_number].tolist()
+        decoded = self._decoded_block(field, data, block)
+        return BitMap.deserialize(decoded[start: start + length])
+
+    def term_frequencies(self, field: str, term: str) -> np.ndarray:
+        data = self._inverted_field(field)
+        term_number = None if data is None else self._term_number(data, term)
+        if term_number is None:
+            return _EMPTY_U32
+        return data.frequencies[data.entry_offsets[term_number]: data.entry_offsets[term_number + 1]]
+
+    def positions(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        data = self._inverted_field(field)
+        term_number = None if data is None else self._term_number(data, term)
+        if term_number is None:
+            return np.zeros(1, dtype=np.uint32), _EMPTY_U32
+        first, last = int(data.entry_offsets[term_number]), int(data.entry_offsets[term_number + 1])
+        if data.has_positions:
+            bounds = data.position_offsets[first: last + 1]
+            flat = data.positions[bounds[0]: bounds[-1]]
+            return (bounds - bounds[0]).astype(np.uint32), flat
+        # keyword-like fields keep no positions: every occurrence reports position 0
+        frequencies = data.frequencies[first:last]
+        offsets = np.zeros(len(frequencies) + 1, dtype=np.uint32)
+        np.cumsum(frequencies, out=offsets[1:])
+        return offsets, np.zeros(int(offsets[-1]), dtype=np.uint32)
+
+    def field_lengths(self, field: str) -> np.ndarray:
+        data = self._inverted_field(field)
+        return np.zeros(self.max_doc, dtype=np.uint32) if data is None else data.lengths
+
+    def field_statistics(self, field: str) -> FieldStatistics:
+        meta = self._fields.get(field)
+        if meta is None or not meta.get("inverted"):
+            return FieldStatistics(0, 0)
+        return FieldStatistics(meta["doc_count"], meta["sum_total_term_freq"])
+
+    # ---- doc values ------------------------------------------------------------------------
+
+    def numeric_doc_values(self, field: str) -> NumericDocValues | None:
+        values = self._numeric.get(field)
+        if values is None:
+            meta = self._fields.get(field)
+            if meta is None or "numeric" not in meta:
+                return None
+            values = NumericDocValues(self._sections.array(f"numeric/{field}/offsets"),
+                                      self._sections.array(f"numeric/{field}/values"),
+                                      meta["numeric"] == "float")
+            self._numeric[field] = values
+        return values
+
+    def keyword_doc_values(self, field: str) -> SortedSetDocValues | None:
+        values = self._keyword.get(field)
+        if values is None:
+            meta = self._fields.get(field)
+            if meta is None or not meta.get("keyword_doc_values"):
+                return None
+            values = SortedSetDocValues(self._sections.strings(f"keyword/{field}/terms"),
+                                        self._sections.array(f"keyword/{field}/offsets"),
+                                        self._sections.array(f"keyword/{field}/ordinals"))
+            self._keyword[field] = values
+        return values
+
+    def field_type(self, field: str) -> str | None:
+        meta = self._fields.get(field)
+        return None if meta is None else meta["type"]
+
+    # ---- stored ----------------------------------------------------------------------------
+
+    def source(self, doc: int) -> bytes:
+        if not 0 <= doc < self.max_doc:
+            raise IndexError(f"doc {doc} outside segment {self.name} (max_doc {self.max_doc})")
+        block = int(np.searchsorted(self._source_block_first_docs, doc, side="right")) - 1
+        decoded = self._decoded_source_block(block)
+        block_start = int(self._source_offsets[self._source_block_first_docs[block]])
+        return decoded[int(self._source_offsets[doc]) - block_start: int(self._source_offsets[doc + 1]) - block_start]
+
+    def _decoded_source_block(self, block: int) -> bytes:
+        key = ("\0sources", block)
+        with self._block_cache_lock:
+            cached = self._block_cache.get(key)
+            if cached is not None:
+                self._block_cache.move_to_end(key)
+                return cached
+        start, end = int(self._source_block_offsets[block]), int(self._source_block_offsets[block + 1])
+        first_doc = int(self._source_block_first_docs[block])
+        last_doc = int(self._source_block_first_docs[block + 1])
+        raw_length = int(self._source_offsets[last_doc] - self._source_offsets[first_doc])
+        decoded = decompressor().decompress(self._sections.raw("sources/blocks")[start:end],
+                                            max_output_size=max(raw_length, 1))
+        with self._block_cache_lock:
+            self._block_cache[key] = decoded
+            if len(self._block_cache) > DECODED_BLOCK_CACHE_SIZE:
+                self._block_cache.popitem(last=False)
+        return decoded
+
+    def document_id(self, doc: int) -> str:
+        if self._document_ids is None:
+            self._document_ids = self._sections.strings("document_ids")
+        return self._document_ids[doc]
+
+    def docs_with_id(self, document_id: str) -> list[int]:
+        """Every local doc carrying ``document_id``, deleted and tombstones included."""
+        return self.postings("_id", document_id).to_array().tolist()
+
+
+class SegmentView:
+    """A segment as one searcher snapshot sees it: the shared core plus a frozen live-docs bitmap."""
+
+    __slots__ = ("core", "name", "max_doc", "_live_docs")
+
+    def __init__(self, core: SegmentCore, live_docs: FrozenBitMap) -> None:
+        self.core = core
+        self.name = core.name
+        self.max_doc = core.max_doc
+        self._live_docs = live_docs
+
+    def live_docs(self) -> FrozenBitMap:
+        return self._live_docs
+
+    def field_names(self) -> frozenset[str]:
+        return self.core.indexed_field_names
+
+    def terms(self, field: str) -> Sequence[str]:
+        return self.core.terms(field)
+
+    def postings(self, field: str, term: str) -> BitMap:
+        return self.core.postings(field, term)
+
+    def term_frequencies(self, field: str, term: str) -> np.ndarray:
+        return self.core.term_frequencies(field, term)
+
+    def positions(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray]:
+        return self.core.positions(field, term)
+
+    def field_lengths(self, field: str) -> np.ndarray:
+        return self.core.field_lengths(field)
+
+    def field_statistics(self, field: str) -> FieldStatistics:
+        return self.core.field_statistics(field)
+
+    def numeric_doc_values(self, field: str) -> NumericDocValues | None:
+        return self.core.numeric_doc_values(field)
+
+    def keyword_doc_values(self, field: str) -> SortedSetDocValues | None:
+        return self.core.keyword_doc_values(field)
+
+    def source(self, doc: int) -> bytes:
+        return self.core.source(doc)
+
+    def document_id(self, doc: int) -> str:
+        return self.core.document_id(doc)
+
+    def lookup_id(self, document_id: str) -> int | None:
+        for doc in self.core.docs_with_id(document_id):
+            if doc in self._live_docs:
+                return doc
+        return None
+
+    @property
+    def seq_nos(self) -> np.ndarray:
+        return self.core.seq_nos
+
+    @property
+    def primary_terms(self) -> np.ndarray:
+        return self.core.primary_terms
+
+    @property
+    def versions(self) -> np.ndarray:
+        return self.core.versions
+
+
+def live_docs_of(core: SegmentCore, deleted: BitMap) -> FrozenBitMap:
+    live = BitMap(range(core.max_doc))
+    live -= core.tombstones
+    if deleted:
+        live -= deleted
+    return FrozenBitMap(live)
