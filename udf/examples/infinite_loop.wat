@@ -1,0 +1,20 @@
+;; A filter that never returns: the fuel and timeout limit tests run it.
+;; Valid against the ABI, so registration accepts it; every call must be stopped by the host.
+(module
+  (memory (export "memory") 1)
+  (func (export "quidditch_abi_version") (result i32)
+    (i32.const 1))
+  (func (export "quidditch_reserve") (param $byte_count i32) (result i32)
+    (local $pages_needed i32)
+    (local.set $pages_needed
+      (i32.add (i32.const 1)
+        (i32.shr_u (i32.add (local.get $byte_count) (i32.const 65535)) (i32.const 16))))
+    (if (i32.gt_u (local.get $pages_needed) (memory.size))
+      (then
+        (if (i32.eq (memory.grow (i32.sub (local.get $pages_needed) (memory.size))) (i32.const -1))
+          (then (return (i32.const 0))))))
+    (i32.const 65536))
+  (func (export "filter_batch") (param $region i32) (param $document_count i32) (result i32)
+    (loop $forever
+      (br $forever))
+    (i32.const 0)))
