@@ -1,0 +1,457 @@
+"""THE pysyncobj adapter: the only module of the project that imports pysyncobj.
+
+Owns ``ClusterStateMachine`` (a SyncObj subclass with exactly one replicated method, taking
+command bytes), its raft thread, the submit-with-deadline machinery that guarantees every
+callback fires exactly once, JSON snapshots (journal + full dump in the data directory) and the
+status snapshot. It must never raise inside the replicated method, never pickle domain objects
+into the log or the snapshot, never block the caller of ``submit``, never run without the
+cluster secret as pysyncobj's password, and never import trio or anything async: node/ bridges
+the callbacks (which run on the raft thread) with ``token.run_sync_soon``.
+
+The pysyncobj pitfalls of DESIGN §8, and how each is met here:
+- the tick thread dies with the thread that built the SyncObj → we run our own raft thread
+  (``autoTick=False``) that also stops when the constructing thread ends; construct on MAIN;
+- an exception in a replicated method wedges the cluster → ``apply`` never raises, and the
+  method wraps it once more;
+- attributes set before ``super().__init__`` miss snapshots → the state is set after it, and
+  snapshots are our own JSON files (custom serializer), not a pickle of ``__dict__``;
+- callbacks may never fire after a leader change → every submission carries a deadline, checked
+  on every tick, and fires "unknown" when it passes;
+- journal-only nodes lose state on full restart → ``journalFile`` and ``fullDumpFile`` always set;
+- pysyncobj never fsyncs → our snapshot writer fsyncs the file before pysyncobj renames it;
+- pysyncobj binds 0.0.0.0 unless told → ``bindAddress`` defaults to the node's own raft address.
+"""
+
+from __future__ import annotations
+
+import base64
+import itertools
+import logging
+import os
+import threading
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable
+
+import orjson
+from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, replicated
+from pysyncobj.syncobj import SyncObjException
+
+from raft.apply import CommandOutcome, apply
+from raft.commands import Command, encode_command
+from raft.errors import AdapterClosedError, RaftBindError, RaftConfigurationError, StateDecodeError
+from raft.state import ClusterState, initial_cluster_state
+
+logger = logging.getLogger(__name__)
+
+SNAPSHOT_FORMAT = "quidditch-raft-snapshot"
+SNAPSHOT_FORMAT_VERSION = 1
+JOURNAL_FILE_NAME = "raft.journal"
+SNAPSHOT_FILE_NAME = "raft.snapshot.json"
+
+ROLE_FOLLOWER = "follower"
+ROLE_CANDIDATE = "candidate"
+ROLE_LEADER = "leader"
+ROLE_READ_ONLY = "read_only"
+_PYSYNCOBJ_ROLES = {0: ROLE_FOLLOWER, 1: ROLE_CANDIDATE, 2: ROLE_LEADER}
+
+SUBMIT_COMMITTED = "committed"
+SUBMIT_NOT_COMMITTED = "not_committed"
+SUBMIT_UNKNOWN = "unknown"
+
+# pysyncobj failure codes → what the caller may conclude. Only codes that prove the entry is not
+# (and never will be) in the log are "not_committed"; everything else is honestly unknown.
+_FAILURE_MEANING = {
+    FAIL_REASON.QUEUE_FULL: (SUBMIT_NOT_COMMITTED, "queue_full"),
+    FAIL_REASON.MISSING_LEADER: (SUBMIT_NOT_COMMITTED, "no_leader"),
+    FAIL_REASON.DISCARDED: (SUBMIT_NOT_COMMITTED, "discarded"),
+    FAIL_REASON.NOT_LEADER: (SUBMIT_NOT_COMMITTED, "not_leader"),
+    FAIL_REASON.REQUEST_DENIED: (SUBMIT_NOT_COMMITTED, "request_denied"),
+    FAIL_REASON.LEADER_CHANGED: (SUBMIT_UNKNOWN, "leader_changed"),
+    FAIL_REASON.UNKNOWN_OUTCOME: (SUBMIT_UNKNOWN, "unknown_outcome"),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class RaftConfig:
+    """How one node takes part in Raft. Every field is checked by ``validate``."""
+
+    cluster_name: str
+    cluster_secret: str                 # pysyncobj's password: encrypts and authenticates peers
+    data_directory: Path                # owned by raft/: journal and snapshot live here
+    self_address: str | None            # this voter's "host:port"; None = read-only non-voter
+    voter_addresses: tuple[str, ...]    # every voter, self included, same list on every voter
+    bind_address: str | None = None     # default: self_address (never 0.0.0.0 by accident)
+    batching: bool = False              # pysyncobj appendEntriesUseBatch; off = ~1 ms commits
+    transport_class: type | None = None  # a pysyncobj Transport subclass (fault injection)
+    election_timeout_min_seconds: float = 0.4
+    election_timeout_max_seconds: float = 1.4
+    append_entries_period_seconds: float = 0.1
+    # A leader cut off from the majority steps down after this long (pysyncobj's default is 30 s,
+    # during which it believes it leads; fencing covers the overlap, a short value narrows it).
+    leader_fallback_timeout_seconds: float = 2.0
+    connection_timeout_seconds: float = 3.5
+    connection_retry_seconds: float = 1.0
+    log_compaction_min_entries: int = 5000
+    log_compaction_min_seconds: float = 300.0
+    bind_retry_seconds: float = 0.2
+    max_bind_attempts: int = 10
+    tick_seconds: float = 0.05
+
+    def validate(self) -> None:
+        problems: list[str] = []
+        if not self.cluster_secret:
+            problems.append("cluster_secret must not be empty: pysyncobj unpickles what arrives "
+                            "on its port unless a password is set")
+        if not self.cluster_name:
+            problems.append("cluster_name must not be empty")
+        if self.self_address is not None and self.self_address not in self.voter_addresses:
+            problems.append(f"self_address [{self.self_address}] must be one of voter_addresses "
+                            f"{list(self.voter_addresses)}")
+        if not self.voter_addresses:
+            problems.append("voter_addresses must name at least one voter")
+        for address in self.voter_addresses + ((self.bind_address,) if self.bind_address else ()):
+            host, _, port = address.rpartition(":")
+            if not host or not port.isdigit():
+                problems.append(f"raft address must be host:port, got [{address}]")
+        if len(set(self.voter_addresses)) != len(self.voter_addresses):
+            problems.append(f"voter_addresses has duplicates: {list(self.voter_addresses)}")
+        if not self.election_timeout_min_seconds > self.append_entries_period_seconds * 3:
+            problems.append("election_timeout_min_seconds must exceed 3 × append_entries_period_seconds")
+        if not self.election_timeout_max_seconds > self.election_timeout_min_seconds:
+            problems.append("election_timeout_max_seconds must exceed election_timeout_min_seconds")
+        if not self.connection_timeout_seconds >= self.election_timeout_max_seconds:
+            problems.append("connection_timeout_seconds must be at least election_timeout_max_seconds")
+        if not self.leader_fallback_timeout_seconds > self.append_entries_period_seconds:
+            problems.append("leader_fallback_timeout_seconds must exceed append_entries_period_seconds")
+        if problems:
+            raise RaftConfigurationError("invalid raft configuration: " + "; ".join(problems))
+
+
+@dataclass(frozen=True, slots=True)
+class SubmitResult:
+    """What became of one submission. ``outcome`` is set exactly when status is committed."""
+
+    status: str      # committed | not_committed | unknown
+    outcome: CommandOutcome | None
+    reason: str
+
+
+@dataclass(frozen=True, slots=True)
+class RaftStatus:
+    raft_term: int
+    leader_address: str | None
+    role: str        # leader | follower | candidate | read_only
+    commit_index: int
+    last_applied: int
+    is_ready: bool
+    has_quorum: bool
+    self_address: str | None
+    state_version: int
+
+
+@dataclass(slots=True)
+class _PendingSubmission:
+    callback: Callable[[SubmitResult], None]
+    deadline: float
+    command_id: str = field(default="")
+
+
+StateListener = Callable[[ClusterState, "CommandOutcome | None"], None]
+StatusListener = Callable[[RaftStatus], None]
+
+
+class ClusterStateMachine(SyncObj):
+    """The replicated cluster state. Construct on the main thread; see the module docstring."""
+
+    def __init__(self, config: RaftConfig) -> None:
+        config.validate()
+        self._config = config
+        data_directory = Path(config.data_directory)
+        try:
+            data_directory.mkdir(parents=True, exist_ok=True)
+        except OSError as error:
+            raise RaftConfigurationError(
+                f"cannot create raft data_directory [{data_directory}]: {error}") from error
+        self._data_directory = data_directory
+        # Plumbing only; the cluster state itself is set after super().__init__ (DESIGN §8).
+        self._lock = threading.Lock()
+        self._pending: dict[int, _PendingSubmission] = {}
+        self._submission_counter = itertools.count(1)
+        self._state_listeners: list[StateListener] = []
+        self._status_listeners: list[StatusListener] = []
+        self._closing = threading.Event()
+        self._closed = threading.Event()
+        self._constructing_thread = threading.current_thread()
+        self._current_role = ROLE_READ_ONLY if config.self_address is None else ROLE_FOLLOWER
+
+        conf = SyncObjConf(
+            password=config.cluster_secret,
+            autoTick=False,
+            journalFile=str(data_directory / JOURNAL_FILE_NAME),
+            fullDumpFile=str(data_directory / SNAPSHOT_FILE_NAME),
+            serializer=self._write_snapshot_file,
+            deserializer=self._read_snapshot_file,
+            useFork=False,
+            dynamicMembershipChange=False,
+            appendEntriesUseBatch=config.batching,
+            bindAddress=config.bind_address or config.self_address,
+            raftMinTimeout=config.election_timeout_min_seconds,
+            raftMaxTimeout=config.election_timeout_max_seconds,
+            appendEntriesPeriod=config.append_entries_period_seconds,
+            leaderFallbackTimeout=config.leader_fallback_timeout_seconds,
+            connectionTimeout=config.connection_timeout_seconds,
+            connectionRetryTime=config.connection_retry_seconds,
+            logCompactionMinEntries=config.log_compaction_min_entries,
+            logCompactionMinTime=config.log_compaction_min_seconds,
+            bindRetryTime=config.bind_retry_seconds,
+            maxBindRetries=config.max_bind_attempts,
+            onStateChanged=self._on_raft_role_changed,
+            commandsWaitLeader=True,
+        )
+        other_voters = [a for a in config.voter_addresses if a != config.self_address]
+        extra: dict[str, Any] = {}
+        if config.transport_class is not None:
+            extra["transportClass"] = config.transport_class
+        try:
+            super().__init__(config.self_address, other_voters, conf=conf, **extra)
+        except SyncObjException as error:
+            raise RaftBindError(
+                f"cannot bind the raft address [{conf.bindAddress}] after "
+                f"{config.max_bind_attempts} attempts") from error
+        self._cluster_state: ClusterState = initial_cluster_state(config.cluster_name)
+        self._status_snapshot = self._build_status()
+        self._raft_thread = threading.Thread(
+            target=self._run_raft_thread, name=f"raft-{config.self_address or 'read-only'}",
+            daemon=True)
+        self._raft_thread.start()
+
+    # ---- the one replicated method -----------------------------------------------------------
+
+    @replicated
+    def apply_command_bytes(self, command_bytes: bytes) -> CommandOutcome:
+        """Runs on every node, in log order. Never raises (DESIGN §8)."""
+        try:
+            previous_state = self._cluster_state
+            new_state, outcome = apply(previous_state, command_bytes)
+            if new_state is not previous_state:
+                self._cluster_state = new_state
+                self._notify_state_listeners(new_state, outcome)
+            return outcome
+        except Exception as error:  # pragma: no cover - apply() itself never raises
+            logger.exception("raft apply failed unexpectedly")
+            return CommandOutcome(command_id="", command_type="", accepted=False,
+                                  state_version=self._cluster_state.version,
+                                  error_type="state_machine_exception", reason=repr(error))
+
+    # ---- public API --------------------------------------------------------------------------
+
+    @property
+    def state(self) -> ClusterState:
+        """The latest applied state; a plain reference read, safe from any thread."""
+        return getattr(self, "_cluster_state", None)  # type: ignore[return-value]
+
+    @property
+    def config(self) -> RaftConfig:
+        return self._config
+
+    def submit(self, command: Command | bytes, callback: Callable[[SubmitResult], None],
+               timeout_seconds: float) -> None:
+        """Propose a command. Never blocks; ``callback`` fires exactly once on the raft thread
+        (synchronously only when the adapter is already closed)."""
+        command_bytes = encode_command(command) if isinstance(command, Command) else bytes(command)
+        pending = _PendingSubmission(
+            callback=callback, deadline=time.monotonic() + max(0.0, timeout_seconds),
+            command_id=getattr(command, "command_id", ""))
+        with self._lock:
+            closed = self._closing.is_set()
+            if not closed:
+                token = next(self._submission_counter)
+                self._pending[token] = pending
+        if closed:
+            self._fire(pending, SubmitResult(SUBMIT_NOT_COMMITTED, None, "closed"))
+            return
+        self.apply_command_bytes(
+            command_bytes, callback=lambda result, error: self._on_submission_done(token, result, error))
+
+    def submit_and_wait(self, command: Command | bytes, timeout_seconds: float) -> SubmitResult:
+        """Blocking convenience for tests and tools; never call it on the raft thread."""
+        if threading.current_thread() is getattr(self, "_raft_thread", None):
+            raise RuntimeError("submit_and_wait on the raft thread would deadlock")
+        done = threading.Event()
+        results: list[SubmitResult] = []
+
+        def on_result(result: SubmitResult) -> None:
+            results.append(result)
+            done.set()
+
+        self.submit(command, on_result, timeout_seconds)
+        done.wait(timeout_seconds + 5.0)
+        if not results:
+            return SubmitResult(SUBMIT_UNKNOWN, None, "timeout")
+        return results[0]
+
+    def on_state_applied(self, listener: StateListener) -> None:
+        """``listener(state, outcome)`` after each accepted command, in version order, on the
+        raft thread; ``outcome`` is None after a snapshot restore. Exceptions are logged."""
+        with self._lock:
+            self._state_listeners.append(listener)
+
+    def on_status_changed(self, listener: StatusListener) -> None:
+        """``listener(status)`` when the role, leader or term changes, on the raft thread."""
+        with self._lock:
+            self._status_listeners.append(listener)
+
+    def status(self) -> RaftStatus:
+        """The status as of the last tick (at most one tick period old)."""
+        return self._status_snapshot
+
+    def close(self) -> None:
+        """Stop the raft thread, close the journal and sockets, and fire every pending callback
+        as unknown. Idempotent."""
+        self._closing.set()
+        raft_thread = getattr(self, "_raft_thread", None)
+        if raft_thread is not None and raft_thread is not threading.current_thread():
+            raft_thread.join()
+        self._fail_all_pending("closed")
+
+    def check_open(self) -> None:
+        if self._closing.is_set():
+            raise AdapterClosedError("the raft adapter is closed")
+
+    # ---- raft thread -------------------------------------------------------------------------
+
+    def _run_raft_thread(self) -> None:
+        try:
+            while not self._closing.is_set() and self._constructing_thread.is_alive():
+                try:
+                    self.doTick(self._config.tick_seconds)
+                except Exception:
+                    logger.exception("raft tick failed")
+                    time.sleep(self._config.tick_seconds)
+                self._expire_deadlines()
+                self._refresh_status()
+        finally:
+            try:
+                self._doDestroy()
+            except Exception:
+                logger.exception("raft shutdown failed")
+            self._closing.set()
+            self._closed.set()
+            self._fail_all_pending("closed")
+
+    def _on_submission_done(self, token: int, result: Any, error: int) -> None:
+        with self._lock:
+            pending = self._pending.pop(token, None)
+        if pending is None:
+            return  # already timed out: the caller was told "unknown" and that stands
+        if error == FAIL_REASON.SUCCESS:
+            submit_result = SubmitResult(SUBMIT_COMMITTED, result, "committed")
+        else:
+            status, reason = _FAILURE_MEANING.get(error, (SUBMIT_UNKNOWN, f"pysyncobj_error_{error}"))
+            submit_result = SubmitResult(status, None, reason)
+        self._fire(pending, submit_result)
+
+    def _expire_deadlines(self) -> None:
+        now = time.monotonic()
+        with self._lock:
+            expired = [token for token, pending in self._pending.items() if pending.deadline <= now]
+            expired_submissions = [self._pending.pop(token) for token in expired]
+        for pending in expired_submissions:
+            self._fire(pending, SubmitResult(SUBMIT_UNKNOWN, None, "timeout"))
+
+    def _fail_all_pending(self, reason: str) -> None:
+        with self._lock:
+            remaining = list(self._pending.values())
+            self._pending.clear()
+        for pending in remaining:
+            self._fire(pending, SubmitResult(SUBMIT_UNKNOWN, None, reason))
+
+    @staticmethod
+    def _fire(pending: _PendingSubmission, result: SubmitResult) -> None:
+        try:
+            pending.callback(result)
+        except Exception:
+            logger.exception("raft submit callback raised; ignored")
+
+    def _notify_state_listeners(self, state: ClusterState, outcome: CommandOutcome | None) -> None:
+        with self._lock:
+            listeners = list(self._state_listeners)
+        for listener in listeners:
+            try:
+                listener(state, outcome)
+            except Exception:
+                logger.exception("cluster state listener raised; ignored")
+
+    def _on_raft_role_changed(self, old_state: int, new_state: int) -> None:
+        if self._config.self_address is not None:
+            self._current_role = _PYSYNCOBJ_ROLES.get(new_state, ROLE_FOLLOWER)
+
+    def _build_status(self) -> RaftStatus:
+        leader = self._getLeader()
+        leader_address = None if leader is None else getattr(leader, "address", None) or str(leader.id)
+        state = self.state
+        return RaftStatus(
+            raft_term=self.raftCurrentTerm, leader_address=leader_address,
+            role=self._current_role, commit_index=self.raftCommitIndex,
+            last_applied=self.raftLastApplied, is_ready=self.isReady(),
+            has_quorum=self.hasQuorum, self_address=self._config.self_address,
+            state_version=0 if state is None else state.version)
+
+    def _refresh_status(self) -> None:
+        previous = self._status_snapshot
+        current = self._build_status()
+        self._status_snapshot = current
+        if (previous.role, previous.leader_address, previous.raft_term) != (
+                current.role, current.leader_address, current.raft_term):
+            with self._lock:
+                listeners = list(self._status_listeners)
+            for listener in listeners:
+                try:
+                    listener(current)
+                except Exception:
+                    logger.exception("raft status listener raised; ignored")
+
+    # ---- snapshots: our JSON, not a pickle of __dict__ ---------------------------------------
+
+    def _write_snapshot_file(self, file_name: str, raft_data: tuple) -> None:
+        """pysyncobj's serializer hook, on the raft thread: raft_data is (last applied entry,
+        the entry before it, cluster nodes). Our state is exactly as of the last applied entry."""
+        last_entry, previous_entry, _cluster = raft_data
+        document = {
+            "format": SNAPSHOT_FORMAT, "format_version": SNAPSHOT_FORMAT_VERSION,
+            "last_entry": _entry_to_json(last_entry),
+            "previous_entry": _entry_to_json(previous_entry),
+            "state": self._cluster_state.to_json(),
+        }
+        with open(file_name, "wb") as snapshot_file:
+            snapshot_file.write(orjson.dumps(document))
+            snapshot_file.flush()
+            os.fsync(snapshot_file.fileno())  # pysyncobj renames it but never fsyncs
+
+    def _read_snapshot_file(self, file_name: str) -> tuple:
+        """pysyncobj's deserializer hook (restart, or a snapshot installed from the leader)."""
+        with open(file_name, "rb") as snapshot_file:
+            document = orjson.loads(snapshot_file.read())
+        if document.get("format") != SNAPSHOT_FORMAT or \
+                document.get("format_version") != SNAPSHOT_FORMAT_VERSION:
+            raise StateDecodeError(
+                f"raft snapshot [{file_name}] has format {document.get('format')!r} version "
+                f"{document.get('format_version')!r}, expected {SNAPSHOT_FORMAT!r} "
+                f"{SNAPSHOT_FORMAT_VERSION}")
+        state = ClusterState.from_json(document["state"])
+        self._cluster_state = state
+        self._notify_state_listeners(state, None)
+        return (_entry_from_json(document["last_entry"]),
+                _entry_from_json(document["previous_entry"]), [])
+
+
+def _entry_to_json(entry: tuple) -> list:
+    command, index, term = entry
+    return [base64.b64encode(bytes(command)).decode("ascii"), index, term]
+
+
+def _entry_from_json(data: list) -> tuple:
+    command, index, term = data
+    return (base64.b64decode(command), int(index), int(term))

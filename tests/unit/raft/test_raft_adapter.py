@@ -1,0 +1,193 @@
+"""raft.adapter on real loopback sockets: formation, commits, restart, password, three voters.
+
+No timed assertions: every wait polls for a condition and fails only after a generous ceiling,
+so a slow machine makes these tests slower, never flaky.
+"""
+
+import socket
+import threading
+import time
+
+import orjson
+import pytest
+
+from raft import commands as c
+from raft.adapter import ClusterStateMachine, RaftConfig, SubmitResult
+from raft.errors import RaftConfigurationError
+from raft.state import NodeInfo
+
+SECRET = "test-cluster-secret"
+CEILING_SECONDS = 60.0
+
+
+def free_address():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"127.0.0.1:{probe.getsockname()[1]}"
+
+
+def wait_until(condition, what):
+    deadline = time.monotonic() + CEILING_SECONDS
+    while time.monotonic() < deadline:
+        if condition():
+            return
+        time.sleep(0.02)
+    pytest.fail(f"gave up waiting for {what}")
+
+
+def make_config(tmp_path, name, self_address, voters, secret=SECRET, **overrides):
+    return RaftConfig(cluster_name="test", cluster_secret=secret, data_directory=tmp_path / name,
+                      self_address=self_address, voter_addresses=tuple(voters), **overrides)
+
+
+@pytest.fixture
+def machines():
+    started = []
+    yield started
+    for machine in started:
+        machine.close()
+
+
+def start(machines, config):
+    machine = ClusterStateMachine(config)
+    machines.append(machine)
+    return machine
+
+
+def register(node_id):
+    return c.RegisterNode(node=NodeInfo(node_id=node_id, name=node_id, http_address="h:1",
+                                        transport_address="t:1"))
+
+
+def test_a_single_voter_elects_itself_and_commits_commands(tmp_path, machines):
+    address = free_address()
+    machine = start(machines, make_config(tmp_path, "one", address, [address]))
+    wait_until(lambda: machine.status().role == "leader", "a leader")
+    result = machine.submit_and_wait(register("n1"), timeout_seconds=CEILING_SECONDS)
+    assert result.status == "committed" and result.outcome.accepted
+    assert machine.state.nodes["n1"].name == "n1"
+    status = machine.status()
+    assert status.leader_address == address and status.raft_term >= 1
+    rejected = machine.submit_and_wait(c.DeleteIndex(index_name="missing"), CEILING_SECONDS)
+    assert rejected.status == "committed"
+    assert not rejected.outcome.accepted
+    assert rejected.outcome.error_type == "index_not_found_exception"
+
+
+def test_state_listeners_see_every_version_in_order(tmp_path, machines):
+    address = free_address()
+    machine = start(machines, make_config(tmp_path, "one", address, [address]))
+    seen = []
+    machine.on_state_applied(lambda state, outcome: seen.append(state.version))
+    wait_until(lambda: machine.status().role == "leader", "a leader")
+    for number in range(5):
+        assert machine.submit_and_wait(register(f"n{number}"), CEILING_SECONDS).status == "committed"
+    assert seen == [1, 2, 3, 4, 5]
+
+
+def test_a_deadline_turns_a_stuck_submission_into_unknown_exactly_once(tmp_path, machines):
+    # Two voters, one never started: there is no quorum, so nothing can commit.
+    address, absent = free_address(), free_address()
+    machine = start(machines, make_config(tmp_path, "lonely", address, [address, absent]))
+    results = []
+    fired = threading.Event()
+
+    def on_result(result):
+        results.append(result)
+        fired.set()
+
+    machine.submit(register("n1"), on_result, timeout_seconds=0.2)
+    assert fired.wait(CEILING_SECONDS)
+    assert results == [SubmitResult("unknown", None, "timeout")]
+    machine.close()
+    assert results == [SubmitResult("unknown", None, "timeout")]
+
+
+def test_submitting_after_close_reports_not_committed(tmp_path, machines):
+    address = free_address()
+    machine = start(machines, make_config(tmp_path, "one", address, [address]))
+    machine.close()
+    results = []
+    machine.submit(register("n1"), results.append, timeout_seconds=1.0)
+    assert results == [SubmitResult("not_committed", None, "closed")]
+
+
+def test_a_voter_restarts_from_its_journal_and_snapshot_with_a_newer_term(tmp_path, machines):
+    address = free_address()
+    config = make_config(tmp_path, "durable", address, [address])
+    first = start(machines, config)
+    wait_until(lambda: first.status().role == "leader", "a leader")
+    for number in range(3):
+        assert first.submit_and_wait(register(f"a{number}"), CEILING_SECONDS).status == "committed"
+    first.forceLogCompaction()
+    snapshot_path = tmp_path / "durable" / "raft.snapshot.json"
+    wait_until(snapshot_path.exists, "a snapshot file")
+    # The snapshot is our JSON, never a pickle of the SyncObj's __dict__.
+    assert orjson.loads(snapshot_path.read_bytes())["state"]["nodes"]["a2"]["name"] == "a2"
+    for number in range(2):
+        assert first.submit_and_wait(register(f"b{number}"), CEILING_SECONDS).status == "committed"
+    version_before, term_before = first.state.version, first.status().raft_term
+    nodes_before = first.state.nodes
+    first.close()
+
+    second = start(machines, config)
+    wait_until(lambda: second.state.version == version_before, "the state restored")
+    assert second.state.nodes == nodes_before
+    wait_until(lambda: second.status().role == "leader", "a leader after restart")
+    assert second.status().raft_term > term_before
+    assert second.submit_and_wait(register("c0"), CEILING_SECONDS).status == "committed"
+    assert second.state.version == version_before + 1
+
+
+def test_three_voters_elect_one_leader_and_replicate_the_state(tmp_path, machines):
+    voters = [free_address() for _ in range(3)]
+    cluster = [start(machines, make_config(tmp_path, f"v{i}", voters[i], voters)) for i in range(3)]
+    wait_until(lambda: sum(m.status().role == "leader" for m in cluster) == 1, "one leader")
+    leader_address = next(m.status().leader_address for m in cluster if m.status().role == "leader")
+    wait_until(lambda: all(m.status().leader_address == leader_address for m in cluster),
+               "every voter following the same leader")
+    follower = next(m for m in cluster if m.status().role == "follower")
+    # A follower forwards the command to the leader; it commits and applies everywhere.
+    result = follower.submit_and_wait(register("via-follower"), CEILING_SECONDS)
+    assert result.status == "committed" and result.outcome.accepted
+    wait_until(lambda: all("via-follower" in m.state.nodes for m in cluster), "replication")
+    assert len({m.state.to_bytes() for m in cluster}) == 1
+
+
+def test_a_read_only_node_receives_the_state_and_can_submit(tmp_path, machines):
+    voter = free_address()
+    leader = start(machines, make_config(tmp_path, "voter", voter, [voter]))
+    wait_until(lambda: leader.status().role == "leader", "a leader")
+    assert leader.submit_and_wait(register("before"), CEILING_SECONDS).status == "committed"
+    observer = start(machines, make_config(tmp_path, "observer", None, [voter]))
+    wait_until(lambda: "before" in observer.state.nodes, "the observer catching up")
+    assert observer.status().role == "read_only"
+    result = observer.submit_and_wait(register("from-observer"), CEILING_SECONDS)
+    assert result.status == "committed" and result.outcome.accepted
+    wait_until(lambda: "from-observer" in leader.state.nodes, "the leader applying it")
+
+
+def test_a_peer_with_the_wrong_password_is_refused(tmp_path, machines):
+    voters = [free_address() for _ in range(3)]
+    good = [start(machines, make_config(tmp_path, f"g{i}", voters[i], voters)) for i in range(2)]
+    intruder = start(machines, make_config(tmp_path, "bad", voters[2], voters, secret="wrong"))
+    wait_until(lambda: any(m.status().role == "leader" for m in good), "a leader among the two")
+    submitter = good[0]
+    for number in range(3):
+        assert submitter.submit_and_wait(register(f"n{number}"), CEILING_SECONDS).status == "committed"
+    wait_until(lambda: all(m.state.version == 3 for m in good), "both good voters applying")
+    # Heartbeats and entries reached it all along, but it could not decrypt any of them.
+    assert intruder.state.version == 0
+    assert intruder.status().leader_address is None
+    assert intruder.status().commit_index <= 1
+
+
+def test_an_empty_secret_is_refused_before_anything_binds(tmp_path):
+    address = free_address()
+    with pytest.raises(RaftConfigurationError, match="cluster_secret"):
+        ClusterStateMachine(make_config(tmp_path, "x", address, [address], secret=""))
+
+
+def test_self_address_must_be_a_listed_voter(tmp_path):
+    with pytest.raises(RaftConfigurationError, match="must be one of voter_addresses"):
+        ClusterStateMachine(make_config(tmp_path, "x", "127.0.0.1:1", ["127.0.0.1:2"]))
