@@ -1,0 +1,257 @@
+"""Analyzer: char filters → tokenizer → token filters, with three entry points.
+
+`analyze` gives full tokens (offsets, types) for `_analyze`; `terms_and_positions` is the
+cheap per-text path; `analyze_batch` tokenises many texts at once for the inverter and, for the
+standard and simple tokenizers over ASCII text, finds token bounds with numpy over one joined
+buffer (DESIGN §9). All three must agree on terms and positions: a property test holds the
+batched path to the per-text one. An Analyzer never reads settings; the registry builds it.
+"""
+
+from __future__ import annotations
+
+from typing import Sequence
+
+import numpy as np
+
+from index.analysis.char_filters import CharFilter
+from index.analysis.tokenizers import (
+    DEFAULT_MAX_TOKEN_LENGTH,
+    LetterTokenizer,
+    StandardTokenizer,
+    Tokenizer,
+)
+from index.analysis.token_filters import (
+    AsciiFoldingFilter,
+    EnglishPossessiveFilter,
+    LengthFilter,
+    LowercaseFilter,
+    MinimalEnglishStemFilter,
+    ReverseFilter,
+    StemmerFilter,
+    StopFilter,
+    TokenFilter,
+    TrimFilter,
+    TruncateFilter,
+    UppercaseFilter,
+)
+from index.analysis.tokens import Token, TokenBatch
+
+# Filters that look at one token at a time and never add tokens, so they can run once over a
+# whole batch's terms (a stop filter that keeps a trailing stop word looks at text ends: not here).
+_ONE_TOKEN_AT_A_TIME = (LowercaseFilter, UppercaseFilter, StemmerFilter, MinimalEnglishStemFilter,
+                        EnglishPossessiveFilter, TrimFilter, TruncateFilter, ReverseFilter,
+                        LengthFilter)
+
+
+def _runs_per_token(token_filter: TokenFilter) -> bool:
+    if isinstance(token_filter, StopFilter):
+        return token_filter.remove_trailing
+    if isinstance(token_filter, AsciiFoldingFilter):
+        return not token_filter.preserve_original
+    return isinstance(token_filter, _ONE_TOKEN_AT_A_TIME)
+
+
+class Analyzer:
+    """Every analyzer, built-in or custom."""
+
+    def __init__(self, name: str, tokenizer: Tokenizer, token_filters: Sequence[TokenFilter] = (),
+                 char_filters: Sequence[CharFilter] = (), position_increment_gap: int = 0) -> None:
+        self.name = name
+        self.tokenizer = tokenizer
+        self.token_filters = tuple(token_filters)
+        self.char_filters = tuple(char_filters)
+        self.position_increment_gap = position_increment_gap
+        self._batch_tokenizer_kind, self._batch_remaining_filters = self._plan_batch()
+
+    def __repr__(self) -> str:
+        return f"Analyzer({self.name!r})"
+
+    def _plan_batch(self) -> tuple[str | None, tuple[TokenFilter, ...]]:
+        """Which numpy tokenizer the batch path may use, and the filters left to run after it."""
+        if self.char_filters:
+            return None, ()
+        tokenizer = self.tokenizer
+        if type(tokenizer) is StandardTokenizer and tokenizer.max_token_length == DEFAULT_MAX_TOKEN_LENGTH:
+            kind = "standard"
+        elif type(tokenizer) is LetterTokenizer and tokenizer.max_token_length == DEFAULT_MAX_TOKEN_LENGTH:
+            kind = "simple"
+        else:
+            return None, ()
+        filters = self.token_filters
+        if filters and isinstance(filters[0], LowercaseFilter):
+            remaining = filters[1:]
+        elif (len(filters) >= 2 and isinstance(filters[0], EnglishPossessiveFilter)
+              and isinstance(filters[1], LowercaseFilter)):
+            # the possessive filter strips 's and 'S alike, so it commutes with lowercasing
+            remaining = (filters[0],) + filters[2:]
+        else:
+            return None, ()
+        if not all(_runs_per_token(token_filter) for token_filter in remaining):
+            return None, ()
+        return kind, remaining
+
+    # -- per text -------------------------------------------------------------------------
+    def _filtered_text(self, text: str) -> tuple[str, list[int] | None]:
+        if not self.char_filters:
+            return text, None
+        offsets = list(range(len(text) + 1))
+        for char_filter in self.char_filters:
+            text, offsets = char_filter.apply(text, offsets)
+        return text, offsets
+
+    def analyze_with_end(self, text: str) -> tuple[list[Token], int, int]:
+        """Tokens, the position after the last tokenizer token, and the end offset (for `_analyze`)."""
+        filtered, offsets = self._filtered_text(text)
+        raw_tokens = self.tokenizer.tokenize(filtered)
+        if offsets is None:
+            tokens = [Token(term, position, start, end, token_type)
+                      for position, (term, start, end, token_type) in enumerate(raw_tokens)]
+        else:
+            tokens = [Token(term, position, offsets[start], offsets[end - 1] + 1 if end > start else offsets[start],
+                            token_type)
+                      for position, (term, start, end, token_type) in enumerate(raw_tokens)]
+        for token_filter in self.token_filters:
+            tokens = token_filter.filter_tokens(tokens)
+        return tokens, len(raw_tokens), len(text)
+
+    def analyze(self, text: str) -> list[Token]:
+        return self.analyze_with_end(text)[0]
+
+    def terms_and_positions(self, text: str) -> tuple[list[str], list[int]]:
+        filtered, _ = self._filtered_text(text)
+        terms = self.tokenizer.terms(filtered)
+        positions = list(range(len(terms)))
+        for token_filter in self.token_filters:
+            terms, positions = token_filter.filter_terms(terms, positions)
+        return terms, positions
+
+    # -- batched ----------------------------------------------------------------------------
+    def analyze_batch(self, texts: Sequence[str]) -> TokenBatch:
+        if self._batch_tokenizer_kind is not None and texts:
+            return self._analyze_batch_fast(texts)
+        all_terms: list[str] = []
+        all_positions: list[int] = []
+        counts = np.zeros(len(texts), dtype=np.int64)
+        for text_number, text in enumerate(texts):
+            terms, positions = self.terms_and_positions(text)
+            all_terms.extend(terms)
+            all_positions.extend(positions)
+            counts[text_number] = len(terms)
+        return TokenBatch(all_terms, np.repeat(np.arange(len(texts), dtype=np.int32), counts),
+                          np.asarray(all_positions, dtype=np.int32))
+
+    def _lowercased_tokens_of_one_text(self, text: str) -> list[str]:
+        return [term.lower() for term in self.tokenizer.terms(text)]
+
+    def _analyze_batch_fast(self, texts: Sequence[str]) -> TokenBatch:
+        ascii_numbers = [number for number, text in enumerate(texts) if text.isascii()]
+        fast = None
+        if ascii_numbers:
+            ascii_texts = texts if len(ascii_numbers) == len(texts) else [texts[number] for number in ascii_numbers]
+            fast = ascii_token_batch(ascii_texts, self._batch_tokenizer_kind)
+        if fast is None:  # no ASCII texts, or an over-long token the numpy path leaves to the regex
+            ascii_numbers = []
+        if len(ascii_numbers) == len(texts):
+            terms, text_index, positions = fast
+        else:
+            terms = []
+            counts = np.zeros(len(texts), dtype=np.int64)
+            position_pieces: list[np.ndarray] = []
+            if fast is not None:
+                fast_terms, fast_text_index, fast_positions = fast
+                fast_counts = np.bincount(fast_text_index, minlength=len(ascii_numbers))
+                fast_bounds = np.concatenate(([0], np.cumsum(fast_counts))).tolist()
+            ascii_rank = {number: rank for rank, number in enumerate(ascii_numbers)}
+            for number, text in enumerate(texts):
+                rank = ascii_rank.get(number)
+                if rank is not None:
+                    low, high = fast_bounds[rank], fast_bounds[rank + 1]
+                    terms.extend(fast_terms[low:high])
+                    position_pieces.append(fast_positions[low:high])
+                    counts[number] = high - low
+                else:
+                    text_terms = self._lowercased_tokens_of_one_text(text)
+                    terms.extend(text_terms)
+                    position_pieces.append(np.arange(len(text_terms), dtype=np.int32))
+                    counts[number] = len(text_terms)
+            text_index = np.repeat(np.arange(len(texts), dtype=np.int32), counts)
+            positions = (np.concatenate(position_pieces).astype(np.int32) if position_pieces
+                         else np.zeros(0, dtype=np.int32))
+        for token_filter in self._batch_remaining_filters:
+            carried = list(range(len(terms)))
+            terms, kept = token_filter.filter_terms(terms, carried)
+            if len(kept) != len(carried):  # a dropping filter: carry the survivors' columns
+                kept_array = np.asarray(kept, dtype=np.int64)
+                text_index = text_index[kept_array]
+                positions = positions[kept_array]
+        return TokenBatch(terms, text_index.astype(np.int32, copy=False),
+                          positions.astype(np.int32, copy=False))
+
+
+# -- the numpy tokenizer for ASCII -----------------------------------------------------------
+_OTHER, _LETTER, _DIGIT, _UNDERSCORE = 0, 1, 2, 3
+_CHARACTER_CLASS = np.zeros(256, dtype=np.uint8)
+for _code in range(256):
+    if chr(_code).isascii() and chr(_code).isalpha():
+        _CHARACTER_CLASS[_code] = _LETTER
+    elif chr(_code).isascii() and chr(_code).isdigit():
+        _CHARACTER_CLASS[_code] = _DIGIT
+_CHARACTER_CLASS[ord("_")] = _UNDERSCORE
+_JOINS_LETTERS = np.zeros(256, dtype=bool)
+_JOINS_LETTERS[[ord(character) for character in "'.:"]] = True
+_JOINS_DIGITS = np.zeros(256, dtype=bool)
+_JOINS_DIGITS[[ord(character) for character in ".,;'"]] = True
+_LOWERCASE = np.arange(256, dtype=np.uint8)
+_LOWERCASE[ord("A"):ord("Z") + 1] += 32
+_SPACE = np.uint8(32)
+
+
+def ascii_token_batch(texts: Sequence[str], kind: str) -> tuple[list[str], np.ndarray, np.ndarray] | None:
+    """Lowercased tokens of ASCII texts, exactly as the regex tokenizer of `kind` would give.
+
+    Returns None when a token is longer than the default max_token_length (rare; the caller then
+    uses the regex path, which splits it).
+    """
+    lengths = np.fromiter((len(text) for text in texts), dtype=np.int64, count=len(texts))
+    text_starts = np.zeros(len(texts), dtype=np.int64)
+    np.cumsum(lengths[:-1] + 1, out=text_starts[1:])  # "\n" between texts is never part of a token
+    buffer = np.frombuffer("\n".join(texts).encode("ascii"), dtype=np.uint8)
+    if buffer.size == 0:
+        return [], np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
+    classes = _CHARACTER_CLASS[buffer]
+    if kind == "simple":
+        in_token = classes == _LETTER
+    else:
+        previous_class = np.empty_like(classes)
+        previous_class[0] = _OTHER
+        previous_class[1:] = classes[:-1]
+        next_class = np.empty_like(classes)
+        next_class[-1] = _OTHER
+        next_class[:-1] = classes[1:]
+        in_token = classes != _OTHER
+        in_token |= _JOINS_LETTERS[buffer] & (previous_class == _LETTER) & (next_class == _LETTER)
+        in_token |= _JOINS_DIGITS[buffer] & (previous_class == _DIGIT) & (next_class == _DIGIT)
+        starts = in_token.copy()
+        starts[1:] &= ~in_token[:-1]
+        token_numbers = np.cumsum(starts) - 1
+        token_count = int(token_numbers[-1]) + 1
+        alphanumeric = (classes == _LETTER) | (classes == _DIGIT)
+        has_alphanumeric = np.zeros(max(token_count, 1), dtype=bool)
+        has_alphanumeric[token_numbers[alphanumeric]] = True
+        if token_count and not has_alphanumeric[:token_count].all():
+            # a run of underscores alone is no word in UAX#29
+            in_token &= has_alphanumeric[np.maximum(token_numbers, 0)]
+    starts = in_token.copy()
+    starts[1:] &= ~in_token[:-1]
+    ends = in_token.copy()
+    ends[:-1] &= ~in_token[1:]
+    token_starts = np.flatnonzero(starts)
+    token_ends = np.flatnonzero(ends)
+    if token_starts.size and int((token_ends - token_starts).max()) >= DEFAULT_MAX_TOKEN_LENGTH:
+        return None
+    output = np.where(in_token, _LOWERCASE[buffer], _SPACE)
+    terms = output.tobytes().decode("ascii").split()
+    text_index = np.searchsorted(text_starts, token_starts, side="right") - 1
+    first_token_of_text = np.searchsorted(token_starts, text_starts, side="left")
+    positions = np.arange(token_starts.size, dtype=np.int64) - first_token_of_text[text_index]
+    return terms, text_index.astype(np.int32), positions.astype(np.int32)

@@ -1,0 +1,332 @@
+"""AnalysisRegistry: the analyzers an index can use (built-ins plus index.analysis.* settings),
+and `analyze`, the engine of the `_analyze` API.
+
+Owns reading analysis settings and naming things; errors use OpenSearch's wording. It must
+never tokenise itself (analyzer.py, tokenizers.py and token_filters.py do) nor know about
+mappings or HTTP.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from index.analysis.analyzer import Analyzer
+from index.analysis.char_filters import CharFilter, build_char_filter
+from index.analysis.stopwords import ENGLISH_STOP_WORDS
+from index.analysis.token_filters import (
+    EnglishPossessiveFilter,
+    LowercaseFilter,
+    StemmerFilter,
+    StopFilter,
+    TokenFilter,
+    build_token_filter,
+    stop_words_from_setting,
+)
+from index.analysis.tokenizers import (
+    DEFAULT_MAX_TOKEN_LENGTH,
+    KeywordTokenizer,
+    LetterTokenizer,
+    PatternTokenizer,
+    StandardTokenizer,
+    Tokenizer,
+    WhitespaceTokenizer,
+    build_tokenizer,
+)
+from index.analysis.tokens import Token
+from index.errors import AnalysisError
+
+# Lucene's prebuilt analyzers report a position increment gap of 0; custom analyzers 100
+# (OpenSearch's default `position_increment_gap`).
+CUSTOM_ANALYZER_POSITION_INCREMENT_GAP = 100
+
+
+def _integer_setting(parameters: dict[str, Any], key: str, default: int, owner: str) -> int:
+    value = parameters.get(key, default)
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise AnalysisError(f"failed to parse [{key}] of [{owner}]: expected an integer, got [{value}]") from None
+
+
+def build_typed_analyzer(name: str, type_name: str, parameters: dict[str, Any]) -> Analyzer:
+    """A built-in analyzer type, configured (`{"type": "standard", "stopwords": ...}`)."""
+    if type_name == "standard":
+        filters: list[TokenFilter] = [LowercaseFilter()]
+        stop_words = stop_words_from_setting(parameters.get("stopwords", "_none_"), name)
+        if stop_words:
+            filters.append(StopFilter(stop_words))
+        return Analyzer(name, StandardTokenizer(_integer_setting(
+            parameters, "max_token_length", DEFAULT_MAX_TOKEN_LENGTH, name)), filters)
+    if type_name == "simple":
+        return Analyzer(name, LetterTokenizer(), [LowercaseFilter()])
+    if type_name == "whitespace":
+        return Analyzer(name, WhitespaceTokenizer(_integer_setting(
+            parameters, "max_token_length", DEFAULT_MAX_TOKEN_LENGTH, name)))
+    if type_name == "keyword":
+        return Analyzer(name, KeywordTokenizer())
+    if type_name == "stop":
+        return Analyzer(name, LetterTokenizer(), [
+            LowercaseFilter(), StopFilter(stop_words_from_setting(parameters.get("stopwords"), name))])
+    if type_name == "english":
+        if parameters.get("stem_exclusion"):
+            raise AnalysisError(f"[stem_exclusion] of analyzer [{name}] is not supported")
+        return Analyzer(name, StandardTokenizer(), [
+            EnglishPossessiveFilter(), LowercaseFilter(),
+            StopFilter(stop_words_from_setting(parameters.get("stopwords", "_english_"), name)),
+            StemmerFilter("porter")])
+    if type_name == "pattern":
+        filters = []
+        if parameters.get("lowercase", True) not in (False, "false"):
+            filters.append(LowercaseFilter())
+        stop_words = stop_words_from_setting(parameters.get("stopwords", "_none_"), name)
+        if stop_words:
+            filters.append(StopFilter(stop_words))
+        return Analyzer(name, PatternTokenizer(parameters.get("pattern", r"\W+"),
+                                               parameters.get("flags", "")), filters)
+    if type_name == "snowball":
+        language = str(parameters.get("language", "English"))
+        filters = [LowercaseFilter()]
+        if language.lower() == "english":
+            filters.append(StopFilter(ENGLISH_STOP_WORDS))
+        filters.append(build_token_filter("snowball", {"language": language}, name))
+        return Analyzer(name, StandardTokenizer(), filters)
+    raise AnalysisError(f"Unknown analyzer type [{type_name}] for [{name}]")
+
+
+BUILT_IN_ANALYZER_NAMES = ("standard", "simple", "whitespace", "keyword", "stop", "english",
+                           "pattern", "snowball")
+_BUILT_IN_ANALYZERS = {name: build_typed_analyzer(name, name, {}) for name in BUILT_IN_ANALYZER_NAMES}
+
+
+def _expand_dotted_keys(settings: dict[str, Any]) -> dict[str, Any]:
+    """`{"index.analysis.filter.x.type": "stop"}` → nested dicts; nested input passes through."""
+    expanded: dict[str, Any] = {}
+    for key, value in settings.items():
+        if isinstance(value, dict):
+            value = _expand_dotted_keys(value)
+        parts = key.split(".")
+        target = expanded
+        for part in parts[:-1]:
+            existing = target.get(part)
+            if not isinstance(existing, dict):
+                existing = target[part] = {}
+            target = existing
+        last = parts[-1]
+        if isinstance(value, dict) and isinstance(target.get(last), dict):
+            target[last] = {**target[last], **value}
+        else:
+            target[last] = value
+    return expanded
+
+
+def _analysis_section(index_settings: dict[str, Any] | None) -> dict[str, Any]:
+    if not index_settings:
+        return {}
+    settings = _expand_dotted_keys(index_settings)
+    if isinstance(settings.get("settings"), dict):
+        settings = settings["settings"]
+    if isinstance(settings.get("index"), dict):
+        settings = {**settings, **settings["index"]}
+    analysis = settings.get("analysis") or {}
+    if not isinstance(analysis, dict):
+        raise AnalysisError(f"[index.analysis] must be an object, got [{analysis}]")
+    return analysis
+
+
+def _definitions(analysis: dict[str, Any], kind: str) -> dict[str, dict[str, Any]]:
+    section = analysis.get(kind) or {}
+    if not isinstance(section, dict):
+        raise AnalysisError(f"[index.analysis.{kind}] must be an object, got [{section}]")
+    for name, definition in section.items():
+        if not isinstance(definition, dict):
+            raise AnalysisError(f"[index.analysis.{kind}.{name}] must be an object, got [{definition}]")
+    return section
+
+
+def _name_list(value: Any) -> list[Any]:
+    if value is None:
+        return []
+    if isinstance(value, (str, dict)):
+        return [value]
+    if isinstance(value, list):
+        return value
+    raise AnalysisError(f"expected a name or a list of names, got [{value}]")
+
+
+class AnalysisRegistry:
+    """The analyzers, tokenizers, filters and char filters one index can name."""
+
+    def __init__(self, analyzers: dict[str, Analyzer] | None = None,
+                 tokenizer_definitions: dict[str, dict[str, Any]] | None = None,
+                 filter_definitions: dict[str, dict[str, Any]] | None = None,
+                 char_filter_definitions: dict[str, dict[str, Any]] | None = None,
+                 normalizers: dict[str, Analyzer] | None = None) -> None:
+        self._analyzers = {**_BUILT_IN_ANALYZERS, **(analyzers or {})}
+        self._tokenizer_definitions = tokenizer_definitions or {}
+        self._filter_definitions = filter_definitions or {}
+        self._char_filter_definitions = char_filter_definitions or {}
+        self._normalizers = {"lowercase": Analyzer("lowercase", KeywordTokenizer(), [LowercaseFilter()]),
+                             **(normalizers or {})}
+
+    @classmethod
+    def from_index_settings(cls, index_settings: dict | None) -> AnalysisRegistry:
+        analysis = _analysis_section(index_settings)
+        registry = cls(
+            tokenizer_definitions=_definitions(analysis, "tokenizer"),
+            filter_definitions=_definitions(analysis, "filter"),
+            char_filter_definitions=_definitions(analysis, "char_filter"),
+        )
+        # Build everything now so a bad definition fails index creation, not the first search.
+        for name in registry._tokenizer_definitions:
+            registry.tokenizer(name)
+        for name in registry._filter_definitions:
+            registry.token_filter(name)
+        for name in registry._char_filter_definitions:
+            registry.char_filter(name)
+        for name, definition in _definitions(analysis, "analyzer").items():
+            registry._analyzers[name] = registry._build_analyzer(name, definition)
+        for name, definition in _definitions(analysis, "normalizer").items():
+            registry._normalizers[name] = registry._build_normalizer(name, definition)
+        return registry
+
+    # -- lookups --------------------------------------------------------------------------
+    def get(self, name: str) -> Analyzer:
+        analyzer = self._analyzers.get(name)
+        if analyzer is None:
+            if name in ("default", "default_search"):
+                return self._analyzers.get("default", self._analyzers["standard"])
+            raise AnalysisError(f"failed to find analyzer [{name}]")
+        return analyzer
+
+    def has(self, name: str) -> bool:
+        return name in self._analyzers or name in ("default", "default_search")
+
+    def names(self) -> list[str]:
+        return sorted(self._analyzers)
+
+    def get_normalizer(self, name: str) -> Analyzer:
+        normalizer = self._normalizers.get(name)
+        if normalizer is None:
+            raise AnalysisError(f"failed to find normalizer under name [{name}]")
+        return normalizer
+
+    def tokenizer(self, reference: str | dict) -> Tokenizer:
+        if isinstance(reference, dict):
+            return build_tokenizer(str(reference.get("type")), reference, "_anonymous_tokenizer")
+        definition = self._tokenizer_definitions.get(reference)
+        if definition is not None:
+            if "type" not in definition:
+                raise AnalysisError(f"tokenizer [{reference}] must specify either an analyzer type, or a tokenizer")
+            return build_tokenizer(str(definition["type"]), definition, reference)
+        return build_tokenizer(reference, {}, reference)
+
+    def token_filter(self, reference: str | dict) -> TokenFilter:
+        if isinstance(reference, dict):
+            return build_token_filter(str(reference.get("type")), reference, "_anonymous_filter")
+        definition = self._filter_definitions.get(reference)
+        if definition is not None:
+            if "type" not in definition:
+                raise AnalysisError(f"token filter [{reference}] must specify type")
+            return build_token_filter(str(definition["type"]), definition, reference)
+        return build_token_filter(reference, {}, reference)
+
+    def char_filter(self, reference: str | dict) -> CharFilter:
+        if isinstance(reference, dict):
+            return build_char_filter(str(reference.get("type")), reference, "_anonymous_char_filter")
+        definition = self._char_filter_definitions.get(reference)
+        if definition is not None:
+            if "type" not in definition:
+                raise AnalysisError(f"char filter [{reference}] must specify type")
+            return build_char_filter(str(definition["type"]), definition, reference)
+        return build_char_filter(reference, {}, reference)
+
+    # -- building from settings -----------------------------------------------------------
+    def _build_analyzer(self, name: str, definition: dict[str, Any]) -> Analyzer:
+        type_name = definition.get("type")
+        if type_name is None and "tokenizer" not in definition:
+            raise AnalysisError(f"analyzer [{name}] must specify either an analyzer type, or a tokenizer")
+        if type_name not in (None, "custom"):
+            return build_typed_analyzer(name, str(type_name), definition)
+        if "tokenizer" not in definition:
+            raise AnalysisError(f"analyzer [{name}] must specify either an analyzer type, or a tokenizer")
+        tokenizer_name = definition["tokenizer"]
+        try:
+            tokenizer = self.tokenizer(tokenizer_name)
+        except AnalysisError as error:
+            if "failed to find" in error.reason:
+                raise AnalysisError(f"Custom Analyzer [{name}] failed to find tokenizer under name"
+                                    f" [{tokenizer_name}]") from None
+            raise
+        filters = []
+        for filter_name in _name_list(definition.get("filter")):
+            try:
+                filters.append(self.token_filter(filter_name))
+            except AnalysisError as error:
+                if "failed to find" in error.reason:
+                    raise AnalysisError(f"Custom Analyzer [{name}] failed to find filter under name"
+                                        f" [{filter_name}]") from None
+                raise
+        char_filters = []
+        for char_filter_name in _name_list(definition.get("char_filter")):
+            try:
+                char_filters.append(self.char_filter(char_filter_name))
+            except AnalysisError as error:
+                if "failed to find" in error.reason:
+                    raise AnalysisError(f"Custom Analyzer [{name}] failed to find char_filter under"
+                                        f" name [{char_filter_name}]") from None
+                raise
+        gap = _integer_setting(definition, "position_increment_gap",
+                               CUSTOM_ANALYZER_POSITION_INCREMENT_GAP, name)
+        return Analyzer(name, tokenizer, filters, char_filters, position_increment_gap=gap)
+
+    def _build_normalizer(self, name: str, definition: dict[str, Any]) -> Analyzer:
+        if definition.get("type", "custom") != "custom":
+            raise AnalysisError(f"Unknown normalizer type [{definition.get('type')}] for [{name}]")
+        filters = [self.token_filter(filter_name) for filter_name in _name_list(definition.get("filter"))]
+        char_filters = [self.char_filter(reference) for reference in _name_list(definition.get("char_filter"))]
+        return Analyzer(name, KeywordTokenizer(), filters, char_filters)
+
+
+DEFAULT_ANALYSIS_REGISTRY = AnalysisRegistry()
+
+
+def analyze(registry: AnalysisRegistry, text: str | list[str], analyzer: str | None = None,
+            tokenizer: str | dict | None = None, filters: list | None = None,
+            char_filters: list | None = None) -> list[Token]:
+    """The `_analyze` API: a named analyzer, or a tokenizer with filters, over one or more texts.
+
+    Several texts continue one another as values of one field do: positions jump by the
+    analyzer's position increment gap and offsets by one between texts.
+    """
+    if analyzer is not None and (tokenizer is not None or filters or char_filters):
+        raise AnalysisError("tokenizer/filters/char_filters can't be used with an analyzer")
+    if analyzer is not None:
+        if not registry.has(analyzer):
+            raise AnalysisError(f"failed to find analyzer [{analyzer}]")
+        chosen = registry.get(analyzer)
+    elif tokenizer is not None:
+        chosen = Analyzer("_custom_", registry.tokenizer(tokenizer),
+                          [registry.token_filter(reference) for reference in filters or []],
+                          [registry.char_filter(reference) for reference in char_filters or []])
+    elif filters or char_filters:
+        # filters alone run over the whole text as one token, like a normalizer
+        chosen = Analyzer("_custom_", KeywordTokenizer(),
+                          [registry.token_filter(reference) for reference in filters or []],
+                          [registry.char_filter(reference) for reference in char_filters or []])
+    else:
+        chosen = registry.get("standard")
+    texts = [text] if isinstance(text, str) else list(text)
+    output: list[Token] = []
+    position_base = 0
+    offset_base = 0
+    for one_text in texts:
+        if not isinstance(one_text, str):
+            raise AnalysisError(f"[text] must be a string or a list of strings, got [{one_text}]")
+        tokens, end_position, end_offset = chosen.analyze_with_end(one_text)
+        for token in tokens:
+            output.append(Token(token.term, token.position + position_base,
+                                token.start_offset + offset_base, token.end_offset + offset_base,
+                                token.type))
+        position_base += end_position + chosen.position_increment_gap
+        offset_base += end_offset + 1
+    return output

@@ -1,0 +1,406 @@
+"""Token filters: lowercase, uppercase, asciifolding, stop, stemmers, length, unique, trim,
+truncate, ngram/edge_ngram, reverse, and the english possessive filter.
+
+Each filter works on two shapes: full tokens (with offsets, for `_analyze` and highlighting) and
+the cheap (terms, positions) pair the indexer uses. Both shapes must give the same terms and
+positions; the property tests hold them together. A filter never tokenises.
+"""
+
+from __future__ import annotations
+
+import unicodedata
+from typing import Any
+
+import Stemmer
+
+from index.analysis.stopwords import ENGLISH_STOP_WORDS, PREDEFINED_STOP_WORD_LISTS
+from index.analysis.tokens import Token
+from index.errors import AnalysisError
+
+
+class TokenFilter:
+    """Base: subclasses override `filter_terms` and, if they add or drop tokens, `filter_tokens`."""
+
+    name = "filter"
+
+    def map_term(self, term: str) -> str:  # for one-to-one filters
+        raise NotImplementedError
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        map_term = self.map_term
+        return [map_term(term) for term in terms], positions
+
+    def filter_tokens(self, tokens: list[Token]) -> list[Token]:
+        map_term = self.map_term
+        return [Token(map_term(token.term), token.position, token.start_offset,
+                      token.end_offset, token.type) for token in tokens]
+
+
+class LowercaseFilter(TokenFilter):
+    name = "lowercase"
+
+    def map_term(self, term: str) -> str:
+        return term.lower()
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        return [term.lower() for term in terms], positions
+
+
+class UppercaseFilter(TokenFilter):
+    name = "uppercase"
+
+    def map_term(self, term: str) -> str:
+        return term.upper()
+
+
+# Letters that do not decompose under NFKD but that Lucene's ASCIIFoldingFilter folds.
+_FOLDING_EXCEPTIONS = str.maketrans({
+    "ß": "ss", "Æ": "AE", "æ": "ae", "Ø": "O", "ø": "o", "Đ": "D", "đ": "d", "Ł": "L", "ł": "l",
+    "Œ": "OE", "œ": "oe", "Þ": "TH", "þ": "th", "Ð": "D", "ð": "d", "ı": "i", "Ħ": "H", "ħ": "h",
+    "ŋ": "n", "Ŋ": "N", "ſ": "s", "“": '"', "”": '"', "‘": "'", "’": "'", "–": "-", "—": "-",
+    "«": '"', "»": '"', "…": "...",
+})
+
+
+class AsciiFoldingFilter(TokenFilter):
+    name = "asciifolding"
+
+    def __init__(self, preserve_original: bool = False) -> None:
+        self.preserve_original = preserve_original
+
+    def map_term(self, term: str) -> str:
+        if term.isascii():
+            return term
+        decomposed = unicodedata.normalize("NFKD", term.translate(_FOLDING_EXCEPTIONS))
+        return "".join(character for character in decomposed if not unicodedata.combining(character))
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        if not self.preserve_original:
+            return [self.map_term(term) for term in terms], positions
+        tokens = self.filter_tokens([Token(term, position, 0, 0) for term, position in zip(terms, positions)])
+        return [token.term for token in tokens], [token.position for token in tokens]
+
+    def filter_tokens(self, tokens: list[Token]) -> list[Token]:
+        output: list[Token] = []
+        for token in tokens:
+            folded = self.map_term(token.term)
+            output.append(Token(folded, token.position, token.start_offset, token.end_offset, token.type))
+            if self.preserve_original and folded != token.term:
+                # Lucene emits the folded term first, then the original at the same position.
+                output.append(token)
+        return output
+
+
+class StopFilter(TokenFilter):
+    """Drops stop words; the next kept token keeps its own position, so a gap remains."""
+
+    name = "stop"
+
+    def __init__(self, stop_words: frozenset[str] = ENGLISH_STOP_WORDS, ignore_case: bool = False,
+                 remove_trailing: bool = True) -> None:
+        self.ignore_case = ignore_case
+        self.stop_words = frozenset(word.lower() for word in stop_words) if ignore_case else stop_words
+        self.remove_trailing = remove_trailing
+
+    def _is_stop(self, term: str) -> bool:
+        return (term.lower() if self.ignore_case else term) in self.stop_words
+
+    def _keep(self, count: int, terms: list[str]) -> list[bool]:
+        keep = [not self._is_stop(term) for term in terms]
+        if not self.remove_trailing and count and not keep[-1]:
+            keep[-1] = True  # remove_trailing=false keeps a final stop word (search-as-you-type)
+        return keep
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        keep = self._keep(len(terms), terms)
+        return ([term for term, kept in zip(terms, keep) if kept],
+                [position for position, kept in zip(positions, keep) if kept])
+
+    def filter_tokens(self, tokens: list[Token]) -> list[Token]:
+        keep = self._keep(len(tokens), [token.term for token in tokens])
+        return [token for token, kept in zip(tokens, keep) if kept]
+
+
+class StemmerFilter(TokenFilter):
+    """Snowball stemmers from PyStemmer (C); see ADR 0004 for the english/porter choice."""
+
+    name = "stemmer"
+
+    def __init__(self, snowball_algorithm: str) -> None:
+        self.stemmer = Stemmer.Stemmer(snowball_algorithm)
+
+    def map_term(self, term: str) -> str:
+        return self.stemmer.stemWord(term)
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        return self.stemmer.stemWords(terms), positions
+
+
+class MinimalEnglishStemFilter(TokenFilter):
+    """Lucene's EnglishMinimalStemmer: plural stripping only (ies→y, es→e, s→'')."""
+
+    name = "minimal_english"
+
+    def map_term(self, term: str) -> str:
+        length = len(term)
+        if length < 3 or term[-1] != "s":
+            return term
+        second_last = term[-2]
+        if second_last in ("u", "s"):
+            return term
+        if second_last == "e":
+            if length > 3 and term[-3] == "i" and term[-4] not in ("a", "e"):
+                return term[:-3] + "y"
+            if term[-3] in ("i", "a", "o", "e"):
+                return term
+            return term[:-1]
+        return term[:-1]
+
+
+class EnglishPossessiveFilter(TokenFilter):
+    """Removes a trailing 's (any of Lucene's three apostrophes) from each term."""
+
+    name = "english_possessive"
+
+    def map_term(self, term: str) -> str:
+        if len(term) >= 2 and term[-1] in ("s", "S") and term[-2] in ("'", "\u2019", "\uff07"):
+            return term[:-2]
+        return term
+
+
+class LengthFilter(TokenFilter):
+    name = "length"
+
+    def __init__(self, minimum: int = 0, maximum: int = 2**31 - 1) -> None:
+        self.minimum = minimum
+        self.maximum = maximum
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        keep = [self.minimum <= len(term) <= self.maximum for term in terms]
+        return ([term for term, kept in zip(terms, keep) if kept],
+                [position for position, kept in zip(positions, keep) if kept])
+
+    def filter_tokens(self, tokens: list[Token]) -> list[Token]:
+        return [token for token in tokens if self.minimum <= len(token.term) <= self.maximum]
+
+
+class UniqueFilter(TokenFilter):
+    name = "unique"
+
+    def __init__(self, only_on_same_position: bool = False) -> None:
+        self.only_on_same_position = only_on_same_position
+
+    def _keys(self, terms: list[str], positions: list[int]) -> list[bool]:
+        seen: set = set()
+        keep: list[bool] = []
+        for term, position in zip(terms, positions):
+            key = (term, position) if self.only_on_same_position else term
+            keep.append(key not in seen)
+            seen.add(key)
+        return keep
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        keep = self._keys(terms, positions)
+        return ([term for term, kept in zip(terms, keep) if kept],
+                [position for position, kept in zip(positions, keep) if kept])
+
+    def filter_tokens(self, tokens: list[Token]) -> list[Token]:
+        keep = self._keys([token.term for token in tokens], [token.position for token in tokens])
+        return [token for token, kept in zip(tokens, keep) if kept]
+
+
+class TrimFilter(TokenFilter):
+    name = "trim"
+
+    def map_term(self, term: str) -> str:
+        return term.strip()
+
+
+class TruncateFilter(TokenFilter):
+    name = "truncate"
+
+    def __init__(self, length: int = 10) -> None:
+        if length < 1:
+            raise AnalysisError(f"length parameter must be provided and be at least 1, got [{length}]")
+        self.length = length
+
+    def map_term(self, term: str) -> str:
+        return term[:self.length]
+
+
+class ReverseFilter(TokenFilter):
+    name = "reverse"
+
+    def map_term(self, term: str) -> str:
+        return term[::-1]
+
+
+class NGramFilter(TokenFilter):
+    """Grams of each term; all grams of one term share its position (as Lucene since 4.4)."""
+
+    name = "ngram"
+    edge_only = False
+
+    def __init__(self, min_gram: int = 1, max_gram: int = 2) -> None:
+        if min_gram < 1 or max_gram < min_gram:
+            raise AnalysisError(
+                f"ngram filter needs 1 <= min_gram <= max_gram, got min_gram [{min_gram}] and"
+                f" max_gram [{max_gram}]")
+        self.min_gram = min_gram
+        self.max_gram = max_gram
+
+    def _grams(self, term: str) -> list[str]:
+        grams: list[str] = []
+        starts = [0] if self.edge_only else range(len(term))
+        if self.edge_only:
+            return [term[:length] for length in range(self.min_gram, min(self.max_gram, len(term)) + 1)]
+        for length in range(self.min_gram, self.max_gram + 1):
+            for start in starts:
+                if start + length <= len(term):
+                    grams.append(term[start:start + length])
+        return grams
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        output_terms: list[str] = []
+        output_positions: list[int] = []
+        for term, position in zip(terms, positions):
+            grams = self._grams(term)
+            output_terms.extend(grams)
+            output_positions.extend([position] * len(grams))
+        return output_terms, output_positions
+
+    def filter_tokens(self, tokens: list[Token]) -> list[Token]:
+        return [Token(gram, token.position, token.start_offset, token.end_offset, token.type)
+                for token in tokens for gram in self._grams(token.term)]
+
+
+class EdgeNGramFilter(NGramFilter):
+    name = "edge_ngram"
+    edge_only = True
+
+
+# OpenSearch `stemmer` language names → (snowball algorithm | special filter name).
+STEMMER_LANGUAGES: dict[str, str] = {
+    "english": "porter", "porter": "porter", "porter2": "english",
+    "light_english": "minimal_english",  # KStem is not available: documented approximation
+    "minimal_english": "minimal_english", "possessive_english": "english_possessive",
+    "arabic": "arabic", "armenian": "armenian", "basque": "basque", "catalan": "catalan",
+    "danish": "danish", "dutch": "dutch", "finnish": "finnish", "french": "french",
+    "light_french": "french", "german": "german", "light_german": "german",
+    "german2": "german", "greek": "greek", "hindi": "hindi", "hungarian": "hungarian",
+    "indonesian": "indonesian", "irish": "irish", "italian": "italian",
+    "light_italian": "italian", "lithuanian": "lithuanian", "norwegian": "norwegian",
+    "portuguese": "portuguese", "light_portuguese": "portuguese", "romanian": "romanian",
+    "russian": "russian", "light_russian": "russian", "spanish": "spanish",
+    "light_spanish": "spanish", "swedish": "swedish", "light_swedish": "swedish",
+    "turkish": "turkish", "lovins": "lovins" if "lovins" in Stemmer.algorithms() else "porter",
+}
+
+
+def stemmer_for_language(language: str) -> TokenFilter:
+    target = STEMMER_LANGUAGES.get(language)
+    if target is None:
+        raise AnalysisError(f"unknown stemmer language [{language}]")
+    if target == "minimal_english":
+        return MinimalEnglishStemFilter()
+    if target == "english_possessive":
+        return EnglishPossessiveFilter()
+    return StemmerFilter(target)
+
+
+def stop_words_from_setting(value: Any, filter_name: str) -> frozenset[str]:
+    if value is None:
+        return ENGLISH_STOP_WORDS
+    if isinstance(value, str):
+        if value in PREDEFINED_STOP_WORD_LISTS:
+            return PREDEFINED_STOP_WORD_LISTS[value]
+        if value.startswith("_") and value.endswith("_"):
+            raise AnalysisError(f"unknown stop word list [{value}] in [{filter_name}]:"
+                                f" only {sorted(PREDEFINED_STOP_WORD_LISTS)} are available")
+        return frozenset(word.strip() for word in value.split(",") if word.strip())
+    if isinstance(value, list) and all(isinstance(word, str) for word in value):
+        words: set[str] = set()
+        for word in value:
+            if word in PREDEFINED_STOP_WORD_LISTS:
+                words |= PREDEFINED_STOP_WORD_LISTS[word]
+            else:
+                words.add(word)
+        return frozenset(words)
+    raise AnalysisError(f"[stopwords] of [{filter_name}] must be a list of strings or a named"
+                        f" list like _english_, got [{value}]")
+
+
+def _boolean(value: Any, key: str, filter_name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise AnalysisError(f"failed to parse [{key}] of filter [{filter_name}]: expected true or"
+                        f" false, got [{value}]")
+
+
+def _integer(value: Any, key: str, filter_name: str) -> int:
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        raise AnalysisError(f"failed to parse [{key}] of filter [{filter_name}]: expected an"
+                            f" integer, got [{value}]") from None
+
+
+def build_token_filter(type_name: str, parameters: dict[str, Any], definition_name: str) -> TokenFilter:
+    """A token filter from its settings (`type` plus parameters); AnalysisError if unknown."""
+    if type_name == "lowercase":
+        if parameters.get("language") not in (None, "greek", "irish", "turkish"):
+            raise AnalysisError(f"unknown lowercase language [{parameters['language']}]")
+        return LowercaseFilter()
+    if type_name == "uppercase":
+        return UppercaseFilter()
+    if type_name == "asciifolding":
+        return AsciiFoldingFilter(_boolean(parameters.get("preserve_original", False),
+                                           "preserve_original", definition_name))
+    if type_name == "stop":
+        if "stopwords_path" in parameters:
+            raise AnalysisError(f"[stopwords_path] of [{definition_name}] is not supported:"
+                                " give the words inline with [stopwords]")
+        return StopFilter(stop_words_from_setting(parameters.get("stopwords"), definition_name),
+                          _boolean(parameters.get("ignore_case", False), "ignore_case", definition_name),
+                          _boolean(parameters.get("remove_trailing", True), "remove_trailing",
+                                   definition_name))
+    if type_name == "stemmer":
+        language = parameters.get("language", parameters.get("name", "english"))
+        return stemmer_for_language(str(language))
+    if type_name == "porter_stem":
+        return StemmerFilter("porter")
+    if type_name == "snowball":
+        language = str(parameters.get("language", "English")).lower()
+        if language not in Stemmer.algorithms():
+            raise AnalysisError(f"unknown snowball language [{parameters.get('language')}]")
+        return StemmerFilter(language)
+    if type_name == "kstem":
+        return MinimalEnglishStemFilter()  # documented approximation (no KStem in Python)
+    if type_name in ("english_possessive", "possessive_english"):
+        return EnglishPossessiveFilter()
+    if type_name == "length":
+        return LengthFilter(_integer(parameters.get("min", 0), "min", definition_name),
+                            _integer(parameters.get("max", 2**31 - 1), "max", definition_name))
+    if type_name == "unique":
+        return UniqueFilter(_boolean(parameters.get("only_on_same_position", False),
+                                     "only_on_same_position", definition_name))
+    if type_name == "trim":
+        return TrimFilter()
+    if type_name == "truncate":
+        return TruncateFilter(_integer(parameters.get("length", 10), "length", definition_name))
+    if type_name == "reverse":
+        return ReverseFilter()
+    if type_name in ("ngram", "nGram"):
+        return NGramFilter(_integer(parameters.get("min_gram", 1), "min_gram", definition_name),
+                           _integer(parameters.get("max_gram", 2), "max_gram", definition_name))
+    if type_name in ("edge_ngram", "edgeNGram"):
+        return EdgeNGramFilter(_integer(parameters.get("min_gram", 1), "min_gram", definition_name),
+                               _integer(parameters.get("max_gram", 2), "max_gram", definition_name))
+    raise AnalysisError(f"failed to find global filter under [{type_name}]")
+
+
+BUILT_IN_FILTER_NAMES = ("lowercase", "uppercase", "asciifolding", "stop", "stemmer", "porter_stem",
+                         "snowball", "kstem", "length", "unique", "trim", "truncate", "reverse",
+                         "ngram", "edge_ngram")

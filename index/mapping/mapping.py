@@ -1,0 +1,748 @@
+"""Mapping: field definitions of one index, document parsing, dynamic mapping and merging.
+
+Owns the mapping JSON of an index (`from_json`/`to_json`, as GET _mapping shows it), the
+flattened view of every leaf field (`field`, `fields`), turning a document's `_source` into
+canonical values per field (`parse_document`), working out which fields a document would add
+(`required_update`, OpenSearch's dynamic mapping rules), and merging mapping updates with
+OpenSearch's conflict rules (`merge`). A Mapping is immutable: every change returns a new one.
+
+It must never change itself on the side while parsing a document (the shard never changes its
+own mapping: DESIGN §3), never analyse text (that is index/analysis), and never touch storage.
+"""
+
+from __future__ import annotations
+
+import copy
+import math
+import re
+from dataclasses import dataclass, field as dataclass_field
+from typing import Any, Iterator
+
+import numpy as np
+
+from index.errors import (
+    MapperParsingError,
+    MappingConflictError,
+    MappingUpdateRequired,
+    StrictDynamicMappingError,
+)
+from index.mapping.dates import DEFAULT_DATE_FORMAT, parse_date, validate_date_format
+
+LEAF_TYPES = ("text", "keyword", "long", "integer", "short", "byte", "double", "float", "boolean", "date")
+INTEGER_RANGES = {
+    "long": (-(2**63), 2**63 - 1),
+    "integer": (-(2**31), 2**31 - 1),
+    "short": (-(2**15), 2**15 - 1),
+    "byte": (-(2**7), 2**7 - 1),
+}
+FLOAT_TYPES = ("double", "float")
+NUMERIC_TYPES = tuple(INTEGER_RANGES) + FLOAT_TYPES
+
+# Parameters each type accepts; the ones we store but do not act on are still validated so that a
+# mapping a client sends to OpenSearch is accepted here too.
+_COMMON_PARAMETERS = {"type", "index", "store", "boost", "meta", "fields", "copy_to"}
+_ALLOWED_PARAMETERS = {
+    "text": _COMMON_PARAMETERS | {"analyzer", "search_analyzer", "search_quote_analyzer", "norms",
+                                  "index_options", "position_increment_gap", "fielddata",
+                                  "term_vector", "similarity", "eager_global_ordinals",
+                                  "fielddata_frequency_filter"},
+    "keyword": _COMMON_PARAMETERS | {"doc_values", "ignore_above", "null_value", "norms",
+                                     "index_options", "similarity", "eager_global_ordinals",
+                                     "split_queries_on_whitespace", "normalizer"},
+    "boolean": _COMMON_PARAMETERS | {"doc_values", "null_value"},
+    "date": _COMMON_PARAMETERS | {"doc_values", "null_value", "format", "locale", "ignore_malformed"},
+}
+for _numeric_type in NUMERIC_TYPES:
+    _ALLOWED_PARAMETERS[_numeric_type] = _COMMON_PARAMETERS | {"doc_values", "null_value", "coerce",
+                                                               "ignore_malformed"}
+# Parameters OpenSearch lets a PUT _mapping change on an existing field.
+_UPDATABLE_PARAMETERS = {"ignore_above", "search_analyzer", "search_quote_analyzer", "fields", "meta",
+                         "boost", "eager_global_ordinals", "fielddata", "fielddata_frequency_filter"}
+_BOOLEAN_PARAMETERS = {"index", "store", "doc_values", "coerce", "ignore_malformed", "norms",
+                       "fielddata", "eager_global_ordinals", "split_queries_on_whitespace"}
+_ROOT_PARAMETERS = {"properties", "dynamic", "date_detection", "numeric_detection",
+                    "dynamic_date_formats", "_meta", "_source", "_routing", "dynamic_templates",
+                    "enabled", "_doc", "_field_names", "_all"}
+_OBJECT_PARAMETERS = {"type", "properties", "dynamic", "enabled"}
+DYNAMIC_DATE_FORMATS_DEFAULT = ["strict_date_optional_time", "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd"]
+_DYNAMIC_VALUES = {"true": "true", "false": "false", "strict": "strict", True: "true", False: "false"}
+
+
+@dataclass(frozen=True, slots=True)
+class FieldMapping:
+    """One leaf field (a multi-field such as "title.keyword" is its own FieldMapping)."""
+
+    path: str  # full dotted path, multi-fields included ("title.keyword")
+    type: str  # text keyword long integer short byte double float boolean date
+    analyzer: str = "standard"  # text only
+    search_analyzer: str | None = None
+    date_format: str = DEFAULT_DATE_FORMAT  # date only
+    index: bool = True
+    doc_values: bool = True  # keyword/numeric/date/boolean
+    ignore_above: int | None = None
+    null_value: Any = None  # already converted to the field's canonical value
+    boost: float = 1.0
+    coerce: bool = True  # numbers: accept "5" and 5.7 (truncated) for integer types
+    ignore_malformed: bool = False  # numbers/dates: skip a bad value instead of failing the doc
+    multi_field_of: str | None = None  # the parent field's path for a multi-field
+    search_quote_analyzer: str | None = None
+    position_increment_gap: int = 100  # text only: position gap between array values
+
+    @property
+    def effective_search_analyzer(self) -> str:
+        return self.search_analyzer or self.analyzer
+
+
+@dataclass(frozen=True, slots=True)
+class ParsedDocument:
+    """A document's canonical values per leaf field path, arrays flattened."""
+
+    values: dict[str, list]  # text/keyword → str, integers → int, double/float → float,
+    # date → int epoch ms UTC, boolean → bool. Paths with no value are absent.
+    ignored_fields: tuple[str, ...] = ()  # values dropped by ignore_above / ignore_malformed (_ignored)
+
+
+# -- validation and normalisation of mapping JSON ----------------------------------------------
+def _boolean_parameter(value: Any, name: str, path: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    if value in ("true", "false"):
+        return value == "true"
+    raise MapperParsingError(f"Failed to parse value [{value}] as only [true] or [false] are allowed."
+                             f" (parameter [{name}] of field [{path}])")
+
+
+def _normalise_dynamic(value: Any, path: str) -> str:
+    normalised = _DYNAMIC_VALUES.get(value) if isinstance(value, (str, bool)) else None
+    if normalised is None:
+        raise MapperParsingError(f"Could not convert [{path}.dynamic] to boolean: expected true,"
+                                 f" false or strict, got [{value}]")
+    return normalised
+
+
+def _expand_dotted_properties(properties: dict[str, Any], path: str) -> dict[str, Any]:
+    """{"a.b": {...}} → {"a": {"properties": {"b": {...}}}}, as OpenSearch does on PUT mapping."""
+    expanded: dict[str, Any] = {}
+    for name, definition in properties.items():
+        if not isinstance(definition, dict):
+            raise MapperParsingError(f"Expected map for property [fields] on field [{name}] but got a"
+                                     f" {type(definition).__name__}")
+        if not name or name.startswith(".") or name.endswith(".") or ".." in name:
+            raise MapperParsingError(f"field name cannot contain only whitespace or dots, or be"
+                                     f" empty: got [{path}{name}]")
+        if "." in name:
+            head, rest = name.split(".", 1)
+            nested = {"properties": {rest: definition}}
+            existing = expanded.get(head)
+            if existing is not None:
+                nested = _merge_json(existing, nested, f"{path}{head}", conflict_check=False)
+            expanded[head] = nested
+        elif name in expanded:
+            expanded[name] = _merge_json(expanded[name], definition, f"{path}{name}", conflict_check=False)
+        else:
+            expanded[name] = definition
+    return expanded
+
+
+def _is_object_definition(definition: dict[str, Any]) -> bool:
+    type_name = definition.get("type")
+    return type_name in (None, "object") and ("type" in definition or "properties" in definition
+                                               or not definition or "dynamic" in definition
+                                               or "enabled" in definition)
+
+
+def _normalise_leaf(definition: dict[str, Any], path: str, inside_multi_field: bool) -> dict[str, Any]:
+    type_name = definition.get("type")
+    if not isinstance(type_name, str):
+        raise MapperParsingError(f"No type specified for field [{path}]")
+    if type_name == "nested":
+        raise MapperParsingError(f"type [nested] of field [{path}] is not supported; use [object]")
+    if type_name not in LEAF_TYPES:
+        raise MapperParsingError(f"No handler for type [{type_name}] declared on field [{path}]")
+    normalised: dict[str, Any] = {}
+    for name, value in definition.items():
+        if name not in _ALLOWED_PARAMETERS[type_name]:
+            raise MapperParsingError(f"unknown parameter [{name}] on mapper [{path}] of type [{type_name}]")
+        if name in _BOOLEAN_PARAMETERS:
+            value = _boolean_parameter(value, name, path)
+        elif name == "copy_to":
+            raise MapperParsingError(f"[copy_to] on field [{path}] is not supported")
+        elif name == "normalizer" and value is not None:
+            raise MapperParsingError(f"[normalizer] on field [{path}] is not supported")
+        elif name == "ignore_above":
+            if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).lstrip("-").isdigit():
+                raise MapperParsingError(f"Failed to parse mapping: [ignore_above] of field [{path}]"
+                                         f" must be an integer, got [{value}]")
+            value = int(value)
+            if value < 0:
+                raise MapperParsingError(f"[ignore_above] must be positive, got [{value}]")
+        elif name == "boost":
+            try:
+                value = float(value) if not isinstance(value, (int, float)) or isinstance(value, bool) else value
+            except (TypeError, ValueError):
+                raise MapperParsingError(f"[boost] of field [{path}] must be a number, got [{value}]") from None
+        elif name == "format":
+            if not isinstance(value, str):
+                raise MapperParsingError(f"[format] of field [{path}] must be a string, got [{value}]")
+            validate_date_format(value)
+        elif name in ("analyzer", "search_analyzer", "search_quote_analyzer"):
+            if not isinstance(value, str):
+                raise MapperParsingError(f"[{name}] of field [{path}] must be a string, got [{value}]")
+        elif name == "position_increment_gap":
+            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                raise MapperParsingError(f"[position_increment_gap] of field [{path}] must be a"
+                                         f" non-negative integer, got [{value}]")
+        elif name == "fields":
+            if inside_multi_field:
+                raise MapperParsingError(f"multi-field [{path}] cannot have multi-fields of its own")
+            if not isinstance(value, dict):
+                raise MapperParsingError(f"Expected map for property [fields] on field [{path}] but got"
+                                         f" [{value}]")
+            sub_fields: dict[str, Any] = {}
+            for sub_name, sub_definition in value.items():
+                if not isinstance(sub_definition, dict):
+                    raise MapperParsingError(f"Expected map for property [fields] on field [{path}]")
+                if "." in sub_name:
+                    raise MapperParsingError(f"Field name [{sub_name}] which is a multi field of"
+                                             f" [{path}] cannot contain '.'")
+                sub_fields[sub_name] = _normalise_leaf(sub_definition, f"{path}.{sub_name}", True)
+            value = sub_fields
+        normalised[name] = value
+    if "analyzer" not in normalised and ("search_analyzer" in normalised):
+        raise MapperParsingError(f"analyzer on field [{path}] must be set when search_analyzer is set")
+    if "null_value" in normalised and normalised["null_value"] is not None:
+        # OpenSearch checks the null_value parses as the field's type when the mapping is created.
+        _leaf_from_json(path, normalised, None)
+    return normalised
+
+
+def _normalise_object(definition: dict[str, Any], path: str, is_root: bool) -> dict[str, Any]:
+    normalised: dict[str, Any] = {}
+    allowed = _ROOT_PARAMETERS if is_root else _OBJECT_PARAMETERS
+    for name, value in definition.items():
+        if name not in allowed:
+            if is_root:
+                raise MapperParsingError(f"Root mapping definition has unsupported parameters:  [{name} :"
+                                         f" {value}]")
+            raise MapperParsingError(f"unknown parameter [{name}] on mapper [{path}] of type [object]")
+        if name == "type":
+            continue  # "object" is implied; GET _mapping shows it only for an empty object
+        if name == "dynamic":
+            normalised["dynamic"] = _normalise_dynamic(value, path or "_doc")
+        elif name == "enabled":
+            normalised["enabled"] = _boolean_parameter(value, "enabled", path or "_doc")
+        elif name in ("date_detection", "numeric_detection"):
+            normalised[name] = _boolean_parameter(value, name, "_doc")
+        elif name == "dynamic_date_formats":
+            formats = [value] if isinstance(value, str) else value
+            if not isinstance(formats, list) or not all(isinstance(item, str) for item in formats):
+                raise MapperParsingError(f"[dynamic_date_formats] must be a list of strings, got [{value}]")
+            for date_format in formats:
+                validate_date_format(date_format)
+            normalised[name] = list(formats)
+        elif name == "dynamic_templates":
+            if value:
+                raise MapperParsingError("[dynamic_templates] are not supported")
+            normalised[name] = []
+        elif name == "properties":
+            if not isinstance(value, dict):
+                raise MapperParsingError(f"Expected map for property [properties] on field [{path or '_doc'}]"
+                                         f" but got [{value}]")
+            prefix = f"{path}." if path else ""
+            properties = {}
+            for child_name, child in _expand_dotted_properties(value, prefix).items():
+                child_path = f"{prefix}{child_name}"
+                if _is_object_definition(child):
+                    properties[child_name] = _normalise_object(child, child_path, False)
+                else:
+                    properties[child_name] = _normalise_leaf(child, child_path, False)
+            normalised["properties"] = properties
+        elif name == "_doc":
+            raise MapperParsingError("mapping types are not supported: put the properties at the top level"
+                                     " of the mappings object, not under [_doc]")
+        else:
+            if not isinstance(value, dict) and name in ("_source", "_routing", "_meta", "_field_names"):
+                raise MapperParsingError(f"[{name}] must be an object, got [{value}]")
+            normalised[name] = copy.deepcopy(value)
+    if not is_root and "properties" not in normalised:
+        normalised["properties"] = {}
+    return normalised
+
+
+# -- merging (PUT _mapping) ------------------------------------------------------------------
+def _describe(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return "null" if value is None else str(value)
+
+
+def _merge_json(existing: dict[str, Any], update: dict[str, Any], path: str, conflict_check: bool) -> dict[str, Any]:
+    existing_is_object = "properties" in existing or (_is_object_definition(existing) and "type" not in existing)
+    update_is_object = "properties" in update or _is_object_definition(update)
+    if existing_is_object != update_is_object:
+        if conflict_check:
+            if existing_is_object:
+                raise MappingConflictError(f"can't merge a non object mapping [{path}] with an object mapping")
+            raise MappingConflictError(f"can't merge a non object mapping [{path}] with an object mapping")
+        return update
+    if existing_is_object:
+        merged = dict(existing)
+        for key, value in update.items():
+            if key == "properties":
+                properties = dict(existing.get("properties", {}))
+                for child_name, child in value.items():
+                    child_path = f"{path}.{child_name}" if path else child_name
+                    properties[child_name] = (_merge_json(properties[child_name], child, child_path, conflict_check)
+                                              if child_name in properties else child)
+                merged["properties"] = properties
+            else:
+                merged[key] = value
+        return merged
+    if not conflict_check:
+        return {**existing, **update}
+    if existing.get("type") != update.get("type"):
+        raise MappingConflictError(f"mapper [{path}] cannot be changed from type [{existing.get('type')}]"
+                                   f" to [{update.get('type')}]")
+    conflicts = []
+    for key in sorted(set(existing) | set(update)):
+        if key in ("type", "fields") or key in _UPDATABLE_PARAMETERS:
+            continue
+        before, after = existing.get(key), update.get(key)
+        if key == "analyzer":  # OpenSearch names the implicit analyzer "default"
+            before, after = before or "default", after or "default"
+        if before != after:
+            conflicts.append(f"Cannot update parameter [{key}] from [{_describe(before)}] to [{_describe(after)}]")
+    if conflicts:
+        raise MappingConflictError(f"Mapper for [{path}] conflicts with existing mapper:\n\t" + "\n\t".join(conflicts))
+    merged = {**existing}
+    for key, value in update.items():
+        if key == "fields":
+            sub_fields = dict(existing.get("fields", {}))
+            for sub_name, sub_definition in value.items():
+                sub_path = f"{path}.{sub_name}"
+                sub_fields[sub_name] = (_merge_json(sub_fields[sub_name], sub_definition, sub_path, True)
+                                        if sub_name in sub_fields else sub_definition)
+            merged["fields"] = sub_fields
+        else:
+            merged[key] = value
+    return merged
+
+
+# -- leaf values -----------------------------------------------------------------------------
+def _leaf_from_json(path: str, definition: dict[str, Any], multi_field_of: str | None) -> FieldMapping:
+    type_name = definition["type"]
+    date_format = definition.get("format", DEFAULT_DATE_FORMAT)
+    partial = FieldMapping(
+        path=path,
+        type=type_name,
+        analyzer=definition.get("analyzer", "standard") if type_name == "text" else "standard",
+        search_analyzer=definition.get("search_analyzer") if type_name == "text" else None,
+        date_format=date_format,
+        index=definition.get("index", True),
+        doc_values=definition.get("doc_values", type_name != "text"),
+        ignore_above=definition.get("ignore_above"),
+        boost=float(definition.get("boost", 1.0)),
+        coerce=definition.get("coerce", True),
+        ignore_malformed=definition.get("ignore_malformed", False),
+        multi_field_of=multi_field_of,
+        search_quote_analyzer=definition.get("search_quote_analyzer"),
+        position_increment_gap=definition.get("position_increment_gap", 100),
+    )
+    null_value = definition.get("null_value")
+    if null_value is None:
+        return partial
+    try:
+        converted = convert_value(partial, null_value, None)
+    except MapperParsingError as error:
+        raise MapperParsingError(f"Failed to parse mapping: Error parsing [null_value] on field [{path}]:"
+                                 f" {error.reason}") from None
+    return FieldMapping(**{**{slot: getattr(partial, slot) for slot in FieldMapping.__slots__},
+                           "null_value": converted})
+
+
+def _preview(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}={_preview(item)}" for key, item in value.items()) + "}"
+    return str(value)
+
+
+def _parse_failure(field_mapping: FieldMapping, value: Any, document_id: str | None,
+                   cause: str) -> MapperParsingError:
+    identifier = document_id if document_id is not None else "null"
+    return MapperParsingError(
+        f"failed to parse field [{field_mapping.path}] of type [{field_mapping.type}] in document with id"
+        f" '{identifier}'. Preview of field's value: '{_preview(value)}'",
+        caused_by=cause,
+    )
+
+
+_INTEGER_TEXT = re.compile(r"[+-]?\d+")
+
+
+def _to_integer(field_mapping: FieldMapping, value: Any) -> int:
+    minimum, maximum = INTEGER_RANGES[field_mapping.type]
+    if isinstance(value, bool):
+        raise ValueError(f"Current token (VALUE_{str(value).upper()}) not numeric, can not use numeric value accessors")
+    if isinstance(value, int):
+        number = value
+    elif isinstance(value, float):
+        if not math.isfinite(value):
+            raise ValueError(f"Value [{value}] is out of range for {'a' if field_mapping.type != 'integer' else 'an'}"
+                             f" {field_mapping.type}")
+        if value != int(value) and not field_mapping.coerce:
+            raise ValueError(f"Value [{value}] has a decimal part")
+        number = int(value)  # coerce truncates towards zero, as Java's (long) cast
+    elif isinstance(value, str):
+        if not field_mapping.coerce:
+            raise ValueError(f"Value [{value}] is a string and coercion is disabled")
+        text = value.strip()
+        if _INTEGER_TEXT.fullmatch(text):
+            number = int(text)
+        else:
+            try:
+                as_float = float(text)
+            except ValueError:
+                raise ValueError(f"For input string: \"{value}\"") from None
+            if not math.isfinite(as_float):
+                raise ValueError(f"For input string: \"{value}\"")
+            number = int(as_float)
+    else:
+        raise ValueError(f"Current token ({type(value).__name__}) not numeric")
+    if not minimum <= number <= maximum:
+        article = "an" if field_mapping.type == "integer" else "a"
+        raise ValueError(f"Value [{value}] is out of range for {article} {field_mapping.type}")
+    return number
+
+
+def _to_float(field_mapping: FieldMapping, value: Any) -> float:
+    if isinstance(value, bool):
+        raise ValueError(f"Current token (VALUE_{str(value).upper()}) not numeric, can not use numeric value accessors")
+    if isinstance(value, (int, float)):
+        number = float(value)
+    elif isinstance(value, str):
+        if not field_mapping.coerce:
+            raise ValueError(f"Value [{value}] is a string and coercion is disabled")
+        try:
+            number = float(value.strip())
+        except ValueError:
+            raise ValueError(f"For input string: \"{value}\"") from None
+    else:
+        raise ValueError(f"Current token ({type(value).__name__}) not numeric")
+    if not math.isfinite(number):
+        raise ValueError(f"[{field_mapping.type}] supports only finite values, but got [{value}]")
+    if field_mapping.type == "float":
+        single = np.float32(number)
+        if not np.isfinite(single):
+            raise ValueError(f"[float] supports only finite values, but got [{value}]")
+        return float(single)  # OpenSearch stores float fields as 32-bit floats
+    return number
+
+
+def convert_value(field_mapping: FieldMapping, value: Any, document_id: str | None) -> Any:
+    """One JSON scalar → the field's canonical value; MapperParsingError if it does not fit."""
+    type_name = field_mapping.type
+    if isinstance(value, (dict, list)):
+        raise _parse_failure(field_mapping, value, document_id,
+                             f"Can't get text on a {'START_OBJECT' if isinstance(value, dict) else 'START_ARRAY'}")
+    try:
+        if type_name in ("text", "keyword"):
+            if isinstance(value, bool):
+                return "true" if value else "false"
+            if isinstance(value, float):
+                return repr(value)
+            return str(value)
+        if type_name in INTEGER_RANGES:
+            return _to_integer(field_mapping, value)
+        if type_name in FLOAT_TYPES:
+            return _to_float(field_mapping, value)
+        if type_name == "boolean":
+            if isinstance(value, bool):
+                return value
+            if value in ("true", "false"):
+                return value == "true"
+            if value == "":
+                return False  # OpenSearch reads an empty string as false
+            raise ValueError(f"Failed to parse value [{_preview(value)}] as only [true] or [false] are allowed.")
+        if type_name == "date":
+            try:
+                return parse_date(value, field_mapping.date_format)
+            except MapperParsingError as error:
+                raise ValueError(error.reason) from None
+    except ValueError as error:
+        raise _parse_failure(field_mapping, value, document_id, str(error)) from None
+    raise MapperParsingError(f"no handler for type [{type_name}] of field [{field_mapping.path}]")
+
+
+# -- dynamic mapping -------------------------------------------------------------------------
+def _looks_numeric(text: str) -> tuple[bool, bool]:
+    """(parses as a long, parses as a double), as Java's parsers would."""
+    stripped = text.strip()
+    if stripped != text or not text:
+        return False, False
+    is_long = bool(_INTEGER_TEXT.fullmatch(text)) and -(2**63) <= int(text) <= 2**63 - 1
+    try:
+        float(text)
+        is_double = text.lower() not in ("nan", "inf", "-inf", "+inf", "infinity", "-infinity", "+infinity")
+    except ValueError:
+        is_double = False
+    return is_long, is_long or is_double
+
+
+def _dynamic_leaf_definition(value: Any, root: dict[str, Any]) -> dict[str, Any]:
+    if isinstance(value, bool):
+        return {"type": "boolean"}
+    if isinstance(value, int):
+        return {"type": "long"} if -(2**63) <= value <= 2**63 - 1 else {"type": "float"}
+    if isinstance(value, float):
+        return {"type": "float"}
+    text = str(value)
+    is_long, is_double = _looks_numeric(text)
+    if is_double:
+        if root.get("numeric_detection", False):
+            return {"type": "long"} if is_long else {"type": "float"}
+    elif root.get("date_detection", True):
+        for date_format in root.get("dynamic_date_formats", DYNAMIC_DATE_FORMATS_DEFAULT):
+            try:
+                parse_date(text, date_format)
+            except MapperParsingError:
+                continue
+            if date_format == "strict_date_optional_time":
+                return {"type": "date"}
+            if date_format == "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd":
+                return {"type": "date", "format": "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd||epoch_millis"}
+            return {"type": "date", "format": date_format}
+    return {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
+
+
+@dataclass(slots=True)
+class _ParseState:
+    document_id: str | None
+    values: dict[str, list] = dataclass_field(default_factory=dict)
+    ignored: list[str] = dataclass_field(default_factory=list)
+    update: dict[str, Any] = dataclass_field(default_factory=dict)  # {"properties": ...} fragment
+    collect_values: bool = True
+
+
+class Mapping:
+    """An index's mapping. Immutable: every method returns a new Mapping."""
+
+    __slots__ = ("_json", "_fields", "_objects")
+
+    def __init__(self, normalised_json: dict[str, Any]) -> None:
+        self._json = normalised_json
+        self._fields: dict[str, FieldMapping] = {}
+        self._objects: dict[str, dict[str, Any]] = {"": normalised_json}
+        self._index_fields(normalised_json.get("properties", {}), "")
+
+    def _index_fields(self, properties: dict[str, Any], prefix: str) -> None:
+        for name, definition in properties.items():
+            path = f"{prefix}{name}"
+            if "properties" in definition:
+                self._objects[path] = definition
+                self._index_fields(definition["properties"], f"{path}.")
+                continue
+            self._fields[path] = _leaf_from_json(path, definition, None)
+            for sub_name, sub_definition in definition.get("fields", {}).items():
+                sub_path = f"{path}.{sub_name}"
+                self._fields[sub_path] = _leaf_from_json(sub_path, sub_definition, path)
+
+    # -- construction and output --------------------------------------------------------
+    @classmethod
+    def from_json(cls, mapping_json: dict | None) -> Mapping:
+        if mapping_json is None:
+            return cls({})
+        if not isinstance(mapping_json, dict):
+            raise MapperParsingError(f"mapping must be an object, got [{mapping_json}]")
+        return cls(_normalise_object(mapping_json, "", True))
+
+    def to_json(self) -> dict:
+        """The body OpenSearch's GET _mapping shows under "mappings"."""
+        def render_object(definition: dict[str, Any], is_root: bool) -> dict[str, Any]:
+            output: dict[str, Any] = {}
+            for key, value in definition.items():
+                if key == "properties":
+                    continue
+                output[key] = copy.deepcopy(value)
+            properties = definition.get("properties", {})
+            if properties:
+                output["properties"] = {
+                    name: (render_object(child, False) if "properties" in child else copy.deepcopy(child))
+                    for name, child in properties.items()
+                }
+            elif not is_root and "dynamic" not in output and "enabled" not in output:
+                output["type"] = "object"
+            return output
+
+        return render_object(self._json, True)
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Mapping) and self._json == other._json
+
+    def __hash__(self) -> int:
+        return hash(repr(self._json))
+
+    def __repr__(self) -> str:
+        return f"Mapping({self.to_json()!r})"
+
+    # -- lookups --------------------------------------------------------------------------
+    def field(self, path: str) -> FieldMapping | None:
+        return self._fields.get(path)
+
+    def fields(self) -> list[FieldMapping]:
+        return list(self._fields.values())
+
+    def is_object(self, path: str) -> bool:
+        return path in self._objects and path != ""
+
+    @property
+    def dynamic(self) -> str:
+        return self._json.get("dynamic", "true")
+
+    def source_settings(self) -> dict[str, Any]:
+        """The `_source` mapping parameter (enabled, includes, excludes) as given."""
+        return copy.deepcopy(self._json.get("_source", {}))
+
+    def routing_required(self) -> bool:
+        return bool(self._json.get("_routing", {}).get("required", False))
+
+    def check_analyzers(self, analyzer_exists: Any) -> None:
+        """MapperParsingError naming the first analyzer `analyzer_exists(name)` does not know."""
+        for field_mapping in self._fields.values():
+            if field_mapping.type != "text":
+                continue
+            for name in (field_mapping.analyzer, field_mapping.search_analyzer, field_mapping.search_quote_analyzer):
+                if name is not None and name != "standard" and not analyzer_exists(name):
+                    raise MapperParsingError(f"analyzer [{name}] has not been configured in mappings")
+
+    # -- changes ----------------------------------------------------------------------------
+    def merge(self, update_json: dict) -> Mapping:
+        if not isinstance(update_json, dict):
+            raise MapperParsingError(f"mapping update must be an object, got [{update_json}]")
+        normalised_update = _normalise_object(update_json, "", True)
+        merged = _merge_json(self._json, normalised_update, "", conflict_check=True)
+        return Mapping(merged)
+
+    def required_update(self, source: dict, document_id: str | None = None) -> dict | None:
+        state = _ParseState(document_id, collect_values=False)
+        self._walk_object(self._json, "", source, self.dynamic, state, state.update)
+        return state.update or None
+
+    def parse_document(self, source: dict, document_id: str | None = None) -> ParsedDocument:
+        if not isinstance(source, dict):
+            raise MapperParsingError("failed to parse, document is empty" if source is None
+                                     else f"failed to parse: the document must be an object, got [{_preview(source)}]")
+        state = _ParseState(document_id)
+        self._walk_object(self._json, "", source, self.dynamic, state, state.update)
+        if state.update:
+            raise MappingUpdateRequired(state.update)
+        return ParsedDocument(state.values, tuple(dict.fromkeys(state.ignored)))
+
+    # -- the document walk ------------------------------------------------------------------
+    def _walk_object(self, object_definition: dict[str, Any] | None, path: str, source: dict[str, Any],
+                     dynamic: str, state: _ParseState, update_properties_holder: dict[str, Any]) -> None:
+        """Parse one JSON object whose mapping is object_definition (None: being added now)."""
+        for key, value in source.items():
+            if not key or not key.strip(". ") or ".." in key or key.startswith(".") or key.endswith("."):
+                raise MapperParsingError(f"field name cannot contain only whitespace or dots, or be empty:"
+                                         f" got [{path + '.' if path else ''}{key}]")
+            if "." in key:
+                head, rest = key.split(".", 1)
+                self._walk_field(object_definition, path, head, {rest: value}, dynamic, state,
+                                 update_properties_holder, value_is_dotted=True)
+            else:
+                self._walk_field(object_definition, path, key, value, dynamic, state, update_properties_holder)
+
+    def _walk_field(self, object_definition: dict[str, Any] | None, parent_path: str, name: str, value: Any,
+                    dynamic: str, state: _ParseState, update_holder: dict[str, Any],
+                    value_is_dotted: bool = False) -> None:
+        path = f"{parent_path}.{name}" if parent_path else name
+        if path in ("_id", "_source", "_routing", "_index", "_seq_no", "_primary_term", "_version",
+                    "_field_names", "_ignored"):
+            raise MapperParsingError(f"Field [{path}] is a metadata field and cannot be added inside a"
+                                     " document. Use the index API request parameters.")
+        if isinstance(value, list):
+            for item in value:
+                self._walk_field(object_definition, parent_path, name, item, dynamic, state, update_holder,
+                                 value_is_dotted)
+            return
+        if value is None:
+            field_mapping = self._fields.get(path)
+            if field_mapping is not None and field_mapping.null_value is not None and state.collect_values:
+                self._add_leaf_value(field_mapping, field_mapping.null_value, state, already_converted=True)
+            return
+        existing = (object_definition or {}).get("properties", {}).get(name) if object_definition is not None else None
+        pending = update_holder.get("properties", {}).get(name)
+        if isinstance(value, dict):
+            if existing is not None and "properties" not in existing:
+                field_mapping = self._fields[path]
+                raise _parse_failure(field_mapping, value, state.document_id,
+                                     f"Can't get text on a START_OBJECT at field [{path}]")
+            if existing is not None:
+                if existing.get("enabled", True) is False:
+                    return
+                child_dynamic = existing.get("dynamic", dynamic)
+                child_update = update_holder.get("properties", {}).get(name)
+                holder = child_update if child_update is not None else {}
+                self._walk_object(existing, path, value, child_dynamic, state, holder)
+                if holder and child_update is None:
+                    update_holder.setdefault("properties", {})[name] = holder
+                return
+            if pending is not None and "properties" not in pending and pending.get("type") != "object":
+                return  # a value of another shape for a field this document adds: reparse decides
+            if not self._may_add(dynamic, path, name, parent_path, state):
+                return
+            holder = pending if pending is not None else {}
+            holder.pop("type", None)
+            holder.setdefault("properties", {})
+            update_holder.setdefault("properties", {})[name] = holder
+            self._walk_object(None, path, value, dynamic, state, holder)
+            if not holder["properties"]:
+                holder.pop("properties")
+                holder["type"] = "object"
+            return
+        # a concrete value
+        if existing is not None and "properties" in existing:
+            raise MapperParsingError(f"object mapping for [{path}] tried to parse field [{name}] as object,"
+                                     " but found a concrete value")
+        if existing is not None:
+            if state.collect_values:
+                field_mapping = self._fields[path]
+                self._add_leaf_value(field_mapping, value, state)
+                for sub_name in existing.get("fields", {}):
+                    self._add_leaf_value(self._fields[f"{path}.{sub_name}"], value, state)
+            return
+        if pending is not None:
+            return
+        if not self._may_add(dynamic, path, name, parent_path, state):
+            return
+        update_holder.setdefault("properties", {})[name] = _dynamic_leaf_definition(value, self._json)
+
+    def _may_add(self, dynamic: str, path: str, name: str, parent_path: str, state: _ParseState) -> bool:
+        if dynamic == "strict":
+            raise StrictDynamicMappingError(
+                f"mapping set to strict, dynamic introduction of [{name}] within"
+                f" [{parent_path.rsplit('.', 1)[-1] if parent_path else '_doc'}] is not allowed")
+        return dynamic == "true"
+
+    def _add_leaf_value(self, field_mapping: FieldMapping, value: Any, state: _ParseState,
+                        already_converted: bool = False) -> None:
+        if already_converted:
+            converted = value
+        else:
+            try:
+                converted = convert_value(field_mapping, value, state.document_id)
+            except MapperParsingError:
+                if field_mapping.ignore_malformed:
+                    state.ignored.append(field_mapping.path)
+                    return
+                raise
+        if field_mapping.ignore_above is not None and isinstance(converted, str) \
+                and len(converted) > field_mapping.ignore_above:
+            state.ignored.append(field_mapping.path)
+            return
+        state.values.setdefault(field_mapping.path, []).append(converted)
+
+    def iter_leaf_paths(self) -> Iterator[str]:
+        return iter(self._fields)

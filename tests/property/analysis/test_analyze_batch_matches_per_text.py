@@ -1,0 +1,42 @@
+"""Property: the numpy batch path equals the per-text regex path exactly (DESIGN §9)."""
+
+from hypothesis import given, strategies as st
+
+from index.analysis import AnalysisRegistry
+
+REGISTRY = AnalysisRegistry()
+# Characters that exercise every rule of the ASCII fast path, plus some non-ASCII ones.
+INTERESTING_ALPHABET = st.sampled_from(list("aZq09_ .,;:'\"-\n\t!?/") + ["é", "ß", "中", "\u0301", "’", "İ"])
+TEXT = st.one_of(st.text(INTERESTING_ALPHABET, max_size=40), st.text(max_size=20),
+                 st.text(st.sampled_from(list("ab1_.'")), min_size=250, max_size=270))
+
+
+def per_text(analyzer, texts):
+    terms, text_index, positions = [], [], []
+    for number, text in enumerate(texts):
+        text_terms, text_positions = analyzer.terms_and_positions(text)
+        terms += text_terms
+        text_index += [number] * len(text_terms)
+        positions += text_positions
+    return terms, text_index, positions
+
+
+@given(st.lists(TEXT, max_size=8), st.sampled_from(["standard", "simple", "english", "stop"]))
+def test_batch_terms_and_positions_equal_the_per_text_path(texts, analyzer_name):
+    analyzer = REGISTRY.get(analyzer_name)
+    batch = analyzer.analyze_batch(texts)
+    assert (batch.terms, batch.text_index.tolist(), batch.positions.tolist()) == per_text(analyzer, texts)
+
+
+@given(st.text(INTERESTING_ALPHABET, max_size=60), st.sampled_from(["standard", "simple", "english", "whitespace"]))
+def test_terms_and_positions_equal_the_terms_and_positions_of_analyze(text, analyzer_name):
+    analyzer = REGISTRY.get(analyzer_name)
+    tokens = analyzer.analyze(text)
+    assert analyzer.terms_and_positions(text) == ([token.term for token in tokens],
+                                                  [token.position for token in tokens])
+
+
+@given(st.text(max_size=60))
+def test_standard_token_offsets_point_at_the_token_text(text):
+    for token in REGISTRY.get("standard").analyze(text):
+        assert text[token.start_offset:token.end_offset].lower() == token.term

@@ -1,0 +1,49 @@
+"""Mapping.merge: PUT _mapping adds fields and refuses changes OpenSearch refuses."""
+
+import pytest
+
+from index.errors import MappingConflictError
+from index.mapping import Mapping
+
+BASE = Mapping.from_json({"properties": {
+    "title": {"type": "text"},
+    "tag": {"type": "keyword", "ignore_above": 10},
+    "user": {"properties": {"name": {"type": "keyword"}}}}})
+
+
+def test_merge_adds_new_fields_and_leaves_the_original_unchanged():
+    merged = BASE.merge({"properties": {"views": {"type": "long"}, "user": {"properties": {"age": {"type": "short"}}}}})
+    assert merged.field("views").type == "long" and merged.field("user.age").type == "short"
+    assert BASE.field("views") is None
+
+
+def test_changing_a_field_type_is_a_conflict_with_opensearch_message():
+    with pytest.raises(MappingConflictError, match=r"mapper \[title\] cannot be changed from type \[text\] to \[keyword\]"):
+        BASE.merge({"properties": {"title": {"type": "keyword"}}})
+
+
+def test_changing_an_analyzer_is_a_conflict():
+    with pytest.raises(MappingConflictError) as raised:
+        BASE.merge({"properties": {"title": {"type": "text", "analyzer": "english"}}})
+    assert raised.value.reason == ("Mapper for [title] conflicts with existing mapper:\n"
+                                   "\tCannot update parameter [analyzer] from [default] to [english]")
+
+
+def test_ignore_above_and_new_multi_fields_may_be_updated():
+    merged = BASE.merge({"properties": {"tag": {"type": "keyword", "ignore_above": 20},
+                                        "title": {"type": "text", "fields": {"raw": {"type": "keyword"}}}}})
+    assert merged.field("tag").ignore_above == 20 and merged.field("title.raw").type == "keyword"
+
+
+def test_an_object_cannot_become_a_leaf():
+    with pytest.raises(MappingConflictError, match=r"can't merge a non object mapping \[user\] with an object mapping"):
+        BASE.merge({"properties": {"user": {"type": "keyword"}}})
+
+
+def test_dynamic_can_be_changed_and_is_shown_as_a_string():
+    assert BASE.merge({"dynamic": False}).to_json()["dynamic"] == "false"
+    assert BASE.merge({"dynamic": "strict"}).dynamic == "strict"
+
+
+def test_merging_the_same_mapping_again_changes_nothing():
+    assert BASE.merge(BASE.to_json()) == BASE

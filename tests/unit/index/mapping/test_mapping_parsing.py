@@ -1,0 +1,170 @@
+"""Mapping.from_json / to_json / field / fields / parse_document for explicit mappings."""
+
+import pytest
+
+from index.errors import MapperParsingError, StrictDynamicMappingError
+from index.mapping import FieldMapping, Mapping
+
+
+def test_an_empty_mapping_renders_as_an_empty_object():
+    assert Mapping.from_json(None).to_json() == {}
+    assert Mapping.from_json({}).fields() == []
+
+
+def test_to_json_round_trips_what_was_put_with_dotted_names_expanded():
+    mapping = Mapping.from_json({"properties": {"title": {"type": "text", "analyzer": "english"},
+                                                "user.name": {"type": "keyword"}}})
+    assert mapping.to_json() == {"properties": {"title": {"type": "text", "analyzer": "english"},
+                                                "user": {"properties": {"name": {"type": "keyword"}}}}}
+
+
+def test_fields_lists_every_leaf_with_multi_fields():
+    mapping = Mapping.from_json({"properties": {
+        "title": {"type": "text", "fields": {"raw": {"type": "keyword", "ignore_above": 10}}},
+        "meta": {"properties": {"views": {"type": "integer"}}}}})
+    assert [field.path for field in mapping.fields()] == ["title", "title.raw", "meta.views"]
+    assert mapping.field("title.raw") == FieldMapping(path="title.raw", type="keyword", ignore_above=10,
+                                                     multi_field_of="title")
+    assert mapping.field("meta") is None and mapping.is_object("meta")
+
+
+def test_field_parameters_are_read_into_field_mapping():
+    mapping = Mapping.from_json({"properties": {
+        "body": {"type": "text", "analyzer": "english", "search_analyzer": "standard"},
+        "when": {"type": "date", "format": "yyyy-MM-dd", "index": "false"},
+        "tag": {"type": "keyword", "doc_values": False, "null_value": "none"},
+        "score": {"type": "double", "boost": 2}}})
+    assert mapping.field("body").analyzer == "english" and mapping.field("body").search_analyzer == "standard"
+    assert mapping.field("when").date_format == "yyyy-MM-dd" and mapping.field("when").index is False
+    assert mapping.field("tag").doc_values is False and mapping.field("tag").null_value == "none"
+    assert mapping.field("score").boost == 2.0
+
+
+def test_an_unknown_type_is_a_mapper_parsing_error_naming_the_field():
+    with pytest.raises(MapperParsingError, match=r"No handler for type \[strang\] declared on field \[x\]"):
+        Mapping.from_json({"properties": {"x": {"type": "strang"}}})
+
+
+def test_an_unknown_parameter_is_a_mapper_parsing_error():
+    with pytest.raises(MapperParsingError, match=r"unknown parameter \[analyzer\] on mapper \[n\] of type \[long\]"):
+        Mapping.from_json({"properties": {"n": {"type": "long", "analyzer": "standard"}}})
+
+
+def test_a_bad_date_format_is_refused_when_the_mapping_is_created():
+    with pytest.raises(MapperParsingError):
+        Mapping.from_json({"properties": {"d": {"type": "date", "format": "yyyy-qq"}}})
+
+
+def typed_mapping():
+    return Mapping.from_json({"dynamic": "strict", "properties": {
+        "title": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 5}}},
+        "count": {"type": "long"}, "small": {"type": "byte"}, "short": {"type": "short"},
+        "integer": {"type": "integer"}, "price": {"type": "double"}, "ratio": {"type": "float"},
+        "flag": {"type": "boolean"}, "when": {"type": "date"},
+        "status": {"type": "keyword", "null_value": "unknown"},
+        "strict_count": {"type": "long", "coerce": False},
+        "lenient_count": {"type": "long", "ignore_malformed": True},
+        "user": {"properties": {"name": {"type": "keyword"}, "age": {"type": "integer"}}}}})
+
+
+def test_values_are_canonical_per_type_and_arrays_are_flattened():
+    parsed = typed_mapping().parse_document({
+        "title": ["Hello", "Hello world"], "count": "42", "price": 9, "ratio": 0.1, "flag": "true",
+        "when": "2020-01-01T00:00:00Z", "user": [{"name": "a", "age": 1}, {"name": "b", "age": 2.9}],
+        "integer": [1, [2, [3]]]})
+    assert parsed.values == {
+        "title": ["Hello", "Hello world"], "title.keyword": ["Hello"], "count": [42], "price": [9.0],
+        "ratio": [0.10000000149011612], "flag": [True], "when": [1577836800000],
+        "user.name": ["a", "b"], "user.age": [1, 2], "integer": [1, 2, 3]}
+    assert parsed.ignored_fields == ("title.keyword",)
+
+
+def test_dotted_keys_in_the_source_are_the_same_as_nested_objects():
+    mapping = typed_mapping()
+    assert mapping.parse_document({"user.name": "x", "user": {"age": 3}}).values == {
+        "user.name": ["x"], "user.age": [3]}
+
+
+def test_null_adds_nothing_unless_the_field_has_a_null_value():
+    parsed = typed_mapping().parse_document({"count": None, "status": None, "title": [None, "a"]})
+    assert parsed.values == {"status": ["unknown"], "title": ["a"], "title.keyword": ["a"]}
+
+
+def test_a_value_that_does_not_parse_names_field_type_and_document_id():
+    with pytest.raises(MapperParsingError) as raised:
+        typed_mapping().parse_document({"count": "abc"}, document_id="7")
+    assert raised.value.reason == ("failed to parse field [count] of type [long] in document with id '7'."
+                                   " Preview of field's value: 'abc'")
+
+
+@pytest.mark.parametrize("field_name, value", [("small", 128), ("small", -129), ("short", 40000),
+                                               ("integer", 2**31), ("count", 2**63)])
+def test_integers_out_of_their_type_range_are_refused(field_name, value):
+    with pytest.raises(MapperParsingError) as raised:
+        typed_mapping().parse_document({field_name: value})
+    assert "out of range" in raised.value.details["caused_by"]
+
+
+def test_coerce_truncates_decimals_and_reads_numeric_strings():
+    assert typed_mapping().parse_document({"small": "12", "integer": 7.9, "count": -3.5}).values == {
+        "small": [12], "integer": [7], "count": [-3]}
+
+
+def test_coerce_false_refuses_strings_and_decimals():
+    for value in ("5", 5.5):
+        with pytest.raises(MapperParsingError):
+            typed_mapping().parse_document({"strict_count": value})
+    assert typed_mapping().parse_document({"strict_count": 5.0}).values == {"strict_count": [5]}
+
+
+def test_ignore_malformed_drops_the_bad_value_and_keeps_the_document():
+    parsed = typed_mapping().parse_document({"lenient_count": ["x", 3]})
+    assert parsed.values == {"lenient_count": [3]} and parsed.ignored_fields == ("lenient_count",)
+
+
+def test_booleans_accept_only_true_false_and_their_strings():
+    mapping = typed_mapping()
+    assert mapping.parse_document({"flag": [True, "false", ""]}).values == {"flag": [True, False, False]}
+    with pytest.raises(MapperParsingError):
+        mapping.parse_document({"flag": "yes"})
+
+
+def test_non_finite_doubles_are_refused():
+    with pytest.raises(MapperParsingError):
+        typed_mapping().parse_document({"price": "NaN"})
+
+
+def test_numbers_and_booleans_into_text_are_stored_as_strings():
+    assert typed_mapping().parse_document({"title": [1, True]}).values["title"] == ["1", "true"]
+
+
+def test_an_object_into_a_leaf_field_is_refused():
+    with pytest.raises(MapperParsingError, match=r"failed to parse field \[count\] of type \[long\]"):
+        typed_mapping().parse_document({"count": {"a": 1}})
+
+
+def test_a_concrete_value_into_an_object_field_is_refused():
+    with pytest.raises(MapperParsingError, match=r"object mapping for \[user\] tried to parse field \[user\] as object"):
+        typed_mapping().parse_document({"user": "bob"})
+
+
+def test_strict_mapping_refuses_an_unknown_field_with_opensearch_message():
+    with pytest.raises(StrictDynamicMappingError,
+                       match=r"mapping set to strict, dynamic introduction of \[other\] within \[_doc\] is not allowed"):
+        typed_mapping().parse_document({"other": 1})
+
+
+def test_strict_mapping_names_the_enclosing_object():
+    with pytest.raises(StrictDynamicMappingError, match=r"introduction of \[email\] within \[user\]"):
+        typed_mapping().parse_document({"user": {"email": "x"}})
+
+
+def test_metadata_fields_inside_a_document_are_refused():
+    with pytest.raises(MapperParsingError, match=r"Field \[_id\] is a metadata field"):
+        typed_mapping().parse_document({"_id": "1"})
+
+
+def test_disabled_objects_are_not_parsed():
+    mapping = Mapping.from_json({"properties": {"blob": {"type": "object", "enabled": False}}})
+    assert mapping.parse_document({"blob": {"anything": [1, "x"]}}).values == {}
+    assert mapping.required_update({"blob": {"anything": 1}}) is None
