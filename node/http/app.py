@@ -1,0 +1,188 @@
+"""The quart-trio app factory: request ids, body limit, content types, GET /, metrics endpoint.
+
+``create_app(context)`` builds the app and calls ``node.api.register_routes(app, context)``
+(node-api's) when that module exists. Handlers return ``application/json`` bodies (orjson bytes);
+``after_request`` rewrites the content type to the compatible media type the client asked for
+(``application/vnd.elasticsearch+json; compatible-with=7`` ...), echoes ``X-Opaque-Id``, adds
+``X-Elastic-Product`` when configured, and records the request's metrics by route rule.
+
+This module must never implement an OpenSearch API beyond ``GET /`` and must never translate
+engine or Raft errors (node/errors.py does).
+"""
+
+from __future__ import annotations
+
+import importlib
+import time
+import uuid
+from typing import Any
+
+import orjson
+from quart import Response, request
+from quart_trio import QuartTrio
+from werkzeug.exceptions import HTTPException, MethodNotAllowed, NotFound, RequestEntityTooLarge
+
+from node.http.context import NodeContext
+from node.http.errors import opensearch_error_body, plain_error_body
+from node.logs import request_id
+
+JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
+# Request bodies OpenSearch accepts (plus Elasticsearch 7/8 clients' compatibility types).
+ACCEPTED_BODY_MEDIA_TYPES = frozenset({
+    "application/json", "application/x-ndjson",
+    "application/vnd.elasticsearch+json", "application/vnd.elasticsearch+x-ndjson",
+    "application/vnd.opensearch+json", "application/vnd.opensearch+x-ndjson",
+})
+COMPATIBLE_MEDIA_TYPE_PREFIXES = ("application/vnd.elasticsearch+", "application/vnd.opensearch+")
+
+BUILD_HASH = "0000000000000000000000000000000000000000"
+BUILD_DATE = "2021-01-01T00:00:00.000000Z"
+LUCENE_VERSION = "8.7.0"  # what OpenSearch 1.x / ES 7.10.2 report; clients only display it
+
+
+def media_type(header_value: str | None) -> str:
+    return (header_value or "").split(";", 1)[0].strip().lower()
+
+
+def compatible_response_type(accept: str | None, content_type: str | None) -> str | None:
+    """The vendor media type to answer with, when the client asked for one."""
+    for header_value in (accept, content_type):
+        for candidate in (header_value or "").split(","):
+            candidate = candidate.strip()
+            if media_type(candidate).startswith(COMPATIBLE_MEDIA_TYPE_PREFIXES):
+                base = media_type(candidate).replace("x-ndjson", "json")
+                parameters = [part.strip() for part in candidate.split(";")[1:] if part.strip()]
+                compatible = [p for p in parameters if p.lower().startswith("compatible-with")]
+                return "; ".join([base, *compatible])
+    return None
+
+
+def json_response(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    """An orjson response; ``body`` may already be bytes."""
+    data = body if isinstance(body, (bytes, bytearray)) else orjson.dumps(body)
+    return Response(data, status=status, headers=headers, content_type=JSON_CONTENT_TYPE)
+
+
+def root_document(context: NodeContext) -> dict[str, Any]:
+    config = context.config
+    state = context.metadata.state
+    return {
+        "name": context.node_name,
+        "cluster_name": context.cluster_name,
+        "cluster_uuid": getattr(state, "cluster_uuid", "_na_"),
+        "version": {
+            "distribution": "quidditch",
+            "number": config.version_number,
+            "build_flavor": "default",
+            "build_type": "tar",
+            "build_hash": BUILD_HASH,
+            "build_date": BUILD_DATE,
+            "build_snapshot": False,
+            "lucene_version": LUCENE_VERSION,
+            "minimum_wire_compatibility_version": "6.8.0",
+            "minimum_index_compatibility_version": "6.0.0-beta1",
+        },
+        "tagline": "You Know, for Search",
+    }
+
+
+def create_app(context: NodeContext) -> QuartTrio:
+    app = QuartTrio("quidditch")
+    config = context.config
+    app.config["MAX_CONTENT_LENGTH"] = config.max_content_length_bytes
+    # a 100 MB bulk over a slow link must not hit Quart's 60 s default body timeout
+    app.config["BODY_TIMEOUT"] = 600
+    app.config["RESPONSE_TIMEOUT"] = None
+    app.config["PROVIDE_AUTOMATIC_OPTIONS"] = False
+    app.extensions["quidditch"] = context
+    metrics = context.metrics
+    too_large_reason = (f"request body is too large: the limit (--max-content-length) is "
+                        f"{config.max_content_length_bytes} bytes")
+
+    @app.before_request
+    async def start_request() -> Response | None:
+        opaque_id = request.headers.get("X-Opaque-Id")
+        request_id.set(opaque_id or uuid.uuid4().hex[:16])
+        request.quidditch_started = time.perf_counter()  # type: ignore[attr-defined]
+        metrics.http_requests_in_flight.inc()
+        request.quidditch_in_flight = True  # type: ignore[attr-defined]
+        content_length = request.content_length
+        if content_length is not None and content_length > config.max_content_length_bytes:
+            return json_response(opensearch_error_body(
+                "content_too_long_exception", f"{too_large_reason}, got {content_length} bytes", 413), 413)
+        content_type = request.headers.get("Content-Type")
+        has_body = bool(content_length) or "chunked" in request.headers.get("Transfer-Encoding", "")
+        if has_body and content_type and media_type(content_type) not in ACCEPTED_BODY_MEDIA_TYPES:
+            return json_response(plain_error_body(
+                f"Content-Type header [{content_type}] is not supported", 406), 406)
+        return None
+
+    @app.after_request
+    async def finish_request(response: Response) -> Response:
+        if media_type(response.headers.get("Content-Type")) == "application/json":
+            vendor_type = compatible_response_type(request.headers.get("Accept"),
+                                                   request.headers.get("Content-Type"))
+            if vendor_type:
+                response.headers["Content-Type"] = vendor_type
+        opaque_id = request.headers.get("X-Opaque-Id")
+        if opaque_id:
+            response.headers["X-Opaque-Id"] = opaque_id
+        if config.elastic_product_header:
+            response.headers["X-Elastic-Product"] = "Elasticsearch"
+        if getattr(request, "quidditch_in_flight", False):
+            request.quidditch_in_flight = False  # type: ignore[attr-defined]
+            metrics.http_requests_in_flight.dec()
+            endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
+            method = request.method
+            metrics.http_requests.labels(endpoint, method, str(response.status_code)).inc()
+            started = getattr(request, "quidditch_started", None)
+            if started is not None:
+                metrics.http_request_duration.labels(endpoint, method).observe(
+                    time.perf_counter() - started)
+        return response
+
+    @app.errorhandler(RequestEntityTooLarge)
+    async def body_too_large(error: HTTPException) -> Response:
+        return json_response(opensearch_error_body("content_too_long_exception", too_large_reason, 413), 413)
+
+    @app.errorhandler(NotFound)
+    async def no_such_route(error: HTTPException) -> Response:
+        # OpenSearch answers an unknown endpoint with 400 and a bare string error
+        return json_response(plain_error_body(
+            f"no handler found for uri [{request.full_path.rstrip('?')}] and method [{request.method}]",
+            400), 400)
+
+    @app.errorhandler(MethodNotAllowed)
+    async def wrong_method(error: MethodNotAllowed) -> Response:
+        allowed = ", ".join(sorted(error.valid_methods or ()))
+        return json_response(plain_error_body(
+            f"Incorrect HTTP method for uri [{request.full_path.rstrip('?')}] and method "
+            f"[{request.method}], allowed: [{allowed}]", 405), 405)
+
+    @app.route("/", methods=["GET", "HEAD"])
+    async def root() -> Response:
+        return json_response(root_document(context))
+
+    @app.route("/_prometheus/metrics", methods=["GET"])
+    async def prometheus_metrics() -> Response:
+        return Response(metrics.exposition(), status=200, content_type=metrics.content_type)
+
+    register_api_routes(app, context)
+    return app
+
+
+def register_api_routes(app: QuartTrio, context: NodeContext) -> bool:
+    """Call node.api.register_routes when node-api's package exists; False when it does not."""
+    try:
+        api = importlib.import_module("node.api")
+    except ModuleNotFoundError as error:
+        if error.name != "node.api":
+            raise
+        context.logger.warning("node.api is missing: only GET / and metrics are served")
+        return False
+    register_routes = getattr(api, "register_routes", None)
+    if register_routes is None:
+        context.logger.warning("node.api has no register_routes(app, context): no API routes")
+        return False
+    register_routes(app, context)
+    return True

@@ -1,0 +1,261 @@
+"""The node's lifecycle: one process, one trio nursery.
+
+``run_node(config)``:
+  1. creates the data directory, starts JSON logging, loads (or generates once, 0600) the cluster
+     secret and the node id;
+  2. constructs raft/'s ``ClusterStateMachine`` on the MAIN thread before ``trio.run`` (pysyncobj's
+     tick thread dies with the thread that built it — DESIGN §8);
+  3. inside trio: spawns the shard workers, starts the cluster-state applier, the transport
+     listener and the HTTP server, writes <data>/ports.json, joins the cluster (bootstrap +
+     register) and runs the master's allocation loop;
+  4. on SIGINT/SIGTERM: stops accepting HTTP, lets in-flight requests finish (a few seconds),
+     closes every shard on the workers (they flush), stops the workers, closes Raft and the logs.
+     A second signal exits at once.
+
+This module wires parts together; it must never implement an API, a shard method or a command.
+"""
+
+from __future__ import annotations
+
+import base64
+import importlib
+import os
+import secrets
+import signal
+import socket
+import time
+import uuid
+from pathlib import Path
+from typing import Any
+
+import orjson
+import trio
+
+from node.cluster.master import run_allocation_loop
+from node.cluster.membership import join_cluster
+from node.cluster.metadata import ClusterMetadata
+from node.config import NodeConfig, config_to_json
+from node.http.app import create_app
+from node.http.context import NodeContext
+from node.http.serving import serve_http
+from node.logs import close_logging, configure_logging, get_logger
+from node.metrics import NodeMetrics
+from node.transport.server import PeerConnections, TransportHandlers, serve_transport
+from node.workers.pool import ShardWorkers
+from raft.errors import RaftError
+from raft.state import NodeInfo
+
+SECRET_FILE_NAME = "cluster.secret"
+NODE_ID_FILE_NAME = "node_id"
+MINIMUM_SECRET_LENGTH = 16
+EXIT_AT_ONCE_CODE = 130
+
+
+class NodeStartupError(Exception):
+    """The node cannot start (bad secret file, port in use, Raft missing); the reason says why."""
+
+
+# ------------------------------------------------------------------------------ files
+
+
+def write_file_atomically(path: Path, data: bytes, mode: int = 0o644) -> None:
+    temporary = path.with_name(f".{path.name}.tmp")
+    descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    try:
+        os.write(descriptor, data)
+        os.fsync(descriptor)
+    finally:
+        os.close(descriptor)
+    os.replace(temporary, path)
+
+
+def load_or_create_secret(config: NodeConfig) -> str:
+    """The cluster secret text: from --cluster-secret-file, else <data>/cluster.secret, created
+    once with mode 0600."""
+    if config.cluster_secret_file is not None:
+        path = config.cluster_secret_file
+    else:
+        path = config.data_directory / SECRET_FILE_NAME
+        if not path.exists():
+            write_file_atomically(path, secrets.token_hex(32).encode() + b"\n", mode=0o600)
+    try:
+        text = path.read_text(encoding="utf-8").strip()
+    except OSError as error:
+        raise NodeStartupError(f"cannot read the cluster secret file {path}: {error.strerror}") from None
+    if len(text) < MINIMUM_SECRET_LENGTH:
+        raise NodeStartupError(f"cluster secret file {path}: expected at least "
+                               f"{MINIMUM_SECRET_LENGTH} characters, got {len(text)}")
+    return text
+
+
+def load_or_create_node_id(data_directory: Path) -> str:
+    path = data_directory / NODE_ID_FILE_NAME
+    if path.exists():
+        node_id = path.read_text(encoding="utf-8").strip()
+        if node_id:
+            return node_id
+    # 22 URL-safe characters, the shape of OpenSearch's node ids
+    node_id = base64.urlsafe_b64encode(uuid.uuid4().bytes).decode().rstrip("=")
+    write_file_atomically(path, node_id.encode() + b"\n")
+    return node_id
+
+
+def pick_free_port(host: str) -> int:
+    """For --raft-port 0: pysyncobj needs the number before it binds. A one-node convenience
+    (tests); a real cluster names its Raft ports in --seed-hosts."""
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    with socket.socket(family, socket.SOCK_STREAM) as probe:
+        probe.bind((host, 0))
+        return probe.getsockname()[1]
+
+
+def address(host: str, port: int) -> str:
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def write_ports_file(config: NodeConfig, node_id: str, http: tuple[str, int],
+                     transport: tuple[str, int], raft: tuple[str, int]) -> None:
+    document = {
+        "node_id": node_id, "node_name": config.node_name, "pid": os.getpid(),
+        "http": {"host": http[0], "port": http[1], "address": address(*http)},
+        "transport": {"host": transport[0], "port": transport[1], "address": address(*transport)},
+        "raft": {"host": raft[0], "port": raft[1], "address": address(*raft)},
+    }
+    write_file_atomically(config.ports_file, orjson.dumps(document, option=orjson.OPT_INDENT_2))
+
+
+# ------------------------------------------------------------------------------ raft
+
+
+def construct_raft(config: NodeConfig, secret: str, raft_port: int) -> tuple[Any, bool, str]:
+    """Build the adapter on the calling (main) thread. Returns (adapter, is_voter, self address)."""
+    try:
+        adapter_module = importlib.import_module("raft.adapter")
+    except ModuleNotFoundError as error:
+        if error.name != "raft.adapter":
+            raise
+        raise NodeStartupError("raft/adapter.py is missing: the node cannot host cluster state") from None
+    self_address = address(config.raft_host, raft_port)
+    voters = tuple(config.seed_hosts) or (self_address,)
+    is_voter = self_address in voters
+    raft_config = adapter_module.RaftConfig(
+        cluster_name=config.cluster_name,
+        cluster_secret=secret,
+        data_directory=config.data_directory / "raft",
+        self_address=self_address if is_voter else None,
+        voter_addresses=voters,
+    )
+    (config.data_directory / "raft").mkdir(parents=True, exist_ok=True)
+    return adapter_module.ClusterStateMachine(raft_config), is_voter, self_address
+
+
+# ------------------------------------------------------------------------------ lifecycle
+
+
+def run_node(config: NodeConfig) -> int:
+    """Run a node until a signal stops it. Returns the process exit code."""
+    config.data_directory.mkdir(parents=True, exist_ok=True)
+    configure_logging(config.node_name, config.log_level, config.logs_directory)
+    logger = get_logger("node")
+    adapter = None
+    try:
+        secret = load_or_create_secret(config)
+        node_id = load_or_create_node_id(config.data_directory)
+        raft_port = config.raft_port or pick_free_port(config.raft_host)
+        adapter, is_voter, raft_address = construct_raft(config, secret, raft_port)
+        logger.info("starting node", extra={"fields": {"node_id": node_id, "config": config_to_json(config)}})
+        trio.run(serve_node, config, adapter, secret.encode(), node_id, is_voter, (config.raft_host, raft_port))
+        logger.info("node stopped")
+        return 0
+    except (NodeStartupError, RaftError) as error:
+        logger.critical(f"cannot start the node: {error}")
+        return 1
+    except BaseException as error:  # noqa: BLE001 — log why the node died, then exit non-zero
+        if isinstance(error, KeyboardInterrupt):
+            return EXIT_AT_ONCE_CODE
+        logger.critical("the node failed", exc_info=True)
+        return 1
+    finally:
+        if adapter is not None:
+            try:
+                adapter.close()
+            except Exception:  # noqa: BLE001
+                logger.warning("closing raft failed", exc_info=True)
+        close_logging()
+
+
+async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: str, is_voter: bool,
+                     raft_bound: tuple[str, int]) -> None:
+    logger = get_logger("node")
+    metrics = NodeMetrics()
+    started_at_millis = int(time.time() * 1000)
+    http_stopped = trio.Event()
+    stop_http = trio.Event()
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(watch_signals, nursery, stop_http, http_stopped, logger,
+                           lambda: workers)
+        workers = ShardWorkers(config.workers, config.data_directory, secret, config.node_name,
+                               config.log_level, get_logger("workers"))
+        await nursery.start(workers.run)
+        metadata = ClusterMetadata(adapter, get_logger("cluster"), metrics)
+        transport_handlers = TransportHandlers()
+        peers = PeerConnections(secret, nursery, get_logger("transport"))
+        context = NodeContext(
+            config=config, node_id=node_id, node_name=config.node_name,
+            cluster_name=config.cluster_name, started_at_millis=started_at_millis,
+            metadata=metadata, workers=workers, metrics=metrics, logger=get_logger("api"),
+            background=nursery, transport_handlers=transport_handlers, peers=peers)
+        app = create_app(context)
+        await nursery.start(metadata.run)
+        transport_bound = await nursery.start(serve_transport, config.transport_host,
+                                              config.transport_port, secret, transport_handlers,
+                                              get_logger("transport"))
+
+        async def http_task(task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
+            try:
+                await serve_http(app, config.http_host, config.http_port, stop_http.wait,
+                                 get_logger("http.server"), task_status=task_status)
+            finally:
+                http_stopped.set()
+
+        http_bound = await nursery.start(http_task)
+        write_ports_file(config, node_id, http_bound, transport_bound, raft_bound)
+        node_info = NodeInfo(
+            node_id=node_id, name=config.node_name, http_address=address(*http_bound),
+            transport_address=address(*transport_bound), raft_address=address(*raft_bound),
+            voter=is_voter)
+        nursery.start_soon(join_cluster, metadata, node_info, is_voter, get_logger("cluster"))
+        nursery.start_soon(run_allocation_loop, metadata, get_logger("master"))
+        logger.info("node ready", extra={"fields": {
+            "http": address(*http_bound), "transport": address(*transport_bound),
+            "raft": address(*raft_bound), "workers": config.workers}})
+
+
+async def watch_signals(nursery: trio.Nursery, stop_http: trio.Event, http_stopped: trio.Event,
+                        logger: Any, get_workers: Any) -> None:
+    with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
+        async for signal_number in signals:
+            logger.info("shutting down", extra={"fields": {"signal": signal.Signals(signal_number).name}})
+            nursery.start_soon(shut_down, nursery, stop_http, http_stopped, logger, get_workers)
+            break
+        async for signal_number in signals:
+            logger.warning("second signal: exiting at once", extra={"fields": {
+                "signal": signal.Signals(signal_number).name}})
+            close_logging()
+            os._exit(EXIT_AT_ONCE_CODE)
+
+
+async def shut_down(nursery: trio.Nursery, stop_http: trio.Event, http_stopped: trio.Event,
+                    logger: Any, get_workers: Any) -> None:
+    stop_http.set()
+    with trio.move_on_after(5):
+        await http_stopped.wait()
+    try:
+        workers = get_workers()
+    except NameError:  # a signal before the workers existed
+        workers = None
+    if workers is not None:
+        with trio.move_on_after(20):
+            await workers.shutdown()
+    nursery.cancel_scope.cancel()
