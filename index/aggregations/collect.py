@@ -1,0 +1,672 @@
+"""Collecting one segment: doc values of the matching documents → an AggregationPartial.
+
+Owns: `collect_segment`, the CSR gathering of doc values for a set of documents, and one
+collector per aggregation type, each vectorised with numpy over the matching documents' values
+(bucketing by np.bincount / np.unique / searchsorted; sub-aggregations recurse once per bucket,
+never once per document).
+
+Must never: parse JSON, render responses, or touch anything but the SegmentReader protocol
+(contracts §3) and the caller's context. The context is duck-typed; what is read from it:
+  context.filter_bitmap(query_node, segment) -> BitMap   filter / filters aggregations
+  context.mapping           (optional) Mapping: field types and date formats (date, boolean)
+  context.now_millis        (optional) for date math in date_range / extended_bounds
+  context.index_name        (optional) `_index` of top_hits hits
+  context.shard_index       (optional) tie-break of top_hits hits across shards
+Without a mapping, a field's type is inferred from its doc values (keyword / long / double);
+dates then render as numbers and booleans as 0/1 — pass the mapping.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import math
+import re
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import orjson
+
+from index.aggregations import dates
+from index.aggregations.partials import (
+    AggregationPartial, Bucket, CardinalityState, DigestState, KeyedBucketsState, SingleBucketState,
+    StatsState, TopHit, TopHitsState, ValueCountState, WeightedAvgState, empty_state)
+from index.aggregations.sketches import CardinalitySketch, TDigest, hash_numbers, hash_strings
+from index.aggregations.tree import AggregationNode, AggregationTree
+from index.errors import AggregationError
+
+_EMPTY_INT = np.zeros(0, dtype=np.int64)
+
+_NUMERIC_TYPES = {"long": "long", "integer": "long", "short": "long", "byte": "long",
+                  "unsigned_long": "long", "double": "double", "float": "double",
+                  "half_float": "double", "scaled_float": "double", "date": "date",
+                  "date_nanos": "date", "boolean": "boolean", "keyword": "keyword",
+                  "ip": "keyword", "constant_keyword": "keyword", "wildcard": "keyword"}
+
+
+def collect_segment(tree: AggregationTree, segment, matching_docs: np.ndarray, context,
+                    scores: np.ndarray | None = None) -> AggregationPartial:
+    """Aggregate the matching (live) documents of one segment.
+
+    `matching_docs` are segment-local doc ids, ascending, deletes already removed. `scores`,
+    when given, is aligned with `matching_docs` (used by top_hits only)."""
+    docs = np.asarray(matching_docs, dtype=np.int64)
+    if scores is not None:
+        scores = np.asarray(scores, dtype=np.float64)
+        if scores.shape != docs.shape:
+            raise AggregationError(f"scores must align with matching_docs: expected "
+                                   f"{docs.shape[0]} scores, got {scores.shape[0]}")
+    return _collect_tree(tree, segment, docs, scores, context)
+
+
+def _collect_tree(tree, segment, docs, scores, context) -> AggregationPartial:
+    return AggregationPartial({node.name: _COLLECTORS[node.type](node, segment, docs, scores, context)
+                               for node in tree})
+
+# --------------------------------------------------------------------------- field access
+
+
+@dataclass(frozen=True, slots=True)
+class FieldInfo:
+    value_type: str            # keyword long double date boolean unmapped
+    date_format: str | None = None
+
+
+def resolve_field(context, segment, field_name: str, aggregation: AggregationNode) -> FieldInfo:
+    mapping = getattr(context, "mapping", None)
+    field_mapping = mapping.field(field_name) if mapping is not None else None
+    if field_mapping is not None:
+        mapped_type = field_mapping.type
+        if mapped_type == "text":
+            raise AggregationError(
+                f"Text fields are not optimised for operations that require per-document field "
+                f"data like aggregations and sorting, so these operations are disabled by default. "
+                f"Please use a keyword field instead. Alternatively, set fielddata=true on "
+                f"[{field_name}] in order to load field data by uninverting the inverted index. "
+                f"Note that this can use significant memory.")
+        value_type = _NUMERIC_TYPES.get(mapped_type)
+        if value_type is None:
+            raise AggregationError(f"Field [{field_name}] of type [{mapped_type}] is not supported "
+                                   f"for aggregation [{aggregation.type}]")
+        if getattr(field_mapping, "doc_values", True) is False:
+            raise AggregationError(f"Can't load fielddata on [{field_name}] because fielddata is "
+                                   f"unsupported on fields of type [{mapped_type}]. Use doc "
+                                   f"values instead.")
+        date_format = getattr(field_mapping, "date_format", None) if value_type == "date" else None
+        return FieldInfo(value_type, date_format or (dates.DEFAULT_DATE_FORMAT
+                                                     if value_type == "date" else None))
+    if mapping is not None and hasattr(mapping, "field"):
+        # Mapped nowhere: OpenSearch treats an unmapped field as having no values.
+        if segment.keyword_doc_values(field_name) is None and segment.numeric_doc_values(field_name) is None:
+            return FieldInfo("unmapped")
+    if segment.keyword_doc_values(field_name) is not None:
+        return FieldInfo("keyword")
+    numeric = segment.numeric_doc_values(field_name)
+    if numeric is not None:
+        return FieldInfo("double" if numeric.is_float else "long")
+    return FieldInfo("unmapped")
+
+
+def _expand(offsets: np.ndarray, docs: np.ndarray):
+    """CSR gather: (rows into docs, positions into the value array, per-doc value counts)."""
+    if docs.size == 0:
+        return _EMPTY_INT, _EMPTY_INT, _EMPTY_INT
+    starts = offsets[docs]
+    lengths = offsets[docs + 1] - starts
+    total = int(lengths.sum())
+    nonzero = np.flatnonzero(lengths)
+    if total == nonzero.size:          # single-valued fast path
+        return nonzero, starts[nonzero], lengths
+    rows = np.repeat(np.arange(docs.size, dtype=np.int64), lengths)
+    run_starts = np.repeat(np.cumsum(lengths) - lengths, lengths)
+    positions = np.arange(total, dtype=np.int64) - run_starts + np.repeat(starts, lengths)
+    return rows, positions, lengths
+
+
+def numeric_values(segment, field_name: str, docs: np.ndarray, missing=None,
+                   info: FieldInfo | None = None):
+    """(rows, values, lengths) of a numeric field for `docs`; `missing` fills empty docs."""
+    doc_values = segment.numeric_doc_values(field_name)
+    if doc_values is None:
+        rows, values, lengths = _EMPTY_INT, np.zeros(0), np.zeros(docs.size, dtype=np.int64)
+    else:
+        rows, positions, lengths = _expand(np.asarray(doc_values.offsets), docs)
+        values = np.asarray(doc_values.values)[positions]
+    if missing is not None:
+        fill = _numeric_missing(missing, info, field_name)
+        empty_rows = np.flatnonzero(lengths == 0)
+        if empty_rows.size:
+            rows = np.concatenate([rows, empty_rows])
+            values = np.concatenate([values.astype(np.float64) if isinstance(fill, float) else values,
+                                     np.full(empty_rows.size, fill)])
+            order = np.argsort(rows, kind="stable")
+            rows, values = rows[order], values[order]
+    return rows, values, lengths
+
+
+def _numeric_missing(missing, info: FieldInfo | None, field_name: str):
+    if info is not None and info.value_type == "date" and isinstance(missing, str):
+        return dates.parse_date_bound(missing, now_millis=None, date_format=info.date_format,
+                                      time_zone=dates.parse_time_zone("UTC"), round_up=False,
+                                      key="missing")
+    if info is not None and info.value_type == "boolean":
+        if missing in (True, "true"):
+            return 1
+        if missing in (False, "false"):
+            return 0
+    if isinstance(missing, bool):
+        return int(missing)
+    try:
+        number = float(missing)
+    except (TypeError, ValueError):
+        raise AggregationError(f"[missing] value [{missing}] cannot be used on numeric field "
+                               f"[{field_name}]") from None
+    if info is not None and info.value_type in ("long", "date", "boolean") and number.is_integer():
+        return int(number)
+    return number
+
+
+def keyword_ordinals(segment, field_name: str, docs: np.ndarray):
+    """(rows, ordinals, lengths, terms) of a keyword field for `docs`."""
+    doc_values = segment.keyword_doc_values(field_name)
+    if doc_values is None:
+        return _EMPTY_INT, _EMPTY_INT, np.zeros(docs.size, dtype=np.int64), ()
+    rows, positions, lengths = _expand(np.asarray(doc_values.offsets), docs)
+    return rows, np.asarray(doc_values.ordinals, dtype=np.int64)[positions], lengths, doc_values.terms
+
+
+def _dedup_adjacent(rows: np.ndarray, keys: np.ndarray):
+    """Drop repeated (row, key) pairs; within one doc, values (hence keys) are sorted."""
+    if rows.size < 2:
+        return rows, keys
+    keep = np.ones(rows.size, dtype=bool)
+    keep[1:] = (rows[1:] != rows[:-1]) | (keys[1:] != keys[:-1])
+    return rows[keep], keys[keep]
+
+
+def _metric_field_info(node, segment, context, field_name, numeric_only=True) -> FieldInfo:
+    info = resolve_field(context, segment, field_name, node)
+    if numeric_only and info.value_type == "keyword":
+        raise AggregationError(f"Field [{field_name}] of type [keyword] is not supported for "
+                               f"aggregation [{node.type}]")
+    return info
+
+# --------------------------------------------------------------------------- metrics
+
+
+def _collect_stats(node, segment, docs, scores, context):
+    spec = node.spec
+    info = _metric_field_info(node, segment, context, spec.field)
+    if info.value_type == "unmapped" and spec.missing is None:
+        return empty_state(node)
+    _, values, _ = numeric_values(segment, spec.field, docs, spec.missing, info)
+    if values.size == 0:
+        return StatsState(value_type=info.value_type, date_format=info.date_format)
+    as_float = values.astype(np.float64)
+    return StatsState(int(values.size), float(as_float.sum()), float(as_float.min()),
+                      float(as_float.max()), float(np.dot(as_float, as_float)),
+                      info.value_type, info.date_format)
+
+
+def _collect_value_count(node, segment, docs, scores, context):
+    spec = node.spec
+    info = resolve_field(context, segment, spec.field, node)
+    if info.value_type == "keyword":
+        rows, _, lengths, _ = keyword_ordinals(segment, spec.field, docs)
+        count = rows.size + (int(np.count_nonzero(lengths == 0)) if spec.missing is not None else 0)
+        return ValueCountState(int(count))
+    if info.value_type == "unmapped" and spec.missing is None:
+        return ValueCountState(0)
+    _, values, _ = numeric_values(segment, spec.field, docs, spec.missing, info)
+    return ValueCountState(int(values.size))
+
+
+def _collect_cardinality(node, segment, docs, scores, context):
+    spec = node.spec
+    info = resolve_field(context, segment, spec.field, node)
+    if info.value_type == "keyword":
+        rows, ordinals, lengths, terms = keyword_ordinals(segment, spec.field, docs)
+        used = np.unique(ordinals)
+        hashes = hash_strings([terms[ordinal] for ordinal in used.tolist()])
+        if spec.missing is not None and np.any(lengths == 0):
+            hashes = np.concatenate([hashes, hash_strings([str(spec.missing)])])
+    elif info.value_type == "unmapped" and spec.missing is None:
+        return empty_state(node)
+    else:
+        _, values, _ = numeric_values(segment, spec.field, docs, spec.missing, info)
+        hashes = hash_numbers(np.unique(values))
+    return CardinalityState(CardinalitySketch.from_hashes(hashes, spec.precision_threshold))
+
+
+def _collect_digest(node, segment, docs, scores, context):
+    spec = node.spec
+    info = _metric_field_info(node, segment, context, spec.field)
+    if info.value_type == "unmapped" and spec.missing is None:
+        return empty_state(node)
+    _, values, _ = numeric_values(segment, spec.field, docs, spec.missing, info)
+    return DigestState(TDigest.from_values(values.astype(np.float64), spec.compression),
+                       info.value_type, info.date_format)
+
+
+def _collect_weighted_avg(node, segment, docs, scores, context):
+    spec = node.spec
+    value_info = _metric_field_info(node, segment, context, spec.value_field)
+    weight_info = _metric_field_info(node, segment, context, spec.weight_field)
+    value_rows, values, _ = numeric_values(segment, spec.value_field, docs, spec.value_missing, value_info)
+    weight_rows, weights, weight_lengths = numeric_values(segment, spec.weight_field, docs,
+                                                          spec.weight_missing, weight_info)
+    if np.any(weight_lengths > 1):
+        raise AggregationError(f"Encountered more than one weight for a single document. Use a "
+                               f"script to combine multiple weights-per-doc into a single value. "
+                               f"[{node.name}]")
+    per_doc_weight = np.full(docs.size, np.nan)
+    per_doc_weight[weight_rows] = weights
+    value_weights = per_doc_weight[value_rows]
+    present = ~np.isnan(value_weights)
+    values = values.astype(np.float64)[present]
+    value_weights = value_weights[present]
+    return WeightedAvgState(float(np.dot(values, value_weights)), float(value_weights.sum()),
+                            int(values.size))
+
+
+def _collect_top_hits(node, segment, docs, scores, context):
+    spec = node.spec
+    total = int(docs.size)
+    if docs.size == 0:
+        return TopHitsState()
+    effective_scores = scores if scores is not None else np.ones(docs.size)
+    by_score = not spec.sort or spec.track_scores or any(s.field == "_score" for s in spec.sort)
+    max_score = float(effective_scores.max()) if (not spec.sort or spec.track_scores) else None
+    want = spec.offset + spec.size
+    if want == 0:
+        return TopHitsState(total, max_score, ())
+    sort_columns = []        # (lexsort key, value getter) per sort spec, most significant first
+    value_lists = []
+    for sort_spec in spec.sort or ():
+        key, values = _sort_column(sort_spec, segment, docs, effective_scores, context, node)
+        sort_columns.append(key)
+        value_lists.append(values)
+    if not spec.sort:
+        sort_columns.append(-effective_scores)
+    keys = [docs] + sort_columns[::-1]      # lexsort: last key is the primary one
+    order = np.lexsort(keys)[:want]
+    index_name = getattr(context, "index_name", None)
+    shard_index = int(getattr(context, "shard_index", 0) or 0)
+    hits = []
+    for row in order.tolist():
+        doc = int(docs[row])
+        source = None
+        if spec.source_enabled:
+            source = filter_source(orjson.loads(segment.source(doc)), spec.source_includes,
+                                   spec.source_excludes)
+        sort_values = tuple(values[row] for values in value_lists)
+        score = float(effective_scores[row]) if by_score else None
+        hits.append(TopHit(sort_values, score, index_name, segment.document_id(doc), source,
+                           (shard_index, str(segment.name), doc)))
+    return TopHitsState(total, max_score, tuple(hits))
+
+
+def _sort_column(sort_spec, segment, docs, scores, context, node):
+    """A lexsort key (ascending sorts the wanted order) and the per-row sort values."""
+    if sort_spec.field == "_score":
+        return (scores if sort_spec.ascending else -scores), scores.tolist()
+    if sort_spec.field == "_doc":
+        return (docs if sort_spec.ascending else -docs), docs.tolist()
+    info = resolve_field(context, segment, sort_spec.field, node)
+    missing_rank = np.inf if sort_spec.missing_last else -np.inf
+    if info.value_type == "keyword":
+        doc_values = segment.keyword_doc_values(sort_spec.field)
+        ranks = np.full(docs.size, missing_rank)
+        values: list = [None] * docs.size
+        if doc_values is not None:
+            offsets = np.asarray(doc_values.offsets)
+            starts, ends = offsets[docs], offsets[docs + 1]
+            present = np.flatnonzero(ends > starts)
+            pick = starts[present] if sort_spec.ascending else ends[present] - 1
+            ordinals = np.asarray(doc_values.ordinals, dtype=np.int64)[pick]
+            ranks[present] = ordinals if sort_spec.ascending else -ordinals
+            for row, ordinal in zip(present.tolist(), ordinals.tolist()):
+                values[row] = doc_values.terms[ordinal]
+        return ranks, values
+    doc_values = segment.numeric_doc_values(sort_spec.field)
+    ranks = np.full(docs.size, missing_rank)
+    values = [None] * docs.size
+    if doc_values is not None:
+        offsets = np.asarray(doc_values.offsets)
+        starts, ends = offsets[docs], offsets[docs + 1]
+        present = np.flatnonzero(ends > starts)
+        pick = starts[present] if sort_spec.ascending else ends[present] - 1
+        picked = np.asarray(doc_values.values)[pick]
+        ranks[present] = picked if sort_spec.ascending else -picked.astype(np.float64)
+        python_values = picked.tolist()
+        for row, value in zip(present.tolist(), python_values):
+            values[row] = value
+    return ranks, values
+
+
+def filter_source(source: Any, includes: tuple[str, ...], excludes: tuple[str, ...]) -> Any:
+    """`_source` includes/excludes with wildcards over dotted paths."""
+    if not includes and not excludes:
+        return source
+    if not isinstance(source, dict):
+        return source
+    return _filter_object(source, "", includes, excludes)
+
+
+def _filter_object(obj: dict, prefix: str, includes, excludes) -> dict:
+    result = {}
+    for key, value in obj.items():
+        path = f"{prefix}{key}"
+        if any(fnmatch.fnmatchcase(path, pattern) for pattern in excludes):
+            continue
+        fully_included = not includes or any(
+            fnmatch.fnmatchcase(path, pattern) or path.startswith(pattern + ".")
+            for pattern in includes)
+        if fully_included:
+            if isinstance(value, dict) and excludes:
+                value = _filter_object(value, path + ".", (), excludes)
+            result[key] = value
+            continue
+        might_contain = any(pattern.startswith(path + ".") or
+                            ("*" in pattern and fnmatch.fnmatchcase(path + ".", pattern.split("*")[0] + "*"))
+                            for pattern in includes)
+        if might_contain and isinstance(value, dict):
+            filtered = _filter_object(value, path + ".", includes, excludes)
+            if filtered:
+                result[key] = filtered
+    return result
+
+# --------------------------------------------------------------------------- buckets
+
+
+def _group_rows(rows: np.ndarray, key_ids: np.ndarray, bucket_count: int):
+    """Rows of each dense bucket id, as a list of arrays (one stable argsort, no per-doc loop)."""
+    order = np.argsort(key_ids, kind="stable")
+    sorted_rows = rows[order]
+    boundaries = np.searchsorted(key_ids[order], np.arange(bucket_count + 1))
+    return [sorted_rows[boundaries[i]:boundaries[i + 1]] for i in range(bucket_count)]
+
+
+def _sub_partial(node, segment, docs, scores, rows, context) -> AggregationPartial:
+    if not node.sub_aggregations:
+        return AggregationPartial({})
+    sub_scores = None if scores is None else scores[rows]
+    return _collect_tree(node.sub_aggregations, segment, docs[rows], sub_scores, context)
+
+
+def _make_buckets(node, segment, docs, scores, context, keys: list, counts: np.ndarray,
+                  rows: np.ndarray, key_ids: np.ndarray) -> dict:
+    if node.sub_aggregations:
+        grouped = _group_rows(rows, key_ids, len(keys))
+        return {key: Bucket(int(count), _sub_partial(node, segment, docs, scores, group, context))
+                for key, count, group in zip(keys, counts.tolist(), grouped)}
+    empty = AggregationPartial({})
+    return {key: Bucket(int(count), empty) for key, count in zip(keys, counts.tolist())}
+
+
+def _collect_terms(node, segment, docs, scores, context):
+    spec = node.spec
+    info = resolve_field(context, segment, spec.field, node)
+    if info.value_type == "unmapped" and spec.missing is None:
+        return empty_state(node)
+    if info.value_type in ("keyword", "unmapped"):
+        rows, ordinals, lengths, terms = keyword_ordinals(segment, spec.field, docs)
+        rows, ordinals = _dedup_adjacent(rows, ordinals)
+        terms = list(terms)
+        if spec.missing is not None:
+            empty_rows = np.flatnonzero(lengths == 0)
+            if empty_rows.size:
+                missing_key = str(spec.missing)
+                if missing_key in terms:
+                    missing_ordinal = terms.index(missing_key)
+                else:
+                    missing_ordinal = len(terms)
+                    terms.append(missing_key)
+                rows = np.concatenate([rows, empty_rows])
+                ordinals = np.concatenate([ordinals, np.full(empty_rows.size, missing_ordinal)])
+        counts = np.bincount(ordinals, minlength=len(terms)) if ordinals.size else np.zeros(len(terms), np.int64)
+        if spec.min_doc_count == 0:
+            used = np.arange(len(terms))
+        else:
+            used = np.flatnonzero(counts)
+        used = _filter_terms(used, [terms[i] for i in used.tolist()], spec)
+        dense = np.full(len(terms), -1, dtype=np.int64)
+        dense[used] = np.arange(used.size)
+        key_ids = dense[ordinals]
+        keep = key_ids >= 0
+        keys = [terms[i] for i in used.tolist()]
+        buckets = _make_buckets(node, segment, docs, scores, context, keys, counts[used],
+                                rows[keep], key_ids[keep])
+        return KeyedBucketsState("terms", "keyword", buckets)
+    rows, values, _ = numeric_values(segment, spec.field, docs, spec.missing, info)
+    rows, values = _dedup_adjacent(rows, values)
+    unique_values, key_ids, counts = np.unique(values, return_inverse=True, return_counts=True)
+    if info.value_type == "double":
+        keys = [float(value) for value in unique_values.tolist()]
+    else:
+        keys = [int(value) for value in unique_values.tolist()]
+    selected = _filter_terms(np.arange(len(keys)), keys, spec)
+    if selected.size != len(keys):
+        dense = np.full(len(keys), -1, dtype=np.int64)
+        dense[selected] = np.arange(selected.size)
+        key_ids = dense[key_ids]
+        keep = key_ids >= 0
+        rows, key_ids = rows[keep], key_ids[keep]
+        keys = [keys[i] for i in selected.tolist()]
+        counts = counts[selected]
+    buckets = _make_buckets(node, segment, docs, scores, context, keys, counts, rows, key_ids)
+    return KeyedBucketsState("terms", info.value_type, buckets, date_format=info.date_format)
+
+
+def _filter_terms(indexes: np.ndarray, keys: list, spec) -> np.ndarray:
+    """Apply include/exclude (regex over the whole string, or exact value lists)."""
+    if spec.include is None and spec.exclude is None:
+        return indexes
+    keep = np.ones(len(keys), dtype=bool)
+    for position, key in enumerate(keys):
+        text = _term_text(key)
+        if spec.include is not None and not _matches(spec.include, key, text):
+            keep[position] = False
+        if spec.exclude is not None and _matches(spec.exclude, key, text):
+            keep[position] = False
+    return np.asarray(indexes)[keep]
+
+
+def _term_text(key) -> str:
+    return str(key)
+
+
+def _matches(rule, key, text: str) -> bool:
+    if isinstance(rule, str):
+        return re.fullmatch(rule, text) is not None
+    return any(key == value or text == str(value) for value in rule)
+
+
+def _collect_histogram(node, segment, docs, scores, context):
+    spec = node.spec
+    info = _metric_field_info(node, segment, context, spec.field)
+    if info.value_type == "unmapped" and spec.missing is None:
+        return empty_state(node)
+    rows, values, _ = numeric_values(segment, spec.field, docs, spec.missing, info)
+    bucket_indexes = np.floor((values.astype(np.float64) - spec.offset) / spec.interval).astype(np.int64)
+    if spec.hard_bounds is not None:
+        low, high = spec.hard_bounds
+        bucket_keys = bucket_indexes * spec.interval + spec.offset
+        inside = np.ones(bucket_keys.size, dtype=bool)
+        # OpenSearch keeps a bucket when its key lies within [min, max].
+        if low is not None:
+            inside &= bucket_keys >= low
+        if high is not None:
+            inside &= bucket_keys <= high
+        rows, bucket_indexes = rows[inside], bucket_indexes[inside]
+    return _histogram_state(node, segment, docs, scores, context, rows, bucket_indexes,
+                            info, "histogram", None)
+
+
+def _histogram_state(node, segment, docs, scores, context, rows, keys, info, kind, bounds):
+    rows, keys = _dedup_adjacent(rows, keys)
+    unique_keys, key_ids, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    python_keys = [int(key) for key in unique_keys.tolist()]
+    buckets = _make_buckets(node, segment, docs, scores, context, python_keys, counts, rows, key_ids)
+    return KeyedBucketsState(kind, info.value_type, buckets, date_format=info.date_format,
+                             extended_bounds=bounds)
+
+
+def _collect_date_histogram(node, segment, docs, scores, context):
+    spec = node.spec
+    info = _metric_field_info(node, segment, context, spec.field)
+    rounding = spec.rounding()
+    bounds = _resolve_date_bounds(spec.extended_bounds, spec, info, context, "extended_bounds")
+    if info.value_type == "unmapped" and spec.missing is None:
+        state = empty_state(node)
+        return KeyedBucketsState("histogram", "date", {}, extended_bounds=bounds,
+                                 date_format=dates.DEFAULT_DATE_FORMAT) if bounds else state
+    if info.value_type not in ("date", "long", "unmapped"):
+        raise AggregationError(f"Field [{spec.field}] of type [{info.value_type}] is not supported "
+                               f"for aggregation [date_histogram]")
+    rows, values, _ = numeric_values(segment, spec.field, docs, spec.missing,
+                                     FieldInfo("date", info.date_format))
+    keys = rounding.round(values.astype(np.int64))
+    hard = _resolve_date_bounds(spec.hard_bounds, spec, info, context, "hard_bounds")
+    if hard is not None:
+        inside = np.ones(keys.size, dtype=bool)
+        if hard[0] is not None:
+            inside &= keys >= hard[0]
+        if hard[1] is not None:
+            inside &= keys <= hard[1]
+        rows, keys = rows[inside], keys[inside]
+    date_info = FieldInfo("date", info.date_format or dates.DEFAULT_DATE_FORMAT)
+    return _histogram_state(node, segment, docs, scores, context, rows, keys, date_info,
+                            "histogram", bounds)
+
+
+def _resolve_date_bounds(bounds, spec, info, context, key):
+    if bounds is None:
+        return None
+    zone = dates.parse_time_zone(spec.time_zone)
+    now = getattr(context, "now_millis", None)
+    resolved = []
+    for position, value in enumerate(bounds):
+        if value is None:
+            resolved.append(None)
+        else:
+            resolved.append(dates.parse_date_bound(value, now_millis=now,
+                                                   date_format=spec.format or info.date_format,
+                                                   time_zone=zone, round_up=position == 1,
+                                                   key=f"{key}.{'max' if position else 'min'}"))
+    return tuple(resolved)
+
+
+def _collect_range(node, segment, docs, scores, context):
+    spec = node.spec
+    info = _metric_field_info(node, segment, context, spec.field)
+    is_date = spec.is_date or info.value_type == "date"
+    zone = dates.parse_time_zone(spec.time_zone)
+    now = getattr(context, "now_millis", None)
+    resolved = []
+    for item in spec.ranges:
+        bounds = []
+        for position, value in enumerate((item.from_value, item.to_value)):
+            if value is None:
+                bounds.append(None)
+            elif spec.is_date:
+                bounds.append(float(dates.parse_date_bound(
+                    value, now_millis=now, date_format=spec.format or info.date_format,
+                    time_zone=zone, round_up=False, key="from" if position == 0 else "to")))
+            else:
+                bounds.append(float(value))
+        resolved.append((item.key, bounds[0], bounds[1]))
+    # OpenSearch answers ranges ordered by (from, to), unbounded first.
+    order = sorted(range(len(resolved)), key=lambda i: (
+        -math.inf if resolved[i][1] is None else resolved[i][1],
+        math.inf if resolved[i][2] is None else resolved[i][2]))
+    resolved = [resolved[i] for i in order]
+    if info.value_type == "unmapped" and spec.missing is None:
+        rows, values = _EMPTY_INT, np.zeros(0)
+    else:
+        rows, values, _ = numeric_values(segment, spec.field, docs, spec.missing, info)
+    values = values.astype(np.float64)
+    buckets = {}
+    for position, (key, low, high) in enumerate(resolved):
+        inside = np.ones(values.size, dtype=bool)
+        if low is not None:
+            inside &= values >= low
+        if high is not None:
+            inside &= values < high
+        bucket_rows = np.unique(rows[inside])
+        buckets[position] = Bucket(int(bucket_rows.size),
+                                   _sub_partial(node, segment, docs, scores, bucket_rows, context))
+    value_type = "date" if is_date else info.value_type
+    date_format = spec.format or info.date_format or (dates.DEFAULT_DATE_FORMAT if is_date else None)
+    return KeyedBucketsState("range", value_type, buckets, date_format=date_format,
+                             range_bounds=tuple(resolved))
+
+
+def _docs_mask(bitmap, segment, docs: np.ndarray) -> np.ndarray:
+    """Which of `docs` are in the bitmap (a bitmap of segment-local doc ids)."""
+    members = np.frombuffer(memoryview(bitmap.to_array()), dtype=np.uint32) if len(bitmap) else np.zeros(0, np.uint32)
+    mask = np.zeros(max(int(segment.max_doc), int(docs.max()) + 1 if docs.size else 0), dtype=bool)
+    mask[members[members < mask.size]] = True
+    return mask[docs]
+
+
+def _filter_bitmap(context, query, segment):
+    function = getattr(context, "filter_bitmap", None)
+    if function is None:
+        raise AggregationError("filter aggregations need context.filter_bitmap(query_node, segment)")
+    return function(query, segment)
+
+
+def _collect_filter(node, segment, docs, scores, context):
+    rows = np.flatnonzero(_docs_mask(_filter_bitmap(context, node.spec.query, segment), segment, docs))
+    return SingleBucketState(int(rows.size), _sub_partial(node, segment, docs, scores, rows, context))
+
+
+def _collect_filters(node, segment, docs, scores, context):
+    spec = node.spec
+    buckets = {}
+    matched_any = np.zeros(docs.size, dtype=bool)
+    for key, query in spec.filters:
+        inside = _docs_mask(_filter_bitmap(context, query, segment), segment, docs)
+        matched_any |= inside
+        rows = np.flatnonzero(inside)
+        buckets[key] = Bucket(int(rows.size), _sub_partial(node, segment, docs, scores, rows, context))
+    if spec.other_bucket:
+        rows = np.flatnonzero(~matched_any)
+        buckets[spec.other_bucket_key] = Bucket(
+            int(rows.size), _sub_partial(node, segment, docs, scores, rows, context))
+    return KeyedBucketsState("filters", "", buckets)
+
+
+def _collect_missing(node, segment, docs, scores, context):
+    spec = node.spec
+    info = resolve_field(context, segment, spec.field, node)
+    if info.value_type == "keyword":
+        _, _, lengths, _ = keyword_ordinals(segment, spec.field, docs)
+    else:
+        _, _, lengths = numeric_values(segment, spec.field, docs)
+    rows = np.flatnonzero(lengths == 0)
+    return SingleBucketState(int(rows.size), _sub_partial(node, segment, docs, scores, rows, context))
+
+
+def _collect_global(node, segment, docs, scores, context):
+    # global ignores the query: every live document of the segment, without scores.
+    live = segment.live_docs()
+    all_docs = (np.frombuffer(memoryview(live.to_array()), dtype=np.uint32).astype(np.int64)
+                if len(live) else _EMPTY_INT)
+    rows = np.arange(all_docs.size, dtype=np.int64)
+    return SingleBucketState(int(all_docs.size),
+                             _sub_partial(node, segment, all_docs, None, rows, context))
+
+
+_COLLECTORS = {
+    "avg": _collect_stats, "min": _collect_stats, "max": _collect_stats, "sum": _collect_stats,
+    "stats": _collect_stats, "extended_stats": _collect_stats,
+    "value_count": _collect_value_count, "cardinality": _collect_cardinality,
+    "percentiles": _collect_digest, "percentile_ranks": _collect_digest,
+    "weighted_avg": _collect_weighted_avg, "top_hits": _collect_top_hits,
+    "terms": _collect_terms, "histogram": _collect_histogram,
+    "date_histogram": _collect_date_histogram, "range": _collect_range,
+    "date_range": _collect_range, "filter": _collect_filter, "filters": _collect_filters,
+    "missing": _collect_missing, "global": _collect_global,
+}

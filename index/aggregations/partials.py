@@ -1,0 +1,505 @@
+"""Partial aggregation results and THE one merge function.
+
+Owns: AggregationPartial (a name → state map, one state per aggregation of a tree level), the
+state value types, their wire form (orjson-able dicts; partials cross processes and nodes),
+`merge_partials` — used alike for segments within a shard, shards within a node and nodes in
+the cluster — and `reduce_for_shard_response`, the optional shard-level `shard_size` cut of
+terms buckets that gives OpenSearch's `doc_count_error_upper_bound` semantics.
+
+Must never: read segments (collect.py does) or produce response JSON (render.py does).
+
+The terms error bookkeeping follows OpenSearch's InternalTerms.reduce: every partial carries
+`doc_count_error` (0 when it is exact — e.g. a merge of whole segments — the smallest kept
+count when a shard cut it to shard_size under a count-descending order, -1 when unbounded);
+a merged bucket's error is the sum of the errors of the partials that did not return it; the
+merged aggregation's error is the sum of the inputs' errors, except that reducing exactly one
+partial reports 0, as OpenSearch does.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from index.aggregations.sketches import CardinalitySketch, TDigest
+from index.aggregations.tree import AggregationNode, AggregationTree, BucketOrder
+from index.errors import AggregationError
+
+
+@dataclass(frozen=True, slots=True)
+class AggregationPartial:
+    """The states of one tree level, by aggregation name."""
+
+    states: dict[str, Any] = field(default_factory=dict)
+
+    def to_wire(self) -> dict:
+        return {name: state.to_wire() for name, state in self.states.items()}
+
+    @classmethod
+    def from_wire(cls, wire: dict) -> AggregationPartial:
+        if not isinstance(wire, dict):
+            raise AggregationError(f"an aggregation partial must be an object, got "
+                                   f"[{type(wire).__name__}]")
+        return cls({name: _state_from_wire(state_wire) for name, state_wire in wire.items()})
+
+
+EMPTY_PARTIAL = AggregationPartial({})
+
+# --------------------------------------------------------------------------- metric states
+
+
+@dataclass(frozen=True, slots=True)
+class StatsState:
+    """count/sum/min/max/sum of squares: avg, min, max, sum, stats and extended_stats."""
+
+    count: int = 0
+    total: float = 0.0
+    minimum: float = math.inf
+    maximum: float = -math.inf
+    sum_of_squares: float = 0.0
+    value_type: str = "double"
+    date_format: str | None = None
+    kind = "stats"
+
+    def to_wire(self) -> dict:
+        return {"kind": self.kind, "count": self.count, "sum": self.total,
+                "min": None if self.count == 0 else self.minimum,
+                "max": None if self.count == 0 else self.maximum,
+                "sum_of_squares": self.sum_of_squares, "value_type": self.value_type,
+                "date_format": self.date_format}
+
+    @classmethod
+    def from_wire(cls, wire: dict) -> StatsState:
+        count = int(wire["count"])
+        return cls(count, float(wire["sum"]),
+                   math.inf if count == 0 else float(wire["min"]),
+                   -math.inf if count == 0 else float(wire["max"]),
+                   float(wire["sum_of_squares"]), wire.get("value_type", "double"),
+                   wire.get("date_format"))
+
+    @staticmethod
+    def merge(states: Sequence[StatsState], node: AggregationNode) -> StatsState:
+        typed = _first_typed(states)
+        return StatsState(sum(state.count for state in states),
+                          math.fsum(state.total for state in states),
+                          min((state.minimum for state in states), default=math.inf),
+                          max((state.maximum for state in states), default=-math.inf),
+                          math.fsum(state.sum_of_squares for state in states),
+                          typed.value_type, typed.date_format)
+
+
+@dataclass(frozen=True, slots=True)
+class ValueCountState:
+    count: int = 0
+    kind = "value_count"
+
+    def to_wire(self) -> dict:
+        return {"kind": self.kind, "count": self.count}
+
+    @classmethod
+    def from_wire(cls, wire: dict) -> ValueCountState:
+        return cls(int(wire["count"]))
+
+    @staticmethod
+    def merge(states, node) -> ValueCountState:
+        return ValueCountState(sum(state.count for state in states))
+
+
+@dataclass(frozen=True, slots=True)
+class CardinalityState:
+    sketch: CardinalitySketch
+    kind = "cardinality"
+
+    def to_wire(self) -> dict:
+        return {"kind": self.kind, "sketch": self.sketch.to_wire()}
+
+    @classmethod
+    def from_wire(cls, wire: dict) -> CardinalityState:
+        return cls(CardinalitySketch.from_wire(wire["sketch"]))
+
+    @staticmethod
+    def merge(states, node) -> CardinalityState:
+        return CardinalityState(functools.reduce(lambda left, right: left.merge(right),
+                                                 (state.sketch for state in states)))
+
+
+@dataclass(frozen=True, slots=True)
+class DigestState:
+    """percentiles and percentile_ranks."""
+
+    digest: TDigest
+    value_type: str = "double"
+    date_format: str | None = None
+    kind = "digest"
+
+    def to_wire(self) -> dict:
+        return {"kind": self.kind, "digest": self.digest.to_wire(), "value_type": self.value_type,
+                "date_format": self.date_format}
+
+    @classmethod
+    def from_wire(cls, wire: dict) -> DigestState:
+        return cls(TDigest.from_wire(wire["digest"]), wire.get("value_type", "double"),
+                   wire.get("date_format"))
+
+    @staticmethod
+    def merge(states, node) -> DigestState:
+        typed = _first_typed(states)
+        return DigestState(functools.reduce(lambda left, right: left.merge(right),
+                                            (state.digest for state in states)),
+                           typed.value_type, typed.date_format)
+
+
+@dataclass(frozen=True, slots=True)
+class WeightedAvgState:
+    weighted_sum: float = 0.0
+    weight_sum: float = 0.0
+    count: int = 0
+    kind = "weighted_avg"
+
+    def to_wire(self) -> dict:
+        return {"kind": self.kind, "weighted_sum": self.weighted_sum,
+                "weight_sum": self.weight_sum, "count": self.count}
+
+    @classmethod
+    def from_wire(cls, wire: dict) -> WeightedAvgState:
+        return cls(float(wire["weighted_sum"]), float(wire["weight_sum"]), int(wire["count"]))
+
+    @staticmethod
+    def merge(states, node) -> WeightedAvgState:
+        return WeightedAvgState(math.fsum(state.weighted_sum for state in states),
+                                math.fsum(state.weight_sum for state in states),
+                                sum(state.count for state in states))
+
+
+@dataclass(frozen=True, slots=True)
+class TopHit:
+    """One hit of a top_hits bucket, already fetched: the segment was at hand when collecting,
+    so `_id` and the filtered `_source` travel in the partial and no fetch phase is needed."""
+
+    sort_values: tuple          # per sort spec; None = missing
+    score: float | None
+    index_name: str | None
+    document_id: str
+    source: Any                 # the filtered _source (dict) or None when disabled
+    tiebreak: tuple             # (shard index, segment name, doc) — stable order on ties
+
+
+@dataclass(frozen=True, slots=True)
+class TopHitsState:
+    total: int = 0
+    max_score: float | None = None
+    hits: tuple[TopHit, ...] = ()
+    kind = "top_hits"
+
+    def to_wire(self) -> dict:
+        return {"kind": self.kind, "total": self.total, "max_score": self.max_score,
+                "hits": [[list(hit.sort_values), hit.score, hit.index_name, hit.document_id,
+                          hit.source, list(hit.tiebreak)] for hit in self.hits]}
+
+    @classmethod
+    def from_wire(cls, wire: dict) -> TopHitsState:
+        hits = tuple(TopHit(tuple(sort_values), score, index_name, document_id, source,
+                            tuple(tiebreak))
+                     for sort_values, score, index_name, document_id, source, tiebreak
+                     in wire["hits"])
+        return cls(int(wire["total"]), wire["max_score"], hits)
+
+    @staticmethod
+    def merge(states, node) -> TopHitsState:
+        spec = node.spec
+        all_hits = [hit for state in states for hit in state.hits]
+        all_hits.sort(key=functools.cmp_to_key(functools.partial(compare_top_hits, spec)))
+        scores = [state.max_score for state in states if state.max_score is not None]
+        return TopHitsState(sum(state.total for state in states),
+                            max(scores) if scores else None,
+                            tuple(all_hits[:spec.offset + spec.size]))
+
+
+def compare_top_hits(spec, left: TopHit, right: TopHit) -> int:
+    sorts = spec.sort
+    if not sorts:
+        left_score = left.score if left.score is not None else -math.inf
+        right_score = right.score if right.score is not None else -math.inf
+        if left_score != right_score:
+            return -1 if left_score > right_score else 1
+        return _compare_plain(left.tiebreak, right.tiebreak)
+    for position, sort_spec in enumerate(sorts):
+        left_value, right_value = left.sort_values[position], right.sort_values[position]
+        if left_value == right_value:
+            continue
+        if left_value is None or right_value is None:
+            # missing sorts last (or first) whatever the direction
+            left_missing_first = (left_value is None) != sort_spec.missing_last
+            return -1 if left_missing_first else 1
+        result = -1 if left_value < right_value else 1
+        return result if sort_spec.ascending else -result
+    return _compare_plain(left.tiebreak, right.tiebreak)
+
+
+def _compare_plain(left, right) -> int:
+    return (left > right) - (left < right)
+
+# --------------------------------------------------------------------------- bucket states
+
+
+@dataclass(frozen=True, slots=True)
+class Bucket:
+    doc_count: int
+    sub: AggregationPartial
+    doc_count_error: int = 0     # terms only
+
+
+@dataclass(frozen=True, slots=True)
+class SingleBucketState:
+    """filter, missing and global: one bucket with sub-aggregations."""
+
+    doc_count: int
+    sub: AggregationPartial
+    kind = "single_bucket"
+
+    def to_wire(self) -> dict:
+        return {"kind": self.kind, "doc_count": self.doc_count, "sub": self.sub.to_wire()}
+
+    @classmethod
+    def from_wire(cls, wire: dict) -> SingleBucketState:
+        return cls(int(wire["doc_count"]), AggregationPartial.from_wire(wire["sub"]))
+
+    @staticmethod
+    def merge(states, node) -> SingleBucketState:
+        return SingleBucketState(sum(state.doc_count for state in states),
+                                 merge_partials([state.sub for state in states],
+                                                node.sub_aggregations))
+
+
+@dataclass(frozen=True, slots=True)
+class KeyedBucketsState:
+    """terms, histogram, date_histogram, range, date_range, filters: buckets by key.
+
+    Keys are str (keyword, filters, ranges' positions), int (long, date epoch ms, boolean 0/1,
+    histogram bucket index) or float (double terms)."""
+
+    kind_name: str                     # "terms" / "histogram" / "range" / "filters"
+    value_type: str                    # keyword long double date boolean (or "" for filters)
+    buckets: dict                      # key -> Bucket
+    other_doc_count: int = 0           # terms: sum_other_doc_count so far
+    doc_count_error: int = 0           # terms: 0 exact, >0 bounded, -1 unbounded
+    date_format: str | None = None
+    extended_bounds: tuple | None = None     # date_histogram bounds resolved at collection
+    range_bounds: tuple = ()           # range: ((key, from, to), ...) in response order
+    kind = "buckets"
+
+    def to_wire(self) -> dict:
+        return {"kind": self.kind, "kind_name": self.kind_name, "value_type": self.value_type,
+                "buckets": [[key, bucket.doc_count, bucket.doc_count_error, bucket.sub.to_wire()]
+                            for key, bucket in self.buckets.items()],
+                "other_doc_count": self.other_doc_count, "doc_count_error": self.doc_count_error,
+                "date_format": self.date_format,
+                "extended_bounds": None if self.extended_bounds is None else list(self.extended_bounds),
+                "range_bounds": [list(bound) for bound in self.range_bounds]}
+
+    @classmethod
+    def from_wire(cls, wire: dict) -> KeyedBucketsState:
+        buckets = {}
+        for key, doc_count, error, sub_wire in wire["buckets"]:
+            buckets[key] = Bucket(int(doc_count), AggregationPartial.from_wire(sub_wire), int(error))
+        bounds = wire.get("extended_bounds")
+        return cls(wire["kind_name"], wire["value_type"], buckets, int(wire["other_doc_count"]),
+                   int(wire["doc_count_error"]), wire.get("date_format"),
+                   None if bounds is None else tuple(bounds),
+                   tuple(tuple(bound) for bound in wire.get("range_bounds", [])))
+
+    @staticmethod
+    def merge(states, node) -> KeyedBucketsState:
+        typed = _first_typed(states)
+        counts: dict = {}
+        errors: dict = {}
+        subs: dict = {}
+        other_doc_count = 0
+        sum_error = 0
+        for state in states:
+            other_doc_count += state.other_doc_count
+            this_error = state.doc_count_error
+            if sum_error != -1:
+                sum_error = -1 if this_error == -1 else sum_error + this_error
+            for key, bucket in state.buckets.items():
+                counts[key] = counts.get(key, 0) + bucket.doc_count
+                errors[key] = errors.get(key, 0) + bucket.doc_count_error - this_error
+                subs.setdefault(key, []).append(bucket.sub)
+        buckets = {}
+        for key, doc_count in counts.items():
+            error = -1 if sum_error == -1 else errors[key] + sum_error
+            buckets[key] = Bucket(doc_count, merge_partials(subs[key], node.sub_aggregations), error)
+        if sum_error == -1:
+            merged_error = -1
+        else:
+            merged_error = 0 if len(states) == 1 else sum_error
+        extended = next((state.extended_bounds for state in states
+                         if state.extended_bounds is not None), None)
+        range_bounds = next((state.range_bounds for state in states if state.range_bounds), ())
+        return KeyedBucketsState(typed.kind_name, typed.value_type, buckets, other_doc_count,
+                                 merged_error, typed.date_format, extended, range_bounds)
+
+
+_STATE_TYPES = {state_type.kind: state_type for state_type in (
+    StatsState, ValueCountState, CardinalityState, DigestState, WeightedAvgState, TopHitsState,
+    SingleBucketState, KeyedBucketsState)}
+
+
+def _state_from_wire(wire: dict):
+    state_type = _STATE_TYPES.get(wire.get("kind")) if isinstance(wire, dict) else None
+    if state_type is None:
+        raise AggregationError(f"unknown aggregation partial kind "
+                               f"[{wire.get('kind') if isinstance(wire, dict) else wire!r}]")
+    return state_type.from_wire(wire)
+
+
+def _first_typed(states):
+    """Prefer a state collected from a mapped field (an unmapped segment has no value type)."""
+    for state in states:
+        if getattr(state, "value_type", "") not in ("", "unmapped"):
+            return state
+    return states[0]
+
+# --------------------------------------------------------------------------- merging
+
+
+def empty_state(node: AggregationNode):
+    """The state of an aggregation that saw no documents (or whose field is unmapped)."""
+    from index.aggregations.sketches import TDigest as _TDigest
+    spec = node.spec
+    kind = node.type
+    if kind in ("avg", "min", "max", "sum", "stats", "extended_stats"):
+        return StatsState(value_type="unmapped")
+    if kind == "value_count":
+        return ValueCountState()
+    if kind == "cardinality":
+        return CardinalityState(CardinalitySketch.empty(spec.precision_threshold))
+    if kind in ("percentiles", "percentile_ranks"):
+        return DigestState(_TDigest.empty(spec.compression), "unmapped")
+    if kind == "weighted_avg":
+        return WeightedAvgState()
+    if kind == "top_hits":
+        return TopHitsState()
+    if kind in ("filter", "missing", "global"):
+        return SingleBucketState(0, empty_partial(node.sub_aggregations))
+    if kind == "terms":
+        return KeyedBucketsState("terms", "unmapped", {})
+    if kind in ("histogram", "date_histogram"):
+        return KeyedBucketsState("histogram", "unmapped", {})
+    if kind in ("range", "date_range"):
+        return KeyedBucketsState("range", "unmapped", {})
+    if kind == "filters":
+        return KeyedBucketsState("filters", "", {})
+    raise AggregationError(f"Unknown aggregation type [{kind}]")
+
+
+def empty_partial(tree: AggregationTree) -> AggregationPartial:
+    return AggregationPartial({node.name: empty_state(node) for node in tree})
+
+
+def merge_partials(partials: Sequence[AggregationPartial], tree: AggregationTree) -> AggregationPartial:
+    """Merge partials of the same tree: segments of a shard, shards, or nodes — one function.
+
+    Exact aggregations merge exactly; sketches merge by their own rule; terms buckets are never
+    dropped here (only reduce_for_shard_response and render cut them)."""
+    partials = [partial for partial in partials if partial is not None]
+    states = {}
+    for node in tree:
+        node_states = [partial.states[node.name] for partial in partials
+                       if node.name in partial.states]
+        if not node_states:
+            states[node.name] = empty_state(node)
+        elif len(node_states) == 1 and node.type != "terms":
+            states[node.name] = node_states[0]
+        else:
+            first_type = type(node_states[0])
+            if any(type(state) is not first_type for state in node_states):
+                raise AggregationError(f"cannot merge partials of aggregation [{node.name}]: "
+                                       f"different kinds of state")
+            states[node.name] = first_type.merge(node_states, node)
+    return AggregationPartial(states)
+
+# --------------------------------------------------------------------------- ordering
+
+
+def bucket_sort_key_function(orders: Sequence[BucketOrder], node: AggregationNode):
+    """A cmp function over (key, Bucket) pairs implementing a terms/histogram `order`."""
+    def compare(left, right) -> int:
+        for order in orders:
+            if order.path == "_count":
+                left_value, right_value = left[1].doc_count, right[1].doc_count
+            elif order.path == "_key":
+                left_value, right_value = left[0], right[0]
+            else:
+                left_value = sub_metric_value(left[1].sub, order.path, node)
+                right_value = sub_metric_value(right[1].sub, order.path, node)
+                if left_value is None or right_value is None:
+                    if left_value is None and right_value is None:
+                        continue
+                    return 1 if left_value is None else -1     # empty metrics sort last
+            if left_value == right_value:
+                continue
+            result = -1 if left_value < right_value else 1
+            return result if order.ascending else -result
+        return 0
+    return functools.cmp_to_key(compare)
+
+
+def sub_metric_value(sub: AggregationPartial, path: str, node: AggregationNode):
+    """The value of `name` or `name.metric` of a bucket's sub-aggregations, for ordering."""
+    head, _, metric = path.partition(".")
+    child = node.sub_aggregations.node(head)
+    state = sub.states.get(head)
+    if child is None or state is None:
+        return None
+    from index.aggregations.render import metric_value   # render owns the metric formulas
+    return metric_value(child, state, metric or None)
+
+
+def reduce_for_shard_response(partial: AggregationPartial, tree: AggregationTree) -> AggregationPartial:
+    """Cut every terms aggregation to its `shard_size` best buckets, as a shard does before
+    answering, recording OpenSearch's doc count error. Optional: without it partials stay exact
+    (doc_count_error_upper_bound 0) and only larger. Call on a shard's merged partial."""
+    states = {}
+    for node in tree:
+        state = partial.states.get(node.name)
+        if state is None:
+            continue
+        states[node.name] = _reduce_state_for_shard(state, node)
+    return AggregationPartial(states)
+
+
+def _reduce_state_for_shard(state, node: AggregationNode):
+    if isinstance(state, SingleBucketState):
+        return SingleBucketState(state.doc_count,
+                                 reduce_for_shard_response(state.sub, node.sub_aggregations))
+    if not isinstance(state, KeyedBucketsState):
+        return state
+    buckets = state.buckets
+    other_doc_count = state.other_doc_count
+    doc_count_error = state.doc_count_error
+    if node.type == "terms":
+        spec = node.spec
+        eligible = [(key, bucket) for key, bucket in buckets.items()
+                    if bucket.doc_count >= max(spec.shard_min_doc_count, 1 if spec.min_doc_count else 0)]
+        eligible.sort(key=bucket_sort_key_function(spec.order, node))
+        kept = eligible[:spec.shard_size]
+        other_doc_count += sum(bucket.doc_count for _, bucket in eligible[spec.shard_size:])
+        primary = spec.order[0]
+        if len(kept) < spec.shard_size or primary.path == "_key":
+            doc_count_error = max(doc_count_error, 0) if doc_count_error != -1 else -1
+        elif primary.path == "_count" and not primary.ascending:
+            if doc_count_error <= 0:
+                doc_count_error = min(bucket.doc_count for _, bucket in kept)
+        else:
+            doc_count_error = -1
+        buckets = dict(kept)
+    reduced = {key: Bucket(bucket.doc_count,
+                           reduce_for_shard_response(bucket.sub, node.sub_aggregations),
+                           bucket.doc_count_error)
+               for key, bucket in buckets.items()}
+    return KeyedBucketsState(state.kind_name, state.value_type, reduced, other_doc_count,
+                             doc_count_error, state.date_format, state.extended_bounds,
+                             state.range_bounds)
