@@ -1,0 +1,1187 @@
+"""Executable query plans: per-segment matching (bitmaps) and scoring (numpy arrays).
+
+Owns the plan classes the planner builds from query nodes, and the two per-request execution
+states: ``ShardExecution`` (one searcher snapshot, the request clock, shard-wide statistics for
+BM25, the filter cache, profile timings) and ``SegmentExecution`` (one segment's live docs and
+decoded doc values). Every plan answers two questions for a segment:
+
+- ``matches(segment_execution) -> BitMap`` — filter context: which docs match (deleted docs
+  included: live docs are applied once, at the top);
+- ``scores(segment_execution) -> DocScores`` — query context: the matching docs as a sorted
+  int64 array and their scores as a float64 array, computed with numpy over posting arrays.
+
+It must never parse JSON or know about HTTP; it reads segments only through the SegmentReader
+protocol (contracts §3). No per-document Python loop runs on the hot path, except sloppy phrase
+matching over the (already intersected) candidates.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from array import array
+from dataclasses import dataclass, field
+from typing import Any, Callable, Sequence
+
+import numpy as np
+from pyroaring import BitMap
+
+from index.errors import QueryShardError
+
+BM25_K1 = 1.2
+BM25_B = 0.75
+# OpenSearch scores with Lucene's LegacyBM25Similarity, which keeps (k1 + 1) in the numerator
+# (a lone match of a term in a one-doc index scores 0.2876821, as users see in OpenSearch).
+BM25_NUMERATOR = BM25_K1 + 1.0
+EMPTY_DOCS = np.zeros(0, dtype=np.int64)
+EMPTY_SCORES = np.zeros(0, dtype=np.float64)
+# Positions are shifted by this bias inside 64-bit (doc << 32 | position) keys so that phrase
+# positions minus their offset in the phrase stay non-negative.
+_POSITION_BIAS = 1 << 20
+
+
+@dataclass(frozen=True, slots=True)
+class DocScores:
+    docs: np.ndarray      # int64, sorted ascending, unique
+    scores: np.ndarray    # float64, aligned with docs
+
+    @staticmethod
+    def empty() -> "DocScores":
+        return DocScores(EMPTY_DOCS, EMPTY_SCORES)
+
+
+def docs_from_bitmap(bitmap: BitMap) -> np.ndarray:
+    if not bitmap:
+        return EMPTY_DOCS
+    return np.frombuffer(bitmap.to_array(), dtype=np.uint32).astype(np.int64)
+
+
+def bitmap_from_docs(docs: np.ndarray) -> BitMap:
+    if len(docs) == 0:
+        return BitMap()
+    doc_array = array("I")
+    doc_array.frombytes(np.ascontiguousarray(docs, dtype=np.uint32).tobytes())
+    return BitMap(doc_array)
+
+
+def _restrict(doc_scores: DocScores, keep: np.ndarray) -> DocScores:
+    return DocScores(doc_scores.docs[keep], doc_scores.scores[keep])
+
+
+def restrict_to_bitmap(doc_scores: DocScores, bitmap: BitMap) -> DocScores:
+    if len(doc_scores.docs) == 0:
+        return doc_scores
+    return _restrict(doc_scores, np.isin(doc_scores.docs, docs_from_bitmap(bitmap), assume_unique=True))
+
+
+def remove_bitmap(doc_scores: DocScores, bitmap: BitMap) -> DocScores:
+    if len(doc_scores.docs) == 0 or not bitmap:
+        return doc_scores
+    return _restrict(doc_scores, ~np.isin(doc_scores.docs, docs_from_bitmap(bitmap), assume_unique=True))
+
+
+def bm25_idf(document_frequency: int, document_count: int) -> float:
+    return math.log(1.0 + (document_count - document_frequency + 0.5) / (document_frequency + 0.5))
+
+
+def _detail(value: float, description: str, details: list | None = None) -> dict:
+    return {"value": float(value), "description": description, "details": details or []}
+
+
+# -- execution state -------------------------------------------------------------------------------
+
+
+class ShardExecution:
+    """One request on one shard: the snapshot, the clock, shard-wide statistics and caches."""
+
+    def __init__(self, searcher: Any, context: Any, filter_cache: Any = None, profile: bool = False) -> None:
+        self.searcher = searcher
+        self.context = context
+        self.mapping = searcher.mapping
+        self.analysis = searcher.analysis
+        self.filter_cache = filter_cache
+        self.profile = profile
+        self.profile_timings: dict[int, list[int]] = {}   # id(plan) -> [nanoseconds, calls]
+        self._field_statistics: dict[str, tuple[int, int]] = {}
+        self._document_frequencies: dict[tuple[str, str], int] = {}
+        self._all_terms: dict[str, list[str]] = {}
+        self.clause_count = 0
+
+    @property
+    def now_millis(self) -> int:
+        return int(self.context.now_millis)
+
+    def field_statistics(self, field_name: str) -> tuple[int, int]:
+        """(documents with the field, total tokens in the field) summed over every segment."""
+        cached = self._field_statistics.get(field_name)
+        if cached is None:
+            document_count = 0
+            total_term_frequency = 0
+            for segment in self.searcher.segments:
+                if field_name not in segment.field_names():
+                    continue
+                statistics = segment.field_statistics(field_name)
+                document_count += statistics.doc_count
+                total_term_frequency += statistics.sum_total_term_freq
+            cached = (document_count, total_term_frequency)
+            self._field_statistics[field_name] = cached
+        return cached
+
+    def document_frequency(self, field_name: str, term: str) -> int:
+        key = (field_name, term)
+        cached = self._document_frequencies.get(key)
+        if cached is None:
+            cached = sum(len(segment.postings(field_name, term)) for segment in self.searcher.segments)
+            self._document_frequencies[key] = cached
+        return cached
+
+    def all_terms(self, field_name: str) -> list[str]:
+        """The sorted union of a field's terms over the snapshot's segments (for expansions)."""
+        cached = self._all_terms.get(field_name)
+        if cached is None:
+            union: set[str] = set()
+            for segment in self.searcher.segments:
+                if field_name in segment.field_names():
+                    union.update(segment.terms(field_name))
+            cached = sorted(union)
+            self._all_terms[field_name] = cached
+        return cached
+
+    def record_time(self, plan: "Plan", nanoseconds: int) -> None:
+        entry = self.profile_timings.setdefault(id(plan), [0, 0])
+        entry[0] += nanoseconds
+        entry[1] += 1
+
+
+class SegmentExecution:
+    """One segment within a ShardExecution: live docs and decoded doc values, computed once."""
+
+    def __init__(self, shard: ShardExecution, segment: Any, segment_index: int, doc_base: int = 0) -> None:
+        self.shard = shard
+        self.segment = segment
+        self.segment_index = segment_index
+        self.doc_base = doc_base
+        self._live_docs: BitMap | None = None
+        self._value_docs: dict[str, np.ndarray] = {}
+        self._all_docs: BitMap | None = None
+
+    @property
+    def max_doc(self) -> int:
+        return int(self.segment.max_doc)
+
+    def live_docs(self) -> BitMap:
+        if self._live_docs is None:
+            self._live_docs = self.segment.live_docs()
+        return self._live_docs
+
+    def all_docs(self) -> BitMap:
+        if self._all_docs is None:
+            self._all_docs = BitMap(range(self.max_doc))
+        return self._all_docs
+
+    def has_field(self, field_name: str) -> bool:
+        return field_name in self.segment.field_names()
+
+    def value_docs(self, field_name: str, offsets: np.ndarray) -> np.ndarray:
+        """For CSR doc values: the doc of every value (non-decreasing), cached per field."""
+        cached = self._value_docs.get(field_name)
+        if cached is None:
+            counts = np.diff(offsets.astype(np.int64))
+            cached = np.repeat(np.arange(len(counts), dtype=np.int64), counts)
+            self._value_docs[field_name] = cached
+        return cached
+
+    def run_matches(self, plan: "Plan") -> BitMap:
+        cache = self.shard.filter_cache
+        cache_key = plan.cache_key() if cache is not None else None
+        if cache_key is not None:
+            cached = cache.get(self.segment.name, cache_key)
+            if cached is not None:
+                return cached
+        if self.shard.profile:
+            started = time.perf_counter_ns()
+            result = plan.matches(self)
+            self.shard.record_time(plan, time.perf_counter_ns() - started)
+        else:
+            result = plan.matches(self)
+        if cache_key is not None:
+            cache.put(self.segment.name, cache_key, result)
+        return result
+
+    def run_scores(self, plan: "Plan") -> DocScores:
+        if self.shard.profile:
+            started = time.perf_counter_ns()
+            result = plan.scores(self)
+            self.shard.record_time(plan, time.perf_counter_ns() - started)
+            return result
+        return plan.scores(self)
+
+
+# -- plans -----------------------------------------------------------------------------------------
+
+
+class Plan:
+    """A query ready to run on the segments of one shard snapshot."""
+
+    boost: float = 1.0
+    profile_type = "Query"
+
+    def children(self) -> tuple["Plan", ...]:
+        return ()
+
+    def description(self) -> str:
+        return self.profile_type
+
+    def cost(self, segment_execution: SegmentExecution) -> int:
+        return segment_execution.max_doc
+
+    def cache_key(self) -> str | None:
+        """A stable key when this plan is worth caching as a filter bitmap; None otherwise."""
+        return None
+
+    def matches(self, segment_execution: SegmentExecution) -> BitMap:
+        return bitmap_from_docs(self.scores(segment_execution).docs)
+
+    def scores(self, segment_execution: SegmentExecution) -> DocScores:
+        docs = docs_from_bitmap(segment_execution.run_matches(self))
+        return DocScores(docs, np.full(len(docs), float(self.boost)))
+
+    def explain(self, segment_execution: SegmentExecution, doc: int) -> dict | None:
+        if doc not in segment_execution.run_matches(self):
+            return None
+        return _detail(self.boost, f"{self.description()}")
+
+    def highlight_matchers(self, collected: dict[str, list[Callable[[str], bool]]]) -> None:
+        for child in self.children():
+            child.highlight_matchers(collected)
+
+
+class MatchAllPlan(Plan):
+    profile_type = "MatchAllDocsQuery"
+
+    def __init__(self, boost: float = 1.0) -> None:
+        self.boost = boost
+
+    def description(self) -> str:
+        return "*:*"
+
+    def matches(self, segment_execution: SegmentExecution) -> BitMap:
+        return segment_execution.all_docs()
+
+
+class MatchNonePlan(Plan):
+    profile_type = "MatchNoDocsQuery"
+
+    def __init__(self, reason: str = "") -> None:
+        self.reason = reason
+
+    def description(self) -> str:
+        return f"MatchNoDocsQuery(\"{self.reason}\")"
+
+    def cost(self, segment_execution: SegmentExecution) -> int:
+        return 0
+
+    def matches(self, segment_execution: SegmentExecution) -> BitMap:
+        return BitMap()
+
+    def scores(self, segment_execution: SegmentExecution) -> DocScores:
+        return DocScores.empty()
+
+
+class TermPlan(Plan):
+    """One term, scored with BM25 from shard-wide statistics (idf, average field length)."""
+
+    profile_type = "TermQuery"
+
+    def __init__(self, shard: ShardExecution, field_name: str, term: str, boost: float = 1.0,
+                 uses_norms: bool = True, document_frequency_override: int | None = None) -> None:
+        self.field_name = field_name
+        self.term = term
+        self.boost = boost
+        self.uses_norms = uses_norms
+        document_count, total_term_frequency = shard.field_statistics(field_name)
+        self.document_frequency = (document_frequency_override if document_frequency_override is not None
+                                   else shard.document_frequency(field_name, term))
+        self.document_count = max(document_count, self.document_frequency)
+        self.average_length = (total_term_frequency / document_count) if document_count else 1.0
+        self.idf = bm25_idf(self.document_frequency, self.document_count)
+
+    def description(self) -> str:
+        return f"{self.field_name}:{self.term}"
+
+    def cost(self, segment_execution: SegmentExecution) -> int:
+        return len(segment_execution.segment.postings(self.field_name, self.term))
+
+    def matches(self, segment_execution: SegmentExecution) -> BitMap:
+        return segment_execution.segment.postings(self.field_name, self.term)
+
+    def _lengths(self, segment_execution: SegmentExecution, docs: np.ndarray) -> np.ndarray:
+        if not self.uses_norms:
+            return np.ones(len(docs), dtype=np.float64)
+        return segment_execution.segment.field_lengths(self.field_name)[docs].astype(np.float64)
+
+    def scores(self, segment_execution: SegmentExecution) -> DocScores:
+        segment = segment_execution.segment
+        postings = segment.postings(self.field_name, self.term)
+        if not postings:
+            return DocScores.empty()
+        docs = docs_from_bitmap(postings)
+        frequencies = segment.term_frequencies(self.field_name, self.term).astype(np.float64)
+        lengths = self._lengths(segment_execution, docs)
+        normaliser = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / self.average_length)
+        scores = (self.boost * BM25_NUMERATOR * self.idf) * frequencies / (frequencies + normaliser)
+        return DocScores(docs, scores)
+
+    def explain(self, segment_execution: SegmentExecution, doc: int) -> dict | None:
+        segment = segment_execution.segment
+        postings = segment.postings(self.field_name, self.term)
+        if doc not in postings:
+            return None
+        rank = postings.rank(doc) - 1
+        frequency = float(segment.term_frequencies(self.field_name, self.term)[rank])
+        length = float(self._lengths(segment_execution, np.array([doc], dtype=np.int64))[0])
+        tf = frequency / (frequency + BM25_K1 * (1 - BM25_B + BM25_B * length / self.average_length))
+        score = self.boost * BM25_NUMERATOR * self.idf * tf
+        return _detail(score, f"weight({self.field_name}:{self.term} in {doc}) [PerFieldSimilarity], result of:", [
+            _detail(score, f"score(freq={frequency}), computed as boost * idf * tf from:", [
+                _detail(self.boost * BM25_NUMERATOR, "boost"),
+                _detail(self.idf, "idf, computed as log(1 + (N - n + 0.5) / (n + 0.5)) from:", [
+                    _detail(self.document_frequency, "n, number of documents containing term"),
+                    _detail(self.document_count, "N, total number of documents with field"),
+                ]),
+                _detail(tf, "tf, computed as freq / (freq + k1 * (1 - b + b * dl / avgdl)) from:", [
+                    _detail(frequency, "freq, occurrences of term within document"),
+                    _detail(BM25_K1, "k1, term saturation parameter"),
+                    _detail(BM25_B, "b, length normalization parameter"),
+                    _detail(length, "dl, length of field"),
+                    _detail(self.average_length, "avgdl, average length of field"),
+                ]),
+            ]),
+        ])
+
+    def highlight_matchers(self, collected: dict[str, list[Callable[[str], bool]]]) -> None:
+        term = self.term
+        collected.setdefault(self.field_name, []).append(lambda candidate: candidate == term)
+
+
+class PostingsUnionPlan(Plan):
+    """Constant-score union of postings: terms, prefix, wildcard, regexp, case-insensitive term.
+
+    ``select_terms`` picks the terms from one segment's sorted dictionary (patterns expand per
+    segment, as Lucene's constant-score rewrite does)."""
+
+    profile_type = "MultiTermQueryConstantScoreWrapper"
+
+    def __init__(self, field_name: str, label: str, select_terms: Callable[[Sequence[str]], list[str]],
+                 boost: float = 1.0, fixed_terms: tuple[str, ...] | None = None,
+                 term_predicate: Callable[[str], bool] | None = None) -> None:
+        self.field_name = field_name
+        self.label = label
+        self.select_terms = select_terms
+        self.boost = boost
+        self.fixed_terms = fixed_terms
+        self.term_predicate = term_predicate
+
+    def description(self) -> str:
+        return f"{self.field_name}:{self.label}"
+
+    def cache_key(self) -> str | None:
+        return f"postings|{self.field_name}|{self.label}"
+
+    def _terms(self, segment_execution: SegmentExecution) -> list[str]:
+        if self.fixed_terms is not None:
+            return list(self.fixed_terms)
+        if not segment_execution.has_field(self.field_name):
+            return []
+        return self.select_terms(segment_execution.segment.terms(self.field_name))
+
+    def cost(self, segment_execution: SegmentExecution) -> int:
+        if self.fixed_terms is not None:
+            return sum(len(segment_execution.segment.postings(self.field_name, term)) for term in self.fixed_terms)
+        return segment_execution.max_doc
+
+    def matches(self, segment_execution: SegmentExecution) -> BitMap:
+        segment = segment_execution.segment
+        bitmaps = [segment.postings(self.field_name, term) for term in self._terms(segment_execution)]
+        bitmaps = [bitmap for bitmap in bitmaps if bitmap]
+        if not bitmaps:
+            return BitMap()
+        if len(bitmaps) == 1:
+            return bitmaps[0]
+        return BitMap.union(*bitmaps)
+
+    def highlight_matchers(self, collected: dict[str, list[Callable[[str], bool]]]) -> None:
+        if self.term_predicate is not None:
+            collected.setdefault(self.field_name, []).append(self.term_predicate)
+        elif self.fixed_terms is not None:
+            fixed = frozenset(self.fixed_terms)
+            collected.setdefault(self.field_name, []).append(lambda candidate: candidate in fixed)
+
+
+class NumericRangePlan(Plan):
+    """Numbers, dates and booleans through their doc values: a vectorised comparison."""
+
+    profile_type = "IndexOrDocValuesQuery"
+
+    def __init__(self, field_name: str, lower: float | int | None, upper: float | int | None,
+                 include_lower: bool = True, include_upper: bool = True, boost: float = 1.0) -> None:
+        self.field_name = field_name
+        self.lower = lower
+        self.upper = upper
+        self.include_lower = include_lower
+        self.include_upper = include_upper
+        self.boost = boost
+
+    def description(self) -> str:
+        left = "[" if self.include_lower else "{"
+        right = "]" if self.include_upper else "}"
+        lower = "*" if self.lower is None else self.lower
+        upper = "*" if self.upper is None else self.upper
+        return f"{self.field_name}:{left}{lower} TO {upper}{right}"
+
+    def cache_key(self) -> str | None:
+        return f"range|{self.description()}"
+
+    def matches(self, segment_execution: SegmentExecution) -> BitMap:
+        doc_values = segment_execution.segment.numeric_doc_values(self.field_name)
+        if doc_values is None or len(doc_values.values) == 0:
+            return BitMap()
+        values = doc_values.values
+        keep = np.ones(len(values), dtype=bool)
+        if self.lower is not None:
+            keep &= (values >= self.lower) if self.include_lower else (values > self.lower)
+        if self.upper is not None:
+            keep &= (values <= self.upper) if self.include_upper else (values < self.upper)
+        value_docs = segment_execution.value_docs(self.field_name, doc_values.offsets)[keep]
+        if len(value_docs) == 0:
+            return BitMap()
+        # value_docs is non-decreasing: dropping repeats is a shifted comparison, not a sort
+        distinct = np.concatenate(([True], value_docs[1:] != value_docs[:-1]))
+        return bitmap_from_docs(value_docs[distinct])
+
+
+class NumericTermsPlan(Plan):
+    """Exact numeric values through doc values (term/terms on numbers, dates, booleans)."""
+
+    profile_type = "PointInSetQuery"
+
+    def __init__(self, field_name: str, values: Sequence[float | int], boost: float = 1.0) -> None:
+        self.field_name = field_name
+        self.values = tuple(values)
+        self.boost = boost
+
+    def description(self) -> str:
+        return f"{self.field_name}:{list(self.values)}"
+
+    def cache_key(self) -> str | None:
+        return f"numeric_terms|{self.field_name}|{self.values}"
+
+    def matches(self, segment_execution: SegmentExecution) -> BitMap:
+        doc_values = segment_execution.segment.numeric_doc_values(self.field_name)
+        if doc_values is None or len(doc_values.values) == 0 or not self.values:
+            return BitMap()
+        keep = np.isin(doc_values.values, np.array(self.values))
+        value_docs = segment_execution.value_docs(self.field_name, doc_values.offsets)[keep]
+        if len(value_docs) == 0:
+            return BitMap()
+        distinct = np.concatenate(([True], value_docs[1:] != value_docs[:-1]))
+        return bitmap_from_docs(value_docs[distinct])
+
+
+class TermRangePlan(Plan):
+    """A range over a keyword/text term dictionary, ordered by term string."""
+
+    profile_type = "TermRangeQuery"
+
+    def __init__(self, field_name: str, lower: str | None, upper: str | None, include_lower: bool,
+                 include_upper: bool, boost: float = 1.0) -> None:
+        self.field_name = field_name
+        self.lower = lower
+        self.upper = upper
+        self.include_lower = include_lower
+        self.include_upper = include_upper
+        self.boost = boost
+
+    def description(self) -> str:
+        left = "[" if self.include_lower else "{"
+        right = "]" if self.include_upper else "}"
+        return f"{self.field_name}:{left}{self.lower or '*'} TO {self.upper or '*'}{right}"
+
+    def cache_key(self) -> str | None:
+        return f"term_range|{self.description()}"
+
+    def _slice(self, terms: Sequence[str]) -> tuple[int, int]:
+        from bisect import bisect_left, bisect_right
+
+        start = 0
+        end = len(terms)
+        if self.lower is not None:
+            start = bisect_left(terms, self.lower) if self.include_lower else bisect_right(terms, self.lower)
+        if self.upper is not None:
+            end = bisect_right(terms, self.upper) if self.include_upper else bisect_left(terms, self.upper)
+        return start, max(start, end)
+
+    def matches(self, segment_execution: SegmentExecution) -> BitMap:
+        segment = segment_execution.segment
+        keyword_values = segment.keyword_doc_values(self.field_name)
+        if keyword_values is not None:
+            start, end = self._slice(keyword_values.terms)
+            if start >= end:
+                return BitMap()
+            keep = (keyword_values.ordinals >= start) & (keyword_values.ordinals < end)
+            value_docs = segment_execution.value_docs("#keyword#" + self.field_name, keyword_values.offsets)[keep]
+            if len(value_docs) == 0:
+                return BitMap()
+            distinct = np.concatenate(([True], value_docs[1:] != value_docs[:-1]))
+            return bitmap_from_docs(value_docs[distinct])
+        if not segment_execution.has_field(self.field_name):
+            return BitMap()
+        terms = segment.terms(self.field_name)
+        start, end = self._slice(terms)
+        bitmaps = [segment.postings(self.field_name, terms[index]) for index in range(start, end)]
+        return BitMap.union(*bitmaps) if bitmaps else BitMap()
+
+
+class ExistsPlan(Plan):
+    """Docs with a value in the field (or, for an object path, in any field below it)."""
+
+    profile_type = "ConstantScoreQuery"
+
+    def __init__(self, field_names: tuple[str, ...], object_prefix: str | None, boost: float = 1.0) -> None:
+        self.field_names = field_names
+        self.object_prefix = object_prefix
+        self.boost = boost
+
+    def description(self) -> str:
+        return f"_field_names:{','.join(self.field_names) or self.object_prefix}"
+
+    def cache_key(self) -> str | None:
+        return f"exists|{self.field_names}|{self.object_prefix}"
+
+    def matches(self, segment_execution: SegmentExecution) -> BitMap:
+        segment = segment_execution.segment
+        names = set(self.field_names)
+        if self.object_prefix is not None:
+            names.update(name for name in segment.field_names() if name.startswith(self.object_prefix))
+        bitmaps = []
+        has_field_names = "_field_names" in segment.field_names()
+        for name in names:
+            if has_field_names:
+                bitmap = segment.postings("_field_names", name)
+                if bitmap:
+                    bitmaps.append(bitmap)
+                    continue
+            bitmaps.append(_docs_with_values(segment_execution, name))
+        bitmaps = [bitmap for bitmap in bitmaps if bitmap]
+        return BitMap.union(*bitmaps) if bitmaps else BitMap()
+
+
+def _docs_with_values(segment_execution: SegmentExecution, field_name: str) -> BitMap:
+    """Fallback for segments without ``_field_names``: doc values, then field lengths."""
+    segment = segment_execution.segment
+    numeric = segment.numeric_doc_values(field_name)
+    if numeric is not None:
+        return bitmap_from_docs(np.flatnonzero(np.diff(numeric.offsets) > 0))
+    keyword = segment.keyword_doc_values(field_name)
+    if keyword is not None:
+        return bitmap_from_docs(np.flatnonzero(np.diff(keyword.offsets) > 0))
+    if field_name in segment.field_names():
+        return bitmap_from_docs(np.flatnonzero(segment.field_lengths(field_name) > 0))
+    return BitMap()
+
+
+class IdsPlan(Plan):
+    profile_type = "TermInSetQuery"
+
+    def __init__(self, document_ids: tuple[str, ...], boost: float = 1.0) -> None:
+        self.document_ids = document_ids
+        self.boost = boost
+
+    def description(self) -> str:
+        return f"_id:{list(self.document_ids)}"
+
+    def cost(self, segment_execution: SegmentExecution) -> int:
+        return len(self.document_ids)
+
+    def matches(self, segment_execution: SegmentExecution) -> BitMap:
+        segment = segment_execution.segment
+        result = BitMap()
+        for document_id in self.document_ids:
+            postings = segment.postings("_id", document_id)
+            if postings:
+                result |= postings
+            else:
+                doc = segment.lookup_id(document_id)
+                if doc is not None:
+                    result.add(doc)
+        return result
+
+
+def _intersect_scored(left: DocScores, right: DocScores) -> DocScores:
+    docs, left_index, right_index = np.intersect1d(left.docs, right.docs, assume_unique=True, return_indices=True)
+    return DocScores(docs, left.scores[left_index] + right.scores[right_index])
+
+
+def _union_with_counts(parts: list[DocScores]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Union of several DocScores: (docs, summed scores, match counts, inverse of concatenation)."""
+    all_docs = np.concatenate([part.docs for part in parts])
+    all_scores = np.concatenate([part.scores for part in parts])
+    docs, inverse = np.unique(all_docs, return_inverse=True)
+    sums = np.bincount(inverse, weights=all_scores, minlength=len(docs))
+    counts = np.bincount(inverse, minlength=len(docs))
+    return docs, sums, counts, inverse
+
+
+class BoolPlan(Plan):
+    """must/should/filter/must_not with a resolved minimum_should_match count."""
+
+    profile_type = "BooleanQuery"
+
+    def __init__(self, must: list[Plan], should: list[Plan], filters: list[Plan], must_not: list[Plan],
+                 minimum_should_match: int, boost: float = 1.0) -> None:
+        self.must = must
+        self.should = should
+        self.filters = filters
+        self.must_not = must_not
+        self.boost = boost
+        self.is_empty = not (must or should or filters or must_not)
+        # Lucene: a disjunction with no required clause needs at least one optional match.
+        has_required = bool(must or filters)
+        self.required_should = max(minimum_should_match, 0 if has_required else (1 if should else 0))
+        self.cannot_match = minimum_should_match > len(should)
+
+    def children(self) -> tuple[Plan, ...]:
+        return tuple(self.must + self.should + self.filters + self.must_not)
+
+    def description(self) -> str:
+        parts = [f"+{plan.description()}" for plan in self.must]
+        parts += [plan.description() for plan in self.should]
+        parts += [f"#{plan.description()}" for plan in self.filters]
+        parts += [f"-{plan.description()}" for plan in self.must_not]
+        return " ".join(parts)
+
+    def cache_key(self) -> str | None:
+        keys = []
+        for occur, plans in (("must", self.must), ("should", self.should), ("filter", self.filters),
+                             ("must_not", self.must_not)):
+            for plan in plans:
+                key = plan.cache_key()
+                if key is None:
+                    return None
+                keys.append(f"{occur}:{key}")
+        return f"bool|{self.required_should}|" + "|".join(keys) if keys else None
+
+    def cost(self, segment_execution: SegmentExecution) -> int:
+        required = self.must + self.filters
+        if required:
+            return min(plan.cost(segment_execution) for plan in required)
+        if self.should:
+            return sum(plan.cost(segment_execution) for plan in self.should)
+        return segment_execution.max_doc
+
+    def _required_bitmap(self, segment_execution: SegmentExecution, plans: list[Plan]) -> BitMap | None:
+        """Intersect pairwise from the cheapest clause, stopping as soon as nothing is left."""
+        if not plans:
+            return None
+        ordered = sorted(plans, key=lambda plan: plan.cost(segment_execution))
+        result: BitMap | None = None
+        for plan in ordered:
+            bitmap = segment_execution.run_matches(plan)
+            result = bitmap if result is None else (result & bitmap)
+            if not result:
+                return BitMap()
+        return result
+
+    def _excluded(self, segment_execution: SegmentExecution) -> BitMap:
+        bitmaps = [segment_execution.run_matches(plan) for plan in self.must_not]
+        bitmaps = [bitmap for bitmap in bitmaps if bitmap]
+        return BitMap.union(*bitmaps) if bitmaps else BitMap()
+
+    def matches(self, segment_execution: SegmentExecution) -> BitMap:
+        if self.is_empty:
+            return segment_execution.all_docs()
+        if self.cannot_match:
+            return BitMap()
+        result = self._required_bitmap(segment_execution, self.must + self.filters)
+        if result is not None and not result:
+            return result
+        if self.should and self.required_should > 0:
+            if self.required_should == 1:
+                bitmaps = [segment_execution.run_matches(plan) for plan in self.should]
+                optional = BitMap.union(*bitmaps) if len(bitmaps) > 1 else bitmaps[0]
+            else:
+                counts: dict[int, int] = {}
+                parts = [DocScores(docs_from_bitmap(segment_execution.run_matches(plan)), EMPTY_SCORES)
+                         for plan in self.should]
+                all_docs = np.concatenate([part.docs for part in parts])
+                docs, match_counts = np.unique(all_docs, return_counts=True)
+                optional = bitmap_from_docs(docs[match_counts >= self.required_should])
+                del counts
+            result = optional if result is None else (result & optional)
+        if result is None:
+            result = segment_execution.all_docs()
+        if self.must_not:
+            excluded = self._excluded(segment_execution)
+            if excluded:
+                result = result - excluded
+        return result
+
+    def scores(self, segment_execution: SegmentExecution) -> DocScores:
+        if self.is_empty:
+            return DocScores(docs_from_bitmap(segment_execution.all_docs()),
+                             np.full(segment_execution.max_doc, float(self.boost)))
+        if self.cannot_match:
+            return DocScores.empty()
+        current: DocScores | None = None
+        for plan in sorted(self.must, key=lambda plan: plan.cost(segment_execution)):
+            part = segment_execution.run_scores(plan)
+            current = part if current is None else _intersect_scored(current, part)
+            if len(current.docs) == 0:
+                return current
+        filter_bitmap = self._required_bitmap(segment_execution, self.filters)
+        if filter_bitmap is not None:
+            if current is None:
+                docs = docs_from_bitmap(filter_bitmap)
+                current = DocScores(docs, np.zeros(len(docs)))
+            else:
+                current = restrict_to_bitmap(current, filter_bitmap)
+        if self.should:
+            parts = [segment_execution.run_scores(plan) for plan in self.should]
+            if current is None:
+                docs, sums, counts, _ = _union_with_counts(parts)
+                keep = counts >= self.required_should
+                current = DocScores(docs[keep], sums[keep])
+            elif len(current.docs):
+                sums = current.scores.copy()
+                counts = np.zeros(len(current.docs), dtype=np.int64)
+                for part in parts:
+                    if len(part.docs) == 0:
+                        continue
+                    index = np.searchsorted(current.docs, part.docs)
+                    index_clipped = np.minimum(index, len(current.docs) - 1)
+                    found = current.docs[index_clipped] == part.docs
+                    sums[index_clipped[found]] += part.scores[found]
+                    counts[index_clipped[found]] += 1
+                keep = counts >= self.required_should
+                current = DocScores(current.docs[keep], sums[keep])
+        if current is None:   # only must_not clauses: everything, unscored
+            docs = docs_from_bitmap(segment_execution.all_docs())
+            current = DocScores(docs, np.zeros(len(docs)))
+        if self.must_not and len(current.docs):
+            current = remove_bitmap(current, self._excluded(segment_execution))
+        if self.boost != 1.0:
+            current = DocScores(current.docs, current.scores * self.boost)
+        return current
+
+    def explain(self, segment_execution: SegmentExecution, doc: int) -> dict | None:
+        if doc not in self.matches(segment_execution):
+            return None
+        details = []
+        total = 0.0
+        for plan in self.must + self.should:
+            explanation = plan.explain(segment_execution, doc)
+            if explanation is not None:
+                details.append(explanation)
+                total += explanation["value"]
+        for plan in self.filters:
+            details.append(_detail(0.0, f"match on required clause, product of:", [
+                _detail(0.0, "# clause"), _detail(1.0, plan.description())]))
+        total *= self.boost
+        return _detail(total, "sum of:", details)
+
+
+class DisMaxPlan(Plan):
+    profile_type = "DisjunctionMaxQuery"
+
+    def __init__(self, plans: list[Plan], tie_breaker: float, boost: float = 1.0) -> None:
+        self.plans = plans
+        self.tie_breaker = tie_breaker
+        self.boost = boost
+
+    def children(self) -> tuple[Plan, ...]:
+        return tuple(self.plans)
+
+    def description(self) -> str:
+        return "(" + " | ".join(plan.description() for plan in self.plans) + ")" + (
+            f"~{self.tie_breaker}" if self.tie_breaker else "")
+
+    def cost(self, segment_execution: SegmentExecution) -> int:
+        return sum(plan.cost(segment_execution) for plan in self.plans)
+
+    def matches(self, segment_execution: SegmentExecution) -> BitMap:
+        bitmaps = [segment_execution.run_matches(plan) for plan in self.plans]
+        return BitMap.union(*bitmaps) if len(bitmaps) > 1 else bitmaps[0]
+
+    def scores(self, segment_execution: SegmentExecution) -> DocScores:
+        parts = [segment_execution.run_scores(plan) for plan in self.plans]
+        parts = [part for part in parts if len(part.docs)]
+        if not parts:
+            return DocScores.empty()
+        docs, sums, _, inverse = _union_with_counts(parts)
+        maxima = np.full(len(docs), -np.inf)
+        np.maximum.at(maxima, inverse, np.concatenate([part.scores for part in parts]))
+        scores = maxima + self.tie_breaker * (sums - maxima)
+        return DocScores(docs, scores * self.boost)
+
+    def explain(self, segment_execution: SegmentExecution, doc: int) -> dict | None:
+        details = [explanation for plan in self.plans
+                   if (explanation := plan.explain(segment_execution, doc)) is not None]
+        if not details:
+            return None
+        values = [detail["value"] for detail in details]
+        score = (max(values) + self.tie_breaker * (sum(values) - max(values))) * self.boost
+        return _detail(score, f"max plus {self.tie_breaker} times others of:", details)
+
+
+class ConstantScorePlan(Plan):
+    profile_type = "ConstantScoreQuery"
+
+    def __init__(self, inner: Plan, boost: float = 1.0) -> None:
+        self.inner = inner
+        self.boost = boost
+
+    def children(self) -> tuple[Plan, ...]:
+        return (self.inner,)
+
+    def description(self) -> str:
+        return f"ConstantScore({self.inner.description()})"
+
+    def cost(self, segment_execution: SegmentExecution) -> int:
+        return self.inner.cost(segment_execution)
+
+    def cache_key(self) -> str | None:
+        inner_key = self.inner.cache_key()
+        return None if inner_key is None else f"constant|{inner_key}"
+
+    def matches(self, segment_execution: SegmentExecution) -> BitMap:
+        return segment_execution.run_matches(self.inner)
+
+    def explain(self, segment_execution: SegmentExecution, doc: int) -> dict | None:
+        if doc not in segment_execution.run_matches(self.inner):
+            return None
+        return _detail(self.boost, f"{self.description()}")
+
+
+class BoostingPlan(Plan):
+    profile_type = "BoostingQuery"
+
+    def __init__(self, positive: Plan, negative: Plan, negative_boost: float, boost: float = 1.0) -> None:
+        self.positive = positive
+        self.negative = negative
+        self.negative_boost = negative_boost
+        self.boost = boost
+
+    def children(self) -> tuple[Plan, ...]:
+        return (self.positive, self.negative)
+
+    def cost(self, segment_execution: SegmentExecution) -> int:
+        return self.positive.cost(segment_execution)
+
+    def matches(self, segment_execution: SegmentExecution) -> BitMap:
+        return segment_execution.run_matches(self.positive)
+
+    def scores(self, segment_execution: SegmentExecution) -> DocScores:
+        positive = segment_execution.run_scores(self.positive)
+        if len(positive.docs) == 0:
+            return positive
+        negative_docs = docs_from_bitmap(segment_execution.run_matches(self.negative))
+        demoted = np.isin(positive.docs, negative_docs, assume_unique=True)
+        scores = np.where(demoted, positive.scores * self.negative_boost, positive.scores)
+        return DocScores(positive.docs, scores * self.boost)
+
+
+class PhrasePlan(Plan):
+    """A phrase: slots of terms (several for a prefix expansion) at relative positions.
+
+    Exact phrases intersect 64-bit (doc, start position) keys with numpy; sloppy phrases find,
+    per candidate doc, the windows whose adjusted positions span at most ``slop`` (Lucene's
+    sloppy frequency: the sum of 1 / (1 + span))."""
+
+    profile_type = "PhraseQuery"
+
+    def __init__(self, shard: ShardExecution, field_name: str, slots: list[tuple[int, tuple[str, ...]]],
+                 slop: int, boost: float = 1.0) -> None:
+        self.field_name = field_name
+        self.slots = slots
+        self.slop = slop
+        self.boost = boost
+        document_count, total_term_frequency = shard.field_statistics(field_name)
+        self.idf = 0.0
+        for _, terms in slots:
+            for term in terms:
+                frequency = shard.document_frequency(field_name, term)
+                self.idf += bm25_idf(frequency, max(document_count, frequency))
+        self.average_length = (total_term_frequency / document_count) if document_count else 1.0
+
+    def description(self) -> str:
+        words = []
+        for _, terms in self.slots:
+            words.append(terms[0] if len(terms) == 1 else "(" + " ".join(terms) + ")")
+        return f"{self.field_name}:\"{' '.join(words)}\"" + (f"~{self.slop}" if self.slop else "")
+
+    def cost(self, segment_execution: SegmentExecution) -> int:
+        segment = segment_execution.segment
+        return min(sum(len(segment.postings(self.field_name, term)) for term in terms) for _, terms in self.slots)
+
+    def _slot_keys(self, segment_execution: SegmentExecution, relative_position: int,
+                   terms: tuple[str, ...]) -> np.ndarray:
+        segment = segment_execution.segment
+        pieces = []
+        for term in terms:
+            postings = segment.postings(self.field_name, term)
+            if not postings:
+                continue
+            docs = docs_from_bitmap(postings)
+            offsets, flat_positions = segment.positions(self.field_name, term)
+            counts = np.diff(offsets.astype(np.int64))
+            doc_of_position = np.repeat(docs, counts)
+            adjusted = flat_positions.astype(np.int64) - relative_position + _POSITION_BIAS
+            pieces.append((doc_of_position << 32) | adjusted)
+        if not pieces:
+            return EMPTY_DOCS
+        keys = np.concatenate(pieces)
+        return np.unique(keys) if len(pieces) > 1 else keys
+
+    def _frequencies(self, segment_execution: SegmentExecution) -> tuple[np.ndarray, np.ndarray]:
+        """(docs, phrase frequency) for the docs where the phrase occurs."""
+        slot_keys = []
+        for relative_position, terms in sorted(self.slots, key=lambda slot: len(slot[1])):
+            keys = self._slot_keys(segment_execution, relative_position, terms)
+            if len(keys) == 0:
+                return EMPTY_DOCS, EMPTY_SCORES
+            slot_keys.append(keys)
+        if self.slop == 0:
+            common = slot_keys[0]
+            for keys in slot_keys[1:]:
+                common = np.intersect1d(common, keys, assume_unique=True)
+                if len(common) == 0:
+                    return EMPTY_DOCS, EMPTY_SCORES
+            docs, counts = np.unique(common >> 32, return_counts=True)
+            return docs, counts.astype(np.float64)
+        slot_docs = [keys >> 32 for keys in slot_keys]
+        candidates = np.unique(slot_docs[0])
+        for docs in slot_docs[1:]:
+            candidates = np.intersect1d(candidates, docs)
+        if len(candidates) == 0:
+            return EMPTY_DOCS, EMPTY_SCORES
+        frequencies = np.zeros(len(candidates))
+        bounds = [(np.searchsorted(docs, candidates, "left"), np.searchsorted(docs, candidates, "right"))
+                  for docs in slot_docs]
+        position_mask = (1 << 32) - 1
+        for candidate_index in range(len(candidates)):
+            position_lists = [
+                (slot_keys[slot][bounds[slot][0][candidate_index]:bounds[slot][1][candidate_index]] & position_mask).tolist()
+                for slot in range(len(slot_keys))
+            ]
+            frequencies[candidate_index] = _sloppy_frequency(position_lists, self.slop)
+        keep = frequencies > 0
+        return candidates[keep], frequencies[keep]
+
+    def scores(self, segment_execution: SegmentExecution) -> DocScores:
+        docs, frequencies = self._frequencies(segment_execution)
+        if len(docs) == 0:
+            return DocScores.empty()
+        lengths = segment_execution.segment.field_lengths(self.field_name)[docs].astype(np.float64)
+        normaliser = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / self.average_length)
+        scores = (self.boost * BM25_NUMERATOR * self.idf) * frequencies / (frequencies + normaliser)
+        return DocScores(docs, scores)
+
+    def matches(self, segment_execution: SegmentExecution) -> BitMap:
+        return bitmap_from_docs(self._frequencies(segment_execution)[0])
+
+    def explain(self, segment_execution: SegmentExecution, doc: int) -> dict | None:
+        result = self.scores(segment_execution)
+        index = np.searchsorted(result.docs, doc)
+        if index >= len(result.docs) or result.docs[index] != doc:
+            return None
+        return _detail(result.scores[index], f"weight({self.description()} in {doc}) [PerFieldSimilarity], result of:", [
+            _detail(self.idf, "idf, sum of the idf of the phrase's terms")])
+
+    def highlight_matchers(self, collected: dict[str, list[Callable[[str], bool]]]) -> None:
+        phrase_terms = frozenset(term for _, terms in self.slots for term in terms)
+        collected.setdefault(self.field_name, []).append(lambda candidate: candidate in phrase_terms)
+
+
+def _sloppy_frequency(position_lists: list[list[int]], slop: int) -> float:
+    """Sum of 1/(1+span) over the minimal windows that take one position from every slot."""
+    import heapq
+
+    if any(not positions for positions in position_lists):
+        return 0.0
+    pointers = [0] * len(position_lists)
+    heap = [(positions[0], slot) for slot, positions in enumerate(position_lists)]
+    heapq.heapify(heap)
+    current_maximum = max(positions[0] for positions in position_lists)
+    frequency = 0.0
+    while True:
+        minimum, slot = heap[0]
+        span = current_maximum - minimum
+        if span <= slop:
+            frequency += 1.0 / (1.0 + span)
+        pointers[slot] += 1
+        if pointers[slot] >= len(position_lists[slot]):
+            break
+        following = position_lists[slot][pointers[slot]]
+        heapq.heapreplace(heap, (following, slot))
+        current_maximum = max(current_maximum, following)
+    return frequency
+
+
+class FunctionScorePlan(Plan):
+    """function_score: functions (with optional filters) combined by score_mode and boost_mode."""
+
+    profile_type = "FunctionScoreQuery"
+
+    def __init__(self, query: Plan, functions: list[tuple[Plan | None, Callable, float | None]],
+                 score_mode: str, boost_mode: str, max_boost: float | None, min_score: float | None,
+                 boost: float = 1.0) -> None:
+        self.query = query
+        self.functions = functions    # (filter plan, evaluate(segment_execution, docs) -> values, weight)
+        self.score_mode = score_mode
+        self.boost_mode = boost_mode
+        self.max_boost = max_boost
+        self.min_score = min_score
+        self.boost = boost
+
+    def children(self) -> tuple[Plan, ...]:
+        return (self.query,) + tuple(filter_plan for filter_plan, _, _ in self.functions if filter_plan is not None)
+
+    def cost(self, segment_execution: SegmentExecution) -> int:
+        return self.query.cost(segment_execution)
+
+    def matches(self, segment_execution: SegmentExecution) -> BitMap:
+        if self.min_score is None:
+            return segment_execution.run_matches(self.query)
+        return bitmap_from_docs(self.scores(segment_execution).docs)
+
+    def scores(self, segment_execution: SegmentExecution) -> DocScores:
+        inner = segment_execution.run_scores(self.query)
+        docs = inner.docs
+        if len(docs) == 0:
+            return inner
+        count = len(docs)
+        matched_any = np.zeros(count, dtype=bool)
+        combined: np.ndarray
+        if self.score_mode == "multiply":
+            combined = np.ones(count)
+        elif self.score_mode in ("sum", "avg"):
+            combined = np.zeros(count)
+        elif self.score_mode == "max":
+            combined = np.full(count, -np.inf)
+        elif self.score_mode == "min":
+            combined = np.full(count, np.inf)
+        else:  # first
+            combined = np.ones(count)
+        weight_total = np.zeros(count)
+        for filter_plan, evaluate, weight in self.functions:
+            if filter_plan is None:
+                applies = np.ones(count, dtype=bool)
+            else:
+                applies = np.isin(docs, docs_from_bitmap(segment_execution.run_matches(filter_plan)), assume_unique=True)
+            if not applies.any():
+                continue
+            values = evaluate(segment_execution, docs) if evaluate is not None else np.ones(count)
+            if weight is not None:
+                values = values * weight
+            function_weight = 1.0 if weight is None else weight
+            if self.score_mode == "multiply":
+                combined = np.where(applies, combined * values, combined)
+            elif self.score_mode == "sum":
+                combined = np.where(applies, combined + values, combined)
+            elif self.score_mode == "avg":
+                combined = np.where(applies, combined + values, combined)
+                weight_total = np.where(applies, weight_total + function_weight, weight_total)
+            elif self.score_mode == "max":
+                combined = np.where(applies, np.maximum(combined, values), combined)
+            elif self.score_mode == "min":
+                combined = np.where(applies, np.minimum(combined, values), combined)
+            else:
+                combined = np.where(applies & ~matched_any, values, combined)
+            matched_any |= applies
+        if self.score_mode == "avg":
+            combined = np.where(weight_total > 0, combined / np.where(weight_total > 0, weight_total, 1), combined)
+        # a doc no function applied to keeps the query score untouched (factor 1)
+        combined = np.where(matched_any, combined, 1.0)
+        if self.max_boost is not None:
+            combined = np.minimum(combined, self.max_boost)
+        query_scores = inner.scores
+        if not matched_any.any():
+            final = query_scores.copy()
+        elif self.boost_mode == "multiply":
+            final = query_scores * combined
+        elif self.boost_mode == "replace":
+            final = np.where(matched_any, combined, query_scores)
+        elif self.boost_mode == "sum":
+            final = query_scores + np.where(matched_any, combined, 0.0)
+        elif self.boost_mode == "avg":
+            final = np.where(matched_any, (query_scores + combined) / 2.0, query_scores)
+        elif self.boost_mode == "max":
+            final = np.where(matched_any, np.maximum(query_scores, combined), query_scores)
+        else:
+            final = np.where(matched_any, np.minimum(query_scores, combined), query_scores)
+        final = final * self.boost
+        result = DocScores(docs, final)
+        if self.min_score is not None:
+            result = _restrict(result, final >= self.min_score)
+        return result
+
+    def explain(self, segment_execution: SegmentExecution, doc: int) -> dict | None:
+        result = self.scores(segment_execution)
+        index = np.searchsorted(result.docs, doc)
+        if index >= len(result.docs) or result.docs[index] != doc:
+            return None
+        inner = self.query.explain(segment_execution, doc)
+        return _detail(result.scores[index], f"function score, score mode [{self.score_mode}], "
+                                             f"boost mode [{self.boost_mode}]", [inner] if inner else [])
+
+
+class ExtensionPlan(Plan):
+    """A registered query node (udf's wasm_udf, script_score) that evaluates itself.
+
+    The node implements ``evaluate_segment(executor) -> DocScores`` where ``executor`` is this
+    plan's ``SegmentExtensionExecutor``: it gives the segment, the request context and a way to
+    run child query nodes."""
+
+    profile_type = "ExtensionQuery"
+
+    def __init__(self, node: Any, child_plans: dict[int, Plan], boost: float = 1.0) -> None:
+        self.node = node
+        self.child_plans = child_plans
+        self.boost = boost
+
+    def children(self) -> tuple[Plan, ...]:
+        return tuple(self.child_plans.values())
+
+    def description(self) -> str:
+        return type(self.node).__name__
+
+    def scores(self, segment_execution: SegmentExecution) -> DocScores:
+        result = self.node.evaluate_segment(SegmentExtensionExecutor(self, segment_execution))
+        if not isinstance(result, DocScores):
+            raise QueryShardError(f"query [{getattr(self.node, 'query_type', '?')}] returned "
+                                  f"{type(result).__name__}, expected DocScores")
+        return result
+
+
+@dataclass
+class SegmentExtensionExecutor:
+    plan: ExtensionPlan
+    segment_execution: SegmentExecution
+
+    @property
+    def segment(self) -> Any:
+        return self.segment_execution.segment
+
+    @property
+    def context(self) -> Any:
+        return self.segment_execution.shard.context
+
+    @property
+    def mapping(self) -> Any:
+        return self.segment_execution.shard.mapping
+
+    def child_scores(self, child_node: Any) -> DocScores:
+        return self.segment_execution.run_scores(self.plan.child_plans[id(child_node)])
+
+    def child_matches(self, child_node: Any) -> BitMap:
+        return self.segment_execution.run_matches(self.plan.child_plans[id(child_node)])
