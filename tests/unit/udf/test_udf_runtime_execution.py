@@ -255,3 +255,24 @@ def test_field_columns_from_csr_doc_values_take_each_documents_first_value():
     column = FieldColumn.from_numeric_doc_values(offsets, doc_values, np.array([3, 1, 0, 2]))
     assert list(column.present) == [True, False, True, True]
     assert column.values[0] == 1.0 and np.isnan(column.values[1]) and list(column.values[2:]) == [7.0, 4.0]
+
+
+def test_direct_batch_calls_and_wasmtimes_public_call_give_the_same_results_fuel_and_errors(abi_wat):
+    values = np.linspace(-50, 50, 3001)
+    outcomes = []
+    trap_reasons = []
+    trap_body = '(func (export "filter_batch") (param i32 i32) (result i32) unreachable)'
+    for direct in (True, False):
+        with UdfRuntime(UdfRuntimeConfig(direct_batch_calls=direct, batch_document_count=500)) as runtime:
+            definition = range_filter(runtime)
+            run_range(runtime, definition, values, lo=-3, hi=7)
+            outcomes.append(run_range(runtime, definition, values, lo=-3, hi=7))
+            trapper = runtime.build_definition("trap", {"wat": abi_wat(trap_body)})
+            with pytest.raises(UdfTrapError) as raised:
+                runtime.run_filter(trapper, 2, {}, None)
+            trap_reasons.append(raised.value.reason)
+    direct_outcome, public_outcome = outcomes
+    assert np.array_equal(direct_outcome.keep, public_outcome.keep)
+    assert direct_outcome.keep.sum() == np.count_nonzero((values >= -3) & (values <= 7))
+    assert direct_outcome.fuel_consumed == public_outcome.fuel_consumed
+    assert trap_reasons[0] == trap_reasons[1]
