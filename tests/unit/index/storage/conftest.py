@@ -137,7 +137,7 @@ def _canonical(path, field_type, value):
 
 
 DEFAULT_TYPES = {"title": "text", "body": "text", "tag": "keyword", "count": "long", "price": "double",
-                 "flag": "boolean", "n": "long"}
+                 "flag": "boolean", "n": "long", "meta.count": "long", "meta.tag": "keyword"}
 
 
 @pytest.fixture

@@ -1,0 +1,57 @@
+"""The tiered merge policy: which segments to rewrite together.
+
+Owns: ``choose_merge`` (a pure function over segment sizes) and ``choose_force_merge``. Tiers
+are powers of ``segments_per_tier`` in live documents: when one tier holds at least
+``segments_per_tier`` segments, its smallest ones are merged into one (which lands in the next
+tier). Segments with more than half their documents deleted are merged too.
+
+Must never: touch files; index/shard.py performs the merge the policy chooses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+MIN_TIER_DOCS = 1_000
+
+
+@dataclass(frozen=True, slots=True)
+class MergeCandidate:
+    name: str
+    live_docs: int
+    max_doc: int
+
+
+def _tier(live_docs: int, segments_per_tier: int) -> int:
+    if live_docs <= MIN_TIER_DOCS:
+        return 0
+    return int(math.log(live_docs / MIN_TIER_DOCS, max(segments_per_tier, 2))) + 1
+
+
+def choose_merge(segments: Sequence[MergeCandidate], segments_per_tier: int = 10) -> list[str] | None:
+    """Names of segments to merge into one, or None when the shard is in shape."""
+    tiers: dict[int, list[MergeCandidate]] = {}
+    for segment in segments:
+        tiers.setdefault(_tier(segment.live_docs, segments_per_tier), []).append(segment)
+    for tier in sorted(tiers):
+        members = sorted(tiers[tier], key=lambda segment: (segment.live_docs, segment.name))
+        if len(members) >= segments_per_tier:
+            return [segment.name for segment in members[:segments_per_tier]]
+    mostly_deleted = [segment.name for segment in segments
+                      if segment.max_doc and segment.live_docs * 2 < segment.max_doc]
+    if mostly_deleted:
+        return mostly_deleted
+    return None
+
+
+def choose_force_merge(segments: Sequence[MergeCandidate], max_num_segments: int) -> list[str] | None:
+    """Merge the smallest segments until at most ``max_num_segments`` remain; also rewrite a lone
+    segment that holds deleted documents (force-merge drops them)."""
+    max_num_segments = max(1, max_num_segments)
+    ordered = sorted(segments, key=lambda segment: (segment.live_docs, segment.name))
+    if len(ordered) > max_num_segments:
+        return [segment.name for segment in ordered[: len(ordered) - max_num_segments + 1]]
+    with_deletes = [segment.name for segment in ordered if segment.live_docs < segment.max_doc]
+    return with_deletes or None

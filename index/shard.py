@@ -1,0 +1,1059 @@
+"""The shard engine: one copy of one shard on local disk (contracts §4).
+
+Owns: the write path (versioning, seq_no assignment on a primary, out-of-order application on
+a replica, the write-ahead log), the in-memory indexing buffer and live version map (realtime
+get, exact version checks before a refresh), refresh (buffer -> searchable segment), flush
+(segments + live docs + commit point, then log trimming), merges, start-up recovery (commit
+point + log replay from the local checkpoint + 1), rollback, history for peer recovery, reader
+contexts (scroll / PIT) and statistics.
+
+Thread-safety contract: one writer at a time — every mutating method and realtime ``get`` take
+the shard's writer lock. ``acquire_searcher`` returns an immutable snapshot that any number of
+threads may read concurrently while writes, refreshes and merges go on. The durability wait
+(fsync of the log) happens outside the writer lock, so concurrent writers share fsyncs.
+
+Document history kept on disk: a delete is stored as a *tombstone* document (never live) that
+records its seq_no/term/version, so a restarted copy still orders late replica operations and a
+rollback can tell what an id looked like before. Merges drop deleted documents and tombstones at
+or below the global checkpoint.
+
+Must never: change its own mapping (MappingUpdateRequired goes back to node/), import node/,
+raft/, udf/ or any async library, or acknowledge a write before its log record is durable under
+durability "request".
+"""
+
+from __future__ import annotations
+
+import base64
+import contextlib
+import os
+import shutil
+import threading
+import time
+import uuid as uuid_module
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from pyroaring import BitMap
+
+from index.commit import COMMIT_FILE_NAME, CommitPoint, CommittedSegment, read_commit_point, write_commit_point
+from index.errors import (
+    CorruptedLogError, DocumentMissingError, IndexEngineError, MapperParsingError, MappingUpdateRequired,
+    SearchContextMissingError, ShardClosedError, StaleOperationError, StorageError, VersionConflictError,
+)
+from index.format import fsync_directory
+from index.merge import MergeCandidate, choose_force_merge, choose_merge
+from index.operations import (
+    CommitSnapshot, DeleteOperation, IndexOperation, OperationResult, ReplicatedOperation, StoredDocument,
+    UpdateOperation,
+)
+from index.searcher import Searcher
+from index.segment import (
+    SegmentCore, SegmentDocument, SegmentView, live_docs_of, read_live_docs_file, segment_file_name,
+    write_live_docs_file, write_segment_file,
+)
+from index.translog import Translog
+
+UNASSIGNED_SEQ_NO = -2
+NO_OPS_PERFORMED = -1
+TRANSLOG_DIRECTORY = "translog"
+SNAPSHOTS_DIRECTORY = "snapshots"
+
+
+class OperationsNotRetainedError(StorageError):
+    """``operations_since`` cannot serve the range: the log no longer holds it (use file copy)."""
+
+    opensearch_type = "illegal_state_exception"
+
+
+@dataclass(frozen=True, slots=True)
+class ShardSettings:
+    refresh_interval_seconds: float | None = 1.0       # None = -1 (never automatically)
+    translog_durability: str = "request"               # or "async"
+    translog_sync_interval_seconds: float = 5.0
+    translog_retention_operations: int = 10_000        # ops below the checkpoint kept for peer recovery
+    merge_segments_per_tier: int = 10
+    max_result_window: int = 10_000
+    flush_threshold_bytes: int = 512 * 1024 * 1024   # scheduled maintenance flushes a larger log
+
+
+@dataclass(frozen=True, slots=True)
+class ShardStatistics:
+    doc_count: int                  # live documents visible to search (refreshed)
+    deleted_docs: int
+    buffered_operations: int        # documents written since the last refresh
+    segment_count: int
+    size_bytes: int                 # segment files
+    refresh_total: int
+    refresh_time_seconds: float
+    flush_total: int
+    flush_time_seconds: float
+    merge_total: int
+    merge_time_seconds: float
+    merged_docs_total: int
+    translog_operations: int
+    translog_size_bytes: int
+    translog_uncommitted_operations: int
+    local_checkpoint: int
+    max_seq_no: int
+    global_checkpoint: int
+    max_primary_term: int
+    open_reader_contexts: int
+
+
+@dataclass(frozen=True, slots=True)
+class _DocState:
+    """What one id looks like now: its latest operation and where its live copy is."""
+
+    seq_no: int
+    primary_term: int
+    version: int
+    deleted: bool
+    buffer_index: int | None = None
+    segment: Any = None             # _LiveSegment holding the copy
+    doc: int = -1
+
+
+class _LiveSegment:
+    __slots__ = ("core", "deleted", "committed_live_docs_generation", "committed_deleted", "synced",
+                 "view", "view_deleted_count")
+
+    def __init__(self, core: SegmentCore, deleted: BitMap, committed_generation: int, synced: bool) -> None:
+        self.core = core
+        self.deleted = deleted                       # non-live copies (tombstones here are rolled back)
+        self.committed_live_docs_generation = committed_generation
+        self.committed_deleted = BitMap(deleted) if committed_generation else BitMap()
+        self.synced = synced
+        self.view: SegmentView | None = None
+        self.view_deleted_count = -1
+
+    def current_view(self) -> SegmentView:
+        if self.view is None or self.view_deleted_count != len(self.deleted):
+            self.view = SegmentView(self.core, live_docs_of(self.core, self.deleted))
+            self.view_deleted_count = len(self.deleted)
+        return self.view
+
+    def live_count(self) -> int:
+        return len(self.current_view().live_docs())
+
+
+class _LocalCheckpointTracker:
+    """Every seq_no <= checkpoint is processed; above it, the processed ones with their term."""
+
+    def __init__(self, checkpoint: int, max_seq_no: int) -> None:
+        self.checkpoint = checkpoint
+        self.max_seq_no = max_seq_no
+        self.processed_above: dict[int, int] = {}
+
+    def term_of_processed(self, seq_no: int) -> int | None:
+        return self.processed_above.get(seq_no)
+
+    def is_processed(self, seq_no: int) -> bool:
+        return seq_no <= self.checkpoint or seq_no in self.processed_above
+
+    def mark_processed(self, seq_no: int, primary_term: int) -> None:
+        if seq_no > self.max_seq_no:
+            self.max_seq_no = seq_no
+        if seq_no <= self.checkpoint:
+            return
+        self.processed_above[seq_no] = primary_term
+        while self.checkpoint + 1 in self.processed_above:
+            self.checkpoint += 1
+            del self.processed_above[self.checkpoint]
+
+    def rollback_above(self, seq_no: int) -> None:
+        self.processed_above = {s: t for s, t in self.processed_above.items() if s <= seq_no}
+        self.checkpoint = min(self.checkpoint, seq_no)
+        self.max_seq_no = max([self.checkpoint, *self.processed_above]) if self.max_seq_no > seq_no else self.max_seq_no
+
+    def gaps(self) -> list[int]:
+        return [s for s in range(self.checkpoint + 1, self.max_seq_no + 1) if s not in self.processed_above]
+
+
+@dataclass(slots=True)
+class _Prepared:
+    """One primary operation after validation, before it touches the shard."""
+
+    result: OperationResult
+    values: dict | None = None       # parsed fields of an index operation (None: delete / no write)
+    previous: _DocState | None = None
+
+
+def _auto_id() -> str:
+    return base64.urlsafe_b64encode(uuid_module.uuid4().bytes).decode("ascii")[:20]
+
+
+def _merge_objects(target: dict, update: dict) -> dict:
+    """Partial update: ``update`` merged into ``target`` recursively (objects merge, else replace)."""
+    merged = dict(target)
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(merged.get(key), dict):
+            merged[key] = _merge_objects(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _merge_mapping_updates(into: dict, update: dict) -> None:
+    for key, value in update.items():
+        if isinstance(value, dict) and isinstance(into.get(key), dict):
+            _merge_mapping_updates(into[key], value)
+        else:
+            into[key] = value
+
+
+def _conflict_failure(document_id: str, reason: str) -> VersionConflictError:
+    return VersionConflictError(f"[{document_id}]: version conflict, {reason}", document_id=document_id)
+
+
+def _failed_result(document_id: str | None, error: IndexEngineError) -> OperationResult:
+    return OperationResult(document_id, "noop", UNASSIGNED_SEQ_NO, 0, -1, error=error)
+
+
+class Shard:
+    """One shard copy. See the module docstring for the thread-safety contract."""
+
+    def __init__(self, path: Path, settings: ShardSettings, mapping: Any, analysis: Any, clock=time.monotonic) -> None:
+        self.path = Path(path)
+        self.settings = settings
+        self.mapping = mapping
+        self.analysis = analysis
+        self._clock = clock
+        self._lock = threading.RLock()
+        self._closed = False
+        self._failure: str | None = None
+        self._segments: list[_LiveSegment] = []
+        self._buffer: list[SegmentDocument] = []
+        self._buffer_deleted: set[int] = set()
+        self._version_map: dict[str, _DocState] = {}
+        self._reader_contexts: dict[str, tuple[Searcher, float]] = {}
+        self._pinned_files: dict[str, int] = {}
+        self._pending_deletions: set[str] = set()
+        self._retention_floor: int | None = None
+        self.global_checkpoint = NO_OPS_PERFORMED
+        self._max_primary_term = 0
+        self._counters = {"refresh_total": 0, "refresh_time": 0.0, "flush_total": 0, "flush_time": 0.0,
+                          "merge_total": 0, "merge_time": 0.0, "merged_docs": 0}
+        self._last_refresh_time = clock()
+        self._searcher: Searcher = Searcher((), mapping, analysis)
+
+    # ---- opening and closing ---------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path, settings: ShardSettings, mapping: Any, analysis: Any, clock=time.monotonic) -> Shard:
+        """Create the shard if the directory is empty, else open its commit point and replay the log."""
+        shard = cls(path, settings, mapping, analysis, clock)
+        shard._open()
+        return shard
+
+    def _open(self) -> None:
+        self.path.mkdir(parents=True, exist_ok=True)
+        commit = read_commit_point(self.path)
+        self._translog = Translog(self.path / TRANSLOG_DIRECTORY, self.settings.translog_durability,
+                                  self.settings.translog_sync_interval_seconds, self._clock)
+        if commit is None:
+            commit = CommitPoint(generation=0, segments=(), local_checkpoint=NO_OPS_PERFORMED,
+                                 max_seq_no=NO_OPS_PERFORMED, translog_uuid=self._translog.uuid,
+                                 translog_generation=self._translog.current_generation)
+            write_commit_point(self.path, commit)
+        elif commit.translog_uuid != self._translog.uuid:
+            raise CorruptedLogError(
+                f"translog [{self.path / TRANSLOG_DIRECTORY}] does not belong to commit point "
+                f"[{self.path / COMMIT_FILE_NAME}]: expected uuid {commit.translog_uuid}, got {self._translog.uuid}",
+                file=str(self.path / TRANSLOG_DIRECTORY))
+        self._commit = commit
+        self._next_segment_number = commit.next_segment_number
+        self._max_primary_term = int(commit.user_data.get("max_primary_term", 0))
+        self.global_checkpoint = commit.global_checkpoint
+        for committed in commit.segments:
+            core = SegmentCore(self.path, committed.name)
+            deleted = (read_live_docs_file(self.path, committed.name, committed.live_docs_generation)
+                       if committed.live_docs_generation else BitMap())
+            self._segments.append(_LiveSegment(core, deleted, committed.live_docs_generation, synced=True))
+        self._remove_unreferenced_files()
+        self._tracker = _LocalCheckpointTracker(commit.local_checkpoint, commit.max_seq_no)
+        for operation in self._translog.read_operations(above_seq_no=commit.local_checkpoint):
+            self._apply_replicated_locked(operation, replaying=True)
+        self._publish_searcher()
+
+    def close(self) -> None:
+        with self._lock:
+            if self._closed:
+                return
+            self._closed = True
+            self._reader_contexts.clear()
+            self._translog.close()
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise ShardClosedError(f"shard [{self.path}] is closed", path=str(self.path))
+        if self._failure is not None:
+            raise StorageError(f"shard [{self.path}] failed and must be reopened: {self._failure}",
+                               file=str(self.path))
+
+    # ---- properties ------------------------------------------------------------------------
+
+    @property
+    def local_checkpoint(self) -> int:
+        return self._tracker.checkpoint
+
+    @property
+    def max_seq_no(self) -> int:
+        return self._tracker.max_seq_no
+
+    @property
+    def max_primary_term(self) -> int:
+        return self._max_primary_term
+
+    def update_mapping(self, mapping: Any) -> None:
+        with self._lock:
+            self.mapping = mapping
+            self._searcher = Searcher(self._searcher.segments, mapping, self.analysis)
+
+    def update_settings(self, settings: ShardSettings) -> None:
+        with self._lock:
+            self.settings = settings
+            self._translog.durability = settings.translog_durability
+            self._translog.sync_interval_seconds = settings.translog_sync_interval_seconds
+
+    # ---- looking documents up --------------------------------------------------------------
+
+    def _current_state(self, document_id: str) -> _DocState | None:
+        """The latest operation on ``document_id``: version map first, then the segments (the
+        live copy or a tombstone, whichever has the highest seq_no)."""
+        state = self._version_map.get(document_id)
+        if state is not None:
+            return state
+        best: _DocState | None = None
+        for segment in self._segments:
+            core = segment.core
+            for doc in core.docs_with_id(document_id):
+                if doc in segment.deleted:
+                    continue
+                seq_no = int(core.seq_nos[doc])
+                if best is None or seq_no > best.seq_no:
+                    best = _DocState(seq_no, int(core.primary_terms[doc]), int(core.versions[doc]),
+                                     deleted=doc in core.tombstones, segment=segment, doc=doc)
+        return best
+
+    def _source_of(self, state: _DocState) -> bytes:
+        if state.buffer_index is not None:
+            return self._buffer[state.buffer_index].source
+        return state.segment.core.source(state.doc)
+
+    def get(self, document_id: str, realtime: bool = True) -> StoredDocument | None:
+        """The document as of now (realtime: unrefreshed writes included) or as of the last refresh."""
+        if not realtime:
+            found = self.acquire_searcher().get(document_id)
+            if found is None:
+                return None
+            segment, doc = found
+            return StoredDocument(document_id, segment.source(doc), int(segment.seq_nos[doc]),
+                                  int(segment.primary_terms[doc]), int(segment.versions[doc]))
+        with self._lock:
+            self._check_open()
+            state = self._current_state(document_id)
+            if state is None or state.deleted:
+                return None
+            return StoredDocument(document_id, self._source_of(state), state.seq_no, state.primary_term,
+                                  state.version)
+
+    # ---- the primary write path ------------------------------------------------------------
+
+    def apply_as_primary(self, operations: Sequence[Any], primary_term: int) -> list[OperationResult]:
+        """Validate, assign seq_nos, log, apply. One log record and (durability "request") one shared
+        fsync per call. MappingUpdateRequired (the union of updates) is raised before anything is
+        applied; per-operation failures come back in ``OperationResult.error``."""
+        with self._lock:
+            self._check_open()
+            if primary_term < self._max_primary_term:
+                raise StaleOperationError(
+                    f"primary term [{primary_term}] is older than the highest term seen [{self._max_primary_term}]",
+                    primary_term=primary_term, current_term=self._max_primary_term)
+            prepared = self._prepare_primary(operations, primary_term)
+            to_log = [item.result.replicated for item in prepared if item.result.replicated is not None]
+            location = None
+            if to_log:
+                location = self._translog.append(to_log)
+                self._max_primary_term = primary_term
+                for item in prepared:
+                    if item.result.replicated is not None:
+                        self._apply_to_memory(item.result.replicated, item.values, item.previous)
+        self._wait_for_durability(location)
+        return [item.result for item in prepared]
+
+    def _prepare_primary(self, operations: Sequence[Any], primary_term: int) -> list[_Prepared]:
+        # an overlay of this batch's own effects, so later operations see earlier ones
+        overlay: dict[str, _DocState] = {}
+        overlay_sources: dict[str, bytes] = {}
+        next_seq_no = self._tracker.max_seq_no + 1
+        prepared: list[_Prepared] = []
+        mapping_updates: dict = {}
+
+        def current(document_id: str) -> _DocState | None:
+            if document_id in overlay:
+                return overlay[document_id]
+            return self._current_state(document_id)
+
+        def current_source(document_id: str, state: _DocState) -> bytes:
+            if document_id in overlay_sources:
+                return overlay_sources[document_id]
+            return self._source_of(state)
+
+        for operation in operations:
+            try:
+                if isinstance(operation, IndexOperation):
+                    item = self._prepare_index(operation, current, primary_term, next_seq_no, mapping_updates)
+                elif isinstance(operation, DeleteOperation):
+                    item = self._prepare_delete(operation, current, primary_term, next_seq_no)
+                elif isinstance(operation, UpdateOperation):
+                    item = self._prepare_update(operation, current, current_source, primary_term, next_seq_no,
+                                                mapping_updates)
+                else:
+                    raise TypeError(f"apply_as_primary expects Index/Delete/UpdateOperation, got {type(operation).__name__}")
+            except (VersionConflictError, DocumentMissingError, MapperParsingError, IndexEngineError) as error:
+                if isinstance(error, (MappingUpdateRequired, StorageError)):
+                    raise
+                prepared.append(_Prepared(_failed_result(getattr(operation, "document_id", None), error)))
+                continue
+            prepared.append(item)
+            replicated = item.result.replicated
+            if replicated is not None:
+                next_seq_no += 1
+                overlay[replicated.document_id] = _DocState(
+                    replicated.seq_no, replicated.primary_term, replicated.version,
+                    deleted=replicated.kind == "delete")
+                if replicated.kind == "index":
+                    overlay_sources[replicated.document_id] = replicated.source
+        if mapping_updates:
+            raise MappingUpdateRequired(mapping_updates)
+        return prepared
+
+    def _parse(self, source: bytes, mapping_updates: dict) -> dict | None:
+        try:
+            parsed_json = orjson.loads(source)
+        except orjson.JSONDecodeError as error:
+            raise MapperParsingError(f"failed to parse: the source is not valid JSON: {error}") from None
+        if not isinstance(parsed_json, dict):
+            raise MapperParsingError(
+                f"failed to parse: the source must be a JSON object, got {type(parsed_json).__name__}")
+        try:
+            return self.mapping.parse_document(parsed_json).values
+        except MappingUpdateRequired as required:
+            _merge_mapping_updates(mapping_updates, required.update)
+            return None
+
+    @staticmethod
+    def _check_if_seq_no(document_id: str, state: _DocState | None, if_seq_no: int | None,
+                         if_primary_term: int | None) -> None:
+        if if_seq_no is None and if_primary_term is None:
+            return
+        if state is None or state.deleted:
+            raise _conflict_failure(document_id, f"required seqNo [{if_seq_no}], primary term [{if_primary_term}]. "
+                                                 f"but no document was found")
+        if state.seq_no != if_seq_no or state.primary_term != if_primary_term:
+            raise _conflict_failure(
+                document_id,
+                f"required seqNo [{if_seq_no}], primary term [{if_primary_term}]. current document has seqNo "
+                f"[{state.seq_no}] and primary term [{state.primary_term}]")
+
+    @staticmethod
+    def _next_version(document_id: str, state: _DocState | None, version: int | None, version_type: str) -> int:
+        if version_type == "internal":
+            if state is None:
+                return 1
+            return state.version + 1
+        if version is None:
+            raise _conflict_failure(document_id, f"version_type [{version_type}] requires a version")
+        if version_type == "external":
+            if state is not None and state.version >= version:
+                raise _conflict_failure(document_id, f"current version [{state.version}] is higher or equal to "
+                                                     f"the one provided [{version}]")
+            return version
+        if version_type == "external_gte":
+            if state is not None and state.version > version:
+                raise _conflict_failure(document_id, f"current version [{state.version}] is higher than the one "
+                                                     f"provided [{version}]")
+            return version
+        raise MapperParsingError(f"version_type must be internal, external or external_gte, got [{version_type}]")
+
+    def _prepare_index(self, operation: IndexOperation, current, primary_term: int, seq_no: int,
+                       mapping_updates: dict) -> _Prepared:
+        document_id = operation.document_id if operation.document_id is not None else _auto_id()
+        values = self._parse(operation.source, mapping_updates)
+        state = current(document_id)
+        exists = state is not None and not state.deleted
+        if operation.op_type == "create" and exists:
+            raise _conflict_failure(document_id, f"document already exists (current version [{state.version}])")
+        if operation.op_type not in ("index", "create"):
+            raise MapperParsingError(f"op_type must be index or create, got [{operation.op_type}]")
+        self._check_if_seq_no(document_id, state, operation.if_seq_no, operation.if_primary_term)
+        version = self._next_version(document_id, state, operation.version, operation.version_type)
+        replicated = ReplicatedOperation("index", seq_no, primary_term, version, document_id, operation.source)
+        result = OperationResult(document_id, "updated" if exists else "created", seq_no, primary_term, version,
+                                 replicated=replicated, source=operation.source)
+        return _Prepared(result, values, state)
+
+    def _prepare_delete(self, operation: DeleteOperation, current, primary_term: int, seq_no: int) -> _Prepared:
+        document_id = operation.document_id
+        state = current(document_id)
+        exists = state is not None and not state.deleted
+        self._check_if_seq_no(document_id, state, operation.if_seq_no, operation.if_primary_term)
+        version = self._next_version(document_id, state, operation.version, operation.version_type)
+        replicated = ReplicatedOperation("delete", seq_no, primary_term, version, document_id)
+        result = OperationResult(document_id, "deleted" if exists else "not_found", seq_no, primary_term, version,
+                                 replicated=replicated)
+        return _Prepared(result, None, state)
+
+    def _prepare_update(self, operation: UpdateOperation, current, current_source, primary_term: int,
+                        seq_no: int, mapping_updates: dict) -> _Prepared:
+        document_id = operation.document_id
+        state = current(document_id)
+        exists = state is not None and not state.deleted
+        if not exists:
+            if operation.if_seq_no is not None or operation.if_primary_term is not None:
+                self._check_if_seq_no(document_id, state, operation.if_seq_no, operation.if_primary_term)
+            if operation.upsert is not None:
+                new_source = orjson.dumps(operation.upsert)
+            elif operation.doc_as_upsert and operation.doc is not None:
+                new_source = orjson.dumps(operation.doc)
+            else:
+                raise DocumentMissingError(f"[{document_id}]: document missing", document_id=document_id)
+            return self._prepare_index(IndexOperation(document_id, new_source), current, primary_term, seq_no,
+                                       mapping_updates)
+        self._check_if_seq_no(document_id, state, operation.if_seq_no, operation.if_primary_term)
+        old_source = current_source(document_id, state)
+        old_json = orjson.loads(old_source)
+        merged = _merge_objects(old_json, operation.doc or {})
+        if operation.doc is None or (operation.detect_noop and merged == old_json):
+            return _Prepared(OperationResult(document_id, "noop", state.seq_no, state.primary_term, state.version,
+                                             source=old_source))
+        new_source = orjson.dumps(merged)
+        values = self._parse(new_source, mapping_updates)
+        version = state.version + 1
+        replicated = ReplicatedOperation("index", seq_no, primary_term, version, document_id, new_source)
+        return _Prepared(OperationResult(document_id, "updated", seq_no, primary_term, version,
+                                         replicated=replicated, source=new_source), values, state)
+
+    def _wait_for_durability(self, location) -> None:
+        try:
+            if location is not None and self._translog.durability == "request":
+                self._translog.ensure_synced(location)
+            elif self._translog.durability == "async":
+                self._translog.sync_if_due()
+        except StorageError as error:
+            with self._lock:
+                self._failure = error.reason
+            raise
+
+    # ---- applying to memory ----------------------------------------------------------------
+
+    def _supersede(self, state: _DocState | None) -> None:
+        """Mark the physical live copy behind ``state`` as deleted (it is no longer current)."""
+        if state is None:
+            return
+        if state.buffer_index is not None:
+            if not state.deleted:
+                self._buffer_deleted.add(state.buffer_index)
+        elif state.segment is not None and not state.deleted:
+            state.segment.deleted.add(state.doc)
+
+    def _apply_to_memory(self, operation: ReplicatedOperation, values: dict | None, previous: _DocState | None) -> None:
+        if operation.kind == "noop":
+            self._tracker.mark_processed(operation.seq_no, operation.primary_term)
+            return
+        document_id = operation.document_id
+        previous = self._current_state(document_id)   # the overlay's view is stale once applied
+        self._supersede(previous)
+        buffer_index = len(self._buffer)
+        if operation.kind == "index":
+            self._buffer.append(SegmentDocument(document_id, operation.source, values or {}, operation.seq_no,
+                                                operation.primary_term, operation.version))
+            self._version_map[document_id] = _DocState(operation.seq_no, operation.primary_term, operation.version,
+                                                       deleted=False, buffer_index=buffer_index)
+        else:
+            self._buffer.append(SegmentDocument(document_id, b"", None, operation.seq_no, operation.primary_term,
+                                                operation.version))
+            self._version_map[document_id] = _DocState(operation.seq_no, operation.primary_term, operation.version,
+                                                       deleted=True, buffer_index=buffer_index)
+        self._tracker.mark_processed(operation.seq_no, operation.primary_term)
+
+    # ---- the replica write path ------------------------------------------------------------
+
+    def apply_as_replica(self, operations: Sequence[ReplicatedOperation]) -> list[OperationResult]:
+        """Apply operations as the primary decided them, in any order. Per seq_no the highest term
+        wins, a repeated (seq_no, term) is a no-op; per document the operation with the highest
+        (seq_no, term) is the one kept. StaleOperationError if any term is older than the highest seen."""
+        with self._lock:
+            self._check_open()
+            for operation in operations:
+                if operation.primary_term < self._max_primary_term:
+                    raise StaleOperationError(
+                        f"operation [{operation.seq_no}] has primary term [{operation.primary_term}], older than "
+                        f"the highest term seen [{self._max_primary_term}]",
+                        primary_term=operation.primary_term, current_term=self._max_primary_term)
+            mapping_updates: dict = {}
+            parsed: list[dict | None] = []
+            for operation in operations:
+                if operation.kind == "index" and not self._already_applied(operation):
+                    parsed.append(self._parse(operation.source or b"{}", mapping_updates))
+                else:
+                    parsed.append(None)
+            if mapping_updates:
+                raise MappingUpdateRequired(mapping_updates)
+            to_log = [op for op in operations if not self._already_applied(op)]
+            location = self._translog.append(to_log) if to_log else None
+            if operations:
+                self._max_primary_term = max(self._max_primary_term, max(op.primary_term for op in operations))
+            results = [self._apply_replicated_locked(op, values=values) for op, values in zip(operations, parsed)]
+        self._wait_for_durability(location)
+        return results
+
+    def _already_applied(self, operation: ReplicatedOperation) -> bool:
+        if operation.seq_no <= self._tracker.checkpoint:
+            return True
+        term = self._tracker.term_of_processed(operation.seq_no)
+        return term is not None and term >= operation.primary_term
+
+    def _apply_replicated_locked(self, operation: ReplicatedOperation, replaying: bool = False,
+                                 values: dict | None = None) -> OperationResult:
+        if self._already_applied(operation):
+            return OperationResult(operation.document_id, "noop", operation.seq_no, operation.primary_term,
+                                   operation.version, replicated=operation)
+        if replaying:
+            self._max_primary_term = max(self._max_primary_term, operation.primary_term)
+        if operation.kind == "noop":
+            self._tracker.mark_processed(operation.seq_no, operation.primary_term)
+            return OperationResult(None, "noop", operation.seq_no, operation.primary_term, operation.version,
+                                   replicated=operation)
+        state = self._current_state(operation.document_id)
+        if state is not None and (state.seq_no, state.primary_term) >= (operation.seq_no, operation.primary_term):
+            # the document already moved past this operation: keep it in history only
+            self._tracker.mark_processed(operation.seq_no, operation.primary_term)
+            return OperationResult(operation.document_id, "noop", operation.seq_no, operation.primary_term,
+                                   operation.version, replicated=operation)
+        exists = state is not None and not state.deleted
+        if operation.kind == "index":
+            if values is None:
+                values = self._parse_for_replay(operation)
+            self._apply_to_memory(operation, values, state)
+            result = "updated" if exists else "created"
+        else:
+            self._apply_to_memory(operation, None, state)
+            result = "deleted" if exists else "not_found"
+        return OperationResult(operation.document_id, result, operation.seq_no, operation.primary_term,
+                               operation.version, replicated=operation, source=operation.source)
+
+    def _parse_for_replay(self, operation: ReplicatedOperation) -> dict:
+        updates: dict = {}
+        values = self._parse(operation.source or b"{}", updates)
+        if updates:
+            # the log holds only operations whose mapping was committed first; a missing field here
+            # means the caller opened the shard with an older mapping
+            raise MappingUpdateRequired(updates)
+        return values or {}
+
+    def fill_seq_no_gaps(self, primary_term: int, reason: str = "filling gaps") -> int:
+        """On promotion: write a no-op for every seq_no between the checkpoint and max_seq_no that
+        this copy never received. Returns how many were filled."""
+        with self._lock:
+            self._check_open()
+            gaps = self._tracker.gaps()
+            operations = [ReplicatedOperation("noop", seq_no, primary_term, 1, reason=reason) for seq_no in gaps]
+            if not operations:
+                return 0
+            location = self._translog.append(operations)
+            self._max_primary_term = max(self._max_primary_term, primary_term)
+            for operation in operations:
+                self._tracker.mark_processed(operation.seq_no, operation.primary_term)
+        self._wait_for_durability(location)
+        return len(operations)
+
+    # ---- refresh, flush, merge ---------------------------------------------------------------
+
+    def acquire_searcher(self) -> Searcher:
+        self._check_open()
+        return self._searcher
+
+    def _publish_searcher(self) -> None:
+        self._searcher = Searcher(tuple(segment.current_view() for segment in self._segments), self.mapping,
+                                  self.analysis)
+
+    def refresh(self) -> None:
+        """Make every write so far searchable (a new segment from the buffer, deletes applied)."""
+        with self._lock:
+            self._check_open()
+            self._refresh_locked()
+
+    def _new_segment_name(self) -> str:
+        name = f"seg_{self._next_segment_number:06d}"
+        self._next_segment_number += 1
+        return name
+
+    def _refresh_locked(self) -> None:
+        started = time.perf_counter()
+        if self._buffer:
+            name = self._new_segment_name()
+            write_segment_file(self.path, name, self._buffer, self.mapping, self.analysis)
+            core = SegmentCore(self.path, name)
+            self._segments.append(_LiveSegment(core, BitMap(self._buffer_deleted), 0, synced=True))
+            self._buffer = []
+            self._buffer_deleted = set()
+            self._version_map.clear()
+        self._publish_searcher()
+        self._last_refresh_time = self._clock()
+        self._counters["refresh_total"] += 1
+        self._counters["refresh_time"] += time.perf_counter() - started
+
+    def flush(self) -> None:
+        """Refresh, persist live docs and a new commit point, roll and trim the log."""
+        with self._lock:
+            self._check_open()
+            self._flush_locked()
+
+    def _flush_locked(self) -> None:
+        started = time.perf_counter()
+        self._refresh_locked()
+        committed_segments = []
+        new_live_files: list[str] = []
+        new_generations: dict[str, int] = {}
+        for segment in self._segments:
+            generation = segment.committed_live_docs_generation
+            if segment.deleted != segment.committed_deleted:
+                generation += 1
+                new_live_files.append(write_live_docs_file(self.path, segment.core.name, generation, segment.deleted))
+                new_generations[segment.core.name] = generation
+            committed_segments.append(CommittedSegment(segment.core.name, segment.core.max_doc, generation,
+                                                       len(segment.deleted)))
+        fsync_directory(self.path)   # new segment and live-docs files must be durable before the commit names them
+        translog_generation = self._translog.roll_generation()
+        commit = CommitPoint(
+            generation=self._commit.generation + 1,
+            segments=tuple(committed_segments),
+            local_checkpoint=self._tracker.checkpoint,
+            max_seq_no=self._tracker.max_seq_no,
+            translog_uuid=self._translog.uuid,
+            translog_generation=translog_generation,
+            mapping_version=self._commit.mapping_version,
+            next_segment_number=self._next_segment_number,
+            global_checkpoint=self.global_checkpoint,
+            user_data={"max_primary_term": self._max_primary_term},
+        )
+        try:
+            write_commit_point(self.path, commit)
+        except StorageError:
+            for name in new_live_files:
+                self._delete_file(name)
+            raise
+        self._commit = commit
+        for segment in self._segments:
+            if segment.core.name in new_generations:
+                segment.committed_live_docs_generation = new_generations[segment.core.name]
+                segment.committed_deleted = BitMap(segment.deleted)
+        self._remove_unreferenced_files()
+        self._trim_translog()
+        self._counters["flush_total"] += 1
+        self._counters["flush_time"] += time.perf_counter() - started
+
+    def _trim_translog(self) -> None:
+        floor = self._commit.local_checkpoint
+        if self._retention_floor is not None:
+            floor = min(floor, self._retention_floor)
+        floor = min(floor, self._tracker.checkpoint - self.settings.translog_retention_operations)
+        self._translog.trim_generations_at_or_below(floor)
+
+    def set_retention_floor(self, seq_no: int) -> None:
+        """Keep every operation above ``seq_no`` in the log (for peer recovery by operations)."""
+        with self._lock:
+            self._retention_floor = seq_no
+
+    def _segment_candidates(self) -> list[MergeCandidate]:
+        return [MergeCandidate(segment.core.name, segment.live_count(), segment.core.max_doc)
+                for segment in self._segments]
+
+    def maybe_merge(self) -> bool:
+        """Run the tiered policy once; True if a merge happened (it commits, as a flush does)."""
+        with self._lock:
+            self._check_open()
+            chosen = choose_merge(self._segment_candidates(), self.settings.merge_segments_per_tier)
+            if not chosen:
+                return False
+            self._merge_locked(chosen)
+            self._flush_locked()
+            return True
+
+    def force_merge(self, max_num_segments: int = 1) -> None:
+        """Merge down to ``max_num_segments`` segments, dropping deleted documents."""
+        with self._lock:
+            self._check_open()
+            self._refresh_locked()
+            while True:
+                chosen = choose_force_merge(self._segment_candidates(), max_num_segments)
+                if not chosen:
+                    break
+                self._merge_locked(chosen)
+                if len(chosen) == 1:
+                    break
+            self._flush_locked()
+
+    def _merge_locked(self, names: list[str]) -> None:
+        # documents are re-inverted from their stored _source with the current mapping (which only
+        # ever grows, so every field of an old document is still mapped the same way)
+        started = time.perf_counter()
+        chosen = [segment for segment in self._segments if segment.core.name in names]
+        documents: list[SegmentDocument] = []
+        for segment in chosen:
+            core = segment.core
+            live = segment.current_view().live_docs()
+            for doc in range(core.max_doc):
+                if doc in core.tombstones:
+                    if doc in segment.deleted or int(core.seq_nos[doc]) <= self.global_checkpoint:
+                        continue
+                    documents.append(SegmentDocument(core.document_id(doc), b"", None, int(core.seq_nos[doc]),
+                                                     int(core.primary_terms[doc]), int(core.versions[doc])))
+                    continue
+                if doc not in live:
+                    continue
+                source = core.source(doc)
+                documents.append(SegmentDocument(core.document_id(doc), source, self._parse_for_merge(source),
+                                                 int(core.seq_nos[doc]), int(core.primary_terms[doc]),
+                                                 int(core.versions[doc])))
+        documents.sort(key=lambda document: document.seq_no)
+        position = min(self._segments.index(segment) for segment in chosen)
+        remaining = [segment for segment in self._segments if segment.core.name not in names]
+        if documents:
+            name = self._new_segment_name()
+            write_segment_file(self.path, name, documents, self.mapping, self.analysis)
+            remaining.insert(position, _LiveSegment(SegmentCore(self.path, name), BitMap(), 0, synced=True))
+        self._segments = remaining
+        self._publish_searcher()
+        self._counters["merge_total"] += 1
+        self._counters["merge_time"] += time.perf_counter() - started
+        self._counters["merged_docs"] += len(documents)
+
+    def _parse_for_merge(self, source: bytes) -> dict:
+        updates: dict = {}
+        values = self._parse(source, updates)
+        if updates:
+            raise MappingUpdateRequired(updates)
+        return values or {}
+
+    # ---- files -----------------------------------------------------------------------------
+
+    def _referenced_files(self) -> set[str]:
+        names = set(self._commit.file_names())
+        for segment in self._segments:
+            names.add(segment_file_name(segment.core.name))
+        return names
+
+    def _remove_unreferenced_files(self) -> None:
+        referenced = self._referenced_files()
+        for entry in os.listdir(self.path):
+            if entry == SNAPSHOTS_DIRECTORY:
+                shutil.rmtree(self.path / entry, ignore_errors=True) if not self._pinned_files else None
+                continue
+            if entry.endswith((".seg", ".liv", ".tmp")) and entry not in referenced:
+                self._delete_file(entry)
+
+    def _delete_file(self, name: str) -> None:
+        if self._pinned_files.get(name):
+            self._pending_deletions.add(name)
+            return
+        try:
+            os.unlink(self.path / name)
+        except FileNotFoundError:
+            pass
+        except OSError:
+            self._pending_deletions.add(name)
+
+    @contextlib.contextmanager
+    def commit_snapshot(self) -> Iterator[CommitSnapshot]:
+        """The last commit point and its files, pinned (never deleted) until the block exits."""
+        with self._lock:
+            self._check_open()
+            commit = self._commit
+            files = (*commit.file_names(), COMMIT_FILE_NAME)
+            commit_bytes = (self.path / COMMIT_FILE_NAME).read_bytes()
+            for name in files:
+                self._pinned_files[name] = self._pinned_files.get(name, 0) + 1
+        snapshot_directory = self.path / SNAPSHOTS_DIRECTORY / uuid_module.uuid4().hex
+        # the commit file itself is replaced on the next flush: copy it aside for the reader
+        snapshot_directory.mkdir(parents=True)
+        (snapshot_directory / COMMIT_FILE_NAME).write_bytes(commit_bytes)
+        try:
+            yield CommitSnapshot(self.path, str(snapshot_directory.relative_to(self.path) / COMMIT_FILE_NAME),
+                                 tuple(commit.file_names()), commit.local_checkpoint, commit.max_seq_no)
+        finally:
+            with self._lock:
+                for name in files:
+                    self._pinned_files[name] -= 1
+                    if not self._pinned_files[name]:
+                        del self._pinned_files[name]
+                for name in list(self._pending_deletions):
+                    if name not in self._pinned_files and name not in self._referenced_files():
+                        self._pending_deletions.discard(name)
+                        self._delete_file(name)
+            (snapshot_directory / COMMIT_FILE_NAME).unlink(missing_ok=True)
+            snapshot_directory.rmdir()
+
+    # ---- history, rollback -----------------------------------------------------------------
+
+    def operations_since(self, seq_no: int) -> Iterator[ReplicatedOperation]:
+        """Every operation with seq_no > ``seq_no`` up to the local checkpoint and any processed above
+        it, one per seq_no (the highest term), in seq_no order. OperationsNotRetainedError when the log
+        no longer holds part of that range."""
+        with self._lock:
+            self._check_open()
+            best: dict[int, ReplicatedOperation] = {}
+            for operation in self._translog.read_operations(above_seq_no=seq_no):
+                if not self._tracker.is_processed(operation.seq_no):
+                    continue
+                existing = best.get(operation.seq_no)
+                if existing is None or operation.primary_term > existing.primary_term:
+                    best[operation.seq_no] = operation
+            missing = [s for s in range(seq_no + 1, self._tracker.checkpoint + 1) if s not in best]
+            if missing:
+                raise OperationsNotRetainedError(
+                    f"the translog of [{self.path}] no longer holds operations from seq_no [{missing[0]}]; "
+                    f"requested everything above [{seq_no}]", file=str(self.path / TRANSLOG_DIRECTORY))
+            ordered = [best[s] for s in sorted(best)]
+        return iter(ordered)
+
+    def rollback_above(self, seq_no: int) -> None:
+        """Undo every operation with seq_no > ``seq_no`` (a term bump before resync): each affected id
+        goes back to its latest operation at or below ``seq_no``, taken from the segments (copies and
+        tombstones) and the log. Commits the result."""
+        with self._lock:
+            self._check_open()
+            self._refresh_locked()
+            affected: set[str] = set()
+            for segment in self._segments:
+                core = segment.core
+                for doc in (core.seq_nos > seq_no).nonzero()[0].tolist():
+                    affected.add(core.document_id(doc))
+            log_history: dict[str, ReplicatedOperation] = {}
+            for operation in self._translog.read_operations():
+                if operation.kind == "noop" or operation.document_id is None:
+                    continue
+                if operation.seq_no > seq_no:
+                    affected.add(operation.document_id)
+                    continue
+                previous = log_history.get(operation.document_id)
+                if previous is None or (operation.seq_no, operation.primary_term) > (previous.seq_no, previous.primary_term):
+                    log_history[operation.document_id] = operation
+            for document_id in affected:
+                self._rollback_document(document_id, seq_no, log_history.get(document_id))
+            self._tracker.rollback_above(seq_no)
+            self._translog.trim_operations_above(seq_no)
+            self._refresh_locked()
+            self._flush_locked()
+
+    def _rollback_document(self, document_id: str, seq_no: int, from_log: ReplicatedOperation | None) -> None:
+        best_copy: tuple[int, _LiveSegment, int] | None = None
+        for segment in self._segments:
+            core = segment.core
+            for doc in core.docs_with_id(document_id):
+                doc_seq_no = int(core.seq_nos[doc])
+                if doc_seq_no > seq_no:
+                    segment.deleted.add(doc)     # a rolled-back copy or tombstone: gone for good
+                elif best_copy is None or doc_seq_no > best_copy[0]:
+                    best_copy = (doc_seq_no, segment, doc)
+        if from_log is not None and (best_copy is None or from_log.seq_no > best_copy[0]):
+            if from_log.kind == "index":
+                self._apply_to_memory(from_log, self._parse_for_replay(from_log), None)
+            else:
+                self._apply_to_memory(from_log, None, None)
+            return
+        if best_copy is not None:
+            _, segment, doc = best_copy
+            segment.deleted.discard(doc)          # the copy (or tombstone) at or below seq_no is current again
+
+    # ---- reader contexts (scroll, point in time) --------------------------------------------
+
+    def open_reader_context(self, keep_alive_seconds: float) -> str:
+        with self._lock:
+            self._check_open()
+            context_id = uuid_module.uuid4().hex
+            self._reader_contexts[context_id] = (self._searcher, self._clock() + keep_alive_seconds)
+            return context_id
+
+    def reader_context(self, context_id: str, keep_alive_seconds: float | None = None) -> Searcher:
+        with self._lock:
+            entry = self._reader_contexts.get(context_id)
+            now = self._clock()
+            if entry is None or entry[1] < now:
+                self._reader_contexts.pop(context_id, None)
+                raise SearchContextMissingError(f"No search context found for id [{context_id}]",
+                                                context_id=context_id)
+            searcher, expires = entry
+            if keep_alive_seconds is not None:
+                self._reader_contexts[context_id] = (searcher, now + keep_alive_seconds)
+            return searcher
+
+    def close_reader_context(self, context_id: str) -> bool:
+        with self._lock:
+            return self._reader_contexts.pop(context_id, None) is not None
+
+    def sweep_expired_reader_contexts(self) -> int:
+        with self._lock:
+            now = self._clock()
+            expired = [context_id for context_id, (_, expires) in self._reader_contexts.items() if expires < now]
+            for context_id in expired:
+                del self._reader_contexts[context_id]
+            return len(expired)
+
+    # ---- scheduled work ----------------------------------------------------------------------
+
+    def scheduled_maintenance(self) -> None:
+        """What node/ runs on a timer (every ~100 ms–1 s): refresh when the refresh interval has
+        passed, the "async" log fsync when due, a flush when the log outgrew its threshold, one
+        merge step, and the reader-context sweep."""
+        with self._lock:
+            self._check_open()
+            interval = self.settings.refresh_interval_seconds
+            if interval is not None and self._buffer and self._clock() - self._last_refresh_time >= interval:
+                self._refresh_locked()
+            if self._translog.statistics().size_bytes > self.settings.flush_threshold_bytes:
+                self._flush_locked()
+        if self._translog.durability == "async":
+            self._wait_for_durability(None)
+        self.maybe_merge()
+        self.sweep_expired_reader_contexts()
+
+    # ---- statistics ----------------------------------------------------------------------
+
+    def statistics(self) -> ShardStatistics:
+        with self._lock:
+            views = [segment.current_view() for segment in self._segments]
+            live = sum(len(view.live_docs()) for view in views)
+            non_tombstone = sum(view.max_doc - len(view.core.tombstones) for view in views)
+            translog = self._translog.statistics(uncommitted_above_seq_no=self._commit.local_checkpoint)
+            counters = self._counters
+            return ShardStatistics(
+                doc_count=sum(len(view.live_docs()) for view in self._searcher.segments),
+                deleted_docs=max(0, non_tombstone - live),
+                buffered_operations=len(self._buffer),
+                segment_count=len(self._segments),
+                size_bytes=sum(segment.core.size_bytes for segment in self._segments),
+                refresh_total=counters["refresh_total"],
+                refresh_time_seconds=counters["refresh_time"],
+                flush_total=counters["flush_total"],
+                flush_time_seconds=counters["flush_time"],
+                merge_total=counters["merge_total"],
+                merge_time_seconds=counters["merge_time"],
+                merged_docs_total=counters["merged_docs"],
+                translog_operations=translog.operations,
+                translog_size_bytes=translog.size_bytes,
+                translog_uncommitted_operations=translog.uncommitted_operations,
+                local_checkpoint=self._tracker.checkpoint,
+                max_seq_no=self._tracker.max_seq_no,
+                global_checkpoint=self.global_checkpoint,
+                max_primary_term=self._max_primary_term,
+                open_reader_contexts=len(self._reader_contexts),
+            )
+
+
+__all__ = ["OperationsNotRetainedError", "Shard", "ShardSettings", "ShardStatistics", "UNASSIGNED_SEQ_NO"]

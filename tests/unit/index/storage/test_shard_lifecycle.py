@@ -1,0 +1,180 @@
+"""Shard lifecycle: realtime get, refresh, flush, restart with replay, merges, contexts, snapshots."""
+
+from __future__ import annotations
+
+import orjson
+import pytest
+
+from index.errors import SearchContextMissingError, ShardClosedError
+from index.operations import DeleteOperation, IndexOperation
+from index.shard import Shard, ShardSettings
+
+
+def open_shard(path, mapping, analysis, **settings):
+    return Shard.open(path, ShardSettings(**settings), mapping, analysis)
+
+
+def put(shard, document_id, title, term=1):
+    return shard.apply_as_primary([IndexOperation(document_id, orjson.dumps({"title": title, "tag": document_id}))],
+                                  term)[0]
+
+
+def searchable_ids(shard, term=None):
+    searcher = shard.acquire_searcher()
+    ids = set()
+    for segment in searcher.segments:
+        docs = segment.live_docs() if term is None else segment.postings("title", term) & segment.live_docs()
+        ids.update(segment.document_id(doc) for doc in docs)
+    return ids
+
+
+def test_realtime_get_sees_unrefreshed_writes_and_search_waits_for_refresh(tmp_path, stub_mapping, stub_analysis):
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis)
+    put(shard, "a", "hello world")
+    assert shard.get("a").source == b'{"title":"hello world","tag":"a"}'
+    assert shard.get("a", realtime=False) is None
+    assert searchable_ids(shard) == set()
+    shard.refresh()
+    assert searchable_ids(shard, "hello") == {"a"}
+    assert shard.get("a", realtime=False).version == 1
+    put(shard, "a", "goodbye")
+    assert orjson.loads(shard.get("a").source)["title"] == "goodbye"
+    assert searchable_ids(shard, "hello") == {"a"}          # the old snapshot is unchanged
+    shard.refresh()
+    assert searchable_ids(shard, "hello") == set() and searchable_ids(shard, "goodbye") == {"a"}
+
+
+def test_a_searcher_is_an_immutable_snapshot(tmp_path, stub_mapping, stub_analysis):
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis)
+    put(shard, "a", "one")
+    shard.refresh()
+    before = shard.acquire_searcher()
+    shard.apply_as_primary([DeleteOperation("a")], 1)
+    shard.refresh()
+    shard.force_merge()
+    assert [seg.document_id(d) for seg in before.segments for d in seg.live_docs()] == ["a"]
+    assert searchable_ids(shard) == set()
+
+
+def test_unflushed_writes_survive_a_restart_by_log_replay(tmp_path, stub_mapping, stub_analysis):
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis)
+    for number in range(10):
+        put(shard, f"d{number}", f"doc number {number}")
+    shard.apply_as_primary([DeleteOperation("d3")], 1)
+    shard.refresh()
+    shard._translog.close_without_sync_for_tests()   # a crash: no flush, no clean close
+    reopened = open_shard(tmp_path, stub_mapping, stub_analysis)
+    assert reopened.local_checkpoint == 10 and reopened.max_seq_no == 10
+    assert reopened.get("d3") is None and reopened.get("d7").version == 1
+    reopened.refresh()
+    assert searchable_ids(reopened) == {f"d{n}" for n in range(10)} - {"d3"}
+
+
+def test_flushed_writes_survive_and_replay_skips_operations_already_committed(tmp_path, stub_mapping, stub_analysis):
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis, translog_retention_operations=0)
+    put(shard, "a", "first")
+    put(shard, "b", "second")
+    shard.flush()
+    put(shard, "a", "third")
+    shard.apply_as_primary([DeleteOperation("b")], 1)
+    shard.close()
+    reopened = open_shard(tmp_path, stub_mapping, stub_analysis)
+    assert reopened.get("a").version == 2 and reopened.get("b") is None
+    reopened.refresh()
+    assert searchable_ids(reopened) == {"a"}
+    assert reopened.statistics().doc_count == 1
+    stats = reopened.statistics()
+    assert (stats.local_checkpoint, stats.max_seq_no) == (3, 3)
+
+
+def test_flush_trims_the_log_down_to_the_retention_floor(tmp_path, stub_mapping, stub_analysis):
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis, translog_retention_operations=0)
+    for number in range(5):
+        put(shard, f"d{number}", "x")
+    shard.set_retention_floor(2)
+    shard.flush()
+    assert [op.seq_no for op in shard.operations_since(2)] == [3, 4]
+    put(shard, "late", "x")
+    shard.flush()
+    shard.set_retention_floor(5)
+    shard.flush()
+    assert shard.statistics().translog_operations == 0
+
+
+def test_refresh_flush_and_merges_keep_search_results(tmp_path, stub_mapping, stub_analysis):
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis, merge_segments_per_tier=3)
+    expected = set()
+    for batch in range(7):
+        for number in range(4):
+            document_id = f"b{batch}n{number}"
+            put(shard, document_id, "common words")
+            expected.add(document_id)
+        shard.apply_as_primary([DeleteOperation(f"b{batch}n0")], 1)
+        expected.discard(f"b{batch}n0")
+        shard.refresh()
+    assert shard.statistics().segment_count == 7
+    while shard.maybe_merge():
+        pass
+    assert shard.statistics().segment_count < 7
+    assert searchable_ids(shard, "common") == expected
+    shard.force_merge(1)
+    stats = shard.statistics()
+    assert stats.segment_count == 1 and stats.deleted_docs == 0 and stats.doc_count == len(expected)
+    assert searchable_ids(shard, "common") == expected
+    shard.close()
+    reopened = open_shard(tmp_path, stub_mapping, stub_analysis)
+    assert searchable_ids(reopened, "common") == expected
+    assert all(reopened.get(document_id) is not None for document_id in expected)
+
+
+def test_reader_contexts_keep_their_snapshot_and_expire(tmp_path, stub_mapping, stub_analysis):
+    now = [100.0]
+    shard = Shard.open(tmp_path, ShardSettings(), stub_mapping, stub_analysis, clock=lambda: now[0])
+    put(shard, "a", "x")
+    shard.refresh()
+    context_id = shard.open_reader_context(keep_alive_seconds=60)
+    put(shard, "b", "x")
+    shard.refresh()
+    assert {s.document_id(d) for s in shard.reader_context(context_id, 60).segments for d in s.live_docs()} == {"a"}
+    now[0] += 59
+    shard.reader_context(context_id, keep_alive_seconds=None)      # does not extend
+    now[0] += 2
+    assert shard.sweep_expired_reader_contexts() == 1
+    with pytest.raises(SearchContextMissingError, match=context_id):
+        shard.reader_context(context_id, 60)
+    other = shard.open_reader_context(10)
+    assert shard.close_reader_context(other) is True and shard.close_reader_context(other) is False
+
+
+def test_a_commit_snapshot_pins_its_files_through_merges_and_flushes(tmp_path, stub_mapping, stub_analysis):
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis)
+    for number in range(3):
+        put(shard, f"d{number}", "x")
+        shard.flush()
+    with shard.commit_snapshot() as snapshot:
+        assert len(snapshot.files) == 3
+        shard.force_merge(1)
+        for name in snapshot.files:
+            assert (tmp_path / name).exists()
+        assert (tmp_path / snapshot.commit_file).exists()
+        assert snapshot.local_checkpoint == 2
+    assert not any((tmp_path / name).exists() for name in snapshot.files)
+
+
+def test_scheduled_maintenance_refreshes_after_the_interval(tmp_path, stub_mapping, stub_analysis):
+    now = [0.0]
+    shard = Shard.open(tmp_path, ShardSettings(refresh_interval_seconds=1.0), stub_mapping, stub_analysis,
+                       clock=lambda: now[0])
+    put(shard, "a", "x")
+    shard.scheduled_maintenance()
+    assert searchable_ids(shard) == set()
+    now[0] = 1.5
+    shard.scheduled_maintenance()
+    assert searchable_ids(shard) == {"a"}
+
+
+def test_a_closed_shard_refuses_calls(tmp_path, stub_mapping, stub_analysis):
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis)
+    shard.close()
+    with pytest.raises(ShardClosedError):
+        put(shard, "a", "x")
