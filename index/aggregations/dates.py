@@ -91,8 +91,9 @@ class TimeZone:
             return np.full(utc_millis.shape, self.fixed_offset_millis or 0, dtype=np.int64)
         low = int(utc_millis.min()) - 2 * MILLIS_PER_DAY
         high = int(utc_millis.max()) + 2 * MILLIS_PER_DAY
-        transition_starts, offsets = _transitions(self.name, low // MILLIS_PER_DAY,
-                                                  high // MILLIS_PER_DAY + 1)
+        # Whole 256-day blocks, so that nearby calls share one cache entry.
+        transition_starts, offsets = _transitions(self.name, (low // MILLIS_PER_DAY) // 256 * 256,
+                                                  (high // MILLIS_PER_DAY // 256 + 1) * 256)
         positions = np.searchsorted(transition_starts, utc_millis, side="right") - 1
         return offsets[positions]
 
@@ -102,13 +103,22 @@ class TimeZone:
         return _zone_offset_millis(self.name, utc_millis)
 
     def local_to_utc(self, local_millis: np.ndarray) -> np.ndarray:
-        """Local wall-clock ms → UTC ms. A wall time in a DST gap moves forward to the
-        transition (as java.time does); in an overlap the later instant is chosen."""
+        """Local wall-clock ms → UTC ms, as java.time's ZonedDateTime.of does: in a DST overlap
+        the earlier instant; in a gap the wall time is read with the offset before the gap
+        (which lands as far past the transition as the wall time was)."""
         local_millis = np.asarray(local_millis, dtype=np.int64)
         if self.fixed_offset_millis is not None:
             return local_millis - self.fixed_offset_millis
-        first_guess = local_millis - self.offsets_for_utc(local_millis)
-        return local_millis - self.offsets_for_utc(first_guess)
+        # Offsets change at most once a day, so the offsets a day before and a day after are
+        # the only candidates for any wall time.
+        offset_before = self.offsets_for_utc(local_millis - MILLIS_PER_DAY)
+        offset_after = self.offsets_for_utc(local_millis + MILLIS_PER_DAY)
+        candidate_before = local_millis - offset_before
+        candidate_after = local_millis - offset_after
+        valid_before = self.offsets_for_utc(candidate_before) == offset_before
+        valid_after = self.offsets_for_utc(candidate_after) == offset_after
+        return np.where(valid_before & valid_after, np.minimum(candidate_before, candidate_after),
+                        np.where(valid_after & ~valid_before, candidate_after, candidate_before))
 
 
 @functools.lru_cache(maxsize=256)
@@ -143,8 +153,6 @@ def _transitions(zone_name: str, first_day: int, last_day: int) -> tuple[np.ndar
     Sampled once a day and bisected to the millisecond where the offset changes: zones change
     offset at most once a day, and this costs one zoneinfo call per day of range instead of one
     per document. Cached per (zone, range)."""
-    # Widen the range to whole 64-day blocks so that nearby queries share the cache entry.
-    first_day, last_day = (first_day // 64) * 64, (last_day // 64 + 1) * 64
     starts = [first_day * MILLIS_PER_DAY - 10**15]
     offsets = [_zone_offset_millis(zone_name, first_day * MILLIS_PER_DAY)]
     previous_instant = first_day * MILLIS_PER_DAY
@@ -199,20 +207,39 @@ class DateRounding:
 
     def next_key(self, key_utc_millis: int) -> int:
         """The key of the bucket after the one starting at `key_utc_millis`."""
-        base = key_utc_millis - self.offset_millis
+        # The next key is the key of the first instant after this bucket. Guess the bucket's
+        # end from the nominal length; check it with two roundings; only around DST changes
+        # (where the guess is off) search for the true end by bisection.
+        key = key_utc_millis
+        fixed_step = self.fixed_interval_millis or _FIXED_UNIT_STEPS.get(self.calendar_unit or "")
+        if self.time_zone.fixed_offset_millis is not None and fixed_step is not None:
+            return key + fixed_step        # no DST: every bucket has its nominal length
+        base = key - self.offset_millis
         local = base + self.time_zone.offset_for_utc(base)
         if self.fixed_interval_millis is not None:
             step_local = local + self.fixed_interval_millis
         else:
             step_local = _add_one_unit(local, self.calendar_unit)
-        candidate = int(self.time_zone.local_to_utc(np.asarray([step_local]))[0])
-        if candidate <= base:   # a DST overlap repeated the wall-clock time
-            candidate = base + (step_local - local)
-        rounded = int(self.round(np.asarray([candidate + self.offset_millis]))[0])
-        if rounded <= key_utc_millis:
-            rounded = int(self.round(np.asarray([candidate + self.offset_millis
-                                                 + (step_local - local)]))[0])
-        return rounded
+        high = max(key + (step_local - local), key + 1)
+        if self._round_one(high - 1) == key and self._round_one(high) != key:
+            return self._round_one(high)
+        while self._round_one(high) == key:
+            high = key + 2 * (high - key)
+        low = key
+        while high - low > 1:
+            middle = (low + high) // 2
+            if self._round_one(middle) == key:
+                low = middle
+            else:
+                high = middle
+        return self._round_one(high)
+
+    def _round_one(self, utc_millis: int) -> int:
+        return int(self.round(np.asarray([utc_millis], dtype=np.int64))[0])
+
+
+_FIXED_UNIT_STEPS = {"minute": MILLIS_PER_MINUTE, "hour": MILLIS_PER_HOUR, "day": MILLIS_PER_DAY,
+                     "week": 7 * MILLIS_PER_DAY}
 
 
 def _floor_local_to_unit(local_millis: np.ndarray, unit: str | None) -> np.ndarray:
