@@ -47,6 +47,21 @@ def builtin_methods(worker_number: int) -> dict[str, ShardMethod]:
     return {"ping": ping, "close_all_shards": close_all_shards}
 
 
+BUILTIN_INLINE_METHODS = frozenset({"ping"})
+
+
+def load_inline_methods() -> frozenset[str]:
+    """Methods run on the worker's event loop instead of a thread: shard_service may list cheap,
+    never-blocking ones (no fsync, no long CPU) in ``INLINE_METHODS``."""
+    try:
+        shard_service = importlib.import_module("node.workers.shard_service")
+    except ModuleNotFoundError as error:
+        if error.name != "node.workers.shard_service":
+            raise
+        return BUILTIN_INLINE_METHODS
+    return BUILTIN_INLINE_METHODS | frozenset(getattr(shard_service, "INLINE_METHODS", ()))
+
+
 def load_shard_methods(worker_number: int, logger: logging.Logger) -> dict[str, ShardMethod]:
     methods = builtin_methods(worker_number)
     try:
@@ -65,7 +80,8 @@ def load_shard_methods(worker_number: int, logger: logging.Logger) -> dict[str, 
 
 
 async def serve_front(frames: FrameStream, registry: ShardRegistry,
-                      methods: dict[str, ShardMethod], threads: int, logger: logging.Logger) -> None:
+                      methods: dict[str, ShardMethod], threads: int, logger: logging.Logger,
+                      inline_methods: frozenset[str] = frozenset()) -> None:
     limiter = trio.CapacityLimiter(threads)
 
     async def handle(method: str, payload: dict, body: bytes) -> tuple[dict, bytes]:
@@ -73,7 +89,11 @@ async def serve_front(frames: FrameStream, registry: ShardRegistry,
         if function is None:
             raise UnknownWorkerMethodError(
                 f"unknown worker method {method!r}; expected one of {', '.join(sorted(methods))}")
-        result: Any = await trio.to_thread.run_sync(function, registry, payload, body, limiter=limiter)
+        if method in inline_methods:
+            # cheap, never-blocking methods skip the thread hand-off (~2 context switches)
+            result: Any = function(registry, payload, body)
+        else:
+            result = await trio.to_thread.run_sync(function, registry, payload, body, limiter=limiter)
         if not (isinstance(result, tuple) and len(result) == 2):
             raise TypeError(f"worker method {method!r}: expected (dict, bytes), got {type(result).__name__}")
         return result[0], result[1] or b""
@@ -112,7 +132,8 @@ def main(argv: list[str] | None = None) -> int:
         frames = FrameStream(stream, secret)
         logger.info("worker started", extra={"fields": {"pid": os.getpid(), "methods": sorted(methods)}})
         try:
-            await serve_front(frames, registry, methods, arguments.threads, logger)
+            await serve_front(frames, registry, methods, arguments.threads, logger,
+                              load_inline_methods())
         finally:
             registry.close_all(logger)
             logger.info("worker stopped")
