@@ -1,0 +1,214 @@
+"""Shard allocation: pure decisions the master turns into one fenced Batch command.
+
+Owns which copy goes where: failing copies on nodes that are gone, promoting an in-sync replica
+when a primary is lost (the promotion bumps the primary term), bringing a lost in-sync copy back
+as primary when its node reports it, placing new primaries and replicas on the least-loaded
+eligible node (never two copies of one shard on a node, honouring
+``cluster.routing.allocation.exclude._name`` / ``._id``), and throttling recoveries per node.
+It must never invent an empty primary for a shard that has held data (DESIGN §10: that shard
+stays red until an operator says otherwise), never read clocks or randomness (allocation ids come
+from the caller's ``new_allocation_id``), and never change a state: it only returns commands,
+each already checked by applying it to a scratch copy with ``raft.apply.apply``.
+
+Not done (on purpose, listed): relocation (moving a started copy off an excluded or crowded
+node), disk-based deciders, awareness attributes.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from typing import Callable, Collection, Iterable, Mapping
+
+from raft import commands as c
+from raft.apply import apply
+from raft.state import INDEX_STATE_OPEN, INITIALIZING, RELOCATING, STARTED, ClusterState, ShardRouting
+
+DATA_ROLE = "data"
+EXCLUDE_NAME_SETTING = "cluster.routing.allocation.exclude._name"
+EXCLUDE_ID_SETTING = "cluster.routing.allocation.exclude._id"
+CONCURRENT_RECOVERIES_SETTING = "cluster.routing.allocation.node_concurrent_recoveries"
+INITIAL_PRIMARIES_RECOVERIES_SETTING = "cluster.routing.allocation.node_initial_primaries_recoveries"
+DEFAULT_CONCURRENT_RECOVERIES = 2          # OpenSearch's defaults
+DEFAULT_INITIAL_PRIMARIES_RECOVERIES = 4
+
+
+@dataclass(frozen=True, slots=True)
+class ReportedCopy:
+    """A node says it holds data of a shard under this allocation id (after a restart)."""
+
+    index_name: str
+    shard_number: int
+    allocation_id: str
+
+
+def allocation_decisions(
+    state: ClusterState,
+    live_node_ids: Collection[str],
+    new_allocation_id: Callable[[], str],
+    reported_copies: Mapping[str, Iterable[ReportedCopy]] | None = None,
+) -> list[c.Command]:
+    """The commands that move the routing table toward every copy assigned, in a fixed order."""
+    live = frozenset(node_id for node_id in live_node_ids if node_id in state.nodes)
+    reported = {node_id: list(copies) for node_id, copies in (reported_copies or {}).items()
+                if node_id in live}
+    decisions: list[c.Command] = []
+    working = state
+
+    def decide(command: c.Command) -> bool:
+        nonlocal working
+        new_state, outcome = apply(working, command)
+        if not outcome.accepted:
+            return False  # a decision apply would refuse is not a decision
+        working = new_state
+        decisions.append(command)
+        return True
+
+    for index_name in sorted(working.indices):
+        for shard in working.routing_table.get(index_name, ()):
+            for shard_copy in shard.copies:
+                if shard_copy.assigned and shard_copy.node_id not in live:
+                    decide(c.FailCopy(index_name=index_name, shard_number=shard.shard_number,
+                                      allocation_id=shard_copy.allocation_id, reason="NODE_LEFT"))
+
+    for index_name in sorted(working.indices):
+        if working.indices[index_name].state != INDEX_STATE_OPEN:
+            continue
+        for shard_number in range(len(working.routing_table.get(index_name, ()))):
+            shard = working.shard(index_name, shard_number)
+            if shard.primary() is None:
+                _restore_primary(working, shard, live, reported, new_allocation_id, decide)
+
+    for index_name in sorted(working.indices):
+        if working.indices[index_name].state != INDEX_STATE_OPEN:
+            continue
+        for shard_number in range(len(working.routing_table.get(index_name, ()))):
+            shard = working.shard(index_name, shard_number)
+            primary_copy = shard.primary()
+            if primary_copy is None or primary_copy.state not in (STARTED, RELOCATING):
+                continue
+            for shard_copy in shard.replicas():
+                if shard_copy.assigned:
+                    continue
+                shard = working.shard(index_name, shard_number)
+                node_id = _best_node(working, shard, live, for_primary=False)
+                if node_id is None:
+                    break
+                decide(c.AllocateCopy(index_name=index_name, shard_number=shard_number,
+                                      node_id=node_id, allocation_id=new_allocation_id(),
+                                      primary=False))
+    return decisions
+
+
+def allocation_batch(state: ClusterState, raft_term: int, live_node_ids: Collection[str],
+                     new_allocation_id: Callable[[], str],
+                     reported_copies: Mapping[str, Iterable[ReportedCopy]] | None = None,
+                     ) -> c.Batch | None:
+    """The decisions as one command fenced by the master's term and the state version they were
+    computed from, or None when there is nothing to do."""
+    decisions = allocation_decisions(state, live_node_ids, new_allocation_id, reported_copies)
+    if not decisions:
+        return None
+    return c.Batch(commands=tuple(decisions), expected_term=raft_term,
+                   expected_state_version=state.version)
+
+
+def _restore_primary(state: ClusterState, shard: ShardRouting, live: frozenset[str],
+                     reported: Mapping[str, list[ReportedCopy]], new_allocation_id,
+                     decide: Callable[[c.Command], bool]) -> None:
+    index_name, shard_number = shard.index_name, shard.shard_number
+    # 1. An in-sync started replica on a live node: promote it (term + 1), nothing is lost.
+    candidates = sorted(
+        (copy.node_id, copy.allocation_id) for copy in shard.replicas()
+        if copy.state in (STARTED, RELOCATING) and copy.node_id in live
+        and copy.allocation_id in shard.in_sync_allocation_ids)
+    for _node_id, allocation_id in candidates:
+        if decide(c.PromoteReplica(index_name=index_name, shard_number=shard_number,
+                                   allocation_id=allocation_id)):
+            return
+    # 2. A live node reports holding an in-sync copy: bring exactly that copy back as primary.
+    if shard.in_sync_allocation_ids:
+        holders = sorted(
+            (node_id, reported_copy.allocation_id)
+            for node_id, copies in reported.items() for reported_copy in copies
+            if reported_copy.index_name == index_name
+            and reported_copy.shard_number == shard_number
+            and reported_copy.allocation_id in shard.in_sync_allocation_ids
+            and node_id not in shard.assigned_node_ids())
+        for node_id, allocation_id in holders:
+            if decide(c.AllocateCopy(index_name=index_name, shard_number=shard_number,
+                                     node_id=node_id, allocation_id=allocation_id, primary=True)):
+                return
+        return  # red: no empty primary for a shard that has held data (DESIGN §10)
+    # 3. A shard that never started (a new index): an empty primary is correct.
+    node_id = _best_node(state, shard, live, for_primary=True)
+    if node_id is not None:
+        decide(c.AllocateCopy(index_name=index_name, shard_number=shard_number, node_id=node_id,
+                              allocation_id=new_allocation_id(), primary=True))
+
+
+def _excluded_node_ids(state: ClusterState) -> frozenset[str]:
+    excluded_names = _setting_list(state.setting(EXCLUDE_NAME_SETTING))
+    excluded_ids = _setting_list(state.setting(EXCLUDE_ID_SETTING))
+    return frozenset(node_id for node_id, node in state.nodes.items()
+                     if node.name in excluded_names or node_id in excluded_ids)
+
+
+def _setting_list(value) -> frozenset[str]:
+    if value is None:
+        return frozenset()
+    if isinstance(value, (list, tuple)):
+        return frozenset(str(item).strip() for item in value if str(item).strip())
+    return frozenset(part.strip() for part in str(value).split(",") if part.strip())
+
+
+def _setting_int(state: ClusterState, key: str, default: int) -> int:
+    try:
+        return int(str(state.setting(key, default)))
+    except ValueError:
+        return default
+
+
+def _best_node(state: ClusterState, shard: ShardRouting, live: frozenset[str],
+               for_primary: bool) -> str | None:
+    """The eligible node with the fewest copies, then fewest primaries, then a rotation by
+    shard number (deterministic, and spreads ties)."""
+    excluded = _excluded_node_ids(state)
+    occupied = shard.assigned_node_ids()
+    copies_per_node: Counter[str] = Counter()
+    primaries_per_node: Counter[str] = Counter()
+    recovering_replicas: Counter[str] = Counter()
+    recovering_primaries: Counter[str] = Counter()
+    for shards in state.routing_table.values():
+        for other_shard in shards:
+            for shard_copy in other_shard.copies:
+                if not shard_copy.assigned or shard_copy.node_id is None:
+                    continue
+                copies_per_node[shard_copy.node_id] += 1
+                if shard_copy.primary:
+                    primaries_per_node[shard_copy.node_id] += 1
+                if shard_copy.state == INITIALIZING:
+                    if shard_copy.primary:
+                        recovering_primaries[shard_copy.node_id] += 1
+                    else:
+                        recovering_replicas[shard_copy.node_id] += 1
+    replica_limit = _setting_int(state, CONCURRENT_RECOVERIES_SETTING, DEFAULT_CONCURRENT_RECOVERIES)
+    primary_limit = _setting_int(state, INITIAL_PRIMARIES_RECOVERIES_SETTING,
+                                 DEFAULT_INITIAL_PRIMARIES_RECOVERIES)
+    eligible = []
+    ordered_live = sorted(live)
+    for position, node_id in enumerate(ordered_live):
+        node = state.nodes[node_id]
+        if DATA_ROLE not in node.roles or node_id in excluded or node_id in occupied:
+            continue
+        if for_primary and recovering_primaries[node_id] >= primary_limit:
+            continue
+        if not for_primary and recovering_replicas[node_id] >= replica_limit:
+            continue
+        # Ties rotate with the shard number, so equal nodes take turns instead of the
+        # alphabetically first node collecting every tie.
+        rotation = (position - shard.shard_number) % len(ordered_live)
+        eligible.append((copies_per_node[node_id], primaries_per_node[node_id], rotation, node_id))
+    if not eligible:
+        return None
+    return min(eligible)[3]
