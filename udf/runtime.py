@@ -149,6 +149,11 @@ class FieldColumn:
         return cls(values=values, present=~np.isnan(values))
 
     @classmethod
+    def all_missing(cls, document_count: int) -> FieldColumn:
+        """For a declared field the segment does not have at all."""
+        return cls(values=np.full(document_count, np.nan), present=np.zeros(document_count, dtype=bool))
+
+    @classmethod
     def from_numeric_doc_values(cls, offsets: np.ndarray, doc_values: np.ndarray,
                                 doc_ids: np.ndarray) -> FieldColumn:
         """From CSR doc values (index/'s NumericDocValues shape) for the given doc ids.
@@ -428,6 +433,16 @@ class UdfRuntime:
         """Drop a module from the cache (its UDF was deleted). True if it was cached."""
         with self._cache_lock:
             return self._pools.pop((sha256, self.engine_fingerprint), None) is not None
+
+    def retain_only(self, sha256s: Any) -> int:
+        """Drop every cached module whose sha256 is not in ``sha256s`` (the UDFs of the latest
+        cluster state); returns how many were dropped. Calls in flight finish normally."""
+        keep = set(sha256s)
+        with self._cache_lock:
+            stale = [key for key in self._pools if key[0] not in keep]
+            for key in stale:
+                del self._pools[key]
+        return len(stale)
 
     # -- execution --
 
