@@ -399,7 +399,8 @@ def _render_range(node, state: KeyedBucketsState):
             low_text = "*" if low is None else java_double_string(low)
             high_text = "*" if high is None else java_double_string(high)
         bucket_key = key if key is not None else f"{low_text}-{high_text}"
-        body: dict[str, Any] = {"key": bucket_key}
+        # Keyed range buckets carry their key only as the object key, as in OpenSearch.
+        body: dict[str, Any] = {} if spec.keyed else {"key": bucket_key}
         if low is not None:
             body["from"] = float(low)
             if is_date:
