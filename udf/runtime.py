@@ -29,10 +29,12 @@ import collections
 import ctypes
 import hashlib
 import math
+import os
 import threading
 import time
 from dataclasses import dataclass, field
 from importlib import metadata as importlib_metadata
+from pathlib import Path
 from typing import Any, Mapping, Sequence
 
 import numpy as np
@@ -106,6 +108,7 @@ class UdfRuntimeConfig:
     validation_fuel: int = 10_000_000               # fuel for instantiation + abi_version at registration
     validation_timeout_milliseconds: float = 2_000.0
     direct_batch_calls: bool = True                 # call batch exports through the C API (ADR 0090)
+    compiled_cache_directory: str | None = None     # keep compiled code across restarts (e.g. <data>/udf-cache)
 
     def __post_init__(self) -> None:
         if self.epoch_ticker not in ("thread", "manual"):
@@ -204,6 +207,8 @@ class UdfRuntimeStatistics:
     failures: int
     fuel_consumed: int
     idle_instances: int
+    disk_cache_loads: int           # modules loaded from compiled_cache_directory instead of compiled
+    disk_cache_stores: int
 
 
 # ---- the epoch ticker ------------------------------------------------------------------------
@@ -251,6 +256,65 @@ class _EpochTicker:
                     return
             time.sleep(self._tick_seconds)
             self._engine.increment_epoch()
+
+
+# ---- the on-disk cache of compiled code ------------------------------------------------------
+
+
+class _CompiledModuleDirectory:
+    """Compiled machine code on disk, keyed by module sha256 and engine fingerprint.
+
+    ``Module.deserialize`` trusts its input (it is machine code), so every file carries a
+    magic and the sha256 of its payload, is written atomically (temp file, fsync, rename), and
+    is only ever written after the module passed validation. A file that is unreadable, torn or
+    refused by wasmtime (another version or configuration) is ignored and rewritten.
+    """
+
+    _MAGIC = b"QUIDDITCH-UDF-CWASM-1\n"
+
+    def __init__(self, directory: Path, engine: wasmtime.Engine, engine_fingerprint: str) -> None:
+        self._directory = directory
+        self._engine = engine
+        self._fingerprint_digest = hashlib.sha256(engine_fingerprint.encode()).hexdigest()[:16]
+        self.loads = 0
+        self.stores = 0
+
+    def _path(self, sha256: str) -> Path:
+        return self._directory / f"{sha256}-{self._fingerprint_digest}.cwasm"
+
+    def load(self, sha256: str) -> wasmtime.Module | None:
+        try:
+            data = self._path(sha256).read_bytes()
+        except OSError:
+            return None
+        header_length = len(self._MAGIC) + 32
+        if len(data) < header_length or not data.startswith(self._MAGIC):
+            return None
+        payload = data[header_length:]
+        if hashlib.sha256(payload).digest() != data[len(self._MAGIC):header_length]:
+            return None
+        try:
+            module = wasmtime.Module.deserialize(self._engine, payload)
+        except wasmtime.WasmtimeError:
+            return None
+        self.loads += 1
+        return module
+
+    def store(self, sha256: str, module: wasmtime.Module) -> None:
+        try:
+            payload = bytes(module.serialize())
+            self._directory.mkdir(parents=True, exist_ok=True)
+            final_path = self._path(sha256)
+            temporary_path = final_path.with_name(f".{final_path.name}.{threading.get_ident()}.tmp")
+            with open(temporary_path, "wb") as file:
+                file.write(self._MAGIC + hashlib.sha256(payload).digest() + payload)
+                file.flush()
+                os.fsync(file.fileno())
+            os.replace(temporary_path, final_path)
+            self.stores += 1
+        except (OSError, wasmtime.WasmtimeError):
+            # The cache is an optimisation: a full disk must not fail a registration or a search.
+            return
 
 
 # ---- pooled instances ------------------------------------------------------------------------
@@ -341,6 +405,9 @@ class UdfRuntime:
         self.engine_fingerprint = config.engine.fingerprint()
         self._tick_seconds = config.epoch_tick_milliseconds / 1000.0
         self._ticker = _EpochTicker(self.engine, self._tick_seconds) if config.epoch_ticker == "thread" else None
+        self._disk_cache = (_CompiledModuleDirectory(Path(config.compiled_cache_directory), self.engine,
+                                                     self.engine_fingerprint)
+                            if config.compiled_cache_directory is not None else None)
         self._cache_lock = threading.Lock()
         self._compile_lock = threading.Lock()
         self._pools: collections.OrderedDict[tuple[str, str], _ModulePool] = collections.OrderedDict()
@@ -383,6 +450,8 @@ class UdfRuntime:
                 compile_cache_misses=self._compile_cache_misses, invocations=self._invocations,
                 batches=self._batches, failures=self._failures, fuel_consumed=self._fuel_consumed,
                 idle_instances=idle,
+                disk_cache_loads=self._disk_cache.loads if self._disk_cache is not None else 0,
+                disk_cache_stores=self._disk_cache.stores if self._disk_cache is not None else 0,
             )
 
     # -- registration --
@@ -512,12 +581,24 @@ class UdfRuntime:
         return pool
 
     def _validate_and_compile(self, name: str, module_bytes: bytes, sha256: str) -> CompiledUdf:
-        try:
-            module = wasmtime.Module(self.engine, module_bytes)
-        except wasmtime.WasmtimeError as error:
-            raise UdfValidationError(
-                f"the module does not compile: {_error_cause(str(error))}", function_name=name
-            ) from None
+        module = self._disk_cache.load(sha256) if self._disk_cache is not None else None
+        if module is None:
+            try:
+                module = wasmtime.Module(self.engine, module_bytes)
+            except wasmtime.WasmtimeError as error:
+                raise UdfValidationError(
+                    f"the module does not compile: {_error_cause(str(error))}", function_name=name
+                ) from None
+            compiled_here = True
+        else:
+            compiled_here = False
+        compiled = self._validate_module(name, module, sha256)
+        # Only modules that passed validation are written, so the disk never holds a bad one.
+        if compiled_here and self._disk_cache is not None:
+            self._disk_cache.store(sha256, module)
+        return compiled
+
+    def _validate_module(self, name: str, module: wasmtime.Module, sha256: str) -> CompiledUdf:
         imports = [f"{entry.module}.{entry.name}" for entry in module.imports]
         if imports:
             raise UdfValidationError(

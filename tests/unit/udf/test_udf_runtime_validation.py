@@ -133,3 +133,48 @@ def test_a_forgotten_module_is_compiled_again_on_next_use(runtime):
     assert runtime.forget(definition.sha256) is False
     runtime.compile(definition)
     assert runtime.statistics().compile_cache_misses == 2
+
+
+def test_compiled_code_on_disk_is_reused_by_a_new_runtime_with_the_same_engine(tmp_path):
+    from udf.runtime import UdfRuntime, UdfRuntimeConfig
+
+    config = UdfRuntimeConfig(compiled_cache_directory=str(tmp_path))
+    with UdfRuntime(config) as first:
+        definition = first.build_definition("range", wat_registration_body("range_filter"))
+        assert first.statistics().disk_cache_stores == 1
+    assert len(list(tmp_path.glob("*.cwasm"))) == 1
+    with UdfRuntime(config) as second:
+        compiled = second.compile(definition)
+        assert compiled.kinds == ("filter",)
+        assert second.statistics().disk_cache_loads == 1
+
+
+def test_a_corrupted_file_in_the_disk_cache_is_ignored_and_the_module_recompiled(tmp_path):
+    from udf.runtime import UdfRuntime, UdfRuntimeConfig
+
+    config = UdfRuntimeConfig(compiled_cache_directory=str(tmp_path))
+    with UdfRuntime(config) as first:
+        definition = first.build_definition("range", wat_registration_body("range_filter"))
+    (cached_file,) = tmp_path.glob("*.cwasm")
+    data = bytearray(cached_file.read_bytes())
+    data[-10] ^= 0xFF
+    cached_file.write_bytes(bytes(data))
+    with UdfRuntime(config) as second:
+        second.compile(definition)
+        statistics = second.statistics()
+        assert statistics.disk_cache_loads == 0
+        assert statistics.disk_cache_stores == 1
+
+
+def test_a_different_engine_configuration_does_not_share_disk_cache_entries(tmp_path):
+    from udf.runtime import UdfEngineConfig, UdfRuntime, UdfRuntimeConfig
+
+    with UdfRuntime(UdfRuntimeConfig(compiled_cache_directory=str(tmp_path))) as first:
+        definition = first.build_definition("range", wat_registration_body("range_filter"))
+    other_engine = UdfRuntimeConfig(compiled_cache_directory=str(tmp_path),
+                                    engine=UdfEngineConfig(cranelift_opt_level="none"))
+    with UdfRuntime(other_engine) as second:
+        assert second.engine_fingerprint != first.engine_fingerprint
+        second.compile(definition)
+        assert second.statistics().disk_cache_loads == 0
+    assert len(list(tmp_path.glob("*.cwasm"))) == 2
