@@ -196,7 +196,7 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
         nursery.start_soon(watch_signals, nursery, stop_http, http_stopped, logger,
                            lambda: workers)
         workers = ShardWorkers(config.workers, config.data_directory, secret, config.node_name,
-                               config.log_level, get_logger("workers"))
+                               config.log_level, get_logger("workers"), metrics=metrics)
         await nursery.start(workers.run)
         metadata = ClusterMetadata(adapter, get_logger("cluster"), metrics)
         transport_handlers = TransportHandlers()

@@ -66,7 +66,9 @@ class WorkerStatistics:
 
 class ShardWorkers:
     def __init__(self, worker_count: int, data_directory: Path, secret: bytes, node_name: str,
-                 log_level: str, logger: logging.Logger, log_to_file: bool = True) -> None:
+                 log_level: str, logger: logging.Logger, log_to_file: bool = True,
+                 methods_module: str | None = None, extra_environment: dict[str, str] | None = None,
+                 metrics: Any = None) -> None:
         if worker_count < 1:
             raise ValueError(f"worker_count: expected at least 1, got {worker_count}")
         self.worker_count = worker_count
@@ -76,6 +78,9 @@ class ShardWorkers:
         self.log_level = log_level
         self.logger = logger
         self.log_to_file = log_to_file
+        self.methods_module = methods_module      # None: node.workers.shard_service
+        self.extra_environment = dict(extra_environment or {})
+        self.metrics = metrics
         self.handles = [WorkerHandle(number) for number in range(worker_count)]
         # (uuid, shard) → the open_shard (payload, body) to replay after a worker restart
         self.opened_shards: dict[tuple[str, int], tuple[dict, bytes]] = {}
@@ -190,6 +195,8 @@ class ShardWorkers:
                    "--node-name", self.node_name, "--log-level", self.log_level]
         if not self.log_to_file:
             command.append("--no-log-file")
+        if self.methods_module is not None:
+            command += ["--methods-module", self.methods_module]
         return command
 
     async def supervise(self, handle: WorkerHandle) -> None:
@@ -200,7 +207,7 @@ class ShardWorkers:
                 process = await trio.lowlevel.open_process(
                     self.worker_command(handle, child_socket.fileno()),
                     stdin=subprocess.PIPE, pass_fds=(child_socket.fileno(),),
-                    env={**os.environ, "PYTHONUNBUFFERED": "1"})
+                    env={**os.environ, "PYTHONUNBUFFERED": "1", **self.extra_environment})
             finally:
                 child_socket.close()
             handle.process = process
@@ -222,6 +229,8 @@ class ShardWorkers:
             if self.shutting_down:
                 return
             handle.crashes += 1
+            if self.metrics is not None:
+                self.metrics.worker_restarts.inc()
             self.logger.error("shard worker exited unexpectedly; restarting", extra={"fields": {
                 "worker": handle.worker_number, "pid": process.pid, "exit_code": process.returncode,
                 "restart_in_seconds": backoff}})

@@ -43,13 +43,20 @@ class ShardRegistry:
         with self.lock:
             return self.shards.pop((index_uuid, shard_number), None)
 
-    def close_all(self, logger: logging.Logger) -> int:
-        """Close every shard (each flushes what it must); returns how many closed cleanly."""
+    def close_all(self, logger: logging.Logger, flush: bool = True) -> int:
+        """Flush (so the next start replays nothing) and close every shard; returns how many
+        closed cleanly. A failed flush still closes: the write-ahead log holds the operations."""
         with self.lock:
             shards, self.shards = self.shards, {}
         closed = 0
         for (index_uuid, shard_number), shard in shards.items():
             try:
+                if flush:
+                    try:
+                        shard.flush()
+                    except Exception:  # noqa: BLE001 — closing matters more; the log has the ops
+                        logger.warning("flushing shard on shutdown failed", exc_info=True, extra={
+                            "fields": {"index_uuid": index_uuid, "shard": shard_number}})
                 shard.close()
                 closed += 1
             except Exception:  # noqa: BLE001 — one bad shard must not keep the others open

@@ -50,30 +50,34 @@ def builtin_methods(worker_number: int) -> dict[str, ShardMethod]:
 BUILTIN_INLINE_METHODS = frozenset({"ping"})
 
 
-def load_inline_methods() -> frozenset[str]:
+DEFAULT_METHODS_MODULE = "node.workers.shard_service"
+
+
+def load_inline_methods(methods_module: str = DEFAULT_METHODS_MODULE) -> frozenset[str]:
     """Methods run on the worker's event loop instead of a thread: shard_service may list cheap,
     never-blocking ones (no fsync, no long CPU) in ``INLINE_METHODS``."""
     try:
-        shard_service = importlib.import_module("node.workers.shard_service")
+        shard_service = importlib.import_module(methods_module)
     except ModuleNotFoundError as error:
-        if error.name != "node.workers.shard_service":
+        if error.name != methods_module:
             raise
         return BUILTIN_INLINE_METHODS
     return BUILTIN_INLINE_METHODS | frozenset(getattr(shard_service, "INLINE_METHODS", ()))
 
 
-def load_shard_methods(worker_number: int, logger: logging.Logger) -> dict[str, ShardMethod]:
+def load_shard_methods(worker_number: int, logger: logging.Logger,
+                       methods_module: str = DEFAULT_METHODS_MODULE) -> dict[str, ShardMethod]:
     methods = builtin_methods(worker_number)
     try:
-        shard_service = importlib.import_module("node.workers.shard_service")
+        shard_service = importlib.import_module(methods_module)
     except ModuleNotFoundError as error:
-        if error.name != "node.workers.shard_service":
+        if error.name != methods_module:
             raise
-        logger.warning("node.workers.shard_service is missing: only built-in methods are served")
+        logger.warning(f"{methods_module} is missing: only built-in methods are served")
         return methods
     service_methods = getattr(shard_service, "SHARD_METHODS", None)
     if not isinstance(service_methods, dict):
-        raise TypeError("node.workers.shard_service.SHARD_METHODS: expected a dict of method name "
+        raise TypeError(f"{methods_module}.SHARD_METHODS: expected a dict of method name "
                         f"to function, got {type(service_methods).__name__}")
     # the service may override "ping"; it must not override the shutdown path
     return {**methods, **service_methods, "close_all_shards": methods["close_all_shards"]}
@@ -110,6 +114,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--log-level", default="INFO")
     parser.add_argument("--threads", type=int, default=DEFAULT_THREADS_PER_WORKER)
     parser.add_argument("--no-log-file", action="store_true")
+    # which module provides SHARD_METHODS: node-api's shard_service, or a test double
+    parser.add_argument("--methods-module", default=DEFAULT_METHODS_MODULE)
     arguments = parser.parse_args(argv)
 
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -124,7 +130,7 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     registry = ShardRegistry(arguments.data, arguments.worker_number)
-    methods = load_shard_methods(arguments.worker_number, logger)
+    methods = load_shard_methods(arguments.worker_number, logger, arguments.methods_module)
     connection = socket.socket(fileno=arguments.fd)
 
     async def run() -> None:
@@ -133,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
         logger.info("worker started", extra={"fields": {"pid": os.getpid(), "methods": sorted(methods)}})
         try:
             await serve_front(frames, registry, methods, arguments.threads, logger,
-                              load_inline_methods())
+                              load_inline_methods(arguments.methods_module))
         finally:
             registry.close_all(logger)
             logger.info("worker stopped")

@@ -7,7 +7,7 @@ import signal
 import pytest
 import trio
 
-from node.workers.errors import UnknownWorkerMethodError
+from node.workers.errors import UnknownWorkerMethodError, WorkerUnavailableError
 from node.workers.pool import ShardWorkers, worker_for_shard
 
 SECRET = b"w" * 32
@@ -66,8 +66,61 @@ async def test_a_crashed_worker_is_restarted_and_answers_again(tmp_path):
                 try:
                     second, _ = await pool.call("uuid-c", 0, "ping", {})
                     break
-                except Exception:  # the call racing the crash fails: its outcome is unknown
+                except WorkerUnavailableError:  # the call racing the crash: its outcome is unknown
                     await trio.sleep(0.05)
         assert second["pid"] != first["pid"]
         assert pool.statistics()[0].crashes == 1
+        await pool.shutdown()
+
+
+FAKE_SHARD_METHODS = '''
+class FakeShard:
+    def __init__(self, payload):
+        self.payload = payload
+        self.flushed = False
+    def flush(self):
+        self.flushed = True
+    def close(self):
+        pass
+
+def open_shard(registry, payload, body):
+    registry.put(payload["index_uuid"], payload["shard_number"], FakeShard(payload))
+    return {"opened": True}, b""
+
+def close_shard(registry, payload, body):
+    registry.pop(payload["index_uuid"], payload["shard_number"])
+    return {"closed": True}, b""
+
+def describe_shard(registry, payload, body):
+    shard = registry.get(payload["index_uuid"], payload["shard_number"])
+    return {"opened_with": shard.payload["settings"]}, b""
+
+SHARD_METHODS = {"open_shard": open_shard, "close_shard": close_shard, "describe_shard": describe_shard}
+'''
+
+
+async def test_a_restarted_worker_reopens_the_shards_it_held_and_not_the_closed_ones(tmp_path):
+    (tmp_path / "fake_shard_methods_for_pool.py").write_text(FAKE_SHARD_METHODS)
+    pool = ShardWorkers(1, tmp_path, SECRET, "test-node", "WARNING", logging.getLogger("test.pool"),
+                        log_to_file=False, methods_module="fake_shard_methods_for_pool",
+                        extra_environment={"PYTHONPATH": str(tmp_path)})
+    from node.workers.errors import ShardNotHostedError
+
+    async with trio.open_nursery() as nursery:
+        await nursery.start(pool.run)
+        await pool.call("uuid-d", 0, "open_shard", {"settings": {"kept": 1}})
+        await pool.call("uuid-d", 1, "open_shard", {"settings": {"kept": 2}})
+        await pool.call("uuid-d", 1, "close_shard", {})
+        first, _ = await pool.call("uuid-d", 0, "ping", {})
+        os.kill(first["pid"], signal.SIGKILL)
+        with trio.fail_after(60):
+            while True:
+                try:
+                    described, _ = await pool.call("uuid-d", 0, "describe_shard", {})
+                    break
+                except WorkerUnavailableError:  # the worker is restarting
+                    await trio.sleep(0.05)
+        assert described == {"opened_with": {"kept": 1}}
+        with pytest.raises(ShardNotHostedError):
+            await pool.call("uuid-d", 1, "describe_shard", {})
         await pool.shutdown()
