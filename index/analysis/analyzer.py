@@ -178,12 +178,10 @@ class Analyzer:
             positions = (np.concatenate(position_pieces).astype(np.int32) if position_pieces
                          else np.zeros(0, dtype=np.int32))
         for token_filter in self._batch_remaining_filters:
-            carried = list(range(len(terms)))
-            terms, kept = token_filter.filter_terms(terms, carried)
-            if len(kept) != len(carried):  # a dropping filter: carry the survivors' columns
-                kept_array = np.asarray(kept, dtype=np.int64)
-                text_index = text_index[kept_array]
-                positions = positions[kept_array]
+            terms, kept_mask = token_filter.filter_batch(terms)
+            if kept_mask is not None:  # a dropping filter: carry the survivors' columns
+                text_index = text_index[kept_mask]
+                positions = positions[kept_mask]
         return TokenBatch(terms, text_index.astype(np.int32, copy=False),
                           positions.astype(np.int32, copy=False))
 

@@ -9,7 +9,10 @@ positions; the property tests hold them together. A filter never tokenises.
 from __future__ import annotations
 
 import unicodedata
+from itertools import compress
 from typing import Any
+
+import numpy as np
 
 import Stemmer
 
@@ -34,6 +37,14 @@ class TokenFilter:
         map_term = self.map_term
         return [Token(map_term(token.term), token.position, token.start_offset,
                       token.end_offset, token.type) for token in tokens]
+
+    def filter_batch(self, terms: list[str]) -> tuple[list[str], np.ndarray | None]:
+        """A whole batch's terms at once, for filters that look at one token at a time.
+
+        Returns the new terms and, if tokens were dropped, the boolean mask of kept input tokens.
+        """
+        filtered, _ = self.filter_terms(terms, [0] * len(terms))
+        return filtered, None
 
 
 class LowercaseFilter(TokenFilter):
@@ -120,6 +131,14 @@ class StopFilter(TokenFilter):
         keep = self._keep(len(tokens), [token.term for token in tokens])
         return [token for token, kept in zip(tokens, keep) if kept]
 
+    def filter_batch(self, terms: list[str]) -> tuple[list[str], np.ndarray | None]:
+        stop_words = self.stop_words
+        if self.ignore_case:
+            keep = [term.lower() not in stop_words for term in terms]
+        else:
+            keep = [term not in stop_words for term in terms]
+        return list(compress(terms, keep)), np.array(keep, dtype=bool)
+
 
 class StemmerFilter(TokenFilter):
     """Snowball stemmers from PyStemmer (C); see ADR 0004 for the english/porter choice."""
@@ -134,6 +153,12 @@ class StemmerFilter(TokenFilter):
 
     def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
         return self.stemmer.stemWords(terms), positions
+
+    def filter_batch(self, terms: list[str]) -> tuple[list[str], np.ndarray | None]:
+        # A batch repeats words a lot: stem each distinct term once (~5x cheaper per token).
+        distinct = list(dict.fromkeys(terms))
+        stem_of = dict(zip(distinct, self.stemmer.stemWords(distinct)))
+        return [stem_of[term] for term in terms], None
 
 
 class MinimalEnglishStemFilter(TokenFilter):
@@ -161,11 +186,14 @@ class EnglishPossessiveFilter(TokenFilter):
     """Removes a trailing 's (any of Lucene's three apostrophes) from each term."""
 
     name = "english_possessive"
+    _SUFFIXES = ("'s", "'S", "\u2019s", "\u2019S", "\uff07s", "\uff07S")
 
     def map_term(self, term: str) -> str:
-        if len(term) >= 2 and term[-1] in ("s", "S") and term[-2] in ("'", "\u2019", "\uff07"):
-            return term[:-2]
-        return term
+        return term[:-2] if term.endswith(self._SUFFIXES) else term
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        suffixes = self._SUFFIXES
+        return [term[:-2] if term.endswith(suffixes) else term for term in terms], positions
 
 
 class LengthFilter(TokenFilter):
@@ -182,6 +210,11 @@ class LengthFilter(TokenFilter):
 
     def filter_tokens(self, tokens: list[Token]) -> list[Token]:
         return [token for token in tokens if self.minimum <= len(token.term) <= self.maximum]
+
+    def filter_batch(self, terms: list[str]) -> tuple[list[str], np.ndarray | None]:
+        minimum, maximum = self.minimum, self.maximum
+        keep = [minimum <= len(term) <= maximum for term in terms]
+        return list(compress(terms, keep)), np.array(keep, dtype=bool)
 
 
 class UniqueFilter(TokenFilter):

@@ -1,0 +1,55 @@
+"""analyze(): the engine of the _analyze API."""
+
+import pytest
+
+from index.analysis import AnalysisRegistry, Token, analyze
+from index.errors import AnalysisError
+
+REGISTRY = AnalysisRegistry()
+
+
+def test_analyze_with_a_named_analyzer_reports_offsets_positions_and_types():
+    assert analyze(REGISTRY, "Quick fox", analyzer="standard") == [
+        Token("quick", 0, 0, 5, "<ALPHANUM>"), Token("fox", 1, 6, 9, "<ALPHANUM>")]
+
+
+def test_analyze_defaults_to_the_standard_analyzer():
+    assert [token.term for token in analyze(REGISTRY, "Hello World")] == ["hello", "world"]
+
+
+def test_analyze_with_a_tokenizer_and_filters_builds_an_ad_hoc_chain():
+    tokens = analyze(REGISTRY, "The Quick", tokenizer="whitespace", filters=["lowercase", {"type": "stop"}])
+    assert [(token.term, token.position, token.type) for token in tokens] == [("quick", 1, "word")]
+
+
+def test_analyze_with_char_filters_keeps_offsets_in_the_original_text():
+    tokens = analyze(REGISTRY, "<b>bold</b> move", tokenizer="standard", char_filters=["html_strip"])
+    assert [(token.term, token.start_offset, token.end_offset) for token in tokens] == [("bold", 3, 7), ("move", 12, 16)]
+
+
+def test_several_texts_continue_positions_and_offsets():
+    tokens = analyze(REGISTRY, ["one two", "three"], analyzer="standard")
+    assert [(token.term, token.position, token.start_offset, token.end_offset) for token in tokens] == [
+        ("one", 0, 0, 3), ("two", 1, 4, 7), ("three", 2, 8, 13)]
+
+
+def test_several_texts_with_a_custom_analyzer_are_separated_by_its_position_gap():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {"analyzer": {"a": {"tokenizer": "standard"}}}})
+    assert [token.position for token in analyze(registry, ["a b", "c"], analyzer="a")] == [0, 1, 102]
+
+
+def test_analyze_with_an_unknown_analyzer_names_it():
+    with pytest.raises(AnalysisError, match=r"failed to find analyzer \[nope\]"):
+        analyze(REGISTRY, "x", analyzer="nope")
+
+
+def test_analyze_with_an_unknown_tokenizer_or_filter_names_it():
+    with pytest.raises(AnalysisError, match=r"failed to find global tokenizer under \[nope\]"):
+        analyze(REGISTRY, "x", tokenizer="nope")
+    with pytest.raises(AnalysisError, match=r"failed to find global filter under \[nope\]"):
+        analyze(REGISTRY, "x", tokenizer="standard", filters=["nope"])
+
+
+def test_an_analyzer_together_with_a_tokenizer_is_refused():
+    with pytest.raises(AnalysisError):
+        analyze(REGISTRY, "x", analyzer="standard", tokenizer="standard")

@@ -1,0 +1,136 @@
+"""Custom analyzers, tokenizers, filters and char filters from index.analysis.* settings."""
+
+import pytest
+
+from index.analysis import AnalysisRegistry
+from index.errors import AnalysisError
+
+
+def terms(registry, analyzer_name, text):
+    return [token.term for token in registry.get(analyzer_name).analyze(text)]
+
+
+def test_a_custom_analyzer_chains_its_tokenizer_and_filters_in_order():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {
+        "analyzer": {"folded": {"type": "custom", "tokenizer": "standard", "filter": ["lowercase", "asciifolding"]}}}})
+    assert terms(registry, "folded", "Crème Brûlée ÆSIR Straße") == ["creme", "brulee", "aesir", "strasse"]
+
+
+def test_settings_are_read_nested_under_index_or_flat_with_dots():
+    nested = AnalysisRegistry.from_index_settings({"index": {"analysis": {"analyzer": {"a": {"tokenizer": "whitespace"}}}}})
+    flat = AnalysisRegistry.from_index_settings({"index.analysis.analyzer.a.tokenizer": "whitespace",
+                                                 "index.analysis.analyzer.a.filter": ["uppercase"]})
+    assert terms(nested, "a", "x Y") == ["x", "Y"]
+    assert terms(flat, "a", "x Y") == ["X", "Y"]
+
+
+def test_custom_filter_definitions_configure_stop_words_and_stemmers():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {
+        "filter": {"my_stop": {"type": "stop", "stopwords": ["foo", "bar"]},
+                   "light": {"type": "stemmer", "language": "minimal_english"}},
+        "analyzer": {"a": {"tokenizer": "standard", "filter": ["lowercase", "my_stop", "light"]}}}})
+    tokens = registry.get("a").analyze("Foo dogs BAR ponies")
+    assert [(token.term, token.position) for token in tokens] == [("dog", 1), ("pony", 3)]
+
+
+def test_stop_filter_accepts_named_lists_and_ignore_case():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {
+        "filter": {"s": {"type": "stop", "stopwords": "_english_", "ignore_case": True}},
+        "analyzer": {"a": {"tokenizer": "whitespace", "filter": ["s"]}}}})
+    assert terms(registry, "a", "The Cat") == ["Cat"]
+
+
+def test_a_standard_analyzer_can_be_given_stop_words_and_a_max_token_length():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {"analyzer": {
+        "short": {"type": "standard", "max_token_length": 3, "stopwords": "_english_"}}}})
+    assert terms(registry, "short", "the abcdefg") == ["abc", "def", "g"]
+
+
+def test_html_strip_removes_markup_and_keeps_offsets_in_the_original_text():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {"analyzer": {
+        "html": {"tokenizer": "standard", "char_filter": ["html_strip"], "filter": ["lowercase"]}}}})
+    text = "<p>Hello <b>W&amp;orld</b></p><script>var x;</script>"
+    tokens = registry.get("html").analyze(text)
+    assert [(token.term, text[token.start_offset:token.end_offset]) for token in tokens] == [
+        ("hello", "Hello"), ("w", "W"), ("orld", "orld")]
+
+
+def test_mapping_char_filter_replaces_before_tokenizing():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {
+        "char_filter": {"emoticons": {"type": "mapping", "mappings": [":) => _happy_", ":( => _sad_"]}},
+        "analyzer": {"a": {"tokenizer": "whitespace", "char_filter": ["emoticons"]}}}})
+    assert terms(registry, "a", "I am :)") == ["I", "am", "_happy_"]
+
+
+def test_pattern_tokenizer_splits_on_its_pattern():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {
+        "tokenizer": {"commas": {"type": "pattern", "pattern": ","}},
+        "analyzer": {"a": {"tokenizer": "commas", "filter": ["trim"]}}}})
+    assert terms(registry, "a", "a, b ,c,,d") == ["a", "b", "c", "d"]
+
+
+def test_edge_ngram_tokenizer_builds_prefixes_of_letter_runs():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {
+        "tokenizer": {"prefixes": {"type": "edge_ngram", "min_gram": 2, "max_gram": 4, "token_chars": ["letter"]}},
+        "analyzer": {"a": {"tokenizer": "prefixes", "filter": ["lowercase"]}}}})
+    assert terms(registry, "a", "Quick 1 fox") == ["qu", "qui", "quic", "fo", "fox"]
+
+
+def test_length_and_unique_filters():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {
+        "filter": {"long_only": {"type": "length", "min": 3}},
+        "analyzer": {"a": {"tokenizer": "whitespace", "filter": ["long_only", "unique"]}}}})
+    assert terms(registry, "a", "ab abc abcd abc") == ["abc", "abcd"]
+
+
+def test_custom_analyzers_have_a_position_increment_gap_of_100():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {"analyzer": {"a": {"tokenizer": "standard"}}}})
+    assert registry.get("a").position_increment_gap == 100
+    assert registry.get("standard").position_increment_gap == 0
+
+
+def test_a_default_analyzer_in_settings_is_what_default_resolves_to():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {"analyzer": {"default": {"type": "english"}}}})
+    assert terms(registry, "default", "running dogs") == ["run", "dog"]
+    assert terms(AnalysisRegistry(), "default", "running dogs") == ["running", "dogs"]
+
+
+def test_a_custom_analyzer_naming_an_unknown_tokenizer_fails_with_opensearch_message():
+    with pytest.raises(AnalysisError, match=r"Custom Analyzer \[a\] failed to find tokenizer under name \[nope\]"):
+        AnalysisRegistry.from_index_settings({"analysis": {"analyzer": {"a": {"tokenizer": "nope"}}}})
+
+
+def test_a_custom_analyzer_naming_an_unknown_filter_fails_with_opensearch_message():
+    with pytest.raises(AnalysisError, match=r"Custom Analyzer \[a\] failed to find filter under name \[nope\]"):
+        AnalysisRegistry.from_index_settings({"analysis": {"analyzer": {"a": {"tokenizer": "standard",
+                                                                              "filter": ["nope"]}}}})
+
+
+def test_an_analyzer_without_type_or_tokenizer_is_refused():
+    with pytest.raises(AnalysisError, match=r"analyzer \[a\] must specify either an analyzer type, or a tokenizer"):
+        AnalysisRegistry.from_index_settings({"analysis": {"analyzer": {"a": {"filter": ["lowercase"]}}}})
+
+
+def test_an_unknown_analyzer_type_is_refused():
+    with pytest.raises(AnalysisError, match=r"Unknown analyzer type \[klingon\] for \[a\]"):
+        AnalysisRegistry.from_index_settings({"analysis": {"analyzer": {"a": {"type": "klingon"}}}})
+
+
+def test_an_unknown_stemmer_language_is_refused():
+    with pytest.raises(AnalysisError, match=r"unknown stemmer language \[klingon\]"):
+        AnalysisRegistry.from_index_settings({"analysis": {"filter": {"s": {"type": "stemmer", "language": "klingon"}}}})
+
+
+def test_custom_analyzer_batches_equal_per_text_results():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {
+        "filter": {"s": {"type": "stop", "stopwords": ["b"]}, "st": {"type": "stemmer", "language": "english"}},
+        "analyzer": {"a": {"tokenizer": "standard", "filter": ["lowercase", "s", "st", "asciifolding"]}}}})
+    analyzer = registry.get("a")
+    texts = ["A b Running", "", "Ünïcode b b dogs", "plain ascii b"]
+    batch = analyzer.analyze_batch(texts)
+    expected_terms, expected_positions = [], []
+    for text in texts:
+        text_terms, text_positions = analyzer.terms_and_positions(text)
+        expected_terms += text_terms
+        expected_positions += text_positions
+    assert batch.terms == expected_terms and batch.positions.tolist() == expected_positions
