@@ -14,8 +14,9 @@ Error bounds (stated, and checked by tests/property/aggregations):
 - percentiles: t-digest with the arcsine scale function and compression δ (default 100). Each
   centroid spans at most one unit of k = δ/(2π)·asin(2q−1), so a centroid near the median
   holds at most a fraction π/δ of the data: the estimate of quantile q has a rank within
-  q ± π/δ (≈ ±3.1% at δ=100, much tighter near the tails); small inputs, where every
-  centroid still holds a single value, interpolate between the exact values.
+  q ± (π/δ + 1/n) (≈ ±3.1% at δ=100, much tighter near the tails; the 1/n is interpolation
+  between neighbouring data points); small inputs, where every centroid still holds a single
+  value, interpolate between the exact values.
 """
 
 from __future__ import annotations
