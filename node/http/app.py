@@ -129,6 +129,11 @@ def create_app(context: NodeContext) -> QuartTrio:
             response.headers["X-Opaque-Id"] = opaque_id
         if config.elastic_product_header:
             response.headers["X-Elastic-Product"] = "Elasticsearch"
+        if request.method == "HEAD" and not getattr(response, "is_streamed", False):
+            # HEAD answers like GET without the body, keeping the length GET would send
+            full_length = len(await response.get_data())
+            response.set_data(b"")
+            response.headers["Content-Length"] = str(full_length)
         if getattr(request, "quidditch_in_flight", False):
             request.quidditch_in_flight = False  # type: ignore[attr-defined]
             metrics.http_requests_in_flight.dec()
