@@ -735,7 +735,7 @@ def _query_parser(parse_query):
     if parse_query is not None:
         return parse_query
     try:
-        from index.query import parse_query as default_parse_query   # owned by the query team
+        from index.query.parser import parse_query as default_parse_query   # the query team's
     except ImportError:
         raise AggregationError("filter aggregations need index.query.parse_query, which is not "
                                "available") from None
