@@ -198,11 +198,15 @@ def _merge_objects(target: dict, update: dict) -> dict:
 
 
 def _merge_mapping_updates(into: dict, update: dict) -> None:
+    """Union of dynamic mapping updates; the first document to bring a field decides its type,
+    as if the batch had been indexed one document at a time."""
     for key, value in update.items():
-        if isinstance(value, dict) and isinstance(into.get(key), dict):
-            _merge_mapping_updates(into[key], value)
-        else:
+        if key not in into:
             into[key] = value
+        elif isinstance(value, dict) and isinstance(into[key], dict) and "type" not in into[key]:
+            _merge_mapping_updates(into[key], value)
+        elif isinstance(value, dict) and isinstance(into[key], dict) and key in ("properties", "fields"):
+            _merge_mapping_updates(into[key], value)
 
 
 def _conflict_failure(document_id: str, reason: str) -> VersionConflictError:
