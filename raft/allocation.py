@@ -66,10 +66,16 @@ def allocation_decisions(
 
     for index_name in sorted(working.indices):
         for shard in working.routing_table.get(index_name, ()):
-            for shard_copy in shard.copies:
-                if shard_copy.assigned and shard_copy.node_id not in live:
-                    decide(c.FailCopy(index_name=index_name, shard_number=shard.shard_number,
-                                      allocation_id=shard_copy.allocation_id, reason="NODE_LEFT"))
+            lost = [copy for copy in shard.copies if copy.assigned and copy.node_id not in live]
+            # When no started in-sync copy survives, every lost in-sync copy keeps its id: any of
+            # them holds every acknowledged write and may come back as primary (DESIGN §10).
+            survivors = [copy for copy in shard.copies
+                         if copy.assigned and copy.node_id in live and copy.state in (STARTED, RELOCATING)
+                         and copy.allocation_id in shard.in_sync_allocation_ids]
+            for shard_copy in lost:
+                decide(c.FailCopy(index_name=index_name, shard_number=shard.shard_number,
+                                  allocation_id=shard_copy.allocation_id, reason="NODE_LEFT",
+                                  preserve_in_sync=not survivors))
 
     for index_name in sorted(working.indices):
         if working.indices[index_name].state != INDEX_STATE_OPEN:

@@ -280,6 +280,11 @@ def _resize_replicas(shard: ShardRouting, number_of_replicas: int) -> ShardRouti
                                in_sync_allocation_ids=tuple(sorted(in_sync)))
 
 
+def _started_in_sync_ids(copies: tuple[ShardCopy, ...], in_sync: tuple[str, ...]) -> set[str]:
+    return {copy.allocation_id for copy in copies
+            if copy.allocation_id in in_sync and copy.state in (STARTED, RELOCATING)}
+
+
 def _has_other_started_in_sync_copy(shard: ShardRouting, excluded_allocation_id: str) -> bool:
     return any(
         copy.allocation_id is not None and copy.allocation_id != excluded_allocation_id
@@ -629,7 +634,13 @@ def _start_copy(state: ClusterState, command: c.StartCopy):
     copies = tuple(dataclasses.replace(existing, state=STARTED)
                    if existing.allocation_id == command.allocation_id else existing
                    for existing in shard.copies)
-    in_sync = tuple(sorted(set(shard.in_sync_allocation_ids) | {command.allocation_id}))
+    if copy.primary:
+        # An active primary holds every acknowledged operation, so ids of lost copies kept only
+        # to keep the shard red are no longer needed (and must not linger as phantom replicas).
+        in_sync = _started_in_sync_ids(copies, shard.in_sync_allocation_ids) | {command.allocation_id}
+    else:
+        in_sync = set(shard.in_sync_allocation_ids) | {command.allocation_id}
+    in_sync = tuple(sorted(in_sync))
     return _with_shard(state, dataclasses.replace(
         shard, copies=copies, in_sync_allocation_ids=in_sync)), {}
 
@@ -647,7 +658,7 @@ def _fail_copy(state: ClusterState, command: c.FailCopy):
     in_sync = set(shard.in_sync_allocation_ids)
     # The last in-sync copy keeps its id even when it fails, so the shard stays red until that
     # very copy returns instead of silently accepting a stale or empty one (OpenSearch does the same).
-    if _has_other_started_in_sync_copy(shard, command.allocation_id):
+    if not command.preserve_in_sync and _has_other_started_in_sync_copy(shard, command.allocation_id):
         in_sync.discard(command.allocation_id)
     return _with_shard(state, dataclasses.replace(
         shard, copies=copies, in_sync_allocation_ids=tuple(sorted(in_sync)))), {}
@@ -696,8 +707,10 @@ def _promote_replica(state: ClusterState, command: c.PromoteReplica):
             replicas.append(_unassigned_copy(False, existing.unassigned_reason or "PRIMARY_FAILED"))
         else:
             replicas.append(existing)
-    updated = dataclasses.replace(shard, copies=(promoted, *replicas),
-                                  primary_term=shard.primary_term + 1)
+    copies = (promoted, *replicas)
+    updated = dataclasses.replace(
+        shard, copies=copies, primary_term=shard.primary_term + 1,
+        in_sync_allocation_ids=tuple(sorted(_started_in_sync_ids(copies, shard.in_sync_allocation_ids))))
     return _with_shard(state, updated), {"primary_term": updated.primary_term}
 
 

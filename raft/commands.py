@@ -142,6 +142,9 @@ class FailCopy(Command):
     shard_number: int
     allocation_id: str
     reason: str = "ALLOCATION_FAILED"
+    # Keep the id in the in-sync set even if another started in-sync copy exists: the master sets
+    # it when that other copy is failing in the same batch (every in-sync copy lost at once).
+    preserve_in_sync: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

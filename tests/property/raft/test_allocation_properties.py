@@ -87,6 +87,11 @@ def check_always(before, after):
         assigned = [copy.node_id for copy in shard.copies if copy.assigned]
         assert len(assigned) == len(set(assigned)), f"two copies on one node: {shard}"
         assert sum(1 for copy in shard.copies if copy.primary) == 1
+        primary_copy = shard.primary()
+        if primary_copy is not None and primary_copy.state == "STARTED":
+            # With an active primary, every in-sync id is an assigned copy (no phantom replicas).
+            assigned_ids = {copy.allocation_id for copy in shard.copies if copy.assigned}
+            assert set(shard.in_sync_allocation_ids) <= assigned_ids, shard
         previous = before.routing_table[shard.index_name][shard.shard_number]
         assert shard.primary_term >= previous.primary_term
         if previous.in_sync_allocation_ids:

@@ -475,3 +475,29 @@ def test_cluster_state_round_trips_through_json(cluster):
     state = started_replica(started_primary(with_index(cluster, aliases={"al": {"routing": "r"}})))
     state = accepted(state, c.PutUdf(udf=UdfMetadata(name="f", wasm_base64="AA==", sha256="00")))
     assert ClusterState.from_bytes(state.to_bytes()) == state
+
+
+def test_a_preserved_failure_keeps_every_lost_in_sync_id(cluster):
+    state = started_replica(started_primary(with_index(cluster)))
+    state = accepted(state, c.FailCopy(index_name="logs", shard_number=0, allocation_id="p",
+                                       reason="NODE_LEFT", preserve_in_sync=True))
+    state = accepted(state, c.FailCopy(index_name="logs", shard_number=0, allocation_id="r",
+                                       reason="NODE_LEFT", preserve_in_sync=True))
+    assert state.shard("logs", 0).in_sync_allocation_ids == ("p", "r")
+    # Either lost copy may come back as primary; once it is active the other id is dropped.
+    state = accepted(state, c.AllocateCopy(index_name="logs", shard_number=0, node_id="n2",
+                                           allocation_id="r", primary=True))
+    state = accepted(state, c.StartCopy(index_name="logs", shard_number=0, allocation_id="r"))
+    shard = state.shard("logs", 0)
+    assert shard.in_sync_allocation_ids == ("r",) and shard.primary_term == 2
+
+
+def test_promotion_drops_in_sync_ids_of_copies_that_are_gone(cluster):
+    state = with_index(cluster, replicas=2)
+    state = started_replica(started_replica(started_primary(state), node_id="n2", allocation_id="r1"),
+                            node_id="n3", allocation_id="r2")
+    state = accepted(state, c.FailCopy(index_name="logs", shard_number=0, allocation_id="p",
+                                       preserve_in_sync=True))
+    assert "p" in state.shard("logs", 0).in_sync_allocation_ids
+    state = accepted(state, c.PromoteReplica(index_name="logs", shard_number=0, allocation_id="r1"))
+    assert state.shard("logs", 0).in_sync_allocation_ids == ("r1", "r2")
