@@ -15,3 +15,25 @@ Data flows through the modules in this order:
 It must never import node/, raft/, udf/ or any async/HTTP library, and reads segments only through
 the SegmentReader protocol (contracts §3).
 """
+
+from index.query.context import SearchContext
+from index.query.fetch import fetch_hits, filter_source
+from index.query.filter_cache import FilterCache, FilterCacheStatistics
+from index.query.merge import merge_shard_results
+from index.query.nodes import QueryNode
+from index.query.parser import (
+    DEFAULT_QUERY_REGISTRY, QueryLimits, QueryParseContext, QueryRegistry, TooManyClausesError, parse_query,
+)
+from index.query.request import (
+    HighlightField, HighlightSpec, SearchRequest, SortField, SourceFilter, parse_search_request,
+)
+from index.query.results import MergedSearchResult, ShardHit, ShardSearchResult
+from index.query.search import count_shard, search_shard
+
+__all__ = [
+    "DEFAULT_QUERY_REGISTRY", "FilterCache", "FilterCacheStatistics", "HighlightField", "HighlightSpec",
+    "MergedSearchResult", "QueryLimits", "QueryNode", "QueryParseContext", "QueryRegistry", "SearchContext",
+    "SearchRequest", "ShardHit", "ShardSearchResult", "SortField", "SourceFilter", "TooManyClausesError",
+    "count_shard", "fetch_hits", "filter_source", "merge_shard_results", "parse_query", "parse_search_request",
+    "search_shard",
+]

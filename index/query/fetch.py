@@ -1,0 +1,324 @@
+"""The fetch phase: ShardHits of the final page → OpenSearch hit objects.
+
+Owns ``fetch_hits`` (``_index``, ``_id``, ``_score``, ``_source`` filtered by includes/excludes
+with wildcards, ``sort``, ``fields`` from docvalue_fields, ``highlight`` by the plain
+highlighter, ``_explanation`` when explain, ``_version``/``_seq_no``/``_primary_term`` on
+request), and ``filter_source``. A hit is found by its segment name and doc; if the snapshot
+changed since the query phase it is found again by ``_id``. It must never score or rank.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import html
+from typing import Any, Callable, Sequence
+
+import orjson
+
+from index.query.context import SearchContext
+from index.query.execution import SegmentExecution, ShardExecution
+from index.query.request import HighlightField, HighlightSpec, SearchRequest
+from index.query.results import ShardHit
+
+
+# -- _source filtering -----------------------------------------------------------------------------
+
+
+def _matches_any(path: str, patterns: Sequence[str]) -> bool:
+    return any(fnmatch.fnmatchcase(path, pattern) for pattern in patterns)
+
+
+def _could_match_below(path: str, patterns: Sequence[str]) -> bool:
+    prefix = path + "."
+    for pattern in patterns:
+        if pattern.startswith(prefix) or pattern.startswith("*"):
+            return True
+        literal = pattern.split("*", 1)[0]
+        if "*" in pattern and (literal.startswith(prefix) or prefix.startswith(literal)):
+            return True
+    return False
+
+
+def _filter_value(value: Any, path: str, includes: Sequence[str], excludes: Sequence[str],
+                  included: bool) -> tuple[bool, Any]:
+    if isinstance(value, dict):
+        filtered = _filter_object(value, path, includes, excludes, included)
+        return (bool(filtered) or included), filtered
+    if isinstance(value, list):
+        items = []
+        for item in value:
+            keep, filtered_item = _filter_value(item, path, includes, excludes, included)
+            if keep:
+                items.append(filtered_item)
+        return (bool(items) or included), items
+    return included, value
+
+
+def _filter_object(source: dict, prefix: str, includes: Sequence[str], excludes: Sequence[str],
+                   parent_included: bool) -> dict:
+    result: dict[str, Any] = {}
+    for key, value in source.items():
+        path = f"{prefix}.{key}" if prefix else key
+        if excludes and _matches_any(path, excludes):
+            continue
+        included = parent_included or not includes or _matches_any(path, includes)
+        if not included and not (isinstance(value, (dict, list)) and _could_match_below(path, includes)):
+            continue
+        keep, filtered = _filter_value(value, path, includes, excludes, included)
+        if keep:
+            result[key] = filtered
+    return result
+
+
+def filter_source(source: dict, includes: Sequence[str], excludes: Sequence[str]) -> dict:
+    """OpenSearch _source filtering: includes/excludes are full dotted paths with ``*`` wildcards;
+    including an object includes everything below it."""
+    if not includes and not excludes:
+        return source
+    return _filter_object(source, "", tuple(includes), tuple(excludes), parent_included=False)
+
+
+def source_values(source: Any, path: str) -> list:
+    """Every leaf value at a dotted path of a source document, arrays flattened."""
+    values: list = []
+
+    def walk(node: Any, remaining: list[str]) -> None:
+        if isinstance(node, list):
+            for item in node:
+                walk(item, remaining)
+            return
+        if not remaining:
+            if node is not None:
+                values.append(node)
+            return
+        if not isinstance(node, dict):
+            return
+        # a key may itself contain dots ({"a.b": 1}); try the longest literal key first
+        for length in range(len(remaining), 0, -1):
+            key = ".".join(remaining[:length])
+            if key in node:
+                walk(node[key], remaining[length:])
+
+    walk(source, path.split("."))
+    return values
+
+
+# -- highlighting ----------------------------------------------------------------------------------
+
+
+def _highlight_value(text: str, tokens: list, matches: Callable[[str], bool], fragment_size: int,
+                     number_of_fragments: int, pre_tag: str, post_tag: str, encode: Callable[[str], str],
+                     order: str) -> list[str]:
+    matched = [token for token in tokens if matches(token.term)]
+    if not matched:
+        return []
+
+    def render(start: int, end: int) -> str:
+        pieces = []
+        cursor = start
+        for token in matched:
+            if token.start_offset < start or token.end_offset > end:
+                continue
+            pieces.append(encode(text[cursor:token.start_offset]))
+            pieces.append(pre_tag + encode(text[token.start_offset:token.end_offset]) + post_tag)
+            cursor = token.end_offset
+        pieces.append(encode(text[cursor:end]))
+        return "".join(pieces)
+
+    if number_of_fragments == 0:
+        return [render(0, len(text))]
+    # fragments of about fragment_size characters, cut at token starts (Lucene's SimpleFragmenter)
+    fragments: list[tuple[int, int]] = []
+    fragment_start = 0
+    for token in tokens:
+        if token.end_offset - fragment_start > fragment_size and token.start_offset > fragment_start:
+            fragments.append((fragment_start, token.start_offset))
+            fragment_start = token.start_offset
+    fragments.append((fragment_start, len(text)))
+    scored = []
+    for position, (start, end) in enumerate(fragments):
+        inside = {token.term for token in matched if start <= token.start_offset and token.end_offset <= end}
+        if inside:
+            scored.append((len(inside), position, start, end))
+    best = sorted(scored, key=lambda item: (-item[0], item[1]))[:number_of_fragments]
+    if order != "score":
+        best.sort(key=lambda item: item[1])
+    return [render(start, end).strip() for _, _, start, end in best]
+
+
+def _no_match_fragment(text: str, size: int, encode: Callable[[str], str]) -> str:
+    if len(text) <= size:
+        return encode(text)
+    cut = text.rfind(" ", 0, size + 1)
+    return encode(text[:cut if cut > 0 else size])
+
+
+def highlight_hit(shard: ShardExecution, spec: HighlightSpec, matchers: dict[str, list[Callable[[str], bool]]],
+                  source: dict) -> dict[str, list[str]]:
+    result: dict[str, list[str]] = {}
+    encode = html.escape if spec.encoder == "html" else (lambda text: text)
+    for field_spec in spec.fields:
+        if "*" in field_spec.name:
+            paths = [mapping.path for mapping in shard.mapping.fields()
+                     if fnmatch.fnmatchcase(mapping.path, field_spec.name) and mapping.type in ("text", "keyword")]
+        else:
+            paths = [field_spec.name]
+        for path in paths:
+            fragments = _highlight_field(shard, spec, field_spec, matchers, source, path, encode)
+            if fragments:
+                result[path] = fragments
+    return result
+
+
+def _highlight_field(shard: ShardExecution, spec: HighlightSpec, field_spec: HighlightField,
+                     matchers: dict[str, list[Callable[[str], bool]]], source: dict, path: str,
+                     encode: Callable[[str], str]) -> list[str]:
+    field_mapping = shard.mapping.field(path)
+    if field_mapping is None or field_mapping.type not in ("text", "keyword"):
+        return []
+    require_field_match = (field_spec.require_field_match if field_spec.require_field_match is not None
+                           else spec.require_field_match)
+    if require_field_match:
+        predicates = matchers.get(path, [])
+    else:
+        predicates = [predicate for field_predicates in matchers.values() for predicate in field_predicates]
+    # a multi-field ("title.keyword") highlights the parent's source value
+    source_path = field_mapping.multi_field_of or path if hasattr(field_mapping, "multi_field_of") else path
+    texts = [value if isinstance(value, str) else orjson.dumps(value).decode() for value in source_values(source, source_path)]
+    fragment_size = field_spec.fragment_size if field_spec.fragment_size is not None else spec.fragment_size
+    number_of_fragments = (field_spec.number_of_fragments if field_spec.number_of_fragments is not None
+                           else spec.number_of_fragments)
+    pre_tags = field_spec.pre_tags or spec.pre_tags
+    post_tags = field_spec.post_tags or spec.post_tags
+    no_match_size = field_spec.no_match_size if field_spec.no_match_size is not None else spec.no_match_size
+    fragments: list[str] = []
+    if predicates:
+        def matches(term: str) -> bool:
+            return any(predicate(term) for predicate in predicates)
+
+        for text in texts:
+            if field_mapping.type == "text":
+                analyzer = shard.analysis.get(field_mapping.effective_search_analyzer
+                                              if hasattr(field_mapping, "effective_search_analyzer")
+                                              else field_mapping.analyzer)
+                tokens = analyzer.analyze(text)
+            else:
+                from index.analysis import Token
+
+                tokens = [Token(text, 0, 0, len(text))]
+            fragments.extend(_highlight_value(text, tokens, matches, fragment_size, number_of_fragments,
+                                              pre_tags[0], post_tags[0], encode, spec.order))
+    if not fragments and no_match_size > 0 and texts:
+        fragments = [_no_match_fragment(texts[0], no_match_size, encode)]
+    if number_of_fragments > 0:
+        fragments = fragments[:number_of_fragments]
+    return fragments
+
+
+# -- fetch -----------------------------------------------------------------------------------------
+
+
+def _locate(searcher: Any, hit: ShardHit) -> tuple[int, Any, int] | None:
+    segments = searcher.segments
+    if 0 <= hit.segment_index < len(segments) and segments[hit.segment_index].name == hit.segment_name:
+        return hit.segment_index, segments[hit.segment_index], hit.doc
+    for segment_index, segment in enumerate(segments):
+        if segment.name == hit.segment_name:
+            return segment_index, segment, hit.doc
+    for segment_index, segment in enumerate(segments):
+        doc = segment.lookup_id(hit.document_id)
+        if doc is not None:
+            return segment_index, segment, doc
+    return None
+
+
+def _docvalue_fields(shard_segment: Any, mapping: Any, doc: int, requested: Sequence[tuple[str, str | None]]) -> dict:
+    fields: dict[str, list] = {}
+    for pattern, value_format in requested:
+        paths = [pattern] if "*" not in pattern else [
+            field.path for field in mapping.fields() if fnmatch.fnmatchcase(field.path, pattern)]
+        for path in paths:
+            field_mapping = mapping.field(path)
+            if field_mapping is None:
+                continue
+            numeric = shard_segment.numeric_doc_values(path)
+            if numeric is not None:
+                raw = numeric.values[numeric.offsets[doc]:numeric.offsets[doc + 1]].tolist()
+                if field_mapping.type == "date":
+                    from index.mapping import format_date
+
+                    values: list = [format_date(int(value), value_format or field_mapping.date_format.split("||")[0])
+                                    if value_format != "epoch_millis" else int(value) for value in raw]
+                elif field_mapping.type == "boolean":
+                    values = [bool(value) for value in raw]
+                else:
+                    values = raw
+                if values:
+                    fields[path] = values
+                continue
+            keyword = shard_segment.keyword_doc_values(path)
+            if keyword is not None:
+                ordinals = keyword.ordinals[keyword.offsets[doc]:keyword.offsets[doc + 1]].tolist()
+                if ordinals:
+                    fields[path] = [keyword.terms[ordinal] for ordinal in ordinals]
+    return fields
+
+
+def fetch_hits(searcher: Any, request: SearchRequest, hits: Sequence[ShardHit],
+               context: SearchContext | None = None) -> list[dict]:
+    """OpenSearch hit objects for ``hits`` (the final page), in the given order.
+
+    ``context`` (optional, an extension of contracts §5) gives the request clock and names used
+    by explain and highlight; without it the current time is used."""
+    context = context or SearchContext()
+    shard: ShardExecution | None = None
+    plan = None
+    matchers: dict[str, list[Callable[[str], bool]]] = {}
+    if request.explain or request.highlight is not None:
+        from index.query.planner import plan_query
+
+        shard = ShardExecution(searcher, context)
+        plan = plan_query(request.query, shard)
+        plan.highlight_matchers(matchers)
+    source_wanted = request.source.enabled and request.stored_fields != ("_none_",)
+    rendered: list[dict] = []
+    for hit in hits:
+        located = _locate(searcher, hit)
+        body: dict[str, Any] = {"_index": hit.index_name or context.index_name}
+        if request.stored_fields != ("_none_",):
+            body["_id"] = hit.document_id
+        if located is None:
+            body["_score"] = hit.score
+            rendered.append(body)
+            continue
+        segment_index, segment, doc = located
+        if request.version:
+            body["_version"] = int(segment.versions[doc])
+        if request.seq_no_primary_term:
+            body["_seq_no"] = int(segment.seq_nos[doc])
+            body["_primary_term"] = int(segment.primary_terms[doc])
+        body["_score"] = hit.score
+        source: dict | None = None
+        if source_wanted or request.highlight is not None:
+            source = orjson.loads(segment.source(doc))
+        if source_wanted and source is not None and request.stored_fields is None:
+            body["_source"] = filter_source(source, request.source.includes, request.source.excludes)
+        if request.docvalue_fields:
+            fields = _docvalue_fields(segment, searcher.mapping, doc, request.docvalue_fields)
+            if fields:
+                body["fields"] = fields
+        if request.highlight is not None and shard is not None and source is not None:
+            highlighted = highlight_hit(shard, request.highlight, matchers, source)
+            if highlighted:
+                body["highlight"] = highlighted
+        if hit.sort_values is not None:
+            body["sort"] = list(hit.sort_values)
+        if request.explain and shard is not None and plan is not None:
+            segment_execution = SegmentExecution(shard, segment, segment_index)
+            explanation = plan.explain(segment_execution, doc)
+            body["_shard"] = f"[{hit.index_name}][{hit.shard_index}]"
+            body["_node"] = context.node_id
+            body["_explanation"] = explanation if explanation is not None else {
+                "value": 0.0, "description": "no matching term", "details": []}
+        rendered.append(body)
+    return rendered

@@ -1,0 +1,164 @@
+"""The per-shard query phase: ``search_shard`` and ``count_shard``.
+
+Owns the loop over a searcher's segments for one request: plan once per shard snapshot, then
+per segment evaluate the query (scores only when something uses them), apply live docs,
+min_score, aggregations (before post_filter, as OpenSearch does), post_filter, terminate_after,
+and the top-k collector; finally merge the segments with THE merge function and, when asked,
+build the profile. It must never fetch ``_source`` (fetch.py does, for the final page only) and
+never know which node or process it runs in.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+
+from index.query.collector import collect_top_hits, resolve_sorts
+from index.query.context import SearchContext
+from index.query.execution import SegmentExecution, ShardExecution, docs_from_bitmap
+from index.query.merge import merge_shard_results
+from index.query.nodes import QueryNode
+from index.query.planner import plan_query, profile_tree
+from index.query.request import SearchRequest
+from index.query.results import ShardSearchResult
+
+
+class AggregationContext:
+    """What index.aggregations reads from its context (filter_bitmap, mapping, clock, shard)."""
+
+    def __init__(self, shard: ShardExecution) -> None:
+        self.shard = shard
+        self.mapping = shard.mapping
+        self.now_millis = shard.now_millis
+        self.index_name = shard.context.index_name
+        self.shard_index = shard.context.shard_index
+        self._plans: dict[int, Any] = {}
+        self._segment_executions: dict[int, SegmentExecution] = {}
+
+    def register_segment(self, segment_execution: SegmentExecution) -> None:
+        self._segment_executions[id(segment_execution.segment)] = segment_execution
+
+    def filter_bitmap(self, query_node: QueryNode, segment: Any):
+        plan = self._plans.get(id(query_node))
+        if plan is None:
+            plan = plan_query(query_node, self.shard)
+            self._plans[id(query_node)] = plan
+        segment_execution = self._segment_executions.get(id(segment))
+        if segment_execution is None:
+            segment_execution = SegmentExecution(self.shard, segment, -1)
+        return segment_execution.run_matches(plan) & segment_execution.live_docs()
+
+
+def _live_only(segment_execution: SegmentExecution, docs: np.ndarray, scores: np.ndarray | None):
+    live = segment_execution.live_docs()
+    if len(live) == segment_execution.max_doc or len(docs) == 0:
+        return docs, scores
+    keep = np.isin(docs, docs_from_bitmap(live), assume_unique=True)
+    return docs[keep], (scores[keep] if scores is not None else None)
+
+
+def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) -> ShardSearchResult:
+    started = time.perf_counter_ns()
+    shard = ShardExecution(searcher, context, context.filter_cache, profile=request.profile)
+    plan = plan_query(request.query, shard)
+    post_filter_plan = plan_query(request.post_filter, shard) if request.post_filter is not None else None
+    resolved_sorts = resolve_sorts(request, shard)
+    rewrite_nanoseconds = time.perf_counter_ns() - started
+    aggregation_tree = None
+    aggregation_context = None
+    if request.aggregations is not None:
+        from index.aggregations import parse_aggregations
+
+        aggregation_tree = parse_aggregations(request.aggregations)
+        aggregation_context = AggregationContext(shard)
+    needs_scores = request.needs_scores
+    keep_max_score = needs_scores and (not request.sort or request.track_scores or
+                                       any(sort_field.field == "_score" for sort_field in request.sort))
+    segment_results: list[ShardSearchResult] = []
+    total_hits = 0
+    doc_base = 0
+    collector_nanoseconds = 0
+    remaining_before_termination = request.terminate_after if request.terminate_after > 0 else None
+    terminated_early = False
+    for segment_index, segment in enumerate(searcher.segments):
+        segment_execution = SegmentExecution(shard, segment, segment_index, doc_base)
+        doc_base += int(segment.max_doc)
+        if remaining_before_termination is not None and remaining_before_termination <= 0:
+            terminated_early = True
+            break
+        if needs_scores:
+            doc_scores = segment_execution.run_scores(plan)
+            docs, scores = doc_scores.docs, doc_scores.scores
+        else:
+            docs, scores = docs_from_bitmap(segment_execution.run_matches(plan)), None
+        docs, scores = _live_only(segment_execution, docs, scores)
+        if request.min_score is not None and scores is not None:
+            keep = scores >= request.min_score
+            docs, scores = docs[keep], scores[keep]
+        if remaining_before_termination is not None:
+            if len(docs) >= remaining_before_termination:
+                terminated_early = terminated_early or len(docs) > remaining_before_termination
+                docs = docs[:remaining_before_termination]
+                scores = scores[:remaining_before_termination] if scores is not None else None
+            remaining_before_termination -= len(docs)
+        partial = None
+        if aggregation_tree is not None:
+            from index.aggregations import collect_segment
+
+            aggregation_context.register_segment(segment_execution)
+            partial = collect_segment(aggregation_tree, segment, docs, aggregation_context, scores)
+        if post_filter_plan is not None and len(docs):
+            keep = np.isin(docs, docs_from_bitmap(segment_execution.run_matches(post_filter_plan)), assume_unique=True)
+            docs, scores = docs[keep], (scores[keep] if scores is not None else None)
+        collector_started = time.perf_counter_ns()
+        hits = collect_top_hits(segment_execution, resolved_sorts, request, docs, scores)
+        collector_nanoseconds += time.perf_counter_ns() - collector_started
+        total_hits += len(docs)
+        max_score = float(scores.max()) if keep_max_score and scores is not None and len(scores) else None
+        segment_results.append(ShardSearchResult(context.index_name, context.shard_index, tuple(hits), len(docs),
+                                                 "eq", max_score, partial))
+    merged = merge_shard_results(segment_results, request)
+    aggregations = merged.aggregations
+    if aggregation_tree is not None:
+        from index.aggregations import empty_partial, reduce_for_shard_response
+
+        if aggregations is None:
+            aggregations = empty_partial(aggregation_tree)
+        aggregations = reduce_for_shard_response(aggregations, aggregation_tree)
+    relation = "eq"
+    reported_total = total_hits
+    if 0 <= request.track_total_hits < total_hits:
+        reported_total, relation = request.track_total_hits, "gte"
+    profile = None
+    if request.profile:
+        profile = {
+            "id": f"[{context.node_id}][{context.index_name}][{context.shard_index}]",
+            "searches": [{
+                "query": [profile_tree(plan, shard)],
+                "rewrite_time": rewrite_nanoseconds,
+                "collector": [{
+                    "name": "SimpleTopScoreDocCollector" if not request.sort else "SimpleFieldCollector",
+                    "reason": "search_top_hits",
+                    "time_in_nanos": collector_nanoseconds,
+                }],
+            }],
+            "aggregations": [],
+        }
+    return ShardSearchResult(
+        index_name=context.index_name, shard_index=context.shard_index, hits=merged.ranked_hits,
+        total_hits=reported_total, total_relation=relation, max_score=merged.max_score,
+        aggregations=aggregations, profile=profile, terminated_early=terminated_early,
+    )
+
+
+def count_shard(searcher: Any, query: QueryNode, context: SearchContext) -> int:
+    """Live docs matching ``query`` (``_count``): bitmaps only, no scores."""
+    shard = ShardExecution(searcher, context, context.filter_cache)
+    plan = plan_query(query, shard)
+    total = 0
+    for segment_index, segment in enumerate(searcher.segments):
+        segment_execution = SegmentExecution(shard, segment, segment_index)
+        total += len(segment_execution.run_matches(plan) & segment_execution.live_docs())
+    return total
