@@ -63,6 +63,9 @@ TRANSLOG_DIRECTORY = "translog"
 SNAPSHOTS_DIRECTORY = "snapshots"
 
 
+_LOOK_IT_UP = object()
+
+
 class OperationsNotRetainedError(StorageError):
     """``operations_since`` cannot serve the range: the log no longer holds it (use file copy)."""
 
@@ -486,9 +489,13 @@ class Shard:
 
     def _prepare_index(self, operation: IndexOperation, current, primary_term: int, seq_no: int,
                        mapping_updates: dict) -> _Prepared:
-        document_id = operation.document_id if operation.document_id is not None else _auto_id()
         values = self._parse(operation.source, mapping_updates)
-        state = current(document_id)
+        if operation.document_id is None:
+            # a fresh random id cannot exist yet: skip the lookup (OpenSearch's append-only path)
+            document_id, state = _auto_id(), None
+        else:
+            document_id = operation.document_id
+            state = current(document_id)
         exists = state is not None and not state.deleted
         if operation.op_type == "create" and exists:
             raise _conflict_failure(document_id, f"document already exists (current version [{state.version}])")
@@ -565,12 +572,18 @@ class Shard:
         elif state.segment is not None and not state.deleted:
             state.segment.deleted.add(state.doc)
 
-    def _apply_to_memory(self, operation: ReplicatedOperation, values: dict | None, previous: _DocState | None) -> None:
+    def _apply_to_memory(self, operation: ReplicatedOperation, values: dict | None,
+                         previous: _DocState | None | object = _LOOK_IT_UP) -> None:
+        """``previous`` is the id's state when the operation was validated; an id touched since then
+        (earlier in the same batch) is in the version map, which wins."""
         if operation.kind == "noop":
             self._tracker.mark_processed(operation.seq_no, operation.primary_term)
             return
         document_id = operation.document_id
-        previous = self._current_state(document_id)   # the overlay's view is stale once applied
+        if previous is _LOOK_IT_UP:
+            previous = self._current_state(document_id)
+        else:
+            previous = self._version_map.get(document_id, previous)
         self._supersede(previous)
         buffer_index = len(self._buffer)
         if operation.kind == "index":
@@ -967,9 +980,9 @@ class Shard:
                     best_copy = (doc_seq_no, segment, doc)
         if from_log is not None and (best_copy is None or from_log.seq_no > best_copy[0]):
             if from_log.kind == "index":
-                self._apply_to_memory(from_log, self._parse_for_replay(from_log), None)
+                self._apply_to_memory(from_log, self._parse_for_replay(from_log))
             else:
-                self._apply_to_memory(from_log, None, None)
+                self._apply_to_memory(from_log, None)
             return
         if best_copy is not None:
             _, segment, doc = best_copy
@@ -1060,4 +1073,4 @@ class Shard:
             )
 
 
-__all__ = ["OperationsNotRetainedError", "Shard", "ShardSettings", "ShardStatistics", "UNASSIGNED_SEQ_NO"]
+__all__ = ["OperationsNotRetainedError", "Searcher", "Shard", "ShardSettings", "ShardStatistics", "UNASSIGNED_SEQ_NO"]
