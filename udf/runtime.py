@@ -554,6 +554,15 @@ class UdfRuntime:
             with self._compile_lock:
                 pool = self._cached_pool(key)
                 if pool is None:
+                    # The sha256 is the cache key: a definition whose hash does not match its
+                    # bytes would poison the cache for every UDF with that hash.
+                    actual_sha256 = hashlib.sha256(module_bytes).hexdigest()
+                    if actual_sha256 != sha256:
+                        raise UdfValidationError(
+                            f"the definition's sha256 {sha256!r} does not match its module, which "
+                            f"hashes to {actual_sha256!r}",
+                            function_name=name,
+                        )
                     compiled = self._validate_and_compile(name, module_bytes, sha256)
                     pool = _ModulePool(compiled)
                     with self._cache_lock:

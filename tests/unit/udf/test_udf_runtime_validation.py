@@ -178,3 +178,12 @@ def test_a_different_engine_configuration_does_not_share_disk_cache_entries(tmp_
         second.compile(definition)
         assert second.statistics().disk_cache_loads == 0
     assert len(list(tmp_path.glob("*.cwasm"))) == 2
+
+
+def test_a_definition_whose_sha256_does_not_match_its_bytes_is_never_compiled(runtime):
+    import dataclasses
+
+    definition = runtime.build_definition("range", wat_registration_body("range_filter"))
+    forged = dataclasses.replace(definition, sha256="0" * 64)
+    with pytest.raises(UdfValidationError, match="does not match its module"):
+        runtime.compile(forged)
