@@ -854,7 +854,10 @@ class UdfRuntime:
             try:
                 for start in range(0, document_count, batch_size):
                     stop = min(start + batch_size, document_count)
-                    layout = abi.plan_batch_layout(stop - start, field_count, len(params_array))
+                    try:
+                        layout = abi.plan_batch_layout(stop - start, field_count, len(params_array))
+                    except ValueError as error:
+                        raise UdfMemoryLimitError(str(error), function_name=name) from None
                     if layout.total_bytes > self.config.max_memory_bytes_per_instance:
                         raise UdfMemoryLimitError(
                             f"a batch of {stop - start} documents with {field_count} fields needs "
