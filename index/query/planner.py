@@ -57,10 +57,13 @@ def _is_object_path(shard: ShardExecution, path: str) -> bool:
 
 
 def resolve_field_pattern(shard: ShardExecution, pattern: str, types: frozenset[str] | None = None) -> list[str]:
-    """Concrete field paths for a name or wildcard pattern (``*`` alone means every text/keyword field)."""
+    """Concrete field paths for a name or wildcard pattern.
+
+    As OpenSearch's QueryParserHelper does, a wildcard pattern only selects fields that can be
+    searched as text (text and keyword); a plain name is taken as is, whatever its type."""
     if "*" not in pattern and "?" not in pattern:
         return [pattern]
-    allowed = types or (DEFAULT_FIELD_TYPES if pattern == "*" else None)
+    allowed = types or DEFAULT_FIELD_TYPES
     return [mapping.path for mapping in shard.mapping.fields()
             if fnmatch.fnmatchcase(mapping.path, pattern) and (allowed is None or mapping.type in allowed)]
 
@@ -134,8 +137,9 @@ def parse_date_bound(shard: ShardExecution, path: str, value: Any, date_format: 
         raise
     except Exception as error:   # MapperParsingError and friends: a bad bound is the query's fault
         reason = getattr(error, "reason", str(error))
-        raise QueryShardError(f"failed to parse date field [{value}] with format [{date_format or default_format}]: "
-                              f"[{reason}]", field=path) from None
+        if not reason.startswith("failed to parse"):
+            reason = f"failed to parse date field [{value}] with format [{date_format or default_format}]: [{reason}]"
+        raise QueryShardError(reason, field=path) from None
 
 
 def _boolean_term(value: Any) -> str | None:
