@@ -111,8 +111,14 @@ def _expand(offsets: np.ndarray, docs: np.ndarray):
     """CSR gather: (rows into docs, positions into the value array, per-doc value counts)."""
     if docs.size == 0:
         return _EMPTY_INT, _EMPTY_INT, _EMPTY_INT
-    starts = offsets[docs]
-    lengths = offsets[docs + 1] - starts
+    if (docs.size == offsets.size - 1 and docs[0] == 0 and docs[-1] == docs.size - 1
+            and bool((docs[1:] > docs[:-1]).all())):
+        # Every document of the segment, in order: no gathers needed.
+        starts = offsets[:-1]
+        lengths = np.diff(offsets)
+    else:
+        starts = offsets[docs]
+        lengths = offsets[docs + 1] - starts
     total = int(lengths.sum())
     nonzero = np.flatnonzero(lengths)
     if total == nonzero.size:          # single-valued fast path
@@ -172,16 +178,25 @@ def keyword_ordinals(segment, field_name: str, docs: np.ndarray):
     if doc_values is None:
         return _EMPTY_INT, _EMPTY_INT, np.zeros(docs.size, dtype=np.int64), ()
     rows, positions, lengths = _expand(np.asarray(doc_values.offsets), docs)
-    return rows, np.asarray(doc_values.ordinals, dtype=np.int64)[positions], lengths, doc_values.terms
+    return rows, np.asarray(doc_values.ordinals)[positions].astype(np.int64), lengths, doc_values.terms
 
 
 def _dedup_adjacent(rows: np.ndarray, keys: np.ndarray):
     """Drop repeated (row, key) pairs; within one doc, values (hence keys) are sorted."""
-    if rows.size < 2:
-        return rows, keys
+    if rows.size < 2 or rows[-1] - rows[0] == rows.size - 1:
+        return rows, keys     # rows are non-decreasing: this span means one value per row
     keep = np.ones(rows.size, dtype=bool)
     keep[1:] = (rows[1:] != rows[:-1]) | (keys[1:] != keys[:-1])
     return rows[keep], keys[keep]
+
+
+def _unique_sorted(rows: np.ndarray) -> np.ndarray:
+    """Unique values of a non-decreasing array in O(n) (no sort)."""
+    if rows.size < 2:
+        return rows
+    keep = np.ones(rows.size, dtype=bool)
+    keep[1:] = rows[1:] != rows[:-1]
+    return rows[keep]
 
 
 def _metric_field_info(node, segment, context, field_name, numeric_only=True) -> FieldInfo:
@@ -235,7 +250,10 @@ def _collect_cardinality(node, segment, docs, scores, context):
     else:
         _, values, _ = numeric_values(segment, spec.field, docs, spec.missing, info)
         hashes = hash_numbers(np.unique(values))
-    return CardinalityState(CardinalitySketch.from_hashes(hashes, spec.precision_threshold))
+        return CardinalityState(CardinalitySketch.from_hashes(hashes, spec.precision_threshold,
+                                                              assume_unique=True))
+    return CardinalityState(CardinalitySketch.from_hashes(hashes, spec.precision_threshold,
+                                                          assume_unique=True))
 
 
 def _collect_digest(node, segment, docs, scores, context):
@@ -394,14 +412,79 @@ def _sub_partial(node, segment, docs, scores, rows, context) -> AggregationParti
     return _collect_tree(node.sub_aggregations, segment, docs[rows], sub_scores, context)
 
 
+_GROUPED_METRIC_TYPES = frozenset({"avg", "min", "max", "sum", "stats", "extended_stats", "value_count"})
+
+
 def _make_buckets(node, segment, docs, scores, context, keys: list, counts: np.ndarray,
                   rows: np.ndarray, key_ids: np.ndarray) -> dict:
-    if node.sub_aggregations:
-        grouped = _group_rows(rows, key_ids, len(keys))
-        return {key: Bucket(int(count), _sub_partial(node, segment, docs, scores, group, context))
-                for key, count, group in zip(keys, counts.tolist(), grouped)}
-    empty = AggregationPartial({})
-    return {key: Bucket(int(count), empty) for key, count in zip(keys, counts.tolist())}
+    """Buckets with their sub-aggregations. Simple numeric metrics (avg, sum, stats, ...) are
+    computed for all buckets at once with bincount / reduceat; anything else recurses once per
+    bucket over that bucket's documents."""
+    bucket_count = len(keys)
+    if not node.sub_aggregations:
+        empty = AggregationPartial({})
+        return {key: Bucket(int(count), empty) for key, count in zip(keys, counts.tolist())}
+    order = np.argsort(key_ids, kind="stable")
+    sorted_rows, sorted_ids = rows[order], key_ids[order]
+    boundaries = np.searchsorted(sorted_ids, np.arange(bucket_count + 1))
+    grouped_states = {}
+    per_bucket_nodes = []
+    for sub_node in node.sub_aggregations:
+        states = None
+        if sub_node.type in _GROUPED_METRIC_TYPES:
+            states = _grouped_metric_states(sub_node, segment, docs[sorted_rows], sorted_ids,
+                                            bucket_count, context)
+        if states is None:
+            per_bucket_nodes.append(sub_node)
+        else:
+            grouped_states[sub_node.name] = states
+    per_bucket_tree = AggregationTree(tuple(per_bucket_nodes))
+    buckets = {}
+    for position, (key, count) in enumerate(zip(keys, counts.tolist())):
+        states = {name: grouped[position] for name, grouped in grouped_states.items()}
+        if per_bucket_nodes:
+            group = sorted_rows[boundaries[position]:boundaries[position + 1]]
+            sub_scores = None if scores is None else scores[group]
+            states.update(_collect_tree(per_bucket_tree, segment, docs[group], sub_scores, context).states)
+        buckets[key] = Bucket(int(count), AggregationPartial(states))
+    return buckets
+
+
+def _grouped_metric_states(node, segment, group_docs, group_ids, bucket_count, context):
+    """One state per bucket for a simple metric, or None when it must run per bucket."""
+    spec = node.spec
+    info = resolve_field(context, segment, spec.field, node)
+    if info.value_type == "keyword":
+        if node.type != "value_count":
+            return None      # the per-bucket path raises the proper error
+        rows, _, lengths, _ = keyword_ordinals(segment, spec.field, group_docs)
+        counts = np.bincount(group_ids[rows], minlength=bucket_count)
+        if spec.missing is not None:
+            counts = counts + np.bincount(group_ids[lengths == 0], minlength=bucket_count)
+        return [ValueCountState(int(count)) for count in counts.tolist()]
+    if info.value_type == "unmapped" and spec.missing is None:
+        state = empty_state(node)
+        return [state] * bucket_count
+    rows, values, _ = numeric_values(segment, spec.field, group_docs, spec.missing, info)
+    value_buckets = group_ids[rows]
+    counts = np.bincount(value_buckets, minlength=bucket_count)
+    if node.type == "value_count":
+        return [ValueCountState(int(count)) for count in counts.tolist()]
+    as_float = values.astype(np.float64)
+    sums = np.bincount(value_buckets, weights=as_float, minlength=bucket_count)
+    squares = np.bincount(value_buckets, weights=as_float * as_float, minlength=bucket_count)
+    minimums = np.full(bucket_count, np.inf)
+    maximums = np.full(bucket_count, -np.inf)
+    nonempty = np.flatnonzero(counts)
+    if nonempty.size:
+        # Values are grouped by bucket (rows follow the bucket order), so reduceat over the
+        # start of each non-empty bucket's run gives its minimum and maximum.
+        starts = np.searchsorted(value_buckets, nonempty)
+        minimums[nonempty] = np.minimum.reduceat(as_float, starts)
+        maximums[nonempty] = np.maximum.reduceat(as_float, starts)
+    return [StatsState(count, total, minimum, maximum, square, info.value_type, info.date_format)
+            for count, total, minimum, maximum, square in zip(
+                counts.tolist(), sums.tolist(), minimums.tolist(), maximums.tolist(), squares.tolist())]
 
 
 def _collect_terms(node, segment, docs, scores, context):
@@ -593,7 +676,7 @@ def _collect_range(node, segment, docs, scores, context):
             inside &= values >= low
         if high is not None:
             inside &= values < high
-        bucket_rows = np.unique(rows[inside])
+        bucket_rows = _unique_sorted(rows[inside])
         buckets[position] = Bucket(int(bucket_rows.size),
                                    _sub_partial(node, segment, docs, scores, bucket_rows, context))
     value_type = "date" if is_date else info.value_type

@@ -77,8 +77,12 @@ class CardinalitySketch:
         return cls(precision_threshold, np.zeros(0, dtype=np.uint64), None)
 
     @classmethod
-    def from_hashes(cls, hashes: np.ndarray, precision_threshold: int) -> CardinalitySketch:
-        unique = np.unique(np.asarray(hashes, dtype=np.uint64))
+    def from_hashes(cls, hashes: np.ndarray, precision_threshold: int,
+                    assume_unique: bool = False) -> CardinalitySketch:
+        hashes = np.asarray(hashes, dtype=np.uint64)
+        if assume_unique and hashes.size > precision_threshold:
+            return cls(precision_threshold, None, _registers_from_hashes(hashes))
+        unique = np.unique(hashes)
         return cls(precision_threshold, unique, None)._maybe_promote()
 
     def _maybe_promote(self) -> CardinalitySketch:
@@ -134,7 +138,10 @@ def _registers_from_hashes(hashes: np.ndarray) -> np.ndarray:
     bit_lengths[nonzero] = np.floor(np.log2(remainders[nonzero].astype(np.float64))).astype(np.int64) + 1
     ranks = (remainder_bits - bit_lengths + 1).astype(np.uint8)
     registers = np.zeros(1 << precision, dtype=np.uint8)
-    np.maximum.at(registers, indexes, ranks)
+    # Assign rank by rank in increasing order, so each register ends with its largest rank
+    # (np.maximum.at is ~20x slower; ranks are few and mostly small).
+    for rank in np.unique(ranks).tolist():
+        registers[indexes[ranks == rank]] = rank
     return registers
 
 

@@ -96,17 +96,32 @@ def test_splitting_over_segments_and_shards_then_merging_equals_one_segment(docu
 @settings(max_examples=40, deadline=None)
 @given(documents=documents_strategy)
 def test_terms_and_stats_agree_with_a_brute_force_model(documents):
-    tree = parse({"t": {"terms": {"field": "tag", "size": 10}}, "s": {"stats": {"field": "n"}}})
+    tree = parse({"t": {"terms": {"field": "tag", "size": 10},
+                        "aggs": {"m": {"max": {"field": "n"}}, "c": {"value_count": {"field": "tag"}},
+                                 "p": {"percentiles": {"field": "n", "percents": [100]}}}},
+                  "s": {"stats": {"field": "n"}}})
     result = render(collect_one(tree, documents), tree)
     counts = collections.Counter()
     numbers = []
+    bucket_numbers = collections.defaultdict(list)
+    bucket_tag_values = collections.Counter()
     for document in documents:
         tags = document.get("tag", [])
-        counts.update(set(tags if isinstance(tags, list) else [tags]))
+        tags = tags if isinstance(tags, list) else [tags]
+        counts.update(set(tags))
         value = document.get("n", [])
-        numbers.extend(value if isinstance(value, list) else [value])
-    assert result["t"]["buckets"] == [{"key": key, "doc_count": count} for key, count in
-                                      sorted(counts.items(), key=lambda item: (-item[1], item[0]))]
+        values = value if isinstance(value, list) else [value]
+        numbers.extend(values)
+        for tag in set(tags):
+            bucket_numbers[tag].extend(values)
+            bucket_tag_values[tag] += len(set(tags))   # keyword doc values are a set per doc
+    expected_buckets = []
+    for key, count in sorted(counts.items(), key=lambda item: (-item[1], item[0])):
+        maximum = float(max(bucket_numbers[key])) if bucket_numbers[key] else None
+        expected_buckets.append({"key": key, "doc_count": count, "m": {"value": maximum},
+                                 "c": {"value": bucket_tag_values[key]},
+                                 "p": {"values": {"100.0": maximum}}})
+    assert result["t"]["buckets"] == expected_buckets
     assert result["s"]["count"] == len(numbers)
     assert result["s"]["sum"] == float(sum(numbers))
     assert result["s"]["min"] == (float(min(numbers)) if numbers else None)
