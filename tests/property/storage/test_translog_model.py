@@ -89,5 +89,5 @@ class TranslogAgainstListModel(RuleBasedStateMachine):
         self.synced = synced_and_retained
 
 
-TranslogAgainstListModel.TestCase.settings = settings(max_examples=60, stateful_step_count=30, deadline=None)
+TranslogAgainstListModel.TestCase.settings = settings(max_examples=40, stateful_step_count=30, deadline=None)
 test_translog_against_list_model = TranslogAgainstListModel.TestCase
