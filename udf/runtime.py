@@ -104,6 +104,7 @@ class UdfRuntimeConfig:
     epoch_ticker: str = "thread"                    # "thread" | "manual" (see module docstring)
     batch_document_count: int = 4096                # documents per wasm call
     max_idle_instances_per_module: int = 4          # pooled instances kept per module
+    max_live_instances_per_module: int = 16         # instances in use at once; more callers wait
     max_cached_modules: int = 256                   # compiled modules kept (least recently used go)
     validation_fuel: int = 10_000_000               # fuel for instantiation + abi_version at registration
     validation_timeout_milliseconds: float = 2_000.0
@@ -115,6 +116,10 @@ class UdfRuntimeConfig:
             raise ValueError(f"epoch_ticker must be 'thread' or 'manual', got {self.epoch_ticker!r}")
         if not 1 <= self.batch_document_count <= 1 << 24:
             raise ValueError(f"batch_document_count must be in [1, 2^24], got {self.batch_document_count}")
+        if self.max_live_instances_per_module < 1:
+            raise ValueError(
+                f"max_live_instances_per_module must be at least 1, got {self.max_live_instances_per_module}"
+            )
         if self.epoch_tick_milliseconds <= 0:
             raise ValueError(f"epoch_tick_milliseconds must be positive, got {self.epoch_tick_milliseconds}")
         if self.max_memory_bytes_per_instance < _WASM_PAGE_BYTES:
@@ -207,6 +212,7 @@ class UdfRuntimeStatistics:
     failures: int
     fuel_consumed: int
     idle_instances: int
+    busy_instances: int             # instances running a call right now
     disk_cache_loads: int           # modules loaded from compiled_cache_directory instead of compiled
     disk_cache_stores: int
 
@@ -370,10 +376,17 @@ class _Instance:
 
 
 class _ModulePool:
-    def __init__(self, compiled: CompiledUdf) -> None:
+    """The compiled module, its idle instances, and a bound on instances alive at once."""
+
+    def __init__(self, compiled: CompiledUdf, max_live_instances: int) -> None:
         self.compiled = compiled
         self.lock = threading.Lock()
         self.idle: list[_Instance] = []
+        self.busy = 0                    # instances lent out right now (statistics)
+        self.max_live_instances = max_live_instances
+        # Each live instance may hold up to the memory cap: this bounds a module's memory to
+        # max_live_instances x max_memory_bytes_per_instance however many threads call it.
+        self.live_slots = threading.BoundedSemaphore(max_live_instances)
 
 
 @dataclass
@@ -444,12 +457,13 @@ class UdfRuntime:
         with self._cache_lock:
             cached = len(self._pools)
             idle = sum(len(pool.idle) for pool in self._pools.values())
+            busy = sum(pool.busy for pool in self._pools.values())
         with self._statistics_lock:
             return UdfRuntimeStatistics(
                 cached_modules=cached, compile_cache_hits=self._compile_cache_hits,
                 compile_cache_misses=self._compile_cache_misses, invocations=self._invocations,
                 batches=self._batches, failures=self._failures, fuel_consumed=self._fuel_consumed,
-                idle_instances=idle,
+                idle_instances=idle, busy_instances=busy,
                 disk_cache_loads=self._disk_cache.loads if self._disk_cache is not None else 0,
                 disk_cache_stores=self._disk_cache.stores if self._disk_cache is not None else 0,
             )
@@ -564,7 +578,7 @@ class UdfRuntime:
                             function_name=name,
                         )
                     compiled = self._validate_and_compile(name, module_bytes, sha256)
-                    pool = _ModulePool(compiled)
+                    pool = _ModulePool(compiled, self.config.max_live_instances_per_module)
                     with self._cache_lock:
                         self._pools[key] = pool
                         while len(self._pools) > self.config.max_cached_modules:
@@ -765,15 +779,32 @@ class UdfRuntime:
         return memory.data_len(store) + _WASM_PAGE_BYTES > self.config.max_memory_bytes_per_instance
 
     def _acquire(self, pool: _ModulePool, name: str, budget: _CallBudget) -> _Instance:
+        """An instance for this call; waits (within the call's deadline) while all are busy."""
+        if not pool.live_slots.acquire(timeout=max(0.0, budget.deadline - time.monotonic())):
+            raise UdfTimeoutError(
+                f"timed out after {budget.timeout_milliseconds:g}ms waiting for a free instance "
+                f"(all {pool.max_live_instances} are busy)",
+                function_name=name,
+            )
+        try:
+            with pool.lock:
+                instance = pool.idle.pop() if pool.idle else None
+            if instance is None:
+                instance = self._instantiate(pool.compiled, name, budget)
+        except BaseException:
+            pool.live_slots.release()
+            raise
         with pool.lock:
-            if pool.idle:
-                return pool.idle.pop()
-        return self._instantiate(pool.compiled, name, budget)
+            pool.busy += 1
+        return instance
 
-    def _release(self, pool: _ModulePool, instance: _Instance) -> None:
+    def _release(self, pool: _ModulePool, instance: _Instance, reuse: bool) -> None:
+        """Give the slot back; pool the instance only if its call succeeded."""
         with pool.lock:
-            if len(pool.idle) < self.config.max_idle_instances_per_module:
+            pool.busy -= 1
+            if reuse and len(pool.idle) < self.config.max_idle_instances_per_module:
                 pool.idle.append(instance)
+        pool.live_slots.release()
 
     def _reserve(self, instance: _Instance, byte_count: int, budget: _CallBudget) -> int:
         if byte_count <= instance.reserved_bytes:
@@ -897,8 +928,7 @@ class UdfRuntime:
                     del region
                 succeeded = True
             finally:
-                if succeeded:
-                    self._release(pool, instance)
+                self._release(pool, instance, reuse=succeeded)
         except UdfExecutionError:
             with self._statistics_lock:
                 self._failures += 1

@@ -276,3 +276,37 @@ def test_direct_batch_calls_and_wasmtimes_public_call_give_the_same_results_fuel
     assert direct_outcome.keep.sum() == np.count_nonzero((values >= -3) & (values <= 7))
     assert direct_outcome.fuel_consumed == public_outcome.fuel_consumed
     assert trap_reasons[0] == trap_reasons[1]
+
+
+def test_callers_beyond_the_live_instance_bound_wait_and_time_out_rather_than_allocate():
+    config = UdfRuntimeConfig(max_live_instances_per_module=1, epoch_ticker="manual",
+                              epoch_tick_milliseconds=1.0)
+    with UdfRuntime(config) as runtime:
+        loop = runtime.build_definition("loop", wat_registration_body("infinite_loop"))
+        first_call_started = threading.Event()
+        finished = threading.Event()
+        first_call_errors: list[BaseException] = []
+
+        def hold_the_only_instance():
+            first_call_started.set()
+            try:
+                runtime.run_filter(loop, 1, {}, None, ExecutionLimits(fuel=ENDLESS_FUEL, timeout_milliseconds=60_000))
+            except BaseException as error:  # noqa: BLE001 - checked below
+                first_call_errors.append(error)
+            finally:
+                finished.set()
+
+        holder = threading.Thread(target=hold_the_only_instance)
+        holder.start()
+        first_call_started.wait()
+        # Until the holder's call has its instance, the second call could still get it.
+        while runtime.statistics().busy_instances == 0 and not finished.is_set():
+            threading.Event().wait(0.001)
+        assert runtime.statistics().busy_instances == 1
+        with pytest.raises(UdfTimeoutError, match="waiting for a free instance"):
+            runtime.run_filter(loop, 1, {}, None, ExecutionLimits(fuel=ENDLESS_FUEL, timeout_milliseconds=20))
+        while not finished.is_set():
+            runtime.tick_epoch()
+        holder.join()
+        assert len(first_call_errors) == 1 and isinstance(first_call_errors[0], UdfTimeoutError)
+        assert_range_filter_still_works(runtime)
