@@ -26,6 +26,7 @@ from index.analysis.token_filters import (
     LengthFilter,
     LowercaseFilter,
     MinimalEnglishStemFilter,
+    PorterStemFilter,
     ReverseFilter,
     StemmerFilter,
     StopFilter,
@@ -38,7 +39,7 @@ from index.analysis.tokens import Token, TokenBatch
 
 # Filters that look at one token at a time and never add tokens, so they can run once over a
 # whole batch's terms (a stop filter that keeps a trailing stop word looks at text ends: not here).
-_ONE_TOKEN_AT_A_TIME = (LowercaseFilter, UppercaseFilter, StemmerFilter, MinimalEnglishStemFilter,
+_ONE_TOKEN_AT_A_TIME = (LowercaseFilter, UppercaseFilter, StemmerFilter, PorterStemFilter, MinimalEnglishStemFilter,
                         EnglishPossessiveFilter, TrimFilter, TruncateFilter, ReverseFilter,
                         LengthFilter)
 
@@ -189,16 +190,19 @@ class Analyzer:
 # -- the numpy tokenizer for ASCII -----------------------------------------------------------
 _OTHER, _LETTER, _DIGIT, _UNDERSCORE = 0, 1, 2, 3
 _CHARACTER_CLASS = np.zeros(256, dtype=np.uint8)
-for _code in range(256):
-    if chr(_code).isascii() and chr(_code).isalpha():
+for _code in range(128):
+    if chr(_code).isalpha():
         _CHARACTER_CLASS[_code] = _LETTER
-    elif chr(_code).isascii() and chr(_code).isdigit():
+    elif chr(_code).isdigit():
         _CHARACTER_CLASS[_code] = _DIGIT
 _CHARACTER_CLASS[ord("_")] = _UNDERSCORE
-_JOINS_LETTERS = np.zeros(256, dtype=bool)
-_JOINS_LETTERS[[ord(character) for character in "'.:"]] = True
-_JOINS_DIGITS = np.zeros(256, dtype=bool)
-_JOINS_DIGITS[[ord(character) for character in ".,;'"]] = True
+# Joiner kinds (UAX#29 MidLetter/MidNum/MidNumLet restricted to ASCII): bit 1 joins two letters,
+# bit 2 joins two digits.
+_JOIN_KIND = np.zeros(256, dtype=np.uint8)
+for _character in "':.":
+    _JOIN_KIND[ord(_character)] |= 1
+for _character in ".,;'":
+    _JOIN_KIND[ord(_character)] |= 2
 _LOWERCASE = np.arange(256, dtype=np.uint8)
 _LOWERCASE[ord("A"):ord("Z") + 1] += 32
 _SPACE = np.uint8(32)
@@ -207,45 +211,46 @@ _SPACE = np.uint8(32)
 def ascii_token_batch(texts: Sequence[str], kind: str) -> tuple[list[str], np.ndarray, np.ndarray] | None:
     """Lowercased tokens of ASCII texts, exactly as the regex tokenizer of `kind` would give.
 
-    Returns None when a token is longer than the default max_token_length (rare; the caller then
-    uses the regex path, which splits it).
+    One pass of table lookups classifies every byte; the rare joiner characters ("don't", "3.14")
+    are checked against their neighbours only where they occur. Returns None when a token is
+    longer than the default max_token_length (rare; the caller then uses the regex path, which
+    splits it).
     """
     lengths = np.fromiter((len(text) for text in texts), dtype=np.int64, count=len(texts))
     text_starts = np.zeros(len(texts), dtype=np.int64)
     np.cumsum(lengths[:-1] + 1, out=text_starts[1:])  # "\n" between texts is never part of a token
-    buffer = np.frombuffer("\n".join(texts).encode("ascii"), dtype=np.uint8)
+    raw = "\n".join(texts).encode("ascii")
+    buffer = np.frombuffer(raw, dtype=np.uint8)
     if buffer.size == 0:
         return [], np.zeros(0, dtype=np.int32), np.zeros(0, dtype=np.int32)
     classes = _CHARACTER_CLASS[buffer]
     if kind == "simple":
         in_token = classes == _LETTER
     else:
-        previous_class = np.empty_like(classes)
-        previous_class[0] = _OTHER
-        previous_class[1:] = classes[:-1]
-        next_class = np.empty_like(classes)
-        next_class[-1] = _OTHER
-        next_class[:-1] = classes[1:]
         in_token = classes != _OTHER
-        in_token |= _JOINS_LETTERS[buffer] & (previous_class == _LETTER) & (next_class == _LETTER)
-        in_token |= _JOINS_DIGITS[buffer] & (previous_class == _DIGIT) & (next_class == _DIGIT)
-        starts = in_token.copy()
-        starts[1:] &= ~in_token[:-1]
-        token_numbers = np.cumsum(starts) - 1
-        token_count = int(token_numbers[-1]) + 1
-        alphanumeric = (classes == _LETTER) | (classes == _DIGIT)
-        has_alphanumeric = np.zeros(max(token_count, 1), dtype=bool)
-        has_alphanumeric[token_numbers[alphanumeric]] = True
-        if token_count and not has_alphanumeric[:token_count].all():
+        joiner_kinds = _JOIN_KIND[buffer[1:-1]]
+        candidates = np.flatnonzero(joiner_kinds) + 1
+        if candidates.size:
+            kinds = joiner_kinds[candidates - 1]
+            before = classes[candidates - 1]
+            after = classes[candidates + 1]
+            joins = (((kinds & 1) != 0) & (before == _LETTER) & (after == _LETTER)) | (
+                ((kinds & 2) != 0) & (before == _DIGIT) & (after == _DIGIT))
+            in_token[candidates[joins]] = True
+        if b"_" in raw:
             # a run of underscores alone is no word in UAX#29
-            in_token &= has_alphanumeric[np.maximum(token_numbers, 0)]
-    starts = in_token.copy()
-    starts[1:] &= ~in_token[:-1]
-    ends = in_token.copy()
-    ends[:-1] &= ~in_token[1:]
-    token_starts = np.flatnonzero(starts)
-    token_ends = np.flatnonzero(ends)
-    if token_starts.size and int((token_ends - token_starts).max()) >= DEFAULT_MAX_TOKEN_LENGTH:
+            edges = np.diff(in_token.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+            run_starts = np.flatnonzero(edges == 1)
+            run_ends = np.flatnonzero(edges == -1)
+            alphanumeric_before = np.concatenate(([0], np.cumsum((classes == _LETTER) | (classes == _DIGIT))))
+            without_alphanumeric = (alphanumeric_before[run_ends] - alphanumeric_before[run_starts]) == 0
+            for run_start, run_end in zip(run_starts[without_alphanumeric].tolist(),
+                                          run_ends[without_alphanumeric].tolist()):
+                in_token[run_start:run_end] = False
+    edges = np.diff(in_token.view(np.int8), prepend=np.int8(0), append=np.int8(0))
+    token_starts = np.flatnonzero(edges == 1)
+    token_ends = np.flatnonzero(edges == -1)
+    if token_starts.size and int((token_ends - token_starts).max()) > DEFAULT_MAX_TOKEN_LENGTH:
         return None
     output = np.where(in_token, _LOWERCASE[buffer], _SPACE)
     terms = output.tobytes().decode("ascii").split()

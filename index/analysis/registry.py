@@ -16,7 +16,7 @@ from index.analysis.stopwords import ENGLISH_STOP_WORDS
 from index.analysis.token_filters import (
     EnglishPossessiveFilter,
     LowercaseFilter,
-    StemmerFilter,
+    PorterStemFilter,
     StopFilter,
     TokenFilter,
     build_token_filter,
@@ -73,7 +73,7 @@ def build_typed_analyzer(name: str, type_name: str, parameters: dict[str, Any]) 
         return Analyzer(name, StandardTokenizer(), [
             EnglishPossessiveFilter(), LowercaseFilter(),
             StopFilter(stop_words_from_setting(parameters.get("stopwords", "_english_"), name)),
-            StemmerFilter("porter")])
+            PorterStemFilter()])
     if type_name == "pattern":
         filters = []
         if parameters.get("lowercase", True) not in (False, "false"):

@@ -16,6 +16,7 @@ import numpy as np
 
 import Stemmer
 
+from index.analysis.porter import PorterStemmer
 from index.analysis.stopwords import ENGLISH_STOP_WORDS, PREDEFINED_STOP_WORD_LISTS
 from index.analysis.tokens import Token
 from index.errors import AnalysisError
@@ -159,6 +160,24 @@ class StemmerFilter(TokenFilter):
         distinct = list(dict.fromkeys(terms))
         stem_of = dict(zip(distinct, self.stemmer.stemWords(distinct)))
         return [stem_of[term] for term in terms], None
+
+
+class PorterStemFilter(TokenFilter):
+    """Lucene's PorterStemFilter (the reference Porter algorithm, memoised): see porter.py."""
+
+    name = "porter_stem"
+
+    def __init__(self) -> None:
+        self.stemmer = PorterStemmer()
+
+    def map_term(self, term: str) -> str:
+        return self.stemmer.stem(term)
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        return self.stemmer.stem_words(terms), positions
+
+    def filter_batch(self, terms: list[str]) -> tuple[list[str], np.ndarray | None]:
+        return self.stemmer.stem_words(terms), None
 
 
 class MinimalEnglishStemFilter(TokenFilter):
@@ -314,7 +333,7 @@ class EdgeNGramFilter(NGramFilter):
 
 # OpenSearch `stemmer` language names → (snowball algorithm | special filter name).
 STEMMER_LANGUAGES: dict[str, str] = {
-    "english": "porter", "porter": "porter", "porter2": "english",
+    "english": "lucene_porter", "porter": "lucene_porter", "porter2": "english",
     "light_english": "minimal_english",  # KStem is not available: documented approximation
     "minimal_english": "minimal_english", "possessive_english": "english_possessive",
     "arabic": "arabic", "armenian": "armenian", "basque": "basque", "catalan": "catalan",
@@ -326,7 +345,7 @@ STEMMER_LANGUAGES: dict[str, str] = {
     "portuguese": "portuguese", "light_portuguese": "portuguese", "romanian": "romanian",
     "russian": "russian", "light_russian": "russian", "spanish": "spanish",
     "light_spanish": "spanish", "swedish": "swedish", "light_swedish": "swedish",
-    "turkish": "turkish", "lovins": "lovins" if "lovins" in Stemmer.algorithms() else "porter",
+    "turkish": "turkish",
 }
 
 
@@ -334,6 +353,8 @@ def stemmer_for_language(language: str) -> TokenFilter:
     target = STEMMER_LANGUAGES.get(language)
     if target is None:
         raise AnalysisError(f"unknown stemmer language [{language}]")
+    if target == "lucene_porter":
+        return PorterStemFilter()
     if target == "minimal_english":
         return MinimalEnglishStemFilter()
     if target == "english_possessive":
@@ -403,7 +424,7 @@ def build_token_filter(type_name: str, parameters: dict[str, Any], definition_na
         language = parameters.get("language", parameters.get("name", "english"))
         return stemmer_for_language(str(language))
     if type_name == "porter_stem":
-        return StemmerFilter("porter")
+        return PorterStemFilter()
     if type_name == "snowball":
         language = str(parameters.get("language", "English")).lower()
         if language not in Stemmer.algorithms():

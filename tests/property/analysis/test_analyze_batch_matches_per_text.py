@@ -40,3 +40,18 @@ def test_terms_and_positions_equal_the_terms_and_positions_of_analyze(text, anal
 def test_standard_token_offsets_point_at_the_token_text(text):
     for token in REGISTRY.get("standard").analyze(text):
         assert text[token.start_offset:token.end_offset].lower() == token.term
+
+
+SCRIPT_MIX = st.text(st.sampled_from(list("ab1_.'’ ") + ["中", "文", "ひ", "カ", "タ", "한", "\u0301", "é", "𝐀", "😀", "\U00020000"]),
+                     max_size=30)
+
+
+@given(st.one_of(SCRIPT_MIX, st.text(max_size=30)))
+def test_standard_tokenizer_fast_path_equals_the_exact_uax29_pattern(text):
+    from index.analysis.tokenizers import StandardTokenizer
+
+    tokenizer = StandardTokenizer()
+    exact: list = []
+    tokenizer._tokenize_exact(text, 0, len(text), exact)
+    assert tokenizer.tokenize(text) == exact
+    assert tokenizer.terms(text) == [raw[0] for raw in exact]
