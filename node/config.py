@@ -319,6 +319,10 @@ def cross_field_problems(config: NodeConfig) -> list[str]:
         for other_name, other_host, other_port in bound[index + 1:]:
             if port != 0 and port == other_port and host == other_host:
                 problems.append(f"{name} and {other_name}: expected different ports, got {port} for both")
+    if len(config.seed_hosts) > 1 and config.cluster_secret_file is None:
+        # a generated secret is per node: voters with different secrets can never connect
+        problems.append("--cluster-secret-file: expected a secret file shared by every node when "
+                        "--seed-hosts names several voters, got none")
     if config.seed_hosts and config.raft_port == 0:
         problems.append("--raft-port: expected a fixed port when --seed-hosts is set, got 0")
     if config.data_directory.exists() and not config.data_directory.is_dir():

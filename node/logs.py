@@ -25,6 +25,8 @@ request_id: contextvars.ContextVar[str | None] = contextvars.ContextVar("request
 """The id of the HTTP request being served (X-Opaque-Id or generated); None outside requests."""
 
 ROOT_LOGGER_NAME = "quidditch"
+# the libraries log under their package names; their events belong in the node's log too
+LIBRARY_LOGGER_NAMES = ("raft", "index", "udf", "pysyncobj", "hypercorn.error")
 
 
 def get_logger(name: str) -> logging.Logger:
@@ -68,7 +70,7 @@ def configure_logging(node_name: str, level: str, logs_directory: Path | None) -
     for handler in handlers:
         handler.setFormatter(formatter)
         handler._quidditch = True  # type: ignore[attr-defined]  # marks ours for replacement
-    for logger_name in (ROOT_LOGGER_NAME, "hypercorn.error"):
+    for logger_name in (ROOT_LOGGER_NAME, *LIBRARY_LOGGER_NAMES):
         logger = logging.getLogger(logger_name)
         for old in [h for h in logger.handlers if getattr(h, "_quidditch", False)]:
             logger.removeHandler(old)
@@ -82,7 +84,7 @@ def configure_logging(node_name: str, level: str, logs_directory: Path | None) -
 
 def close_logging() -> None:
     """Flush and close our handlers (the node's last act on shutdown)."""
-    for logger_name in (ROOT_LOGGER_NAME, "hypercorn.error"):
+    for logger_name in (ROOT_LOGGER_NAME, *LIBRARY_LOGGER_NAMES):
         logger = logging.getLogger(logger_name)
         for handler in [h for h in logger.handlers if getattr(h, "_quidditch", False)]:
             logger.removeHandler(handler)

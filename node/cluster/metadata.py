@@ -84,6 +84,15 @@ class ClusterMetadata:
                 pass  # the node is shutting down; nothing left to apply to
 
         self.adapter.on_state_applied(from_raft_thread)
+
+        def status_from_raft_thread(status: Any) -> None:
+            try:
+                token.run_sync_soon(self._status_changed, status)
+            except trio.RunFinishedError:
+                pass
+
+        self.adapter.on_status_changed(status_from_raft_thread)
+        self._status_changed(self.adapter.status())
         # states applied between the adapter's start and the registration above
         send_channel.send_nowait(self.adapter.state)
         task_status.started()
@@ -93,6 +102,14 @@ class ClusterMetadata:
         async with receive_channel:
             async for state in receive_channel:
                 await self._publish(state)
+
+    def _status_changed(self, status: Any) -> None:
+        self.logger.info("raft status", extra={"fields": {
+            "role": status.role, "leader": status.leader_address, "term": status.raft_term,
+            "has_quorum": status.has_quorum, "ready": status.is_ready}})
+        if self.metrics is not None:
+            self.metrics.raft_term.set(status.raft_term)
+            self.metrics.raft_is_leader.set(1 if status.role == "leader" else 0)
 
     async def _publish(self, new_state: Any) -> None:
         previous = self._state

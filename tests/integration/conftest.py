@@ -2,14 +2,16 @@
 
     node                  one node shared by the tests of a module (fast; do not stop it)
     fresh_node            a node of your own for one test (stop/kill/restart it freely)
-    node_factory          start_node(**flags) as many times as you like, all torn down after
+    node_factory          start_node(**flags) as many times as you like, start_cluster(3) for
+                          voters sharing a secret on free Raft ports; all torn down after
     base_url              "http://127.0.0.1:<port>" of ``node``
     opensearch_client     opensearch-py client on ``node``
     elasticsearch_client  elasticsearch-py 7.17 client on ``node``
 
 Each node is ``sys.executable -m node --data <tmp> --http-port 0 --transport-port 0 --raft-port 0``
-in its own process group; the fixture reads <data>/ports.json, waits for ``GET /_cluster/health``
-(or ``GET /`` while node/api has no health endpoint), and on teardown sends SIGTERM, waits, then
+in its own process group; the fixture reads <data>/ports.json, waits until ``GET /`` shows a
+bootstrapped cluster uuid and ``GET /_cluster/health`` answers 200 (skipped while node/api has no
+health endpoint), and on teardown sends SIGTERM, waits, then
 SIGKILLs the group. When a test fails, the tail of each node's log is printed into its report.
 """
 
@@ -41,6 +43,20 @@ def http_get(url: str, timeout: float = 5.0) -> tuple[int, bytes]:
         return error.code, error.read()
 
 
+def free_ports(count: int) -> list[int]:
+    """Ports free right now (bound together so they differ; a small race with other processes)."""
+    import socket
+
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for probe in sockets:
+            probe.bind(("127.0.0.1", 0))
+        return [probe.getsockname()[1] for probe in sockets]
+    finally:
+        for probe in sockets:
+            probe.close()
+
+
 @dataclass
 class RunningNode:
     data_directory: Path
@@ -68,6 +84,11 @@ class RunningNode:
         return arguments
 
     def start(self) -> RunningNode:
+        self.launch()
+        return self.wait_until_ready()
+
+    def launch(self) -> None:
+        """Start the process without waiting (cluster members need each other to get ready)."""
         ports_file = self.data_directory / "ports.json"
         if ports_file.exists():
             ports_file.unlink()  # never read a previous run's ports
@@ -75,6 +96,9 @@ class RunningNode:
         with open(self.output_path, "ab") as output:
             self.process = subprocess.Popen(self.command(), stdout=output, stderr=subprocess.STDOUT,
                                             start_new_session=True, cwd=self.data_directory)
+
+    def wait_until_ready(self) -> RunningNode:
+        ports_file = self.data_directory / "ports.json"
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
@@ -102,17 +126,16 @@ class RunningNode:
         raise RuntimeError("node did not become ready in time:\n" + self.log_tail())
 
     def is_ready(self) -> bool:
+        """Bootstrapped (GET / shows a cluster uuid) and, when node/api serves it, healthy."""
         try:
+            status, body = http_get(self.base_url + "/")
+            if status != 200 or json.loads(body).get("cluster_uuid") in (None, "_na_"):
+                return False
             status, body = http_get(self.base_url + "/_cluster/health")
-            if status == 200:
-                return True
-            if status == 400 and b"no handler found" in body:
-                # node/api has no health endpoint yet: the root answering is the best we have
-                status, _ = http_get(self.base_url + "/")
-                return status == 200
-        except (OSError, urllib.error.URLError):
+            # 400 "no handler found": node/api has no health endpoint yet; the root is enough
+            return status == 200 or (status == 400 and b"no handler found" in body)
+        except (OSError, urllib.error.URLError, ValueError):
             return False
-        return False
 
     def stop(self, timeout_seconds: float = STOP_TIMEOUT_SECONDS) -> int | None:
         """SIGTERM, wait, then SIGKILL the group. Returns the exit code (None if killed)."""
@@ -171,6 +194,25 @@ class NodeFactory:
                            self.base_directory / f"{name}.out")
         self.nodes.append(node)
         return node.start()
+
+    def start_cluster(self, count: int = 3, prefix: str = "member", **flags: object) -> list[RunningNode]:
+        """``count`` voters on free Raft ports sharing one secret file, started together."""
+        raft_ports = free_ports(count)
+        seeds = ",".join(f"127.0.0.1:{port}" for port in raft_ports)
+        secret_file = self.base_directory / f"{prefix}-cluster.secret"
+        secret_file.write_text(os.urandom(32).hex())
+        members = []
+        for number, raft_port in enumerate(raft_ports):
+            name = f"{prefix}-{number}"
+            merged = {"name": name, "http-port": 0, "transport-port": 0, "raft-port": raft_port,
+                      "seed-hosts": seeds, "cluster-secret-file": secret_file, "workers": 1,
+                      "log-level": "INFO", **{key.replace("_", "-"): value for key, value in flags.items()}}
+            member = RunningNode(self.base_directory / name, {k: str(v) for k, v in merged.items()},
+                                 self.base_directory / f"{name}.out")
+            self.nodes.append(member)
+            member.launch()
+            members.append(member)
+        return [member.wait_until_ready() for member in members]
 
     def close(self) -> None:
         for node in self.nodes:

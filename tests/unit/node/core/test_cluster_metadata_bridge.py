@@ -2,6 +2,7 @@
 
 import logging
 import threading
+from types import SimpleNamespace
 from dataclasses import dataclass, replace
 
 import pytest
@@ -36,6 +37,13 @@ class FakeAdapter:
 
     def on_state_applied(self, listener):
         self.listeners.append(listener)
+
+    def on_status_changed(self, listener):
+        self.status_listeners = [listener]
+
+    def status(self):
+        return SimpleNamespace(role="leader", leader_address="127.0.0.1:1", raft_term=1,
+                               has_quorum=True, is_ready=True)
 
     def apply_from_thread(self, states):
         def run():

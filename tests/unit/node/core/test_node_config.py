@@ -78,3 +78,14 @@ def test_config_is_frozen():
     config = NodeConfig()
     with pytest.raises(AttributeError):
         config.http_port = 1  # type: ignore[misc]
+
+
+def test_a_multi_voter_cluster_needs_a_shared_secret_file(tmp_path):
+    with pytest.raises(ConfigError) as caught:
+        load_config(flags={"seed-hosts": "127.0.0.1:9301,127.0.0.1:9302"}, environment={})
+    assert "--cluster-secret-file" in caught.value.problems[0]
+    secret_file = tmp_path / "secret"
+    secret_file.write_text("x" * 32)
+    config = load_config(flags={"seed-hosts": "127.0.0.1:9301,127.0.0.1:9302",
+                                "cluster-secret-file": str(secret_file)}, environment={})
+    assert config.seed_hosts == ("127.0.0.1:9301", "127.0.0.1:9302")
