@@ -12,6 +12,7 @@ The public surface is re-exported here; tests/unit/udf/test_udf_public_surface.p
 """
 
 from udf.abi import ABI_VERSION, SUPPORTED_ABI_VERSIONS
+from udf.columns import columns_from_segment
 from udf.errors import (
     UdfBadOutputError,
     UdfDefinitionError,
@@ -75,6 +76,7 @@ __all__ = [
     "UdfTimeoutError",
     "UdfTrapError",
     "UdfValidationError",
+    "columns_from_segment",
     "parse_registration_body",
     "resolve_params",
     "validate_udf_name",

@@ -13,7 +13,7 @@ EXPECTED_PUBLIC_NAMES = {
     "UdfDefinitionError", "UdfEngineConfig", "UdfError", "UdfExecutionError", "UdfInputs",
     "UdfInvocationError", "UdfMemoryLimitError", "UdfModuleTooLargeError", "UdfOutOfFuelError",
     "UdfParam", "UdfRegistration", "UdfRuntime", "UdfRuntimeConfig", "UdfRuntimeStatistics",
-    "UdfTimeoutError", "UdfTrapError", "UdfValidationError", "parse_registration_body",
+    "UdfTimeoutError", "UdfTrapError", "UdfValidationError", "columns_from_segment", "parse_registration_body",
     "resolve_params", "validate_udf_name",
 }
 
