@@ -28,6 +28,7 @@ module returns from ``quidditch_reserve`` and which must be 8-byte aligned):
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -92,8 +93,11 @@ class BatchLayout:
     total_bytes: int
 
 
+@functools.lru_cache(maxsize=256)
 def plan_batch_layout(document_count: int, field_count: int, param_count: int) -> BatchLayout:
-    """The layout of a batch of ``document_count`` documents; ValueError if it cannot fit."""
+    """The layout of a batch of ``document_count`` documents; ValueError if it cannot fit.
+
+    Cached: a run of full batches asks for the same layout every time."""
     if document_count < 0 or field_count < 0 or param_count < 0:
         raise ValueError(
             f"batch dimensions must be non-negative, got documents={document_count} "
@@ -133,18 +137,7 @@ def write_batch(
     ``field_values[i]`` is float64 of length N with NaN where ``field_present[i]`` is False;
     ``field_present[i]`` is bool or uint8 of length N. One slice assignment per column.
     """
-    header = np.zeros(HEADER_BYTES // 4, dtype="<u4")
-    header[HEADER_ABI_VERSION // 4] = ABI_VERSION
-    header[HEADER_DOCUMENT_COUNT // 4] = layout.document_count
-    header[HEADER_FIELD_COUNT // 4] = layout.field_count
-    header[HEADER_PARAM_COUNT // 4] = layout.param_count
-    header[HEADER_PARAMS_OFFSET // 4] = layout.params_offset
-    header[HEADER_SCORES_OFFSET // 4] = layout.scores_offset
-    header[HEADER_FIELD_VALUES_OFFSET // 4] = layout.field_values_offset
-    header[HEADER_FIELD_PRESENT_OFFSET // 4] = layout.field_present_offset
-    header[HEADER_OUTPUT_OFFSET // 4] = layout.output_offset
-    header[HEADER_KIND // 4] = KIND_CODE[kind]
-    region[:HEADER_BYTES] = header.view(np.uint8)
+    region[:HEADER_BYTES] = _header_bytes(layout, kind)
 
     document_count = layout.document_count
     if layout.param_count:
@@ -161,6 +154,24 @@ def write_batch(
         present_start = layout.field_present_offset + field_index * document_count
         region[present_start:present_start + document_count] = field_present[field_index]
     region[layout.output_offset:layout.total_bytes] = 0
+
+
+@functools.lru_cache(maxsize=256)
+def _header_bytes(layout: BatchLayout, kind: str) -> np.ndarray:
+    header = np.zeros(HEADER_BYTES // 4, dtype="<u4")
+    header[HEADER_ABI_VERSION // 4] = ABI_VERSION
+    header[HEADER_DOCUMENT_COUNT // 4] = layout.document_count
+    header[HEADER_FIELD_COUNT // 4] = layout.field_count
+    header[HEADER_PARAM_COUNT // 4] = layout.param_count
+    header[HEADER_PARAMS_OFFSET // 4] = layout.params_offset
+    header[HEADER_SCORES_OFFSET // 4] = layout.scores_offset
+    header[HEADER_FIELD_VALUES_OFFSET // 4] = layout.field_values_offset
+    header[HEADER_FIELD_PRESENT_OFFSET // 4] = layout.field_present_offset
+    header[HEADER_OUTPUT_OFFSET // 4] = layout.output_offset
+    header[HEADER_KIND // 4] = KIND_CODE[kind]
+    header_bytes = header.view(np.uint8)
+    header_bytes.flags.writeable = False      # shared by every batch with this layout
+    return header_bytes
 
 
 def read_filter_output(region: np.ndarray, layout: BatchLayout) -> np.ndarray:
