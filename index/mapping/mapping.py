@@ -65,6 +65,17 @@ _ROOT_PARAMETERS = {"properties", "dynamic", "date_detection", "numeric_detectio
                     "enabled", "_doc", "_field_names", "_all"}
 _OBJECT_PARAMETERS = {"type", "properties", "dynamic", "enabled"}
 DYNAMIC_DATE_FORMATS_DEFAULT = ["strict_date_optional_time", "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd"]
+_COMMON_DEFAULTS = {"index": True, "store": False, "boost": 1.0, "doc_values": True, "meta": {},
+                    "eager_global_ordinals": False, "similarity": "BM25"}
+_PARAMETER_DEFAULTS: dict[str, dict[str, Any]] = {
+    "text": {**_COMMON_DEFAULTS, "norms": True, "index_options": "positions", "position_increment_gap": 100,
+             "fielddata": False, "term_vector": "no"},
+    "keyword": {**_COMMON_DEFAULTS, "norms": False, "index_options": "docs", "split_queries_on_whitespace": False},
+    "boolean": dict(_COMMON_DEFAULTS),
+    "date": {**_COMMON_DEFAULTS, "format": "strict_date_optional_time||epoch_millis", "ignore_malformed": False},
+}
+for _numeric_type in ("long", "integer", "short", "byte", "double", "float"):
+    _PARAMETER_DEFAULTS[_numeric_type] = {**_COMMON_DEFAULTS, "coerce": True, "ignore_malformed": False}
 _DYNAMIC_VALUES = {"true": "true", "false": "false", "strict": "strict", True: "true", False: "false"}
 
 
@@ -85,6 +96,7 @@ class FieldMapping:
     coerce: bool = True  # numbers: accept "5" and 5.7 (truncated) for integer types
     ignore_malformed: bool = False  # numbers/dates: skip a bad value instead of failing the doc
     multi_field_of: str | None = None  # the parent field's path for a multi-field
+    copy_to: tuple[str, ...] = ()  # fields that also receive this field's values
     search_quote_analyzer: str | None = None
     position_increment_gap: int = 100  # text only: position gap between array values
 
@@ -166,7 +178,14 @@ def _normalise_leaf(definition: dict[str, Any], path: str, inside_multi_field: b
         if name in _BOOLEAN_PARAMETERS:
             value = _boolean_parameter(value, name, path)
         elif name == "copy_to":
-            raise MapperParsingError(f"[copy_to] on field [{path}] is not supported")
+            if inside_multi_field:
+                raise MapperParsingError(f"copy_to in multi fields is not allowed. Found the copy_to in field"
+                                         f" [{path.rsplit('.', 1)[-1]}] which is within a multi field.")
+            targets = [value] if isinstance(value, str) else value
+            if not isinstance(targets, list) or not all(isinstance(target, str) and target for target in targets):
+                raise MapperParsingError(f"[copy_to] of field [{path}] must be a field name or a list of"
+                                         f" field names, got [{value}]")
+            value = list(targets)
         elif name == "normalizer" and value is not None:
             raise MapperParsingError(f"[normalizer] on field [{path}] is not supported")
         elif name == "ignore_above":
@@ -208,6 +227,14 @@ def _normalise_leaf(definition: dict[str, Any], path: str, inside_multi_field: b
                 sub_fields[sub_name] = _normalise_leaf(sub_definition, f"{path}.{sub_name}", True)
             value = sub_fields
         normalised[name] = value
+    # OpenSearch shows (and compares on update) only parameters that differ from their default,
+    # so {"index": true} is the same mapping as {} and never a conflict.
+    defaults = _PARAMETER_DEFAULTS.get(type_name, {})
+    for name in [name for name, value in normalised.items()
+                 if name in defaults and value == defaults[name]]:
+        del normalised[name]
+    if normalised.get("fields") == {}:
+        del normalised["fields"]
     if "analyzer" not in normalised and ("search_analyzer" in normalised):
         raise MapperParsingError(f"analyzer on field [{path}] must be set when search_analyzer is set")
     if "null_value" in normalised and normalised["null_value"] is not None:
@@ -286,6 +313,9 @@ def _merge_json(existing: dict[str, Any], update: dict[str, Any], path: str, con
             raise MappingConflictError(f"can't merge a non object mapping [{path}] with an object mapping")
         return update
     if existing_is_object:
+        if conflict_check and "enabled" in update and update["enabled"] != existing.get("enabled", True):
+            raise MappingConflictError(f"the [enabled] parameter can't be updated for the object mapping"
+                                       f" [{path or '_doc'}]")
         merged = dict(existing)
         for key, value in update.items():
             if key == "properties":
@@ -307,7 +337,8 @@ def _merge_json(existing: dict[str, Any], update: dict[str, Any], path: str, con
     for key in sorted(set(existing) | set(update)):
         if key in ("type", "fields") or key in _UPDATABLE_PARAMETERS:
             continue
-        before, after = existing.get(key), update.get(key)
+        type_defaults = _PARAMETER_DEFAULTS.get(existing.get("type"), {})
+        before, after = existing.get(key, type_defaults.get(key)), update.get(key, type_defaults.get(key))
         if key == "analyzer":  # OpenSearch names the implicit analyzer "default"
             before, after = before or "default", after or "default"
         if before != after:
@@ -347,6 +378,7 @@ def _leaf_from_json(path: str, definition: dict[str, Any], multi_field_of: str |
         multi_field_of=multi_field_of,
         search_quote_analyzer=definition.get("search_quote_analyzer"),
         position_increment_gap=definition.get("position_increment_gap", 100),
+        copy_to=tuple(definition.get("copy_to", ())),
     )
     null_value = definition.get("null_value")
     if null_value is None:
@@ -561,6 +593,8 @@ class Mapping:
         """The body OpenSearch's GET _mapping shows under "mappings"."""
         def render_object(definition: dict[str, Any], is_root: bool) -> dict[str, Any]:
             output: dict[str, Any] = {}
+            if not is_root and not definition.get("properties"):
+                output["type"] = "object"  # OpenSearch names the type only of an empty object
             for key, value in definition.items():
                 if key == "properties":
                     continue
@@ -571,8 +605,6 @@ class Mapping:
                     name: (render_object(child, False) if "properties" in child else copy.deepcopy(child))
                     for name, child in properties.items()
                 }
-            elif not is_root and "dynamic" not in output and "enabled" not in output:
-                output["type"] = "object"
             return output
 
         return render_object(self._json, True)
@@ -626,6 +658,8 @@ class Mapping:
 
     def required_update(self, source: dict, document_id: str | None = None) -> dict | None:
         state = _ParseState(document_id, collect_values=False)
+        if self._json.get("enabled", True) is False:
+            return None
         self._walk_object(self._json, "", source, self.dynamic, state, state.update)
         return state.update or None
 
@@ -634,6 +668,8 @@ class Mapping:
             raise MapperParsingError("failed to parse, document is empty" if source is None
                                      else f"failed to parse: the document must be an object, got [{_preview(source)}]")
         state = _ParseState(document_id)
+        if self._json.get("enabled", True) is False:
+            return ParsedDocument({})  # the whole document is only stored, never indexed
         self._walk_object(self._json, "", source, self.dynamic, state, state.update)
         if state.update:
             raise MappingUpdateRequired(state.update)
@@ -709,9 +745,16 @@ class Mapping:
         if existing is not None:
             if state.collect_values:
                 field_mapping = self._fields[path]
+                if value == "" and field_mapping.type in NUMERIC_TYPES:
+                    # OpenSearch reads an empty string in a numeric field as null
+                    if field_mapping.null_value is not None:
+                        self._add_leaf_value(field_mapping, field_mapping.null_value, state, already_converted=True)
+                    return
                 self._add_leaf_value(field_mapping, value, state)
                 for sub_name in existing.get("fields", {}):
                     self._add_leaf_value(self._fields[f"{path}.{sub_name}"], value, state)
+            for target in existing.get("copy_to", ()):
+                self._copy_value_to(target, value, state)
             return
         if pending is not None:
             return
@@ -725,6 +768,47 @@ class Mapping:
                 f"mapping set to strict, dynamic introduction of [{name}] within"
                 f" [{parent_path.rsplit('.', 1)[-1] if parent_path else '_doc'}] is not allowed")
         return dynamic == "true"
+
+    def _copy_value_to(self, target: str, value: Any, state: _ParseState) -> None:
+        """copy_to: the value is indexed again as if the document also had it at `target`."""
+        if target in self._objects:
+            raise MapperParsingError(f"Cannot copy to field [{target}] since it is mapped as an object")
+        target_mapping = self._fields.get(target)
+        if target_mapping is not None:
+            if state.collect_values:
+                self._add_leaf_value(target_mapping, value, state)
+                target_definition = self._leaf_definition(target)
+                for sub_name in target_definition.get("fields", {}):
+                    self._add_leaf_value(self._fields[f"{target}.{sub_name}"], value, state)
+            return
+        # An unmapped target is added dynamically from the value, under the dynamic setting of
+        # the deepest object on its path that exists.
+        parts = target.split(".")
+        object_definition: dict[str, Any] | None = self._json
+        dynamic = self.dynamic
+        for depth, part in enumerate(parts[:-1]):
+            child = object_definition.get("properties", {}).get(part) if object_definition is not None else None
+            if child is not None and "properties" not in child:
+                raise MapperParsingError(f"Could not dynamically add mapping for field [{target}]:"
+                                         f" [{'.'.join(parts[:depth + 1])}] is not an object")
+            if child is not None:
+                dynamic = child.get("dynamic", dynamic)
+            elif not self._may_add(dynamic, target, part, ".".join(parts[:depth]), state):
+                return
+            object_definition = child
+        if not self._may_add(dynamic, target, parts[-1], ".".join(parts[:-1]), state):
+            return
+        holder = state.update
+        for part in parts[:-1]:
+            holder = holder.setdefault("properties", {}).setdefault(part, {})
+            holder.pop("type", None)
+        holder.setdefault("properties", {}).setdefault(parts[-1], _dynamic_leaf_definition(value, self._json))
+
+    def _leaf_definition(self, path: str) -> dict[str, Any]:
+        definition: dict[str, Any] = self._json
+        for part in path.split("."):
+            definition = definition["properties"][part]
+        return definition
 
     def _add_leaf_value(self, field_mapping: FieldMapping, value: Any, state: _ParseState,
                         already_converted: bool = False) -> None:

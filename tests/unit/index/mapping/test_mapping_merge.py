@@ -47,3 +47,29 @@ def test_dynamic_can_be_changed_and_is_shown_as_a_string():
 
 def test_merging_the_same_mapping_again_changes_nothing():
     assert BASE.merge(BASE.to_json()) == BASE
+
+
+def test_parameters_equal_to_their_default_are_neither_shown_nor_conflicts():
+    explicit = Mapping.from_json({"properties": {"n": {"type": "long", "index": True, "doc_values": "true",
+                                                       "coerce": True, "boost": 1}}})
+    assert explicit.to_json() == {"properties": {"n": {"type": "long"}}}
+    plain = Mapping.from_json({"properties": {"n": {"type": "long"}}})
+    assert plain.merge({"properties": {"n": {"type": "long", "index": True}}}) == plain
+
+
+def test_changing_index_or_doc_values_is_a_conflict():
+    with pytest.raises(MappingConflictError, match=r"Cannot update parameter \[index\] from \[true\] to \[false\]"):
+        BASE.merge({"properties": {"tag": {"type": "keyword", "ignore_above": 10, "index": False}}})
+
+
+def test_enabling_a_disabled_object_is_a_conflict():
+    disabled = Mapping.from_json({"properties": {"blob": {"type": "object", "enabled": False}}})
+    with pytest.raises(MappingConflictError, match=r"the \[enabled\] parameter can't be updated for the object mapping \[blob\]"):
+        disabled.merge({"properties": {"blob": {"enabled": True}}})
+
+
+def test_an_empty_object_is_shown_with_its_type():
+    mapping = Mapping.from_json({"properties": {"blob": {"type": "object", "enabled": False},
+                                                "empty": {"properties": {}}}})
+    assert mapping.to_json() == {"properties": {"blob": {"type": "object", "enabled": False},
+                                                "empty": {"type": "object"}}}

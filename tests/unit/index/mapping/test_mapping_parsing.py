@@ -168,3 +168,34 @@ def test_disabled_objects_are_not_parsed():
     mapping = Mapping.from_json({"properties": {"blob": {"type": "object", "enabled": False}}})
     assert mapping.parse_document({"blob": {"anything": [1, "x"]}}).values == {}
     assert mapping.required_update({"blob": {"anything": 1}}) is None
+
+
+def test_an_empty_string_in_a_numeric_field_is_read_as_null():
+    mapping = Mapping.from_json({"properties": {"n": {"type": "long"}, "m": {"type": "integer", "null_value": 0}}})
+    assert mapping.parse_document({"n": "", "m": ""}).values == {"m": [0]}
+
+
+def test_a_disabled_root_indexes_nothing():
+    mapping = Mapping.from_json({"enabled": False})
+    assert mapping.parse_document({"a": 1}).values == {} and mapping.required_update({"a": 1}) is None
+
+
+def test_copy_to_indexes_the_value_again_in_each_target():
+    mapping = Mapping.from_json({"properties": {
+        "first": {"type": "text", "copy_to": "full"}, "last": {"type": "text", "copy_to": ["full"]},
+        "full": {"type": "text"}}})
+    assert mapping.field("first").copy_to == ("full",)
+    assert mapping.to_json()["properties"]["first"] == {"type": "text", "copy_to": ["full"]}
+    assert mapping.parse_document({"first": "John", "last": "Smith"}).values == {
+        "first": ["John"], "full": ["John", "Smith"], "last": ["Smith"]}
+
+
+def test_copy_to_an_unmapped_field_asks_for_it_dynamically():
+    mapping = Mapping.from_json({"properties": {"first": {"type": "keyword", "copy_to": "all.names"}}})
+    assert mapping.required_update({"first": "John"}) == {"properties": {"all": {"properties": {
+        "names": {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}}}}}
+
+
+def test_copy_to_is_refused_inside_a_multi_field():
+    with pytest.raises(MapperParsingError, match="copy_to in multi fields is not allowed"):
+        Mapping.from_json({"properties": {"a": {"type": "text", "fields": {"k": {"type": "keyword", "copy_to": "b"}}}}})
