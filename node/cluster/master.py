@@ -5,8 +5,8 @@ After every applied state (and once a second) the leader asks raft/'s pure
 term and the state version it decided on, so a stale or deposed master's decision is rejected
 rather than applied on top of a newer state (DESIGN §4, §10).
 
-NOT done here (and not pretended): failure detection. Every node registered in the state is
-treated as live; a node that dies keeps its shards assigned until something deregisters it.
+Liveness comes from failure_detector.py (direct transport pings by the leader); without a
+detector every registered node counts as live.
 
 This module must never change the state except through that fenced Batch.
 """
@@ -42,7 +42,8 @@ def new_allocation_id() -> str:
     return uuid.uuid4().hex[:22]
 
 
-async def run_allocation_loop(metadata: ClusterMetadata, logger: logging.Logger) -> None:
+async def run_allocation_loop(metadata: ClusterMetadata, logger: logging.Logger,
+                              failure_detector: Any = None) -> None:
     allocation_decisions = load_allocation_decisions(logger)
     if allocation_decisions is None:
         return
@@ -52,6 +53,8 @@ async def run_allocation_loop(metadata: ClusterMetadata, logger: logging.Logger)
         changed.set()
 
     metadata.on_state_applied(on_change)
+    if failure_detector is not None:
+        failure_detector.on_liveness_changed(lambda: changed.set())
     while True:
         with trio.move_on_after(TICK_SECONDS):
             await changed.wait()
@@ -63,7 +66,9 @@ async def run_allocation_loop(metadata: ClusterMetadata, logger: logging.Logger)
         if state.cluster_uuid == "_na_":
             continue
         try:
-            commands = allocation_decisions(state, tuple(state.nodes), new_allocation_id)
+            live_node_ids = (failure_detector.live_node_ids(state) if failure_detector is not None
+                             else tuple(state.nodes))
+            commands = allocation_decisions(state, live_node_ids, new_allocation_id)
         except Exception:  # noqa: BLE001 — a decision bug must not kill the node; retried next tick
             logger.error("allocation decisions failed", exc_info=True)
             continue

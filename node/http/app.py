@@ -86,7 +86,8 @@ def root_document(context: NodeContext) -> dict[str, Any]:
     }
 
 
-def create_app(context: NodeContext) -> QuartTrio:
+def create_app(context: NodeContext, register_api: bool = True) -> QuartTrio:
+    """The app; ``register_api=False`` leaves node/api out (tests of this module alone)."""
     app = QuartTrio("quidditch")
     config = context.config
     app.config["MAX_CONTENT_LENGTH"] = config.max_content_length_bytes
@@ -172,7 +173,8 @@ def create_app(context: NodeContext) -> QuartTrio:
     async def prometheus_metrics() -> Response:
         return Response(metrics.exposition(), status=200, content_type=metrics.content_type)
 
-    register_api_routes(app, context)
+    if register_api:
+        register_api_routes(app, context)
     return app
 
 

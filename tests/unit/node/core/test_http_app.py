@@ -20,7 +20,7 @@ def make_app(**config_overrides):
         metadata=SimpleNamespace(state=initial_cluster_state("c1")), workers=None,
         metrics=NodeMetrics(), logger=logging.getLogger("test.api"), background=None,
         transport_handlers=None, peers=None)
-    app = create_app(context)
+    app = create_app(context, register_api=False)
     seen_request_ids = []
 
     @app.route("/_test/<name>", methods=["GET"])
