@@ -399,7 +399,8 @@ def _filter_object(obj: dict, prefix: str, includes, excludes) -> dict:
 
 def _group_rows(rows: np.ndarray, key_ids: np.ndarray, bucket_count: int):
     """Rows of each dense bucket id, as a list of arrays (one stable argsort, no per-doc loop)."""
-    order = np.argsort(key_ids, kind="stable")
+    narrow_ids = key_ids.astype(np.uint16) if bucket_count <= 65536 else key_ids
+    order = np.argsort(narrow_ids, kind="stable")
     sorted_rows = rows[order]
     boundaries = np.searchsorted(key_ids[order], np.arange(bucket_count + 1))
     return [sorted_rows[boundaries[i]:boundaries[i + 1]] for i in range(bucket_count)]
@@ -424,7 +425,9 @@ def _make_buckets(node, segment, docs, scores, context, keys: list, counts: np.n
     if not node.sub_aggregations:
         empty = AggregationPartial({})
         return {key: Bucket(int(count), empty) for key, count in zip(keys, counts.tolist())}
-    order = np.argsort(key_ids, kind="stable")
+    # A stable argsort of 16-bit keys is a radix sort in numpy: several times faster than int64.
+    narrow_ids = key_ids.astype(np.uint16) if bucket_count <= 65536 else key_ids
+    order = np.argsort(narrow_ids, kind="stable")
     sorted_rows, sorted_ids = rows[order], key_ids[order]
     boundaries = np.searchsorted(sorted_ids, np.arange(bucket_count + 1))
     grouped_states = {}

@@ -234,6 +234,46 @@ class DateRounding:
                 high = middle
         return self._round_one(high)
 
+    def keys_between(self, first_key: int, last_key: int, limit: int) -> np.ndarray:
+        """Every bucket key from first_key to last_key inclusive (both keys of this rounding),
+        vectorised: candidate instants at the nominal step in local time (or a half-hour step
+        for sub-hour buckets in zones with DST), rounded and deduplicated. Raises
+        OverflowError when more than `limit` keys would be produced."""
+        fixed_step = self.fixed_interval_millis or _FIXED_UNIT_STEPS.get(self.calendar_unit or "")
+        if fixed_step is not None and self.time_zone.fixed_offset_millis is not None:
+            if (last_key - first_key) // fixed_step + 1 > limit:
+                raise OverflowError("too many buckets")
+            return np.arange(first_key, last_key + 1, fixed_step, dtype=np.int64)
+        base_first, base_last = first_key - self.offset_millis, last_key - self.offset_millis
+        first_local = base_first + self.time_zone.offset_for_utc(base_first)
+        last_local = base_last + self.time_zone.offset_for_utc(base_last)
+        if self.calendar_unit in ("month", "quarter", "year"):
+            months = {"month": 1, "quarter": 3, "year": 12}[self.calendar_unit]
+            first_month = _month_index(first_local)
+            last_month = _month_index(last_local)
+            if (last_month - first_month) // months + 1 > limit:
+                raise OverflowError("too many buckets")
+            month_starts = np.arange(first_month, last_month + 1, months).astype("datetime64[M]")
+            candidates_local = month_starts.astype("datetime64[D]").astype(np.int64) * MILLIS_PER_DAY
+            candidates = self.time_zone.local_to_utc(candidates_local) + self.offset_millis
+        elif fixed_step is not None and fixed_step > MILLIS_PER_HOUR:
+            if (last_local - first_local) // fixed_step + 1 > limit:
+                raise OverflowError("too many buckets")
+            candidates_local = np.arange(first_local, last_local + fixed_step, fixed_step, dtype=np.int64)
+            candidates = self.time_zone.local_to_utc(candidates_local) + self.offset_millis
+        else:
+            # Sub-hour and hourly buckets in a DST zone: bucket lengths vary by the DST shift,
+            # so sample every min(step, 15 minutes) and keep the distinct keys.
+            sample_step = min(fixed_step or MILLIS_PER_HOUR, 15 * MILLIS_PER_MINUTE)
+            if (last_key - first_key) // (fixed_step or MILLIS_PER_HOUR) + 1 > limit:
+                raise OverflowError("too many buckets")
+            candidates = np.arange(first_key, last_key + 1, sample_step, dtype=np.int64)
+        keys = np.unique(self.round(np.concatenate([candidates, [first_key, last_key]])))
+        keys = keys[(keys >= first_key) & (keys <= last_key)]
+        if keys.size > limit:
+            raise OverflowError("too many buckets")
+        return keys
+
     def _round_one(self, utc_millis: int) -> int:
         return int(self.round(np.asarray([utc_millis], dtype=np.int64))[0])
 
@@ -261,6 +301,11 @@ def _floor_local_to_unit(local_millis: np.ndarray, unit: str | None) -> np.ndarr
     elif unit != "month":
         raise AggregationError(f"unknown calendar unit [{unit}]")
     return months.astype("datetime64[M]").astype("datetime64[D]").astype(np.int64) * MILLIS_PER_DAY
+
+
+def _month_index(local_millis: int) -> int:
+    return int(np.asarray([local_millis // MILLIS_PER_DAY]).astype("datetime64[D]")
+               .astype("datetime64[M]").astype(np.int64)[0])
 
 
 def _add_one_unit(local_millis: int, unit: str | None) -> int:

@@ -341,18 +341,16 @@ def _render_date_histogram(node, state: KeyedBucketsState):
                 if bound is not None:
                     keys.append(int(rounding.round(np.asarray([bound]))[0]))
         if keys:
-            first, last = min(keys), max(keys)
-            key = first
+            try:
+                every_key = rounding.keys_between(min(keys), max(keys), MAX_BUCKETS)
+            except OverflowError:
+                _check_bucket_count(MAX_BUCKETS + 1, node)
             empty_sub = None
-            created = 0
-            while key <= last:
+            for key in every_key.tolist():
                 if key not in buckets:
                     if empty_sub is None:
                         empty_sub = empty_partial(node.sub_aggregations)
                     buckets[key] = _empty_bucket(empty_sub)
-                created += 1
-                _check_bucket_count(created, node)
-                key = rounding.next_key(key)
     else:
         buckets = {key: bucket for key, bucket in buckets.items() if bucket.doc_count >= spec.min_doc_count}
     items = sorted(buckets.items(), key=bucket_sort_key_function(spec.order, node))

@@ -210,7 +210,7 @@ class TDigest:
         values = values[~np.isnan(values)]
         if values.size == 0:
             return cls.empty(compression)
-        return _compress(compression, values, np.ones(values.size))
+        return _compress(compression, np.sort(values), np.ones(values.size), presorted=True)
 
     @property
     def count(self) -> float:
@@ -272,17 +272,20 @@ def _recompress(digest: TDigest, compression: float) -> TDigest:
     return TDigest(compression, merged.means, merged.weights, digest.minimum, digest.maximum)
 
 
-def _compress(compression: float, means: np.ndarray, weights: np.ndarray) -> TDigest:
+def _compress(compression: float, means: np.ndarray, weights: np.ndarray,
+              presorted: bool = False) -> TDigest:
     """Group sorted centroids so that each group spans at most one unit of the scale k.
 
     A centroid joins the group of floor(k(q)) at its left edge q; groups are reduced with
     np.add.reduceat, so the whole pass is sorts and cumulative sums, no Python loop."""
-    order = np.argsort(means, kind="stable")
-    means, weights = means[order], weights[order]
-    total = weights.sum()
-    left_quantiles = (np.cumsum(weights) - weights) / total
+    if not presorted:
+        order = np.argsort(means, kind="stable")
+        means, weights = means[order], weights[order]
+    cumulative = np.cumsum(weights)
+    total = cumulative[-1]
+    left_quantiles = (cumulative - weights) / total
     scale = compression / (2.0 * math.pi) * np.arcsin(2.0 * left_quantiles - 1.0)
-    right_quantiles = np.cumsum(weights) / total
+    right_quantiles = cumulative / total
     right_scale = compression / (2.0 * math.pi) * np.arcsin(np.clip(2.0 * right_quantiles - 1.0, -1, 1))
     group_ids = np.floor(scale).astype(np.int64)
     # A heavy centroid that itself crosses a k boundary stays alone (it cannot be split).

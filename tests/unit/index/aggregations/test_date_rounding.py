@@ -51,7 +51,7 @@ def test_calendar_rounding_matches_zoneinfo_one_value_at_a_time(zone_name, unit)
 
 @pytest.mark.parametrize("zone_name", ["UTC", "Europe/Paris", "America/New_York", "Australia/Lord_Howe"])
 @pytest.mark.parametrize("unit", ["hour", "day", "month"])
-def test_next_key_walks_exactly_the_buckets_that_rounding_produces(zone_name, unit):
+def test_next_key_and_keys_between_give_exactly_the_buckets_that_rounding_produces(zone_name, unit):
     rounding = DateRounding(unit, None, parse_time_zone(zone_name), 0)
     if unit == "hour":   # windows around the spring and autumn changes of these zones in 2020
         windows = [(1_585_000_000_000, 1_586_500_000_000), (1_603_000_000_000, 1_604_500_000_000)]
@@ -63,6 +63,7 @@ def test_next_key_walks_exactly_the_buckets_that_rounding_produces(zone_name, un
         while walked[-1] < every_key[-1]:
             walked.append(rounding.next_key(walked[-1]))
         assert walked == every_key
+        assert rounding.keys_between(every_key[0], every_key[-1], 100_000).tolist() == every_key
 
 
 def test_day_buckets_across_a_dst_change_start_at_local_midnight():
@@ -88,3 +89,18 @@ def test_formats_print_like_opensearch():
     assert format_epoch_millis(moment, "yyyy/MM/dd HH:mm:ss||epoch_millis", utc) == "2020/01/02 03:04:05"
     assert format_epoch_millis(moment, "MMM dd, yyyy 'at' hh a", utc) == "Jan 02, 2020 at 03 AM"
     assert format_epoch_millis(moment, "basic_date", parse_time_zone("-05:00")) == "20200101"
+
+
+@pytest.mark.parametrize("zone_name", ["UTC", "Europe/Paris", "Australia/Lord_Howe"])
+@pytest.mark.parametrize("fixed_interval", [15 * 60_000, 3 * MILLIS_PER_HOUR, 24 * MILLIS_PER_HOUR])
+def test_keys_between_for_fixed_intervals_match_rounding_every_instant(zone_name, fixed_interval):
+    rounding = DateRounding(None, fixed_interval, parse_time_zone(zone_name), 0)
+    for start, end in [(1_585_000_000_000, 1_586_500_000_000), (1_603_000_000_000, 1_604_500_000_000)]:
+        every_key = sorted(set(rounding.round(np.arange(start, end, 5 * 60_000)).tolist()))
+        assert rounding.keys_between(every_key[0], every_key[-1], 100_000).tolist() == every_key
+
+
+def test_keys_between_refuses_more_than_the_limit():
+    rounding = DateRounding("minute", None, parse_time_zone("Europe/Paris"), 0)
+    with pytest.raises(OverflowError):
+        rounding.keys_between(0, 10**12, 1000)
