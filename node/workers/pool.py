@@ -86,6 +86,14 @@ class ShardWorkers:
         self.opened_shards: dict[tuple[str, int], tuple[dict, bytes]] = {}
         self.shutting_down = False
         self.cancel_scope: trio.CancelScope | None = None
+        self.reopen_hook: Any = None
+
+    def set_reopen_hook(self, hook: Any) -> None:
+        """``await hook(index_uuid, shard_number, recorded_payload, recorded_body)`` before a
+        restarted worker reopens a shard: return the (payload, body) to open it with now (the
+        current mapping and settings — the recorded ones may be stale), or None to leave it
+        closed (its index was deleted meanwhile). Without a hook the recorded call is replayed."""
+        self.reopen_hook = hook
 
     # ------------------------------------------------------------------ routing and calls
 
@@ -250,6 +258,14 @@ class ShardWorkers:
             if self.worker_for(index_uuid, shard_number) != handle.worker_number:
                 continue
             try:
+                if self.reopen_hook is not None:
+                    fresh = await self.reopen_hook(index_uuid, shard_number, payload, body)
+                    if fresh is None:
+                        self.opened_shards.pop((index_uuid, shard_number), None)
+                        continue
+                    payload = {**fresh[0], "index_uuid": index_uuid, "shard_number": shard_number}
+                    body = fresh[1]
+                    self.opened_shards[(index_uuid, shard_number)] = (payload, body)
                 await client.request(OPEN_SHARD_METHOD, payload, body)
                 replayed += 1
             except Exception as error:  # noqa: BLE001 — one broken shard must not block the rest

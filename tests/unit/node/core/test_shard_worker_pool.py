@@ -124,3 +124,36 @@ async def test_a_restarted_worker_reopens_the_shards_it_held_and_not_the_closed_
         with pytest.raises(ShardNotHostedError):
             await pool.call("uuid-d", 1, "describe_shard", {})
         await pool.shutdown()
+
+
+async def test_a_reopen_hook_supplies_fresh_payloads_or_skips_deleted_shards(tmp_path):
+    (tmp_path / "fake_shard_methods_for_hook.py").write_text(FAKE_SHARD_METHODS)
+    pool = ShardWorkers(1, tmp_path, SECRET, "test-node", "WARNING", logging.getLogger("test.pool"),
+                        log_to_file=False, methods_module="fake_shard_methods_for_hook",
+                        extra_environment={"PYTHONPATH": str(tmp_path)})
+    from node.workers.errors import ShardNotHostedError
+
+    async def reopen(index_uuid, shard_number, payload, body):
+        if shard_number == 1:
+            return None  # "deleted meanwhile"
+        return {"settings": {"mapping_version": 2}}, b""
+
+    pool.set_reopen_hook(reopen)
+    async with trio.open_nursery() as nursery:
+        await nursery.start(pool.run)
+        await pool.call("uuid-e", 0, "open_shard", {"settings": {"mapping_version": 1}})
+        await pool.call("uuid-e", 1, "open_shard", {"settings": {"mapping_version": 1}})
+        first, _ = await pool.call("uuid-e", 0, "ping", {})
+        os.kill(first["pid"], signal.SIGKILL)
+        with trio.fail_after(60):
+            while True:
+                try:
+                    described, _ = await pool.call("uuid-e", 0, "describe_shard", {})
+                    break
+                except WorkerUnavailableError:
+                    await trio.sleep(0.05)
+        assert described == {"opened_with": {"mapping_version": 2}}
+        with pytest.raises(ShardNotHostedError):
+            await pool.call("uuid-e", 1, "describe_shard", {})
+        assert ("uuid-e", 1) not in pool.opened_shards
+        await pool.shutdown()
