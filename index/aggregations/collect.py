@@ -183,8 +183,8 @@ def keyword_ordinals(segment, field_name: str, docs: np.ndarray):
 
 def _dedup_adjacent(rows: np.ndarray, keys: np.ndarray):
     """Drop repeated (row, key) pairs; within one doc, values (hence keys) are sorted."""
-    if rows.size < 2 or rows[-1] - rows[0] == rows.size - 1:
-        return rows, keys     # rows are non-decreasing: this span means one value per row
+    if rows.size < 2:
+        return rows, keys
     keep = np.ones(rows.size, dtype=bool)
     keep[1:] = (rows[1:] != rows[:-1]) | (keys[1:] != keys[:-1])
     return rows[keep], keys[keep]
