@@ -145,6 +145,28 @@ class UdfDefinition:
             "abi_version": self.abi_version,
         }
 
+    def to_api_json(self, include_module: bool = False) -> dict[str, Any]:
+        """The body of ``GET /_udf/{name}``: the registration's shape, the module as base64
+        only when asked (it can be a megabyte)."""
+        body: dict[str, Any] = {
+            "name": self.name,
+            "description": self.description,
+            "kind": list(self.kinds),
+            "inputs": {
+                "fields": list(self.inputs.fields),
+                "params": [
+                    {"name": param.name, **({} if param.default is None else {"default": param.default})}
+                    for param in self.inputs.params
+                ],
+            },
+            "sha256": self.sha256,
+            "module_size_in_bytes": len(self.module_bytes),
+            "abi_version": self.abi_version,
+        }
+        if include_module:
+            body["wasm"] = base64.b64encode(self.module_bytes).decode("ascii")
+        return body
+
     @classmethod
     def from_json(cls, definition_json: Mapping[str, Any],
                   max_module_bytes: int | None = None) -> UdfDefinition:

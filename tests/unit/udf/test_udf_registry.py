@@ -152,3 +152,21 @@ def test_bad_query_params_are_refused_with_the_param_named(params, reason):
     with pytest.raises(UdfInvocationError) as raised:
         resolve_params(definition, params)
     assert reason in raised.value.reason
+
+
+def test_the_api_view_has_the_registration_shape_and_omits_the_module_unless_asked():
+    definition = UdfDefinition.create(
+        "recency", MODULE_BYTES, description="d", kinds=("score",),
+        inputs=UdfInputs(fields=("published_at",), params=(UdfParam("now"), UdfParam("weight", 1.5))),
+    )
+    view = definition.to_api_json()
+    assert view == {
+        "name": "recency", "description": "d", "kind": ["score"],
+        "inputs": {"fields": ["published_at"], "params": [{"name": "now"}, {"name": "weight", "default": 1.5}]},
+        "sha256": definition.sha256, "module_size_in_bytes": len(MODULE_BYTES), "abi_version": 1,
+    }
+    with_module = definition.to_api_json(include_module=True)
+    assert base64.b64decode(with_module["wasm"]) == MODULE_BYTES
+    # what GET returns can be PUT back
+    registration = parse_registration_body("recency", {key: with_module[key] for key in ("wasm", "description", "kind", "inputs")})
+    assert registration.inputs == definition.inputs and registration.kinds == definition.kinds
