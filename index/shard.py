@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-from pyroaring import BitMap
+from pyroaring import BitMap, FrozenBitMap
 
 from index.commit import COMMIT_FILE_NAME, CommitPoint, CommittedSegment, read_commit_point, write_commit_point
 from index.errors import (
@@ -122,7 +122,7 @@ class _DocState:
 
 class _LiveSegment:
     __slots__ = ("core", "deleted", "committed_live_docs_generation", "committed_deleted", "synced",
-                 "view", "view_deleted_count")
+                 "view", "view_deleted", "retained_deleted")
 
     def __init__(self, core: SegmentCore, deleted: BitMap, committed_generation: int, synced: bool) -> None:
         self.core = core
@@ -131,12 +131,14 @@ class _LiveSegment:
         self.committed_deleted = BitMap(deleted) if committed_generation else BitMap()
         self.synced = synced
         self.view: SegmentView | None = None
-        self.view_deleted_count = -1
+        self.view_deleted: FrozenBitMap | None = None
+        # deleted copies a merge kept on purpose (history above the checkpoint): not reclaimable now
+        self.retained_deleted = FrozenBitMap()
 
     def current_view(self) -> SegmentView:
-        if self.view is None or self.view_deleted_count != len(self.deleted):
+        if self.view is None or self.view_deleted != self.deleted:
             self.view = SegmentView(self.core, live_docs_of(self.core, self.deleted))
-            self.view_deleted_count = len(self.deleted)
+            self.view_deleted = FrozenBitMap(self.deleted)
         return self.view
 
     def live_count(self) -> int:
@@ -788,8 +790,14 @@ class Shard:
             self._retention_floor = seq_no
 
     def _segment_candidates(self) -> list[MergeCandidate]:
-        return [MergeCandidate(segment.core.name, segment.live_count(), segment.core.max_doc)
-                for segment in self._segments]
+        # tombstones and deliberately retained copies are not reclaimable: counting them would make
+        # the policy re-merge the same segment forever
+        candidates = []
+        for segment in self._segments:
+            live = segment.live_count()
+            reclaimable = len(segment.deleted - segment.retained_deleted - segment.core.tombstones)
+            candidates.append(MergeCandidate(segment.core.name, live, live + reclaimable))
+        return candidates
 
     def maybe_merge(self) -> bool:
         """Run the tiered policy once; True if a merge happened (it commits, as a flush does)."""
@@ -816,35 +824,49 @@ class Shard:
                     break
             self._flush_locked()
 
+    def _history_boundary(self) -> int:
+        """Operations above this seq_no may still be rolled back: their history is kept by merges.
+        The global checkpoint when node/ maintains it, else (a lone copy) the local checkpoint."""
+        return self.global_checkpoint if self.global_checkpoint >= 0 else self._tracker.checkpoint
+
     def _merge_locked(self, names: list[str]) -> None:
         # documents are re-inverted from their stored _source with the current mapping (which only
         # ever grows, so every field of an old document is still mapped the same way)
         started = time.perf_counter()
+        boundary = self._history_boundary()
         chosen = [segment for segment in self._segments if segment.core.name in names]
-        documents: list[SegmentDocument] = []
+        entries: list[tuple[SegmentDocument, bool]] = []      # (document, stays deleted)
         for segment in chosen:
             core = segment.core
             live = segment.current_view().live_docs()
             for doc in range(core.max_doc):
+                seq_no = int(core.seq_nos[doc])
                 if doc in core.tombstones:
-                    if doc in segment.deleted or int(core.seq_nos[doc]) <= self.global_checkpoint:
+                    if doc in segment.deleted or seq_no <= boundary:
                         continue
-                    documents.append(SegmentDocument(core.document_id(doc), b"", None, int(core.seq_nos[doc]),
-                                                     int(core.primary_terms[doc]), int(core.versions[doc])))
+                    entries.append((SegmentDocument(core.document_id(doc), b"", None, seq_no,
+                                                    int(core.primary_terms[doc]), int(core.versions[doc])), False))
                     continue
-                if doc not in live:
-                    continue
+                stays_deleted = doc not in live
+                if stays_deleted:
+                    # a superseded copy is kept while the operation that superseded it may be rolled back
+                    current = self._current_state(core.document_id(doc))
+                    if current is None or current.seq_no <= boundary or current.seq_no <= seq_no:
+                        continue
                 source = core.source(doc)
-                documents.append(SegmentDocument(core.document_id(doc), source, self._parse_for_merge(source),
-                                                 int(core.seq_nos[doc]), int(core.primary_terms[doc]),
-                                                 int(core.versions[doc])))
-        documents.sort(key=lambda document: document.seq_no)
+                entries.append((SegmentDocument(core.document_id(doc), source, self._parse_for_merge(source), seq_no,
+                                                int(core.primary_terms[doc]), int(core.versions[doc])), stays_deleted))
+        entries.sort(key=lambda entry: entry[0].seq_no)
+        documents = [document for document, _ in entries]
+        deleted = BitMap(index for index, (_, stays_deleted) in enumerate(entries) if stays_deleted)
         position = min(self._segments.index(segment) for segment in chosen)
         remaining = [segment for segment in self._segments if segment.core.name not in names]
         if documents:
             name = self._new_segment_name()
             write_segment_file(self.path, name, documents, self.mapping, self.analysis)
-            remaining.insert(position, _LiveSegment(SegmentCore(self.path, name), BitMap(), 0, synced=True))
+            merged = _LiveSegment(SegmentCore(self.path, name), deleted, 0, synced=True)
+            merged.retained_deleted = FrozenBitMap(deleted)
+            remaining.insert(position, merged)
         self._segments = remaining
         self._publish_searcher()
         self._counters["merge_total"] += 1

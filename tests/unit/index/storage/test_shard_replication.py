@@ -134,3 +134,24 @@ def test_operations_since_refuses_a_range_the_log_no_longer_holds(replica):
     with pytest.raises(OperationsNotRetainedError, match="seq_no \\[0\\]"):
         list(replica.operations_since(-1))
     assert list(replica.operations_since(2)) == []
+
+
+def test_merges_keep_superseded_copies_above_the_global_checkpoint_so_rollback_can_restore_them(replica):
+    replica.apply_as_replica([index_op(0, "a", "v1")])
+    replica.flush()
+    replica.apply_as_replica([index_op(1, "a", "v2", version=2), delete_op(2, "b", version=1)])
+    replica.global_checkpoint = 0
+    replica.force_merge(1)                        # the log is trimmed too: only the segments remember v1
+    assert replica.statistics().segment_count == 1
+    replica.rollback_above(0)
+    assert title_of(replica, "a") == "v1" and replica.get("a").version == 1
+
+
+def test_merges_drop_superseded_copies_at_or_below_the_global_checkpoint(replica):
+    replica.apply_as_replica([index_op(0, "a", "v1")])
+    replica.refresh()
+    replica.apply_as_replica([index_op(1, "a", "v2", version=2)])
+    replica.global_checkpoint = 1
+    replica.force_merge(1)
+    [segment] = replica.acquire_searcher().segments
+    assert segment.max_doc == 1 and replica.statistics().deleted_docs == 0
