@@ -1,0 +1,193 @@
+"""The _bulk API: POST|PUT /_bulk and /{index}/_bulk, NDJSON (or application/json) bodies.
+
+The body is read once and walked line by line as memoryview slices (no per-line copies); each
+item's source line travels to its shard's worker as raw bytes, one ``write`` call per shard per
+request (node/coordination/writes.py), and results come back in the request's order with
+per-item status and error, ``errors`` and ``took``. Parameters: refresh, routing, timeout,
+wait_for_active_shards (accepted), _source (ignored), pipeline (400: ingest pipelines are not
+supported). Limit: ``quidditch.bulk.max_operations`` (cluster setting, default 100000) items per
+request; the body size limit is node/http's. Admission: bounded in-flight writes → 429.
+
+It must never decode a document's source line (the shard does) — only action lines and update
+bodies are parsed here.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from node.api import params, read_body, respond
+from node.api.documents import refresh_param, timeout_param
+from node.coordination.values import parse_integer
+from node.coordination.writes import WriteRequest, execute_writes
+from node.errors import ActionRequestValidationError, ApiError, IllegalArgumentError, NotSupportedError
+
+BULK_ACTIONS = ("index", "create", "update", "delete")
+DEFAULT_MAX_BULK_OPERATIONS = 100_000
+ACTION_PARAMETERS = {"_index", "_id", "routing", "_routing", "if_seq_no", "if_primary_term", "version",
+                     "version_type", "retry_on_conflict", "_retry_on_conflict", "pipeline", "require_alias",
+                     "op_type", "_type", "_source", "dynamic_templates"}
+
+
+def _lines(body: bytes) -> list[memoryview]:
+    view = memoryview(body)
+    lines = []
+    start = 0
+    length = len(body)
+    while start < length:
+        end = body.find(b"\n", start)
+        if end == -1:
+            end = length
+        line = view[start:end]
+        if end > start and body[end - 1:end] == b"\r":
+            line = view[start:end - 1]
+        lines.append(line)
+        start = end + 1
+    return lines
+
+
+def _is_blank(line: memoryview) -> bool:
+    if len(line) == 0:
+        return True
+    if line[0] not in b" \t\r":
+        return False  # the common case: no copy of a long line just to look at it
+    return not bytes(line).strip()
+
+
+def parse_bulk_body(body: bytes, default_index: str | None, query: dict[str, str],
+                    max_operations: int) -> list[WriteRequest]:
+    if body and not body.endswith(b"\n"):
+        raise IllegalArgumentError("The bulk request must be terminated by a newline [\\n]")
+    lines = _lines(body)
+    requests: list[WriteRequest] = []
+    default_routing = query.get("routing")
+    position = 0
+    while position < len(lines):
+        line = lines[position]
+        line_number = position + 1
+        position += 1
+        if _is_blank(line):
+            continue
+        try:
+            action_line = orjson.loads(line)
+        except orjson.JSONDecodeError:
+            raise IllegalArgumentError(f"Malformed action/metadata line [{line_number}], expected START_OBJECT "
+                                       f"or END_OBJECT but found [a value that is not JSON]") from None
+        if not isinstance(action_line, dict) or len(action_line) != 1:
+            raise IllegalArgumentError(f"Malformed action/metadata line [{line_number}], expected a single "
+                                       f"object with one action key")
+        (action, metadata), = action_line.items()
+        if action not in BULK_ACTIONS:
+            raise IllegalArgumentError(f"Malformed action/metadata line [{line_number}], expected field "
+                                       f"[create], [delete], [index] or [update] but found [{action}]")
+        if not isinstance(metadata, dict):
+            raise IllegalArgumentError(f"Malformed action/metadata line [{line_number}], expected START_OBJECT "
+                                       f"but found [{metadata}]")
+        unknown = sorted(set(metadata) - ACTION_PARAMETERS)
+        if unknown:
+            raise IllegalArgumentError(f"Action/metadata line [{line_number}] contains an unknown parameter "
+                                       f"[{unknown[0]}]")
+        source = memoryview(b"")
+        if action != "delete":
+            if position >= len(lines):
+                raise IllegalArgumentError("The bulk request must be terminated by a newline [\\n]")
+            source = lines[position]
+            position += 1
+        requests.append(_write_request(action, metadata, source, default_index, default_routing))
+        if len(requests) > max_operations:
+            raise IllegalArgumentError(f"bulk request has more than {max_operations} operations, the limit "
+                                       f"(quidditch.bulk.max_operations); split it into smaller requests")
+    return requests
+
+
+def _write_request(action: str, metadata: dict, source: memoryview, default_index: str | None,
+                   default_routing: str | None) -> WriteRequest:
+    index = metadata.get("_index", default_index)
+    document_id = metadata.get("_id")
+    if document_id is not None:
+        document_id = str(document_id)
+    routing = metadata.get("routing", metadata.get("_routing", default_routing))
+    item_params = {"version": metadata.get("version"), "version_type": metadata.get("version_type"),
+                   "if_seq_no": metadata.get("if_seq_no"), "if_primary_term": metadata.get("if_primary_term")}
+    request = WriteRequest(action, index, document_id, bytes(source) if action == "update" else source,
+                           routing=None if routing is None else str(routing), params=item_params,
+                           retry_on_conflict=int(metadata.get("retry_on_conflict",
+                                                              metadata.get("_retry_on_conflict", 0)) or 0))
+    problems = []
+    if index is None:
+        problems.append("index is missing")
+    if action in ("update", "delete") and document_id is None:
+        problems.append("id is missing")
+    if document_id is not None and len(document_id.encode("utf-8")) > 512:
+        problems.append(f"id [{document_id}] is too long, must be no longer than 512 bytes but was: "
+                        f"{len(document_id.encode('utf-8'))}")
+    if action != "delete" and len(source) == 0:
+        problems.append("source is missing")
+    if metadata.get("pipeline"):
+        request.error = NotSupportedError(f"ingest pipelines are not supported: pipeline [{metadata['pipeline']}]")
+    version_type = metadata.get("version_type")
+    if version_type is not None and version_type not in ("internal", "external", "external_gte"):
+        problems.append(f"No version type match [{version_type}]")
+    if metadata.get("version") is not None and version_type in (None, "internal"):
+        problems.append("internal versioning can not be used for optimistic concurrency control. Please use "
+                        "`if_seq_no` and `if_primary_term` instead")
+    if problems:
+        request.error = ActionRequestValidationError(*problems)
+    elif action == "update" and request.error is None:
+        request.error = _check_update_body(request)
+    return request
+
+
+def _check_update_body(request: WriteRequest) -> BaseException | None:
+    try:
+        update_body = orjson.loads(request.source)
+    except orjson.JSONDecodeError as error:
+        return ApiError(f"failed to parse the update body: {error}", opensearch_type="x_content_parse_exception",
+                        status=400)
+    if not isinstance(update_body, dict):
+        return ApiError("the update body must be an object", opensearch_type="x_content_parse_exception", status=400)
+    if "script" in update_body:
+        return NotSupportedError("scripted updates are not supported: send [doc] (and [upsert] or "
+                                 "[doc_as_upsert]) instead of [script]")
+    if update_body.get("doc") is None and update_body.get("upsert") is None:
+        return ActionRequestValidationError("script or doc is missing")
+    for key in ("doc", "upsert"):
+        if key in update_body and not isinstance(update_body[key], dict):
+            return ApiError(f"[UpdateRequest] failed to parse field [{key}]",
+                            opensearch_type="x_content_parse_exception", status=400)
+    return None
+
+
+def register(app: Any, services: Any) -> None:
+    async def bulk(default_index: str | None) -> Any:
+        started = time.monotonic()
+        query = params()
+        if query.get("pipeline"):
+            raise NotSupportedError(f"ingest pipelines are not supported: pipeline [{query['pipeline']}]")
+        refresh = refresh_param(query)
+        timeout = timeout_param(query)
+        body = await read_body()
+        if not body or not body.strip():
+            raise ActionRequestValidationError("no requests added")
+        max_operations = parse_integer(services.state.setting("quidditch.bulk.max_operations"),
+                                       "quidditch.bulk.max_operations", DEFAULT_MAX_BULK_OPERATIONS, minimum=1)
+        with services.admission.write(len(body)):
+            requests = parse_bulk_body(body, default_index, query, max_operations)
+            if not requests:
+                raise ActionRequestValidationError("no requests added")
+            outcomes = await execute_writes(services, requests, refresh, timeout)
+        items = [{outcome.action: outcome.body} for outcome in outcomes]
+        errors = any("error" in outcome.body for outcome in outcomes)
+        took = int((time.monotonic() - started) * 1000)
+        return respond({"took": took, "errors": errors, "items": items})
+
+    @app.route("/_bulk", methods=["POST", "PUT"])
+    async def bulk_all() -> Any:
+        return await bulk(None)
+
+    @app.route("/<index>/_bulk", methods=["POST", "PUT"])
+    async def bulk_index(index: str) -> Any:
+        return await bulk(index)

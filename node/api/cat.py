@@ -1,0 +1,438 @@
+"""The _cat APIs: health, indices, nodes, shards, count, aliases, segments, master,
+cluster_manager, allocation, recovery — text tables (``?v`` headers, ``?h=`` columns, ``?s=``
+sorting with ``:asc``/``:desc``, ``?bytes=`` units, ``?help``) or ``?format=json`` (a list of
+objects with string values, as OpenSearch).
+
+Owns ``CatTable`` (column definitions with OpenSearch's names and aliases) and its rendering.
+It must never compute a figure differently from the JSON APIs: it reads the same health,
+statistics and state helpers.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import trio
+
+from node.api import params, respond, text_response
+from node.coordination.health import health_body, index_health, local_os_figures, master_node_id
+from node.coordination.resolve import IndicesOptions, resolve_indices
+from node.coordination.stats import gather_shard_statistics
+from node.errors import IllegalArgumentError
+
+BYTE_UNITS = {"b": 1, "kb": 1024, "mb": 1024 ** 2, "gb": 1024 ** 3, "tb": 1024 ** 4, "pb": 1024 ** 5}
+
+
+@dataclass(frozen=True, slots=True)
+class Column:
+    name: str
+    aliases: tuple[str, ...] = ()
+    default: bool = True
+    numeric: bool = False
+    bytes_value: bool = False
+    description: str = ""
+
+
+@dataclass
+class CatTable:
+    columns: list[Column]
+    rows: list[dict[str, Any]] = field(default_factory=list)
+
+    def column(self, wanted: str) -> Column | None:
+        for column in self.columns:
+            if wanted == column.name or wanted in column.aliases:
+                return column
+        return None
+
+
+def human_bytes(size: int) -> str:
+    value = float(size)
+    for unit in ("b", "kb", "mb", "gb", "tb"):
+        if value < 1024 or unit == "tb":
+            if unit == "b":
+                return f"{int(value)}b"
+            return f"{value:.1f}{unit}"
+        value /= 1024
+    return f"{size}b"
+
+
+def _render_value(column: Column, value: Any, byte_unit: str | None) -> Any:
+    if value is None:
+        return None
+    if column.bytes_value and isinstance(value, (int, float)):
+        if byte_unit is not None:
+            return str(int(value // BYTE_UNITS[byte_unit]))
+        return human_bytes(int(value))
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, float):
+        return f"{value:.1f}"
+    return str(value)
+
+
+def render_table(table: CatTable, query: dict[str, str]) -> Any:
+    if "help" in query:
+        lines = [f"{column.name:<24} | {','.join(column.aliases):<20} | {column.description}"
+                 for column in table.columns]
+        return text_response("\n".join(lines) + "\n")
+    byte_unit = query.get("bytes")
+    if byte_unit is not None and byte_unit not in BYTE_UNITS:
+        raise IllegalArgumentError(f"failed to parse [bytes]: expected one of {', '.join(BYTE_UNITS)}, got [{byte_unit}]")
+    if query.get("h"):
+        selected = []
+        for wanted in query["h"].split(","):
+            wanted = wanted.strip()
+            matches = [column for column in table.columns
+                       if fnmatch.fnmatchcase(column.name, wanted) or wanted in column.aliases]
+            if not matches:
+                raise IllegalArgumentError(f"Unable to find column [{wanted}] for the cat table")
+            selected.extend(column for column in matches if column not in selected)
+    else:
+        selected = [column for column in table.columns if column.default]
+    rows = list(table.rows)
+    if query.get("s"):
+        for sort_key in reversed(query["s"].split(",")):
+            name, _, direction = sort_key.partition(":")
+            column = table.column(name.strip())
+            if column is None:
+                raise IllegalArgumentError(f"Unable to sort by unknown sort key `{name}`")
+
+            def key(row: dict[str, Any], column: Column = column) -> Any:
+                value = row.get(column.name)
+                if column.numeric or column.bytes_value:
+                    return (value is None, float(value) if value is not None else 0.0)
+                return (value is None, str(value) if value is not None else "")
+
+            rows.sort(key=key, reverse=direction.strip().lower() == "desc")
+    rendered = [[_render_value(column, row.get(column.name), byte_unit) for column in selected] for row in rows]
+    if query.get("format") == "json":
+        return respond([{column.name: value for column, value in zip(selected, values)} for values in rendered])
+    if query.get("format") not in (None, "", "text", "txt"):
+        if query["format"] == "yaml":
+            raise IllegalArgumentError("format [yaml] is not supported by the _cat APIs here; use json or text")
+        raise IllegalArgumentError(f"unsupported format [{query['format']}]")
+    verbose = query.get("v") in ("", "true")
+    cells = [["" if value is None else value for value in values] for values in rendered]
+    if verbose:
+        cells.insert(0, [column.name for column in selected])
+    widths = [max((len(row[i]) for row in cells), default=0) for i in range(len(selected))]
+    lines = []
+    for row_number, row in enumerate(cells):
+        parts = []
+        for i, (column, value) in enumerate(zip(selected, row)):
+            is_header = verbose and row_number == 0
+            if (column.numeric or column.bytes_value) and not is_header:
+                parts.append(value.rjust(widths[i]))
+            else:
+                parts.append(value.ljust(widths[i]))
+        lines.append(" ".join(parts).rstrip())
+    return text_response("".join(line + "\n" for line in lines))
+
+
+def _node_host(state: Any, node_id: str | None) -> tuple[str | None, str | None]:
+    node = state.nodes.get(node_id) if node_id else None
+    if node is None:
+        return None, None
+    return node.http_address.rsplit(":", 1)[0], node.name
+
+
+def register(app: Any, services: Any) -> None:
+    context = services.context
+
+    @app.route("/_cat", methods=["GET"])
+    async def cat_index() -> Any:
+        endpoints = ["health", "indices", "indices/{index}", "nodes", "shards", "shards/{index}", "count",
+                     "count/{index}", "aliases", "aliases/{alias}", "segments", "segments/{index}", "master",
+                     "cluster_manager", "allocation", "recovery", "recovery/{index}"]
+        return text_response("=^.^=\n" + "".join(f"/_cat/{endpoint}\n" for endpoint in endpoints))
+
+    @app.route("/_cat/health", methods=["GET"])
+    async def cat_health() -> Any:
+        query = params()
+        state = services.state
+        body = health_body(state, context.metadata.status(), None)
+        now = time.time()
+        table = CatTable([Column("epoch", ("t", "time"), numeric=True), Column("timestamp", ("ts", "hms", "hhmmss")),
+                          Column("cluster", ("cl",)), Column("status", ("st",)),
+                          Column("node.total", ("nt", "nodeTotal"), numeric=True),
+                          Column("node.data", ("nd", "nodeData"), numeric=True),
+                          Column("discovered_cluster_manager", ("dcm",)),
+                          Column("shards", ("t", "sh", "shards.total"), numeric=True),
+                          Column("pri", ("p", "shards.primary"), numeric=True),
+                          Column("relo", ("r", "shards.relocating"), numeric=True),
+                          Column("init", ("i", "shards.initializing"), numeric=True),
+                          Column("unassign", ("u", "shards.unassigned"), numeric=True),
+                          Column("pending_tasks", ("pt",), numeric=True),
+                          Column("max_task_wait_time", ("mtwt",)),
+                          Column("active_shards_percent", ("asp",))])
+        table.rows.append({"epoch": int(now), "timestamp": time.strftime("%H:%M:%S", time.gmtime(now)),
+                           "cluster": state.cluster_name, "status": body["status"],
+                           "node.total": body["number_of_nodes"], "node.data": body["number_of_data_nodes"],
+                           "discovered_cluster_manager": body["discovered_cluster_manager"],
+                           "shards": body["active_shards"], "pri": body["active_primary_shards"],
+                           "relo": body["relocating_shards"], "init": body["initializing_shards"],
+                           "unassign": body["unassigned_shards"], "pending_tasks": 0, "max_task_wait_time": "-",
+                           "active_shards_percent": f"{body['active_shards_percent_as_number']:.1f}%"})
+        return render_table(table, query)
+
+    async def cat_indices(index: str | None = None) -> Any:
+        query = params()
+        state = services.state
+        options = IndicesOptions.from_params(query, IndicesOptions(expand_closed=True))
+        names = resolve_indices(state, index, options)
+        answers = await gather_shard_statistics(services, names)
+        table = CatTable([Column("health", ("h",)), Column("status", ("s",)), Column("index", ("i", "idx")),
+                          Column("uuid", ("id",)), Column("pri", ("p", "shards.primary"), numeric=True),
+                          Column("rep", ("r", "shards.replica"), numeric=True),
+                          Column("docs.count", ("dc", "docsCount"), numeric=True),
+                          Column("docs.deleted", ("dd", "docsDeleted"), numeric=True),
+                          Column("store.size", ("ss", "storeSize"), bytes_value=True),
+                          Column("pri.store.size", (), bytes_value=True),
+                          Column("creation.date", ("cd",), default=False, numeric=True),
+                          Column("creation.date.string", ("cds",), default=False)])
+        wanted_health = query.get("health")
+        for name in names:
+            metadata = state.indices[name]
+            statistics = [answer.statistics for answer in answers
+                          if answer.index_name == name and answer.statistics is not None]
+            health = index_health(state, name)[0] if metadata.state == "open" else None
+            if wanted_health and health != wanted_health:
+                continue
+            opened = metadata.state == "open"
+            size = sum(s["size_bytes"] + s["translog_size_bytes"] for s in statistics) if opened else None
+            table.rows.append({
+                "health": health, "status": metadata.state, "index": name, "uuid": metadata.uuid,
+                "pri": metadata.number_of_shards, "rep": metadata.number_of_replicas,
+                "docs.count": sum(s["doc_count"] for s in statistics) if opened else None,
+                "docs.deleted": sum(s["deleted_docs"] for s in statistics) if opened else None,
+                "store.size": size, "pri.store.size": size, "creation.date": metadata.creation_date,
+                "creation.date.string": time.strftime("%Y-%m-%dT%H:%M:%S.000Z",
+                                                      time.gmtime(metadata.creation_date / 1000))})
+        return render_table(table, query)
+
+    app.add_url_rule("/_cat/indices", "cat_indices", cat_indices, methods=["GET"])
+    app.add_url_rule("/_cat/indices/<index>", "cat_indices_index", cat_indices, methods=["GET"])
+
+    @app.route("/_cat/nodes", methods=["GET"])
+    async def cat_nodes() -> Any:
+        query = params()
+        state = services.state
+        master = master_node_id(state, context.metadata.status())
+        figures = local_os_figures(context.config.data_directory)
+        table = CatTable([Column("ip", ("i",)), Column("heap.percent", ("hp", "heapPercent"), numeric=True),
+                          Column("ram.percent", ("rp", "ramPercent"), numeric=True),
+                          Column("cpu", (), numeric=True), Column("load_1m", ("l",)), Column("load_5m", ("l",)),
+                          Column("load_15m", ("l",)), Column("node.role", ("r", "role", "nodeRole")),
+                          Column("node.roles", ("rs", "all roles")),
+                          Column("cluster_manager", ("cm", "m", "master")), Column("name", ("n",)),
+                          Column("id", ("nodeId",), default=False), Column("http_address", ("http",), default=False),
+                          Column("port", ("po",), default=False)])
+        letters = {"cluster_manager": "m", "data": "d", "ingest": "i", "remote_cluster_client": "r"}
+        for node_id, node in sorted(state.nodes.items()):
+            local = node_id == context.node_id
+            load = figures["os"]["cpu"]["load_average"] if local else {}
+            table.rows.append({
+                "ip": node.http_address.rsplit(":", 1)[0],
+                "heap.percent": None, "ram.percent": figures["os"]["mem"]["used_percent"] if local else None,
+                "cpu": figures["os"]["cpu"]["percent"] if local else None,
+                "load_1m": load.get("1m"), "load_5m": load.get("5m"), "load_15m": load.get("15m"),
+                "node.role": "".join(sorted(letters.get(role, "-") for role in node.roles)) or "-",
+                "node.roles": ",".join(sorted(node.roles)), "cluster_manager": "*" if node_id == master else "-",
+                "name": node.name, "id": node_id[:4] if query.get("full_id") not in ("true", "") else node_id,
+                "http_address": node.http_address, "port": node.transport_address.rsplit(":", 1)[-1]})
+        return render_table(table, query)
+
+    async def cat_shards(index: str | None = None) -> Any:
+        query = params()
+        state = services.state
+        names = resolve_indices(state, index, IndicesOptions(expand_closed=True))
+        answers = await gather_shard_statistics(services, names)
+        by_shard = {(a.index_name, a.shard_number): a.statistics for a in answers if a.statistics is not None}
+        table = CatTable([Column("index", ("i", "idx")), Column("shard", ("s", "sh"), numeric=True),
+                          Column("prirep", ("p", "pr", "primaryOrReplica")), Column("state", ("st",)),
+                          Column("docs", ("d", "dc"), numeric=True), Column("store", ("sto",), bytes_value=True),
+                          Column("ip", ()), Column("node", ("n",)),
+                          Column("id", (), default=False), Column("unassigned.reason", ("ur",), default=False)])
+        for name in names:
+            for shard in state.routing_table.get(name, ()):
+                for shard_copy in shard.copies:
+                    statistics = by_shard.get((name, shard.shard_number)) if shard_copy.primary else None
+                    ip, node_name = _node_host(state, shard_copy.node_id)
+                    table.rows.append({
+                        "index": name, "shard": shard.shard_number, "prirep": "p" if shard_copy.primary else "r",
+                        "state": shard_copy.state,
+                        "docs": statistics["doc_count"] if statistics else None,
+                        "store": statistics["size_bytes"] + statistics["translog_size_bytes"] if statistics else None,
+                        "ip": ip, "node": node_name, "id": shard_copy.node_id,
+                        "unassigned.reason": shard_copy.unassigned_reason if shard_copy.state == "UNASSIGNED" else None})
+        return render_table(table, query)
+
+    app.add_url_rule("/_cat/shards", "cat_shards", cat_shards, methods=["GET"])
+    app.add_url_rule("/_cat/shards/<index>", "cat_shards_index", cat_shards, methods=["GET"])
+
+    async def cat_count(index: str | None = None) -> Any:
+        query = params()
+        names = resolve_indices(services.state, index, IndicesOptions())
+        answers = await gather_shard_statistics(services, names)
+        count = sum(answer.statistics["doc_count"] for answer in answers if answer.statistics is not None)
+        now = time.time()
+        table = CatTable([Column("epoch", ("t", "time"), numeric=True), Column("timestamp", ("ts", "hms")),
+                          Column("count", ("dc", "docs.count", "docsCount"), numeric=True)])
+        table.rows.append({"epoch": int(now), "timestamp": time.strftime("%H:%M:%S", time.gmtime(now)),
+                           "count": count})
+        return render_table(table, query)
+
+    app.add_url_rule("/_cat/count", "cat_count", cat_count, methods=["GET"])
+    app.add_url_rule("/_cat/count/<index>", "cat_count_index", cat_count, methods=["GET"])
+
+    async def cat_aliases(name: str | None = None) -> Any:
+        query = params()
+        state = services.state
+        patterns = [part for part in (name or "").split(",") if part]
+        table = CatTable([Column("alias", ("a",)), Column("index", ("i", "idx")), Column("filter", ("f", "fi")),
+                          Column("routing.index", ("ri", "routingIndex")),
+                          Column("routing.search", ("rs", "routingSearch")),
+                          Column("is_write_index", ("w", "isWriteIndex"))])
+        for index_name, index in sorted(state.indices.items()):
+            for alias_name, alias in sorted(index.aliases.items()):
+                if patterns and not any(fnmatch.fnmatchcase(alias_name, pattern) for pattern in patterns):
+                    continue
+                table.rows.append({"alias": alias_name, "index": index_name,
+                                   "filter": "*" if alias.filter else "-",
+                                   "routing.index": alias.index_routing or "-",
+                                   "routing.search": alias.search_routing or "-",
+                                   "is_write_index": "-" if alias.is_write_index is None else alias.is_write_index})
+        table.rows.sort(key=lambda row: (row["alias"], row["index"]))
+        return render_table(table, query)
+
+    app.add_url_rule("/_cat/aliases", "cat_aliases", cat_aliases, methods=["GET"])
+    app.add_url_rule("/_cat/aliases/<name>", "cat_aliases_name", cat_aliases, methods=["GET"])
+
+    async def cat_segments(index: str | None = None) -> Any:
+        query = params()
+        state = services.state
+        names = resolve_indices(state, index, IndicesOptions())
+        table = CatTable([Column("index", ("i", "idx")), Column("shard", ("s", "sh"), numeric=True),
+                          Column("prirep", ("p", "pr")), Column("ip", ()), Column("segment", ("seg",)),
+                          Column("generation", ("g", "gen"), numeric=True),
+                          Column("docs.count", ("dc",), numeric=True), Column("docs.deleted", ("dd",), numeric=True),
+                          Column("size", ("si",), bytes_value=True), Column("size.memory", ("sm",), bytes_value=True),
+                          Column("committed", ("ic",)), Column("searchable", ("is",)), Column("version", ("v",)),
+                          Column("compound", ("ico",))])
+        rows: list[dict[str, Any]] = []
+
+        async def one(index_name: str, shard_number: int, node_id: str | None) -> None:
+            try:
+                payload, _, _, _ = await services.director.call_primary(index_name, shard_number, "segments", {},
+                                                                        b"", timeout_seconds=10.0)
+            except Exception:  # noqa: BLE001 — an unreachable shard lists no segments
+                return
+            ip, _ = _node_host(state, node_id)
+            for segment in payload["segments"]:
+                rows.append({"index": index_name, "shard": shard_number, "prirep": "p", "ip": ip,
+                             "segment": segment["segment"], "generation": segment["generation"],
+                             "docs.count": segment["docs.count"], "docs.deleted": segment["docs.deleted"],
+                             "size": segment["size"], "size.memory": 0, "committed": True, "searchable": True,
+                             "version": "quidditch-1", "compound": False})
+
+        async with trio.open_nursery() as nursery:
+            for name in names:
+                for shard in state.routing_table.get(name, ()):
+                    primary = shard.primary()
+                    if primary is not None and primary.state == "STARTED":
+                        nursery.start_soon(one, name, shard.shard_number, primary.node_id)
+        table.rows = sorted(rows, key=lambda row: (row["index"], row["shard"], row["generation"]))
+        return render_table(table, query)
+
+    app.add_url_rule("/_cat/segments", "cat_segments", cat_segments, methods=["GET"])
+    app.add_url_rule("/_cat/segments/<index>", "cat_segments_index", cat_segments, methods=["GET"])
+
+    async def cat_master() -> Any:
+        query = params()
+        state = services.state
+        master = master_node_id(state, context.metadata.status())
+        table = CatTable([Column("id", ()), Column("host", ("h",)), Column("ip", ()), Column("node", ("n",))])
+        if master is not None:
+            node = state.nodes[master]
+            host = node.http_address.rsplit(":", 1)[0]
+            table.rows.append({"id": master, "host": host, "ip": host, "node": node.name})
+        return render_table(table, query)
+
+    app.add_url_rule("/_cat/master", "cat_master", cat_master, methods=["GET"])
+    app.add_url_rule("/_cat/cluster_manager", "cat_cluster_manager", cat_master, methods=["GET"])
+
+    @app.route("/_cat/allocation", methods=["GET"])
+    @app.route("/_cat/allocation/<node_filter>", methods=["GET"])
+    async def cat_allocation(node_filter: str | None = None) -> Any:
+        query = params()
+        state = services.state
+        figures = local_os_figures(context.config.data_directory)["fs"]["total"]
+        table = CatTable([Column("shards", (), numeric=True), Column("disk.indices", ("di",), bytes_value=True),
+                          Column("disk.used", ("du",), bytes_value=True), Column("disk.avail", ("da",), bytes_value=True),
+                          Column("disk.total", ("dt",), bytes_value=True), Column("disk.percent", ("dp",), numeric=True),
+                          Column("host", ("h",)), Column("ip", ()), Column("node", ("n",))])
+        counts: dict[str, int] = {}
+        unassigned = 0
+        for shards in state.routing_table.values():
+            for shard in shards:
+                for shard_copy in shard.copies:
+                    if shard_copy.node_id is None:
+                        unassigned += 1
+                    else:
+                        counts[shard_copy.node_id] = counts.get(shard_copy.node_id, 0) + 1
+        for node_id, node in sorted(state.nodes.items()):
+            host = node.http_address.rsplit(":", 1)[0]
+            local = node_id == context.node_id
+            total, available = figures["total_in_bytes"], figures["available_in_bytes"]
+            table.rows.append({"shards": counts.get(node_id, 0), "disk.indices": None,
+                               "disk.used": total - available if local else None,
+                               "disk.avail": available if local else None, "disk.total": total if local else None,
+                               "disk.percent": int(100 * (total - available) / total) if local and total else None,
+                               "host": host, "ip": host, "node": node.name})
+        if unassigned:
+            table.rows.append({"shards": unassigned, "node": "UNASSIGNED"})
+        return render_table(table, query)
+
+    async def cat_recovery(index: str | None = None) -> Any:
+        query = params()
+        state = services.state
+        names = resolve_indices(state, index, IndicesOptions())
+        table = CatTable([Column("index", ("i", "idx")), Column("shard", ("s", "sh"), numeric=True),
+                          Column("time", ("t", "ti")), Column("type", ("ty",)), Column("stage", ("st",)),
+                          Column("source_host", ("shost",)), Column("source_node", ("snode",)),
+                          Column("target_host", ("thost",)), Column("target_node", ("tnode",)),
+                          Column("repository", ("rep",)), Column("snapshot", ("snap",)),
+                          Column("files", ("f",), numeric=True), Column("files_recovered", ("fr",), numeric=True),
+                          Column("files_percent", ("fp",)), Column("files_total", ("tf",), numeric=True),
+                          Column("bytes", ("b",), numeric=True), Column("bytes_recovered", ("br",), numeric=True),
+                          Column("bytes_percent", ("bp",)), Column("bytes_total", ("tb",), numeric=True),
+                          Column("translog_ops", ("to",), numeric=True),
+                          Column("translog_ops_recovered", ("tor",), numeric=True),
+                          Column("translog_ops_percent", ("top",))])
+        for name in names:
+            for shard in state.routing_table.get(name, ()):
+                for shard_copy in shard.copies:
+                    if shard_copy.state == "UNASSIGNED":
+                        continue
+                    host, node_name = _node_host(state, shard_copy.node_id)
+                    done = shard_copy.state == "STARTED"
+                    table.rows.append({
+                        "index": name, "shard": shard.shard_number, "time": "0s",
+                        "type": "existing_store" if shard_copy.primary else "peer",
+                        "stage": "done" if done else "init", "source_host": "n/a", "source_node": "n/a",
+                        "target_host": host, "target_node": node_name, "repository": "n/a", "snapshot": "n/a",
+                        "files": 0, "files_recovered": 0, "files_percent": "100.0%" if done else "0.0%",
+                        "files_total": 0, "bytes": 0, "bytes_recovered": 0,
+                        "bytes_percent": "100.0%" if done else "0.0%", "bytes_total": 0, "translog_ops": 0,
+                        "translog_ops_recovered": 0, "translog_ops_percent": "100.0%" if done else "-1.0%"})
+        return render_table(table, query)
+
+    app.add_url_rule("/_cat/recovery", "cat_recovery", cat_recovery, methods=["GET"])
+    app.add_url_rule("/_cat/recovery/<index>", "cat_recovery_index", cat_recovery, methods=["GET"])
+
+
+__all__ = ["CatTable", "Column", "render_table", "orjson"]

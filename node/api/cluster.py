@@ -1,0 +1,377 @@
+"""Cluster APIs: _cluster/health, _cluster/state, _cluster/settings, _cluster/stats, _nodes,
+_nodes/stats.
+
+Health waits (wait_for_status, wait_for_nodes, wait_for_active_shards,
+wait_for_no_initializing_shards, wait_for_no_relocating_shards) re-check on every applied state
+until ``timeout`` (default 30s), then answer 408 with ``timed_out: true`` as OpenSearch does.
+Node statistics of another node are fetched over the transport (``node/stats``); a node that
+does not answer is counted in ``_nodes.failed``.
+
+It must never change the cluster state except through PutClusterSettings.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import trio
+
+from node.api import params, read_json_body, respond
+from node.coordination.health import health_body, local_os_figures, master_node_id
+from node.coordination.resolve import STRICT_EXPAND_OPEN_CLOSED, IndicesOptions, resolve_indices
+from node.coordination.stats import index_stats_section
+from node.coordination.values import parse_time_seconds
+from node.errors import ActionRequestValidationError, IllegalArgumentError, IndexNotFoundError
+from raft.commands import PutClusterSettings
+
+NODE_STATS_TRANSPORT_METHOD = "node/stats"
+DEFAULT_HEALTH_TIMEOUT_SECONDS = 30.0
+NODE_STATS_TIMEOUT_SECONDS = 5.0
+
+
+def _nest(flat: dict[str, Any]) -> dict[str, Any]:
+    from node.api.indices import nest_settings
+
+    return nest_settings(flat)
+
+
+def _node_matches(wanted: str, current: int) -> bool:
+    """wait_for_nodes: "N", ">=N", "<=N", ">N", "<N", "ge(N)", "le(N)", "gt(N)", "lt(N)"."""
+    text = wanted.strip()
+    comparisons = {">=": "ge", "<=": "le", ">": "gt", "<": "lt"}
+    for symbol, name in comparisons.items():
+        if text.startswith(symbol):
+            text = f"{name}({text[len(symbol):].strip()})"
+            break
+    try:
+        if text[:3] in ("ge(", "le(", "gt(", "lt(") and text.endswith(")"):
+            number = int(text[3:-1])
+            return {"ge": current >= number, "le": current <= number, "gt": current > number,
+                    "lt": current < number}[text[:2]]
+        return current == int(text)
+    except ValueError:
+        raise IllegalArgumentError(f"wait_for_nodes: expected a number or a comparison such as >=2, got "
+                                   f"[{wanted}]") from None
+
+
+def _conditions_met(body: dict[str, Any], query: dict[str, str]) -> bool:
+    wanted_status = query.get("wait_for_status")
+    if wanted_status:
+        order = {"green": 0, "yellow": 1, "red": 2}
+        if wanted_status not in order:
+            raise IllegalArgumentError(f"unknown cluster health status [{wanted_status}]")
+        if order[body["status"]] > order[wanted_status]:
+            return False
+    wanted_nodes = query.get("wait_for_nodes")
+    if wanted_nodes and not _node_matches(wanted_nodes, body["number_of_nodes"]):
+        return False
+    wanted_active = query.get("wait_for_active_shards")
+    if wanted_active:
+        total = body["active_shards"] + body["initializing_shards"] + body["unassigned_shards"]
+        needed = total if wanted_active == "all" else int(wanted_active)
+        if body["active_shards"] < needed:
+            return False
+    if query.get("wait_for_no_initializing_shards") in ("true", "") and body["initializing_shards"]:
+        return False
+    if query.get("wait_for_no_relocating_shards") in ("true", "") and body["relocating_shards"]:
+        return False
+    return True
+
+
+def node_info_body(services: Any, node: Any, metadata_status: Any) -> dict[str, Any]:
+    host = node.http_address.rsplit(":", 1)[0]
+    return {"name": node.name, "transport_address": node.transport_address, "host": host, "ip": host,
+            "version": services.context.config.version_number, "build_type": "tar",
+            "build_hash": "0000000000000000000000000000000000000000", "roles": sorted(node.roles),
+            "attributes": dict(node.attributes),
+            "http": {"bound_address": [node.http_address], "publish_address": node.http_address,
+                     "max_content_length_in_bytes": services.context.config.max_content_length_bytes},
+            "transport": {"bound_address": [node.transport_address], "publish_address": node.transport_address}}
+
+
+async def local_node_stats(services: Any) -> dict[str, Any]:
+    """This node's _nodes/stats entry: its shards' statistics plus the machine's figures."""
+    context = services.context
+    statistics = []
+    for local in services.director.local_copies():
+        try:
+            payload, _ = await context.workers.call(local.index_uuid, local.shard_number, "stats", {})
+            statistics.append(payload)
+        except Exception:  # noqa: BLE001 — a shard that cannot answer contributes nothing
+            continue
+    state = services.state
+    node = state.nodes.get(context.node_id)
+    section = index_stats_section(statistics, None)
+    counters = list(services.index_counters.values())
+    section["indexing"]["index_total"] = sum(c.index_total for c in counters)
+    section["indexing"]["delete_total"] = sum(c.delete_total for c in counters)
+    section["search"]["query_total"] = sum(c.query_total for c in counters)
+    host = node.http_address.rsplit(":", 1)[0] if node is not None else "127.0.0.1"
+    return {"timestamp": int(time.time() * 1000), "name": context.node_name,
+            "transport_address": node.transport_address if node is not None else "", "host": host, "ip": host,
+            "roles": sorted(node.roles) if node is not None else [], "attributes": {},
+            "indices": section, **local_os_figures(context.config.data_directory),
+            "thread_pool": {"write": {"threads": context.config.workers, "queue": services.admission.write_requests,
+                                      "active": services.admission.write_requests,
+                                      "rejected": services.admission.rejected_writes},
+                            "search": {"threads": context.config.workers,
+                                       "queue": services.admission.search_requests,
+                                       "active": services.admission.search_requests,
+                                       "rejected": services.admission.rejected_searches}}}
+
+
+def _selected_node_ids(services: Any, node_filter: str | None) -> list[str]:
+    state = services.state
+    if not node_filter or node_filter in ("_all", "*"):
+        return sorted(state.nodes)
+    selected = []
+    for part in node_filter.split(","):
+        part = part.strip()
+        if part == "_local":
+            selected.append(services.context.node_id)
+        elif part in ("_master", "_cluster_manager"):
+            master = master_node_id(state, services.context.metadata.status())
+            if master:
+                selected.append(master)
+        else:
+            import fnmatch
+
+            selected.extend(node_id for node_id, node in state.nodes.items()
+                            if fnmatch.fnmatchcase(node_id, part) or fnmatch.fnmatchcase(node.name, part)
+                            or node.http_address.startswith(part))
+    return sorted(set(selected) & set(state.nodes))
+
+
+def register(app: Any, services: Any) -> None:
+    context = services.context
+
+    async def remote_node_stats(payload: dict, body: bytes) -> tuple[dict, bytes]:
+        return await local_node_stats(services), b""
+
+    handlers = getattr(context, "transport_handlers", None)
+    if handlers is not None:
+        handlers.register(NODE_STATS_TRANSPORT_METHOD, remote_node_stats)
+
+    # ------------------------------------------------------------------ health
+
+    async def health(index: str | None = None) -> Any:
+        query = params()
+        level = query.get("level", "cluster")
+        if level not in ("cluster", "indices", "shards"):
+            raise IllegalArgumentError(f"level must be one of cluster, indices or shards, got [{level}]")
+        timeout = parse_time_seconds(query.get("timeout"), "timeout") if query.get("timeout") else None
+        timeout = DEFAULT_HEALTH_TIMEOUT_SECONDS if timeout is None else timeout
+        waits = any(key in query for key in ("wait_for_status", "wait_for_nodes", "wait_for_active_shards",
+                                             "wait_for_no_initializing_shards", "wait_for_no_relocating_shards"))
+        deadline = trio.current_time() + timeout
+        while True:
+            state = services.state
+            status = context.metadata.status()
+            names: list[str] | None = None
+            missing = False
+            if index is not None and index not in ("_all", "*"):
+                try:
+                    names = resolve_indices(state, index, IndicesOptions(expand_closed=True))
+                except IndexNotFoundError:
+                    names, missing = [], True
+            body = health_body(state, status, names, level, missing)
+            if getattr(status, "leader_address", None) is None and not waits:
+                from node.errors import ApiError
+
+                raise ApiError("no cluster-manager (master) is known yet",
+                               opensearch_type="cluster_manager_not_discovered_exception")
+            met = _conditions_met(body, query) and not missing
+            if met or (not waits and not missing):
+                return respond(body)
+            remaining = deadline - trio.current_time()
+            if remaining <= 0:
+                body["timed_out"] = True
+                return respond(body, 408)
+            await services.director.wait_for_state_change(min(remaining, 0.25))
+
+    app.add_url_rule("/_cluster/health", "cluster_health", health, methods=["GET"])
+    app.add_url_rule("/_cluster/health/<index>", "cluster_health_index", health, methods=["GET"])
+
+    # ------------------------------------------------------------------ state
+
+    async def cluster_state(metric: str | None = None, index: str | None = None) -> Any:
+        query = params()
+        state = services.state
+        status = context.metadata.status()
+        metrics = set((metric or "_all").split(","))
+        every = "_all" in metrics
+        names = resolve_indices(state, index, IndicesOptions.from_params(query, STRICT_EXPAND_OPEN_CLOSED))
+        master = master_node_id(state, status)
+        body: dict[str, Any] = {"cluster_name": state.cluster_name, "cluster_uuid": state.cluster_uuid}
+        if every or "version" in metrics:
+            body["version"] = state.version
+            body["state_uuid"] = f"{state.cluster_uuid}-{state.version}"
+        if every or "master_node" in metrics or "cluster_manager_node" in metrics:
+            body["master_node"] = master
+            body["cluster_manager_node"] = master
+        if every or "blocks" in metrics:
+            body["blocks"] = {}
+        if every or "nodes" in metrics:
+            body["nodes"] = {node_id: {"name": node.name, "ephemeral_id": node_id,
+                                       "transport_address": node.transport_address,
+                                       "attributes": dict(node.attributes), "roles": sorted(node.roles)}
+                             for node_id, node in sorted(state.nodes.items())}
+        if every or "metadata" in metrics:
+            indices_body = {}
+            for name in names:
+                index_metadata = state.indices[name]
+                shards = state.routing_table.get(name, ())
+                indices_body[name] = {
+                    "version": index_metadata.settings_version + index_metadata.mapping_version,
+                    "mapping_version": index_metadata.mapping_version,
+                    "settings_version": index_metadata.settings_version,
+                    "aliases_version": index_metadata.aliases_version,
+                    "routing_num_shards": index_metadata.routing_num_shards,
+                    "state": index_metadata.state,
+                    "settings": _nest(index_metadata.settings),
+                    "mappings": {"_doc": index_metadata.mappings} if index_metadata.mappings else {},
+                    "aliases": sorted(index_metadata.aliases),
+                    "primary_terms": {str(shard.shard_number): shard.primary_term for shard in shards},
+                    "in_sync_allocations": {str(shard.shard_number): list(shard.in_sync_allocation_ids)
+                                            for shard in shards}}
+            body["metadata"] = {"cluster_uuid": state.cluster_uuid, "cluster_uuid_committed": True,
+                                "templates": {}, "indices": indices_body,
+                                "persistent_settings": _nest(state.persistent_settings) if state.persistent_settings else {}}
+        if every or "routing_table" in metrics:
+            body["routing_table"] = {"indices": {name: {"shards": {
+                str(shard.shard_number): [{
+                    "state": shard_copy.state, "primary": shard_copy.primary, "node": shard_copy.node_id,
+                    "relocating_node": None, "shard": shard.shard_number, "index": name,
+                    **({"allocation_id": {"id": shard_copy.allocation_id}} if shard_copy.allocation_id else {}),
+                    **({"unassigned_info": {"reason": shard_copy.unassigned_reason}}
+                       if shard_copy.state == "UNASSIGNED" and shard_copy.unassigned_reason else {})}
+                    for shard_copy in shard.copies]
+                for shard in state.routing_table.get(name, ())}} for name in names}}
+        return respond(body)
+
+    app.add_url_rule("/_cluster/state", "cluster_state", cluster_state, methods=["GET"])
+    app.add_url_rule("/_cluster/state/<metric>", "cluster_state_metric", cluster_state, methods=["GET"])
+    app.add_url_rule("/_cluster/state/<metric>/<index>", "cluster_state_metric_index", cluster_state,
+                     methods=["GET"])
+
+    # ------------------------------------------------------------------ settings
+
+    @app.route("/_cluster/settings", methods=["GET"])
+    async def get_cluster_settings() -> Any:
+        query = params()
+        state = services.state
+        flat = query.get("flat_settings") in ("true", "")
+        view = (lambda settings: dict(settings)) if flat else _nest
+        body = {"persistent": view(state.persistent_settings), "transient": view(state.transient_settings)}
+        if query.get("include_defaults") in ("true", ""):
+            body["defaults"] = view({"action.auto_create_index": "true",
+                                     "quidditch.write.max_in_flight_requests": "64",
+                                     "quidditch.search.max_in_flight_requests": "256",
+                                     "quidditch.bulk.max_operations": "100000"})
+        return respond(body)
+
+    @app.route("/_cluster/settings", methods=["PUT"])
+    async def put_cluster_settings() -> Any:
+        body = await read_json_body(required=True)
+        if not isinstance(body, dict) or not (body.get("persistent") or body.get("transient")):
+            raise ActionRequestValidationError("no settings to update")
+        unknown = sorted(set(body) - {"persistent", "transient"})
+        if unknown:
+            raise IllegalArgumentError(f"request [/_cluster/settings] contains unrecognized parameter: [{unknown[0]}]")
+        from raft.apply import _flatten  # the same flattening the state machine applies
+
+        persistent = _flatten(body.get("persistent") or {})
+        transient = _flatten(body.get("transient") or {})
+        await services.submit(PutClusterSettings(persistent=persistent, transient=transient))
+        return respond({"acknowledged": True, "persistent": _nest({k: v for k, v in persistent.items()
+                                                                    if v is not None}),
+                        "transient": _nest({k: v for k, v in transient.items() if v is not None})})
+
+    # ------------------------------------------------------------------ nodes
+
+    async def nodes_info(node_filter: str | None = None, metrics: str | None = None) -> Any:
+        state = services.state
+        status = context.metadata.status()
+        selected = _selected_node_ids(services, node_filter)
+        return respond({"_nodes": {"total": len(selected), "successful": len(selected), "failed": 0},
+                        "cluster_name": state.cluster_name,
+                        "nodes": {node_id: node_info_body(services, state.nodes[node_id], status)
+                                  for node_id in selected}})
+
+    app.add_url_rule("/_nodes", "nodes_info", nodes_info, methods=["GET"])
+    app.add_url_rule("/_nodes/<node_filter>", "nodes_info_filter", nodes_info, methods=["GET"])
+    app.add_url_rule("/_nodes/<node_filter>/<metrics>", "nodes_info_metrics", nodes_info, methods=["GET"])
+
+    async def nodes_stats(node_filter: str | None = None, metric: str | None = None,
+                          index_metric: str | None = None) -> Any:
+        state = services.state
+        selected = _selected_node_ids(services, node_filter)
+        nodes_body: dict[str, Any] = {}
+        failures: list[dict] = []
+
+        async def one(node_id: str) -> None:
+            try:
+                if node_id == context.node_id:
+                    nodes_body[node_id] = await local_node_stats(services)
+                else:
+                    node = state.nodes[node_id]
+                    payload, _ = await context.peers.request(node.transport_address, NODE_STATS_TRANSPORT_METHOD,
+                                                             {}, b"", NODE_STATS_TIMEOUT_SECONDS)
+                    nodes_body[node_id] = payload
+            except Exception as error:  # noqa: BLE001 — counted as a failed node
+                failures.append({"type": "failed_node_exception", "reason": f"Failed node [{node_id}]",
+                                 "node_id": node_id, "caused_by": {"type": getattr(error, "opensearch_type", "exception"),
+                                                                   "reason": str(error)}})
+
+        async with trio.open_nursery() as nursery:
+            for node_id in selected:
+                nursery.start_soon(one, node_id)
+        if metric and metric != "_all":
+            wanted = set(metric.split(","))
+            for node_id, entry in nodes_body.items():
+                nodes_body[node_id] = {key: value for key, value in entry.items()
+                                       if key in wanted or key in ("timestamp", "name", "transport_address", "host",
+                                                                   "ip", "roles", "attributes")}
+        summary: dict[str, Any] = {"total": len(selected), "successful": len(nodes_body), "failed": len(failures)}
+        if failures:
+            summary["failures"] = failures
+        return respond({"_nodes": summary, "cluster_name": state.cluster_name,
+                        "nodes": {node_id: nodes_body[node_id] for node_id in sorted(nodes_body)}})
+
+    app.add_url_rule("/_nodes/stats", "nodes_stats", nodes_stats, methods=["GET"])
+    app.add_url_rule("/_nodes/stats/<metric>", "nodes_stats_metric", nodes_stats, methods=["GET"])
+    app.add_url_rule("/_nodes/stats/<metric>/<index_metric>", "nodes_stats_index_metric", nodes_stats,
+                     methods=["GET"])
+    app.add_url_rule("/_nodes/<node_filter>/stats", "nodes_stats_filter", nodes_stats, methods=["GET"])
+    app.add_url_rule("/_nodes/<node_filter>/stats/<metric>", "nodes_stats_filter_metric", nodes_stats,
+                     methods=["GET"])
+
+    @app.route("/_cluster/stats", methods=["GET"])
+    async def cluster_stats() -> Any:
+        state = services.state
+        status = context.metadata.status()
+        from node.coordination.stats import gather_shard_statistics
+
+        names = sorted(name for name, index in state.indices.items() if index.state == "open")
+        answers = await gather_shard_statistics(services, names)
+        statistics = [answer.statistics for answer in answers if answer.statistics is not None]
+        section = index_stats_section(statistics, None)
+        health = health_body(state, status, None)
+        shards_total = sum(len(shard.copies) for name in names for shard in state.routing_table.get(name, ()))
+        roles = [role for node in state.nodes.values() for role in node.roles]
+        return respond({
+            "_nodes": {"total": len(state.nodes), "successful": len(state.nodes), "failed": 0},
+            "cluster_name": state.cluster_name, "cluster_uuid": state.cluster_uuid,
+            "timestamp": int(time.time() * 1000), "status": health["status"],
+            "indices": {"count": len(state.indices),
+                        "shards": {"total": health["active_shards"], "primaries": health["active_primary_shards"],
+                                   "replication": 0.0 if not health["active_primary_shards"] else
+                                   (health["active_shards"] - health["active_primary_shards"]) /
+                                   health["active_primary_shards"], "assigned_total": shards_total},
+                        "docs": section["docs"], "store": section["store"], "segments": section["segments"]},
+            "nodes": {"count": {"total": len(state.nodes), "data": roles.count("data"),
+                                "cluster_manager": roles.count("cluster_manager"),
+                                "master": roles.count("cluster_manager"), "ingest": roles.count("ingest"),
+                                "coordinating_only": sum(1 for node in state.nodes.values() if not node.roles)},
+                      "versions": [context.config.version_number]}})

@@ -1,0 +1,367 @@
+"""Single-document APIs: index, create, get, exists, _source, delete, update, _mget.
+
+Routes: PUT|POST /{index}/_doc/{id}, POST /{index}/_doc (auto id), PUT|POST /{index}/_create/{id},
+GET|HEAD|DELETE /{index}/_doc/{id}, GET|HEAD /{index}/_source/{id}, POST /{index}/_update/{id},
+GET|POST /_mget and /{index}/_mget.
+
+Parameters: refresh, routing, version, version_type, if_seq_no, if_primary_term, op_type,
+_source/_source_includes/_source_excludes, realtime, timeout, wait_for_active_shards (accepted;
+writes wait for the primary only), retry_on_conflict (update), preference/stored_fields (ignored).
+Writes go through node/coordination/writes.py exactly like bulk items; reads go to the shard's
+primary (realtime). Scripts in _update are refused with a 400: not supported.
+
+This module must never parse a document beyond checking it is one JSON object.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+from quart import request
+
+from node.api import params, read_body, read_json_body, respond
+from node.coordination.resolve import STRICT_EXPAND_OPEN, resolve_indices
+from node.coordination.source_filter import SourceFilter
+from node.coordination.values import parse_boolean, parse_integer, parse_time_seconds
+from node.coordination.writes import WriteRequest, execute_writes, parse_source_object
+from node.errors import (
+    ActionRequestValidationError, ApiError, IllegalArgumentError, IndexNotFoundError, NotSupportedError,
+)
+from raft.routing import shard_for_document
+
+VERSION_TYPES = ("internal", "external", "external_gte")
+REFRESH_VALUES = {"": "true", "true": "true", "false": "false", "wait_for": "wait_for"}
+
+
+def refresh_param(query: dict[str, str]) -> str:
+    raw = query.get("refresh")
+    if raw is None:
+        return "false"
+    value = REFRESH_VALUES.get(raw.strip().lower())
+    if value is None:
+        raise IllegalArgumentError(f"Unknown value for refresh: [{raw}].")
+    return value
+
+
+def timeout_param(query: dict[str, str], default: float = 60.0) -> float:
+    raw = query.get("timeout")
+    seconds = parse_time_seconds(raw, "timeout") if raw else None
+    return default if seconds is None else max(seconds, 0.001)
+
+
+def write_params(query: dict[str, str]) -> dict[str, Any]:
+    version_type = query.get("version_type")
+    if version_type is not None and version_type not in VERSION_TYPES:
+        raise IllegalArgumentError(f"No version type match [{version_type}]")
+    version = parse_integer(query.get("version"), "version")
+    if_seq_no = parse_integer(query.get("if_seq_no"), "if_seq_no")
+    if_primary_term = parse_integer(query.get("if_primary_term"), "if_primary_term")
+    problems = []
+    if (if_seq_no is None) != (if_primary_term is None) and if_seq_no is not None:
+        problems.append("ifSeqNo is set, but primary term is [0]")
+    if if_seq_no is not None and if_seq_no < 0:
+        problems.append("ifSeqNo must be non negative")
+    if if_primary_term is not None and if_primary_term <= 0 and if_seq_no is not None:
+        problems.append("ifPrimaryTerm must be positive")
+    if version is not None and (version_type in (None, "internal")):
+        problems.append("internal versioning can not be used for optimistic concurrency control. Please use "
+                        "`if_seq_no` and `if_primary_term` instead")
+    if problems:
+        raise ActionRequestValidationError(*problems)
+    return {"version": version, "version_type": version_type, "if_seq_no": if_seq_no,
+            "if_primary_term": if_primary_term}
+
+
+def check_document_id(document_id: str | None) -> None:
+    if document_id is not None and len(document_id.encode("utf-8")) > 512:
+        raise ActionRequestValidationError(
+            f"id [{document_id}] is too long, must be no longer than 512 bytes but was: "
+            f"{len(document_id.encode('utf-8'))}")
+
+
+def single_index(services: Any, name: str) -> Any:
+    """The one concrete index behind ``name`` (an index, or an alias of exactly one index)."""
+    state = services.state
+    names = resolve_indices(state, name, STRICT_EXPAND_OPEN)
+    if not names:
+        raise IndexNotFoundError(name)
+    if len(names) > 1:
+        raise IllegalArgumentError(f"alias [{name}] has more than one index associated with it "
+                                   f"[{', '.join(sorted(names))}], can't execute a single index op")
+    index = state.indices[names[0]]
+    if index.state != "open":
+        raise ApiError("closed", opensearch_type="index_closed_exception", index_uuid=index.uuid, index=index.name)
+    return index
+
+
+def alias_search_routing(services: Any, name: str) -> str | None:
+    for index in services.state.indices.values():
+        alias = index.aliases.get(name)
+        if alias is not None and alias.search_routing is not None:
+            return alias.search_routing
+    return None
+
+
+def shard_of(index: Any, document_id: str, routing: str | None) -> int:
+    partition_size = int(index.settings.get("index.routing_partition_size", "1"))
+    return shard_for_document(document_id, routing, index.number_of_shards, index.routing_num_shards,
+                              partition_size)
+
+
+def render_write(outcome: Any) -> tuple[dict, int]:
+    body = dict(outcome.body)
+    status = int(body.pop("status", 200))
+    if "error" in body:
+        error = body["error"]
+        return {"error": {"root_cause": [dict(error)], **error}, "status": status}, status
+    return body, status
+
+
+async def single_write(services: Any, request_item: WriteRequest, query: dict[str, str],
+                       return_sources: bool = False) -> Any:
+    with services.admission.write(len(request_item.source)):
+        outcomes = await execute_writes(services, [request_item], refresh_param(query), timeout_param(query),
+                                        return_sources=return_sources)
+    return outcomes[0]
+
+
+async def fetch_document(services: Any, index: Any, document_id: str, query: dict[str, str],
+                         routing: str | None) -> tuple[dict, bytes]:
+    realtime = parse_boolean(query.get("realtime"), "realtime", True)
+    shard_number = shard_of(index, document_id, routing)
+    if parse_boolean(query.get("refresh"), "refresh", False):
+        await services.director.call_primary(index.name, shard_number, "refresh", {})
+    answer, source, _, _ = await services.director.call_primary(
+        index.name, shard_number, "get", {"id": document_id, "realtime": realtime})
+    return answer, source
+
+
+def filtered_source(source_bytes: bytes, source_filter: SourceFilter) -> Any:
+    if source_filter.is_identity:
+        return orjson.Fragment(source_bytes)
+    return source_filter.apply(orjson.loads(source_bytes))
+
+
+def register(app: Any, services: Any) -> None:
+    @app.route("/<index>/_doc/<path:document_id>", methods=["PUT", "POST"])
+    async def index_document(index: str, document_id: str) -> Any:
+        query = params()
+        op_type = query.get("op_type", "index")
+        if op_type not in ("index", "create"):
+            raise IllegalArgumentError(f"opType must be 'create' or 'index', found: [{op_type}]")
+        return await _index(services, index, document_id, op_type, query)
+
+    @app.route("/<index>/_doc", methods=["POST"])
+    async def index_auto_id(index: str) -> Any:
+        query = params()
+        op_type = query.get("op_type", "index")
+        return await _index(services, index, None, op_type, query)
+
+    @app.route("/<index>/_create/<path:document_id>", methods=["PUT", "POST"])
+    async def create_document(index: str, document_id: str) -> Any:
+        return await _index(services, index, document_id, "create", params())
+
+    @app.route("/<index>/_doc/<path:document_id>", methods=["GET", "HEAD"])
+    async def get_document(index: str, document_id: str) -> Any:
+        query = params()
+        target = single_index(services, index)
+        routing = query.get("routing") or alias_search_routing(services, index)
+        answer, source = await fetch_document(services, target, document_id, query, routing)
+        if not answer.get("found"):
+            return respond({"_index": target.name, "_id": document_id, "found": False}, 404)
+        _check_get_version(answer, query, target, document_id)
+        body: dict[str, Any] = {"_index": target.name, "_id": document_id, "_version": answer["_version"],
+                                "_seq_no": answer["_seq_no"], "_primary_term": answer["_primary_term"],
+                                "found": True}
+        if routing is not None and query.get("routing"):
+            body["_routing"] = routing
+        source_filter = SourceFilter.from_params(query)
+        if source_filter.fetch:
+            body["_source"] = filtered_source(source, source_filter)
+        if request.method == "HEAD":
+            return respond(b"", 200)
+        return respond(body)
+
+    @app.route("/<index>/_source/<path:document_id>", methods=["GET", "HEAD"])
+    async def get_source(index: str, document_id: str) -> Any:
+        query = params()
+        target = single_index(services, index)
+        routing = query.get("routing") or alias_search_routing(services, index)
+        answer, source = await fetch_document(services, target, document_id, query, routing)
+        if not answer.get("found"):
+            reason = f"Document not found [{target.name}]/[{document_id}]"
+            return respond({"error": {"root_cause": [{"type": "resource_not_found_exception", "reason": reason}],
+                                      "type": "resource_not_found_exception", "reason": reason}, "status": 404},
+                           404)
+        _check_get_version(answer, query, target, document_id)
+        if request.method == "HEAD":
+            return respond(b"", 200)
+        source_filter = SourceFilter.from_params(query)
+        if source_filter.is_identity:
+            return respond(source)
+        return respond(source_filter.apply(orjson.loads(source)))
+
+    @app.route("/<index>/_doc/<path:document_id>", methods=["DELETE"])
+    async def delete_document(index: str, document_id: str) -> Any:
+        query = params()
+        check_document_id(document_id)
+        item = WriteRequest("delete", index, document_id, b"", routing=query.get("routing"),
+                            params=write_params(query))
+        outcome = await single_write(services, item, query)
+        body, status = render_write(outcome)
+        return respond(body, status)
+
+    @app.route("/<index>/_update/<path:document_id>", methods=["POST"])
+    async def update_document(index: str, document_id: str) -> Any:
+        query = params()
+        check_document_id(document_id)
+        update_body = await read_json_body(required=True)
+        if not isinstance(update_body, dict):
+            raise ApiError("request body must be an object", opensearch_type="parse_exception", status=400)
+        if "script" in update_body:
+            raise NotSupportedError("scripted updates are not supported: send [doc] (and [upsert] or "
+                                    "[doc_as_upsert]) instead of [script]")
+        unknown = sorted(set(update_body) - {"doc", "upsert", "doc_as_upsert", "detect_noop", "_source",
+                                             "scripted_upsert"})
+        if unknown:
+            raise ApiError(f"[UpdateRequest] unknown field [{unknown[0]}]", opensearch_type="x_content_parse_exception",
+                           status=400)
+        if update_body.get("doc") is None and update_body.get("upsert") is None:
+            raise ActionRequestValidationError("script or doc is missing")
+        for key in ("doc", "upsert"):
+            if key in update_body and not isinstance(update_body[key], dict):
+                raise ApiError(f"[UpdateRequest] failed to parse field [{key}]",
+                               opensearch_type="x_content_parse_exception", status=400)
+        write = write_params(query)
+        if write["version"] is not None:
+            raise ActionRequestValidationError("can't provide version in update request")
+        source_filter = SourceFilter.from_body(update_body.get("_source"), SourceFilter.from_params(query)
+                                               if any(k.startswith("_source") for k in query) else SourceFilter(False))
+        item = WriteRequest("update", index, document_id,
+                            orjson.dumps({key: update_body[key] for key in ("doc", "upsert", "doc_as_upsert",
+                                                                            "detect_noop") if key in update_body}),
+                            routing=query.get("routing"), params=write,
+                            retry_on_conflict=parse_integer(query.get("retry_on_conflict"), "retry_on_conflict",
+                                                            0, minimum=0) or 0)
+        outcome = await single_write(services, item, query, return_sources=source_filter.fetch)
+        body, status = render_write(outcome)
+        if "error" not in body and source_filter.fetch and outcome.source is not None:
+            body["get"] = {"_seq_no": body["_seq_no"], "_primary_term": body["_primary_term"], "found": True,
+                           "_source": filtered_source(outcome.source, source_filter)}
+        return respond(body, status)
+
+    @app.route("/_mget", methods=["GET", "POST"])
+    async def multi_get() -> Any:
+        return await _mget(services, None)
+
+    @app.route("/<index>/_mget", methods=["GET", "POST"])
+    async def multi_get_index(index: str) -> Any:
+        return await _mget(services, index)
+
+
+def _check_get_version(answer: dict, query: dict[str, str], index: Any, document_id: str) -> None:
+    wanted = parse_integer(query.get("version"), "version")
+    if wanted is not None and wanted != answer["_version"]:
+        raise ApiError(f"[{document_id}]: version conflict, current version [{answer['_version']}] is different "
+                       f"than the one provided [{wanted}]", opensearch_type="version_conflict_engine_exception",
+                       index_uuid=index.uuid, shard=str(shard_of(index, document_id, query.get("routing"))),
+                       index=index.name)
+
+
+async def _index(services: Any, index: str, document_id: str | None, op_type: str, query: dict[str, str]) -> Any:
+    check_document_id(document_id)
+    if document_id is not None and not document_id:
+        raise ActionRequestValidationError("id is missing")
+    if query.get("pipeline"):
+        raise NotSupportedError(f"ingest pipelines are not supported: pipeline [{query['pipeline']}]")
+    source = await read_body()
+    if not source or not source.strip():
+        raise ActionRequestValidationError("source is missing")
+    parse_source_object(source)
+    write = write_params(query)
+    if op_type == "create" and write["version_type"] in ("external", "external_gte"):
+        raise ActionRequestValidationError("create operations only support internal versioning. use index instead")
+    item = WriteRequest(op_type, index, document_id, source, routing=query.get("routing"), params=write)
+    outcome = await single_write(services, item, query)
+    body, status = render_write(outcome)
+    headers = None
+    if status == 201:
+        headers = {"Location": f"/{body['_index']}/_doc/{body['_id']}"}
+    return respond(body, status, headers)
+
+
+async def _mget(services: Any, default_index: str | None) -> Any:
+    query = params()
+    body = await read_json_body(required=True)
+    if not isinstance(body, dict):
+        raise ActionRequestValidationError("no documents to get")
+    default_filter = SourceFilter.from_params(query)
+    requests_list: list[dict] = []
+    if "docs" in body:
+        for entry in body["docs"] or []:
+            if not isinstance(entry, dict):
+                raise IllegalArgumentError("[docs] entries must be objects")
+            requests_list.append(entry)
+    elif "ids" in body:
+        requests_list = [{"_id": document_id} for document_id in body["ids"] or []]
+    if not requests_list:
+        raise ActionRequestValidationError("no documents to get")
+    problems = []
+    for number, entry in enumerate(requests_list):
+        if entry.get("_index", default_index) is None:
+            problems.append(f"index is missing for doc {number}")
+        if entry.get("_id") is None:
+            problems.append(f"id is missing for doc {number}")
+    if problems:
+        raise ActionRequestValidationError(*problems)
+    realtime = parse_boolean(query.get("realtime"), "realtime", True)
+    docs: list[Any] = [None] * len(requests_list)
+    groups: dict[tuple[str, int], list[int]] = {}
+    targets: list[Any] = []
+    for number, entry in enumerate(requests_list):
+        name = entry.get("_index", default_index)
+        document_id = str(entry["_id"])
+        try:
+            index = single_index(services, name)
+        except ApiError as error:
+            fields = {"type": error.opensearch_type, "reason": error.reason, **error.extra}
+            docs[number] = {"_index": name, "_id": document_id, "error": {"root_cause": [fields], **fields}}
+            targets.append(None)
+            continue
+        routing = entry.get("routing", entry.get("_routing", query.get("routing")))
+        targets.append((index, document_id))
+        groups.setdefault((index.name, shard_of(index, document_id, routing)), []).append(number)
+    import trio
+
+    async def fetch_group(index_name: str, shard_number: int, numbers: list[int]) -> None:
+        ids = [targets[n][1] for n in numbers]
+        try:
+            answer, sources, _, _ = await services.director.call_primary(
+                index_name, shard_number, "mget", {"ids": ids, "realtime": realtime})
+        except Exception as error:  # noqa: BLE001 — reported per document, as OpenSearch does
+            for n in numbers:
+                docs[n] = {"_index": index_name, "_id": targets[n][1],
+                           "error": {"type": getattr(error, "opensearch_type", "exception"),
+                                     "reason": getattr(error, "reason", str(error))}}
+            return
+        offset = 0
+        for n, meta in zip(numbers, answer["docs"]):
+            document_id = targets[n][1]
+            if not meta["found"]:
+                docs[n] = {"_index": index_name, "_id": document_id, "found": False}
+                continue
+            source = sources[offset:offset + meta["length"]]
+            offset += meta["length"]
+            entry_filter = SourceFilter.from_body(requests_list[n].get("_source"), default_filter)
+            doc: dict[str, Any] = {"_index": index_name, "_id": document_id, "_version": meta["_version"],
+                                   "_seq_no": meta["_seq_no"], "_primary_term": meta["_primary_term"],
+                                   "found": True}
+            if entry_filter.fetch:
+                doc["_source"] = filtered_source(source, entry_filter)
+            docs[n] = doc
+
+    async with trio.open_nursery() as nursery:
+        for (index_name, shard_number), numbers in groups.items():
+            nursery.start_soon(fetch_group, index_name, shard_number, numbers)
+    return respond({"docs": docs})

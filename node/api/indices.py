@@ -1,0 +1,537 @@
+"""Index APIs: create/delete/get/exists, mappings, settings, aliases, refresh/flush/forcemerge,
+_stats, _analyze, _open/_close.
+
+Every metadata change is a raft command through ``ApiServices.submit`` (the state machine
+validates names, settings and aliases and answers with OpenSearch's error types); shard work
+goes to the started primaries through the ShardDirector. Index expressions (a,b, logs-*, _all,
+-exclusions) resolve with ``expand_wildcards``, ``ignore_unavailable`` and ``allow_no_indices``.
+
+It must never build an error body by hand (raise; node/errors.py shapes it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+from quart import request
+
+from index.analysis import AnalysisRegistry, analyze
+from index.analysis.registry import DEFAULT_ANALYSIS_REGISTRY
+from node.api import params, read_json_body, respond
+from node.coordination.resolve import (
+    LENIENT_EXPAND_OPEN, STRICT_EXPAND_OPEN, STRICT_EXPAND_OPEN_CLOSED, IndicesOptions, resolve_indices,
+)
+from node.coordination.services import normalize_mappings
+from node.coordination.stats import gather_shard_statistics, index_stats_section
+from node.coordination.values import parse_boolean, parse_integer, parse_time_seconds
+from node.errors import (
+    ActionRequestValidationError, ApiError, IllegalArgumentError, IndexNotFoundError,
+)
+from raft.commands import CloseIndex, DeleteIndex, OpenIndex, UpdateAliases, UpdateIndexSettings
+
+DEFAULT_ACK_TIMEOUT_SECONDS = 30.0
+
+
+def nest_settings(flat: dict[str, Any]) -> dict[str, Any]:
+    """{"index.number_of_shards": "1"} → {"index": {"number_of_shards": "1"}} (OpenSearch's default view)."""
+    nested: dict[str, Any] = {}
+    for key in sorted(flat):
+        target = nested
+        parts = key.split(".")
+        for part in parts[:-1]:
+            existing = target.get(part)
+            if not isinstance(existing, dict):
+                existing = target[part] = {}
+            target = existing
+        target[parts[-1]] = flat[key]
+    return nested
+
+
+def settings_view(index: Any, query: dict[str, str], names: list[str] | None = None) -> dict[str, Any]:
+    flat = dict(index.settings)
+    flat.setdefault("index.version.created", "136217827")  # what OpenSearch 1.x reports; clients show it
+    if names:
+        import fnmatch
+
+        flat = {key: value for key, value in flat.items()
+                if any(fnmatch.fnmatchcase(key, name) or fnmatch.fnmatchcase(key, "index." + name) for name in names)}
+    if parse_boolean(query.get("flat_settings"), "flat_settings", False):
+        return flat
+    return nest_settings(flat)
+
+
+def alias_view(alias: Any) -> dict[str, Any]:
+    body: dict[str, Any] = {}
+    if alias.filter is not None:
+        body["filter"] = alias.filter
+    if alias.index_routing is not None:
+        body["index_routing"] = alias.index_routing
+    if alias.search_routing is not None:
+        body["search_routing"] = alias.search_routing
+    if alias.is_write_index is not None:
+        body["is_write_index"] = alias.is_write_index
+    return body
+
+
+def options(query: dict[str, str], default: IndicesOptions) -> IndicesOptions:
+    return IndicesOptions.from_params(query, default)
+
+
+def ack_timeout(query: dict[str, str]) -> float:
+    raw = query.get("timeout") or query.get("master_timeout") or query.get("cluster_manager_timeout")
+    seconds = parse_time_seconds(raw, "timeout") if raw else None
+    return DEFAULT_ACK_TIMEOUT_SECONDS if seconds is None else max(seconds, 0.001)
+
+
+def register(app: Any, services: Any) -> None:
+    # ------------------------------------------------------------------ create / delete / get
+
+    @app.route("/<index>", methods=["PUT"])
+    async def create_index(index: str) -> Any:
+        query = params()
+        body = await read_json_body()
+        created, shards_acknowledged = await services.create_index(
+            index, body, wait_seconds=ack_timeout(query),
+            wait_for_active_shards=query.get("wait_for_active_shards", "1"))
+        return respond({"acknowledged": True, "shards_acknowledged": shards_acknowledged, "index": created.name})
+
+    @app.route("/<index>", methods=["DELETE"])
+    async def delete_index(index: str) -> Any:
+        query = params()
+        state = services.state
+        for part in index.split(","):
+            if part and not part.startswith("-") and part not in state.indices and state.resolve_alias(part) \
+                    and "*" not in part:
+                raise IllegalArgumentError(f"The provided expression [{part}] matches an alias, specify the "
+                                           f"corresponding concrete indices instead.")
+        names = resolve_indices(state, index, options(query, STRICT_EXPAND_OPEN_CLOSED))
+        for name in names:
+            if name in services.state.indices:
+                await services.submit(DeleteIndex(index_name=name), ack_timeout(query), index=name)
+        return respond({"acknowledged": True})
+
+    @app.route("/<index>", methods=["GET", "HEAD"])
+    async def get_index(index: str) -> Any:
+        query = params()
+        if request.method == "HEAD":
+            try:
+                names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN))
+            except IndexNotFoundError:
+                return respond(b"", 404)
+            return respond(b"", 200 if names else 404)
+        names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN))
+        body = {}
+        for name in names:
+            metadata = services.state.indices[name]
+            body[name] = {"aliases": {alias: alias_view(value) for alias, value in sorted(metadata.aliases.items())},
+                          "mappings": metadata.mappings, "settings": settings_view(metadata, query)}
+        return respond(body)
+
+    # ------------------------------------------------------------------ mappings
+
+    async def get_mappings(index: str | None) -> Any:
+        query = params()
+        names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN))
+        return respond({name: {"mappings": services.state.indices[name].mappings} for name in names})
+
+    @app.route("/_mapping", methods=["GET"])
+    async def get_all_mappings() -> Any:
+        return await get_mappings(None)
+
+    @app.route("/<index>/_mapping", methods=["GET"])
+    async def get_index_mappings(index: str) -> Any:
+        return await get_mappings(index)
+
+    @app.route("/<index>/_mapping", methods=["PUT", "POST"])
+    async def put_mapping(index: str) -> Any:
+        query = params()
+        body = await read_json_body(required=True)
+        update = normalize_mappings(body)
+        names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN))
+        if not names:
+            raise IndexNotFoundError(index)
+        for name in names:
+            await services.commit_mapping_update(name, update)
+        return respond({"acknowledged": True})
+
+    # ------------------------------------------------------------------ settings
+
+    async def get_settings(index: str | None, names: str | None) -> Any:
+        query = params()
+        resolved = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN_CLOSED))
+        wanted = [name for name in (names or "").split(",") if name and name != "_all"]
+        return respond({name: {"settings": settings_view(services.state.indices[name], query, wanted)}
+                        for name in resolved})
+
+    @app.route("/_settings", methods=["GET"])
+    async def get_all_settings() -> Any:
+        return await get_settings(None, None)
+
+    @app.route("/<index>/_settings", methods=["GET"])
+    async def get_index_settings(index: str) -> Any:
+        return await get_settings(index, None)
+
+    @app.route("/<index>/_settings/<names>", methods=["GET"])
+    async def get_named_settings(index: str, names: str) -> Any:
+        return await get_settings(index, names)
+
+    async def put_settings(index: str | None) -> Any:
+        query = params()
+        body = await read_json_body(required=True)
+        if not isinstance(body, dict):
+            raise ActionRequestValidationError("no settings to update")
+        settings = body.get("settings", body) if isinstance(body.get("settings"), dict) else body
+        from raft.apply import normalize_index_settings
+        from node.coordination.values import shard_settings_from_index_settings
+
+        flat = normalize_index_settings(settings)
+        if not flat:
+            raise ActionRequestValidationError("no settings to update")
+        shard_settings_from_index_settings({key: value for key, value in flat.items() if value is not None})
+        names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN_CLOSED))
+        if not names:
+            raise IndexNotFoundError(index or "_all")
+        if any(key.startswith("index.analysis.") for key in flat):
+            AnalysisRegistry.from_index_settings(flat)
+        await services.submit(UpdateIndexSettings(index_names=tuple(names), settings=flat), ack_timeout(query))
+        return respond({"acknowledged": True})
+
+    @app.route("/_settings", methods=["PUT"])
+    async def put_all_settings() -> Any:
+        return await put_settings(None)
+
+    @app.route("/<index>/_settings", methods=["PUT"])
+    async def put_index_settings(index: str) -> Any:
+        return await put_settings(index)
+
+    # ------------------------------------------------------------------ aliases
+
+    @app.route("/_aliases", methods=["POST"])
+    async def update_aliases() -> Any:
+        query = params()
+        body = await read_json_body(required=True)
+        actions = body.get("actions") if isinstance(body, dict) else None
+        if not isinstance(actions, list) or not actions:
+            raise ActionRequestValidationError("At least one action is required")
+        concrete = [concrete_alias_action(services.state, action) for action in actions]
+        await services.submit(UpdateAliases(actions=tuple(concrete)), ack_timeout(query))
+        return respond({"acknowledged": True})
+
+    async def put_alias(index: str, name: str) -> Any:
+        query = params()
+        body = await read_json_body() or {}
+        if not isinstance(body, dict):
+            raise IllegalArgumentError("alias body must be an object")
+        names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN))
+        if not names:
+            raise IndexNotFoundError(index)
+        action = {"add": {**{k: v for k, v in body.items() if k in ("filter", "routing", "index_routing",
+                                                                      "search_routing", "is_write_index")},
+                          "indices": names, "aliases": name.split(",")}}
+        await services.submit(UpdateAliases(actions=(action,)), ack_timeout(query))
+        return respond({"acknowledged": True})
+
+    for path in ("/<index>/_alias/<name>", "/<index>/_aliases/<name>"):
+        app.add_url_rule(path, f"put_alias{path}", put_alias, methods=["PUT", "POST"])
+
+    async def delete_alias(index: str, name: str) -> Any:
+        query = params()
+        state = services.state
+        names = resolve_indices(state, index, options(query, STRICT_EXPAND_OPEN_CLOSED))
+        import fnmatch
+
+        patterns = [part for part in name.split(",") if part]
+        removals = []
+        for index_name in names:
+            for alias in state.indices[index_name].aliases:
+                if any(pattern in ("_all", "*") or fnmatch.fnmatchcase(alias, pattern) for pattern in patterns):
+                    removals.append({"remove": {"index": index_name, "alias": alias}})
+        if not removals:
+            return respond({"error": {"root_cause": [{"type": "aliases_not_found_exception",
+                                                      "reason": f"aliases [{name}] missing",
+                                                      "resource.type": "aliases", "resource.id": name}],
+                                      "type": "aliases_not_found_exception", "reason": f"aliases [{name}] missing",
+                                      "resource.type": "aliases", "resource.id": name}, "status": 404}, 404)
+        await services.submit(UpdateAliases(actions=tuple(removals)), ack_timeout(query))
+        return respond({"acknowledged": True})
+
+    for path in ("/<index>/_alias/<name>", "/<index>/_aliases/<name>"):
+        app.add_url_rule(path, f"delete_alias{path}", delete_alias, methods=["DELETE"])
+
+    async def get_aliases(index: str | None = None, name: str | None = None) -> Any:
+        query = params()
+        state = services.state
+        names = resolve_indices(state, index, options(query, STRICT_EXPAND_OPEN_CLOSED if index is None
+                                                      else STRICT_EXPAND_OPEN))
+        import fnmatch
+
+        patterns = [part for part in (name or "").split(",") if part and part != "_all"]
+        body: dict[str, Any] = {}
+        found_aliases = set()
+        for index_name in names:
+            aliases = {alias: alias_view(value) for alias, value in sorted(state.indices[index_name].aliases.items())
+                       if not patterns or any(fnmatch.fnmatchcase(alias, pattern) for pattern in patterns)}
+            found_aliases.update(aliases)
+            if aliases or not patterns:
+                body[index_name] = {"aliases": aliases}
+        missing = [pattern for pattern in patterns if "*" not in pattern and pattern not in found_aliases]
+        if patterns and missing:
+            if request.method == "HEAD":
+                return respond(b"", 404)
+            body.update({"error": f"alias [{','.join(missing)}] missing", "status": 404})
+            return respond(body, 404)
+        if request.method == "HEAD":
+            return respond(b"", 200 if (found_aliases or not patterns) else 404)
+        return respond(body)
+
+    app.add_url_rule("/_alias", "get_all_aliases", get_aliases, methods=["GET", "HEAD"])
+    app.add_url_rule("/_aliases", "get_all_aliases_plural", get_aliases, methods=["GET"])
+    app.add_url_rule("/_alias/<name>", "get_named_aliases", get_aliases, methods=["GET", "HEAD"])
+    app.add_url_rule("/<index>/_alias", "get_index_aliases", get_aliases, methods=["GET", "HEAD"])
+    app.add_url_rule("/<index>/_aliases", "get_index_aliases_plural", get_aliases, methods=["GET"])
+    for path in ("/<index>/_alias/<name>", "/<index>/_aliases/<name>"):
+        app.add_url_rule(path, f"get_alias{path}", get_aliases, methods=["GET", "HEAD"])
+
+    # ------------------------------------------------------------------ refresh / flush / forcemerge
+
+    async def broadcast(index: str | None, method: str, payload: dict) -> Any:
+        query = params()
+        names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN))
+        state = services.state
+        total = successful = 0
+        failures: list[dict] = []
+
+        async def one(index_name: str, shard_number: int) -> None:
+            nonlocal successful
+            try:
+                await services.director.call_primary(index_name, shard_number, method, payload, b"",
+                                                     timeout_seconds=30.0)
+                successful += 1
+            except Exception as error:  # noqa: BLE001 — reported in _shards.failures
+                failures.append({"shard": shard_number, "index": index_name, "status": "INTERNAL_SERVER_ERROR",
+                                 "reason": {"type": getattr(error, "opensearch_type", "exception"),
+                                            "reason": getattr(error, "reason", str(error))}})
+
+        async with trio.open_nursery() as nursery:
+            for index_name in names:
+                for shard in state.routing_table.get(index_name, ()):
+                    total += len(shard.copies)
+                    primary = shard.primary()
+                    if primary is not None and primary.state in ("STARTED", "RELOCATING"):
+                        nursery.start_soon(one, index_name, shard.shard_number)
+        shards: dict[str, Any] = {"total": total, "successful": successful, "failed": len(failures)}
+        if failures:
+            shards["failures"] = failures
+        return respond({"_shards": shards})
+
+    async def refresh_handler(index: str | None = None) -> Any:
+        return await broadcast(index, "refresh", {})
+
+    app.add_url_rule("/_refresh", "refresh_all", refresh_handler, methods=["GET", "POST"])
+    app.add_url_rule("/<index>/_refresh", "refresh_index", refresh_handler, methods=["GET", "POST"])
+
+    async def flush_handler(index: str | None = None) -> Any:
+        return await broadcast(index, "flush", {})
+
+    app.add_url_rule("/_flush", "flush_all", flush_handler, methods=["GET", "POST"])
+    app.add_url_rule("/<index>/_flush", "flush_index", flush_handler, methods=["GET", "POST"])
+
+    async def forcemerge_handler(index: str | None = None) -> Any:
+        query = params()
+        max_segments = parse_integer(query.get("max_num_segments"), "max_num_segments", None, minimum=1)
+        if parse_boolean(query.get("only_expunge_deletes"), "only_expunge_deletes", False) and max_segments:
+            raise ActionRequestValidationError("cannot set only_expunge_deletes and max_num_segments at the same time, "
+                                               "those two parameters are mutually exclusive")
+        return await broadcast(index, "force_merge", {
+            "max_num_segments": max_segments or 1, "flush": parse_boolean(query.get("flush"), "flush", True)})
+
+    app.add_url_rule("/_forcemerge", "forcemerge_all", forcemerge_handler, methods=["POST"])
+    app.add_url_rule("/<index>/_forcemerge", "forcemerge_index", forcemerge_handler, methods=["POST"])
+
+    # ------------------------------------------------------------------ stats
+
+    async def stats_handler(index: str | None = None, metric: str | None = None) -> Any:
+        query = params()
+        names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN))
+        answers = await gather_shard_statistics(services, names)
+        state = services.state
+        total_copies = sum(len(shard.copies) for name in names for shard in state.routing_table.get(name, ()))
+        successful = [answer for answer in answers if answer.statistics is not None]
+        metrics = [m for m in (metric or "_all").split(",") if m]
+
+        def select(section: dict[str, Any]) -> dict[str, Any]:
+            if "_all" in metrics:
+                return section
+            return {key: value for key, value in section.items() if key in metrics}
+
+        all_statistics = [answer.statistics for answer in successful]
+        all_section = select(index_stats_section(all_statistics, _sum_counters(services, names)))
+        indices_body = {}
+        if query.get("level", "indices") != "cluster":
+            for name in names:
+                per_index = [answer.statistics for answer in successful if answer.index_name == name]
+                section = select(index_stats_section(per_index, services.index_counters.get(name)))
+                index_body: dict[str, Any] = {"uuid": state.indices[name].uuid, "primaries": section,
+                                              "total": section}
+                if query.get("level") == "shards":
+                    index_body["shards"] = {
+                        str(answer.shard_number): [{
+                            "routing": {"state": "STARTED", "primary": True, "node": answer.node_id},
+                            **select(index_stats_section([answer.statistics], None)),
+                            "seq_no": {"max_seq_no": answer.statistics["max_seq_no"],
+                                       "local_checkpoint": answer.statistics["local_checkpoint"],
+                                       "global_checkpoint": answer.statistics["global_checkpoint"]}}]
+                        for answer in successful if answer.index_name == name}
+                indices_body[name] = index_body
+        body = {"_shards": {"total": total_copies, "successful": len(successful),
+                            "failed": len(answers) - len(successful)},
+                "_all": {"primaries": all_section, "total": all_section}}
+        if query.get("level", "indices") != "cluster":
+            body["indices"] = indices_body
+        return respond(body)
+
+    app.add_url_rule("/_stats", "stats_all", stats_handler, methods=["GET"])
+    app.add_url_rule("/_stats/<metric>", "stats_all_metric", stats_handler, methods=["GET"])
+    app.add_url_rule("/<index>/_stats", "stats_index", stats_handler, methods=["GET"])
+    app.add_url_rule("/<index>/_stats/<metric>", "stats_index_metric", stats_handler, methods=["GET"])
+
+    # ------------------------------------------------------------------ analyze
+
+    async def analyze_handler(index: str | None = None) -> Any:
+        query = params()
+        body = await read_json_body() or {}
+        if not isinstance(body, dict):
+            raise IllegalArgumentError("_analyze body must be an object")
+        for key in ("analyzer", "tokenizer", "text", "field"):
+            if key in query and key not in body:
+                body[key] = query[key]
+        if "filter" in query and "filter" not in body:
+            body["filter"] = query["filter"].split(",")
+        text = body.get("text")
+        if text is None:
+            raise ActionRequestValidationError("text is missing")
+        registry = DEFAULT_ANALYSIS_REGISTRY
+        analyzer_name = body.get("analyzer")
+        if index is not None:
+            names = resolve_indices(services.state, index, STRICT_EXPAND_OPEN)
+            if len(names) != 1:
+                raise IllegalArgumentError(f"_analyze needs exactly one index, [{index}] resolved to {len(names)}")
+            metadata = services.state.indices[names[0]]
+            registry = AnalysisRegistry.from_index_settings(metadata.settings)
+            field = body.get("field")
+            if field is not None and analyzer_name is None and body.get("tokenizer") is None:
+                from index.mapping import Mapping
+
+                field_mapping = Mapping.from_json(metadata.mappings).field(field)
+                if field_mapping is not None and field_mapping.type == "text":
+                    analyzer_name = field_mapping.analyzer
+                elif field_mapping is not None:
+                    analyzer_name = "keyword"
+        elif body.get("field") is not None:
+            raise IllegalArgumentError("analysis by [field] requires an index")
+        filters = body.get("filter") or body.get("token_filter")
+        tokens = analyze(registry, text, analyzer=analyzer_name, tokenizer=body.get("tokenizer"),
+                         filters=filters, char_filters=body.get("char_filter"))
+        return respond({"tokens": [{"token": token.term, "start_offset": token.start_offset,
+                                    "end_offset": token.end_offset, "type": token.type, "position": token.position}
+                                   for token in tokens]})
+
+    app.add_url_rule("/_analyze", "analyze_global", analyze_handler, methods=["GET", "POST"])
+    app.add_url_rule("/<index>/_analyze", "analyze_index", analyze_handler, methods=["GET", "POST"])
+
+    # ------------------------------------------------------------------ open / close
+
+    @app.route("/<index>/_close", methods=["POST"])
+    async def close_index(index: str) -> Any:
+        query = params()
+        names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN))
+        if not names:
+            return respond({"acknowledged": True, "shards_acknowledged": True, "indices": {}})
+        await services.submit(CloseIndex(index_names=tuple(names)), ack_timeout(query))
+        return respond({"acknowledged": True, "shards_acknowledged": True,
+                        "indices": {name: {"closed": True} for name in names}})
+
+    @app.route("/<index>/_open", methods=["POST"])
+    async def open_index(index: str) -> Any:
+        query = params()
+        names = resolve_indices(services.state, index, options(query, IndicesOptions(expand_closed=True)))
+        if names:
+            await services.submit(OpenIndex(index_names=tuple(names)), ack_timeout(query))
+        shards_acknowledged = True
+        for name in names:
+            shards_acknowledged &= await services.wait_for_active_shards(
+                name, query.get("wait_for_active_shards", "1"), ack_timeout(query))
+        return respond({"acknowledged": True, "shards_acknowledged": shards_acknowledged})
+
+
+def _sum_counters(services: Any, names: list[str]) -> Any:
+    from node.coordination.stats import IndexCounters
+
+    summed = IndexCounters()
+    for name in names:
+        counters = services.index_counters.get(name)
+        if counters is None:
+            continue
+        for field_name in ("index_total", "index_failed", "index_time_millis", "delete_total", "delete_time_millis",
+                           "noop_update_total", "query_total", "query_time_millis", "fetch_total",
+                           "fetch_time_millis", "scroll_total"):
+            setattr(summed, field_name, getattr(summed, field_name) + getattr(counters, field_name))
+    return summed
+
+
+def concrete_alias_action(state: Any, action: Any) -> dict[str, Any]:
+    """One _aliases action with index (and, for remove, alias) expressions made concrete."""
+    if not isinstance(action, dict) or len(action) != 1:
+        raise IllegalArgumentError(f"[aliases] each action must be an object with one key, got [{action}]")
+    (action_type, body), = action.items()
+    if action_type not in ("add", "remove", "remove_index"):
+        raise IllegalArgumentError(f"[aliases] unknown action [{action_type}]")
+    if not isinstance(body, dict):
+        raise IllegalArgumentError(f"[aliases] action [{action_type}] must be an object")
+    expressions = []
+    if body.get("index") is not None:
+        expressions.append(body["index"])
+    indices_value = body.get("indices")
+    if indices_value is not None:
+        expressions.extend(indices_value if isinstance(indices_value, list) else [indices_value])
+    if not expressions:
+        raise ActionRequestValidationError("One of [index] or [indices] is required")
+    index_options = STRICT_EXPAND_OPEN if action_type == "add" else LENIENT_EXPAND_OPEN
+    if action_type == "remove_index":
+        # remove_index takes concrete indices only: an alias here is an error, as in OpenSearch
+        for expression in expressions:
+            if expression not in state.indices and "*" not in expression:
+                if state.resolve_alias(expression):
+                    raise IllegalArgumentError(f"The provided expression [{expression}] matches an alias, specify "
+                                               f"the corresponding concrete indices instead.")
+                raise IndexNotFoundError(expression)
+    names: list[str] = []
+    for expression in expressions:
+        for name in resolve_indices(state, str(expression), index_options if action_type != "add" or "*" in
+                                    str(expression) else STRICT_EXPAND_OPEN):
+            if name not in names:
+                names.append(name)
+    if not names:
+        raise IndexNotFoundError(",".join(str(e) for e in expressions))
+    concrete = {key: value for key, value in body.items() if key not in ("index", "indices")}
+    concrete["indices"] = names
+    if action_type == "remove":
+        import fnmatch
+
+        patterns = []
+        if body.get("alias") is not None:
+            patterns.append(body["alias"])
+        if body.get("aliases") is not None:
+            patterns.extend(body["aliases"] if isinstance(body["aliases"], list) else [body["aliases"]])
+        if any("*" in str(pattern) or pattern == "_all" for pattern in patterns):
+            matched = sorted({alias for name in names for alias in state.indices[name].aliases
+                              if any(pattern == "_all" or fnmatch.fnmatchcase(alias, str(pattern))
+                                     for pattern in patterns)})
+            concrete.pop("alias", None)
+            concrete["aliases"] = matched
+            concrete["must_exist"] = False  # each expanded alias need only exist on some of the indices
+            if not matched:
+                raise ApiError(f"aliases [{','.join(map(str, patterns))}] missing",
+                               opensearch_type="aliases_not_found_exception")
+    return {action_type: concrete}

@@ -1,0 +1,151 @@
+"""Index expressions → concrete index names, as OpenSearch's IndexNameExpressionResolver.
+
+Owns: ``IndicesOptions`` (expand_wildcards, ignore_unavailable, allow_no_indices from request
+parameters), ``resolve_indices`` (comma lists, ``_all``/``*``, wildcards, ``-exclusions``,
+aliases), ``resolve_write_target`` (index or alias with one write index; routing from the
+alias) and ``auto_create_allowed`` (``action.auto_create_index``).
+
+It reads a ``raft.state.ClusterState`` and never changes it, never awaits, never does I/O;
+errors are node/errors.py ApiErrors (404 index_not_found_exception ...).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Any, Mapping
+
+from node.coordination.values import parse_boolean
+from node.errors import IllegalArgumentError, IndexNotFoundError
+
+EXPAND_WILDCARD_VALUES = ("open", "closed", "hidden", "all", "none")
+
+
+@dataclass(frozen=True, slots=True)
+class IndicesOptions:
+    expand_open: bool = True
+    expand_closed: bool = False
+    ignore_unavailable: bool = False
+    allow_no_indices: bool = True
+
+    @classmethod
+    def from_params(cls, params: Mapping[str, str], default: IndicesOptions | None = None) -> IndicesOptions:
+        base = default or cls()
+        expand_open, expand_closed = base.expand_open, base.expand_closed
+        raw_expand = params.get("expand_wildcards")
+        if raw_expand is not None:
+            expand_open = expand_closed = False
+            for value in raw_expand.split(","):
+                value = value.strip()
+                if value not in EXPAND_WILDCARD_VALUES:
+                    raise IllegalArgumentError(f"No enum constant for [expand_wildcards]: expected one of "
+                                               f"{', '.join(EXPAND_WILDCARD_VALUES)}, got [{value}]")
+                if value in ("open", "all"):
+                    expand_open = True
+                if value in ("closed", "all"):
+                    expand_closed = True
+        return cls(expand_open, expand_closed,
+                   parse_boolean(params.get("ignore_unavailable"), "ignore_unavailable", base.ignore_unavailable),
+                   parse_boolean(params.get("allow_no_indices"), "allow_no_indices", base.allow_no_indices))
+
+
+# what OpenSearch uses for APIs that act on existing concrete indices and tolerate nothing missing
+STRICT_EXPAND_OPEN = IndicesOptions()
+STRICT_EXPAND_OPEN_CLOSED = IndicesOptions(expand_closed=True)
+LENIENT_EXPAND_OPEN = IndicesOptions(ignore_unavailable=True)
+
+
+def _is_wildcard(expression: str) -> bool:
+    return "*" in expression or "?" in expression
+
+
+def _matches_state(index: Any, options: IndicesOptions) -> bool:
+    return (options.expand_open and index.state == "open") or (options.expand_closed and index.state == "close")
+
+
+def resolve_indices(state: Any, expression: str | None, options: IndicesOptions = STRICT_EXPAND_OPEN) -> list[str]:
+    """Concrete index names for ``expression`` (None, "", "_all" and "*" mean every index)."""
+    parts = [part.strip() for part in (expression or "_all").split(",") if part.strip()]
+    if not parts or parts == ["_all"]:
+        parts = ["*"]
+    resolved: dict[str, None] = {}
+    saw_wildcard = False
+    for position, part in enumerate(parts):
+        if part.startswith("-") and position > 0 and (saw_wildcard or resolved):
+            pattern = part[1:]
+            for name in list(resolved):
+                if fnmatch.fnmatchcase(name, pattern):
+                    resolved.pop(name)
+            continue
+        if part == "_all":
+            part = "*"
+        if _is_wildcard(part):
+            saw_wildcard = True
+            for name in sorted(state.indices):
+                if fnmatch.fnmatchcase(name, part) and _matches_state(state.indices[name], options):
+                    resolved[name] = None
+            for alias in sorted(state.all_alias_names()):
+                if fnmatch.fnmatchcase(alias, part):
+                    for name in state.resolve_alias(alias):
+                        if _matches_state(state.indices[name], options):
+                            resolved[name] = None
+            continue
+        if part in state.indices:
+            resolved[part] = None
+            continue
+        alias_targets = state.resolve_alias(part)
+        if alias_targets:
+            for name in alias_targets:
+                resolved[name] = None
+            continue
+        if not options.ignore_unavailable:
+            raise IndexNotFoundError(part)
+    if not resolved and not options.allow_no_indices:
+        raise IndexNotFoundError(expression or "_all")
+    return list(resolved)
+
+
+@dataclass(frozen=True, slots=True)
+class WriteTarget:
+    index_name: str
+    routing: str | None        # the alias's index_routing, when written through an alias
+
+
+def resolve_write_target(state: Any, name: str) -> WriteTarget | None:
+    """The index a write to ``name`` goes to; None when nothing by that name exists."""
+    if name in state.indices:
+        return WriteTarget(name, None)
+    targets = state.resolve_alias(name)
+    if not targets:
+        return None
+    if len(targets) == 1:
+        alias = state.indices[targets[0]].aliases[name]
+        if alias.is_write_index is not False:
+            return WriteTarget(targets[0], alias.index_routing)
+    for index_name in targets:
+        alias = state.indices[index_name].aliases[name]
+        if alias.is_write_index:
+            return WriteTarget(index_name, alias.index_routing)
+    raise IllegalArgumentError(
+        f"no write index is defined for alias [{name}]. The write index may be explicitly disabled using "
+        f"is_write_index=false or the alias points to multiple indices without one being designated as a "
+        f"write index")
+
+
+def auto_create_allowed(state: Any, index_name: str) -> bool:
+    """``action.auto_create_index``: true (default), false, or "+pattern,-pattern" lists."""
+    setting = state.setting("action.auto_create_index", "true")
+    text = str(setting).strip().lower() if isinstance(setting, (bool, str)) else "true"
+    if text in ("true", ""):
+        return True
+    if text == "false":
+        return False
+    for pattern in str(setting).split(","):
+        pattern = pattern.strip()
+        if not pattern:
+            continue
+        allow = not pattern.startswith("-")
+        bare = pattern.lstrip("+-")
+        if fnmatch.fnmatchcase(index_name, bare):
+            return allow
+    return False

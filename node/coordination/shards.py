@@ -1,0 +1,239 @@
+"""This node's shard copies and how requests reach a shard, wherever it lives.
+
+Owns ``ShardDirector``: it follows the applied cluster state (``metadata.on_state_applied``) and
+opens on the local workers every copy the routing table assigns to this node, sends ``StartCopy``
+once a new primary copy is open, closes copies that left (deleting the files of deleted
+indices), and pushes mapping and settings changes to the open copies. It also routes calls:
+``call_primary`` sends a worker method to the node holding the shard's started primary — the
+local worker pool directly, another node through the transport (``shard/call``) — waiting up to
+a timeout for an unassigned primary, as OpenSearch does, before 503 unavailable_shards_exception.
+
+NOT done (said plainly): peer recovery and replication. Replica copies assigned here are opened
+but never started (an empty copy must not join the in-sync set), so replicas stay unassigned or
+initializing and writes are acknowledged by the primary alone.
+
+It must never await ``metadata.submit`` inside the state callback (contracts §8): every piece of
+work is spawned into ``context.background`` and serialized per shard with a lock.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+from node.errors import UnavailableShardsError
+from raft.commands import FailCopy, StartCopy
+
+SHARD_CALL_TRANSPORT_METHOD = "shard/call"
+DEFAULT_PRIMARY_WAIT_SECONDS = 60.0
+START_COPY_ATTEMPTS = 5
+ACTIVE_COPY_STATES = ("INITIALIZING", "STARTED", "RELOCATING")
+
+
+@dataclass
+class LocalShard:
+    index_name: str
+    index_uuid: str
+    shard_number: int
+    allocation_id: str
+    primary: bool
+    mapping_version: int = 0
+    settings_version: int = 0
+    opened: trio.Event = field(default_factory=trio.Event)
+    failure: str | None = None
+    lock: trio.Lock = field(default_factory=trio.Lock)
+    closed: bool = False
+
+
+class ShardDirector:
+    def __init__(self, context: Any) -> None:
+        self.context = context
+        self.logger: logging.Logger = getattr(context, "logger", None) or logging.getLogger("api.shards")
+        self.local: dict[tuple[str, int], LocalShard] = {}
+        self.state_changed = trio.Event()
+
+    # ------------------------------------------------------------------ following the state
+
+    def attach(self) -> None:
+        self.context.metadata.on_state_applied(self.on_state_applied)
+        handlers = getattr(self.context, "transport_handlers", None)
+        if handlers is not None:
+            handlers.register(SHARD_CALL_TRANSPORT_METHOD, self.handle_remote_call)
+
+    def on_state_applied(self, previous: Any, new_state: Any) -> None:
+        self.state_changed.set()
+        self.state_changed = trio.Event()
+        wanted: dict[tuple[str, int], tuple[Any, Any]] = {}
+        for index_name, shards in new_state.routing_table.items():
+            index = new_state.indices.get(index_name)
+            if index is None or index.state != "open":
+                continue
+            for shard in shards:
+                for shard_copy in shard.copies:
+                    if shard_copy.node_id == self.context.node_id and shard_copy.state in ACTIVE_COPY_STATES:
+                        wanted[(index.uuid, shard.shard_number)] = (index, shard_copy)
+        for key, local in list(self.local.items()):
+            target = wanted.get(key)
+            if target is None or target[1].allocation_id != local.allocation_id:
+                index_gone = new_state.index_by_uuid(key[0]) is None
+                self.local.pop(key)
+                local.closed = True
+                self._spawn(self._close, local, index_gone)
+        for key, (index, shard_copy) in wanted.items():
+            local = self.local.get(key)
+            if local is None:
+                local = LocalShard(index.name, index.uuid, key[1], shard_copy.allocation_id, shard_copy.primary,
+                                   index.mapping_version, index.settings_version)
+                self.local[key] = local
+                self._spawn(self._open, local, index, shard_copy.state)
+                continue
+            local.primary = shard_copy.primary
+            if index.mapping_version > local.mapping_version:
+                local.mapping_version = index.mapping_version
+                self._spawn(self._push, local, "update_mapping",
+                            {"mappings": index.mappings, "mapping_version": index.mapping_version})
+            if index.settings_version > local.settings_version:
+                local.settings_version = index.settings_version
+                self._spawn(self._push, local, "update_settings", {"settings": index.settings})
+
+    def _spawn(self, function: Any, *arguments: Any) -> None:
+        background = getattr(self.context, "background", None)
+        if background is None:
+            self.logger.error("no background nursery: cannot act on shard changes")
+            return
+        background.start_soon(function, *arguments)
+
+    async def _open(self, local: LocalShard, index: Any, copy_state: str) -> None:
+        async with local.lock:
+            if local.closed:
+                return
+            payload = {"settings": index.settings, "mappings": index.mappings,
+                       "mapping_version": index.mapping_version}
+            try:
+                await self.context.workers.call(local.index_uuid, local.shard_number, "open_shard", payload)
+            except Exception as error:  # noqa: BLE001 — reported to the master as a failed copy
+                local.failure = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
+                self.logger.error("opening a shard copy failed", exc_info=True, extra={"fields": {
+                    "index": local.index_name, "shard": local.shard_number}})
+                await self._submit_quietly(FailCopy(index_name=local.index_name, shard_number=local.shard_number,
+                                                    allocation_id=local.allocation_id,
+                                                    reason="ALLOCATION_FAILED"))
+                return
+            local.opened.set()
+        if copy_state == "INITIALIZING" and local.primary:
+            await self._submit_quietly(StartCopy(index_name=local.index_name, shard_number=local.shard_number,
+                                                 allocation_id=local.allocation_id))
+        elif copy_state == "INITIALIZING":
+            self.logger.warning("replica copy opened but not started: peer recovery is not implemented",
+                                extra={"fields": {"index": local.index_name, "shard": local.shard_number}})
+
+    async def _submit_quietly(self, command: Any) -> None:
+        for attempt in range(START_COPY_ATTEMPTS):
+            try:
+                outcome = await self.context.metadata.submit(command)
+            except Exception as error:  # noqa: BLE001 — retried: the same command id is idempotent
+                self.logger.warning("submitting a shard command failed; retrying", extra={"fields": {
+                    "command": command.command_type, "attempt": attempt, "error": str(error)}})
+                await trio.sleep(0.5 * (attempt + 1))
+                continue
+            if outcome is not None and not outcome.accepted and not outcome.duplicate:
+                self.logger.info("shard command rejected", extra={"fields": {
+                    "command": command.command_type, "reason": outcome.reason}})
+            return
+
+    async def _close(self, local: LocalShard, delete: bool) -> None:
+        async with local.lock:
+            try:
+                await self.context.workers.call(local.index_uuid, local.shard_number, "close_shard",
+                                                {"delete": delete})
+            except Exception:  # noqa: BLE001 — logged; a restart will not reopen what the state dropped
+                self.logger.warning("closing a shard copy failed", exc_info=True, extra={"fields": {
+                    "index": local.index_name, "shard": local.shard_number}})
+
+    async def _push(self, local: LocalShard, method: str, payload: dict) -> None:
+        await local.opened.wait()
+        async with local.lock:
+            if local.closed:
+                return
+            try:
+                await self.context.workers.call(local.index_uuid, local.shard_number, method, payload)
+            except Exception:  # noqa: BLE001
+                self.logger.warning("pushing a change to a shard failed", exc_info=True, extra={"fields": {
+                    "index": local.index_name, "shard": local.shard_number, "method": method}})
+
+    # ------------------------------------------------------------------ calling shards
+
+    async def wait_for_state_change(self, timeout_seconds: float) -> None:
+        event = self.state_changed
+        with trio.move_on_after(timeout_seconds):
+            await event.wait()
+
+    async def primary_location(self, index_name: str, shard_number: int,
+                               timeout_seconds: float = DEFAULT_PRIMARY_WAIT_SECONDS) -> tuple[Any, Any, Any]:
+        """(index metadata, shard routing, primary copy) once the primary is started."""
+        deadline = trio.current_time() + timeout_seconds
+        while True:
+            state = self.context.metadata.state
+            index = state.indices.get(index_name)
+            if index is None:
+                from node.errors import IndexNotFoundError
+                raise IndexNotFoundError(index_name)
+            shard = state.routing_table[index_name][shard_number]
+            primary = shard.primary()
+            if primary is not None and primary.state in ("STARTED", "RELOCATING"):
+                if primary.node_id != self.context.node_id:
+                    return index, shard, primary
+                local = self.local.get((index.uuid, shard_number))
+                if local is not None and local.opened.is_set():
+                    return index, shard, primary
+            remaining = deadline - trio.current_time()
+            if remaining <= 0:
+                raise UnavailableShardsError(
+                    f"[{index_name}][{shard_number}] primary shard is not active Timeout: "
+                    f"[{int(timeout_seconds)}s]", index=index_name, index_uuid=index.uuid,
+                    shard=str(shard_number))
+            await self.wait_for_state_change(min(remaining, 0.25))
+
+    async def call_primary(self, index_name: str, shard_number: int, method: str, payload: dict,
+                           body: bytes = b"", timeout_seconds: float = DEFAULT_PRIMARY_WAIT_SECONDS
+                           ) -> tuple[dict, bytes, Any, Any]:
+        """Run ``method`` on the shard's primary; returns (payload, body, index, shard routing)."""
+        index, shard, primary = await self.primary_location(index_name, shard_number, timeout_seconds)
+        if method == "write":
+            payload = {**payload, "primary_term": shard.primary_term}
+        if primary.node_id == self.context.node_id:
+            result, result_body = await self.context.workers.call(index.uuid, shard_number, method, payload, body)
+            return result, result_body, index, shard
+        node = self.context.metadata.state.nodes.get(primary.node_id)
+        if node is None:
+            raise UnavailableShardsError(f"[{index_name}][{shard_number}] primary node [{primary.node_id}] is "
+                                         f"not in the cluster", index=index_name)
+        result, result_body = await self.context.peers.request(
+            node.transport_address, SHARD_CALL_TRANSPORT_METHOD,
+            {"index_uuid": index.uuid, "shard_number": shard_number, "method": method, "payload": payload},
+            body, timeout_seconds)
+        return result, result_body, index, shard
+
+    async def call_local(self, index_uuid: str, shard_number: int, method: str, payload: dict,
+                         body: bytes = b"") -> tuple[dict, bytes]:
+        return await self.context.workers.call(index_uuid, shard_number, method, payload, body)
+
+    async def handle_remote_call(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        """``shard/call`` from another node: run a worker method on a copy this node holds."""
+        index_uuid = payload["index_uuid"]
+        shard_number = int(payload["shard_number"])
+        local = self.local.get((index_uuid, shard_number))
+        if local is None:
+            from node.workers.errors import ShardNotHostedError
+            raise ShardNotHostedError(f"shard [{shard_number}] of index uuid [{index_uuid}] is not held by "
+                                      f"node [{self.context.node_id}]")
+        with trio.move_on_after(30):
+            await local.opened.wait()
+        return await self.context.workers.call(index_uuid, shard_number, payload["method"],
+                                               payload.get("payload") or {}, body)
+
+    def local_copies(self) -> list[LocalShard]:
+        return [local for local in self.local.values() if local.opened.is_set()]

@@ -1,0 +1,129 @@
+"""Shard statistics gathered from the primaries and shaped as OpenSearch's index stats.
+
+Owns ``gather_shard_statistics`` (one ``stats`` call per started primary, in parallel; a shard
+that cannot answer is counted as failed, never invented), ``IndexCounters`` (per-index indexing
+and search counters the front keeps: the engine counts segments and refreshes, the front counts
+requests), and ``index_stats_section`` (docs, store, indexing, search, refresh, flush, merges,
+translog, segments — the body of one "primaries"/"total" object in ``_stats``).
+
+It must never change a shard: ``stats`` is read-only on the worker.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import trio
+
+STATS_TIMEOUT_SECONDS = 10.0
+
+
+@dataclass
+class IndexCounters:
+    index_total: int = 0
+    index_failed: int = 0
+    index_time_millis: float = 0.0
+    delete_total: int = 0
+    delete_time_millis: float = 0.0
+    noop_update_total: int = 0
+    query_total: int = 0
+    query_time_millis: float = 0.0
+    fetch_total: int = 0
+    fetch_time_millis: float = 0.0
+    scroll_total: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
+class ShardStatisticsAnswer:
+    index_name: str
+    shard_number: int
+    node_id: str | None
+    statistics: dict[str, Any] | None      # ShardStatistics as a dict; None when it failed
+    error: str | None = None
+
+
+async def gather_shard_statistics(services: Any, index_names: list[str]) -> list[ShardStatisticsAnswer]:
+    state = services.state
+    answers: list[ShardStatisticsAnswer] = []
+
+    async def one(index_name: str, shard_number: int, node_id: str | None) -> None:
+        try:
+            payload, _, _, _ = await services.director.call_primary(
+                index_name, shard_number, "stats", {}, b"", timeout_seconds=STATS_TIMEOUT_SECONDS)
+            answers.append(ShardStatisticsAnswer(index_name, shard_number, node_id, payload))
+        except Exception as error:  # noqa: BLE001 — a failed shard is reported as failed
+            answers.append(ShardStatisticsAnswer(index_name, shard_number, node_id, None,
+                                                 getattr(error, "reason", str(error))))
+
+    async with trio.open_nursery() as nursery:
+        for index_name in index_names:
+            index = state.indices.get(index_name)
+            if index is None or index.state != "open":
+                continue
+            for shard in state.routing_table.get(index_name, ()):
+                primary = shard.primary()
+                if primary is None or primary.state not in ("STARTED", "RELOCATING"):
+                    continue
+                nursery.start_soon(one, index_name, shard.shard_number, primary.node_id)
+    answers.sort(key=lambda answer: (answer.index_name, answer.shard_number))
+    return answers
+
+
+def _millis(seconds: float) -> int:
+    return int(round(seconds * 1000))
+
+
+def index_stats_section(shard_statistics: list[dict[str, Any]], counters: IndexCounters | None) -> dict[str, Any]:
+    """One ``primaries`` / ``total`` object of the _stats API from the shards' statistics."""
+    def total(key: str) -> float:
+        return sum(statistics.get(key, 0) for statistics in shard_statistics)
+
+    counters = counters or IndexCounters()
+    return {
+        "docs": {"count": int(total("doc_count")), "deleted": int(total("deleted_docs"))},
+        "store": {"size_in_bytes": int(total("size_bytes") + total("translog_size_bytes")),
+                  "reserved_in_bytes": 0},
+        "indexing": {"index_total": counters.index_total, "index_time_in_millis": int(counters.index_time_millis),
+                     "index_current": 0, "index_failed": counters.index_failed,
+                     "delete_total": counters.delete_total,
+                     "delete_time_in_millis": int(counters.delete_time_millis), "delete_current": 0,
+                     "noop_update_total": counters.noop_update_total, "is_throttled": False,
+                     "throttle_time_in_millis": 0},
+        "search": {"open_contexts": int(total("open_reader_contexts")), "query_total": counters.query_total,
+                   "query_time_in_millis": int(counters.query_time_millis), "query_current": 0,
+                   "fetch_total": counters.fetch_total, "fetch_time_in_millis": int(counters.fetch_time_millis),
+                   "fetch_current": 0, "scroll_total": counters.scroll_total, "scroll_time_in_millis": 0,
+                   "scroll_current": 0, "suggest_total": 0, "suggest_time_in_millis": 0, "suggest_current": 0},
+        "refresh": {"total": int(total("refresh_total")), "total_time_in_millis": _millis(total("refresh_time_seconds")),
+                    "external_total": int(total("refresh_total")),
+                    "external_total_time_in_millis": _millis(total("refresh_time_seconds")), "listeners": 0},
+        "flush": {"total": int(total("flush_total")), "periodic": 0,
+                  "total_time_in_millis": _millis(total("flush_time_seconds"))},
+        "merges": {"current": 0, "current_docs": 0, "current_size_in_bytes": 0, "total": int(total("merge_total")),
+                   "total_time_in_millis": _millis(total("merge_time_seconds")),
+                   "total_docs": int(total("merged_docs_total")), "total_size_in_bytes": 0,
+                   "total_stopped_time_in_millis": 0, "total_throttled_time_in_millis": 0,
+                   "total_auto_throttle_in_bytes": 0},
+        "translog": {"operations": int(total("translog_operations")),
+                     "size_in_bytes": int(total("translog_size_bytes")),
+                     "uncommitted_operations": int(total("translog_uncommitted_operations")),
+                     "uncommitted_size_in_bytes": 0, "earliest_last_modified_age": 0},
+        "segments": {"count": int(total("segment_count")), "memory_in_bytes": 0},
+    }
+
+
+def record_write_counters(counters: IndexCounters, action: str, result: str | None, failed: bool,
+                          elapsed_millis: float) -> None:
+    if failed:
+        counters.index_failed += 1 if action != "delete" else 0
+        return
+    if action == "delete":
+        counters.delete_total += 1
+        counters.delete_time_millis += elapsed_millis
+    elif result == "noop":
+        counters.noop_update_total += 1
+    else:
+        counters.index_total += 1
+        counters.index_time_millis += elapsed_millis

@@ -1,0 +1,252 @@
+"""The coordinating side of every write: single documents, updates, deletes and _bulk items.
+
+Owns ``WriteRequest`` (one item, its raw source bytes untouched), ``execute_writes`` (resolve the
+target index or alias — auto-creating it when ``action.auto_create_index`` allows — route each
+item with raft's OpenSearch murmur3 ``shard_for_document``, group items per shard, send ONE
+``write`` call per shard per request (one log append, one fsync), commit dynamic mapping updates
+through Raft BEFORE retrying the batch, retry updates on conflict, and render per-item results in
+the request's order with OpenSearch's shapes and statuses).
+
+It must never parse a document's source (the shard does) nor acknowledge an item the shard's
+primary did not report durable.
+"""
+
+from __future__ import annotations
+
+import base64
+import os
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+import orjson
+import trio
+
+from node.coordination.resolve import auto_create_allowed, resolve_write_target
+from node.coordination.stats import record_write_counters
+from node.errors import (
+    ApiError, IndexNotFoundError, STATUS_BY_OPENSEARCH_TYPE, error_fields, item_error, remote_error_fields,
+)
+from raft.routing import shard_for_document
+
+MAX_MAPPING_ROUNDS = 20
+STATUS_BY_RESULT = {"created": 201, "updated": 200, "deleted": 200, "noop": 200, "not_found": 404}
+
+
+def new_document_id() -> str:
+    """20 URL-safe base64 characters, the length and alphabet of OpenSearch's auto ids."""
+    return base64.urlsafe_b64encode(os.urandom(15)).decode("ascii")
+
+
+@dataclass
+class WriteRequest:
+    action: str                       # index | create | update | delete
+    index: str | None                 # the target name as given (index or alias)
+    document_id: str | None
+    source: bytes = b""               # index/create: the document; update: the update body
+    routing: str | None = None
+    params: dict[str, Any] = field(default_factory=dict)   # if_seq_no, if_primary_term, version, version_type
+    retry_on_conflict: int = 0
+    error: BaseException | None = None   # found while parsing the request: reported, never sent
+
+
+@dataclass
+class WriteOutcome:
+    action: str
+    body: dict[str, Any]              # the item as the bulk response shows it (with "status")
+    source: bytes | None = None       # the resulting _source when asked for (updates)
+
+    @property
+    def status(self) -> int:
+        return int(self.body.get("status", 200))
+
+
+def _failed(request: WriteRequest, index_name: str | None, error: BaseException,
+            index_uuid: str | None = None, shard_number: int | None = None) -> WriteOutcome:
+    fields = item_error(error, index_name, index_uuid, shard_number)
+    status = getattr(error, "status", None) or STATUS_BY_OPENSEARCH_TYPE.get(fields["type"], 500)
+    return WriteOutcome(request.action, {"_index": index_name or request.index, "_id": request.document_id,
+                                         "status": status, "error": fields})
+
+
+async def execute_writes(services: Any, requests: list[WriteRequest], refresh: str = "false",
+                         timeout_seconds: float = 60.0, return_sources: bool = False) -> list[WriteOutcome]:
+    outcomes: list[WriteOutcome | None] = [None] * len(requests)
+    targets = await _resolve_targets(services, requests, timeout_seconds)
+    groups: dict[tuple[str, int], list[int]] = {}
+    for position, request in enumerate(requests):
+        if request.error is not None:
+            outcomes[position] = _failed(request, request.index, request.error)
+            continue
+        target = targets.get(request.index or "")
+        if isinstance(target, BaseException):
+            outcomes[position] = _failed(request, request.index, target)
+            continue
+        index_name, alias_routing = target
+        index = services.state.indices.get(index_name)
+        if index is None:
+            outcomes[position] = _failed(request, index_name, IndexNotFoundError(index_name))
+            continue
+        if index.state != "open":
+            outcomes[position] = _failed(request, index_name, ApiError(
+                "closed", opensearch_type="index_closed_exception", index_uuid=index.uuid, index=index_name))
+            continue
+        routing = request.routing if request.routing is not None else alias_routing
+        request.routing = routing
+        if routing is None and index.mappings.get("_routing", {}).get("required"):
+            outcomes[position] = _failed(request, index_name, ApiError(
+                f"routing is required for [{index_name}]/[{request.document_id}]",
+                opensearch_type="routing_missing_exception", status=400))
+            continue
+        if request.document_id is None:
+            request.document_id = new_document_id()
+        partition_size = int(index.settings.get("index.routing_partition_size", "1"))
+        shard_number = shard_for_document(request.document_id, routing, index.number_of_shards,
+                                          index.routing_num_shards, partition_size)
+        groups.setdefault((index_name, shard_number), []).append(position)
+
+    async def run_group(index_name: str, shard_number: int, positions: list[int]) -> None:
+        results = await _write_to_shard(services, index_name, shard_number,
+                                        [requests[p] for p in positions], refresh, timeout_seconds,
+                                        return_sources)
+        for position, outcome in zip(positions, results):
+            outcomes[position] = outcome
+
+    async with trio.open_nursery() as nursery:
+        for (index_name, shard_number), positions in groups.items():
+            nursery.start_soon(run_group, index_name, shard_number, positions)
+    return [outcome for outcome in outcomes if outcome is not None]
+
+
+async def _resolve_targets(services: Any, requests: list[WriteRequest],
+                           timeout_seconds: float) -> dict[str, Any]:
+    """target name → (index name, alias routing) or the error every item to it reports."""
+    targets: dict[str, Any] = {}
+    # deletes never create an index (OpenSearch's TransportBulkAction skips them)
+    creating_names = {request.index or "" for request in requests if request.action != "delete"}
+    for request in requests:
+        name = request.index or ""
+        if request.error is not None or name in targets:
+            continue
+        try:
+            target = resolve_write_target(services.state, name)
+            if target is None:
+                if name not in creating_names or not auto_create_allowed(services.state, name):
+                    raise IndexNotFoundError(name)
+                try:
+                    await services.create_index(name, None, wait_seconds=timeout_seconds)
+                except ApiError as error:
+                    if error.opensearch_type != "resource_already_exists_exception":
+                        raise
+                target = resolve_write_target(services.state, name)
+                if target is None:
+                    raise IndexNotFoundError(name)
+            targets[name] = (target.index_name, target.routing)
+        except Exception as error:  # noqa: BLE001 — becomes each item's error
+            targets[name] = error
+    return targets
+
+
+def _worker_item(request: WriteRequest) -> list[Any]:
+    params = {key: value for key, value in request.params.items() if value is not None}
+    if request.routing is not None:
+        params["routing"] = request.routing
+    params["length"] = len(request.source)
+    return [request.action, request.document_id, params]
+
+
+async def _write_to_shard(services: Any, index_name: str, shard_number: int, batch: list[WriteRequest],
+                          refresh: str, timeout_seconds: float, return_sources: bool) -> list[WriteOutcome]:
+    results: list[WriteOutcome | None] = [None] * len(batch)
+    pending = list(range(len(batch)))
+    retries_left = [request.retry_on_conflict for request in batch]
+    index_uuid: str | None = None
+    rounds = 0
+    while pending:
+        rounds += 1
+        index = services.state.indices.get(index_name)
+        try:
+            if index is None:
+                raise IndexNotFoundError(index_name)
+            index_uuid = index.uuid
+            if rounds > MAX_MAPPING_ROUNDS:
+                raise ApiError(f"[{index_name}][{shard_number}] the write kept needing mapping updates; "
+                               f"gave up after {MAX_MAPPING_ROUNDS} rounds", opensearch_type="illegal_state_exception")
+            payload = {"items": [_worker_item(batch[i]) for i in pending], "refresh": refresh,
+                       "mapping_version": index.mapping_version, "return_sources": return_sources}
+            body = b"".join(batch[i].source for i in pending)
+            call_started = time.monotonic()
+            answer, answer_body, index, shard = await services.director.call_primary(
+                index_name, shard_number, "write", payload, body, timeout_seconds)
+            per_item_millis = (time.monotonic() - call_started) * 1000 / max(1, len(pending))
+        except Exception as error:  # noqa: BLE001 — every pending item reports it
+            for i in pending:
+                results[i] = _failed(batch[i], index_name, error, index_uuid, shard_number)
+            break
+        if "mapping_update" in answer or "stale_mapping" in answer:
+            try:
+                if "mapping_update" in answer:
+                    index = await services.commit_mapping_update(index_name, answer["mapping_update"])
+                await services.director.call_primary(
+                    index_name, shard_number, "update_mapping",
+                    {"mappings": index.mappings, "mapping_version": index.mapping_version}, b"", timeout_seconds)
+            except Exception as error:  # noqa: BLE001
+                for i in pending:
+                    results[i] = _failed(batch[i], index_name, error, index_uuid, shard_number)
+                break
+            continue
+        copies = len(shard.copies)
+        counters = services.index_counters[index_name]
+        offset = 0
+        retry: list[int] = []
+        forced_refresh = bool(answer.get("forced_refresh"))
+        for i, item in zip(pending, answer["results"]):
+            length = int(item.get("source_length", 0))
+            source = answer_body[offset:offset + length] if length else None
+            offset += length
+            request = batch[i]
+            if "error" in item:
+                error_type = item["error"]["type"]
+                if (error_type == "version_conflict_engine_exception" and request.action == "update"
+                        and retries_left[i] > 0):
+                    retries_left[i] -= 1
+                    retry.append(i)
+                    continue
+                record_write_counters(counters, request.action, None, True, 0.0)
+                results[i] = WriteOutcome(request.action, {
+                    "_index": index_name, "_id": item.get("_id") or request.document_id,
+                    "status": STATUS_BY_OPENSEARCH_TYPE.get(error_type, 500),
+                    "error": remote_error_fields(error_type, item["error"]["reason"], index_name, index.uuid,
+                                                 shard_number)})
+                continue
+            result = item["result"]
+            record_write_counters(counters, request.action, result, False, per_item_millis)
+            shards = ({"total": 0, "successful": 0, "failed": 0} if result == "noop"
+                      else {"total": copies, "successful": 1, "failed": 0})
+            rendered: dict[str, Any] = {"_index": index_name, "_id": item["_id"], "_version": item["_version"],
+                                        "result": result}
+            if forced_refresh and result != "noop":
+                rendered["forced_refresh"] = True
+            rendered.update({"_shards": shards, "_seq_no": item["_seq_no"], "_primary_term": item["_primary_term"],
+                             "status": STATUS_BY_RESULT.get(result, 200)})
+            results[i] = WriteOutcome(request.action, rendered, source)
+        pending = retry
+    return [result if result is not None else _failed(batch[i], index_name, ApiError(
+        "the write produced no result", opensearch_type="illegal_state_exception"))
+        for i, result in enumerate(results)]
+
+
+def parse_source_object(source: bytes, what: str = "document") -> dict:
+    """Validate that a request body is one JSON object (front-side, for single-document APIs)."""
+    try:
+        value = orjson.loads(source)
+    except orjson.JSONDecodeError as error:
+        raise ApiError(f"failed to parse the {what}: {error}", opensearch_type="mapper_parsing_exception") from None
+    if not isinstance(value, dict):
+        raise ApiError(f"failed to parse the {what}: expected a JSON object, got {type(value).__name__}",
+                       opensearch_type="mapper_parsing_exception")
+    return value
+
+
+__all__ = ["WriteOutcome", "WriteRequest", "execute_writes", "new_document_id", "parse_source_object",
+           "error_fields"]

@@ -1,0 +1,314 @@
+"""Worker-side dispatch: the shard methods the front calls on a shard worker (contracts §8).
+
+Owns ``SHARD_METHODS`` (method name → ``function(registry, payload, body) -> (payload, body)``)
+and ``INLINE_METHODS``: opening/closing shards, pushing mappings and settings, the primary write
+path for bulk batches (raw NDJSON source bytes in, one ``apply_as_primary`` call = one fsync per
+batch), realtime get/mget, refresh/flush/force-merge, statistics and segments, and a background
+maintenance thread (refresh interval, async fsync, merges, reader-context sweep). It merges in
+``node.workers.search_service`` (the search engineer's methods) when that module exists.
+
+Wire shapes (payload keys; ``index_uuid`` and ``shard_number`` are added by the pool):
+    open_shard      settings (flat index.*), mappings, mapping_version, primary_term
+    close_shard     delete (bool: remove the files too)
+    update_mapping  mappings, mapping_version        update_settings  settings
+    write           primary_term, mapping_version, items [[action, id, params]], refresh;
+                    body = the items' source lines concatenated, params["length"] bytes each
+                    → {"results": [...]} | {"mapping_update": {...}} | {"stale_mapping": v}
+    get             id, realtime → {"found", "_seq_no", "_primary_term", "_version"}, body=_source
+    mget            ids, realtime → {"docs": [...meta, "length"]}, body = sources concatenated
+    refresh, flush, force_merge (max_num_segments), stats, segments
+
+It must never talk to the cluster state, Raft or the network; the front decides everything
+(which shards exist, their mappings, primary terms) and tells the worker.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import logging
+import shutil
+import threading
+import time
+from typing import Any, Callable
+
+import orjson
+
+from index.analysis import AnalysisRegistry
+from index.errors import IndexEngineError, MappingUpdateRequired
+from index.mapping import Mapping
+from index.operations import DeleteOperation, IndexOperation, UpdateOperation
+from index.shard import Shard
+from node.coordination.values import shard_settings_from_index_settings
+from node.workers.registry import ShardRegistry
+
+logger = logging.getLogger("worker.shard_service")
+
+ShardMethod = Callable[[ShardRegistry, dict, bytes], tuple[dict, bytes]]
+
+MAINTENANCE_INTERVAL_SECONDS = 0.2
+
+# per shard: the mapping version and settings the worker last installed
+_shard_versions: dict[tuple[str, int], dict[str, Any]] = {}
+_versions_lock = threading.Lock()
+_maintenance_started = threading.Event()
+
+
+def _key(payload: dict) -> tuple[str, int]:
+    return payload["index_uuid"], int(payload["shard_number"])
+
+
+def _registry_shard(registry: ShardRegistry, payload: dict) -> Shard:
+    index_uuid, shard_number = _key(payload)
+    return registry.get(index_uuid, shard_number)
+
+
+# --------------------------------------------------------------------------- lifecycle
+
+
+def open_shard(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    index_uuid, shard_number = _key(payload)
+    existing = registry.shards.get((index_uuid, shard_number))
+    if existing is not None:
+        return {"opened": False, "already_open": True, **_checkpoints(existing)}, b""
+    settings = payload.get("settings") or {}
+    analysis = AnalysisRegistry.from_index_settings(settings)
+    mapping = Mapping.from_json(payload.get("mappings") or {})
+    shard = Shard.open(registry.shard_path(index_uuid, shard_number),
+                       shard_settings_from_index_settings(settings), mapping, analysis)
+    registry.put(index_uuid, shard_number, shard)
+    with _versions_lock:
+        _shard_versions[(index_uuid, shard_number)] = {
+            "mapping_version": int(payload.get("mapping_version", 1)), "settings": settings}
+    _ensure_maintenance(registry)
+    return {"opened": True, **_checkpoints(shard)}, b""
+
+
+def _checkpoints(shard: Shard) -> dict[str, int]:
+    return {"local_checkpoint": shard.local_checkpoint, "max_seq_no": shard.max_seq_no}
+
+
+def close_shard(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    index_uuid, shard_number = _key(payload)
+    shard = registry.pop(index_uuid, shard_number)
+    with _versions_lock:
+        _shard_versions.pop((index_uuid, shard_number), None)
+    delete = bool(payload.get("delete"))
+    if shard is not None:
+        if not delete:
+            try:
+                shard.flush()
+            except IndexEngineError:
+                logger.warning("flush before close failed; the log keeps the operations", exc_info=True)
+        shard.close()
+    if delete:
+        shutil.rmtree(registry.shard_path(index_uuid, shard_number), ignore_errors=True)
+        index_directory = registry.shard_path(index_uuid, shard_number).parent
+        try:
+            index_directory.rmdir()  # only when no other shard of the index is left here
+        except OSError:
+            pass
+    return {"closed": shard is not None}, b""
+
+
+def update_mapping(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    key = _key(payload)
+    shard = _registry_shard(registry, payload)
+    version = int(payload["mapping_version"])
+    with _versions_lock:
+        current = _shard_versions.setdefault(key, {"mapping_version": 0, "settings": {}})
+        if version <= current["mapping_version"]:
+            return {"mapping_version": current["mapping_version"], "changed": False}, b""
+        shard.update_mapping(Mapping.from_json(payload.get("mappings") or {}))
+        current["mapping_version"] = version
+    return {"mapping_version": version, "changed": True}, b""
+
+
+def update_settings(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    shard = _registry_shard(registry, payload)
+    settings = payload.get("settings") or {}
+    shard.update_settings(shard_settings_from_index_settings(settings))
+    with _versions_lock:
+        _shard_versions.setdefault(_key(payload), {"mapping_version": 0})["settings"] = settings
+    return {"updated": True}, b""
+
+
+# --------------------------------------------------------------------------- writes
+
+
+def _operation_for(action: str, document_id: str | None, params: dict, source: bytes) -> Any:
+    routing = params.get("routing")
+    if_seq_no = params.get("if_seq_no")
+    if_primary_term = params.get("if_primary_term")
+    if action in ("index", "create"):
+        return IndexOperation(document_id, source, op_type=action, routing=routing, if_seq_no=if_seq_no,
+                              if_primary_term=if_primary_term, version=params.get("version"),
+                              version_type=params.get("version_type") or "internal")
+    if action == "delete":
+        return DeleteOperation(document_id, routing=routing, if_seq_no=if_seq_no,
+                               if_primary_term=if_primary_term, version=params.get("version"),
+                               version_type=params.get("version_type") or "internal")
+    if action == "update":
+        update_body = orjson.loads(source) if source else {}
+        return UpdateOperation(document_id, doc=update_body.get("doc"), upsert=update_body.get("upsert"),
+                               doc_as_upsert=bool(update_body.get("doc_as_upsert", False)),
+                               detect_noop=bool(update_body.get("detect_noop", True)),
+                               if_seq_no=if_seq_no, if_primary_term=if_primary_term, routing=routing)
+    raise ValueError(f"write action: expected index, create, update or delete, got [{action}]")
+
+
+def write(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    """Apply one batch of operations as primary: one log append and one fsync for the batch."""
+    key = _key(payload)
+    shard = _registry_shard(registry, payload)
+    expected_mapping_version = int(payload.get("mapping_version", 0))
+    with _versions_lock:
+        installed = _shard_versions.get(key, {}).get("mapping_version", 0)
+    if installed < expected_mapping_version:
+        return {"stale_mapping": installed}, b""
+    operations = []
+    view = memoryview(body)
+    offset = 0
+    for action, document_id, params in payload["items"]:
+        length = int(params.get("length", 0))
+        source = bytes(view[offset:offset + length])
+        offset += length
+        operations.append(_operation_for(action, document_id, params, source))
+    try:
+        results = shard.apply_as_primary(operations, int(payload["primary_term"]))
+    except MappingUpdateRequired as required:
+        return {"mapping_update": required.update}, b""
+    refresh = payload.get("refresh") or "false"
+    forced_refresh = False
+    if refresh in ("true", "wait_for") and any(result.replicated is not None for result in results):
+        shard.refresh()
+        forced_refresh = refresh == "true"
+    want_sources = bool(payload.get("return_sources"))
+    rendered = []
+    sources: list[bytes] = []
+    for result in results:
+        item: dict[str, Any] = {"_id": result.document_id, "result": result.result, "_seq_no": result.seq_no,
+                                "_primary_term": result.primary_term, "_version": result.version}
+        if result.error is not None:
+            item = {"_id": result.document_id,
+                    "error": {"type": result.error.opensearch_type, "reason": result.error.reason}}
+        source = result.source if (want_sources and result.source is not None and result.error is None) else b""
+        item["source_length"] = len(source)
+        sources.append(source)
+        rendered.append(item)
+    return {"results": rendered, "forced_refresh": forced_refresh}, b"".join(sources)
+
+
+# --------------------------------------------------------------------------- reads
+
+
+def get(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    shard = _registry_shard(registry, payload)
+    document = shard.get(payload["id"], realtime=bool(payload.get("realtime", True)))
+    if document is None:
+        return {"found": False}, b""
+    return {"found": True, "_seq_no": document.seq_no, "_primary_term": document.primary_term,
+            "_version": document.version}, document.source
+
+
+def mget(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    shard = _registry_shard(registry, payload)
+    realtime = bool(payload.get("realtime", True))
+    docs = []
+    sources = []
+    for document_id in payload["ids"]:
+        document = shard.get(document_id, realtime=realtime)
+        if document is None:
+            docs.append({"found": False, "length": 0})
+            continue
+        docs.append({"found": True, "_seq_no": document.seq_no, "_primary_term": document.primary_term,
+                     "_version": document.version, "length": len(document.source)})
+        sources.append(document.source)
+    return {"docs": docs}, b"".join(sources)
+
+
+# --------------------------------------------------------------------------- maintenance
+
+
+def refresh(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    _registry_shard(registry, payload).refresh()
+    return {"ok": True}, b""
+
+
+def flush(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    _registry_shard(registry, payload).flush()
+    return {"ok": True}, b""
+
+
+def force_merge(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    shard = _registry_shard(registry, payload)
+    shard.force_merge(int(payload.get("max_num_segments") or 1))
+    if payload.get("flush", True):
+        shard.flush()
+    return {"ok": True}, b""
+
+
+def stats(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    statistics = _registry_shard(registry, payload).statistics()
+    return dataclasses.asdict(statistics), b""
+
+
+def segments(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    searcher = _registry_shard(registry, payload).acquire_searcher()
+    listed = []
+    for generation, segment in enumerate(searcher.segments):
+        core = getattr(segment, "core", None)
+        listed.append({"segment": segment.name, "generation": generation, "docs.count": len(segment.live_docs()),
+                       "docs.deleted": segment.max_doc - len(segment.live_docs()),
+                       "size": int(getattr(core, "size_bytes", 0) or 0)})
+    return {"segments": listed}, b""
+
+
+def _maintenance_loop(registry: ShardRegistry) -> None:
+    while True:
+        time.sleep(MAINTENANCE_INTERVAL_SECONDS)
+        for shard in list(registry.shards.values()):
+            try:
+                shard.scheduled_maintenance()
+            except Exception:  # noqa: BLE001 — one shard's trouble must not stop the others' refreshes
+                logger.debug("scheduled maintenance failed", exc_info=True)
+
+
+def _ensure_maintenance(registry: ShardRegistry) -> None:
+    with _versions_lock:
+        if _maintenance_started.is_set():
+            return
+        _maintenance_started.set()
+    threading.Thread(target=_maintenance_loop, args=(registry,), name="shard-maintenance", daemon=True).start()
+
+
+SHARD_METHODS: dict[str, ShardMethod] = {
+    "open_shard": open_shard, "close_shard": close_shard, "update_mapping": update_mapping,
+    "update_settings": update_settings, "write": write, "get": get, "mget": mget, "refresh": refresh,
+    "flush": flush, "force_merge": force_merge, "stats": stats, "segments": segments,
+}
+
+# cheap and never blocking on I/O: answered on the worker loop without a thread hop
+INLINE_METHODS: frozenset[str] = frozenset({"get", "stats", "segments"})
+
+
+def _merge_search_service() -> None:
+    global INLINE_METHODS
+    try:
+        search_service = importlib.import_module("node.workers.search_service")
+    except ModuleNotFoundError as error:
+        if error.name != "node.workers.search_service":
+            raise
+        return
+    exported = getattr(search_service, "SEARCH_METHODS", None) or getattr(search_service, "SHARD_METHODS", None)
+    if not isinstance(exported, dict):
+        raise TypeError("node.workers.search_service: expected SEARCH_METHODS (or SHARD_METHODS), a dict of "
+                        f"method name to function, got {type(exported).__name__}")
+    for name, function in exported.items():
+        if name in SHARD_METHODS:
+            raise TypeError(f"node.workers.search_service: method [{name}] is already a shard_service method")
+        SHARD_METHODS[name] = function
+    INLINE_METHODS = INLINE_METHODS | frozenset(getattr(search_service, "INLINE_METHODS", ()))
+
+
+_merge_search_service()
