@@ -448,12 +448,23 @@ def bucket_sort_key_function(orders: Sequence[BucketOrder], node: AggregationNod
 
 
 def sub_metric_value(sub: AggregationPartial, path: str, node: AggregationNode):
-    """The value of `name` or `name.metric` of a bucket's sub-aggregations, for ordering."""
-    head, _, metric = path.partition(".")
-    child = node.sub_aggregations.node(head)
-    state = sub.states.get(head)
+    """The value a bucket order path names: `agg`, `agg.metric`, or through single-bucket
+    aggregations `filter_agg>agg.metric` (a single-bucket agg at the end gives its doc_count)."""
+    *through, last = path.split(">")
+    name, _, metric = last.partition(".")
+    current_node, current_sub = node, sub
+    for step in through:
+        child = current_node.sub_aggregations.node(step)
+        state = current_sub.states.get(step)
+        if child is None or not isinstance(state, SingleBucketState):
+            return None
+        current_node, current_sub = child, state.sub
+    child = current_node.sub_aggregations.node(name)
+    state = current_sub.states.get(name)
     if child is None or state is None:
         return None
+    if isinstance(state, SingleBucketState):
+        return state.doc_count
     from index.aggregations.render import metric_value   # render owns the metric formulas
     return metric_value(child, state, metric or None)
 

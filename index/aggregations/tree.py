@@ -808,28 +808,44 @@ _PARSERS: dict[str, Callable] = {
 }
 
 
+_SINGLE_BUCKET_TYPES = frozenset({"filter", "missing", "global"})
+_MULTI_VALUE_METRICS = frozenset({"stats", "extended_stats", "percentiles", "percentile_ranks"})
+_SINGLE_VALUE_METRICS = frozenset({"avg", "min", "max", "sum", "value_count", "cardinality",
+                                   "weighted_avg"})
+
+
 def _check_order_paths(node: AggregationNode) -> None:
-    """An order by a sub-aggregation must name a single-value metric (or metric.stat) child."""
+    """An order path is `agg`, `agg.metric` or `single_bucket>...>agg[.metric]`, ending at a
+    metric (multi-value ones need the metric name) or a single-bucket aggregation."""
     order = getattr(node.spec, "order", None)
     if not order:
         return
     for bucket_order in order:
-        if bucket_order.path in ("_count", "_key"):
+        path = bucket_order.path
+        if path in ("_count", "_key"):
             continue
-        head, _, metric = bucket_order.path.partition(".")
-        head = head.split(">")[0]
-        child = node.sub_aggregations.node(head)
+        *through, last = path.split(">")
+        name, _, metric = last.partition(".")
+        current = node
+        for step in through:
+            child = current.sub_aggregations.node(step)
+            if child is None or child.type not in _SINGLE_BUCKET_TYPES:
+                raise AggregationError(
+                    f"Invalid aggregator order path [{path}]. [{step}] must be a single-bucket "
+                    f"sub-aggregation of [{current.name}]")
+            current = child
+        child = current.sub_aggregations.node(name)
         if child is None:
-            raise AggregationError(f"Invalid aggregator order path [{bucket_order.path}]. Unknown "
-                                   f"aggregation [{head}] in [{node.name}]")
-        multi_value = {"stats", "extended_stats", "percentiles", "percentile_ranks"}
-        single_value = {"avg", "min", "max", "sum", "value_count", "cardinality", "weighted_avg"}
-        if child.type in multi_value and not metric:
-            raise AggregationError(f"Invalid aggregation order path [{bucket_order.path}]. When "
+            raise AggregationError(f"Invalid aggregator order path [{path}]. Unknown "
+                                   f"aggregation [{name}] in [{current.name}]")
+        if child.type in _SINGLE_BUCKET_TYPES and metric in ("", "_count", "doc_count"):
+            continue
+        if child.type in _MULTI_VALUE_METRICS and not metric:
+            raise AggregationError(f"Invalid aggregation order path [{path}]. When "
                                    f"ordering on a multi-value metrics aggregation a metric name "
                                    f"must be specified.")
-        if child.type not in multi_value | single_value:
-            raise AggregationError(f"Invalid aggregation order path [{bucket_order.path}]. "
+        if child.type not in _MULTI_VALUE_METRICS | _SINGLE_VALUE_METRICS:
+            raise AggregationError(f"Invalid aggregation order path [{path}]. "
                                    f"Buckets can only be sorted on a sub-aggregator path that is "
                                    f"built out of zero or more single-bucket aggregations within "
                                    f"the path and a final single-bucket or a metrics aggregation "

@@ -232,3 +232,21 @@ def test_without_a_mapping_types_are_inferred_from_doc_values():
                  mapping=False)
     assert result["t"]["buckets"] == [{"key": "red", "doc_count": 3}]
     assert result["n"]["buckets"][0]["key"] in (1, 3, 9)
+
+
+def test_terms_order_through_a_single_bucket_path_and_by_its_doc_count():
+    result = run({"t": {"terms": {"field": "tag", "order": {"cheap>m": "desc"}},
+                        "aggs": {"cheap": {"filter": {"term": {"price": 10.0}},
+                                           "aggs": {"m": {"max": {"field": "count"}}}}}},
+                  "u": {"terms": {"field": "tag", "order": [{"cheap": "desc"}, {"_key": "desc"}]},
+                        "aggs": {"cheap": {"filter": {"term": {"price": 10.0}}}}}})
+    # only doc 0 (red, blue; count 3) has price 10.0 among tagged docs
+    assert [b["key"] for b in result["t"]["buckets"]] == ["blue", "red", "green"]
+    assert [(b["key"], b["cheap"]["doc_count"]) for b in result["u"]["buckets"]] == [
+        ("red", 1), ("blue", 1), ("green", 0)]
+
+
+def test_order_paths_must_go_through_single_bucket_aggregations():
+    with pytest.raises(AggregationError, match=r"must be a single-bucket"):
+        parse({"t": {"terms": {"field": "tag", "order": {"inner>m": "desc"}},
+                     "aggs": {"inner": {"terms": {"field": "tag"}, "aggs": {"m": {"max": {"field": "count"}}}}}}})
