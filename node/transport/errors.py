@@ -5,6 +5,7 @@
     │   └── FrameAuthenticationError  the HMAC does not match (wrong secret or tampering)
     ├── ConnectionClosedError         the peer went away with requests still waiting
     ├── RequestTimeoutError           no response before the caller's deadline
+    ├── UnknownTransportMethodError   the peer has no handler for that method
     └── RemoteError                   the far side raised something we do not rebuild by class
 
 Exceptions cross the wire as a dict (``describe_exception``); ``rebuild_exception`` turns it back
@@ -41,6 +42,14 @@ class ConnectionClosedError(TransportError):
 
 class RequestTimeoutError(TransportError):
     pass
+
+
+class UnknownTransportMethodError(TransportError):
+    opensearch_type = "action_not_found_transport_exception"
+
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
 
 
 class RemoteError(TransportError):

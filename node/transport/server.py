@@ -16,20 +16,12 @@ from typing import Awaitable, Callable
 
 import trio
 
-from node.transport.errors import ConnectionClosedError, TransportError
+from node.transport.errors import ConnectionClosedError, TransportError, UnknownTransportMethodError
 from node.transport.framing import FrameStream
 from node.transport.rpc import RpcClient, serve_rpc
 
 TransportHandler = Callable[[dict, bytes], Awaitable[tuple[dict, bytes]]]
 CONNECT_TIMEOUT_SECONDS = 5.0
-
-
-class UnknownTransportMethodError(TransportError):
-    opensearch_type = "action_not_found_transport_exception"
-
-    def __init__(self, reason: str) -> None:
-        super().__init__(reason)
-        self.reason = reason
 
 
 class TransportHandlers:
