@@ -15,10 +15,10 @@ from __future__ import annotations
 import copy
 import math
 import re
+import struct
 from dataclasses import dataclass, field as dataclass_field
 from typing import Any, Iterator
 
-import numpy as np
 
 from index.errors import (
     MapperParsingError,
@@ -411,6 +411,8 @@ def _parse_failure(field_mapping: FieldMapping, value: Any, document_id: str | N
 
 
 _INTEGER_TEXT = re.compile(r"[+-]?\d+")
+_FLOAT32 = struct.Struct("<f")
+_SCALAR_TYPES = frozenset((str, int, float, bool))
 
 
 def _to_integer(field_mapping: FieldMapping, value: Any) -> int:
@@ -465,10 +467,11 @@ def _to_float(field_mapping: FieldMapping, value: Any) -> float:
     if not math.isfinite(number):
         raise ValueError(f"[{field_mapping.type}] supports only finite values, but got [{value}]")
     if field_mapping.type == "float":
-        single = np.float32(number)
-        if not np.isfinite(single):
-            raise ValueError(f"[float] supports only finite values, but got [{value}]")
-        return float(single)  # OpenSearch stores float fields as 32-bit floats
+        try:
+            single = _FLOAT32.unpack(_FLOAT32.pack(number))[0]  # OpenSearch stores float fields as 32 bits
+        except OverflowError:
+            raise ValueError(f"[float] supports only finite values, but got [{value}]") from None
+        return single
     return number
 
 
@@ -557,28 +560,119 @@ class _ParseState:
     collect_values: bool = True
 
 
+def _fast_converter(field_mapping: FieldMapping) -> Any:
+    """The common case of a type without a call to convert_value (the fallback does the rest)."""
+    type_name = field_mapping.type
+    if type_name in ("text", "keyword"):
+        return str
+    if type_name in INTEGER_RANGES:
+        minimum, maximum = INTEGER_RANGES[type_name]
+        return lambda value: value if type(value) is int and minimum <= value <= maximum else None
+    if type_name == "double":
+        return lambda value: value if type(value) is float and math.isfinite(value) else None
+    if type_name == "boolean":
+        return bool
+    return None
+
+
+class _Leaf:
+    """A mapped leaf as the document walk needs it: the field, its multi-fields, copy_to."""
+
+    __slots__ = ("field_mapping", "sub_fields", "copy_to", "fast_type", "fast_convert")
+
+    def __init__(self, field_mapping: FieldMapping, sub_fields: tuple[_Leaf, ...],
+                 copy_to: tuple[str, ...]) -> None:
+        self.field_mapping = field_mapping
+        self.sub_fields = sub_fields
+        self.copy_to = copy_to
+        converter = _fast_converter(field_mapping)
+        # str/bool fields accept their own Python type as is; numbers go through a range check
+        self.fast_type = converter if converter in (str, bool) else None
+        self.fast_convert = None if converter in (str, bool) else converter
+
+
+def _append_value(state: _ParseState, field_mapping: FieldMapping, value: Any) -> None:
+    """Converts and records one value of one field (ignore_above / ignore_malformed applied)."""
+    try:
+        converted = convert_value(field_mapping, value, state.document_id)
+    except MapperParsingError:
+        if field_mapping.ignore_malformed:
+            state.ignored.append(field_mapping.path)
+            return
+        raise
+    ignore_above = field_mapping.ignore_above
+    if ignore_above is not None and type(converted) is str and len(converted) > ignore_above:
+        state.ignored.append(field_mapping.path)
+        return
+    existing = state.values.get(field_mapping.path)
+    if existing is None:
+        state.values[field_mapping.path] = [converted]
+    else:
+        existing.append(converted)
+
+
+def _append_leaf_scalar(state: _ParseState, leaf: _Leaf, value: Any) -> None:
+    field_mapping = leaf.field_mapping
+    if leaf.fast_type is not None and type(value) is leaf.fast_type:
+        ignore_above = field_mapping.ignore_above
+        if ignore_above is not None and len(value) > ignore_above:
+            state.ignored.append(field_mapping.path)
+        else:
+            existing = state.values.get(field_mapping.path)
+            if existing is None:
+                state.values[field_mapping.path] = [value]
+            else:
+                existing.append(value)
+    else:
+        converted = leaf.fast_convert(value) if leaf.fast_convert is not None else None
+        if converted is None:
+            if value == "" and field_mapping.type in NUMERIC_TYPES:
+                # OpenSearch reads an empty string in a numeric field as null
+                if field_mapping.null_value is not None:
+                    state.values.setdefault(field_mapping.path, []).append(field_mapping.null_value)
+                return
+            _append_value(state, field_mapping, value)
+        else:
+            existing = state.values.get(field_mapping.path)
+            if existing is None:
+                state.values[field_mapping.path] = [converted]
+            else:
+                existing.append(converted)
+    for sub_leaf in leaf.sub_fields:
+        _append_leaf_scalar(state, sub_leaf, value)
+
+
 class Mapping:
     """An index's mapping. Immutable: every method returns a new Mapping."""
 
-    __slots__ = ("_json", "_fields", "_objects")
+    __slots__ = ("_json", "_fields", "_objects", "_leaves_by_object")
 
     def __init__(self, normalised_json: dict[str, Any]) -> None:
         self._json = normalised_json
         self._fields: dict[str, FieldMapping] = {}
         self._objects: dict[str, dict[str, Any]] = {"": normalised_json}
+        # object path → {child name → _Leaf}: the document walk's fast path for scalar values
+        self._leaves_by_object: dict[str, dict[str, _Leaf]] = {}
         self._index_fields(normalised_json.get("properties", {}), "")
 
     def _index_fields(self, properties: dict[str, Any], prefix: str) -> None:
+        object_path = prefix[:-1]
+        leaves = self._leaves_by_object.setdefault(object_path, {})
         for name, definition in properties.items():
             path = f"{prefix}{name}"
             if "properties" in definition:
                 self._objects[path] = definition
                 self._index_fields(definition["properties"], f"{path}.")
                 continue
-            self._fields[path] = _leaf_from_json(path, definition, None)
+            field_mapping = _leaf_from_json(path, definition, None)
+            self._fields[path] = field_mapping
+            sub_leaves = []
             for sub_name, sub_definition in definition.get("fields", {}).items():
                 sub_path = f"{path}.{sub_name}"
-                self._fields[sub_path] = _leaf_from_json(sub_path, sub_definition, path)
+                sub_field_mapping = _leaf_from_json(sub_path, sub_definition, path)
+                self._fields[sub_path] = sub_field_mapping
+                sub_leaves.append(_Leaf(sub_field_mapping, (), ()))
+            leaves[name] = _Leaf(field_mapping, tuple(sub_leaves), tuple(definition.get("copy_to", ())))
 
     # -- construction and output --------------------------------------------------------
     @classmethod
@@ -679,7 +773,26 @@ class Mapping:
     def _walk_object(self, object_definition: dict[str, Any] | None, path: str, source: dict[str, Any],
                      dynamic: str, state: _ParseState, update_properties_holder: dict[str, Any]) -> None:
         """Parse one JSON object whose mapping is object_definition (None: being added now)."""
+        leaves = self._leaves_by_object.get(path) if object_definition is not None else None
+        collect_values = state.collect_values
         for key, value in source.items():
+            if leaves is not None:
+                leaf = leaves.get(key)
+                if leaf is not None:
+                    value_type = type(value)
+                    if value_type is str or value_type is int or value_type is float or value_type is bool:
+                        if collect_values:
+                            _append_leaf_scalar(state, leaf, value)
+                        for target in leaf.copy_to:
+                            self._copy_value_to(target, value, state)
+                        continue
+                    if value_type is list and all(type(item) in _SCALAR_TYPES for item in value):
+                        for item in value:
+                            if collect_values:
+                                _append_leaf_scalar(state, leaf, item)
+                            for target in leaf.copy_to:
+                                self._copy_value_to(target, item, state)
+                        continue
             if not key or not key.strip(". ") or ".." in key or key.startswith(".") or key.endswith("."):
                 raise MapperParsingError(f"field name cannot contain only whitespace or dots, or be empty:"
                                          f" got [{path + '.' if path else ''}{key}]")
@@ -706,7 +819,7 @@ class Mapping:
         if value is None:
             field_mapping = self._fields.get(path)
             if field_mapping is not None and field_mapping.null_value is not None and state.collect_values:
-                self._add_leaf_value(field_mapping, field_mapping.null_value, state, already_converted=True)
+                state.values.setdefault(path, []).append(field_mapping.null_value)
             return
         existing = (object_definition or {}).get("properties", {}).get(name) if object_definition is not None else None
         pending = update_holder.get("properties", {}).get(name)
@@ -743,17 +856,10 @@ class Mapping:
             raise MapperParsingError(f"object mapping for [{path}] tried to parse field [{name}] as object,"
                                      " but found a concrete value")
         if existing is not None:
+            leaf = self._leaves_by_object[parent_path][name]
             if state.collect_values:
-                field_mapping = self._fields[path]
-                if value == "" and field_mapping.type in NUMERIC_TYPES:
-                    # OpenSearch reads an empty string in a numeric field as null
-                    if field_mapping.null_value is not None:
-                        self._add_leaf_value(field_mapping, field_mapping.null_value, state, already_converted=True)
-                    return
-                self._add_leaf_value(field_mapping, value, state)
-                for sub_name in existing.get("fields", {}):
-                    self._add_leaf_value(self._fields[f"{path}.{sub_name}"], value, state)
-            for target in existing.get("copy_to", ()):
+                _append_leaf_scalar(state, leaf, value)
+            for target in leaf.copy_to:
                 self._copy_value_to(target, value, state)
             return
         if pending is not None:
@@ -776,10 +882,8 @@ class Mapping:
         target_mapping = self._fields.get(target)
         if target_mapping is not None:
             if state.collect_values:
-                self._add_leaf_value(target_mapping, value, state)
-                target_definition = self._leaf_definition(target)
-                for sub_name in target_definition.get("fields", {}):
-                    self._add_leaf_value(self._fields[f"{target}.{sub_name}"], value, state)
+                parent_path, _, name = target.rpartition(".")
+                _append_leaf_scalar(state, self._leaves_by_object[parent_path][name], value)
             return
         # An unmapped target is added dynamically from the value, under the dynamic setting of
         # the deepest object on its path that exists.
@@ -803,30 +907,6 @@ class Mapping:
             holder = holder.setdefault("properties", {}).setdefault(part, {})
             holder.pop("type", None)
         holder.setdefault("properties", {}).setdefault(parts[-1], _dynamic_leaf_definition(value, self._json))
-
-    def _leaf_definition(self, path: str) -> dict[str, Any]:
-        definition: dict[str, Any] = self._json
-        for part in path.split("."):
-            definition = definition["properties"][part]
-        return definition
-
-    def _add_leaf_value(self, field_mapping: FieldMapping, value: Any, state: _ParseState,
-                        already_converted: bool = False) -> None:
-        if already_converted:
-            converted = value
-        else:
-            try:
-                converted = convert_value(field_mapping, value, state.document_id)
-            except MapperParsingError:
-                if field_mapping.ignore_malformed:
-                    state.ignored.append(field_mapping.path)
-                    return
-                raise
-        if field_mapping.ignore_above is not None and isinstance(converted, str) \
-                and len(converted) > field_mapping.ignore_above:
-            state.ignored.append(field_mapping.path)
-            return
-        state.values.setdefault(field_mapping.path, []).append(converted)
 
     def iter_leaf_paths(self) -> Iterator[str]:
         return iter(self._fields)
