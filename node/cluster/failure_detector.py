@@ -84,7 +84,8 @@ class FailureDetector:
         with trio.move_on_after(self.ping_timeout_seconds):
             try:
                 payload, _ = await self.peers.request(transport_address, PING_METHOD, {},
-                                                      timeout_seconds=self.ping_timeout_seconds)
+                                                      timeout_seconds=self.ping_timeout_seconds,
+                                                      channel="ping")
                 answered = payload.get("node_id") == node_id
             except Exception:  # noqa: BLE001 — any failure to answer is a missed ping
                 answered = False

@@ -66,22 +66,26 @@ async def serve_transport(host: str, port: int, secret: bytes, handlers: Transpo
 
 
 class PeerConnections:
-    """One persistent connection per peer ``host:port``; requests are multiplexed on it."""
+    """One persistent connection per peer ``host:port`` and channel; requests are multiplexed on
+    it. Channels keep kinds of traffic from queueing behind each other on one socket: a 100 MB
+    replication frame must not delay the master's pings ("ping"), nor user searches
+    ("default") delay replication ("replication")."""
 
     def __init__(self, secret: bytes, nursery: trio.Nursery, logger: logging.Logger) -> None:
         self.secret = secret
         self.nursery = nursery
         self.logger = logger
-        self.clients: dict[str, RpcClient] = {}
-        self.locks: dict[str, trio.Lock] = {}
+        self.clients: dict[tuple[str, str], RpcClient] = {}
+        self.locks: dict[tuple[str, str], trio.Lock] = {}
 
-    async def client_for(self, address: str) -> RpcClient:
-        client = self.clients.get(address)
+    async def client_for(self, address: str, channel: str = "default") -> RpcClient:
+        key = (address, channel)
+        client = self.clients.get(key)
         if client is not None and client.closed_reason is None:
             return client
-        lock = self.locks.setdefault(address, trio.Lock())
+        lock = self.locks.setdefault(key, trio.Lock())
         async with lock:
-            client = self.clients.get(address)
+            client = self.clients.get(key)
             if client is not None and client.closed_reason is None:
                 return client
             host, _, port = address.rpartition(":")
@@ -90,14 +94,14 @@ class PeerConnections:
                     stream = await trio.open_tcp_stream(host.strip("[]"), int(port))
             except (OSError, trio.TooSlowError) as error:
                 raise ConnectionClosedError(f"cannot connect to {address}: {error}") from None
-            client = RpcClient(FrameStream(stream, self.secret), name=f"peer {address}")
+            client = RpcClient(FrameStream(stream, self.secret), name=f"peer {address} ({channel})")
             self.nursery.start_soon(client.run)
-            self.clients[address] = client
+            self.clients[key] = client
             return client
 
     async def request(self, address: str, method: str, payload: dict, body: bytes = b"",
-                      timeout_seconds: float | None = None) -> tuple[dict, bytes]:
-        client = await self.client_for(address)
+                      timeout_seconds: float | None = None, channel: str = "default") -> tuple[dict, bytes]:
+        client = await self.client_for(address, channel)
         return await client.request(method, payload, body, timeout_seconds)
 
     async def aclose(self) -> None:

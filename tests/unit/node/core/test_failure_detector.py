@@ -13,7 +13,7 @@ class FakePeers:
         self.unreachable = set()
         self.pings = 0
 
-    async def request(self, address, method, payload, body=b"", timeout_seconds=None):
+    async def request(self, address, method, payload, body=b"", timeout_seconds=None, channel="default"):
         self.pings += 1
         if address in self.unreachable:
             raise ConnectionError(f"cannot reach {address}")

@@ -31,9 +31,11 @@ async def test_a_peer_request_reaches_the_registered_handler_over_tcp():
         assert payload == {"echoed": {"n": 1}}
         assert body == b"cba"
         # the connection is reused, not reopened
-        client = peers.clients[address]
+        client = peers.clients[(address, "default")]
         await peers.request(address, "test.echo", {"n": 2}, timeout_seconds=30)
-        assert peers.clients[address] is client
+        assert peers.clients[(address, "default")] is client
+        await peers.request(address, "test.echo", {"n": 3}, timeout_seconds=30, channel="replication")
+        assert peers.clients[(address, "replication")] is not client
         with pytest.raises(UnknownTransportMethodError, match="no transport handler"):
             await peers.request(address, "test.nope", {}, timeout_seconds=30)
         await peers.aclose()
