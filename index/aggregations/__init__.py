@@ -9,6 +9,7 @@ Owns the whole aggregation pipeline of one search request:
     merge_partials(partials, tree)            → AggregationPartial       (partials.py — THE merge)
     partial.to_wire() / AggregationPartial.from_wire(dict)               (crosses processes)
     render(partial, tree)                     → the response's "aggregations" object (render.py)
+    render_response(aggs_json, partial|None)  → the same from the raw request JSON (coordinator)
 
 Must never: import the query engine eagerly (filter clauses are parsed through an injected or
 lazily imported parser and evaluated through context.filter_bitmap), loop per document in
@@ -19,11 +20,12 @@ subclass TooManyBucketsError).
 from index.aggregations.collect import collect_segment, filter_source
 from index.aggregations.partials import (
     AggregationPartial, empty_partial, merge_partials, reduce_for_shard_response)
-from index.aggregations.render import MAX_BUCKETS, TooManyBucketsError, render
+from index.aggregations.render import MAX_BUCKETS, TooManyBucketsError, render, render_response
 from index.aggregations.tree import AggregationNode, AggregationTree, parse_aggregations
 
 __all__ = [
     "AggregationNode", "AggregationPartial", "AggregationTree", "MAX_BUCKETS",
     "TooManyBucketsError", "collect_segment", "empty_partial", "filter_source",
     "merge_partials", "parse_aggregations", "reduce_for_shard_response", "render",
+    "render_response",
 ]

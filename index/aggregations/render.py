@@ -39,6 +39,17 @@ def render(partial: AggregationPartial, tree: AggregationTree) -> dict:
     return _render_level(partial, tree)
 
 
+def render_response(aggs_json: dict | None, partial: AggregationPartial | None, *,
+                    parse_query=None) -> dict | None:
+    """The response's "aggregations" value from the request's raw `aggs` JSON and the merged
+    partial (None when no shard contributed one); None when the request asked for none."""
+    if aggs_json is None:
+        return None
+    from index.aggregations.tree import parse_aggregations
+    tree = parse_aggregations(aggs_json, parse_query=parse_query)
+    return render(partial if partial is not None else empty_partial(tree), tree)
+
+
 def _render_level(partial: AggregationPartial, tree: AggregationTree) -> dict:
     result = {}
     for node in tree:
