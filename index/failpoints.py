@@ -4,7 +4,7 @@ Owns: a process-wide registry of armed failure points. Storage code calls ``chec
 each point where the disk can fail; tests arm a point so the next call(s) raise an ``OSError``
 (ENOSPC by default, or EIO). Disarmed, ``check`` is one truthiness test of an empty dict.
 
-Points in use: translog.append, translog.fsync, translog.checkpoint, segment.write,
+Points in use: translog.append, translog.fsync, translog.checkpoint, segment.write, segment.fsync,
 live_docs.write, commit.rename.write, commit.rename.
 
 Must never: be armed by production code, or raise anything but OSError (the callers translate

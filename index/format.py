@@ -128,14 +128,16 @@ def fsync_directory(directory: Path) -> None:
         os.close(descriptor)
 
 
-def write_file_durably(path: Path, data: bytes, failpoint_name: str = "segment.write") -> None:
-    """Write a new file (not yet referenced by anything) and fsync it. StorageError on failure."""
+def write_file_durably(path: Path, data: bytes, failpoint_name: str = "segment.write", durable: bool = True) -> None:
+    """Write a new file (not yet referenced by anything) and, if ``durable``, fsync it (else the
+    caller must ``fsync_file`` it before a commit point names it). StorageError on failure."""
     try:
         failpoints.check(failpoint_name)
         with open(path, "wb") as handle:
             handle.write(data)
             handle.flush()
-            os.fsync(handle.fileno())
+            if durable:
+                os.fsync(handle.fileno())
     except OSError as error:
         _remove_quietly(path)
         raise StorageError(f"cannot write file [{path}]: {error}", file=str(path)) from error
@@ -158,11 +160,25 @@ def replace_file_atomically(path: Path, data: bytes, failpoint_name: str = "comm
         raise StorageError(f"cannot replace file [{path}]: {error}", file=str(path)) from error
 
 
-def write_checked_file(path: Path, kind: FileKind, body: bytes, failpoint_name: str = "segment.write") -> int:
-    """Write a new checked file durably; return its size in bytes."""
+def write_checked_file(path: Path, kind: FileKind, body: bytes, failpoint_name: str = "segment.write",
+                       durable: bool = True) -> int:
+    """Write a new checked file (fsynced if ``durable``); return its size in bytes."""
     data = encode_checked_file(kind, body)
-    write_file_durably(path, data, failpoint_name)
+    write_file_durably(path, data, failpoint_name, durable)
     return len(data)
+
+
+def fsync_file(path: Path, failpoint_name: str = "segment.fsync") -> None:
+    """fsync a file written earlier without it. StorageError naming the file on failure."""
+    try:
+        failpoints.check(failpoint_name)
+        descriptor = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(descriptor)
+        finally:
+            os.close(descriptor)
+    except OSError as error:
+        raise StorageError(f"cannot fsync file [{path}]: {error}", file=str(path)) from error
 
 
 def _remove_quietly(path: Path) -> None:

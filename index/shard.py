@@ -44,7 +44,7 @@ from index.errors import (
     CorruptedLogError, DocumentMissingError, IndexEngineError, MapperParsingError, MappingUpdateRequired,
     SearchContextMissingError, ShardClosedError, StaleOperationError, StorageError, VersionConflictError,
 )
-from index.format import fsync_directory
+from index.format import fsync_directory, fsync_file
 from index.merge import MergeCandidate, choose_force_merge, choose_merge
 from index.operations import (
     CommitSnapshot, DeleteOperation, IndexOperation, OperationResult, ReplicatedOperation, StoredDocument,
@@ -716,9 +716,10 @@ class Shard:
         started = time.perf_counter()
         if self._buffer:
             name = self._new_segment_name()
-            write_segment_file(self.path, name, self._buffer, self.mapping, self.analysis)
+            # not fsynced here: a refresh is about visibility; flush fsyncs before the commit names it
+            write_segment_file(self.path, name, self._buffer, self.mapping, self.analysis, durable=False)
             core = SegmentCore(self.path, name)
-            self._segments.append(_LiveSegment(core, BitMap(self._buffer_deleted), 0, synced=True))
+            self._segments.append(_LiveSegment(core, BitMap(self._buffer_deleted), 0, synced=False))
             self._buffer = []
             self._buffer_deleted = set()
             self._version_map.clear()
@@ -747,6 +748,10 @@ class Shard:
                 new_generations[segment.core.name] = generation
             committed_segments.append(CommittedSegment(segment.core.name, segment.core.max_doc, generation,
                                                        len(segment.deleted)))
+        for segment in self._segments:
+            if not segment.synced:
+                fsync_file(segment.core.path)
+                segment.synced = True
         fsync_directory(self.path)   # new segment and live-docs files must be durable before the commit names them
         translog_generation = self._translog.roll_generation()
         commit = CommitPoint(

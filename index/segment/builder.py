@@ -279,7 +279,8 @@ def _write_sources(writer: SectionWriter, documents: Sequence[SegmentDocument]) 
 
 
 def write_segment_file(directory: Path, segment_name: str, documents: Sequence[SegmentDocument],
-                       mapping: Any, analysis: Any) -> int:
-    """Build and durably write ``<segment_name>.seg``; return its size in bytes."""
+                       mapping: Any, analysis: Any, durable: bool = True) -> int:
+    """Build and write ``<segment_name>.seg`` (fsynced if ``durable``); return its size in bytes."""
     body = build_segment(documents, mapping, analysis)
-    return write_checked_file(Path(directory) / segment_file_name(segment_name), SEGMENT, body, "segment.write")
+    return write_checked_file(Path(directory) / segment_file_name(segment_name), SEGMENT, body, "segment.write",
+                              durable)

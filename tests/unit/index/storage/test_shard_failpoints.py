@@ -59,7 +59,7 @@ def test_a_failed_fsync_fails_the_shard_until_reopened_and_loses_nothing_acknowl
     assert reopened.get("refused") is None
 
 
-@pytest.mark.parametrize("point", ["segment.write", "live_docs.write", "commit.rename", "commit.rename.write",
+@pytest.mark.parametrize("point", ["segment.write", "segment.fsync", "live_docs.write", "commit.rename", "commit.rename.write",
                                    "translog.checkpoint"])
 def test_a_failed_flush_keeps_every_write_and_the_next_flush_succeeds(tmp_path, stub_mapping, stub_analysis, point):
     shard = open_shard(tmp_path, stub_mapping, stub_analysis)
