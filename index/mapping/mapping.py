@@ -268,9 +268,7 @@ def _normalise_object(definition: dict[str, Any], path: str, is_root: bool) -> d
                 validate_date_format(date_format)
             normalised[name] = list(formats)
         elif name == "dynamic_templates":
-            if value:
-                raise MapperParsingError("[dynamic_templates] are not supported")
-            normalised[name] = []
+            normalised[name] = _normalise_dynamic_templates(value)
         elif name == "properties":
             if not isinstance(value, dict):
                 raise MapperParsingError(f"Expected map for property [properties] on field [{path or '_doc'}]"
@@ -318,6 +316,9 @@ def _merge_json(existing: dict[str, Any], update: dict[str, Any], path: str, con
                                        f" [{path or '_doc'}]")
         merged = dict(existing)
         for key, value in update.items():
+            if key == "dynamic_templates":
+                merged[key] = _merge_dynamic_templates(existing.get(key, []), value)
+                continue
             if key == "properties":
                 properties = dict(existing.get("properties", {}))
                 for child_name, child in value.items():
@@ -525,30 +526,151 @@ def _looks_numeric(text: str) -> tuple[bool, bool]:
     return is_long, is_long or is_double
 
 
-def _dynamic_leaf_definition(value: Any, root: dict[str, Any]) -> dict[str, Any]:
+_MATCH_MAPPING_TYPES = {"*", "string", "long", "double", "boolean", "date", "object", "binary"}
+_TEMPLATE_KEYS = {"match", "unmatch", "path_match", "path_unmatch", "match_mapping_type", "match_pattern",
+                  "mapping"}
+
+
+def _normalise_dynamic_templates(value: Any) -> list[dict[str, Any]]:
+    if not isinstance(value, list):
+        raise MapperParsingError(f"Dynamic template syntax error. An array of named objects is expected, got [{value}]")
+    templates = []
+    for entry in value:
+        if not isinstance(entry, dict) or len(entry) != 1:
+            raise MapperParsingError("Dynamic template syntax error. An array of named objects is expected.")
+        (name, body), = entry.items()
+        if not isinstance(body, dict) or not isinstance(body.get("mapping"), dict):
+            raise MapperParsingError(f"template [{name}] must have a [mapping] object")
+        unknown = set(body) - _TEMPLATE_KEYS
+        if unknown:
+            raise MapperParsingError(f"Illegal dynamic template parameter: [{sorted(unknown)[0]}]")
+        if body.get("match_mapping_type", "*") not in _MATCH_MAPPING_TYPES:
+            raise MapperParsingError(f"No field type matched on [{body['match_mapping_type']}], possible values are"
+                                     f" {sorted(_MATCH_MAPPING_TYPES - {'*'})}")
+        if body.get("match_pattern", "simple") not in ("simple", "regex"):
+            raise MapperParsingError(f"Illegal match_pattern [{body['match_pattern']}] of template [{name}]:"
+                                     " expected simple or regex")
+        for key in ("match", "unmatch", "path_match", "path_unmatch"):
+            if key in body and not isinstance(body[key], str):
+                raise MapperParsingError(f"[{key}] of template [{name}] must be a string, got [{body[key]}]")
+        if body.get("match_pattern") == "regex":
+            for key in ("match", "unmatch"):
+                if key in body:
+                    try:
+                        re.compile(body[key])
+                    except re.error as error:
+                        raise MapperParsingError(f"invalid regex [{body[key]}] in template [{name}]: {error}") from None
+        templates.append({name: copy.deepcopy(body)})
+    return templates
+
+
+def _merge_dynamic_templates(existing: list[dict[str, Any]], update: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Templates with a name already present replace it in place; new ones are appended."""
+    merged = [dict(entry) for entry in existing]
+    positions = {next(iter(entry)): index for index, entry in enumerate(merged)}
+    for entry in update:
+        name = next(iter(entry))
+        if name in positions:
+            merged[positions[name]] = entry
+        else:
+            positions[name] = len(merged)
+            merged.append(entry)
+    return merged
+
+
+def _simple_match(pattern: str, text: str) -> bool:
+    if "*" not in pattern:
+        return pattern == text
+    return re.fullmatch(".*".join(re.escape(part) for part in pattern.split("*")), text, re.DOTALL) is not None
+
+
+def _template_matches(body: dict[str, Any], name: str, path: str, dynamic_type: str) -> bool:
+    match_mapping_type = body.get("match_mapping_type", "*")
+    if match_mapping_type != "*" and match_mapping_type != dynamic_type:
+        return False
+    regex = body.get("match_pattern") == "regex"
+
+    def name_matches(pattern: str) -> bool:
+        return re.fullmatch(pattern, name) is not None if regex else _simple_match(pattern, name)
+
+    if "match" in body and not name_matches(body["match"]):
+        return False
+    if "unmatch" in body and name_matches(body["unmatch"]):
+        return False
+    if "path_match" in body and not _simple_match(body["path_match"], path):
+        return False
+    if "path_unmatch" in body and _simple_match(body["path_unmatch"], path):
+        return False
+    return True
+
+
+def _substitute_placeholders(value: Any, name: str, dynamic_type: str) -> Any:
+    if isinstance(value, str):
+        return value.replace("{name}", name).replace("{dynamic_type}", dynamic_type)
+    if isinstance(value, dict):
+        return {_substitute_placeholders(key, name, dynamic_type): _substitute_placeholders(item, name, dynamic_type)
+                for key, item in value.items()}
+    if isinstance(value, list):
+        return [_substitute_placeholders(item, name, dynamic_type) for item in value]
+    return value
+
+
+_DEFAULT_TYPE_OF_DYNAMIC_TYPE = {"string": "text", "long": "long", "double": "float", "boolean": "boolean",
+                                 "date": "date", "object": "object", "binary": "binary"}
+
+
+def _template_mapping(root: dict[str, Any], name: str, path: str, dynamic_type: str) -> dict[str, Any] | None:
+    """The mapping the first matching dynamic template gives a new field, or None."""
+    for entry in root.get("dynamic_templates", ()):
+        body = next(iter(entry.values()))
+        if _template_matches(body, name, path, dynamic_type):
+            mapping = _substitute_placeholders(body["mapping"], name, dynamic_type)
+            if dynamic_type != "object" and "type" not in mapping:
+                mapping = {"type": _DEFAULT_TYPE_OF_DYNAMIC_TYPE[dynamic_type], **mapping}
+            return mapping
+    return None
+
+
+def _dynamic_leaf_definition(value: Any, root: dict[str, Any], name: str = "", path: str = "") -> dict[str, Any]:
+    """The mapping OpenSearch's dynamic mapping gives a new field whose first value is `value`."""
+    definition: dict[str, Any]
     if isinstance(value, bool):
-        return {"type": "boolean"}
-    if isinstance(value, int):
-        return {"type": "long"} if -(2**63) <= value <= 2**63 - 1 else {"type": "float"}
-    if isinstance(value, float):
-        return {"type": "float"}
-    text = str(value)
-    is_long, is_double = _looks_numeric(text)
-    if is_double:
-        if root.get("numeric_detection", False):
-            return {"type": "long"} if is_long else {"type": "float"}
-    elif root.get("date_detection", True):
-        for date_format in root.get("dynamic_date_formats", DYNAMIC_DATE_FORMATS_DEFAULT):
-            try:
-                parse_date(text, date_format)
-            except MapperParsingError:
-                continue
-            if date_format == "strict_date_optional_time":
-                return {"type": "date"}
-            if date_format == "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd":
-                return {"type": "date", "format": "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd||epoch_millis"}
-            return {"type": "date", "format": date_format}
-    return {"type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
+        dynamic_type, definition = "boolean", {"type": "boolean"}
+    elif isinstance(value, int):
+        dynamic_type = "long"
+        definition = {"type": "long"} if -(2**63) <= value <= 2**63 - 1 else {"type": "float"}
+    elif isinstance(value, float):
+        dynamic_type, definition = "double", {"type": "float"}
+    else:
+        dynamic_type, definition = "string", {
+            "type": "text", "fields": {"keyword": {"type": "keyword", "ignore_above": 256}}}
+        text = str(value)
+        is_long, is_double = _looks_numeric(text)
+        if is_double:
+            if root.get("numeric_detection", False):
+                dynamic_type, definition = ("long", {"type": "long"}) if is_long else ("double", {"type": "float"})
+        elif root.get("date_detection", True):
+            for date_format in root.get("dynamic_date_formats", DYNAMIC_DATE_FORMATS_DEFAULT):
+                try:
+                    parse_date(text, date_format)
+                except MapperParsingError:
+                    continue
+                dynamic_type = "date"
+                if date_format == "strict_date_optional_time":
+                    definition = {"type": "date"}
+                elif date_format == "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd":
+                    definition = {"type": "date", "format": "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd||epoch_millis"}
+                else:
+                    definition = {"type": "date", "format": date_format}
+                break
+    if root.get("dynamic_templates"):
+        templated = _template_mapping(root, name, path, dynamic_type)
+        if templated is not None:
+            if dynamic_type == "date" and templated.get("type") == "date" and "format" in definition \
+                    and "format" not in templated:
+                templated["format"] = definition["format"]  # the format that detected the date
+            return templated
+    return definition
 
 
 @dataclass(slots=True)
@@ -843,10 +965,16 @@ class Mapping:
             if not self._may_add(dynamic, path, name, parent_path, state):
                 return
             holder = pending if pending is not None else {}
+            if pending is None and self._json.get("dynamic_templates"):
+                templated = _template_mapping(self._json, name, path, "object")
+                if templated is not None:
+                    holder.update({key: item for key, item in templated.items() if key != "type"})
             holder.pop("type", None)
             holder.setdefault("properties", {})
             update_holder.setdefault("properties", {})[name] = holder
-            self._walk_object(None, path, value, dynamic, state, holder)
+            if holder.get("enabled", True) not in (False, "false"):
+                self._walk_object(None, path, value, _DYNAMIC_VALUES.get(holder.get("dynamic", dynamic), dynamic),
+                                  state, holder)
             if not holder["properties"]:
                 holder.pop("properties")
                 holder["type"] = "object"
@@ -866,7 +994,7 @@ class Mapping:
             return
         if not self._may_add(dynamic, path, name, parent_path, state):
             return
-        update_holder.setdefault("properties", {})[name] = _dynamic_leaf_definition(value, self._json)
+        update_holder.setdefault("properties", {})[name] = _dynamic_leaf_definition(value, self._json, name, path)
 
     def _may_add(self, dynamic: str, path: str, name: str, parent_path: str, state: _ParseState) -> bool:
         if dynamic == "strict":
@@ -906,7 +1034,7 @@ class Mapping:
         for part in parts[:-1]:
             holder = holder.setdefault("properties", {}).setdefault(part, {})
             holder.pop("type", None)
-        holder.setdefault("properties", {}).setdefault(parts[-1], _dynamic_leaf_definition(value, self._json))
+        holder.setdefault("properties", {}).setdefault(parts[-1], _dynamic_leaf_definition(value, self._json, parts[-1], target))
 
     def iter_leaf_paths(self) -> Iterator[str]:
         return iter(self._fields)

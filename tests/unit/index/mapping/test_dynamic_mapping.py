@@ -94,3 +94,52 @@ def test_long_strings_are_left_out_of_the_keyword_sub_field():
     long_text = "x" * 300
     merged = mapping.merge(mapping.required_update({"t": long_text}))
     assert merged.parse_document({"t": long_text}).values == {"t": [long_text]}
+
+
+TEMPLATED = Mapping.from_json({"dynamic_templates": [
+    {"strings_as_keywords": {"match_mapping_type": "string", "unmatch": "*_text", "mapping": {"type": "keyword"}}},
+    {"longs_as_integers": {"match_mapping_type": "long", "mapping": {"type": "integer"}}},
+    {"opaque_meta": {"path_match": "meta.*", "match_mapping_type": "object", "mapping": {"enabled": False}}},
+    {"named": {"match": "x_*", "mapping": {"type": "{dynamic_type}", "meta": {"source": "{name}"}}}},
+    {"regex": {"match_pattern": "regex", "match": "^r\\d+$", "mapping": {"type": "keyword", "index": False}}},
+]})
+
+
+def test_the_first_matching_dynamic_template_gives_the_mapping():
+    update = TEMPLATED.required_update({"title": "hello", "body_text": "hi", "count": 5, "x_ratio": 1.5})
+    assert update == {"properties": {
+        "title": {"type": "keyword"},
+        "body_text": {"type": "text", "fields": KEYWORD_SUB_FIELD},
+        "count": {"type": "integer"},
+        "x_ratio": {"type": "double", "meta": {"source": "x_ratio"}}}}
+
+
+def test_an_object_template_can_disable_new_objects():
+    update = TEMPLATED.required_update({"meta": {"blob": {"anything": 1}}})
+    assert update == {"properties": {"meta": {"properties": {"blob": {"enabled": False, "type": "object"}}}}}
+    merged = TEMPLATED.merge(update)
+    assert merged.required_update({"meta": {"blob": {"anything": 1}}}) is None
+
+
+def test_regex_templates_match_the_whole_field_name():
+    assert TEMPLATED.required_update({"r12": True})["properties"]["r12"] == {"type": "keyword", "index": False}
+    assert TEMPLATED.required_update({"r12x": True})["properties"]["r12x"] == {"type": "boolean"}
+
+
+def test_dynamic_templates_are_shown_and_merged_by_name():
+    merged = TEMPLATED.merge({"dynamic_templates": [
+        {"longs_as_integers": {"match_mapping_type": "long", "mapping": {"type": "short"}}},
+        {"new_one": {"match": "z", "mapping": {"type": "keyword"}}}]})
+    names = [next(iter(entry)) for entry in merged.to_json()["dynamic_templates"]]
+    assert names == ["strings_as_keywords", "longs_as_integers", "opaque_meta", "named", "regex", "new_one"]
+    assert merged.required_update({"n": 1}) == {"properties": {"n": {"type": "short"}}}
+
+
+def test_a_malformed_dynamic_template_is_refused():
+    import pytest as _pytest
+
+    from index.errors import MapperParsingError
+    with _pytest.raises(MapperParsingError):
+        Mapping.from_json({"dynamic_templates": [{"a": {"match": "x"}}]})
+    with _pytest.raises(MapperParsingError, match="No field type matched on \\[strange\\]"):
+        Mapping.from_json({"dynamic_templates": [{"a": {"match_mapping_type": "strange", "mapping": {}}}]})
