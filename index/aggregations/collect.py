@@ -524,9 +524,22 @@ def _collect_terms(node, segment, docs, scores, context):
         buckets = _make_buckets(node, segment, docs, scores, context, keys, counts[used],
                                 rows[keep], key_ids[keep])
         return KeyedBucketsState("terms", "keyword", buckets)
+    if isinstance(spec.include, str) or isinstance(spec.exclude, str):
+        raise AggregationError(f"Aggregation [{node.name}] cannot support regular expression style "
+                               f"include/exclude settings as they can only be applied to string "
+                               f"fields. Use an array of values for include/exclude clauses")
     rows, values, _ = numeric_values(segment, spec.field, docs, spec.missing, info)
     rows, values = _dedup_adjacent(rows, values)
     unique_values, key_ids, counts = np.unique(values, return_inverse=True, return_counts=True)
+    doc_values = segment.numeric_doc_values(spec.field)
+    if spec.min_doc_count == 0 and doc_values is not None:
+        # min_doc_count 0: every value the segment holds is a bucket, matched or not.
+        all_values = np.union1d(np.asarray(doc_values.values), unique_values)
+        all_counts = np.zeros(all_values.size, dtype=np.int64)
+        positions = np.searchsorted(all_values, unique_values)
+        all_counts[positions] = counts
+        key_ids = positions[key_ids] if key_ids.size else key_ids
+        unique_values, counts = all_values, all_counts
     if info.value_type == "double":
         keys = [float(value) for value in unique_values.tolist()]
     else:

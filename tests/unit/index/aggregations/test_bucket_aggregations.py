@@ -250,3 +250,22 @@ def test_order_paths_must_go_through_single_bucket_aggregations():
     with pytest.raises(AggregationError, match=r"must be a single-bucket"):
         parse({"t": {"terms": {"field": "tag", "order": {"inner>m": "desc"}},
                      "aggs": {"inner": {"terms": {"field": "tag"}, "aggs": {"m": {"max": {"field": "count"}}}}}}})
+
+
+def test_terms_min_doc_count_zero_lists_unmatched_values_of_the_segment():
+    segment = FakeSegment(DOCUMENTS, FIELD_TYPES)
+    tree = parse({"k": {"terms": {"field": "tag", "min_doc_count": 0}},
+                  "n": {"terms": {"field": "count", "min_doc_count": 0}}})
+    first_doc_only = np.asarray([0])
+    result = render(collect_segment(tree, segment, first_doc_only, FakeContext(FakeMapping(FIELD_TYPES))), tree)
+    assert result["k"]["buckets"] == [{"key": "blue", "doc_count": 1}, {"key": "red", "doc_count": 1},
+                                      {"key": "green", "doc_count": 0}]
+    assert result["n"]["buckets"] == [{"key": 3, "doc_count": 1}, {"key": 1, "doc_count": 0},
+                                      {"key": 9, "doc_count": 0}]
+
+
+def test_numeric_terms_refuse_regex_include_but_accept_value_lists():
+    with pytest.raises(AggregationError, match=r"cannot support regular expression"):
+        run({"n": {"terms": {"field": "count", "include": "1.*"}}})
+    result = run({"n": {"terms": {"field": "count", "include": [1, 9]}}})["n"]["buckets"]
+    assert sorted(bucket["key"] for bucket in result) == [1, 9]
