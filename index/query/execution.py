@@ -622,10 +622,20 @@ def _intersect_scored(left: DocScores, right: DocScores) -> DocScores:
     return DocScores(docs, left.scores[left_index] + right.scores[right_index])
 
 
-def _union_with_counts(parts: list[DocScores]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """Union of several DocScores: (docs, summed scores, match counts, inverse of concatenation)."""
+def _union_with_counts(parts: list[DocScores], max_doc: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Union of several DocScores: (docs, summed scores, match counts, inverse of concatenation).
+
+    Large unions accumulate into max_doc-sized arrays with bincount (linear, no sort); small
+    ones sort their concatenation (np.unique), which is cheaper than touching max_doc slots."""
     all_docs = np.concatenate([part.docs for part in parts])
     all_scores = np.concatenate([part.scores for part in parts])
+    if len(all_docs) * 8 >= max_doc > 0:
+        dense_counts = np.bincount(all_docs, minlength=max_doc)
+        dense_sums = np.bincount(all_docs, weights=all_scores, minlength=max_doc)
+        docs = np.flatnonzero(dense_counts)
+        # inverse: each concatenated entry's position in docs (docs is sorted, so searchsorted)
+        inverse = np.searchsorted(docs, all_docs)
+        return docs, dense_sums[docs], dense_counts[docs], inverse
     docs, inverse = np.unique(all_docs, return_inverse=True)
     sums = np.bincount(inverse, weights=all_scores, minlength=len(docs))
     counts = np.bincount(inverse, minlength=len(docs))
@@ -748,7 +758,7 @@ class BoolPlan(Plan):
         if self.should:
             parts = [segment_execution.run_scores(plan) for plan in self.should]
             if current is None:
-                docs, sums, counts, _ = _union_with_counts(parts)
+                docs, sums, counts, _ = _union_with_counts(parts, segment_execution.max_doc)
                 keep = counts >= self.required_should
                 current = DocScores(docs[keep], sums[keep])
             elif len(current.docs):
@@ -817,7 +827,7 @@ class DisMaxPlan(Plan):
         parts = [part for part in parts if len(part.docs)]
         if not parts:
             return DocScores.empty()
-        docs, sums, _, inverse = _union_with_counts(parts)
+        docs, sums, _, inverse = _union_with_counts(parts, segment_execution.max_doc)
         maxima = np.full(len(docs), -np.inf)
         np.maximum.at(maxima, inverse, np.concatenate([part.scores for part in parts]))
         scores = maxima + self.tie_breaker * (sums - maxima)

@@ -182,7 +182,7 @@ class ReferenceSearcher:
 
 def _searcher_type() -> type:
     try:
-        from index.shard import Searcher  # type: ignore[attr-defined]
+        from index.searcher import Searcher
         return Searcher
     except ImportError:
         return ReferenceSearcher
