@@ -302,8 +302,10 @@ def _describe(value: Any) -> str:
 
 
 def _merge_json(existing: dict[str, Any], update: dict[str, Any], path: str, conflict_check: bool) -> dict[str, Any]:
-    existing_is_object = "properties" in existing or (_is_object_definition(existing) and "type" not in existing)
-    update_is_object = "properties" in update or _is_object_definition(update)
+    is_root = path == ""  # the root is always an object, whatever keys it has
+    existing_is_object = is_root or "properties" in existing or (
+        _is_object_definition(existing) and "type" not in existing)
+    update_is_object = is_root or "properties" in update or _is_object_definition(update)
     if existing_is_object != update_is_object:
         if conflict_check:
             if existing_is_object:
