@@ -1,6 +1,6 @@
 """Reads a segment file and serves the ``SegmentReader`` protocol over it.
 
-Owns: ``SegmentCore`` (one segment file, read once and checksum-verified, decoded lazily: a
+Owns: ``SegmentCore`` (one segment file, memory-mapped and checksum-verified, decoded lazily: a
 field's term dictionary, frequencies, positions and doc values are decoded on first use and
 kept; postings blocks go through a small decoded-block LRU cache), ``SegmentView`` (a core plus
 the live-docs bitmap of one searcher snapshot: what queries receive), and the live-docs files
@@ -16,6 +16,8 @@ Must never: modify a segment file or a live-docs file once written.
 from __future__ import annotations
 
 import bisect
+import mmap
+import os
 import threading
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -25,8 +27,8 @@ from typing import Any
 import numpy as np
 from pyroaring import BitMap, FrozenBitMap
 
-from index.errors import CorruptedIndexError
-from index.format import LIVE_DOCS, SEGMENT, read_checked_file, write_checked_file
+from index.errors import CorruptedIndexError, StorageError
+from index.format import LIVE_DOCS, SEGMENT, decode_checked_file, read_checked_file, write_checked_file
 from index.segment.builder import segment_file_name
 from index.segment.layout import SectionReader, decompressor
 from index.segment.types import FieldStatistics, NumericDocValues, SortedSetDocValues
@@ -54,6 +56,22 @@ def read_live_docs_file(directory: Path, segment_name: str, generation: int) -> 
         raise CorruptedIndexError(f"live docs file [{path}] does not decode: {error}", file=str(path)) from None
 
 
+def _map_checked_segment(path: Path) -> tuple[int, memoryview]:
+    """Memory-map a segment file and verify its checksum. The compressed postings and _source blocks
+    are then served from the page cache instead of the process heap (several worker processes and
+    the merge all share it); segment files are never modified or truncated, so the mapping is safe."""
+    try:
+        with open(path, "rb") as handle:
+            if os.fstat(handle.fileno()).st_size == 0:
+                raise CorruptedIndexError(f"segment file [{path}] is empty", file=str(path))
+            mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
+    except FileNotFoundError:
+        raise CorruptedIndexError(f"segment file [{path}] is missing", file=str(path)) from None
+    except OSError as error:
+        raise StorageError(f"cannot read segment file [{path}]: {error}", file=str(path)) from error
+    return decode_checked_file(path, SEGMENT, mapped)
+
+
 class _InvertedFieldData:
     __slots__ = ("terms", "term_locations", "block_offsets", "blocks", "entry_offsets", "frequencies",
                  "position_offsets", "positions", "lengths", "has_positions")
@@ -65,7 +83,7 @@ class SegmentCore:
     def __init__(self, directory: Path, name: str) -> None:
         self.name = name
         self.path = Path(directory) / segment_file_name(name)
-        _, body = read_checked_file(self.path, SEGMENT)
+        _, body = _map_checked_segment(self.path)
         self.size_bytes = len(body)
         try:
             self._sections = SectionReader(body)
