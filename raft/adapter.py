@@ -165,7 +165,10 @@ StatusListener = Callable[[RaftStatus], None]
 class ClusterStateMachine(SyncObj):
     """The replicated cluster state. Construct on the main thread; see the module docstring."""
 
-    def __init__(self, config: RaftConfig) -> None:
+    def __init__(self, config: RaftConfig, state_listeners: tuple[StateListener, ...] = (),
+                 status_listeners: tuple[StatusListener, ...] = ()) -> None:
+        """Listeners given here are registered before the raft thread starts, so they also see
+        the restore from the snapshot and the journal replay of a restart."""
         config.validate()
         self._config = config
         data_directory = Path(config.data_directory)
@@ -179,8 +182,8 @@ class ClusterStateMachine(SyncObj):
         self._lock = threading.Lock()
         self._pending: dict[int, _PendingSubmission] = {}
         self._submission_counter = itertools.count(1)
-        self._state_listeners: list[StateListener] = []
-        self._status_listeners: list[StatusListener] = []
+        self._state_listeners: list[StateListener] = list(state_listeners)
+        self._status_listeners: list[StatusListener] = list(status_listeners)
         self._closing = threading.Event()
         self._closed = threading.Event()
         self._constructing_thread = threading.current_thread()

@@ -26,13 +26,29 @@ def free_address():
         return f"127.0.0.1:{probe.getsockname()[1]}"
 
 
+ALL_MACHINES = []
+
+
 def wait_until(condition, what):
     deadline = time.monotonic() + CEILING_SECONDS
     while time.monotonic() < deadline:
         if condition():
             return
         time.sleep(0.02)
-    pytest.fail(f"gave up waiting for {what}")
+    statuses = "\n".join(repr(machine.status()) for machine in ALL_MACHINES)
+    pytest.fail(f"gave up waiting for {what}; statuses:\n{statuses}")
+
+
+def submit_until_committed(machine, command):
+    """Elections may happen at any time on a loaded machine: resubmit THE SAME command (same id,
+    so at most one application) until an answer says it is committed, as node/ would."""
+    deadline = time.monotonic() + CEILING_SECONDS
+    while time.monotonic() < deadline:
+        result = machine.submit_and_wait(command, timeout_seconds=5.0)
+        if result.status == "committed":
+            return result
+        time.sleep(0.05)
+    pytest.fail(f"command {command.command_type} never committed")
 
 
 def make_config(tmp_path, name, self_address, voters, secret=SECRET, **overrides):
@@ -42,10 +58,12 @@ def make_config(tmp_path, name, self_address, voters, secret=SECRET, **overrides
 
 @pytest.fixture
 def machines():
-    started = []
+    started = ALL_MACHINES
+    started.clear()
     yield started
     for machine in started:
         machine.close()
+    started.clear()
 
 
 def start(machines, config):
@@ -142,14 +160,17 @@ def test_a_voter_restarts_from_its_journal_and_snapshot_with_a_newer_term(tmp_pa
 def test_three_voters_elect_one_leader_and_replicate_the_state(tmp_path, machines):
     voters = [free_address() for _ in range(3)]
     cluster = [start(machines, make_config(tmp_path, f"v{i}", voters[i], voters)) for i in range(3)]
-    wait_until(lambda: sum(m.status().role == "leader" for m in cluster) == 1, "one leader")
-    leader_address = next(m.status().leader_address for m in cluster if m.status().role == "leader")
-    wait_until(lambda: all(m.status().leader_address == leader_address for m in cluster),
-               "every voter following the same leader")
-    follower = next(m for m in cluster if m.status().role == "follower")
+    def one_agreed_leader():
+        statuses = [m.status() for m in cluster]
+        leaders = {status.leader_address for status in statuses}
+        return (len(leaders) == 1 and None not in leaders
+                and sum(status.role == "leader" for status in statuses) == 1)
+
+    wait_until(one_agreed_leader, "one leader every voter follows")
+    follower = next(m for m in cluster if m.status().role != "leader")
     # A follower forwards the command to the leader; it commits and applies everywhere.
-    result = follower.submit_and_wait(register("via-follower"), CEILING_SECONDS)
-    assert result.status == "committed" and result.outcome.accepted
+    result = submit_until_committed(follower, register("via-follower"))
+    assert result.outcome.accepted
     wait_until(lambda: all("via-follower" in m.state.nodes for m in cluster), "replication")
     assert len({m.state.to_bytes() for m in cluster}) == 1
 
@@ -162,8 +183,8 @@ def test_a_read_only_node_receives_the_state_and_can_submit(tmp_path, machines):
     observer = start(machines, make_config(tmp_path, "observer", None, [voter]))
     wait_until(lambda: "before" in observer.state.nodes, "the observer catching up")
     assert observer.status().role == "read_only"
-    result = observer.submit_and_wait(register("from-observer"), CEILING_SECONDS)
-    assert result.status == "committed" and result.outcome.accepted
+    result = submit_until_committed(observer, register("from-observer"))
+    assert result.outcome.accepted
     wait_until(lambda: "from-observer" in leader.state.nodes, "the leader applying it")
 
 
@@ -174,7 +195,7 @@ def test_a_peer_with_the_wrong_password_is_refused(tmp_path, machines):
     wait_until(lambda: any(m.status().role == "leader" for m in good), "a leader among the two")
     submitter = good[0]
     for number in range(3):
-        assert submitter.submit_and_wait(register(f"n{number}"), CEILING_SECONDS).status == "committed"
+        submit_until_committed(submitter, register(f"n{number}"))
     wait_until(lambda: all(m.state.version == 3 for m in good), "both good voters applying")
     # Heartbeats and entries reached it all along, but it could not decrypt any of them.
     assert intruder.state.version == 0
@@ -191,3 +212,76 @@ def test_an_empty_secret_is_refused_before_anything_binds(tmp_path):
 def test_self_address_must_be_a_listed_voter(tmp_path):
     with pytest.raises(RaftConfigurationError, match="must be one of voter_addresses"):
         ClusterStateMachine(make_config(tmp_path, "x", "127.0.0.1:1", ["127.0.0.1:2"]))
+
+
+def test_resubmitting_the_same_command_id_learns_the_first_outcome(tmp_path, machines):
+    address = free_address()
+    machine = start(machines, make_config(tmp_path, "one", address, [address]))
+    wait_until(lambda: machine.status().role == "leader", "a leader")
+    command = c.CreateIndex(index_name="logs", index_uuid="u1", creation_date=1)
+    first = machine.submit_and_wait(command, CEILING_SECONDS)
+    again = machine.submit_and_wait(command, CEILING_SECONDS)
+    assert first.outcome.accepted and not first.outcome.duplicate
+    assert again.status == "committed" and again.outcome.accepted and again.outcome.duplicate
+    assert machine.state.version == first.outcome.state_version
+
+
+def test_a_voter_restarts_from_its_journal_alone(tmp_path, machines):
+    address = free_address()
+    config = make_config(tmp_path, "journal-only", address, [address])
+    first = start(machines, config)
+    wait_until(lambda: first.status().role == "leader", "a leader")
+    for number in range(4):
+        assert first.submit_and_wait(register(f"n{number}"), CEILING_SECONDS).status == "committed"
+    expected = first.state
+    first.close()
+    assert not (tmp_path / "journal-only" / "raft.snapshot.json").exists()
+    replayed = []
+    second = ClusterStateMachine(config, state_listeners=(
+        lambda state, outcome: replayed.append((state.version, outcome.command_type)),))
+    machines.append(second)
+    wait_until(lambda: second.state.version == expected.version, "the journal replayed")
+    assert second.state == expected
+    assert replayed == [(version, "register_node") for version in range(1, 5)]
+
+
+def test_a_snapshot_restore_is_announced_to_listeners_without_an_outcome(tmp_path, machines):
+    address = free_address()
+    config = make_config(tmp_path, "snap", address, [address])
+    first = start(machines, config)
+    wait_until(lambda: first.status().role == "leader", "a leader")
+    assert first.submit_and_wait(register("n1"), CEILING_SECONDS).status == "committed"
+    assert first.submit_and_wait(register("n2"), CEILING_SECONDS).status == "committed"
+    first.forceLogCompaction()
+    wait_until((tmp_path / "snap" / "raft.snapshot.json").exists, "a snapshot file")
+    first.close()
+    announced = []
+    second = ClusterStateMachine(config, state_listeners=(
+        lambda state, outcome: announced.append((state.version, outcome)),))
+    machines.append(second)
+    wait_until(lambda: second.state.version == 2, "the snapshot restored")
+    assert announced == [(2, None)]
+
+
+def test_the_remaining_voters_elect_a_new_leader_with_a_higher_term(tmp_path, machines):
+    voters = [free_address() for _ in range(3)]
+    cluster = [start(machines, make_config(tmp_path, f"v{i}", voters[i], voters)) for i in range(3)]
+    wait_until(lambda: sum(m.status().role == "leader" for m in cluster) == 1, "one leader")
+    submit_until_committed(cluster[0], register("before"))
+    wait_until(lambda: all("before" in m.state.nodes for m in cluster), "replication")
+    old_leader = next((m for m in cluster if m.status().role == "leader"), None)
+    if old_leader is None:  # an election is in progress right now: wait for its result
+        wait_until(lambda: any(m.status().role == "leader" for m in cluster), "a leader")
+        old_leader = next(m for m in cluster if m.status().role == "leader")
+    old_term = old_leader.status().raft_term
+    old_leader.close()
+    survivors = [m for m in cluster if m is not old_leader]
+    changes = []
+    survivors[0].on_status_changed(changes.append)
+    wait_until(lambda: any(m.status().role == "leader" for m in survivors), "a new leader")
+    new_leader = next(m for m in survivors if m.status().role == "leader")
+    assert new_leader.status().raft_term > old_term
+    submit_until_committed(survivors[1], register("after"))
+    wait_until(lambda: all({"before", "after"} <= set(m.state.nodes) for m in survivors),
+               "both survivors applying")
+    assert changes and changes[-1].raft_term > old_term
