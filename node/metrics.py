@@ -10,7 +10,14 @@ This module owns metric names and labels; it must never compute what it reports.
 
 from __future__ import annotations
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    Histogram,
+    ProcessCollector,
+    generate_latest,
+)
 from prometheus_client.exposition import CONTENT_TYPE_LATEST
 
 LATENCY_BUCKETS_SECONDS = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0,
@@ -23,6 +30,8 @@ class NodeMetrics:
     def __init__(self) -> None:
         self.registry = CollectorRegistry(auto_describe=True)
         registry = self.registry
+        # the front process's CPU, RSS and open files, as quidditch_process_*
+        ProcessCollector(namespace="quidditch", registry=registry)
         self.http_requests = Counter(
             "quidditch_http_requests", "HTTP requests served, by endpoint, method and status.",
             ["endpoint", "method", "status"], registry=registry)
