@@ -386,7 +386,7 @@ class PostingsUnionPlan(Plan):
         return f"{self.field_name}:{self.label}"
 
     def cache_key(self) -> str | None:
-        return f"postings|{self.field_name}|{self.label}"
+        return f"postings|{self.field_name!r}|{self.label!r}|{self.fixed_terms!r}"
 
     def _terms(self, segment_execution: SegmentExecution) -> list[str]:
         if self.fixed_terms is not None:
@@ -440,7 +440,7 @@ class NumericRangePlan(Plan):
         return f"{self.field_name}:{left}{lower} TO {upper}{right}"
 
     def cache_key(self) -> str | None:
-        return f"range|{self.description()}"
+        return f"range|{self.field_name!r}|{self.lower!r}|{self.upper!r}|{self.include_lower}|{self.include_upper}"
 
     def matches(self, segment_execution: SegmentExecution) -> BitMap:
         doc_values = segment_execution.segment.numeric_doc_values(self.field_name)
@@ -474,7 +474,7 @@ class NumericTermsPlan(Plan):
         return f"{self.field_name}:{list(self.values)}"
 
     def cache_key(self) -> str | None:
-        return f"numeric_terms|{self.field_name}|{self.values}"
+        return f"numeric_terms|{self.field_name!r}|{self.values!r}"
 
     def matches(self, segment_execution: SegmentExecution) -> BitMap:
         doc_values = segment_execution.segment.numeric_doc_values(self.field_name)
@@ -508,7 +508,8 @@ class TermRangePlan(Plan):
         return f"{self.field_name}:{left}{self.lower or '*'} TO {self.upper or '*'}{right}"
 
     def cache_key(self) -> str | None:
-        return f"term_range|{self.description()}"
+        return (f"term_range|{self.field_name!r}|{self.lower!r}|{self.upper!r}|{self.include_lower}|"
+                f"{self.include_upper}")
 
     def _slice(self, terms: Sequence[str]) -> tuple[int, int]:
         from bisect import bisect_left, bisect_right

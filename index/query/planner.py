@@ -16,7 +16,7 @@ from __future__ import annotations
 import dataclasses
 import fnmatch
 import math
-from typing import Any, Callable
+from typing import Any, Callable, Sequence
 
 import numpy as np
 
@@ -47,6 +47,8 @@ DEFAULT_FIELD_TYPES = frozenset({"text", "keyword"})
 def field_type(shard: ShardExecution, path: str) -> str | None:
     if path == "_id":
         return "_id"
+    if path == "_index":
+        return "_index"
     field_mapping = shard.mapping.field(path)
     return None if field_mapping is None else field_mapping.type
 
@@ -194,6 +196,8 @@ class Planner:
             return MatchNonePlan(f"unmapped field [{path}]")
         if type_name == "_id":
             return IdsPlan((_stringify(value),), boost)
+        if type_name == "_index":
+            return self._index_name_plan([value], boost)
         if type_name in ("text", "keyword"):
             term = _keyword_value(self.shard, path, value) if type_name == "keyword" else _stringify(value)
             if case_insensitive:
@@ -222,6 +226,13 @@ class Planner:
             return NumericTermsPlan(path, (number,), boost)
         raise QueryShardError(f"field [{path}] of type [{type_name}] does not support term queries")
 
+    def _index_name_plan(self, values: Sequence[Any], boost: float) -> Plan:
+        """``_index`` is constant per shard: every doc matches when a value names this index."""
+        index_name = getattr(self.shard.context, "index_name", "")
+        if any(fnmatch.fnmatchcase(index_name, _stringify(value)) for value in values):
+            return MatchAllPlan(boost)
+        return MatchNonePlan(f"_index is [{index_name}]")
+
     def _plan_TermQuery(self, node: nodes.TermQuery) -> Plan:
         return self._exact_value_plan(node.field, node.value, node.boost, case_insensitive=node.case_insensitive)
 
@@ -232,6 +243,8 @@ class Planner:
             return MatchNonePlan(f"unmapped field [{path}]" if type_name is None else "no terms")
         if type_name == "_id":
             return IdsPlan(tuple(_stringify(value) for value in node.values), node.boost)
+        if type_name == "_index":
+            return self._index_name_plan(node.values, node.boost)
         if type_name in ("text", "keyword"):
             terms = tuple(sorted({_keyword_value(self.shard, path, value) if type_name == "keyword"
                                   else _stringify(value) for value in node.values}))
@@ -315,7 +328,8 @@ class Planner:
         lowered = value.lower()
         predicate = ((lambda candidate: candidate.lower().startswith(lowered)) if insensitive
                      else (lambda candidate: candidate.startswith(value)))
-        return PostingsUnionPlan(node.field, f"{value}*", lambda terms: prefix_terms(terms, value, insensitive),
+        return PostingsUnionPlan(node.field, f"{value}*" + (" (case insensitive)" if insensitive else ""),
+                                 lambda terms: prefix_terms(terms, value, insensitive),
                                  node.boost, term_predicate=predicate)
 
     def _plan_WildcardQuery(self, node: nodes.WildcardQuery) -> Plan:
@@ -323,7 +337,8 @@ class Planner:
             return MatchNonePlan(f"unmapped field [{node.field}]")
         value, insensitive = node.value, node.case_insensitive
         compiled = wildcard_to_regular_expression(value, insensitive)
-        return PostingsUnionPlan(node.field, value, lambda terms: wildcard_terms(terms, value, insensitive),
+        return PostingsUnionPlan(node.field, f"wildcard {value}" + (" (case insensitive)" if insensitive else ""),
+                                 lambda terms: wildcard_terms(terms, value, insensitive),
                                  node.boost, term_predicate=lambda candidate: compiled.fullmatch(candidate) is not None)
 
     def _plan_RegexpQuery(self, node: nodes.RegexpQuery) -> Plan:
@@ -331,7 +346,8 @@ class Planner:
             return MatchNonePlan(f"unmapped field [{node.field}]")
         value, insensitive = node.value, node.case_insensitive
         compiled = lucene_regexp_to_python(value, insensitive)
-        return PostingsUnionPlan(node.field, f"/{value}/", lambda terms: regexp_terms(terms, value, insensitive),
+        return PostingsUnionPlan(node.field, f"/{value}/" + (" (case insensitive)" if insensitive else ""),
+                                 lambda terms: regexp_terms(terms, value, insensitive),
                                  node.boost, term_predicate=lambda candidate: compiled.fullmatch(candidate) is not None)
 
     def _fuzzy_plan(self, path: str, term: str, fuzziness: str, prefix_length: int, max_expansions: int,

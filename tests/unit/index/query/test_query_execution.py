@@ -324,3 +324,25 @@ def test_random_score_with_a_seed_is_repeatable_and_seed_dependent(searcher):
 
     assert ranking(1) == ranking(1)
     assert len({tuple(ranking(seed)) for seed in range(6)}) > 1
+
+
+def test_index_name_queries_match_the_whole_shard_or_nothing(searcher):
+    assert len(matching(searcher, {"term": {"_index": "test"}})) == 5
+    assert len(matching(searcher, {"terms": {"_index": ["other", "te*"]}})) == 5
+    assert matching(searcher, {"term": {"_index": "other"}}) == set()
+
+
+def test_a_shared_filter_cache_keeps_case_sensitive_and_insensitive_patterns_apart(searcher):
+    from index.query import FilterCache
+
+    cache = FilterCache()
+
+    def filtered(query):
+        request = parse_search_request({"query": {"bool": {"filter": [query]}}, "size": 100})
+        result = search_shard(searcher, request, SearchContext(index_name="test", filter_cache=cache))
+        return {hit.document_id for hit in result.hits}
+
+    assert filtered({"wildcard": {"tag": "thin*"}}) == set()
+    assert filtered({"wildcard": {"tag": {"value": "thin*", "case_insensitive": True}}}) == {"4"}
+    assert filtered({"prefix": {"tag": "thin"}}) == set()
+    assert filtered({"terms": {"tag": ["a b"]}}) == set()
