@@ -178,6 +178,15 @@ class _LocalCheckpointTracker:
         return [s for s in range(self.checkpoint + 1, self.max_seq_no + 1) if s not in self.processed_above]
 
 
+@dataclass(frozen=True, slots=True)
+class _MergePlan:
+    segments: list                   # the _LiveSegments being merged
+    items: list                      # (segment, doc, stays deleted) the merged segment keeps
+    deleted_at_start: dict           # id(segment) -> FrozenBitMap of its deletes when planned
+    name: str
+    mapping: Any
+
+
 @dataclass(slots=True)
 class _Prepared:
     """One primary operation after validation, before it touches the shard."""
@@ -232,6 +241,7 @@ class Shard:
         self.analysis = analysis
         self._clock = clock
         self._lock = threading.RLock()
+        self._merge_lock = threading.Lock()      # one merge at a time; never taken while holding _lock
         self._closed = False
         self._failure: str | None = None
         self._segments: list[_LiveSegment] = []
@@ -441,7 +451,7 @@ class Shard:
             raise MappingUpdateRequired(mapping_updates)
         return prepared
 
-    def _parse(self, source: bytes, mapping_updates: dict) -> dict | None:
+    def _parse(self, source: bytes, mapping_updates: dict, mapping: Any = None) -> dict | None:
         try:
             parsed_json = orjson.loads(source)
         except orjson.JSONDecodeError as error:
@@ -450,7 +460,7 @@ class Shard:
             raise MapperParsingError(
                 f"failed to parse: the source must be a JSON object, got {type(parsed_json).__name__}")
         try:
-            return self.mapping.parse_document(parsed_json).values
+            return (mapping or self.mapping).parse_document(parsed_json).values
         except MappingUpdateRequired as required:
             _merge_mapping_updates(mapping_updates, required.update)
             return None
@@ -805,52 +815,48 @@ class Shard:
         return candidates
 
     def maybe_merge(self) -> bool:
-        """Run the tiered policy once; True if a merge happened (it commits, as a flush does)."""
-        with self._lock:
-            self._check_open()
-            chosen = choose_merge(self._segment_candidates(), self.settings.merge_segments_per_tier)
-            if not chosen:
-                return False
-            self._merge_locked(chosen)
-            self._flush_locked()
-            return True
+        """Run the tiered policy once; True if a merge happened (it commits, as a flush does).
+        Writes are blocked only while the merge is planned and swapped in, not while it is built."""
+        with self._merge_lock:
+            with self._lock:
+                self._check_open()
+                chosen = choose_merge(self._segment_candidates(), self.settings.merge_segments_per_tier)
+            return bool(chosen) and self._merge(chosen)
 
     def force_merge(self, max_num_segments: int = 1) -> None:
-        """Merge down to ``max_num_segments`` segments, dropping deleted documents."""
-        with self._lock:
-            self._check_open()
-            self._refresh_locked()
-            while True:
-                chosen = choose_force_merge(self._segment_candidates(), max_num_segments)
-                if not chosen:
+        """Merge down to ``max_num_segments`` segments, dropping deleted documents (history above
+        the global checkpoint excepted)."""
+        with self._merge_lock:
+            with self._lock:
+                self._check_open()
+                self._refresh_locked()
+            for _ in range(64):    # each round merges at least two segments or rewrites one
+                with self._lock:
+                    chosen = choose_force_merge(self._segment_candidates(), max_num_segments)
+                if not chosen or not self._merge(chosen) or len(chosen) == 1:
                     break
-                self._merge_locked(chosen)
-                if len(chosen) == 1:
-                    break
-            self._flush_locked()
+            with self._lock:
+                self._check_open()
+                self._flush_locked()
 
     def _history_boundary(self) -> int:
         """Operations above this seq_no may still be rolled back: their history is kept by merges.
         The global checkpoint when node/ maintains it, else (a lone copy) the local checkpoint."""
         return self.global_checkpoint if self.global_checkpoint >= 0 else self._tracker.checkpoint
 
-    def _merge_locked(self, names: list[str]) -> None:
-        # documents are re-inverted from their stored _source with the current mapping (which only
-        # ever grows, so every field of an old document is still mapped the same way)
-        started = time.perf_counter()
+    def _plan_merge(self, names: list[str]) -> _MergePlan:
+        """Under the writer lock: which docs of the chosen segments the merged segment keeps."""
         boundary = self._history_boundary()
         chosen = [segment for segment in self._segments if segment.core.name in names]
-        entries: list[tuple[SegmentDocument, bool]] = []      # (document, stays deleted)
+        items: list[tuple[_LiveSegment, int, bool]] = []      # (segment, doc, stays deleted)
         for segment in chosen:
             core = segment.core
             live = segment.current_view().live_docs()
             for doc in range(core.max_doc):
                 seq_no = int(core.seq_nos[doc])
                 if doc in core.tombstones:
-                    if doc in segment.deleted or seq_no <= boundary:
-                        continue
-                    entries.append((SegmentDocument(core.document_id(doc), b"", None, seq_no,
-                                                    int(core.primary_terms[doc]), int(core.versions[doc])), False))
+                    if doc not in segment.deleted and seq_no > boundary:
+                        items.append((segment, doc, False))
                     continue
                 stays_deleted = doc not in live
                 if stays_deleted:
@@ -858,29 +864,67 @@ class Shard:
                     current = self._current_state(core.document_id(doc))
                     if current is None or current.seq_no <= boundary or current.seq_no <= seq_no:
                         continue
-                source = core.source(doc)
-                entries.append((SegmentDocument(core.document_id(doc), source, self._parse_for_merge(source), seq_no,
-                                                int(core.primary_terms[doc]), int(core.versions[doc])), stays_deleted))
-        entries.sort(key=lambda entry: entry[0].seq_no)
-        documents = [document for document, _ in entries]
-        deleted = BitMap(index for index, (_, stays_deleted) in enumerate(entries) if stays_deleted)
-        position = min(self._segments.index(segment) for segment in chosen)
-        remaining = [segment for segment in self._segments if segment.core.name not in names]
-        if documents:
-            name = self._new_segment_name()
-            write_segment_file(self.path, name, documents, self.mapping, self.analysis)
-            merged = _LiveSegment(SegmentCore(self.path, name), deleted, 0, synced=True)
-            merged.retained_deleted = FrozenBitMap(deleted)
-            remaining.insert(position, merged)
-        self._segments = remaining
-        self._publish_searcher()
-        self._counters["merge_total"] += 1
-        self._counters["merge_time"] += time.perf_counter() - started
-        self._counters["merged_docs"] += len(documents)
+                items.append((segment, doc, stays_deleted))
+        return _MergePlan(chosen, items, {id(s): FrozenBitMap(s.deleted) for s in chosen},
+                          self._new_segment_name(), self.mapping)
 
-    def _parse_for_merge(self, source: bytes) -> dict:
+    def _merge(self, names: list[str]) -> bool:
+        """Plan under the lock, build the merged segment without it, swap it in under the lock.
+        Deletes made meanwhile carry over; a merge that raced a rollback reviving a doc it dropped
+        is abandoned (False)."""
+        started = time.perf_counter()
+        with self._lock:
+            self._check_open()
+            plan = self._plan_merge(names)
+        # documents are re-inverted from their stored _source with the planned mapping (mappings only
+        # ever grow, so every field of an old document is still mapped the same way)
+        documents: list[SegmentDocument] = []
+        for segment, doc, _ in plan.items:
+            core = segment.core
+            if doc in core.tombstones:
+                values, source = None, b""
+            else:
+                source = core.source(doc)
+                values = self._parse_for_merge(source, plan.mapping)
+            documents.append(SegmentDocument(core.document_id(doc), source, values, int(core.seq_nos[doc]),
+                                             int(core.primary_terms[doc]), int(core.versions[doc])))
+        order = sorted(range(len(documents)), key=lambda index: documents[index].seq_no)
+        documents = [documents[index] for index in order]
+        items = [plan.items[index] for index in order]
+        core = None
+        if documents:
+            write_segment_file(self.path, plan.name, documents, plan.mapping, self.analysis, durable=False)
+            core = SegmentCore(self.path, plan.name)
+        with self._lock:
+            included = {(id(segment), doc) for segment, doc, _ in items}
+            abandoned = self._closed or any(segment not in self._segments for segment in plan.segments)
+            for segment in plan.segments:
+                revived = plan.deleted_at_start[id(segment)] - segment.deleted
+                if any((id(segment), doc) not in included for doc in revived):
+                    abandoned = True
+            if abandoned:
+                if core is not None:
+                    self._delete_file(segment_file_name(plan.name))
+                return False
+            deleted = BitMap(new_doc for new_doc, (segment, doc, _) in enumerate(items) if doc in segment.deleted)
+            position = min(self._segments.index(segment) for segment in plan.segments)
+            remaining = [segment for segment in self._segments if segment not in plan.segments]
+            if core is not None:
+                merged = _LiveSegment(core, deleted, 0, synced=False)
+                merged.retained_deleted = FrozenBitMap(BitMap(
+                    new_doc for new_doc, (_, _, stays_deleted) in enumerate(items) if stays_deleted))
+                remaining.insert(position, merged)
+            self._segments = remaining
+            self._publish_searcher()
+            self._counters["merge_total"] += 1
+            self._counters["merge_time"] += time.perf_counter() - started
+            self._counters["merged_docs"] += len(documents)
+            self._flush_locked()
+        return True
+
+    def _parse_for_merge(self, source: bytes, mapping: Any) -> dict:
         updates: dict = {}
-        values = self._parse(source, updates)
+        values = self._parse(source, updates, mapping)
         if updates:
             raise MappingUpdateRequired(updates)
         return values or {}

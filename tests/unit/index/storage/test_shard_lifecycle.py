@@ -178,3 +178,31 @@ def test_a_closed_shard_refuses_calls(tmp_path, stub_mapping, stub_analysis):
     shard.close()
     with pytest.raises(ShardClosedError):
         put(shard, "a", "x")
+
+
+def test_writes_made_while_a_merge_is_being_built_are_kept(tmp_path, stub_mapping, stub_analysis, monkeypatch):
+    import index.shard as shard_module
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis)
+    for number in range(6):
+        put(shard, f"d{number}", "merge me")
+        shard.refresh()
+    real_write = shard_module.write_segment_file
+    calls = []
+
+    def write_while_others_write(directory, name, documents, *args, **kwargs):
+        if not calls:     # the merge's build runs outside the writer lock: a writer gets in now
+            calls.append(name)
+            shard.apply_as_primary([DeleteOperation("d1"), IndexOperation("d2", b'{"title":"changed"}'),
+                                    IndexOperation("new", b'{"title":"merge me"}')], 1)
+        return real_write(directory, name, documents, *args, **kwargs)
+
+    monkeypatch.setattr(shard_module, "write_segment_file", write_while_others_write)
+    shard.force_merge(1)
+    assert calls, "the merge never built a segment"
+    assert shard.get("d1") is None and orjson.loads(shard.get("d2").source)["title"] == "changed"
+    shard.refresh()
+    assert searchable_ids(shard, "merge") == {"d0", "d3", "d4", "d5", "new"}
+    assert searchable_ids(shard, "changed") == {"d2"}
+    shard.close()
+    reopened = open_shard(tmp_path, stub_mapping, stub_analysis)
+    assert searchable_ids(reopened, "merge") == {"d0", "d3", "d4", "d5", "new"}
