@@ -10,12 +10,16 @@ contexts (scroll / PIT) and statistics.
 Thread-safety contract: one writer at a time — every mutating method and realtime ``get`` take
 the shard's writer lock. ``acquire_searcher`` returns an immutable snapshot that any number of
 threads may read concurrently while writes, refreshes and merges go on. The durability wait
-(fsync of the log) happens outside the writer lock, so concurrent writers share fsyncs.
+(fsync of the log) happens outside the writer lock, so concurrent writers share fsyncs. A merge
+holds the writer lock only to plan and to swap; its build runs beside writers (one merge at a time).
+Flush and a completed merge also refresh (new writes become searchable), as a commit must contain
+every operation at or below the local checkpoint.
 
 Document history kept on disk: a delete is stored as a *tombstone* document (never live) that
 records its seq_no/term/version, so a restarted copy still orders late replica operations and a
-rollback can tell what an id looked like before. Merges drop deleted documents and tombstones at
-or below the global checkpoint.
+rollback can tell what an id looked like before. Merges drop deleted documents and tombstones
+unless an operation above the global checkpoint may still need them (ADR 0010); a dropped
+tombstone means a re-created id starts again at version 1, as after OpenSearch's gc_deletes.
 
 Must never: change its own mapping (MappingUpdateRequired goes back to node/), import node/,
 raft/, udf/ or any async library, or acknowledge a write before its log record is durable under
