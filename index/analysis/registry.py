@@ -13,6 +13,7 @@ from typing import Any
 from index.analysis.analyzer import Analyzer
 from index.analysis.char_filters import CharFilter, build_char_filter
 from index.analysis.stopwords import ENGLISH_STOP_WORDS
+from index.analysis.synonyms import SynonymFilter
 from index.analysis.token_filters import (
     EnglishPossessiveFilter,
     LowercaseFilter,
@@ -180,7 +181,7 @@ class AnalysisRegistry:
         for name in registry._tokenizer_definitions:
             registry.tokenizer(name)
         for name in registry._filter_definitions:
-            registry.token_filter(name)
+            registry.token_filter(name)  # synonym rules are checked when an analyzer uses them
         for name in registry._char_filter_definitions:
             registry.char_filter(name)
         for name, definition in _definitions(analysis, "analyzer").items():
@@ -257,15 +258,17 @@ class AnalysisRegistry:
                 raise AnalysisError(f"Custom Analyzer [{name}] failed to find tokenizer under name"
                                     f" [{tokenizer_name}]") from None
             raise
-        filters = []
+        filters: list[Any] = []
         for filter_name in _name_list(definition.get("filter")):
             try:
-                filters.append(self.token_filter(filter_name))
+                token_filter = self.token_filter(filter_name)
             except AnalysisError as error:
                 if "failed to find" in error.reason:
                     raise AnalysisError(f"Custom Analyzer [{name}] failed to find filter under name"
                                         f" [{filter_name}]") from None
                 raise
+            _prepare_synonyms(token_filter, tokenizer, filters)
+            filters.append(token_filter)
         char_filters = []
         for char_filter_name in _name_list(definition.get("char_filter")):
             try:
@@ -287,6 +290,13 @@ class AnalysisRegistry:
         return Analyzer(name, KeywordTokenizer(), filters, char_filters)
 
 
+def _prepare_synonyms(token_filter: Any, tokenizer: Tokenizer, preceding_filters: list[Any]) -> None:
+    """Synonym rules are analysed by the tokenizer and the filters before the synonym filter."""
+    if isinstance(token_filter, SynonymFilter):
+        rule_analyzer = Analyzer("_synonym_rules_", tokenizer, list(preceding_filters))
+        token_filter.prepare(lambda phrase: rule_analyzer.terms_and_positions(phrase)[0])
+
+
 DEFAULT_ANALYSIS_REGISTRY = AnalysisRegistry()
 
 
@@ -305,13 +315,23 @@ def analyze(registry: AnalysisRegistry, text: str | list[str], analyzer: str | N
             raise AnalysisError(f"failed to find analyzer [{analyzer}]")
         chosen = registry.get(analyzer)
     elif tokenizer is not None:
-        chosen = Analyzer("_custom_", registry.tokenizer(tokenizer),
-                          [registry.token_filter(reference) for reference in filters or []],
+        chosen_tokenizer = registry.tokenizer(tokenizer)
+        chosen_filters: list[Any] = []
+        for reference in filters or []:
+            token_filter = registry.token_filter(reference)
+            _prepare_synonyms(token_filter, chosen_tokenizer, chosen_filters)
+            chosen_filters.append(token_filter)
+        chosen = Analyzer("_custom_", chosen_tokenizer, chosen_filters,
                           [registry.char_filter(reference) for reference in char_filters or []])
     elif filters or char_filters:
         # filters alone run over the whole text as one token, like a normalizer
-        chosen = Analyzer("_custom_", KeywordTokenizer(),
-                          [registry.token_filter(reference) for reference in filters or []],
+        keyword_tokenizer = KeywordTokenizer()
+        only_filters: list[Any] = []
+        for reference in filters or []:
+            token_filter = registry.token_filter(reference)
+            _prepare_synonyms(token_filter, keyword_tokenizer, only_filters)
+            only_filters.append(token_filter)
+        chosen = Analyzer("_custom_", keyword_tokenizer, only_filters,
                           [registry.char_filter(reference) for reference in char_filters or []])
     else:
         chosen = registry.get("standard")

@@ -331,6 +331,39 @@ class EdgeNGramFilter(NGramFilter):
     edge_only = True
 
 
+class ShingleFilter(TokenFilter):
+    """Word n-grams ("quick brown") at the position of their first word, after the unigrams."""
+
+    name = "shingle"
+
+    def __init__(self, min_size: int = 2, max_size: int = 2, output_unigrams: bool = True,
+                 separator: str = " ") -> None:
+        if min_size < 2 or max_size < min_size:
+            raise AnalysisError(f"shingle sizes must satisfy 2 <= min_shingle_size <= max_shingle_size, got"
+                                f" [{min_size}] and [{max_size}]")
+        self.min_size = min_size
+        self.max_size = max_size
+        self.output_unigrams = output_unigrams
+        self.separator = separator
+
+    def filter_tokens(self, tokens: list[Token]) -> list[Token]:
+        output: list[Token] = []
+        for index, token in enumerate(tokens):
+            if self.output_unigrams:
+                output.append(token)
+            for size in range(self.min_size, self.max_size + 1):
+                if index + size > len(tokens):
+                    break
+                window = tokens[index:index + size]
+                output.append(Token(self.separator.join(item.term for item in window), token.position,
+                                    token.start_offset, window[-1].end_offset, "shingle"))
+        return output
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        tokens = self.filter_tokens([Token(term, position, 0, 0) for term, position in zip(terms, positions)])
+        return [token.term for token in tokens], [token.position for token in tokens]
+
+
 # OpenSearch `stemmer` language names → (snowball algorithm | special filter name).
 STEMMER_LANGUAGES: dict[str, str] = {
     "english": "lucene_porter", "porter": "lucene_porter", "porter2": "english",
@@ -452,6 +485,21 @@ def build_token_filter(type_name: str, parameters: dict[str, Any], definition_na
     if type_name in ("edge_ngram", "edgeNGram"):
         return EdgeNGramFilter(_integer(parameters.get("min_gram", 1), "min_gram", definition_name),
                                _integer(parameters.get("max_gram", 2), "max_gram", definition_name))
+    if type_name in ("synonym", "synonym_graph"):
+        if "synonyms_path" in parameters:
+            raise AnalysisError(f"[synonyms_path] of [{definition_name}] is not supported: give the rules"
+                                " inline with [synonyms]")
+        rules = parameters.get("synonyms", [])
+        if not isinstance(rules, list):
+            raise AnalysisError(f"[synonyms] of [{definition_name}] must be a list of rules, got [{rules}]")
+        from index.analysis.synonyms import SynonymFilter  # late: synonyms imports this module's peers
+        return SynonymFilter(rules, _boolean(parameters.get("expand", True), "expand", definition_name),
+                             _boolean(parameters.get("lenient", False), "lenient", definition_name))
+    if type_name == "shingle":
+        return ShingleFilter(_integer(parameters.get("min_shingle_size", 2), "min_shingle_size", definition_name),
+                             _integer(parameters.get("max_shingle_size", 2), "max_shingle_size", definition_name),
+                             _boolean(parameters.get("output_unigrams", True), "output_unigrams", definition_name),
+                             str(parameters.get("token_separator", " ")))
     raise AnalysisError(f"failed to find global filter under [{type_name}]")
 
 

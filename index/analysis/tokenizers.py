@@ -181,6 +181,48 @@ class StandardTokenizer(Tokenizer):
         return [raw[0] for raw in self.tokenize(text)]
 
 
+_COMMON_TOP_LEVEL_DOMAINS = ("com|org|net|edu|gov|mil|int|io|co|info|biz|dev|app|ai|me|tv|us|uk|de|fr|es|it|nl|"
+                             "se|no|fi|dk|pl|ru|cn|jp|kr|in|br|au|ca|ch|at|be|eu")
+_URL_OR_EMAIL = re.compile(
+    r"(?P<email>[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+    r"@(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+[A-Za-z]{2,})"
+    r"|(?P<url>(?:(?:https?|ftp|file)://|www\.)[^\s<>\"'\])]*[^\s<>\"'\]).,;:!?]"
+    rf"|\b(?:[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?\.)+(?:{_COMMON_TOP_LEVEL_DOMAINS})\b(?:/[^\s<>\"']*[^\s<>\"'.,;:!?)])?)"
+)
+
+
+class UrlEmailTokenizer(StandardTokenizer):
+    """uax_url_email: the standard tokenizer, but URLs and e-mail addresses stay one token.
+
+    An approximation of Lucene's UAX29URLEmailTokenizer: schemes http(s)/ftp/file, `www.` and
+    bare domains under common top-level domains (Lucene knows every IANA TLD).
+    """
+
+    name = "uax_url_email"
+
+    def tokenize(self, text: str) -> list[RawToken]:
+        output: list[RawToken] = []
+        cursor = 0
+        for match in _URL_OR_EMAIL.finditer(text):
+            if match.start() > cursor:
+                output.extend((term, start + cursor, end + cursor, token_type) for term, start, end, token_type
+                              in super().tokenize(text[cursor:match.start()]))
+            token_type = "<EMAIL>" if match.lastgroup == "email" else "<URL>"
+            term = match.group()
+            if len(term) > self.max_token_length:
+                _split_long(term, match.start(), token_type, self.max_token_length, output)
+            else:
+                output.append((term, match.start(), match.end(), token_type))
+            cursor = match.end()
+        if cursor < len(text):
+            output.extend((term, start + cursor, end + cursor, token_type) for term, start, end, token_type
+                          in super().tokenize(text[cursor:]))
+        return output
+
+    def terms(self, text: str) -> list[str]:
+        return [raw[0] for raw in self.tokenize(text)]
+
+
 class _RunTokenizer(Tokenizer):
     """Maximal runs of a character class, split at max_token_length (letter, whitespace)."""
 
@@ -213,6 +255,18 @@ class _RunTokenizer(Tokenizer):
 class LetterTokenizer(_RunTokenizer):
     name = "letter"
     pattern = LETTER_RUN_PATTERN
+
+
+class LowercaseTokenizer(LetterTokenizer):
+    """Lucene's LowerCaseTokenizer: letter runs, lowercased."""
+
+    name = "lowercase"
+
+    def tokenize(self, text: str) -> list[RawToken]:
+        return [(term.lower(), start, end, token_type) for term, start, end, token_type in super().tokenize(text)]
+
+    def terms(self, text: str) -> list[str]:
+        return [term.lower() for term in super().terms(text)]
 
 
 class WhitespaceTokenizer(_RunTokenizer):
@@ -347,8 +401,12 @@ def build_tokenizer(type_name: str, parameters: dict[str, Any], definition_name:
 
     if type_name in ("standard", "classic"):
         return StandardTokenizer(integer("max_token_length", DEFAULT_MAX_TOKEN_LENGTH))
-    if type_name in ("letter", "lowercase"):
+    if type_name == "uax_url_email":
+        return UrlEmailTokenizer(integer("max_token_length", DEFAULT_MAX_TOKEN_LENGTH))
+    if type_name == "letter":
         return LetterTokenizer(integer("max_token_length", DEFAULT_MAX_TOKEN_LENGTH))
+    if type_name == "lowercase":
+        return LowercaseTokenizer(integer("max_token_length", DEFAULT_MAX_TOKEN_LENGTH))
     if type_name == "whitespace":
         return WhitespaceTokenizer(integer("max_token_length", DEFAULT_MAX_TOKEN_LENGTH))
     if type_name == "keyword":
@@ -365,7 +423,7 @@ def build_tokenizer(type_name: str, parameters: dict[str, Any], definition_name:
     raise AnalysisError(f"failed to find global tokenizer under [{type_name}]")
 
 
-BUILT_IN_TOKENIZER_NAMES = ("standard", "classic", "letter", "lowercase", "whitespace", "keyword",
+BUILT_IN_TOKENIZER_NAMES = ("standard", "classic", "uax_url_email", "letter", "lowercase", "whitespace", "keyword",
                             "pattern", "ngram", "edge_ngram")
 
 assert sys.maxunicode > 0xFFFF  # the class ranges above need a wide build (always true on 3.11)

@@ -311,11 +311,20 @@ class _Alternative:
     formatter: Callable[[datetime], str] | None = None
 
 
+def _snake_case(name: str) -> str:
+    return re.sub(r"(?<=[a-z])([A-Z])", lambda match: "_" + match.group(1).lower(), name)
+
+
 @lru_cache(maxsize=512)
 def _compile_format(date_format: str) -> tuple[_Alternative, ...]:
     alternatives: list[_Alternative] = []
     for raw_name in date_format.split("||"):
         name = raw_name.strip()
+        if name.startswith("8") and len(name) > 1:
+            name = name[1:]  # Elasticsearch 6.8/7 marked java-time patterns with a leading "8"
+        snake = _snake_case(name)
+        if snake != name and (snake in _NAMED_PATTERNS or snake in _ISO_NAMES or snake.startswith("epoch_")):
+            name = snake  # the camelCase (Joda) spelling of a named format, e.g. strictDateOptionalTime
         if not name:
             raise MapperParsingError(f"Invalid format: [{date_format}]: empty alternative")
         if name in ("epoch_millis", "epoch_second"):

@@ -134,3 +134,56 @@ def test_custom_analyzer_batches_equal_per_text_results():
         expected_terms += text_terms
         expected_positions += text_positions
     assert batch.terms == expected_terms and batch.positions.tolist() == expected_positions
+
+
+def synonym_registry(rules, expand=True):
+    return AnalysisRegistry.from_index_settings({"analysis": {
+        "filter": {"syn": {"type": "synonym", "synonyms": rules, "expand": expand}},
+        "analyzer": {"a": {"tokenizer": "standard", "filter": ["lowercase", "syn"]}}}})
+
+
+def test_synonym_equivalences_expand_at_the_same_position_after_the_original():
+    tokens = synonym_registry(["Quick, fast"]).get("a").analyze("quick fox")
+    assert [(token.term, token.position, token.type) for token in tokens] == [
+        ("quick", 0, "<ALPHANUM>"), ("fast", 0, "SYNONYM"), ("fox", 1, "<ALPHANUM>")]
+
+
+def test_synonym_equivalences_without_expand_map_to_the_first_word():
+    assert terms(synonym_registry(["quick, fast"], expand=False), "a", "fast fox") == ["quick", "fox"]
+
+
+def test_explicit_synonym_mappings_replace_a_multi_word_match():
+    tokens = synonym_registry(["new york => nyc"]).get("a").analyze("to New York now")
+    assert [(token.term, token.position, token.start_offset, token.end_offset) for token in tokens] == [
+        ("to", 0, 0, 2), ("nyc", 1, 3, 11), ("now", 3, 12, 15)]
+
+
+def test_synonym_terms_and_positions_agree_with_analyze():
+    analyzer = synonym_registry(["a, b", "c d => e"]).get("a")
+    tokens = analyzer.analyze("a c d x")
+    assert analyzer.terms_and_positions("a c d x") == ([token.term for token in tokens], [token.position for token in tokens])
+
+
+def test_synonyms_path_is_refused():
+    with pytest.raises(AnalysisError, match=r"\[synonyms_path\]"):
+        AnalysisRegistry.from_index_settings({"analysis": {"filter": {"s": {"type": "synonym", "synonyms_path": "x"}}}})
+
+
+def test_shingles_follow_their_first_word():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {"analyzer": {
+        "a": {"tokenizer": "whitespace", "filter": ["shingle"]}}}})
+    tokens = registry.get("a").analyze("a b c")
+    assert [(token.term, token.position) for token in tokens] == [("a", 0), ("a b", 0), ("b", 1), ("b c", 1), ("c", 2)]
+
+
+def test_lowercase_tokenizer_splits_on_non_letters_and_lowercases():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {"analyzer": {"a": {"tokenizer": "lowercase"}}}})
+    assert terms(registry, "a", "Hello WORLD 42x") == ["hello", "world", "x"]
+
+
+def test_uax_url_email_keeps_addresses_and_urls_whole():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {"analyzer": {"a": {"tokenizer": "uax_url_email"}}}})
+    tokens = registry.get("a").analyze("mail john.smith@example.com or https://example.com/a?b=1. ok")
+    assert [(token.term, token.type) for token in tokens] == [
+        ("mail", "<ALPHANUM>"), ("john.smith@example.com", "<EMAIL>"), ("or", "<ALPHANUM>"),
+        ("https://example.com/a?b=1", "<URL>"), ("ok", "<ALPHANUM>")]

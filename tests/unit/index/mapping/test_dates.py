@@ -101,3 +101,9 @@ def test_bad_date_math_is_a_mapper_parsing_error():
         parse_date_math("now+1x", NOW)
     with pytest.raises(MapperParsingError):
         parse_date_math("now", NOW, time_zone="Mars/Olympus")
+
+
+def test_camel_case_and_eight_prefixed_format_names_are_accepted():
+    assert parse_date("2020-01-01", "strictDateOptionalTime") == JAN_1_2020
+    assert parse_date("2020-01-01", "8yyyy-MM-dd") == JAN_1_2020
+    assert parse_date("1577836800", "epochSecond") == JAN_1_2020
