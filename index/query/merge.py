@@ -2,7 +2,7 @@
 
 Owns ``merge_shard_results``: hits ordered by the request's sort (scores descending by default;
 numbers by value, keywords by term string, missing values _first/_last), ties broken by shard
-index, then segment, then doc — as OpenSearch breaks them — cut to from+size; total hits summed
+(index name and shard number), then segment, then doc — as OpenSearch breaks them — cut to from+size; total hits summed
 and capped by track_total_hits (relation "gte" beyond it); max_score; aggregation partials merged
 through index.aggregations' ``merge_partials``; shard profiles collected. search_shard uses it to
 merge its segments, node/ uses it to merge shards: there is no second merge to drift apart.
@@ -28,7 +28,9 @@ def _comparable(value: Any) -> tuple:
 
 
 def order_hits(hits: list[ShardHit], request: SearchRequest) -> list[ShardHit]:
-    ordered = sorted(hits, key=lambda hit: (hit.shard_index, hit.segment_index, hit.doc))
+    # OpenSearch breaks ties by the shard's position in the request, whose shards are ordered by
+    # ShardId (index name, then shard number); within a shard by segment order and doc.
+    ordered = sorted(hits, key=lambda hit: (hit.index_name, hit.shard_index, hit.segment_index, hit.doc))
     if not request.sort:
         ordered.sort(key=lambda hit: hit.score if hit.score is not None else float("-inf"), reverse=True)
         return ordered

@@ -208,3 +208,11 @@ def test_filter_cache_serves_repeated_filters(searcher):
     second = run(searcher, body, filter_cache=cache)[1]
     assert [hit.document_id for hit in first.hits] == [hit.document_id for hit in second.hits]
     assert cache.statistics().hits >= 3 and cache.statistics().misses == misses
+
+
+def test_merge_breaks_ties_across_indices_by_index_name_then_shard(searcher):
+    request = parse_search_request({"query": {"constant_score": {"filter": {"ids": {"values": ["1"]}}}}})
+    results = [search_shard(searcher, request, SearchContext(index_name=index_name, shard_index=shard_index))
+               for index_name, shard_index in (("b", 0), ("a", 1), ("a", 0))]
+    merged = merge_shard_results(results, request)
+    assert [(hit.index_name, hit.shard_index) for hit in merged.hits] == [("a", 0), ("a", 1), ("b", 0)]
