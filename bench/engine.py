@@ -1,0 +1,150 @@
+"""bench/engine.py — one shard of index/ beside tantivy, Lucene and SQLite FTS5, in one run.
+
+Indexes the first N documents of ../shared/bench's english.ndjson through the shard's
+write-ahead log (one fsync per batch: durability "request"), refreshes and flushes to a durable
+commit, then times the 1,000-query mix in-process (no HTTP), with the same measure() procedure
+and result-row format as the peers. The peers run first, through ../shared/bench/peers.sh, with
+the same run id, so the table printed at the end holds only ratios measured in this run.
+
+    python bench/engine.py --data DATA_DIR --n 100000 [--peers tantivy,lucene,sqlite | --peers none]
+                           [--batch 5000] [--reps 3] [--keep]
+
+DATA_DIR is the ../shared/bench corpus folder (make_corpus.sh DATA_DIR), outside the repository.
+Rows are appended to DATA_DIR/results/quidditch-engine-N.ndjson.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import sys
+import tempfile
+from pathlib import Path
+
+os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
+REPOSITORY = Path(__file__).resolve().parent.parent
+SHARED_BENCH = REPOSITORY.parent / "shared" / "bench"
+sys.path.insert(0, str(SHARED_BENCH))
+sys.path.insert(0, str(REPOSITORY))
+
+import bench_engines  # noqa: E402  (shared/bench, by path)
+
+from index.analysis import AnalysisRegistry  # noqa: E402
+from index.mapping import Mapping  # noqa: E402
+from index.operations import IndexOperation  # noqa: E402
+from index.query import SearchContext, parse_search_request, search_shard  # noqa: E402
+from index.shard import Shard, ShardSettings  # noqa: E402
+
+BENCH_MAPPING = {
+    "properties": {
+        "id": {"type": "long"},
+        "src": {"type": "keyword"},
+        "title": {"type": "text"},
+        "body": {"type": "text"},
+        "n_words": {"type": "integer"},
+        "n_chars": {"type": "integer"},
+    }
+}
+
+
+class QuidditchShard:
+    """The bench_engines adapter protocol over one in-process index.Shard."""
+
+    engine = "quidditch-shard"
+    version = "0.1.0"
+    threads = 1
+    exact_count = False
+
+    def __init__(self, index_dir: Path, batch_size: int) -> None:
+        self.index_dir = str(index_dir)
+        self.batch_size = batch_size
+        self.shard: Shard | None = None
+        self.searcher = None
+        self.segments = None
+        self.doc_count = None
+
+    def _open_shard(self) -> Shard:
+        return Shard.open(
+            Path(self.index_dir),
+            ShardSettings(refresh_interval_seconds=None),
+            Mapping.from_json(BENCH_MAPPING),
+            AnalysisRegistry.from_index_settings({}),
+        )
+
+    def index(self, lines: list[bytes]) -> int:
+        shard = self._open_shard()
+        for start in range(0, len(lines), self.batch_size):
+            batch = lines[start:start + self.batch_size]
+            operations = [
+                IndexOperation(document_id=str(start + offset), source=line.rstrip(b"\n"))
+                for offset, line in enumerate(batch)
+            ]
+            shard.apply_as_primary(operations, primary_term=1)
+        shard.refresh()
+        shard.flush()
+        self.shard = shard
+        return shard.statistics().doc_count
+
+    def open(self) -> None:
+        if self.shard is None:
+            self.shard = self._open_shard()
+        self.searcher = self.shard.acquire_searcher()
+        statistics = self.shard.statistics()
+        self.segments = statistics.segment_count
+        self.doc_count = statistics.doc_count
+        self.context = SearchContext(index_name="bench")
+
+    def build(self, query: dict):
+        return parse_search_request(bench_engines.to_opensearch(query))
+
+    def search(self, request):
+        return search_shard(self.searcher, request, self.context).hits
+
+    def close(self) -> None:
+        if self.shard is not None:
+            self.shard.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, type=Path, help="the ../shared/bench DATA_DIR")
+    parser.add_argument("--n", type=int, default=100_000, help="index the first N documents")
+    parser.add_argument("--peers", default="tantivy,lucene,sqlite", help="peer engines, or 'none'")
+    parser.add_argument("--batch", type=int, default=5_000, help="documents per apply call (one fsync each)")
+    parser.add_argument("--reps", type=int, default=3)
+    parser.add_argument("--keep", action="store_true", help="keep the shard directory")
+    arguments = parser.parse_args(argv)
+
+    data = arguments.data.resolve()
+    if REPOSITORY in data.parents or data == REPOSITORY:
+        parser.error("--data must be outside the repository")
+    command = "python bench/engine.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    run_id = bench_engines.new_run_id()
+    rows = []
+    if arguments.peers != "none":
+        rows = bench_engines.run_peers(
+            str(data), arguments.n, arguments.peers, run_id=run_id,
+            env={"BENCH_COMMAND": command},
+        )
+    workload = bench_engines.Workload.load(
+        str(data / "english.ndjson"), arguments.n, str(data / "queries.json"))
+    index_dir = Path(tempfile.mkdtemp(prefix="quidditch-engine-", dir=str(data)))
+    adapter = QuidditchShard(index_dir, arguments.batch)
+    try:
+        row = bench_engines.measure(adapter, workload, run_id=run_id, reps=arguments.reps, warmup=1,
+                                    command=command)
+    finally:
+        adapter.close()
+        if not arguments.keep:
+            shutil.rmtree(index_dir, ignore_errors=True)
+    bench_engines.append_row(str(data / "results" / f"quidditch-engine-{arguments.n}.ndjson"), row)
+    rows.append(row)
+    print(f"$ {command}")
+    print(bench_engines.format_table(rows, ref="lucene-1t" if len(rows) > 1 else None))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
