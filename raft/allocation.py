@@ -54,12 +54,15 @@ def allocation_decisions(
                 if node_id in live}
     decisions: list[c.Command] = []
     working = state
+    load: _NodeLoad | None = None  # built after the failures; then kept up to date per decision
 
     def decide(command: c.Command) -> bool:
         nonlocal working
         new_state, outcome = apply(working, command)
         if not outcome.accepted:
             return False  # a decision apply would refuse is not a decision
+        if load is not None:
+            load.record(working, command)
         working = new_state
         decisions.append(command)
         return True
@@ -77,13 +80,16 @@ def allocation_decisions(
                                   allocation_id=shard_copy.allocation_id, reason="NODE_LEFT",
                                   preserve_in_sync=not survivors))
 
+    load = _NodeLoad.from_state(working)
+    excluded = _excluded_node_ids(working)
     for index_name in sorted(working.indices):
         if working.indices[index_name].state != INDEX_STATE_OPEN:
             continue
         for shard_number in range(len(working.routing_table.get(index_name, ()))):
             shard = working.shard(index_name, shard_number)
             if shard.primary() is None:
-                _restore_primary(working, shard, live, reported, new_allocation_id, decide)
+                _restore_primary(working, shard, live, reported, new_allocation_id, decide,
+                                 load, excluded)
 
     for index_name in sorted(working.indices):
         if working.indices[index_name].state != INDEX_STATE_OPEN:
@@ -97,7 +103,7 @@ def allocation_decisions(
                 if shard_copy.assigned:
                     continue
                 shard = working.shard(index_name, shard_number)
-                node_id = _best_node(working, shard, live, for_primary=False)
+                node_id = _best_node(working, shard, live, False, load, excluded)
                 if node_id is None:
                     break
                 decide(c.AllocateCopy(index_name=index_name, shard_number=shard_number,
@@ -121,7 +127,8 @@ def allocation_batch(state: ClusterState, raft_term: int, live_node_ids: Collect
 
 def _restore_primary(state: ClusterState, shard: ShardRouting, live: frozenset[str],
                      reported: Mapping[str, list[ReportedCopy]], new_allocation_id,
-                     decide: Callable[[c.Command], bool]) -> None:
+                     decide: Callable[[c.Command], bool], load: _NodeLoad,
+                     excluded: frozenset[str]) -> None:
     index_name, shard_number = shard.index_name, shard.shard_number
     # 1. An in-sync started replica on a live node: promote it (term + 1), nothing is lost.
     candidates = sorted(
@@ -147,7 +154,7 @@ def _restore_primary(state: ClusterState, shard: ShardRouting, live: frozenset[s
                 return
         return  # red: no empty primary for a shard that has held data (DESIGN §10)
     # 3. A shard that never started (a new index): an empty primary is correct.
-    node_id = _best_node(state, shard, live, for_primary=True)
+    node_id = _best_node(state, shard, live, True, load, excluded)
     if node_id is not None:
         decide(c.AllocateCopy(index_name=index_name, shard_number=shard_number, node_id=node_id,
                               allocation_id=new_allocation_id(), primary=True))
@@ -175,29 +182,55 @@ def _setting_int(state: ClusterState, key: str, default: int) -> int:
         return default
 
 
+class _NodeLoad:
+    """Copies, primaries and recoveries per node: counted once per allocation round, then
+    updated per decision (a full scan per decision made a 1000-shard round take seconds)."""
+
+    __slots__ = ("copies", "primaries", "recovering_primaries", "recovering_replicas")
+
+    def __init__(self) -> None:
+        self.copies: Counter[str] = Counter()
+        self.primaries: Counter[str] = Counter()
+        self.recovering_primaries: Counter[str] = Counter()
+        self.recovering_replicas: Counter[str] = Counter()
+
+    @classmethod
+    def from_state(cls, state: ClusterState) -> _NodeLoad:
+        load = cls()
+        for shards in state.routing_table.values():
+            for shard in shards:
+                for shard_copy in shard.copies:
+                    if shard_copy.assigned and shard_copy.node_id is not None:
+                        load._add(shard_copy.node_id, shard_copy.primary,
+                                  shard_copy.state == INITIALIZING)
+        return load
+
+    def _add(self, node_id: str, primary: bool, initializing: bool) -> None:
+        self.copies[node_id] += 1
+        if primary:
+            self.primaries[node_id] += 1
+        if initializing:
+            if primary:
+                self.recovering_primaries[node_id] += 1
+            else:
+                self.recovering_replicas[node_id] += 1
+
+    def record(self, state_before: ClusterState, command: c.Command) -> None:
+        """Account for one accepted allocation-phase decision (allocate or promote)."""
+        if isinstance(command, c.AllocateCopy):
+            self._add(command.node_id, command.primary, True)
+        elif isinstance(command, c.PromoteReplica):
+            promoted = state_before.shard(command.index_name, command.shard_number) \
+                .copy_with_allocation_id(command.allocation_id)
+            if promoted is not None and promoted.node_id is not None:
+                self.primaries[promoted.node_id] += 1
+
+
 def _best_node(state: ClusterState, shard: ShardRouting, live: frozenset[str],
-               for_primary: bool) -> str | None:
+               for_primary: bool, load: _NodeLoad, excluded: frozenset[str]) -> str | None:
     """The eligible node with the fewest copies, then fewest primaries, then a rotation by
     shard number (deterministic, and spreads ties)."""
-    excluded = _excluded_node_ids(state)
     occupied = shard.assigned_node_ids()
-    copies_per_node: Counter[str] = Counter()
-    primaries_per_node: Counter[str] = Counter()
-    recovering_replicas: Counter[str] = Counter()
-    recovering_primaries: Counter[str] = Counter()
-    for shards in state.routing_table.values():
-        for other_shard in shards:
-            for shard_copy in other_shard.copies:
-                if not shard_copy.assigned or shard_copy.node_id is None:
-                    continue
-                copies_per_node[shard_copy.node_id] += 1
-                if shard_copy.primary:
-                    primaries_per_node[shard_copy.node_id] += 1
-                if shard_copy.state == INITIALIZING:
-                    if shard_copy.primary:
-                        recovering_primaries[shard_copy.node_id] += 1
-                    else:
-                        recovering_replicas[shard_copy.node_id] += 1
     replica_limit = _setting_int(state, CONCURRENT_RECOVERIES_SETTING, DEFAULT_CONCURRENT_RECOVERIES)
     primary_limit = _setting_int(state, INITIAL_PRIMARIES_RECOVERIES_SETTING,
                                  DEFAULT_INITIAL_PRIMARIES_RECOVERIES)
@@ -207,14 +240,14 @@ def _best_node(state: ClusterState, shard: ShardRouting, live: frozenset[str],
         node = state.nodes[node_id]
         if DATA_ROLE not in node.roles or node_id in excluded or node_id in occupied:
             continue
-        if for_primary and recovering_primaries[node_id] >= primary_limit:
+        if for_primary and load.recovering_primaries[node_id] >= primary_limit:
             continue
-        if not for_primary and recovering_replicas[node_id] >= replica_limit:
+        if not for_primary and load.recovering_replicas[node_id] >= replica_limit:
             continue
         # Ties rotate with the shard number, so equal nodes take turns instead of the
         # alphabetically first node collecting every tie.
         rotation = (position - shard.shard_number) % len(ordered_live)
-        eligible.append((copies_per_node[node_id], primaries_per_node[node_id], rotation, node_id))
+        eligible.append((load.copies[node_id], load.primaries[node_id], rotation, node_id))
     if not eligible:
         return None
     return min(eligible)[3]

@@ -729,6 +729,11 @@ def _put_cluster_settings(state: ClusterState, command: c.PutClusterSettings):
         transient_settings=merged(state.transient_settings, command.transient)), {}
 
 
+def flatten_settings(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested setting maps → flat dotted keys (values untouched; None means "remove")."""
+    return _flatten(settings, prefix)
+
+
 def _flatten(settings: dict[str, Any], prefix: str = "") -> dict[str, Any]:
     flat: dict[str, Any] = {}
     for key, value in (settings or {}).items():

@@ -106,6 +106,11 @@ class IndexMetadata:
     aliases_version: int = 1
     aliases: dict[str, AliasMetadata] = field(default_factory=dict)
 
+    @property
+    def routing_partition_size(self) -> int:
+        """index.routing_partition_size (1 = not partitioned), for raft.routing."""
+        return int(self.settings.get("index.routing_partition_size", "1"))
+
     def to_json(self) -> dict[str, Any]:
         return {
             "name": self.name, "uuid": self.uuid, "creation_date": self.creation_date,

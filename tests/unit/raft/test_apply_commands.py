@@ -501,3 +501,23 @@ def test_promotion_drops_in_sync_ids_of_copies_that_are_gone(cluster):
     assert "p" in state.shard("logs", 0).in_sync_allocation_ids
     state = accepted(state, c.PromoteReplica(index_name="logs", shard_number=0, allocation_id="r1"))
     assert state.shard("logs", 0).in_sync_allocation_ids == ("r1", "r2")
+
+
+def test_routing_partition_size_is_read_from_the_index_settings(cluster):
+    state = accepted(cluster, c.CreateIndex(
+        index_name="parts", index_uuid="u", creation_date=1,
+        settings={"number_of_shards": 4, "routing_partition_size": 2}))
+    assert state.indices["parts"].routing_partition_size == 2
+    assert with_index(cluster).indices["logs"].routing_partition_size == 1
+
+
+def test_a_partition_size_not_below_the_shard_count_is_refused(cluster):
+    rejected(cluster, c.CreateIndex(index_name="parts", index_uuid="u", creation_date=1,
+                                    settings={"number_of_shards": 2, "routing_partition_size": 2}),
+             "illegal_argument_exception")
+
+
+def test_flatten_settings_joins_nested_keys_with_dots():
+    from raft.apply import flatten_settings
+    assert flatten_settings({"cluster": {"routing": {"a": 1}}, "b.c": None}) == {
+        "cluster.routing.a": 1, "b.c": None}
