@@ -264,6 +264,21 @@ def _docvalue_fields(shard_segment: Any, mapping: Any, doc: int, requested: Sequ
     return fields
 
 
+def _source_fields(mapping: Any, source: dict, requested: Sequence[tuple[str, str | None]]) -> dict:
+    """The "fields" API: mapped leaf values read from _source (multi-fields read their parent's);
+    dates are returned as written in the source, not re-formatted."""
+    fields: dict[str, list] = {}
+    for pattern, _ in requested:
+        for field_mapping in mapping.fields():
+            if not fnmatch.fnmatchcase(field_mapping.path, pattern):
+                continue
+            source_path = getattr(field_mapping, "multi_field_of", None) or field_mapping.path
+            values = source_values(source, source_path)
+            if values:
+                fields[field_mapping.path] = values
+    return fields
+
+
 def fetch_hits(searcher: Any, request: SearchRequest, hits: Sequence[ShardHit],
                context: SearchContext | None = None) -> list[dict]:
     """OpenSearch hit objects for ``hits`` (the final page), in the given order.
@@ -299,14 +314,17 @@ def fetch_hits(searcher: Any, request: SearchRequest, hits: Sequence[ShardHit],
             body["_primary_term"] = int(segment.primary_terms[doc])
         body["_score"] = hit.score
         source: dict | None = None
-        if source_wanted or request.highlight is not None:
+        if source_wanted or request.highlight is not None or request.fields:
             source = orjson.loads(segment.source(doc))
         if source_wanted and source is not None and request.stored_fields is None:
             body["_source"] = filter_source(source, request.source.includes, request.source.excludes)
+        fields: dict[str, list] = {}
+        if request.fields and source is not None:
+            fields.update(_source_fields(searcher.mapping, source, request.fields))
         if request.docvalue_fields:
-            fields = _docvalue_fields(segment, searcher.mapping, doc, request.docvalue_fields)
-            if fields:
-                body["fields"] = fields
+            fields.update(_docvalue_fields(segment, searcher.mapping, doc, request.docvalue_fields))
+        if fields:
+            body["fields"] = fields
         if request.highlight is not None and shard is not None and source is not None:
             highlighted = highlight_hit(shard, request.highlight, matchers, source)
             if highlighted:

@@ -119,6 +119,7 @@ class SearchRequest:
     source: SourceFilter = field(default_factory=SourceFilter)
     stored_fields: tuple[str, ...] | None = None
     docvalue_fields: tuple[tuple[str, str | None], ...] = ()
+    fields: tuple[tuple[str, str | None], ...] = ()     # the "fields" API: values from _source
     highlight: HighlightSpec | None = None
     explain: bool = False
     profile: bool = False
@@ -155,6 +156,7 @@ class SearchRequest:
             "source": self.source.to_wire(),
             "stored_fields": list(self.stored_fields) if self.stored_fields is not None else None,
             "docvalue_fields": [list(item) for item in self.docvalue_fields],
+            "fields": [list(item) for item in self.fields],
             "highlight": self.highlight.to_wire() if self.highlight is not None else None,
             "explain": self.explain,
             "profile": self.profile,
@@ -180,6 +182,7 @@ class SearchRequest:
             source=SourceFilter.from_wire(wire["source"]),
             stored_fields=tuple(wire["stored_fields"]) if wire["stored_fields"] is not None else None,
             docvalue_fields=tuple((item[0], item[1]) for item in wire["docvalue_fields"]),
+            fields=tuple((item[0], item[1]) for item in wire.get("fields", [])),
             highlight=HighlightSpec.from_wire(wire["highlight"]) if wire["highlight"] is not None else None,
             explain=wire["explain"], profile=wire["profile"], min_score=wire["min_score"],
             post_filter=parse_query(wire["post_filter"], registry, no_limits) if wire["post_filter"] is not None else None,
@@ -369,7 +372,7 @@ def parse_highlight(value: Any) -> HighlightSpec:
     return HighlightSpec(fields=tuple(fields), **top)
 
 
-def _parse_docvalue_fields(value: Any) -> tuple[tuple[str, str | None], ...]:
+def _parse_docvalue_fields(value: Any, key: str = "docvalue_fields") -> tuple[tuple[str, str | None], ...]:
     entries = value if isinstance(value, list) else [value]
     parsed = []
     for entry in entries:
@@ -378,16 +381,18 @@ def _parse_docvalue_fields(value: Any) -> tuple[tuple[str, str | None], ...]:
         elif isinstance(entry, dict) and "field" in entry:
             parsed.append((str(entry["field"]), entry.get("format")))
         else:
-            raise QueryParsingError(f"[docvalue_fields] failed to parse entry [{entry}]")
+            raise QueryParsingError(f"[{key}] failed to parse entry [{entry}]")
     return tuple(parsed)
 
 
 _UNSUPPORTED_BODY_KEYS = {
     "collapse": "field collapsing", "rescore": "rescoring", "suggest": "suggesters",
     "script_fields": "script fields", "runtime_mappings": "runtime fields", "slice": "sliced scroll",
-    "knn": "k-NN search",
+    "knn": "k-NN search", "indices_boost": "per-index score boosts",
 }
-_IGNORED_BODY_KEYS = {"timeout", "stats", "ext", "indices_boost", "pit", "_name", "fields"}
+# accepted and without effect here: timeout (searches are not interrupted), stats groups,
+# ext, and pit (node/ resolves point-in-time ids into a pinned searcher before calling index/)
+_IGNORED_BODY_KEYS = {"timeout", "stats", "ext", "pit", "_name"}
 
 
 def parse_search_request(body: dict | None, params: dict[str, str] | None = None,
@@ -423,6 +428,8 @@ def parse_search_request(body: dict | None, params: dict[str, str] | None = None
             values["stored_fields"] = tuple([value] if isinstance(value, str) else value)
         elif key == "docvalue_fields":
             values["docvalue_fields"] = _parse_docvalue_fields(value)
+        elif key == "fields":
+            values["fields"] = _parse_docvalue_fields(value, "fields")
         elif key == "highlight":
             values["highlight"] = parse_highlight(value)
         elif key == "min_score":

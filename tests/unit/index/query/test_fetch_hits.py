@@ -131,3 +131,9 @@ def test_source_values_walks_dotted_paths_and_arrays():
     assert source_values(source, "a.b") == [1, 2, 3]
     assert source_values(source, "c.d") == [4]
     assert source_values(source, "e.f") == []
+
+
+def test_fields_api_returns_mapped_values_from_source(searcher):
+    hit = fetched(searcher, {"query": {"ids": {"values": ["b"]}}, "fields": ["tag", "t*"], "_source": False})[0]
+    assert hit["fields"]["tag"] == ["y", "x"]
+    assert "_source" not in hit
