@@ -34,7 +34,7 @@ from index.analysis.tokenizers import (
     build_tokenizer,
 )
 from index.analysis.tokens import Token
-from index.errors import AnalysisError
+from index.errors import AnalysisError, LimitExceededError
 
 # Lucene's prebuilt analyzers report a position increment gap of 0; custom analyzers 100
 # (OpenSearch's default `position_increment_gap`).
@@ -300,9 +300,12 @@ def _prepare_synonyms(token_filter: Any, tokenizer: Tokenizer, preceding_filters
 DEFAULT_ANALYSIS_REGISTRY = AnalysisRegistry()
 
 
+DEFAULT_MAX_TOKEN_COUNT = 10_000  # index.analyze.max_token_count
+
+
 def analyze(registry: AnalysisRegistry, text: str | list[str], analyzer: str | None = None,
             tokenizer: str | dict | None = None, filters: list | None = None,
-            char_filters: list | None = None) -> list[Token]:
+            char_filters: list | None = None, max_token_count: int = DEFAULT_MAX_TOKEN_COUNT) -> list[Token]:
     """The `_analyze` API: a named analyzer, or a tokenizer with filters, over one or more texts.
 
     Several texts continue one another as values of one field do: positions jump by the
@@ -347,6 +350,11 @@ def analyze(registry: AnalysisRegistry, text: str | list[str], analyzer: str | N
             output.append(Token(token.term, token.position + position_base,
                                 token.start_offset + offset_base, token.end_offset + offset_base,
                                 token.type))
+        if len(output) > max_token_count:
+            raise LimitExceededError(
+                f"The number of tokens produced by calling _analyze has exceeded the allowed maximum of"
+                f" [{max_token_count}]. This limit can be set by changing the [index.analyze.max_token_count]"
+                " index level setting.")
         position_base += end_position + chosen.position_increment_gap
         offset_base += end_offset + 1
     return output

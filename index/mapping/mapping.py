@@ -62,7 +62,7 @@ _BOOLEAN_PARAMETERS = {"index", "store", "doc_values", "coerce", "ignore_malform
                        "fielddata", "eager_global_ordinals", "split_queries_on_whitespace"}
 _ROOT_PARAMETERS = {"properties", "dynamic", "date_detection", "numeric_detection",
                     "dynamic_date_formats", "_meta", "_source", "_routing", "dynamic_templates",
-                    "enabled", "_doc", "_field_names", "_all"}
+                    "enabled", "_field_names"}
 _OBJECT_PARAMETERS = {"type", "properties", "dynamic", "enabled"}
 DYNAMIC_DATE_FORMATS_DEFAULT = ["strict_date_optional_time", "yyyy/MM/dd HH:mm:ss||yyyy/MM/dd"]
 _COMMON_DEFAULTS = {"index": True, "store": False, "boost": 1.0, "doc_values": True, "meta": {},
@@ -282,9 +282,6 @@ def _normalise_object(definition: dict[str, Any], path: str, is_root: bool) -> d
                 else:
                     properties[child_name] = _normalise_leaf(child, child_path, False)
             normalised["properties"] = properties
-        elif name == "_doc":
-            raise MapperParsingError("mapping types are not supported: put the properties at the top level"
-                                     " of the mappings object, not under [_doc]")
         else:
             if not isinstance(value, dict) and name in ("_source", "_routing", "_meta", "_field_names"):
                 raise MapperParsingError(f"[{name}] must be an object, got [{value}]")
@@ -766,6 +763,13 @@ def _append_leaf_scalar(state: _ParseState, leaf: _Leaf, value: Any) -> None:
         _append_leaf_scalar(state, sub_leaf, value)
 
 
+def _unwrap_type_name(mapping_json: dict[str, Any]) -> dict[str, Any]:
+    """{"_doc": {...}} → {...}: the one mapping type name OpenSearch still accepts as a wrapper."""
+    if len(mapping_json) == 1 and isinstance(mapping_json.get("_doc"), dict):
+        return mapping_json["_doc"]
+    return mapping_json
+
+
 class Mapping:
     """An index's mapping. Immutable: every method returns a new Mapping."""
 
@@ -805,7 +809,7 @@ class Mapping:
             return cls({})
         if not isinstance(mapping_json, dict):
             raise MapperParsingError(f"mapping must be an object, got [{mapping_json}]")
-        return cls(_normalise_object(mapping_json, "", True))
+        return cls(_normalise_object(_unwrap_type_name(mapping_json), "", True))
 
     def to_json(self) -> dict:
         """The body OpenSearch's GET _mapping shows under "mappings"."""
@@ -870,7 +874,7 @@ class Mapping:
     def merge(self, update_json: dict) -> Mapping:
         if not isinstance(update_json, dict):
             raise MapperParsingError(f"mapping update must be an object, got [{update_json}]")
-        normalised_update = _normalise_object(update_json, "", True)
+        normalised_update = _normalise_object(_unwrap_type_name(update_json), "", True)
         merged = _merge_json(self._json, normalised_update, "", conflict_check=True)
         return Mapping(merged)
 

@@ -53,3 +53,11 @@ def test_analyze_with_an_unknown_tokenizer_or_filter_names_it():
 def test_an_analyzer_together_with_a_tokenizer_is_refused():
     with pytest.raises(AnalysisError):
         analyze(REGISTRY, "x", analyzer="standard", tokenizer="standard")
+
+
+def test_analyze_refuses_to_produce_more_tokens_than_the_limit():
+    from index.errors import LimitExceededError
+
+    with pytest.raises(LimitExceededError, match=r"exceeded the allowed maximum of \[3\]"):
+        analyze(REGISTRY, "a b c d", analyzer="standard", max_token_count=3)
+    assert len(analyze(REGISTRY, "a b c", analyzer="standard", max_token_count=3)) == 3

@@ -199,3 +199,13 @@ def test_copy_to_an_unmapped_field_asks_for_it_dynamically():
 def test_copy_to_is_refused_inside_a_multi_field():
     with pytest.raises(MapperParsingError, match="copy_to in multi fields is not allowed"):
         Mapping.from_json({"properties": {"a": {"type": "text", "fields": {"k": {"type": "keyword", "copy_to": "b"}}}}})
+
+
+def test_a_mapping_wrapped_in_the_doc_type_name_is_unwrapped():
+    assert Mapping.from_json({"_doc": {"properties": {"a": {"type": "long"}}}}).to_json() == {
+        "properties": {"a": {"type": "long"}}}
+
+
+def test_an_unknown_root_parameter_is_refused_with_opensearch_message():
+    with pytest.raises(MapperParsingError, match=r"Root mapping definition has unsupported parameters:  \[foo : 1\]"):
+        Mapping.from_json({"foo": 1})
