@@ -164,7 +164,10 @@ def run_node(config: NodeConfig) -> int:
         node_id = load_or_create_node_id(config.data_directory)
         raft_port = config.raft_port or pick_free_port(config.raft_host)
         adapter, is_voter, raft_address = construct_raft(config, secret, raft_port)
-        logger.info("starting node", extra={"fields": {"node_id": node_id, "config": config_to_json(config)}})
+        logger.info("starting node", extra={"fields": {
+            "node_id": node_id, "raft_address": raft_address,
+            "raft_role": "voter" if is_voter else "non-voter (not in --seed-hosts)",
+            "config": config_to_json(config)}})
         trio.run(serve_node, config, adapter, secret.encode(), node_id, is_voter, (config.raft_host, raft_port))
         logger.info("node stopped")
         return 0

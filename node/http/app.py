@@ -136,8 +136,6 @@ def create_app(context: NodeContext, register_api: bool = True) -> QuartTrio:
             response.set_data(b"")
             response.headers["Content-Length"] = str(full_length)
         if getattr(request, "quidditch_in_flight", False):
-            request.quidditch_in_flight = False  # type: ignore[attr-defined]
-            metrics.http_requests_in_flight.dec()
             endpoint = request.url_rule.rule if request.url_rule is not None else "unmatched"
             method = request.method
             metrics.http_requests.labels(endpoint, method, str(response.status_code)).inc()
@@ -146,6 +144,13 @@ def create_app(context: NodeContext, register_api: bool = True) -> QuartTrio:
                 metrics.http_request_duration.labels(endpoint, method).observe(
                     time.perf_counter() - started)
         return response
+
+    @app.teardown_request
+    async def end_request(error: BaseException | None) -> None:
+        # teardown runs even when the client went away mid-request, unlike after_request
+        if getattr(request, "quidditch_in_flight", False):
+            request.quidditch_in_flight = False  # type: ignore[attr-defined]
+            metrics.http_requests_in_flight.dec()
 
     @app.errorhandler(RequestEntityTooLarge)
     async def body_too_large(error: HTTPException) -> Response:

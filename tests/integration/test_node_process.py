@@ -115,3 +115,18 @@ def test_a_restarted_node_keeps_its_node_id_and_cluster_uuid(node_factory):
     assert second_ports["node_id"] == first_ports["node_id"]
     _, _, body = request(running.base_url + "/")
     assert json.loads(body)["cluster_uuid"] == first_uuid
+
+
+def test_a_chunked_body_growing_past_the_limit_gets_413(node_factory):
+    import http.client
+
+    small = node_factory.start_node("small-chunks", max_content_length="1kb", workers=1)
+    connection = http.client.HTTPConnection("127.0.0.1", small.http_port, timeout=30)
+    chunks = (b"x" * 512 for _ in range(8))
+    connection.request("POST", "/_bulk", body=chunks, encode_chunked=True,
+                       headers={"Content-Type": "application/x-ndjson"})
+    response = connection.getresponse()
+    body = json.loads(response.read())
+    assert response.status == 413
+    assert body["error"]["type"] == "content_too_long_exception"
+    connection.close()
