@@ -118,6 +118,23 @@ class MatchPhrasePrefixQuery(_FieldLevelQuery):
 
 
 @dataclass(frozen=True, slots=True)
+class MatchBoolPrefixQuery(_FieldLevelQuery):
+    """Terms as a bool query; the last one is a prefix (search-as-you-type)."""
+
+    query_type: ClassVar[str] = "match_bool_prefix"
+    field: str
+    query: Any
+    operator: str = "or"
+    minimum_should_match: str | None = None
+    fuzziness: str | None = None
+    prefix_length: int = 0
+    max_expansions: int = 50
+    fuzzy_transpositions: bool = True
+    analyzer: str | None = None
+    boost: float = 1.0
+
+
+@dataclass(frozen=True, slots=True)
 class MultiMatchQuery(QueryNode):
     query_type: ClassVar[str] = "multi_match"
     query: Any
@@ -459,7 +476,7 @@ class FunctionScoreQuery(QueryNode):
 
 BUILTIN_QUERY_NODE_TYPES: tuple[type, ...] = (
     MatchAllQuery, MatchNoneQuery, MatchQuery, MatchPhraseQuery, MatchPhrasePrefixQuery,
-    MultiMatchQuery, TermQuery, TermsQuery, RangeQuery, BoolQuery, IdsQuery, ExistsQuery,
+    MatchBoolPrefixQuery, MultiMatchQuery, TermQuery, TermsQuery, RangeQuery, BoolQuery, IdsQuery, ExistsQuery,
     PrefixQuery, WildcardQuery, RegexpQuery, FuzzyQuery, QueryStringQuery,
     SimpleQueryStringQuery, ConstantScoreQuery, BoostingQuery, DisMaxQuery, FunctionScoreQuery,
 )

@@ -312,6 +312,16 @@ def _parse_match_phrase_prefix(body: Any, context: QueryParseContext) -> nodes.Q
     return nodes.MatchPhrasePrefixQuery(field=field_name, **parameters)
 
 
+def _parse_match_bool_prefix(body: Any, context: QueryParseContext) -> nodes.QueryNode:
+    field_name, field_value, _ = _single_field("match_bool_prefix", body)
+    allowed = {key: reader for key, reader in _MATCH_PARAMETERS.items()
+               if key not in ("zero_terms_query", "lenient")}
+    parameters = _match_family_parameters("match_bool_prefix", field_value, allowed)
+    parameters["query"] = _read_query_value("match_bool_prefix", "query", parameters["query"])
+    context.add_clauses(1)
+    return nodes.MatchBoolPrefixQuery(field=field_name, **parameters)
+
+
 _MULTI_MATCH_TYPES = ("best_fields", "most_fields", "cross_fields", "phrase", "phrase_prefix", "bool_prefix")
 
 
@@ -329,7 +339,7 @@ def _parse_multi_match(body: Any, context: QueryParseContext) -> nodes.QueryNode
             parameters["fields"] = tuple(field_list)
         elif key == "type":
             type_name = str(value).lower()
-            if type_name not in _MULTI_MATCH_TYPES or type_name == "bool_prefix":
+            if type_name not in _MULTI_MATCH_TYPES:
                 raise QueryParsingError(f"[multi_match] query does not allow type [{value}]")
             parameters["type"] = type_name
         elif key in allowed:
@@ -802,6 +812,7 @@ def builtin_parse_functions() -> dict[str, ParseFunction]:
         "match": _parse_match,
         "match_phrase": _parse_match_phrase,
         "match_phrase_prefix": _parse_match_phrase_prefix,
+        "match_bool_prefix": _parse_match_bool_prefix,
         "multi_match": _parse_multi_match,
         "term": _parse_term,
         "terms": _parse_terms,

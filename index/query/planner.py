@@ -413,6 +413,34 @@ class Planner:
         required = resolve_minimum_should_match(node.minimum_should_match, len(term_plans))
         return BoolPlan([], term_plans, [], [], required, node.boost)
 
+    def _plan_MatchBoolPrefixQuery(self, node: nodes.MatchBoolPrefixQuery) -> Plan:
+        path = node.field
+        type_name = field_type(self.shard, path)
+        if type_name is None:
+            return MatchNonePlan(f"unmapped field [{path}]")
+        if type_name != "text":
+            if type_name in ("keyword", "_id"):
+                return self._plan_PrefixQuery(nodes.PrefixQuery(field=path, value=_stringify(node.query),
+                                                                boost=node.boost))
+            return self._exact_value_plan(path, node.query, node.boost)
+        terms, _ = self._analyze(path, node.query, node.analyzer)
+        if not terms:
+            return MatchNonePlan("no terms after analysis")
+        plans: list[Plan] = []
+        for term in terms[:-1]:
+            if node.fuzziness is not None:
+                plans.append(self._fuzzy_plan(path, term, node.fuzziness, node.prefix_length, node.max_expansions,
+                                              node.fuzzy_transpositions, 1.0))
+            else:
+                plans.append(self._term_scoring_plan(path, term, 1.0))
+        plans.append(self._plan_PrefixQuery(nodes.PrefixQuery(field=path, value=terms[-1])))
+        if len(plans) == 1:
+            return self._reboost(plans[0], node.boost)
+        if node.operator == "and":
+            return BoolPlan(plans, [], [], [], 0, node.boost)
+        return BoolPlan([], plans, [], [], resolve_minimum_should_match(node.minimum_should_match, len(plans)),
+                        node.boost)
+
     def _reboost(self, plan: Plan, boost: float) -> Plan:
         if boost == 1.0:
             return plan
@@ -467,7 +495,13 @@ class Planner:
         for path, field_boost in weighted_fields:
             if lenient and field_type(self.shard, path) not in ("text", "keyword"):
                 continue
-            if node.type in ("phrase", "phrase_prefix"):
+            if node.type == "bool_prefix":
+                plan = self._plan_MatchBoolPrefixQuery(nodes.MatchBoolPrefixQuery(
+                    field=path, query=node.query, operator=node.operator,
+                    minimum_should_match=node.minimum_should_match, fuzziness=node.fuzziness,
+                    prefix_length=node.prefix_length, max_expansions=node.max_expansions, analyzer=node.analyzer,
+                    boost=field_boost))
+            elif node.type in ("phrase", "phrase_prefix"):
                 plan = self._phrase_plan(path, node.query, node.slop, node.analyzer, node.zero_terms_query,
                                          field_boost,
                                          prefix_expansions=node.max_expansions if node.type == "phrase_prefix" else None)

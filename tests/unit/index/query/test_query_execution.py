@@ -108,6 +108,13 @@ def test_match_phrase_prefix_expands_the_last_term(searcher):
     assert matching(searcher, {"match_phrase_prefix": {"title": "qu"}}) == {"1", "2"}
 
 
+def test_match_bool_prefix_treats_the_last_term_as_a_prefix(searcher):
+    assert matching(searcher, {"match_bool_prefix": {"title": {"query": "quick b", "operator": "and"}}}) == {"1"}
+    assert matching(searcher, {"match_bool_prefix": {"title": "lazy pa"}}) == {"3", "4"}
+    assert matching(searcher, {"multi_match": {"query": "lazy j", "type": "bool_prefix", "operator": "and",
+                                               "fields": ["title", "body"]}}) == {"3"}
+
+
 def test_multi_match_best_fields_searches_every_listed_field(searcher):
     assert matching(searcher, {"multi_match": {"query": "fox bag", "fields": ["title", "body"]}}) == {"1", "4", "5"}
 

@@ -22,6 +22,8 @@ ROUND_TRIP_QUERIES = [
     {"multi_match": {"query": "fox", "fields": ["title^3", "body", "name.*"], "type": "best_fields",
                      "tie_breaker": 0.3}},
     {"multi_match": {"query": "fox", "type": "cross_fields", "operator": "and"}},
+    {"multi_match": {"query": "quick f", "type": "bool_prefix", "fields": ["title"]}},
+    {"match_bool_prefix": {"title": {"query": "quick br", "operator": "and", "fuzziness": "1"}}},
     {"term": {"status": "published"}},
     {"term": {"status": {"value": "Published", "case_insensitive": True, "boost": 2.0}}},
     {"terms": {"tags": ["a", "b", 3]}},
