@@ -65,6 +65,7 @@ UNASSIGNED_SEQ_NO = -2
 NO_OPS_PERFORMED = -1
 TRANSLOG_DIRECTORY = "translog"
 SNAPSHOTS_DIRECTORY = "snapshots"
+REPLAY_REFRESH_DOCUMENTS = 50_000
 
 
 _LOOK_IT_UP = object()
@@ -269,7 +270,13 @@ class Shard:
     def open(cls, path: Path, settings: ShardSettings, mapping: Any, analysis: Any, clock=time.monotonic) -> Shard:
         """Create the shard if the directory is empty, else open its commit point and replay the log."""
         shard = cls(path, settings, mapping, analysis, clock)
-        shard._open()
+        try:
+            shard._open()
+        except BaseException:
+            translog = getattr(shard, "_translog", None)
+            if translog is not None:
+                translog.close()
+            raise
         return shard
 
     def _open(self) -> None:
@@ -300,6 +307,8 @@ class Shard:
         self._tracker = _LocalCheckpointTracker(commit.local_checkpoint, commit.max_seq_no)
         for operation in self._translog.read_operations(above_seq_no=commit.local_checkpoint):
             self._apply_replicated_locked(operation, replaying=True)
+            if len(self._buffer) >= REPLAY_REFRESH_DOCUMENTS:
+                self._refresh_locked()   # bound the memory a long log replays into
         self._publish_searcher()
 
     def close(self) -> None:
