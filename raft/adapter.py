@@ -56,6 +56,9 @@ ROLE_LEADER = "leader"
 ROLE_READ_ONLY = "read_only"
 _PYSYNCOBJ_ROLES = {0: ROLE_FOLLOWER, 1: ROLE_CANDIDATE, 2: ROLE_LEADER}
 
+# Room for pysyncobj's pickling of (funcID, (bytes,)) around our command bytes.
+_ENTRY_OVERHEAD_BYTES = 1024
+
 SUBMIT_COMMITTED = "committed"
 SUBMIT_NOT_COMMITTED = "not_committed"
 SUBMIT_UNKNOWN = "unknown"
@@ -93,6 +96,12 @@ class RaftConfig:
     leader_fallback_timeout_seconds: float = 2.0
     connection_timeout_seconds: float = 3.5
     connection_retry_seconds: float = 1.0
+    # pysyncobj sends an entry at least this large in chunks, and its chunking marks "finish"
+    # by the command's length instead of the pickled entry's, so the last bytes can be cut off
+    # (reproduced with 0.3.17: a 131 019-byte command made the follower's tick fail to unpickle
+    # the entry). A limit far above any command (UDF modules are capped at 1 MiB) keeps every
+    # entry on the whole-message path; submit() refuses anything larger.
+    append_entries_batch_size_bytes: int = 8 * 1024 * 1024
     log_compaction_min_entries: int = 5000
     log_compaction_min_seconds: float = 300.0
     bind_retry_seconds: float = 0.2
@@ -199,6 +208,7 @@ class ClusterStateMachine(SyncObj):
             useFork=False,
             dynamicMembershipChange=False,
             appendEntriesUseBatch=config.batching,
+            appendEntriesBatchSizeBytes=config.append_entries_batch_size_bytes,
             bindAddress=config.bind_address or config.self_address,
             raftMinTimeout=config.election_timeout_min_seconds,
             raftMaxTimeout=config.election_timeout_max_seconds,
@@ -264,6 +274,12 @@ class ClusterStateMachine(SyncObj):
         """Propose a command. Never blocks; ``callback`` fires exactly once on the raft thread
         (synchronously only when the adapter is already closed)."""
         command_bytes = encode_command(command) if isinstance(command, Command) else bytes(command)
+        if len(command_bytes) > self._config.append_entries_batch_size_bytes - _ENTRY_OVERHEAD_BYTES:
+            self._fire(_PendingSubmission(callback=callback, deadline=0.0), SubmitResult(
+                SUBMIT_NOT_COMMITTED, None,
+                f"command_too_large: {len(command_bytes)} bytes, limit "
+                f"{self._config.append_entries_batch_size_bytes - _ENTRY_OVERHEAD_BYTES}"))
+            return
         pending = _PendingSubmission(
             callback=callback, deadline=time.monotonic() + max(0.0, timeout_seconds),
             command_id=getattr(command, "command_id", ""))

@@ -4,6 +4,7 @@ No timed assertions: every wait polls for a condition and fails only after a gen
 so a slow machine makes these tests slower, never flaky.
 """
 
+import base64
 import socket
 import threading
 import time
@@ -14,7 +15,7 @@ import pytest
 from raft import commands as c
 from raft.adapter import ClusterStateMachine, RaftConfig, SubmitResult
 from raft.errors import RaftConfigurationError
-from raft.state import NodeInfo
+from raft.state import NodeInfo, UdfMetadata
 
 SECRET = "test-cluster-secret"
 CEILING_SECONDS = 60.0
@@ -172,6 +173,11 @@ def test_three_voters_elect_one_leader_and_replicate_the_state(tmp_path, machine
     result = submit_until_committed(follower, register("via-follower"))
     assert result.outcome.accepted
     wait_until(lambda: all("via-follower" in m.state.nodes for m in cluster), "replication")
+    # A command far larger than pysyncobj's default 64 KiB batch replicates whole.
+    big_module = base64.b64encode(bytes(range(256)) * 1200).decode("ascii")
+    submit_until_committed(follower, c.PutUdf(udf=UdfMetadata(
+        name="big", wasm_base64=big_module, sha256="00")))
+    wait_until(lambda: all("big" in m.state.udfs for m in cluster), "the big command everywhere")
     assert len({m.state.to_bytes() for m in cluster}) == 1
 
 
@@ -285,3 +291,14 @@ def test_the_remaining_voters_elect_a_new_leader_with_a_higher_term(tmp_path, ma
     wait_until(lambda: all({"before", "after"} <= set(m.state.nodes) for m in survivors),
                "both survivors applying")
     assert changes and changes[-1].raft_term > old_term
+
+
+def test_a_command_above_the_entry_size_limit_is_refused_without_entering_the_log(tmp_path, machines):
+    address = free_address()
+    machine = start(machines, make_config(tmp_path, "one", address, [address],
+                                          append_entries_batch_size_bytes=64 * 1024))
+    results = []
+    machine.submit(c.PutUdf(udf=UdfMetadata(name="huge", wasm_base64="A" * 100_000, sha256="00")),
+                   results.append, timeout_seconds=5.0)
+    assert len(results) == 1 and results[0].status == "not_committed"
+    assert results[0].reason.startswith("command_too_large")
