@@ -6,7 +6,7 @@ FieldMapping, Mapping, ParsedDocument, parse_date, format_date, parse_date_math.
 """
 
 from index.mapping.dates import DEFAULT_DATE_FORMAT, format_date, parse_date, parse_date_math, parse_time_zone
-from index.mapping.mapping import FieldMapping, Mapping, ParsedDocument, convert_value
+from index.mapping.mapping import FieldMapping, Mapping, ParsedDocument, convert_value, normalize_keyword
 
 __all__ = ["DEFAULT_DATE_FORMAT", "FieldMapping", "Mapping", "ParsedDocument", "convert_value",
-           "format_date", "parse_date", "parse_date_math", "parse_time_zone"]
+           "format_date", "normalize_keyword", "parse_date", "parse_date_math", "parse_time_zone"]

@@ -37,6 +37,7 @@ INTEGER_RANGES = {
 }
 FLOAT_TYPES = ("double", "float")
 NUMERIC_TYPES = tuple(INTEGER_RANGES) + FLOAT_TYPES
+SUPPORTED_NORMALIZERS = frozenset({"lowercase"})
 
 # Parameters each type accepts; the ones we store but do not act on are still validated so that a
 # mapping a client sends to OpenSearch is accepted here too.
@@ -97,6 +98,7 @@ class FieldMapping:
     ignore_malformed: bool = False  # numbers/dates: skip a bad value instead of failing the doc
     multi_field_of: str | None = None  # the parent field's path for a multi-field
     copy_to: tuple[str, ...] = ()  # fields that also receive this field's values
+    normalizer: str | None = None  # keyword: values (and term queries) are normalised with it
     search_quote_analyzer: str | None = None
     position_increment_gap: int = 100  # text only: position gap between array values
 
@@ -186,8 +188,10 @@ def _normalise_leaf(definition: dict[str, Any], path: str, inside_multi_field: b
                 raise MapperParsingError(f"[copy_to] of field [{path}] must be a field name or a list of"
                                          f" field names, got [{value}]")
             value = list(targets)
-        elif name == "normalizer" and value is not None:
-            raise MapperParsingError(f"[normalizer] on field [{path}] is not supported")
+        elif name == "normalizer" and value is not None and value not in SUPPORTED_NORMALIZERS:
+            # custom normalizers need the index's analysis settings, which a Mapping does not see
+            raise MapperParsingError(f"normalizer [{value}] on field [{path}] is not supported: only"
+                                     f" {sorted(SUPPORTED_NORMALIZERS)} are")
         elif name == "ignore_above":
             if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).lstrip("-").isdigit():
                 raise MapperParsingError(f"Failed to parse mapping: [ignore_above] of field [{path}]"
@@ -379,6 +383,7 @@ def _leaf_from_json(path: str, definition: dict[str, Any], multi_field_of: str |
         search_quote_analyzer=definition.get("search_quote_analyzer"),
         position_increment_gap=definition.get("position_increment_gap", 100),
         copy_to=tuple(definition.get("copy_to", ())),
+        normalizer=definition.get("normalizer") if type_name == "keyword" else None,
     )
     null_value = definition.get("null_value")
     if null_value is None:
@@ -706,10 +711,17 @@ class _Leaf:
         self.field_mapping = field_mapping
         self.sub_fields = sub_fields
         self.copy_to = copy_to
-        converter = _fast_converter(field_mapping)
+        converter = _fast_converter(field_mapping) if field_mapping.normalizer is None else None
         # str/bool fields accept their own Python type as is; numbers go through a range check
         self.fast_type = converter if converter in (str, bool) else None
         self.fast_convert = None if converter in (str, bool) else converter
+
+
+def normalize_keyword(field_mapping: FieldMapping, value: str) -> str:
+    """A keyword value (or a term query's value) through the field's normalizer."""
+    if field_mapping.normalizer == "lowercase":
+        return value.lower()
+    return value
 
 
 def _append_value(state: _ParseState, field_mapping: FieldMapping, value: Any) -> None:
@@ -725,6 +737,8 @@ def _append_value(state: _ParseState, field_mapping: FieldMapping, value: Any) -
     if ignore_above is not None and type(converted) is str and len(converted) > ignore_above:
         state.ignored.append(field_mapping.path)
         return
+    if field_mapping.normalizer is not None:
+        converted = normalize_keyword(field_mapping, converted)  # after ignore_above, as OpenSearch
     existing = state.values.get(field_mapping.path)
     if existing is None:
         state.values[field_mapping.path] = [converted]

@@ -209,3 +209,23 @@ def test_a_mapping_wrapped_in_the_doc_type_name_is_unwrapped():
 def test_an_unknown_root_parameter_is_refused_with_opensearch_message():
     with pytest.raises(MapperParsingError, match=r"Root mapping definition has unsupported parameters:  \[foo : 1\]"):
         Mapping.from_json({"foo": 1})
+
+
+def test_the_lowercase_normalizer_lowercases_keyword_values_after_ignore_above():
+    mapping = Mapping.from_json({"properties": {"tag": {"type": "keyword", "normalizer": "lowercase", "ignore_above": 3}}})
+    assert mapping.field("tag").normalizer == "lowercase"
+    parsed = mapping.parse_document({"tag": ["ABC", "ABCD", "Ab"]})
+    assert parsed.values == {"tag": ["abc", "ab"]} and parsed.ignored_fields == ("tag",)
+
+
+def test_a_custom_normalizer_is_refused_clearly():
+    with pytest.raises(MapperParsingError, match=r"normalizer \[mine\] on field \[tag\] is not supported"):
+        Mapping.from_json({"properties": {"tag": {"type": "keyword", "normalizer": "mine"}}})
+
+
+def test_check_analyzers_names_the_first_analyzer_the_index_does_not_know():
+    mapping = Mapping.from_json({"properties": {"a": {"type": "text", "analyzer": "english"},
+                                                "b": {"type": "text", "analyzer": "mine", "search_analyzer": "standard"}}})
+    mapping.check_analyzers(lambda name: name in {"english", "mine"})
+    with pytest.raises(MapperParsingError, match=r"analyzer \[mine\] has not been configured in mappings"):
+        mapping.check_analyzers(lambda name: name == "english")
