@@ -29,7 +29,8 @@ import orjson
 
 from index.aggregations import dates
 from index.aggregations.partials import (
-    AggregationPartial, Bucket, CardinalityState, DigestState, KeyedBucketsState, SingleBucketState,
+    AggregationPartial, Bucket, CardinalityState, DigestState, FlatTermsState, KeyedBucketsState,
+    SingleBucketState,
     StatsState, TopHit, TopHitsState, ValueCountState, WeightedAvgState, empty_state)
 from index.aggregations.sketches import CardinalitySketch, TDigest, hash_numbers, hash_strings
 from index.aggregations.tree import AggregationNode, AggregationTree
@@ -521,6 +522,8 @@ def _collect_terms(node, segment, docs, scores, context):
         key_ids = dense[ordinals]
         keep = key_ids >= 0
         keys = [terms[i] for i in used.tolist()]
+        if not node.sub_aggregations:
+            return FlatTermsState("keyword", keys, counts[used].astype(np.int64))
         buckets = _make_buckets(node, segment, docs, scores, context, keys, counts[used],
                                 rows[keep], key_ids[keep])
         return KeyedBucketsState("terms", "keyword", buckets)
@@ -553,6 +556,9 @@ def _collect_terms(node, segment, docs, scores, context):
         rows, key_ids = rows[keep], key_ids[keep]
         keys = [keys[i] for i in selected.tolist()]
         counts = counts[selected]
+    if not node.sub_aggregations:
+        return FlatTermsState(info.value_type, keys, np.asarray(counts, dtype=np.int64),
+                              date_format=info.date_format)
     buckets = _make_buckets(node, segment, docs, scores, context, keys, counts, rows, key_ids)
     return KeyedBucketsState("terms", info.value_type, buckets, date_format=info.date_format)
 

@@ -21,7 +21,9 @@ from __future__ import annotations
 import functools
 import math
 from dataclasses import dataclass, field
-from typing import Any, Sequence
+from typing import Any, NamedTuple, Sequence
+
+import numpy as np
 
 from index.aggregations.sketches import CardinalitySketch, TDigest
 from index.aggregations.tree import AggregationNode, AggregationTree, BucketOrder
@@ -244,8 +246,10 @@ def _compare_plain(left, right) -> int:
 # --------------------------------------------------------------------------- bucket states
 
 
-@dataclass(frozen=True, slots=True)
-class Bucket:
+class Bucket(NamedTuple):
+    """One bucket. A NamedTuple rather than a dataclass: terms can hold hundreds of thousands
+    of them and a tuple is several times cheaper to create."""
+
     doc_count: int
     sub: AggregationPartial
     doc_count_error: int = 0     # terms only
@@ -318,6 +322,7 @@ class KeyedBucketsState:
         subs: dict = {}
         other_doc_count = 0
         sum_error = 0
+        has_sub_aggregations = bool(node.sub_aggregations)
         for state in states:
             other_doc_count += state.other_doc_count
             this_error = state.doc_count_error
@@ -325,12 +330,16 @@ class KeyedBucketsState:
                 sum_error = -1 if this_error == -1 else sum_error + this_error
             for key, bucket in state.buckets.items():
                 counts[key] = counts.get(key, 0) + bucket.doc_count
-                errors[key] = errors.get(key, 0) + bucket.doc_count_error - this_error
-                subs.setdefault(key, []).append(bucket.sub)
+                if bucket.doc_count_error or this_error:
+                    errors[key] = errors.get(key, 0) + bucket.doc_count_error - this_error
+                if has_sub_aggregations:
+                    subs.setdefault(key, []).append(bucket.sub)
         buckets = {}
+        empty = AggregationPartial({})
         for key, doc_count in counts.items():
-            error = -1 if sum_error == -1 else errors[key] + sum_error
-            buckets[key] = Bucket(doc_count, merge_partials(subs[key], node.sub_aggregations), error)
+            error = -1 if sum_error == -1 else errors.get(key, 0) + sum_error
+            sub = merge_partials(subs[key], node.sub_aggregations) if has_sub_aggregations else empty
+            buckets[key] = Bucket(doc_count, sub, error)
         if sum_error == -1:
             merged_error = -1
         else:
@@ -342,9 +351,124 @@ class KeyedBucketsState:
                                  merged_error, typed.date_format, extended, range_bounds)
 
 
+@dataclass(frozen=True, slots=True)
+class FlatTermsState:
+    """terms without sub-aggregations, held as columns: a key list and numpy counts.
+
+    High-cardinality terms (ids, users) have hundreds of thousands of buckets; one Python object
+    per bucket made merging them seconds long. Columns merge with one dict pass and bincount and
+    are cut with numpy top-k selection (select_flat_terms)."""
+
+    value_type: str
+    keys: list                          # str / int / float bucket keys
+    counts: np.ndarray                  # int64 doc counts, aligned with keys
+    errors: np.ndarray | None = None    # int64 per-bucket doc count errors (None: all zero)
+    other_doc_count: int = 0
+    doc_count_error: int = 0            # as KeyedBucketsState: 0 exact, >0 bounded, -1 unbounded
+    date_format: str | None = None
+    kind = "flat_terms"
+
+    def to_wire(self) -> dict:
+        return {"kind": self.kind, "value_type": self.value_type, "keys": list(self.keys),
+                "counts": self.counts.tolist(),
+                "errors": None if self.errors is None else self.errors.tolist(),
+                "other_doc_count": self.other_doc_count, "doc_count_error": self.doc_count_error,
+                "date_format": self.date_format}
+
+    @classmethod
+    def from_wire(cls, wire: dict) -> FlatTermsState:
+        errors = wire.get("errors")
+        return cls(wire["value_type"], list(wire["keys"]), np.asarray(wire["counts"], dtype=np.int64),
+                   None if errors is None else np.asarray(errors, dtype=np.int64),
+                   int(wire["other_doc_count"]), int(wire["doc_count_error"]), wire.get("date_format"))
+
+    @staticmethod
+    def merge(states, node) -> FlatTermsState:
+        typed = _first_typed(states)
+        other_doc_count = 0
+        sum_error = 0
+        all_keys: list = []
+        count_parts = []
+        error_parts = []
+        any_error = False
+        for state in states:
+            other_doc_count += state.other_doc_count
+            this_error = state.doc_count_error
+            if sum_error != -1:
+                sum_error = -1 if this_error == -1 else sum_error + this_error
+            all_keys.extend(state.keys)
+            count_parts.append(state.counts)
+            errors = np.zeros(len(state.keys), dtype=np.int64) if state.errors is None else state.errors
+            if state.errors is not None or this_error:
+                any_error = True
+            error_parts.append(errors - this_error)
+        # Factorise the keys with C-level dict construction and map() rather than a Python
+        # loop: dict.fromkeys keeps first-seen order, zip numbers them.
+        positions_by_key = dict(zip(dict.fromkeys(all_keys), range(len(all_keys))))
+        positions = np.fromiter(map(positions_by_key.__getitem__, all_keys), dtype=np.int64,
+                                count=len(all_keys))
+        bucket_count = len(positions_by_key)
+        # bincount sums in float64: exact for counts below 2**53.
+        counts = np.zeros(bucket_count, dtype=np.int64)
+        if positions.size:
+            counts = np.rint(np.bincount(positions, weights=np.concatenate(count_parts),
+                                         minlength=bucket_count)).astype(np.int64)
+        errors = None
+        if sum_error == -1:
+            errors = np.full(bucket_count, -1, dtype=np.int64)
+        elif any_error or sum_error:
+            errors = np.zeros(bucket_count, dtype=np.int64)
+            if positions.size:
+                errors = np.rint(np.bincount(positions, weights=np.concatenate(error_parts),
+                                             minlength=bucket_count)).astype(np.int64)
+            errors += sum_error
+        merged_error = -1 if sum_error == -1 else (0 if len(states) == 1 else sum_error)
+        return FlatTermsState(typed.value_type, list(positions_by_key), counts, errors,
+                              other_doc_count, merged_error, typed.date_format)
+
+
+def select_flat_terms(state: FlatTermsState, orders: Sequence[BucketOrder], minimum_doc_count: int,
+                      limit: int) -> tuple[list[int], int]:
+    """Indexes of the `limit` best buckets in order, and the summed doc_count of the eligible
+    buckets left out. Orders are _count and/or _key (a terms without sub-aggregations cannot
+    order by anything else). Top-k by count is np.partition; ties at the cut are settled by key
+    with heapq, so a million buckets of count 1 still cost one pass."""
+    import heapq
+    counts = state.counts
+    keys = state.keys
+    eligible = np.flatnonzero(counts >= minimum_doc_count)
+    eligible_total = int(counts[eligible].sum())
+    primary = orders[0]
+    key_order = next((order for order in orders if order.path == "_key"), BucketOrder("_key", True))
+    if primary.path == "_key":
+        chosen = sorted(eligible.tolist(), key=keys.__getitem__, reverse=not primary.ascending)[:limit]
+    else:
+        if primary.path != "_count":
+            raise AggregationError(f"terms without sub-aggregations cannot be ordered by "
+                                   f"[{primary.path}]")
+        chosen_array = eligible
+        if limit < eligible.size:
+            eligible_counts = counts[eligible]
+            if primary.ascending:
+                threshold = np.partition(eligible_counts, limit - 1)[limit - 1]
+                certain = eligible[eligible_counts < threshold]
+            else:
+                threshold = np.partition(eligible_counts, eligible.size - limit)[eligible.size - limit]
+                certain = eligible[eligible_counts > threshold]
+            tied = eligible[eligible_counts == threshold].tolist()
+            pick = heapq.nsmallest if key_order.ascending else heapq.nlargest
+            chosen_array = np.concatenate([certain, np.asarray(
+                pick(limit - certain.size, tied, key=keys.__getitem__), dtype=np.int64)])
+        chosen = sorted(chosen_array.tolist(), key=keys.__getitem__, reverse=not key_order.ascending)
+        chosen.sort(key=lambda index: int(counts[index]), reverse=not primary.ascending)
+        chosen = chosen[:limit]
+    kept_total = int(counts[chosen].sum()) if chosen else 0
+    return chosen, eligible_total - kept_total
+
+
 _STATE_TYPES = {state_type.kind: state_type for state_type in (
     StatsState, ValueCountState, CardinalityState, DigestState, WeightedAvgState, TopHitsState,
-    SingleBucketState, KeyedBucketsState)}
+    SingleBucketState, KeyedBucketsState, FlatTermsState)}
 
 
 def _state_from_wire(wire: dict):
@@ -385,6 +509,8 @@ def empty_state(node: AggregationNode):
     if kind in ("filter", "missing", "global"):
         return SingleBucketState(0, empty_partial(node.sub_aggregations))
     if kind == "terms":
+        if not node.sub_aggregations:
+            return FlatTermsState("unmapped", [], np.zeros(0, dtype=np.int64))
         return KeyedBucketsState("terms", "unmapped", {})
     if kind in ("histogram", "date_histogram"):
         return KeyedBucketsState("histogram", "unmapped", {})
@@ -469,6 +595,35 @@ def sub_metric_value(sub: AggregationPartial, path: str, node: AggregationNode):
     return metric_value(child, state, metric or None)
 
 
+def best_buckets(buckets: dict, orders: Sequence[BucketOrder], node: AggregationNode,
+                 minimum_doc_count: int, limit: int) -> tuple[list, int]:
+    """The `limit` best (key, Bucket) pairs with doc_count >= minimum_doc_count, in order, and
+    the summed doc_count of the eligible ones left out. The common orders (count desc then key,
+    key asc/desc) avoid a Python comparison function: numpy preselects by count and a native
+    tuple sort orders the candidates."""
+    items = [(key, bucket) for key, bucket in buckets.items() if bucket.doc_count >= minimum_doc_count]
+    eligible_total = sum(bucket.doc_count for _, bucket in items)
+    paths = [(order.path, order.ascending) for order in orders]
+    if paths[:2] == [("_count", False), ("_key", True)] and _keys_comparable(items):
+        if limit < len(items):
+            counts = np.fromiter((bucket.doc_count for _, bucket in items), dtype=np.int64, count=len(items))
+            threshold = np.partition(counts, len(items) - limit)[len(items) - limit]
+            items = [item for item in items if item[1].doc_count >= threshold]
+        items.sort(key=lambda item: (-item[1].doc_count, item[0]))
+    elif paths[0][0] == "_key" and _keys_comparable(items):
+        items.sort(key=lambda item: item[0], reverse=not paths[0][1])
+    else:
+        items.sort(key=bucket_sort_key_function(orders, node))
+    kept = items[:limit]
+    return kept, eligible_total - sum(bucket.doc_count for _, bucket in kept)
+
+
+def _keys_comparable(items) -> bool:
+    """All keys str, or all numbers: then native ordering equals the bucket key order."""
+    kinds = {str if isinstance(key, str) else float for key, _ in items}
+    return len(kinds) <= 1
+
+
 def reduce_for_shard_response(partial: AggregationPartial, tree: AggregationTree) -> AggregationPartial:
     """Cut every terms aggregation to its `shard_size` best buckets, as a shard does before
     answering, recording OpenSearch's doc count error. Optional: without it partials stay exact
@@ -483,6 +638,24 @@ def reduce_for_shard_response(partial: AggregationPartial, tree: AggregationTree
 
 
 def _reduce_state_for_shard(state, node: AggregationNode):
+    if isinstance(state, FlatTermsState):
+        spec = node.spec
+        chosen, left_out = select_flat_terms(
+            state, spec.order, max(spec.shard_min_doc_count, 1 if spec.min_doc_count else 0),
+            spec.shard_size)
+        doc_count_error = state.doc_count_error
+        primary = spec.order[0]
+        if len(chosen) < spec.shard_size or primary.path == "_key":
+            pass
+        elif primary.path == "_count" and not primary.ascending:
+            if doc_count_error <= 0:      # OpenSearch's getDocCountError
+                doc_count_error = int(state.counts[chosen].min())
+        else:
+            doc_count_error = -1
+        index = np.asarray(chosen, dtype=np.int64)
+        return FlatTermsState(state.value_type, [state.keys[i] for i in chosen], state.counts[index],
+                              None if state.errors is None else state.errors[index],
+                              state.other_doc_count + left_out, doc_count_error, state.date_format)
     if isinstance(state, SingleBucketState):
         return SingleBucketState(state.doc_count,
                                  reduce_for_shard_response(state.sub, node.sub_aggregations))
@@ -493,11 +666,10 @@ def _reduce_state_for_shard(state, node: AggregationNode):
     doc_count_error = state.doc_count_error
     if node.type == "terms":
         spec = node.spec
-        eligible = [(key, bucket) for key, bucket in buckets.items()
-                    if bucket.doc_count >= max(spec.shard_min_doc_count, 1 if spec.min_doc_count else 0)]
-        eligible.sort(key=bucket_sort_key_function(spec.order, node))
-        kept = eligible[:spec.shard_size]
-        other_doc_count += sum(bucket.doc_count for _, bucket in eligible[spec.shard_size:])
+        kept, left_out = best_buckets(
+            buckets, spec.order, node,
+            max(spec.shard_min_doc_count, 1 if spec.min_doc_count else 0), spec.shard_size)
+        other_doc_count += left_out
         primary = spec.order[0]
         if len(kept) < spec.shard_size or primary.path == "_key":
             doc_count_error = max(doc_count_error, 0) if doc_count_error != -1 else -1

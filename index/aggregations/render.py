@@ -19,8 +19,9 @@ import numpy as np
 
 from index.aggregations import dates
 from index.aggregations.partials import (
-    AggregationPartial, CardinalityState, DigestState, KeyedBucketsState, SingleBucketState,
-    StatsState, TopHitsState, ValueCountState, WeightedAvgState, bucket_sort_key_function,
+    AggregationPartial, CardinalityState, DigestState, FlatTermsState, KeyedBucketsState,
+    SingleBucketState, select_flat_terms,
+    StatsState, TopHitsState, ValueCountState, WeightedAvgState, best_buckets, bucket_sort_key_function,
     empty_partial, empty_state)
 from index.aggregations.tree import AggregationNode, AggregationTree
 from index.errors import AggregationError
@@ -267,13 +268,32 @@ def _render_single_bucket(node, state: SingleBucketState):
     return {"doc_count": state.doc_count, **_render_level(state.sub, node.sub_aggregations)}
 
 
-def _render_terms(node, state: KeyedBucketsState):
+def _render_flat_terms(node, state: FlatTermsState):
     spec = node.spec
-    eligible = [(key, bucket) for key, bucket in state.buckets.items()
-                if bucket.doc_count >= spec.min_doc_count]
-    eligible.sort(key=bucket_sort_key_function(spec.order, node))
-    kept = eligible[:spec.size]
-    other_doc_count = state.other_doc_count + sum(bucket.doc_count for _, bucket in eligible[spec.size:])
+    chosen, left_out = select_flat_terms(state, spec.order, spec.min_doc_count, spec.size)
+    date_format = spec.format or state.date_format
+    buckets = []
+    for index in chosen:
+        key = state.keys[index]
+        rendered = {"key": key}
+        formatted = _format_value(key, state.value_type, date_format)
+        if formatted is not None:
+            rendered["key_as_string"] = formatted
+        rendered["doc_count"] = int(state.counts[index])
+        if spec.show_term_doc_count_error:
+            rendered["doc_count_error_upper_bound"] = (
+                int(state.errors[index]) if state.errors is not None else 0)
+        buckets.append(rendered)
+    return {"doc_count_error_upper_bound": state.doc_count_error,
+            "sum_other_doc_count": state.other_doc_count + left_out, "buckets": buckets}
+
+
+def _render_terms(node, state):
+    if isinstance(state, FlatTermsState):
+        return _render_flat_terms(node, state)
+    spec = node.spec
+    kept, left_out = best_buckets(state.buckets, spec.order, node, spec.min_doc_count, spec.size)
+    other_doc_count = state.other_doc_count + left_out
     buckets = []
     for key, bucket in kept:
         rendered = {"key": key}

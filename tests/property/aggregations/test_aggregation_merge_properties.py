@@ -168,3 +168,39 @@ def test_merged_percentiles_stay_within_the_stated_rank_bound(size, pieces, seed
         at_or_below = np.searchsorted(ordered, estimate, side="right") / size
         assert below - bound <= quantile <= at_or_below + bound
         assert ordered[0] <= estimate <= ordered[-1]
+
+
+@settings(max_examples=60, deadline=None)
+@given(documents=documents_strategy, data=st.data())
+def test_columnar_and_per_bucket_terms_agree_after_shard_cuts(documents, data):
+    """terms without sub-aggregations use columns (FlatTermsState); with them, one object per
+    bucket. Cut at shard_size on every shard and merged, both must give the same buckets,
+    errors and other counts."""
+    shard_count = data.draw(st.integers(1, 4))
+    assignment = data.draw(st.lists(st.tuples(st.integers(0, shard_count - 1), st.integers(0, 1)),
+                                    min_size=len(documents), max_size=len(documents)))
+    size = data.draw(st.integers(1, 4))
+    order = data.draw(st.sampled_from([{"_count": "desc"}, {"_count": "asc"}, {"_key": "desc"},
+                                       [{"_count": "desc"}, {"_key": "desc"}]]))
+    field_name = data.draw(st.sampled_from(["tag", "n"]))
+    terms = {"field": field_name, "size": size, "shard_size": size + data.draw(st.integers(0, 2)),
+             "order": order, "show_term_doc_count_error": True}
+    tree = parse({"flat": {"terms": terms},
+                  "objects": {"terms": terms, "aggs": {"c": {"value_count": {"field": "tag"}}}}})
+    by_place = collections.defaultdict(list)
+    for document, place in zip(documents, assignment):
+        by_place[place].append(document)
+    shard_partials = []
+    for shard in range(shard_count):
+        segment_partials = []
+        for (place_shard, place_segment), part in sorted(by_place.items()):
+            if place_shard == shard:
+                segment = FakeSegment(part, FIELD_TYPES, name=f"{shard}-{place_segment}")
+                segment_partials.append(collect_segment(tree, segment, segment.matching_docs(),
+                                                        FakeContext(FakeMapping(FIELD_TYPES))))
+        shard_partial = reduce_for_shard_response(merge_partials(segment_partials, tree), tree)
+        shard_partials.append(AggregationPartial.from_wire(orjson.loads(orjson.dumps(shard_partial.to_wire()))))
+    result = render(merge_partials(shard_partials, tree), tree)
+    for bucket in result["objects"]["buckets"]:
+        bucket.pop("c")
+    assert result["flat"] == result["objects"]
