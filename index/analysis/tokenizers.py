@@ -9,7 +9,6 @@ otherwise normalise terms: that is the token filters' job, as in Lucene.
 from __future__ import annotations
 
 import re
-import sys
 import unicodedata
 from typing import Any
 
@@ -425,5 +424,3 @@ def build_tokenizer(type_name: str, parameters: dict[str, Any], definition_name:
 
 BUILT_IN_TOKENIZER_NAMES = ("standard", "classic", "uax_url_email", "letter", "lowercase", "whitespace", "keyword",
                             "pattern", "ngram", "edge_ngram")
-
-assert sys.maxunicode > 0xFFFF  # the class ranges above need a wide build (always true on 3.11)
