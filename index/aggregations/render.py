@@ -11,6 +11,7 @@ Must never: read segments or merge partials of different origins (partials.py do
 
 from __future__ import annotations
 
+import contextvars
 import decimal
 import math
 from typing import Any
@@ -35,9 +36,26 @@ class TooManyBucketsError(AggregationError):
     opensearch_type = "too_many_buckets_exception"
 
 
+# Buckets rendered so far in the current render() call (search.max_buckets counts every bucket
+# of the response, sub-aggregations' included). A ContextVar keeps concurrent renders apart.
+_rendered_bucket_count: contextvars.ContextVar[list] = contextvars.ContextVar("rendered_bucket_count")
+
+
 def render(partial: AggregationPartial, tree: AggregationTree) -> dict:
     """The value of a search response's "aggregations" key (empty dict for an empty tree)."""
-    return _render_level(partial, tree)
+    token = _rendered_bucket_count.set([0])
+    try:
+        return _render_level(partial, tree)
+    finally:
+        _rendered_bucket_count.reset(token)
+
+
+def _consume_buckets(count: int, node) -> None:
+    counter = _rendered_bucket_count.get(None)
+    if counter is None:
+        return
+    counter[0] += count
+    _check_bucket_count(counter[0], node)
 
 
 def render_response(aggs_json: dict | None, partial: AggregationPartial | None, *,
@@ -261,6 +279,7 @@ def _render_top_hits(node, state: TopHitsState):
 
 
 def _bucket_body(node, bucket) -> dict:
+    _consume_buckets(1, node)
     return _render_level(bucket.sub, node.sub_aggregations)
 
 
@@ -271,6 +290,7 @@ def _render_single_bucket(node, state: SingleBucketState):
 def _render_flat_terms(node, state: FlatTermsState):
     spec = node.spec
     chosen, left_out = select_flat_terms(state, spec.order, spec.min_doc_count, spec.size)
+    _consume_buckets(len(chosen), node)
     date_format = spec.format or state.date_format
     buckets = []
     for index in chosen:

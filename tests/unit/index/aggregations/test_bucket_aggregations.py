@@ -269,3 +269,12 @@ def test_numeric_terms_refuse_regex_include_but_accept_value_lists():
         run({"n": {"terms": {"field": "count", "include": "1.*"}}})
     result = run({"n": {"terms": {"field": "count", "include": [1, 9]}}})["n"]["buckets"]
     assert sorted(bucket["key"] for bucket in result) == [1, 9]
+
+
+def test_buckets_of_nested_aggregations_count_toward_the_response_limit(monkeypatch):
+    import importlib
+    render_module = importlib.import_module("index.aggregations.render")
+    monkeypatch.setattr(render_module, "MAX_BUCKETS", 5)
+    assert len(run({"t": {"terms": {"field": "tag"}}})["t"]["buckets"]) == 3
+    with pytest.raises(AggregationError, match=r"too many buckets"):
+        run({"t": {"terms": {"field": "tag"}, "aggs": {"u": {"terms": {"field": "count"}}}}})
