@@ -8,6 +8,7 @@ otherwise normalise terms: that is the token filters' job, as in Lucene.
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 from typing import Any
@@ -38,7 +39,6 @@ def _combining_mark_class() -> str:
     )
 
 
-_MARKS = _combining_mark_class()
 # Scripts Lucene's StandardTokenizer does not treat as ordinary letters.
 _IDEOGRAPHIC = "\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ebef\U00030000-\U0003134f"
 _HIRAGANA = "\u3040-\u309f"
@@ -47,26 +47,17 @@ _HANGUL = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
 _SPECIAL_SCRIPTS = _IDEOGRAPHIC + _HIRAGANA + _KATAKANA + _HANGUL
 
 _LETTER = rf"[^\W\d_{_SPECIAL_SCRIPTS}]"
-_WORD_CHARACTER = rf"(?:[^\W{_SPECIAL_SCRIPTS}]|[{_MARKS}])"
 # UAX#29 WB6/7 (MidLetter, MidNumLet between letters) and WB11/12 (MidNum, MidNumLet between
 # digits): "don't", "u.s.a", "3.14", "1,000" stay one token; "wi-fi" or "a.1" do not.
 _LETTER_JOINERS = "'\u2019.:\u00b7\u2018\u2024\ufe52\ufe55\uff07\uff0e\uff1a"
 _DIGIT_JOINERS = ".,;'\u2019\u2018\u2024\ufe50\ufe52\ufe54\uff07\uff0c\uff0e\uff1b"
-_STANDARD_WORD = (
-    rf"{_WORD_CHARACTER}+(?:(?:(?<={_LETTER})[{re.escape(_LETTER_JOINERS)}](?={_LETTER})"
-    rf"|(?<=\d)[{re.escape(_DIGIT_JOINERS)}](?=\d)){_WORD_CHARACTER}+)*"
-)
-STANDARD_TOKEN_PATTERN = re.compile(
-    rf"(?P<ideographic>[{_IDEOGRAPHIC}])|(?P<hiragana>[{_HIRAGANA}])"
-    rf"|(?P<katakana>[{_KATAKANA}]+)|(?P<hangul>[{_HANGUL}]+)|(?P<word>{_STANDARD_WORD})"
-)
 
 
 def _basic_plane_word_characters() -> str:
     """Every BMP character of \\w or a combining mark, spelled out one by one.
 
     `re` compiles a class of literal BMP characters into a 64K bitmap (~28 MB/s for a word scan),
-    while "\\w plus mark ranges" tests a list of ranges per character (~10 MB/s) — measured.
+    while "\\w plus mark ranges" tests a list of ranges per character (~10-14 MB/s) — measured.
     """
     characters = [
         character for character in map(chr, range(0x10000))
@@ -76,15 +67,39 @@ def _basic_plane_word_characters() -> str:
     return re.escape("".join(characters))
 
 
-# One class of literal characters, no per-character alternation. It admits special scripts into
-# words, which StandardTokenizer.tokenize then splits exactly. Texts with characters beyond the
-# BMP take the exact (slower) pattern.
-_COARSE_WORD_CHARACTER = f"[{_basic_plane_word_characters()}]"
-_COARSE_LETTER = r"[^\W\d_]"
-COARSE_WORD_PATTERN = re.compile(
-    rf"{_COARSE_WORD_CHARACTER}+(?:(?:(?<={_COARSE_LETTER})[{re.escape(_LETTER_JOINERS)}](?={_COARSE_LETTER})"
-    rf"|(?<=\d)[{re.escape(_DIGIT_JOINERS)}](?=\d)){_COARSE_WORD_CHARACTER}+)*"
-)
+@functools.lru_cache(maxsize=1)
+def standard_token_pattern() -> re.Pattern[str]:
+    """The exact pattern: special scripts split per character or run, words with UAX#29 joiners.
+
+    Built on first use (compiling the big classes costs ~0.1-0.3 s; a process that never
+    tokenises, like the HTTP front, should not pay it at import).
+    """
+    word_character = rf"(?:[^\W{_SPECIAL_SCRIPTS}]|[{_combining_mark_class()}])"
+    standard_word = (
+        rf"{word_character}+(?:(?:(?<={_LETTER})[{re.escape(_LETTER_JOINERS)}](?={_LETTER})"
+        rf"|(?<=\d)[{re.escape(_DIGIT_JOINERS)}](?=\d)){word_character}+)*"
+    )
+    return re.compile(
+        rf"(?P<ideographic>[{_IDEOGRAPHIC}])|(?P<hiragana>[{_HIRAGANA}])"
+        rf"|(?P<katakana>[{_KATAKANA}]+)|(?P<hangul>[{_HANGUL}]+)|(?P<word>{standard_word})"
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def coarse_word_pattern() -> re.Pattern[str]:
+    """One class of literal characters, no per-character alternation (the fast path).
+
+    It admits special scripts into words, which StandardTokenizer.tokenize then splits exactly;
+    texts with characters beyond the BMP take the exact pattern.
+    """
+    word_character = f"[{_basic_plane_word_characters()}]"
+    letter = r"[^\W\d_]"
+    return re.compile(
+        rf"{word_character}+(?:(?:(?<={letter})[{re.escape(_LETTER_JOINERS)}](?={letter})"
+        rf"|(?<=\d)[{re.escape(_DIGIT_JOINERS)}](?=\d)){word_character}+)*"
+    )
+
+
 _SPECIAL_SCRIPT = re.compile(f"[{_SPECIAL_SCRIPTS}]")
 _SPECIAL_GROUP_TYPES = {
     "ideographic": "<IDEOGRAPHIC>",
@@ -140,7 +155,7 @@ class StandardTokenizer(Tokenizer):
             output.append((term, start, end, token_type))
 
     def _tokenize_exact(self, text: str, start: int, end: int, output: list[RawToken]) -> None:
-        for match in STANDARD_TOKEN_PATTERN.finditer(text, start, end):
+        for match in standard_token_pattern().finditer(text, start, end):
             group_name = match.lastgroup
             if group_name == "word":
                 self._emit_word(match.group(), match.start(), match.end(), output)
@@ -159,7 +174,7 @@ class StandardTokenizer(Tokenizer):
             self._tokenize_exact(text, 0, len(text), output)
             return output
         has_special_scripts = not is_ascii and _SPECIAL_SCRIPT.search(text) is not None
-        for coarse in COARSE_WORD_PATTERN.finditer(text):
+        for coarse in coarse_word_pattern().finditer(text):
             term = coarse.group()
             if has_special_scripts and _SPECIAL_SCRIPT.search(term):
                 # The coarse pattern lets CJK run into words; the exact pattern splits them. Its
@@ -171,7 +186,7 @@ class StandardTokenizer(Tokenizer):
 
     def terms(self, text: str) -> list[str]:
         if text.isascii() or (max(text) <= "\uffff" and _SPECIAL_SCRIPT.search(text) is None):
-            terms = COARSE_WORD_PATTERN.findall(text)
+            terms = coarse_word_pattern().findall(text)
             if not terms:
                 return terms
             if max(map(len, terms)) <= self.max_token_length and all(
