@@ -104,7 +104,6 @@ class ShardExecution:
         self.profile_timings: dict[int, list[int]] = {}   # id(plan) -> [nanoseconds, calls]
         self._field_statistics: dict[str, tuple[int, int]] = {}
         self._document_frequencies: dict[tuple[str, str], int] = {}
-        self._all_terms: dict[str, list[str]] = {}
         self.clause_count = 0
 
     @property
@@ -135,17 +134,16 @@ class ShardExecution:
             self._document_frequencies[key] = cached
         return cached
 
-    def all_terms(self, field_name: str) -> list[str]:
-        """The sorted union of a field's terms over the snapshot's segments (for expansions)."""
-        cached = self._all_terms.get(field_name)
-        if cached is None:
-            union: set[str] = set()
-            for segment in self.searcher.segments:
-                if field_name in segment.field_names():
-                    union.update(segment.terms(field_name))
-            cached = sorted(union)
-            self._all_terms[field_name] = cached
-        return cached
+    def expand_terms(self, field_name: str, select: Callable[[Sequence[str]], list]) -> list:
+        """Union over segments of ``select(segment terms)`` (selections must be hashable items).
+
+        Each segment's sorted dictionary is searched on its own (bisection for prefixes), so no
+        shard-wide vocabulary is ever materialised."""
+        selected: set = set()
+        for segment in self.searcher.segments:
+            if field_name in segment.field_names():
+                selected.update(select(segment.terms(field_name)))
+        return sorted(selected)
 
     def record_time(self, plan: "Plan", nanoseconds: int) -> None:
         entry = self.profile_timings.setdefault(id(plan), [0, 0])

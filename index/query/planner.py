@@ -356,7 +356,8 @@ class Planner:
         maximum_edits = maximum_edits_for_term(fuzziness, term)
         if maximum_edits == 0:
             return self._term_scoring_plan(path, term, boost)
-        candidates = fuzzy_terms(self.shard.all_terms(path), term, maximum_edits, prefix_length, transpositions)
+        candidates = self.shard.expand_terms(path, lambda terms: fuzzy_terms(
+            terms, term, maximum_edits, prefix_length, transpositions))
         if not candidates:
             return MatchNonePlan(f"no terms within {maximum_edits} edits of [{term}]")
         candidates.sort(key=lambda pair: (pair[1], pair[0]))
@@ -468,7 +469,9 @@ class Planner:
             (position - first_position, (term,)) for term, position in zip(terms, positions)]
         if prefix_expansions is not None:
             last_relative, (last_term,) = slots[-1]
-            expansions = prefix_terms(self.shard.all_terms(path), last_term)[:max(1, prefix_expansions)]
+            limit = max(1, prefix_expansions)
+            # the first `limit` of each segment suffice: the shard-wide first `limit` are among them
+            expansions = self.shard.expand_terms(path, lambda terms: prefix_terms(terms, last_term, limit=limit))[:limit]
             if not expansions:
                 return MatchNonePlan(f"no terms start with [{last_term}]")
             slots[-1] = (last_relative, tuple(expansions))

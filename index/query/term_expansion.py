@@ -16,15 +16,18 @@ from typing import Sequence
 from index.errors import QueryShardError
 
 
-def prefix_terms(terms: Sequence[str], prefix: str, case_insensitive: bool = False) -> list[str]:
+def prefix_terms(terms: Sequence[str], prefix: str, case_insensitive: bool = False,
+                 limit: int | None = None) -> list[str]:
+    """Terms starting with ``prefix`` in dictionary order (at most ``limit`` of them)."""
     if case_insensitive:
         lowered = prefix.lower()
-        return [term for term in terms if term.lower().startswith(lowered)]
+        matching = [term for term in terms if term.lower().startswith(lowered)]
+        return matching if limit is None else matching[:limit]
     start = bisect_left(terms, prefix)
     selected: list[str] = []
     for index in range(start, len(terms)):
         term = terms[index]
-        if not term.startswith(prefix):
+        if not term.startswith(prefix) or (limit is not None and len(selected) >= limit):
             break
         selected.append(term)
     return selected

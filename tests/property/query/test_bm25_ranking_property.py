@@ -103,14 +103,14 @@ def test_bool_query_scores_equal_brute_force_bm25(corpus, must, should, filters,
         required_should = max(required_should, 1)   # Lucene: a pure disjunction needs one match
     reference = {}
     for index in model.live:
+        if not (must or should or filters or must_not):
+            reference[index] = 1.0 * boost      # OpenSearch: a bool without clauses is match_all
+            continue
         words = model.word_lists[index]
         if any(term not in words for term in must + filters) or any(term in words for term in must_not):
             continue
         should_scores = [score for term in should if (score := model.term_score(index, term)) is not None]
         if len(should_scores) < required_should:
-            continue
-        if not (must or should or filters or must_not):
-            reference[index] = 1.0 * boost
             continue
         reference[index] = boost * (sum(model.term_score(index, term) for term in must) + sum(should_scores))
     query = {"bool": {"must": [{"term": {"body": term}} for term in must],
