@@ -8,6 +8,7 @@ import base64
 import socket
 import threading
 import time
+from pathlib import Path
 
 import orjson
 import pytest
@@ -302,3 +303,31 @@ def test_a_command_above_the_entry_size_limit_is_refused_without_entering_the_lo
                    results.append, timeout_seconds=5.0)
     assert len(results) == 1 and results[0].status == "not_committed"
     assert results[0].reason.startswith("command_too_large")
+
+
+def test_a_lagging_voter_catches_up_from_the_leaders_snapshot(tmp_path, machines):
+    voters = [free_address() for _ in range(3)]
+    configs = [make_config(tmp_path, f"v{i}", voters[i], voters) for i in range(3)]
+    cluster = [start(machines, config) for config in configs]
+    submit_until_committed(cluster[0], register("early"))
+    wait_until(lambda: all("early" in m.state.nodes for m in cluster), "replication")
+    laggard = next(m for m in cluster if m.status().role != "leader")
+    laggard_config = laggard.config
+    laggard.close()
+    running = [m for m in cluster if m is not laggard]
+    for number in range(5):
+        submit_until_committed(running[0], register(f"while-away-{number}"))
+    # Compact the log on both running voters, so the entries the laggard misses are gone and only
+    # a snapshot can bring it up to date.
+    for machine in running:
+        machine.forceLogCompaction()
+    wait_until(lambda: all((Path(m.config.data_directory) / "raft.snapshot.json").exists()
+                           for m in running), "snapshots on the running voters")
+    submit_until_committed(running[0], register("after-compaction"))
+    announced = []
+    returning = ClusterStateMachine(laggard_config, state_listeners=(
+        lambda state, outcome: announced.append(outcome is None),))
+    machines.append(returning)
+    wait_until(lambda: "after-compaction" in returning.state.nodes, "the laggard catching up")
+    wait_until(lambda: returning.state == running[0].state, "identical states")
+    assert True in announced  # at least one state arrived as a snapshot, not as log entries
