@@ -1020,7 +1020,7 @@ class Mapping:
         if dynamic == "strict":
             raise StrictDynamicMappingError(
                 f"mapping set to strict, dynamic introduction of [{name}] within"
-                f" [{parent_path.rsplit('.', 1)[-1] if parent_path else '_doc'}] is not allowed")
+                f" [{parent_path or '_doc'}] is not allowed")
         return dynamic == "true"
 
     def _copy_value_to(self, target: str, value: Any, state: _ParseState) -> None:

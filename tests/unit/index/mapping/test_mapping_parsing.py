@@ -229,3 +229,9 @@ def test_check_analyzers_names_the_first_analyzer_the_index_does_not_know():
     mapping.check_analyzers(lambda name: name in {"english", "mine"})
     with pytest.raises(MapperParsingError, match=r"analyzer \[mine\] has not been configured in mappings"):
         mapping.check_analyzers(lambda name: name == "english")
+
+
+def test_strict_mapping_names_the_full_path_of_a_nested_object():
+    mapping = Mapping.from_json({"dynamic": "strict", "properties": {"user": {"properties": {"address": {"properties": {}}}}}})
+    with pytest.raises(StrictDynamicMappingError, match=r"introduction of \[zip\] within \[user.address\] is not allowed"):
+        mapping.parse_document({"user": {"address": {"zip": 1}}})
