@@ -106,7 +106,7 @@ class PatternReplaceCharFilter(CharFilter):
 
     def __init__(self, pattern: str, replacement: str = "") -> None:
         try:
-            self.pattern = re.compile(pattern)
+            self.pattern = re.compile(pattern, re.ASCII)  # Java's character classes are ASCII-only
         except re.error as error:
             raise AnalysisError(f"invalid pattern [{pattern}]: {error}") from None
         # Java writes group references as $1; Python as \1

@@ -306,8 +306,12 @@ class PatternTokenizer(Tokenizer):
     name = "pattern"
 
     def __init__(self, pattern: str = r"\W+", flags: str = "", group: int = -1) -> None:
-        regex_flags = 0
-        for flag_name in [flag for flag in (flags or "").split("|") if flag]:
+        # Java's \w, \d, \s and case folding are ASCII-only unless UNICODE_CHARACTER_CLASS is set
+        regex_flags = re.ASCII
+        flag_names = [flag.strip() for flag in (flags or "").split("|") if flag.strip()]
+        if "UNICODE_CHARACTER_CLASS" in flag_names:
+            regex_flags = 0
+        for flag_name in flag_names:
             flag_value = {"CASE_INSENSITIVE": re.IGNORECASE, "MULTILINE": re.MULTILINE,
                           "DOTALL": re.DOTALL, "COMMENTS": re.VERBOSE,
                           "UNICODE_CASE": 0, "UNICODE_CHARACTER_CLASS": 0}.get(flag_name)

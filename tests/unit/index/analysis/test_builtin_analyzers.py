@@ -99,3 +99,7 @@ def test_an_unknown_analyzer_name_is_an_analysis_error_naming_it():
 
 def test_names_lists_the_builtins():
     assert {"standard", "simple", "whitespace", "keyword", "stop", "english"} <= set(REGISTRY.names())
+
+
+def test_pattern_analyzer_uses_java_ascii_word_classes():
+    assert terms("pattern", "Café au-lait") == ["caf", "au", "lait"]
