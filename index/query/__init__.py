@@ -17,7 +17,7 @@ the SegmentReader protocol (contracts §3).
 """
 
 from index.query.context import SearchContext
-from index.query.fetch import fetch_hits, filter_source
+from index.query.fetch import explain_document, fetch_hits, filter_source
 from index.query.filter_cache import FilterCache, FilterCacheStatistics
 from index.query.merge import merge_shard_results
 from index.query.nodes import QueryNode
@@ -34,6 +34,6 @@ __all__ = [
     "DEFAULT_QUERY_REGISTRY", "FilterCache", "FilterCacheStatistics", "HighlightField", "HighlightSpec",
     "MergedSearchResult", "QueryLimits", "QueryNode", "QueryParseContext", "QueryRegistry", "SearchContext",
     "SearchRequest", "ShardHit", "ShardSearchResult", "SortField", "SourceFilter", "TooManyClausesError",
-    "count_shard", "fetch_hits", "filter_source", "merge_shard_results", "parse_query", "parse_search_request",
+    "count_shard", "explain_document", "fetch_hits", "filter_source", "merge_shard_results", "parse_query", "parse_search_request",
     "search_shard",
 ]

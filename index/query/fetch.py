@@ -340,3 +340,24 @@ def fetch_hits(searcher: Any, request: SearchRequest, hits: Sequence[ShardHit],
                 "value": 0.0, "description": "no matching term", "details": []}
         rendered.append(body)
     return rendered
+
+
+def explain_document(searcher: Any, query: Any, document_id: str, context: SearchContext | None = None) -> dict | None:
+    """The body of ``GET /{index}/_explain/{id}`` for the shard holding the document, or None when
+    no live document has that ``_id`` (node/ answers 404 then)."""
+    from index.query.planner import plan_query
+
+    context = context or SearchContext()
+    for segment_index, segment in enumerate(searcher.segments):
+        doc = segment.lookup_id(document_id)
+        if doc is None:
+            continue
+        shard = ShardExecution(searcher, context)
+        plan = plan_query(query, shard)
+        segment_execution = SegmentExecution(shard, segment, segment_index)
+        matched = doc in segment_execution.run_matches(plan)
+        explanation = plan.explain(segment_execution, doc) if matched else None
+        if explanation is None:
+            explanation = {"value": 0.0, "description": "no matching term", "details": []}
+        return {"_index": context.index_name, "_id": document_id, "matched": matched, "explanation": explanation}
+    return None

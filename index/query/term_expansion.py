@@ -62,9 +62,23 @@ def wildcard_terms(terms: Sequence[str], pattern: str, case_insensitive: bool = 
     return [term for term in candidates if compiled.fullmatch(term)]
 
 
+MAX_REGEX_LENGTH = 1000     # OpenSearch's index.max_regex_length default
+# A group that repeats and is itself repeated ("(a+)+", "(a|aa)*"): Python's backtracking engine
+# can take exponential time on such patterns, where Lucene's automata cannot. Refused.
+_NESTED_REPETITION = re.compile(r"\([^()]*(?:[+*]|\{\d*,?\d*\}|\|)[^()]*\)\s*(?:[+*]|\{\d*,\d*\})")
+
+
 @lru_cache(maxsize=256)
 def lucene_regexp_to_python(pattern: str, case_insensitive: bool) -> re.Pattern:
     """Lucene regexps are anchored and mostly Python-compatible; translate the differences."""
+    if len(pattern) > MAX_REGEX_LENGTH:
+        raise QueryShardError(
+            f"The length of regex [{len(pattern)}] used in the Regexp Query request has exceeded the allowed "
+            f"maximum of [{MAX_REGEX_LENGTH}]. This maximum can be set by changing the [index.max_regex_length] "
+            f"index level setting.")
+    if _NESTED_REPETITION.search(pattern):
+        raise QueryShardError(f"failed to create query: regexp [{pattern}] repeats a repeated group, which is not "
+                              f"supported (it can take exponential time)")
     translated = pattern.replace("@", ".*") if "@" in pattern and "\\@" not in pattern else pattern
     # Lucene's interval <1-10> (numeric range) is not translated: documented as unsupported.
     flags = re.DOTALL | (re.IGNORECASE if case_insensitive else 0)

@@ -137,3 +137,13 @@ def test_fields_api_returns_mapped_values_from_source(searcher):
     hit = fetched(searcher, {"query": {"ids": {"values": ["b"]}}, "fields": ["tag", "t*"], "_source": False})[0]
     assert hit["fields"]["tag"] == ["y", "x"]
     assert "_source" not in hit
+
+
+def test_explain_document_reports_match_and_explanation(searcher):
+    from index.query import explain_document, parse_query
+
+    body = explain_document(searcher, parse_query({"match": {"title": "fox"}}), "a", SearchContext(index_name="idx"))
+    assert body["matched"] is True and body["_id"] == "a" and body["explanation"]["value"] > 0
+    missed = explain_document(searcher, parse_query({"match": {"title": "zebra"}}), "a")
+    assert missed["matched"] is False and missed["explanation"]["value"] == 0.0
+    assert explain_document(searcher, parse_query({"match_all": {}}), "nope") is None

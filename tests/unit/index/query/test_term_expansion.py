@@ -49,3 +49,19 @@ def test_fuzzy_terms_honour_edits_and_common_prefix():
     assert sorted(fuzzy_terms(TERMS, "bandana", 2, 0)) == [("banana", 1), ("bandana", 0)]
     assert fuzzy_terms(TERMS, "xand", 1, 1) == []
     assert fuzzy_terms(TERMS, "can", 0, 0) == [("can", 0)]
+
+
+@pytest.mark.parametrize("pattern", ["(a+)+b", "(a|aa)*c", "(x*){2,}"])
+def test_regexps_that_could_backtrack_exponentially_are_refused(pattern):
+    with pytest.raises(QueryShardError, match="repeats a repeated group"):
+        regexp_terms(TERMS, pattern)
+
+
+def test_regexps_longer_than_the_limit_are_refused():
+    with pytest.raises(QueryShardError, match="index.max_regex_length"):
+        regexp_terms(TERMS, "a" * 1001)
+
+
+def test_ordinary_groups_still_work():
+    assert regexp_terms(TERMS, "(ban)+ana") == ["banana"]
+    assert regexp_terms(TERMS, "(app)(le|ly)") == ["apple", "apply"]
