@@ -16,6 +16,7 @@ import numpy as np
 from index.analysis.char_filters import CharFilter
 from index.analysis.tokenizers import (
     DEFAULT_MAX_TOKEN_LENGTH,
+    KeywordTokenizer,
     LetterTokenizer,
     StandardTokenizer,
     Tokenizer,
@@ -130,6 +131,9 @@ class Analyzer:
     def analyze_batch(self, texts: Sequence[str]) -> TokenBatch:
         if self._batch_tokenizer_kind is not None and texts:
             return self._analyze_batch_fast(texts)
+        if type(self.tokenizer) is KeywordTokenizer and not self.token_filters and not self.char_filters:
+            return TokenBatch(list(texts), np.arange(len(texts), dtype=np.int32),
+                              np.zeros(len(texts), dtype=np.int32))
         all_terms: list[str] = []
         all_positions: list[int] = []
         counts = np.zeros(len(texts), dtype=np.int64)

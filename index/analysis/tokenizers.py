@@ -287,6 +287,14 @@ class WhitespaceTokenizer(_RunTokenizer):
     name = "whitespace"
     pattern = WHITESPACE_RUN_PATTERN
 
+    def terms(self, text: str) -> list[str]:
+        if text.isascii():
+            # on ASCII, str.split's whitespace is exactly Java's Character.isWhitespace set
+            terms = text.split()
+            if not terms or max(map(len, terms)) <= self.max_token_length:
+                return terms
+        return super().terms(text)
+
 
 class KeywordTokenizer(Tokenizer):
     """The whole input as one token (Lucene emits it even when the input is empty)."""

@@ -55,3 +55,21 @@ def test_standard_tokenizer_fast_path_equals_the_exact_uax29_pattern(text):
     tokenizer._tokenize_exact(text, 0, len(text), exact)
     assert tokenizer.tokenize(text) == exact
     assert tokenizer.terms(text) == [raw[0] for raw in exact]
+
+
+ASCII_WHITESPACE_MIX = st.text(st.sampled_from(list("ab \t\n\r\x0b\x0c\x1c\x1d\x1e\x1f\x85\xa0") + ["\u2003"]), max_size=40)
+
+
+@given(st.one_of(ASCII_WHITESPACE_MIX, st.text(st.sampled_from(list("ab \t")), min_size=250, max_size=300)))
+def test_whitespace_tokenizer_split_shortcut_equals_the_java_whitespace_pattern(text):
+    from index.analysis.tokenizers import WhitespaceTokenizer
+
+    tokenizer = WhitespaceTokenizer()
+    assert tokenizer.terms(text) == [raw[0] for raw in tokenizer.tokenize(text)]
+
+
+@given(st.lists(st.text(max_size=10), max_size=6), st.sampled_from(["keyword", "whitespace"]))
+def test_keyword_and_whitespace_batches_equal_the_per_text_path(texts, analyzer_name):
+    analyzer = REGISTRY.get(analyzer_name)
+    batch = analyzer.analyze_batch(texts)
+    assert (batch.terms, batch.text_index.tolist(), batch.positions.tolist()) == per_text(analyzer, texts)
