@@ -212,14 +212,13 @@ class PorterStemmer:
         return stemmed
 
     def stem_words(self, words: list[str]) -> list[str]:
-        cache = self._cache
-        missing = [word for word in dict.fromkeys(words) if word not in cache]
-        for word in missing:
-            self.stem(word)
-        cache = self._cache
-        if all(word in cache for word in missing):
-            return [cache[word] for word in words]
-        return [self.stem(word) for word in words]  # the cache was cleared midway: rare
+        # A local table of this call's distinct words: safe even if another thread clears the cache.
+        cached = self._cache.get
+        stem_of = {}
+        for word in dict.fromkeys(words):
+            stemmed = cached(word)
+            stem_of[word] = stemmed if stemmed is not None else self.stem(word)
+        return [stem_of[word] for word in words]
 
 
 def porter_stem(word: str) -> str:
