@@ -301,7 +301,8 @@ class TermPlan(Plan):
         self.document_frequency = (document_frequency_override if document_frequency_override is not None
                                    else shard.document_frequency(field_name, term))
         self.document_count = max(document_count, self.document_frequency)
-        self.average_length = (total_term_frequency / document_count) if document_count else 1.0
+        # statistics without tokens (a reader that reports none) must not divide by zero
+        self.average_length = (total_term_frequency / document_count) if total_term_frequency > 0 and document_count > 0 else 1.0
         self.idf = bm25_idf(self.document_frequency, self.document_count)
 
     def description(self) -> str:
@@ -920,7 +921,7 @@ class PhrasePlan(Plan):
             for term in terms:
                 frequency = shard.document_frequency(field_name, term)
                 self.idf += bm25_idf(frequency, max(document_count, frequency))
-        self.average_length = (total_term_frequency / document_count) if document_count else 1.0
+        self.average_length = (total_term_frequency / document_count) if total_term_frequency > 0 and document_count > 0 else 1.0
 
     def description(self) -> str:
         words = []
