@@ -1,0 +1,813 @@
+"""Search coordination: query-then-fetch across shards, scroll, point in time, count, explain,
+and the search-driven writes (_delete_by_query, _update_by_query).
+
+Owns ``SearchCoordinator``: it resolves index expressions to one copy of every shard (the local
+copy when this node holds one, else the started primary, else any started copy), parses the
+request ONCE (index/query ``parse_search_request``), ships its wire form to each shard's worker
+(local pool or another node's ``shard/call``), merges with index/query's one
+``merge_shard_results``, fetches ``_source`` for the final page only (query and fetch in one call
+when a single shard is searched), and renders OpenSearch's response: took, timed_out, _shards
+(failures with partial results; 400-class ``search_phase_execution_exception`` with root causes
+when every shard failed), hits, aggregations, _scroll_id / pit_id.
+
+Scroll and point-in-time ids are opaque base64url JSON naming, per shard, (node id, index name,
+index uuid, shard number, reader context id). The worker keeps the snapshot (index.Shard reader
+contexts, keep-alive enforced there) and each scroll's position; an expired or unknown context
+surfaces as ``search_context_missing_exception`` (404).
+
+It must never read segments or rank hits itself, and never open a shard: workers do both.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import time
+from dataclasses import dataclass, replace
+from typing import Any
+
+import orjson
+import trio
+
+from index.errors import IndexEngineError, LimitExceededError, QueryParsingError
+from index.query import SearchRequest, merge_shard_results, parse_search_request
+from index.query.results import ShardHit, ShardSearchResult
+from node.coordination.resolve import IndicesOptions, resolve_indices
+from node.coordination.shards import SHARD_CALL_TRANSPORT_METHOD
+from node.coordination.values import parse_boolean, parse_time_seconds
+from node.errors import (
+    ApiError, IllegalArgumentError, NotSupportedError, STATUS_BY_OPENSEARCH_TYPE, error_fields,
+)
+
+DEFAULT_MAX_RESULT_WINDOW = 10_000
+DEFAULT_SCROLL_KEEP_ALIVE_SECONDS = 60.0
+MAX_KEEP_ALIVE_SECONDS = 24 * 3600.0            # OpenSearch's search.max_keep_alive
+LOCAL_COPY_OPEN_WAIT_SECONDS = 10.0
+SHARD_CALL_TIMEOUT_SECONDS = 120.0
+SEARCH_ID_VERSION = 1
+
+
+# --------------------------------------------------------------------------- values
+
+
+@dataclass(frozen=True, slots=True)
+class ShardTarget:
+    """One shard copy a request goes to; ``shard_index`` orders shards for tie-breaks."""
+
+    index_name: str
+    index_uuid: str
+    shard_number: int
+    node_id: str
+    shard_index: int
+    reader_context_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ShardFailure:
+    index_name: str
+    index_uuid: str | None
+    shard_number: int
+    node_id: str | None
+    error: BaseException
+
+    @property
+    def status(self) -> int:
+        status = getattr(self.error, "status", None)
+        if isinstance(status, int):
+            return status
+        return STATUS_BY_OPENSEARCH_TYPE.get(error_fields(self.error)["type"], 500)
+
+    def cause(self) -> dict[str, Any]:
+        fields = error_fields(self.error)
+        fields.pop("shard", None)
+        fields.setdefault("index_uuid", self.index_uuid or "_na_")
+        fields["index"] = self.index_name
+        return fields
+
+    def to_json(self) -> dict[str, Any]:
+        return {"shard": self.shard_number, "index": self.index_name, "node": self.node_id,
+                "reason": self.cause()}
+
+
+class SearchPhaseExecutionError(ApiError):
+    """Every shard failed: OpenSearch's status is the first failure's (a 5xx one wins)."""
+
+    opensearch_type = "search_phase_execution_exception"
+
+    def __init__(self, phase: str, failures: list[ShardFailure], reason: str = "all shards failed") -> None:
+        status = failures[0].status if failures else 503
+        for failure in failures[1:]:
+            if failure.status >= 500:
+                status = failure.status
+        root_causes: list[dict] = []
+        seen: set[tuple] = set()
+        for failure in failures:
+            cause = failure.cause()
+            key = (cause.get("type"), cause.get("reason"), cause.get("index"))
+            if key not in seen:
+                seen.add(key)
+                root_causes.append(cause)
+        super().__init__(reason, status=status, root_cause=root_causes, phase=phase, grouped=True,
+                         failed_shards=[failure.to_json() for failure in _grouped(failures)])
+
+
+def _grouped(failures: list[ShardFailure]) -> list[ShardFailure]:
+    """OpenSearch groups failures with the same cause and index: the first shard stands for them."""
+    grouped: list[ShardFailure] = []
+    seen: set[tuple] = set()
+    for failure in failures:
+        cause = failure.cause()
+        key = (cause.get("type"), cause.get("reason"), failure.index_name)
+        if key not in seen:
+            seen.add(key)
+            grouped.append(failure)
+    return grouped
+
+
+class SearchContextMissingApiError(ApiError):
+    opensearch_type = "search_context_missing_exception"
+    status = 404
+
+
+# --------------------------------------------------------------------------- ids
+
+
+def encode_search_id(kind: str, targets: list[ShardTarget], extra: dict | None = None) -> str:
+    document = {"v": SEARCH_ID_VERSION, "k": kind,
+                "s": [[t.node_id, t.index_name, t.index_uuid, t.shard_number, t.reader_context_id] for t in targets]}
+    if extra:
+        document.update(extra)
+    return base64.urlsafe_b64encode(orjson.dumps(document)).decode("ascii").rstrip("=")
+
+
+def decode_search_id(search_id: Any, kind: str) -> tuple[list[ShardTarget], dict]:
+    what = "scroll id" if kind == "scroll" else "point in time id"
+    if not isinstance(search_id, str) or not search_id:
+        raise IllegalArgumentError(f"Cannot parse {what}: expected a non-empty string, got [{search_id}]")
+    try:
+        padded = search_id + "=" * (-len(search_id) % 4)
+        document = orjson.loads(base64.urlsafe_b64decode(padded.encode("ascii")))
+        if document.get("v") != SEARCH_ID_VERSION or document.get("k") != kind:
+            raise ValueError("wrong version or kind")
+        targets = [ShardTarget(index_name=str(index_name), index_uuid=str(index_uuid), shard_number=int(shard_number),
+                               node_id=str(node_id), shard_index=ordinal, reader_context_id=str(context_id))
+                   for ordinal, (node_id, index_name, index_uuid, shard_number, context_id)
+                   in enumerate(document["s"])]
+    except (ValueError, TypeError, KeyError, binascii.Error, UnicodeEncodeError, orjson.JSONDecodeError,
+            AttributeError):
+        raise IllegalArgumentError(f"Cannot parse {what} [{search_id}]") from None
+    return targets, document
+
+
+def keep_alive_seconds(value: Any, name: str = "keep_alive", default: float | None = None) -> float | None:
+    if value is None or value == "":
+        return default
+    seconds = parse_time_seconds(value, name)
+    if seconds is None:
+        return default
+    if seconds > MAX_KEEP_ALIVE_SECONDS:
+        raise IllegalArgumentError(
+            f"Keep alive for request ({value}) is too large. It must be less than (1d). This limit can be set by "
+            f"changing the [search.max_keep_alive] cluster level setting.")
+    return seconds
+
+
+# --------------------------------------------------------------------------- the coordinator
+
+
+@dataclass
+class QueryThenFetchOutcome:
+    request: SearchRequest
+    merged: Any
+    hits: list[dict]
+    failures: list[ShardFailure]
+    total_shards: int
+    replies: dict[int, dict]            # shard_index → the query-phase reply
+    hit_shard_indexes: list[int] | None = None   # aligned with hits: which target each came from
+
+
+class SearchCoordinator:
+    def __init__(self, services: Any) -> None:
+        self.services = services
+        self.context = services.context
+        # point in times opened through this node: pit id → (keep-alive seconds, creation time ms),
+        # for GET /_search/point_in_time/_all and DELETE .../_all
+        self.open_point_in_times: dict[str, tuple[float, int]] = {}
+
+    # ------------------------------------------------------------------ shard selection
+
+    @property
+    def state(self) -> Any:
+        return self.context.metadata.state
+
+    def resolve(self, index_expression: str | None, query_params: dict[str, str]) -> list[str]:
+        options = IndicesOptions.from_params(query_params)
+        return resolve_indices(self.state, index_expression, options)
+
+    def shard_targets(self, index_names: list[str]) -> tuple[list[ShardTarget], list[ShardFailure]]:
+        state = self.state
+        targets: list[ShardTarget] = []
+        failures: list[ShardFailure] = []
+        ordinal = 0
+        for index_name in sorted(index_names):
+            index = state.indices.get(index_name)
+            if index is None:
+                continue
+            if index.state != "open":
+                raise ApiError(f"closed", opensearch_type="index_closed_exception", index=index_name,
+                               index_uuid=index.uuid)
+            for shard in state.routing_table.get(index_name, ()):
+                started = [c for c in shard.copies if c.node_id and c.state in ("STARTED", "RELOCATING")]
+                chosen = next((c for c in started if c.node_id == self.context.node_id), None)
+                if chosen is None:
+                    chosen = next((c for c in started if c.primary), None) or (started[0] if started else None)
+                if chosen is None:
+                    failures.append(ShardFailure(index_name, index.uuid, shard.shard_number, None, ApiError(
+                        f"No shard available for [{index_name}][{shard.shard_number}]",
+                        opensearch_type="no_shard_available_action_exception")))
+                else:
+                    targets.append(ShardTarget(index_name, index.uuid, shard.shard_number, chosen.node_id, ordinal))
+                ordinal += 1
+        return targets, failures
+
+    def max_result_window(self, index_names: list[str]) -> int:
+        window = None
+        for index_name in index_names:
+            index = self.state.indices.get(index_name)
+            if index is None:
+                continue
+            raw = index.settings.get("index.max_result_window")
+            value = int(raw) if raw not in (None, "") else DEFAULT_MAX_RESULT_WINDOW
+            window = value if window is None else min(window, value)
+        return DEFAULT_MAX_RESULT_WINDOW if window is None else window
+
+    async def call_shard(self, target: ShardTarget, method: str, payload: dict,
+                         body: bytes = b"") -> tuple[dict, bytes]:
+        if target.node_id == self.context.node_id:
+            local = self.services.director.local.get((target.index_uuid, target.shard_number))
+            if local is not None and not local.opened.is_set():
+                with trio.move_on_after(LOCAL_COPY_OPEN_WAIT_SECONDS):
+                    await local.opened.wait()
+            return await self.context.workers.call(target.index_uuid, target.shard_number, method, payload, body,
+                                                   timeout_seconds=SHARD_CALL_TIMEOUT_SECONDS)
+        node = self.state.nodes.get(target.node_id)
+        if node is None:
+            raise ApiError(f"node [{target.node_id}] is not in the cluster",
+                           opensearch_type="node_not_connected_exception")
+        return await self.context.peers.request(
+            node.transport_address, SHARD_CALL_TRANSPORT_METHOD,
+            {"index_uuid": target.index_uuid, "shard_number": target.shard_number, "method": method,
+             "payload": payload}, body, SHARD_CALL_TIMEOUT_SECONDS)
+
+    async def fan_out(self, targets: list[ShardTarget], method: str,
+                      payload_for: Any) -> tuple[dict[int, dict], list[ShardFailure]]:
+        """Call ``method`` on every target at once; one shard's failure never cancels the others."""
+        replies: dict[int, dict] = {}
+        failures: list[ShardFailure] = []
+
+        async def one(target: ShardTarget) -> None:
+            try:
+                reply, _ = await self.call_shard(target, method, payload_for(target))
+            except Exception as error:  # noqa: BLE001 — reported per shard, as OpenSearch does
+                failures.append(ShardFailure(target.index_name, target.index_uuid, target.shard_number,
+                                             target.node_id, _unwrap(error)))
+                return
+            replies[target.shard_index] = reply
+
+        if len(targets) == 1:
+            await one(targets[0])
+        else:
+            async with trio.open_nursery() as nursery:
+                for target in targets:
+                    nursery.start_soon(one, target)
+        failures.sort(key=lambda failure: (failure.index_name, failure.shard_number))
+        return replies, failures
+
+    # ------------------------------------------------------------------ query then fetch
+
+    def parse_request(self, body: Any, query_params: dict[str, str], index_names: list[str],
+                      targets: list[ShardTarget], scroll: bool = False) -> SearchRequest:
+        if body is not None and not isinstance(body, dict):
+            raise QueryParsingError("request body is required to be an object")
+        window = self.max_result_window(index_names)
+        try:
+            request = parse_search_request(body, query_params, max_result_window=window if not scroll else 2 ** 31)
+        except LimitExceededError as error:
+            if getattr(error, "details", {}).get("limit") == "max_result_window" and targets:
+                raise SearchPhaseExecutionError("query", [
+                    ShardFailure(t.index_name, t.index_uuid, t.shard_number, t.node_id, error) for t in targets])
+            raise
+        if scroll:
+            if request.from_ > 0:
+                raise ApiError("Validation Failed: 1: using [from] is not allowed in a scroll context;",
+                               opensearch_type="action_request_validation_exception")
+            if request.size > window:
+                raise SearchPhaseExecutionError("query", [
+                    ShardFailure(t.index_name, t.index_uuid, t.shard_number, t.node_id, IllegalArgumentError(
+                        f"Batch size is too large, size must be less than or equal to: [{window}] but was "
+                        f"[{request.size}]. Scroll batch sizes cost as much memory as result windows so they are "
+                        f"controlled by the [index.max_result_window] index level setting.")) for t in targets])
+        return request
+
+    async def query_then_fetch(self, targets: list[ShardTarget], request: SearchRequest | None,
+                               extra_payload: Any = None, scroll: bool = False,
+                               initial_failures: list[ShardFailure] | None = None) -> QueryThenFetchOutcome:
+        """``request`` None = a scroll continuation: the workers hold the request."""
+        now_millis = int(time.time() * 1000)
+        request_wire = request.to_wire() if request is not None else None
+        inline_fetch = len(targets) == 1
+        base = {"request": request_wire, "now_millis": now_millis, "node_id": self.context.node_id,
+                "fetch": inline_fetch, "scroll": scroll}
+
+        def payload_for(target: ShardTarget) -> dict:
+            payload = {**base, "index_name": target.index_name, "shard_index": target.shard_index}
+            if extra_payload is not None:
+                payload.update(extra_payload(target))
+            return payload
+
+        replies, failures = await self.fan_out(targets, "search_shard", payload_for)
+        failures = list(initial_failures or ()) + failures
+        total_shards = len(targets) + len(initial_failures or ())
+        if not replies:
+            if failures:
+                raise SearchPhaseExecutionError("query", failures)
+            request = request or SearchRequest()
+            merged = merge_shard_results([], request)
+            return QueryThenFetchOutcome(request, merged, [], failures, total_shards, replies)
+        if request is None:
+            stored = next((reply.get("request") for reply in replies.values() if reply.get("request")), None)
+            if stored is None:
+                raise ApiError("the scroll's request was not found on any shard",
+                               opensearch_type="search_context_missing_exception", status=404)
+            request = SearchRequest.from_wire(stored)
+        results = [ShardSearchResult.from_wire(reply["result"]) for reply in replies.values()]
+        merge_request = replace(request, from_=0) if scroll else request
+        merged = merge_shard_results(results, merge_request)
+        page = list(merged.hits)
+        if inline_fetch:
+            hits = next(iter(replies.values())).get("hits") or []
+            return QueryThenFetchOutcome(request, merged, hits, failures, total_shards, replies,
+                                         [targets[0].shard_index] * len(hits))
+        pairs = await self._fetch(targets, request, page, replies, now_millis, scroll, failures)
+        return QueryThenFetchOutcome(request, merged, [hit for _, hit in pairs], failures, total_shards, replies,
+                                     [shard_index for shard_index, _ in pairs])
+
+    async def _fetch(self, targets: list[ShardTarget], request: SearchRequest, page: list[ShardHit],
+                     replies: dict[int, dict], now_millis: int, scroll: bool,
+                     failures: list[ShardFailure]) -> list[tuple[int, dict]]:
+        by_shard: dict[int, list[int]] = {}
+        for position, hit in enumerate(page):
+            by_shard.setdefault(hit.shard_index, []).append(position)
+        targets_by_index = {target.shard_index: target for target in targets}
+        fetched: list[dict | None] = [None] * len(page)
+        request_wire = request.to_wire()
+
+        async def fetch_one(target: ShardTarget, positions: list[int]) -> None:
+            reply = replies[target.shard_index]
+            payload = {"request": request_wire, "hits": [page[p].to_wire() for p in positions],
+                       "fetch_token": reply.get("fetch_token"), "index_name": target.index_name,
+                       "shard_index": target.shard_index, "now_millis": now_millis,
+                       "node_id": self.context.node_id}
+            context_id = target.reader_context_id or reply.get("reader_context_id")
+            if context_id:
+                payload["reader_context_id"] = context_id
+            if scroll:
+                payload["scroll_context_id"] = context_id
+                payload["scroll_advance"] = len(positions)
+            try:
+                result, _ = await self.call_shard(target, "fetch", payload)
+            except Exception as error:  # noqa: BLE001 — a fetch failure drops that shard's hits
+                failures.append(ShardFailure(target.index_name, target.index_uuid, target.shard_number,
+                                             target.node_id, _unwrap(error)))
+                return
+            for position, hit in zip(positions, result["hits"]):
+                fetched[position] = hit
+
+        async def release(target: ShardTarget) -> None:
+            token = replies[target.shard_index].get("fetch_token")
+            if token:
+                try:
+                    await self.call_shard(target, "release_fetch", {"fetch_tokens": [token]})
+                except Exception:  # noqa: BLE001 — the hand-over expires by itself
+                    pass
+
+        async with trio.open_nursery() as nursery:
+            for shard_index in replies:
+                target = targets_by_index[shard_index]
+                if shard_index in by_shard:
+                    nursery.start_soon(fetch_one, target, by_shard[shard_index])
+                else:
+                    nursery.start_soon(release, target)
+        return [(page[position].shard_index, hit) for position, hit in enumerate(fetched) if hit is not None]
+
+    # ------------------------------------------------------------------ rendering
+
+    def render(self, outcome: QueryThenFetchOutcome, started: float, query_params: dict[str, str],
+               extra: dict | None = None) -> dict:
+        merged = outcome.merged
+        response: dict[str, Any] = {}
+        if extra:
+            response.update(extra)
+        response["took"] = int((time.perf_counter() - started) * 1000)
+        response["timed_out"] = False
+        if merged.terminated_early:
+            response["terminated_early"] = True
+        response["_shards"] = shards_header(outcome.total_shards, outcome.failures)
+        hits: dict[str, Any] = {}
+        total = merged.total_json()
+        if total is not None:
+            if parse_boolean(query_params.get("rest_total_hits_as_int"), "rest_total_hits_as_int"):
+                hits["total"] = total["value"]
+            else:
+                hits["total"] = total
+        hits["max_score"] = merged.max_score
+        hits["hits"] = outcome.hits
+        response["hits"] = hits
+        if outcome.request.aggregations is not None:
+            from index.aggregations import render_response
+
+            response["aggregations"] = render_response(outcome.request.aggregations, merged.aggregations)
+        if outcome.request.profile:
+            response["profile"] = {"shards": list(merged.profiles)}
+        return response
+
+    # ------------------------------------------------------------------ the APIs
+
+    async def search(self, index_expression: str | None, body: Any, query_params: dict[str, str]) -> dict:
+        started = time.perf_counter()
+        body = dict(body) if isinstance(body, dict) else body
+        pit = body.pop("pit", None) if isinstance(body, dict) else None
+        if pit is not None:
+            if index_expression not in (None, ""):
+                raise ApiError("Validation Failed: 1: [indices] cannot be used with point in time. Do not specify "
+                               "any index with point in time.;",
+                               opensearch_type="action_request_validation_exception")
+            return await self._search_point_in_time(pit, body, query_params, started)
+        scroll_seconds = keep_alive_seconds(query_params.get("scroll"), "scroll")
+        index_names = self.resolve(index_expression, query_params)
+        targets, unavailable = self.shard_targets(index_names)
+        self._check_allow_partial(query_params, unavailable)
+        request = self.parse_request(body, query_params, index_names, targets, scroll=scroll_seconds is not None)
+        if scroll_seconds is None:
+            outcome = await self.query_then_fetch(targets, request, initial_failures=unavailable)
+            self._check_partial(query_params, outcome.failures)
+            self.services.record_search(index_names, (time.perf_counter() - started) * 1000)
+            return self.render(outcome, started, query_params)
+        outcome = await self.query_then_fetch(
+            targets, request, extra_payload=lambda target: {"open_scroll_seconds": scroll_seconds}, scroll=True,
+            initial_failures=unavailable)
+        opened = [replace(target, reader_context_id=outcome.replies[target.shard_index]["reader_context_id"])
+                  for target in targets if target.shard_index in outcome.replies]
+        scroll_id = encode_search_id("scroll", opened)
+        self.services.record_search(index_names, (time.perf_counter() - started) * 1000, scroll=True)
+        return self.render(outcome, started, query_params, extra={"_scroll_id": scroll_id})
+
+    def _check_allow_partial(self, query_params: dict[str, str], failures: list[ShardFailure]) -> None:
+        if failures and not parse_boolean(query_params.get("allow_partial_search_results"),
+                                          "allow_partial_search_results", True):
+            raise SearchPhaseExecutionError("query", failures, reason="Search rejected due to missing shards "
+                                            f"[{', '.join(f'[{f.index_name}][{f.shard_number}]' for f in failures)}]. "
+                                            "Consider using `allow_partial_search_results` setting to bypass this "
+                                            "error.")
+
+    def _check_partial(self, query_params: dict[str, str], failures: list[ShardFailure]) -> None:
+        if failures and not parse_boolean(query_params.get("allow_partial_search_results"),
+                                          "allow_partial_search_results", True):
+            raise SearchPhaseExecutionError("query", failures, reason="Partial shards failure")
+
+    async def scroll(self, scroll_id: Any, scroll_value: Any, query_params: dict[str, str]) -> dict:
+        started = time.perf_counter()
+        targets, _ = decode_search_id(scroll_id, "scroll")
+        seconds = keep_alive_seconds(scroll_value, "scroll")
+        outcome = await self.query_then_fetch(
+            targets, None, scroll=True,
+            extra_payload=lambda target: {"reader_context_id": target.reader_context_id,
+                                          "keep_alive_seconds": seconds})
+        index_names = sorted({target.index_name for target in targets})
+        self.services.record_search(index_names, (time.perf_counter() - started) * 1000, scroll=True)
+        return self.render(outcome, started, query_params, extra={"_scroll_id": scroll_id})
+
+    async def clear_scroll(self, scroll_ids: list[Any] | None) -> tuple[dict, int]:
+        """None = every scroll: contexts held by this node's workers (``_all``)."""
+        if scroll_ids is None:
+            freed = await self._close_all_local_contexts()
+            return {"succeeded": True, "num_freed": freed}, 200
+        targets: list[ShardTarget] = []
+        for scroll_id in scroll_ids:
+            decoded, _ = decode_search_id(scroll_id, "scroll")
+            targets.extend(decoded)
+        freed = await self._close_contexts(targets)
+        return {"succeeded": True, "num_freed": freed}, (200 if freed or not targets else 404)
+
+    async def _close_contexts(self, targets: list[ShardTarget]) -> int:
+        targets = [replace(target, shard_index=position) for position, target in enumerate(targets)]
+        replies, _ = await self.fan_out(targets, "close_reader_context",
+                                        lambda target: {"id": target.reader_context_id})
+        return sum(1 for reply in replies.values() if reply.get("closed"))
+
+    async def _close_all_local_contexts(self) -> int:
+        freed = 0
+        for local in self.services.director.local_copies():
+            try:
+                reply, _ = await self.context.workers.call(local.index_uuid, local.shard_number,
+                                                           "close_all_reader_contexts", {})
+                freed += int(reply.get("freed", 0))
+            except Exception:  # noqa: BLE001 — a shard that went away has no contexts left
+                continue
+        self.open_point_in_times.clear()
+        return freed
+
+    # ------------------------------------------------------------------ point in time
+
+    async def open_point_in_time(self, index_expression: str | None, query_params: dict[str, str]) -> dict:
+        seconds = keep_alive_seconds(query_params.get("keep_alive"), "keep_alive")
+        if seconds is None:
+            raise ApiError("Validation Failed: 1: [keep_alive] is missing;",
+                           opensearch_type="action_request_validation_exception")
+        if index_expression in (None, ""):
+            raise ApiError("Validation Failed: 1: [index] is missing;",
+                           opensearch_type="action_request_validation_exception")
+        index_names = self.resolve(index_expression, query_params)
+        targets, unavailable = self.shard_targets(index_names)
+        replies, failures = await self.fan_out(targets, "open_reader_context",
+                                               lambda target: {"keep_alive_seconds": seconds})
+        failures = unavailable + failures
+        if failures:
+            opened = [replace(t, reader_context_id=replies[t.shard_index]["id"]) for t in targets
+                      if t.shard_index in replies]
+            await self._close_contexts(opened)
+            raise SearchPhaseExecutionError("query", failures)
+        opened = [replace(target, reader_context_id=replies[target.shard_index]["id"]) for target in targets]
+        creation_time = int(time.time() * 1000)
+        pit_id = encode_search_id("pit", opened, {"t": creation_time})
+        self._forget_expired_point_in_times()
+        self.open_point_in_times[pit_id] = (seconds, creation_time)
+        return {"pit_id": pit_id, "_shards": shards_header(len(targets), []), "creation_time": creation_time}
+
+    def _forget_expired_point_in_times(self) -> None:
+        now = int(time.time() * 1000)
+        for pit_id, (seconds, creation_time) in list(self.open_point_in_times.items()):
+            if creation_time + seconds * 1000 < now:
+                # a search may have extended it; keep listing it for a day at most
+                if creation_time + MAX_KEEP_ALIVE_SECONDS * 1000 < now:
+                    self.open_point_in_times.pop(pit_id, None)
+
+    async def close_point_in_time(self, pit_ids: list[Any] | None) -> list[tuple[str, int, int]]:
+        """(pit id, contexts freed, contexts named) per id; None = every pit opened through this node."""
+        if pit_ids is None:
+            pit_ids = list(self.open_point_in_times)
+        results = []
+        for pit_id in pit_ids:
+            targets, _ = decode_search_id(pit_id, "pit")
+            freed = await self._close_contexts(targets)
+            self.open_point_in_times.pop(pit_id, None)
+            results.append((pit_id, freed, len(targets)))
+        return results
+
+    def list_point_in_times(self) -> dict:
+        self._forget_expired_point_in_times()
+        return {"pits": [{"pit_id": pit_id, "creation_time": creation_time, "keep_alive": int(seconds * 1000)}
+                         for pit_id, (seconds, creation_time) in self.open_point_in_times.items()]}
+
+    async def _search_point_in_time(self, pit: Any, body: dict, query_params: dict[str, str],
+                                    started: float) -> dict:
+        if not isinstance(pit, dict) or "id" not in pit:
+            raise QueryParsingError("[pit] failed to parse: expected an object with [id]")
+        unknown = sorted(set(pit) - {"id", "keep_alive"})
+        if unknown:
+            raise QueryParsingError(f"[pit] unknown field [{unknown[0]}]")
+        targets, _ = decode_search_id(pit["id"], "pit")
+        if query_params.get("scroll") is not None:
+            raise ApiError("Validation Failed: 1: using [point in time] is not allowed in a scroll context;",
+                           opensearch_type="action_request_validation_exception")
+        seconds = keep_alive_seconds(pit.get("keep_alive"), "keep_alive")
+        index_names = sorted({target.index_name for target in targets})
+        request = self.parse_request(body, query_params, index_names, targets)
+        outcome = await self.query_then_fetch(
+            targets, request,
+            extra_payload=lambda target: {"reader_context_id": target.reader_context_id,
+                                          "keep_alive_seconds": seconds})
+        self._check_partial(query_params, outcome.failures)
+        self.services.record_search(index_names, (time.perf_counter() - started) * 1000)
+        return self.render(outcome, started, query_params, extra={"pit_id": pit["id"]})
+
+    # ------------------------------------------------------------------ count, explain
+
+    async def count(self, index_expression: str | None, body: Any, query_params: dict[str, str]) -> dict:
+        if body is not None and not isinstance(body, dict):
+            raise QueryParsingError("request body is required to be an object")
+        body = body or {}
+        unknown = sorted(set(body) - {"query"})
+        if unknown:
+            raise QueryParsingError(f"request does not support [{unknown[0]}]")
+        index_names = self.resolve(index_expression, query_params)
+        targets, unavailable = self.shard_targets(index_names)
+        uri = {key: value for key, value in query_params.items()
+               if key in ("q", "df", "default_operator", "analyzer", "lenient", "analyze_wildcard")}
+        request = parse_search_request(body, uri)
+        query_json = request.query.to_json()
+        now_millis = int(time.time() * 1000)
+        replies, failures = await self.fan_out(
+            targets, "count", lambda target: {"query": query_json, "now_millis": now_millis,
+                                              "index_name": target.index_name})
+        failures = unavailable + failures
+        if failures and not replies:
+            raise SearchPhaseExecutionError("query", failures)
+        total = sum(int(reply["count"]) for reply in replies.values())
+        return {"count": total, "_shards": shards_header(len(targets) + len(unavailable), failures)}
+
+    async def explain(self, index_name: str, document_id: str, body: Any, query_params: dict[str, str]) -> tuple[dict, int]:
+        from raft.routing import shard_for_document
+
+        index_names = self.resolve(index_name, query_params)
+        if len(index_names) != 1:
+            raise IllegalArgumentError(f"explain needs exactly one index, [{index_name}] names {len(index_names)}")
+        concrete = index_names[0]
+        index = self.state.indices[concrete]
+        if body is not None and not isinstance(body, dict):
+            raise QueryParsingError("request body is required to be an object")
+        body = body or {}
+        uri = {key: value for key, value in query_params.items()
+               if key in ("q", "df", "default_operator", "analyzer", "lenient", "analyze_wildcard")}
+        if "query" not in body and "q" not in uri:
+            raise ApiError("Validation Failed: 1: query is missing;",
+                           opensearch_type="action_request_validation_exception")
+        unknown = sorted(set(body) - {"query"})
+        if unknown:
+            raise QueryParsingError(f"request does not support [{unknown[0]}]")
+        request = parse_search_request(body, uri)
+        routing = query_params.get("routing")
+        shard_number = shard_for_document(document_id, routing, index.number_of_shards, index.routing_num_shards,
+                                          int(index.settings.get("index.routing_partition_size", "1")))
+        targets, unavailable = self.shard_targets([concrete])
+        target = next((t for t in targets if t.shard_number == shard_number), None)
+        if target is None:
+            raise unavailable[0].error if unavailable else ApiError(
+                f"No shard available for [{concrete}][{shard_number}]",
+                opensearch_type="no_shard_available_action_exception")
+        reply, _ = await self.call_shard(target, "explain", {
+            "id": document_id, "query": request.query.to_json(), "index_name": concrete,
+            "now_millis": int(time.time() * 1000), "node_id": self.context.node_id})
+        response: dict[str, Any] = {"_index": concrete, "_id": document_id, "matched": bool(reply.get("matched"))}
+        if not reply.get("found"):
+            return response, 404
+        if reply.get("matched"):
+            response["explanation"] = reply.get("explanation")
+        else:
+            response["explanation"] = {"value": 0.0, "description": "no matching term", "details": []}
+        return response, 200
+
+
+    # ------------------------------------------------------------------ by-query writes
+
+    async def write_by_query(self, action: str, index_expression: str, body: Any,
+                             query_params: dict[str, str]) -> tuple[dict, int]:
+        """_delete_by_query (action "delete") and _update_by_query (action "update": each matching
+        document is reindexed unchanged, guarded by its seq_no and primary term)."""
+        from node.coordination.writes import WriteRequest, execute_writes
+        from raft.routing import shard_for_document
+
+        started = time.perf_counter()
+        if body is not None and not isinstance(body, dict):
+            raise QueryParsingError("request body is required to be an object")
+        body = dict(body or {})
+        if "script" in body or "script" in query_params:
+            raise NotSupportedError(f"scripts are not supported: _{action}_by_query with a [script] cannot run here "
+                                    f"(painless is not implemented)")
+        if "slice" in body or "slices" in query_params and query_params.get("slices") not in ("1", "auto"):
+            raise NotSupportedError("sliced by-query requests are not supported")
+        if not parse_boolean(query_params.get("wait_for_completion"), "wait_for_completion", True):
+            raise NotSupportedError("wait_for_completion=false needs the tasks API, which is not implemented")
+        conflicts = body.pop("conflicts", None) or query_params.get("conflicts") or "abort"
+        if conflicts not in ("abort", "proceed"):
+            raise IllegalArgumentError(f"conflicts may only be \"proceed\" or \"abort\" but was [{conflicts}]")
+        max_docs_value = body.pop("max_docs", None) or query_params.get("max_docs") or query_params.get("size")
+        max_docs = int(max_docs_value) if max_docs_value not in (None, "") else None
+        unknown = sorted(set(body) - {"query"})
+        if unknown:
+            raise QueryParsingError(f"Unknown key for a VALUE in [{unknown[0]}].")
+        batch_size = int(query_params.get("scroll_size") or 1000)
+        refresh = parse_boolean(query_params.get("refresh"), "refresh", False)
+        index_names = self.resolve(index_expression, query_params)
+        targets, unavailable = self.shard_targets(index_names)
+        if unavailable:
+            raise SearchPhaseExecutionError("query", unavailable)
+        uri = {key: value for key, value in query_params.items()
+               if key in ("q", "df", "default_operator", "analyzer", "lenient", "analyze_wildcard")}
+        search_body = {"query": body.get("query", {"match_all": {}}), "size": batch_size, "sort": ["_doc"],
+                       "seq_no_primary_term": True, "version": True, "_source": action == "update"}
+        request = parse_search_request(search_body, uri, max_result_window=2 ** 31)
+        counters = {"total": 0, "done": 0, "batches": 0, "version_conflicts": 0, "noops": 0}
+        failures: list[dict] = []
+        scroll_seconds = 300.0
+        outcome = await self.query_then_fetch(
+            targets, request, extra_payload=lambda target: {"open_scroll_seconds": scroll_seconds}, scroll=True)
+        opened = [replace(target, reader_context_id=outcome.replies[target.shard_index]["reader_context_id"])
+                  for target in targets if target.shard_index in outcome.replies]
+        targets_by_index = {target.shard_index: target for target in opened}
+        aborted = False
+        try:
+            while True:
+                if outcome.failures:
+                    for failure in outcome.failures:
+                        failures.append({"index": failure.index_name, "shard": failure.shard_number,
+                                         "node": failure.node_id, "reason": failure.cause()})
+                    aborted = True
+                    break
+                hits = outcome.hits
+                if max_docs is not None:
+                    hits = hits[:max(0, max_docs - counters["total"])]
+                if not hits:
+                    break
+                counters["batches"] += 1
+                requests = []
+                for hit, shard_index in zip(hits, outcome.hit_shard_indexes or []):
+                    target = targets_by_index.get(shard_index)
+                    index = self.state.indices.get(hit["_index"])
+                    params = {"if_seq_no": hit.get("_seq_no"), "if_primary_term": hit.get("_primary_term")}
+                    error = None
+                    if index is not None and target is not None and shard_for_document(
+                            hit["_id"], None, index.number_of_shards, index.routing_num_shards) != target.shard_number:
+                        error = NotSupportedError(f"document [{hit['_id']}] was indexed with a custom routing; "
+                                                  f"by-query writes cannot route it")
+                    if action == "delete":
+                        requests.append(WriteRequest("delete", hit["_index"], hit["_id"], params=params, error=error))
+                    else:
+                        requests.append(WriteRequest("index", hit["_index"], hit["_id"],
+                                                     orjson.dumps(hit.get("_source") or {}), params=params,
+                                                     error=error))
+                counters["total"] += len(requests)
+                results = await execute_writes(self.services, requests, refresh="false")
+                for result in results:
+                    status = result.status
+                    if status < 300 and result.body.get("result") in ("deleted", "updated", "created"):
+                        counters["done"] += 1
+                    elif status < 300 and result.body.get("result") == "noop":
+                        counters["noops"] += 1
+                    elif status == 409:
+                        counters["version_conflicts"] += 1
+                        if conflicts == "abort":
+                            failures.append(_write_failure(result.body))
+                    elif status == 404 and action == "delete":
+                        counters["version_conflicts"] += 1     # deleted meanwhile: OpenSearch counts a conflict
+                        if conflicts == "abort":
+                            failures.append(_write_failure(result.body))
+                    else:
+                        failures.append(_write_failure(result.body))
+                if failures:
+                    aborted = True
+                    break
+                if max_docs is not None and counters["total"] >= max_docs:
+                    break
+                scroll_id = encode_search_id("scroll", opened)
+                targets_for_page, _ = decode_search_id(scroll_id, "scroll")
+                outcome = await self.query_then_fetch(
+                    targets_for_page, None, scroll=True,
+                    extra_payload=lambda target: {"reader_context_id": target.reader_context_id,
+                                                  "keep_alive_seconds": scroll_seconds})
+        finally:
+            with trio.CancelScope(shield=True):
+                await self._close_contexts(opened)
+        if refresh:
+            await self.refresh_targets(targets)
+        response = {"took": int((time.perf_counter() - started) * 1000), "timed_out": False,
+                    "total": counters["total"]}
+        if action == "delete":
+            response["deleted"] = counters["done"]
+        else:
+            response["updated"] = counters["done"]
+            response["deleted"] = 0
+        response.update({"batches": counters["batches"], "version_conflicts": counters["version_conflicts"],
+                         "noops": counters["noops"], "retries": {"bulk": 0, "search": 0}, "throttled_millis": 0,
+                         "requests_per_second": -1.0, "throttled_until_millis": 0, "failures": failures})
+        status = 200
+        if aborted and failures:
+            status = max(int(failure.get("status", 500)) for failure in failures)
+        return response, status
+
+    async def refresh_targets(self, targets: list[ShardTarget]) -> None:
+        await self.fan_out(targets, "refresh", lambda target: {})
+
+
+def _write_failure(item: dict) -> dict:
+    return {"index": item.get("_index"), "id": item.get("_id"), "cause": item.get("error"),
+            "status": int(item.get("status", 500))}
+
+
+def shards_header(total: int, failures: list[ShardFailure]) -> dict[str, Any]:
+    failed_shards = {(failure.index_name, failure.shard_number) for failure in failures}
+    header: dict[str, Any] = {"total": total, "successful": total - len(failed_shards), "skipped": 0,
+                              "failed": len(failed_shards)}
+    if failures:
+        header["failures"] = [failure.to_json() for failure in failures]
+    return header
+
+
+def _unwrap(error: BaseException) -> BaseException:
+    while isinstance(error, BaseExceptionGroup) and error.exceptions:
+        error = error.exceptions[0]
+    return error
+
+
+__all__ = ["SearchCoordinator", "SearchPhaseExecutionError", "ShardFailure", "ShardTarget", "decode_search_id",
+           "encode_search_id", "keep_alive_seconds", "shards_header"]

@@ -1,0 +1,301 @@
+"""Worker-side search methods: the per-shard query phase, fetch phase, count, explain and the
+reader contexts behind scroll and point in time.
+
+Owns ``SEARCH_METHODS`` (method name → ``function(registry, payload, body) -> (payload, body)``),
+merged into the worker's method table by node/workers/shard_service.py, and the worker-local
+bookkeeping those methods need: one ``FilterCache`` per hosted shard, the short-lived
+"query → fetch" searcher hand-over (so the fetch phase reads the very snapshot the query phase
+ranked), and the scroll position of each scroll reader context.
+
+Wire shapes (``index_uuid``/``shard_number`` are added by the pool):
+    search_shard   request (SearchRequest.to_wire), index_name, shard_index, now_millis, node_id,
+                   reader_context_id?, keep_alive_seconds?, open_scroll_seconds?, scroll (bool),
+                   fetch (bool: query AND fetch in one call, for one-shard searches)
+                   → {"result": ShardSearchResult wire, "fetch_token"?, "reader_context_id"?,
+                      "hits"? (fetched page), "request"? (the scroll's stored request wire)}
+    fetch          request, fetch_token?, reader_context_id?, hits [ShardHit wire], index_name,
+                   now_millis, node_id, scroll_advance? → {"hits": [...]}
+    count          query (DSL JSON), now_millis → {"count": n}
+    open_reader_context  keep_alive_seconds → {"id": context id}
+    close_reader_context id → {"closed": bool}
+    explain        id, query, index_name, now_millis → {"found", "matched", "explanation"?}
+
+It must never talk to the cluster state, Raft or the network, and never rank across shards:
+the coordinator (node/coordination/search.py) does that with index/query's one merge.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any, Callable
+
+from index.query import FilterCache, SearchContext, SearchRequest, fetch_hits, parse_query, search_shard
+from index.query import count_shard
+from index.query.results import ShardHit, ShardSearchResult
+from node.workers.registry import ShardRegistry
+
+SearchMethod = Callable[[ShardRegistry, dict, bytes], tuple[dict, bytes]]
+
+# a query phase's searcher waits this long for its fetch phase (a shard whose hits did not make
+# the final page is never fetched: the entry simply expires)
+FETCH_HAND_OVER_SECONDS = 60.0
+MAX_PENDING_FETCHES = 512
+
+_lock = threading.Lock()
+_filter_caches: dict[tuple[str, int], FilterCache] = {}
+_pending_fetches: dict[str, tuple[Any, float]] = {}       # token → (searcher, expires at)
+# scroll reader context id → {"position": hits already returned, "request": wire}
+_scroll_states: dict[str, dict[str, Any]] = {}
+_token_counter = [0]
+# reader contexts opened through these methods, per shard (for "close every scroll")
+_opened_contexts: dict[tuple[str, int], set[str]] = {}
+
+
+def _track_context(payload: dict, context_id: str) -> None:
+    with _lock:
+        _opened_contexts.setdefault(_key(payload), set()).add(context_id)
+
+
+def _key(payload: dict) -> tuple[str, int]:
+    return payload["index_uuid"], int(payload["shard_number"])
+
+
+def _filter_cache(payload: dict) -> FilterCache:
+    key = _key(payload)
+    with _lock:
+        cache = _filter_caches.get(key)
+        if cache is None:
+            cache = _filter_caches[key] = FilterCache()
+        return cache
+
+
+def _context(payload: dict) -> SearchContext:
+    return SearchContext(now_millis=int(payload.get("now_millis") or time.time() * 1000),
+                         shard_index=int(payload.get("shard_index", 0)),
+                         index_name=str(payload.get("index_name", "")),
+                         filter_cache=_filter_cache(payload),
+                         node_id=str(payload.get("node_id", "_na")))
+
+
+def _remember_searcher(searcher: Any) -> str:
+    now = time.monotonic()
+    with _lock:
+        for token, (_, expires) in list(_pending_fetches.items()):
+            if expires < now:
+                del _pending_fetches[token]
+        while len(_pending_fetches) >= MAX_PENDING_FETCHES:
+            del _pending_fetches[next(iter(_pending_fetches))]
+        _token_counter[0] += 1
+        token = f"{_token_counter[0]:x}-{int(now * 1000):x}"
+        _pending_fetches[token] = (searcher, now + FETCH_HAND_OVER_SECONDS)
+        return token
+
+
+def _take_searcher(token: str | None) -> Any | None:
+    if not token:
+        return None
+    with _lock:
+        entry = _pending_fetches.pop(token, None)
+    return None if entry is None else entry[0]
+
+
+def _searcher_for(shard: Any, payload: dict) -> tuple[Any, str | None]:
+    """(searcher, reader context id opened here or None) for a query phase."""
+    context_id = payload.get("reader_context_id")
+    if context_id:
+        keep_alive = payload.get("keep_alive_seconds")
+        return shard.reader_context(context_id, float(keep_alive) if keep_alive is not None else None), None
+    open_seconds = payload.get("open_scroll_seconds")
+    if open_seconds is not None:
+        new_id = shard.open_reader_context(float(open_seconds))
+        _track_context(payload, new_id)
+        return shard.reader_context(new_id), new_id
+    return shard.acquire_searcher(), None
+
+
+def _prune_scroll_states(shard: Any, shard_key: tuple[str, int]) -> None:
+    """Forget the positions of this shard's scroll contexts that expired inside the shard."""
+    with _lock:
+        context_ids = [context_id for context_id, state in _scroll_states.items() if state["shard"] == shard_key]
+    for context_id in context_ids:
+        try:
+            shard.reader_context(context_id)        # no keep-alive given: does not extend it
+        except Exception:  # noqa: BLE001 — missing or expired
+            with _lock:
+                _scroll_states.pop(context_id, None)
+
+
+def search_shard_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    shard = registry.get(*_key(payload))
+    searcher, opened_context_id = _searcher_for(shard, payload)
+    scroll = bool(payload.get("scroll"))
+    if scroll and opened_context_id is not None:
+        _prune_scroll_states(shard, _key(payload))
+    context_id = opened_context_id or payload.get("reader_context_id")
+    stored_request_wire = None
+    if scroll and context_id:
+        with _lock:
+            state = _scroll_states.get(context_id)
+            if state is None:
+                state = _scroll_states[context_id] = {"position": 0, "request": payload.get("request"),
+                                                      "shard": _key(payload)}
+            position = int(state["position"])
+            stored_request_wire = state["request"]
+        request_wire = payload.get("request") or stored_request_wire
+        request = SearchRequest.from_wire(request_wire)
+        # the shard's next page: what it has not handed out yet, size hits of it
+        request = _with_window(request, position)
+    else:
+        request_wire = payload["request"]
+        request = SearchRequest.from_wire(request_wire)
+        position = 0
+    context = _context(payload)
+    result = search_shard(searcher, request, context)
+    if position:
+        result = _drop_leading_hits(result, position)
+    reply: dict[str, Any] = {}
+    if opened_context_id is not None:
+        reply["reader_context_id"] = opened_context_id
+    if scroll and stored_request_wire is not None and payload.get("request") is None:
+        reply["request"] = stored_request_wire
+    if payload.get("fetch"):
+        page = result.hits[0 if scroll else request.from_:]
+        if scroll:
+            page = page[:request.size]
+            _advance_scroll(context_id, len(page))
+        reply["hits"] = fetch_hits(searcher, request, page, context)
+    else:
+        reply["fetch_token"] = _remember_searcher(searcher)
+    reply["result"] = result.to_wire()
+    return reply, b""
+
+
+def _with_window(request: SearchRequest, position: int) -> SearchRequest:
+    from dataclasses import replace
+
+    return replace(request, from_=position, size=request.size)
+
+
+def _drop_leading_hits(result: ShardSearchResult, position: int) -> ShardSearchResult:
+    from dataclasses import replace
+
+    return replace(result, hits=result.hits[position:])
+
+
+def _advance_scroll(context_id: str | None, consumed: int) -> None:
+    if not context_id or consumed <= 0:
+        return
+    with _lock:
+        state = _scroll_states.get(context_id)
+        if state is not None:
+            state["position"] = int(state["position"]) + consumed
+
+
+def fetch_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    shard = registry.get(*_key(payload))
+    searcher = _take_searcher(payload.get("fetch_token"))
+    if searcher is None and payload.get("reader_context_id"):
+        searcher = shard.reader_context(payload["reader_context_id"])
+    if searcher is None:
+        # the hand-over expired: fetch_hits finds the docs again by _id in a fresh snapshot
+        searcher = shard.acquire_searcher()
+    request = SearchRequest.from_wire(payload["request"])
+    hits = [ShardHit.from_wire(hit) for hit in payload["hits"]]
+    _advance_scroll(payload.get("scroll_context_id"), int(payload.get("scroll_advance") or 0))
+    return {"hits": fetch_hits(searcher, request, hits, _context(payload))}, b""
+
+
+def release_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    """Drop fetch hand-overs the coordinator knows it will not use."""
+    for token in payload.get("fetch_tokens") or ():
+        _take_searcher(token)
+    return {"released": True}, b""
+
+
+def count_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    shard = registry.get(*_key(payload))
+    searcher = shard.acquire_searcher()
+    query = parse_query(payload.get("query"))
+    return {"count": count_shard(searcher, query, _context(payload))}, b""
+
+
+def open_reader_context_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    shard = registry.get(*_key(payload))
+    context_id = shard.open_reader_context(float(payload["keep_alive_seconds"]))
+    _track_context(payload, context_id)
+    return {"id": context_id}, b""
+
+
+def close_reader_context_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    context_id = str(payload["id"])
+    with _lock:
+        _scroll_states.pop(context_id, None)
+        _opened_contexts.get(_key(payload), set()).discard(context_id)
+    try:
+        shard = registry.get(*_key(payload))
+    except Exception:  # noqa: BLE001 — the shard is gone, and its contexts with it
+        return {"closed": False}, b""
+    return {"closed": bool(shard.close_reader_context(context_id))}, b""
+
+
+def close_all_reader_contexts_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    """DELETE /_search/scroll/_all: close every context these methods opened on the shard."""
+    key = _key(payload)
+    with _lock:
+        context_ids = _opened_contexts.pop(key, set())
+        for context_id in context_ids:
+            _scroll_states.pop(context_id, None)
+    shard = registry.shards.get(key)
+    freed = 0
+    if shard is not None:
+        freed = sum(1 for context_id in context_ids if shard.close_reader_context(context_id))
+    return {"freed": freed}, b""
+
+
+def explain_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    from index.query import parse_search_request
+
+    shard = registry.get(*_key(payload))
+    document_id = str(payload["id"])
+    searcher = shard.acquire_searcher()
+    if searcher.get(document_id) is None:
+        return {"found": False, "matched": False}, b""
+    user_query = payload.get("query") or {"match_all": {}}
+    request = parse_search_request({"query": {"bool": {"must": [user_query],
+                                                       "filter": [{"ids": {"values": [document_id]}}]}},
+                                    "size": 1, "explain": True, "_source": False})
+    context = _context(payload)
+    result = search_shard(searcher, request, context)
+    if not result.hits:
+        return {"found": True, "matched": False}, b""
+    hits = fetch_hits(searcher, request, result.hits[:1], context)
+    explanation = hits[0].get("_explanation") if hits else None
+    # the explanation holds the ids filter as a zero-scoring clause; report the user's query's part
+    return {"found": True, "matched": True, "explanation": _unwrap_explanation(explanation)}, b""
+
+
+def _unwrap_explanation(explanation: Any) -> Any:
+    if not isinstance(explanation, dict):
+        return explanation
+    details = explanation.get("details") or []
+    scoring = [detail for detail in details if isinstance(detail, dict)
+               and "match on required clause" not in str(detail.get("description", ""))]
+    if len(details) == 2 and len(scoring) == 1 and scoring[0].get("value") == explanation.get("value"):
+        return scoring[0]
+    return explanation
+
+
+SEARCH_METHODS: dict[str, SearchMethod] = {
+    "search_shard": search_shard_method,
+    "fetch": fetch_method,
+    "release_fetch": release_method,
+    "count": count_method,
+    "open_reader_context": open_reader_context_method,
+    "close_reader_context": close_reader_context_method,
+    "close_all_reader_contexts": close_all_reader_contexts_method,
+    "explain": explain_method,
+}
+
+# cheap and never blocking: answered on the worker loop without a thread hop
+INLINE_METHODS: frozenset[str] = frozenset({"open_reader_context", "close_reader_context", "release_fetch"})
