@@ -191,6 +191,10 @@ def _dedup_adjacent(rows: np.ndarray, keys: np.ndarray):
     return rows[keep], keys[keep]
 
 
+def _unique_inverse_counts(values: np.ndarray):
+    return dates.unique_inverse_counts(values)
+
+
 def _unique_sorted(rows: np.ndarray) -> np.ndarray:
     """Unique values of a non-decreasing array in O(n) (no sort)."""
     if rows.size < 2:
@@ -533,7 +537,7 @@ def _collect_terms(node, segment, docs, scores, context):
                                f"fields. Use an array of values for include/exclude clauses")
     rows, values, _ = numeric_values(segment, spec.field, docs, spec.missing, info)
     rows, values = _dedup_adjacent(rows, values)
-    unique_values, key_ids, counts = np.unique(values, return_inverse=True, return_counts=True)
+    unique_values, key_ids, counts = _unique_inverse_counts(values)
     doc_values = segment.numeric_doc_values(spec.field)
     if spec.min_doc_count == 0 and doc_values is not None:
         # min_doc_count 0: every value the segment holds is a bucket, matched or not.
@@ -610,7 +614,7 @@ def _collect_histogram(node, segment, docs, scores, context):
 
 def _histogram_state(node, segment, docs, scores, context, rows, keys, info, kind, bounds):
     rows, keys = _dedup_adjacent(rows, keys)
-    unique_keys, key_ids, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    unique_keys, key_ids, counts = _unique_inverse_counts(keys)
     python_keys = [int(key) for key in unique_keys.tolist()]
     buckets = _make_buckets(node, segment, docs, scores, context, python_keys, counts, rows, key_ids)
     return KeyedBucketsState(kind, info.value_type, buckets, date_format=info.date_format,

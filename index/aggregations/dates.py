@@ -201,8 +201,12 @@ class DateRounding:
             # Sub-hour buckets: keep each instant's own offset so both occurrences of a
             # repeated wall-clock hour (DST overlap) stay distinct buckets.
             keys = local_keys - offsets
+        elif self.time_zone.fixed_offset_millis is not None:
+            keys = local_keys - self.time_zone.fixed_offset_millis
         else:
-            keys = self.time_zone.local_to_utc(local_keys)
+            # Few distinct local keys among many values: convert each distinct key once.
+            distinct_local_keys, inverse, _ = unique_inverse_counts(local_keys)
+            keys = self.time_zone.local_to_utc(distinct_local_keys)[inverse]
         return keys + self.offset_millis
 
     def next_key(self, key_utc_millis: int) -> int:
@@ -276,6 +280,20 @@ class DateRounding:
 
     def _round_one(self, utc_millis: int) -> int:
         return int(self.round(np.asarray([utc_millis], dtype=np.int64))[0])
+
+
+def unique_inverse_counts(values: np.ndarray):
+    """np.unique(values, return_inverse=True, return_counts=True), in O(n) when the values are
+    already non-decreasing (time-ordered segments make date keys so) instead of a sort."""
+    values = np.asarray(values)
+    if values.size and bool((values[1:] >= values[:-1]).all()):
+        starts = np.ones(values.size, dtype=bool)
+        starts[1:] = values[1:] != values[:-1]
+        start_positions = np.flatnonzero(starts)
+        counts = np.diff(np.append(start_positions, values.size))
+        return values[start_positions], np.cumsum(starts) - 1, counts
+    unique, inverse, counts = np.unique(values, return_inverse=True, return_counts=True)
+    return unique, inverse.reshape(-1), counts
 
 
 _FIXED_UNIT_STEPS = {"minute": MILLIS_PER_MINUTE, "hour": MILLIS_PER_HOUR, "day": MILLIS_PER_DAY,
