@@ -8,6 +8,7 @@ positions; the property tests hold them together. A filter never tokenises.
 
 from __future__ import annotations
 
+import threading
 import unicodedata
 from itertools import compress
 from typing import Any
@@ -142,12 +143,25 @@ class StopFilter(TokenFilter):
 
 
 class StemmerFilter(TokenFilter):
-    """Snowball stemmers from PyStemmer (C); see ADR 0004 for the english/porter choice."""
+    """Snowball stemmers from PyStemmer (C); see ADR 0004 for the english/porter choice.
+
+    PyStemmer's Stemmer objects are not thread-safe, and searches analyse on several threads, so
+    each thread gets its own.
+    """
 
     name = "stemmer"
 
     def __init__(self, snowball_algorithm: str) -> None:
-        self.stemmer = Stemmer.Stemmer(snowball_algorithm)
+        self.snowball_algorithm = snowball_algorithm
+        self._per_thread = threading.local()
+        Stemmer.Stemmer(snowball_algorithm)  # fail now, not on first use, for an unknown language
+
+    @property
+    def stemmer(self) -> Any:
+        stemmer = getattr(self._per_thread, "stemmer", None)
+        if stemmer is None:
+            stemmer = self._per_thread.stemmer = Stemmer.Stemmer(self.snowball_algorithm)
+        return stemmer
 
     def map_term(self, term: str) -> str:
         return self.stemmer.stemWord(term)

@@ -187,3 +187,17 @@ def test_uax_url_email_keeps_addresses_and_urls_whole():
     assert [(token.term, token.type) for token in tokens] == [
         ("mail", "<ALPHANUM>"), ("john.smith@example.com", "<EMAIL>"), ("or", "<ALPHANUM>"),
         ("https://example.com/a?b=1", "<URL>"), ("ok", "<ALPHANUM>")]
+
+
+def test_snowball_stemmers_are_not_shared_between_threads():
+    import threading
+
+    from index.analysis.token_filters import StemmerFilter
+
+    stemmer_filter = StemmerFilter("french")
+    seen = []
+    thread = threading.Thread(target=lambda: seen.append(stemmer_filter.stemmer))
+    thread.start()
+    thread.join()
+    assert seen[0] is not stemmer_filter.stemmer
+    assert stemmer_filter.filter_terms(["chevaux"], [0]) == (["cheval"], [0])
