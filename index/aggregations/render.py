@@ -206,7 +206,7 @@ def _render_single_metric(node, state):
     if isinstance(state, StatsState):
         value = _stats_values(state)[node.type]
         body = {"value": value}
-        if value is not None and state.value_type == "date" and node.type != "sum":
+        if value is not None and state.value_type == "date":
             body["value_as_string"] = _format_value(value, "date", state.date_format)
         return body
     raise AggregationError(f"unexpected partial for [{node.name}]")
@@ -217,7 +217,7 @@ def _render_stats(node, state: StatsState):
     if node.type == "extended_stats":
         values.update(_extended_values(state, node.spec.sigma))
     if state.value_type == "date" and state.count:
-        for name in ("min", "max", "avg"):
+        for name in ("min", "max", "avg", "sum"):
             values[f"{name}_as_string"] = _format_value(values[name], "date", state.date_format)
     return values
 
@@ -387,6 +387,12 @@ def _render_date_histogram(node, state: KeyedBucketsState):
     if spec.min_doc_count == 0:
         keys = list(buckets)
         bounds = state.extended_bounds
+        if bounds is None and spec.extended_bounds is not None:
+            # No segment anywhere resolved the bounds (an empty index): resolve them here.
+            bounds = tuple(None if bound is None else dates.parse_date_bound(
+                bound, now_millis=None, date_format=spec.format, time_zone=rounding.time_zone,
+                round_up=position == 1, key="extended_bounds")
+                for position, bound in enumerate(spec.extended_bounds))
         if bounds is not None:
             for bound in bounds:
                 if bound is not None:

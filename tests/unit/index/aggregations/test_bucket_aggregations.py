@@ -278,3 +278,12 @@ def test_buckets_of_nested_aggregations_count_toward_the_response_limit(monkeypa
     assert len(run({"t": {"terms": {"field": "tag"}}})["t"]["buckets"]) == 3
     with pytest.raises(AggregationError, match=r"too many buckets"):
         run({"t": {"terms": {"field": "tag"}, "aggs": {"u": {"terms": {"field": "count"}}}}})
+
+
+def test_date_histogram_extended_bounds_fill_buckets_even_with_no_segments():
+    from index.aggregations import empty_partial
+    tree = parse({"d": {"date_histogram": {"field": "when", "calendar_interval": "day",
+                                           "extended_bounds": {"min": "2020-01-01", "max": "2020-01-03"}}}})
+    result = render(empty_partial(tree), tree)["d"]["buckets"]
+    assert [(b["key_as_string"], b["doc_count"]) for b in result] == [
+        ("2020-01-01T00:00:00.000Z", 0), ("2020-01-02T00:00:00.000Z", 0), ("2020-01-03T00:00:00.000Z", 0)]
