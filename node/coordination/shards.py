@@ -18,6 +18,7 @@ work is spawned into ``context.background`` and serialized per shard with a lock
 
 from __future__ import annotations
 
+import collections
 import logging
 from dataclasses import dataclass, field
 from typing import Any
@@ -54,6 +55,9 @@ class ShardDirector:
         self.logger: logging.Logger = getattr(context, "logger", None) or logging.getLogger("api.shards")
         self.local: dict[tuple[str, int], LocalShard] = {}
         self.state_changed = trio.Event()
+        # per shard key, the worker actions still to run, strictly in the order states asked for
+        # them (a close of the old copy must finish before the open of its successor)
+        self.queued: dict[tuple[str, int], collections.deque] = {}
 
     # ------------------------------------------------------------------ following the state
 
@@ -81,37 +85,56 @@ class ShardDirector:
                 index_gone = new_state.index_by_uuid(key[0]) is None
                 self.local.pop(key)
                 local.closed = True
-                self._spawn(self._close, local, index_gone)
+                self._enqueue(key, self._close, local, index_gone)
         for key, (index, shard_copy) in wanted.items():
             local = self.local.get(key)
             if local is None:
                 local = LocalShard(index.name, index.uuid, key[1], shard_copy.allocation_id, shard_copy.primary,
                                    index.mapping_version, index.settings_version)
                 self.local[key] = local
-                self._spawn(self._open, local, index, shard_copy.state)
+                self._enqueue(key, self._open, local, index, shard_copy.state)
                 continue
             local.primary = shard_copy.primary
-            if index.mapping_version > local.mapping_version:
+            if index.mapping_version > local.mapping_version or index.settings_version > local.settings_version:
                 local.mapping_version = index.mapping_version
-                self._spawn(self._push, local, "update_mapping",
-                            {"mappings": index.mappings, "mapping_version": index.mapping_version})
-            if index.settings_version > local.settings_version:
                 local.settings_version = index.settings_version
-                self._spawn(self._push, local, "update_settings", {"settings": index.settings})
+                # open_shard on an open shard installs a newer mapping/settings and refreshes the
+                # pool's replay record, so a restarted worker reopens with the current mapping
+                self._enqueue(key, self._push, local, "open_shard", self._open_payload(index))
 
-    def _spawn(self, function: Any, *arguments: Any) -> None:
+    @staticmethod
+    def _open_payload(index: Any) -> dict[str, Any]:
+        return {"settings": index.settings, "mappings": index.mappings, "mapping_version": index.mapping_version}
+
+    def _enqueue(self, key: tuple[str, int], function: Any, *arguments: Any) -> None:
+        queue = self.queued.get(key)
+        if queue is not None:
+            queue.append((function, arguments))
+            return
         background = getattr(self.context, "background", None)
         if background is None:
             self.logger.error("no background nursery: cannot act on shard changes")
             return
-        background.start_soon(function, *arguments)
+        self.queued[key] = collections.deque([(function, arguments)])
+        background.start_soon(self._drain, key)
+
+    async def _drain(self, key: tuple[str, int]) -> None:
+        queue = self.queued[key]
+        try:
+            while queue:
+                function, arguments = queue.popleft()
+                try:
+                    await function(*arguments)
+                except Exception:  # noqa: BLE001 — one failed action must not stop the later ones
+                    self.logger.error("shard action failed", exc_info=True, extra={"fields": {"shard": list(key)}})
+        finally:
+            del self.queued[key]
 
     async def _open(self, local: LocalShard, index: Any, copy_state: str) -> None:
         async with local.lock:
             if local.closed:
                 return
-            payload = {"settings": index.settings, "mappings": index.mappings,
-                       "mapping_version": index.mapping_version}
+            payload = self._open_payload(index)
             try:
                 await self.context.workers.call(local.index_uuid, local.shard_number, "open_shard", payload)
             except Exception as error:  # noqa: BLE001 — reported to the master as a failed copy
@@ -154,9 +177,8 @@ class ShardDirector:
                     "index": local.index_name, "shard": local.shard_number}})
 
     async def _push(self, local: LocalShard, method: str, payload: dict) -> None:
-        await local.opened.wait()
         async with local.lock:
-            if local.closed:
+            if local.closed or not local.opened.is_set():
                 return
             try:
                 await self.context.workers.call(local.index_uuid, local.shard_number, method, payload)

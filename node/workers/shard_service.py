@@ -70,6 +70,9 @@ def open_shard(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dic
     index_uuid, shard_number = _key(payload)
     existing = registry.shards.get((index_uuid, shard_number))
     if existing is not None:
+        # the front re-sends open_shard with the latest mapping and settings so that the pool's
+        # replay record (used after a worker crash) is never older than the cluster state
+        _catch_up(existing, (index_uuid, shard_number), payload)
         return {"opened": False, "already_open": True, **_checkpoints(existing)}, b""
     settings = payload.get("settings") or {}
     analysis = AnalysisRegistry.from_index_settings(settings)
@@ -82,6 +85,19 @@ def open_shard(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dic
             "mapping_version": int(payload.get("mapping_version", 1)), "settings": settings}
     _ensure_maintenance(registry)
     return {"opened": True, **_checkpoints(shard)}, b""
+
+
+def _catch_up(shard: Shard, key: tuple[str, int], payload: dict) -> None:
+    settings = payload.get("settings")
+    version = int(payload.get("mapping_version", 0))
+    with _versions_lock:
+        current = _shard_versions.setdefault(key, {"mapping_version": 0, "settings": {}})
+        if version > current["mapping_version"]:
+            shard.update_mapping(Mapping.from_json(payload.get("mappings") or {}))
+            current["mapping_version"] = version
+        if settings is not None and settings != current.get("settings"):
+            shard.update_settings(shard_settings_from_index_settings(settings))
+            current["settings"] = settings
 
 
 def _checkpoints(shard: Shard) -> dict[str, int]:
