@@ -720,13 +720,10 @@ class BoolPlan(Plan):
                 bitmaps = [segment_execution.run_matches(plan) for plan in self.should]
                 optional = BitMap.union(*bitmaps) if len(bitmaps) > 1 else bitmaps[0]
             else:
-                counts: dict[int, int] = {}
-                parts = [DocScores(docs_from_bitmap(segment_execution.run_matches(plan)), EMPTY_SCORES)
-                         for plan in self.should]
-                all_docs = np.concatenate([part.docs for part in parts])
+                all_docs = np.concatenate([docs_from_bitmap(segment_execution.run_matches(plan))
+                                           for plan in self.should])
                 docs, match_counts = np.unique(all_docs, return_counts=True)
                 optional = bitmap_from_docs(docs[match_counts >= self.required_should])
-                del counts
             result = optional if result is None else (result & optional)
         if result is None:
             result = segment_execution.all_docs()
