@@ -36,7 +36,7 @@ import threading
 import time
 import uuid as uuid_module
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -120,9 +120,20 @@ class _DocState:
     primary_term: int
     version: int
     deleted: bool
+    buffer: Any = None              # the _Buffer holding the copy (it may be mid-refresh)
     buffer_index: int | None = None
     segment: Any = None             # _LiveSegment holding the copy
     doc: int = -1
+
+
+class _Buffer:
+    """Documents written since the last refresh, and which of them were superseded since."""
+
+    __slots__ = ("documents", "deleted")
+
+    def __init__(self) -> None:
+        self.documents: list[SegmentDocument] = []
+        self.deleted: set[int] = set()
 
 
 class _LiveSegment:
@@ -246,12 +257,13 @@ class Shard:
         self.analysis = analysis
         self._clock = clock
         self._lock = threading.RLock()
-        self._merge_lock = threading.Lock()      # one merge at a time; never taken while holding _lock
+        # lock order: _merge_lock, then _refresh_lock, then _lock (never the other way round)
+        self._merge_lock = threading.Lock()      # one merge at a time
+        self._refresh_lock = threading.Lock()    # one refresh at a time; a commit waits for it
         self._closed = False
         self._failure: str | None = None
         self._segments: list[_LiveSegment] = []
-        self._buffer: list[SegmentDocument] = []
-        self._buffer_deleted: set[int] = set()
+        self._buffer = _Buffer()
         self._version_map: dict[str, _DocState] = {}
         self._reader_contexts: dict[str, tuple[Searcher, float]] = {}
         self._pinned_files: dict[str, int] = {}
@@ -307,7 +319,7 @@ class Shard:
         self._tracker = _LocalCheckpointTracker(commit.local_checkpoint, commit.max_seq_no)
         for operation in self._translog.read_operations(above_seq_no=commit.local_checkpoint):
             self._apply_replicated_locked(operation, replaying=True)
-            if len(self._buffer) >= REPLAY_REFRESH_DOCUMENTS:
+            if len(self._buffer.documents) >= REPLAY_REFRESH_DOCUMENTS:
                 self._refresh_locked()   # bound the memory a long log replays into
         self._publish_searcher()
 
@@ -372,8 +384,8 @@ class Shard:
         return best
 
     def _source_of(self, state: _DocState) -> bytes:
-        if state.buffer_index is not None:
-            return self._buffer[state.buffer_index].source
+        if state.buffer is not None:
+            return state.buffer.documents[state.buffer_index].source
         return state.segment.core.source(state.doc)
 
     def get(self, document_id: str, realtime: bool = True) -> StoredDocument | None:
@@ -591,9 +603,9 @@ class Shard:
         """Mark the physical live copy behind ``state`` as deleted (it is no longer current)."""
         if state is None:
             return
-        if state.buffer_index is not None:
+        if state.buffer is not None:
             if not state.deleted:
-                self._buffer_deleted.add(state.buffer_index)
+                state.buffer.deleted.add(state.buffer_index)
         elif state.segment is not None and not state.deleted:
             state.segment.deleted.add(state.doc)
 
@@ -610,17 +622,18 @@ class Shard:
         else:
             previous = self._version_map.get(document_id, previous)
         self._supersede(previous)
-        buffer_index = len(self._buffer)
+        buffer = self._buffer
+        buffer_index = len(buffer.documents)
         if operation.kind == "index":
-            self._buffer.append(SegmentDocument(document_id, operation.source, values or {}, operation.seq_no,
+            buffer.documents.append(SegmentDocument(document_id, operation.source, values or {}, operation.seq_no,
                                                 operation.primary_term, operation.version))
             self._version_map[document_id] = _DocState(operation.seq_no, operation.primary_term, operation.version,
-                                                       deleted=False, buffer_index=buffer_index)
+                                                       deleted=False, buffer=buffer, buffer_index=buffer_index)
         else:
-            self._buffer.append(SegmentDocument(document_id, b"", None, operation.seq_no, operation.primary_term,
+            buffer.documents.append(SegmentDocument(document_id, b"", None, operation.seq_no, operation.primary_term,
                                                 operation.version))
             self._version_map[document_id] = _DocState(operation.seq_no, operation.primary_term, operation.version,
-                                                       deleted=True, buffer_index=buffer_index)
+                                                       deleted=True, buffer=buffer, buffer_index=buffer_index)
         self._tracker.mark_processed(operation.seq_no, operation.primary_term)
 
     # ---- the replica write path ------------------------------------------------------------
@@ -725,10 +738,68 @@ class Shard:
                                   self.analysis)
 
     def refresh(self) -> None:
-        """Make every write so far searchable (a new segment from the buffer, deletes applied)."""
-        with self._lock:
-            self._check_open()
-            self._refresh_locked()
+        """Make every write so far searchable (a new segment from the buffer, deletes applied).
+
+        The segment is built without the writer lock: writes and realtime gets go on meanwhile
+        (into a fresh buffer; the one being built stays readable until the segment is swapped in)."""
+        with self._refresh_lock:
+            started = time.perf_counter()
+            with self._lock:
+                self._check_open()
+                building = self._buffer
+                if not building.documents:
+                    self._finish_refresh(started)
+                    return
+                self._buffer = _Buffer()
+                name, mapping = self._new_segment_name(), self.mapping
+                # what the new searcher shows: the deletes as of now, so an update made while the
+                # segment builds never shows its delete without its new copy
+                visible_views = [segment.current_view() for segment in self._segments]
+                visible_building_deletes = BitMap(building.deleted)
+            try:
+                # not fsynced here: a refresh is about visibility; flush fsyncs before a commit names it
+                write_segment_file(self.path, name, building.documents, mapping, self.analysis, durable=False)
+                core = SegmentCore(self.path, name)
+            except BaseException:
+                with self._lock:
+                    self._put_back(building)
+                raise
+            with self._lock:
+                if self._closed:
+                    return
+                self._install_buffer_segment(building, core)
+                new_view = SegmentView(core, live_docs_of(core, visible_building_deletes))
+                self._finish_refresh(started, (*visible_views, new_view))
+
+    def _put_back(self, building: _Buffer) -> None:
+        """A failed refresh: its documents go back in front of those written since, nothing lost."""
+        current = self._buffer
+        merged = _Buffer()
+        merged.documents = building.documents + current.documents
+        offset = len(building.documents)
+        merged.deleted = building.deleted | {index + offset for index in current.deleted}
+        for document_id, state in list(self._version_map.items()):
+            if state.buffer is building:
+                self._version_map[document_id] = replace(state, buffer=merged)
+            elif state.buffer is current:
+                self._version_map[document_id] = replace(state, buffer=merged,
+                                                         buffer_index=state.buffer_index + offset)
+        self._buffer = merged
+
+    def _install_buffer_segment(self, building: _Buffer, core: SegmentCore) -> None:
+        self._segments.append(_LiveSegment(core, BitMap(building.deleted), 0, synced=False))
+        # ids whose latest copy was in the built buffer now resolve through the segment
+        for document_id in [d for d, state in self._version_map.items() if state.buffer is building]:
+            del self._version_map[document_id]
+
+    def _finish_refresh(self, started: float, views: tuple | None = None) -> None:
+        if views is None:
+            self._publish_searcher()
+        else:
+            self._searcher = Searcher(views, self.mapping, self.analysis)
+        self._last_refresh_time = self._clock()
+        self._counters["refresh_total"] += 1
+        self._counters["refresh_time"] += time.perf_counter() - started
 
     def _new_segment_name(self) -> str:
         name = f"seg_{self._next_segment_number:06d}"
@@ -736,24 +807,21 @@ class Shard:
         return name
 
     def _refresh_locked(self) -> None:
+        """Refresh entirely under the writer lock (flush, rollback, replay). Callers other than
+        replay hold ``_refresh_lock`` too, so no unlocked refresh is half-way."""
         started = time.perf_counter()
-        if self._buffer:
+        building = self._buffer
+        if building.documents:
             name = self._new_segment_name()
-            # not fsynced here: a refresh is about visibility; flush fsyncs before the commit names it
-            write_segment_file(self.path, name, self._buffer, self.mapping, self.analysis, durable=False)
+            write_segment_file(self.path, name, building.documents, self.mapping, self.analysis, durable=False)
             core = SegmentCore(self.path, name)
-            self._segments.append(_LiveSegment(core, BitMap(self._buffer_deleted), 0, synced=False))
-            self._buffer = []
-            self._buffer_deleted = set()
-            self._version_map.clear()
-        self._publish_searcher()
-        self._last_refresh_time = self._clock()
-        self._counters["refresh_total"] += 1
-        self._counters["refresh_time"] += time.perf_counter() - started
+            self._buffer = _Buffer()
+            self._install_buffer_segment(building, core)
+        self._finish_refresh(started)
 
     def flush(self) -> None:
         """Refresh, persist live docs and a new commit point, roll and trim the log."""
-        with self._lock:
+        with self._refresh_lock, self._lock:
             self._check_open()
             self._flush_locked()
 
@@ -840,7 +908,7 @@ class Shard:
         """Merge down to ``max_num_segments`` segments, dropping deleted documents (history above
         the global checkpoint excepted)."""
         with self._merge_lock:
-            with self._lock:
+            with self._refresh_lock, self._lock:
                 self._check_open()
                 self._refresh_locked()
             for _ in range(64):    # each round merges at least two segments or rewrites one
@@ -848,7 +916,7 @@ class Shard:
                     chosen = choose_force_merge(self._segment_candidates(), max_num_segments)
                 if not chosen or not self._merge(chosen) or len(chosen) == 1:
                     break
-            with self._lock:
+            with self._refresh_lock, self._lock:
                 self._check_open()
                 self._flush_locked()
 
@@ -908,7 +976,7 @@ class Shard:
         if documents:
             write_segment_file(self.path, plan.name, documents, plan.mapping, self.analysis, durable=False)
             core = SegmentCore(self.path, plan.name)
-        with self._lock:
+        with self._refresh_lock, self._lock:    # the swap commits: no refresh may be half-way
             included = {(id(segment), doc) for segment, doc, _ in items}
             abandoned = self._closed or any(segment not in self._segments for segment in plan.segments)
             for segment in plan.segments:
@@ -928,10 +996,10 @@ class Shard:
                     new_doc for new_doc, (_, _, stays_deleted) in enumerate(items) if stays_deleted))
                 remaining.insert(position, merged)
             self._segments = remaining
-            self._publish_searcher()
             self._counters["merge_total"] += 1
             self._counters["merge_time"] += time.perf_counter() - started
             self._counters["merged_docs"] += len(documents)
+            # the flush refreshes and publishes: the merged segment and the buffer appear together
             self._flush_locked()
         return True
 
@@ -1027,7 +1095,7 @@ class Shard:
         """Undo every operation with seq_no > ``seq_no`` (a term bump before resync): each affected id
         goes back to its latest operation at or below ``seq_no``, taken from the segments (copies and
         tombstones) and the log. Commits the result."""
-        with self._lock:
+        with self._refresh_lock, self._lock:
             self._check_open()
             self._refresh_locked()
             affected: set[str] = set()
@@ -1115,10 +1183,13 @@ class Shard:
         with self._lock:
             self._check_open()
             interval = self.settings.refresh_interval_seconds
-            if interval is not None and self._buffer and self._clock() - self._last_refresh_time >= interval:
-                self._refresh_locked()
-            if self._translog.statistics().size_bytes > self.settings.flush_threshold_bytes:
-                self._flush_locked()
+            refresh_due = (interval is not None and bool(self._buffer.documents)
+                           and self._clock() - self._last_refresh_time >= interval)
+            flush_due = self._translog.statistics().size_bytes > self.settings.flush_threshold_bytes
+        if flush_due:
+            self.flush()
+        elif refresh_due:
+            self.refresh()
         if self._translog.durability == "async":
             self._wait_for_durability(None)
         self.maybe_merge()
@@ -1136,7 +1207,7 @@ class Shard:
             return ShardStatistics(
                 doc_count=sum(len(view.live_docs()) for view in self._searcher.segments),
                 deleted_docs=max(0, non_tombstone - live),
-                buffered_operations=len(self._buffer),
+                buffered_operations=len(self._buffer.documents),
                 segment_count=len(self._segments),
                 size_bytes=sum(segment.core.size_bytes for segment in self._segments),
                 refresh_total=counters["refresh_total"],

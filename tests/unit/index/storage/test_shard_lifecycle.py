@@ -206,3 +206,48 @@ def test_writes_made_while_a_merge_is_being_built_are_kept(tmp_path, stub_mappin
     shard.close()
     reopened = open_shard(tmp_path, stub_mapping, stub_analysis)
     assert searchable_ids(reopened, "merge") == {"d0", "d3", "d4", "d5", "new"}
+
+
+def _write_during_refresh_build(shard, monkeypatch, fail: bool):
+    import index.shard as shard_module
+    from index.errors import StorageError
+    real_write = shard_module.write_segment_file
+
+    def write_while_others_write(directory, name, documents, *args, **kwargs):
+        monkeypatch.setattr(shard_module, "write_segment_file", real_write)
+        # the refresh builds without the writer lock: writers and realtime gets get in now
+        shard.apply_as_primary([IndexOperation("a", b'{"title":"second"}'), DeleteOperation("b"),
+                                IndexOperation("c", b'{"title":"third"}')], 1)
+        assert orjson.loads(shard.get("a").source)["title"] == "second"
+        assert shard.get("b") is None
+        if fail:
+            raise StorageError(f"cannot write file [{name}]: disk full (simulated)")
+        return real_write(directory, name, documents, *args, **kwargs)
+
+    monkeypatch.setattr(shard_module, "write_segment_file", write_while_others_write)
+
+
+@pytest.mark.parametrize("fail", [False, True])
+def test_writes_during_a_refresh_build_are_kept_whether_or_not_the_build_succeeds(tmp_path, stub_mapping,
+                                                                                  stub_analysis, monkeypatch, fail):
+    from index.errors import StorageError
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis)
+    put(shard, "a", "first")
+    put(shard, "b", "first")
+    _write_during_refresh_build(shard, monkeypatch, fail)
+    if fail:
+        with pytest.raises(StorageError):
+            shard.refresh()
+        assert searchable_ids(shard) == set()
+    else:
+        shard.refresh()
+        assert searchable_ids(shard, "first") == {"a", "b"}     # the snapshot taken when the refresh began
+    assert orjson.loads(shard.get("a").source)["title"] == "second" and shard.get("a").version == 2
+    assert shard.get("b") is None and shard.get("c").version == 1
+    shard.refresh()
+    assert searchable_ids(shard) == {"a", "c"}
+    assert searchable_ids(shard, "first") == set()
+    shard.flush()
+    shard.close()
+    reopened = open_shard(tmp_path, stub_mapping, stub_analysis)
+    assert searchable_ids(reopened) == {"a", "c"} and reopened.get("a").version == 2
