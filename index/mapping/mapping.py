@@ -370,8 +370,12 @@ def _leaf_from_json(path: str, definition: dict[str, Any], multi_field_of: str |
     partial = FieldMapping(
         path=path,
         type=type_name,
-        analyzer=definition.get("analyzer", "standard") if type_name == "text" else "standard",
-        search_analyzer=definition.get("search_analyzer") if type_name == "text" else None,
+        # Without an explicit analyzer a text field uses the index's `default` analyzer for
+        # indexing and `default_search` for searching (the registry resolves both, falling back
+        # to standard), as OpenSearch does. An explicit analyzer is also the search analyzer.
+        analyzer=definition.get("analyzer", "default") if type_name == "text" else "standard",
+        search_analyzer=(definition.get("search_analyzer", None if "analyzer" in definition else "default_search")
+                         if type_name == "text" else None),
         date_format=date_format,
         index=definition.get("index", True),
         doc_values=definition.get("doc_values", type_name != "text"),
@@ -881,7 +885,7 @@ class Mapping:
             if field_mapping.type != "text":
                 continue
             for name in (field_mapping.analyzer, field_mapping.search_analyzer, field_mapping.search_quote_analyzer):
-                if name is not None and name != "standard" and not analyzer_exists(name):
+                if name is not None and name not in ("default", "default_search") and not analyzer_exists(name):
                     raise MapperParsingError(f"analyzer [{name}] has not been configured in mappings")
 
     # -- changes ----------------------------------------------------------------------------

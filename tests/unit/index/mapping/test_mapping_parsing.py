@@ -226,12 +226,26 @@ def test_a_custom_normalizer_is_refused_clearly():
 def test_check_analyzers_names_the_first_analyzer_the_index_does_not_know():
     mapping = Mapping.from_json({"properties": {"a": {"type": "text", "analyzer": "english"},
                                                 "b": {"type": "text", "analyzer": "mine", "search_analyzer": "standard"}}})
-    mapping.check_analyzers(lambda name: name in {"english", "mine"})
+    mapping.check_analyzers(lambda name: name in {"english", "mine", "standard"})
     with pytest.raises(MapperParsingError, match=r"analyzer \[mine\] has not been configured in mappings"):
-        mapping.check_analyzers(lambda name: name == "english")
+        mapping.check_analyzers(lambda name: name in {"english", "standard"})
 
 
 def test_strict_mapping_names_the_full_path_of_a_nested_object():
     mapping = Mapping.from_json({"dynamic": "strict", "properties": {"user": {"properties": {"address": {"properties": {}}}}}})
     with pytest.raises(StrictDynamicMappingError, match=r"introduction of \[zip\] within \[user.address\] is not allowed"):
         mapping.parse_document({"user": {"address": {"zip": 1}}})
+
+
+def test_a_text_field_without_analyzer_uses_the_index_default_and_default_search():
+    from index.analysis import AnalysisRegistry
+
+    mapping = Mapping.from_json({"properties": {"plain": {"type": "text"}, "english": {"type": "text", "analyzer": "english"}}})
+    assert (mapping.field("plain").analyzer, mapping.field("plain").effective_search_analyzer) == ("default", "default_search")
+    assert (mapping.field("english").analyzer, mapping.field("english").effective_search_analyzer) == ("english", "english")
+    assert mapping.to_json()["properties"]["plain"] == {"type": "text"}
+    registry = AnalysisRegistry.from_index_settings({"analysis": {"analyzer": {
+        "default": {"type": "simple"}, "default_search": {"type": "whitespace"}}}})
+    assert registry.get(mapping.field("plain").analyzer).name == "default"
+    assert registry.get(mapping.field("plain").effective_search_analyzer).name == "default_search"
+    assert AnalysisRegistry().get("default_search").name == "standard"
