@@ -198,9 +198,8 @@ def _highlight_field(shard: ShardExecution, spec: HighlightSpec, field_spec: Hig
 
         for text in texts:
             if field_mapping.type == "text":
-                analyzer = shard.analysis.get(field_mapping.effective_search_analyzer
-                                              if hasattr(field_mapping, "effective_search_analyzer")
-                                              else field_mapping.analyzer)
+                # the index-time analyzer: its terms are what the query's terms were matched against
+                analyzer = shard.analysis.get(field_mapping.analyzer or "standard")
                 tokens = analyzer.analyze(text)
             else:
                 from index.analysis import Token
