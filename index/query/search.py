@@ -73,7 +73,9 @@ def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) 
 
         aggregation_tree = parse_aggregations(request.aggregations)
         aggregation_context = AggregationContext(shard)
-    needs_scores = request.needs_scores
+    # size 0 (counting, aggregations without hits) skips scoring unless something reads scores
+    needs_scores = request.needs_scores and (request.window_size > 0 or request.min_score is not None
+                                             or request.aggregations is not None)
     keep_max_score = needs_scores and (not request.sort or request.track_scores or
                                        any(sort_field.field == "_score" for sort_field in request.sort))
     segment_results: list[ShardSearchResult] = []

@@ -216,3 +216,8 @@ def test_merge_breaks_ties_across_indices_by_index_name_then_shard(searcher):
                for index_name, shard_index in (("b", 0), ("a", 1), ("a", 0))]
     merged = merge_shard_results(results, request)
     assert [(hit.index_name, hit.shard_index) for hit in merged.hits] == [("a", 0), ("a", 1), ("b", 0)]
+
+
+def test_size_zero_reports_no_max_score_like_opensearch(searcher):
+    request, result = run(searcher, {"size": 0, "query": {"match": {"title": "apple"}}})
+    assert result.max_score is None and result.total_hits == 4
