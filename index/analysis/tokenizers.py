@@ -45,6 +45,13 @@ _HIRAGANA = "\u3040-\u309f"
 _KATAKANA = "\u30a0-\u30ff\u31f0-\u31ff\uff66-\uff9f"
 _HANGUL = "\u1100-\u11ff\u3130-\u318f\uac00-\ud7af"
 _SPECIAL_SCRIPTS = _IDEOGRAPHIC + _HIRAGANA + _KATAKANA + _HANGUL
+# Emoji (an approximation of Extended_Pictographic): one token per emoji, with its variation
+# selector, skin-tone modifiers and zero-width-joined parts; a pair of regional indicators is a flag.
+_BMP_PICTOGRAPHS = "\u231a\u231b\u23e9-\u23fa\u24c2\u25aa-\u25fe\u2600-\u27bf\u2934\u2935\u2b05-\u2b55\u3030\u303d\u3297\u3299"
+_PICTOGRAPHS = _BMP_PICTOGRAPHS + "\U0001f000-\U0001f1e5\U0001f200-\U0001faff"
+_EMOJI_PART = f"[{_PICTOGRAPHS}]\ufe0f?[\U0001f3fb-\U0001f3ff]?"
+_EMOJI = f"[\U0001f1e6-\U0001f1ff]{{2}}|{_EMOJI_PART}(?:\u200d{_EMOJI_PART})*"
+_HAS_BMP_PICTOGRAPH = re.compile(f"[{_BMP_PICTOGRAPHS}]")
 
 _LETTER = rf"[^\W\d_{_SPECIAL_SCRIPTS}]"
 # UAX#29 WB6/7 (MidLetter, MidNumLet between letters) and WB11/12 (MidNum, MidNumLet between
@@ -81,7 +88,7 @@ def standard_token_pattern() -> re.Pattern[str]:
     )
     return re.compile(
         rf"(?P<ideographic>[{_IDEOGRAPHIC}])|(?P<hiragana>[{_HIRAGANA}])"
-        rf"|(?P<katakana>[{_KATAKANA}]+)|(?P<hangul>[{_HANGUL}]+)|(?P<word>{standard_word})"
+        rf"|(?P<katakana>[{_KATAKANA}]+)|(?P<hangul>[{_HANGUL}]+)|(?P<emoji>{_EMOJI})|(?P<word>{standard_word})"
     )
 
 
@@ -106,6 +113,7 @@ _SPECIAL_GROUP_TYPES = {
     "hiragana": "<HIRAGANA>",
     "katakana": "<KATAKANA>",
     "hangul": "<HANGUL>",
+    "emoji": "<EMOJI>",
 }
 _HAS_ALPHANUMERIC = re.compile(r"[^\W_]")
 _HAS_LETTER = re.compile(_LETTER)
@@ -170,7 +178,7 @@ class StandardTokenizer(Tokenizer):
     def tokenize(self, text: str) -> list[RawToken]:
         output: list[RawToken] = []
         is_ascii = text.isascii()
-        if not is_ascii and max(text) > "\uffff":
+        if not is_ascii and (max(text) > "\uffff" or _HAS_BMP_PICTOGRAPH.search(text)):
             self._tokenize_exact(text, 0, len(text), output)
             return output
         has_special_scripts = not is_ascii and _SPECIAL_SCRIPT.search(text) is not None
@@ -185,7 +193,8 @@ class StandardTokenizer(Tokenizer):
         return output
 
     def terms(self, text: str) -> list[str]:
-        if text.isascii() or (max(text) <= "\uffff" and _SPECIAL_SCRIPT.search(text) is None):
+        if text.isascii() or (max(text) <= "\uffff" and _SPECIAL_SCRIPT.search(text) is None
+                              and _HAS_BMP_PICTOGRAPH.search(text) is None):
             terms = coarse_word_pattern().findall(text)
             if not terms:
                 return terms

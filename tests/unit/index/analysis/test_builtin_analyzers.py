@@ -103,3 +103,9 @@ def test_names_lists_the_builtins():
 
 def test_pattern_analyzer_uses_java_ascii_word_classes():
     assert terms("pattern", "Café au-lait") == ["caf", "au", "lait"]
+
+
+def test_standard_emits_emoji_as_tokens_with_their_modifiers():
+    tokens = REGISTRY.get("standard").analyze("I ❤️ 🍕 👍🏽 🇫🇷")
+    assert [(token.term, token.type) for token in tokens] == [
+        ("i", "<ALPHANUM>"), ("❤️", "<EMOJI>"), ("🍕", "<EMOJI>"), ("👍🏽", "<EMOJI>"), ("🇫🇷", "<EMOJI>")]
