@@ -37,6 +37,7 @@ from typing import Any, Callable
 import orjson
 from pysyncobj import FAIL_REASON, SyncObj, SyncObjConf, replicated
 from pysyncobj.syncobj import SyncObjException
+from pysyncobj.transport import TCPTransport
 
 from raft.apply import CommandOutcome, apply
 from raft.commands import Command, encode_command
@@ -44,6 +45,11 @@ from raft.errors import AdapterClosedError, RaftBindError, RaftConfigurationErro
 from raft.state import ClusterState, initial_cluster_state
 
 logger = logging.getLogger(__name__)
+
+# The transport pysyncobj uses by default; fault injection subclasses it (e.g. overriding
+# send() to drop or delay messages) and passes the subclass as RaftConfig.transport_class, so
+# nothing outside raft/ needs to import pysyncobj.
+DEFAULT_TRANSPORT_CLASS = TCPTransport
 
 SNAPSHOT_FORMAT = "quidditch-raft-snapshot"
 SNAPSHOT_FORMAT_VERSION = 1

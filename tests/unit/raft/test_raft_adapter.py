@@ -331,3 +331,21 @@ def test_a_lagging_voter_catches_up_from_the_leaders_snapshot(tmp_path, machines
     wait_until(lambda: "after-compaction" in returning.state.nodes, "the laggard catching up")
     wait_until(lambda: returning.state == running[0].state, "identical states")
     assert True in announced  # at least one state arrived as a snapshot, not as log entries
+
+
+def test_a_transport_class_is_plumbed_through_for_fault_injection(tmp_path, machines):
+    from raft.adapter import DEFAULT_TRANSPORT_CLASS
+
+    sent_types = []
+
+    class RecordingTransport(DEFAULT_TRANSPORT_CLASS):
+        def send(self, node, message):
+            sent_types.append(message.get("type") if isinstance(message, dict) else None)
+            return super().send(node, message)
+
+    voters = [free_address() for _ in range(2)]
+    pair = [start(machines, make_config(tmp_path, f"t{i}", voters[i], voters,
+                                        transport_class=RecordingTransport)) for i in range(2)]
+    submit_until_committed(pair[0], register("through-the-hook"))
+    wait_until(lambda: all("through-the-hook" in m.state.nodes for m in pair), "replication")
+    assert "append_entries" in sent_types
