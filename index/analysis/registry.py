@@ -8,6 +8,7 @@ mappings or HTTP.
 
 from __future__ import annotations
 
+from bisect import bisect_left
 from typing import Any
 
 from index.analysis.analyzer import Analyzer
@@ -309,7 +310,8 @@ def analyze(registry: AnalysisRegistry, text: str | list[str], analyzer: str | N
     """The `_analyze` API: a named analyzer, or a tokenizer with filters, over one or more texts.
 
     Several texts continue one another as values of one field do: positions jump by the
-    analyzer's position increment gap and offsets by one between texts.
+    analyzer's position increment gap and offsets by one between texts. Offsets are in UTF-16
+    units, as OpenSearch reports them (Analyzer.analyze gives code points, for slicing str).
     """
     if analyzer is not None and (tokenizer is not None or filters or char_filters):
         raise AnalysisError("tokenizer/filters/char_filters can't be used with an analyzer")
@@ -346,6 +348,13 @@ def analyze(registry: AnalysisRegistry, text: str | list[str], analyzer: str | N
         if not isinstance(one_text, str):
             raise AnalysisError(f"[text] must be a string or a list of strings, got [{one_text}]")
         tokens, end_position, end_offset = chosen.analyze_with_end(one_text)
+        astral = ([index for index, character in enumerate(one_text) if character > "\uffff"]
+                  if one_text and not one_text.isascii() and max(one_text) > "\uffff" else None)
+        if astral:
+            # OpenSearch (Java) counts offsets in UTF-16 units: a character beyond the BMP is two
+            tokens = [Token(token.term, token.position, token.start_offset + bisect_left(astral, token.start_offset),
+                            token.end_offset + bisect_left(astral, token.end_offset), token.type) for token in tokens]
+            end_offset += len(astral)
         for token in tokens:
             output.append(Token(token.term, token.position + position_base,
                                 token.start_offset + offset_base, token.end_offset + offset_base,

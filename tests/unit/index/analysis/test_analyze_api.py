@@ -61,3 +61,9 @@ def test_analyze_refuses_to_produce_more_tokens_than_the_limit():
     with pytest.raises(LimitExceededError, match=r"exceeded the allowed maximum of \[3\]"):
         analyze(REGISTRY, "a b c d", analyzer="standard", max_token_count=3)
     assert len(analyze(REGISTRY, "a b c", analyzer="standard", max_token_count=3)) == 3
+
+
+def test_analyze_reports_offsets_in_utf16_units_like_opensearch():
+    tokens = analyze(REGISTRY, ["🍕 pizza", "x"], analyzer="standard")
+    assert [(token.term, token.start_offset, token.end_offset) for token in tokens] == [
+        ("🍕", 0, 2), ("pizza", 3, 8), ("x", 9, 10)]
