@@ -236,6 +236,10 @@ class ClusterStateMachine(SyncObj):
         try:
             super().__init__(config.self_address, other_voters, conf=conf, **extra)
         except SyncObjException as error:
+            try:
+                self._doDestroy()  # close the journal's mmap and the unbound server socket
+            except Exception:
+                logger.exception("cleanup after a failed raft bind failed")
             raise RaftBindError(
                 f"cannot bind the raft address [{conf.bindAddress}] after "
                 f"{config.max_bind_attempts} attempts") from error

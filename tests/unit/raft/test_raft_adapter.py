@@ -349,3 +349,15 @@ def test_a_transport_class_is_plumbed_through_for_fault_injection(tmp_path, mach
     submit_until_committed(pair[0], register("through-the-hook"))
     wait_until(lambda: all("through-the-hook" in m.state.nodes for m in pair), "replication")
     assert "append_entries" in sent_types
+
+
+def test_a_busy_raft_port_is_a_bind_error_naming_the_address(tmp_path):
+    from raft.errors import RaftBindError
+
+    with socket.socket() as occupant:
+        occupant.bind(("127.0.0.1", 0))
+        occupant.listen()
+        address = f"127.0.0.1:{occupant.getsockname()[1]}"
+        with pytest.raises(RaftBindError, match=address):
+            ClusterStateMachine(make_config(tmp_path, "busy", address, [address],
+                                            max_bind_attempts=2, bind_retry_seconds=0.05))
