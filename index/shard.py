@@ -269,6 +269,7 @@ class Shard:
         self._pinned_files: dict[str, int] = {}
         self._pending_deletions: set[str] = set()
         self._retention_floor: int | None = None
+        self._snapshot_checkpoints: list[int] = []   # open commit snapshots keep the log above these
         self.global_checkpoint = NO_OPS_PERFORMED
         self._max_primary_term = 0
         self._counters = {"refresh_total": 0, "refresh_time": 0.0, "flush_total": 0, "flush_time": 0.0,
@@ -878,6 +879,9 @@ class Shard:
         if self._retention_floor is not None:
             floor = min(floor, self._retention_floor)
         floor = min(floor, self._tracker.checkpoint - self.settings.translog_retention_operations)
+        for snapshot_checkpoint in self._snapshot_checkpoints:
+            # a recovery copying that commit will ask for every operation above its checkpoint
+            floor = min(floor, snapshot_checkpoint)
         self._translog.trim_generations_at_or_below(floor)
 
     def set_retention_floor(self, seq_no: int) -> None:
@@ -1038,9 +1042,36 @@ class Shard:
         except OSError:
             self._pending_deletions.add(name)
 
+    @staticmethod
+    def start_history_from_copied_commit(path: Path) -> None:
+        """File-based peer recovery, receiving side: ``path`` holds the files of a CommitSnapshot
+        (its commit point saved as ``commit.qcp``). Give them a fresh, empty write-ahead log so
+        ``Shard.open`` accepts them; then replay the primary's ``operations_since(local_checkpoint)``
+        with ``apply_as_replica``."""
+        path = Path(path)
+        commit = read_commit_point(path)
+        if commit is None:
+            raise StorageError(f"no commit point [{path / COMMIT_FILE_NAME}] to start a history from",
+                               file=str(path / COMMIT_FILE_NAME))
+        for name in commit.file_names():
+            if not (path / name).exists():
+                raise StorageError(f"copied commit is missing file [{path / name}]", file=str(path / name))
+        shutil.rmtree(path / TRANSLOG_DIRECTORY, ignore_errors=True)
+        translog = Translog(path / TRANSLOG_DIRECTORY)
+        try:
+            write_commit_point(path, CommitPoint(
+                generation=commit.generation + 1, segments=commit.segments,
+                local_checkpoint=commit.local_checkpoint, max_seq_no=commit.max_seq_no,
+                translog_uuid=translog.uuid, translog_generation=translog.current_generation,
+                mapping_version=commit.mapping_version, next_segment_number=commit.next_segment_number,
+                global_checkpoint=commit.global_checkpoint, user_data=commit.user_data))
+        finally:
+            translog.close()
+
     @contextlib.contextmanager
     def commit_snapshot(self) -> Iterator[CommitSnapshot]:
-        """The last commit point and its files, pinned (never deleted) until the block exits."""
+        """The last commit point and its files, pinned (never deleted) until the block exits; the log
+        also keeps every operation above the commit's local checkpoint meanwhile."""
         with self._lock:
             self._check_open()
             commit = self._commit
@@ -1048,6 +1079,7 @@ class Shard:
             commit_bytes = (self.path / COMMIT_FILE_NAME).read_bytes()
             for name in files:
                 self._pinned_files[name] = self._pinned_files.get(name, 0) + 1
+            self._snapshot_checkpoints.append(commit.local_checkpoint)
         snapshot_directory = self.path / SNAPSHOTS_DIRECTORY / uuid_module.uuid4().hex
         # the commit file itself is replaced on the next flush: copy it aside for the reader
         snapshot_directory.mkdir(parents=True)
@@ -1057,6 +1089,7 @@ class Shard:
                                  tuple(commit.file_names()), commit.local_checkpoint, commit.max_seq_no)
         finally:
             with self._lock:
+                self._snapshot_checkpoints.remove(commit.local_checkpoint)
                 for name in files:
                     self._pinned_files[name] -= 1
                     if not self._pinned_files[name]:

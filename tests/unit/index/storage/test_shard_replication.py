@@ -155,3 +155,33 @@ def test_merges_drop_superseded_copies_at_or_below_the_global_checkpoint(replica
     replica.force_merge(1)
     [segment] = replica.acquire_searcher().segments
     assert segment.max_doc == 1 and replica.statistics().deleted_docs == 0
+
+
+def test_file_based_recovery_copies_a_commit_snapshot_then_replays_the_rest(tmp_path, stub_mapping, stub_analysis):
+    import shutil
+    primary = Shard.open(tmp_path / "primary", ShardSettings(translog_retention_operations=0), stub_mapping,
+                         stub_analysis)
+    primary.apply_as_primary([IndexOperation(f"d{n}", orjson.dumps({"title": f"t{n}"})) for n in range(5)], 1)
+    primary.apply_as_primary([DeleteOperation("d1")], 1)
+    primary.flush()
+    target = tmp_path / "replica"
+    target.mkdir()
+    with primary.commit_snapshot() as snapshot:
+        primary.apply_as_primary([IndexOperation("d2", b'{"title":"after"}'), IndexOperation("late", b'{"title":"x"}')], 1)
+        primary.flush()                                   # the snapshot's files stay pinned
+        for name in snapshot.files:
+            shutil.copyfile(snapshot.directory / name, target / name)
+        shutil.copyfile(snapshot.directory / snapshot.commit_file, target / "commit.qcp")
+        start = snapshot.local_checkpoint
+    Shard.start_history_from_copied_commit(target)
+    replica = Shard.open(target, ShardSettings(), stub_mapping, stub_analysis)
+    assert replica.local_checkpoint == start == 5
+    replica.apply_as_replica(list(primary.operations_since(start)))
+    assert replica.local_checkpoint == primary.local_checkpoint == 7
+    for document_id in ["d0", "d1", "d2", "d3", "d4", "late"]:
+        mine, theirs = replica.get(document_id), primary.get(document_id)
+        assert (mine is None) == (theirs is None), document_id
+        if mine is not None:
+            assert (mine.source, mine.version, mine.seq_no) == (theirs.source, theirs.version, theirs.seq_no)
+    replica.close()
+    primary.close()
