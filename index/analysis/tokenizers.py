@@ -20,6 +20,11 @@ RawToken = tuple[str, int, int, str]  # term, start_offset, end_offset, type
 DEFAULT_MAX_TOKEN_LENGTH = 255
 
 
+# UAX#29 WB4: Extend (marks) and Format characters (soft hyphen, joiners, bidi marks) never break
+# a word. The zero-width space is not Format in the word-break tables, so it still separates.
+_INSIDE_WORD_CATEGORIES = ("Mn", "Mc", "Me", "Cf")
+
+
 def _combining_mark_class() -> str:
     """Every combining mark (Mn, Mc, Me) as a regex class body.
 
@@ -27,8 +32,8 @@ def _combining_mark_class() -> str:
     Devanagari or decomposed Latin would be cut at every vowel sign or accent.
     """
     ranges: list[tuple[int, int]] = []
-    for code_point in range(0x300, 0x20000):
-        if unicodedata.category(chr(code_point)) in ("Mn", "Mc", "Me"):
+    for code_point in range(0xAD, 0xE0080):
+        if unicodedata.category(chr(code_point)) in _INSIDE_WORD_CATEGORIES and code_point != 0x200B:
             if ranges and ranges[-1][1] == code_point - 1:
                 ranges[-1] = (ranges[-1][0], code_point)
             else:
@@ -69,7 +74,8 @@ def _basic_plane_word_characters() -> str:
     characters = [
         character for character in map(chr, range(0x10000))
         if not 0xD800 <= ord(character) < 0xE000
-        and (character.isalnum() or character == "_" or unicodedata.category(character) in ("Mn", "Mc", "Me"))
+        and (character.isalnum() or character == "_"
+             or (unicodedata.category(character) in _INSIDE_WORD_CATEGORIES and character != "\u200b"))
     ]
     return re.escape("".join(characters))
 
