@@ -8,7 +8,8 @@ Owns the whole aggregation pipeline of one search request:
     reduce_for_shard_response(partial, tree)  → partial cut to shard_size (partials.py, optional)
     merge_partials(partials, tree)            → AggregationPartial       (partials.py — THE merge)
     partial.to_wire() / AggregationPartial.from_wire(dict)               (crosses processes)
-    render(partial, tree)                     → the response's "aggregations" object (render.py)
+    render(partial, tree)                     → the response's "aggregations" object (render.py;
+                                                pipeline aggregations run here, pipelines.py)
     render_response(aggs_json, partial|None)  → the same from the raw request JSON (coordinator)
 
 Must never: import the query engine eagerly (filter clauses are parsed through an injected or

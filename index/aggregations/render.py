@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from index.aggregations import dates
+from index.aggregations import dates, pipelines
 from index.aggregations.partials import (
     AggregationPartial, CardinalityState, DigestState, FlatTermsState, KeyedBucketsState,
     SingleBucketState, select_flat_terms,
@@ -76,9 +76,15 @@ def _render_level(partial: AggregationPartial, tree: AggregationTree) -> dict:
         if state is None:
             state = empty_state(node)
         body = _RENDERERS[node.type](node, state)
+        parent_pipelines = [pipeline for pipeline in node.sub_aggregations.pipelines
+                            if pipeline.type in pipelines.PARENT_TYPES]
+        if parent_pipelines:
+            body = pipelines.apply_parent_pipelines(body, parent_pipelines)
         if node.meta is not None:
             body = {"meta": node.meta, **body}
         result[node.name] = body
+    if tree.pipelines:
+        pipelines.apply_sibling_pipelines(result, tree.pipelines)
     return result
 
 # --------------------------------------------------------------------------- numbers

@@ -19,7 +19,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, Callable
 
-from index.aggregations import dates
+from index.aggregations import dates, pipelines
 from index.aggregations.sketches import DEFAULT_COMPRESSION, DEFAULT_PRECISION_THRESHOLD, MAX_PRECISION_THRESHOLD
 from index.errors import AggregationError
 
@@ -37,7 +37,11 @@ class AggregationNode:
 
 @dataclass(frozen=True, slots=True)
 class AggregationTree:
+    """One level of aggregations. Iterating yields the data aggregations (collected, merged);
+    `pipelines` (pipelines.py) run only when rendering."""
+
     nodes: tuple[AggregationNode, ...] = ()
+    pipelines: tuple[AggregationNode, ...] = ()
 
     def __iter__(self):
         return iter(self.nodes)
@@ -251,12 +255,20 @@ def _parse_level(level_json: Any, parse_query, path: str, depth: int) -> Aggrega
     if depth > 20:
         raise AggregationError(f"aggregations are nested too deeply at [{path}] (limit 20)")
     nodes = []
+    pipeline_nodes = []
     for name, definition in level_json.items():
         if not isinstance(name, str) or not name or not _VALID_NAME.match(name):
             raise AggregationError(f"Invalid aggregation name [{name}]. Aggregation names can "
                                    f"contain any character except '[', ']', and '>'")
-        nodes.append(_parse_node(name, definition, parse_query, depth))
-    return AggregationTree(tuple(nodes))
+        node = _parse_node(name, definition, parse_query, depth)
+        (pipeline_nodes if node.type in pipelines.PIPELINE_TYPES else nodes).append(node)
+    for node in pipeline_nodes:
+        if node.type in pipelines.SIBLING_TYPES:
+            pipelines.validate_sibling(node, nodes)
+        elif depth == 0:
+            raise AggregationError(f"{node.type} aggregation [{node.name}] must be declared inside "
+                                   f"a multi-bucket aggregation")
+    return AggregationTree(tuple(nodes), tuple(pipeline_nodes))
 
 
 def _parse_node(name: str, definition: Any, parse_query, depth: int) -> AggregationNode:
@@ -283,6 +295,17 @@ def _parse_node(name: str, definition: Any, parse_query, depth: int) -> Aggregat
             type_name, body = key, value
     if type_name is None:
         raise AggregationError(f"Missing definition for aggregation [{name}]")
+    if type_name in pipelines.REFUSED_TYPES:
+        raise AggregationError(f"[{type_name}] pipeline aggregations are not supported (aggregation "
+                               f"[{name}])")
+    if type_name in pipelines.PIPELINE_TYPES:
+        if not isinstance(body, dict):
+            raise AggregationError(f"Expected [START_OBJECT] under [{type_name}] in [{name}]")
+        if sub_json is not None:
+            raise AggregationError(f"Aggregator [{name}] of type [{type_name}] cannot accept "
+                                   f"sub-aggregations")
+        return AggregationNode(name, type_name, pipelines.parse_pipeline(name, type_name, body),
+                               EMPTY_TREE, meta)
     parser = _PARSERS.get(type_name)
     if parser is None:
         raise AggregationError(f"Unknown aggregation type [{type_name}] did you mean "
@@ -298,6 +321,9 @@ def _parse_node(name: str, definition: Any, parse_query, depth: int) -> Aggregat
             raise AggregationError(f"Aggregator [{name}] of type [{type_name}] cannot accept "
                                    f"sub-aggregations")
         sub_tree = _parse_level(sub_json, parse_query, path=f"{name}.aggs", depth=depth + 1)
+        for pipeline_node in sub_tree.pipelines:
+            if pipeline_node.type in pipelines.PARENT_TYPES:
+                pipelines.validate_parent(pipeline_node, AggregationNode(name, type_name, None, EMPTY_TREE))
         for sub_node in sub_tree:
             if sub_node.type == "global":
                 raise AggregationError(f"Aggregator [{sub_node.name}] of type [global] cannot be "
@@ -309,7 +335,8 @@ def _parse_node(name: str, definition: Any, parse_query, depth: int) -> Aggregat
 
 def _closest(type_name: str) -> str | None:
     import difflib
-    matches = difflib.get_close_matches(type_name, sorted(_PARSERS), n=1, cutoff=0.75)
+    matches = difflib.get_close_matches(type_name, sorted(set(_PARSERS) | pipelines.PIPELINE_TYPES),
+                                        n=1, cutoff=0.75)
     return matches[0] if matches else None
 
 
