@@ -965,24 +965,7 @@ class PhrasePlan(Plan):
                     return EMPTY_DOCS, EMPTY_SCORES
             docs, counts = np.unique(common >> 32, return_counts=True)
             return docs, counts.astype(np.float64)
-        slot_docs = [keys >> 32 for keys in slot_keys]
-        candidates = np.unique(slot_docs[0])
-        for docs in slot_docs[1:]:
-            candidates = np.intersect1d(candidates, docs)
-        if len(candidates) == 0:
-            return EMPTY_DOCS, EMPTY_SCORES
-        frequencies = np.zeros(len(candidates))
-        bounds = [(np.searchsorted(docs, candidates, "left"), np.searchsorted(docs, candidates, "right"))
-                  for docs in slot_docs]
-        position_mask = (1 << 32) - 1
-        for candidate_index in range(len(candidates)):
-            position_lists = [
-                (slot_keys[slot][bounds[slot][0][candidate_index]:bounds[slot][1][candidate_index]] & position_mask).tolist()
-                for slot in range(len(slot_keys))
-            ]
-            frequencies[candidate_index] = _sloppy_frequency(position_lists, self.slop)
-        keep = frequencies > 0
-        return candidates[keep], frequencies[keep]
+        return sloppy_frequencies(slot_keys, self.slop)
 
     def scores(self, segment_execution: SegmentExecution) -> DocScores:
         docs, frequencies = self._frequencies(segment_execution)
@@ -1009,8 +992,58 @@ class PhrasePlan(Plan):
         collected.setdefault(self.field_name, []).append(lambda candidate: candidate in phrase_terms)
 
 
+def sloppy_frequencies(slot_keys: list[np.ndarray], slop: int) -> tuple[np.ndarray, np.ndarray]:
+    """(docs, sloppy frequency) from each slot's sorted (doc << 32 | adjusted position) keys.
+
+    Vectorised form of ``_sloppy_frequency`` for every doc at once: merge all slots' positions
+    per doc in (position, slot) order; at step t the window holds, for every slot, its first
+    position not yet passed; a window counts 1 / (1 + span) when its span is within the slop; the
+    steps of a doc end when some slot has no position left."""
+    position_mask = (1 << 32) - 1
+    slot_docs = [keys >> 32 for keys in slot_keys]
+    candidates = np.unique(slot_docs[0])
+    for docs in slot_docs[1:]:
+        candidates = np.intersect1d(candidates, docs, assume_unique=False)
+    if len(candidates) == 0:
+        return EMPTY_DOCS, EMPTY_SCORES
+    slot_keys = [keys[np.isin(docs, candidates)] for keys, docs in zip(slot_keys, slot_docs)]
+    slot_docs = [keys >> 32 for keys in slot_keys]
+    labels = np.concatenate([np.full(len(keys), slot, dtype=np.int64) for slot, keys in enumerate(slot_keys)])
+    merged_keys = np.concatenate(slot_keys)
+    order = np.argsort(merged_keys, kind="stable")        # equal positions: lower slot first, as the heap
+    merged_keys = merged_keys[order]
+    merged_labels = labels[order]
+    merged_docs = merged_keys >> 32
+    group = np.searchsorted(candidates, merged_docs)      # which candidate each merged entry belongs to
+    group_start = np.searchsorted(merged_docs, merged_docs, "left")
+    valid = np.ones(len(merged_keys), dtype=bool)
+    minimum = np.full(len(merged_keys), np.iinfo(np.int64).max)
+    maximum = np.full(len(merged_keys), np.iinfo(np.int64).min)
+    for slot, keys in enumerate(slot_keys):
+        is_slot = (merged_labels == slot).astype(np.int64)
+        inclusive = np.cumsum(is_slot)
+        before_group = np.where(group_start > 0, inclusive[np.maximum(group_start - 1, 0)], 0)
+        passed = inclusive - is_slot - before_group        # this slot's positions passed before step t
+        slot_start = np.searchsorted(slot_docs[slot], merged_docs, "left")
+        slot_end = np.searchsorted(slot_docs[slot], merged_docs, "right")
+        index = slot_start + passed
+        valid &= index < slot_end
+        current = keys[np.minimum(index, len(keys) - 1)] & position_mask
+        minimum = np.minimum(minimum, current)
+        maximum = np.maximum(maximum, current)
+    span = maximum - minimum
+    counted = valid & (span <= slop)
+    contributions = np.where(counted, 1.0 / (1.0 + np.where(counted, span, 0)), 0.0)
+    frequencies = np.bincount(group, weights=contributions, minlength=len(candidates))
+    keep = frequencies > 0
+    return candidates[keep], frequencies[keep]
+
+
 def _sloppy_frequency(position_lists: list[list[int]], slop: int) -> float:
-    """Sum of 1/(1+span) over the minimal windows that take one position from every slot."""
+    """Sum of 1/(1+span) over the minimal windows that take one position from every slot.
+
+    The obviously-correct per-document form; ``sloppy_frequencies`` is its vectorised twin and a
+    property test holds them equal."""
     import heapq
 
     if any(not positions for positions in position_lists):
