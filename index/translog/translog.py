@@ -314,8 +314,10 @@ class Translog:
         self.sync()
         return True
 
-    def roll_generation(self) -> int:
-        """Seal the current generation (fsynced) and start a new one; return the new number."""
+    def roll_generation(self, trim_above_seq_no: int | None = None) -> int:
+        """Seal the current generation (fsynced) and start a new one; return the new number. With
+        ``trim_above_seq_no``, the same checkpoint write also hides every operation above it in the
+        sealed generations (a rollback is then atomic: all hidden, or none)."""
         with self._sync_lock, self._write_lock:
             self._check_usable()
             self._fsync(self._fd, self._generation_path(self.current_generation))
@@ -323,11 +325,18 @@ class Translog:
             self._create_generation_file(new_generation)
             self._sealed[self.current_generation] = self._current_info
             previous_generation = self.current_generation
+            previous_trims = dict(self._trimmed_above)
             self.current_generation = new_generation
+            if trim_above_seq_no is not None:
+                for generation in self._sealed:
+                    current = self._trimmed_above.get(generation)
+                    self._trimmed_above[generation] = (trim_above_seq_no if current is None
+                                                       else min(current, trim_above_seq_no))
             try:
                 self._write_checkpoint()
             except StorageError:
                 self._sealed.pop(previous_generation)
+                self._trimmed_above = previous_trims
                 self.current_generation = previous_generation
                 os.unlink(self._generation_path(new_generation))
                 raise
@@ -370,14 +379,9 @@ class Translog:
     def trim_operations_above(self, seq_no: int) -> None:
         """Roll back: operations now in the log with seq_no > ``seq_no`` are never read again.
 
-        Rolls a new generation first, so later operations that reuse those seq_nos (from a newer
-        primary term) are not hidden."""
-        self.roll_generation()
-        with self._write_lock:
-            for generation in self._sealed:
-                current = self._trimmed_above.get(generation)
-                self._trimmed_above[generation] = seq_no if current is None else min(current, seq_no)
-            self._write_checkpoint()
+        Rolls a new generation in the same checkpoint write, so later operations that reuse those
+        seq_nos (from a newer primary term) are not hidden."""
+        self.roll_generation(trim_above_seq_no=seq_no)
 
     # ---- reading -------------------------------------------------------------------------
 
