@@ -28,14 +28,16 @@ from index.errors import (
 )
 from index.mapping.dates import DEFAULT_DATE_FORMAT, parse_date, validate_date_format
 
-LEAF_TYPES = ("text", "keyword", "long", "integer", "short", "byte", "double", "float", "boolean", "date")
+LEAF_TYPES = ("text", "keyword", "long", "integer", "short", "byte", "unsigned_long", "double", "float", "half_float",
+              "scaled_float", "boolean", "date")
 INTEGER_RANGES = {
     "long": (-(2**63), 2**63 - 1),
     "integer": (-(2**31), 2**31 - 1),
     "short": (-(2**15), 2**15 - 1),
     "byte": (-(2**7), 2**7 - 1),
+    "unsigned_long": (0, 2**64 - 1),
 }
-FLOAT_TYPES = ("double", "float")
+FLOAT_TYPES = ("double", "float", "half_float", "scaled_float")
 NUMERIC_TYPES = tuple(INTEGER_RANGES) + FLOAT_TYPES
 SUPPORTED_NORMALIZERS = frozenset({"lowercase"})
 
@@ -56,6 +58,7 @@ _ALLOWED_PARAMETERS = {
 for _numeric_type in NUMERIC_TYPES:
     _ALLOWED_PARAMETERS[_numeric_type] = _COMMON_PARAMETERS | {"doc_values", "null_value", "coerce",
                                                                "ignore_malformed"}
+_ALLOWED_PARAMETERS["scaled_float"] = _ALLOWED_PARAMETERS["scaled_float"] | {"scaling_factor"}
 # Parameters OpenSearch lets a PUT _mapping change on an existing field.
 _UPDATABLE_PARAMETERS = {"ignore_above", "search_analyzer", "search_quote_analyzer", "fields", "meta",
                          "boost", "eager_global_ordinals", "fielddata", "fielddata_frequency_filter"}
@@ -75,7 +78,7 @@ _PARAMETER_DEFAULTS: dict[str, dict[str, Any]] = {
     "boolean": dict(_COMMON_DEFAULTS),
     "date": {**_COMMON_DEFAULTS, "format": "strict_date_optional_time||epoch_millis", "ignore_malformed": False},
 }
-for _numeric_type in ("long", "integer", "short", "byte", "double", "float"):
+for _numeric_type in NUMERIC_TYPES:
     _PARAMETER_DEFAULTS[_numeric_type] = {**_COMMON_DEFAULTS, "coerce": True, "ignore_malformed": False}
 _DYNAMIC_VALUES = {"true": "true", "false": "false", "strict": "strict", True: "true", False: "false"}
 
@@ -100,6 +103,7 @@ class FieldMapping:
     copy_to: tuple[str, ...] = ()  # fields that also receive this field's values
     normalizer: str | None = None  # keyword: values (and term queries) are normalised with it
     search_quote_analyzer: str | None = None
+    scaling_factor: float | None = None  # scaled_float: values are stored as round(value * factor)
     position_increment_gap: int = 100  # text only: position gap between array values
 
     @property
@@ -204,6 +208,15 @@ def _normalise_leaf(definition: dict[str, Any], path: str, inside_multi_field: b
                 value = float(value) if not isinstance(value, (int, float)) or isinstance(value, bool) else value
             except (TypeError, ValueError):
                 raise MapperParsingError(f"[boost] of field [{path}] must be a number, got [{value}]") from None
+        elif name == "scaling_factor":
+            if isinstance(value, bool) or not isinstance(value, (int, float, str)):
+                raise MapperParsingError(f"[scaling_factor] of field [{path}] must be a number, got [{value}]")
+            try:
+                value = float(value)
+            except ValueError:
+                raise MapperParsingError(f"[scaling_factor] of field [{path}] must be a number, got [{value}]") from None
+            if not math.isfinite(value) or value <= 0:
+                raise MapperParsingError(f"[scaling_factor] must be a positive number, got [{value}]")
         elif name == "format":
             if not isinstance(value, str):
                 raise MapperParsingError(f"[format] of field [{path}] must be a string, got [{value}]")
@@ -231,6 +244,8 @@ def _normalise_leaf(definition: dict[str, Any], path: str, inside_multi_field: b
                 sub_fields[sub_name] = _normalise_leaf(sub_definition, f"{path}.{sub_name}", True)
             value = sub_fields
         normalised[name] = value
+    if type_name == "scaled_float" and "scaling_factor" not in normalised:
+        raise MapperParsingError(f"Failed to parse mapping: Field [scaling_factor] is required for field [{path}]")
     # OpenSearch shows (and compares on update) only parameters that differ from their default,
     # so {"index": true} is the same mapping as {} and never a conflict.
     defaults = _PARAMETER_DEFAULTS.get(type_name, {})
@@ -387,6 +402,7 @@ def _leaf_from_json(path: str, definition: dict[str, Any], multi_field_of: str |
         search_quote_analyzer=definition.get("search_quote_analyzer"),
         position_increment_gap=definition.get("position_increment_gap", 100),
         copy_to=tuple(definition.get("copy_to", ())),
+        scaling_factor=float(definition["scaling_factor"]) if "scaling_factor" in definition else None,
         normalizer=definition.get("normalizer") if type_name == "keyword" else None,
     )
     null_value = definition.get("null_value")
@@ -421,6 +437,7 @@ def _parse_failure(field_mapping: FieldMapping, value: Any, document_id: str | N
 
 _INTEGER_TEXT = re.compile(r"[+-]?\d+")
 _FLOAT32 = struct.Struct("<f")
+_FLOAT16 = struct.Struct("<e")
 _SCALAR_TYPES = frozenset((str, int, float, bool))
 
 
@@ -454,7 +471,7 @@ def _to_integer(field_mapping: FieldMapping, value: Any) -> int:
     else:
         raise ValueError(f"Current token ({type(value).__name__}) not numeric")
     if not minimum <= number <= maximum:
-        article = "an" if field_mapping.type == "integer" else "a"
+        article = "an" if field_mapping.type[0] in "aeiou" else "a"
         raise ValueError(f"Value [{value}] is out of range for {article} {field_mapping.type}")
     return number
 
@@ -481,6 +498,16 @@ def _to_float(field_mapping: FieldMapping, value: Any) -> float:
         except OverflowError:
             raise ValueError(f"[float] supports only finite values, but got [{value}]") from None
         return single
+    if field_mapping.type == "half_float":
+        try:
+            half = _FLOAT16.unpack(_FLOAT16.pack(number))[0]  # 16 bits, as OpenSearch stores it
+        except OverflowError:
+            raise ValueError(f"[half_float] supports only finite values, but got [{value}]") from None
+        return half
+    if field_mapping.type == "scaled_float":
+        factor = field_mapping.scaling_factor or 1.0
+        # OpenSearch indexes Math.round(value * factor) as a long and reads it back divided
+        return math.floor(number * factor + 0.5) / factor
     return number
 
 

@@ -249,3 +249,19 @@ def test_a_text_field_without_analyzer_uses_the_index_default_and_default_search
     assert registry.get(mapping.field("plain").analyzer).name == "default"
     assert registry.get(mapping.field("plain").effective_search_analyzer).name == "default_search"
     assert AnalysisRegistry().get("default_search").name == "standard"
+
+
+def test_half_scaled_and_unsigned_numbers_are_stored_as_opensearch_stores_them():
+    mapping = Mapping.from_json({"properties": {"h": {"type": "half_float"}, "u": {"type": "unsigned_long"},
+                                                "s": {"type": "scaled_float", "scaling_factor": 100}}})
+    assert mapping.field("s").scaling_factor == 100.0
+    assert mapping.parse_document({"h": 1.1, "s": [1.234, "2.345"], "u": 2**64 - 1}).values == {
+        "h": [1.099609375], "s": [1.23, 2.35], "u": [2**64 - 1]}
+    with pytest.raises(MapperParsingError) as raised:
+        mapping.parse_document({"u": -1})
+    assert raised.value.details["caused_by"] == "Value [-1] is out of range for an unsigned_long"
+
+
+def test_scaled_float_needs_a_scaling_factor():
+    with pytest.raises(MapperParsingError, match=r"Field \[scaling_factor\] is required"):
+        Mapping.from_json({"properties": {"s": {"type": "scaled_float"}}})
