@@ -827,6 +827,13 @@ class Mapping:
         # object path → {child name → _Leaf}: the document walk's fast path for scalar values
         self._leaves_by_object: dict[str, dict[str, _Leaf]] = {}
         self._index_fields(normalised_json.get("properties", {}), "")
+        for field_mapping in self._fields.values():
+            for target in field_mapping.copy_to:
+                if target in self._objects:
+                    raise MapperParsingError(f"Cannot copy to field [{target}] since it is mapped as an object")
+                target_mapping = self._fields.get(target)
+                if target_mapping is not None and target_mapping.multi_field_of is not None:
+                    raise MapperParsingError(f"[copy_to] may not be used to copy to a multi-field: [{target}]")
 
     def _index_fields(self, properties: dict[str, Any], prefix: str) -> None:
         object_path = prefix[:-1]

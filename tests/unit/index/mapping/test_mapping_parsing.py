@@ -265,3 +265,11 @@ def test_half_scaled_and_unsigned_numbers_are_stored_as_opensearch_stores_them()
 def test_scaled_float_needs_a_scaling_factor():
     with pytest.raises(MapperParsingError, match=r"Field \[scaling_factor\] is required"):
         Mapping.from_json({"properties": {"s": {"type": "scaled_float"}}})
+
+
+def test_copy_to_an_object_or_a_multi_field_is_refused_when_the_mapping_is_made():
+    with pytest.raises(MapperParsingError, match=r"Cannot copy to field \[o\] since it is mapped as an object"):
+        Mapping.from_json({"properties": {"a": {"type": "text", "copy_to": "o"}, "o": {"properties": {}}}})
+    with pytest.raises(MapperParsingError, match=r"may not be used to copy to a multi-field: \[t.raw\]"):
+        Mapping.from_json({"properties": {"a": {"type": "text", "copy_to": "t.raw"},
+                                          "t": {"type": "text", "fields": {"raw": {"type": "keyword"}}}}})
