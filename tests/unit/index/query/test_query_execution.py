@@ -353,3 +353,49 @@ def test_a_shared_filter_cache_keeps_case_sensitive_and_insensitive_patterns_apa
     assert filtered({"wildcard": {"tag": {"value": "thin*", "case_insensitive": True}}}) == {"4"}
     assert filtered({"prefix": {"tag": "thin"}}) == set()
     assert filtered({"terms": {"tag": ["a b"]}}) == set()
+
+
+def test_terms_and_ranges_on_dates_and_booleans(searcher):
+    assert matching(searcher, {"terms": {"published": ["2023-01-01", "2022-06-15"]}}) == {"2", "3"}
+    assert matching(searcher, {"terms": {"active": [False]}}) == {"2"}
+    assert matching(searcher, {"range": {"active": {"gte": True}}}) == {"1", "5"}
+    assert matching(searcher, {"range": {"published": {"gte": 1672531200000, "lte": 1672531200000}}}) == {"2"}
+
+
+def test_a_decimal_never_matches_an_integer_field_and_lenient_swallows_bad_values(searcher):
+    assert matching(searcher, {"term": {"count": 5.5}}) == set()
+    assert matching(searcher, {"match": {"count": {"query": "many", "lenient": True}}}) == set()
+    assert matching(searcher, {"query_string": {"query": "many", "fields": ["count", "title"], "lenient": True}}) == set()
+    with pytest.raises(QueryShardError):
+        matching(searcher, {"query_string": {"query": "many", "fields": ["count"]}})
+
+
+def test_exists_with_a_field_pattern(searcher):
+    assert matching(searcher, {"exists": {"field": "author.*"}}) == {"1", "3"}
+
+
+def test_keyword_range_without_doc_values_reads_the_term_dictionary():
+    searcher = build_reference_searcher([[("1", {"code": "b"}), ("2", {"code": "d"}), ("3", {"code": "f"})]],
+                                        {"properties": {"code": {"type": "keyword", "doc_values": False}}})
+    assert matching(searcher, {"range": {"code": {"gt": "b", "lte": "f"}}}) == {"2", "3"}
+
+
+def test_multi_match_most_fields_adds_field_scores(searcher):
+    query = {"multi_match": {"query": "dog", "type": "most_fields", "fields": ["title", "body"]}}
+    both = parse_search_request({"query": query})
+    title_only = parse_search_request({"query": {"match": {"title": "dog"}}})
+    scores_both = {hit.document_id: hit.score for hit in search_shard(searcher, both, SearchContext()).hits}
+    scores_title = {hit.document_id: hit.score for hit in search_shard(searcher, title_only, SearchContext()).hits}
+    assert scores_both["2"] > scores_title["2"]          # doc 2 body "dogs run" stems to "dog" (english)
+    assert scores_both["3"] == pytest.approx(scores_title["3"])
+
+
+def test_too_many_expansions_hit_the_clause_limit():
+    documents = [(str(number), {"word": f"term{number:03d}"}) for number in range(30)]
+    searcher = build_reference_searcher([documents], {"properties": {"word": {"type": "text"}}})
+    request = parse_search_request({"query": {"match_phrase_prefix": {"word": {"query": "term", "max_expansions": 30}}}})
+    from index.query import TooManyClausesError
+
+    with pytest.raises(TooManyClausesError):
+        search_shard(searcher, request, SearchContext(max_clause_count=10))
+    assert len(search_shard(searcher, request, SearchContext()).hits) == 10
