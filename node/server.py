@@ -31,6 +31,7 @@ from typing import Any
 import orjson
 import trio
 
+from node.cluster.held_copies import HeldCopies
 from node.cluster.failure_detector import FailureDetector, register_ping_handler
 from node.cluster.master import run_allocation_loop
 from node.cluster.membership import join_cluster
@@ -210,7 +211,9 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
             cluster_name=config.cluster_name, started_at_millis=started_at_millis,
             metadata=metadata, workers=workers, metrics=metrics, logger=get_logger("api"),
             background=nursery, transport_handlers=transport_handlers, peers=peers)
-        register_ping_handler(transport_handlers, node_id, metadata)
+        held_copies = HeldCopies(config.data_directory, node_id, get_logger("cluster"))
+        metadata.on_state_applied(held_copies.on_state_applied)
+        register_ping_handler(transport_handlers, node_id, metadata, held_copies)
         app = create_app(context)
         await nursery.start(metadata.run)
         transport_bound = await nursery.start(serve_transport, config.transport_host,
@@ -231,7 +234,7 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
             transport_address=address(*transport_bound), raft_address=address(*raft_bound),
             voter=is_voter)
         nursery.start_soon(join_cluster, metadata, node_info, is_voter, get_logger("cluster"))
-        failure_detector = FailureDetector(metadata, peers, node_id, get_logger("master"))
+        failure_detector = FailureDetector(metadata, peers, node_id, get_logger("master"), held_copies)
         nursery.start_soon(failure_detector.run)
         nursery.start_soon(run_allocation_loop, metadata, get_logger("master"), failure_detector)
         logger.info("node ready", extra={"fields": {

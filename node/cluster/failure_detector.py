@@ -17,6 +17,7 @@ from typing import Any, Callable
 
 import trio
 
+from node.cluster.held_copies import reported_copies_from_wire
 from node.cluster.metadata import ClusterMetadata
 
 PING_METHOD = "cluster.ping"
@@ -25,16 +26,22 @@ DEFAULT_PING_TIMEOUT_SECONDS = 2.0
 DEFAULT_FAILURES_BEFORE_DEAD = 3
 
 
-def register_ping_handler(handlers: Any, node_id: str, metadata: ClusterMetadata) -> None:
+def register_ping_handler(handlers: Any, node_id: str, metadata: ClusterMetadata,
+                          held_copies: Any = None) -> None:
+    """Answer the master's pings with our id, applied version and the copies we hold on disk."""
     async def answer_ping(payload: dict, body: bytes) -> tuple[dict, bytes]:
-        return {"node_id": node_id, "state_version": metadata.version}, b""
+        answer = {"node_id": node_id, "state_version": metadata.version}
+        if held_copies is not None:
+            answer["held_copies"] = held_copies.to_wire(metadata.state)
+        return answer, b""
 
     handlers.register(PING_METHOD, answer_ping)
 
 
 class FailureDetector:
     def __init__(self, metadata: ClusterMetadata, peers: Any, self_node_id: str,
-                 logger: logging.Logger, interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
+                 logger: logging.Logger, held_copies: Any = None,
+                 interval_seconds: float = DEFAULT_INTERVAL_SECONDS,
                  ping_timeout_seconds: float = DEFAULT_PING_TIMEOUT_SECONDS,
                  failures_before_dead: int = DEFAULT_FAILURES_BEFORE_DEAD) -> None:
         self.metadata = metadata
@@ -46,6 +53,8 @@ class FailureDetector:
         self.failures_before_dead = failures_before_dead
         self.consecutive_failures: dict[str, int] = {}
         self.dead_node_ids: set[str] = set()
+        self.held_copies = held_copies              # this node's own record
+        self.reported_by_node: dict[str, list] = {}  # node id → ReportedCopy list from its pings
         self.liveness_listeners: list[Callable[[], None]] = []
 
     def on_liveness_changed(self, listener: Callable[[], None]) -> None:
@@ -58,6 +67,14 @@ class FailureDetector:
 
     def live_node_ids(self, state: Any) -> tuple[str, ...]:
         return tuple(node_id for node_id in state.nodes if node_id not in self.dead_node_ids)
+
+    def reported_copies(self, state: Any) -> dict[str, list]:
+        """What each live node last said it holds on disk (for restoring lost primaries)."""
+        reported = {node_id: copies for node_id, copies in self.reported_by_node.items()
+                    if node_id not in self.dead_node_ids}
+        if self.held_copies is not None:
+            reported[self.self_node_id] = self.held_copies.reported_copies(state)
+        return reported
 
     async def run(self) -> None:
         while True:
@@ -75,6 +92,7 @@ class FailureDetector:
         for gone in set(self.consecutive_failures) - set(nodes):
             self.consecutive_failures.pop(gone, None)
             self.dead_node_ids.discard(gone)
+            self.reported_by_node.pop(gone, None)
         async with trio.open_nursery() as nursery:
             for node_id, info in nodes.items():
                 nursery.start_soon(self.ping_one, node_id, info.transport_address)
@@ -87,6 +105,8 @@ class FailureDetector:
                                                       timeout_seconds=self.ping_timeout_seconds,
                                                       channel="ping")
                 answered = payload.get("node_id") == node_id
+                if answered:
+                    self.reported_by_node[node_id] = reported_copies_from_wire(payload.get("held_copies"))
             except Exception:  # noqa: BLE001 — any failure to answer is a missed ping
                 answered = False
         if answered:

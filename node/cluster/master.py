@@ -66,9 +66,11 @@ async def run_allocation_loop(metadata: ClusterMetadata, logger: logging.Logger,
         if state.cluster_uuid == "_na_":
             continue
         try:
-            live_node_ids = (failure_detector.live_node_ids(state) if failure_detector is not None
-                             else tuple(state.nodes))
-            commands = allocation_decisions(state, live_node_ids, new_allocation_id)
+            if failure_detector is not None:
+                commands = allocation_decisions(state, failure_detector.live_node_ids(state),
+                                                new_allocation_id, failure_detector.reported_copies(state))
+            else:
+                commands = allocation_decisions(state, tuple(state.nodes), new_allocation_id)
         except Exception:  # noqa: BLE001 — a decision bug must not kill the node; retried next tick
             logger.error("allocation decisions failed", exc_info=True)
             continue
