@@ -40,6 +40,7 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import orjson
 from pyroaring import BitMap, FrozenBitMap
 
@@ -269,6 +270,7 @@ class Shard:
         self._pinned_files: dict[str, int] = {}
         self._pending_deletions: set[str] = set()
         self._retention_floor: int | None = None
+        self._lookup_hint: dict[str, list] | None = None     # see _batch_lookups
         self._snapshot_checkpoints: list[int] = []   # open commit snapshots keep the log above these
         self.global_checkpoint = NO_OPS_PERFORMED
         self._max_primary_term = 0
@@ -373,7 +375,10 @@ class Shard:
         if state is not None:
             return state
         best: _DocState | None = None
-        for segment in self._segments:
+        segments = self._segments
+        if self._lookup_hint is not None:
+            segments = self._lookup_hint.get(document_id, ())
+        for segment in segments:
             core = segment.core
             for doc in core.docs_with_id(document_id):
                 if doc in segment.deleted:
@@ -383,6 +388,27 @@ class Shard:
                     best = _DocState(seq_no, int(core.primary_terms[doc]), int(core.versions[doc]),
                                      deleted=doc in core.tombstones, segment=segment, doc=doc)
         return best
+
+    @contextlib.contextmanager
+    def _batch_lookups(self, document_ids: list[str]) -> Iterator[None]:
+        """While held (under the writer lock): ``_current_state`` only searches the segments whose
+        id hashes match, found for the whole batch with one vectorized search per segment — a new id
+        then costs no per-segment Python work."""
+        hint: dict[str, list[_LiveSegment]] = {}
+        if document_ids and self._segments:
+            hashes = np.fromiter(map(hash, document_ids), dtype=np.int64, count=len(document_ids))
+            for segment in self._segments:
+                segment_hashes = segment.core.id_hashes()
+                if not len(segment_hashes):
+                    continue
+                positions = np.minimum(np.searchsorted(segment_hashes, hashes), len(segment_hashes) - 1)
+                for index in np.flatnonzero(segment_hashes[positions] == hashes).tolist():
+                    hint.setdefault(document_ids[index], []).append(segment)
+        self._lookup_hint = hint
+        try:
+            yield
+        finally:
+            self._lookup_hint = None
 
     def _source_of(self, state: _DocState) -> bytes:
         if state.buffer is not None:
@@ -418,7 +444,8 @@ class Shard:
                 raise StaleOperationError(
                     f"primary term [{primary_term}] is older than the highest term seen [{self._max_primary_term}]",
                     primary_term=primary_term, current_term=self._max_primary_term)
-            prepared = self._prepare_primary(operations, primary_term)
+            with self._batch_lookups([op.document_id for op in operations if op.document_id is not None]):
+                prepared = self._prepare_primary(operations, primary_term)
             to_log = [item.result.replicated for item in prepared if item.result.replicated is not None]
             location = None
             if to_log:
@@ -664,7 +691,9 @@ class Shard:
             location = self._translog.append(to_log) if to_log else None
             if operations:
                 self._max_primary_term = max(self._max_primary_term, max(op.primary_term for op in operations))
-            results = [self._apply_replicated_locked(op, values=values) for op, values in zip(operations, parsed)]
+            with self._batch_lookups([op.document_id for op in operations if op.document_id is not None]):
+                results = [self._apply_replicated_locked(op, values=values)
+                           for op, values in zip(operations, parsed)]
         self._wait_for_durability(location)
         return results
 

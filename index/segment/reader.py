@@ -106,6 +106,7 @@ class SegmentCore:
         self._numeric: dict[str, NumericDocValues] = {}
         self._keyword: dict[str, SortedSetDocValues] = {}
         self._document_ids: list[str] | None = None
+        self._id_hashes: np.ndarray | None = None
         self._block_cache: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self._block_cache_lock = threading.Lock()
         self.indexed_field_names = frozenset(
@@ -267,6 +268,16 @@ class SegmentCore:
         if self._document_ids is None:
             self._document_ids = self._sections.strings("document_ids")
         return self._document_ids[doc]
+
+    def id_hashes(self) -> np.ndarray:
+        """Sorted int64 ``hash()`` of every ``_id`` in the segment (this process only: str hashes are
+        salted per process). Lets a writer test a whole batch of ids for possible presence at once."""
+        hashes = self._id_hashes
+        if hashes is None:
+            terms = self.terms("_id")
+            hashes = np.sort(np.fromiter(map(hash, terms), dtype=np.int64, count=len(terms)))
+            self._id_hashes = hashes
+        return hashes
 
     def docs_with_id(self, document_id: str) -> list[int]:
         """Every local doc carrying ``document_id``, deleted and tombstones included."""
