@@ -1,0 +1,496 @@
+"""The YAML REST test runner: Elasticsearch's client conformance files against a real node.
+
+Owns: loading the files (YAML without timestamp parsing, so `2016-05-03` stays a string), the
+API table (each API name the files use → HTTP method + path + query parameters), the steps
+(`do` with `catch`, `match`, `length`, `is_true`, `is_false`, `set`, `gt`, `gte`, `lt`, `lte`,
+`skip`/`requires`, `setup`/`teardown`), stashed values (`$name`), and the per-test verdict with
+its reason. It talks HTTP with the standard library only (no client library shapes the requests)
+and never imports the project: like jepsen-lite, it is a user.
+
+The explicit skip list (SKIPPED_TESTS) holds every test or step that is not run and why;
+docs/compat.md repeats it.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import urllib.error
+import urllib.parse
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+REQUEST_TIMEOUT_SECONDS = 60.0
+
+
+# --------------------------------------------------------------------------- loading
+
+
+class _NoTimestampLoader(yaml.SafeLoader):
+    pass
+
+
+_NoTimestampLoader.yaml_implicit_resolvers = {
+    first: [(tag, regexp) for tag, regexp in resolvers if tag != "tag:yaml.org,2002:timestamp"]
+    for first, resolvers in yaml.SafeLoader.yaml_implicit_resolvers.items()
+}
+
+
+@dataclass(frozen=True)
+class YamlTest:
+    file: str                      # relative to the tests folder, e.g. "search/10_basic.yml"
+    name: str
+    steps: tuple
+    setup: tuple
+    teardown: tuple
+    requires: dict
+
+    @property
+    def test_id(self) -> str:
+        return f"{self.file}::{self.name}"
+
+
+def load_tests(tests_directory: Path) -> list[YamlTest]:
+    loaded = []
+    for path in sorted(tests_directory.rglob("*.yml")):
+        relative = path.relative_to(tests_directory).as_posix()
+        documents = [document for document in yaml.load_all(path.read_text(), Loader=_NoTimestampLoader) if document]
+        setup: tuple = ()
+        teardown: tuple = ()
+        requires: dict = {}
+        named = []
+        for document in documents:
+            for key, value in document.items():
+                if key == "requires":
+                    requires = value or {}
+                elif key == "setup":
+                    setup = tuple(value or ())
+                elif key == "teardown":
+                    teardown = tuple(value or ())
+                else:
+                    named.append((key, tuple(value or ())))
+        for name, steps in named:
+            loaded.append(YamlTest(relative, str(name), steps, setup, teardown, requires))
+    return loaded
+
+
+# --------------------------------------------------------------------------- the API table
+
+# name → list of (HTTP method, path template); the first template whose {parts} are all given wins
+API_ROUTES: dict[str, list[tuple[str, str]]] = {
+    "bulk": [("POST", "/{index}/_bulk"), ("POST", "/_bulk")],
+    "cat.aliases": [("GET", "/_cat/aliases/{name}"), ("GET", "/_cat/aliases")],
+    "cat.count": [("GET", "/_cat/count/{index}"), ("GET", "/_cat/count")],
+    "cat.health": [("GET", "/_cat/health")],
+    "cat.indices": [("GET", "/_cat/indices/{index}"), ("GET", "/_cat/indices")],
+    "cat.master": [("GET", "/_cat/master")],
+    "cat.nodes": [("GET", "/_cat/nodes")],
+    "cat.segments": [("GET", "/_cat/segments/{index}"), ("GET", "/_cat/segments")],
+    "cat.shards": [("GET", "/_cat/shards/{index}"), ("GET", "/_cat/shards")],
+    "clear_scroll": [("DELETE", "/_search/scroll/{scroll_id}"), ("DELETE", "/_search/scroll")],
+    "close_point_in_time": [("DELETE", "/_pit")],
+    "cluster.get_settings": [("GET", "/_cluster/settings")],
+    "cluster.health": [("GET", "/_cluster/health/{index}"), ("GET", "/_cluster/health")],
+    "cluster.state": [("GET", "/_cluster/state/{metric}/{index}"), ("GET", "/_cluster/state/{metric}"),
+                      ("GET", "/_cluster/state")],
+    "cluster.stats": [("GET", "/_cluster/stats")],
+    "count": [("POST", "/{index}/_count"), ("POST", "/_count")],
+    "create": [("PUT", "/{index}/_create/{id}")],
+    "delete": [("DELETE", "/{index}/_doc/{id}")],
+    "exists": [("HEAD", "/{index}/_doc/{id}")],
+    "exists_source": [("HEAD", "/{index}/_source/{id}")],
+    "explain": [("POST", "/{index}/_explain/{id}")],
+    "field_caps": [("POST", "/{index}/_field_caps"), ("POST", "/_field_caps")],
+    "get": [("GET", "/{index}/_doc/{id}")],
+    "get_source": [("GET", "/{index}/_source/{id}")],
+    "index": [("PUT", "/{index}/_doc/{id}"), ("POST", "/{index}/_doc")],
+    "indices.analyze": [("POST", "/{index}/_analyze"), ("POST", "/_analyze")],
+    "indices.close": [("POST", "/{index}/_close")],
+    "indices.create": [("PUT", "/{index}")],
+    "indices.delete": [("DELETE", "/{index}")],
+    "indices.delete_alias": [("DELETE", "/{index}/_alias/{name}")],
+    "indices.exists": [("HEAD", "/{index}")],
+    "indices.exists_alias": [("HEAD", "/{index}/_alias/{name}"), ("HEAD", "/_alias/{name}")],
+    "indices.flush": [("POST", "/{index}/_flush"), ("POST", "/_flush")],
+    "indices.forcemerge": [("POST", "/{index}/_forcemerge"), ("POST", "/_forcemerge")],
+    "indices.get": [("GET", "/{index}")],
+    "indices.get_alias": [("GET", "/{index}/_alias/{name}"), ("GET", "/_alias/{name}"), ("GET", "/{index}/_alias"),
+                          ("GET", "/_alias")],
+    "indices.get_field_mapping": [("GET", "/{index}/_mapping/field/{fields}"), ("GET", "/_mapping/field/{fields}")],
+    "indices.get_mapping": [("GET", "/{index}/_mapping"), ("GET", "/_mapping")],
+    "indices.get_settings": [("GET", "/{index}/_settings/{name}"), ("GET", "/{index}/_settings"),
+                             ("GET", "/_settings")],
+    "indices.open": [("POST", "/{index}/_open")],
+    "indices.put_alias": [("PUT", "/{index}/_alias/{name}")],
+    "indices.put_mapping": [("PUT", "/{index}/_mapping")],
+    "indices.put_settings": [("PUT", "/{index}/_settings"), ("PUT", "/_settings")],
+    "indices.recovery": [("GET", "/{index}/_recovery"), ("GET", "/_recovery")],
+    "indices.refresh": [("POST", "/{index}/_refresh"), ("POST", "/_refresh")],
+    "indices.segments": [("GET", "/{index}/_segments"), ("GET", "/_segments")],
+    "indices.stats": [("GET", "/{index}/_stats/{metric}"), ("GET", "/{index}/_stats"), ("GET", "/_stats")],
+    "indices.update_aliases": [("POST", "/_aliases")],
+    "mget": [("POST", "/{index}/_mget"), ("POST", "/_mget")],
+    "msearch": [("POST", "/{index}/_msearch"), ("POST", "/_msearch")],
+    "nodes.hot_threads": [("GET", "/_nodes/{node_id}/hot_threads"), ("GET", "/_nodes/hot_threads")],
+    "nodes.info": [("GET", "/_nodes/{node_id}"), ("GET", "/_nodes")],
+    "nodes.reload_secure_settings": [("POST", "/_nodes/{node_id}/reload_secure_settings"),
+                                     ("POST", "/_nodes/reload_secure_settings")],
+    "nodes.stats": [("GET", "/_nodes/{node_id}/stats"), ("GET", "/_nodes/stats")],
+    "nodes.usage": [("GET", "/_nodes/{node_id}/usage"), ("GET", "/_nodes/usage")],
+    "open_point_in_time": [("POST", "/{index}/_pit")],
+    "ping": [("HEAD", "/")],
+    "scroll": [("POST", "/_search/scroll")],
+    "search": [("POST", "/{index}/_search"), ("POST", "/_search")],
+    "search_shards": [("GET", "/{index}/_search_shards"), ("GET", "/_search_shards")],
+    "update": [("POST", "/{index}/_update/{id}")],
+    "update_by_query": [("POST", "/{index}/_update_by_query")],
+}
+
+NDJSON_APIS = {"bulk", "msearch"}
+
+# tests (file::name, or file alone for all its tests) that are not run, and why (docs/compat.md)
+SKIPPED_TESTS: dict[str, str] = {
+    "nodes/10_basic.yml": "calls nodes.get_repositories_metering_info and "
+                          "nodes.clear_repositories_metering_archive: Elasticsearch 8 x-pack repository metering "
+                          "APIs that OpenSearch does not have",
+    "indices/stats.yml::Index - blank": "expects shards in an empty cluster: Elasticsearch 8 always holds system "
+                                        "indices (.security ...); an empty OpenSearch cluster has none",
+    "cat/shards.yml::cat.shards": "expects a shard row in an empty cluster: Elasticsearch 8 always holds system "
+                                  "indices; an empty OpenSearch cluster lists no shards",
+    "update_by_query/10_basic.yml": "runs a painless script (ctx._source.age++): scripting is not implemented "
+                                    "(_update_by_query without a script is, and is tested in "
+                                    "tests/integration/test_search_api.py)",
+}
+
+CATCH_STATUSES = {"bad_request": (400,), "unauthorized": (401,), "forbidden": (403,), "missing": (404,),
+                  "request_timeout": (408,), "conflict": (409,), "unavailable": (503,)}
+
+SUPPORTED_FEATURES = {"headers", "warnings", "allowed_warnings", "contains", "stash_in_path"}
+
+
+class StepFailure(AssertionError):
+    pass
+
+
+class SkipTest(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------- the runner
+
+
+@dataclass
+class Response:
+    status: int
+    body: Any
+    text: str
+
+
+@dataclass
+class TestOutcome:
+    test_id: str
+    verdict: str                      # "pass" | "fail" | "skip"
+    reason: str = ""
+
+
+@dataclass
+class Runner:
+    base_url: str
+    stash: dict[str, Any] = field(default_factory=dict)
+    last: Response | None = None
+
+    # ---------------------------------------------------------------- http
+
+    def request(self, method: str, path: str, query: dict[str, str], body: bytes | None,
+                content_type: str = "application/json") -> Response:
+        url = self.base_url + urllib.parse.quote(path, safe="/,*_-.")
+        if query:
+            url += "?" + urllib.parse.urlencode(query)
+        headers = {"Content-Type": content_type} if body is not None else {}
+        prepared = urllib.request.Request(url, data=body, method=method, headers=headers)
+        try:
+            with urllib.request.urlopen(prepared, timeout=REQUEST_TIMEOUT_SECONDS) as answer:
+                status, raw = answer.status, answer.read()
+        except urllib.error.HTTPError as error:
+            status, raw = error.code, error.read()
+        text = raw.decode("utf-8", errors="replace")
+        if method == "HEAD":
+            return Response(status, status == 200, text)
+        try:
+            parsed = json.loads(text) if text.strip() else ""
+        except ValueError:
+            parsed = text
+        return Response(status, parsed, text)
+
+    # ---------------------------------------------------------------- stash
+
+    def resolve(self, value: Any) -> Any:
+        if isinstance(value, str):
+            if value.startswith("$") and value[1:] in self.stash:
+                return self.stash[value[1:]]
+            if value.startswith("${") and value.endswith("}") and value[2:-1] in self.stash:
+                return self.stash[value[2:-1]]
+            return value
+        if isinstance(value, list):
+            return [self.resolve(item) for item in value]
+        if isinstance(value, dict):
+            return {self.resolve(key): self.resolve(item) for key, item in value.items()}
+        return value
+
+    # ---------------------------------------------------------------- do
+
+    def do(self, specification: dict) -> None:
+        specification = dict(specification)
+        catch = specification.pop("catch", None)
+        for ignored in ("headers", "warnings", "allowed_warnings", "node_selector"):
+            specification.pop(ignored, None)
+        if len(specification) != 1:
+            raise StepFailure(f"do: expected exactly one API call, got {sorted(specification)}")
+        (api_name, arguments), = specification.items()
+        if api_name not in API_ROUTES:
+            raise SkipTest(f"API [{api_name}] is not in the runner's API table")
+        arguments = self.resolve(dict(arguments or {}))
+        body = arguments.pop("body", None)
+        method, path, used = self._route(api_name, arguments, body is not None)
+        query = {key: _query_value(value) for key, value in arguments.items() if key not in used}
+        if body is None:
+            data = None
+            content_type = "application/json"
+        elif api_name in NDJSON_APIS:
+            data = _ndjson(body)
+            content_type = "application/x-ndjson"
+        elif isinstance(body, str):
+            data = body.encode("utf-8")
+            content_type = "application/json"
+        else:
+            data = json.dumps(body).encode("utf-8")
+            content_type = "application/json"
+        response = self.request(method, path, query, data, content_type)
+        self.last = response
+        if catch is not None:
+            self._check_catch(catch, response, api_name)
+        elif response.status >= 400 and not (method == "HEAD" and response.status == 404):
+            raise StepFailure(f"{api_name} {method} {path}: expected success, got {response.status}: "
+                              f"{response.text[:500]}")
+
+    def _route(self, api_name: str, arguments: dict, has_body: bool) -> tuple[str, str, set[str]]:
+        for method, template in API_ROUTES[api_name]:
+            parts = re.findall(r"{(\w+)}", template)
+            if all(part in arguments for part in parts):
+                path = template
+                for part in parts:
+                    path = path.replace("{" + part + "}", _query_value(arguments[part]))
+                return method, path, set(parts)
+        raise StepFailure(f"{api_name}: no route fits the arguments {sorted(arguments)}")
+
+    def _check_catch(self, catch: str, response: Response, api_name: str) -> None:
+        if catch in CATCH_STATUSES:
+            if response.status not in CATCH_STATUSES[catch]:
+                raise StepFailure(f"{api_name}: expected catch [{catch}] {CATCH_STATUSES[catch]}, got "
+                                  f"{response.status}: {response.text[:300]}")
+            return
+        if catch == "request":
+            if response.status < 400 or response.status in (404, 409, 408, 403, 401):
+                raise StepFailure(f"{api_name}: expected a generic request error, got {response.status}")
+            return
+        if catch.startswith("/") and catch.endswith("/"):
+            if response.status < 400:
+                raise StepFailure(f"{api_name}: expected an error matching {catch}, got {response.status}")
+            if not re.search(catch[1:-1], response.text, re.X):
+                raise StepFailure(f"{api_name}: error does not match {catch}: {response.text[:300]}")
+            return
+        raise SkipTest(f"catch [{catch}] is not supported by the runner")
+
+    # ---------------------------------------------------------------- assertions
+
+    def value_at(self, path: str) -> Any:
+        if self.last is None:
+            raise StepFailure(f"no response to read [{path}] from")
+        body = self.last.body
+        if path in ("$body", ""):
+            return body
+        path = self.resolve(path) if path.startswith("$") else path
+        current = body
+        for part in _split_path(path):
+            part = self.resolve(part) if part.startswith("$") else part
+            if isinstance(current, list):
+                try:
+                    current = current[int(part)]
+                except (ValueError, IndexError):
+                    raise StepFailure(f"[{path}]: no element [{part}] in a list of {len(current)}") from None
+            elif isinstance(current, dict):
+                if part not in current:
+                    return _Missing(path, part)
+                current = current[part]
+            else:
+                return _Missing(path, part)
+        return current
+
+    def match(self, assertion: dict) -> None:
+        for path, expected in assertion.items():
+            actual = self.value_at(path)
+            expected = self.resolve(expected)
+            if isinstance(expected, str) and len(expected) > 1 and expected.startswith("/") and \
+                    expected.rstrip().endswith("/"):
+                pattern = expected.strip()[1:-1]
+                text = actual if isinstance(actual, str) else json.dumps(actual)
+                if isinstance(actual, _Missing) or not re.search(pattern, str(text), re.X):
+                    raise StepFailure(f"match [{path}]: {actual!r} does not match /{pattern}/")
+                continue
+            if not _equal(actual, expected):
+                raise StepFailure(f"match [{path}]: expected {expected!r}, got {actual!r}")
+
+    def run_step(self, step: dict) -> None:
+        (kind, argument), = step.items()
+        if kind == "do":
+            self.do(argument)
+        elif kind == "match":
+            self.match(argument)
+        elif kind == "set":
+            for path, name in argument.items():
+                value = self.value_at(path)
+                if isinstance(value, _Missing):
+                    raise StepFailure(f"set: nothing at [{path}]")
+                self.stash[name] = value
+        elif kind in ("is_true", "is_false"):
+            value = self.value_at(argument)
+            truthy = not (isinstance(value, _Missing) or value is None or value is False or value == "" or
+                          value == "false")
+            if truthy != (kind == "is_true"):
+                raise StepFailure(f"{kind} [{argument}]: got {value!r}")
+        elif kind == "length":
+            for path, expected in argument.items():
+                value = self.value_at(path)
+                if isinstance(value, _Missing) or len(value) != self.resolve(expected):
+                    raise StepFailure(f"length [{path}]: expected {expected}, got {value!r}")
+        elif kind in ("gt", "gte", "lt", "lte"):
+            for path, expected in argument.items():
+                value = self.value_at(path)
+                expected = self.resolve(expected)
+                if isinstance(value, _Missing) or not _compare(kind, value, expected):
+                    raise StepFailure(f"{kind} [{path}]: {value!r} vs {expected!r}")
+        elif kind == "skip":
+            features = argument.get("features", []) if isinstance(argument, dict) else []
+            features = [features] if isinstance(features, str) else features
+            unsupported = [feature for feature in features if feature not in SUPPORTED_FEATURES]
+            if unsupported:
+                raise SkipTest(f"needs runner features {unsupported}")
+        else:
+            raise SkipTest(f"step [{kind}] is not supported by the runner")
+
+    def run_test(self, test: YamlTest) -> TestOutcome:
+        for key in (test.test_id, test.file):
+            if key in SKIPPED_TESTS:
+                return TestOutcome(test.test_id, "skip", SKIPPED_TESTS[key])
+        self.stash = {}
+        self.last = None
+        try:
+            try:
+                for step in test.setup:
+                    self.run_step(step)
+                for step in test.steps:
+                    self.run_step(step)
+            finally:
+                for step in test.teardown:
+                    try:
+                        self.run_step(step)
+                    except (StepFailure, SkipTest):
+                        pass
+                self.wipe()
+        except SkipTest as skip:
+            return TestOutcome(test.test_id, "skip", str(skip))
+        except StepFailure as failure:
+            return TestOutcome(test.test_id, "fail", str(failure))
+        return TestOutcome(test.test_id, "pass")
+
+    def wipe(self) -> None:
+        """Each test starts from an empty cluster: every index, scroll and point in time goes."""
+        self.request("DELETE", "/_search/scroll/_all", {}, None)
+        self.request("DELETE", "/_search/point_in_time/_all", {}, None)
+        self.request("DELETE", "/*", {"expand_wildcards": "all"}, None)
+        self.request("PUT", "/_cluster/settings", {}, json.dumps(
+            {"persistent": {"*": None}, "transient": {"*": None}}).encode())
+
+
+class _Missing:
+    def __init__(self, path: str, part: str) -> None:
+        self.path, self.part = path, part
+
+    def __repr__(self) -> str:
+        return f"<nothing at [{self.part}] of [{self.path}]>"
+
+
+def _split_path(path: str) -> list[str]:
+    parts, current, escaped = [], "", False
+    for character in path:
+        if escaped:
+            current += character
+            escaped = False
+        elif character == "\\":
+            escaped = True
+        elif character == ".":
+            parts.append(current)
+            current = ""
+        else:
+            current += character
+    parts.append(current)
+    return parts
+
+
+def _equal(actual: Any, expected: Any) -> bool:
+    if isinstance(actual, _Missing):
+        return False
+    if isinstance(expected, bool) or isinstance(actual, bool):
+        return actual is expected or (isinstance(actual, str) and actual == str(expected).lower())
+    if isinstance(expected, (int, float)) and isinstance(actual, (int, float)):
+        return float(actual) == float(expected)
+    if isinstance(expected, dict) and isinstance(actual, dict):
+        return actual.keys() == expected.keys() and all(_equal(actual[key], expected[key]) for key in expected)
+    if isinstance(expected, list) and isinstance(actual, list):
+        return len(actual) == len(expected) and all(_equal(a, e) for a, e in zip(actual, expected))
+    if isinstance(expected, (int, float)) and isinstance(actual, str):
+        try:
+            return float(actual) == float(expected)
+        except ValueError:
+            return False
+    return actual == expected
+
+
+def _compare(kind: str, value: Any, expected: Any) -> bool:
+    try:
+        value, expected = float(value), float(expected)
+    except (TypeError, ValueError):
+        return False
+    return {"gt": value > expected, "gte": value >= expected, "lt": value < expected, "lte": value <= expected}[kind]
+
+
+def _query_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, list):
+        return ",".join(_query_value(item) for item in value)
+    return str(value)
+
+
+def _ndjson(body: Any) -> bytes:
+    if isinstance(body, str):
+        return (body if body.endswith("\n") else body + "\n").encode("utf-8")
+    lines = []
+    for item in body:
+        lines.append(item if isinstance(item, str) else json.dumps(item))
+    return ("\n".join(lines) + "\n").encode("utf-8")
+
+
+def write_summary(outcomes: list[TestOutcome], path: Path) -> str:
+    counts = {verdict: sum(1 for outcome in outcomes if outcome.verdict == verdict)
+              for verdict in ("pass", "fail", "skip")}
+    lines = [f"YAML REST compat: {counts['pass']} passed, {counts['fail']} failed, {counts['skip']} skipped"]
+    for outcome in outcomes:
+        lines.append(f"{outcome.verdict.upper():4} {outcome.test_id}" + (f" — {outcome.reason}" if outcome.reason else ""))
+    text = "\n".join(lines) + "\n"
+    path.write_text(text)
+    return text
