@@ -29,7 +29,8 @@ import orjson
 
 from index.aggregations import dates
 from index.aggregations.partials import (
-    AggregationPartial, Bucket, CardinalityState, DigestState, FlatTermsState, KeyedBucketsState,
+    AggregationPartial, Bucket, CardinalityState, CompositeState, DigestState, FlatTermsState,
+    KeyedBucketsState,
     SingleBucketState,
     StatsState, TopHit, TopHitsState, ValueCountState, WeightedAvgState, empty_state)
 from index.aggregations.sketches import CardinalitySketch, TDigest, hash_numbers, hash_strings
@@ -768,7 +769,45 @@ def _collect_global(node, segment, docs, scores, context):
                              _sub_partial(node, segment, all_docs, None, rows, context))
 
 
+def _collect_composite(node, segment, docs, scores, context):
+    from index.aggregations.composite import collect_combinations
+    spec = node.spec
+    columns = []
+    value_types = []
+    for source in spec.sources:
+        info = resolve_field(context, segment, source.field, node)
+        value_types.append(info.value_type)
+        if info.value_type == "keyword":
+            if source.kind != "terms":
+                raise AggregationError(f"Field [{source.field}] of type [keyword] is not supported "
+                                       f"for composite source [{source.name}] of type [{source.kind}]")
+            rows, ordinals, lengths, terms = keyword_ordinals(segment, source.field, docs)
+            rows, ordinals = _dedup_adjacent(rows, ordinals)
+            columns.append((rows, ordinals, np.flatnonzero(lengths == 0), terms.__getitem__))
+            continue
+        rows, values, lengths = numeric_values(segment, source.field, docs, None, info)
+        if source.kind == "histogram":
+            values = np.floor(values.astype(np.float64) / source.interval) * source.interval
+            to_python = float
+        elif source.kind == "date_histogram":
+            values = source.rounding().round(values.astype(np.int64))
+            to_python = int
+        elif info.value_type == "double":
+            to_python = float
+        elif info.value_type == "boolean":
+            to_python = bool
+        else:
+            to_python = int
+        rows, values = _dedup_adjacent(rows, values)
+        columns.append((rows, values, np.flatnonzero(lengths == 0), to_python))
+    keys, groups = collect_combinations(spec, columns)
+    buckets = tuple(Bucket(int(group.size), _sub_partial(node, segment, docs, scores, group, context))
+                    for group in groups)
+    return CompositeState(tuple(keys), buckets, tuple(value_types))
+
+
 _COLLECTORS = {
+    "composite": _collect_composite,
     "avg": _collect_stats, "min": _collect_stats, "max": _collect_stats, "sum": _collect_stats,
     "stats": _collect_stats, "extended_stats": _collect_stats,
     "value_count": _collect_value_count, "cardinality": _collect_cardinality,

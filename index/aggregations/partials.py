@@ -466,9 +466,49 @@ def select_flat_terms(state: FlatTermsState, orders: Sequence[BucketOrder], mini
     return chosen, eligible_total - kept_total
 
 
+@dataclass(frozen=True, slots=True)
+class CompositeState:
+    """composite: the first `size` combinations (tuples, in order) after `after`, each a Bucket."""
+
+    keys: tuple                        # tuple of key tuples, sorted
+    buckets: tuple                     # Bucket per key
+    value_types: tuple = ()            # per source: keyword long double date boolean unmapped
+    kind = "composite"
+
+    def to_wire(self) -> dict:
+        return {"kind": self.kind, "value_types": list(self.value_types),
+                "buckets": [[list(key), bucket.doc_count, bucket.sub.to_wire()]
+                            for key, bucket in zip(self.keys, self.buckets)]}
+
+    @classmethod
+    def from_wire(cls, wire: dict) -> CompositeState:
+        keys, buckets = [], []
+        for key, doc_count, sub_wire in wire["buckets"]:
+            keys.append(tuple(key))
+            buckets.append(Bucket(int(doc_count), AggregationPartial.from_wire(sub_wire)))
+        return cls(tuple(keys), tuple(buckets), tuple(wire.get("value_types", ())))
+
+    @staticmethod
+    def merge(states, node) -> CompositeState:
+        from index.aggregations.composite import sort_key_function
+        counts: dict = {}
+        subs: dict = {}
+        for state in states:
+            for key, bucket in zip(state.keys, state.buckets):
+                counts[key] = counts.get(key, 0) + bucket.doc_count
+                subs.setdefault(key, []).append(bucket.sub)
+        keys = sorted(counts, key=sort_key_function(node.spec.sources))[:node.spec.size]
+        buckets = tuple(Bucket(counts[key], merge_partials(subs[key], node.sub_aggregations))
+                        for key in keys)
+        value_types = next((state.value_types for state in states
+                            if any(kind != "unmapped" for kind in state.value_types)),
+                           states[0].value_types)
+        return CompositeState(tuple(keys), buckets, value_types)
+
+
 _STATE_TYPES = {state_type.kind: state_type for state_type in (
     StatsState, ValueCountState, CardinalityState, DigestState, WeightedAvgState, TopHitsState,
-    SingleBucketState, KeyedBucketsState, FlatTermsState)}
+    SingleBucketState, KeyedBucketsState, FlatTermsState, CompositeState)}
 
 
 def _state_from_wire(wire: dict):
@@ -518,6 +558,8 @@ def empty_state(node: AggregationNode):
         return KeyedBucketsState("range", "unmapped", {})
     if kind == "filters":
         return KeyedBucketsState("filters", "", {})
+    if kind == "composite":
+        return CompositeState((), (), tuple("unmapped" for _ in spec.sources))
     raise AggregationError(f"Unknown aggregation type [{kind}]")
 
 
@@ -638,6 +680,10 @@ def reduce_for_shard_response(partial: AggregationPartial, tree: AggregationTree
 
 
 def _reduce_state_for_shard(state, node: AggregationNode):
+    if isinstance(state, CompositeState):
+        return CompositeState(state.keys, tuple(
+            Bucket(bucket.doc_count, reduce_for_shard_response(bucket.sub, node.sub_aggregations))
+            for bucket in state.buckets), state.value_types)
     if isinstance(state, FlatTermsState):
         spec = node.spec
         chosen, left_out = select_flat_terms(

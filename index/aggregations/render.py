@@ -20,7 +20,8 @@ import numpy as np
 
 from index.aggregations import dates, pipelines
 from index.aggregations.partials import (
-    AggregationPartial, CardinalityState, DigestState, FlatTermsState, KeyedBucketsState,
+    AggregationPartial, CardinalityState, CompositeState, DigestState, FlatTermsState,
+    KeyedBucketsState,
     SingleBucketState, select_flat_terms,
     StatsState, TopHitsState, ValueCountState, WeightedAvgState, best_buckets, bucket_sort_key_function,
     empty_partial, empty_state)
@@ -493,7 +494,25 @@ def _render_filters(node, state: KeyedBucketsState):
     return _keyed_or_list(spec.named and spec.keyed, rendered)
 
 
+def _render_composite(node, state: CompositeState):
+    sources = node.spec.sources
+    value_types = state.value_types or tuple("unmapped" for _ in sources)
+    buckets = []
+    for key, bucket in zip(state.keys, state.buckets):
+        key_object = {}
+        for source, value_type, value in zip(sources, value_types, key):
+            if value is not None and source.kind == "date_histogram" and source.format is not None:
+                value = dates.format_epoch_millis(int(value), source.format,
+                                                  dates.parse_time_zone(source.time_zone))
+            key_object[source.name] = value
+        buckets.append({"key": key_object, "doc_count": bucket.doc_count, **_bucket_body(node, bucket)})
+    if buckets:
+        return {"after_key": dict(buckets[-1]["key"]), "buckets": buckets}
+    return {"buckets": buckets}
+
+
 _RENDERERS = {
+    "composite": _render_composite,
     "avg": _render_single_metric, "min": _render_single_metric, "max": _render_single_metric,
     "sum": _render_single_metric, "stats": _render_stats, "extended_stats": _render_stats,
     "value_count": _render_value_count, "cardinality": _render_cardinality,

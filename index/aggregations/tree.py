@@ -232,7 +232,7 @@ METRIC_TYPES = frozenset({"avg", "min", "max", "sum", "value_count", "stats", "e
                           "cardinality", "percentiles", "percentile_ranks", "weighted_avg",
                           "top_hits"})
 BUCKET_TYPES = frozenset({"terms", "histogram", "date_histogram", "range", "date_range",
-                          "filter", "filters", "missing", "global"})
+                          "filter", "filters", "missing", "global", "composite"})
 
 # --------------------------------------------------------------------------- parsing
 
@@ -325,6 +325,9 @@ def _parse_node(name: str, definition: Any, parse_query, depth: int) -> Aggregat
             if pipeline_node.type in pipelines.PARENT_TYPES:
                 pipelines.validate_parent(pipeline_node, AggregationNode(name, type_name, None, EMPTY_TREE))
         for sub_node in sub_tree:
+            if sub_node.type == "composite":
+                raise AggregationError(f"[composite] aggregation cannot be used with a parent "
+                                       f"aggregation of type: [{type_name}]")
             if sub_node.type == "global":
                 raise AggregationError(f"Aggregator [{sub_node.name}] of type [global] cannot be "
                                        f"a sub-aggregation of [{name}]: global must be top level")
@@ -822,7 +825,13 @@ def _parse_global(name, type_name, body, parse_query):
     return GlobalSpec()
 
 
+def _parse_composite(name, type_name, body, parse_query):
+    from index.aggregations.composite import parse_composite
+    return parse_composite(name, body)
+
+
 _PARSERS: dict[str, Callable] = {
+    "composite": _parse_composite,
     "avg": _parse_metric, "min": _parse_metric, "max": _parse_metric, "sum": _parse_metric,
     "value_count": _parse_metric, "stats": _parse_metric, "extended_stats": _parse_metric,
     "cardinality": _parse_metric,
