@@ -311,6 +311,7 @@ class Shard:
                 file=str(self.path / TRANSLOG_DIRECTORY))
         self._commit = commit
         self._next_segment_number = commit.next_segment_number
+        self.mapping_version = commit.mapping_version
         self._max_primary_term = int(commit.user_data.get("max_primary_term", 0))
         self.global_checkpoint = commit.global_checkpoint
         for committed in commit.segments:
@@ -355,9 +356,13 @@ class Shard:
     def max_primary_term(self) -> int:
         return self._max_primary_term
 
-    def update_mapping(self, mapping: Any) -> None:
+    def update_mapping(self, mapping: Any, mapping_version: int | None = None) -> None:
+        """Install a mapping committed by the cluster; ``mapping_version`` is recorded in the next
+        commit point (``shard.mapping_version`` after a restart tells node/ which one the data saw)."""
         with self._lock:
             self.mapping = mapping
+            if mapping_version is not None:
+                self.mapping_version = mapping_version
             self._searcher = Searcher(self._searcher.segments, mapping, self.analysis)
 
     def update_settings(self, settings: ShardSettings) -> None:
@@ -882,7 +887,7 @@ class Shard:
             max_seq_no=self._tracker.max_seq_no,
             translog_uuid=self._translog.uuid,
             translog_generation=translog_generation,
-            mapping_version=self._commit.mapping_version,
+            mapping_version=self.mapping_version,
             next_segment_number=self._next_segment_number,
             global_checkpoint=self.global_checkpoint,
             user_data={"max_primary_term": self._max_primary_term},

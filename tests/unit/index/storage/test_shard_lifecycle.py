@@ -251,3 +251,12 @@ def test_writes_during_a_refresh_build_are_kept_whether_or_not_the_build_succeed
     shard.close()
     reopened = open_shard(tmp_path, stub_mapping, stub_analysis)
     assert searchable_ids(reopened) == {"a", "c"} and reopened.get("a").version == 2
+
+
+def test_the_mapping_version_is_recorded_in_the_commit_point(tmp_path, stub_mapping, stub_analysis):
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis)
+    assert shard.mapping_version == 0
+    shard.update_mapping(stub_mapping, mapping_version=7)
+    shard.flush()
+    shard.close()
+    assert open_shard(tmp_path, stub_mapping, stub_analysis).mapping_version == 7
