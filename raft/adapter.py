@@ -193,6 +193,9 @@ class ClusterStateMachine(SyncObj):
             raise RaftConfigurationError(
                 f"cannot create raft data_directory [{data_directory}]: {error}") from error
         self._data_directory = data_directory
+        # pysyncobj swallows a failure to load the snapshot and would carry on from an empty
+        # state plus a compacted journal: silent loss. Check the file first and refuse to start.
+        _check_snapshot_file(data_directory / SNAPSHOT_FILE_NAME)
         # Plumbing only; the cluster state itself is set after super().__init__ (DESIGN §8).
         self._lock = threading.Lock()
         self._pending: dict[int, _PendingSubmission] = {}
@@ -474,6 +477,27 @@ class ClusterStateMachine(SyncObj):
         self._notify_state_listeners(state, None)
         return (_entry_from_json(document["last_entry"]),
                 _entry_from_json(document["previous_entry"]), [])
+
+
+def _check_snapshot_file(path: Path) -> None:
+    if not path.exists():
+        return
+    try:
+        document = orjson.loads(path.read_bytes())
+        if document.get("format") != SNAPSHOT_FORMAT or \
+                document.get("format_version") != SNAPSHOT_FORMAT_VERSION:
+            raise StateDecodeError(
+                f"format {document.get('format')!r} version {document.get('format_version')!r}, "
+                f"expected {SNAPSHOT_FORMAT!r} {SNAPSHOT_FORMAT_VERSION}")
+        ClusterState.from_json(document["state"])
+        _entry_from_json(document["last_entry"])
+        _entry_from_json(document["previous_entry"])
+    except (orjson.JSONDecodeError, StateDecodeError, KeyError, TypeError, ValueError,
+            AttributeError) as error:
+        raise StateDecodeError(
+            f"raft snapshot [{path}] is unreadable ({error}); refusing to start rather than "
+            f"lose the cluster state — restore the file or remove this node's raft directory "
+            f"so it recovers from the other voters") from error
 
 
 def _entry_to_json(entry: tuple) -> list:

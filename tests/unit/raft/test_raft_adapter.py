@@ -361,3 +361,42 @@ def test_a_busy_raft_port_is_a_bind_error_naming_the_address(tmp_path):
         with pytest.raises(RaftBindError, match=address):
             ClusterStateMachine(make_config(tmp_path, "busy", address, [address],
                                             max_bind_attempts=2, bind_retry_seconds=0.05))
+
+
+def test_a_corrupt_snapshot_refuses_to_start_and_names_the_file(tmp_path, machines):
+    from raft.errors import StateDecodeError
+
+    address = free_address()
+    config = make_config(tmp_path, "corrupt", address, [address])
+    first = start(machines, config)
+    wait_until(lambda: first.status().role == "leader", "a leader")
+    assert first.submit_and_wait(register("n1"), CEILING_SECONDS).status == "committed"
+    assert first.submit_and_wait(register("n2"), CEILING_SECONDS).status == "committed"
+    first.forceLogCompaction()
+    snapshot_path = tmp_path / "corrupt" / "raft.snapshot.json"
+    wait_until(snapshot_path.exists, "a snapshot file")
+    first.close()
+    snapshot_path.write_bytes(snapshot_path.read_bytes()[:-20])
+    with pytest.raises(StateDecodeError, match="raft.snapshot.json"):
+        ClusterStateMachine(config)
+
+
+def test_a_whole_cluster_restart_keeps_the_state(tmp_path, machines):
+    voters = [free_address() for _ in range(3)]
+    configs = [make_config(tmp_path, f"v{i}", voters[i], voters) for i in range(3)]
+    first_run = [start(machines, config) for config in configs]
+    for number in range(3):
+        submit_until_committed(first_run[number], register(f"n{number}"))
+    wait_until(lambda: all(m.state.version == 3 for m in first_run), "replication")
+    first_run[0].forceLogCompaction()  # one voter restarts from a snapshot, two from journals
+    wait_until((tmp_path / "v0" / "raft.snapshot.json").exists, "a snapshot file")
+    expected = first_run[0].state
+    highest_term = max(m.status().raft_term for m in first_run)
+    for machine in first_run:
+        machine.close()
+    second_run = [start(machines, config) for config in configs]
+    wait_until(lambda: all(m.state == expected for m in second_run), "the state restored everywhere")
+    wait_until(lambda: any(m.status().role == "leader" for m in second_run), "a leader")
+    assert max(m.status().raft_term for m in second_run) > highest_term
+    submit_until_committed(second_run[1], register("after-restart"))
+    wait_until(lambda: all(m.state.version == 4 for m in second_run), "a new commit everywhere")
