@@ -403,15 +403,6 @@ def _filter_object(obj: dict, prefix: str, includes, excludes) -> dict:
 # --------------------------------------------------------------------------- buckets
 
 
-def _group_rows(rows: np.ndarray, key_ids: np.ndarray, bucket_count: int):
-    """Rows of each dense bucket id, as a list of arrays (one stable argsort, no per-doc loop)."""
-    narrow_ids = key_ids.astype(np.uint16) if bucket_count <= 65536 else key_ids
-    order = np.argsort(narrow_ids, kind="stable")
-    sorted_rows = rows[order]
-    boundaries = np.searchsorted(key_ids[order], np.arange(bucket_count + 1))
-    return [sorted_rows[boundaries[i]:boundaries[i + 1]] for i in range(bucket_count)]
-
-
 def _sub_partial(node, segment, docs, scores, rows, context) -> AggregationPartial:
     if not node.sub_aggregations:
         return AggregationPartial({})

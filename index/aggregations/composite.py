@@ -18,7 +18,6 @@ from __future__ import annotations
 import bisect
 import functools
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 

@@ -531,7 +531,6 @@ def _first_typed(states):
 
 def empty_state(node: AggregationNode):
     """The state of an aggregation that saw no documents (or whose field is unmapped)."""
-    from index.aggregations.sketches import TDigest as _TDigest
     spec = node.spec
     kind = node.type
     if kind in ("avg", "min", "max", "sum", "stats", "extended_stats"):
@@ -541,7 +540,7 @@ def empty_state(node: AggregationNode):
     if kind == "cardinality":
         return CardinalityState(CardinalitySketch.empty(spec.precision_threshold))
     if kind in ("percentiles", "percentile_ranks"):
-        return DigestState(_TDigest.empty(spec.compression), "unmapped")
+        return DigestState(TDigest.empty(spec.compression), "unmapped")
     if kind == "weighted_avg":
         return WeightedAvgState()
     if kind == "top_hits":

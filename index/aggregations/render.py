@@ -113,13 +113,6 @@ def java_double_string(value: float) -> str:
     return f"{'-' if sign else ''}{mantissa}E{scientific_exponent}"
 
 
-def _finite_or_none(value):
-    if value is None:
-        return None
-    value = float(value)
-    return None if math.isinf(value) or math.isnan(value) else value
-
-
 def _json_double(value: float):
     """A double for JSON: OpenSearch prints NaN/Infinity as strings."""
     if math.isnan(value):
