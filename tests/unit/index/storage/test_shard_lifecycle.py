@@ -260,3 +260,37 @@ def test_the_mapping_version_is_recorded_in_the_commit_point(tmp_path, stub_mapp
     shard.flush()
     shard.close()
     assert open_shard(tmp_path, stub_mapping, stub_analysis).mapping_version == 7
+
+
+def test_statistics_count_documents_operations_and_maintenance(tmp_path, stub_mapping, stub_analysis):
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis)
+    for number in range(4):
+        put(shard, f"d{number}", "x")
+    shard.apply_as_primary([DeleteOperation("d0")], 1)
+    before = shard.statistics()
+    assert (before.doc_count, before.buffered_operations, before.translog_operations) == (0, 5, 5)
+    shard.refresh()
+    shard.flush()
+    after = shard.statistics()
+    # d0 was indexed and deleted before the refresh: its copy is in the segment, deleted (as in Lucene)
+    assert (after.doc_count, after.deleted_docs, after.segment_count) == (3, 1, 1)
+    assert after.refresh_total >= 2 and after.flush_total == 1 and after.size_bytes > 0
+    assert (after.local_checkpoint, after.max_seq_no, after.max_primary_term) == (4, 4, 1)
+    put(shard, "d1", "y")
+    shard.refresh()
+    assert shard.statistics().deleted_docs == 2
+    shard.force_merge(1)
+    merged = shard.statistics()
+    assert merged.merge_total == 1 and merged.merged_docs_total == 3 and merged.deleted_docs == 0
+
+
+def test_async_durability_fsyncs_on_the_interval_not_per_write(tmp_path, stub_mapping, stub_analysis):
+    now = [0.0]
+    shard = Shard.open(tmp_path, ShardSettings(translog_durability="async", translog_sync_interval_seconds=5.0),
+                       stub_mapping, stub_analysis, clock=lambda: now[0])
+    for number in range(5):
+        put(shard, f"d{number}", "x")
+    assert shard._translog.fsync_count == 0 and shard._translog.sync_needed()
+    now[0] = 6.0
+    shard.scheduled_maintenance()
+    assert shard._translog.fsync_count == 1 and not shard._translog.sync_needed()
