@@ -94,7 +94,8 @@ def register_routes(app: Any, context: Any) -> None:
         query = params()
         _check_search_params(query)
         body = await _body_with_source_param(query)
-        return respond(await coordinator.search(index, body, query))
+        with services.admission.search():
+            return respond(await coordinator.search(index, body, query))
 
     route("/_search", "search_all", search, ["GET", "POST"])
     route("/<index>/_search", "search_index", search, ["GET", "POST"])
@@ -106,7 +107,8 @@ def register_routes(app: Any, context: Any) -> None:
         body = await read_json_body()
         found = _scroll_id_from(body, query, scroll_id)
         keep_alive = (body.get("scroll") if isinstance(body, dict) else None) or query.get("scroll")
-        return respond(await coordinator.scroll(found, keep_alive, query))
+        with services.admission.search():
+            return respond(await coordinator.scroll(found, keep_alive, query))
 
     route("/_search/scroll", "scroll", scroll, ["GET", "POST"])
     route("/_search/scroll/<scroll_id>", "scroll_path", scroll, ["GET", "POST"])
@@ -182,7 +184,8 @@ def register_routes(app: Any, context: Any) -> None:
     async def count(index: str | None = None) -> Any:
         query = params()
         body = await _body_with_source_param(query)
-        return respond(await coordinator.count(index, body, query))
+        with services.admission.search():
+            return respond(await coordinator.count(index, body, query))
 
     route("/_count", "count_all", count, ["GET", "POST"])
     route("/<index>/_count", "count_index", count, ["GET", "POST"])
@@ -215,9 +218,10 @@ def register_routes(app: Any, context: Any) -> None:
                     error = unwrap(error)
                     responses[position] = {**error_body(error), "status": error_status(error)}
 
-        async with trio.open_nursery() as nursery:
-            for position, item in enumerate(items):
-                nursery.start_soon(one, position, item)
+        with services.admission.search():
+            async with trio.open_nursery() as nursery:
+                for position, item in enumerate(items):
+                    nursery.start_soon(one, position, item)
         return respond({"took": int((time.perf_counter() - started) * 1000), "responses": responses})
 
     route("/_msearch", "msearch_all", msearch, ["GET", "POST"])
