@@ -89,3 +89,28 @@ def test_a_failed_refresh_can_be_retried(tmp_path, stub_mapping, stub_analysis):
             shard.refresh()
     assert live_ids(shard) == {"a"}
     assert not [p for p in tmp_path.iterdir() if p.name.endswith(".seg") and p.stat().st_size == 0]
+
+
+def test_a_shard_with_a_corrupted_segment_or_log_refuses_to_open_and_names_the_file(tmp_path, stub_mapping,
+                                                                                    stub_analysis):
+    from index.errors import CorruptedIndexError, CorruptedLogError
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis)
+    put(shard, "a")
+    shard.flush()
+    put(shard, "b")
+    put(shard, "c")
+    shard.close()
+    [segment_file] = list(tmp_path.glob("*.seg"))
+    original = segment_file.read_bytes()
+    corrupted = bytearray(original)
+    corrupted[40] ^= 0x01
+    segment_file.write_bytes(bytes(corrupted))
+    with pytest.raises(CorruptedIndexError, match=segment_file.name):
+        open_shard(tmp_path, stub_mapping, stub_analysis)
+    segment_file.write_bytes(original)
+    [log_file] = sorted((tmp_path / "translog").glob("*.tlog"))[-1:]
+    data = bytearray(log_file.read_bytes())
+    data[60] ^= 0x01                                      # inside the first of two records
+    log_file.write_bytes(bytes(data))
+    with pytest.raises(CorruptedLogError, match=log_file.name):
+        open_shard(tmp_path, stub_mapping, stub_analysis)
