@@ -302,11 +302,11 @@ def register(app: Any, services: Any) -> None:
         total = successful = 0
         failures: list[dict] = []
 
-        async def one(index_name: str, shard_number: int) -> None:
+        async def one(index_name: str, shard_number: int, shard_copy: Any) -> None:
             nonlocal successful
             try:
-                await services.director.call_primary(index_name, shard_number, method, payload, b"",
-                                                     timeout_seconds=30.0)
+                await services.director.call_copy(state.indices[index_name], shard_number, shard_copy, method,
+                                                  payload, b"", timeout_seconds=30.0)
                 successful += 1
             except Exception as error:  # noqa: BLE001 — reported in _shards.failures
                 failures.append({"shard": shard_number, "index": index_name, "status": "INTERNAL_SERVER_ERROR",
@@ -317,9 +317,10 @@ def register(app: Any, services: Any) -> None:
             for index_name in names:
                 for shard in state.routing_table.get(index_name, ()):
                     total += len(shard.copies)
-                    primary = shard.primary()
-                    if primary is not None and primary.state in ("STARTED", "RELOCATING"):
-                        nursery.start_soon(one, index_name, shard.shard_number)
+                    # every started copy, as OpenSearch broadcasts refresh/flush/forcemerge
+                    for shard_copy in shard.copies:
+                        if shard_copy.state in ("STARTED", "RELOCATING"):
+                            nursery.start_soon(one, index_name, shard.shard_number, shard_copy)
         shards: dict[str, Any] = {"total": total, "successful": successful, "failed": len(failures)}
         if failures:
             shards["failures"] = failures

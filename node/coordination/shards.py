@@ -8,9 +8,8 @@ indices), and pushes mapping and settings changes to the open copies. It also ro
 local worker pool directly, another node through the transport (``shard/call``) — waiting up to
 a timeout for an unassigned primary, as OpenSearch does, before 503 unavailable_shards_exception.
 
-NOT done (said plainly): peer recovery and replication. Replica copies assigned here are opened
-but never started (an empty copy must not join the in-sync set), so replicas stay unassigned or
-initializing and writes are acknowledged by the primary alone.
+Replica copies assigned here are opened and then recovered from their primary by
+node/coordination/replication.py, which also forwards every primary write to the replicas.
 
 It must never await ``metadata.submit`` inside the state callback (contracts §8): every piece of
 work is spawned into ``context.background`` and serialized per shard with a lock.
@@ -58,6 +57,9 @@ class ShardDirector:
         # per shard key, the worker actions still to run, strictly in the order states asked for
         # them (a close of the old copy must finish before the open of its successor)
         self.queued: dict[tuple[str, int], collections.deque] = {}
+        from node.coordination.replication import Replication
+
+        self.replication = Replication(context, self)
 
     # ------------------------------------------------------------------ following the state
 
@@ -66,6 +68,7 @@ class ShardDirector:
         handlers = getattr(self.context, "transport_handlers", None)
         if handlers is not None:
             handlers.register(SHARD_CALL_TRANSPORT_METHOD, self.handle_remote_call)
+        self.replication.attach()
 
     def on_state_applied(self, previous: Any, new_state: Any) -> None:
         self.state_changed.set()
@@ -79,6 +82,14 @@ class ShardDirector:
                 for shard_copy in shard.copies:
                     if shard_copy.node_id == self.context.node_id and shard_copy.state in ACTIVE_COPY_STATES:
                         wanted[(index.uuid, shard.shard_number)] = (index, shard_copy)
+        for key, recovering in list(self.replication.recovering.items()):
+            index = new_state.index_by_uuid(key[0])
+            shards = new_state.routing_table.get(index.name, ()) if index is not None else ()
+            initializing = {c.allocation_id for shard in shards if shard.shard_number == key[1]
+                            for c in shard.copies if c.state == "INITIALIZING"}
+            recovering &= initializing
+            if not recovering:
+                self.replication.recovering.pop(key, None)
         for key, local in list(self.local.items()):
             target = wanted.get(key)
             if target is None or target[1].allocation_id != local.allocation_id:
@@ -136,7 +147,8 @@ class ShardDirector:
                 return
             payload = self._open_payload(index)
             try:
-                await self.context.workers.call(local.index_uuid, local.shard_number, "open_shard", payload)
+                opened, _ = await self.context.workers.call(local.index_uuid, local.shard_number, "open_shard",
+                                                            payload)
             except Exception as error:  # noqa: BLE001 — reported to the master as a failed copy
                 local.failure = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
                 self.logger.error("opening a shard copy failed", exc_info=True, extra={"fields": {
@@ -150,8 +162,9 @@ class ShardDirector:
             await self._submit_quietly(StartCopy(index_name=local.index_name, shard_number=local.shard_number,
                                                  allocation_id=local.allocation_id))
         elif copy_state == "INITIALIZING":
-            self.logger.warning("replica copy opened but not started: peer recovery is not implemented",
-                                extra={"fields": {"index": local.index_name, "shard": local.shard_number}})
+            # recovery waits on the primary and on Raft: it must not hold up this shard's queue
+            self.context.background.start_soon(self.replication.recover, local,
+                                               int(opened.get("local_checkpoint", -1)))
 
     async def _submit_quietly(self, command: Any) -> None:
         for attempt in range(START_COPY_ATTEMPTS):
@@ -225,7 +238,21 @@ class ShardDirector:
         """Run ``method`` on the shard's primary; returns (payload, body, index, shard routing)."""
         index, shard, primary = await self.primary_location(index_name, shard_number, timeout_seconds)
         if method == "write":
-            payload = {**payload, "primary_term": shard.primary_term}
+            # the primary's node forwards to the replicas before anything is acknowledged
+            if primary.node_id == self.context.node_id:
+                result, result_body = await self.replication.primary_write(index, shard, payload, body)
+                return result, result_body, index, shard
+            node = self.context.metadata.state.nodes.get(primary.node_id)
+            if node is None:
+                raise UnavailableShardsError(f"[{index_name}][{shard_number}] primary node [{primary.node_id}] is "
+                                             f"not in the cluster", index=index_name)
+            from node.coordination.replication import PRIMARY_WRITE_METHOD
+
+            result, result_body = await self.context.peers.request(
+                node.transport_address, PRIMARY_WRITE_METHOD,
+                {"index_uuid": index.uuid, "shard_number": shard_number, "index_name": index_name,
+                 "payload": payload}, body, timeout_seconds)
+            return result, result_body, index, shard
         if primary.node_id == self.context.node_id:
             result, result_body = await self.context.workers.call(index.uuid, shard_number, method, payload, body)
             return result, result_body, index, shard
@@ -238,6 +265,26 @@ class ShardDirector:
             {"index_uuid": index.uuid, "shard_number": shard_number, "method": method, "payload": payload},
             body, timeout_seconds)
         return result, result_body, index, shard
+
+    async def call_copy(self, index: Any, shard_number: int, shard_copy: Any, method: str, payload: dict,
+                        body: bytes = b"", timeout_seconds: float = DEFAULT_PRIMARY_WAIT_SECONDS) -> tuple[dict, bytes]:
+        """Run a read-only or maintenance method (refresh, flush, stats ...) on one given copy."""
+        if shard_copy.node_id == self.context.node_id:
+            local = self.local.get((index.uuid, shard_number))
+            if local is None or local.allocation_id != shard_copy.allocation_id:
+                from node.workers.errors import ShardNotHostedError
+
+                raise ShardNotHostedError(f"copy [{shard_copy.allocation_id}] of [{index.name}][{shard_number}] "
+                                          f"is not open on this node")
+            return await self.context.workers.call(index.uuid, shard_number, method, payload, body)
+        node = self.context.metadata.state.nodes.get(shard_copy.node_id)
+        if node is None:
+            raise UnavailableShardsError(f"[{index.name}][{shard_number}] node [{shard_copy.node_id}] is not in "
+                                         f"the cluster", index=index.name)
+        return await self.context.peers.request(
+            node.transport_address, SHARD_CALL_TRANSPORT_METHOD,
+            {"index_uuid": index.uuid, "shard_number": shard_number, "method": method, "payload": payload},
+            body, timeout_seconds)
 
     async def call_local(self, index_uuid: str, shard_number: int, method: str, payload: dict,
                          body: bytes = b"") -> tuple[dict, bytes]:

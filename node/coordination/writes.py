@@ -222,7 +222,8 @@ async def _write_to_shard(services: Any, index_name: str, shard_number: int, bat
             result = item["result"]
             record_write_counters(counters, request.action, result, False, per_item_millis)
             shards = ({"total": 0, "successful": 0, "failed": 0} if result == "noop"
-                      else {"total": copies, "successful": 1, "failed": 0})
+                      else {"total": copies, "successful": int(answer.get("successful_copies", 1)),
+                            "failed": int(answer.get("failed_copies", 0))})
             rendered: dict[str, Any] = {"_index": index_name, "_id": item["_id"], "_version": item["_version"],
                                         "result": result}
             if forced_refresh and result != "noop":

@@ -37,7 +37,7 @@ import orjson
 from index.analysis import AnalysisRegistry
 from index.errors import IndexEngineError, MappingUpdateRequired
 from index.mapping import Mapping
-from index.operations import DeleteOperation, IndexOperation, UpdateOperation
+from index.operations import DeleteOperation, IndexOperation, ReplicatedOperation, UpdateOperation
 from index.shard import Shard
 from node.coordination.values import shard_settings_from_index_settings
 from node.workers.registry import ShardRegistry
@@ -202,6 +202,14 @@ def write(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, by
     want_sources = bool(payload.get("return_sources"))
     rendered = []
     sources: list[bytes] = []
+    replicated: list[list[Any]] = []
+    replicated_sources: list[bytes] = []
+    if payload.get("replicate"):
+        for result in results:
+            operation = result.replicated
+            if operation is not None:
+                replicated.append(_operation_header(operation))
+                replicated_sources.append(operation.source or b"")
     for result in results:
         item: dict[str, Any] = {"_id": result.document_id, "result": result.result, "_seq_no": result.seq_no,
                                 "_primary_term": result.primary_term, "_version": result.version}
@@ -212,7 +220,54 @@ def write(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, by
         item["source_length"] = len(source)
         sources.append(source)
         rendered.append(item)
-    return {"results": rendered, "forced_refresh": forced_refresh}, b"".join(sources)
+    answer: dict[str, Any] = {"results": rendered, "forced_refresh": forced_refresh}
+    if payload.get("replicate"):
+        # what the replicas must apply: headers here, sources after the results' sources
+        answer["replicated"] = replicated
+        answer["local_checkpoint"] = shard.local_checkpoint
+    return answer, b"".join(sources) + b"".join(replicated_sources)
+
+
+def _operation_header(operation: ReplicatedOperation) -> list[Any]:
+    return [operation.kind, operation.seq_no, operation.primary_term, operation.version, operation.document_id,
+            len(operation.source or b""), operation.reason]
+
+
+def _operations_from_wire(headers: list[list[Any]], body: bytes) -> list[ReplicatedOperation]:
+    operations = []
+    offset = 0
+    for kind, seq_no, primary_term, version, document_id, length, reason in headers:
+        source = body[offset:offset + length] if kind == "index" else None
+        offset += length
+        operations.append(ReplicatedOperation(kind, int(seq_no), int(primary_term), int(version), document_id,
+                                              source, reason))
+    return operations
+
+
+def apply_replica(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    """Apply operations a primary decided (replication and recovery); idempotent per (seq_no, term)."""
+    key = _key(payload)
+    shard = _registry_shard(registry, payload)
+    if payload.get("mappings") is not None:
+        _catch_up(shard, key, {"mappings": payload["mappings"], "mapping_version": payload["mapping_version"]})
+    operations = _operations_from_wire(payload["operations"], body)
+    try:
+        shard.apply_as_replica(operations)
+    except MappingUpdateRequired as required:
+        return {"mapping_update": required.update}, b""
+    if payload.get("global_checkpoint") is not None:
+        shard.global_checkpoint = max(shard.global_checkpoint, int(payload["global_checkpoint"]))
+    return {"local_checkpoint": shard.local_checkpoint, "max_seq_no": shard.max_seq_no}, b""
+
+
+def history(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    """Every operation above ``from_seq_no`` (peer recovery by operations);
+    OperationsNotRetainedError when the log no longer holds them."""
+    shard = _registry_shard(registry, payload)
+    operations = list(shard.operations_since(int(payload["from_seq_no"])))
+    return ({"operations": [_operation_header(operation) for operation in operations],
+             "local_checkpoint": shard.local_checkpoint, "max_primary_term": shard.max_primary_term},
+            b"".join(operation.source or b"" for operation in operations))
 
 
 # --------------------------------------------------------------------------- reads
@@ -302,6 +357,7 @@ SHARD_METHODS: dict[str, ShardMethod] = {
     "open_shard": open_shard, "close_shard": close_shard, "update_mapping": update_mapping,
     "update_settings": update_settings, "write": write, "get": get, "mget": mget, "refresh": refresh,
     "flush": flush, "force_merge": force_merge, "stats": stats, "segments": segments,
+    "apply_replica": apply_replica, "history": history,
 }
 
 # cheap and never blocking on I/O: answered on the worker loop without a thread hop

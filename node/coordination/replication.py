@@ -1,0 +1,207 @@
+"""Primary–replica replication and peer recovery by operations (DESIGN §5, §10).
+
+Owns, on the node holding a primary: ``primary_write`` — run the batch on the local worker
+(which assigns seq_nos under the shard's primary term and makes it durable), forward exactly
+what it applied to every started replica copy and to copies in recovery, and acknowledge only
+when every in-sync copy answered; a started copy that did not answer is failed through Raft
+(``FailCopy``) BEFORE the acknowledgement, and if that cannot be committed the write fails.
+On the node holding a replica: ``shard/replicate`` applies forwarded operations (after the
+mapping version the primary used is applied here), and recovery — open the copy, register with
+the primary as "recovering" (so new writes reach it), fetch the history above the copy's local
+checkpoint, apply it, then ``StartCopy``.
+
+NOT done (said plainly): file-based recovery (a primary whose log no longer holds the history
+cannot recover a replica: the copy stays INITIALIZING and the failure is logged), global
+checkpoint tracking and resync after promotion, and failure detection (node-core's).
+
+Transport methods: ``shard/write`` (coordinator → primary node), ``shard/replicate`` (primary →
+replica node), ``shard/recover`` (replica node → primary node). It must never acknowledge a write
+an in-sync copy did not confirm unless that copy's removal was committed first.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import trio
+
+from node.errors import ApiError
+from raft.commands import FailCopy, StartCopy
+
+PRIMARY_WRITE_METHOD = "shard/write"
+REPLICATE_METHOD = "shard/replicate"
+RECOVER_METHOD = "shard/recover"
+REPLICATION_TIMEOUT_SECONDS = 30.0
+MAPPING_WAIT_SECONDS = 10.0
+
+
+class Replication:
+    def __init__(self, context: Any, director: Any) -> None:
+        self.context = context
+        self.director = director
+        self.logger: logging.Logger = getattr(context, "logger", None) or logging.getLogger("api.replication")
+        # (index_uuid, shard_number) → allocation ids of copies recovering from a primary held here
+        self.recovering: dict[tuple[str, int], set[str]] = {}
+
+    def attach(self) -> None:
+        handlers = getattr(self.context, "transport_handlers", None)
+        if handlers is None:
+            return
+        handlers.register(PRIMARY_WRITE_METHOD, self.handle_primary_write)
+        handlers.register(REPLICATE_METHOD, self.handle_replicate)
+        handlers.register(RECOVER_METHOD, self.handle_recover)
+
+    # ------------------------------------------------------------------ primary side
+
+    async def handle_primary_write(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        state = self.context.metadata.state
+        index = state.index_by_uuid(payload["index_uuid"])
+        if index is None:
+            from node.errors import IndexNotFoundError
+
+            raise IndexNotFoundError(payload.get("index_name", payload["index_uuid"]))
+        shard_number = int(payload["shard_number"])
+        shard = state.routing_table[index.name][shard_number]
+        primary = shard.primary()
+        if primary is None or primary.node_id != self.context.node_id:
+            raise ApiError(f"[{index.name}][{shard_number}] this node no longer holds the primary",
+                           opensearch_type="unavailable_shards_exception")
+        return await self.primary_write(index, shard, payload["payload"], body)
+
+    async def primary_write(self, index: Any, shard: Any, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        key = (index.uuid, shard.shard_number)
+        replicas = [copy for copy in shard.copies if not copy.primary and copy.node_id is not None
+                    and (copy.state in ("STARTED", "RELOCATING")
+                         or copy.allocation_id in self.recovering.get(key, ()))]
+        payload = {**payload, "primary_term": shard.primary_term, "replicate": bool(replicas)}
+        answer, answer_body = await self.context.workers.call(index.uuid, shard.shard_number, "write", payload, body)
+        operations = answer.pop("replicated", None)
+        if "results" not in answer or not operations:
+            return answer, answer_body
+        replicated_length = sum(int(header[5]) for header in operations)
+        results_body = answer_body[:len(answer_body) - replicated_length]
+        replicated_body = answer_body[len(answer_body) - replicated_length:]
+        failed: list[tuple[Any, str]] = []
+
+        async def forward(shard_copy: Any) -> None:
+            try:
+                await self.send_operations(index, shard.shard_number, shard_copy, operations, replicated_body)
+            except Exception as error:  # noqa: BLE001 — the copy is failed below before acknowledging
+                failed.append((shard_copy, f"{type(error).__name__}: {getattr(error, 'reason', error)}"))
+
+        async with trio.open_nursery() as nursery:
+            for shard_copy in replicas:
+                nursery.start_soon(forward, shard_copy)
+        for shard_copy, reason in failed:
+            if shard_copy.state not in ("STARTED", "RELOCATING"):
+                self.recovering.get(key, set()).discard(shard_copy.allocation_id)
+                continue
+            self.logger.warning("replica did not confirm a write; failing it before acknowledging", extra={
+                "fields": {"index": index.name, "shard": shard.shard_number, "allocation_id": shard_copy.allocation_id,
+                           "reason": reason}})
+            outcome = await self.context.metadata.submit(FailCopy(
+                index_name=index.name, shard_number=shard.shard_number, allocation_id=shard_copy.allocation_id,
+                reason="ALLOCATION_FAILED"))
+            if outcome is None or not (outcome.accepted or outcome.duplicate):
+                raise ApiError(f"[{index.name}][{shard.shard_number}] a replica did not confirm the write and could "
+                               f"not be removed from the in-sync set: {getattr(outcome, 'reason', 'no outcome')}",
+                               opensearch_type="unavailable_shards_exception")
+        answer["successful_copies"] = 1 + len(replicas) - len(failed)
+        answer["failed_copies"] = sum(1 for shard_copy, _ in failed if shard_copy.state in ("STARTED", "RELOCATING"))
+        return answer, results_body
+
+    async def send_operations(self, index: Any, shard_number: int, shard_copy: Any, operations: list,
+                              body: bytes) -> dict:
+        node = self.context.metadata.state.nodes.get(shard_copy.node_id)
+        if node is None:
+            raise ApiError(f"node [{shard_copy.node_id}] is not in the cluster", opensearch_type="node_not_connected_exception")
+        request = {"index_uuid": index.uuid, "shard_number": shard_number, "allocation_id": shard_copy.allocation_id,
+                   "mapping_version": index.mapping_version, "operations": operations}
+        if shard_copy.node_id == self.context.node_id:
+            answer, _ = await self.handle_replicate(request, body)
+            return answer
+        answer, _ = await self.context.peers.request(node.transport_address, REPLICATE_METHOD, request, body,
+                                                     REPLICATION_TIMEOUT_SECONDS)
+        return answer
+
+    async def handle_recover(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        """A replica asks for the history above its local checkpoint; from now on it also gets
+        every new write (registered before the history is read, so nothing falls between)."""
+        key = (payload["index_uuid"], int(payload["shard_number"]))
+        local = self.director.local.get(key)
+        if local is None or not local.primary:
+            raise ApiError(f"shard [{key[1]}] of index uuid [{key[0]}] has no primary on node "
+                           f"[{self.context.node_id}]", opensearch_type="shard_not_found_exception")
+        self.recovering.setdefault(key, set()).add(payload["allocation_id"])
+        return await self.context.workers.call(key[0], key[1], "history",
+                                               {"from_seq_no": int(payload["from_seq_no"])})
+
+    # ------------------------------------------------------------------ replica side
+
+    async def _mapping_payload(self, index_uuid: str, wanted_version: int) -> dict:
+        with trio.move_on_after(MAPPING_WAIT_SECONDS):
+            while True:
+                index = self.context.metadata.state.index_by_uuid(index_uuid)
+                if index is not None and index.mapping_version >= wanted_version:
+                    return {"mappings": index.mappings, "mapping_version": index.mapping_version}
+                await self.director.wait_for_state_change(0.25)
+        raise ApiError(f"mapping version [{wanted_version}] of index uuid [{index_uuid}] was not applied here in "
+                       f"time", opensearch_type="illegal_state_exception")
+
+    async def handle_replicate(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        key = (payload["index_uuid"], int(payload["shard_number"]))
+        local = self.director.local.get(key)
+        if local is None or local.allocation_id != payload["allocation_id"]:
+            raise ApiError(f"copy [{payload['allocation_id']}] of shard [{key[1]}] is not held by node "
+                           f"[{self.context.node_id}]", opensearch_type="shard_not_found_exception")
+        with trio.move_on_after(REPLICATION_TIMEOUT_SECONDS):
+            await local.opened.wait()
+        mapping = await self._mapping_payload(key[0], int(payload.get("mapping_version", 0)))
+        request = {"operations": payload["operations"], "global_checkpoint": payload.get("global_checkpoint"),
+                   **mapping}
+        answer, _ = await self.context.workers.call(key[0], key[1], "apply_replica", request, body)
+        if "mapping_update" in answer:
+            raise ApiError(f"replica of shard [{key[1]}] lacks mapping fields the primary used",
+                           opensearch_type="illegal_state_exception")
+        return answer, b""
+
+    async def recover(self, local: Any, from_seq_no: int) -> None:
+        """Bring a just-opened replica copy up to date from its primary, then start it."""
+        for attempt in range(5):
+            state = self.context.metadata.state
+            index = state.index_by_uuid(local.index_uuid)
+            if index is None or local.closed:
+                return
+            shard = state.routing_table[index.name][local.shard_number]
+            primary = shard.primary()
+            if primary is None or primary.state not in ("STARTED", "RELOCATING") or primary.node_id is None:
+                await self.director.wait_for_state_change(1.0)
+                continue
+            node = state.nodes.get(primary.node_id)
+            request = {"index_uuid": local.index_uuid, "shard_number": local.shard_number,
+                       "allocation_id": local.allocation_id, "from_seq_no": from_seq_no}
+            try:
+                if primary.node_id == self.context.node_id:
+                    answer, history = await self.handle_recover(request, b"")
+                else:
+                    answer, history = await self.context.peers.request(node.transport_address, RECOVER_METHOD,
+                                                                       request, b"", REPLICATION_TIMEOUT_SECONDS)
+                if answer["operations"]:
+                    mapping = {"mappings": index.mappings, "mapping_version": index.mapping_version}
+                    await self.context.workers.call(local.index_uuid, local.shard_number, "apply_replica",
+                                                    {"operations": answer["operations"], **mapping}, history)
+            except Exception as error:  # noqa: BLE001 — retried, then left initializing (logged)
+                self.logger.warning("peer recovery attempt failed", extra={"fields": {
+                    "index": local.index_name, "shard": local.shard_number, "attempt": attempt,
+                    "error": f"{type(error).__name__}: {getattr(error, 'reason', error)}"}})
+                await trio.sleep(1.0 + attempt)
+                continue
+            outcome = await self.context.metadata.submit(StartCopy(
+                index_name=local.index_name, shard_number=local.shard_number, allocation_id=local.allocation_id))
+            if outcome is not None and not (outcome.accepted or outcome.duplicate):
+                self.logger.info("starting a recovered replica was rejected", extra={"fields": {
+                    "index": local.index_name, "shard": local.shard_number, "reason": outcome.reason}})
+            return
+        self.logger.error("peer recovery gave up: the replica stays initializing (file-based recovery is not "
+                          "implemented)", extra={"fields": {"index": local.index_name, "shard": local.shard_number}})

@@ -1,0 +1,70 @@
+"""Two nodes: replicas recover from their primary, every write reaches both copies, and writes
+coordinated by either node land on the primary wherever it lives."""
+
+from __future__ import annotations
+
+import json
+import urllib.error
+import urllib.request
+
+import pytest
+
+pytestmark = pytest.mark.integration
+
+
+def http(base_url: str, method: str, path: str, body: bytes | None = None,
+         content_type: str = "application/json") -> tuple[int, dict]:
+    request = urllib.request.Request(base_url + path, data=body, method=method,
+                                     headers={"Content-Type": content_type} if body is not None else {})
+    try:
+        with urllib.request.urlopen(request, timeout=90) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+def bulk_body(index: str, start: int, count: int) -> bytes:
+    lines = []
+    for number in range(start, start + count):
+        lines.append(json.dumps({"index": {"_index": index, "_id": str(number)}}))
+        lines.append(json.dumps({"number": number, "text": f"word{number % 5}"}))
+    return ("\n".join(lines) + "\n").encode()
+
+
+def local_doc_count(base_url: str) -> int:
+    _, stats = http(base_url, "GET", "/_nodes/_local/stats/indices")
+    (node,) = stats["nodes"].values()
+    return node["indices"]["docs"]["count"]
+
+
+def test_replicas_recover_and_receive_every_write_on_two_nodes(node_factory):
+    first, second = node_factory.start_cluster(2, prefix="replica")
+    status, health = http(first.base_url, "GET", "/_cluster/health?wait_for_nodes=2&timeout=90s")
+    assert status == 200, health
+    status, body = http(first.base_url, "PUT", "/replicated", json.dumps(
+        {"settings": {"number_of_shards": 2, "number_of_replicas": 1}}).encode())
+    assert status == 200, body
+    # documents written before the replicas exist are copied by recovery
+    status, body = http(second.base_url, "POST", "/_bulk", bulk_body("replicated", 0, 100), "application/x-ndjson")
+    assert status == 200 and body["errors"] is False, body
+    status, health = http(first.base_url, "GET",
+                          "/_cluster/health/replicated?wait_for_status=green&timeout=90s")
+    assert status == 200 and health["status"] == "green", health
+    # documents written afterwards are forwarded by the primaries, whichever node coordinates
+    for coordinator, start in ((first, 100), (second, 200)):
+        status, body = http(coordinator.base_url, "POST", "/_bulk", bulk_body("replicated", start, 100),
+                            "application/x-ndjson")
+        assert status == 200 and body["errors"] is False, body
+        assert all(item["index"]["_shards"] == {"total": 2, "successful": 2, "failed": 0} for item in body["items"])
+    status, refreshed = http(first.base_url, "POST", "/replicated/_refresh")
+    assert refreshed["_shards"] == {"total": 4, "successful": 4, "failed": 0}
+    # every document is on two copies: the nodes together hold 2 x 300
+    assert local_doc_count(first.base_url) + local_doc_count(second.base_url) == 600
+    _, shards = http(second.base_url, "GET", "/_cat/shards/replicated?format=json")
+    assert sorted((row["shard"], row["prirep"]) for row in shards) == [("0", "p"), ("0", "r"), ("1", "p"), ("1", "r")]
+    for shard_number in ("0", "1"):
+        nodes = {row["node"] for row in shards if row["shard"] == shard_number}
+        assert len(nodes) == 2  # never two copies of one shard on one node
+    for node in (first, second):
+        status, got = http(node.base_url, "GET", "/replicated/_doc/250")
+        assert status == 200 and got["_source"]["number"] == 250
