@@ -114,7 +114,7 @@ def check_round(before, after, live):
                 assert copy.node_id in live, f"copy left on a dead node: {copy}"
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=25, deadline=None)
 @given(random=st.randoms(use_true_random=False))
 def test_long_random_walks_through_failures_keep_the_invariants(random):
     # Hypothesis favours short, simple step lists; a seeded random walk reaches the deeper

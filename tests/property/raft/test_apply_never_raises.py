@@ -92,7 +92,7 @@ def populated_state():
 POPULATED = populated_state()
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.lists(command_bodies(), min_size=1, max_size=4))
 def test_apply_never_raises_and_keeps_the_state_serializable(bodies):
     state = POPULATED
