@@ -58,7 +58,39 @@ def collect_segment(tree: AggregationTree, segment, matching_docs: np.ndarray, c
         if scores.shape != docs.shape:
             raise AggregationError(f"scores must align with matching_docs: expected "
                                    f"{docs.shape[0]} scores, got {scores.shape[0]}")
+    index_name = getattr(context, "index_name", None)
+    if index_name:
+        segment = _SegmentWithIndexField(segment, str(index_name))
     return _collect_tree(tree, segment, docs, scores, context)
+
+
+@dataclass(frozen=True, slots=True)
+class _IndexFieldDocValues:
+    terms: tuple
+    offsets: np.ndarray
+    ordinals: np.ndarray
+
+
+class _SegmentWithIndexField:
+    """A segment seen with the `_index` metadata field as keyword doc values (every document
+    holds the index name), so terms / cardinality / composite on `_index` work as in OpenSearch."""
+
+    def __init__(self, segment, index_name: str) -> None:
+        self._segment = segment
+        self._index_name = index_name
+
+    def __getattr__(self, attribute):
+        return getattr(self._segment, attribute)
+
+    def keyword_doc_values(self, field_name: str):
+        if field_name == "_index":
+            max_doc = int(self._segment.max_doc)
+            return _IndexFieldDocValues((self._index_name,), np.arange(max_doc + 1, dtype=np.int64),
+                                        np.zeros(max_doc, dtype=np.int32))
+        return self._segment.keyword_doc_values(field_name)
+
+    def numeric_doc_values(self, field_name: str):
+        return None if field_name == "_index" else self._segment.numeric_doc_values(field_name)
 
 
 def _collect_tree(tree, segment, docs, scores, context) -> AggregationPartial:
@@ -715,6 +747,8 @@ def _filter_bitmap(context, query, segment):
     function = getattr(context, "filter_bitmap", None)
     if function is None:
         raise AggregationError("filter aggregations need context.filter_bitmap(query_node, segment)")
+    if isinstance(segment, _SegmentWithIndexField):
+        segment = segment._segment      # the caller's own segment object, as it knows it
     return function(query, segment)
 
 

@@ -287,3 +287,8 @@ def test_date_histogram_extended_bounds_fill_buckets_even_with_no_segments():
     result = render(empty_partial(tree), tree)["d"]["buckets"]
     assert [(b["key_as_string"], b["doc_count"]) for b in result] == [
         ("2020-01-01T00:00:00.000Z", 0), ("2020-01-02T00:00:00.000Z", 0), ("2020-01-03T00:00:00.000Z", 0)]
+
+
+def test_terms_on_the_index_metadata_field_counts_every_document():
+    result = run({"i": {"terms": {"field": "_index"}}})
+    assert result["i"]["buckets"] == [{"key": "test-index", "doc_count": len(DOCUMENTS)}]
