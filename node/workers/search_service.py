@@ -30,9 +30,12 @@ import threading
 import time
 from typing import Any, Callable
 
-from index.query import FilterCache, SearchContext, SearchRequest, fetch_hits, parse_query, search_shard
-from index.query import count_shard
-from index.query.results import ShardHit, ShardSearchResult
+from dataclasses import replace
+
+from index.errors import SearchContextMissingError
+from index.query import FilterCache, SearchContext, SearchRequest, SortField, count_shard, fetch_hits, parse_query
+from index.query import search_shard
+from index.query.results import ShardHit
 from node.workers.registry import ShardRegistry
 
 SearchMethod = Callable[[ShardRegistry, dict, bytes], tuple[dict, bytes]]
@@ -45,7 +48,8 @@ MAX_PENDING_FETCHES = 512
 _lock = threading.Lock()
 _filter_caches: dict[tuple[str, int], FilterCache] = {}
 _pending_fetches: dict[str, tuple[Any, float]] = {}       # token → (searcher, expires at)
-# scroll reader context id → {"position": hits already returned, "request": wire}
+# scroll reader context id → {"after": the extended sort key of the last consumed hit, "batch": the
+# extended sort keys of the last batch returned, "request": the request wire, "shard": its key}
 _scroll_states: dict[str, dict[str, Any]] = {}
 _token_counter = [0]
 # reader contexts opened through these methods, per shard (for "close every scroll")
@@ -133,63 +137,72 @@ def search_shard_method(registry: ShardRegistry, payload: dict, body: bytes) -> 
     if scroll and opened_context_id is not None:
         _prune_scroll_states(shard, _key(payload))
     context_id = opened_context_id or payload.get("reader_context_id")
-    stored_request_wire = None
+    context = _context(payload)
+    reply: dict[str, Any] = {}
+    if opened_context_id is not None:
+        reply["reader_context_id"] = opened_context_id
     if scroll and context_id:
         with _lock:
             state = _scroll_states.get(context_id)
             if state is None:
-                state = _scroll_states[context_id] = {"position": 0, "request": payload.get("request"),
+                if payload.get("request") is None:
+                    raise SearchContextMissingError(f"No search context found for id [{context_id}]",
+                                                    context_id=context_id)
+                state = _scroll_states[context_id] = {"after": None, "batch": [], "request": payload["request"],
                                                       "shard": _key(payload)}
-            position = int(state["position"])
+            after = state["after"]
             stored_request_wire = state["request"]
-        request_wire = payload.get("request") or stored_request_wire
-        request = SearchRequest.from_wire(request_wire)
-        # the shard's next page: what it has not handed out yet, size hits of it
-        request = _with_window(request, position)
-    else:
-        request_wire = payload["request"]
-        request = SearchRequest.from_wire(request_wire)
-        position = 0
-    context = _context(payload)
-    result = search_shard(searcher, request, context)
-    if position:
-        result = _drop_leading_hits(result, position)
-    reply: dict[str, Any] = {}
-    if opened_context_id is not None:
-        reply["reader_context_id"] = opened_context_id
-    if scroll and stored_request_wire is not None and payload.get("request") is None:
-        reply["request"] = stored_request_wire
-    if payload.get("fetch"):
-        page = result.hits[0 if scroll else request.from_:]
-        if scroll:
-            page = page[:request.size]
+        if payload.get("request") is None:
+            reply["request"] = stored_request_wire
+        request = SearchRequest.from_wire(stored_request_wire)
+        # the shard's next batch: size hits after the last one the coordinator consumed, in the
+        # request's order made total by a _doc tie-break (so search_after never skips a tie)
+        page_request = _scroll_page_request(request, after)
+        result = search_shard(searcher, page_request, context)
+        with _lock:
+            state["batch"] = [hit.sort_values for hit in result.hits]
+        result = replace(result, hits=tuple(_strip_tie_break(hit, request) for hit in result.hits))
+        if payload.get("fetch"):
+            page = result.hits[:request.size]
             _advance_scroll(context_id, len(page))
-        reply["hits"] = fetch_hits(searcher, request, page, context)
+            reply["hits"] = fetch_hits(searcher, request, page, context)
+        else:
+            reply["fetch_token"] = _remember_searcher(searcher)
+        reply["result"] = result.to_wire()
+        return reply, b""
+    request = SearchRequest.from_wire(payload["request"])
+    result = search_shard(searcher, request, context)
+    if payload.get("fetch"):
+        reply["hits"] = fetch_hits(searcher, request, result.hits[request.from_:], context)
     else:
         reply["fetch_token"] = _remember_searcher(searcher)
     reply["result"] = result.to_wire()
     return reply, b""
 
 
-def _with_window(request: SearchRequest, position: int) -> SearchRequest:
-    from dataclasses import replace
+def _scroll_page_request(request: SearchRequest, after: list | None) -> SearchRequest:
+    sort = tuple(request.sort) or (SortField("_score", "desc"),)
+    if not any(sort_field.field == "_doc" for sort_field in sort):
+        sort = sort + (SortField("_doc", "asc"),)
+    return replace(request, from_=0, sort=sort, search_after=tuple(after) if after is not None else None)
 
-    return replace(request, from_=position, size=request.size)
 
-
-def _drop_leading_hits(result: ShardSearchResult, position: int) -> ShardSearchResult:
-    from dataclasses import replace
-
-    return replace(result, hits=result.hits[position:])
+def _strip_tie_break(hit: ShardHit, request: SearchRequest) -> ShardHit:
+    """The hit as the user's own sort shows it (without the scroll's added sort keys)."""
+    if not request.sort:
+        return replace(hit, sort_values=None)
+    return replace(hit, sort_values=tuple(hit.sort_values[:len(request.sort)]) if hit.sort_values else None)
 
 
 def _advance_scroll(context_id: str | None, consumed: int) -> None:
+    """The coordinator used the first ``consumed`` hits of this shard's last batch."""
     if not context_id or consumed <= 0:
         return
     with _lock:
         state = _scroll_states.get(context_id)
-        if state is not None:
-            state["position"] = int(state["position"]) + consumed
+        if state is not None and len(state["batch"]) >= consumed:
+            state["after"] = list(state["batch"][consumed - 1])
+            state["batch"] = []
 
 
 def fetch_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
