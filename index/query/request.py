@@ -425,7 +425,11 @@ def parse_search_request(body: dict | None, params: dict[str, str] | None = None
         elif key == "_source":
             values["source"] = parse_source_filter(value)
         elif key == "stored_fields":
-            values["stored_fields"] = tuple([value] if isinstance(value, str) else value)
+            names = [value] if isinstance(value, str) else value
+            if not isinstance(names, list) or not all(isinstance(name, str) for name in names):
+                raise QueryParsingError(f"[stored_fields] failed to parse, expected a string or an array of strings, "
+                                        f"got [{value}]")
+            values["stored_fields"] = tuple(names)
         elif key == "docvalue_fields":
             values["docvalue_fields"] = _parse_docvalue_fields(value)
         elif key == "fields":
