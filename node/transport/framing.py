@@ -25,6 +25,9 @@ from node.transport.errors import FrameAuthenticationError, FrameError
 LENGTH_PREFIX = struct.Struct(">I")
 HMAC_BYTES = 32
 DEFAULT_MAX_FRAME_BYTES = 1024 * 1024 * 1024  # a bulk body up to the HTTP limit fits comfortably
+# Above this size the HMAC runs in a worker thread (hashlib releases the GIL on big buffers), so a
+# 100 MB bulk body does not stall the event loop for the ~100 ms its digest takes.
+THREADED_HMAC_BYTES = 1024 * 1024
 RECEIVE_CHUNK_BYTES = 4 * 1024 * 1024  # recv allocates max_bytes each call: keep it bounded
 
 
@@ -82,7 +85,10 @@ class FrameStream:
         self.frames_received = 0
 
     async def send_frame(self, header: dict, body: bytes = b"") -> None:
-        buffers = encode_frame(self.secret, header, body)
+        if len(body) > THREADED_HMAC_BYTES:
+            buffers = await trio.to_thread.run_sync(encode_frame, self.secret, header, body)
+        else:
+            buffers = encode_frame(self.secret, header, body)
         async with self.send_lock:
             # small frames go out in one write; a large body is written without concatenation
             if len(body) < 65536:
@@ -114,12 +120,18 @@ class FrameStream:
         total = LENGTH_PREFIX.size + frame_length
         if not await self._fill(total):
             raise FrameError("connection closed inside a frame")
-        frame = memoryview(self.buffer)[LENGTH_PREFIX.size:total]
-        try:
-            decoded = decode_frame(self.secret, frame)
-        finally:
-            frame.release()
-        del self.buffer[:total]
+        if frame_length > THREADED_HMAC_BYTES:
+            # copy out first: the buffer must not be resized while a thread reads a view of it
+            frame_bytes = bytes(memoryview(self.buffer)[LENGTH_PREFIX.size:total])
+            del self.buffer[:total]
+            decoded = await trio.to_thread.run_sync(decode_frame, self.secret, frame_bytes)
+        else:
+            frame = memoryview(self.buffer)[LENGTH_PREFIX.size:total]
+            try:
+                decoded = decode_frame(self.secret, frame)
+            finally:
+                frame.release()
+            del self.buffer[:total]
         self.frames_received += 1
         return decoded
 
