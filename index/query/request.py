@@ -279,14 +279,16 @@ def parse_source_filter(value: Any) -> SourceFilter:
     if isinstance(value, str):
         return SourceFilter(includes=(value,))
     if isinstance(value, list):
-        return SourceFilter(includes=tuple(str(item) for item in value))
+        if not all(isinstance(item, str) for item in value):
+            raise QueryParsingError(f"[_source] failed to parse, expected an array of strings, got [{value}]")
+        return SourceFilter(includes=tuple(value))
     if isinstance(value, dict):
         includes: tuple[str, ...] = ()
         excludes: tuple[str, ...] = ()
         for key, item in value.items():
             items = [item] if isinstance(item, str) else item
-            if not isinstance(items, list):
-                raise QueryParsingError(f"[_source] failed to parse [{key}], expected a string or an array")
+            if not isinstance(items, list) or not all(isinstance(pattern, str) for pattern in items):
+                raise QueryParsingError(f"[_source] failed to parse [{key}], expected a string or an array of strings")
             if key in ("includes", "include"):
                 includes = tuple(items)
             elif key in ("excludes", "exclude"):
@@ -335,6 +337,8 @@ def parse_highlight(value: Any) -> HighlightSpec:
                 raise QueryParsingError("[highlight] failed to parse [fields], expected an object or an array")
             for name, options in entries:
                 options = options or {}
+                if not isinstance(options, dict):
+                    raise QueryParsingError(f"[highlight] field [{name}] options must be an object, got [{options}]")
                 fields.append(HighlightField(
                     name=name,
                     fragment_size=_int_parameter("fragment_size", options["fragment_size"]) if "fragment_size" in options else None,

@@ -140,3 +140,14 @@ def test_search_request_round_trips_through_its_wire_form():
     request = parse_search_request(body)
     wire = orjson.loads(orjson.dumps(request.to_wire()))
     assert SearchRequest.from_wire(wire) == request
+
+
+@pytest.mark.parametrize("body, key", [
+    ({"_source": [1, 2]}, "_source"),
+    ({"_source": {"includes": [None]}}, "_source"),
+    ({"highlight": {"fields": {"title": ["fragment_size"]}}}, "highlight"),
+    ({"stored_fields": {"a": 1}}, "stored_fields"),
+])
+def test_malformed_options_are_parsing_errors_naming_the_key(body, key):
+    with pytest.raises(QueryParsingError, match=rf"\[{key}\]"):
+        parse_search_request(body)
