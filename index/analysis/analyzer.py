@@ -149,39 +149,46 @@ class Analyzer:
         return [term.lower() for term in self.tokenizer.terms(text)]
 
     def _analyze_batch_fast(self, texts: Sequence[str]) -> TokenBatch:
-        ascii_numbers = [number for number, text in enumerate(texts) if text.isascii()]
+        non_ascii_numbers = [number for number, text in enumerate(texts) if not text.isascii()]
         fast = None
-        if ascii_numbers:
-            ascii_texts = texts if len(ascii_numbers) == len(texts) else [texts[number] for number in ascii_numbers]
+        if len(non_ascii_numbers) < len(texts):
+            if non_ascii_numbers:
+                skip = set(non_ascii_numbers)
+                ascii_texts = [text for number, text in enumerate(texts) if number not in skip]
+            else:
+                ascii_texts = texts
             fast = ascii_token_batch(ascii_texts, self._batch_tokenizer_kind)
-        if fast is None:  # no ASCII texts, or an over-long token the numpy path leaves to the regex
-            ascii_numbers = []
-        if len(ascii_numbers) == len(texts):
+            if fast is None:  # an over-long token: the regex path splits it
+                non_ascii_numbers = list(range(len(texts)))
+        if not non_ascii_numbers:
             terms, text_index, positions = fast
         else:
+            # Splice: runs of ASCII texts are copied from the numpy result as whole slices, the
+            # (few) other texts are tokenised one by one in between.
             terms = []
-            counts = np.zeros(len(texts), dtype=np.int64)
+            index_pieces: list[np.ndarray] = []
             position_pieces: list[np.ndarray] = []
             if fast is not None:
                 fast_terms, fast_text_index, fast_positions = fast
-                fast_counts = np.bincount(fast_text_index, minlength=len(ascii_numbers))
-                fast_bounds = np.concatenate(([0], np.cumsum(fast_counts))).tolist()
-            ascii_rank = {number: rank for rank, number in enumerate(ascii_numbers)}
-            for number, text in enumerate(texts):
-                rank = ascii_rank.get(number)
-                if rank is not None:
-                    low, high = fast_bounds[rank], fast_bounds[rank + 1]
+                fast_bounds = np.searchsorted(fast_text_index, np.arange(len(texts) - len(non_ascii_numbers) + 1))
+            next_number = 0  # first original text not yet placed
+            next_rank = 0    # its rank among the ASCII texts
+            for number in non_ascii_numbers + [len(texts)]:
+                if number > next_number:  # the ASCII run next_number .. number-1
+                    rank_end = next_rank + (number - next_number)
+                    low, high = int(fast_bounds[next_rank]), int(fast_bounds[rank_end])
                     terms.extend(fast_terms[low:high])
+                    index_pieces.append(fast_text_index[low:high] + (next_number - next_rank))
                     position_pieces.append(fast_positions[low:high])
-                    counts[number] = high - low
-                else:
-                    text_terms = self._lowercased_tokens_of_one_text(text)
+                    next_rank = rank_end
+                if number < len(texts):
+                    text_terms = self._lowercased_tokens_of_one_text(texts[number])
                     terms.extend(text_terms)
+                    index_pieces.append(np.full(len(text_terms), number, dtype=np.int32))
                     position_pieces.append(np.arange(len(text_terms), dtype=np.int32))
-                    counts[number] = len(text_terms)
-            text_index = np.repeat(np.arange(len(texts), dtype=np.int32), counts)
-            positions = (np.concatenate(position_pieces).astype(np.int32) if position_pieces
-                         else np.zeros(0, dtype=np.int32))
+                next_number = number + 1
+            text_index = np.concatenate(index_pieces).astype(np.int32) if index_pieces else np.zeros(0, np.int32)
+            positions = np.concatenate(position_pieces).astype(np.int32) if position_pieces else np.zeros(0, np.int32)
         for token_filter in self._batch_remaining_filters:
             terms, kept_mask = token_filter.filter_batch(terms)
             if kept_mask is not None:  # a dropping filter: carry the survivors' columns
