@@ -805,6 +805,24 @@ def _parse_function_score(body: Any, context: QueryParseContext) -> nodes.QueryN
     return nodes.FunctionScoreQuery(functions=tuple(functions), **parameters)
 
 
+def _parse_wrapper(body: Any, context: QueryParseContext) -> nodes.QueryNode:
+    """``{"wrapper": {"query": <base64 of query JSON>}}`` is transparent: it parses to the inner query."""
+    import base64
+    import binascii
+
+    import orjson
+
+    body = _require_object("wrapper", body)
+    encoded = body.get("query")
+    if not isinstance(encoded, str):
+        raise QueryParsingError("[wrapper] query malformed, expected a base64 string in [query]")
+    try:
+        inner = orjson.loads(base64.b64decode(encoded, validate=True))
+    except (binascii.Error, ValueError, orjson.JSONDecodeError):
+        raise QueryParsingError("[wrapper] query malformed, [query] is not base64-encoded JSON") from None
+    return context.parse_inner(inner)
+
+
 def builtin_parse_functions() -> dict[str, ParseFunction]:
     return {
         "match_all": _parse_match_all,
@@ -837,6 +855,7 @@ def builtin_parse_functions() -> dict[str, ParseFunction]:
         "boosting": _parse_boosting,
         "dis_max": _parse_dis_max,
         "function_score": _parse_function_score,
+        "wrapper": _parse_wrapper,
     }
 
 

@@ -193,3 +193,12 @@ def test_registry_extension_parses_a_new_query_type():
     assert parse_query(node.to_json(), registry) == node
     with pytest.raises(QueryParsingError, match=r"unknown query \[colour\]"):
         parse_query({"colour": {"is": "red"}})
+
+
+def test_wrapper_query_decodes_to_its_inner_query():
+    import base64
+
+    encoded = base64.b64encode(b'{"term": {"tag": "x"}}').decode()
+    assert parse_query({"wrapper": {"query": encoded}}) == nodes.TermQuery("tag", "x")
+    with pytest.raises(QueryParsingError, match="wrapper"):
+        parse_query({"wrapper": {"query": "not base64!"}})
