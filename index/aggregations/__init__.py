@@ -22,11 +22,11 @@ from index.aggregations.collect import collect_segment, filter_source
 from index.aggregations.partials import (
     AggregationPartial, empty_partial, merge_partials, reduce_for_shard_response)
 from index.aggregations.render import MAX_BUCKETS, TooManyBucketsError, render, render_response
-from index.aggregations.tree import AggregationNode, AggregationTree, parse_aggregations
+from index.aggregations.tree import AggregationNode, AggregationTree, parse_aggregations, tree_needs_scores
 
 __all__ = [
     "AggregationNode", "AggregationPartial", "AggregationTree", "MAX_BUCKETS",
     "TooManyBucketsError", "collect_segment", "empty_partial", "filter_source",
     "merge_partials", "parse_aggregations", "reduce_for_shard_response", "render",
-    "render_response",
+    "render_response", "tree_needs_scores",
 ]

@@ -248,6 +248,18 @@ def parse_aggregations(aggs_json: dict | None, *,
     return _parse_level(aggs_json, parse_query, path="aggregations", depth=0)
 
 
+def tree_needs_scores(tree: AggregationTree) -> bool:
+    """Whether collect_segment should be given scores: some top_hits sorts by (or tracks) _score."""
+    for node in tree:
+        if node.type == "top_hits":
+            spec = node.spec
+            if not spec.sort or spec.track_scores or any(sort.field == "_score" for sort in spec.sort):
+                return True
+        if tree_needs_scores(node.sub_aggregations):
+            return True
+    return False
+
+
 def _parse_level(level_json: Any, parse_query, path: str, depth: int) -> AggregationTree:
     if not isinstance(level_json, dict):
         raise AggregationError(f"[{path}] expected an object of named aggregations, "

@@ -108,3 +108,10 @@ def test_invalid_aggregation_names_are_refused():
 def test_top_hits_window_is_limited_to_one_hundred():
     with pytest.raises(AggregationError, match=r"Top hits result window is too large"):
         parse({"t": {"top_hits": {"size": 90, "from": 20}}})
+
+
+def test_tree_needs_scores_only_for_top_hits_ranked_by_score():
+    from index.aggregations import tree_needs_scores
+    assert tree_needs_scores(parse({"t": {"terms": {"field": "a"}, "aggs": {"h": {"top_hits": {}}}}}))
+    assert not tree_needs_scores(parse({"h": {"top_hits": {"sort": ["price"]}}, "a": {"avg": {"field": "p"}}}))
+    assert tree_needs_scores(parse({"h": {"top_hits": {"sort": ["price"], "track_scores": True}}}))
