@@ -28,6 +28,7 @@ import base64
 import itertools
 import logging
 import os
+import struct
 import threading
 import time
 from dataclasses import dataclass, field
@@ -246,6 +247,10 @@ class ClusterStateMachine(SyncObj):
             raise RaftBindError(
                 f"cannot bind the raft address [{conf.bindAddress}] after "
                 f"{config.max_bind_attempts} attempts") from error
+        except (OSError, ValueError, IndexError, EOFError, struct.error) as error:
+            # pysyncobj reads its journal in the constructor; a damaged file surfaces here.
+            raise StateDecodeError(
+                f"raft journal [{data_directory / JOURNAL_FILE_NAME}] is unreadable: {error}") from error
         self._cluster_state: ClusterState = initial_cluster_state(config.cluster_name)
         self._status_snapshot = self._build_status()
         self._raft_thread = threading.Thread(
@@ -284,8 +289,10 @@ class ClusterStateMachine(SyncObj):
 
     def submit(self, command: Command | bytes, callback: Callable[[SubmitResult], None],
                timeout_seconds: float) -> None:
-        """Propose a command. Never blocks; ``callback`` fires exactly once on the raft thread
-        (synchronously only when the adapter is already closed)."""
+        """Propose a command. Never blocks; ``callback`` fires exactly once, on the raft thread,
+        or synchronously before submit returns when the adapter is closed or the command is too
+        large (both ``not_committed``). A command that cannot be JSON-encoded raises TypeError
+        (a programming error, not an outcome)."""
         command_bytes = encode_command(command) if isinstance(command, Command) else bytes(command)
         if len(command_bytes) > self._config.append_entries_batch_size_bytes - _ENTRY_OVERHEAD_BYTES:
             self._fire(_PendingSubmission(callback=callback, deadline=0.0), SubmitResult(

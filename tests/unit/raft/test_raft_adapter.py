@@ -400,3 +400,19 @@ def test_a_whole_cluster_restart_keeps_the_state(tmp_path, machines):
     assert max(m.status().raft_term for m in second_run) > highest_term
     submit_until_committed(second_run[1], register("after-restart"))
     wait_until(lambda: all(m.state.version == 4 for m in second_run), "a new commit everywhere")
+
+
+def test_a_damaged_journal_refuses_to_start_and_names_the_file(tmp_path, machines):
+    from raft.errors import StateDecodeError
+
+    address = free_address()
+    config = make_config(tmp_path, "damaged", address, [address])
+    first = start(machines, config)
+    wait_until(lambda: first.status().role == "leader", "a leader")
+    for number in range(3):
+        assert first.submit_and_wait(register(f"n{number}"), CEILING_SECONDS).status == "committed"
+    first.close()
+    journal_path = tmp_path / "damaged" / "raft.journal"
+    journal_path.write_bytes(journal_path.read_bytes()[:60])  # header kept, records torn away
+    with pytest.raises(StateDecodeError, match="raft.journal"):
+        ClusterStateMachine(config)
