@@ -9,7 +9,8 @@ to HTTP in its one table; raft/ knows nothing of status codes.
     ├── RaftConfigurationError     the adapter's configuration is invalid (names the field)
     ├── RaftBindError              the Raft port could not be bound (names the address)
     ├── CommandDecodeError         command bytes are not a valid versioned command
-    ├── StateDecodeError           cluster state JSON does not match the schema
+    ├── StateDecodeError           cluster state JSON does not match the schema, or the
+    │                              Raft snapshot / journal on disk is unreadable (names the file)
     └── AdapterClosedError         the adapter was closed
 """
 
