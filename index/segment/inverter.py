@@ -24,6 +24,18 @@ class InvertedField:
     positions: np.ndarray             # uint32
 
 
+def stable_order_by_term(term_ids: np.ndarray, term_count: int) -> np.ndarray:
+    """A stable argsort of small non-negative ids: numpy's stable sort is a radix sort for 16-bit
+    keys (~4x faster here than for int64), so sort by 16-bit digits, least significant first."""
+    if term_count <= 1 << 16:
+        return np.argsort(term_ids.astype(np.uint16), kind="stable")
+    order = np.argsort((term_ids & 0xFFFF).astype(np.uint16), kind="stable")
+    shifted = term_ids[order] >> 16
+    if term_count <= 1 << 32:
+        return order[np.argsort(shifted.astype(np.uint16), kind="stable")]
+    return order[np.argsort(shifted, kind="stable")]
+
+
 def invert_tokens(terms: list[str], docs: np.ndarray, positions: np.ndarray) -> InvertedField:
     """``docs``/``positions`` give each token's document and position; tokens must be ordered by
     (doc, position) — the stable sort by term keeps that order inside each term."""
@@ -34,7 +46,7 @@ def invert_tokens(terms: list[str], docs: np.ndarray, positions: np.ndarray) -> 
     sorted_terms = sorted(set(terms))
     term_id_of = {term: term_id for term_id, term in enumerate(sorted_terms)}
     term_ids = np.fromiter(map(term_id_of.__getitem__, terms), dtype=np.int64, count=len(terms))
-    order = np.argsort(term_ids, kind="stable")
+    order = stable_order_by_term(term_ids, len(sorted_terms))
     grouped_terms = term_ids[order]
     grouped_docs = np.asarray(docs, dtype=np.int64)[order]
     grouped_positions = np.asarray(positions, dtype=np.int64)[order]

@@ -130,3 +130,12 @@ def test_live_docs_files_round_trip_and_tombstones_are_never_live(tmp_path, stub
     live = live_docs_of(core, read_live_docs_file(tmp_path, "s1", 3))
     assert live.to_array().tolist() == [0, 3]
     assert np.asarray(core.seq_nos).tolist() == [0, 1, 2, 3]
+
+
+@settings(max_examples=50, deadline=None)
+@given(ids=st.lists(st.integers(0, 200_000), max_size=300), spread=st.sampled_from([1, 3, 70_000]))
+def test_the_radix_term_order_equals_a_stable_argsort(ids, spread):
+    from index.segment.inverter import stable_order_by_term
+    term_ids = np.asarray([value % (spread * 3) for value in ids], dtype=np.int64)
+    count = int(term_ids.max()) + 1 if len(term_ids) else 0
+    assert stable_order_by_term(term_ids, count).tolist() == np.argsort(term_ids, kind="stable").tolist()
