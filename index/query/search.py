@@ -14,6 +14,7 @@ import time
 from typing import Any
 
 import numpy as np
+import orjson
 
 from index.query.collector import collect_top_hits, resolve_sorts
 from index.query.context import SearchContext
@@ -73,9 +74,11 @@ def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) 
 
         aggregation_tree = parse_aggregations(request.aggregations)
         aggregation_context = AggregationContext(shard)
-    # size 0 (counting, aggregations without hits) skips scoring unless something reads scores
+    # size 0 (counting, dashboards' aggregations) skips scoring unless something reads scores:
+    # min_score, or a top_hits aggregation (its hits carry _score)
+    aggregations_read_scores = request.aggregations is not None and b'"top_hits"' in orjson.dumps(request.aggregations)
     needs_scores = request.needs_scores and (request.window_size > 0 or request.min_score is not None
-                                             or request.aggregations is not None)
+                                             or aggregations_read_scores)
     keep_max_score = needs_scores and (not request.sort or request.track_scores or
                                        any(sort_field.field == "_score" for sort_field in request.sort))
     segment_results: list[ShardSearchResult] = []
