@@ -424,7 +424,7 @@ def format_epoch_millis(epoch_millis: int, date_format: str | None, time_zone: T
         return str(epoch_millis)
     if tokens == ("epoch_second",):
         seconds, millis = divmod(epoch_millis, 1000)
-        return str(seconds) if millis == 0 else f"{epoch_millis / 1000:g}"
+        return str(seconds) if millis == 0 else f"{seconds}.{millis:03d}".rstrip("0")
     offset = time_zone.offset_for_utc(epoch_millis)
     local = _datetime.datetime(1970, 1, 1) + _datetime.timedelta(milliseconds=epoch_millis + offset)
     parts = []

@@ -86,6 +86,8 @@ def test_formats_print_like_opensearch():
     assert format_epoch_millis(moment, None, utc) == "2020-01-02T03:04:05.123Z"
     assert format_epoch_millis(moment, "yyyy-MM-dd", utc) == "2020-01-02"
     assert format_epoch_millis(moment, "epoch_millis", utc) == str(moment)
+    assert format_epoch_millis(moment, "epoch_second", utc) == "1577934245.123"
+    assert format_epoch_millis(1_577_934_245_000, "epoch_second", utc) == "1577934245"
     assert format_epoch_millis(moment, "yyyy/MM/dd HH:mm:ss||epoch_millis", utc) == "2020/01/02 03:04:05"
     assert format_epoch_millis(moment, "MMM dd, yyyy 'at' hh a", utc) == "Jan 02, 2020 at 03 AM"
     assert format_epoch_millis(moment, "basic_date", parse_time_zone("-05:00")) == "20200101"
