@@ -423,8 +423,9 @@ def format_epoch_millis(epoch_millis: int, date_format: str | None, time_zone: T
     if tokens == ("epoch_millis",):
         return str(epoch_millis)
     if tokens == ("epoch_second",):
-        seconds, millis = divmod(epoch_millis, 1000)
-        return str(seconds) if millis == 0 else f"{seconds}.{millis:03d}".rstrip("0")
+        sign = "-" if epoch_millis < 0 else ""
+        seconds, millis = divmod(abs(epoch_millis), 1000)
+        return f"{sign}{seconds}" if millis == 0 else f"{sign}{seconds}.{millis:03d}".rstrip("0")
     offset = time_zone.offset_for_utc(epoch_millis)
     local = _datetime.datetime(1970, 1, 1) + _datetime.timedelta(milliseconds=epoch_millis + offset)
     parts = []
