@@ -154,6 +154,37 @@ def construct_raft(config: NodeConfig, secret: str, raft_port: int) -> tuple[Any
 # ------------------------------------------------------------------------------ lifecycle
 
 
+def first_startup_error(error: BaseException) -> NodeStartupError | None:
+    """The NodeStartupError inside trio's exception groups, if that is why the node stopped."""
+    if isinstance(error, NodeStartupError):
+        return error
+    if isinstance(error, BaseExceptionGroup):
+        for inner in error.exceptions:
+            found = first_startup_error(inner)
+            if found is not None:
+                return found
+    return None
+
+
+async def bind_or_explain(what: str, host: str, port: int, start: Any) -> Any:
+    """Run ``start()`` (a nursery.start of a listener); a failed bind becomes a NodeStartupError
+    naming the flag, the address and the reason instead of a traceback."""
+    try:
+        return await start()
+    except BaseException as error:
+        for inner in flatten_exceptions(error):
+            if isinstance(inner, OSError):
+                raise NodeStartupError(f"cannot listen for {what} on {address(host, port)}: "
+                                       f"{inner.strerror or inner}") from None
+        raise
+
+
+def flatten_exceptions(error: BaseException) -> list[BaseException]:
+    if isinstance(error, BaseExceptionGroup):
+        return [leaf for inner in error.exceptions for leaf in flatten_exceptions(inner)]
+    return [error]
+
+
 def run_node(config: NodeConfig) -> int:
     """Run a node until a signal stops it. Returns the process exit code."""
     config.data_directory.mkdir(parents=True, exist_ok=True)
@@ -178,7 +209,11 @@ def run_node(config: NodeConfig) -> int:
     except BaseException as error:  # noqa: BLE001 — log why the node died, then exit non-zero
         if isinstance(error, KeyboardInterrupt):
             return EXIT_AT_ONCE_CODE
-        logger.critical("the node failed", exc_info=True)
+        startup_error = first_startup_error(error)
+        if startup_error is not None:
+            logger.critical(f"cannot start the node: {startup_error}")
+        else:
+            logger.critical("the node failed", exc_info=True)
         return 1
     finally:
         if adapter is not None:
@@ -216,9 +251,11 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
         register_ping_handler(transport_handlers, node_id, metadata, held_copies)
         app = create_app(context)
         await nursery.start(metadata.run)
-        transport_bound = await nursery.start(serve_transport, config.transport_host,
-                                              config.transport_port, secret, transport_handlers,
-                                              get_logger("transport"))
+        transport_bound = await bind_or_explain(
+            "the transport (--transport-host/--transport-port)", config.transport_host,
+            config.transport_port, lambda: nursery.start(
+                serve_transport, config.transport_host, config.transport_port, secret,
+                transport_handlers, get_logger("transport")))
 
         async def http_task(task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
             try:
@@ -227,7 +264,8 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
             finally:
                 http_stopped.set()
 
-        http_bound = await nursery.start(http_task)
+        http_bound = await bind_or_explain("HTTP (--http-host/--http-port)", config.http_host,
+                                           config.http_port, lambda: nursery.start(http_task))
         write_ports_file(config, node_id, http_bound, transport_bound, raft_bound)
         node_info = NodeInfo(
             node_id=node_id, name=config.node_name, http_address=address(*http_bound),

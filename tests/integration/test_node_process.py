@@ -130,3 +130,19 @@ def test_a_chunked_body_growing_past_the_limit_gets_413(node_factory):
     assert response.status == 413
     assert body["error"]["type"] == "content_too_long_exception"
     connection.close()
+
+
+def test_a_busy_http_port_stops_the_node_with_a_readable_reason(tmp_path):
+    import subprocess
+    import sys
+
+    with socket.socket() as occupier:
+        occupier.bind(("127.0.0.1", 0))
+        occupier.listen()
+        busy_port = occupier.getsockname()[1]
+        completed = subprocess.run(
+            [sys.executable, "-m", "node", "--data", str(tmp_path), "--http-port", str(busy_port),
+             "--transport-port", "0", "--raft-port", "0", "--workers", "1"],
+            capture_output=True, text=True, timeout=120)
+    assert completed.returncode == 1
+    assert f"cannot listen for HTTP (--http-host/--http-port) on 127.0.0.1:{busy_port}" in completed.stderr
