@@ -204,6 +204,60 @@ class SearchCoordinator:
         options = IndicesOptions.from_params(query_params)
         return resolve_indices(self.state, index_expression, options)
 
+    def alias_filters(self, index_expression: str | None, index_names: list[str]) -> dict[str, dict]:
+        """Index name → the filter its searched aliases impose (absent: searched unfiltered).
+
+        As OpenSearch: an index named directly (or by a wildcard over index names) is searched
+        whole; reached only through aliases, it is filtered by the OR of their filters, and one
+        alias without a filter lifts the filter."""
+        import fnmatch
+
+        state = self.state
+        wanted = set(index_names)
+        unfiltered: set[str] = set()
+        filters: dict[str, list[dict]] = {}
+
+        def through_alias(alias: str) -> None:
+            for name in state.resolve_alias(alias):
+                if name not in wanted:
+                    continue
+                alias_filter = state.indices[name].aliases[alias].filter
+                if alias_filter:
+                    filters.setdefault(name, []).append(alias_filter)
+                else:
+                    unfiltered.add(name)
+
+        parts = [part.strip() for part in (index_expression or "_all").split(",") if part.strip()]
+        for part in parts:
+            if part.startswith("-"):
+                continue
+            if part in ("_all", "*") or "*" in part or "?" in part:
+                pattern = "*" if part == "_all" else part
+                unfiltered.update(name for name in wanted if fnmatch.fnmatchcase(name, pattern))
+                for alias in state.all_alias_names():
+                    if fnmatch.fnmatchcase(alias, pattern):
+                        through_alias(alias)
+            elif part in state.indices:
+                unfiltered.add(part)
+            else:
+                through_alias(part)
+        result: dict[str, dict] = {}
+        for name, found in filters.items():
+            if name in unfiltered or not found:
+                continue
+            result[name] = found[0] if len(found) == 1 else {"bool": {"should": found, "minimum_should_match": 1}}
+        return result
+
+    def filtered_requests(self, request: SearchRequest, alias_filters: dict[str, dict]) -> dict[str, dict]:
+        """Index name → the request wire with its alias filter added (only filtered indices)."""
+        from index.query import parse_query
+
+        wires: dict[str, dict] = {}
+        for name, alias_filter in alias_filters.items():
+            query = parse_query({"bool": {"must": [request.query.to_json()], "filter": [alias_filter]}})
+            wires[name] = replace(request, query=query).to_wire()
+        return wires
+
     def shard_targets(self, index_names: list[str]) -> tuple[list[ShardTarget], list[ShardFailure]]:
         state = self.state
         targets: list[ShardTarget] = []
@@ -311,7 +365,8 @@ class SearchCoordinator:
 
     async def query_then_fetch(self, targets: list[ShardTarget], request: SearchRequest | None,
                                extra_payload: Any = None, scroll: bool = False,
-                               initial_failures: list[ShardFailure] | None = None) -> QueryThenFetchOutcome:
+                               initial_failures: list[ShardFailure] | None = None,
+                               request_wires_by_index: dict[str, dict] | None = None) -> QueryThenFetchOutcome:
         """``request`` None = a scroll continuation: the workers hold the request."""
         now_millis = int(time.time() * 1000)
         request_wire = request.to_wire() if request is not None else None
@@ -321,6 +376,8 @@ class SearchCoordinator:
 
         def payload_for(target: ShardTarget) -> dict:
             payload = {**base, "index_name": target.index_name, "shard_index": target.shard_index}
+            if request_wires_by_index and target.index_name in request_wires_by_index:
+                payload["request"] = request_wires_by_index[target.index_name]
             if extra_payload is not None:
                 payload.update(extra_payload(target))
             return payload
@@ -448,14 +505,16 @@ class SearchCoordinator:
         targets, unavailable = self.shard_targets(index_names)
         self._check_allow_partial(query_params, unavailable)
         request = self.parse_request(body, query_params, index_names, targets, scroll=scroll_seconds is not None)
+        filtered = self.filtered_requests(request, self.alias_filters(index_expression, index_names))
         if scroll_seconds is None:
-            outcome = await self.query_then_fetch(targets, request, initial_failures=unavailable)
+            outcome = await self.query_then_fetch(targets, request, initial_failures=unavailable,
+                                                  request_wires_by_index=filtered)
             self._check_partial(query_params, outcome.failures)
             self.services.record_search(index_names, (time.perf_counter() - started) * 1000)
             return self.render(outcome, started, query_params)
         outcome = await self.query_then_fetch(
             targets, request, extra_payload=lambda target: {"open_scroll_seconds": scroll_seconds}, scroll=True,
-            initial_failures=unavailable)
+            initial_failures=unavailable, request_wires_by_index=filtered)
         opened = [replace(target, reader_context_id=outcome.replies[target.shard_index]["reader_context_id"])
                   for target in targets if target.shard_index in outcome.replies]
         scroll_id = encode_search_id("scroll", opened)
@@ -606,10 +665,16 @@ class SearchCoordinator:
                if key in ("q", "df", "default_operator", "analyzer", "lenient", "analyze_wildcard")}
         request = parse_search_request(body, uri)
         query_json = request.query.to_json()
+        filters = self.alias_filters(index_expression, index_names)
         now_millis = int(time.time() * 1000)
-        replies, failures = await self.fan_out(
-            targets, "count", lambda target: {"query": query_json, "now_millis": now_millis,
-                                              "index_name": target.index_name})
+
+        def count_payload(target: ShardTarget) -> dict:
+            query = query_json
+            if target.index_name in filters:
+                query = {"bool": {"must": [query_json], "filter": [filters[target.index_name]]}}
+            return {"query": query, "now_millis": now_millis, "index_name": target.index_name}
+
+        replies, failures = await self.fan_out(targets, "count", count_payload)
         failures = unavailable + failures
         if failures and not replies:
             raise SearchPhaseExecutionError("query", failures)
@@ -697,11 +762,13 @@ class SearchCoordinator:
         search_body = {"query": body.get("query", {"match_all": {}}), "size": batch_size, "sort": ["_doc"],
                        "seq_no_primary_term": True, "version": True, "_source": action == "update"}
         request = parse_search_request(search_body, uri, max_result_window=2 ** 31)
+        filtered = self.filtered_requests(request, self.alias_filters(index_expression, index_names))
         counters = {"total": 0, "done": 0, "batches": 0, "version_conflicts": 0, "noops": 0}
         failures: list[dict] = []
         scroll_seconds = 300.0
         outcome = await self.query_then_fetch(
-            targets, request, extra_payload=lambda target: {"open_scroll_seconds": scroll_seconds}, scroll=True)
+            targets, request, extra_payload=lambda target: {"open_scroll_seconds": scroll_seconds}, scroll=True,
+            request_wires_by_index=filtered)
         opened = [replace(target, reader_context_id=outcome.replies[target.shard_index]["reader_context_id"])
                   for target in targets if target.shard_index in outcome.replies]
         targets_by_index = {target.shard_index: target for target in opened}

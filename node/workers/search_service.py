@@ -32,6 +32,7 @@ from typing import Any, Callable
 
 from dataclasses import replace
 
+from index.analysis import AnalysisRegistry
 from index.errors import SearchContextMissingError
 from index.query import FilterCache, SearchContext, SearchRequest, SortField, count_shard, fetch_hits, parse_query
 from index.query import search_shard
@@ -312,3 +313,15 @@ SEARCH_METHODS: dict[str, SearchMethod] = {
 
 # cheap and never blocking: answered on the worker loop without a thread hop
 INLINE_METHODS: frozenset[str] = frozenset({"open_reader_context", "close_reader_context", "release_fetch"})
+
+
+def _warm_up_analysis() -> None:
+    # the standard tokenizer compiles a large Unicode pattern on first use (~1 s here): pay it
+    # when the worker starts rather than in the first user's search
+    try:
+        AnalysisRegistry.from_index_settings({}).get("standard").terms_and_positions("warm up")
+    except Exception:  # noqa: BLE001 — only a warm-up; the first search pays instead
+        pass
+
+
+threading.Thread(target=_warm_up_analysis, name="search-warm-up", daemon=True).start()

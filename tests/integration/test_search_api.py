@@ -273,3 +273,15 @@ def test_elasticsearch_point_in_time_routes_open_search_and_close(library, elast
     assert response["pit_id"] == opened["id"] and response["hits"]["total"]["value"] == 30
     closed = elasticsearch_client.close_point_in_time(body={"id": opened["id"]})
     assert closed["succeeded"] is True and closed["num_freed"] == 3
+
+
+def test_a_filtered_alias_restricts_search_count_and_scroll(library):
+    library.indices.update_aliases(body={"actions": [
+        {"add": {"index": INDEX, "alias": "library-scifi", "filter": {"term": {"genre": "scifi"}}}},
+        {"add": {"index": INDEX, "alias": "library-all"}}]})
+    assert library.search(index="library-scifi", body={"size": 0})["hits"]["total"]["value"] == 10
+    assert library.count(index="library-scifi")["count"] == 10
+    # one unfiltered route to the index lifts the filter, as OpenSearch does
+    assert library.count(index="library-scifi,library-all")["count"] == 30
+    scanned = list(opensearch_helpers.scan(library, index="library-scifi", size=4))
+    assert sorted(int(hit["_id"]) for hit in scanned) == list(range(0, 30, 3))
