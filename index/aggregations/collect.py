@@ -837,6 +837,7 @@ _COLLECTORS = {
     "stats": _collect_stats, "extended_stats": _collect_stats,
     "value_count": _collect_value_count, "cardinality": _collect_cardinality,
     "percentiles": _collect_digest, "percentile_ranks": _collect_digest,
+    "median_absolute_deviation": _collect_digest,
     "weighted_avg": _collect_weighted_avg, "top_hits": _collect_top_hits,
     "terms": _collect_terms, "histogram": _collect_histogram,
     "date_histogram": _collect_date_histogram, "range": _collect_range,

@@ -539,7 +539,7 @@ def empty_state(node: AggregationNode):
         return ValueCountState()
     if kind == "cardinality":
         return CardinalityState(CardinalitySketch.empty(spec.precision_threshold))
-    if kind in ("percentiles", "percentile_ranks"):
+    if kind in ("percentiles", "percentile_ranks", "median_absolute_deviation"):
         return DigestState(TDigest.empty(spec.compression), "unmapped")
     if kind == "weighted_avg":
         return WeightedAvgState()

@@ -149,6 +149,8 @@ def metric_value(node: AggregationNode, state, metric: str | None):
         return state.count
     if node.type == "cardinality":
         return state.sketch.estimate()
+    if node.type == "median_absolute_deviation":
+        return median_absolute_deviation(state.digest)
     if node.type == "weighted_avg":
         return state.weighted_sum / state.weight_sum if state.weight_sum else None
     if node.type in ("percentiles", "percentile_ranks"):
@@ -260,6 +262,21 @@ def _render_percentiles(node, state: DigestState):
             item["value_as_string"] = _format_value(result, "date", state.date_format)
         items.append(item)
     return {"values": items}
+
+
+def median_absolute_deviation(digest) -> float | None:
+    """As OpenSearch approximates it: the median of |centroid - median| over the digest's
+    centroids, weighted, read from a second digest."""
+    from index.aggregations.sketches import TDigest
+    if digest.weights.size == 0:
+        return None
+    median = float(digest.quantiles(np.asarray([0.5]))[0])
+    deviations = TDigest.from_weighted(np.abs(digest.means - median), digest.weights, digest.compression)
+    return float(deviations.quantiles(np.asarray([0.5]))[0])
+
+
+def _render_median_absolute_deviation(node, state: DigestState):
+    return {"value": median_absolute_deviation(state.digest)}
 
 
 def _render_top_hits(node, state: TopHitsState):
@@ -510,6 +527,7 @@ _RENDERERS = {
     "sum": _render_single_metric, "stats": _render_stats, "extended_stats": _render_stats,
     "value_count": _render_value_count, "cardinality": _render_cardinality,
     "percentiles": _render_percentiles, "percentile_ranks": _render_percentiles,
+    "median_absolute_deviation": _render_median_absolute_deviation,
     "weighted_avg": _render_weighted_avg, "top_hits": _render_top_hits,
     "terms": _render_terms, "histogram": _render_histogram, "date_histogram": _render_date_histogram,
     "range": _render_range, "date_range": _render_range, "filter": _render_single_bucket,

@@ -212,6 +212,15 @@ class TDigest:
             return cls.empty(compression)
         return _compress(compression, np.sort(values), np.ones(values.size), presorted=True)
 
+    @classmethod
+    def from_weighted(cls, values: np.ndarray, weights: np.ndarray,
+                      compression: float = DEFAULT_COMPRESSION) -> TDigest:
+        values = np.asarray(values, dtype=np.float64)
+        if values.size == 0:
+            return cls.empty(compression)
+        digest = _compress(compression, values, np.asarray(weights, dtype=np.float64))
+        return TDigest(compression, digest.means, digest.weights, float(values.min()), float(values.max()))
+
     @property
     def count(self) -> float:
         return float(self.weights.sum())

@@ -230,7 +230,7 @@ class GlobalSpec:
 
 METRIC_TYPES = frozenset({"avg", "min", "max", "sum", "value_count", "stats", "extended_stats",
                           "cardinality", "percentiles", "percentile_ranks", "weighted_avg",
-                          "top_hits"})
+                          "top_hits", "median_absolute_deviation"})
 BUCKET_TYPES = frozenset({"terms", "histogram", "date_histogram", "range", "date_range",
                           "filter", "filters", "missing", "global", "composite"})
 
@@ -493,6 +493,26 @@ def _parse_percentile_ranks(name, type_name, body, parse_query):
     params.finish()
     return PercentileRanksSpec(field_name, tuple(float(value) for value in values), keyed,
                                compression, missing)
+
+
+@dataclass(frozen=True, slots=True)
+class MedianAbsoluteDeviationSpec:
+    field: str
+    compression: float = 1000.0      # OpenSearch's default for this aggregation
+    missing: Any = None
+
+
+def _parse_median_absolute_deviation(name, type_name, body, parse_query):
+    params = _Body(name, type_name, body)
+    field_name = params.required_field()
+    compression = params.number("compression", 1000.0)
+    if compression < 1:
+        raise AggregationError(f"[compression] must be greater than or equal to 1. Found "
+                               f"[{compression}] in [{name}]")
+    missing = params.take("missing")
+    params.take("format")
+    params.finish()
+    return MedianAbsoluteDeviationSpec(field_name, compression, missing)
 
 
 def _parse_weighted_avg(name, type_name, body, parse_query):
@@ -848,6 +868,7 @@ _PARSERS: dict[str, Callable] = {
     "value_count": _parse_metric, "stats": _parse_metric, "extended_stats": _parse_metric,
     "cardinality": _parse_metric,
     "percentiles": _parse_percentiles, "percentile_ranks": _parse_percentile_ranks,
+    "median_absolute_deviation": _parse_median_absolute_deviation,
     "weighted_avg": _parse_weighted_avg, "top_hits": _parse_top_hits,
     "terms": _parse_terms, "histogram": _parse_histogram, "date_histogram": _parse_date_histogram,
     "range": _parse_range, "date_range": _parse_range,
@@ -859,7 +880,7 @@ _PARSERS: dict[str, Callable] = {
 _SINGLE_BUCKET_TYPES = frozenset({"filter", "missing", "global"})
 _MULTI_VALUE_METRICS = frozenset({"stats", "extended_stats", "percentiles", "percentile_ranks"})
 _SINGLE_VALUE_METRICS = frozenset({"avg", "min", "max", "sum", "value_count", "cardinality",
-                                   "weighted_avg"})
+                                   "weighted_avg", "median_absolute_deviation"})
 
 
 def _check_order_paths(node: AggregationNode) -> None:

@@ -191,3 +191,18 @@ def test_partials_survive_the_wire_unchanged():
     partial = collect_segment(tree, segment, segment.matching_docs(), FakeContext(FakeMapping(FIELD_TYPES)))
     wire = orjson.loads(orjson.dumps(partial.to_wire()))
     assert render(AggregationPartial.from_wire(wire), tree) == render(partial, tree)
+
+
+def test_median_absolute_deviation_of_a_small_set_is_exact():
+    documents = [{"price": float(v)} for v in [1, 1, 2, 2, 4, 6, 9]]
+    result = run({"m": {"median_absolute_deviation": {"field": "price"}},
+                  "e": {"median_absolute_deviation": {"field": "nope"}}}, documents)
+    assert result == {"m": {"value": 1.0}, "e": {"value": None}}
+
+
+def test_median_absolute_deviation_of_a_normal_sample_is_near_its_theoretical_value():
+    values = np.random.default_rng(3).normal(0, 10, 20_000)
+    result = run({"m": {"median_absolute_deviation": {"field": "price"}}},
+                 [{"price": float(v)} for v in values])
+    expected = float(np.median(np.abs(values - np.median(values))))
+    assert result["m"]["value"] == pytest.approx(expected, rel=0.02)
