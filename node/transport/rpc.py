@@ -29,6 +29,7 @@ from node.transport.errors import (
     describe_exception,
     rebuild_exception,
 )
+from node.logs import request_id as http_request_id
 from node.transport.framing import FrameStream
 
 RpcHandler = Callable[[str, dict, bytes], Awaitable[tuple[dict, bytes]]]
@@ -92,9 +93,12 @@ class RpcClient:
         request_id = next(self.request_ids)
         waiting = PendingRequest()
         self.pending[request_id] = waiting
+        header = {"id": request_id, "kind": "request", "method": method, "payload": payload}
+        trace_id = http_request_id.get()
+        if trace_id is not None:
+            header["trace"] = trace_id  # the far side logs under the same request id
         try:
-            await self.frames.send_frame(
-                {"id": request_id, "kind": "request", "method": method, "payload": payload}, body)
+            await self.frames.send_frame(header, body)
             self.requests_sent += 1
             if timeout_seconds is None:
                 await waiting.done.wait()
@@ -125,6 +129,9 @@ async def serve_rpc(frames: FrameStream, handler: RpcHandler, logger: logging.Lo
 
     async def answer(header: dict, body: bytes) -> None:
         request_id = header.get("id")
+        trace_id = header.get("trace")
+        if trace_id is not None:
+            http_request_id.set(str(trace_id))  # this task's context only
         method = str(header.get("method"))
         try:
             payload, response_body = await handler(method, header.get("payload") or {}, body)

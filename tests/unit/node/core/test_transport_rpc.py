@@ -83,3 +83,25 @@ async def test_pending_requests_fail_when_the_connection_closes():
         nursery.start_soon(close_soon)
         with pytest.raises(ConnectionClosedError):
             await client.request("echo", {})
+
+
+async def test_the_http_request_id_travels_with_a_request_to_the_far_side():
+    from node.logs import request_id
+
+    seen = []
+
+    async def recording_handler(method, payload, body):
+        seen.append(request_id.get())
+        return {}, b""
+
+    left, right = trio.testing.memory_stream_pair()
+    client = RpcClient(FrameStream(left, SECRET), name="test")
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(client.run)
+        nursery.start_soon(serve_rpc, FrameStream(right, SECRET), recording_handler, logging.getLogger("test"))
+        token = request_id.set("req-99")
+        await client.request("anything", {})
+        request_id.reset(token)
+        await client.request("anything", {})
+        assert seen == ["req-99", None]
+        nursery.cancel_scope.cancel()
