@@ -10,9 +10,12 @@ mapping version the primary used is applied here), and recovery — open the cop
 the primary as "recovering" (so new writes reach it), fetch the history above the copy's local
 checkpoint, apply it, then ``StartCopy``.
 
+The global checkpoint (minimum local checkpoint over the in-sync copies that confirmed a write)
+is computed here and piggybacked on the next write to the primary and to the replicas.
+
 NOT done (said plainly): file-based recovery (a primary whose log no longer holds the history
-cannot recover a replica: the copy stays INITIALIZING and the failure is logged), global
-checkpoint tracking and resync after promotion, and failure detection (node-core's).
+cannot recover a replica: the copy stays INITIALIZING and the failure is logged), resync and
+rollback after a promotion, and failure detection (node-core's).
 
 Transport methods: ``shard/write`` (coordinator → primary node), ``shard/replicate`` (primary →
 replica node), ``shard/recover`` (replica node → primary node). It must never acknowledge a write
@@ -34,6 +37,7 @@ REPLICATE_METHOD = "shard/replicate"
 RECOVER_METHOD = "shard/recover"
 REPLICATION_TIMEOUT_SECONDS = 30.0
 MAPPING_WAIT_SECONDS = 10.0
+FAIL_COPY_DEADLINE_SECONDS = 20.0
 
 
 class Replication:
@@ -43,6 +47,9 @@ class Replication:
         self.logger: logging.Logger = getattr(context, "logger", None) or logging.getLogger("api.replication")
         # (index_uuid, shard_number) → allocation ids of copies recovering from a primary held here
         self.recovering: dict[tuple[str, int], set[str]] = {}
+        # (index_uuid, shard_number) → the global checkpoint this primary computed last: the minimum
+        # local checkpoint over the in-sync copies that confirmed; piggybacked on the next writes
+        self.global_checkpoints: dict[tuple[str, int], int] = {}
 
     def attach(self) -> None:
         handlers = getattr(self.context, "transport_handlers", None)
@@ -75,6 +82,8 @@ class Replication:
                     and (copy.state in ("STARTED", "RELOCATING")
                          or copy.allocation_id in self.recovering.get(key, ()))]
         payload = {**payload, "primary_term": shard.primary_term, "replicate": bool(replicas)}
+        if key in self.global_checkpoints:
+            payload["global_checkpoint"] = self.global_checkpoints[key]
         answer, answer_body = await self.context.workers.call(index.uuid, shard.shard_number, "write", payload, body)
         operations = answer.pop("replicated", None)
         if "results" not in answer or not operations:
@@ -83,10 +92,14 @@ class Replication:
         results_body = answer_body[:len(answer_body) - replicated_length]
         replicated_body = answer_body[len(answer_body) - replicated_length:]
         failed: list[tuple[Any, str]] = []
+        checkpoints = [int(answer.pop("local_checkpoint", -1))]
 
         async def forward(shard_copy: Any) -> None:
             try:
-                await self.send_operations(index, shard.shard_number, shard_copy, operations, replicated_body)
+                confirmed = await self.send_operations(index, shard.shard_number, shard_copy, operations,
+                                                       replicated_body, self.global_checkpoints.get(key))
+                if shard_copy.state in ("STARTED", "RELOCATING"):
+                    checkpoints.append(int(confirmed.get("local_checkpoint", -1)))
             except Exception as error:  # noqa: BLE001 — the copy is failed below before acknowledging
                 failed.append((shard_copy, f"{type(error).__name__}: {getattr(error, 'reason', error)}"))
 
@@ -100,24 +113,44 @@ class Replication:
             self.logger.warning("replica did not confirm a write; failing it before acknowledging", extra={
                 "fields": {"index": index.name, "shard": shard.shard_number, "allocation_id": shard_copy.allocation_id,
                            "reason": reason}})
-            outcome = await self.context.metadata.submit(FailCopy(
+            outcome = await self.commit_until_known(FailCopy(
                 index_name=index.name, shard_number=shard.shard_number, allocation_id=shard_copy.allocation_id,
                 reason="ALLOCATION_FAILED"))
             if outcome is None or not (outcome.accepted or outcome.duplicate):
                 raise ApiError(f"[{index.name}][{shard.shard_number}] a replica did not confirm the write and could "
                                f"not be removed from the in-sync set: {getattr(outcome, 'reason', 'no outcome')}",
                                opensearch_type="unavailable_shards_exception")
+        if not failed:
+            self.global_checkpoints[key] = max(self.global_checkpoints.get(key, -1), min(checkpoints))
         answer["successful_copies"] = 1 + len(replicas) - len(failed)
         answer["failed_copies"] = sum(1 for shard_copy, _ in failed if shard_copy.state in ("STARTED", "RELOCATING"))
         return answer, results_body
 
+    async def commit_until_known(self, command: Any) -> Any:
+        """Submit ``command`` until its outcome is known; an unknown outcome (leader change,
+        deadline) is resubmitted with the SAME command id, which raft deduplicates. None when no
+        outcome could be learned within FAIL_COPY_DEADLINE_SECONDS: the caller must not acknowledge."""
+        from node.cluster.errors import ClusterError
+
+        deadline = trio.current_time() + FAIL_COPY_DEADLINE_SECONDS
+        while trio.current_time() < deadline:
+            remaining = deadline - trio.current_time()
+            try:
+                return await self.context.metadata.submit(command, max(1.0, min(10.0, remaining)))
+            except ClusterError as error:
+                self.logger.warning("a replication command's outcome is not known yet; resubmitting", extra={
+                    "fields": {"command": command.command_type, "error": str(error)}})
+                await trio.sleep(0.5)
+        return None
+
     async def send_operations(self, index: Any, shard_number: int, shard_copy: Any, operations: list,
-                              body: bytes) -> dict:
+                              body: bytes, global_checkpoint: int | None = None) -> dict:
         node = self.context.metadata.state.nodes.get(shard_copy.node_id)
         if node is None:
             raise ApiError(f"node [{shard_copy.node_id}] is not in the cluster", opensearch_type="node_not_connected_exception")
         request = {"index_uuid": index.uuid, "shard_number": shard_number, "allocation_id": shard_copy.allocation_id,
-                   "mapping_version": index.mapping_version, "operations": operations}
+                   "mapping_version": index.mapping_version, "operations": operations,
+                   "global_checkpoint": global_checkpoint}
         if shard_copy.node_id == self.context.node_id:
             answer, _ = await self.handle_replicate(request, body)
             return answer

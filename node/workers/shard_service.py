@@ -190,6 +190,8 @@ def write(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, by
         source = bytes(view[offset:offset + length])
         offset += length
         operations.append(_operation_for(action, document_id, params, source))
+    if payload.get("global_checkpoint") is not None:
+        shard.global_checkpoint = max(shard.global_checkpoint, int(payload["global_checkpoint"]))
     try:
         results = shard.apply_as_primary(operations, int(payload["primary_term"]))
     except MappingUpdateRequired as required:

@@ -68,3 +68,32 @@ def test_replicas_recover_and_receive_every_write_on_two_nodes(node_factory):
     for node in (first, second):
         status, got = http(node.base_url, "GET", "/replicated/_doc/250")
         assert status == 200 and got["_source"]["number"] == 250
+
+
+def test_a_lost_replica_is_failed_through_raft_before_the_ack_and_without_quorum_nothing_is_acknowledged(
+        node_factory):
+    members = node_factory.start_cluster(3, prefix="quorum")
+    status, health = http(members[0].base_url, "GET", "/_cluster/health?wait_for_nodes=3&timeout=90s")
+    assert status == 200, health
+    status, body = http(members[0].base_url, "PUT", "/guarded", json.dumps(
+        {"settings": {"number_of_shards": 1, "number_of_replicas": 2}}).encode())
+    assert status == 200, body
+    status, health = http(members[0].base_url, "GET", "/_cluster/health/guarded?wait_for_status=green&timeout=90s")
+    assert status == 200, health
+    _, shards = http(members[0].base_url, "GET", "/_cat/shards/guarded?format=json")
+    primary_name = next(row["node"] for row in shards if row["prirep"] == "p")
+    primary_node = next(member for member in members if member.flags["name"] == primary_name)
+    replica_nodes = [member for member in members if member is not primary_node]
+
+    replica_nodes[0].kill()
+    status, body = http(primary_node.base_url, "PUT", "/guarded/_doc/1", b'{"a": 1}')
+    assert status == 201, body
+    assert body["_shards"] == {"total": 3, "successful": 2, "failed": 1}
+    _, state = http(primary_node.base_url, "GET", "/_cluster/state/routing_table/guarded")
+    copies = state["routing_table"]["indices"]["guarded"]["shards"]["0"]
+    assert not any(copy["node"] == replica_nodes[0].ports["node_id"] and copy["state"] == "STARTED"
+                   for copy in copies)
+
+    replica_nodes[1].kill()  # one voter of three left: no quorum, so no copy can be failed
+    status, body = http(primary_node.base_url, "PUT", "/guarded/_doc/2", b'{"a": 2}')
+    assert status >= 500, body  # never acknowledged
