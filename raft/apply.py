@@ -160,13 +160,17 @@ def _validate_new_index_name(state: ClusterState, name: str) -> None:
 
 
 def _validate_alias_name(state: ClusterState, alias: str, index_name_being_created: str | None = None) -> None:
+    # Punctuation differs on purpose: OpenSearch's two InvalidAliasNameException constructors
+    # format "[name]: reason" and "[name], reason".
+    if not alias:
+        raise _Rejection("illegal_argument_exception", "alias name is required")
     reason = invalid_index_or_alias_name_reason(alias)
     if reason is not None:
-        raise _Rejection("invalid_alias_name_exception", f"Invalid alias name [{alias}], {reason}")
+        raise _Rejection("invalid_alias_name_exception", f"Invalid alias name [{alias}]: {reason}")
     if alias in state.indices or alias == index_name_being_created:
         raise _Rejection("invalid_alias_name_exception",
-                         f"Invalid alias name [{alias}]: an index or data stream exists with the "
-                         f"same name as the alias")
+                         f"Invalid alias name [{alias}], an index exists with the same name as "
+                         f"the alias")
 
 
 def _require_index(state: ClusterState, name: str) -> IndexMetadata:
@@ -384,6 +388,9 @@ def _alias_from_body(alias_name: str, body: dict[str, Any]) -> AliasMetadata:
     if filter_json is not None and not isinstance(filter_json, dict):
         raise _Rejection("illegal_argument_exception",
                          f"alias [{alias_name}] filter must be an object")
+    if index_routing is not None and "," in str(index_routing):
+        raise _Rejection("illegal_argument_exception",
+                         f"alias [{alias_name}] has several index routing values associated with it")
     return AliasMetadata(
         alias=alias_name, filter=filter_json,
         index_routing=None if index_routing is None else str(index_routing),

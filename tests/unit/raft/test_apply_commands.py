@@ -521,3 +521,24 @@ def test_flatten_settings_joins_nested_keys_with_dots():
     from raft.apply import flatten_settings
     assert flatten_settings({"cluster": {"routing": {"a": 1}}, "b.c": None}) == {
         "cluster.routing.a": 1, "b.c": None}
+
+
+def test_alias_name_errors_read_as_opensearch_writes_them(cluster):
+    state = with_index(cluster, "a")
+    outcome = rejected(state, c.UpdateAliases(actions=({"add": {"index": "a", "alias": "a"}},)),
+                       "invalid_alias_name_exception")
+    assert outcome.reason == "Invalid alias name [a], an index exists with the same name as the alias"
+    outcome = rejected(state, c.UpdateAliases(actions=({"add": {"index": "a", "alias": "x#y"}},)),
+                       "invalid_alias_name_exception")
+    assert outcome.reason == "Invalid alias name [x#y]: must not contain '#'"
+    rejected(state, c.UpdateAliases(actions=({"add": {"index": "a", "alias": ""}},)),
+             "illegal_argument_exception")
+    outcome = rejected(state, c.UpdateAliases(actions=(
+        {"add": {"index": "a", "alias": "r", "index_routing": "1,2"}},)), "illegal_argument_exception")
+    assert outcome.reason == "alias [r] has several index routing values associated with it"
+
+
+def test_aliases_may_be_uppercase_unlike_index_names(cluster):
+    state = accepted(with_index(cluster, "a"), c.UpdateAliases(actions=(
+        {"add": {"index": "a", "alias": "Current"}},)))
+    assert state.resolve_alias("Current") == ["a"]
