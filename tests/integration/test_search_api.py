@@ -260,7 +260,7 @@ def test_one_failing_index_gives_partial_results_with_shard_failures(library, op
 def test_elasticsearch_py_searches_scrolls_and_counts(library, elasticsearch_client):
     from elasticsearch import helpers as elasticsearch_helpers
 
-    response = elasticsearch_client.search(index=INDEX, body={"query": {"term": {"genre": "scifi"}}, "size": 3})
+    response = elasticsearch_client.search(index=INDEX, query={"term": {"genre": "scifi"}}, size=3)
     assert response["hits"]["total"]["value"] == 10 and len(response["hits"]["hits"]) == 3
     scanned = list(elasticsearch_helpers.scan(elasticsearch_client, index=INDEX, size=7))
     assert len(scanned) == 30
@@ -269,7 +269,7 @@ def test_elasticsearch_py_searches_scrolls_and_counts(library, elasticsearch_cli
 
 def test_elasticsearch_point_in_time_routes_open_search_and_close(library, elasticsearch_client):
     opened = elasticsearch_client.open_point_in_time(index=INDEX, keep_alive="1m")
-    response = elasticsearch_client.search(body={"pit": {"id": opened["id"], "keep_alive": "1m"}, "size": 1})
+    response = elasticsearch_client.search(pit={"id": opened["id"], "keep_alive": "1m"}, size=1)
     assert response["pit_id"] == opened["id"] and response["hits"]["total"]["value"] == 30
     closed = elasticsearch_client.close_point_in_time(body={"id": opened["id"]})
     assert closed["succeeded"] is True and closed["num_freed"] == 3
