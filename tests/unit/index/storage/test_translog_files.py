@@ -192,3 +192,15 @@ def test_concurrent_writers_share_fsyncs_and_all_records_survive(tmp_path):
     assert translog.fsync_count <= 200
     translog.close()
     assert sorted(replayed_seq_nos(Translog(tmp_path))) == sorted(w * 100 + i for w in range(8) for i in range(25))
+
+
+def test_a_large_torn_record_and_a_zero_filled_tail_are_cut_off_quickly(tmp_path):
+    translog = Translog(tmp_path)
+    translog.ensure_synced(translog.append([operation(0)]))
+    big = bytes(range(256)) * 40_000                      # ~10 MB, poorly compressible
+    translog.ensure_synced(translog.append([operation(1, source=big)]))
+    translog.close()
+    path = tmp_path / generation_file_name(1)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) - 1000] + b"\0" * 500_000)
+    assert replayed_seq_nos(Translog(tmp_path)) == [0]
