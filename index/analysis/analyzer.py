@@ -22,7 +22,15 @@ from index.analysis.tokenizers import (
     Tokenizer,
 )
 from index.analysis.token_filters import (
+    ApostropheFilter,
     AsciiFoldingFilter,
+    DecimalDigitFilter,
+    ElisionFilter,
+    IdentityFilter,
+    KeepWordsFilter,
+    KeywordMarkerFilter,
+    PatternReplaceFilter,
+    ProtectedStemFilter,
     EnglishPossessiveFilter,
     LengthFilter,
     LowercaseFilter,
@@ -42,7 +50,8 @@ from index.analysis.tokens import Token, TokenBatch
 # whole batch's terms (a stop filter that keeps a trailing stop word looks at text ends: not here).
 _ONE_TOKEN_AT_A_TIME = (LowercaseFilter, UppercaseFilter, StemmerFilter, PorterStemFilter, MinimalEnglishStemFilter,
                         EnglishPossessiveFilter, TrimFilter, TruncateFilter, ReverseFilter,
-                        LengthFilter)
+                        LengthFilter, KeywordMarkerFilter, ProtectedStemFilter, IdentityFilter, ElisionFilter,
+                        ApostropheFilter, DecimalDigitFilter, PatternReplaceFilter, KeepWordsFilter)
 
 
 def _runs_per_token(token_filter: TokenFilter) -> bool:
@@ -63,6 +72,8 @@ class Analyzer:
         self.token_filters = tuple(token_filters)
         self.char_filters = tuple(char_filters)
         self.position_increment_gap = position_increment_gap
+        # a filter that selects by token type (keep_types) needs the full tokens even on the cheap path
+        self._terms_need_tokens = any(getattr(token_filter, "needs_types", False) for token_filter in self.token_filters)
         self._batch_tokenizer_kind, self._batch_remaining_filters = self._plan_batch()
 
     def __repr__(self) -> str:
@@ -120,6 +131,9 @@ class Analyzer:
         return self.analyze_with_end(text)[0]
 
     def terms_and_positions(self, text: str) -> tuple[list[str], list[int]]:
+        if self._terms_need_tokens:
+            tokens = self.analyze(text)
+            return [token.term for token in tokens], [token.position for token in tokens]
         filtered, _ = self._filtered_text(text)
         terms = self.tokenizer.terms(filtered)
         positions = list(range(len(terms)))

@@ -17,8 +17,12 @@ from index.analysis.stopwords import ENGLISH_STOP_WORDS
 from index.analysis.synonyms import SynonymFilter
 from index.analysis.token_filters import (
     EnglishPossessiveFilter,
+    KeywordMarkerFilter,
     LowercaseFilter,
+    MinimalEnglishStemFilter,
     PorterStemFilter,
+    ProtectedStemFilter,
+    StemmerFilter,
     StopFilter,
     TokenFilter,
     build_token_filter,
@@ -70,12 +74,16 @@ def build_typed_analyzer(name: str, type_name: str, parameters: dict[str, Any]) 
         return Analyzer(name, LetterTokenizer(), [
             LowercaseFilter(), StopFilter(stop_words_from_setting(parameters.get("stopwords"), name))])
     if type_name == "english":
-        if parameters.get("stem_exclusion"):
-            raise AnalysisError(f"[stem_exclusion] of analyzer [{name}] is not supported")
+        stemmer: TokenFilter = PorterStemFilter()
+        exclusions = parameters.get("stem_exclusion")
+        if exclusions:
+            if not isinstance(exclusions, list) or not all(isinstance(word, str) for word in exclusions):
+                raise AnalysisError(f"[stem_exclusion] of analyzer [{name}] must be a list of words, got [{exclusions}]")
+            stemmer = ProtectedStemFilter(stemmer, (KeywordMarkerFilter(frozenset(exclusions)),))
         return Analyzer(name, StandardTokenizer(), [
             EnglishPossessiveFilter(), LowercaseFilter(),
             StopFilter(stop_words_from_setting(parameters.get("stopwords", "_english_"), name)),
-            PorterStemFilter()])
+            stemmer])
     if type_name == "pattern":
         filters = []
         if parameters.get("lowercase", True) not in (False, "false"):
@@ -281,7 +289,7 @@ class AnalysisRegistry:
                 raise
         gap = _integer_setting(definition, "position_increment_gap",
                                CUSTOM_ANALYZER_POSITION_INCREMENT_GAP, name)
-        return Analyzer(name, tokenizer, filters, char_filters, position_increment_gap=gap)
+        return Analyzer(name, tokenizer, _protect_keywords(filters), char_filters, position_increment_gap=gap)
 
     def _build_normalizer(self, name: str, definition: dict[str, Any]) -> Analyzer:
         if definition.get("type", "custom") != "custom":
@@ -289,6 +297,22 @@ class AnalysisRegistry:
         filters = [self.token_filter(filter_name) for filter_name in _name_list(definition.get("filter"))]
         char_filters = [self.char_filter(reference) for reference in _name_list(definition.get("char_filter"))]
         return Analyzer(name, KeywordTokenizer(), filters, char_filters)
+
+
+_STEMMERS = (StemmerFilter, PorterStemFilter, MinimalEnglishStemFilter)
+
+
+def _protect_keywords(filters: list[Any]) -> list[Any]:
+    """Stemmers after a keyword_marker leave its keywords alone (Lucene's KeywordAttribute)."""
+    markers: list[KeywordMarkerFilter] = []
+    output = []
+    for token_filter in filters:
+        if isinstance(token_filter, KeywordMarkerFilter):
+            markers.append(token_filter)
+        elif markers and isinstance(token_filter, _STEMMERS):
+            token_filter = ProtectedStemFilter(token_filter, tuple(markers))
+        output.append(token_filter)
+    return output
 
 
 def _prepare_synonyms(token_filter: Any, tokenizer: Tokenizer, preceding_filters: list[Any]) -> None:

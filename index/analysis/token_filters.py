@@ -8,6 +8,7 @@ positions; the property tests hold them together. A filter never tokenises.
 
 from __future__ import annotations
 
+import re
 import threading
 import unicodedata
 from itertools import compress
@@ -45,8 +46,15 @@ class TokenFilter:
 
         Returns the new terms and, if tokens were dropped, the boolean mask of kept input tokens.
         """
-        filtered, _ = self.filter_terms(terms, [0] * len(terms))
-        return filtered, None
+        # positions carry input indices, so a filter that only drops tokens yields its keep-mask
+        filtered, carried = self.filter_terms(terms, list(range(len(terms))))
+        if len(filtered) == len(terms):
+            return filtered, None
+        if len(filtered) > len(terms):
+            raise AnalysisError(f"filter [{self.name}] adds tokens and cannot run over a whole batch")
+        mask = np.zeros(len(terms), dtype=bool)
+        mask[np.asarray(carried, dtype=np.int64)] = True
+        return filtered, mask
 
 
 class LowercaseFilter(TokenFilter):
@@ -378,6 +386,222 @@ class ShingleFilter(TokenFilter):
         return [token.term for token in tokens], [token.position for token in tokens]
 
 
+class KeywordMarkerFilter(TokenFilter):
+    """Marks terms the stemmers after it must leave alone (keyword_marker, stem_exclusion).
+
+    It changes no term itself; the registry hands its test to the stemmers that follow it
+    (ProtectedStemFilter), which is what Lucene's KeywordAttribute achieves.
+    """
+
+    name = "keyword_marker"
+
+    def __init__(self, keywords: frozenset[str] = frozenset(), pattern: str | None = None,
+                 ignore_case: bool = False) -> None:
+        self.ignore_case = ignore_case
+        self.keywords = frozenset(word.lower() for word in keywords) if ignore_case else keywords
+        try:
+            self.pattern = re.compile(pattern) if pattern else None
+        except re.error as error:
+            raise AnalysisError(f"invalid keywords_pattern [{pattern}]: {error}") from None
+
+    def is_keyword(self, term: str) -> bool:
+        if (term.lower() if self.ignore_case else term) in self.keywords:
+            return True
+        return self.pattern is not None and self.pattern.fullmatch(term) is not None
+
+    def map_term(self, term: str) -> str:
+        return term
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        return terms, positions
+
+    def filter_tokens(self, tokens: list[Token]) -> list[Token]:
+        return tokens
+
+    def filter_batch(self, terms: list[str]) -> tuple[list[str], np.ndarray | None]:
+        return terms, None
+
+
+class ProtectedStemFilter(TokenFilter):
+    """A stemmer that skips the terms a preceding keyword marker protects."""
+
+    name = "protected_stemmer"
+
+    def __init__(self, stemmer: TokenFilter, markers: tuple[KeywordMarkerFilter, ...]) -> None:
+        self.stemmer = stemmer
+        self.markers = markers
+
+    def _protected(self, term: str) -> bool:
+        return any(marker.is_keyword(term) for marker in self.markers)
+
+    def map_term(self, term: str) -> str:
+        return term if self._protected(term) else self.stemmer.map_term(term)
+
+    def filter_batch(self, terms: list[str]) -> tuple[list[str], np.ndarray | None]:
+        distinct = list(dict.fromkeys(terms))
+        stem_of = {term: self.map_term(term) for term in distinct}
+        return [stem_of[term] for term in terms], None
+
+
+class ElisionFilter(TokenFilter):
+    """Removes elided articles ("l'avion" → "avion")."""
+
+    name = "elision"
+    DEFAULT_ARTICLES = frozenset({"l", "m", "t", "qu", "n", "s", "j", "d", "c", "jusqu", "quoiqu", "lorsqu", "puisqu"})
+
+    def __init__(self, articles: frozenset[str] = DEFAULT_ARTICLES, articles_case: bool = False) -> None:
+        self.ignore_case = not articles_case
+        self.articles = frozenset(article.lower() for article in articles) if self.ignore_case else articles
+
+    def map_term(self, term: str) -> str:
+        for index, character in enumerate(term):
+            if character in ("'", "\u2019"):
+                article = term[:index]
+                if (article.lower() if self.ignore_case else article) in self.articles:
+                    return term[index + 1:]
+                return term
+        return term
+
+
+class ApostropheFilter(TokenFilter):
+    """Strips everything from the first apostrophe on (Turkish: "Türkiye'de" → "Türkiye")."""
+
+    name = "apostrophe"
+
+    def map_term(self, term: str) -> str:
+        for index, character in enumerate(term):
+            if character in ("'", "\u2019"):
+                return term[:index]
+        return term
+
+
+class DecimalDigitFilter(TokenFilter):
+    """Unicode decimal digits of any script → ASCII digits."""
+
+    name = "decimal_digit"
+
+    def map_term(self, term: str) -> str:
+        if term.isascii():
+            return term
+        return "".join(str(unicodedata.decimal(character)) if character.isdecimal() else character
+                       for character in term)
+
+
+class PatternReplaceFilter(TokenFilter):
+    name = "pattern_replace"
+
+    def __init__(self, pattern: str, replacement: str = "", replace_all: bool = True) -> None:
+        try:
+            self.pattern = re.compile(pattern, re.ASCII)  # Java's character classes are ASCII-only
+        except re.error as error:
+            raise AnalysisError(f"invalid pattern [{pattern}]: {error}") from None
+        self.replacement = re.sub(r"\$(\d+)", r"\\\1", replacement)
+        self.count = 0 if replace_all else 1
+
+    def map_term(self, term: str) -> str:
+        return self.pattern.sub(self.replacement, term, count=self.count)
+
+
+class _DroppingFilter(TokenFilter):
+    """Base of filters that keep or drop each token on its own (keep, keep_types, limit...)."""
+
+    def keep(self, token: Token) -> bool:
+        raise NotImplementedError
+
+    def filter_tokens(self, tokens: list[Token]) -> list[Token]:
+        return [token for token in tokens if self.keep(token)]
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        kept = [self.keep(Token(term, position, 0, 0)) for term, position in zip(terms, positions)]
+        return ([term for term, keep in zip(terms, kept) if keep],
+                [position for position, keep in zip(positions, kept) if keep])
+
+
+class KeepWordsFilter(_DroppingFilter):
+    name = "keep"
+
+    def __init__(self, words: frozenset[str], lowercase_words: bool = False) -> None:
+        # keep_words_case lowercases the word list only (tokens are compared as they are)
+        self.words = frozenset(word.lower() for word in words) if lowercase_words else words
+
+    def keep(self, token: Token) -> bool:
+        return token.term in self.words
+
+
+class KeepTypesFilter(TokenFilter):
+    """Keeps (or, in exclude mode, drops) tokens by type; the cheap path has no types, so it
+    re-runs the full analysis (see Analyzer.terms_and_positions)."""
+
+    name = "keep_types"
+    needs_types = True
+
+    def __init__(self, types: frozenset[str], include: bool = True) -> None:
+        self.types = types
+        self.include = include
+
+    def filter_tokens(self, tokens: list[Token]) -> list[Token]:
+        return [token for token in tokens if (token.type in self.types) == self.include]
+
+
+class LimitFilter(TokenFilter):
+    name = "limit"
+
+    def __init__(self, max_token_count: int = 1) -> None:
+        self.max_token_count = max_token_count
+
+    def filter_tokens(self, tokens: list[Token]) -> list[Token]:
+        return tokens[:self.max_token_count]
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        return terms[:self.max_token_count], positions[:self.max_token_count]
+
+
+class RemoveDuplicatesFilter(TokenFilter):
+    """Drops a token equal to an earlier one at the same position."""
+
+    name = "remove_duplicates"
+
+    def filter_tokens(self, tokens: list[Token]) -> list[Token]:
+        seen: set[tuple[str, int]] = set()
+        output = []
+        for token in tokens:
+            key = (token.term, token.position)
+            if key not in seen:
+                seen.add(key)
+                output.append(token)
+        return output
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        tokens = self.filter_tokens([Token(term, position, 0, 0) for term, position in zip(terms, positions)])
+        return [token.term for token in tokens], [token.position for token in tokens]
+
+
+class IdentityFilter(TokenFilter):
+    """flatten_graph: our token streams are already flat, so there is nothing to do."""
+
+    name = "flatten_graph"
+
+    def map_term(self, term: str) -> str:
+        return term
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        return terms, positions
+
+    def filter_tokens(self, tokens: list[Token]) -> list[Token]:
+        return tokens
+
+    def filter_batch(self, terms: list[str]) -> tuple[list[str], np.ndarray | None]:
+        return terms, None
+
+
+def _word_list(value: Any, key: str, filter_name: str) -> frozenset[str]:
+    if isinstance(value, str):
+        return frozenset(word.strip() for word in value.split(",") if word.strip())
+    if isinstance(value, list) and all(isinstance(word, str) for word in value):
+        return frozenset(value)
+    raise AnalysisError(f"[{key}] of [{filter_name}] must be a list of strings, got [{value}]")
+
+
 # OpenSearch `stemmer` language names → (snowball algorithm | special filter name).
 STEMMER_LANGUAGES: dict[str, str] = {
     "english": "lucene_porter", "porter": "lucene_porter", "porter2": "english",
@@ -499,6 +723,48 @@ def build_token_filter(type_name: str, parameters: dict[str, Any], definition_na
     if type_name in ("edge_ngram", "edgeNGram"):
         return EdgeNGramFilter(_integer(parameters.get("min_gram", 1), "min_gram", definition_name),
                                _integer(parameters.get("max_gram", 2), "max_gram", definition_name))
+    if type_name == "keyword_marker":
+        if "keywords_path" in parameters:
+            raise AnalysisError(f"[keywords_path] of [{definition_name}] is not supported: give the words inline")
+        if "keywords" not in parameters and "keywords_pattern" not in parameters:
+            raise AnalysisError("keyword filter requires either `keywords`, `keywords_path`, or `keywords_pattern` to be configured")
+        return KeywordMarkerFilter(_word_list(parameters.get("keywords", []), "keywords", definition_name),
+                                   parameters.get("keywords_pattern"),
+                                   _boolean(parameters.get("ignore_case", False), "ignore_case", definition_name))
+    if type_name == "elision":
+        articles = parameters.get("articles")
+        return ElisionFilter(_word_list(articles, "articles", definition_name) if articles is not None
+                             else ElisionFilter.DEFAULT_ARTICLES,
+                             _boolean(parameters.get("articles_case", False), "articles_case", definition_name))
+    if type_name == "apostrophe":
+        return ApostropheFilter()
+    if type_name == "decimal_digit":
+        return DecimalDigitFilter()
+    if type_name == "pattern_replace":
+        if "pattern" not in parameters:
+            raise AnalysisError(f"pattern is missing for [{definition_name}] token filter of type 'pattern_replace'")
+        return PatternReplaceFilter(str(parameters["pattern"]), str(parameters.get("replacement", "")),
+                                    _boolean(parameters.get("all", True), "all", definition_name))
+    if type_name == "keep":
+        if "keep_words_path" in parameters:
+            raise AnalysisError(f"[keep_words_path] of [{definition_name}] is not supported: give [keep_words]")
+        if "keep_words" not in parameters:
+            raise AnalysisError("keep requires `keep_words` or `keep_words_path` to be configured")
+        return KeepWordsFilter(_word_list(parameters["keep_words"], "keep_words", definition_name),
+                               _boolean(parameters.get("keep_words_case", False), "keep_words_case", definition_name))
+    if type_name == "keep_types":
+        mode = parameters.get("mode", "include")
+        if mode not in ("include", "exclude"):
+            raise AnalysisError(f"`keep_types` tokenfilter mode can only be [include] or [exclude] but was [{mode}]")
+        if "types" not in parameters:
+            raise AnalysisError("keep_types requires `types` to be configured")
+        return KeepTypesFilter(_word_list(parameters["types"], "types", definition_name), mode == "include")
+    if type_name == "limit":
+        return LimitFilter(_integer(parameters.get("max_token_count", 1), "max_token_count", definition_name))
+    if type_name == "remove_duplicates":
+        return RemoveDuplicatesFilter()
+    if type_name == "flatten_graph":
+        return IdentityFilter()
     if type_name in ("synonym", "synonym_graph"):
         if "synonyms_path" in parameters:
             raise AnalysisError(f"[synonyms_path] of [{definition_name}] is not supported: give the rules"

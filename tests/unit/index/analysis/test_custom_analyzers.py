@@ -201,3 +201,49 @@ def test_snowball_stemmers_are_not_shared_between_threads():
     thread.join()
     assert seen[0] is not stemmer_filter.stemmer
     assert stemmer_filter.filter_terms(["chevaux"], [0]) == (["cheval"], [0])
+
+
+def test_keyword_marker_protects_words_from_the_stemmers_after_it():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {
+        "filter": {"protect": {"type": "keyword_marker", "keywords": ["running"]}},
+        "analyzer": {"a": {"tokenizer": "standard", "filter": ["lowercase", "protect", "porter_stem"]}}}})
+    assert terms(registry, "a", "Running jumping") == ["running", "jump"]
+    assert registry.get("a").analyze_batch(["running jumping"]).terms == ["running", "jump"]
+
+
+def test_english_stem_exclusion_keeps_the_listed_words_unstemmed():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {"analyzer": {
+        "a": {"type": "english", "stem_exclusion": ["organization"]}}}})
+    assert terms(registry, "a", "organization organizations") == ["organization", "organ"]
+
+
+def test_elision_removes_french_articles():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {"analyzer": {
+        "a": {"tokenizer": "standard", "filter": ["elision", "lowercase"]}}}})
+    assert terms(registry, "a", "l'avion d'Air j'ai") == ["avion", "air", "ai"]
+
+
+def test_keep_types_selects_tokens_by_type_on_every_path():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {
+        "filter": {"numbers": {"type": "keep_types", "types": ["<NUM>"]}},
+        "analyzer": {"a": {"tokenizer": "standard", "filter": ["numbers"]}}}})
+    analyzer = registry.get("a")
+    assert analyzer.terms_and_positions("abc 123 4.5 x") == (["123", "4.5"], [1, 2])
+    assert analyzer.analyze_batch(["abc 123", "x 9"]).positions.tolist() == [1, 1]
+
+
+@pytest.mark.parametrize("definition, text, expected", [
+    ({"type": "keep", "keep_words": ["b", "c"]}, "a b c d", ["b", "c"]),
+    ({"type": "limit", "max_token_count": 2}, "a b c", ["a", "b"]),
+    ({"type": "pattern_replace", "pattern": "(\\d+)", "replacement": "<$1>"}, "a1 b22", ["a<1>", "b<22>"]),
+    ({"type": "decimal_digit"}, "٣٤ x", ["34", "x"]),
+    ({"type": "apostrophe"}, "Türkiye'de", ["Türkiye"]),
+    ({"type": "remove_duplicates"}, "a a", ["a", "a"]),
+    ({"type": "flatten_graph"}, "a b", ["a", "b"]),
+])
+def test_simple_token_filters(definition, text, expected):
+    registry = AnalysisRegistry.from_index_settings({"analysis": {
+        "filter": {"f": definition}, "analyzer": {"a": {"tokenizer": "whitespace", "filter": ["f"]}}}})
+    assert terms(registry, "a", text) == expected
+    analyzer = registry.get("a")
+    assert analyzer.analyze_batch([text]).terms == expected
