@@ -4,7 +4,7 @@ Each tests/scenarios/raft/*.txt holds blocks separated by blank lines: input lin
 line, then the expected output. Commands:
   setup            data lines: `node <id> [name=<name>] [roles=a,b]`,
                    `index <name> shards=<n> replicas=<n>`, `setting <key>=<value>`,
-                   `close <index>`, `replicas <index> <n>`
+                   `close <index>`, `replicas <index> <n>`, `deregister <node id>`
   allocate live=<ids>[ report=<node>:<index>/<shard>/<allocation id>,...]
                    print the decisions, then apply them as one fenced batch
   start [node=<id>]   finish recovery of every INITIALIZING copy (optionally on one node)
@@ -93,6 +93,8 @@ class Scenario:
             elif kind == "setting":
                 key, value = name.split("=", 1)
                 output += self.submit(c.PutClusterSettings(persistent={key: value}))
+            elif kind == "deregister":
+                output += self.submit(c.DeregisterNode(node_id=name))
             elif kind == "close":
                 output += self.submit(c.CloseIndex(index_names=(name,)))
             elif kind == "replicas":
