@@ -765,6 +765,18 @@ def build_token_filter(type_name: str, parameters: dict[str, Any], definition_na
         return RemoveDuplicatesFilter()
     if type_name == "flatten_graph":
         return IdentityFilter()
+    if type_name in ("word_delimiter", "word_delimiter_graph"):
+        from index.analysis.word_delimiter import WordDelimiterFilter, WordDelimiterOptions  # late: peer module
+        for unsupported in ("type_table", "type_table_path", "protected_words_path"):
+            if unsupported in parameters:
+                raise AnalysisError(f"[{unsupported}] of [{definition_name}] is not supported")
+        flags = {name: _boolean(parameters[name], name, definition_name)
+                 for name in ("generate_word_parts", "generate_number_parts", "catenate_words", "catenate_numbers",
+                              "catenate_all", "split_on_case_change", "split_on_numerics", "preserve_original",
+                              "stem_english_possessive")
+                 if name in parameters}
+        protected = _word_list(parameters.get("protected_words", []), "protected_words", definition_name)
+        return WordDelimiterFilter(WordDelimiterOptions(**flags, protected_words=protected))
     if type_name in ("synonym", "synonym_graph"):
         if "synonyms_path" in parameters:
             raise AnalysisError(f"[synonyms_path] of [{definition_name}] is not supported: give the rules"

@@ -247,3 +247,24 @@ def test_simple_token_filters(definition, text, expected):
     assert terms(registry, "a", text) == expected
     analyzer = registry.get("a")
     assert analyzer.analyze_batch([text]).terms == expected
+
+
+def word_delimited(text, **options):
+    from index.analysis import analyze
+
+    return [(token.term, token.position) for token in
+            analyze(AnalysisRegistry(), text, tokenizer="whitespace", filters=[{"type": "word_delimiter_graph", **options}])]
+
+
+def test_word_delimiter_splits_at_delimiters_case_changes_and_digits():
+    assert word_delimited("Wi-Fi PowerShot SD500 O'Neil's") == [
+        ("Wi", 0), ("Fi", 1), ("Power", 2), ("Shot", 3), ("SD", 4), ("500", 5), ("O", 6), ("Neil", 7)]
+
+
+def test_word_delimiter_catenations_and_original_share_the_first_position():
+    assert word_delimited("wi-fi 500-42", catenate_words=True, catenate_numbers=True, preserve_original=True) == [
+        ("wi-fi", 0), ("wi", 0), ("wifi", 0), ("fi", 1), ("500-42", 2), ("500", 2), ("50042", 2), ("42", 3)]
+
+
+def test_word_delimiter_leaves_protected_words_and_plain_words_alone():
+    assert word_delimited("C++ plain", protected_words=["C++"]) == [("C++", 0), ("plain", 1)]
