@@ -48,6 +48,7 @@ from index.translog.records import FRAME_HEADER, decode_payload, frame_record, r
 CHECKPOINT_FILE_NAME = "translog.ckp"
 DURABILITY_POLICIES = ("request", "async")
 MIN_PAYLOAD_BYTES = 9          # the smallest zstd frame
+ZSTD_FRAME_MAGIC = 0xFD2FB528   # every record payload is one zstd frame
 
 
 @dataclass(frozen=True, slots=True, order=True)
@@ -228,15 +229,17 @@ class Translog:
     def _valid_record_follows(data: bytes, bad_offset: int) -> bool:
         # a torn write only loses a suffix, so a good record after a bad one means corruption;
         # random bytes pass a crc32 by chance with probability 2^-32 per position. Only offsets
-        # whose length field is plausible (a zstd frame is at least 9 bytes, and the record must fit)
-        # are checksummed, found with numpy over every offset at once.
+        # whose payload starts with the zstd frame magic and whose length is plausible (at least a
+        # minimal frame, and it fits) are checksummed, found with numpy over every offset at once.
         start = bad_offset + 1
-        count = len(data) - FRAME_HEADER.size - start + 1
+        count = len(data) - (FRAME_HEADER.size + 4) - start + 1
         if count <= 0:
             return False
         lengths = np.ndarray((count,), dtype="<u4", buffer=data, offset=start + 4, strides=(1,))
+        payload_magic = np.ndarray((count,), dtype="<u4", buffer=data, offset=start + 8, strides=(1,))
         room = len(data) - FRAME_HEADER.size - np.arange(start, start + count, dtype=np.int64)
-        plausible = np.flatnonzero((lengths >= MIN_PAYLOAD_BYTES) & (lengths <= room)) + start
+        plausible = np.flatnonzero((payload_magic == ZSTD_FRAME_MAGIC) & (lengths >= MIN_PAYLOAD_BYTES)
+                                   & (lengths <= room)) + start
         view = memoryview(data)
         return any(record_at(view, int(candidate)) is not None for candidate in plausible)
 

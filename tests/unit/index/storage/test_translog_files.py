@@ -197,7 +197,7 @@ def test_concurrent_writers_share_fsyncs_and_all_records_survive(tmp_path):
 def test_a_large_torn_record_and_a_zero_filled_tail_are_cut_off_quickly(tmp_path):
     translog = Translog(tmp_path)
     translog.ensure_synced(translog.append([operation(0)]))
-    big = bytes(range(256)) * 40_000                      # ~10 MB, poorly compressible
+    big = os.urandom(3_000_000)                           # incompressible: the record is ~3 MB
     translog.ensure_synced(translog.append([operation(1, source=big)]))
     translog.close()
     path = tmp_path / generation_file_name(1)
