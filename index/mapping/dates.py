@@ -246,15 +246,22 @@ def _compile_java_pattern(pattern: str) -> _CompiledPattern:
         elif letter in "ZXx":
             regex_parts.append(group("zone", r"Z|[+-]\d{2}(?::?\d{2})?"))
             if at_top:
+                # java.time: X/x×1 "+01" (minutes only if non-zero), ×2 "+0100", ×3 "+01:00"; Z×1-3
+                # "+0100", Z×5 "+01:00". X and Z×5 print "Z" for a zero offset, x and Z×1-3 do not.
                 colon = letter in "Xx" and count >= 3 or letter == "Z" and count >= 5
+                zero_as_z = letter == "X" or (letter == "Z" and count >= 5)
+                hours_only = letter in "Xx" and count == 1
 
-                def zone_text(moment: datetime, colon: bool = colon, letter: str = letter) -> str:
+                def zone_text(moment: datetime, colon: bool = colon, zero_as_z: bool = zero_as_z,
+                              hours_only: bool = hours_only) -> str:
                     offset = moment.utcoffset() or timedelta(0)
-                    if offset == timedelta(0) and letter in "XZ":
+                    if offset == timedelta(0) and zero_as_z:
                         return "Z"
                     total = int(offset.total_seconds()) // 60
                     sign = "+" if total >= 0 else "-"
                     hours, minutes = divmod(abs(total), 60)
+                    if hours_only and minutes == 0:
+                        return f"{sign}{hours:02d}"
                     return f"{sign}{hours:02d}{':' if colon else ''}{minutes:02d}"
                 format_parts.append(zone_text)
         elif letter in "zV":

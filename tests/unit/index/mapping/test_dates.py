@@ -107,3 +107,15 @@ def test_camel_case_and_eight_prefixed_format_names_are_accepted():
     assert parse_date("2020-01-01", "strictDateOptionalTime") == JAN_1_2020
     assert parse_date("2020-01-01", "8yyyy-MM-dd") == JAN_1_2020
     assert parse_date("1577836800", "epochSecond") == JAN_1_2020
+
+
+@pytest.mark.parametrize("pattern, time_zone, expected", [
+    ("HH:mmZ", None, "00:00+0000"),
+    ("HH:mmXXX", None, "00:00Z"),
+    ("HH:mmXXX", "+05:30", "05:30+05:30"),
+    ("HH:mmxx", None, "00:00+0000"),
+    ("HH:mmX", "+02:00", "02:00+02"),
+    ("HH:mmZZZZZ", "-01:00", "23:00-01:00"),
+])
+def test_zone_letters_print_as_java_time_prints_them(pattern, time_zone, expected):
+    assert format_date(JAN_1_2020, pattern, time_zone=time_zone) == expected
