@@ -456,9 +456,10 @@ class Shard:
             if to_log:
                 location = self._translog.append(to_log)
                 self._max_primary_term = primary_term
-                for item in prepared:
-                    if item.result.replicated is not None:
-                        self._apply_to_memory(item.result.replicated, item.values, item.previous)
+                with self._fail_on_error("applying logged operations"):
+                    for item in prepared:
+                        if item.result.replicated is not None:
+                            self._apply_to_memory(item.result.replicated, item.values, item.previous)
         self._wait_for_durability(location)
         return [item.result for item in prepared]
 
@@ -619,6 +620,16 @@ class Shard:
         return _Prepared(OperationResult(document_id, "updated", seq_no, primary_term, version,
                                          replicated=replicated, source=new_source), values, state)
 
+    @contextlib.contextmanager
+    def _fail_on_error(self, what: str) -> Iterator[None]:
+        """Operations already in the log must reach memory too; if that breaks half-way, memory and
+        log disagree, so the shard fails (reopening replays the log) rather than serve the mix."""
+        try:
+            yield
+        except BaseException as error:
+            self._failure = f"{what} failed: {error!r}"
+            raise
+
     def _wait_for_durability(self, location) -> None:
         try:
             if location is not None and self._translog.durability == "request":
@@ -696,7 +707,8 @@ class Shard:
             location = self._translog.append(to_log) if to_log else None
             if operations:
                 self._max_primary_term = max(self._max_primary_term, max(op.primary_term for op in operations))
-            with self._batch_lookups([op.document_id for op in operations if op.document_id is not None]):
+            with self._batch_lookups([op.document_id for op in operations if op.document_id is not None]), \
+                    self._fail_on_error("applying logged operations"):
                 results = [self._apply_replicated_locked(op, values=values)
                            for op, values in zip(operations, parsed)]
         self._wait_for_durability(location)
