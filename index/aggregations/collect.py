@@ -461,10 +461,14 @@ def _make_buckets(node, segment, docs, scores, context, keys: list, counts: np.n
     boundaries = np.searchsorted(sorted_ids, np.arange(bucket_count + 1))
     grouped_states = {}
     per_bucket_nodes = []
+    group_docs = docs[sorted_rows]
     for sub_node in node.sub_aggregations:
         states = None
-        if sub_node.type in _GROUPED_METRIC_TYPES:
-            states = _grouped_metric_states(sub_node, segment, docs[sorted_rows], sorted_ids,
+        if GROUPED_SUB_AGGREGATIONS and sub_node.type in _GROUPED_METRIC_TYPES:
+            states = _grouped_metric_states(sub_node, segment, group_docs, sorted_ids,
+                                            bucket_count, context)
+        elif GROUPED_SUB_AGGREGATIONS and sub_node.type in _GROUPED_BUCKET_TYPES:
+            states = _grouped_bucket_states(sub_node, segment, group_docs, sorted_ids,
                                             bucket_count, context)
         if states is None:
             per_bucket_nodes.append(sub_node)
@@ -480,6 +484,79 @@ def _make_buckets(node, segment, docs, scores, context, keys: list, counts: np.n
             states.update(_collect_tree(per_bucket_tree, segment, docs[group], sub_scores, context).states)
         buckets[key] = Bucket(int(count), AggregationPartial(states))
     return buckets
+
+
+# Tests switch this off to check the grouped paths against the per-bucket recursion.
+GROUPED_SUB_AGGREGATIONS = True
+_GROUPED_BUCKET_TYPES = frozenset({"terms", "histogram", "date_histogram"})
+
+
+def _pair_counts(parents: np.ndarray, keys: np.ndarray, bucket_count: int):
+    """Distinct (parent bucket, key) pairs with their counts, grouped by parent: returns the
+    pair keys, pair counts and, per parent, the [start, end) of its pairs."""
+    order = np.lexsort((keys, parents))
+    sorted_parents, sorted_keys = parents[order], keys[order]
+    change = np.ones(order.size, dtype=bool)
+    change[1:] = (sorted_parents[1:] != sorted_parents[:-1]) | (sorted_keys[1:] != sorted_keys[:-1])
+    starts = np.flatnonzero(change)
+    pair_counts = np.diff(np.append(starts, order.size))
+    pair_parents = sorted_parents[starts]
+    parent_bounds = np.searchsorted(pair_parents, np.arange(bucket_count + 1))
+    return sorted_keys[starts], pair_counts, parent_bounds
+
+
+def _grouped_bucket_states(node, segment, group_docs, group_ids, bucket_count, context):
+    """terms / histogram / date_histogram without their own sub-aggregations, for every parent
+    bucket at once (one lexsort over (parent, key) pairs); None when an option needs the
+    per-bucket path (missing, include/exclude, min_doc_count 0, hard_bounds)."""
+    spec = node.spec
+    if node.sub_aggregations or getattr(spec, "missing", None) is not None:
+        return None
+    if getattr(spec, "hard_bounds", None) is not None:
+        return None
+    if node.type == "terms" and (spec.include is not None or spec.exclude is not None
+                                 or spec.min_doc_count == 0):
+        return None
+    info = resolve_field(context, segment, spec.field, node)
+    if info.value_type == "unmapped" or (node.type != "terms" and info.value_type == "keyword"):
+        return None
+    if node.type == "terms":
+        if info.value_type == "keyword":
+            rows, ordinals, _, terms = keyword_ordinals(segment, spec.field, group_docs)
+            rows, ordinals = _dedup_adjacent(rows, ordinals)
+            pair_keys, pair_counts, bounds = _pair_counts(group_ids[rows], ordinals, bucket_count)
+            return [FlatTermsState("keyword", [terms[i] for i in pair_keys[bounds[p]:bounds[p + 1]].tolist()],
+                                   pair_counts[bounds[p]:bounds[p + 1]].astype(np.int64))
+                    for p in range(bucket_count)]
+        rows, values, _ = numeric_values(segment, spec.field, group_docs, None, info)
+        rows, values = _dedup_adjacent(rows, values)
+        pair_keys, pair_counts, bounds = _pair_counts(group_ids[rows], values, bucket_count)
+        convert = float if info.value_type == "double" else int
+        return [FlatTermsState(info.value_type, [convert(key) for key in pair_keys[bounds[p]:bounds[p + 1]].tolist()],
+                               pair_counts[bounds[p]:bounds[p + 1]].astype(np.int64),
+                               date_format=info.date_format)
+                for p in range(bucket_count)]
+    rows, values, _ = numeric_values(segment, spec.field, group_docs, None, info)
+    if node.type == "histogram":
+        keys = np.floor((values.astype(np.float64) - spec.offset) / spec.interval).astype(np.int64)
+        value_type, date_format, bounds_of_dates = info.value_type, info.date_format, None
+    else:
+        if info.value_type not in ("date", "long"):
+            return None
+        keys = spec.rounding().round(values.astype(np.int64))
+        value_type, date_format = "date", info.date_format or dates.DEFAULT_DATE_FORMAT
+        bounds_of_dates = _resolve_date_bounds(spec.extended_bounds, spec, info, context, "extended_bounds")
+    rows, keys = _dedup_adjacent(rows, keys)
+    pair_keys, pair_counts, bounds = _pair_counts(group_ids[rows], keys, bucket_count)
+    empty = AggregationPartial({})
+    states = []
+    for parent in range(bucket_count):
+        start, end = bounds[parent], bounds[parent + 1]
+        buckets = {int(key): Bucket(int(count), empty)
+                   for key, count in zip(pair_keys[start:end].tolist(), pair_counts[start:end].tolist())}
+        states.append(KeyedBucketsState("histogram", value_type, buckets, date_format=date_format,
+                                        extended_bounds=bounds_of_dates))
+    return states
 
 
 def _grouped_metric_states(node, segment, group_docs, group_ids, bucket_count, context):

@@ -204,3 +204,32 @@ def test_columnar_and_per_bucket_terms_agree_after_shard_cuts(documents, data):
     for bucket in result["objects"]["buckets"]:
         bucket.pop("c")
     assert result["flat"] == result["objects"]
+
+
+GROUPED_TREE = {
+    "by_tag": {"terms": {"field": "tag", "size": 3},
+               "aggs": {"numbers": {"terms": {"field": "n"}}, "xs": {"histogram": {"field": "x", "interval": 4}},
+                        "weeks": {"date_histogram": {"field": "when", "calendar_interval": "week",
+                                                     "time_zone": "Europe/Paris"}},
+                        "tags": {"terms": {"field": "tag", "order": {"_key": "asc"}}},
+                        "s": {"stats": {"field": "n"}}, "c": {"value_count": {"field": "tag"}}}},
+    "by_week": {"date_histogram": {"field": "when", "fixed_interval": "3d"},
+                "aggs": {"t": {"terms": {"field": "tag"}}, "a": {"avg": {"field": "x"}}}},
+}
+
+
+@settings(max_examples=50, deadline=None)
+@given(documents=documents_strategy)
+def test_grouped_sub_aggregations_equal_the_per_bucket_recursion(documents):
+    """Sub-aggregations computed for all parent buckets at once (bincount / lexsort over
+    (parent, key) pairs) give exactly the partial of collecting each bucket on its own."""
+    import importlib
+    collect_module = importlib.import_module("index.aggregations.collect")
+    tree = parse(GROUPED_TREE)
+    grouped = collect_one(tree, documents).to_wire()
+    collect_module.GROUPED_SUB_AGGREGATIONS = False
+    try:
+        per_bucket = collect_one(tree, documents).to_wire()
+    finally:
+        collect_module.GROUPED_SUB_AGGREGATIONS = True
+    assert orjson.loads(orjson.dumps(grouped)) == orjson.loads(orjson.dumps(per_bucket))
