@@ -54,7 +54,8 @@ class NodeConfig:
     raft_host: str = "127.0.0.1"
     """--raft-host: address pysyncobj binds; keep it private (DESIGN §4)."""
     raft_port: int = 9301
-    """--raft-port: Raft port; 0 picks a free port (one-node clusters only)."""
+    """--raft-port: Raft port; 0 picks a free port (a one-node cluster, or a non-voter: a port
+    that is not in --seed-hosts never votes)."""
     seed_hosts: tuple[str, ...] = ()
     """--seed-hosts: comma-separated host:port Raft addresses of the master-eligible voters."""
     cluster_name: str = "quidditch"
@@ -323,8 +324,6 @@ def cross_field_problems(config: NodeConfig) -> list[str]:
         # a generated secret is per node: voters with different secrets can never connect
         problems.append("--cluster-secret-file: expected a secret file shared by every node when "
                         "--seed-hosts names several voters, got none")
-    if config.seed_hosts and config.raft_port == 0:
-        problems.append("--raft-port: expected a fixed port when --seed-hosts is set, got 0")
     if config.data_directory.exists() and not config.data_directory.is_dir():
         problems.append(f"--data: expected a directory, got a file at {config.data_directory}")
     if config.cluster_secret_file is not None and not config.cluster_secret_file.is_file():
