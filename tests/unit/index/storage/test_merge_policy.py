@@ -1,0 +1,34 @@
+"""The tiered merge policy as a pure function."""
+
+from __future__ import annotations
+
+from index.merge import MergeCandidate, choose_force_merge, choose_merge
+
+
+def candidates(*live_and_max):
+    return [MergeCandidate(f"s{number}", live, maximum) for number, (live, maximum) in enumerate(live_and_max)]
+
+
+def test_a_full_tier_of_small_segments_is_merged_smallest_first():
+    segments = candidates(*[(100 + n, 100 + n) for n in range(12)])
+    assert choose_merge(segments, segments_per_tier=10) == [f"s{n}" for n in range(10)]
+
+
+def test_fewer_segments_than_a_tier_are_left_alone():
+    assert choose_merge(candidates((100, 100), (50_000, 50_000), (200, 200)), segments_per_tier=3) is None
+
+
+def test_segments_in_different_tiers_do_not_count_together():
+    segments = candidates((10, 10), (20, 20), (50_000, 50_000), (60_000, 60_000))
+    assert choose_merge(segments, segments_per_tier=3) is None
+
+
+def test_a_mostly_deleted_segment_is_rewritten():
+    assert choose_merge(candidates((10, 100), (90, 100)), segments_per_tier=10) == ["s0"]
+
+
+def test_force_merge_merges_the_smallest_down_to_the_target_count():
+    segments = candidates((5, 5), (1, 1), (9, 9), (3, 3))
+    assert choose_force_merge(segments, max_num_segments=2) == ["s1", "s3", "s0"]
+    assert choose_force_merge(candidates((5, 5)), max_num_segments=1) is None
+    assert choose_force_merge(candidates((5, 6)), max_num_segments=1) == ["s0"]
