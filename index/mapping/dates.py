@@ -195,7 +195,7 @@ def _compile_java_pattern(pattern: str) -> _CompiledPattern:
             body = rf"\d{{{count}}}" if count >= 2 else rf"\d{{1,{width_if_padded}}}"
             regex_parts.append(group(name, body))
             if at_top:
-                format_parts.append(lambda moment: str(attribute(moment)).zfill(count))
+                format_parts.append(lambda moment, attribute=attribute, count=count: str(attribute(moment)).zfill(count))
 
         if letter in "yuY":
             if count == 2:
@@ -205,7 +205,7 @@ def _compile_java_pattern(pattern: str) -> _CompiledPattern:
             else:
                 regex_parts.append(group("year", r"[+-]?\d{4}" if count == 4 else rf"[+-]?\d{{{count},9}}"))
                 if at_top:
-                    format_parts.append(lambda moment: str(moment.year).zfill(count))
+                    format_parts.append(lambda moment, count=count: str(moment.year).zfill(count))
         elif letter in "ML":
             if count >= 4:
                 regex_parts.append(group("month_full", "|".join(name for name in calendar.month_name if name)))
@@ -233,7 +233,7 @@ def _compile_java_pattern(pattern: str) -> _CompiledPattern:
             regex_parts.append(group("fraction", rf"\d{{1,{max(count, 3) if letter == 'n' else count}}}"
                                      if letter == "n" else rf"\d{{{count}}}"))
             if at_top:
-                format_parts.append(lambda moment: str(moment.microsecond * 1000).zfill(9)[:count])
+                format_parts.append(lambda moment, count=count: str(moment.microsecond * 1000).zfill(9)[:count])
         elif letter == "a":
             regex_parts.append(group("ampm", "AM|PM|am|pm"))
             if at_top:

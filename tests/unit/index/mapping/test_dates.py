@@ -119,3 +119,8 @@ def test_camel_case_and_eight_prefixed_format_names_are_accepted():
 ])
 def test_zone_letters_print_as_java_time_prints_them(pattern, time_zone, expected):
     assert format_date(JAN_1_2020, pattern, time_zone=time_zone) == expected
+
+
+def test_each_pattern_letter_keeps_its_own_width_when_formatting():
+    assert format_date(JAN_1_2020 + 5 * 3600000 + 3 * 60000 + 7, "d/M/yyyy H:mm:ss.SSS") == "1/1/2020 5:03:00.007"
+    assert format_date(JAN_1_2020, "yyyy-MM-dd'T'HH") == "2020-01-01T00"
