@@ -62,6 +62,8 @@ class NodeMetrics:
         self.segments = Gauge(
             "quidditch_shard_segments", "Segments per shard copy held by this node.",
             ["index", "shard", "primary"], registry=registry)
+        self.workers_ready = Gauge(
+            "quidditch_workers_ready", "Shard worker processes up and serving.", registry=registry)
         self.worker_restarts = Counter(
             "quidditch_worker_restarts", "Shard worker processes restarted after a crash.",
             registry=registry)

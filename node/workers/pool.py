@@ -231,6 +231,7 @@ class ShardWorkers:
                 connection_nursery.start_soon(self.bring_up, handle, client)
                 await process.wait()
                 handle.ready = trio.Event() if handle.ready.is_set() else handle.ready
+                self._publish_ready_count()
                 connection_nursery.cancel_scope.cancel()
             client.fail_pending(f"worker process exited with code {process.returncode}")
             await client.aclose()
@@ -276,3 +277,8 @@ class ShardWorkers:
             self.logger.info("shard worker restarted", extra={"fields": {
                 "worker": handle.worker_number, "shards_reopened": replayed}})
         handle.ready.set()
+        self._publish_ready_count()
+
+    def _publish_ready_count(self) -> None:
+        if self.metrics is not None:
+            self.metrics.workers_ready.set(sum(1 for handle in self.handles if handle.ready.is_set()))
