@@ -106,7 +106,7 @@ _ZONE = r"(?P<zone>Z|[+-]\d{2}(?::?\d{2})?)"
 
 def _iso_pattern(strict: bool) -> re.Pattern[str]:
     two = r"\d{2}" if strict else r"\d{1,2}"
-    year = r"[+-]?\d{4,9}" if strict else r"[+-]?\d{1,9}"
+    year = r"\d{4}" if strict else r"[+-]?\d{1,9}"  # strict: exactly four digits, as OpenSearch
     return re.compile(
         rf"(?P<year>{year})(?:-(?P<month>{two})(?:-(?P<day>{two})"
         rf"(?:T(?P<hour>{two})(?::(?P<minute>{two})(?::(?P<second>{two})(?:[.,](?P<fraction>\d{{1,9}}))?)?)?"
