@@ -184,6 +184,7 @@ class QueryThenFetchOutcome:
     total_shards: int
     replies: dict[int, dict]            # shard_index → the query-phase reply
     hit_shard_indexes: list[int] | None = None   # aligned with hits: which target each came from
+    timed_out: bool = False
 
 
 class SearchCoordinator:
@@ -313,15 +314,23 @@ class SearchCoordinator:
             {"index_uuid": target.index_uuid, "shard_number": target.shard_number, "method": method,
              "payload": payload}, body, SHARD_CALL_TIMEOUT_SECONDS)
 
-    async def fan_out(self, targets: list[ShardTarget], method: str,
-                      payload_for: Any) -> tuple[dict[int, dict], list[ShardFailure]]:
-        """Call ``method`` on every target at once; one shard's failure never cancels the others."""
+    async def fan_out(self, targets: list[ShardTarget], method: str, payload_for: Any,
+                      timeout_seconds: float | None = None,
+                      timed_out: set[int] | None = None) -> tuple[dict[int, dict], list[ShardFailure]]:
+        """Call ``method`` on every target at once; one shard's failure never cancels the others.
+        With ``timeout_seconds``, a shard that has not answered in time is left out and its
+        shard_index added to ``timed_out`` (OpenSearch's search ``timeout``: partial results)."""
         replies: dict[int, dict] = {}
         failures: list[ShardFailure] = []
 
         async def one(target: ShardTarget) -> None:
             try:
-                reply, _ = await self.call_shard(target, method, payload_for(target))
+                with trio.move_on_after(timeout_seconds if timeout_seconds is not None else float("inf")) as scope:
+                    reply, _ = await self.call_shard(target, method, payload_for(target))
+                if scope.cancelled_caught:
+                    if timed_out is not None:
+                        timed_out.add(target.shard_index)
+                    return
             except Exception as error:  # noqa: BLE001 — reported per shard, as OpenSearch does
                 failures.append(ShardFailure(target.index_name, target.index_uuid, target.shard_number,
                                              target.node_id, _unwrap(error)))
@@ -366,13 +375,16 @@ class SearchCoordinator:
     async def query_then_fetch(self, targets: list[ShardTarget], request: SearchRequest | None,
                                extra_payload: Any = None, scroll: bool = False,
                                initial_failures: list[ShardFailure] | None = None,
-                               request_wires_by_index: dict[str, dict] | None = None) -> QueryThenFetchOutcome:
+                               request_wires_by_index: dict[str, dict] | None = None,
+                               timeout_seconds: float | None = None) -> QueryThenFetchOutcome:
         """``request`` None = a scroll continuation: the workers hold the request."""
         now_millis = int(time.time() * 1000)
         request_wire = request.to_wire() if request is not None else None
         inline_fetch = len(targets) == 1
         base = {"request": request_wire, "now_millis": now_millis, "node_id": self.context.node_id,
-                "fetch": inline_fetch, "scroll": scroll}
+                "fetch": inline_fetch, "scroll": scroll,
+                # size 0 (aggregations only): no fetch phase will follow, so keep no snapshot for it
+                "fetch_expected": request is None or request.size > 0}
 
         def payload_for(target: ShardTarget) -> dict:
             payload = {**base, "index_name": target.index_name, "shard_index": target.shard_index}
@@ -382,7 +394,8 @@ class SearchCoordinator:
                 payload.update(extra_payload(target))
             return payload
 
-        replies, failures = await self.fan_out(targets, "search_shard", payload_for)
+        timed_out: set[int] = set()
+        replies, failures = await self.fan_out(targets, "search_shard", payload_for, timeout_seconds, timed_out)
         failures = list(initial_failures or ()) + failures
         total_shards = len(targets) + len(initial_failures or ())
         if not replies:
@@ -390,7 +403,8 @@ class SearchCoordinator:
                 raise SearchPhaseExecutionError("query", failures)
             request = request or SearchRequest()
             merged = merge_shard_results([], request)
-            return QueryThenFetchOutcome(request, merged, [], failures, total_shards, replies)
+            return QueryThenFetchOutcome(request, merged, [], failures, total_shards, replies,
+                                         timed_out=bool(timed_out))
         if request is None:
             stored = next((reply.get("request") for reply in replies.values() if reply.get("request")), None)
             if stored is None:
@@ -404,10 +418,10 @@ class SearchCoordinator:
         if inline_fetch:
             hits = next(iter(replies.values())).get("hits") or []
             return QueryThenFetchOutcome(request, merged, hits, failures, total_shards, replies,
-                                         [targets[0].shard_index] * len(hits))
+                                         [targets[0].shard_index] * len(hits), bool(timed_out))
         pairs = await self._fetch(targets, request, page, replies, now_millis, scroll, failures)
         return QueryThenFetchOutcome(request, merged, [hit for _, hit in pairs], failures, total_shards, replies,
-                                     [shard_index for shard_index, _ in pairs])
+                                     [shard_index for shard_index, _ in pairs], bool(timed_out))
 
     async def _fetch(self, targets: list[ShardTarget], request: SearchRequest, page: list[ShardHit],
                      replies: dict[int, dict], now_millis: int, scroll: bool,
@@ -466,7 +480,7 @@ class SearchCoordinator:
         if extra:
             response.update(extra)
         response["took"] = int((time.perf_counter() - started) * 1000)
-        response["timed_out"] = False
+        response["timed_out"] = outcome.timed_out
         if merged.terminated_early:
             response["terminated_early"] = True
         response["_shards"] = shards_header(outcome.total_shards, outcome.failures)
@@ -501,6 +515,10 @@ class SearchCoordinator:
                                opensearch_type="action_request_validation_exception")
             return await self._search_point_in_time(pit, body, query_params, started)
         scroll_seconds = keep_alive_seconds(query_params.get("scroll"), "scroll")
+        timeout_value = body.pop("timeout", None) if isinstance(body, dict) else None
+        timeout_value = query_params.get("timeout", timeout_value)
+        timeout_seconds = parse_time_seconds(timeout_value, "timeout") if timeout_value not in (None, "", "-1") \
+            else None
         index_names = self.resolve(index_expression, query_params)
         targets, unavailable = self.shard_targets(index_names)
         self._check_allow_partial(query_params, unavailable)
@@ -508,7 +526,7 @@ class SearchCoordinator:
         filtered = self.filtered_requests(request, self.alias_filters(index_expression, index_names))
         if scroll_seconds is None:
             outcome = await self.query_then_fetch(targets, request, initial_failures=unavailable,
-                                                  request_wires_by_index=filtered)
+                                                  request_wires_by_index=filtered, timeout_seconds=timeout_seconds)
             self._check_partial(query_params, outcome.failures)
             self.services.record_search(index_names, (time.perf_counter() - started) * 1000)
             return self.render(outcome, started, query_params)

@@ -175,7 +175,7 @@ def search_shard_method(registry: ShardRegistry, payload: dict, body: bytes) -> 
     result = search_shard(searcher, request, context)
     if payload.get("fetch"):
         reply["hits"] = fetch_hits(searcher, request, result.hits[request.from_:], context)
-    else:
+    elif payload.get("fetch_expected", True):
         reply["fetch_token"] = _remember_searcher(searcher)
     reply["result"] = result.to_wire()
     return reply, b""

@@ -285,3 +285,12 @@ def test_a_filtered_alias_restricts_search_count_and_scroll(library):
     assert library.count(index="library-scifi,library-all")["count"] == 30
     scanned = list(opensearch_helpers.scan(library, index="library-scifi", size=4))
     assert sorted(int(hit["_id"]) for hit in scanned) == list(range(0, 30, 3))
+
+
+def test_a_search_timeout_that_expires_reports_timed_out_and_the_node_keeps_serving(library):
+    expired = library.search(index=INDEX, body={"query": {"match_all": {}}, "timeout": "0ms"})
+    assert expired["timed_out"] is True and expired["hits"]["hits"] == []
+    assert expired["_shards"]["failed"] == 0
+    generous = library.search(index=INDEX, body={"query": {"match_all": {}}, "timeout": "1m", "size": 0})
+    assert generous["timed_out"] is False and generous["hits"]["total"]["value"] == 30
+

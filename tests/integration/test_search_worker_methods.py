@@ -136,3 +136,10 @@ def test_a_point_in_time_id_is_not_a_scroll_id():
     pit_id = encode_search_id("pit", [ShardTarget("i", "u", 0, "n", 0, "c")])
     with pytest.raises(IllegalArgumentError):
         decode_search_id(pit_id, "scroll")
+
+
+def test_a_query_phase_with_no_fetch_to_follow_keeps_no_snapshot(tmp_path):
+    registry = open_registry(tmp_path, [("1", {"rank": 1})])
+    request = wire({"size": 0, "aggs": {"ranks": {"max": {"field": "rank"}}}})
+    assert "fetch_token" not in call(registry, "search_shard", request=request, fetch_expected=False)
+    assert "fetch_token" in call(registry, "search_shard", request=wire({"size": 1}))
