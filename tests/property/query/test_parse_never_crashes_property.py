@@ -25,7 +25,7 @@ request_keys = st.sampled_from(["query", "from", "size", "sort", "search_after",
                                 "explain", "stored_fields", "terminate_after", "unknown"])
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(query_names, json_values)
 def test_any_query_body_parses_or_fails_with_an_index_error(query_name, body):
     try:
@@ -34,7 +34,7 @@ def test_any_query_body_parses_or_fails_with_an_index_error(query_name, body):
         pass
 
 
-@settings(max_examples=400, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.dictionaries(request_keys, json_values, max_size=3))
 def test_any_request_body_parses_or_fails_with_an_index_error(body):
     try:

@@ -48,7 +48,7 @@ sorts = st.lists(st.one_of(fields, st.just("_score"), st.just("_doc"),
                                      st.sampled_from(["_first", "_last", 0, "zz"]))), max_size=2)
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(queries, sorts, st.lists(values, max_size=2), st.integers(0, 3), st.booleans())
 def test_any_search_runs_or_fails_with_an_index_error(query, sort, search_after, size, explain):
     body = {"query": query, "size": size, "explain": explain, "highlight": {"fields": {"*": {}}}}

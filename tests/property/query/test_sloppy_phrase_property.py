@@ -19,7 +19,7 @@ def slot_positions(draw):
     return slot_count, per_doc
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(slot_positions(), st.integers(0, 6))
 def test_vectorised_sloppy_frequencies_equal_the_heap_walk(data, slop):
     slot_count, per_doc = data
