@@ -126,7 +126,17 @@ def _expand_dotted_keys(settings: dict[str, Any]) -> dict[str, Any]:
             target[last] = {**target[last], **value}
         else:
             target[last] = value
-    return expanded
+    return _numbered_keys_as_lists(expanded)
+
+
+def _numbered_keys_as_lists(value: Any) -> Any:
+    """{"0": "a", "1": "b"} → ["a", "b"]: how flat settings spell arrays ("filter.0", "filter.1")."""
+    if not isinstance(value, dict):
+        return value
+    converted = {key: _numbered_keys_as_lists(item) for key, item in value.items()}
+    if converted and all(isinstance(key, str) and key.isdigit() for key in converted):
+        return [converted[key] for key in sorted(converted, key=int)]
+    return converted
 
 
 def _analysis_section(index_settings: dict[str, Any] | None) -> dict[str, Any]:

@@ -268,3 +268,10 @@ def test_word_delimiter_catenations_and_original_share_the_first_position():
 
 def test_word_delimiter_leaves_protected_words_and_plain_words_alone():
     assert word_delimited("C++ plain", protected_words=["C++"]) == [("C++", 0), ("plain", 1)]
+
+
+def test_flat_settings_with_numbered_array_keys_are_read_as_lists():
+    registry = AnalysisRegistry.from_index_settings({"index.analysis.analyzer.a.tokenizer": "whitespace",
+                                                     "index.analysis.analyzer.a.filter.0": "lowercase",
+                                                     "index.analysis.analyzer.a.filter.1": "uppercase"})
+    assert terms(registry, "a", "Ab") == ["AB"]
