@@ -32,75 +32,75 @@ ACTION_PARAMETERS = {"_index", "_id", "routing", "_routing", "if_seq_no", "if_pr
                      "op_type", "_type", "_source", "dynamic_templates"}
 
 
-def _lines(body: bytes) -> list[memoryview]:
-    view = memoryview(body)
-    lines = []
-    start = 0
-    length = len(body)
-    while start < length:
-        end = body.find(b"\n", start)
-        if end == -1:
-            end = length
-        line = view[start:end]
-        if end > start and body[end - 1:end] == b"\r":
-            line = view[start:end - 1]
-        lines.append(line)
-        start = end + 1
-    return lines
-
-
-def _is_blank(line: memoryview) -> bool:
-    if len(line) == 0:
-        return True
-    if line[0] not in b" \t\r":
-        return False  # the common case: no copy of a long line just to look at it
-    return not bytes(line).strip()
-
-
 def parse_bulk_body(body: bytes, default_index: str | None, query: dict[str, str],
                     max_operations: int) -> list[WriteRequest]:
+    """Action lines are parsed; source lines stay memoryview slices of ``body`` (no copies)."""
     if body and not body.endswith(b"\n"):
         raise IllegalArgumentError("The bulk request must be terminated by a newline [\\n]")
-    lines = _lines(body)
+    view = memoryview(body)
+    find = body.find
+    loads = orjson.loads
     requests: list[WriteRequest] = []
     default_routing = query.get("routing")
     position = 0
-    while position < len(lines):
-        line = lines[position]
-        line_number = position + 1
-        position += 1
-        if _is_blank(line):
+    length = len(body)
+    line_number = 0
+    while position < length:
+        end = find(b"\n", position)
+        line_number += 1
+        line_start = position
+        position = end + 1
+        if end == line_start:
             continue
         try:
-            action_line = orjson.loads(line)
+            action_line = loads(view[line_start:end])
         except orjson.JSONDecodeError:
+            if not bytes(view[line_start:end]).strip():
+                continue  # a blank line between items, as OpenSearch tolerates
             raise IllegalArgumentError(f"Malformed action/metadata line [{line_number}], expected START_OBJECT "
                                        f"or END_OBJECT but found [a value that is not JSON]") from None
-        if not isinstance(action_line, dict) or len(action_line) != 1:
+        if type(action_line) is not dict or len(action_line) != 1:
             raise IllegalArgumentError(f"Malformed action/metadata line [{line_number}], expected a single "
                                        f"object with one action key")
         (action, metadata), = action_line.items()
         if action not in BULK_ACTIONS:
             raise IllegalArgumentError(f"Malformed action/metadata line [{line_number}], expected field "
                                        f"[create], [delete], [index] or [update] but found [{action}]")
-        if not isinstance(metadata, dict):
+        if type(metadata) is not dict:
             raise IllegalArgumentError(f"Malformed action/metadata line [{line_number}], expected START_OBJECT "
                                        f"but found [{metadata}]")
-        unknown = sorted(set(metadata) - ACTION_PARAMETERS)
-        if unknown:
+        if not ACTION_PARAMETERS.issuperset(metadata):
+            unknown = sorted(set(metadata) - ACTION_PARAMETERS)
             raise IllegalArgumentError(f"Action/metadata line [{line_number}] contains an unknown parameter "
                                        f"[{unknown[0]}]")
-        source = memoryview(b"")
+        source = EMPTY_SOURCE
         if action != "delete":
-            if position >= len(lines):
+            if position >= length:
                 raise IllegalArgumentError("The bulk request must be terminated by a newline [\\n]")
-            source = lines[position]
-            position += 1
-        requests.append(_write_request(action, metadata, source, default_index, default_routing))
-        if len(requests) > max_operations:
+            source_end = find(b"\n", position)
+            line_number += 1
+            trimmed_end = source_end - 1 if source_end > position and body[source_end - 1] == 13 else source_end
+            source = view[position:trimmed_end]
+            position = source_end + 1
+        if len(requests) >= max_operations:
             raise IllegalArgumentError(f"bulk request has more than {max_operations} operations, the limit "
                                        f"(quidditch.bulk.max_operations); split it into smaller requests")
+        if default_routing is None and action in FAST_ACTIONS and SIMPLE_METADATA.issuperset(metadata):
+            # the common case (only _index/_id): nothing else to validate than presence and length
+            index = metadata.get("_index", default_index)
+            document_id = metadata.get("_id")
+            if document_id is not None and type(document_id) is not str:
+                document_id = str(document_id)
+            if index is not None and len(source) and (document_id is None or len(document_id) <= 128):
+                requests.append(WriteRequest(action, index, document_id, source))
+                continue
+        requests.append(_write_request(action, metadata, source, default_index, default_routing))
     return requests
+
+
+EMPTY_SOURCE = memoryview(b"")
+SIMPLE_METADATA = frozenset({"_index", "_id"})
+FAST_ACTIONS = frozenset({"index", "create"})
 
 
 def _write_request(action: str, metadata: dict, source: memoryview, default_index: str | None,

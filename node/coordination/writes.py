@@ -2,8 +2,8 @@
 
 Owns ``WriteRequest`` (one item, its raw source bytes untouched), ``execute_writes`` (resolve the
 target index or alias — auto-creating it when ``action.auto_create_index`` allows — route each
-item with raft's OpenSearch murmur3 ``shard_for_document``, group items per shard, send ONE
-``write`` call per shard per request (one log append, one fsync), commit dynamic mapping updates
+item with OpenSearch murmur3 (routing_batch.py, vectorized; raft.routing is the reference),
+group items per shard, send ONE ``write`` call per shard per request (one log append, one fsync), commit dynamic mapping updates
 through Raft BEFORE retrying the batch, retry updates on conflict, and render per-item results in
 the request's order with OpenSearch's shapes and statuses).
 
@@ -27,7 +27,7 @@ from node.coordination.stats import record_write_counters
 from node.errors import (
     ApiError, IndexNotFoundError, STATUS_BY_OPENSEARCH_TYPE, error_fields, item_error, remote_error_fields,
 )
-from raft.routing import shard_for_document
+from node.coordination.routing_batch import shard_numbers
 
 MAX_MAPPING_ROUNDS = 20
 STATUS_BY_RESULT = {"created": 201, "updated": 200, "deleted": 200, "noop": 200, "not_found": 404}
@@ -74,6 +74,7 @@ async def execute_writes(services: Any, requests: list[WriteRequest], refresh: s
     outcomes: list[WriteOutcome | None] = [None] * len(requests)
     targets = await _resolve_targets(services, requests, timeout_seconds)
     groups: dict[tuple[str, int], list[int]] = {}
+    routed: dict[str, list[int]] = {}       # index name → positions, routed per index in one batch
     for position, request in enumerate(requests):
         if request.error is not None:
             outcomes[position] = _failed(request, request.index, request.error)
@@ -100,10 +101,14 @@ async def execute_writes(services: Any, requests: list[WriteRequest], refresh: s
             continue
         if request.document_id is None:
             request.document_id = new_document_id()
+        routed.setdefault(index_name, []).append(position)
+    for index_name, positions in routed.items():
+        index = services.state.indices[index_name]
         partition_size = int(index.settings.get("index.routing_partition_size", "1"))
-        shard_number = shard_for_document(request.document_id, routing, index.number_of_shards,
-                                          index.routing_num_shards, partition_size)
-        groups.setdefault((index_name, shard_number), []).append(position)
+        numbers = shard_numbers([requests[p].document_id for p in positions], [requests[p].routing for p in positions],
+                                index.number_of_shards, index.routing_num_shards, partition_size)
+        for position, shard_number in zip(positions, numbers):
+            groups.setdefault((index_name, shard_number), []).append(position)
 
     async def run_group(index_name: str, shard_number: int, positions: list[int]) -> None:
         results = await _write_to_shard(services, index_name, shard_number,
