@@ -172,6 +172,9 @@ class _PendingSubmission:
     callback: Callable[[SubmitResult], None]
     deadline: float
     command_id: str = field(default="")
+    command_bytes: bytes = b""
+    # False while we hold it (no leader known yet): expiring then is a definite not_committed.
+    handed_to_pysyncobj: bool = False
 
 
 StateListener = Callable[[ClusterState, "CommandOutcome | None"], None]
@@ -200,6 +203,9 @@ class ClusterStateMachine(SyncObj):
         # Plumbing only; the cluster state itself is set after super().__init__ (DESIGN §8).
         self._lock = threading.Lock()
         self._pending: dict[int, _PendingSubmission] = {}
+        # Submissions held until a leader is known (tokens into _pending), so that a command that
+        # never found a leader fails definitely instead of committing long after its deadline.
+        self._awaiting_leader: list[int] = []
         self._submission_counter = itertools.count(1)
         self._state_listeners: list[StateListener] = list(state_listeners)
         self._status_listeners: list[StatusListener] = list(status_listeners)
@@ -231,7 +237,7 @@ class ClusterStateMachine(SyncObj):
             bindRetryTime=config.bind_retry_seconds,
             maxBindRetries=config.max_bind_attempts,
             onStateChanged=self._on_raft_role_changed,
-            commandsWaitLeader=True,
+            commandsWaitLeader=False,  # we hold commands ourselves until a leader is known
         )
         other_voters = [a for a in config.voter_addresses if a != config.self_address]
         extra: dict[str, Any] = {}
@@ -302,15 +308,24 @@ class ClusterStateMachine(SyncObj):
             return
         pending = _PendingSubmission(
             callback=callback, deadline=time.monotonic() + max(0.0, timeout_seconds),
-            command_id=getattr(command, "command_id", ""))
+            command_id=getattr(command, "command_id", ""), command_bytes=command_bytes)
         with self._lock:
             closed = self._closing.is_set()
             if not closed:
                 token = next(self._submission_counter)
                 self._pending[token] = pending
+                leader_known = self._getLeader() is not None
+                if leader_known:
+                    pending.handed_to_pysyncobj = True
+                else:
+                    self._awaiting_leader.append(token)
         if closed:
             self._fire(pending, SubmitResult(SUBMIT_NOT_COMMITTED, None, "closed"))
             return
+        if leader_known:
+            self._hand_to_pysyncobj(token, command_bytes)
+
+    def _hand_to_pysyncobj(self, token: int, command_bytes: bytes) -> None:
         self.apply_command_bytes(
             command_bytes, callback=lambda result, error: self._on_submission_done(token, result, error))
 
@@ -369,6 +384,7 @@ class ClusterStateMachine(SyncObj):
                 except Exception:
                     logger.exception("raft tick failed")
                     time.sleep(self._config.tick_seconds)
+                self._hand_over_awaiting_commands()
                 self._expire_deadlines()
                 self._refresh_status()
         finally:
@@ -380,8 +396,28 @@ class ClusterStateMachine(SyncObj):
             self._closed.set()
             self._fail_all_pending("closed")
 
+    def _hand_over_awaiting_commands(self) -> None:
+        if not self._awaiting_leader or self._getLeader() is None:
+            return
+        with self._lock:
+            tokens, self._awaiting_leader = self._awaiting_leader, []
+            handover = []
+            for token in tokens:
+                pending = self._pending.get(token)
+                if pending is not None:
+                    pending.handed_to_pysyncobj = True
+                    handover.append((token, pending.command_bytes))
+        for token, command_bytes in handover:
+            self._hand_to_pysyncobj(token, command_bytes)
+
     def _on_submission_done(self, token: int, result: Any, error: int) -> None:
         with self._lock:
+            if error == FAIL_REASON.MISSING_LEADER and token in self._pending:
+                # pysyncobj dropped it without appending (the leader vanished between our check
+                # and its tick): hold it again until a leader is known or the deadline passes.
+                self._pending[token].handed_to_pysyncobj = False
+                self._awaiting_leader.append(token)
+                return
             pending = self._pending.pop(token, None)
         if pending is None:
             return  # already timed out: the caller was told "unknown" and that stands
@@ -398,14 +434,14 @@ class ClusterStateMachine(SyncObj):
             expired = [token for token, pending in self._pending.items() if pending.deadline <= now]
             expired_submissions = [self._pending.pop(token) for token in expired]
         for pending in expired_submissions:
-            self._fire(pending, SubmitResult(SUBMIT_UNKNOWN, None, "timeout"))
+            self._fire(pending, _undelivered_result(pending, "timeout"))
 
     def _fail_all_pending(self, reason: str) -> None:
         with self._lock:
             remaining = list(self._pending.values())
             self._pending.clear()
         for pending in remaining:
-            self._fire(pending, SubmitResult(SUBMIT_UNKNOWN, None, reason))
+            self._fire(pending, _undelivered_result(pending, reason))
 
     @staticmethod
     def _fire(pending: _PendingSubmission, result: SubmitResult) -> None:
@@ -484,6 +520,14 @@ class ClusterStateMachine(SyncObj):
         self._notify_state_listeners(state, None)
         return (_entry_from_json(document["last_entry"]),
                 _entry_from_json(document["previous_entry"]), [])
+
+
+def _undelivered_result(pending: _PendingSubmission, reason: str) -> SubmitResult:
+    """What a caller learns when its answer never came: a command we still held (no leader was
+    ever known) is definitely not in the log; one pysyncobj had may or may not be."""
+    if not pending.handed_to_pysyncobj:
+        return SubmitResult(SUBMIT_NOT_COMMITTED, None, "no_leader" if reason == "timeout" else reason)
+    return SubmitResult(SUBMIT_UNKNOWN, None, reason)
 
 
 def _check_snapshot_file(path: Path) -> None:

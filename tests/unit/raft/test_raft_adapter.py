@@ -105,8 +105,9 @@ def test_state_listeners_see_every_version_in_order(tmp_path, machines):
     assert seen == [1, 2, 3, 4, 5]
 
 
-def test_a_deadline_turns_a_stuck_submission_into_unknown_exactly_once(tmp_path, machines):
-    # Two voters, one never started: there is no quorum, so nothing can commit.
+def test_a_submission_that_never_finds_a_leader_is_not_committed_exactly_once(tmp_path, machines):
+    # Two voters, one never started: no leader can be elected, so the command is never handed
+    # to pysyncobj and its failure is definite (it will not commit later behind our back).
     address, absent = free_address(), free_address()
     machine = start(machines, make_config(tmp_path, "lonely", address, [address, absent]))
     results = []
@@ -118,9 +119,27 @@ def test_a_deadline_turns_a_stuck_submission_into_unknown_exactly_once(tmp_path,
 
     machine.submit(register("n1"), on_result, timeout_seconds=0.2)
     assert fired.wait(CEILING_SECONDS)
-    assert results == [SubmitResult("unknown", None, "timeout")]
+    assert results == [SubmitResult("not_committed", None, "no_leader")]
     machine.close()
-    assert results == [SubmitResult("unknown", None, "timeout")]
+    assert results == [SubmitResult("not_committed", None, "no_leader")]
+
+
+def test_a_command_the_leader_cannot_commit_has_an_unknown_outcome(tmp_path, machines):
+    voters = [free_address() for _ in range(2)]
+    pair = [start(machines, make_config(tmp_path, f"p{i}", voters[i], voters,
+                                        leader_fallback_timeout_seconds=30.0)) for i in range(2)]
+    submit_until_committed(pair[0], register("together"))
+    wait_until(lambda: all("together" in m.state.nodes for m in pair), "replication")
+    leader = next((m for m in pair if m.status().role == "leader"), None)
+    if leader is None:
+        wait_until(lambda: any(m.status().role == "leader" for m in pair), "a leader")
+        leader = next(m for m in pair if m.status().role == "leader")
+    next(m for m in pair if m is not leader).close()
+    # The leader still believes it leads (fallback 30 s) and appends the entry, but without its
+    # peer it cannot commit: the deadline makes the outcome unknown, never "failed".
+    result = leader.submit_and_wait(register("alone"), timeout_seconds=0.5)
+    assert result == SubmitResult("unknown", None, "timeout")
+    assert "alone" not in leader.state.nodes
 
 
 def test_submitting_after_close_reports_not_committed(tmp_path, machines):
