@@ -104,25 +104,28 @@ class Analyzer:
         return kind, remaining
 
     # -- per text -------------------------------------------------------------------------
-    def _filtered_text(self, text: str) -> tuple[str, list[int] | None]:
+    def _filtered_text(self, text: str) -> tuple[str, list[int] | None, list[int] | None]:
         if not self.char_filters:
-            return text, None
-        offsets = list(range(len(text) + 1))
+            return text, None, None
+        starts = list(range(len(text)))
+        ends = list(range(1, len(text) + 1))
         for char_filter in self.char_filters:
-            text, offsets = char_filter.apply(text, offsets)
-        return text, offsets
+            text, starts, ends = char_filter.apply(text, starts, ends)
+        return text, starts, ends
 
     def analyze_with_end(self, text: str) -> tuple[list[Token], int, int]:
         """Tokens, the position after the last tokenizer token, and the end offset (for `_analyze`)."""
-        filtered, offsets = self._filtered_text(text)
+        filtered, starts, ends = self._filtered_text(text)
         raw_tokens = self.tokenizer.tokenize(filtered)
-        if offsets is None:
+        if starts is None or ends is None:
             tokens = [Token(term, position, start, end, token_type)
                       for position, (term, start, end, token_type) in enumerate(raw_tokens)]
         else:
-            tokens = [Token(term, position, offsets[start], offsets[end - 1] + 1 if end > start else offsets[start],
-                            token_type)
-                      for position, (term, start, end, token_type) in enumerate(raw_tokens)]
+            tokens = []
+            for position, (term, start, end, token_type) in enumerate(raw_tokens):
+                original_start = starts[start] if start < len(starts) else len(text)
+                original_end = ends[end - 1] if end > start else original_start
+                tokens.append(Token(term, position, original_start, original_end, token_type))
         for token_filter in self.token_filters:
             tokens = token_filter.filter_tokens(tokens)
         return tokens, len(raw_tokens), len(text)
@@ -134,7 +137,7 @@ class Analyzer:
         if self._terms_need_tokens:
             tokens = self.analyze(text)
             return [token.term for token in tokens], [token.position for token in tokens]
-        filtered, _ = self._filtered_text(text)
+        filtered, _, _ = self._filtered_text(text)
         terms = self.tokenizer.terms(filtered)
         positions = list(range(len(terms)))
         for token_filter in self.token_filters:

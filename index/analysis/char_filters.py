@@ -1,8 +1,9 @@
 """Character filters: html_strip, mapping and pattern_replace.
 
 A char filter rewrites the text before tokenising and returns, for every output character, the
-offset of the original character it came from, so tokens still report offsets into the text the
-user sent. It must never tokenise or touch terms.
+original offsets of the span it came from (start and end), so tokens still report offsets into
+the text the user sent: a token made of a replacement ends where the replaced text ended, as
+Lucene's offset correction does. It must never tokenise or touch terms.
 """
 
 from __future__ import annotations
@@ -13,34 +14,39 @@ from typing import Any
 
 from index.errors import AnalysisError
 
-# (filtered text, original offset of every filtered character, plus one entry for the end)
-FilteredText = tuple[str, list[int]]
+# (filtered text, original start offset of each character, original end offset of each character)
+FilteredText = tuple[str, list[int], list[int]]
 
 
 class CharFilter:
     name = "char_filter"
 
-    def apply(self, text: str, original_offsets: list[int]) -> FilteredText:
+    def apply(self, text: str, starts: list[int], ends: list[int]) -> FilteredText:
         raise NotImplementedError
 
 
-def _replace_spans(text: str, original_offsets: list[int],
+def _replace_spans(text: str, starts: list[int], ends: list[int],
                    replacements: list[tuple[int, int, str]]) -> FilteredText:
-    """Rebuilds text with (start, end, replacement) spans, keeping the offset map aligned."""
+    """Rebuilds text with (start, end, replacement) spans, keeping both offset maps aligned."""
     pieces: list[str] = []
-    offsets: list[int] = []
+    new_starts: list[int] = []
+    new_ends: list[int] = []
     cursor = 0
     for start, end, replacement in replacements:
         pieces.append(text[cursor:start])
-        offsets.extend(original_offsets[cursor:start])
-        pieces.append(replacement)
-        # every replacement character points at the start of what it replaced, like Lucene's
-        # offset correction does for a shrinking replacement
-        offsets.extend([original_offsets[start]] * len(replacement))
+        new_starts.extend(starts[cursor:start])
+        new_ends.extend(ends[cursor:start])
+        if replacement:
+            span_start = starts[start] if start < len(text) else (ends[-1] if ends else 0)
+            span_end = ends[end - 1] if end > start else span_start
+            pieces.append(replacement)
+            new_starts.extend([span_start] * len(replacement))
+            new_ends.extend([span_end] * len(replacement))
         cursor = end
     pieces.append(text[cursor:])
-    offsets.extend(original_offsets[cursor:])
-    return "".join(pieces), offsets + [original_offsets[len(text)]]
+    new_starts.extend(starts[cursor:])
+    new_ends.extend(ends[cursor:])
+    return "".join(pieces), new_starts, new_ends
 
 
 _BLOCK_TAGS = frozenset("""address article aside blockquote br dd div dl dt fieldset figcaption figure
@@ -63,7 +69,7 @@ class HtmlStripCharFilter(CharFilter):
     def __init__(self, escaped_tags: list[str] | None = None) -> None:
         self.escaped_tags = frozenset(tag.lower() for tag in escaped_tags or [])
 
-    def apply(self, text: str, original_offsets: list[int]) -> FilteredText:
+    def apply(self, text: str, starts: list[int], ends: list[int]) -> FilteredText:
         replacements: list[tuple[int, int, str]] = []
         for match in _HTML_MARKUP.finditer(text):
             if match.group("entity"):
@@ -77,8 +83,8 @@ class HtmlStripCharFilter(CharFilter):
             else:
                 replacements.append((match.start(), match.end(), ""))
         if not replacements:
-            return text, original_offsets
-        return _replace_spans(text, original_offsets, replacements)
+            return text, starts, ends
+        return _replace_spans(text, starts, ends, replacements)
 
 
 class MappingCharFilter(CharFilter):
@@ -93,12 +99,12 @@ class MappingCharFilter(CharFilter):
         keys = sorted(mappings, key=len, reverse=True)
         self.pattern = re.compile("|".join(re.escape(key) for key in keys))
 
-    def apply(self, text: str, original_offsets: list[int]) -> FilteredText:
+    def apply(self, text: str, starts: list[int], ends: list[int]) -> FilteredText:
         replacements = [(match.start(), match.end(), self.mappings[match.group()])
                         for match in self.pattern.finditer(text)]
         if not replacements:
-            return text, original_offsets
-        return _replace_spans(text, original_offsets, replacements)
+            return text, starts, ends
+        return _replace_spans(text, starts, ends, replacements)
 
 
 class PatternReplaceCharFilter(CharFilter):
@@ -112,12 +118,12 @@ class PatternReplaceCharFilter(CharFilter):
         # Java writes group references as $1; Python as \1
         self.replacement = re.sub(r"\$(\d+)", r"\\\1", replacement)
 
-    def apply(self, text: str, original_offsets: list[int]) -> FilteredText:
+    def apply(self, text: str, starts: list[int], ends: list[int]) -> FilteredText:
         replacements = [(match.start(), match.end(), match.expand(self.replacement))
                         for match in self.pattern.finditer(text)]
         if not replacements:
-            return text, original_offsets
-        return _replace_spans(text, original_offsets, replacements)
+            return text, starts, ends
+        return _replace_spans(text, starts, ends, replacements)
 
 
 def _parse_mapping_rule(rule: str, definition_name: str) -> tuple[str, str]:

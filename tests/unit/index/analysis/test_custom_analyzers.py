@@ -275,3 +275,12 @@ def test_flat_settings_with_numbered_array_keys_are_read_as_lists():
                                                      "index.analysis.analyzer.a.filter.0": "lowercase",
                                                      "index.analysis.analyzer.a.filter.1": "uppercase"})
     assert terms(registry, "a", "Ab") == ["AB"]
+
+
+def test_a_token_made_of_a_replacement_ends_where_the_replaced_text_ended():
+    registry = AnalysisRegistry.from_index_settings({"analysis": {
+        "char_filter": {"faces": {"type": "mapping", "mappings": [":) => _happy_"]}},
+        "analyzer": {"a": {"tokenizer": "whitespace", "char_filter": ["faces"]}}}})
+    tokens = registry.get("a").analyze("so :) now")
+    assert [(token.term, token.start_offset, token.end_offset) for token in tokens] == [
+        ("so", 0, 2), ("_happy_", 3, 5), ("now", 6, 9)]
