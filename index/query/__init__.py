@@ -11,6 +11,7 @@ Data flows through the modules in this order:
     merge.py                      THE merge: segments within a shard and shards in the cluster alike
     fetch.py                      hits → OpenSearch hit objects (_source filtering, highlight, explain)
     search.py                     search_shard / count_shard: the per-shard query phase
+    statistics.py                 dfs_query_then_fetch: per-shard term statistics, summed by node/
 
 It must never import node/, raft/, udf/ or any async/HTTP library, and reads segments only through
 the SegmentReader protocol (contracts §3).
@@ -29,11 +30,12 @@ from index.query.request import (
 )
 from index.query.results import MergedSearchResult, ShardHit, ShardSearchResult
 from index.query.search import count_shard, search_shard
+from index.query.statistics import TermStatistics, collect_term_statistics, merge_term_statistics
 
 __all__ = [
     "DEFAULT_QUERY_REGISTRY", "FilterCache", "FilterCacheStatistics", "HighlightField", "HighlightSpec",
     "MergedSearchResult", "QueryLimits", "QueryNode", "QueryParseContext", "QueryRegistry", "SearchContext",
     "SearchRequest", "ShardHit", "ShardSearchResult", "SortField", "SourceFilter", "TooManyClausesError",
     "count_shard", "explain_document", "fetch_hits", "filter_source", "merge_shard_results", "parse_query", "parse_search_request",
-    "search_shard",
+    "search_shard", "TermStatistics", "collect_term_statistics", "merge_term_statistics",
 ]

@@ -26,3 +26,4 @@ class SearchContext:
     filter_cache: Any = None            # a FilterCache owned by the shard's host, or None
     max_clause_count: int = 1024
     node_id: str = "_na"                # only used in profile output ("[node][index][shard]")
+    term_statistics: Any = None         # dfs_query_then_fetch: merged TermStatistics of every shard

@@ -105,6 +105,11 @@ class ShardExecution:
         self._field_statistics: dict[str, tuple[int, int]] = {}
         self._document_frequencies: dict[tuple[str, str], int] = {}
         self.clause_count = 0
+        # dfs_query_then_fetch: statistics summed over every shard by node/, used where present
+        global_statistics = getattr(context, "term_statistics", None)
+        if global_statistics is not None:
+            self._field_statistics.update(global_statistics.field_statistics)
+            self._document_frequencies.update(global_statistics.document_frequencies)
 
     @property
     def now_millis(self) -> int:
@@ -133,6 +138,12 @@ class ShardExecution:
             cached = sum(len(segment.postings(field_name, term)) for segment in self.searcher.segments)
             self._document_frequencies[key] = cached
         return cached
+
+    def recorded_field_statistics(self) -> dict[str, tuple[int, int]]:
+        return dict(self._field_statistics)
+
+    def recorded_document_frequencies(self) -> dict[tuple[str, str], int]:
+        return dict(self._document_frequencies)
 
     def expand_terms(self, field_name: str, select: Callable[[Sequence[str]], list]) -> list:
         """Union over segments of ``select(segment terms)`` (selections must be hashable items).
