@@ -8,10 +8,10 @@ renders its answer. Errors are raised, never rendered here: node/errors.py's tab
 node/api) turns them into OpenSearch bodies — except inside _msearch, whose items carry their own
 error objects.
 
-Accepted and ignored parameters (as OpenSearch's single-node behaviour makes them no-ops):
-search_type=query_then_fetch|dfs_query_then_fetch, preference, request_cache, routing (every
-shard is searched), batched_reduce_size, pre_filter_shard_size, max_concurrent_shard_requests,
-ccs_minimize_roundtrips, typed_keys is NOT supported (400).
+Accepted and ignored parameters: search_type=query_then_fetch|dfs_query_then_fetch (no DFS
+phase: scores use per-shard statistics), preference, request_cache, batched_reduce_size,
+pre_filter_shard_size, max_concurrent_shard_requests, ccs_minimize_roundtrips. ``routing``
+restricts the search to the routed shards. typed_keys is NOT supported (400).
 
 This module must never talk to a worker or parse the query DSL itself.
 """

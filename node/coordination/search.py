@@ -259,7 +259,10 @@ class SearchCoordinator:
             wires[name] = replace(request, query=query).to_wire()
         return wires
 
-    def shard_targets(self, index_names: list[str]) -> tuple[list[ShardTarget], list[ShardFailure]]:
+    def shard_targets(self, index_names: list[str],
+                      routing: str | None = None) -> tuple[list[ShardTarget], list[ShardFailure]]:
+        """One copy of every shard of ``index_names`` (only the routed shards when ``routing`` —
+        comma-separated values — is given, as OpenSearch's search routing)."""
         state = self.state
         targets: list[ShardTarget] = []
         failures: list[ShardFailure] = []
@@ -271,7 +274,10 @@ class SearchCoordinator:
             if index.state != "open":
                 raise ApiError(f"closed", opensearch_type="index_closed_exception", index=index_name,
                                index_uuid=index.uuid)
+            routed = _routed_shards(index, routing) if routing else None
             for shard in state.routing_table.get(index_name, ()):
+                if routed is not None and shard.shard_number not in routed:
+                    continue
                 started = [c for c in shard.copies if c.node_id and c.state in ("STARTED", "RELOCATING")]
                 chosen = next((c for c in started if c.node_id == self.context.node_id), None)
                 if chosen is None:
@@ -520,7 +526,7 @@ class SearchCoordinator:
         timeout_seconds = parse_time_seconds(timeout_value, "timeout") if timeout_value not in (None, "", "-1") \
             else None
         index_names = self.resolve(index_expression, query_params)
-        targets, unavailable = self.shard_targets(index_names)
+        targets, unavailable = self.shard_targets(index_names, query_params.get("routing"))
         self._check_allow_partial(query_params, unavailable)
         request = self.parse_request(body, query_params, index_names, targets, scroll=scroll_seconds is not None)
         filtered = self.filtered_requests(request, self.alias_filters(index_expression, index_names))
@@ -678,7 +684,7 @@ class SearchCoordinator:
         if unknown:
             raise QueryParsingError(f"request does not support [{unknown[0]}]")
         index_names = self.resolve(index_expression, query_params)
-        targets, unavailable = self.shard_targets(index_names)
+        targets, unavailable = self.shard_targets(index_names, query_params.get("routing"))
         uri = {key: value for key, value in query_params.items()
                if key in ("q", "df", "default_operator", "analyzer", "lenient", "analyze_wildcard")}
         request = parse_search_request(body, uri)
@@ -877,6 +883,19 @@ class SearchCoordinator:
 def _write_failure(item: dict) -> dict:
     return {"index": item.get("_index"), "id": item.get("_id"), "cause": item.get("error"),
             "status": int(item.get("status", 500))}
+
+
+def _routed_shards(index: Any, routing: str) -> set[int]:
+    from raft.routing import shard_for_routing
+
+    partition_size = int(index.settings.get("index.routing_partition_size", "1") or 1)
+    shards: set[int] = set()
+    for value in (part.strip() for part in routing.split(",")):
+        if not value:
+            continue
+        for offset in range(partition_size):
+            shards.add(shard_for_routing(value, index.number_of_shards, index.routing_num_shards, offset))
+    return shards
 
 
 def shards_header(total: int, failures: list[ShardFailure]) -> dict[str, Any]:

@@ -294,3 +294,16 @@ def test_a_search_timeout_that_expires_reports_timed_out_and_the_node_keeps_serv
     generous = library.search(index=INDEX, body={"query": {"match_all": {}}, "timeout": "1m", "size": 0})
     assert generous["timed_out"] is False and generous["hits"]["total"]["value"] == 30
 
+
+
+def test_routing_restricts_a_search_to_the_routed_shard(opensearch_client):
+    opensearch_client.indices.create(index="routed", body={"settings": {"number_of_shards": 4}})
+    for user in ("alice", "bob", "carol", "dave"):
+        opensearch_client.index(index="routed", id=f"{user}-doc", body={"user": user}, routing=user)
+    opensearch_client.indices.refresh(index="routed")
+    everything = opensearch_client.search(index="routed", body={"size": 10})
+    assert everything["_shards"]["total"] == 4 and everything["hits"]["total"]["value"] == 4
+    routed = opensearch_client.search(index="routed", routing="alice", body={"size": 10})
+    assert routed["_shards"]["total"] == 1
+    assert "alice-doc" in ids(routed)
+    assert opensearch_client.count(index="routed", routing="alice")["_shards"]["total"] == 1
