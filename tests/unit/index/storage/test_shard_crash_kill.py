@@ -35,7 +35,8 @@ CHILD = textwrap.dedent("""
             return Parsed({key: [value] for key, value in source.items()})
 
     path, seed, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
-    shard = Shard.open(path, ShardSettings(translog_retention_operations=0), FlatMapping(), None)
+    shard = Shard.open(path, ShardSettings(translog_retention_operations=0, merge_segments_per_tier=3),
+                       FlatMapping(), None)
     number = 0
     while True:
         batch = [IndexOperation(f"{prefix}d{number + k}", orjson.dumps({"title": f"t{number + k}", "n": number + k}))
@@ -53,6 +54,8 @@ CHILD = textwrap.dedent("""
             shard.refresh()
         if (number + seed) % 41 == 0:
             shard.flush()
+        if (number + seed) % 59 == 0:
+            shard.maybe_merge()
 """)
 
 
