@@ -8,6 +8,7 @@ positions; the property tests hold them together. A filter never tokenises.
 
 from __future__ import annotations
 
+import functools
 import re
 import threading
 import unicodedata
@@ -83,6 +84,23 @@ _FOLDING_EXCEPTIONS = str.maketrans({
 })
 
 
+@functools.lru_cache(maxsize=8192)
+def _fold_character(character: str) -> str:
+    """One character's ASCII folding, or the character itself when it has none.
+
+    Lucene's ASCIIFoldingFilter only folds characters with an ASCII equivalent (Latin letters with
+    accents, ligatures, typographic symbols); decomposing everything would also break Hangul
+    syllables into jamo and strip the voicing marks of kana.
+    """
+    if character.isascii():
+        return character
+    excepted = character.translate(_FOLDING_EXCEPTIONS)
+    if excepted != character:
+        return excepted
+    folded = "".join(part for part in unicodedata.normalize("NFKD", character) if not unicodedata.combining(part))
+    return folded if folded and folded.isascii() else character
+
+
 class AsciiFoldingFilter(TokenFilter):
     name = "asciifolding"
 
@@ -92,8 +110,7 @@ class AsciiFoldingFilter(TokenFilter):
     def map_term(self, term: str) -> str:
         if term.isascii():
             return term
-        decomposed = unicodedata.normalize("NFKD", term.translate(_FOLDING_EXCEPTIONS))
-        return "".join(character for character in decomposed if not unicodedata.combining(character))
+        return "".join(_fold_character(character) for character in term)
 
     def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
         if not self.preserve_original:

@@ -284,3 +284,11 @@ def test_a_token_made_of_a_replacement_ends_where_the_replaced_text_ended():
     tokens = registry.get("a").analyze("so :) now")
     assert [(token.term, token.start_offset, token.end_offset) for token in tokens] == [
         ("so", 0, 2), ("_happy_", 3, 5), ("now", 6, 9)]
+
+
+def test_asciifolding_folds_latin_and_leaves_other_scripts_intact():
+    from index.analysis.token_filters import AsciiFoldingFilter
+
+    folding = AsciiFoldingFilter()
+    assert [folding.map_term(term) for term in ["Crème", "Ærø", "ﬁne", "한국", "がっこう", "Москва"]] == [
+        "Creme", "AEro", "fine", "한국", "がっこう", "Москва"]
