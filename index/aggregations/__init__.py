@@ -6,6 +6,7 @@ Owns the whole aggregation pipeline of one search request:
     parse_aggregations(aggs_json)             → AggregationTree          (tree.py)
     collect_segment(tree, segment, docs, ctx) → AggregationPartial       (collect.py)
     reduce_for_shard_response(partial, tree)  → partial cut to shard_size (partials.py, optional)
+    collect_shard(tree, [(segment, docs, scores)], ctx) → the same cut partial, breadth-first
     merge_partials(partials, tree)            → AggregationPartial       (partials.py — THE merge)
     partial.to_wire() / AggregationPartial.from_wire(dict)               (crosses processes)
     render(partial, tree)                     → the response's "aggregations" object (render.py;
@@ -18,7 +19,7 @@ Python on the hot path, or know about HTTP. Errors are index.errors.AggregationE
 subclass TooManyBucketsError).
 """
 
-from index.aggregations.collect import collect_segment, filter_source
+from index.aggregations.collect import collect_segment, collect_shard, filter_source
 from index.aggregations.partials import (
     AggregationPartial, empty_partial, merge_partials, reduce_for_shard_response)
 from index.aggregations.render import MAX_BUCKETS, TooManyBucketsError, render, render_response
@@ -26,7 +27,7 @@ from index.aggregations.tree import AggregationNode, AggregationTree, parse_aggr
 
 __all__ = [
     "AggregationNode", "AggregationPartial", "AggregationTree", "MAX_BUCKETS",
-    "TooManyBucketsError", "collect_segment", "empty_partial", "filter_source",
+    "TooManyBucketsError", "collect_segment", "collect_shard", "empty_partial", "filter_source",
     "merge_partials", "parse_aggregations", "reduce_for_shard_response", "render",
     "render_response", "tree_needs_scores",
 ]

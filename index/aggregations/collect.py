@@ -64,6 +64,48 @@ def collect_segment(tree: AggregationTree, segment, matching_docs: np.ndarray, c
     return _collect_tree(tree, segment, docs, scores, context)
 
 
+def collect_shard(tree: AggregationTree, segment_inputs, context) -> AggregationPartial:
+    """A shard's response partial from all its segments at once: the same result as
+    `reduce_for_shard_response(merge_partials([collect_segment(...) for each segment]))`, but
+    a top-level terms aggregation with sub-aggregations (ordered by count or key) is collected
+    breadth-first, as OpenSearch does: first the counts of every term over all segments, then
+    the sub-aggregations only for the shard_size terms the shard will return. With many distinct
+    terms this saves building sub-aggregations for buckets that would be cut anyway.
+
+    `segment_inputs` is an iterable of (segment, matching_docs, scores or None)."""
+    from dataclasses import replace
+    from index.aggregations.partials import (
+        merge_partials, reduce_for_shard_response, select_flat_terms, shard_cut_terms_state)
+    inputs = [(segment, docs, scores) for segment, docs, scores in segment_inputs]
+    deferred = {}
+    phase_nodes = []
+    for node in tree:
+        spec = node.spec
+        if (node.type == "terms" and node.sub_aggregations and spec.min_doc_count > 0
+                and spec.order[0].path in ("_count", "_key")
+                and spec.include is None and spec.exclude is None and spec.missing is None):
+            counts_tree = AggregationTree((replace(node, sub_aggregations=AggregationTree()),))
+            counts = merge_partials([collect_segment(counts_tree, segment, docs, context)
+                                     for segment, docs, _ in inputs], counts_tree).states[node.name]
+            minimum = max(spec.shard_min_doc_count, 1)
+            chosen, left_out = select_flat_terms(counts, spec.order, minimum, spec.shard_size)
+            if left_out or len(chosen) < int((counts.counts >= minimum).sum()):
+                keys = tuple(counts.keys[index] for index in chosen)
+                restricted = replace(node, spec=replace(spec, include=keys))
+                deferred[node.name] = (counts, chosen, left_out)
+                phase_nodes.append(restricted)
+                continue
+        phase_nodes.append(node)
+    phase_tree = AggregationTree(tuple(phase_nodes), tree.pipelines)
+    merged = merge_partials([collect_segment(phase_tree, segment, docs, context, scores)
+                             for segment, docs, scores in inputs], phase_tree)
+    states = dict(reduce_for_shard_response(merged, phase_tree).states)
+    for name, (counts, chosen, left_out) in deferred.items():
+        node = tree.node(name)
+        states[name] = shard_cut_terms_state(merged.states[name], node, counts, chosen, left_out)
+    return AggregationPartial(states)
+
+
 @dataclass(frozen=True, slots=True)
 class _IndexFieldDocValues:
     terms: tuple
@@ -669,27 +711,30 @@ def _collect_terms(node, segment, docs, scores, context):
 
 
 def _filter_terms(indexes: np.ndarray, keys: list, spec) -> np.ndarray:
-    """Apply include/exclude (regex over the whole string, or exact value lists)."""
+    """Apply include/exclude: a regex over the whole string, or a list of exact values (a value
+    matches a key equal to it, or whose text equals the value's text: [1] matches key 1.0)."""
     if spec.include is None and spec.exclude is None:
         return indexes
-    keep = np.ones(len(keys), dtype=bool)
-    for position, key in enumerate(keys):
-        text = _term_text(key)
-        if spec.include is not None and not _matches(spec.include, key, text):
-            keep[position] = False
-        if spec.exclude is not None and _matches(spec.exclude, key, text):
-            keep[position] = False
+    include, exclude = _term_rule(spec.include), _term_rule(spec.exclude)
+    keep = np.fromiter(
+        ((include is None or include(key)) and (exclude is None or not exclude(key)) for key in keys),
+        dtype=bool, count=len(keys))
     return np.asarray(indexes)[keep]
 
 
-def _term_text(key) -> str:
-    return str(key)
-
-
-def _matches(rule, key, text: str) -> bool:
+def _term_rule(rule):
+    if rule is None:
+        return None
     if isinstance(rule, str):
-        return re.fullmatch(rule, text) is not None
-    return any(key == value or text == str(value) for value in rule)
+        pattern = re.compile(rule)
+        return lambda key: pattern.fullmatch(str(key)) is not None
+    values = set()
+    texts = set()
+    for value in rule:
+        if isinstance(value, (int, float, str)) and not isinstance(value, bool):
+            values.add(value)
+        texts.add(str(value))
+    return lambda key: key in values or str(key) in texts
 
 
 def _collect_histogram(node, segment, docs, scores, context):

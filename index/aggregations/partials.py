@@ -678,6 +678,29 @@ def reduce_for_shard_response(partial: AggregationPartial, tree: AggregationTree
     return AggregationPartial(states)
 
 
+def shard_cut_terms_state(state, node: AggregationNode, counts: FlatTermsState,
+                          chosen: list[int], left_out: int):
+    """The shard response of a breadth-first terms aggregation (collect_shard): `state` holds
+    the sub-aggregated buckets of the `chosen` terms only; the doc count error and
+    sum_other_doc_count come from the full counts, as reduce_for_shard_response computes them."""
+    spec = node.spec
+    primary = spec.order[0]
+    if len(chosen) < spec.shard_size or primary.path == "_key":
+        doc_count_error = 0
+    elif primary.path == "_count" and not primary.ascending:
+        doc_count_error = int(counts.counts[chosen].min())
+    else:
+        doc_count_error = -1
+    buckets = state.buckets if isinstance(state, KeyedBucketsState) else {}
+    reduced = {key: Bucket(bucket.doc_count,
+                           reduce_for_shard_response(bucket.sub, node.sub_aggregations),
+                           bucket.doc_count_error)
+               for key, bucket in buckets.items()}
+    value_type = state.value_type if isinstance(state, KeyedBucketsState) else counts.value_type
+    date_format = state.date_format if isinstance(state, KeyedBucketsState) else counts.date_format
+    return KeyedBucketsState("terms", value_type, reduced, left_out, doc_count_error, date_format)
+
+
 def _reduce_state_for_shard(state, node: AggregationNode):
     if isinstance(state, CompositeState):
         return CompositeState(state.keys, tuple(

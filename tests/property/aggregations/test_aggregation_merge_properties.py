@@ -233,3 +233,34 @@ def test_grouped_sub_aggregations_equal_the_per_bucket_recursion(documents):
     finally:
         collect_module.GROUPED_SUB_AGGREGATIONS = True
     assert orjson.loads(orjson.dumps(grouped)) == orjson.loads(orjson.dumps(per_bucket))
+
+
+@settings(max_examples=50, deadline=None)
+@given(documents=documents_strategy, data=st.data())
+def test_breadth_first_collect_shard_equals_collecting_every_segment_then_cutting(documents, data):
+    from index.aggregations import collect_shard
+    shard_count = data.draw(st.integers(1, 3))
+    assignment = data.draw(st.lists(st.tuples(st.integers(0, shard_count - 1), st.integers(0, 2)),
+                                    min_size=len(documents), max_size=len(documents)))
+    size = data.draw(st.integers(1, 3))
+    order = data.draw(st.sampled_from([{"_count": "desc"}, {"_count": "asc"}, {"_key": "asc"}]))
+    field_name = data.draw(st.sampled_from(["tag", "n"]))
+    tree = parse({"t": {"terms": {"field": field_name, "size": size, "shard_size": size, "order": order,
+                                  "show_term_doc_count_error": True},
+                        "aggs": {"s": {"sum": {"field": "x"}}, "inner": {"terms": {"field": "tag"}}}},
+                  "c": {"value_count": {"field": "n"}}})
+    by_place = collections.defaultdict(list)
+    for document, place in zip(documents, assignment):
+        by_place[place].append(document)
+    usual, breadth_first = [], []
+    for shard in range(shard_count):
+        inputs = []
+        for (place_shard, place_segment), part in sorted(by_place.items()):
+            if place_shard == shard:
+                segment = FakeSegment(part, FIELD_TYPES, name=f"{shard}-{place_segment}")
+                inputs.append((segment, segment.matching_docs(), None))
+        context = FakeContext(FakeMapping(FIELD_TYPES))
+        usual.append(reduce_for_shard_response(merge_partials(
+            [collect_segment(tree, segment, docs, context) for segment, docs, _ in inputs], tree), tree))
+        breadth_first.append(collect_shard(tree, inputs, context))
+    assert render(merge_partials(breadth_first, tree), tree) == render(merge_partials(usual, tree), tree)
