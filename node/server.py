@@ -43,6 +43,7 @@ from node.http.serving import serve_http
 from node.logs import close_logging, configure_logging, get_logger
 from node.metrics import NodeMetrics
 from node.transport.server import PeerConnections, TransportHandlers, serve_transport
+from node.workers.errors import WorkerUnavailableError
 from node.workers.pool import ShardWorkers
 from raft.errors import RaftError
 from raft.state import NodeInfo
@@ -237,7 +238,13 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
                            lambda: workers)
         workers = ShardWorkers(config.workers, config.data_directory, secret, config.node_name,
                                config.log_level, get_logger("workers"), metrics=metrics)
-        await nursery.start(workers.run)
+        try:
+            await nursery.start(workers.run)
+        except BaseException as error:
+            for inner in flatten_exceptions(error):
+                if isinstance(inner, WorkerUnavailableError):
+                    raise NodeStartupError(inner.reason) from None
+            raise
         metadata = ClusterMetadata(adapter, get_logger("cluster"), metrics)
         transport_handlers = TransportHandlers()
         peers = PeerConnections(secret, nursery, get_logger("transport"))

@@ -68,7 +68,8 @@ class ShardWorkers:
     def __init__(self, worker_count: int, data_directory: Path, secret: bytes, node_name: str,
                  log_level: str, logger: logging.Logger, log_to_file: bool = True,
                  methods_module: str | None = None, extra_environment: dict[str, str] | None = None,
-                 metrics: Any = None) -> None:
+                 metrics: Any = None,
+                 ready_timeout_seconds: float = WORKER_READY_TIMEOUT_SECONDS) -> None:
         if worker_count < 1:
             raise ValueError(f"worker_count: expected at least 1, got {worker_count}")
         self.worker_count = worker_count
@@ -81,6 +82,7 @@ class ShardWorkers:
         self.methods_module = methods_module      # None: node.workers.shard_service
         self.extra_environment = dict(extra_environment or {})
         self.metrics = metrics
+        self.ready_timeout_seconds = ready_timeout_seconds
         self.handles = [WorkerHandle(number) for number in range(worker_count)]
         # (uuid, shard) → the open_shard (payload, body) to replay after a worker restart
         self.opened_shards: dict[tuple[str, int], tuple[dict, bytes]] = {}
@@ -163,9 +165,14 @@ class ShardWorkers:
             self.cancel_scope = nursery.cancel_scope
             for handle in self.handles:
                 nursery.start_soon(self.supervise, handle)
-            with trio.fail_after(WORKER_READY_TIMEOUT_SECONDS):
+            with trio.move_on_after(self.ready_timeout_seconds):
                 for handle in self.handles:
                     await handle.ready.wait()
+            not_ready = [handle.worker_number for handle in self.handles if not handle.ready.is_set()]
+            if not_ready:
+                raise WorkerUnavailableError(
+                    f"shard workers {not_ready} did not start within {self.ready_timeout_seconds:.0f}s "
+                    f"(they crashed {sum(h.crashes for h in self.handles)} times; see their errors above)")
             task_status.started()
 
     async def shutdown(self) -> None:

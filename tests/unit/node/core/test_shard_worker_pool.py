@@ -157,3 +157,17 @@ async def test_a_reopen_hook_supplies_fresh_payloads_or_skips_deleted_shards(tmp
             await pool.call("uuid-e", 1, "describe_shard", {})
         assert ("uuid-e", 1) not in pool.opened_shards
         await pool.shutdown()
+
+
+async def test_workers_that_cannot_start_fail_the_pool_start_with_a_reason(tmp_path):
+    (tmp_path / "broken_shard_methods_for_pool.py").write_text("raise ImportError('broken on purpose')\n")
+    pool = ShardWorkers(1, tmp_path, SECRET, "test-node", "CRITICAL", logging.getLogger("test.pool"),
+                        log_to_file=False, methods_module="broken_shard_methods_for_pool",
+                        extra_environment={"PYTHONPATH": str(tmp_path)}, ready_timeout_seconds=3)
+    from node.server import flatten_exceptions
+
+    with pytest.raises(BaseException) as caught:
+        async with trio.open_nursery() as nursery:
+            await nursery.start(pool.run)
+    [error] = [inner for inner in flatten_exceptions(caught.value) if isinstance(inner, WorkerUnavailableError)]
+    assert "shard workers [0] did not start within 3s" in error.reason
