@@ -376,9 +376,14 @@ def search_shards_body(coordinator: SearchCoordinator, index: str | None, query:
     nodes = {}
     shards = []
     indices = {}
+    from node.coordination.search import routed_shards
+
     for index_name in sorted(index_names):
         indices[index_name] = {}
+        routed = routed_shards(state.indices[index_name], query["routing"]) if query.get("routing") else None
         for shard in state.routing_table.get(index_name, ()):
+            if routed is not None and shard.shard_number not in routed:
+                continue
             copies = []
             for shard_copy in shard.copies:
                 if shard_copy.node_id is not None and shard_copy.node_id in state.nodes:

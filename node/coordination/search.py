@@ -274,7 +274,7 @@ class SearchCoordinator:
             if index.state != "open":
                 raise ApiError(f"closed", opensearch_type="index_closed_exception", index=index_name,
                                index_uuid=index.uuid)
-            routed = _routed_shards(index, routing) if routing else None
+            routed = routed_shards(index, routing) if routing else None
             for shard in state.routing_table.get(index_name, ()):
                 if routed is not None and shard.shard_number not in routed:
                     continue
@@ -885,7 +885,7 @@ def _write_failure(item: dict) -> dict:
             "status": int(item.get("status", 500))}
 
 
-def _routed_shards(index: Any, routing: str) -> set[int]:
+def routed_shards(index: Any, routing: str) -> set[int]:
     from raft.routing import shard_for_routing
 
     partition_size = int(index.settings.get("index.routing_partition_size", "1") or 1)
@@ -913,5 +913,5 @@ def _unwrap(error: BaseException) -> BaseException:
     return error
 
 
-__all__ = ["SearchCoordinator", "SearchPhaseExecutionError", "ShardFailure", "ShardTarget", "decode_search_id",
+__all__ = ["routed_shards", "SearchCoordinator", "SearchPhaseExecutionError", "ShardFailure", "ShardTarget", "decode_search_id",
            "encode_search_id", "keep_alive_seconds", "shards_header"]
