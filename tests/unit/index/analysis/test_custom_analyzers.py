@@ -76,7 +76,7 @@ def test_edge_ngram_tokenizer_builds_prefixes_of_letter_runs():
     assert terms(registry, "a", "Quick 1 fox") == ["qu", "qui", "quic", "fo", "fox"]
 
 
-def test_length_and_unique_filters():
+def test_length_drops_short_terms_and_unique_drops_repeats():
     registry = AnalysisRegistry.from_index_settings({"analysis": {
         "filter": {"long_only": {"type": "length", "min": 3}},
         "analyzer": {"a": {"tokenizer": "whitespace", "filter": ["long_only", "unique"]}}}})
@@ -241,7 +241,7 @@ def test_keep_types_selects_tokens_by_type_on_every_path():
     ({"type": "remove_duplicates"}, "a a", ["a", "a"]),
     ({"type": "flatten_graph"}, "a b", ["a", "b"]),
 ])
-def test_simple_token_filters(definition, text, expected):
+def test_each_simple_token_filter_gives_the_same_terms_per_text_and_batched(definition, text, expected):
     registry = AnalysisRegistry.from_index_settings({"analysis": {
         "filter": {"f": definition}, "analyzer": {"a": {"tokenizer": "whitespace", "filter": ["f"]}}}})
     assert terms(registry, "a", text) == expected

@@ -15,7 +15,7 @@ from index.analysis.porter import PorterStemmer, porter_stem
     ("goodness", "good"), ("adjustment", "adjust"), ("adoption", "adopt"), ("effective", "effect"),
     ("controll", "control"), ("roll", "roll"), ("running", "run"), ("quickly", "quickli"), ("dogs", "dog"),
 ])
-def test_classic_porter_vocabulary(word, stem):
+def test_the_classic_porter_vocabulary_stems_as_lucene_stems_it(word, stem):
     assert porter_stem(word) == stem
 
 

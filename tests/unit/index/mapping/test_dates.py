@@ -48,7 +48,7 @@ def test_date_optional_time_accepts_single_digit_months_and_days():
     ("2020-01-01[10]", "yyyy-MM-dd['['HH']']", JAN_1_2020 + 10 * 3600000),
     ("2020-01-01", "yyyy-MM-dd['T'HH]", JAN_1_2020),
 ])
-def test_custom_and_named_formats(value, date_format, expected):
+def test_custom_and_named_formats_parse_to_epoch_millis(value, date_format, expected):
     assert parse_date(value, date_format) == expected
 
 
@@ -79,7 +79,7 @@ NOW = parse_date("2020-03-15T10:20:30.400Z")
     ("2020-02-03", True, "2020-02-03T23:59:59.999Z"),
     ("2020-02-03", False, "2020-02-03T00:00:00.000Z"),
 ])
-def test_date_math_with_rounding(expression, round_up, expected):
+def test_date_math_adds_subtracts_and_rounds_down_or_up(expression, round_up, expected):
     assert format_date(parse_date_math(expression, NOW, round_up=round_up)) == expected
 
 
