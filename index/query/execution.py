@@ -173,6 +173,8 @@ class SegmentExecution:
         self._live_docs: BitMap | None = None
         self._value_docs: dict[str, np.ndarray] = {}
         self._all_docs: BitMap | None = None
+        # the filter cache follows the segment's immutable content, not its (reusable) name
+        self.cache_identity = getattr(segment, "core", segment)
 
     @property
     def max_doc(self) -> int:
@@ -204,7 +206,7 @@ class SegmentExecution:
         cache = self.shard.filter_cache
         cache_key = plan.cache_key() if cache is not None else None
         if cache_key is not None:
-            cached = cache.get(self.segment.name, cache_key)
+            cached = cache.get(self.cache_identity, cache_key)
             if cached is not None:
                 return cached
         if self.shard.profile:
@@ -214,7 +216,7 @@ class SegmentExecution:
         else:
             result = plan.matches(self)
         if cache_key is not None:
-            cache.put(self.segment.name, cache_key, result)
+            cache.put(self.cache_identity, cache_key, result)
         return result
 
     def run_scores(self, plan: "Plan") -> DocScores:

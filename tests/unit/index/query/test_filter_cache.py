@@ -48,3 +48,26 @@ def test_dropping_a_segment_forgets_its_entries_only():
     cache.put("new", "k", BitMap([2]))
     cache.drop_segment("old")
     assert cache.get("old", "k") is None and cache.get("new", "k") == BitMap([2])
+
+
+class SegmentContent:
+    """Stands in for a segment's immutable core object."""
+
+
+def test_segment_objects_are_keyed_by_identity_and_forgotten_when_collected():
+    import gc
+
+    cache = FilterCache()
+    first, second = SegmentContent(), SegmentContent()
+    cache.put(first, "k", BitMap([1]))
+    assert cache.get(first, "k") == BitMap([1])
+    assert cache.get(second, "k") is None          # same filter, different content: no reuse
+    del first
+    gc.collect()
+    assert cache.statistics().entries == 0
+
+
+def test_objects_that_cannot_be_weakly_referenced_are_never_cached():
+    cache = FilterCache()
+    cache.put(("not", "weakref-able"), "k", BitMap([1]))
+    assert cache.statistics().entries == 0
