@@ -87,6 +87,7 @@ class ShardSettings:
     merge_segments_per_tier: int = 10
     max_result_window: int = 10_000
     flush_threshold_bytes: int = 512 * 1024 * 1024   # scheduled maintenance flushes a larger log
+    indexing_buffer_bytes: int = 64 * 1024 * 1024    # maintenance writes (unpublished) a fuller buffer
 
 
 @dataclass(frozen=True, slots=True)
@@ -130,11 +131,12 @@ class _DocState:
 class _Buffer:
     """Documents written since the last refresh, and which of them were superseded since."""
 
-    __slots__ = ("documents", "deleted")
+    __slots__ = ("documents", "deleted", "size_bytes")
 
     def __init__(self) -> None:
         self.documents: list[SegmentDocument] = []
         self.deleted: set[int] = set()
+        self.size_bytes = 0                      # _source bytes held: what bounds the buffer
 
 
 class _LiveSegment:
@@ -668,6 +670,7 @@ class Shard:
         self._supersede(previous)
         buffer = self._buffer
         buffer_index = len(buffer.documents)
+        buffer.size_bytes += len(operation.source or b"") + 64
         if operation.kind == "index":
             buffer.documents.append(SegmentDocument(document_id, operation.source, values or {}, operation.seq_no,
                                                 operation.primary_term, operation.version))
@@ -789,13 +792,20 @@ class Shard:
 
         The segment is built without the writer lock: writes and realtime gets go on meanwhile
         (into a fresh buffer; the one being built stays readable until the segment is swapped in)."""
+        self._write_buffer(publish=True)
+
+    def _write_buffer(self, publish: bool) -> None:
+        """The buffer becomes a segment; ``publish`` makes it (and every earlier unpublished one)
+        searchable. Unpublished: only to bound the buffer's memory, as OpenSearch writes a segment
+        when its indexing buffer is full without making it visible."""
         with self._refresh_lock:
             started = time.perf_counter()
             with self._lock:
                 self._check_open()
                 building = self._buffer
                 if not building.documents:
-                    self._finish_refresh(started)
+                    if publish:
+                        self._finish_refresh(started)
                     return
                 self._buffer = _Buffer()
                 name, mapping = self._new_segment_name(), self.mapping
@@ -815,8 +825,9 @@ class Shard:
                 if self._closed:
                     return
                 self._install_buffer_segment(building, core)
-                new_view = SegmentView(core, live_docs_of(core, visible_building_deletes))
-                self._finish_refresh(started, (*visible_views, new_view))
+                if publish:
+                    new_view = SegmentView(core, live_docs_of(core, visible_building_deletes))
+                    self._finish_refresh(started, (*visible_views, new_view))
 
     def _put_back(self, building: _Buffer) -> None:
         """A failed refresh: its documents go back in front of those written since, nothing lost."""
@@ -825,6 +836,7 @@ class Shard:
         merged.documents = building.documents + current.documents
         offset = len(building.documents)
         merged.deleted = building.deleted | {index + offset for index in current.deleted}
+        merged.size_bytes = building.size_bytes + current.size_bytes
         for document_id, state in list(self._version_map.items()):
             if state.buffer is building:
                 self._version_map[document_id] = replace(state, buffer=merged)
@@ -1257,18 +1269,22 @@ class Shard:
 
     def scheduled_maintenance(self) -> None:
         """What node/ runs on a timer (every ~100 ms–1 s): refresh when the refresh interval has
-        passed, the "async" log fsync when due, a flush when the log outgrew its threshold, one
-        merge step, and the reader-context sweep."""
+        passed, the "async" log fsync when due, a flush when the log outgrew its threshold, an
+        unpublished segment when the buffer outgrew ``indexing_buffer_bytes``, one merge step, and
+        the reader-context sweep."""
         with self._lock:
             self._check_open()
             interval = self.settings.refresh_interval_seconds
             refresh_due = (interval is not None and bool(self._buffer.documents)
                            and self._clock() - self._last_refresh_time >= interval)
             flush_due = self._translog.statistics().size_bytes > self.settings.flush_threshold_bytes
+            buffer_full = self._buffer.size_bytes >= self.settings.indexing_buffer_bytes
         if flush_due:
             self.flush()
         elif refresh_due:
             self.refresh()
+        elif buffer_full:
+            self._write_buffer(publish=False)
         if self._translog.durability == "async":
             self._wait_for_durability(None)
         self.maybe_merge()

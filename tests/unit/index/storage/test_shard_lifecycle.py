@@ -294,3 +294,21 @@ def test_async_durability_fsyncs_on_the_interval_not_per_write(tmp_path, stub_ma
     now[0] = 6.0
     shard.scheduled_maintenance()
     assert shard._translog.fsync_count == 1 and not shard._translog.sync_needed()
+
+
+def test_a_full_indexing_buffer_is_written_out_but_stays_invisible_until_refresh(tmp_path, stub_mapping,
+                                                                                 stub_analysis):
+    shard = Shard.open(tmp_path, ShardSettings(refresh_interval_seconds=None, indexing_buffer_bytes=500),
+                       stub_mapping, stub_analysis)
+    for number in range(10):
+        put(shard, f"d{number}", "some words to fill the buffer")
+    shard.apply_as_primary([DeleteOperation("d0")], 1)
+    shard.scheduled_maintenance()
+    stats = shard.statistics()
+    assert stats.buffered_operations == 0 and stats.segment_count == 1 and stats.doc_count == 0
+    assert searchable_ids(shard) == set()
+    assert shard.get("d5").version == 1 and shard.get("d0") is None
+    put(shard, "d1", "changed")
+    shard.refresh()
+    assert searchable_ids(shard) == {f"d{n}" for n in range(1, 10)}
+    assert searchable_ids(shard, "changed") == {"d1"}
