@@ -521,6 +521,7 @@ class SearchCoordinator:
                                opensearch_type="action_request_validation_exception")
             return await self._search_point_in_time(pit, body, query_params, started)
         scroll_seconds = keep_alive_seconds(query_params.get("scroll"), "scroll")
+        boosts = self.indices_boost(body.pop("indices_boost", None) if isinstance(body, dict) else None)
         timeout_value = body.pop("timeout", None) if isinstance(body, dict) else None
         timeout_value = query_params.get("timeout", timeout_value)
         timeout_seconds = parse_time_seconds(timeout_value, "timeout") if timeout_value not in (None, "", "-1") \
@@ -532,18 +533,40 @@ class SearchCoordinator:
         filtered = self.filtered_requests(request, self.alias_filters(index_expression, index_names))
         if scroll_seconds is None:
             outcome = await self.query_then_fetch(targets, request, initial_failures=unavailable,
-                                                  request_wires_by_index=filtered, timeout_seconds=timeout_seconds)
+                                                  request_wires_by_index=filtered, timeout_seconds=timeout_seconds,
+                                                  extra_payload=_boost_payload(boosts))
             self._check_partial(query_params, outcome.failures)
             self.services.record_search(index_names, (time.perf_counter() - started) * 1000)
             return self.render(outcome, started, query_params)
         outcome = await self.query_then_fetch(
-            targets, request, extra_payload=lambda target: {"open_scroll_seconds": scroll_seconds}, scroll=True,
+            targets, request, extra_payload=lambda target: {"open_scroll_seconds": scroll_seconds,
+                                                            **_boost_payload(boosts)(target)}, scroll=True,
             initial_failures=unavailable, request_wires_by_index=filtered)
         opened = [replace(target, reader_context_id=outcome.replies[target.shard_index]["reader_context_id"])
                   for target in targets if target.shard_index in outcome.replies]
         scroll_id = encode_search_id("scroll", opened)
         self.services.record_search(index_names, (time.perf_counter() - started) * 1000, scroll=True)
         return self.render(outcome, started, query_params, extra={"_scroll_id": scroll_id})
+
+    def indices_boost(self, value: Any) -> dict[str, float]:
+        """``indices_boost`` ([{expression: boost}, ...] or {name: boost}) → concrete index → boost;
+        the first entry naming an index wins, as OpenSearch."""
+        if value is None:
+            return {}
+        entries: list[tuple[str, Any]] = []
+        if isinstance(value, dict):
+            entries = list(value.items())
+        elif isinstance(value, list) and all(isinstance(item, dict) and len(item) == 1 for item in value):
+            entries = [next(iter(item.items())) for item in value]
+        else:
+            raise QueryParsingError("[indices_boost] failed to parse: expected an array of {index: boost} objects")
+        boosts: dict[str, float] = {}
+        for expression, boost in entries:
+            if isinstance(boost, bool) or not isinstance(boost, (int, float)):
+                raise QueryParsingError(f"[indices_boost] boost for [{expression}] must be a number, got [{boost}]")
+            for name in resolve_indices(self.state, str(expression), IndicesOptions()):
+                boosts.setdefault(name, float(boost))
+        return boosts
 
     def _check_allow_partial(self, query_params: dict[str, str], failures: list[ShardFailure]) -> None:
         if failures and not parse_boolean(query_params.get("allow_partial_search_results"),
@@ -883,6 +906,13 @@ class SearchCoordinator:
 def _write_failure(item: dict) -> dict:
     return {"index": item.get("_index"), "id": item.get("_id"), "cause": item.get("error"),
             "status": int(item.get("status", 500))}
+
+
+def _boost_payload(boosts: dict[str, float]) -> Any:
+    def payload(target: ShardTarget) -> dict:
+        boost = boosts.get(target.index_name)
+        return {"score_boost": boost} if boost is not None else {}
+    return payload
 
 
 def routed_shards(index: Any, routing: str) -> set[int]:

@@ -159,7 +159,7 @@ def search_shard_method(registry: ShardRegistry, payload: dict, body: bytes) -> 
         # the shard's next batch: size hits after the last one the coordinator consumed, in the
         # request's order made total by a _doc tie-break (so search_after never skips a tie)
         page_request = _scroll_page_request(request, after)
-        result = search_shard(searcher, page_request, context)
+        result = _boosted(search_shard(searcher, page_request, context), payload.get("score_boost"))
         with _lock:
             state["batch"] = [hit.sort_values for hit in result.hits]
         result = replace(result, hits=tuple(_strip_tie_break(hit, request) for hit in result.hits))
@@ -172,13 +172,23 @@ def search_shard_method(registry: ShardRegistry, payload: dict, body: bytes) -> 
         reply["result"] = result.to_wire()
         return reply, b""
     request = SearchRequest.from_wire(payload["request"])
-    result = search_shard(searcher, request, context)
+    result = _boosted(search_shard(searcher, request, context), payload.get("score_boost"))
     if payload.get("fetch"):
         reply["hits"] = fetch_hits(searcher, request, result.hits[request.from_:], context)
     elif payload.get("fetch_expected", True):
         reply["fetch_token"] = _remember_searcher(searcher)
     reply["result"] = result.to_wire()
     return reply, b""
+
+
+def _boosted(result: Any, boost: Any) -> Any:
+    """indices_boost: this index's scores times ``boost`` (uniform, so the shard's ranking holds)."""
+    if boost is None or float(boost) == 1.0:
+        return result
+    factor = float(boost)
+    hits = tuple(replace(hit, score=hit.score * factor) if hit.score is not None else hit for hit in result.hits)
+    max_score = result.max_score * factor if result.max_score is not None else None
+    return replace(result, hits=hits, max_score=max_score)
 
 
 def _scroll_page_request(request: SearchRequest, after: list | None) -> SearchRequest:

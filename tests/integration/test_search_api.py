@@ -307,3 +307,17 @@ def test_routing_restricts_a_search_to_the_routed_shard(opensearch_client):
     assert routed["_shards"]["total"] == 1
     assert "alice-doc" in ids(routed)
     assert opensearch_client.count(index="routed", routing="alice")["_shards"]["total"] == 1
+
+
+def test_indices_boost_multiplies_the_scores_of_one_index(opensearch_client):
+    for name in ("boost-a", "boost-b"):
+        opensearch_client.index(index=name, id="same", body={"text": "identical words"}, refresh=True)
+    plain = opensearch_client.search(index="boost-a,boost-b", body={"query": {"match": {"text": "words"}}})
+    boosted = opensearch_client.search(index="boost-a,boost-b", body={
+        "query": {"match": {"text": "words"}}, "indices_boost": [{"boost-b": 3.0}]})
+    scores = {hit["_index"]: hit["_score"] for hit in plain["hits"]["hits"]}
+    boosted_scores = {hit["_index"]: hit["_score"] for hit in boosted["hits"]["hits"]}
+    assert boosted["hits"]["hits"][0]["_index"] == "boost-b"
+    assert boosted_scores["boost-b"] == pytest.approx(scores["boost-b"] * 3.0)
+    assert boosted_scores["boost-a"] == pytest.approx(scores["boost-a"])
+    assert boosted["hits"]["max_score"] == pytest.approx(scores["boost-b"] * 3.0)
