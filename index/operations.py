@@ -63,6 +63,7 @@ class ReplicatedOperation:
     document_id: str | None = None
     source: bytes | None = None
     reason: str | None = None          # noop only: why the seq_no was filled
+    routing: str | None = None         # index only: the custom routing value, returned as _routing
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,6 +85,7 @@ class StoredDocument:
     seq_no: int
     primary_term: int
     version: int
+    routing: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

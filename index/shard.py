@@ -422,6 +422,11 @@ class Shard:
             return state.buffer.documents[state.buffer_index].source
         return state.segment.core.source(state.doc)
 
+    def _routing_of(self, state: _DocState) -> str | None:
+        if state.buffer is not None:
+            return state.buffer.documents[state.buffer_index].routing
+        return state.segment.core.routing(state.doc)
+
     def get(self, document_id: str, realtime: bool = True) -> StoredDocument | None:
         """The document as of now (realtime: unrefreshed writes included) or as of the last refresh."""
         if not realtime:
@@ -429,15 +434,16 @@ class Shard:
             if found is None:
                 return None
             segment, doc = found
+            routing = segment.routing(doc) if hasattr(segment, "routing") else None
             return StoredDocument(document_id, segment.source(doc), int(segment.seq_nos[doc]),
-                                  int(segment.primary_terms[doc]), int(segment.versions[doc]))
+                                  int(segment.primary_terms[doc]), int(segment.versions[doc]), routing)
         with self._lock:
             self._check_open()
             state = self._current_state(document_id)
             if state is None or state.deleted:
                 return None
             return StoredDocument(document_id, self._source_of(state), state.seq_no, state.primary_term,
-                                  state.version)
+                                  state.version, self._routing_of(state))
 
     # ---- the primary write path ------------------------------------------------------------
 
@@ -576,7 +582,8 @@ class Shard:
             raise MapperParsingError(f"op_type must be index or create, got [{operation.op_type}]")
         self._check_if_seq_no(document_id, state, operation.if_seq_no, operation.if_primary_term)
         version = self._next_version(document_id, state, operation.version, operation.version_type)
-        replicated = ReplicatedOperation("index", seq_no, primary_term, version, document_id, operation.source)
+        replicated = ReplicatedOperation("index", seq_no, primary_term, version, document_id, operation.source,
+                                         routing=operation.routing)
         result = OperationResult(document_id, "updated" if exists else "created", seq_no, primary_term, version,
                                  replicated=replicated, source=operation.source)
         return _Prepared(result, values, state)
@@ -606,8 +613,8 @@ class Shard:
                 new_source = orjson.dumps(operation.doc)
             else:
                 raise DocumentMissingError(f"[{document_id}]: document missing", document_id=document_id)
-            return self._prepare_index(IndexOperation(document_id, new_source), current, primary_term, seq_no,
-                                       mapping_updates)
+            return self._prepare_index(IndexOperation(document_id, new_source, routing=operation.routing), current,
+                                       primary_term, seq_no, mapping_updates)
         self._check_if_seq_no(document_id, state, operation.if_seq_no, operation.if_primary_term)
         old_source = current_source(document_id, state)
         old_json = orjson.loads(old_source)
@@ -618,7 +625,8 @@ class Shard:
         new_source = orjson.dumps(merged)
         values = self._parse(new_source, mapping_updates)
         version = state.version + 1
-        replicated = ReplicatedOperation("index", seq_no, primary_term, version, document_id, new_source)
+        replicated = ReplicatedOperation("index", seq_no, primary_term, version, document_id, new_source,
+                                         routing=operation.routing)
         return _Prepared(OperationResult(document_id, "updated", seq_no, primary_term, version,
                                          replicated=replicated, source=new_source), values, state)
 
@@ -673,7 +681,7 @@ class Shard:
         buffer.size_bytes += len(operation.source or b"") + 64
         if operation.kind == "index":
             buffer.documents.append(SegmentDocument(document_id, operation.source, values or {}, operation.seq_no,
-                                                operation.primary_term, operation.version))
+                                                    operation.primary_term, operation.version, operation.routing))
             self._version_map[document_id] = _DocState(operation.seq_no, operation.primary_term, operation.version,
                                                        deleted=False, buffer=buffer, buffer_index=buffer_index)
         else:
@@ -1030,7 +1038,7 @@ class Shard:
                 source = core.source(doc)
                 values = self._parse_for_merge(source, plan.mapping)
             documents.append(SegmentDocument(core.document_id(doc), source, values, int(core.seq_nos[doc]),
-                                             int(core.primary_terms[doc]), int(core.versions[doc])))
+                                             int(core.primary_terms[doc]), int(core.versions[doc]), core.routing(doc)))
         order = sorted(range(len(documents)), key=lambda index: documents[index].seq_no)
         documents = [documents[index] for index in order]
         items = [plan.items[index] for index in order]

@@ -123,6 +123,10 @@ def build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: 
     writer.add_array("primary_terms", np.fromiter((d.primary_term for d in documents), dtype=np.int64, count=max_doc))
     writer.add_array("versions", np.fromiter((d.version for d in documents), dtype=np.int64, count=max_doc))
     writer.add_bytes("tombstones", tombstones.serialize())
+    routed = BitMap(doc for doc, document in enumerate(documents) if document.routing is not None)
+    if routed:   # optional section: segments without custom routing (format 1 fixture) have none
+        writer.add_bytes("routed_docs", routed.serialize())
+        writer.add_strings("routings", [document.routing or "" for document in documents])
     _write_sources(writer, documents)
     return writer.encode()
 

@@ -140,6 +140,9 @@ class MemorySegment:
     def document_id(self, doc: int) -> str:
         return self._documents[doc].document_id
 
+    def routing(self, doc: int) -> str | None:
+        return self._documents[doc].routing
+
     def lookup_id(self, document_id: str) -> int | None:
         for doc in sorted(self._postings.get(ID_FIELD, {}).get(document_id, {})):
             if doc in self._live:

@@ -107,6 +107,8 @@ class SegmentCore:
         self._keyword: dict[str, SortedSetDocValues] = {}
         self._document_ids: list[str] | None = None
         self._id_hashes: np.ndarray | None = None
+        self._routings: list[str] | None = None
+        self._routed_docs: BitMap | None = None
         self._block_cache: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self._block_cache_lock = threading.Lock()
         self.indexed_field_names = frozenset(
@@ -279,6 +281,15 @@ class SegmentCore:
             self._id_hashes = hashes
         return hashes
 
+    def routing(self, doc: int) -> str | None:
+        """The custom routing value the document was indexed with (``_routing``), if any."""
+        if not self._sections.has("routed_docs"):
+            return None
+        if self._routings is None:
+            self._routed_docs = BitMap.deserialize(self._sections.bytes("routed_docs"))
+            self._routings = self._sections.strings("routings")
+        return self._routings[doc] if doc in self._routed_docs else None
+
     def docs_with_id(self, document_id: str) -> list[int]:
         """Every local doc carrying ``document_id``, deleted and tombstones included."""
         return self.postings("_id", document_id).to_array().tolist()
@@ -330,6 +341,9 @@ class SegmentView:
 
     def document_id(self, doc: int) -> str:
         return self.core.document_id(doc)
+
+    def routing(self, doc: int) -> str | None:
+        return self.core.routing(doc)
 
     def lookup_id(self, document_id: str) -> int | None:
         for doc in self.core.docs_with_id(document_id):

@@ -54,6 +54,7 @@ class SegmentDocument:
     seq_no: int
     primary_term: int
     version: int
+    routing: str | None = None
 
     @property
     def is_tombstone(self) -> bool:

@@ -24,6 +24,10 @@ MAX_RECORD_LENGTH = 1 << 31
 
 _KIND_CODES = {"index": 1, "delete": 2, "noop": 3}
 _KIND_NAMES = {code: name for name, code in _KIND_CODES.items()}
+# set on the kind byte when a routing value (int32 length + utf-8) follows the reason: records
+# without routing are byte-for-byte the format-1 layout
+_HAS_ROUTING = 0x80
+_ROUTING_LENGTH = struct.Struct("<i")
 _ABSENT = -1
 
 # zstd (de)compressor objects are not thread safe: one per thread
@@ -43,8 +47,9 @@ def encode_operations(operations: list[ReplicatedOperation] | tuple[ReplicatedOp
         identifier = None if operation.document_id is None else operation.document_id.encode("utf-8")
         reason = None if operation.reason is None else operation.reason.encode("utf-8")
         source = operation.source
+        routing = None if operation.routing is None else operation.routing.encode("utf-8")
         parts.append(OPERATION_HEADER.pack(
-            _KIND_CODES[operation.kind], operation.seq_no, operation.primary_term, operation.version,
+            _KIND_CODES[operation.kind] | (0 if routing is None else _HAS_ROUTING), operation.seq_no, operation.primary_term, operation.version,
             _ABSENT if identifier is None else len(identifier),
             _ABSENT if source is None else len(source),
             _ABSENT if reason is None else len(reason),
@@ -55,6 +60,9 @@ def encode_operations(operations: list[ReplicatedOperation] | tuple[ReplicatedOp
             parts.append(source)
         if reason is not None:
             parts.append(reason)
+        if routing is not None:
+            parts.append(_ROUTING_LENGTH.pack(len(routing)))
+            parts.append(routing)
     return b"".join(parts)
 
 
@@ -76,8 +84,15 @@ def decode_operations(raw: bytes) -> list[ReplicatedOperation]:
         if reason_length != _ABSENT:
             reason = bytes(view[offset: offset + reason_length]).decode("utf-8")
             offset += reason_length
+        routing = None
+        if kind_code & _HAS_ROUTING:
+            (routing_length,) = _ROUTING_LENGTH.unpack_from(raw, offset)
+            offset += _ROUTING_LENGTH.size
+            routing = bytes(view[offset: offset + routing_length]).decode("utf-8")
+            offset += routing_length
         operations.append(ReplicatedOperation(
-            _KIND_NAMES[kind_code], seq_no, primary_term, version, document_id, source, reason))
+            _KIND_NAMES[kind_code & ~_HAS_ROUTING], seq_no, primary_term, version, document_id, source, reason,
+            routing))
     if offset != len(raw):
         raise ValueError(f"operation batch overruns its record: expected {len(raw)} bytes, got {offset}")
     return operations

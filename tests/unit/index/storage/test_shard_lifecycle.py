@@ -312,3 +312,21 @@ def test_a_full_indexing_buffer_is_written_out_but_stays_invisible_until_refresh
     shard.refresh()
     assert searchable_ids(shard) == {f"d{n}" for n in range(1, 10)}
     assert searchable_ids(shard, "changed") == {"d1"}
+
+
+def test_custom_routing_is_kept_through_log_replay_refresh_and_merge(tmp_path, stub_mapping, stub_analysis):
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis)
+    shard.apply_as_primary([IndexOperation("r", b'{"title":"routed"}', routing="user-7"),
+                            IndexOperation("plain", b'{"title":"plain"}')], 1)
+    assert shard.get("r").routing == "user-7" and shard.get("plain").routing is None
+    shard._translog.close_without_sync_for_tests()
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis)        # replayed from the log
+    assert shard.get("r").routing == "user-7"
+    shard.refresh()
+    assert shard.get("r", realtime=False).routing == "user-7"
+    assert shard.get("plain", realtime=False).routing is None
+    from index.operations import UpdateOperation
+    shard.apply_as_primary([UpdateOperation("r", doc={"count": 1}, routing="user-7")], 1)
+    shard.force_merge(1)
+    assert shard.get("r").routing == "user-7" and shard.get("r").version == 2
+    assert [op.routing for op in shard.operations_since(-1)] == ["user-7", None, "user-7"]
