@@ -143,3 +143,27 @@ def test_a_query_phase_with_no_fetch_to_follow_keeps_no_snapshot(tmp_path):
     request = wire({"size": 0, "aggs": {"ranks": {"max": {"field": "rank"}}}})
     assert "fetch_token" not in call(registry, "search_shard", request=request, fetch_expected=False)
     assert "fetch_token" in call(registry, "search_shard", request=wire({"size": 1}))
+
+
+def test_a_reader_context_past_its_keep_alive_is_missing_and_a_used_one_is_extended(tmp_path):
+    now = [1000.0]
+    registry = ShardRegistry(tmp_path)
+    shard = Shard.open(registry.shard_path("uuid", 0), ShardSettings(refresh_interval_seconds=None),
+                       Mapping.from_json(MAPPING), AnalysisRegistry.from_index_settings({}), clock=lambda: now[0])
+    shard.apply_as_primary([IndexOperation("1", orjson.dumps({"rank": 1}))], 1)
+    shard.refresh()
+    registry.put("uuid", 0, shard)
+    request = wire({"size": 1})
+    kept = call(registry, "search_shard", request=request, open_scroll_seconds=60, scroll=True, fetch=True)
+    dropped = call(registry, "search_shard", request=request, open_scroll_seconds=60, scroll=True, fetch=True)
+    now[0] += 50
+    # using a context with a keep-alive extends it from now
+    call(registry, "search_shard", request=None, reader_context_id=kept["reader_context_id"],
+         keep_alive_seconds=60, scroll=True, fetch=True)
+    now[0] += 50
+    assert call(registry, "search_shard", request=None, reader_context_id=kept["reader_context_id"],
+                keep_alive_seconds=60, scroll=True, fetch=True)["hits"] == []
+    with pytest.raises(SearchContextMissingError):
+        call(registry, "search_shard", request=None, reader_context_id=dropped["reader_context_id"],
+             keep_alive_seconds=60, scroll=True, fetch=True)
+    shard.close()
