@@ -96,6 +96,20 @@ class ReferenceSegment:
             self._numeric_is_float[path] = field_type in _FLOAT_TYPES
 
     # -- SegmentReader -----------------------------------------------------------------------------
+    # The segment never changes, so derived arrays are computed once per field (tests build
+    # thousands of docs and query them many times); every computation stays the obvious one.
+
+    def _memoised(self, kind: str, field: str, compute: Any) -> Any:
+        memo = self.__dict__.setdefault("_memo", {})
+        key = (kind, field)
+        if key not in memo:
+            value = compute()
+            # shared between callers: read-only, so a caller that writes into it fails loudly
+            for array in ([value] if isinstance(value, np.ndarray) else
+                          [getattr(value, name) for name in ("offsets", "values", "ordinals") if hasattr(value, name)]):
+                array.flags.writeable = False
+            memo[key] = value
+        return memo[key]
 
     def live_docs(self) -> BitMap:
         return BitMap(self._live)
@@ -104,7 +118,7 @@ class ReferenceSegment:
         return frozenset(self._inverted)
 
     def terms(self, field: str) -> Sequence[str]:
-        return sorted(self._inverted.get(field, {}))
+        return self._memoised("terms", field, lambda: sorted(self._inverted.get(field, {})))
 
     def postings(self, field: str, term: str) -> BitMap:
         return BitMap(self._inverted.get(field, {}).get(term, {}).keys())
@@ -123,6 +137,9 @@ class ReferenceSegment:
         return np.array(offsets, dtype=np.uint32), np.array(flat, dtype=np.uint32)
 
     def field_lengths(self, field: str) -> np.ndarray:
+        return self._memoised("lengths", field, lambda: self._compute_field_lengths(field))
+
+    def _compute_field_lengths(self, field: str) -> np.ndarray:
         lengths = np.zeros(self.max_doc, dtype=np.uint32)
         for by_doc in self._inverted.get(field, {}).values():
             for doc, positions in by_doc.items():
@@ -134,6 +151,9 @@ class ReferenceSegment:
         return FieldStatistics(doc_count=int(np.count_nonzero(lengths)), sum_total_term_freq=int(lengths.sum()))
 
     def numeric_doc_values(self, field: str) -> NumericDocValues | None:
+        return self._memoised("numeric", field, lambda: self._compute_numeric_doc_values(field))
+
+    def _compute_numeric_doc_values(self, field: str) -> NumericDocValues | None:
         if field not in self._numeric:
             return None
         is_float = self._numeric_is_float[field]
@@ -146,6 +166,9 @@ class ReferenceSegment:
                                 np.array(values, dtype=np.float64 if is_float else np.int64), is_float)
 
     def keyword_doc_values(self, field: str) -> SortedSetDocValues | None:
+        return self._memoised("keyword", field, lambda: self._compute_keyword_doc_values(field))
+
+    def _compute_keyword_doc_values(self, field: str) -> SortedSetDocValues | None:
         if field not in self._keyword:
             return None
         per_doc = self._keyword[field]
