@@ -269,6 +269,10 @@ def _resize_replicas(shard: ShardRouting, number_of_replicas: int) -> ShardRouti
     primary_slots = [copy for copy in shard.copies if copy.primary]
     replicas = [copy for copy in shard.copies if not copy.primary]
     in_sync = set(shard.in_sync_allocation_ids)
+    primary_copy = shard.primary()
+    # Without an active primary, a removed copy may hold the only acknowledged writes: its id
+    # stays in the in-sync set so the shard stays red rather than looking new (DESIGN §10).
+    may_forget_in_sync = primary_copy is not None and primary_copy.state in (STARTED, RELOCATING)
     while len(replicas) < number_of_replicas:
         replicas.append(_unassigned_copy(False, "REPLICA_ADDED"))
     # Shrinking drops the least useful copies first: unassigned, then recovering, then started.
@@ -277,7 +281,7 @@ def _resize_replicas(shard: ShardRouting, number_of_replicas: int) -> ShardRouti
         while len(replicas) > number_of_replicas and index >= 0:
             if replicas[index].state == doomed_state:
                 removed = replicas.pop(index)
-                if removed.allocation_id is not None:
+                if removed.allocation_id is not None and may_forget_in_sync:
                     in_sync.discard(removed.allocation_id)
             index -= 1
     return dataclasses.replace(shard, copies=tuple(primary_slots + replicas),
@@ -679,8 +683,11 @@ def _remove_from_in_sync(state: ClusterState, command: c.RemoveFromInSync):
                          f"primary term [{command.primary_term}] of {label} is stale; current "
                          f"term is [{shard.primary_term}]")
     primary_copy = shard.primary()
+    if primary_copy is None or primary_copy.state not in (STARTED, RELOCATING):
+        raise _Rejection("illegal_state_exception",
+                         f"shard {label} has no active primary to remove copies from its in-sync set")
     doomed = set(command.allocation_ids)
-    if primary_copy is not None and primary_copy.allocation_id in doomed:
+    if primary_copy.allocation_id in doomed:
         raise _Rejection("illegal_argument_exception",
                          f"the primary [{primary_copy.allocation_id}] of {label} can not be "
                          f"removed from its own in-sync set")

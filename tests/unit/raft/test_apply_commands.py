@@ -542,3 +542,25 @@ def test_aliases_may_be_uppercase_unlike_index_names(cluster):
     state = accepted(with_index(cluster, "a"), c.UpdateAliases(actions=(
         {"add": {"index": "a", "alias": "Current"}},)))
     assert state.resolve_alias("Current") == ["a"]
+
+
+def test_dropping_replicas_while_the_primary_is_down_keeps_the_in_sync_ids(cluster):
+    # The primary failed and its in-sync replica awaits promotion; shrinking replicas to 0 must
+    # not empty the in-sync set, or the shard would look new and get an empty primary.
+    state = started_replica(started_primary(with_index(cluster)))
+    state = accepted(state, c.FailCopy(index_name="logs", shard_number=0, allocation_id="p"))
+    assert state.shard("logs", 0).in_sync_allocation_ids == ("r",)
+    state = accepted(state, c.SetNumberOfReplicas(index_names=("logs",), number_of_replicas=0))
+    shard = state.shard("logs", 0)
+    assert len(shard.copies) == 1
+    assert shard.in_sync_allocation_ids == ("r",)
+    rejected(state, c.AllocateCopy(index_name="logs", shard_number=0, node_id="n3",
+                                   allocation_id="fresh", primary=True),
+             "illegal_argument_exception")
+
+
+def test_remove_from_in_sync_needs_an_active_primary(cluster):
+    state = started_replica(started_primary(with_index(cluster)))
+    state = accepted(state, c.FailCopy(index_name="logs", shard_number=0, allocation_id="p"))
+    rejected(state, c.RemoveFromInSync(index_name="logs", shard_number=0, allocation_ids=("r",),
+                                       primary_term=1), "illegal_state_exception")
