@@ -383,8 +383,8 @@ class Shard:
             return state
         best: _DocState | None = None
         segments = self._segments
-        if self._lookup_hint is not None:
-            segments = self._lookup_hint.get(document_id, ())
+        if self._lookup_hint is not None and document_id in self._lookup_hint:
+            segments = self._lookup_hint[document_id]
         for segment in segments:
             core = segment.core
             for doc in core.docs_with_id(document_id):
@@ -401,7 +401,7 @@ class Shard:
         """While held (under the writer lock): ``_current_state`` only searches the segments whose
         id hashes match, found for the whole batch with one vectorized search per segment — a new id
         then costs no per-segment Python work."""
-        hint: dict[str, list[_LiveSegment]] = {}
+        hint: dict[str, list[_LiveSegment]] = {document_id: [] for document_id in document_ids}
         if document_ids and self._segments:
             hashes = np.fromiter(map(hash, document_ids), dtype=np.int64, count=len(document_ids))
             for segment in self._segments:
@@ -410,7 +410,7 @@ class Shard:
                     continue
                 positions = np.minimum(np.searchsorted(segment_hashes, hashes), len(segment_hashes) - 1)
                 for index in np.flatnonzero(segment_hashes[positions] == hashes).tolist():
-                    hint.setdefault(document_ids[index], []).append(segment)
+                    hint[document_ids[index]].append(segment)
         self._lookup_hint = hint
         try:
             yield
