@@ -13,9 +13,12 @@ checkpoint, apply it, then ``StartCopy``.
 The global checkpoint (minimum local checkpoint over the in-sync copies that confirmed a write)
 is computed here and piggybacked on the next write to the primary and to the replicas.
 
-NOT done (said plainly): file-based recovery (a primary whose log no longer holds the history
-cannot recover a replica: the copy stays INITIALIZING and the failure is logged), resync and
-rollback after a promotion, and failure detection (node-core's).
+When the primary's log no longer holds that history, recovery is by files: the primary's node
+pins its last commit, pushes the files in chunks, the target installs them (with a fresh log)
+and reopens, and the history above the commit follows while the commit is still pinned.
+
+NOT done (said plainly): resync and rollback after a promotion, and failure detection
+(node-core's).
 
 Transport methods: ``shard/write`` (coordinator → primary node), ``shard/replicate`` (primary →
 replica node), ``shard/recover`` (replica node → primary node). It must never acknowledge a write
@@ -38,6 +41,11 @@ RECOVER_METHOD = "shard/recover"
 REPLICATION_TIMEOUT_SECONDS = 30.0
 MAPPING_WAIT_SECONDS = 10.0
 FAIL_COPY_DEADLINE_SECONDS = 20.0
+RECOVER_FILES_METHOD = "shard/recover_files"
+RECOVERY_CHUNK_METHOD = "shard/recovery_chunk"
+RECOVERY_INSTALL_METHOD = "shard/recovery_install"
+RECOVERY_CHUNK_BYTES = 8 * 1024 * 1024
+FILE_RECOVERY_TIMEOUT_SECONDS = 600.0
 
 
 class Replication:
@@ -58,6 +66,9 @@ class Replication:
         handlers.register(PRIMARY_WRITE_METHOD, self.handle_primary_write)
         handlers.register(REPLICATE_METHOD, self.handle_replicate)
         handlers.register(RECOVER_METHOD, self.handle_recover)
+        handlers.register(RECOVER_FILES_METHOD, self.handle_recover_files)
+        handlers.register(RECOVERY_CHUNK_METHOD, self.handle_recovery_chunk)
+        handlers.register(RECOVERY_INSTALL_METHOD, self.handle_recovery_install)
 
     # ------------------------------------------------------------------ primary side
 
@@ -167,8 +178,86 @@ class Replication:
             raise ApiError(f"shard [{key[1]}] of index uuid [{key[0]}] has no primary on node "
                            f"[{self.context.node_id}]", opensearch_type="shard_not_found_exception")
         self.recovering.setdefault(key, set()).add(payload["allocation_id"])
-        return await self.context.workers.call(key[0], key[1], "history",
-                                               {"from_seq_no": int(payload["from_seq_no"])})
+        try:
+            return await self.context.workers.call(key[0], key[1], "history",
+                                                   {"from_seq_no": int(payload["from_seq_no"])})
+        except Exception as error:  # noqa: BLE001 — "not retained" means: recover by files instead
+            if getattr(error, "error_type", type(error).__name__) != "OperationsNotRetainedError":
+                raise
+            self.recovering[key].discard(payload["allocation_id"])
+            return {"not_retained": True, "reason": getattr(error, "reason", str(error))}, b""
+
+    async def handle_recover_files(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        """File-based recovery, driven by the primary's node: pin the last commit, push its files
+        to the target, have the target install them, register the target as recovering, read the
+        history above the commit while it is still pinned (so the log cannot be trimmed under us),
+        and return that history for the target to apply."""
+        key = (payload["index_uuid"], int(payload["shard_number"]))
+        local = self.director.local.get(key)
+        if local is None or not local.primary:
+            raise ApiError(f"shard [{key[1]}] of index uuid [{key[0]}] has no primary on node "
+                           f"[{self.context.node_id}]", opensearch_type="shard_not_found_exception")
+        target_node_id = payload["target_node_id"]
+        target = {"index_uuid": key[0], "shard_number": key[1], "allocation_id": payload["allocation_id"]}
+        begin, _ = await self.context.workers.call(key[0], key[1], "recovery_snapshot_begin", {})
+        snapshot_id = begin["snapshot_id"]
+        try:
+            first = True
+            for name, size in begin["files"]:
+                target_name = "commit.qcp" if name == begin["commit_file"] else name
+                offset = 0
+                while True:
+                    length = min(RECOVERY_CHUNK_BYTES, size - offset)
+                    _, chunk = await self.context.workers.call(key[0], key[1], "recovery_file_chunk", {
+                        "snapshot_id": snapshot_id, "name": name, "offset": offset, "length": length})
+                    await self.call_node(target_node_id, RECOVERY_CHUNK_METHOD, {
+                        **target, "target_name": target_name, "offset": offset, "reset": first}, chunk)
+                    first = False
+                    offset += len(chunk)
+                    if offset >= size or not chunk:
+                        break
+            await self.call_node(target_node_id, RECOVERY_INSTALL_METHOD, target, b"")
+            self.recovering.setdefault(key, set()).add(payload["allocation_id"])
+            return await self.context.workers.call(key[0], key[1], "history",
+                                                   {"from_seq_no": int(begin["local_checkpoint"])})
+        finally:
+            with trio.CancelScope(shield=True):
+                await self.context.workers.call(key[0], key[1], "recovery_snapshot_end", {"snapshot_id": snapshot_id})
+
+    async def call_node(self, node_id: str, method: str, payload: dict, body: bytes,
+                        timeout_seconds: float = REPLICATION_TIMEOUT_SECONDS) -> tuple[dict, bytes]:
+        if node_id == self.context.node_id:
+            handler = {RECOVERY_CHUNK_METHOD: self.handle_recovery_chunk,
+                       RECOVERY_INSTALL_METHOD: self.handle_recovery_install}[method]
+            return await handler(payload, body)
+        node = self.context.metadata.state.nodes.get(node_id)
+        if node is None:
+            raise ApiError(f"node [{node_id}] is not in the cluster", opensearch_type="node_not_connected_exception")
+        return await self.context.peers.request(node.transport_address, method, payload, body, timeout_seconds)
+
+    def _target_copy(self, payload: dict) -> Any:
+        key = (payload["index_uuid"], int(payload["shard_number"]))
+        local = self.director.local.get(key)
+        if local is None or local.allocation_id != payload["allocation_id"] or local.primary:
+            raise ApiError(f"copy [{payload['allocation_id']}] of shard [{key[1]}] is not recovering on node "
+                           f"[{self.context.node_id}]", opensearch_type="shard_not_found_exception")
+        return local
+
+    async def handle_recovery_chunk(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        local = self._target_copy(payload)
+        return await self.context.workers.call(local.index_uuid, local.shard_number, "recovery_write_chunk", {
+            "target_name": payload["target_name"], "offset": payload["offset"], "reset": payload.get("reset")}, body)
+
+    async def handle_recovery_install(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        local = self._target_copy(payload)
+        index = self.context.metadata.state.index_by_uuid(local.index_uuid)
+        if index is None:
+            from node.errors import IndexNotFoundError
+
+            raise IndexNotFoundError(local.index_name)
+        async with local.lock:
+            return await self.context.workers.call(local.index_uuid, local.shard_number, "recovery_install", {
+                "settings": index.settings, "mappings": index.mappings, "mapping_version": index.mapping_version})
 
     # ------------------------------------------------------------------ replica side
 
@@ -220,6 +309,13 @@ class Replication:
                 else:
                     answer, history = await self.context.peers.request(node.transport_address, RECOVER_METHOD,
                                                                        request, b"", REPLICATION_TIMEOUT_SECONDS)
+                if answer.get("not_retained"):
+                    self.logger.info("the primary's log no longer holds the history: recovering by files",
+                                     extra={"fields": {"index": local.index_name, "shard": local.shard_number}})
+                    files_request = {**request, "target_node_id": self.context.node_id}
+                    answer, history = await self.context.peers.request(
+                        node.transport_address, RECOVER_FILES_METHOD, files_request, b"",
+                        FILE_RECOVERY_TIMEOUT_SECONDS)
                 if answer["operations"]:
                     mapping = {"mappings": index.mappings, "mapping_version": index.mapping_version}
                     await self.context.workers.call(local.index_uuid, local.shard_number, "apply_replica",

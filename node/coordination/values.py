@@ -84,9 +84,12 @@ def shard_settings_from_index_settings(settings: dict[str, Any]) -> Any:
     segments_per_tier = parse_integer(settings.get("index.merge.policy.segments_per_tier"),
                                       "index.merge.policy.segments_per_tier",
                                       defaults.merge_segments_per_tier, minimum=2)
+    retention_operations = parse_integer(settings.get("index.translog.retention.operations"),
+                                         "index.translog.retention.operations",
+                                         defaults.translog_retention_operations, minimum=0)
     return ShardSettings(
         refresh_interval_seconds=refresh_seconds, translog_durability=durability,
         translog_sync_interval_seconds=sync_seconds or defaults.translog_sync_interval_seconds,
-        translog_retention_operations=defaults.translog_retention_operations,
+        translog_retention_operations=retention_operations,
         merge_segments_per_tier=segments_per_tier, max_result_window=max_result_window,
         flush_threshold_bytes=defaults.flush_threshold_bytes)

@@ -24,12 +24,16 @@ It must never talk to the cluster state, Raft or the network; the front decides 
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import importlib
 import logging
+import os
 import shutil
 import threading
 import time
+import uuid
+from pathlib import Path
 from typing import Any, Callable
 
 import orjson
@@ -300,6 +304,97 @@ def mget(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, byt
     return {"docs": docs}, b"".join(sources)
 
 
+# --------------------------------------------------------------------------- file-based recovery
+
+RECOVERY_STAGING_SUFFIX = ".recovering"
+_recovery_snapshots: dict[str, tuple[contextlib.ExitStack, Any, Shard]] = {}
+
+
+def recovery_snapshot_begin(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    """Primary side: pin the last commit point and its files until recovery_snapshot_end."""
+    shard = _registry_shard(registry, payload)
+    stack = contextlib.ExitStack()
+    snapshot = stack.enter_context(shard.commit_snapshot())
+    snapshot_id = uuid.uuid4().hex
+    with _versions_lock:
+        _recovery_snapshots[snapshot_id] = (stack, snapshot, shard)
+    files = [[name, (shard.path / name).stat().st_size] for name in snapshot.files]
+    files.append([snapshot.commit_file, (shard.path / snapshot.commit_file).stat().st_size])
+    return {"snapshot_id": snapshot_id, "files": files, "commit_file": snapshot.commit_file,
+            "local_checkpoint": snapshot.local_checkpoint, "max_seq_no": snapshot.max_seq_no}, b""
+
+
+def recovery_file_chunk(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    with _versions_lock:
+        _, snapshot, shard = _recovery_snapshots[payload["snapshot_id"]]
+    name = payload["name"]
+    if name not in snapshot.files and name != snapshot.commit_file:
+        raise ValueError(f"recovery_file_chunk: [{name}] is not a file of snapshot [{payload['snapshot_id']}]")
+    with open(shard.path / name, "rb") as handle:
+        handle.seek(int(payload["offset"]))
+        return {}, handle.read(int(payload["length"]))
+
+
+def recovery_snapshot_end(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    with _versions_lock:
+        entry = _recovery_snapshots.pop(payload["snapshot_id"], None)
+    if entry is not None:
+        entry[0].close()
+    return {"ended": entry is not None}, b""
+
+
+def _staging_directory(registry: ShardRegistry, payload: dict) -> Path:
+    index_uuid, shard_number = _key(payload)
+    path = registry.shard_path(index_uuid, shard_number)
+    return path.with_name(path.name + RECOVERY_STAGING_SUFFIX)
+
+
+def recovery_write_chunk(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    """Target side: write one chunk of a recovered file into the staging directory."""
+    staging = _staging_directory(registry, payload)
+    if payload.get("reset"):
+        shutil.rmtree(staging, ignore_errors=True)
+    name = payload["target_name"]
+    if name.startswith("/") or ".." in Path(name).parts:
+        raise ValueError(f"recovery_write_chunk: file name [{name}] must stay inside the shard directory")
+    target = staging / name
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target, "r+b" if target.exists() else "wb") as handle:
+        handle.seek(int(payload["offset"]))
+        handle.write(body)
+    return {"written": len(body)}, b""
+
+
+def recovery_install(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    """Target side: replace this copy's files with the staged commit (and a fresh, empty log),
+    then reopen it. Operations above the commit's local checkpoint come afterwards as history."""
+    from index.commit import COMMIT_FILE_NAME, read_commit_point, write_commit_point
+    from index.format import fsync_directory
+    from index.translog import Translog
+
+    index_uuid, shard_number = _key(payload)
+    staging = _staging_directory(registry, payload)
+    commit = read_commit_point(staging)
+    if commit is None:
+        raise ValueError(f"recovery_install: no commit point [{staging / COMMIT_FILE_NAME}] was received")
+    translog = Translog(staging / "translog")
+    fresh = dataclasses.replace(commit, translog_uuid=translog.uuid,
+                                translog_generation=translog.current_generation)
+    translog.close()
+    write_commit_point(staging, fresh)
+    fsync_directory(staging)
+    old = registry.pop(index_uuid, shard_number)
+    if old is not None:
+        old.close()
+    path = registry.shard_path(index_uuid, shard_number)
+    shutil.rmtree(path, ignore_errors=True)
+    os.replace(staging, path)
+    fsync_directory(path.parent)
+    with _versions_lock:
+        _shard_versions.pop((index_uuid, shard_number), None)
+    return open_shard(registry, payload, b"")
+
+
 # --------------------------------------------------------------------------- maintenance
 
 
@@ -360,6 +455,9 @@ SHARD_METHODS: dict[str, ShardMethod] = {
     "update_settings": update_settings, "write": write, "get": get, "mget": mget, "refresh": refresh,
     "flush": flush, "force_merge": force_merge, "stats": stats, "segments": segments,
     "apply_replica": apply_replica, "history": history,
+    "recovery_snapshot_begin": recovery_snapshot_begin, "recovery_file_chunk": recovery_file_chunk,
+    "recovery_snapshot_end": recovery_snapshot_end, "recovery_write_chunk": recovery_write_chunk,
+    "recovery_install": recovery_install,
 }
 
 # cheap and never blocking on I/O: answered on the worker loop without a thread hop

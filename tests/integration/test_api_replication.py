@@ -97,3 +97,29 @@ def test_a_lost_replica_is_failed_through_raft_before_the_ack_and_without_quorum
     replica_nodes[1].kill()  # one voter of three left: no quorum, so no copy can be failed
     status, body = http(primary_node.base_url, "PUT", "/guarded/_doc/2", b'{"a": 2}')
     assert status >= 500, body  # never acknowledged
+
+
+def test_a_replica_added_after_the_log_was_trimmed_recovers_by_files(node_factory):
+    first, second = node_factory.start_cluster(2, prefix="files")
+    status, health = http(first.base_url, "GET", "/_cluster/health?wait_for_nodes=2&timeout=90s")
+    assert status == 200, health
+    status, body = http(first.base_url, "PUT", "/copied", json.dumps({"settings": {
+        "number_of_shards": 1, "number_of_replicas": 0, "index.translog.retention.operations": 0}}).encode())
+    assert status == 200, body
+    status, body = http(first.base_url, "POST", "/_bulk", bulk_body("copied", 0, 300), "application/x-ndjson")
+    assert status == 200 and body["errors"] is False
+    status, _ = http(first.base_url, "POST", "/copied/_flush")
+    assert status == 200
+    # more writes after the commit: they must arrive as history on top of the copied files
+    status, body = http(first.base_url, "POST", "/_bulk", bulk_body("copied", 300, 50), "application/x-ndjson")
+    assert status == 200 and body["errors"] is False
+    status, body = http(first.base_url, "PUT", "/copied/_settings", b'{"index": {"number_of_replicas": 1}}')
+    assert status == 200, body
+    status, health = http(first.base_url, "GET", "/_cluster/health/copied?wait_for_status=green&timeout=90s")
+    assert status == 200 and health["status"] == "green", health
+    status, refreshed = http(first.base_url, "POST", "/copied/_refresh")
+    assert refreshed["_shards"]["successful"] == 2
+    assert local_doc_count(first.base_url) == 350
+    assert local_doc_count(second.base_url) == 350
+    # the history was gone from the primary's log, so the copy must have come by files
+    assert any("recovering by files" in member.log_path.read_text() for member in (first, second))
