@@ -642,6 +642,12 @@ def _start_copy(state: ClusterState, command: c.StartCopy):
     if copy.state != INITIALIZING:
         raise _Rejection("illegal_state_exception",
                          f"copy [{command.allocation_id}] is {copy.state}, expected INITIALIZING")
+    if not copy.primary:
+        primary_copy = shard.primary()
+        if primary_copy is None or primary_copy.state not in (STARTED, RELOCATING):
+            raise _Rejection("illegal_state_exception",
+                             f"replica [{command.allocation_id}] can not start without an active "
+                             f"primary of [{command.index_name}][{command.shard_number}]")
     copies = tuple(dataclasses.replace(existing, state=STARTED)
                    if existing.allocation_id == command.allocation_id else existing
                    for existing in shard.copies)
@@ -666,6 +672,12 @@ def _fail_copy(state: ClusterState, command: c.FailCopy):
     copies = tuple(_unassigned_copy(existing.primary, command.reason)
                    if existing.allocation_id == command.allocation_id else existing
                    for existing in shard.copies)
+    if failed.primary:
+        # Replicas still recovering were copying from this primary: their recovery cannot
+        # finish, and they must not later join the in-sync set of a different primary.
+        copies = tuple(_unassigned_copy(False, "PRIMARY_FAILED")
+                       if not existing.primary and existing.state == INITIALIZING else existing
+                       for existing in copies)
     in_sync = set(shard.in_sync_allocation_ids)
     # The last in-sync copy keeps its id even when it fails, so the shard stays red until that
     # very copy returns instead of silently accepting a stale or empty one (OpenSearch does the same).

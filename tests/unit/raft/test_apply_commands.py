@@ -564,3 +564,29 @@ def test_remove_from_in_sync_needs_an_active_primary(cluster):
     state = accepted(state, c.FailCopy(index_name="logs", shard_number=0, allocation_id="p"))
     rejected(state, c.RemoveFromInSync(index_name="logs", shard_number=0, allocation_ids=("r",),
                                        primary_term=1), "illegal_state_exception")
+
+
+def test_a_failing_primary_takes_its_recovering_replicas_with_it(cluster):
+    state = started_primary(with_index(cluster, replicas=2))
+    state = accepted(state, c.AllocateCopy(index_name="logs", shard_number=0, node_id="n2",
+                                           allocation_id="recovering", primary=False))
+    state = started_replica(state, node_id="n3", allocation_id="r")
+    state = accepted(state, c.FailCopy(index_name="logs", shard_number=0, allocation_id="p"))
+    shard = state.shard("logs", 0)
+    assert shard.copy_with_allocation_id("recovering") is None
+    assert shard.copy_with_allocation_id("r").state == "STARTED"
+    assert [copy.unassigned_reason for copy in shard.copies if not copy.assigned] == [
+        "ALLOCATION_FAILED", "PRIMARY_FAILED"]
+
+
+def test_a_recovering_replica_failed_with_its_primary_can_not_start_later(cluster):
+    state = started_replica(started_primary(with_index(cluster, replicas=2)))
+    state = accepted(state, c.AllocateCopy(index_name="logs", shard_number=0, node_id="n3",
+                                           allocation_id="late", primary=False))
+    state = accepted(state, c.Batch(commands=(
+        c.FailCopy(index_name="logs", shard_number=0, allocation_id="p"),
+        c.PromoteReplica(index_name="logs", shard_number=0, allocation_id="r"),
+    )))
+    # "late" was failed with the old primary; a start report for it is refused.
+    rejected(state, c.StartCopy(index_name="logs", shard_number=0, allocation_id="late"),
+             "shard_not_found_exception")
