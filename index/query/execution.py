@@ -64,6 +64,28 @@ def bitmap_from_docs(docs: np.ndarray) -> BitMap:
     return BitMap(doc_array)
 
 
+def sorted_membership(values: np.ndarray, sorted_members: np.ndarray) -> np.ndarray:
+    """Which of ``values`` occur in ``sorted_members`` (ascending): binary search per value,
+    O(n log m) with no sort — np.isin and np.intersect1d sort their concatenation."""
+    if len(values) == 0 or len(sorted_members) == 0:
+        return np.zeros(len(values), dtype=bool)
+    positions = np.minimum(np.searchsorted(sorted_members, values), len(sorted_members) - 1)
+    return sorted_members[positions] == values
+
+
+def sorted_intersection(left: np.ndarray, right: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(common values, their indexes in left, in right) of two ascending unique arrays."""
+    if len(left) > len(right):
+        common, right_index, left_index = sorted_intersection(right, left)
+        return common, left_index, right_index
+    if len(left) == 0 or len(right) == 0:
+        empty = np.zeros(0, dtype=np.int64)
+        return left[:0], empty, empty
+    positions = np.minimum(np.searchsorted(right, left), len(right) - 1)
+    found = right[positions] == left
+    return left[found], np.flatnonzero(found), positions[found]
+
+
 def _restrict(doc_scores: DocScores, keep: np.ndarray) -> DocScores:
     return DocScores(doc_scores.docs[keep], doc_scores.scores[keep])
 
@@ -71,13 +93,13 @@ def _restrict(doc_scores: DocScores, keep: np.ndarray) -> DocScores:
 def restrict_to_bitmap(doc_scores: DocScores, bitmap: BitMap) -> DocScores:
     if len(doc_scores.docs) == 0:
         return doc_scores
-    return _restrict(doc_scores, np.isin(doc_scores.docs, docs_from_bitmap(bitmap), assume_unique=True))
+    return _restrict(doc_scores, sorted_membership(doc_scores.docs, docs_from_bitmap(bitmap)))
 
 
 def remove_bitmap(doc_scores: DocScores, bitmap: BitMap) -> DocScores:
     if len(doc_scores.docs) == 0 or not bitmap:
         return doc_scores
-    return _restrict(doc_scores, ~np.isin(doc_scores.docs, docs_from_bitmap(bitmap), assume_unique=True))
+    return _restrict(doc_scores, ~sorted_membership(doc_scores.docs, docs_from_bitmap(bitmap)))
 
 
 def bm25_idf(document_frequency: int, document_count: int) -> float:
@@ -631,7 +653,7 @@ class IdsPlan(Plan):
 
 
 def _intersect_scored(left: DocScores, right: DocScores) -> DocScores:
-    docs, left_index, right_index = np.intersect1d(left.docs, right.docs, assume_unique=True, return_indices=True)
+    docs, left_index, right_index = sorted_intersection(left.docs, right.docs)
     return DocScores(docs, left.scores[left_index] + right.scores[right_index])
 
 
@@ -905,7 +927,7 @@ class BoostingPlan(Plan):
         if len(positive.docs) == 0:
             return positive
         negative_docs = docs_from_bitmap(segment_execution.run_matches(self.negative))
-        demoted = np.isin(positive.docs, negative_docs, assume_unique=True)
+        demoted = sorted_membership(positive.docs, negative_docs)
         scores = np.where(demoted, positive.scores * self.negative_boost, positive.scores)
         return DocScores(positive.docs, scores * self.boost)
 
@@ -973,7 +995,7 @@ class PhrasePlan(Plan):
         if self.slop == 0:
             common = slot_keys[0]
             for keys in slot_keys[1:]:
-                common = np.intersect1d(common, keys, assume_unique=True)
+                common = sorted_intersection(common, keys)[0]
                 if len(common) == 0:
                     return EMPTY_DOCS, EMPTY_SCORES
             docs, counts = np.unique(common >> 32, return_counts=True)
@@ -1130,7 +1152,7 @@ class FunctionScorePlan(Plan):
             if filter_plan is None:
                 applies = np.ones(count, dtype=bool)
             else:
-                applies = np.isin(docs, docs_from_bitmap(segment_execution.run_matches(filter_plan)), assume_unique=True)
+                applies = sorted_membership(docs, docs_from_bitmap(segment_execution.run_matches(filter_plan)))
             if not applies.any():
                 continue
             values = evaluate(segment_execution, docs) if evaluate is not None else np.ones(count)

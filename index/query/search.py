@@ -18,7 +18,7 @@ import orjson
 
 from index.query.collector import collect_top_hits, resolve_sorts
 from index.query.context import SearchContext
-from index.query.execution import SegmentExecution, ShardExecution, docs_from_bitmap
+from index.query.execution import SegmentExecution, ShardExecution, docs_from_bitmap, sorted_membership
 from index.query.merge import merge_shard_results
 from index.query.nodes import QueryNode
 from index.query.planner import plan_query, profile_tree
@@ -56,7 +56,7 @@ def _live_only(segment_execution: SegmentExecution, docs: np.ndarray, scores: np
     live = segment_execution.live_docs()
     if len(live) == segment_execution.max_doc or len(docs) == 0:
         return docs, scores
-    keep = np.isin(docs, docs_from_bitmap(live), assume_unique=True)
+    keep = sorted_membership(docs, docs_from_bitmap(live))
     return docs[keep], (scores[keep] if scores is not None else None)
 
 
@@ -115,7 +115,7 @@ def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) 
             aggregation_context.register_segment(segment_execution)
             partial = collect_segment(aggregation_tree, segment, docs, aggregation_context, scores)
         if post_filter_plan is not None and len(docs):
-            keep = np.isin(docs, docs_from_bitmap(segment_execution.run_matches(post_filter_plan)), assume_unique=True)
+            keep = sorted_membership(docs, docs_from_bitmap(segment_execution.run_matches(post_filter_plan)))
             docs, scores = docs[keep], (scores[keep] if scores is not None else None)
         collector_started = time.perf_counter_ns()
         hits = collect_top_hits(segment_execution, resolved_sorts, request, docs, scores)
