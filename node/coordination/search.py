@@ -60,6 +60,9 @@ class ShardTarget:
     node_id: str
     shard_index: int
     reader_context_id: str | None = None
+    # other started copies, tried in order when this one fails (never for reader contexts,
+    # which live on one copy)
+    other_node_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -287,7 +290,9 @@ class SearchCoordinator:
                         f"No shard available for [{index_name}][{shard.shard_number}]",
                         opensearch_type="no_shard_available_action_exception")))
                 else:
-                    targets.append(ShardTarget(index_name, index.uuid, shard.shard_number, chosen.node_id, ordinal))
+                    others = tuple(c.node_id for c in started if c is not chosen)
+                    targets.append(ShardTarget(index_name, index.uuid, shard.shard_number, chosen.node_id, ordinal,
+                                               other_node_ids=others))
                 ordinal += 1
         return targets, failures
 
@@ -330,18 +335,26 @@ class SearchCoordinator:
         failures: list[ShardFailure] = []
 
         async def one(target: ShardTarget) -> None:
-            try:
-                with trio.move_on_after(timeout_seconds if timeout_seconds is not None else float("inf")) as scope:
-                    reply, _ = await self.call_shard(target, method, payload_for(target))
-                if scope.cancelled_caught:
-                    if timed_out is not None:
-                        timed_out.add(target.shard_index)
+            payload = payload_for(target)
+            copies = [target] + ([replace(target, node_id=node_id) for node_id in target.other_node_ids]
+                                 if target.reader_context_id is None and "reader_context_id" not in payload else [])
+            with trio.move_on_after(timeout_seconds if timeout_seconds is not None else float("inf")) as scope:
+                for attempt, copy in enumerate(copies):
+                    try:
+                        reply, _ = await self.call_shard(copy, method, payload)
+                    except Exception as error:  # noqa: BLE001 — reported per shard, as OpenSearch does
+                        error = _unwrap(error)
+                        if attempt + 1 < len(copies) and _worth_another_copy(error):
+                            continue
+                        failures.append(ShardFailure(copy.index_name, copy.index_uuid, copy.shard_number,
+                                                     copy.node_id, error))
+                        return
+                    # later phases (fetch, release, the reader context) go where this one ran
+                    reply["served_by"] = copy.node_id
+                    replies[target.shard_index] = reply
                     return
-            except Exception as error:  # noqa: BLE001 — reported per shard, as OpenSearch does
-                failures.append(ShardFailure(target.index_name, target.index_uuid, target.shard_number,
-                                             target.node_id, _unwrap(error)))
-                return
-            replies[target.shard_index] = reply
+            if scope.cancelled_caught and timed_out is not None:
+                timed_out.add(target.shard_index)
 
         if len(targets) == 1:
             await one(targets[0])
@@ -441,6 +454,7 @@ class SearchCoordinator:
 
         async def fetch_one(target: ShardTarget, positions: list[int]) -> None:
             reply = replies[target.shard_index]
+            target = replace(target, node_id=reply.get("served_by", target.node_id))
             payload = {"request": request_wire, "hits": [page[p].to_wire() for p in positions],
                        "fetch_token": reply.get("fetch_token"), "index_name": target.index_name,
                        "shard_index": target.shard_index, "now_millis": now_millis,
@@ -461,6 +475,7 @@ class SearchCoordinator:
                 fetched[position] = hit
 
         async def release(target: ShardTarget) -> None:
+            target = replace(target, node_id=replies[target.shard_index].get("served_by", target.node_id))
             token = replies[target.shard_index].get("fetch_token")
             if token:
                 try:
@@ -542,7 +557,7 @@ class SearchCoordinator:
             targets, request, extra_payload=lambda target: {"open_scroll_seconds": scroll_seconds,
                                                             **_boost_payload(boosts)(target)}, scroll=True,
             initial_failures=unavailable, request_wires_by_index=filtered)
-        opened = [replace(target, reader_context_id=outcome.replies[target.shard_index]["reader_context_id"])
+        opened = [_opened_on(target, outcome.replies[target.shard_index], "reader_context_id")
                   for target in targets if target.shard_index in outcome.replies]
         scroll_id = encode_search_id("scroll", opened)
         self.services.record_search(index_names, (time.perf_counter() - started) * 1000, scroll=True)
@@ -639,11 +654,10 @@ class SearchCoordinator:
                                                lambda target: {"keep_alive_seconds": seconds})
         failures = unavailable + failures
         if failures:
-            opened = [replace(t, reader_context_id=replies[t.shard_index]["id"]) for t in targets
-                      if t.shard_index in replies]
+            opened = [_opened_on(t, replies[t.shard_index], "id") for t in targets if t.shard_index in replies]
             await self._close_contexts(opened)
             raise SearchPhaseExecutionError("query", failures)
-        opened = [replace(target, reader_context_id=replies[target.shard_index]["id"]) for target in targets]
+        opened = [_opened_on(target, replies[target.shard_index], "id") for target in targets]
         creation_time = int(time.time() * 1000)
         pit_id = encode_search_id("pit", opened, {"t": creation_time})
         self._forget_expired_point_in_times()
@@ -816,7 +830,7 @@ class SearchCoordinator:
         outcome = await self.query_then_fetch(
             targets, request, extra_payload=lambda target: {"open_scroll_seconds": scroll_seconds}, scroll=True,
             request_wires_by_index=filtered)
-        opened = [replace(target, reader_context_id=outcome.replies[target.shard_index]["reader_context_id"])
+        opened = [_opened_on(target, outcome.replies[target.shard_index], "reader_context_id")
                   for target in targets if target.shard_index in outcome.replies]
         targets_by_index = {target.shard_index: target for target in opened}
         aborted = False
@@ -906,6 +920,21 @@ class SearchCoordinator:
 def _write_failure(item: dict) -> dict:
     return {"index": item.get("_index"), "id": item.get("_id"), "cause": item.get("error"),
             "status": int(item.get("status", 500))}
+
+
+def _opened_on(target: ShardTarget, reply: dict, id_key: str) -> ShardTarget:
+    """The target as a reader context id names it: the copy that opened it, and only that one."""
+    return replace(target, node_id=reply.get("served_by", target.node_id), reader_context_id=reply[id_key],
+                   other_node_ids=())
+
+
+def _worth_another_copy(error: BaseException) -> bool:
+    """A copy that could not be reached or no longer holds the shard: another copy may answer.
+    A query that fails on its own terms (parsing, a bad value, a text-field sort) fails on every
+    copy, so it is reported at once."""
+    if isinstance(error, IndexEngineError):
+        return error.opensearch_type in ("index_closed_exception", "translog_exception", "corrupt_index_exception")
+    return True
 
 
 def _boost_payload(boosts: dict[str, float]) -> Any:

@@ -33,23 +33,48 @@ def document(number):
 
 
 class InProcessWorkers:
-    def __init__(self, registry):
+    """This node's workers; shards in ``unreachable_shards`` fail as a dead worker would."""
+
+    def __init__(self, registry, unreachable_shards=()):
         self.registry = registry
+        self.unreachable_shards = set(unreachable_shards)
+        self.calls = []
 
     async def call(self, index_uuid, shard_number, method, payload, body=b"", timeout_seconds=None):
         await trio.lowlevel.checkpoint()
+        self.calls.append((shard_number, method))
+        if shard_number in self.unreachable_shards:
+            from node.workers.errors import WorkerUnavailableError
+
+            raise WorkerUnavailableError(f"worker for shard {shard_number} died mid-call")
         return SEARCH_METHODS[method](self.registry, {**payload, "index_uuid": index_uuid,
                                                       "shard_number": shard_number}, body)
 
 
+class OtherNode:
+    """Another node holding a copy of every shard, reached through ``peers.request``."""
+
+    def __init__(self, registry):
+        self.workers = InProcessWorkers(registry)
+
+    async def request(self, address, method, payload, body=b"", timeout_seconds=None):
+        assert method == "shard/call" and address == "node-2:9300"
+        return await self.workers.call(payload["index_uuid"], payload["shard_number"], payload["method"],
+                                       payload["payload"], body)
+
+
 class FakeState:
-    def __init__(self):
-        copies = lambda number: (SimpleNamespace(node_id="node-1", state="STARTED", primary=True),)  # noqa: E731
+    def __init__(self, with_replicas=False):
+        def copies(number):
+            held = [SimpleNamespace(node_id="node-1", state="STARTED", primary=True)]
+            if with_replicas:
+                held.append(SimpleNamespace(node_id="node-2", state="STARTED", primary=False))
+            return tuple(held)
         self.indices = {"model": SimpleNamespace(name="model", uuid="uuid", state="open", settings={}, aliases={},
                                                  number_of_shards=SHARD_COUNT, routing_num_shards=SHARD_COUNT)}
         self.routing_table = {"model": tuple(SimpleNamespace(shard_number=number, copies=copies(number))
                                              for number in range(SHARD_COUNT))}
-        self.nodes = {}
+        self.nodes = {"node-2": SimpleNamespace(transport_address="node-2:9300")}
 
     def all_alias_names(self):
         return frozenset()
@@ -58,9 +83,8 @@ class FakeState:
         return []
 
 
-@pytest.fixture(scope="module")
-def coordinator(tmp_path_factory):
-    registry = ShardRegistry(tmp_path_factory.mktemp("model-shards"))
+def build_registry(directory):
+    registry = ShardRegistry(directory)
     for shard_number in range(SHARD_COUNT):
         shard = Shard.open(registry.shard_path("uuid", shard_number), ShardSettings(refresh_interval_seconds=None),
                            Mapping.from_json(MAPPING), AnalysisRegistry.from_index_settings({}))
@@ -68,13 +92,28 @@ def coordinator(tmp_path_factory):
         shard.apply_as_primary([IndexOperation(str(number), orjson.dumps(document(number))) for number in mine], 1)
         shard.refresh()
         registry.put("uuid", shard_number, shard)
-    context = SimpleNamespace(node_id="node-1", metadata=SimpleNamespace(state=FakeState()),
-                              workers=InProcessWorkers(registry))
+    return registry
+
+
+def build_coordinator(registry, with_replicas=False, unreachable_shards=()):
+    context = SimpleNamespace(node_id="node-1", metadata=SimpleNamespace(state=FakeState(with_replicas)),
+                              workers=InProcessWorkers(registry, unreachable_shards), peers=OtherNode(registry))
     services = SimpleNamespace(context=context, director=SimpleNamespace(local={}),
                                record_search=lambda *arguments, **keywords: None)
-    yield SearchCoordinator(services)
+    return SearchCoordinator(services)
+
+
+@pytest.fixture(scope="module")
+def registry(tmp_path_factory):
+    registry = build_registry(tmp_path_factory.mktemp("model-shards"))
+    yield registry
     for shard in registry.shards.values():
         shard.close()
+
+
+@pytest.fixture(scope="module")
+def coordinator(registry):
+    return build_coordinator(registry)
 
 
 def model_order(query_colour, sort_field, descending):
@@ -157,3 +196,29 @@ def test_count_and_point_in_time_agree_with_the_model(coordinator):
     assert counted["count"] == len(green)
     assert ids(in_time) == green
     assert closed == [(in_time["pit_id"], SHARD_COUNT, SHARD_COUNT)]
+
+
+def test_a_shard_whose_copy_is_unreachable_is_searched_on_another_copy(registry):
+    coordinator = build_coordinator(registry, with_replicas=True, unreachable_shards={0})
+
+    async def scenario():
+        page = await coordinator.search("model", {"sort": [{"rank": "asc"}], "size": 100}, {})
+        scrolled = await coordinator.search("model", {"sort": ["_doc"], "size": 100}, {"scroll": "1m"})
+        following = await coordinator.scroll(scrolled["_scroll_id"], "1m", {})
+        return page, scrolled, following
+
+    page, scrolled, following = trio.run(scenario)
+    assert page["_shards"] == {"total": 3, "successful": 3, "skipped": 0, "failed": 0}
+    assert ids(page) == model_order(None, "rank", False)
+    assert len(ids(scrolled)) == DOCUMENT_COUNT and following["_shards"]["failed"] == 0
+    # shard 0's fetch and scroll pages went to the copy that answered its query phase
+    assert ("search_shard", 0) in [(method, shard) for shard, method in coordinator.context.peers.workers.calls]
+
+
+def test_without_another_copy_an_unreachable_shard_is_a_partial_failure(registry):
+    coordinator = build_coordinator(registry, unreachable_shards={1})
+    page = trio.run(coordinator.search, "model", {"size": 100}, {})
+    assert page["_shards"]["failed"] == 1 and page["_shards"]["successful"] == 2
+    assert page["_shards"]["failures"][0]["shard"] == 1
+    assert page["_shards"]["failures"][0]["reason"]["type"] == "node_not_connected_exception"
+    assert len(ids(page)) == DOCUMENT_COUNT - len(range(1, DOCUMENT_COUNT, SHARD_COUNT))
