@@ -321,6 +321,9 @@ def register(app: Any, services: Any) -> None:
                     for shard_copy in shard.copies:
                         if shard_copy.state in ("STARTED", "RELOCATING"):
                             nursery.start_soon(one, index_name, shard.shard_number, shard_copy)
+        metrics = getattr(services.context, "metrics", None)
+        if metrics is not None and successful:
+            metrics.record_shard_operation(method, successful)
         shards: dict[str, Any] = {"total": total, "successful": successful, "failed": len(failures)}
         if failures:
             shards["failures"] = failures

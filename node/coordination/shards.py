@@ -31,6 +31,7 @@ SHARD_CALL_TRANSPORT_METHOD = "shard/call"
 DEFAULT_PRIMARY_WAIT_SECONDS = 60.0
 START_COPY_ATTEMPTS = 5
 ACTIVE_COPY_STATES = ("INITIALIZING", "STARTED", "RELOCATING")
+GAUGE_INTERVAL_SECONDS = 10.0
 
 
 @dataclass
@@ -65,6 +66,9 @@ class ShardDirector:
 
     def attach(self) -> None:
         self.context.metadata.on_state_applied(self.on_state_applied)
+        background = getattr(self.context, "background", None)
+        if background is not None and getattr(self.context, "metrics", None) is not None:
+            background.start_soon(self.publish_shard_gauges)
         handlers = getattr(self.context, "transport_handlers", None)
         if handlers is not None:
             handlers.register(SHARD_CALL_TRANSPORT_METHOD, self.handle_remote_call)
@@ -180,7 +184,26 @@ class ShardDirector:
                     "command": command.command_type, "reason": outcome.reason}})
             return
 
+    async def publish_shard_gauges(self) -> None:
+        """Every GAUGE_INTERVAL_SECONDS: documents, store size and segments of the copies held here."""
+        metrics = self.context.metrics
+        while True:
+            await trio.sleep(GAUGE_INTERVAL_SECONDS)
+            for local in self.local_copies():
+                try:
+                    statistics, _ = await self.context.workers.call(local.index_uuid, local.shard_number, "stats", {})
+                except Exception:  # noqa: BLE001 — a shard that cannot answer keeps its last figures
+                    continue
+                if local.closed:
+                    continue
+                metrics.set_shard_gauges(local.index_name, local.shard_number, local.primary,
+                                         int(statistics["doc_count"]), int(statistics["size_bytes"]),
+                                         int(statistics["segment_count"]))
+
     async def _close(self, local: LocalShard, delete: bool) -> None:
+        metrics = getattr(self.context, "metrics", None)
+        if metrics is not None:
+            metrics.forget_shard(local.index_name, local.shard_number, local.primary)
         async with local.lock:
             try:
                 await self.context.workers.call(local.index_uuid, local.shard_number, "close_shard",

@@ -237,9 +237,25 @@ async def _write_to_shard(services: Any, index_name: str, shard_number: int, bat
                              "status": STATUS_BY_RESULT.get(result, 200)})
             results[i] = WriteOutcome(request.action, rendered, source)
         pending = retry
+    _record_metrics(services, index_name, batch, results)
     return [result if result is not None else _failed(batch[i], index_name, ApiError(
         "the write produced no result", opensearch_type="illegal_state_exception"))
         for i, result in enumerate(results)]
+
+
+def _record_metrics(services: Any, index_name: str, batch: list[WriteRequest],
+                    results: list[WriteOutcome | None]) -> None:
+    metrics = getattr(services.context, "metrics", None)
+    if metrics is None:
+        return
+    counts: dict[tuple[str, str], int] = {}
+    for request, outcome in zip(batch, results):
+        if outcome is None:
+            continue
+        result = outcome.body.get("result") or outcome.body.get("error", {}).get("type", "error")
+        counts[(request.action, result)] = counts.get((request.action, result), 0) + 1
+    for (action, result), count in counts.items():
+        metrics.record_indexing(index_name, action, result, count)
 
 
 def parse_source_object(source: bytes, what: str = "document") -> dict:

@@ -102,3 +102,12 @@ async def test_excess_in_flight_writes_are_rejected_with_429(api_node):
     assert status == 429
     assert body["error"]["type"] == "rejected_execution_exception"
     assert body["status"] == 429
+
+
+async def test_bulk_items_are_counted_in_the_indexing_metrics(api_node):
+    body = ndjson({"index": {"_index": "m", "_id": "1"}}, {"a": 1}, {"create": {"_index": "m", "_id": "1"}}, {"a": 1})
+    await bulk(api_node, body)
+    text = api_node.context.metrics.exposition().decode()
+    assert 'quidditch_indexing_operations_total{index="m",operation="index",result="created"} 1.0' in text
+    assert ('quidditch_indexing_operations_total{index="m",operation="create",'
+            'result="version_conflict_engine_exception"} 1.0') in text
