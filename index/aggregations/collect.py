@@ -512,6 +512,9 @@ def _make_buckets(node, segment, docs, scores, context, keys: list, counts: np.n
         elif GROUPED_SUB_AGGREGATIONS and sub_node.type in _GROUPED_BUCKET_TYPES:
             states = _grouped_bucket_states(sub_node, segment, group_docs, sorted_ids,
                                             bucket_count, context)
+        elif GROUPED_SUB_AGGREGATIONS and sub_node.type in _GROUPED_SKETCH_TYPES:
+            states = _grouped_sketch_states(sub_node, segment, group_docs, sorted_ids,
+                                            bucket_count, context)
         if states is None:
             per_bucket_nodes.append(sub_node)
         else:
@@ -531,6 +534,49 @@ def _make_buckets(node, segment, docs, scores, context, keys: list, counts: np.n
 # Tests switch this off to check the grouped paths against the per-bucket recursion.
 GROUPED_SUB_AGGREGATIONS = True
 _GROUPED_BUCKET_TYPES = frozenset({"terms", "histogram", "date_histogram"})
+
+
+_GROUPED_SKETCH_TYPES = frozenset({"cardinality", "percentiles", "percentile_ranks",
+                                   "median_absolute_deviation"})
+
+
+def _grouped_sketch_states(node, segment, group_docs, group_ids, bucket_count, context):
+    """cardinality and t-digest metrics for every parent bucket from one sort; the sketches are
+    built from exactly the values the per-bucket path would use, so they are identical."""
+    spec = node.spec
+    if spec.missing is not None:
+        return None
+    info = resolve_field(context, segment, spec.field, node)
+    if info.value_type == "unmapped":
+        return None
+    if node.type == "cardinality":
+        if info.value_type == "keyword":
+            rows, ordinals, _, terms = keyword_ordinals(segment, spec.field, group_docs)
+            pair_ordinals, _, bounds = _pair_counts(group_ids[rows], ordinals, bucket_count)
+            used = np.unique(pair_ordinals)
+            hash_table = np.zeros(len(terms), dtype=np.uint64)
+            hash_table[used] = hash_strings([terms[ordinal] for ordinal in used.tolist()])
+            pair_hashes = hash_table[pair_ordinals]
+        else:
+            rows, values, _ = numeric_values(segment, spec.field, group_docs, None, info)
+            pair_values, _, bounds = _pair_counts(group_ids[rows], values, bucket_count)
+            pair_hashes = hash_numbers(pair_values)
+        return [CardinalityState(CardinalitySketch.from_hashes(
+                    pair_hashes[bounds[p]:bounds[p + 1]], spec.precision_threshold, assume_unique=True))
+                for p in range(bucket_count)]
+    if info.value_type == "keyword":
+        return None          # the per-bucket path raises the proper error
+    rows, values, _ = numeric_values(segment, spec.field, group_docs, None, info)
+    values = values.astype(np.float64)
+    parents = group_ids[rows]
+    present = ~np.isnan(values)
+    values, parents = values[present], parents[present]
+    order = np.lexsort((values, parents))
+    sorted_values, sorted_parents = values[order], parents[order]
+    bounds = np.searchsorted(sorted_parents, np.arange(bucket_count + 1))
+    return [DigestState(TDigest.from_sorted_values(sorted_values[bounds[p]:bounds[p + 1]], spec.compression),
+                        info.value_type, info.date_format)
+            for p in range(bucket_count)]
 
 
 def _pair_counts(parents: np.ndarray, keys: np.ndarray, bucket_count: int):

@@ -213,6 +213,16 @@ class TDigest:
         return _compress(compression, np.sort(values), np.ones(values.size), presorted=True)
 
     @classmethod
+    def from_sorted_values(cls, values: np.ndarray, compression: float = DEFAULT_COMPRESSION) -> TDigest:
+        """As from_values, for values already sorted ascending and free of NaN."""
+        if values.size == 0:
+            return cls.empty(compression)
+        values = np.asarray(values, dtype=np.float64)
+        if values.size + 1 <= compression / math.pi:     # every value its own centroid (_compress)
+            return cls(compression, values, np.ones(values.size), float(values[0]), float(values[-1]))
+        return _compress(compression, values, np.ones(values.size), presorted=True)
+
+    @classmethod
     def from_weighted(cls, values: np.ndarray, weights: np.ndarray,
                       compression: float = DEFAULT_COMPRESSION) -> TDigest:
         values = np.asarray(values, dtype=np.float64)
@@ -290,6 +300,11 @@ def _compress(compression: float, means: np.ndarray, weights: np.ndarray,
     if not presorted:
         order = np.argsort(means, kind="stable")
         means, weights = means[order], weights[order]
+    if means.size + 1 <= compression / math.pi and bool((weights == 1.0).all()):
+        # Few single values: a value holds a fraction 1/n >= π/δ of the data, at least one unit
+        # of k even at the median, so every value is its own centroid. Skipping the numpy pass
+        # matters when thousands of small buckets each build a digest.
+        return TDigest(compression, means, weights, float(means[0]), float(means[-1]))
     cumulative = np.cumsum(weights)
     total = cumulative[-1]
     left_quantiles = (cumulative - weights) / total

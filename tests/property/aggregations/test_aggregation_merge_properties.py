@@ -212,7 +212,12 @@ GROUPED_TREE = {
                         "weeks": {"date_histogram": {"field": "when", "calendar_interval": "week",
                                                      "time_zone": "Europe/Paris"}},
                         "tags": {"terms": {"field": "tag", "order": {"_key": "asc"}}},
-                        "s": {"stats": {"field": "n"}}, "c": {"value_count": {"field": "tag"}}}},
+                        "s": {"stats": {"field": "n"}}, "c": {"value_count": {"field": "tag"}},
+                        "distinct_tags": {"cardinality": {"field": "tag"}},
+                        "distinct_numbers": {"cardinality": {"field": "n", "precision_threshold": 2}},
+                        "p": {"percentiles": {"field": "x", "percents": [10, 50]}},
+                        "r": {"percentile_ranks": {"field": "n", "values": [2]}},
+                        "mad": {"median_absolute_deviation": {"field": "n"}}}},
     "by_week": {"date_histogram": {"field": "when", "fixed_interval": "3d"},
                 "aggs": {"t": {"terms": {"field": "tag"}}, "a": {"avg": {"field": "x"}}}},
 }
