@@ -141,6 +141,16 @@ class RaftConfig:
             problems.append("connection_timeout_seconds must be at least election_timeout_max_seconds")
         if not self.leader_fallback_timeout_seconds > self.append_entries_period_seconds:
             problems.append("leader_fallback_timeout_seconds must exceed append_entries_period_seconds")
+        if self.max_bind_attempts < 1:
+            problems.append(f"max_bind_attempts must be at least 1, got {self.max_bind_attempts}")
+        if not self.tick_seconds > 0:
+            problems.append(f"tick_seconds must be positive, got {self.tick_seconds}")
+        if self.append_entries_batch_size_bytes <= 2 * _ENTRY_OVERHEAD_BYTES:
+            problems.append(f"append_entries_batch_size_bytes must exceed {2 * _ENTRY_OVERHEAD_BYTES}, "
+                            f"got {self.append_entries_batch_size_bytes}")
+        if self.log_compaction_min_entries < 2:
+            problems.append(f"log_compaction_min_entries must be at least 2, got "
+                            f"{self.log_compaction_min_entries}")
         if problems:
             raise RaftConfigurationError("invalid raft configuration: " + "; ".join(problems))
 

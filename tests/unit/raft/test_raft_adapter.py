@@ -435,3 +435,15 @@ def test_a_damaged_journal_refuses_to_start_and_names_the_file(tmp_path, machine
     journal_path.write_bytes(journal_path.read_bytes()[:60])  # header kept, records torn away
     with pytest.raises(StateDecodeError, match="raft.journal"):
         ClusterStateMachine(config)
+
+
+def test_every_configuration_problem_is_reported_together(tmp_path):
+    config = RaftConfig(cluster_name="", cluster_secret="", data_directory=tmp_path,
+                        self_address="nohost", voter_addresses=("a:1", "a:1"),
+                        max_bind_attempts=0, tick_seconds=0)
+    with pytest.raises(RaftConfigurationError) as raised:
+        config.validate()
+    message = str(raised.value)
+    for fragment in ("cluster_secret", "cluster_name", "self_address [nohost]", "duplicates",
+                     "max_bind_attempts", "tick_seconds"):
+        assert fragment in message
