@@ -246,8 +246,10 @@ def _docvalue_fields(shard_segment: Any, mapping: Any, doc: int, requested: Sequ
                 if field_mapping.type == "date":
                     from index.mapping import format_date
 
-                    values: list = [format_date(int(value), value_format or field_mapping.date_format.split("||")[0])
-                                    if value_format != "epoch_millis" else int(value) for value in raw]
+                    date_format = (field_mapping.date_format.split("||")[0]
+                                   if value_format in (None, "use_field_mapping") else value_format)
+                    values: list = [int(value) if date_format == "epoch_millis" else format_date(int(value), date_format)
+                                    for value in raw]
                 elif field_mapping.type == "boolean":
                     values = [bool(value) for value in raw]
                 else:

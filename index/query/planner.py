@@ -88,14 +88,14 @@ def _analyzer_for(shard: ShardExecution, path: str, override: str | None) -> Any
 
 
 def _keyword_value(shard: ShardExecution, path: str, value: Any) -> str:
-    """What a keyword field indexed for this value (normalizer applied when the mapping has one)."""
+    """What a keyword field indexed for this value: its normalizer applied, as at index time."""
     text = _stringify(value)
     field_mapping = shard.mapping.field(path)
-    normalizer = getattr(field_mapping, "normalizer", None) if field_mapping is not None else None
-    if normalizer and hasattr(shard.analysis, "get_normalizer"):
-        terms, _ = shard.analysis.get_normalizer(normalizer).terms_and_positions(text)
-        return "".join(terms)
-    return text
+    if field_mapping is None or getattr(field_mapping, "normalizer", None) is None:
+        return text
+    from index.mapping.mapping import normalize_keyword
+
+    return normalize_keyword(field_mapping, text)
 
 
 def _stringify(value: Any) -> str:
@@ -285,8 +285,8 @@ class Planner:
             lower = None if lower_value is None else (1 if _boolean_term(lower_value) == "true" else 0)
             upper = None if upper_value is None else (1 if _boolean_term(upper_value) == "true" else 0)
             return NumericRangePlan(path, lower, upper, include_lower, include_upper, node.boost)
-        lower_text = None if lower_value is None else _stringify(lower_value)
-        upper_text = None if upper_value is None else _stringify(upper_value)
+        lower_text = None if lower_value is None else self._pattern(path, _stringify(lower_value))
+        upper_text = None if upper_value is None else self._pattern(path, _stringify(upper_value))
         return TermRangePlan(path, lower_text, upper_text, include_lower, include_upper, node.boost)
 
     def _range_number(self, path: str, value: Any) -> float:
@@ -321,10 +321,14 @@ class Planner:
                 f"[{type_name}]", field=path)
         return type_name
 
+    def _pattern(self, path: str, value: str) -> str:
+        """Patterns on a keyword field go through its normalizer, as OpenSearch does."""
+        return _keyword_value(self.shard, path, value) if field_type(self.shard, path) == "keyword" else value
+
     def _plan_PrefixQuery(self, node: nodes.PrefixQuery) -> Plan:
         if self._require_term_field("prefix", node.field) is None:
             return MatchNonePlan(f"unmapped field [{node.field}]")
-        value, insensitive = node.value, node.case_insensitive
+        value, insensitive = self._pattern(node.field, node.value), node.case_insensitive
         lowered = value.lower()
         predicate = ((lambda candidate: candidate.lower().startswith(lowered)) if insensitive
                      else (lambda candidate: candidate.startswith(value)))
@@ -335,7 +339,7 @@ class Planner:
     def _plan_WildcardQuery(self, node: nodes.WildcardQuery) -> Plan:
         if self._require_term_field("wildcard", node.field) is None:
             return MatchNonePlan(f"unmapped field [{node.field}]")
-        value, insensitive = node.value, node.case_insensitive
+        value, insensitive = self._pattern(node.field, node.value), node.case_insensitive
         compiled = wildcard_to_regular_expression(value, insensitive)
         return PostingsUnionPlan(node.field, f"wildcard {value}" + (" (case insensitive)" if insensitive else ""),
                                  lambda terms: wildcard_terms(terms, value, insensitive),

@@ -399,3 +399,14 @@ def test_too_many_expansions_hit_the_clause_limit():
     with pytest.raises(TooManyClausesError):
         search_shard(searcher, request, SearchContext(max_clause_count=10))
     assert len(search_shard(searcher, request, SearchContext()).hits) == 10
+
+
+def test_keyword_normalizer_applies_to_query_values_and_patterns():
+    searcher = build_reference_searcher([[("1", {"code": "AbC"}), ("2", {"code": "xyz"})]],
+                                        {"properties": {"code": {"type": "keyword", "normalizer": "lowercase"}}})
+    assert matching(searcher, {"term": {"code": "ABC"}}) == {"1"}
+    assert matching(searcher, {"match": {"code": "abc"}}) == {"1"}
+    assert matching(searcher, {"prefix": {"code": "AB"}}) == {"1"}
+    assert matching(searcher, {"wildcard": {"code": "X*Z"}}) == {"2"}
+    assert matching(searcher, {"terms": {"code": ["XYZ"]}}) == {"2"}
+    assert matching(searcher, {"range": {"code": {"gte": "B"}}}) == {"2"}
