@@ -84,6 +84,10 @@ def register_routes(app: Any, context: Any) -> None:
     services = services_of(app)
     coordinator = SearchCoordinator(services)
     app.extensions[COORDINATOR_KEY] = coordinator
+    handlers = getattr(context, "transport_handlers", None)
+    if handlers is not None:
+        for method, handler in coordinator.transport_methods().items():
+            handlers.register(method, handler)
 
     def route(rule: str, endpoint: str, function: Any, methods: list[str]) -> None:
         app.add_url_rule(rule, f"search_{endpoint}", function, methods=methods)
@@ -162,7 +166,7 @@ def register_routes(app: Any, context: Any) -> None:
                                  for pit_id, freed, named in closed]})
 
     async def list_pits() -> Any:
-        return respond(coordinator.list_point_in_times())
+        return respond(await coordinator.list_point_in_times())
 
     async def delete_pit_elasticsearch() -> Any:
         body = await read_json_body()

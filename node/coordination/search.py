@@ -45,6 +45,9 @@ MAX_KEEP_ALIVE_SECONDS = 24 * 3600.0            # OpenSearch's search.max_keep_a
 LOCAL_COPY_OPEN_WAIT_SECONDS = 10.0
 SHARD_CALL_TIMEOUT_SECONDS = 120.0
 SEARCH_ID_VERSION = 1
+# transport methods between coordinators (registered by node/api/search.py)
+CLOSE_ALL_CONTEXTS_METHOD = "search/close_all_contexts"
+LIST_POINT_IN_TIMES_METHOD = "search/list_point_in_times"
 
 
 # --------------------------------------------------------------------------- values
@@ -609,10 +612,10 @@ class SearchCoordinator:
         return self.render(outcome, started, query_params, extra={"_scroll_id": scroll_id})
 
     async def clear_scroll(self, scroll_ids: list[Any] | None) -> tuple[dict, int]:
-        """None = every scroll: contexts held by this node's workers (``_all``)."""
+        """None = every scroll context on every node (``_all``)."""
         if scroll_ids is None:
-            freed = await self._close_all_local_contexts()
-            return {"succeeded": True, "num_freed": freed}, 200
+            replies = await self.on_every_node(CLOSE_ALL_CONTEXTS_METHOD, {"kind": "scroll"})
+            return {"succeeded": True, "num_freed": sum(int(reply.get("freed", 0)) for reply in replies)}, 200
         targets: list[ShardTarget] = []
         for scroll_id in scroll_ids:
             decoded, _ = decode_search_id(scroll_id, "scroll")
@@ -620,23 +623,59 @@ class SearchCoordinator:
         freed = await self._close_contexts(targets)
         return {"succeeded": True, "num_freed": freed}, (200 if freed or not targets else 404)
 
+    async def on_every_node(self, method: str, payload: dict) -> list[dict]:
+        """Run one of this module's transport methods here and on every other node; a node that
+        does not answer is left out (its contexts expire by their keep-alive)."""
+        replies: list[dict] = []
+
+        async def one(node_id: str, node: Any) -> None:
+            try:
+                if node_id == self.context.node_id:
+                    reply, _ = await self.transport_methods()[method](payload, b"")
+                else:
+                    reply, _ = await self.context.peers.request(node.transport_address, method, payload, b"",
+                                                                SHARD_CALL_TIMEOUT_SECONDS)
+            except Exception:  # noqa: BLE001 — best effort, as the keep-alive bounds what is left
+                return
+            replies.append(reply)
+
+        nodes = dict(self.state.nodes)
+        nodes.setdefault(self.context.node_id, None)
+        async with trio.open_nursery() as nursery:
+            for node_id, node in nodes.items():
+                nursery.start_soon(one, node_id, node)
+        return replies
+
+    def transport_methods(self) -> dict[str, Any]:
+        return {CLOSE_ALL_CONTEXTS_METHOD: self.handle_close_all_contexts,
+                LIST_POINT_IN_TIMES_METHOD: self.handle_list_point_in_times}
+
+    async def handle_close_all_contexts(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        """This node's part of ``_all``: close its shards' contexts of one kind; for "pit" also
+        forget (and report) the PIT ids opened through this node."""
+        kind = payload.get("kind")
+        freed = 0
+        for local in self.services.director.local_copies():
+            try:
+                reply, _ = await self.context.workers.call(local.index_uuid, local.shard_number,
+                                                           "close_all_reader_contexts", {"kind": kind})
+                freed += int(reply.get("freed", 0))
+            except Exception:  # noqa: BLE001 — a shard that went away has no contexts left
+                continue
+        pit_ids: list[str] = []
+        if kind in (None, "pit"):
+            pit_ids = list(self.open_point_in_times)
+            self.open_point_in_times.clear()
+        return {"freed": freed, "pit_ids": pit_ids}, b""
+
+    async def handle_list_point_in_times(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        return self.list_local_point_in_times(), b""
+
     async def _close_contexts(self, targets: list[ShardTarget]) -> int:
         targets = [replace(target, shard_index=position) for position, target in enumerate(targets)]
         replies, _ = await self.fan_out(targets, "close_reader_context",
                                         lambda target: {"id": target.reader_context_id})
         return sum(1 for reply in replies.values() if reply.get("closed"))
-
-    async def _close_all_local_contexts(self) -> int:
-        freed = 0
-        for local in self.services.director.local_copies():
-            try:
-                reply, _ = await self.context.workers.call(local.index_uuid, local.shard_number,
-                                                           "close_all_reader_contexts", {})
-                freed += int(reply.get("freed", 0))
-            except Exception:  # noqa: BLE001 — a shard that went away has no contexts left
-                continue
-        self.open_point_in_times.clear()
-        return freed
 
     # ------------------------------------------------------------------ point in time
 
@@ -673,9 +712,15 @@ class SearchCoordinator:
                     self.open_point_in_times.pop(pit_id, None)
 
     async def close_point_in_time(self, pit_ids: list[Any] | None) -> list[tuple[str, int, int]]:
-        """(pit id, contexts freed, contexts named) per id; None = every pit opened through this node."""
+        """(pit id, contexts freed, contexts named) per id; None = every PIT in the cluster."""
         if pit_ids is None:
-            pit_ids = list(self.open_point_in_times)
+            replies = await self.on_every_node(CLOSE_ALL_CONTEXTS_METHOD, {"kind": "pit"})
+            results = []
+            for reply in replies:
+                for pit_id in reply.get("pit_ids", ()):
+                    targets, _ = decode_search_id(pit_id, "pit")
+                    results.append((pit_id, len(targets), len(targets)))
+            return results
         results = []
         for pit_id in pit_ids:
             targets, _ = decode_search_id(pit_id, "pit")
@@ -684,7 +729,11 @@ class SearchCoordinator:
             results.append((pit_id, freed, len(targets)))
         return results
 
-    def list_point_in_times(self) -> dict:
+    async def list_point_in_times(self) -> dict:
+        replies = await self.on_every_node(LIST_POINT_IN_TIMES_METHOD, {})
+        return {"pits": [pit for reply in replies for pit in reply.get("pits", ())]}
+
+    def list_local_point_in_times(self) -> dict:
         self._forget_expired_point_in_times()
         return {"pits": [{"pit_id": pit_id, "creation_time": creation_time, "keep_alive": int(seconds * 1000)}
                          for pit_id, (seconds, creation_time) in self.open_point_in_times.items()]}

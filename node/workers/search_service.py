@@ -53,13 +53,14 @@ _pending_fetches: dict[str, tuple[Any, float]] = {}       # token → (searcher,
 # extended sort keys of the last batch returned, "request": the request wire, "shard": its key}
 _scroll_states: dict[str, dict[str, Any]] = {}
 _token_counter = [0]
-# reader contexts opened through these methods, per shard (for "close every scroll")
-_opened_contexts: dict[tuple[str, int], set[str]] = {}
+# reader contexts opened through these methods, per shard: context id → "scroll" | "pit"
+# (for DELETE /_search/scroll/_all and /_search/point_in_time/_all)
+_opened_contexts: dict[tuple[str, int], dict[str, str]] = {}
 
 
-def _track_context(payload: dict, context_id: str) -> None:
+def _track_context(payload: dict, context_id: str, kind: str) -> None:
     with _lock:
-        _opened_contexts.setdefault(_key(payload), set()).add(context_id)
+        _opened_contexts.setdefault(_key(payload), {})[context_id] = kind
 
 
 def _key(payload: dict) -> tuple[str, int]:
@@ -114,7 +115,7 @@ def _searcher_for(shard: Any, payload: dict) -> tuple[Any, str | None]:
     open_seconds = payload.get("open_scroll_seconds")
     if open_seconds is not None:
         new_id = shard.open_reader_context(float(open_seconds))
-        _track_context(payload, new_id)
+        _track_context(payload, new_id, "scroll")
         return shard.reader_context(new_id), new_id
     return shard.acquire_searcher(), None
 
@@ -247,7 +248,7 @@ def count_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[d
 def open_reader_context_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
     shard = registry.get(*_key(payload))
     context_id = shard.open_reader_context(float(payload["keep_alive_seconds"]))
-    _track_context(payload, context_id)
+    _track_context(payload, context_id, str(payload.get("kind") or "pit"))
     return {"id": context_id}, b""
 
 
@@ -255,7 +256,7 @@ def close_reader_context_method(registry: ShardRegistry, payload: dict, body: by
     context_id = str(payload["id"])
     with _lock:
         _scroll_states.pop(context_id, None)
-        _opened_contexts.get(_key(payload), set()).discard(context_id)
+        _opened_contexts.get(_key(payload), {}).pop(context_id, None)
     try:
         shard = registry.get(*_key(payload))
     except Exception:  # noqa: BLE001 — the shard is gone, and its contexts with it
@@ -264,11 +265,14 @@ def close_reader_context_method(registry: ShardRegistry, payload: dict, body: by
 
 
 def close_all_reader_contexts_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
-    """DELETE /_search/scroll/_all: close every context these methods opened on the shard."""
+    """Close every context of one kind ("scroll" or "pit"; None: both) these methods opened here."""
     key = _key(payload)
+    kind = payload.get("kind")
     with _lock:
-        context_ids = _opened_contexts.pop(key, set())
+        tracked = _opened_contexts.get(key, {})
+        context_ids = [context_id for context_id, opened_kind in tracked.items() if kind in (None, opened_kind)]
         for context_id in context_ids:
+            tracked.pop(context_id, None)
             _scroll_states.pop(context_id, None)
     shard = registry.shards.get(key)
     freed = 0

@@ -321,3 +321,18 @@ def test_indices_boost_multiplies_the_scores_of_one_index(opensearch_client):
     assert boosted_scores["boost-b"] == pytest.approx(scores["boost-b"] * 3.0)
     assert boosted_scores["boost-a"] == pytest.approx(scores["boost-a"])
     assert boosted["hits"]["max_score"] == pytest.approx(scores["boost-b"] * 3.0)
+
+
+def test_clearing_all_scrolls_leaves_points_in_time_open_and_clearing_all_pits_closes_them(library):
+    scroll = library.search(index=INDEX, scroll="1m", body={"size": 1})
+    opened = library.transport.perform_request("POST", f"/{INDEX}/_search/point_in_time", params={"keep_alive": "1m"})
+    cleared = library.transport.perform_request("DELETE", "/_search/scroll/_all")
+    assert cleared["succeeded"] is True and cleared["num_freed"] >= 3
+    with pytest.raises(NotFoundError):
+        library.scroll(scroll_id=scroll["_scroll_id"], scroll="1m")
+    still_open = library.search(body={"pit": {"id": opened["pit_id"]}, "size": 0})
+    assert still_open["hits"]["total"]["value"] == 30
+    closed = library.transport.perform_request("DELETE", "/_search/point_in_time/_all")
+    assert {"pit_id": opened["pit_id"], "successful": True} in closed["pits"]
+    with pytest.raises(NotFoundError):
+        library.search(body={"pit": {"id": opened["pit_id"]}, "size": 0})
