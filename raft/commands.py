@@ -308,6 +308,11 @@ def _decode_field(command_type: str, name: str, annotation: str, value: Any) -> 
             raise CommandDecodeError(problem)
         element = base[len("tuple["):-1].split(",")[0].strip()
         if element == "Command":
+            # One level only: a nested batch is refused before it can recurse (orjson accepts
+            # JSON nested 1024 deep, deeper than Python's recursion limit through this decoder).
+            if any(isinstance(item, dict) and item.get("type") == Batch.command_type for item in value):
+                raise CommandDecodeError(f"command [{command_type}] field [{name}] must not "
+                                         f"contain a batch")
             return tuple(command_from_json(item) for item in value)
         expected_type = {"str": str, "dict": dict}[element]
         if not all(isinstance(item, expected_type) for item in value):

@@ -590,3 +590,14 @@ def test_a_recovering_replica_failed_with_its_primary_can_not_start_later(cluste
     # "late" was failed with the old primary; a start report for it is refused.
     rejected(state, c.StartCopy(index_name="logs", shard_number=0, allocation_id="late"),
              "shard_not_found_exception")
+
+
+def test_a_deeply_nested_batch_is_refused_by_the_decoder(cluster):
+    body = {"v": 1, "type": "delete_index", "index_name": "x"}
+    for _ in range(900):
+        body = {"v": 1, "type": "batch", "commands": [body]}
+    import orjson
+    new_state, outcome = apply(cluster, orjson.dumps(body))
+    assert new_state is cluster
+    assert outcome.error_type == "illegal_argument_exception"
+    assert "must not contain a batch" in outcome.reason
