@@ -316,6 +316,8 @@ class KeyedBucketsState:
 
     @staticmethod
     def merge(states, node) -> KeyedBucketsState:
+        if node.type == "terms":
+            _check_same_kind_of_keys(states, node)
         typed = _first_typed(states)
         counts: dict = {}
         errors: dict = {}
@@ -384,6 +386,7 @@ class FlatTermsState:
 
     @staticmethod
     def merge(states, node) -> FlatTermsState:
+        _check_same_kind_of_keys(states, node)
         typed = _first_typed(states)
         other_doc_count = 0
         sum_error = 0
@@ -517,6 +520,18 @@ def _state_from_wire(wire: dict):
         raise AggregationError(f"unknown aggregation partial kind "
                                f"[{wire.get('kind') if isinstance(wire, dict) else wire!r}]")
     return state_type.from_wire(wire)
+
+
+def _check_same_kind_of_keys(states, node) -> None:
+    """Keys of a keyword field and of a numeric field cannot be merged (the field is mapped
+    differently in two indices of the search), as in OpenSearch."""
+    kinds = {"keyword" if state.value_type == "keyword" else "number"
+             for state in states if state.value_type not in ("", "unmapped")}
+    if len(kinds) > 1:
+        raise AggregationError(
+            f"Merging/Reducing the aggregations failed when computing the aggregation [{node.name}] "
+            f"because the field you gave in the aggregation query existed as two different types in "
+            f"two different indices")
 
 
 def _first_typed(states):

@@ -85,3 +85,15 @@ def test_without_a_shard_cut_partials_are_exact():
     assert result["doc_count_error_upper_bound"] == 0
     assert [(b["key"], b["doc_count"]) for b in result["buckets"]] == [
         ("A", 100), ("C", 56), ("Z", 52), ("B", 43), ("E", 31)]
+
+
+def test_a_field_mapped_as_keyword_and_as_number_in_two_indices_cannot_be_merged():
+    import pytest
+    from index.errors import AggregationError
+    tree = parse({"p": {"terms": {"field": "f"}}})
+    keyword_segment = FakeSegment([{"f": "x"}], {"f": "keyword"})
+    number_segment = FakeSegment([{"f": 1}], {"f": "long"})
+    partials = [collect_segment(tree, segment, segment.matching_docs(), FakeContext(FakeMapping(types)))
+                for segment, types in ((keyword_segment, {"f": "keyword"}), (number_segment, {"f": "long"}))]
+    with pytest.raises(AggregationError, match=r"two different types in two different indices"):
+        merge_partials(partials, tree)
