@@ -58,9 +58,23 @@ _token_counter = [0]
 _opened_contexts: dict[tuple[str, int], dict[str, str]] = {}
 
 
-def _track_context(payload: dict, context_id: str, kind: str) -> None:
+PRUNE_TRACKED_CONTEXTS_ABOVE = 256
+
+
+def _track_context(payload: dict, context_id: str, kind: str, shard: Any) -> None:
+    key = _key(payload)
     with _lock:
-        _opened_contexts.setdefault(_key(payload), {})[context_id] = kind
+        tracked = _opened_contexts.setdefault(key, {})
+        tracked[context_id] = kind
+        candidates = list(tracked) if len(tracked) > PRUNE_TRACKED_CONTEXTS_ABOVE else []
+    for candidate in candidates:
+        # expired contexts leave the shard by its sweep; forget them here too
+        try:
+            shard.reader_context(candidate)
+        except Exception:  # noqa: BLE001 — missing or expired
+            with _lock:
+                tracked.pop(candidate, None)
+                _scroll_states.pop(candidate, None)
 
 
 def _key(payload: dict) -> tuple[str, int]:
@@ -115,7 +129,7 @@ def _searcher_for(shard: Any, payload: dict) -> tuple[Any, str | None]:
     open_seconds = payload.get("open_scroll_seconds")
     if open_seconds is not None:
         new_id = shard.open_reader_context(float(open_seconds))
-        _track_context(payload, new_id, "scroll")
+        _track_context(payload, new_id, "scroll", shard)
         return shard.reader_context(new_id), new_id
     return shard.acquire_searcher(), None
 
@@ -248,7 +262,7 @@ def count_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[d
 def open_reader_context_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
     shard = registry.get(*_key(payload))
     context_id = shard.open_reader_context(float(payload["keep_alive_seconds"]))
-    _track_context(payload, context_id, str(payload.get("kind") or "pit"))
+    _track_context(payload, context_id, str(payload.get("kind") or "pit"), shard)
     return {"id": context_id}, b""
 
 
