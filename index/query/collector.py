@@ -62,8 +62,6 @@ def resolve_sorts(request: SearchRequest, shard: ShardExecution) -> list[Resolve
         descending = sort_field.order == "desc"
         missing_last, missing_value = _resolve_missing(sort_field)
         mode = sort_field.mode or ("max" if descending else "min")
-        if mode == "median":
-            mode = "avg"   # documented approximation: median of a doc's values sorts as their mean
         if sort_field.field == "_score":
             resolved.append(ResolvedSort(sort_field, "score", descending, True, None, mode))
             continue
@@ -117,9 +115,15 @@ def _numeric_per_doc(segment_execution: SegmentExecution, field_name: str, docs:
         picked = cumulative[ends] - cumulative[starts]
         if mode == "avg":
             picked = picked / np.maximum(ends - starts, 1)
+    elif mode == "median":
+        # values are sorted within each doc: the middle one, or the mean of the middle two
+        counts = ends - starts
+        lower = values[np.clip(starts + (counts - 1) // 2, 0, last_index)]
+        upper = values[np.clip(starts + counts // 2, 0, last_index)]
+        picked = (lower.astype(np.float64) + upper.astype(np.float64)) / 2.0
     else:
         picked = values[np.clip(starts, 0, last_index)]
-    return picked, has_value, bool(doc_values.is_float) or mode == "avg"
+    return picked, has_value, bool(doc_values.is_float) or mode in ("avg", "median")
 
 
 def _keyword_per_doc(segment_execution: SegmentExecution, field_name: str, docs: np.ndarray,

@@ -221,3 +221,20 @@ def test_merge_breaks_ties_across_indices_by_index_name_then_shard(searcher):
 def test_size_zero_reports_no_max_score_like_opensearch(searcher):
     request, result = run(searcher, {"size": 0, "query": {"match": {"title": "apple"}}})
     assert result.max_score is None and result.total_hits == 4
+
+
+def test_numeric_sort_modes_reduce_multi_valued_fields():
+    searcher = build_reference_searcher([[("a", {"v": [1, 2, 100]}), ("b", {"v": [10, 20]}), ("c", {"v": 15})]],
+                                        {"properties": {"v": {"type": "long"}}})
+
+    def ordered(mode, order="asc"):
+        request = parse_search_request({"sort": [{"v": {"order": order, "mode": mode}}]})
+        hits = search_shard(searcher, request, SearchContext()).hits
+        return [(hit.document_id, hit.sort_values[0]) for hit in hits]
+
+    assert ordered("min") == [("a", 1), ("b", 10), ("c", 15)]
+    assert ordered("max") == [("c", 15), ("b", 20), ("a", 100)]
+    assert ordered("sum") == [("c", 15), ("b", 30), ("a", 103)]
+    assert ordered("avg") == [("b", 15.0), ("c", 15.0), ("a", 103 / 3)]     # a tie keeps doc order
+    assert ordered("median") == [("a", 2.0), ("b", 15.0), ("c", 15.0)]
+    assert ordered(None, "desc") == [("a", 100), ("b", 20), ("c", 15)]
