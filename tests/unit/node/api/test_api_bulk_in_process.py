@@ -111,3 +111,26 @@ async def test_bulk_items_are_counted_in_the_indexing_metrics(api_node):
     assert 'quidditch_indexing_operations_total{index="m",operation="index",result="created"} 1.0' in text
     assert ('quidditch_indexing_operations_total{index="m",operation="create",'
             'result="version_conflict_engine_exception"} 1.0') in text
+
+
+async def test_items_for_invalid_or_closed_indices_fail_alone(api_node):
+    await api_node.request("PUT", "/shut/_doc/1", {"a": 1})
+    await api_node.request("POST", "/shut/_close")
+    body = ndjson({"index": {"_index": "BadName", "_id": "1"}}, {"a": 1},
+                  {"index": {"_index": "shut", "_id": "2"}}, {"a": 1},
+                  {"index": {"_index": "fine", "_id": "3"}}, {"a": 1})
+    status, response = await bulk(api_node, body)
+    assert status == 200 and response["errors"] is True
+    first, second, third = (item["index"] for item in response["items"])
+    assert first["status"] == 400 and first["error"]["type"] == "invalid_index_name_exception"
+    assert second["status"] == 400 and second["error"]["type"] == "index_closed_exception"
+    assert third["status"] == 201
+
+
+async def test_routing_required_by_the_mapping_fails_items_without_routing(api_node):
+    await api_node.request("PUT", "/routed", {"mappings": {"_routing": {"required": True}}})
+    body = ndjson({"index": {"_index": "routed", "_id": "1"}}, {"a": 1},
+                  {"index": {"_index": "routed", "_id": "2", "routing": "r"}}, {"a": 1})
+    _, response = await bulk(api_node, body)
+    assert response["items"][0]["index"]["error"]["type"] == "routing_missing_exception"
+    assert response["items"][1]["index"]["status"] == 201

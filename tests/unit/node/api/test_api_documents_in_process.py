@@ -182,3 +182,31 @@ async def test_writes_through_an_alias_reach_its_write_index(api_node):
     assert status == 201 and body["_index"] == "target"
     status, body = await api_node.request("GET", "/current/_doc/1")
     assert status == 200 and body["_index"] == "target"
+
+
+async def test_head_of_a_document_answers_by_status_only(api_node):
+    await create(api_node)
+    await api_node.request("PUT", "/docs/_doc/1", {"a": 1})
+    status, body = await api_node.request("HEAD", "/docs/_doc/1")
+    assert status == 200 and body is None
+    status, body = await api_node.request("HEAD", "/docs/_doc/2")
+    assert status == 404 and body is None
+
+
+async def test_an_alias_with_index_routing_routes_writes(api_node):
+    await create(api_node, "routed", shards=4)
+    await api_node.request("POST", "/_aliases", {"actions": [{"add": {"index": "routed", "alias": "via",
+                                                                      "routing": "tenant-1"}}]})
+    await api_node.request("PUT", "/via/_doc/1", {"a": 1})
+    status, _ = await api_node.request("GET", "/routed/_doc/1?routing=tenant-1")
+    assert status == 200
+    status, _ = await api_node.request("GET", "/via/_doc/1")
+    assert status == 200
+
+
+async def test_a_body_that_is_not_an_object_is_a_mapper_parsing_error(api_node):
+    await create(api_node)
+    status, body = await api_node.request("PUT", "/docs/_doc/1", [1, 2])
+    assert status == 400 and body["error"]["type"] == "mapper_parsing_exception"
+    status, body = await api_node.request("PUT", "/docs/_doc/1", raw=b"{not json")
+    assert status == 400
