@@ -1175,25 +1175,24 @@ class FunctionScorePlan(Plan):
             matched_any |= applies
         if self.score_mode == "avg":
             combined = np.where(weight_total > 0, combined / np.where(weight_total > 0, weight_total, 1), combined)
-        # a doc no function applied to keeps the query score untouched (factor 1)
+        # OpenSearch: a doc no function applies to has the factor 1, then boost_mode combines as
+        # usual (so "replace" gives 1 and "sum" adds 1, as FunctionScoreQuery does)
         combined = np.where(matched_any, combined, 1.0)
         if self.max_boost is not None:
             combined = np.minimum(combined, self.max_boost)
         query_scores = inner.scores
-        if not matched_any.any():
-            final = query_scores.copy()
-        elif self.boost_mode == "multiply":
+        if self.boost_mode == "multiply":
             final = query_scores * combined
         elif self.boost_mode == "replace":
-            final = np.where(matched_any, combined, query_scores)
+            final = combined.copy()
         elif self.boost_mode == "sum":
-            final = query_scores + np.where(matched_any, combined, 0.0)
+            final = query_scores + combined
         elif self.boost_mode == "avg":
-            final = np.where(matched_any, (query_scores + combined) / 2.0, query_scores)
+            final = (query_scores + combined) / 2.0
         elif self.boost_mode == "max":
-            final = np.where(matched_any, np.maximum(query_scores, combined), query_scores)
+            final = np.maximum(query_scores, combined)
         else:
-            final = np.where(matched_any, np.minimum(query_scores, combined), query_scores)
+            final = np.minimum(query_scores, combined)
         final = final * self.boost
         result = DocScores(docs, final)
         if self.min_score is not None:

@@ -410,3 +410,15 @@ def test_keyword_normalizer_applies_to_query_values_and_patterns():
     assert matching(searcher, {"wildcard": {"code": "X*Z"}}) == {"2"}
     assert matching(searcher, {"terms": {"code": ["XYZ"]}}) == {"2"}
     assert matching(searcher, {"range": {"code": {"gte": "B"}}}) == {"2"}
+
+
+@pytest.mark.parametrize("boost_mode, expected", [
+    ("multiply", 2.0), ("replace", 1.0), ("sum", 3.0), ("avg", 1.5), ("max", 2.0), ("min", 1.0),
+])
+def test_function_score_without_a_matching_function_uses_factor_one(searcher, boost_mode, expected):
+    query = {"function_score": {"query": {"constant_score": {"filter": {"ids": {"values": ["1"]}}, "boost": 2}},
+                                "functions": [{"filter": {"term": {"tag": "nothing-matches"}}, "weight": 7}],
+                                "boost_mode": boost_mode}}
+    request = parse_search_request({"query": query})
+    hits = search_shard(searcher, request, SearchContext()).hits
+    assert [hit.score for hit in hits] == [expected]
