@@ -1,16 +1,18 @@
-"""Collecting one segment: doc values of the matching documents → an AggregationPartial.
+"""Collecting segments: doc values of the matching documents → an AggregationPartial.
 
-Owns: `collect_segment`, the CSR gathering of doc values for a set of documents, and one
-collector per aggregation type, each vectorised with numpy over the matching documents' values
-(bucketing by np.bincount / np.unique / searchsorted; sub-aggregations recurse once per bucket,
-never once per document).
+Owns: `collect_segment`, `collect_shard` (all of a shard's segments, terms breadth-first), the
+CSR gathering of doc values for a set of documents, and one collector per aggregation type,
+each vectorised with numpy over the matching documents' values (bucketing by np.bincount /
+np.unique / lexsort). Sub-aggregations of a bucket aggregation are computed for all parent
+buckets at once where the type allows (metrics, sketches, terms / histograms without their own
+sub-aggregations) and otherwise recurse once per bucket — never once per document.
 
 Must never: parse JSON, render responses, or touch anything but the SegmentReader protocol
 (contracts §3) and the caller's context. The context is duck-typed; what is read from it:
   context.filter_bitmap(query_node, segment) -> BitMap   filter / filters aggregations
   context.mapping           (optional) Mapping: field types and date formats (date, boolean)
   context.now_millis        (optional) for date math in date_range / extended_bounds
-  context.index_name        (optional) `_index` of top_hits hits
+  context.index_name        (optional) `_index` of top_hits hits, and the `_index` field
   context.shard_index       (optional) tie-break of top_hits hits across shards
 Without a mapping, a field's type is inferred from its doc values (keyword / long / double);
 dates then render as numbers and booleans as 0/1 — pass the mapping.

@@ -6,6 +6,12 @@ state value types, their wire form (orjson-able dicts; partials cross processes 
 the cluster — and `reduce_for_shard_response`, the optional shard-level `shard_size` cut of
 terms buckets that gives OpenSearch's `doc_count_error_upper_bound` semantics.
 
+States: StatsState (avg/min/max/sum/stats/extended_stats), ValueCountState, CardinalityState,
+DigestState (percentiles, percentile_ranks, median_absolute_deviation), WeightedAvgState,
+TopHitsState, SingleBucketState (filter/missing/global), KeyedBucketsState (terms with
+sub-aggregations, histograms, ranges, filters), FlatTermsState (terms without sub-aggregations,
+as columns) and CompositeState.
+
 Must never: read segments (collect.py does) or produce response JSON (render.py does).
 
 The terms error bookkeeping follows OpenSearch's InternalTerms.reduce: every partial carries
