@@ -583,9 +583,11 @@ class Planner:
     def _plan_lenient(self, query_node: nodes.QueryNode, lenient: bool) -> Plan:
         if not lenient:
             return self.plan(query_node)
+        clauses_before = self.shard.clause_count
         try:
             return self.plan(query_node)
         except QueryShardError:
+            self.shard.clause_count = clauses_before     # the retry below counts its clauses again
             if isinstance(query_node, (nodes.BoolQuery, nodes.DisMaxQuery)):
                 children = query_node.queries if isinstance(query_node, nodes.DisMaxQuery) else None
                 if children is not None:
