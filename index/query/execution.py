@@ -1231,10 +1231,16 @@ class ExtensionPlan(Plan):
 
     def scores(self, segment_execution: SegmentExecution) -> DocScores:
         result = self.node.evaluate_segment(SegmentExtensionExecutor(self, segment_execution))
+        query_name = getattr(self.node, "query_type", "?")
         if not isinstance(result, DocScores):
-            raise QueryShardError(f"query [{getattr(self.node, 'query_type', '?')}] returned "
-                                  f"{type(result).__name__}, expected DocScores")
-        return result
+            raise QueryShardError(f"query [{query_name}] returned {type(result).__name__}, expected DocScores")
+        docs = np.asarray(result.docs, dtype=np.int64)
+        scores = np.asarray(result.scores, dtype=np.float64)
+        if docs.shape != scores.shape:
+            raise QueryShardError(f"query [{query_name}] returned {len(docs)} docs but {len(scores)} scores")
+        if len(docs) and (np.any(np.diff(docs) <= 0) or docs[0] < 0 or docs[-1] >= segment_execution.max_doc):
+            raise QueryShardError(f"query [{query_name}] returned docs that are not ascending, unique segment doc ids")
+        return DocScores(docs, scores)
 
 
 @dataclass

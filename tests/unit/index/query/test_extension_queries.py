@@ -82,3 +82,22 @@ def test_registered_query_returning_the_wrong_type_is_a_shard_error(searcher):
     request = parse_search_request({"query": {"broken": {}}}, registry=registry())
     with pytest.raises(QueryShardError, match="expected DocScores"):
         search_shard(searcher, request, SearchContext())
+
+
+@dataclass(frozen=True, slots=True)
+class UnsortedQuery(QueryNode):
+    query_type: ClassVar[str] = "unsorted"
+
+    def to_json(self):
+        return {"unsorted": {}}
+
+    def evaluate_segment(self, executor):
+        return DocScores(np.array([1, 0]), np.array([1.0, 2.0]))
+
+
+def test_registered_query_returning_unsorted_docs_is_a_shard_error(searcher):
+    extended = registry()
+    extended.register("unsorted", lambda body, context: UnsortedQuery())
+    request = parse_search_request({"query": {"unsorted": {}}}, registry=extended)
+    with pytest.raises(QueryShardError, match="ascending"):
+        search_shard(searcher, request, SearchContext())
