@@ -401,8 +401,16 @@ def _collect_top_hits(node, segment, docs, scores, context):
                                    spec.source_excludes)
         sort_values = tuple(values[row] for values in value_lists)
         score = float(effective_scores[row]) if by_score else None
+        metadata = None
+        if spec.version or spec.seq_no_primary_term:
+            metadata = {}
+            if spec.version:
+                metadata["_version"] = int(segment.versions[doc])
+            if spec.seq_no_primary_term:
+                metadata["_seq_no"] = int(segment.seq_nos[doc])
+                metadata["_primary_term"] = int(segment.primary_terms[doc])
         hits.append(TopHit(sort_values, score, index_name, segment.document_id(doc), source,
-                           (shard_index, str(segment.name), doc)))
+                           (shard_index, str(segment.name), doc), metadata))
     return TopHitsState(total, max_score, tuple(hits))
 
 

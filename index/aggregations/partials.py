@@ -192,6 +192,7 @@ class TopHit:
     document_id: str
     source: Any                 # the filtered _source (dict) or None when disabled
     tiebreak: tuple             # (shard index, segment name, doc) — stable order on ties
+    metadata: dict | None = None    # _version / _seq_no / _primary_term when requested
 
 
 @dataclass(frozen=True, slots=True)
@@ -204,13 +205,13 @@ class TopHitsState:
     def to_wire(self) -> dict:
         return {"kind": self.kind, "total": self.total, "max_score": self.max_score,
                 "hits": [[list(hit.sort_values), hit.score, hit.index_name, hit.document_id,
-                          hit.source, list(hit.tiebreak)] for hit in self.hits]}
+                          hit.source, list(hit.tiebreak), hit.metadata] for hit in self.hits]}
 
     @classmethod
     def from_wire(cls, wire: dict) -> TopHitsState:
         hits = tuple(TopHit(tuple(sort_values), score, index_name, document_id, source,
-                            tuple(tiebreak))
-                     for sort_values, score, index_name, document_id, source, tiebreak
+                            tuple(tiebreak), metadata)
+                     for sort_values, score, index_name, document_id, source, tiebreak, metadata
                      in wire["hits"])
         return cls(int(wire["total"]), wire["max_score"], hits)
 

@@ -283,7 +283,8 @@ def _render_top_hits(node, state: TopHitsState):
     spec = node.spec
     hits = []
     for hit in state.hits[spec.offset:spec.offset + spec.size]:
-        rendered = {"_index": hit.index_name, "_id": hit.document_id, "_score": hit.score}
+        rendered = {"_index": hit.index_name, "_id": hit.document_id, **(hit.metadata or {}),
+                    "_score": hit.score}
         if hit.source is not None:
             rendered["_source"] = hit.source
         if spec.sort:

@@ -126,6 +126,8 @@ class TopHitsSpec:
     source_includes: tuple[str, ...] = ()
     source_excludes: tuple[str, ...] = ()
     track_scores: bool = False
+    version: bool = False
+    seq_no_primary_term: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -584,10 +586,14 @@ def _parse_top_hits(name, type_name, body, parse_query):
     else:
         raise AggregationError(f"[_source] of [{name}] must be a boolean, string, list or object")
     track_scores = params.boolean("track_scores", False)
-    for ignored in ("version", "seq_no_primary_term", "explain"):
-        params.take(ignored)
+    version = params.boolean("version", False)
+    seq_no_primary_term = params.boolean("seq_no_primary_term", False)
+    for unsupported in ("explain", "highlight", "docvalue_fields", "stored_fields", "script_fields"):
+        if params.take(unsupported) not in (None, False, [], {}):
+            raise AggregationError(f"[{unsupported}] is not supported in top_hits [{name}]")
     params.finish()
-    return TopHitsSpec(size, offset, sort, enabled, includes, excludes, track_scores)
+    return TopHitsSpec(size, offset, sort, enabled, includes, excludes, track_scores, version,
+                       seq_no_primary_term)
 
 
 def _as_list(value) -> list:

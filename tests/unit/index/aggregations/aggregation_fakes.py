@@ -66,6 +66,9 @@ class FakeSegment:
         self.max_doc = len(documents)
         self.deleted = set(deleted)
         self.ids = ids or [f"{name}-{doc}" for doc in range(len(documents))]
+        self.seq_nos = np.arange(len(documents), dtype=np.int64) + 100
+        self.primary_terms = np.ones(len(documents), dtype=np.int64)
+        self.versions = np.arange(len(documents), dtype=np.int64) + 1
 
     def live_docs(self) -> BitMap:
         return BitMap([doc for doc in range(self.max_doc) if doc not in self.deleted])

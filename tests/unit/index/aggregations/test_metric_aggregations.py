@@ -206,3 +206,15 @@ def test_median_absolute_deviation_of_a_normal_sample_is_near_its_theoretical_va
                  [{"price": float(v)} for v in values])
     expected = float(np.median(np.abs(values - np.median(values))))
     assert result["m"]["value"] == pytest.approx(expected, rel=0.02)
+
+
+def test_top_hits_can_carry_version_and_sequence_numbers():
+    result = run({"t": {"top_hits": {"size": 1, "sort": [{"price": "desc"}], "_source": False,
+                                     "version": True, "seq_no_primary_term": True}}})["t"]["hits"]["hits"]
+    assert result == [{"_index": "test-index", "_id": "seg0-5", "_version": 6, "_seq_no": 105,
+                       "_primary_term": 1, "_score": None, "sort": [100.0]}]
+
+
+def test_top_hits_refuses_what_it_cannot_return():
+    with pytest.raises(AggregationError, match=r"\[highlight\] is not supported"):
+        parse({"t": {"top_hits": {"highlight": {"fields": {"a": {}}}}}})
