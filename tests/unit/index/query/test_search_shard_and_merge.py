@@ -238,3 +238,13 @@ def test_numeric_sort_modes_reduce_multi_valued_fields():
     assert ordered("avg") == [("b", 15.0), ("c", 15.0), ("a", 103 / 3)]     # a tie keeps doc order
     assert ordered("median") == [("a", 2.0), ("b", 15.0), ("c", 15.0)]
     assert ordered(None, "desc") == [("a", 100), ("b", 20), ("c", 15)]
+
+
+def test_an_empty_shard_answers_with_nothing():
+    empty = build_reference_searcher([], MAPPING)
+    request, result = run(empty, {"query": {"match": {"title": "apple"}}, "sort": [{"count": "desc"}],
+                                  "aggs": {"tags": {"terms": {"field": "tag"}}}})
+    assert result.hits == () and result.total_hits == 0 and result.max_score is None
+    merged = merge_shard_results([result], request)
+    assert merged.total_json() == {"value": 0, "relation": "eq"}
+    assert merged.aggregations is not None
