@@ -24,7 +24,21 @@ def child_pids(parent_pid):
     return children
 
 
-def test_a_killed_worker_comes_back_with_its_shards_and_documents(node_factory):
+def read_all(client, index, count):
+    found = {}
+    deadline = time.monotonic() + 90
+    while len(found) < count and time.monotonic() < deadline:
+        for number in range(count):
+            if number in found:
+                continue
+            try:
+                found[number] = client.get(index=index, id=str(number))["_source"]["value"]
+            except TransportError:
+                time.sleep(0.1)  # restarting; the outcome of a call racing the crash is unknown
+    return found
+
+
+def test_killed_workers_come_back_with_their_shards_and_a_clean_restart_keeps_everything(node_factory):
     running = node_factory.start_node("crashing-workers", workers=2)
     client = OpenSearch(hosts=[running.base_url], timeout=30)
     client.indices.create(index="crash", body={
@@ -36,39 +50,11 @@ def test_a_killed_worker_comes_back_with_its_shards_and_documents(node_factory):
     assert len(workers) == 2
     for pid in workers:
         os.kill(pid, signal.SIGKILL)
-    found = {}
-    deadline = time.monotonic() + 90
-    while len(found) < 6 and time.monotonic() < deadline:
-        for number in range(6):
-            if number in found:
-                continue
-            try:
-                found[number] = client.get(index="crash", id=str(number))["_source"]["value"]
-            except TransportError:
-                time.sleep(0.1)  # restarting; the outcome of a call racing the crash is unknown
-    assert found == {number: number for number in range(6)}
+    assert read_all(client, "crash", 6) == {number: number for number in range(6)}
     assert set(child_pids(running.process.pid)).isdisjoint(workers)
-    client.close()
-
-
-def test_documents_survive_a_clean_sigterm_restart(node_factory):
-    running = node_factory.start_node("clean-restart", workers=2)
-    client = OpenSearch(hosts=[running.base_url], timeout=30)
-    client.indices.create(index="kept", body={"settings": {"number_of_shards": 2, "number_of_replicas": 0}})
-    for number in range(10):
-        client.index(index="kept", id=str(number), body={"value": number})
     client.close()
     assert running.stop() == 0
     running.start()
     client = OpenSearch(hosts=[running.base_url], timeout=30)
-    found = {}
-    deadline = time.monotonic() + 90
-    while len(found) < 10 and time.monotonic() < deadline:
-        for number in range(10):
-            if number not in found:
-                try:
-                    found[number] = client.get(index="kept", id=str(number))["_source"]["value"]
-                except TransportError:
-                    time.sleep(0.1)  # shards reopening after the restart
-    assert found == {number: number for number in range(10)}
+    assert read_all(client, "crash", 6) == {number: number for number in range(6)}
     client.close()
