@@ -188,7 +188,10 @@ def search_shard_method(registry: ShardRegistry, payload: dict, body: bytes) -> 
         return reply, b""
     request = SearchRequest.from_wire(payload["request"])
     result = _boosted(search_shard(searcher, request, context), payload.get("score_boost"))
-    if payload.get("fetch"):
+    if payload.get("fetch") == "window":
+        # the coordinator will pick the page from every shard's window: fetch all of ours now
+        reply["window_hits"] = fetch_hits(searcher, request, result.hits, context)
+    elif payload.get("fetch"):
         reply["hits"] = fetch_hits(searcher, request, result.hits[request.from_:], context)
     elif payload.get("fetch_expected", True):
         reply["fetch_token"] = _remember_searcher(searcher)

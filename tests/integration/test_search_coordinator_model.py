@@ -222,3 +222,15 @@ def test_without_another_copy_an_unreachable_shard_is_a_partial_failure(registry
     assert page["_shards"]["failures"][0]["shard"] == 1
     assert page["_shards"]["failures"][0]["reason"]["type"] == "node_not_connected_exception"
     assert len(ids(page)) == DOCUMENT_COUNT - len(range(1, DOCUMENT_COUNT, SHARD_COUNT))
+
+
+@pytest.mark.parametrize("sort_field, descending", [("rank", False), ("colour", True)])
+def test_a_window_too_large_to_fetch_with_the_query_takes_the_fetch_phase_and_agrees(coordinator, sort_field,
+                                                                                        descending):
+    from node.coordination.search import FETCH_WITH_QUERY_MAX_WINDOW
+
+    start, size = 3, FETCH_WITH_QUERY_MAX_WINDOW        # window start + size is past the limit
+    body = {**body_for(None, sort_field, descending), "from": start, "size": size}
+    page = trio.run(coordinator.search, "model", body, {})
+    assert ids(page) == model_order(None, sort_field, descending)[start:start + size]
+    assert all("_source" in hit for hit in page["hits"]["hits"])
