@@ -36,7 +36,7 @@ from index.aggregations.partials import (
     SingleBucketState,
     StatsState, TopHit, TopHitsState, ValueCountState, WeightedAvgState, empty_state)
 from index.aggregations.sketches import CardinalitySketch, TDigest, hash_numbers, hash_strings
-from index.aggregations.tree import AggregationNode, AggregationTree
+from index.aggregations.tree import AggregationNode, AggregationTree, TermsPartition
 from index.errors import AggregationError
 
 _EMPTY_INT = np.zeros(0, dtype=np.int64)
@@ -781,6 +781,8 @@ def _filter_terms(indexes: np.ndarray, keys: list, spec) -> np.ndarray:
 def _term_rule(rule):
     if rule is None:
         return None
+    if isinstance(rule, TermsPartition):
+        return lambda key: term_partition(key, rule.num_partitions) == rule.partition
     if isinstance(rule, str):
         pattern = re.compile(rule)
         return lambda key: pattern.fullmatch(str(key)) is not None
@@ -791,6 +793,66 @@ def _term_rule(rule):
             values.add(value)
         texts.add(str(value))
     return lambda key: key in values or str(key) in texts
+
+
+_MASK_32 = 0xFFFFFFFF
+_MASK_64 = 0xFFFFFFFFFFFFFFFF
+
+
+def term_partition(key, num_partitions: int) -> int:
+    """The partition of a terms key, computed as OpenSearch's IncludeExclude does: murmur3
+    x86_32 (seed 31) of a string's UTF-8 bytes, murmur3's 64-bit finaliser of a number (a
+    double through its sortable long bits), then floorMod."""
+    if isinstance(key, str):
+        hashed = _murmur3_x86_32(key.encode("utf-8"), 31)
+        hashed = hashed - (1 << 32) if hashed >= 1 << 31 else hashed       # Java int
+    else:
+        if isinstance(key, float):
+            import struct
+            bits = struct.unpack("<q", struct.pack("<d", key))[0]
+            bits ^= (bits >> 63) & 0x7FFFFFFFFFFFFFFF                        # sortable long
+        else:
+            bits = int(key)
+        hashed = _fmix64(bits & _MASK_64)
+        hashed = hashed - (1 << 64) if hashed >= 1 << 63 else hashed       # Java long
+    return hashed % num_partitions                                          # floorMod
+
+
+def _fmix64(value: int) -> int:
+    value ^= value >> 33
+    value = (value * 0xFF51AFD7ED558CCD) & _MASK_64
+    value ^= value >> 33
+    value = (value * 0xC4CEB9FE1A85EC53) & _MASK_64
+    value ^= value >> 33
+    return value
+
+
+def _murmur3_x86_32(data: bytes, seed: int) -> int:
+    c1, c2 = 0xCC9E2D51, 0x1B873593
+    hashed = seed & _MASK_32
+    block_end = len(data) & ~3
+    for offset in range(0, block_end, 4):
+        block = int.from_bytes(data[offset:offset + 4], "little")
+        block = (block * c1) & _MASK_32
+        block = ((block << 15) | (block >> 17)) & _MASK_32
+        block = (block * c2) & _MASK_32
+        hashed ^= block
+        hashed = ((hashed << 13) | (hashed >> 19)) & _MASK_32
+        hashed = (hashed * 5 + 0xE6546B64) & _MASK_32
+    tail = data[block_end:]
+    if tail:
+        block = int.from_bytes(tail, "little")
+        block = (block * c1) & _MASK_32
+        block = ((block << 15) | (block >> 17)) & _MASK_32
+        block = (block * c2) & _MASK_32
+        hashed ^= block
+    hashed ^= len(data)
+    hashed ^= hashed >> 16
+    hashed = (hashed * 0x85EBCA6B) & _MASK_32
+    hashed ^= hashed >> 13
+    hashed = (hashed * 0xC2B2AE35) & _MASK_32
+    hashed ^= hashed >> 16
+    return hashed
 
 
 def _collect_histogram(node, segment, docs, scores, context):

@@ -156,6 +156,14 @@ class TermsSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class TermsPartition:
+    """`include: {"partition": p, "num_partitions": n}`: the terms whose hash falls in part p."""
+
+    partition: int
+    num_partitions: int
+
+
+@dataclass(frozen=True, slots=True)
 class HistogramSpec:
     field: str
     interval: float
@@ -636,6 +644,9 @@ def _parse_terms(name, type_name, body, parse_query):
     missing = params.take("missing")
     include = _parse_include_exclude(params.take("include"), "include", name)
     exclude = _parse_include_exclude(params.take("exclude"), "exclude", name)
+    if isinstance(include, TermsPartition) and exclude is not None:
+        raise AggregationError(f"Cannot specify any excludes when using a partition-based include "
+                               f"in [{name}]")
     show_error = params.boolean("show_term_doc_count_error", False)
     format_ = params.take("format")
     for ignored in ("execution_hint", "collect_mode", "value_type"):
@@ -657,8 +668,13 @@ def _parse_include_exclude(value, key: str, name: str):
         return value
     if isinstance(value, list):
         return tuple(value)
-    if isinstance(value, dict) and "partition" in value:
-        raise AggregationError(f"partitioned [{key}] is not supported in [{name}]")
+    if isinstance(value, dict) and key == "include" and ("partition" in value or "num_partitions" in value):
+        partition, partitions = value.get("partition"), value.get("num_partitions")
+        if (isinstance(partition, bool) or isinstance(partitions, bool) or not isinstance(partition, int)
+                or not isinstance(partitions, int) or partitions < 1 or not 0 <= partition < partitions):
+            raise AggregationError(f"[include] partition of [{name}] needs integers 0 <= partition < "
+                                   f"num_partitions, got [{value!r}]")
+        return TermsPartition(partition, partitions)
     raise AggregationError(f"[{key}] of [{name}] must be a regular expression or an array of "
                            f"values, got [{value!r}]")
 

@@ -292,3 +292,23 @@ def test_date_histogram_extended_bounds_fill_buckets_even_with_no_segments():
 def test_terms_on_the_index_metadata_field_counts_every_document():
     result = run({"i": {"terms": {"field": "_index"}}})
     assert result["i"]["buckets"] == [{"key": "test-index", "doc_count": len(DOCUMENTS)}]
+
+
+@pytest.mark.parametrize("field_name", ["tag", "count", "price"])
+def test_partitioned_include_splits_the_terms_into_disjoint_parts(field_name):
+    everything = {b["key"] for b in run({"t": {"terms": {"field": field_name, "size": 100}}})["t"]["buckets"]}
+    parts = []
+    for partition in range(3):
+        result = run({"t": {"terms": {"field": field_name, "size": 100,
+                                      "include": {"partition": partition, "num_partitions": 3}}}})
+        parts.append({b["key"] for b in result["t"]["buckets"]})
+    assert set().union(*parts) == everything
+    assert sum(len(part) for part in parts) == len(everything)
+
+
+def test_partitioned_include_is_validated():
+    with pytest.raises(AggregationError, match=r"partition"):
+        parse({"t": {"terms": {"field": "tag", "include": {"partition": 3, "num_partitions": 3}}}})
+    with pytest.raises(AggregationError, match=r"Cannot specify any excludes"):
+        parse({"t": {"terms": {"field": "tag", "include": {"partition": 0, "num_partitions": 3},
+                               "exclude": ["a"]}}})
