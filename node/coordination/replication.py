@@ -41,6 +41,9 @@ RECOVER_METHOD = "shard/recover"
 REPLICATION_TIMEOUT_SECONDS = 30.0
 MAPPING_WAIT_SECONDS = 10.0
 FAIL_COPY_DEADLINE_SECONDS = 20.0
+# node-core's peer connections have a channel for primary→replica and recovery traffic, so big
+# frames never delay the master's pings (contracts §8)
+REPLICATION_CHANNEL = "replication"
 RECOVER_FILES_METHOD = "shard/recover_files"
 RECOVERY_CHUNK_METHOD = "shard/recovery_chunk"
 RECOVERY_INSTALL_METHOD = "shard/recovery_install"
@@ -166,7 +169,8 @@ class Replication:
             answer, _ = await self.handle_replicate(request, body)
             return answer
         answer, _ = await self.context.peers.request(node.transport_address, REPLICATE_METHOD, request, body,
-                                                     REPLICATION_TIMEOUT_SECONDS)
+                                                     REPLICATION_TIMEOUT_SECONDS,
+                                                     channel=REPLICATION_CHANNEL)
         return answer
 
     async def handle_recover(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
@@ -233,7 +237,8 @@ class Replication:
         node = self.context.metadata.state.nodes.get(node_id)
         if node is None:
             raise ApiError(f"node [{node_id}] is not in the cluster", opensearch_type="node_not_connected_exception")
-        return await self.context.peers.request(node.transport_address, method, payload, body, timeout_seconds)
+        return await self.context.peers.request(node.transport_address, method, payload, body, timeout_seconds,
+                                                channel=REPLICATION_CHANNEL)
 
     def _target_copy(self, payload: dict) -> Any:
         key = (payload["index_uuid"], int(payload["shard_number"]))
@@ -308,14 +313,15 @@ class Replication:
                     answer, history = await self.handle_recover(request, b"")
                 else:
                     answer, history = await self.context.peers.request(node.transport_address, RECOVER_METHOD,
-                                                                       request, b"", REPLICATION_TIMEOUT_SECONDS)
+                                                                       request, b"", REPLICATION_TIMEOUT_SECONDS,
+                                                                       channel=REPLICATION_CHANNEL)
                 if answer.get("not_retained"):
                     self.logger.info("the primary's log no longer holds the history: recovering by files",
                                      extra={"fields": {"index": local.index_name, "shard": local.shard_number}})
                     files_request = {**request, "target_node_id": self.context.node_id}
                     answer, history = await self.context.peers.request(
                         node.transport_address, RECOVER_FILES_METHOD, files_request, b"",
-                        FILE_RECOVERY_TIMEOUT_SECONDS)
+                        FILE_RECOVERY_TIMEOUT_SECONDS, channel=REPLICATION_CHANNEL)
                 if answer["operations"]:
                     mapping = {"mappings": index.mappings, "mapping_version": index.mapping_version}
                     await self.context.workers.call(local.index_uuid, local.shard_number, "apply_replica",

@@ -66,6 +66,9 @@ class ShardDirector:
 
     def attach(self) -> None:
         self.context.metadata.on_state_applied(self.on_state_applied)
+        set_reopen_hook = getattr(self.context.workers, "set_reopen_hook", None)
+        if set_reopen_hook is not None:
+            set_reopen_hook(self.reopen_payload)
         background = getattr(self.context, "background", None)
         if background is not None and getattr(self.context, "metrics", None) is not None:
             background.start_soon(self.publish_shard_gauges)
@@ -116,6 +119,16 @@ class ShardDirector:
                 # open_shard on an open shard installs a newer mapping/settings and refreshes the
                 # pool's replay record, so a restarted worker reopens with the current mapping
                 self._enqueue(key, self._push, local, "open_shard", self._open_payload(index))
+
+    async def reopen_payload(self, index_uuid: str, shard_number: int, recorded_payload: dict,
+                             recorded_body: bytes) -> tuple[dict, bytes] | None:
+        """The pool's reopen hook after a worker crash: the CURRENT mapping and settings, or None
+        when this node no longer holds an open copy of that shard."""
+        local = self.local.get((index_uuid, shard_number))
+        index = self.context.metadata.state.index_by_uuid(index_uuid)
+        if local is None or local.closed or index is None or index.state != "open":
+            return None
+        return self._open_payload(index), b""
 
     @staticmethod
     def _open_payload(index: Any) -> dict[str, Any]:
