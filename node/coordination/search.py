@@ -952,10 +952,8 @@ class SearchCoordinator:
                     break
                 if max_docs is not None and counters["total"] >= max_docs:
                     break
-                scroll_id = encode_search_id("scroll", opened)
-                targets_for_page, _ = decode_search_id(scroll_id, "scroll")
                 outcome = await self.query_then_fetch(
-                    targets_for_page, None, scroll=True,
+                    opened, None, scroll=True,
                     extra_payload=lambda target: {"reader_context_id": target.reader_context_id,
                                                   "keep_alive_seconds": scroll_seconds})
         finally:
