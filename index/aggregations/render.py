@@ -388,6 +388,12 @@ def _render_histogram(node, state: KeyedBucketsState):
     rendered = []
     for index, bucket in items:
         key = index * spec.interval + spec.offset
+        if state.value_type == "date":
+            # a histogram over a date field prints its keys with the field's format too
+            key_as_string = _format_value(key, "date", state.date_format)
+            rendered.append((key_as_string, {"key_as_string": key_as_string, "key": key,
+                                             "doc_count": bucket.doc_count, **_bucket_body(node, bucket)}))
+            continue
         rendered.append((java_double_string(key),
                          {"key": key, "doc_count": bucket.doc_count, **_bucket_body(node, bucket)}))
     return _keyed_or_list(spec.keyed, rendered)

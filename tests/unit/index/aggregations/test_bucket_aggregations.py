@@ -312,3 +312,9 @@ def test_partitioned_include_is_validated():
     with pytest.raises(AggregationError, match=r"Cannot specify any excludes"):
         parse({"t": {"terms": {"field": "tag", "include": {"partition": 0, "num_partitions": 3},
                                "exclude": ["a"]}}})
+
+
+def test_a_numeric_histogram_over_a_date_field_prints_keys_as_dates():
+    day = 86_400_000
+    result = run({"h": {"histogram": {"field": "when", "interval": day, "min_doc_count": 1}}})["h"]["buckets"]
+    assert result[0] == {"key_as_string": "2020-01-01T00:00:00.000Z", "key": 1_577_836_800_000.0, "doc_count": 1}
