@@ -231,6 +231,8 @@ class AnalysisRegistry:
         return normalizer
 
     def tokenizer(self, reference: str | dict) -> Tokenizer:
+        if not isinstance(reference, (str, dict)):
+            raise AnalysisError(f"a tokenizer must be named by a string or defined by an object, got [{reference}]")
         if isinstance(reference, dict):
             return build_tokenizer(str(reference.get("type")), reference, "_anonymous_tokenizer")
         definition = self._tokenizer_definitions.get(reference)
@@ -241,6 +243,8 @@ class AnalysisRegistry:
         return build_tokenizer(reference, {}, reference)
 
     def token_filter(self, reference: str | dict) -> TokenFilter:
+        if not isinstance(reference, (str, dict)):
+            raise AnalysisError(f"a filter must be named by a string or defined by an object, got [{reference}]")
         if isinstance(reference, dict):
             return build_token_filter(str(reference.get("type")), reference, "_anonymous_filter")
         definition = self._filter_definitions.get(reference)
@@ -251,6 +255,8 @@ class AnalysisRegistry:
         return build_token_filter(reference, {}, reference)
 
     def char_filter(self, reference: str | dict) -> CharFilter:
+        if not isinstance(reference, (str, dict)):
+            raise AnalysisError(f"a char_filter must be named by a string or defined by an object, got [{reference}]")
         if isinstance(reference, dict):
             return build_char_filter(str(reference.get("type")), reference, "_anonymous_char_filter")
         definition = self._char_filter_definitions.get(reference)
