@@ -84,7 +84,7 @@ def collect_shard(tree: AggregationTree, segment_inputs, context) -> Aggregation
     for node in tree:
         spec = node.spec
         if (node.type == "terms" and node.sub_aggregations and spec.min_doc_count > 0
-                and spec.order[0].path in ("_count", "_key")
+                and all(order.path in ("_count", "_key") for order in spec.order)
                 and spec.include is None and spec.exclude is None and spec.missing is None):
             counts_tree = AggregationTree((replace(node, sub_aggregations=AggregationTree()),))
             counts = merge_partials([collect_segment(counts_tree, segment, docs, context)
