@@ -140,6 +140,12 @@ def _keyword_per_doc(segment_execution: SegmentExecution, field_name: str, docs:
     return doc_values.ordinals[index].astype(np.int64), has_value, list(doc_values.terms)
 
 
+def as_reported_score(score: float) -> float:
+    """A score as OpenSearch reports it: Lucene scores are 32-bit floats, printed in their shortest
+    form (0.2876821, not 0.28768207245178085), so hits and max_score carry the float32 value."""
+    return float(str(np.float32(score)))
+
+
 def _keyword_rank(terms: list[str], value: str) -> float:
     """Where a term string falls among a segment's ordinals (x.5 when it is not in the segment)."""
     position = bisect_left(terms, value)
@@ -162,7 +168,8 @@ def _column(resolved: ResolvedSort, segment_execution: SegmentExecution, docs: n
     sign = -1.0 if resolved.descending else 1.0
     missing_key = np.inf if resolved.missing_last else -np.inf
     if resolved.kind == "score":
-        values = scores if scores is not None else np.zeros(len(docs))
+        # rank by the float32 score Lucene would compare, so equal reported scores tie by doc
+        values = scores.astype(np.float32).astype(np.float64) if scores is not None else np.zeros(len(docs))
         return _SegmentSortColumn(sign * values, values, np.ones(len(docs), dtype=bool), is_float=True)
     if resolved.kind == "doc":
         global_docs = docs + segment_execution.doc_base
@@ -216,7 +223,7 @@ def _after_key(resolved: ResolvedSort, column: _SegmentSortColumn, after_value: 
 
 def _sort_value(resolved: ResolvedSort, column: _SegmentSortColumn, row: int) -> Any:
     if resolved.kind == "score":
-        return float(column.values[row])
+        return as_reported_score(column.values[row])
     if resolved.kind == "doc":
         return int(column.values[row])
     if not column.has_value[row]:
@@ -266,7 +273,7 @@ def collect_top_hits(segment_execution: SegmentExecution, resolved_sorts: list[R
             segment_name=segment.name,
             doc=doc,
             document_id=segment.document_id(doc),
-            score=float(scores[row]) if keep_scores else None,
+            score=as_reported_score(scores[row]) if keep_scores else None,
             sort_values=tuple(_sort_value(resolved, column, row) for resolved, column in zip(resolved_sorts, columns))
             if explicit_sort else None,
         ))

@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import orjson
 
-from index.query.collector import collect_top_hits, resolve_sorts
+from index.query.collector import as_reported_score, collect_top_hits, resolve_sorts
 from index.query.context import SearchContext
 from index.query.execution import SegmentExecution, ShardExecution, docs_from_bitmap, sorted_membership
 from index.query.merge import merge_shard_results
@@ -121,7 +121,7 @@ def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) 
         hits = collect_top_hits(segment_execution, resolved_sorts, request, docs, scores)
         collector_nanoseconds += time.perf_counter_ns() - collector_started
         total_hits += len(docs)
-        max_score = float(scores.max()) if keep_max_score and scores is not None and len(scores) else None
+        max_score = as_reported_score(scores.max()) if keep_max_score and scores is not None and len(scores) else None
         segment_results.append(ShardSearchResult(context.index_name, context.shard_index, tuple(hits), len(docs),
                                                  "eq", max_score, partial))
     merged = merge_shard_results(segment_results, request)

@@ -68,7 +68,8 @@ def engine_scores(searcher, query):
 def assert_same_scores(engine, reference):
     assert set(engine) == set(reference)
     for index, score in reference.items():
-        assert math.isclose(engine[index], score, rel_tol=1e-9, abs_tol=1e-12), (index, engine[index], score)
+        # hits report float32 scores, as Lucene computes them: 7 significant digits
+        assert math.isclose(engine[index], score, rel_tol=1e-6, abs_tol=1e-12), (index, engine[index], score)
 
 
 @settings(max_examples=60, deadline=None)

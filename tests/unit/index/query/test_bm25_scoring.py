@@ -23,7 +23,7 @@ def bm25(term_frequency, document_frequency, document_count, length, average_len
 
 def test_a_lone_match_in_a_one_document_index_scores_like_opensearch():
     searcher = build_reference_searcher([[("1", {"body": "hello"})]], MAPPING)
-    assert scores_by_id(searcher, {"match": {"body": "hello"}})["1"] == pytest.approx(0.2876821, abs=1e-6)
+    assert scores_by_id(searcher, {"match": {"body": "hello"}})["1"] == 0.2876821      # float32, shortest form
 
 
 def test_term_score_uses_statistics_summed_over_segments_and_exact_lengths():
