@@ -15,6 +15,7 @@ Every command carries:
 from __future__ import annotations
 
 import dataclasses
+import reprlib
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
@@ -268,6 +269,16 @@ def command_from_json(body: Any) -> Command:
         raise CommandDecodeError(f"command [{command_type}] is invalid: {error}") from error
 
 
+_SHORT_REPR = reprlib.Repr()
+_SHORT_REPR.maxstring = 60
+_SHORT_REPR.maxother = 60
+_SHORT_REPR.maxlevel = 3
+
+
+def _short_repr(value: Any) -> str:
+    return _SHORT_REPR.repr(value)
+
+
 def _decode_field(command_type: str, name: str, annotation: str, value: Any) -> Any:
     """Check a value against the field's annotation (as a string, PEP 563)."""
     optional = annotation.endswith("| None")
@@ -276,36 +287,39 @@ def _decode_field(command_type: str, name: str, annotation: str, value: Any) -> 
         if optional:
             return None
         raise CommandDecodeError(f"command [{command_type}] field [{name}] must not be null")
-    problem = f"command [{command_type}] field [{name}] must be {base}, got {value!r}"
+    # Built only on failure, and shortened: a repr of a 1 MiB module (or of hostile nesting)
+    # costs time on every decode and can exceed the recursion limit.
+    def problem() -> str:
+        return f"command [{command_type}] field [{name}] must be {base}, got {_short_repr(value)}"
     if base == "str":
         if not isinstance(value, str):
-            raise CommandDecodeError(problem)
+            raise CommandDecodeError(problem())
     elif base == "int":
         if not isinstance(value, int) or isinstance(value, bool):
-            raise CommandDecodeError(problem)
+            raise CommandDecodeError(problem())
     elif base == "bool":
         if not isinstance(value, bool):
-            raise CommandDecodeError(problem)
+            raise CommandDecodeError(problem())
     elif base == "dict":
         if not isinstance(value, dict):
-            raise CommandDecodeError(problem)
+            raise CommandDecodeError(problem())
     elif base == "NodeInfo":
         if not isinstance(value, dict):
-            raise CommandDecodeError(problem)
+            raise CommandDecodeError(problem())
         try:
             return NodeInfo.from_json(value)
         except Exception as error:  # the state schema's own error names the inner field
             raise CommandDecodeError(f"command [{command_type}] field [{name}]: {error}") from error
     elif base == "UdfMetadata":
         if not isinstance(value, dict):
-            raise CommandDecodeError(problem)
+            raise CommandDecodeError(problem())
         try:
             return UdfMetadata.from_json(value)
         except Exception as error:
             raise CommandDecodeError(f"command [{command_type}] field [{name}]: {error}") from error
     elif base.startswith("tuple["):
         if not isinstance(value, list):
-            raise CommandDecodeError(problem)
+            raise CommandDecodeError(problem())
         element = base[len("tuple["):-1].split(",")[0].strip()
         if element == "Command":
             # One level only: a nested batch is refused before it can recurse (orjson accepts
@@ -316,6 +330,6 @@ def _decode_field(command_type: str, name: str, annotation: str, value: Any) -> 
             return tuple(command_from_json(item) for item in value)
         expected_type = {"str": str, "dict": dict}[element]
         if not all(isinstance(item, expected_type) for item in value):
-            raise CommandDecodeError(problem)
+            raise CommandDecodeError(problem())
         return tuple(value)
     return value
