@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextvars
 import logging
+import logging.handlers
 import sys
 import time
 import traceback
@@ -59,14 +60,28 @@ class JsonLineFormatter(logging.Formatter):
         return orjson.dumps(event, default=str).decode()
 
 
-def configure_logging(node_name: str, level: str, logs_directory: Path | None) -> list[logging.Handler]:
-    """Install the JSON handlers on the ``quidditch`` logger (and hypercorn's). Idempotent:
-    earlier handlers installed by this function are replaced. Returns the handlers."""
+LOG_FILE_MAX_BYTES = 64 * 1024 * 1024
+LOG_FILE_BACKUPS = 4
+
+
+def configure_logging(node_name: str, level: str, logs_directory: Path | None,
+                      rotate: bool = True) -> list[logging.Handler]:
+    """Install the JSON handlers on the ``quidditch`` logger (and the libraries'). Idempotent:
+    earlier handlers installed by this function are replaced. Returns the handlers.
+
+    The front process rotates node.log (64 MiB × 4); workers append to the same file with
+    ``rotate=False`` and reopen it when the front has rotated it away (WatchedFileHandler), so
+    two processes never rotate one file."""
     formatter = JsonLineFormatter(node_name)
     handlers: list[logging.Handler] = [logging.StreamHandler(sys.stderr)]
     if logs_directory is not None:
         logs_directory.mkdir(parents=True, exist_ok=True)
-        handlers.append(logging.FileHandler(logs_directory / "node.log", encoding="utf-8"))
+        log_file = logs_directory / "node.log"
+        if rotate:
+            handlers.append(logging.handlers.RotatingFileHandler(
+                log_file, maxBytes=LOG_FILE_MAX_BYTES, backupCount=LOG_FILE_BACKUPS, encoding="utf-8"))
+        else:
+            handlers.append(logging.handlers.WatchedFileHandler(log_file, encoding="utf-8"))
     for handler in handlers:
         handler.setFormatter(formatter)
         handler._quidditch = True  # type: ignore[attr-defined]  # marks ours for replacement

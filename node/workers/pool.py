@@ -223,12 +223,23 @@ class ShardWorkers:
                     self.worker_command(handle, child_socket.fileno()),
                     stdin=subprocess.PIPE, pass_fds=(child_socket.fileno(),),
                     env={**os.environ, "PYTHONUNBUFFERED": "1", **self.extra_environment})
+            except OSError as error:
+                # out of processes or memory: keep the node up and try again later
+                parent_socket.close()
+                self.logger.error("cannot spawn a shard worker", extra={"fields": {
+                    "worker": handle.worker_number, "error": str(error), "retry_in_seconds": backoff}})
+                await trio.sleep(backoff)
+                backoff = min(backoff * 2, RESTART_BACKOFF_MAX_SECONDS)
+                continue
             finally:
                 child_socket.close()
             handle.process = process
             handle.starts += 1
-            await process.stdin.send_all(self.secret.hex().encode() + b"\n")
-            await process.stdin.aclose()
+            try:
+                await process.stdin.send_all(self.secret.hex().encode() + b"\n")
+                await process.stdin.aclose()
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass  # it died at once; process.wait() below reports it
             stream = trio.SocketStream(trio.socket.from_stdlib_socket(parent_socket))
             client = RpcClient(FrameStream(stream, self.secret), name=f"shard worker {handle.worker_number}",
                                closed_error=WorkerUnavailableError)

@@ -121,7 +121,7 @@ def main(argv: list[str] | None = None) -> int:
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
     configure_logging(arguments.node_name, arguments.log_level,
-                      None if arguments.no_log_file else arguments.data / "logs")
+                      None if arguments.no_log_file else arguments.data / "logs", rotate=False)
     logger = get_logger(f"worker.{arguments.worker_number}")
     secret = bytes.fromhex(sys.stdin.readline().strip())
     sys.stdin.close()
