@@ -106,6 +106,9 @@ def source_values(source: Any, path: str) -> list:
 # -- highlighting ----------------------------------------------------------------------------------
 
 
+MAX_ANALYZED_OFFSET = 1_000_000   # index.highlight.max_analyzed_offset
+
+
 def _highlight_value(text: str, tokens: list, matches: Callable[[str], bool], fragment_size: int,
                      number_of_fragments: int, pre_tag: str, post_tag: str, encode: Callable[[str], str],
                      order: str) -> list[str]:
@@ -197,6 +200,13 @@ def _highlight_field(shard: ShardExecution, spec: HighlightSpec, field_spec: Hig
             return any(predicate(term) for predicate in predicates)
 
         for text in texts:
+            if len(text) > MAX_ANALYZED_OFFSET:
+                from index.errors import LimitExceededError
+
+                raise LimitExceededError(
+                    f"The length of [{path}] field has exceeded [{MAX_ANALYZED_OFFSET}] - maximum allowed to be "
+                    f"analyzed for highlighting. This maximum can be set by changing the "
+                    f"[index.highlight.max_analyzed_offset] index level setting.", limit="max_analyzed_offset")
             if field_mapping.type == "text":
                 # the index-time analyzer: its terms are what the query's terms were matched against
                 analyzer = shard.analysis.get(field_mapping.analyzer or "standard")

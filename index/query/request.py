@@ -24,6 +24,7 @@ DEFAULT_TRACK_TOTAL_HITS = 10_000
 TRACK_ALL_TOTAL_HITS = 2 ** 31 - 1     # what OpenSearch stores for track_total_hits: true
 TRACK_NO_TOTAL_HITS = -1               # track_total_hits: false — no "total" in the response
 DEFAULT_MAX_RESULT_WINDOW = 10_000
+DEFAULT_MAX_DOCVALUE_FIELDS = 100      # index.max_docvalue_fields_search
 
 
 @dataclass(frozen=True, slots=True)
@@ -401,7 +402,8 @@ _IGNORED_BODY_KEYS = {"timeout", "stats", "ext", "pit", "_name"}
 
 def parse_search_request(body: dict | None, params: dict[str, str] | None = None,
                          registry: QueryRegistry | None = None, limits: QueryLimits = QueryLimits(),
-                         max_result_window: int = DEFAULT_MAX_RESULT_WINDOW) -> SearchRequest:
+                         max_result_window: int = DEFAULT_MAX_RESULT_WINDOW,
+                         max_docvalue_fields: int = DEFAULT_MAX_DOCVALUE_FIELDS) -> SearchRequest:
     """Parse a search body and its URI parameters (URI parameters win, as in OpenSearch)."""
     body = body or {}
     params = params or {}
@@ -463,6 +465,11 @@ def parse_search_request(body: dict | None, params: dict[str, str] | None = None
     _apply_uri_parameters(values, params, registry, limits)
     request = SearchRequest(**values)
     _validate(request, max_result_window)
+    if len(request.docvalue_fields) > max_docvalue_fields:
+        raise LimitExceededError(
+            f"Trying to retrieve too many docvalue_fields. Must be less than or equal to: [{max_docvalue_fields}] but "
+            f"was [{len(request.docvalue_fields)}]. This limit can be set by changing the "
+            f"[index.max_docvalue_fields_search] index level setting.", limit="max_docvalue_fields_search")
     return request
 
 

@@ -151,3 +151,9 @@ def test_search_request_round_trips_through_its_wire_form():
 def test_malformed_options_are_parsing_errors_naming_the_key(body, key):
     with pytest.raises(QueryParsingError, match=rf"\[{key}\]"):
         parse_search_request(body)
+
+
+def test_too_many_docvalue_fields_is_a_limit_error():
+    parse_search_request({"docvalue_fields": [f"f{number}" for number in range(100)]})
+    with pytest.raises(LimitExceededError, match="too many docvalue_fields"):
+        parse_search_request({"docvalue_fields": [f"f{number}" for number in range(101)]})
