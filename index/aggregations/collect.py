@@ -399,7 +399,7 @@ def _collect_top_hits(node, segment, docs, scores, context):
         if spec.source_enabled:
             source = filter_source(orjson.loads(segment.source(doc)), spec.source_includes,
                                    spec.source_excludes)
-        sort_values = tuple(values[row] for values in value_lists)
+        sort_values = tuple(value_of(row) for value_of in value_lists)
         score = float(effective_scores[row]) if by_score else None
         metadata = None
         if spec.version or spec.seq_no_primary_term:
@@ -415,41 +415,38 @@ def _collect_top_hits(node, segment, docs, scores, context):
 
 
 def _sort_column(sort_spec, segment, docs, scores, context, node):
-    """A lexsort key (ascending sorts the wanted order) and the per-row sort values."""
+    """A lexsort key (ascending sorts the wanted order) and a function giving the sort value of
+    a row — called only for the few rows kept, never for every document."""
     if sort_spec.field == "_score":
-        return (scores if sort_spec.ascending else -scores), scores.tolist()
+        return (scores if sort_spec.ascending else -scores), lambda row: float(scores[row])
     if sort_spec.field == "_doc":
-        return (docs if sort_spec.ascending else -docs), docs.tolist()
+        return (docs if sort_spec.ascending else -docs), lambda row: int(docs[row])
     info = resolve_field(context, segment, sort_spec.field, node)
     missing_rank = np.inf if sort_spec.missing_last else -np.inf
-    if info.value_type == "keyword":
-        doc_values = segment.keyword_doc_values(sort_spec.field)
-        ranks = np.full(docs.size, missing_rank)
-        values: list = [None] * docs.size
-        if doc_values is not None:
-            offsets = np.asarray(doc_values.offsets)
-            starts, ends = offsets[docs], offsets[docs + 1]
-            present = np.flatnonzero(ends > starts)
-            pick = starts[present] if sort_spec.ascending else ends[present] - 1
-            ordinals = np.asarray(doc_values.ordinals, dtype=np.int64)[pick]
-            ranks[present] = ordinals if sort_spec.ascending else -ordinals
-            for row, ordinal in zip(present.tolist(), ordinals.tolist()):
-                values[row] = doc_values.terms[ordinal]
-        return ranks, values
-    doc_values = segment.numeric_doc_values(sort_spec.field)
     ranks = np.full(docs.size, missing_rank)
-    values = [None] * docs.size
-    if doc_values is not None:
-        offsets = np.asarray(doc_values.offsets)
-        starts, ends = offsets[docs], offsets[docs + 1]
-        present = np.flatnonzero(ends > starts)
-        pick = starts[present] if sort_spec.ascending else ends[present] - 1
-        picked = np.asarray(doc_values.values)[pick]
-        ranks[present] = picked if sort_spec.ascending else -picked.astype(np.float64)
-        python_values = picked.tolist()
-        for row, value in zip(present.tolist(), python_values):
-            values[row] = value
-    return ranks, values
+    keyword = info.value_type == "keyword"
+    doc_values = (segment.keyword_doc_values(sort_spec.field) if keyword
+                  else segment.numeric_doc_values(sort_spec.field))
+    if doc_values is None:
+        return ranks, lambda row: None
+    offsets = np.asarray(doc_values.offsets)
+    starts, ends = offsets[docs], offsets[docs + 1]
+    present = ends > starts
+    present_rows = np.flatnonzero(present)
+    # mode min for ascending, max for descending (values are sorted within each document)
+    pick = np.where(sort_spec.ascending, starts, ends - 1)
+    if keyword:
+        ordinals = np.asarray(doc_values.ordinals, dtype=np.int64)[pick[present_rows]]
+        ranks[present_rows] = ordinals if sort_spec.ascending else -ordinals
+        row_ordinals = np.full(docs.size, -1, dtype=np.int64)
+        row_ordinals[present_rows] = ordinals
+        terms = doc_values.terms
+        return ranks, lambda row: terms[row_ordinals[row]] if row_ordinals[row] >= 0 else None
+    picked = np.asarray(doc_values.values)[pick[present_rows]]
+    ranks[present_rows] = picked if sort_spec.ascending else -picked.astype(np.float64)
+    row_values = np.zeros(docs.size, dtype=picked.dtype)
+    row_values[present_rows] = picked
+    return ranks, lambda row: row_values[row].item() if present[row] else None
 
 
 def filter_source(source: Any, includes: tuple[str, ...], excludes: tuple[str, ...]) -> Any:
