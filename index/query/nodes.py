@@ -296,6 +296,7 @@ class QueryStringQuery(QueryNode):
     fuzziness: str = "AUTO"
     phrase_slop: int = 0
     tie_breaker: float | None = None
+    time_zone: str | None = None
     boost: float = 1.0
 
     def to_json(self) -> dict:

@@ -606,6 +606,7 @@ _QUERY_STRING_PARAMETERS: dict[str, Callable] = {
     "fuzziness": lambda name, key, value: normalise_fuzziness(value, name),
     "phrase_slop": read_int,
     "tie_breaker": read_float,
+    "time_zone": _read_string,
     "boost": read_float,
 }
 
@@ -629,7 +630,7 @@ def _parse_query_string(body: Any, context: QueryParseContext) -> nodes.QueryNod
             parameters["fields"] = _read_fields("query_string", value)
         elif key in _QUERY_STRING_PARAMETERS:
             parameters[key] = _QUERY_STRING_PARAMETERS[key]("query_string", key, value)
-        elif key in ("type", "time_zone", "max_determinized_states", "fuzzy_transpositions", "fuzzy_max_expansions",
+        elif key in ("type", "max_determinized_states", "fuzzy_transpositions", "fuzzy_max_expansions",
                      "fuzzy_prefix_length", "auto_generate_synonyms_phrase_query", "split_on_whitespace"):
             continue
         elif key not in _IGNORED_PARAMETERS:

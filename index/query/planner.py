@@ -570,7 +570,8 @@ class Planner:
             default_operator=node.default_operator, analyzer=node.analyzer,
             fuzziness=getattr(node, "fuzziness", "AUTO"), phrase_slop=getattr(node, "phrase_slop", 0),
             tie_breaker=getattr(node, "tie_breaker", None) or 0.0, lenient=lenient,
-            allow_leading_wildcard=getattr(node, "allow_leading_wildcard", True))
+            allow_leading_wildcard=getattr(node, "allow_leading_wildcard", True),
+            time_zone=getattr(node, "time_zone", None))
         syntax = parse_query_string_syntax(node.query, simple=simple, default_operator=node.default_operator)
         query_node = syntax_to_query_nodes(
             syntax, weighted_fields, lambda pattern: resolve_field_pattern(self.shard, pattern),

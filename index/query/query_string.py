@@ -442,6 +442,7 @@ class QueryStringOptions:
     tie_breaker: float = 0.0
     lenient: bool = False
     allow_leading_wildcard: bool = True
+    time_zone: str | None = None
 
 
 def _with_boost(node: nodes.QueryNode, boost: float) -> nodes.QueryNode:
@@ -482,7 +483,7 @@ def _leaf_for_field(leaf: SyntaxLeaf, field_name: str, field_type: str | None,
             bounds["gte" if leaf.include_lower else "gt"] = leaf.lower
         if leaf.upper is not None:
             bounds["lte" if leaf.include_upper else "lt"] = leaf.upper
-        return nodes.RangeQuery(field=field_name, **bounds)
+        return nodes.RangeQuery(field=field_name, time_zone=options.time_zone, **bounds)
     raise QueryShardError(f"Failed to parse query [{original_text}]: unsupported clause [{leaf.kind}]")
 
 

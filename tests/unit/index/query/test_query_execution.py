@@ -422,3 +422,10 @@ def test_function_score_without_a_matching_function_uses_factor_one(searcher, bo
     request = parse_search_request({"query": query})
     hits = search_shard(searcher, request, SearchContext()).hits
     assert [hit.score for hit in hits] == [expected]
+
+
+def test_query_string_ranges_use_its_time_zone(searcher):
+    # doc 1 was published 2023-11-13T10:00Z, which is already the 14th in UTC+14
+    query = {"query_string": {"query": "published:[2023-11-14 TO 2023-11-14]", "time_zone": "+14:00"}}
+    assert matching(searcher, query) == {"1"}
+    assert matching(searcher, {"query_string": {"query": "published:[2023-11-14 TO 2023-11-14]"}}) == set()
