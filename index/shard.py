@@ -49,7 +49,7 @@ from index.errors import (
     CorruptedLogError, DocumentMissingError, IndexEngineError, MapperParsingError, MappingUpdateRequired,
     SearchContextMissingError, ShardClosedError, StaleOperationError, StorageError, VersionConflictError,
 )
-from index.format import fsync_directory, fsync_file
+from index.format import SEGMENT, fsync_directory, fsync_file, write_checked_file
 from index.merge import MergeCandidate, choose_force_merge, choose_merge
 from index.operations import (
     CommitSnapshot, DeleteOperation, IndexOperation, OperationResult, ReplicatedOperation, StoredDocument,
@@ -60,6 +60,7 @@ from index.segment import (
     SegmentCore, SegmentDocument, SegmentView, live_docs_of, read_live_docs_file, segment_file_name,
     write_live_docs_file, write_segment_file,
 )
+from index.segment.merger import MergePart, merge_segments
 from index.translog import Translog
 
 UNASSIGNED_SEQ_NO = -2
@@ -203,7 +204,6 @@ class _MergePlan:
     items: list                      # (segment, doc, stays deleted) the merged segment keeps
     deleted_at_start: dict           # id(segment) -> FrozenBitMap of its deletes when planned
     name: str
-    mapping: Any
 
 
 @dataclass(slots=True)
@@ -1017,7 +1017,7 @@ class Shard:
                         continue
                 items.append((segment, doc, stays_deleted))
         return _MergePlan(chosen, items, {id(s): FrozenBitMap(s.deleted) for s in chosen},
-                          self._new_segment_name(), self.mapping)
+                          self._new_segment_name())
 
     def _merge(self, names: list[str]) -> bool:
         """Plan under the lock, build the merged segment without it, swap it in under the lock.
@@ -1027,24 +1027,16 @@ class Shard:
         with self._lock:
             self._check_open()
             plan = self._plan_merge(names)
-        # documents are re-inverted from their stored _source with the planned mapping (mappings only
-        # ever grow, so every field of an old document is still mapped the same way)
-        documents: list[SegmentDocument] = []
-        for segment, doc, _ in plan.items:
-            core = segment.core
-            if doc in core.tombstones:
-                values, source = None, b""
-            else:
-                source = core.source(doc)
-                values = self._parse_for_merge(source, plan.mapping)
-            documents.append(SegmentDocument(core.document_id(doc), source, values, int(core.seq_nos[doc]),
-                                             int(core.primary_terms[doc]), int(core.versions[doc]), core.routing(doc)))
-        order = sorted(range(len(documents)), key=lambda index: documents[index].seq_no)
-        documents = [documents[index] for index in order]
-        items = [plan.items[index] for index in order]
+        # postings-level merge (index/segment/merger.py): no re-analysis. The merged segment holds the
+        # kept docs part after part, in order — exactly the order of plan.items
+        items = plan.items
+        parts = [MergePart(segment.core, np.asarray([doc for owner, doc, _ in items if owner is segment],
+                                                    dtype=np.int64))
+                 for segment in plan.segments]
         core = None
-        if documents:
-            write_segment_file(self.path, plan.name, documents, plan.mapping, self.analysis, durable=False)
+        if items:
+            write_checked_file(self.path / segment_file_name(plan.name), SEGMENT, merge_segments(parts),
+                               "segment.write", durable=False)
             core = SegmentCore(self.path, plan.name)
         with self._refresh_lock, self._lock:    # the swap commits: no refresh may be half-way
             included = {(id(segment), doc) for segment, doc, _ in items}
@@ -1068,17 +1060,10 @@ class Shard:
             self._segments = remaining
             self._counters["merge_total"] += 1
             self._counters["merge_time"] += time.perf_counter() - started
-            self._counters["merged_docs"] += len(documents)
+            self._counters["merged_docs"] += len(items)
             # the flush refreshes and publishes: the merged segment and the buffer appear together
             self._flush_locked()
         return True
-
-    def _parse_for_merge(self, source: bytes, mapping: Any) -> dict:
-        updates: dict = {}
-        values = self._parse(source, updates, mapping)
-        if updates:
-            raise MappingUpdateRequired(updates)
-        return values or {}
 
     # ---- files -----------------------------------------------------------------------------
 

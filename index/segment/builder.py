@@ -13,7 +13,7 @@ Must never: write anything but a new file (segments are immutable), or change th
 from __future__ import annotations
 
 from array import array
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -127,7 +127,7 @@ def build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: 
     if routed:   # optional section: segments without custom routing (format 1 fixture) have none
         writer.add_bytes("routed_docs", routed.serialize())
         writer.add_strings("routings", [document.routing or "" for document in documents])
-    _write_sources(writer, documents)
+    write_sources(writer, (document.source for document in documents), max_doc)
     return writer.encode()
 
 
@@ -229,8 +229,13 @@ def _csr_offsets(docs: np.ndarray, max_doc: int) -> np.ndarray:
 def _write_numeric(writer: SectionWriter, path: str, docs: np.ndarray, values: np.ndarray, max_doc: int,
                    metadata: dict[str, Any], is_float: bool) -> None:
     order = np.lexsort((values, docs))
-    writer.add_array(f"numeric/{path}/offsets", _csr_offsets(docs, max_doc))
-    writer.add_array(f"numeric/{path}/values", values[order])
+    write_numeric_columns(writer, path, _csr_offsets(docs, max_doc), values[order], metadata, is_float)
+
+
+def write_numeric_columns(writer: SectionWriter, path: str, offsets: np.ndarray, values: np.ndarray,
+                          metadata: dict[str, Any], is_float: bool) -> None:
+    writer.add_array(f"numeric/{path}/offsets", offsets)
+    writer.add_array(f"numeric/{path}/values", values)
     metadata["numeric"] = "float" if is_float else "integer"
 
 
@@ -245,37 +250,43 @@ def _write_keyword_doc_values(writer: SectionWriter, path: str, docs: np.ndarray
     keep = np.ones(len(sorted_docs), dtype=bool)
     if len(sorted_docs) > 1:
         keep[1:] = (sorted_docs[1:] != sorted_docs[:-1]) | (sorted_ordinals[1:] != sorted_ordinals[:-1])
-    writer.add_strings(f"keyword/{path}/terms", distinct)
-    writer.add_array(f"keyword/{path}/offsets", _csr_offsets(sorted_docs[keep], max_doc))
-    writer.add_array(f"keyword/{path}/ordinals", sorted_ordinals[keep].astype(np.int32))
+    write_sorted_set(writer, path, distinct, _csr_offsets(sorted_docs[keep], max_doc),
+                     sorted_ordinals[keep].astype(np.int32), metadata)
+
+
+def write_sorted_set(writer: SectionWriter, path: str, terms: list[str], offsets: np.ndarray,
+                     ordinals: np.ndarray, metadata: dict[str, Any]) -> None:
+    writer.add_strings(f"keyword/{path}/terms", terms)
+    writer.add_array(f"keyword/{path}/offsets", offsets)
+    writer.add_array(f"keyword/{path}/ordinals", ordinals)
     metadata["keyword_doc_values"] = True
 
 
-def _write_sources(writer: SectionWriter, documents: Sequence[SegmentDocument]) -> None:
+def write_sources(writer: SectionWriter, sources: Iterable[bytes], count: int) -> None:
     """Stored _source as a stream of zstd blocks: never holds more than one block uncompressed."""
-    source_offsets = np.zeros(len(documents) + 1, dtype=np.int64)
+    source_offsets = np.zeros(count + 1, dtype=np.int64)
     block_first_docs = [0]
     block_offsets = [0]
     compressed_blocks: list[bytes] = []
     pending: list[bytes] = []
     pending_size = 0
     total = 0
-    for doc, document in enumerate(documents):
+    for doc, source in enumerate(sources):
         if pending_size >= SOURCE_BLOCK_BYTES:
             compressed = compressor().compress(b"".join(pending))
             compressed_blocks.append(compressed)
             block_offsets.append(block_offsets[-1] + len(compressed))
             block_first_docs.append(doc)
             pending, pending_size = [], 0
-        pending.append(document.source)
-        pending_size += len(document.source)
-        total += len(document.source)
+        pending.append(source)
+        pending_size += len(source)
+        total += len(source)
         source_offsets[doc + 1] = total
     if pending or not compressed_blocks:
         compressed = compressor().compress(b"".join(pending))
         compressed_blocks.append(compressed)
         block_offsets.append(block_offsets[-1] + len(compressed))
-    block_first_docs.append(len(documents))
+    block_first_docs.append(count)
     writer.add_bytes("sources/blocks", b"".join(compressed_blocks), compress=False)
     writer.add_array("sources/block_offsets", np.asarray(block_offsets, dtype=np.int64))
     writer.add_array("sources/block_first_docs", np.asarray(block_first_docs, dtype=np.int64))

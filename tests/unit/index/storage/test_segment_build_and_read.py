@@ -139,3 +139,32 @@ def test_the_radix_term_order_equals_a_stable_argsort(ids, spread):
     term_ids = np.asarray([value % (spread * 3) for value in ids], dtype=np.int64)
     count = int(term_ids.max()) + 1 if len(term_ids) else 0
     assert stable_order_by_term(term_ids, count).tolist() == np.argsort(term_ids, kind="stable").tolist()
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(sources=documents_strategy, cuts=st.lists(st.integers(0, 25), max_size=2), data=st.data())
+def test_merging_segments_equals_building_the_kept_documents_from_scratch(tmp_path_factory, stub_mapping,
+                                                                          stub_analysis, sources, cuts, data):
+    from index.segment.merger import MergePart, merge_segments
+    from index.format import SEGMENT, write_checked_file
+    directory = tmp_path_factory.mktemp("merge")
+    documents = make_documents(stub_mapping, sources)
+    documents = [SegmentDocument(d.document_id, d.source, d.values, d.seq_no, d.primary_term, d.version,
+                                 routing=data.draw(st.sampled_from([None, "r1", "r2"])))
+                 for d in documents]
+    bounds = sorted({0, len(documents), *[c for c in cuts if c <= len(documents)]})
+    parts, kept_documents = [], []
+    for number, (start, end) in enumerate(zip(bounds, bounds[1:])):
+        write_segment_file(directory, f"p{number}", documents[start:end], stub_mapping, stub_analysis)
+        kept = sorted(data.draw(st.sets(st.integers(0, end - start - 1))))
+        parts.append(MergePart(SegmentCore(directory, f"p{number}"), np.asarray(kept, dtype=np.int64)))
+        kept_documents.extend(documents[start + doc] for doc in kept)
+    if not parts:
+        return
+    write_checked_file(directory / segment_file_name("merged"), SEGMENT, merge_segments(parts))
+    write_segment_file(directory, "scratch", kept_documents, stub_mapping, stub_analysis)
+    merged, scratch = SegmentCore(directory, "merged"), SegmentCore(directory, "scratch")
+    assert_same_segment(SegmentView(merged, live_docs_of(merged, BitMap())),
+                        SegmentView(scratch, live_docs_of(scratch, BitMap())))
+    assert [merged.routing(doc) for doc in range(merged.max_doc)] == [d.routing for d in kept_documents]
+    assert merged.tombstones == scratch.tombstones

@@ -186,17 +186,17 @@ def test_writes_made_while_a_merge_is_being_built_are_kept(tmp_path, stub_mappin
     for number in range(6):
         put(shard, f"d{number}", "merge me")
         shard.refresh()
-    real_write = shard_module.write_segment_file
+    real_merge = shard_module.merge_segments
     calls = []
 
-    def write_while_others_write(directory, name, documents, *args, **kwargs):
+    def merge_while_others_write(parts):
         if not calls:     # the merge's build runs outside the writer lock: a writer gets in now
-            calls.append(name)
+            calls.append(len(parts))
             shard.apply_as_primary([DeleteOperation("d1"), IndexOperation("d2", b'{"title":"changed"}'),
                                     IndexOperation("new", b'{"title":"merge me"}')], 1)
-        return real_write(directory, name, documents, *args, **kwargs)
+        return real_merge(parts)
 
-    monkeypatch.setattr(shard_module, "write_segment_file", write_while_others_write)
+    monkeypatch.setattr(shard_module, "merge_segments", merge_while_others_write)
     shard.force_merge(1)
     assert calls, "the merge never built a segment"
     assert shard.get("d1") is None and orjson.loads(shard.get("d2").source)["title"] == "changed"

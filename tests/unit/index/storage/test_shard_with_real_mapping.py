@@ -83,3 +83,45 @@ def test_disk_segment_matches_the_reference_model_with_real_analysis(tmp_path):
                 assert [a.tolist() for a in disk.positions(field, term)] == \
                        [a.tolist() for a in model.positions(field, term)], (field, term)
         assert disk.field_lengths(field).tolist() == model.field_lengths(field).tolist()
+
+
+def test_a_postings_level_merge_equals_a_fresh_build_with_real_analysis(tmp_path):
+    import numpy as np
+    from index.format import SEGMENT, write_checked_file
+    from index.segment import segment_file_name
+    from index.segment.merger import MergePart, merge_segments
+    analysis = AnalysisRegistry.from_index_settings({})
+    mapping = Mapping.from_json(MAPPING_JSON)
+    sources = DOCUMENTS * 3
+    for document in sources:
+        try:
+            mapping.parse_document(document)
+        except MappingUpdateRequired as required:
+            mapping = mapping.merge(required.update)
+    documents = [SegmentDocument(str(n), orjson.dumps(d), mapping.parse_document(d).values, n, 1, 1)
+                 for n, d in enumerate(sources)]
+    write_segment_file(tmp_path, "a", documents[:5], mapping, analysis)
+    write_segment_file(tmp_path, "b", documents[5:], mapping, analysis)
+    kept_a, kept_b = [0, 1, 3, 4], [0, 2, 3]
+    parts = [MergePart(SegmentCore(tmp_path, "a"), np.asarray(kept_a)), MergePart(SegmentCore(tmp_path, "b"),
+                                                                                 np.asarray(kept_b))]
+    write_checked_file(tmp_path / segment_file_name("merged"), SEGMENT, merge_segments(parts))
+    write_segment_file(tmp_path, "fresh", [documents[i] for i in kept_a] + [documents[5 + i] for i in kept_b],
+                       mapping, analysis)
+    merged, fresh = SegmentCore(tmp_path, "merged"), SegmentCore(tmp_path, "fresh")
+    merged_view = SegmentView(merged, live_docs_of(merged, BitMap()))
+    fresh_view = SegmentView(fresh, live_docs_of(fresh, BitMap()))
+    assert merged_view.field_names() == fresh_view.field_names()
+    for field in fresh_view.field_names():
+        assert list(merged_view.terms(field)) == list(fresh_view.terms(field))
+        for term in fresh_view.terms(field):
+            assert merged_view.postings(field, term) == fresh_view.postings(field, term)
+            assert [a.tolist() for a in merged_view.positions(field, term)] == \
+                   [a.tolist() for a in fresh_view.positions(field, term)], (field, term)
+        assert merged_view.field_statistics(field) == fresh_view.field_statistics(field)
+    for field in ("n", "when", "ok", "nested.price"):
+        assert merged_view.numeric_doc_values(field).values.tolist() == fresh_view.numeric_doc_values(field).values.tolist()
+        assert merged_view.numeric_doc_values(field).offsets.tolist() == fresh_view.numeric_doc_values(field).offsets.tolist()
+    assert merged_view.keyword_doc_values("tags.keyword").ordinals.tolist() == \
+           fresh_view.keyword_doc_values("tags.keyword").ordinals.tolist()
+    assert [merged_view.source(d) for d in range(7)] == [fresh_view.source(d) for d in range(7)]
