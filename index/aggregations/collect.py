@@ -380,16 +380,23 @@ def _collect_top_hits(node, segment, docs, scores, context):
     want = spec.offset + spec.size
     if want == 0:
         return TopHitsState(total, max_score, ())
-    sort_columns = []        # (lexsort key, value getter) per sort spec, most significant first
-    value_lists = []
+    sort_columns = []        # lexsort keys per sort spec, most significant first
+    value_lists = []         # the matching sort value getters
     for sort_spec in spec.sort or ():
         key, values = _sort_column(sort_spec, segment, docs, effective_scores, context, node)
         sort_columns.append(key)
         value_lists.append(values)
     if not spec.sort:
         sort_columns.append(-effective_scores)
-    keys = [docs] + sort_columns[::-1]      # lexsort: last key is the primary one
-    order = np.lexsort(keys)[:want]
+    candidates = np.arange(docs.size)
+    primary = sort_columns[0]
+    if want < docs.size:
+        # Only rows at or before the want-th smallest primary key can make the cut; ties at the
+        # threshold are all kept so the lexsort below still breaks them exactly.
+        threshold = np.partition(primary, want - 1)[want - 1]
+        candidates = np.flatnonzero(primary <= threshold)
+    keys = [docs[candidates]] + [column[candidates] for column in sort_columns[::-1]]
+    order = candidates[np.lexsort(keys)[:want]]     # lexsort: the last key is the primary one
     index_name = getattr(context, "index_name", None)
     shard_index = int(getattr(context, "shard_index", 0) or 0)
     hits = []
