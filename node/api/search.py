@@ -22,7 +22,6 @@ import time
 from typing import Any
 
 import orjson
-from quart import request
 
 from node.api import params, read_body, read_json_body, respond, services_of
 from node.coordination.search import SearchCoordinator

@@ -28,14 +28,14 @@ from __future__ import annotations
 
 import threading
 import time
-from typing import Any, Callable
-
 from dataclasses import replace
+from typing import Any, Callable
 
 from index.analysis import AnalysisRegistry
 from index.errors import SearchContextMissingError
-from index.query import FilterCache, SearchContext, SearchRequest, SortField, count_shard, fetch_hits, parse_query
-from index.query import search_shard
+from index.query import (
+    FilterCache, SearchContext, SearchRequest, SortField, count_shard, fetch_hits, parse_query, search_shard,
+)
 from index.query.results import ShardHit
 from node.workers.registry import ShardRegistry
 
