@@ -447,3 +447,40 @@ def test_every_configuration_problem_is_reported_together(tmp_path):
     for fragment in ("cluster_secret", "cluster_name", "self_address [nohost]", "duplicates",
                      "max_bind_attempts", "tick_seconds"):
         assert fragment in message
+
+
+def test_concurrent_submitters_each_get_exactly_one_answer(tmp_path, machines):
+    voters = [free_address() for _ in range(3)]
+    cluster = [start(machines, make_config(tmp_path, f"c{i}", voters[i], voters)) for i in range(3)]
+    submit_until_committed(cluster[0], register("warm-up"))
+    answers: dict[str, list] = {}
+    answers_lock = threading.Lock()
+    all_answered = threading.Event()
+    commands = [register(f"t{thread}-{number}") for thread in range(4) for number in range(25)]
+
+    def on_answer(command_id, result):
+        with answers_lock:
+            answers.setdefault(command_id, []).append(result)
+            if len(answers) == len(commands):
+                all_answered.set()
+
+    def submitter(thread):
+        for command in commands[thread * 25:(thread + 1) * 25]:
+            cluster[thread % 3].submit(
+                command, lambda result, command_id=command.command_id: on_answer(command_id, result),
+                timeout_seconds=CEILING_SECONDS)
+
+    threads = [threading.Thread(target=submitter, args=(thread,)) for thread in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert all_answered.wait(CEILING_SECONDS + 10)
+    first_answers = {command_id: results[0] for command_id, results in answers.items()}
+    # Resubmitting anything that did not commit (an election may interrupt) converges anyway.
+    for command in commands:
+        if first_answers[command.command_id].status != "committed":
+            submit_until_committed(cluster[0], command)
+    wait_until(lambda: all(m.state.version == 1 + len(commands) for m in cluster), "every command")
+    # By now every raft thread has applied everything: a second answer would have arrived.
+    assert all(len(answers[command.command_id]) == 1 for command in commands)
