@@ -5,20 +5,12 @@ Owns ``SEARCH_METHODS`` (method name → ``function(registry, payload, body) -> 
 merged into the worker's method table by node/workers/shard_service.py, and the worker-local
 bookkeeping those methods need: one ``FilterCache`` per hosted shard, the short-lived
 "query → fetch" searcher hand-over (so the fetch phase reads the very snapshot the query phase
-ranked), and the scroll position of each scroll reader context.
+ranked), each scroll's cursor (ADR 0080) and the kind (scroll / pit) of every reader context
+opened here.
 
-Wire shapes (``index_uuid``/``shard_number`` are added by the pool):
-    search_shard   request (SearchRequest.to_wire), index_name, shard_index, now_millis, node_id,
-                   reader_context_id?, keep_alive_seconds?, open_scroll_seconds?, scroll (bool),
-                   fetch (bool: query AND fetch in one call, for one-shard searches)
-                   → {"result": ShardSearchResult wire, "fetch_token"?, "reader_context_id"?,
-                      "hits"? (fetched page), "request"? (the scroll's stored request wire)}
-    fetch          request, fetch_token?, reader_context_id?, hits [ShardHit wire], index_name,
-                   now_millis, node_id, scroll_advance? → {"hits": [...]}
-    count          query (DSL JSON), now_millis → {"count": n}
-    open_reader_context  keep_alive_seconds → {"id": context id}
-    close_reader_context id → {"closed": bool}
-    explain        id, query, index_name, now_millis → {"found", "matched", "explanation"?}
+Wire shapes: docs/contracts.md §11 (``index_uuid``/``shard_number`` are added by the pool):
+search_shard, fetch, release_fetch, count, open_reader_context, close_reader_context,
+close_all_reader_contexts, explain.
 
 It must never talk to the cluster state, Raft or the network, and never rank across shards:
 the coordinator (node/coordination/search.py) does that with index/query's one merge.
