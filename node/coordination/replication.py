@@ -17,8 +17,10 @@ When the primary's log no longer holds that history, recovery is by files: the p
 pins its last commit, pushes the files in chunks, the target installs them (with a fresh log)
 and reopens, and the history above the commit follows while the commit is still pinned.
 
-NOT done (said plainly): resync and rollback after a promotion, and failure detection
-(node-core's).
+On promotion (this node's replica became primary under a new term) the new primary fills its
+seq_no gaps with no-ops and resyncs every other started copy from the global checkpoint up
+(each rolls back above it, then applies the new primary's operations re-stamped with the new
+term) before it takes writes; a copy that cannot be resynced is failed through Raft.
 
 Transport methods: ``shard/write`` (coordinator → primary node), ``shard/replicate`` (primary →
 replica node), ``shard/recover`` (replica node → primary node). It must never acknowledge a write
@@ -44,6 +46,8 @@ FAIL_COPY_DEADLINE_SECONDS = 20.0
 # node-core's peer connections have a channel for primary→replica and recovery traffic, so big
 # frames never delay the master's pings (contracts §8)
 REPLICATION_CHANNEL = "replication"
+RESYNC_METHOD = "shard/resync"
+WRITES_ALLOWED_WAIT_SECONDS = 30.0
 RECOVER_FILES_METHOD = "shard/recover_files"
 RECOVERY_CHUNK_METHOD = "shard/recovery_chunk"
 RECOVERY_INSTALL_METHOD = "shard/recovery_install"
@@ -70,6 +74,7 @@ class Replication:
         handlers.register(REPLICATE_METHOD, self.handle_replicate)
         handlers.register(RECOVER_METHOD, self.handle_recover)
         handlers.register(RECOVER_FILES_METHOD, self.handle_recover_files)
+        handlers.register(RESYNC_METHOD, self.handle_resync)
         handlers.register(RECOVERY_CHUNK_METHOD, self.handle_recovery_chunk)
         handlers.register(RECOVERY_INSTALL_METHOD, self.handle_recovery_install)
 
@@ -92,6 +97,13 @@ class Replication:
 
     async def primary_write(self, index: Any, shard: Any, payload: dict, body: bytes) -> tuple[dict, bytes]:
         key = (index.uuid, shard.shard_number)
+        local = self.director.local.get(key)
+        if local is not None and not local.writes_allowed.is_set():
+            with trio.move_on_after(WRITES_ALLOWED_WAIT_SECONDS):
+                await local.writes_allowed.wait()
+            if not local.writes_allowed.is_set():
+                raise ApiError(f"[{index.name}][{shard.shard_number}] the new primary is still resyncing its copies",
+                               opensearch_type="unavailable_shards_exception")
         replicas = [copy for copy in shard.copies if not copy.primary and copy.node_id is not None
                     and (copy.state in ("STARTED", "RELOCATING")
                          or copy.allocation_id in self.recovering.get(key, ()))]
@@ -232,7 +244,8 @@ class Replication:
                         timeout_seconds: float = REPLICATION_TIMEOUT_SECONDS) -> tuple[dict, bytes]:
         if node_id == self.context.node_id:
             handler = {RECOVERY_CHUNK_METHOD: self.handle_recovery_chunk,
-                       RECOVERY_INSTALL_METHOD: self.handle_recovery_install}[method]
+                       RECOVERY_INSTALL_METHOD: self.handle_recovery_install,
+                       RESYNC_METHOD: self.handle_resync}[method]
             return await handler(payload, body)
         node = self.context.metadata.state.nodes.get(node_id)
         if node is None:
@@ -264,7 +277,64 @@ class Replication:
             return await self.context.workers.call(local.index_uuid, local.shard_number, "recovery_install", {
                 "settings": index.settings, "mappings": index.mappings, "mapping_version": index.mapping_version})
 
+    async def on_promoted(self, local: Any) -> None:
+        """This node's replica became primary (term + 1): fill seq_no gaps, then resync every other
+        started copy from the global checkpoint up before taking writes (DESIGN §10, promotion)."""
+        key = (local.index_uuid, local.shard_number)
+        try:
+            state = self.context.metadata.state
+            index = state.index_by_uuid(local.index_uuid)
+            if index is None or local.closed:
+                return
+            shard = state.routing_table[index.name][local.shard_number]
+            try:
+                answer, history = await self.context.workers.call(local.index_uuid, local.shard_number, "promote",
+                                                                  {"primary_term": shard.primary_term})
+            except Exception as error:  # noqa: BLE001 — the others must then recover from scratch
+                self.logger.error("promotion resync could not read the history; failing the other copies",
+                                  extra={"fields": {"index": index.name, "shard": local.shard_number,
+                                                    "error": f"{type(error).__name__}: {error}"}})
+                answer, history = None, b""
+            self.global_checkpoints[key] = -1 if answer is None else int(answer["global_checkpoint"])
+            others = [c for c in shard.copies if not c.primary and c.node_id is not None
+                      and c.state in ("STARTED", "RELOCATING")]
+            for shard_copy in others:
+                try:
+                    if answer is None:
+                        raise ApiError("no history to resync from", opensearch_type="illegal_state_exception")
+                    await self.call_node(shard_copy.node_id, RESYNC_METHOD, {
+                        "index_uuid": local.index_uuid, "shard_number": local.shard_number,
+                        "allocation_id": shard_copy.allocation_id, "mapping_version": index.mapping_version,
+                        "global_checkpoint": answer["global_checkpoint"], "operations": answer["operations"]},
+                        history)
+                except Exception as error:  # noqa: BLE001 — a copy that cannot be resynced leaves the in-sync set
+                    self.logger.warning("resync of a copy failed; failing it", extra={"fields": {
+                        "index": index.name, "shard": local.shard_number, "allocation_id": shard_copy.allocation_id,
+                        "error": f"{type(error).__name__}: {getattr(error, 'reason', error)}"}})
+                    await self.commit_until_known(FailCopy(
+                        index_name=index.name, shard_number=local.shard_number,
+                        allocation_id=shard_copy.allocation_id, reason="ALLOCATION_FAILED"))
+            self.logger.info("promoted to primary and resynced", extra={"fields": {
+                "index": index.name, "shard": local.shard_number, "primary_term": shard.primary_term,
+                "copies": len(others)}})
+        finally:
+            local.writes_allowed.set()
+
     # ------------------------------------------------------------------ replica side
+
+    async def handle_resync(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        key = (payload["index_uuid"], int(payload["shard_number"]))
+        local = self.director.local.get(key)
+        if local is None or local.allocation_id != payload["allocation_id"]:
+            raise ApiError(f"copy [{payload['allocation_id']}] of shard [{key[1]}] is not held by node "
+                           f"[{self.context.node_id}]", opensearch_type="shard_not_found_exception")
+        with trio.move_on_after(REPLICATION_TIMEOUT_SECONDS):
+            await local.opened.wait()
+        mapping = await self._mapping_payload(key[0], int(payload.get("mapping_version", 0)))
+        async with local.lock:
+            return await self.context.workers.call(key[0], key[1], "resync", {
+                "global_checkpoint": payload["global_checkpoint"], "operations": payload["operations"],
+                **mapping}, body)
 
     async def _mapping_payload(self, index_uuid: str, wanted_version: int) -> dict:
         with trio.move_on_after(MAPPING_WAIT_SECONDS):

@@ -47,6 +47,9 @@ class LocalShard:
     failure: str | None = None
     lock: trio.Lock = field(default_factory=trio.Lock)
     closed: bool = False
+    # set once this copy may take writes as primary: at open for a primary, after the resync of
+    # the other copies for a promoted replica (new-term writes must not race the rollback)
+    writes_allowed: trio.Event = field(default_factory=trio.Event)
 
 
 class ShardDirector:
@@ -112,6 +115,9 @@ class ShardDirector:
                 self.local[key] = local
                 self._enqueue(key, self._open, local, index, shard_copy.state)
                 continue
+            if shard_copy.primary and not local.primary:
+                local.primary = True
+                self._enqueue(key, self.replication.on_promoted, local)
             local.primary = shard_copy.primary
             if index.mapping_version > local.mapping_version or index.settings_version > local.settings_version:
                 local.mapping_version = index.mapping_version
@@ -175,6 +181,8 @@ class ShardDirector:
                                                     reason="ALLOCATION_FAILED"))
                 return
             local.opened.set()
+            if local.primary:
+                local.writes_allowed.set()
         if copy_state == "INITIALIZING" and local.primary:
             await self._submit_quietly(StartCopy(index_name=local.index_name, shard_number=local.shard_number,
                                                  allocation_id=local.allocation_id))

@@ -266,6 +266,35 @@ def apply_replica(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[
     return {"local_checkpoint": shard.local_checkpoint, "max_seq_no": shard.max_seq_no}, b""
 
 
+def promote(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    """This copy became primary under ``primary_term``: fill abandoned seq_no gaps with no-ops and
+    return what it holds above the global checkpoint, re-stamped with the new term, for the
+    resync of the other copies (a higher term wins per seq_no on every copy)."""
+    shard = _registry_shard(registry, payload)
+    primary_term = int(payload["primary_term"])
+    shard.fill_seq_no_gaps(primary_term, reason="filled on promotion")
+    global_checkpoint = shard.global_checkpoint
+    operations = [dataclasses.replace(operation, primary_term=primary_term)
+                  for operation in shard.operations_since(global_checkpoint)]
+    return ({"global_checkpoint": global_checkpoint, "local_checkpoint": shard.local_checkpoint,
+             "operations": [_operation_header(operation) for operation in operations]},
+            b"".join(operation.source or b"" for operation in operations))
+
+
+def resync(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    """A replica under a new primary: drop what it holds above the global checkpoint (never
+    acknowledged, or re-sent now), then apply the new primary's operations above it."""
+    key = _key(payload)
+    shard = _registry_shard(registry, payload)
+    if payload.get("mappings") is not None:
+        _catch_up(shard, key, {"mappings": payload["mappings"], "mapping_version": payload["mapping_version"]})
+    shard.rollback_above(int(payload["global_checkpoint"]))
+    operations = _operations_from_wire(payload["operations"], body)
+    if operations:
+        shard.apply_as_replica(operations)
+    return {"local_checkpoint": shard.local_checkpoint}, b""
+
+
 def history(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
     """Every operation above ``from_seq_no`` (peer recovery by operations);
     OperationsNotRetainedError when the log no longer holds them."""
@@ -454,7 +483,7 @@ SHARD_METHODS: dict[str, ShardMethod] = {
     "open_shard": open_shard, "close_shard": close_shard, "update_mapping": update_mapping,
     "update_settings": update_settings, "write": write, "get": get, "mget": mget, "refresh": refresh,
     "flush": flush, "force_merge": force_merge, "stats": stats, "segments": segments,
-    "apply_replica": apply_replica, "history": history,
+    "apply_replica": apply_replica, "history": history, "promote": promote, "resync": resync,
     "recovery_snapshot_begin": recovery_snapshot_begin, "recovery_file_chunk": recovery_file_chunk,
     "recovery_snapshot_end": recovery_snapshot_end, "recovery_write_chunk": recovery_write_chunk,
     "recovery_install": recovery_install,

@@ -123,3 +123,43 @@ def test_a_replica_added_after_the_log_was_trimmed_recovers_by_files(node_factor
     assert local_doc_count(second.base_url) == 350
     # the history was gone from the primary's log, so the copy must have come by files
     assert any("recovering by files" in member.log_path.read_text() for member in (first, second))
+
+
+def test_losing_the_primary_promotes_an_in_sync_replica_that_lost_nothing(node_factory):
+    import time
+
+    members = node_factory.start_cluster(3, prefix="promote")
+    status, health = http(members[0].base_url, "GET", "/_cluster/health?wait_for_nodes=3&timeout=90s")
+    assert status == 200, health
+    status, body = http(members[0].base_url, "PUT", "/promoted", json.dumps(
+        {"settings": {"number_of_shards": 1, "number_of_replicas": 2}}).encode())
+    assert status == 200, body
+    status, health = http(members[0].base_url, "GET", "/_cluster/health/promoted?wait_for_status=green&timeout=90s")
+    assert status == 200, health
+    _, shards = http(members[0].base_url, "GET", "/_cat/shards/promoted?format=json")
+    old_primary_name = next(row["node"] for row in shards if row["prirep"] == "p")
+    old_primary = next(member for member in members if member.flags["name"] == old_primary_name)
+    survivors = [member for member in members if member is not old_primary]
+    status, body = http(survivors[0].base_url, "POST", "/_bulk", bulk_body("promoted", 0, 200), "application/x-ndjson")
+    assert status == 200 and body["errors"] is False, body
+
+    old_primary.kill()
+    new_primary_name = None
+    for _ in range(600):  # failure detection, then promotion: poll the survivors' view
+        try:
+            _, shards = http(survivors[0].base_url, "GET", "/_cat/shards/promoted?format=json")
+        except OSError:
+            shards = []
+        started_primaries = [row["node"] for row in shards if row["prirep"] == "p" and row["state"] == "STARTED"]
+        if started_primaries and started_primaries[0] != old_primary_name:
+            new_primary_name = started_primaries[0]
+            break
+        time.sleep(0.1)
+    assert new_primary_name in {member.flags["name"] for member in survivors}
+
+    status, body = http(survivors[1].base_url, "POST", "/_bulk", bulk_body("promoted", 200, 100),
+                        "application/x-ndjson")
+    assert status == 200 and body["errors"] is False, body
+    assert body["items"][0]["index"]["_primary_term"] >= 2
+    http(survivors[0].base_url, "POST", "/promoted/_refresh")
+    assert [local_doc_count(member.base_url) for member in survivors] == [300, 300]
