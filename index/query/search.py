@@ -14,7 +14,6 @@ import time
 from typing import Any
 
 import numpy as np
-import orjson
 
 from index.query.collector import as_reported_score, collect_top_hits, resolve_sorts
 from index.query.context import SearchContext
@@ -69,19 +68,21 @@ def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) 
     rewrite_nanoseconds = time.perf_counter_ns() - started
     aggregation_tree = None
     aggregation_context = None
+    aggregations_read_scores = False
     if request.aggregations is not None:
-        from index.aggregations import parse_aggregations
+        from index.aggregations import parse_aggregations, tree_needs_scores
 
         aggregation_tree = parse_aggregations(request.aggregations)
         aggregation_context = AggregationContext(shard)
+        aggregations_read_scores = tree_needs_scores(aggregation_tree)
     # size 0 (counting, dashboards' aggregations) skips scoring unless something reads scores:
-    # min_score, or a top_hits aggregation (its hits carry _score)
-    aggregations_read_scores = request.aggregations is not None and b'"top_hits"' in orjson.dumps(request.aggregations)
+    # min_score, or a top_hits aggregation ordered by _score
     needs_scores = request.needs_scores and (request.window_size > 0 or request.min_score is not None
                                              or aggregations_read_scores)
     keep_max_score = needs_scores and (not request.sort or request.track_scores or
                                        any(sort_field.field == "_score" for sort_field in request.sort))
     segment_results: list[ShardSearchResult] = []
+    aggregation_inputs: list[tuple[Any, np.ndarray, np.ndarray | None]] = []
     total_hits = 0
     doc_base = 0
     collector_nanoseconds = 0
@@ -108,12 +109,10 @@ def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) 
                 docs = docs[:remaining_before_termination]
                 scores = scores[:remaining_before_termination] if scores is not None else None
             remaining_before_termination -= len(docs)
-        partial = None
         if aggregation_tree is not None:
-            from index.aggregations import collect_segment
-
+            # aggregations see every match, before post_filter; collected per shard at the end
             aggregation_context.register_segment(segment_execution)
-            partial = collect_segment(aggregation_tree, segment, docs, aggregation_context, scores)
+            aggregation_inputs.append((segment, docs, scores if aggregations_read_scores else None))
         if post_filter_plan is not None and len(docs):
             keep = sorted_membership(docs, docs_from_bitmap(segment_execution.run_matches(post_filter_plan)))
             docs, scores = docs[keep], (scores[keep] if scores is not None else None)
@@ -123,15 +122,16 @@ def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) 
         total_hits += len(docs)
         max_score = as_reported_score(scores.max()) if keep_max_score and scores is not None and len(scores) else None
         segment_results.append(ShardSearchResult(context.index_name, context.shard_index, tuple(hits), len(docs),
-                                                 "eq", max_score, partial))
+                                                 "eq", max_score, None))
     merged = merge_shard_results(segment_results, request)
-    aggregations = merged.aggregations
+    aggregations = None
     if aggregation_tree is not None:
-        from index.aggregations import empty_partial, reduce_for_shard_response
+        from index.aggregations import collect_shard, empty_partial
 
-        if aggregations is None:
-            aggregations = empty_partial(aggregation_tree)
-        aggregations = reduce_for_shard_response(aggregations, aggregation_tree)
+        # collect_shard = merge of per-segment partials cut to shard_size, with terms collected
+        # breadth-first (sub-aggregations only for the buckets the shard returns)
+        aggregations = (collect_shard(aggregation_tree, aggregation_inputs, aggregation_context)
+                        if aggregation_inputs else empty_partial(aggregation_tree))
     relation = "eq"
     reported_total = total_hits
     if 0 <= request.track_total_hits < total_hits:
