@@ -318,3 +318,21 @@ def test_a_numeric_histogram_over_a_date_field_prints_keys_as_dates():
     day = 86_400_000
     result = run({"h": {"histogram": {"field": "when", "interval": day, "min_doc_count": 1}}})["h"]["buckets"]
     assert result[0] == {"key_as_string": "2020-01-01T00:00:00.000Z", "key": 1_577_836_800_000.0, "doc_count": 1}
+
+
+def test_date_histogram_time_zone_example_from_the_opensearch_documentation():
+    documents = [{"when": 1_443_659_400_000}, {"when": 1_443_663_000_000}]   # 00:30Z and 01:30Z, 2015-10-01
+    result = run({"by_day": {"date_histogram": {"field": "when", "calendar_interval": "day",
+                                                "time_zone": "-01:00"}}}, documents=documents)
+    assert result["by_day"]["buckets"] == [
+        {"key_as_string": "2015-09-30T00:00:00.000-01:00", "key": 1_443_574_800_000, "doc_count": 1},
+        {"key_as_string": "2015-10-01T00:00:00.000-01:00", "key": 1_443_661_200_000, "doc_count": 1}]
+
+
+def test_date_histogram_offset_example_from_the_opensearch_documentation():
+    documents = [{"when": 1_443_677_400_000}, {"when": 1_443_681_000_000}]   # 05:30Z and 06:30Z, 2015-10-01
+    result = run({"by_day": {"date_histogram": {"field": "when", "calendar_interval": "day",
+                                                "offset": "+6h"}}}, documents=documents)
+    assert result["by_day"]["buckets"] == [
+        {"key_as_string": "2015-09-30T06:00:00.000Z", "key": 1_443_592_800_000, "doc_count": 1},
+        {"key_as_string": "2015-10-01T06:00:00.000Z", "key": 1_443_679_200_000, "doc_count": 1}]
