@@ -665,6 +665,10 @@ def _start_copy(state: ClusterState, command: c.StartCopy):
 def _fail_copy(state: ClusterState, command: c.FailCopy):
     shard = _require_shard(state, command.index_name, command.shard_number)
     failed = shard.copy_with_allocation_id(command.allocation_id)
+    if command.primary_term is not None and command.primary_term != shard.primary_term:
+        raise _Rejection("stale_primary_term_exception",
+                         f"primary term [{command.primary_term}] of [{command.index_name}]"
+                         f"[{command.shard_number}] is stale; current term is [{shard.primary_term}]")
     if failed is None:
         raise _Rejection("shard_not_found_exception",
                          f"no copy [{command.allocation_id}] of [{command.index_name}]"

@@ -146,6 +146,10 @@ class FailCopy(Command):
     # Keep the id in the in-sync set even if another started in-sync copy exists: the master sets
     # it when that other copy is failing in the same batch (every in-sync copy lost at once).
     preserve_in_sync: bool = False
+    # A primary failing a replica that did not confirm a write passes the term it wrote under:
+    # if a newer primary exists the command is rejected, so a deposed primary can never evict
+    # the new primary's copies and then acknowledge a write only it holds (DESIGN §10).
+    primary_term: int | None = None
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

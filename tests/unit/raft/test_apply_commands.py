@@ -600,3 +600,20 @@ def test_a_deeply_nested_batch_is_refused_by_the_decoder(cluster):
     assert new_state is cluster
     assert outcome.error_type == "illegal_argument_exception"
     assert "must not contain a batch" in outcome.reason
+
+
+def test_a_deposed_primary_can_not_fail_the_new_primarys_copies(cluster):
+    # p (term 1) was replaced by r (term 2); p still believes it leads and tries to evict r,
+    # which refused its write. Fenced by the term it wrote under, the eviction is rejected, so
+    # p can never acknowledge a write that only it holds.
+    state = started_replica(started_primary(with_index(cluster)))
+    state = accepted(state, c.Batch(commands=(
+        c.FailCopy(index_name="logs", shard_number=0, allocation_id="p", reason="NODE_LEFT"),
+        c.PromoteReplica(index_name="logs", shard_number=0, allocation_id="r"),
+    )))
+    outcome = rejected(state, c.FailCopy(index_name="logs", shard_number=0, allocation_id="r",
+                                         primary_term=1), "stale_primary_term_exception")
+    assert "current term is [2]" in outcome.reason
+    after = accepted(state, c.FailCopy(index_name="logs", shard_number=0, allocation_id="r",
+                                       primary_term=2))
+    assert after.shard("logs", 0).primary() is None
