@@ -116,6 +116,23 @@ def address(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
 
+WILDCARD_HOSTS = ("0.0.0.0", "::", "")
+
+
+def publish_host(bound_host: str, raft_host: str) -> str:
+    """The address other nodes should dial for a listener bound to ``bound_host``: itself, unless
+    it is a wildcard (0.0.0.0 / ::), then the Raft host (always specific in a cluster: it is in
+    --seed-hosts), else this machine's resolved host name."""
+    if bound_host not in WILDCARD_HOSTS:
+        return bound_host
+    if raft_host not in WILDCARD_HOSTS:
+        return raft_host
+    try:
+        return socket.gethostbyname(socket.gethostname())
+    except OSError:
+        return "127.0.0.1"
+
+
 def write_ports_file(config: NodeConfig, node_id: str, http: tuple[str, int],
                      transport: tuple[str, int], raft: tuple[str, int]) -> None:
     document = {
@@ -275,9 +292,11 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
                                            config.http_port, lambda: nursery.start(http_task))
         write_ports_file(config, node_id, http_bound, transport_bound, raft_bound)
         node_info = NodeInfo(
-            node_id=node_id, name=config.node_name, http_address=address(*http_bound),
-            transport_address=address(*transport_bound), raft_address=address(*raft_bound),
-            voter=is_voter)
+            node_id=node_id, name=config.node_name,
+            http_address=address(publish_host(http_bound[0], config.raft_host), http_bound[1]),
+            transport_address=address(publish_host(transport_bound[0], config.raft_host),
+                                      transport_bound[1]),
+            raft_address=address(*raft_bound), voter=is_voter)
         nursery.start_soon(join_cluster, metadata, node_info, is_voter, get_logger("cluster"))
         failure_detector = FailureDetector(metadata, peers, node_id, get_logger("master"), held_copies)
         nursery.start_soon(failure_detector.run)

@@ -29,3 +29,11 @@ def test_the_node_id_is_created_once(tmp_path):
     first = load_or_create_node_id(tmp_path)
     assert len(first) == 22
     assert load_or_create_node_id(tmp_path) == first
+
+
+def test_wildcard_listeners_publish_a_dialable_address():
+    from node.server import publish_host
+
+    assert publish_host("10.0.0.5", "10.0.0.9") == "10.0.0.5"
+    assert publish_host("0.0.0.0", "10.0.0.9") == "10.0.0.9"
+    assert publish_host("::", "0.0.0.0") not in ("0.0.0.0", "::")
