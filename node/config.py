@@ -105,6 +105,17 @@ def parse_byte_size(raw: Any) -> int:
     return value
 
 
+MAX_CONTENT_LENGTH_LIMIT_BYTES = 2 * 1024**3
+
+
+def parse_max_content_length(raw: Any) -> int:
+    value = parse_byte_size(raw)
+    if value > MAX_CONTENT_LENGTH_LIMIT_BYTES:
+        # as OpenSearch: http.max_content_length is an int; frames carry at most this much body
+        raise ValueError(f"expected at most 2gb, got {raw!r}")
+    return value
+
+
 def parse_port(raw: Any) -> int:
     try:
         port = int(str(raw).strip()) if not isinstance(raw, bool) else None
@@ -212,7 +223,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("cluster_name", "cluster-name", parse_non_empty_string, "cluster name (default quidditch)"),
     SettingSpec("cluster_secret_file", "cluster-secret-file", parse_path, "file with the cluster secret"),
     SettingSpec("workers", "workers", parse_positive_int, "shard worker processes (default: cores)"),
-    SettingSpec("max_content_length_bytes", "max-content-length", parse_byte_size, "largest HTTP body (default 100mb)"),
+    SettingSpec("max_content_length_bytes", "max-content-length", parse_max_content_length, "largest HTTP body (default 100mb)"),
     SettingSpec("log_level", "log-level", parse_log_level, "DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     SettingSpec("version_number", "version-number", parse_version_number, "version.number of GET / (default 7.10.2)"),
     SettingSpec("elastic_product_header", "elastic-product-header", parse_bool, "send X-Elastic-Product (on/off)"),

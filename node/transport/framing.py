@@ -24,7 +24,8 @@ from node.transport.errors import FrameAuthenticationError, FrameError
 
 LENGTH_PREFIX = struct.Struct(">I")
 HMAC_BYTES = 32
-DEFAULT_MAX_FRAME_BYTES = 1024 * 1024 * 1024  # a bulk body up to the HTTP limit fits comfortably
+# the largest HTTP body (--max-content-length ≤ 2gb) plus room for its header; u32 allows 4 GiB
+DEFAULT_MAX_FRAME_BYTES = 2 * 1024**3 + 64 * 1024**2
 # Above this size the HMAC runs in a worker thread (hashlib releases the GIL on big buffers), so a
 # 100 MB bulk body does not stall the event loop for the ~100 ms its digest takes.
 THREADED_HMAC_BYTES = 1024 * 1024

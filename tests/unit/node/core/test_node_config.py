@@ -89,3 +89,9 @@ def test_a_multi_voter_cluster_needs_a_shared_secret_file(tmp_path):
     config = load_config(flags={"seed-hosts": "127.0.0.1:9301,127.0.0.1:9302",
                                 "cluster-secret-file": str(secret_file)}, environment={})
     assert config.seed_hosts == ("127.0.0.1:9301", "127.0.0.1:9302")
+
+
+def test_the_body_limit_cannot_exceed_two_gigabytes():
+    assert load_config(flags={"max-content-length": "2gb"}, environment={}).max_content_length_bytes == 2 * 1024**3
+    with pytest.raises(ConfigError, match="expected at most 2gb"):
+        load_config(flags={"max-content-length": "3gb"}, environment={})
