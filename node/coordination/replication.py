@@ -3,8 +3,9 @@
 Owns, on the node holding a primary: ``primary_write`` — run the batch on the local worker
 (which assigns seq_nos under the shard's primary term and makes it durable), forward exactly
 what it applied to every started replica copy and to copies in recovery, and acknowledge only
-when every in-sync copy answered; a started copy that did not answer is failed through Raft
-(``FailCopy``) BEFORE the acknowledgement, and if that cannot be committed the write fails.
+when every in-sync copy answered; a started copy that did not answer is removed from the in-sync
+set through Raft (``RemoveFromInSync``, fenced by the primary term the write ran under) BEFORE the
+acknowledgement, and if that cannot be committed the write fails.
 On the node holding a replica: ``shard/replicate`` applies forwarded operations (after the
 mapping version the primary used is applied here), and recovery — open the copy, register with
 the primary as "recovering" (so new writes reach it), fetch the history above the copy's local
@@ -35,7 +36,7 @@ from typing import Any
 import trio
 
 from node.errors import ApiError
-from raft.commands import FailCopy, StartCopy
+from raft.commands import RemoveFromInSync, StartCopy
 
 PRIMARY_WRITE_METHOD = "shard/write"
 REPLICATE_METHOD = "shard/replicate"
@@ -132,16 +133,22 @@ class Replication:
         async with trio.open_nursery() as nursery:
             for shard_copy in replicas:
                 nursery.start_soon(forward, shard_copy)
+        lost_in_sync = []
         for shard_copy, reason in failed:
             if shard_copy.state not in ("STARTED", "RELOCATING"):
                 self.recovering.get(key, set()).discard(shard_copy.allocation_id)
                 continue
-            self.logger.warning("replica did not confirm a write; failing it before acknowledging", extra={
-                "fields": {"index": index.name, "shard": shard.shard_number, "allocation_id": shard_copy.allocation_id,
-                           "reason": reason}})
-            outcome = await self.commit_until_known(FailCopy(
-                index_name=index.name, shard_number=shard.shard_number, allocation_id=shard_copy.allocation_id,
-                reason="ALLOCATION_FAILED"))
+            self.logger.warning("replica did not confirm a write; removing it from the in-sync set before "
+                                "acknowledging", extra={"fields": {
+                                    "index": index.name, "shard": shard.shard_number,
+                                    "allocation_id": shard_copy.allocation_id, "reason": reason}})
+            lost_in_sync.append(shard_copy.allocation_id)
+        if lost_in_sync:
+            # fenced by the term this write ran under: a deposed primary's removal is rejected, and
+            # then its write is not acknowledged (DESIGN §10, "no acknowledgement without the master")
+            outcome = await self.commit_until_known(RemoveFromInSync(
+                index_name=index.name, shard_number=shard.shard_number, allocation_ids=tuple(lost_in_sync),
+                primary_term=shard.primary_term))
             if outcome is None or not (outcome.accepted or outcome.duplicate):
                 raise ApiError(f"[{index.name}][{shard.shard_number}] a replica did not confirm the write and could "
                                f"not be removed from the in-sync set: {getattr(outcome, 'reason', 'no outcome')}",
@@ -311,9 +318,9 @@ class Replication:
                     self.logger.warning("resync of a copy failed; failing it", extra={"fields": {
                         "index": index.name, "shard": local.shard_number, "allocation_id": shard_copy.allocation_id,
                         "error": f"{type(error).__name__}: {getattr(error, 'reason', error)}"}})
-                    await self.commit_until_known(FailCopy(
+                    await self.commit_until_known(RemoveFromInSync(
                         index_name=index.name, shard_number=local.shard_number,
-                        allocation_id=shard_copy.allocation_id, reason="ALLOCATION_FAILED"))
+                        allocation_ids=(shard_copy.allocation_id,), primary_term=shard.primary_term))
             self.logger.info("promoted to primary and resynced", extra={"fields": {
                 "index": index.name, "shard": local.shard_number, "primary_term": shard.primary_term,
                 "copies": len(others)}})
