@@ -159,13 +159,25 @@ class Replication:
         answer["failed_copies"] = sum(1 for shard_copy, _ in failed if shard_copy.state in ("STARTED", "RELOCATING"))
         return answer, results_body
 
+    def copy_removal_deadline_seconds(self) -> float:
+        """``quidditch.replication.copy_removal_timeout`` (cluster setting, default 20s): how long a
+        primary keeps trying to learn the outcome of removing a copy before failing the write."""
+        from node.coordination.values import parse_time_seconds
+
+        raw = self.context.metadata.state.setting("quidditch.replication.copy_removal_timeout")
+        try:
+            seconds = parse_time_seconds(raw, "quidditch.replication.copy_removal_timeout") if raw else None
+        except ApiError:
+            seconds = None
+        return FAIL_COPY_DEADLINE_SECONDS if seconds is None else seconds
+
     async def commit_until_known(self, command: Any) -> Any:
         """Submit ``command`` until its outcome is known; an unknown outcome (leader change,
         deadline) is resubmitted with the SAME command id, which raft deduplicates. None when no
-        outcome could be learned within FAIL_COPY_DEADLINE_SECONDS: the caller must not acknowledge."""
+        outcome could be learned within copy_removal_deadline_seconds(): the caller must not acknowledge."""
         from node.cluster.errors import ClusterError
 
-        deadline = trio.current_time() + FAIL_COPY_DEADLINE_SECONDS
+        deadline = trio.current_time() + self.copy_removal_deadline_seconds()
         while trio.current_time() < deadline:
             remaining = deadline - trio.current_time()
             try:
