@@ -127,9 +127,7 @@ def _merge_inverted(parts: Sequence[MergePart], remaps: list[np.ndarray], path: 
             continue
         entry_offsets = data.entry_offsets
         per_term = np.diff(entry_offsets)
-        entry_docs = np.empty(int(entry_offsets[-1]), dtype=np.int64)
-        for number, term in enumerate(terms):
-            entry_docs[entry_offsets[number]: entry_offsets[number + 1]] = core.postings(path, term).to_array()
+        entry_docs = core.entry_docs(path).astype(np.int64)
         local_to_global = np.fromiter(map(global_id.__getitem__, terms), dtype=np.int64, count=len(terms))
         new_docs = remap[entry_docs]
         keep = np.flatnonzero(new_docs >= 0)
