@@ -884,10 +884,11 @@ class Mapping:
         return render_object(self._json, True)
 
     def __eq__(self, other: object) -> bool:
-        return isinstance(other, Mapping) and self._json == other._json
+        # equal when OpenSearch would show the same mapping ({"properties": {}} is {})
+        return isinstance(other, Mapping) and self.to_json() == other.to_json()
 
     def __hash__(self) -> int:
-        return hash(repr(self._json))
+        return hash(repr(self.to_json()))
 
     def __repr__(self) -> str:
         return f"Mapping({self.to_json()!r})"
