@@ -137,3 +137,28 @@ def test_a_busy_http_port_stops_the_node_with_a_readable_reason(tmp_path):
             capture_output=True, text=True, timeout=120)
     assert completed.returncode == 1
     assert f"cannot listen for HTTP (--http-host/--http-port) on 127.0.0.1:{busy_port}" in completed.stderr
+
+
+def test_a_second_signal_during_shutdown_exits_at_once(node_factory):
+    import signal
+    import threading
+    import time
+
+    running = node_factory.start_node("impatient", workers=1)
+    # an in-flight request keeps the graceful HTTP shutdown busy for its full grace period
+    def hold_a_request_open():
+        try:
+            request(running.base_url + "/_cluster/health?wait_for_nodes=9&timeout=30s")
+        except OSError:
+            pass  # the node is killed under it: expected
+
+    slow = threading.Thread(target=hold_a_request_open, daemon=True)
+    slow.start()
+    time.sleep(0.5)
+    running.process.send_signal(signal.SIGTERM)
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "shutting down" not in running.log_path.read_text():
+        time.sleep(0.02)
+    running.process.send_signal(signal.SIGTERM)
+    assert running.process.wait(30) == 130
+    assert "second signal: exiting at once" in running.log_path.read_text()
