@@ -154,9 +154,14 @@ class ClusterMetadata:
         if self._state.version >= version:
             return self._state
         event = trio.Event()
-        self._version_waiters.append((version, event))
-        with trio.move_on_after(timeout_seconds):
-            await event.wait()
+        waiter = (version, event)
+        self._version_waiters.append(waiter)
+        try:
+            with trio.move_on_after(timeout_seconds):
+                await event.wait()
+        finally:
+            if waiter in self._version_waiters:
+                self._version_waiters.remove(waiter)  # timed out or cancelled: do not leak it
         if self._state.version < version:
             raise ClusterStateTimeoutError(
                 f"cluster state version {version} not applied within {timeout_seconds}s; "
