@@ -21,7 +21,7 @@ import trio
 from node.api import params, respond, text_response
 from node.coordination.health import health_body, index_health, local_os_figures, master_node_id
 from node.coordination.resolve import IndicesOptions, resolve_indices
-from node.coordination.stats import gather_shard_statistics
+from node.coordination.stats import gather_copy_statistics, gather_shard_statistics
 from node.errors import IllegalArgumentError
 
 BYTE_UNITS = {"b": 1, "kb": 1024, "mb": 1024 ** 2, "gb": 1024 ** 3, "tb": 1024 ** 4, "pb": 1024 ** 5}
@@ -250,8 +250,7 @@ def register(app: Any, services: Any) -> None:
         query = params()
         state = services.state
         names = resolve_indices(state, index, IndicesOptions(expand_closed=True))
-        answers = await gather_shard_statistics(services, names)
-        by_shard = {(a.index_name, a.shard_number): a.statistics for a in answers if a.statistics is not None}
+        by_copy = await gather_copy_statistics(services, names)
         table = CatTable([Column("index", ("i", "idx")), Column("shard", ("s", "sh"), numeric=True),
                           Column("prirep", ("p", "pr", "primaryOrReplica")), Column("state", ("st",)),
                           Column("docs", ("d", "dc"), numeric=True), Column("store", ("sto",), bytes_value=True),
@@ -260,7 +259,7 @@ def register(app: Any, services: Any) -> None:
         for name in names:
             for shard in state.routing_table.get(name, ()):
                 for shard_copy in shard.copies:
-                    statistics = by_shard.get((name, shard.shard_number)) if shard_copy.primary else None
+                    statistics = by_copy.get((name, shard.shard_number, shard_copy.allocation_id))
                     ip, node_name = _node_host(state, shard_copy.node_id)
                     table.rows.append({
                         "index": name, "shard": shard.shard_number, "prirep": "p" if shard_copy.primary else "r",

@@ -268,7 +268,9 @@ def register(app: Any, services: Any) -> None:
             body["defaults"] = view({"action.auto_create_index": "true",
                                      "quidditch.write.max_in_flight_requests": "64",
                                      "quidditch.search.max_in_flight_requests": "256",
-                                     "quidditch.bulk.max_operations": "100000"})
+                                     "quidditch.write.max_in_flight_bytes": str(256 * 1024 * 1024),
+                                     "quidditch.bulk.max_operations": "100000",
+                                     "quidditch.replication.copy_removal_timeout": "20s"})
         return respond(body)
 
     @app.route("/_cluster/settings", methods=["PUT"])

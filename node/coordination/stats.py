@@ -127,3 +127,29 @@ def record_write_counters(counters: IndexCounters, action: str, result: str | No
     else:
         counters.index_total += 1
         counters.index_time_millis += elapsed_millis
+
+
+async def gather_copy_statistics(services: Any, index_names: list[str]) -> dict[tuple[str, int, str], dict]:
+    """Statistics of every started copy (primaries and replicas), keyed by
+    (index name, shard number, allocation id); copies that cannot answer are left out."""
+    state = services.state
+    found: dict[tuple[str, int, str], dict] = {}
+
+    async def one(index: Any, shard_number: int, shard_copy: Any) -> None:
+        try:
+            payload, _ = await services.director.call_copy(index, shard_number, shard_copy, "stats", {},
+                                                           timeout_seconds=STATS_TIMEOUT_SECONDS)
+        except Exception:  # noqa: BLE001 — an unreachable copy shows no figures
+            return
+        found[(index.name, shard_number, shard_copy.allocation_id)] = payload
+
+    async with trio.open_nursery() as nursery:
+        for index_name in index_names:
+            index = state.indices.get(index_name)
+            if index is None or index.state != "open":
+                continue
+            for shard in state.routing_table.get(index_name, ()):
+                for shard_copy in shard.copies:
+                    if shard_copy.state in ("STARTED", "RELOCATING") and shard_copy.allocation_id:
+                        nursery.start_soon(one, index, shard.shard_number, shard_copy)
+    return found

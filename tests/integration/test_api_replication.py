@@ -62,6 +62,7 @@ def test_replicas_recover_and_receive_every_write_on_two_nodes(node_factory):
     assert local_doc_count(first.base_url) + local_doc_count(second.base_url) == 600
     _, shards = http(second.base_url, "GET", "/_cat/shards/replicated?format=json")
     assert sorted((row["shard"], row["prirep"]) for row in shards) == [("0", "p"), ("0", "r"), ("1", "p"), ("1", "r")]
+    assert sum(int(row["docs"]) for row in shards) == 600  # replicas report their own documents
     for shard_number in ("0", "1"):
         nodes = {row["node"] for row in shards if row["shard"] == shard_number}
         assert len(nodes) == 2  # never two copies of one shard on one node
