@@ -160,4 +160,4 @@ def build_char_filter(type_name: str, parameters: dict[str, Any], definition_nam
     raise AnalysisError(f"failed to find global char_filter under [{type_name}]")
 
 
-BUILT_IN_CHAR_FILTER_NAMES = ("html_strip",)
+BUILT_IN_CHAR_FILTER_NAMES = ("html_strip",)  # mapping and pattern_replace need parameters

@@ -812,6 +812,10 @@ def build_token_filter(type_name: str, parameters: dict[str, Any], definition_na
     raise AnalysisError(f"failed to find global filter under [{type_name}]")
 
 
-BUILT_IN_FILTER_NAMES = ("lowercase", "uppercase", "asciifolding", "stop", "stemmer", "porter_stem",
-                         "snowball", "kstem", "length", "unique", "trim", "truncate", "reverse",
-                         "ngram", "edge_ngram")
+# Filters that build with no parameters (the ones needing parameters, like keep, keep_types,
+# keyword_marker and pattern_replace, are left out).
+BUILT_IN_FILTER_NAMES = ("lowercase", "uppercase", "asciifolding", "stop", "stemmer", "porter_stem", "snowball",
+                         "kstem", "english_possessive", "length", "unique", "trim", "truncate", "reverse", "ngram",
+                         "edge_ngram", "shingle", "synonym", "synonym_graph", "elision", "apostrophe",
+                         "decimal_digit", "limit", "remove_duplicates", "flatten_graph", "word_delimiter",
+                         "word_delimiter_graph")

@@ -67,3 +67,16 @@ def test_analyze_reports_offsets_in_utf16_units_like_opensearch():
     tokens = analyze(REGISTRY, ["🍕 pizza", "x"], analyzer="standard")
     assert [(token.term, token.start_offset, token.end_offset) for token in tokens] == [
         ("🍕", 0, 2), ("pizza", 3, 8), ("x", 9, 10)]
+
+
+def test_every_listed_built_in_tokenizer_filter_and_char_filter_builds_and_runs():
+    from index.analysis.char_filters import BUILT_IN_CHAR_FILTER_NAMES
+    from index.analysis.token_filters import BUILT_IN_FILTER_NAMES
+    from index.analysis.tokenizers import BUILT_IN_TOKENIZER_NAMES
+
+    for tokenizer in BUILT_IN_TOKENIZER_NAMES:
+        assert analyze(REGISTRY, "Quick brown-fox 42", tokenizer=tokenizer), tokenizer
+    for token_filter in BUILT_IN_FILTER_NAMES:
+        assert analyze(REGISTRY, "Quick brown-fox 42", tokenizer="standard", filters=[token_filter]), token_filter
+    for char_filter in BUILT_IN_CHAR_FILTER_NAMES:
+        assert analyze(REGISTRY, "<b>Quick</b>", tokenizer="standard", char_filters=[char_filter]), char_filter
