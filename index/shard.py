@@ -887,7 +887,14 @@ class Shard:
         self._finish_refresh(started)
 
     def flush(self) -> None:
-        """Refresh, persist live docs and a new commit point, roll and trim the log."""
+        """Refresh, persist live docs and a new commit point, roll and trim the log. The slow parts
+        (building the buffer's segment, fsyncing segment files) run before the writer lock is taken;
+        under it only what arrived meanwhile is written."""
+        self.refresh()
+        for segment in list(self._segments):
+            if not segment.synced:
+                fsync_file(segment.core.path)
+                segment.synced = True
         with self._refresh_lock, self._lock:
             self._check_open()
             self._flush_locked()
@@ -1035,8 +1042,9 @@ class Shard:
                  for segment in plan.segments]
         core = None
         if items:
+            # fsynced here, outside the writer lock, so the commit after the swap has less to do
             write_checked_file(self.path / segment_file_name(plan.name), SEGMENT, merge_segments(parts),
-                               "segment.write", durable=False)
+                               "segment.write", durable=True)
             core = SegmentCore(self.path, plan.name)
         with self._refresh_lock, self._lock:    # the swap commits: no refresh may be half-way
             included = {(id(segment), doc) for segment, doc, _ in items}
@@ -1053,7 +1061,7 @@ class Shard:
             position = min(self._segments.index(segment) for segment in plan.segments)
             remaining = [segment for segment in self._segments if segment not in plan.segments]
             if core is not None:
-                merged = _LiveSegment(core, deleted, 0, synced=False)
+                merged = _LiveSegment(core, deleted, 0, synced=True)
                 merged.retained_deleted = FrozenBitMap(BitMap(
                     new_doc for new_doc, (_, _, stays_deleted) in enumerate(items) if stays_deleted))
                 remaining.insert(position, merged)
@@ -1286,34 +1294,35 @@ class Shard:
     # ---- statistics ----------------------------------------------------------------------
 
     def statistics(self) -> ShardStatistics:
-        with self._lock:
-            views = [segment.current_view() for segment in self._segments]
-            live = sum(len(view.live_docs()) for view in views)
-            non_tombstone = sum(view.max_doc - len(view.core.tombstones) for view in views)
-            translog = self._translog.statistics(uncommitted_above_seq_no=self._commit.local_checkpoint)
-            counters = self._counters
-            return ShardStatistics(
-                doc_count=sum(len(view.live_docs()) for view in self._searcher.segments),
-                deleted_docs=max(0, non_tombstone - live),
-                buffered_operations=len(self._buffer.documents),
-                segment_count=len(self._segments),
-                size_bytes=sum(segment.core.size_bytes for segment in self._segments),
-                refresh_total=counters["refresh_total"],
-                refresh_time_seconds=counters["refresh_time"],
-                flush_total=counters["flush_total"],
-                flush_time_seconds=counters["flush_time"],
-                merge_total=counters["merge_total"],
-                merge_time_seconds=counters["merge_time"],
-                merged_docs_total=counters["merged_docs"],
-                translog_operations=translog.operations,
-                translog_size_bytes=translog.size_bytes,
-                translog_uncommitted_operations=translog.uncommitted_operations,
-                local_checkpoint=self._tracker.checkpoint,
-                max_seq_no=self._tracker.max_seq_no,
-                global_checkpoint=self.global_checkpoint,
-                max_primary_term=self._max_primary_term,
-                open_reader_contexts=len(self._reader_contexts),
-            )
+        """Counters as of now. Never waits for the writer lock (node/ answers stats inline); the
+        numbers are read without it, so they may straddle a concurrent write."""
+        segments = list(self._segments)
+        # not current_view(): its cache may only be filled under the writer lock
+        deleted_docs = sum(len(FrozenBitMap(segment.deleted) - segment.core.tombstones) for segment in segments)
+        translog = self._translog.statistics(uncommitted_above_seq_no=self._commit.local_checkpoint)
+        counters = self._counters
+        return ShardStatistics(
+            doc_count=sum(len(view.live_docs()) for view in self._searcher.segments),
+            deleted_docs=deleted_docs,
+            buffered_operations=len(self._buffer.documents),
+            segment_count=len(segments),
+            size_bytes=sum(segment.core.size_bytes for segment in segments),
+            refresh_total=counters["refresh_total"],
+            refresh_time_seconds=counters["refresh_time"],
+            flush_total=counters["flush_total"],
+            flush_time_seconds=counters["flush_time"],
+            merge_total=counters["merge_total"],
+            merge_time_seconds=counters["merge_time"],
+            merged_docs_total=counters["merged_docs"],
+            translog_operations=translog.operations,
+            translog_size_bytes=translog.size_bytes,
+            translog_uncommitted_operations=translog.uncommitted_operations,
+            local_checkpoint=self._tracker.checkpoint,
+            max_seq_no=self._tracker.max_seq_no,
+            global_checkpoint=self.global_checkpoint,
+            max_primary_term=self._max_primary_term,
+            open_reader_contexts=len(self._reader_contexts),
+        )
 
 
 __all__ = ["OperationsNotRetainedError", "Searcher", "Shard", "ShardSettings", "ShardStatistics", "UNASSIGNED_SEQ_NO"]
