@@ -346,7 +346,8 @@ DEFAULT_MAX_TOKEN_COUNT = 10_000  # index.analyze.max_token_count
 
 def analyze(registry: AnalysisRegistry, text: str | list[str], analyzer: str | None = None,
             tokenizer: str | dict | None = None, filters: list | None = None,
-            char_filters: list | None = None, max_token_count: int = DEFAULT_MAX_TOKEN_COUNT) -> list[Token]:
+            char_filters: list | None = None, max_token_count: int = DEFAULT_MAX_TOKEN_COUNT,
+            normalizer: str | None = None) -> list[Token]:
     """The `_analyze` API: a named analyzer, or a tokenizer with filters, over one or more texts.
 
     Several texts continue one another as values of one field do: positions jump by the
@@ -355,7 +356,11 @@ def analyze(registry: AnalysisRegistry, text: str | list[str], analyzer: str | N
     """
     if analyzer is not None and (tokenizer is not None or filters or char_filters):
         raise AnalysisError("tokenizer/filters/char_filters can't be used with an analyzer")
-    if analyzer is not None:
+    if normalizer is not None and (analyzer is not None or tokenizer is not None):
+        raise AnalysisError("tokenizer/analyze should be null if normalizer is specified")
+    if normalizer is not None:
+        chosen = registry.get_normalizer(normalizer)
+    elif analyzer is not None:
         if not registry.has(analyzer):
             raise AnalysisError(f"failed to find analyzer [{analyzer}]")
         chosen = registry.get(analyzer)

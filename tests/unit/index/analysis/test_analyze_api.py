@@ -80,3 +80,10 @@ def test_every_listed_built_in_tokenizer_filter_and_char_filter_builds_and_runs(
         assert analyze(REGISTRY, "Quick brown-fox 42", tokenizer="standard", filters=[token_filter]), token_filter
     for char_filter in BUILT_IN_CHAR_FILTER_NAMES:
         assert analyze(REGISTRY, "<b>Quick</b>", tokenizer="standard", char_filters=[char_filter]), char_filter
+
+
+def test_analyze_with_a_normalizer_gives_one_normalised_token():
+    tokens = analyze(REGISTRY, "Foo BAR", normalizer="lowercase")
+    assert [(token.term, token.start_offset, token.end_offset) for token in tokens] == [("foo bar", 0, 7)]
+    with pytest.raises(AnalysisError, match=r"failed to find normalizer under name \[nope\]"):
+        analyze(REGISTRY, "x", normalizer="nope")
