@@ -240,20 +240,32 @@ class UdfMetadata:
     description: str = ""
     inputs: tuple[Any, ...] = ()
     abi_version: int = 1
+    # what the module provides ("filter", "score"); () = whatever it exports. Written to JSON only
+    # when set, so states and commands from before this field read and re-encode unchanged.
+    kind: tuple[str, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body: dict[str, Any] = {
             "name": self.name, "wasm_base64": self.wasm_base64, "sha256": self.sha256,
             "description": self.description, "inputs": list(self.inputs),
             "abi_version": self.abi_version,
         }
+        if self.kind:
+            body["kind"] = list(self.kind)
+        return body
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> UdfMetadata:
+        kind = data.get("kind") or ()
+        if isinstance(kind, str):
+            kind = (kind,)
+        if not isinstance(kind, (list, tuple)) or not all(isinstance(entry, str) for entry in kind):
+            raise StateDecodeError(f"udf field [kind] must be a list of strings, got {kind!r}")
         return cls(
             name=_require_str(data, "name"), wasm_base64=_require_str(data, "wasm_base64"),
             sha256=_require_str(data, "sha256"), description=str(data.get("description") or ""),
             inputs=tuple(data.get("inputs") or ()), abi_version=int(data.get("abi_version", 1)),
+            kind=tuple(kind),
         )
 
 
