@@ -135,9 +135,8 @@ class Replication:
                 nursery.start_soon(forward, shard_copy)
         lost_in_sync = []
         for shard_copy, reason in failed:
-            if shard_copy.state not in ("STARTED", "RELOCATING"):
-                self.recovering.get(key, set()).discard(shard_copy.allocation_id)
-                continue
+            # a recovering copy that missed a write must not be started later either: it goes too
+            self.recovering.get(key, set()).discard(shard_copy.allocation_id)
             self.logger.warning("replica did not confirm a write; removing it from the in-sync set before "
                                 "acknowledging", extra={"fields": {
                                     "index": index.name, "shard": shard.shard_number,
@@ -156,7 +155,7 @@ class Replication:
         if not failed:
             self.global_checkpoints[key] = max(self.global_checkpoints.get(key, -1), min(checkpoints))
         answer["successful_copies"] = 1 + len(replicas) - len(failed)
-        answer["failed_copies"] = sum(1 for shard_copy, _ in failed if shard_copy.state in ("STARTED", "RELOCATING"))
+        answer["failed_copies"] = len(failed)
         return answer, results_body
 
     def copy_removal_deadline_seconds(self) -> float:
