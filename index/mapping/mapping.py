@@ -104,6 +104,9 @@ class FieldMapping:
     normalizer: str | None = None  # keyword: values (and term queries) are normalised with it
     search_quote_analyzer: str | None = None
     scaling_factor: float | None = None  # scaled_float: values are stored as round(value * factor)
+    fielddata: bool = False  # text: sorting/aggregating on it is allowed only when true
+    norms: bool = True  # text (default true) / keyword (default false): length normalisation in BM25
+    index_options: str = "positions"  # text "positions"; keyword "docs" (no frequencies/positions)
     position_increment_gap: int = 100  # text only: position gap between array values
 
     @property
@@ -208,6 +211,11 @@ def _normalise_leaf(definition: dict[str, Any], path: str, inside_multi_field: b
                 value = float(value) if not isinstance(value, (int, float)) or isinstance(value, bool) else value
             except (TypeError, ValueError):
                 raise MapperParsingError(f"[boost] of field [{path}] must be a number, got [{value}]") from None
+        elif name == "index_options":
+            allowed = ("docs", "freqs", "positions", "offsets") if type_name == "text" else ("docs", "freqs")
+            if value not in allowed:
+                raise MapperParsingError(f"Unknown value [{value}] for field [index_options] - accepted values are"
+                                         f" {list(allowed)}")
         elif name == "scaling_factor":
             if isinstance(value, bool) or not isinstance(value, (int, float, str)):
                 raise MapperParsingError(f"[scaling_factor] of field [{path}] must be a number, got [{value}]")
@@ -403,6 +411,9 @@ def _leaf_from_json(path: str, definition: dict[str, Any], multi_field_of: str |
         position_increment_gap=definition.get("position_increment_gap", 100),
         copy_to=tuple(definition.get("copy_to", ())),
         scaling_factor=float(definition["scaling_factor"]) if "scaling_factor" in definition else None,
+        fielddata=bool(definition.get("fielddata", False)),
+        norms=bool(definition.get("norms", type_name == "text")),
+        index_options=str(definition.get("index_options", "positions" if type_name == "text" else "docs")),
         normalizer=definition.get("normalizer") if type_name == "keyword" else None,
     )
     null_value = definition.get("null_value")

@@ -24,7 +24,7 @@ def test_fields_lists_every_leaf_with_multi_fields():
         "meta": {"properties": {"views": {"type": "integer"}}}}})
     assert [field.path for field in mapping.fields()] == ["title", "title.raw", "meta.views"]
     assert mapping.field("title.raw") == FieldMapping(path="title.raw", type="keyword", ignore_above=10,
-                                                     multi_field_of="title")
+                                                     multi_field_of="title", norms=False, index_options="docs")
     assert mapping.field("meta") is None and mapping.is_object("meta")
 
 
@@ -273,3 +273,13 @@ def test_copy_to_an_object_or_a_multi_field_is_refused_when_the_mapping_is_made(
     with pytest.raises(MapperParsingError, match=r"may not be used to copy to a multi-field: \[t.raw\]"):
         Mapping.from_json({"properties": {"a": {"type": "text", "copy_to": "t.raw"},
                                           "t": {"type": "text", "fields": {"raw": {"type": "keyword"}}}}})
+
+
+def test_norms_index_options_and_fielddata_are_read_with_their_per_type_defaults():
+    mapping = Mapping.from_json({"properties": {
+        "tuned": {"type": "text", "norms": False, "fielddata": True, "index_options": "freqs"},
+        "plain": {"type": "text"}, "tag": {"type": "keyword"}}})
+    assert [(field.path, field.norms, field.index_options, field.fielddata) for field in mapping.fields()] == [
+        ("tuned", False, "freqs", True), ("plain", True, "positions", False), ("tag", False, "docs", False)]
+    with pytest.raises(MapperParsingError, match=r"Unknown value \[positions\] for field \[index_options\]"):
+        Mapping.from_json({"properties": {"tag": {"type": "keyword", "index_options": "positions"}}})
