@@ -10,7 +10,8 @@ contexts (scroll / PIT) and statistics.
 Thread-safety contract: one writer at a time — every mutating method and realtime ``get`` take
 the shard's writer lock. ``acquire_searcher`` returns an immutable snapshot that any number of
 threads may read concurrently while writes, refreshes and merges go on. The durability wait
-(fsync of the log) happens outside the writer lock, so concurrent writers share fsyncs. A merge
+(fsync of the log) happens outside the writer lock, so concurrent writers share fsyncs; so does
+parsing the sources of index operations. A refresh builds its segment outside it too. A merge
 holds the writer lock only to plan and to swap; its build runs beside writers (one merge at a time).
 Flush and a completed merge also refresh (new writes become searchable), as a commit must contain
 every operation at or below the local checkpoint.
@@ -451,6 +452,21 @@ class Shard:
         """Validate, assign seq_nos, log, apply. One log record and (durability "request") one shared
         fsync per call. MappingUpdateRequired (the union of updates) is raised before anything is
         applied; per-operation failures come back in ``OperationResult.error``."""
+        # index operations are parsed before the writer lock is taken (the slow part of a bulk):
+        # parsing depends only on the mapping, and a mapping only grows, so a parse that succeeded
+        # against the mapping of now is the parse against any later one
+        parsed_sources: dict[int, Any] = {}
+        early_updates: dict = {}
+        for number, operation in enumerate(operations):
+            if isinstance(operation, IndexOperation):
+                try:
+                    parsed_sources[number] = self._parse(operation.source, early_updates)
+                except (MapperParsingError, IndexEngineError) as error:
+                    if isinstance(error, MappingUpdateRequired):
+                        raise
+                    parsed_sources[number] = error
+        if early_updates:
+            raise MappingUpdateRequired(early_updates)
         with self._lock:
             self._check_open()
             if primary_term < self._max_primary_term:
@@ -458,7 +474,7 @@ class Shard:
                     f"primary term [{primary_term}] is older than the highest term seen [{self._max_primary_term}]",
                     primary_term=primary_term, current_term=self._max_primary_term)
             with self._batch_lookups([op.document_id for op in operations if op.document_id is not None]):
-                prepared = self._prepare_primary(operations, primary_term)
+                prepared = self._prepare_primary(operations, primary_term, parsed_sources)
             to_log = [item.result.replicated for item in prepared if item.result.replicated is not None]
             location = None
             if to_log:
@@ -471,7 +487,8 @@ class Shard:
         self._wait_for_durability(location)
         return [item.result for item in prepared]
 
-    def _prepare_primary(self, operations: Sequence[Any], primary_term: int) -> list[_Prepared]:
+    def _prepare_primary(self, operations: Sequence[Any], primary_term: int,
+                         parsed_sources: dict[int, Any]) -> list[_Prepared]:
         # an overlay of this batch's own effects, so later operations see earlier ones
         overlay: dict[str, _DocState] = {}
         overlay_sources: dict[str, bytes] = {}
@@ -489,10 +506,11 @@ class Shard:
                 return overlay_sources[document_id]
             return self._source_of(state)
 
-        for operation in operations:
+        for number, operation in enumerate(operations):
             try:
                 if isinstance(operation, IndexOperation):
-                    item = self._prepare_index(operation, current, primary_term, next_seq_no, mapping_updates)
+                    item = self._prepare_index(operation, current, primary_term, next_seq_no, mapping_updates,
+                                               parsed_sources.get(number, _LOOK_IT_UP))
                 elif isinstance(operation, DeleteOperation):
                     item = self._prepare_delete(operation, current, primary_term, next_seq_no)
                 elif isinstance(operation, UpdateOperation):
@@ -567,8 +585,13 @@ class Shard:
         raise MapperParsingError(f"version_type must be internal, external or external_gte, got [{version_type}]")
 
     def _prepare_index(self, operation: IndexOperation, current, primary_term: int, seq_no: int,
-                       mapping_updates: dict) -> _Prepared:
-        values = self._parse(operation.source, mapping_updates)
+                       mapping_updates: dict, parsed: Any = _LOOK_IT_UP) -> _Prepared:
+        if parsed is _LOOK_IT_UP:
+            values = self._parse(operation.source, mapping_updates)
+        elif isinstance(parsed, BaseException):
+            raise parsed
+        else:
+            values = parsed
         if operation.document_id is None:
             # a fresh random id cannot exist yet: skip the lookup (OpenSearch's append-only path)
             document_id, state = _auto_id(), None
