@@ -1,0 +1,5 @@
+"""``python -m jepsen_lite``: the same as the ``jepsen-lite`` console script."""
+
+from jepsen_lite.cli import main
+
+raise SystemExit(main())
