@@ -16,7 +16,9 @@ from index.analysis.char_filters import CharFilter, build_char_filter
 from index.analysis.stopwords import ENGLISH_STOP_WORDS
 from index.analysis.synonyms import SynonymFilter
 from index.analysis.token_filters import (
+    AsciiFoldingFilter,
     EnglishPossessiveFilter,
+    FingerprintFilter,
     KeywordMarkerFilter,
     LowercaseFilter,
     MinimalEnglishStemFilter,
@@ -100,11 +102,19 @@ def build_typed_analyzer(name: str, type_name: str, parameters: dict[str, Any]) 
             filters.append(StopFilter(ENGLISH_STOP_WORDS))
         filters.append(build_token_filter("snowball", {"language": language}, name))
         return Analyzer(name, StandardTokenizer(), filters)
+    if type_name == "fingerprint":
+        filters = [LowercaseFilter(), AsciiFoldingFilter()]
+        stop_words = stop_words_from_setting(parameters.get("stopwords", "_none_"), name)
+        if stop_words:
+            filters.append(StopFilter(stop_words))
+        filters.append(FingerprintFilter(str(parameters.get("separator", " ")),
+                                         _integer_setting(parameters, "max_output_size", 255, name)))
+        return Analyzer(name, StandardTokenizer(), filters)
     raise AnalysisError(f"Unknown analyzer type [{type_name}] for [{name}]")
 
 
 BUILT_IN_ANALYZER_NAMES = ("standard", "simple", "whitespace", "keyword", "stop", "english",
-                           "pattern", "snowball")
+                           "pattern", "snowball", "fingerprint")
 _BUILT_IN_ANALYZERS = {name: build_typed_analyzer(name, name, {}) for name in BUILT_IN_ANALYZER_NAMES}
 
 

@@ -593,6 +593,28 @@ class RemoveDuplicatesFilter(TokenFilter):
         return [token.term for token in tokens], [token.position for token in tokens]
 
 
+class FingerprintFilter(TokenFilter):
+    """All distinct terms, sorted, joined by a separator into one token (dropped if too long)."""
+
+    name = "fingerprint"
+
+    def __init__(self, separator: str = " ", max_output_size: int = 255) -> None:
+        self.separator = separator
+        self.max_output_size = max_output_size
+
+    def filter_tokens(self, tokens: list[Token]) -> list[Token]:
+        if not tokens:
+            return []
+        joined = self.separator.join(sorted({token.term for token in tokens}))
+        if len(joined) > self.max_output_size:
+            return []
+        return [Token(joined, 0, tokens[0].start_offset, tokens[-1].end_offset, "fingerprint")]
+
+    def filter_terms(self, terms: list[str], positions: list[int]) -> tuple[list[str], list[int]]:
+        tokens = self.filter_tokens([Token(term, position, 0, 0) for term, position in zip(terms, positions)])
+        return [token.term for token in tokens], [token.position for token in tokens]
+
+
 class IdentityFilter(TokenFilter):
     """flatten_graph: our token streams are already flat, so there is nothing to do."""
 
@@ -782,6 +804,9 @@ def build_token_filter(type_name: str, parameters: dict[str, Any], definition_na
         return RemoveDuplicatesFilter()
     if type_name == "flatten_graph":
         return IdentityFilter()
+    if type_name == "fingerprint":
+        return FingerprintFilter(str(parameters.get("separator", " ")),
+                                 _integer(parameters.get("max_output_size", 255), "max_output_size", definition_name))
     if type_name in ("word_delimiter", "word_delimiter_graph"):
         from index.analysis.word_delimiter import WordDelimiterFilter, WordDelimiterOptions  # late: peer module
         for unsupported in ("type_table", "type_table_path", "protected_words_path"):
@@ -817,5 +842,5 @@ def build_token_filter(type_name: str, parameters: dict[str, Any], definition_na
 BUILT_IN_FILTER_NAMES = ("lowercase", "uppercase", "asciifolding", "stop", "stemmer", "porter_stem", "snowball",
                          "kstem", "english_possessive", "length", "unique", "trim", "truncate", "reverse", "ngram",
                          "edge_ngram", "shingle", "synonym", "synonym_graph", "elision", "apostrophe",
-                         "decimal_digit", "limit", "remove_duplicates", "flatten_graph", "word_delimiter",
+                         "decimal_digit", "limit", "remove_duplicates", "flatten_graph", "fingerprint", "word_delimiter",
                          "word_delimiter_graph")

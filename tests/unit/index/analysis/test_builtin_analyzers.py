@@ -109,3 +109,8 @@ def test_standard_emits_emoji_as_tokens_with_their_modifiers():
     tokens = REGISTRY.get("standard").analyze("I ❤️ 🍕 👍🏽 🇫🇷")
     assert [(token.term, token.type) for token in tokens] == [
         ("i", "<ALPHANUM>"), ("❤️", "<EMOJI>"), ("🍕", "<EMOJI>"), ("👍🏽", "<EMOJI>"), ("🇫🇷", "<EMOJI>")]
+
+
+def test_fingerprint_sorts_deduplicates_folds_and_joins():
+    assert terms("fingerprint", "Yes yes, Gödel said this sentence is consistent and.") == [
+        "and consistent godel is said sentence this yes"]
