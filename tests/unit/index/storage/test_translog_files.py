@@ -203,3 +203,35 @@ def test_a_large_torn_record_and_a_zero_filled_tail_are_cut_off_quickly(tmp_path
     data = path.read_bytes()
     path.write_bytes(data[: len(data) - 1000] + b"\0" * 500_000)
     assert replayed_seq_nos(Translog(tmp_path)) == [0]
+
+
+def test_writers_waiting_behind_an_fsync_share_the_next_one(tmp_path, monkeypatch):
+    import threading
+    translog = Translog(tmp_path)
+    real_fsync = os.fsync
+    calls = []
+    first_started, release_first = threading.Event(), threading.Event()
+
+    def slow_first_fsync(descriptor):
+        calls.append(descriptor)
+        if len(calls) == 1:
+            first_started.set()
+            release_first.wait(10)
+        return real_fsync(descriptor)
+
+    monkeypatch.setattr(os, "fsync", slow_first_fsync)
+    first = threading.Thread(target=lambda: translog.ensure_synced(translog.append([operation(0)])))
+    first.start()
+    first_started.wait(10)
+    # two more writers append while the first fsync is in flight, then both wait for durability
+    second_location = translog.append([operation(1)])
+    third_location = translog.append([operation(2)])
+    waiters = [threading.Thread(target=translog.ensure_synced, args=(location,))
+               for location in (second_location, third_location)]
+    for waiter in waiters:
+        waiter.start()
+    release_first.set()
+    for thread in [first, *waiters]:
+        thread.join()
+    assert len(calls) == 2          # one for the first writer, one shared by the other two
+    assert not translog.sync_needed()
