@@ -383,6 +383,13 @@ class Replication:
 
     async def recover(self, local: Any, from_seq_no: int) -> None:
         """Bring a just-opened replica copy up to date from its primary, then start it."""
+        try:
+            prepared, _ = await self.context.workers.call(local.index_uuid, local.shard_number, "prepare_recovery", {})
+            from_seq_no = int(prepared["local_checkpoint"])
+        except Exception as error:  # noqa: BLE001 — recovering by files replaces everything anyway
+            self.logger.warning("could not roll the copy back to its global checkpoint before recovery",
+                                extra={"fields": {"index": local.index_name, "shard": local.shard_number,
+                                                  "error": f"{type(error).__name__}: {error}"}})
         for attempt in range(5):
             state = self.context.metadata.state
             index = state.index_by_uuid(local.index_uuid)

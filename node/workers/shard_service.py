@@ -295,6 +295,17 @@ def resync(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, b
     return {"local_checkpoint": shard.local_checkpoint}, b""
 
 
+def prepare_recovery(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    """A copy about to recover from a primary: whatever it holds above its global checkpoint may
+    never have been acknowledged (it may be a deposed primary's), so it is rolled back first and
+    the history is asked for from there."""
+    shard = _registry_shard(registry, payload)
+    global_checkpoint = shard.global_checkpoint
+    if shard.max_seq_no > global_checkpoint:
+        shard.rollback_above(global_checkpoint)
+    return {"local_checkpoint": shard.local_checkpoint, "global_checkpoint": global_checkpoint}, b""
+
+
 def history(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
     """Every operation above ``from_seq_no`` (peer recovery by operations);
     OperationsNotRetainedError when the log no longer holds them."""
@@ -484,6 +495,7 @@ SHARD_METHODS: dict[str, ShardMethod] = {
     "update_settings": update_settings, "write": write, "get": get, "mget": mget, "refresh": refresh,
     "flush": flush, "force_merge": force_merge, "stats": stats, "segments": segments,
     "apply_replica": apply_replica, "history": history, "promote": promote, "resync": resync,
+    "prepare_recovery": prepare_recovery,
     "recovery_snapshot_begin": recovery_snapshot_begin, "recovery_file_chunk": recovery_file_chunk,
     "recovery_snapshot_end": recovery_snapshot_end, "recovery_write_chunk": recovery_write_chunk,
     "recovery_install": recovery_install,

@@ -106,3 +106,13 @@ def test_promotion_resyncs_and_drops_what_the_new_primary_never_had(registries):
     assert documents(old_primary, ["0", "1", "2", "99"]) == {"0": True, "1": True, "2": True, "99": False}
     after, _ = write(new_primary, [7], term=2)
     assert after["results"][0]["_primary_term"] == 2
+
+
+def test_a_returning_copy_rolls_back_above_its_global_checkpoint_before_recovery(registries):
+    primary, returning = registries
+    answer, body = write(primary, range(3))
+    forward(answer, body, returning, global_checkpoint=1)
+    diverged, diverged_body = write(returning, [50], term=1)   # as if it had been a primary that lost its place
+    prepared, _ = shard_service.prepare_recovery(returning, key(), b"")
+    assert prepared == {"local_checkpoint": 1, "global_checkpoint": 1}
+    assert documents(returning, ["0", "1", "2", "50"]) == {"0": True, "1": True, "2": False, "50": False}
