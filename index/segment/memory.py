@@ -31,6 +31,7 @@ class MemorySegment:
         self._lengths: dict[str, np.ndarray] = {}
         self._numeric: dict[str, tuple[dict[int, list], bool]] = {}
         self._keyword: dict[str, dict[int, set[str]]] = {}
+        self._text_fields: set[str] = set()      # only text keeps positions (as on disk)
         live = BitMap(range(self.max_doc)) - BitMap(deleted)
         for doc, document in enumerate(documents):
             self._add_term(ID_FIELD, document.document_id, doc, 0)
@@ -46,6 +47,7 @@ class MemorySegment:
                 if field_type == "text":
                     if not indexed:
                         continue
+                    self._text_fields.add(path)
                     analyzer = analysis.get(analyzer_name)
                     base = 0
                     for value in values:
@@ -100,7 +102,8 @@ class MemorySegment:
         by_doc = self._postings.get(field, {}).get(term, {})
         offsets, flat = [0], []
         for doc in sorted(by_doc):
-            flat.extend(sorted(by_doc[doc]))
+            positions = sorted(by_doc[doc]) if field in self._text_fields else [0] * len(by_doc[doc])
+            flat.extend(positions)
             offsets.append(len(flat))
         return np.asarray(offsets, dtype=np.uint32), np.asarray(flat, dtype=np.uint32)
 
