@@ -255,13 +255,8 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
                            lambda: workers)
         workers = ShardWorkers(config.workers, config.data_directory, secret, config.node_name,
                                config.log_level, get_logger("workers"), metrics=metrics)
-        try:
-            await nursery.start(workers.run)
-        except BaseException as error:
-            for inner in flatten_exceptions(error):
-                if isinstance(inner, WorkerUnavailableError):
-                    raise NodeStartupError(inner.reason) from None
-            raise
+        # the worker processes boot (imports, ~seconds) while this process builds the app
+        await nursery.start(workers.run)
         metadata = ClusterMetadata(adapter, get_logger("cluster"), metrics)
         transport_handlers = TransportHandlers()
         peers = PeerConnections(secret, nursery, get_logger("transport"))
@@ -290,6 +285,10 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
 
         http_bound = await bind_or_explain("HTTP (--http-host/--http-port)", config.http_host,
                                            config.http_port, lambda: nursery.start(http_task))
+        try:
+            await workers.wait_until_ready()
+        except WorkerUnavailableError as error:
+            raise NodeStartupError(error.reason) from None
         write_ports_file(config, node_id, http_bound, transport_bound, raft_bound)
         node_info = NodeInfo(
             node_id=node_id, name=config.node_name,

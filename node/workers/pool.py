@@ -160,20 +160,25 @@ class ShardWorkers:
     # ------------------------------------------------------------------ lifecycle
 
     async def run(self, task_status: trio.TaskStatus[None] = trio.TASK_STATUS_IGNORED) -> None:
-        """Spawn every worker; report started once all answered a ping; supervise until shutdown."""
+        """Spawn every worker and supervise them until shutdown. Reports started at once (the
+        processes boot while the front does its own start-up); ``wait_until_ready`` waits for
+        their first answers, and calls wait by themselves."""
         async with trio.open_nursery() as nursery:
             self.cancel_scope = nursery.cancel_scope
             for handle in self.handles:
                 nursery.start_soon(self.supervise, handle)
-            with trio.move_on_after(self.ready_timeout_seconds):
-                for handle in self.handles:
-                    await handle.ready.wait()
-            not_ready = [handle.worker_number for handle in self.handles if not handle.ready.is_set()]
-            if not_ready:
-                raise WorkerUnavailableError(
-                    f"shard workers {not_ready} did not start within {self.ready_timeout_seconds:.0f}s "
-                    f"(they crashed {sum(h.crashes for h in self.handles)} times; see their errors above)")
             task_status.started()
+
+    async def wait_until_ready(self) -> None:
+        """Every worker answered its first ping; WorkerUnavailableError after the ready timeout."""
+        with trio.move_on_after(self.ready_timeout_seconds):
+            for handle in self.handles:
+                await handle.ready.wait()
+        not_ready = [handle.worker_number for handle in self.handles if not handle.ready.is_set()]
+        if not_ready:
+            raise WorkerUnavailableError(
+                f"shard workers {not_ready} did not start within {self.ready_timeout_seconds:.0f}s "
+                f"(they crashed {sum(h.crashes for h in self.handles)} times; see their errors above)")
 
     async def shutdown(self) -> None:
         """Close every shard on every worker (they flush), then end the processes."""
