@@ -391,7 +391,11 @@ def format_date(epoch_millis: int, date_format: str = DEFAULT_DATE_FORMAT,
     if alternative.kind == "epoch_second":
         return str(int(epoch_millis) // 1000)
     zone = parse_time_zone(time_zone) if time_zone else timezone.utc
-    moment = (_EPOCH + timedelta(milliseconds=int(epoch_millis))).astimezone(zone)
+    try:
+        moment = (_EPOCH + timedelta(milliseconds=int(epoch_millis))).astimezone(zone)
+    except (OverflowError, ValueError):
+        # beyond Python's years 1..9999: print the number rather than fail a whole response
+        return str(int(epoch_millis))
     if alternative.kind == "iso":
         text = moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{moment.microsecond // 1000:03d}"
         offset = moment.utcoffset() or timedelta(0)

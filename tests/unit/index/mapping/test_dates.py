@@ -124,3 +124,8 @@ def test_zone_letters_print_as_java_time_prints_them(pattern, time_zone, expecte
 def test_each_pattern_letter_keeps_its_own_width_when_formatting():
     assert format_date(JAN_1_2020 + 5 * 3600000 + 3 * 60000 + 7, "d/M/yyyy H:mm:ss.SSS") == "1/1/2020 5:03:00.007"
     assert format_date(JAN_1_2020, "yyyy-MM-dd'T'HH") == "2020-01-01T00"
+
+
+def test_formatting_an_instant_beyond_year_9999_prints_the_number_instead_of_failing():
+    assert format_date(10**16) == str(10**16)
+    assert format_date(-(10**16), "yyyy-MM-dd") == str(-(10**16))
