@@ -470,21 +470,24 @@ def parse_date_math(expression: Any, now_millis: int, date_format: str | None = 
         if not separator:
             return _parse_with(expression, date_format, zone, round_up)
         base_millis = _parse_with(date_part, date_format, zone, False)
-    moment = (_EPOCH + timedelta(milliseconds=base_millis)).astimezone(zone)
-    position = 0
-    while position < len(math):
-        step = _MATH_STEP.match(math, position)
-        if step is None:
-            raise MapperParsingError(f"failed to parse date field [{expression}] with format"
-                                     f" [{date_format}]: invalid date math [{math[position:]}]")
-        position = step.end()
-        if step.group(4):
-            unit = step.group(4)
-            rounded = _round_down(moment, unit)
-            if round_up:
-                rounded = (_add(rounded, 1, 1, unit).astimezone(timezone.utc) - _ONE_MILLISECOND).astimezone(zone)
-            moment = rounded
-        else:
-            amount = int(step.group(2)) if step.group(2) else 1
-            moment = _add(moment, 1 if step.group(1) == "+" else -1, amount, step.group(3))
-    return _millis(moment)
+    try:
+        moment = (_EPOCH + timedelta(milliseconds=base_millis)).astimezone(zone)
+        position = 0
+        while position < len(math):
+            step = _MATH_STEP.match(math, position)
+            if step is None:
+                raise MapperParsingError(f"failed to parse date field [{expression}] with format"
+                                         f" [{date_format}]: invalid date math [{math[position:]}]")
+            position = step.end()
+            if step.group(4):
+                unit = step.group(4)
+                rounded = _round_down(moment, unit)
+                if round_up:
+                    rounded = (_add(rounded, 1, 1, unit).astimezone(timezone.utc) - _ONE_MILLISECOND).astimezone(zone)
+                moment = rounded
+            else:
+                amount = int(step.group(2)) if step.group(2) else 1
+                moment = _add(moment, 1 if step.group(1) == "+" else -1, amount, step.group(3))
+        return _millis(moment)
+    except (OverflowError, ValueError):
+        raise MapperParsingError(f"failed to parse date field [{expression}]: the date is out of range") from None

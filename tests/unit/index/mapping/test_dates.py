@@ -129,3 +129,8 @@ def test_each_pattern_letter_keeps_its_own_width_when_formatting():
 def test_formatting_an_instant_beyond_year_9999_prints_the_number_instead_of_failing():
     assert format_date(10**16) == str(10**16)
     assert format_date(-(10**16), "yyyy-MM-dd") == str(-(10**16))
+
+
+def test_date_math_beyond_the_supported_years_is_a_mapper_parsing_error():
+    with pytest.raises(MapperParsingError, match="out of range"):
+        parse_date_math("now+9000y", NOW)
