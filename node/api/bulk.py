@@ -178,7 +178,8 @@ def register(app: Any, services: Any) -> None:
             requests = parse_bulk_body(body, default_index, query, max_operations)
             if not requests:
                 raise ActionRequestValidationError("no requests added")
-            outcomes = await execute_writes(services, requests, refresh, timeout)
+            outcomes = await execute_writes(services, requests, refresh, timeout,
+                                            wait_for_active_shards=query.get("wait_for_active_shards"))
         items = [{outcome.action: outcome.body} for outcome in outcomes]
         errors = any("error" in outcome.body for outcome in outcomes)
         took = int((time.monotonic() - started) * 1000)

@@ -122,7 +122,8 @@ async def single_write(services: Any, request_item: WriteRequest, query: dict[st
                        return_sources: bool = False) -> Any:
     with services.admission.write(len(request_item.source)):
         outcomes = await execute_writes(services, [request_item], refresh_param(query), timeout_param(query),
-                                        return_sources=return_sources)
+                                        return_sources=return_sources,
+                                        wait_for_active_shards=query.get("wait_for_active_shards"))
     return outcomes[0]
 
 

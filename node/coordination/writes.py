@@ -70,7 +70,8 @@ def _failed(request: WriteRequest, index_name: str | None, error: BaseException,
 
 
 async def execute_writes(services: Any, requests: list[WriteRequest], refresh: str = "false",
-                         timeout_seconds: float = 60.0, return_sources: bool = False) -> list[WriteOutcome]:
+                         timeout_seconds: float = 60.0, return_sources: bool = False,
+                         wait_for_active_shards: str | None = None) -> list[WriteOutcome]:
     outcomes: list[WriteOutcome | None] = [None] * len(requests)
     targets = await _resolve_targets(services, requests, timeout_seconds)
     groups: dict[tuple[str, int], list[int]] = {}
@@ -113,7 +114,7 @@ async def execute_writes(services: Any, requests: list[WriteRequest], refresh: s
     async def run_group(index_name: str, shard_number: int, positions: list[int]) -> None:
         results = await _write_to_shard(services, index_name, shard_number,
                                         [requests[p] for p in positions], refresh, timeout_seconds,
-                                        return_sources)
+                                        return_sources, wait_for_active_shards)
         for position, outcome in zip(positions, results):
             outcomes[position] = outcome
 
@@ -160,13 +161,54 @@ def _worker_item(request: WriteRequest) -> list[Any]:
     return [request.action, request.document_id, params]
 
 
+async def wait_for_active_copies(services: Any, index_name: str, shard_number: int, wanted: str | None,
+                                 timeout_seconds: float) -> None:
+    """``wait_for_active_shards``: wait until that many copies of the shard are started (``all``:
+    every copy), else 503 unavailable_shards_exception as OpenSearch after the timeout."""
+    if wanted is None or wanted in ("", "1"):
+        return
+    deadline = trio.current_time() + timeout_seconds
+    while True:
+        index = services.state.indices.get(index_name)
+        if index is None:
+            raise IndexNotFoundError(index_name)
+        shard = services.state.routing_table[index_name][shard_number]
+        active = sum(1 for copy in shard.copies if copy.state in ("STARTED", "RELOCATING"))
+        if wanted == "all":
+            needed = len(shard.copies)
+        else:
+            try:
+                needed = int(wanted)
+            except ValueError:
+                raise ApiError(f"wait_for_active_shards: expected a number or [all], got [{wanted}]",
+                               opensearch_type="illegal_argument_exception") from None
+            if needed > len(shard.copies) or needed < 0:
+                raise ApiError(f"Value for wait_for_active_shards [{wanted}] must be between 0 and the number of "
+                               f"copies [{len(shard.copies)}]", opensearch_type="illegal_argument_exception")
+        if active >= needed:
+            return
+        remaining = deadline - trio.current_time()
+        if remaining <= 0:
+            label = "ALL" if wanted == "all" else str(needed)
+            raise ApiError(f"[{index_name}][{shard_number}] Not enough active copies to meet shard count of "
+                           f"[{label}] (have {active}, needed {needed}). Timeout: [{int(timeout_seconds)}s]",
+                           opensearch_type="unavailable_shards_exception", index=index_name,
+                           shard=str(shard_number), index_uuid=index.uuid)
+        await services.director.wait_for_state_change(min(remaining, 0.25))
+
+
 async def _write_to_shard(services: Any, index_name: str, shard_number: int, batch: list[WriteRequest],
-                          refresh: str, timeout_seconds: float, return_sources: bool) -> list[WriteOutcome]:
+                          refresh: str, timeout_seconds: float, return_sources: bool,
+                          wait_for_active_shards: str | None = None) -> list[WriteOutcome]:
     results: list[WriteOutcome | None] = [None] * len(batch)
     pending = list(range(len(batch)))
     retries_left = [request.retry_on_conflict for request in batch]
     index_uuid: str | None = None
     rounds = 0
+    try:
+        await wait_for_active_copies(services, index_name, shard_number, wait_for_active_shards, timeout_seconds)
+    except Exception as error:  # noqa: BLE001 — every item of this shard reports it
+        return [_failed(request, index_name, error, None, shard_number) for request in batch]
     while pending:
         rounds += 1
         index = services.state.indices.get(index_name)

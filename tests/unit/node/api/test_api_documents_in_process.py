@@ -210,3 +210,12 @@ async def test_a_body_that_is_not_an_object_is_a_mapper_parsing_error(api_node):
     assert status == 400 and body["error"]["type"] == "mapper_parsing_exception"
     status, body = await api_node.request("PUT", "/docs/_doc/1", raw=b"{not json")
     assert status == 400
+
+
+async def test_wait_for_active_shards_beyond_the_started_copies_times_out_with_503(api_node):
+    await api_node.request("PUT", "/waiting", {"settings": {"number_of_replicas": 1}})
+    status, body = await api_node.request("PUT", "/waiting/_doc/1?wait_for_active_shards=all&timeout=100ms",
+                                          {"a": 1})
+    assert status == 503 and body["error"]["type"] == "unavailable_shards_exception"
+    status, _ = await api_node.request("PUT", "/waiting/_doc/1?wait_for_active_shards=1", {"a": 1})
+    assert status == 201
