@@ -4,7 +4,9 @@ Python exception that would become a 500: random JSON built from real aggregatio
 from hypothesis import given, settings, strategies as st
 
 from aggregation_fakes import FakeContext, FakeMapping, FakeSegment, parse
-from index.aggregations import collect_segment, merge_partials, render
+import orjson
+
+from index.aggregations import AggregationPartial, collect_segment, merge_partials, render
 from index.errors import IndexEngineError
 
 TYPES = ["terms", "histogram", "date_histogram", "range", "date_range", "filter", "filters", "missing",
@@ -72,6 +74,9 @@ def test_random_requests_parse_collect_and_render_or_fail_with_a_typed_error(agg
         tree = parse(aggs_json)
         segment = FakeSegment(DOCUMENTS, FIELD_TYPES)
         partial = collect_segment(tree, segment, segment.matching_docs(), FakeContext(FakeMapping(FIELD_TYPES)))
-        render(merge_partials([partial, partial], tree), tree)
+        # every kind of state must survive the wire (orjson refuses numpy scalars, for one)
+        over_the_wire = AggregationPartial.from_wire(orjson.loads(orjson.dumps(partial.to_wire())))
+        assert render(merge_partials([partial, over_the_wire], tree), tree) == \
+            render(merge_partials([partial, partial], tree), tree)
     except IndexEngineError:
         pass
