@@ -101,7 +101,7 @@ def _to_millis(components: _Components, default_zone: tzinfo, round_up: bool) ->
 
 
 # -- the ISO parser behind strict_date_optional_time -----------------------------------------
-_ZONE = r"(?P<zone>Z|[+-]\d{2}(?::?\d{2})?)"
+_ZONE = r"(?P<zone>Z|[+-]\d{2}(?::?\d{2}(?::?\d{2})?)?)"  # seconds: historical zones (LMT) have them
 
 
 def _iso_pattern(strict: bool) -> re.Pattern[str]:
@@ -397,14 +397,16 @@ def format_date(epoch_millis: int, date_format: str = DEFAULT_DATE_FORMAT,
         # beyond Python's years 1..9999: print the number rather than fail a whole response
         return str(int(epoch_millis))
     if alternative.kind == "iso":
-        text = moment.strftime("%Y-%m-%dT%H:%M:%S") + f".{moment.microsecond // 1000:03d}"
+        text = (f"{moment.year:04d}-{moment.month:02d}-{moment.day:02d}T{moment.hour:02d}:{moment.minute:02d}"
+                f":{moment.second:02d}.{moment.microsecond // 1000:03d}")  # strftime does not pad years < 1000
         offset = moment.utcoffset() or timedelta(0)
         if offset == timedelta(0):
             return text + "Z"
-        total_minutes = int(offset.total_seconds()) // 60
-        sign = "+" if total_minutes >= 0 else "-"
-        hours, minutes = divmod(abs(total_minutes), 60)
-        return f"{text}{sign}{hours:02d}:{minutes:02d}"
+        total_seconds = int(offset.total_seconds())
+        sign = "+" if total_seconds >= 0 else "-"
+        hours, remainder = divmod(abs(total_seconds), 3600)
+        minutes, seconds = divmod(remainder, 60)
+        return f"{text}{sign}{hours:02d}:{minutes:02d}" + (f":{seconds:02d}" if seconds else "")
     return alternative.formatter(moment)  # type: ignore[misc]
 
 
