@@ -1,4 +1,7 @@
-"""Immutable segments: the builder, the on-disk reader and the read protocol (contracts §3).
+"""Immutable segments (contracts §3): the read protocol and values (types.py), the numpy inverter
+(inverter.py), the file body layout (layout.py), the builder (builder.py), the memory-mapped reader
+and live-docs files (reader.py), the postings-level merger (merger.py), and an in-memory reference
+model of the protocol (memory.py).
 
 Must never: modify a segment after it is written; deletes live in separate live-docs files.
 """

@@ -92,7 +92,12 @@ def build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: 
         elif field_type in INTEGER_TYPES or field_type in FLOAT_TYPES:
             if doc_values or indexed:
                 is_float = field_type in FLOAT_TYPES
-                numbers = np.asarray(value_list, dtype=np.float64 if is_float else np.int64)
+                try:
+                    numbers = np.asarray(value_list, dtype=np.float64 if is_float else np.int64)
+                except (OverflowError, TypeError, ValueError):
+                    # beyond int64 (unsigned_long near 2^64) or not a number after all: a segment that
+                    # can never be written would wedge every refresh, so keep what a double can hold
+                    numbers, is_float = np.asarray([float(value) for value in value_list], dtype=np.float64), True
                 _write_numeric(writer, path, docs, numbers, max_doc, metadata, is_float)
         elif field_type == "boolean":
             flags = [bool(value) for value in value_list]
