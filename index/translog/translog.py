@@ -119,6 +119,12 @@ class Translog:
         checkpoint_path = self.directory / CHECKPOINT_FILE_NAME
         if not checkpoint_path.exists():
             leftovers = sorted(self.directory.glob("translog-*.tlog"))
+            # a crash while the log was first created leaves generation 1 with at most its header
+            # (the checkpoint is written before any record can be appended): start afresh then
+            if leftovers and all(path.stat().st_size <= HEADER.size + 32 for path in leftovers):
+                for path in leftovers:
+                    path.unlink()
+                leftovers = []
             if leftovers:
                 raise CorruptedLogError(
                     f"translog checkpoint [{checkpoint_path}] is missing but generation files exist "

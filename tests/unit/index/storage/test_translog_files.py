@@ -235,3 +235,16 @@ def test_writers_waiting_behind_an_fsync_share_the_next_one(tmp_path, monkeypatc
         thread.join()
     assert len(calls) == 2          # one for the first writer, one shared by the other two
     assert not translog.sync_needed()
+
+
+def test_a_crash_while_the_log_is_first_created_is_recovered_but_a_lost_checkpoint_is_not(tmp_path):
+    first = Translog(tmp_path / "fresh")
+    first.close()
+    (tmp_path / "fresh" / "translog.ckp").unlink()        # the checkpoint never landed
+    assert replayed_seq_nos(Translog(tmp_path / "fresh")) == []
+    used = Translog(tmp_path / "used")
+    used.ensure_synced(used.append([operation(0)]))
+    used.close()
+    (tmp_path / "used" / "translog.ckp").unlink()
+    with pytest.raises(CorruptedLogError, match="checkpoint"):
+        Translog(tmp_path / "used")
