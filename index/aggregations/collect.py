@@ -375,7 +375,7 @@ def _collect_top_hits(node, segment, docs, scores, context):
     if docs.size == 0:
         return TopHitsState()
     effective_scores = scores if scores is not None else np.ones(docs.size)
-    by_score = not spec.sort or spec.track_scores or any(s.field == "_score" for s in spec.sort)
+    by_score = not spec.sort or spec.track_scores or any(sort.field == "_score" for sort in spec.sort)
     max_score = float(effective_scores.max()) if (not spec.sort or spec.track_scores) else None
     want = spec.offset + spec.size
     if want == 0:
@@ -576,8 +576,8 @@ def _grouped_sketch_states(node, segment, group_docs, group_ids, bucket_count, c
             pair_values, _, bounds = _pair_counts(group_ids[rows], values, bucket_count)
             pair_hashes = hash_numbers(pair_values)
         return [CardinalityState(CardinalitySketch.from_hashes(
-                    pair_hashes[bounds[p]:bounds[p + 1]], spec.precision_threshold, assume_unique=True))
-                for p in range(bucket_count)]
+                    pair_hashes[bounds[parent]:bounds[parent + 1]], spec.precision_threshold, assume_unique=True))
+                for parent in range(bucket_count)]
     if info.value_type == "keyword":
         return None          # the per-bucket path raises the proper error
     rows, values, _ = numeric_values(segment, spec.field, group_docs, None, info)
@@ -588,9 +588,9 @@ def _grouped_sketch_states(node, segment, group_docs, group_ids, bucket_count, c
     order = np.lexsort((values, parents))
     sorted_values, sorted_parents = values[order], parents[order]
     bounds = np.searchsorted(sorted_parents, np.arange(bucket_count + 1))
-    return [DigestState(TDigest.from_sorted_values(sorted_values[bounds[p]:bounds[p + 1]], spec.compression),
+    return [DigestState(TDigest.from_sorted_values(sorted_values[bounds[parent]:bounds[parent + 1]], spec.compression),
                         info.value_type, info.date_format)
-            for p in range(bucket_count)]
+            for parent in range(bucket_count)]
 
 
 def _pair_counts(parents: np.ndarray, keys: np.ndarray, bucket_count: int):
@@ -627,17 +627,17 @@ def _grouped_bucket_states(node, segment, group_docs, group_ids, bucket_count, c
             rows, ordinals, _, terms = keyword_ordinals(segment, spec.field, group_docs)
             rows, ordinals = _dedup_adjacent(rows, ordinals)
             pair_keys, pair_counts, bounds = _pair_counts(group_ids[rows], ordinals, bucket_count)
-            return [FlatTermsState("keyword", [terms[i] for i in pair_keys[bounds[p]:bounds[p + 1]].tolist()],
-                                   pair_counts[bounds[p]:bounds[p + 1]].astype(np.int64))
-                    for p in range(bucket_count)]
+            return [FlatTermsState("keyword", [terms[ordinal] for ordinal in pair_keys[bounds[parent]:bounds[parent + 1]].tolist()],
+                                   pair_counts[bounds[parent]:bounds[parent + 1]].astype(np.int64))
+                    for parent in range(bucket_count)]
         rows, values, _ = numeric_values(segment, spec.field, group_docs, None, info)
         rows, values = _dedup_adjacent(rows, values)
         pair_keys, pair_counts, bounds = _pair_counts(group_ids[rows], values, bucket_count)
         convert = float if info.value_type == "double" else int
-        return [FlatTermsState(info.value_type, [convert(key) for key in pair_keys[bounds[p]:bounds[p + 1]].tolist()],
-                               pair_counts[bounds[p]:bounds[p + 1]].astype(np.int64),
+        return [FlatTermsState(info.value_type, [convert(key) for key in pair_keys[bounds[parent]:bounds[parent + 1]].tolist()],
+                               pair_counts[bounds[parent]:bounds[parent + 1]].astype(np.int64),
                                date_format=info.date_format)
-                for p in range(bucket_count)]
+                for parent in range(bucket_count)]
     rows, values, _ = numeric_values(segment, spec.field, group_docs, None, info)
     if node.type == "histogram":
         keys = np.floor((values.astype(np.float64) - spec.offset) / spec.interval).astype(np.int64)
@@ -723,12 +723,12 @@ def _collect_terms(node, segment, docs, scores, context):
             used = np.arange(len(terms))
         else:
             used = np.flatnonzero(counts)
-        used = _filter_terms(used, [terms[i] for i in used.tolist()], spec)
+        used = _filter_terms(used, [terms[ordinal] for ordinal in used.tolist()], spec)
         dense = np.full(len(terms), -1, dtype=np.int64)
         dense[used] = np.arange(used.size)
         key_ids = dense[ordinals]
         keep = key_ids >= 0
-        keys = [terms[i] for i in used.tolist()]
+        keys = [terms[ordinal] for ordinal in used.tolist()]
         if not node.sub_aggregations:
             return FlatTermsState("keyword", keys, counts[used].astype(np.int64))
         buckets = _make_buckets(node, segment, docs, scores, context, keys, counts[used],
@@ -761,7 +761,7 @@ def _collect_terms(node, segment, docs, scores, context):
         key_ids = dense[key_ids]
         keep = key_ids >= 0
         rows, key_ids = rows[keep], key_ids[keep]
-        keys = [keys[i] for i in selected.tolist()]
+        keys = [keys[position] for position in selected.tolist()]
         counts = counts[selected]
     if not node.sub_aggregations:
         return FlatTermsState(info.value_type, keys, np.asarray(counts, dtype=np.int64),
@@ -954,10 +954,8 @@ def _collect_range(node, segment, docs, scores, context):
                 bounds.append(float(value))
         resolved.append((item.key, bounds[0], bounds[1]))
     # OpenSearch answers ranges ordered by (from, to), unbounded first.
-    order = sorted(range(len(resolved)), key=lambda i: (
-        -math.inf if resolved[i][1] is None else resolved[i][1],
-        math.inf if resolved[i][2] is None else resolved[i][2]))
-    resolved = [resolved[i] for i in order]
+    resolved.sort(key=lambda bound: (-math.inf if bound[1] is None else bound[1],
+                                     math.inf if bound[2] is None else bound[2]))
     if info.value_type == "unmapped" and spec.missing is None:
         rows, values = _EMPTY_INT, np.zeros(0)
     else:

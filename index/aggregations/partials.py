@@ -743,7 +743,7 @@ def _reduce_state_for_shard(state, node: AggregationNode):
         else:
             doc_count_error = -1
         index = np.asarray(chosen, dtype=np.int64)
-        return FlatTermsState(state.value_type, [state.keys[i] for i in chosen], state.counts[index],
+        return FlatTermsState(state.value_type, [state.keys[position] for position in chosen], state.counts[index],
                               None if state.errors is None else state.errors[index],
                               state.other_doc_count + left_out, doc_count_error, state.date_format)
     if isinstance(state, SingleBucketState):
