@@ -219,7 +219,10 @@ class TopHitsState:
     def merge(states, node) -> TopHitsState:
         spec = node.spec
         all_hits = [hit for state in states for hit in state.hits]
-        all_hits.sort(key=functools.cmp_to_key(functools.partial(compare_top_hits, spec)))
+        try:
+            all_hits.sort(key=functools.cmp_to_key(functools.partial(compare_top_hits, spec)))
+        except TypeError:
+            raise _mixed_types_error(node) from None
         scores = [state.max_score for state in states if state.max_score is not None]
         return TopHitsState(sum(state.total for state in states),
                             max(scores) if scores else None,
@@ -507,7 +510,10 @@ class CompositeState:
             for key, bucket in zip(state.keys, state.buckets):
                 counts[key] = counts.get(key, 0) + bucket.doc_count
                 subs.setdefault(key, []).append(bucket.sub)
-        keys = sorted(counts, key=sort_key_function(node.spec.sources))[:node.spec.size]
+        try:
+            keys = sorted(counts, key=sort_key_function(node.spec.sources))[:node.spec.size]
+        except TypeError:
+            raise _mixed_types_error(node) from None
         buckets = tuple(Bucket(counts[key], merge_partials(subs[key], node.sub_aggregations))
                         for key in keys)
         value_types = next((state.value_types for state in states
@@ -529,16 +535,20 @@ def _state_from_wire(wire: dict):
     return state_type.from_wire(wire)
 
 
+def _mixed_types_error(node) -> AggregationError:
+    return AggregationError(
+        f"Merging/Reducing the aggregations failed when computing the aggregation [{node.name}] "
+        f"because the field you gave in the aggregation query existed as two different types in "
+        f"two different indices")
+
+
 def _check_same_kind_of_keys(states, node) -> None:
     """Keys of a keyword field and of a numeric field cannot be merged (the field is mapped
     differently in two indices of the search), as in OpenSearch."""
     kinds = {"keyword" if state.value_type == "keyword" else "number"
              for state in states if state.value_type not in ("", "unmapped")}
     if len(kinds) > 1:
-        raise AggregationError(
-            f"Merging/Reducing the aggregations failed when computing the aggregation [{node.name}] "
-            f"because the field you gave in the aggregation query existed as two different types in "
-            f"two different indices")
+        raise _mixed_types_error(node)
 
 
 def _first_typed(states):
