@@ -21,6 +21,7 @@ from typing import Any, Iterator
 
 
 from index.errors import (
+    LimitExceededError,
     MapperParsingError,
     MappingConflictError,
     MappingUpdateRequired,
@@ -40,6 +41,8 @@ INTEGER_RANGES = {
 FLOAT_TYPES = ("double", "float", "half_float", "scaled_float")
 NUMERIC_TYPES = tuple(INTEGER_RANGES) + FLOAT_TYPES
 SUPPORTED_NORMALIZERS = frozenset({"lowercase"})
+DEFAULT_TOTAL_FIELDS_LIMIT = 1000  # index.mapping.total_fields.limit
+DEFAULT_DEPTH_LIMIT = 20  # index.mapping.depth.limit
 
 # Parameters each type accepts; the ones we store but do not act on are still validated so that a
 # mapping a client sends to OpenSearch is accepted here too.
@@ -935,12 +938,32 @@ class Mapping:
                     raise MapperParsingError(f"analyzer [{name}] has not been configured in mappings")
 
     # -- changes ----------------------------------------------------------------------------
-    def merge(self, update_json: dict) -> Mapping:
+    def merge(self, update_json: dict, total_fields_limit: int | None = DEFAULT_TOTAL_FIELDS_LIMIT,
+              depth_limit: int | None = DEFAULT_DEPTH_LIMIT) -> Mapping:
+        """PUT _mapping and dynamic updates; the result must stay within the index's field limits
+        (index.mapping.total_fields.limit / depth.limit, OpenSearch's defaults unless given)."""
         if not isinstance(update_json, dict):
             raise MapperParsingError(f"mapping update must be an object, got [{update_json}]")
         normalised_update = _normalise_object(_unwrap_type_name(update_json), "", True)
-        merged = _merge_json(self._json, normalised_update, "", conflict_check=True)
-        return Mapping(merged)
+        merged = Mapping(_merge_json(self._json, normalised_update, "", conflict_check=True))
+        merged.check_limits(total_fields_limit, depth_limit)
+        return merged
+
+    @property
+    def total_field_count(self) -> int:
+        """Fields as index.mapping.total_fields.limit counts them: leaves, multi-fields and objects."""
+        return len(self._fields) + len(self._objects) - 1  # the root object does not count
+
+    def check_limits(self, total_fields_limit: int | None = DEFAULT_TOTAL_FIELDS_LIMIT,
+                     depth_limit: int | None = DEFAULT_DEPTH_LIMIT) -> None:
+        """LimitExceededError if the mapping has more fields or deeper objects than allowed."""
+        if total_fields_limit is not None and self.total_field_count > total_fields_limit:
+            raise LimitExceededError(f"Limit of total fields [{total_fields_limit}] has been exceeded")
+        if depth_limit is not None:
+            deepest = max((path.count(".") + 1 for path in self._objects if path), default=0) + 1
+            if deepest > depth_limit:
+                raise LimitExceededError(f"Limit of mapping depth [{depth_limit}] has been exceeded due to object field"
+                                         f" [{max((path for path in self._objects if path), key=lambda path: path.count('.'))}]")
 
     def required_update(self, source: dict, document_id: str | None = None) -> dict | None:
         state = _ParseState(document_id, collect_values=False)

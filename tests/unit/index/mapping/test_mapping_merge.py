@@ -73,3 +73,19 @@ def test_an_empty_object_is_shown_with_its_type():
                                                 "empty": {"properties": {}}}})
     assert mapping.to_json() == {"properties": {"blob": {"type": "object", "enabled": False},
                                                 "empty": {"type": "object"}}}
+
+
+def test_merging_past_the_total_fields_limit_is_refused_as_opensearch_does():
+    from index.errors import LimitExceededError
+
+    assert BASE.total_field_count == 4  # title, tag, user, user.name
+    with pytest.raises(LimitExceededError, match=r"Limit of total fields \[5\] has been exceeded"):
+        BASE.merge({"properties": {"a": {"type": "long"}, "b": {"type": "long"}}}, total_fields_limit=5)
+    assert BASE.merge({"properties": {"a": {"type": "long"}}}, total_fields_limit=5).total_field_count == 5
+
+
+def test_merging_past_the_depth_limit_is_refused():
+    from index.errors import LimitExceededError
+
+    with pytest.raises(LimitExceededError, match=r"Limit of mapping depth \[2\] has been exceeded"):
+        BASE.merge({"properties": {"x": {"properties": {"y": {"properties": {"z": {"type": "long"}}}}}}}, depth_limit=2)
