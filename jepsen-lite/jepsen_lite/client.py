@@ -152,6 +152,23 @@ class NodeClient:
         # 404 index_not_found and friends: the read did not happen
         return DocumentRead("fail" if answer.outcome == "fail" else "info", error=answer.error or str(answer.body)[:200])
 
+    def multi_get_ids(self, index: str, document_ids: list[str]) -> tuple[set[str], set[str]]:
+        """(ids found, ids whose presence this call could not determine), through _mget."""
+        answer = self.request("POST", f"/{quote(index)}/_mget", {"ids": document_ids, "_source": False},
+                              timeout_seconds=max(self.timeout_seconds, 30.0))
+        body = answer.body if isinstance(answer.body, dict) else {}
+        if answer.status != 200 or not isinstance(body.get("docs"), list):
+            return set(), set(document_ids)
+        found, undetermined = set(), set(document_ids)
+        for document in body["docs"]:
+            document_id = str(document.get("_id"))
+            if "error" in document or "found" not in document:
+                continue
+            undetermined.discard(document_id)
+            if document["found"]:
+                found.add(document_id)
+        return found, undetermined
+
     def search_ids(self, index: str, size: int = 10000, preference: str | None = "_primary") -> tuple[str, list[str] | None, Any]:
         """All ids a match_all search returns. A search with failed shards is a failed read
         (partial results would look like lost documents)."""
