@@ -1021,9 +1021,12 @@ class Shard:
                 self._flush_locked()
 
     def _history_boundary(self) -> int:
-        """Operations above this seq_no may still be rolled back: their history is kept by merges.
-        The global checkpoint when node/ maintains it, else (a lone copy) the local checkpoint."""
-        return self.global_checkpoint if self.global_checkpoint >= 0 else self._tracker.checkpoint
+        """Operations above this seq_no may still be rolled back or arrive late: their history is
+        kept by merges. The global checkpoint when node/ maintains it, never above the local one (a
+        recovering copy hears the primary's global checkpoint before it holds everything below)."""
+        if self.global_checkpoint >= 0:
+            return min(self.global_checkpoint, self._tracker.checkpoint)
+        return self._tracker.checkpoint
 
     def _plan_merge(self, names: list[str]) -> _MergePlan:
         """Under the writer lock: which docs of the chosen segments the merged segment keeps."""
