@@ -215,7 +215,7 @@ _process_host: list[UdfHost] = []
 
 
 def configure_process_host(data_directory: Path) -> UdfHost:
-    """The host of this process over ``<data>/udf`` (idempotent: the first data directory wins)."""
+    """The host of this process over ``<data>/udf-store`` (idempotent: the first data directory wins)."""
     with _process_lock:
         if not _process_host:
             data_directory = Path(data_directory)

@@ -1,6 +1,6 @@
 """The node-local copy of the cluster's UDFs on disk: how the front hands them to its workers.
 
-Owns the directory ``<data>/udf/``:
+Owns the directory ``<data>/udf-store/``:
 
     modules/<sha256>.json   one registered definition (``UdfDefinition.to_json()``), content
                             addressed, so it never changes once written
@@ -31,7 +31,9 @@ import orjson
 
 from udf import UdfDefinition, UdfDefinitionError, UdfInvocationError
 
-STORE_DIRECTORY_NAME = "udf"
+# Not "udf": a node started with its data directory as the working directory (as the tests do)
+# has it on sys.path, and a directory named udf would shadow the udf package in its workers.
+STORE_DIRECTORY_NAME = "udf-store"
 CATALOG_FILE_NAME = "catalog.json"
 MODULES_DIRECTORY_NAME = "modules"
 COMPILED_DIRECTORY_NAME = "compiled"
@@ -140,7 +142,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 def write_store(data_directory: Path, state_version: int, udfs_json: Mapping[str, Mapping[str, Any]],
                 limits: UdfLimits) -> None:
-    """Bring ``<data>/udf`` in line with a cluster state: module files first, then the catalog
+    """Bring ``<data>/udf-store`` in line with a cluster state: module files first, then the catalog
     (a worker that reads the new catalog always finds its modules), then stale modules go."""
     directory = store_directory(data_directory)
     modules = directory / MODULES_DIRECTORY_NAME
