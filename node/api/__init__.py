@@ -90,6 +90,9 @@ def register_routes(app: Any, context: Any) -> None:
     bulk.register(app, services)
     cluster.register(app, services)
     cat.register(app, services)
+    from node.api import udf  # owner udf-node: /_udf routes, wasm_udf/script_score at this coordinator
+
+    udf.register(app, services)
     try:
         search = importlib.import_module("node.api.search")
     except ModuleNotFoundError as error:

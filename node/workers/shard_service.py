@@ -525,3 +525,11 @@ def _merge_search_service() -> None:
 
 
 _merge_search_service()
+
+# owner udf-node: importing node.udf.queries registers wasm_udf/script_score for this worker's parses;
+# the udf_statistics/udf_retain methods come from node.udf.host
+from node.udf import queries as _udf_queries  # noqa: E402,F401
+from node.udf.host import UDF_INLINE_METHODS, UDF_WORKER_METHODS  # noqa: E402
+
+SHARD_METHODS.update(UDF_WORKER_METHODS)
+INLINE_METHODS = INLINE_METHODS | UDF_INLINE_METHODS
