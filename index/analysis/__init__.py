@@ -6,7 +6,8 @@ Public surface (docs/contracts.md §1): Token, TokenBatch, Analyzer, AnalysisReg
 """
 
 from index.analysis.analyzer import Analyzer
-from index.analysis.registry import DEFAULT_ANALYSIS_REGISTRY, AnalysisRegistry, analyze
+from index.analysis.registry import DEFAULT_ANALYSIS_REGISTRY, AnalysisRegistry, analyze, analyze_detail
 from index.analysis.tokens import Token, TokenBatch
 
-__all__ = ["Analyzer", "AnalysisRegistry", "DEFAULT_ANALYSIS_REGISTRY", "Token", "TokenBatch", "analyze"]
+__all__ = ["Analyzer", "AnalysisRegistry", "DEFAULT_ANALYSIS_REGISTRY", "Token", "TokenBatch", "analyze",
+           "analyze_detail"]

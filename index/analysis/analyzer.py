@@ -66,8 +66,10 @@ class Analyzer:
     """Every analyzer, built-in or custom."""
 
     def __init__(self, name: str, tokenizer: Tokenizer, token_filters: Sequence[TokenFilter] = (),
-                 char_filters: Sequence[CharFilter] = (), position_increment_gap: int = 0) -> None:
+                 char_filters: Sequence[CharFilter] = (), position_increment_gap: int = 0,
+                 is_custom_chain: bool = False) -> None:
         self.name = name
+        self.is_custom_chain = is_custom_chain  # built from a custom definition (tokenizer + filters)
         self.tokenizer = tokenizer
         self.token_filters = tuple(token_filters)
         self.char_filters = tuple(char_filters)

@@ -118,6 +118,12 @@ BUILT_IN_ANALYZER_NAMES = ("standard", "simple", "whitespace", "keyword", "stop"
 _BUILT_IN_ANALYZERS = {name: build_typed_analyzer(name, name, {}) for name in BUILT_IN_ANALYZER_NAMES}
 
 
+def _named(component: Any, definition_name: str) -> Any:
+    """Remembers the name a component was asked for (the `_analyze` explain output shows it)."""
+    component.definition_name = definition_name
+    return component
+
+
 def _expand_dotted_keys(settings: dict[str, Any]) -> dict[str, Any]:
     """`{"index.analysis.filter.x.type": "stop"}` → nested dicts; nested input passes through."""
     expanded: dict[str, Any] = {}
@@ -249,8 +255,8 @@ class AnalysisRegistry:
         if definition is not None:
             if "type" not in definition:
                 raise AnalysisError(f"tokenizer [{reference}] must specify either an analyzer type, or a tokenizer")
-            return build_tokenizer(str(definition["type"]), definition, reference)
-        return build_tokenizer(reference, {}, reference)
+            return _named(build_tokenizer(str(definition["type"]), definition, reference), reference)
+        return _named(build_tokenizer(reference, {}, reference), reference)
 
     def token_filter(self, reference: str | dict) -> TokenFilter:
         if not isinstance(reference, (str, dict)):
@@ -261,8 +267,8 @@ class AnalysisRegistry:
         if definition is not None:
             if "type" not in definition:
                 raise AnalysisError(f"token filter [{reference}] must specify type")
-            return build_token_filter(str(definition["type"]), definition, reference)
-        return build_token_filter(reference, {}, reference)
+            return _named(build_token_filter(str(definition["type"]), definition, reference), reference)
+        return _named(build_token_filter(reference, {}, reference), reference)
 
     def char_filter(self, reference: str | dict) -> CharFilter:
         if not isinstance(reference, (str, dict)):
@@ -273,8 +279,8 @@ class AnalysisRegistry:
         if definition is not None:
             if "type" not in definition:
                 raise AnalysisError(f"char filter [{reference}] must specify type")
-            return build_char_filter(str(definition["type"]), definition, reference)
-        return build_char_filter(reference, {}, reference)
+            return _named(build_char_filter(str(definition["type"]), definition, reference), reference)
+        return _named(build_char_filter(reference, {}, reference), reference)
 
     # -- building from settings -----------------------------------------------------------
     def _build_analyzer(self, name: str, definition: dict[str, Any]) -> Analyzer:
@@ -315,7 +321,8 @@ class AnalysisRegistry:
                 raise
         gap = _integer_setting(definition, "position_increment_gap",
                                CUSTOM_ANALYZER_POSITION_INCREMENT_GAP, name)
-        return Analyzer(name, tokenizer, _protect_keywords(filters), char_filters, position_increment_gap=gap)
+        return Analyzer(name, tokenizer, _protect_keywords(filters), char_filters, position_increment_gap=gap,
+                        is_custom_chain=True)
 
     def _build_normalizer(self, name: str, definition: dict[str, Any]) -> Analyzer:
         if definition.get("type", "custom") != "custom":
@@ -336,7 +343,9 @@ def _protect_keywords(filters: list[Any]) -> list[Any]:
         if isinstance(token_filter, KeywordMarkerFilter):
             markers.append(token_filter)
         elif markers and isinstance(token_filter, _STEMMERS):
-            token_filter = ProtectedStemFilter(token_filter, tuple(markers))
+            protected = ProtectedStemFilter(token_filter, tuple(markers))
+            protected.definition_name = getattr(token_filter, "definition_name", token_filter.name)
+            token_filter = protected
         output.append(token_filter)
     return output
 
@@ -354,6 +363,75 @@ DEFAULT_ANALYSIS_REGISTRY = AnalysisRegistry()
 DEFAULT_MAX_TOKEN_COUNT = 10_000  # index.analyze.max_token_count
 
 
+def _chosen_analyzer(registry: AnalysisRegistry, analyzer: str | None, tokenizer: str | dict | None,
+                     filters: list | None, char_filters: list | None, normalizer: str | None) -> tuple[Analyzer, bool]:
+    """The analyzer an `_analyze` request names or builds, and whether it is a custom chain."""
+    if analyzer is not None and (tokenizer is not None or filters or char_filters):
+        raise AnalysisError("tokenizer/filters/char_filters can't be used with an analyzer")
+    if normalizer is not None and (analyzer is not None or tokenizer is not None):
+        raise AnalysisError("tokenizer/analyze should be null if normalizer is specified")
+    if normalizer is not None:
+        return registry.get_normalizer(normalizer), True
+    if analyzer is not None:
+        if not registry.has(analyzer):
+            raise AnalysisError(f"failed to find analyzer [{analyzer}]")
+        chosen = registry.get(analyzer)
+        return chosen, chosen.is_custom_chain
+    # filters alone run over the whole text as one token, like a normalizer
+    chosen_tokenizer = registry.tokenizer(tokenizer) if tokenizer is not None else (
+        KeywordTokenizer() if (filters or char_filters) else None)
+    if chosen_tokenizer is None:
+        return registry.get("standard"), False
+    chosen_filters: list[Any] = []
+    for reference in filters or []:
+        token_filter = registry.token_filter(reference)
+        _prepare_synonyms(token_filter, chosen_tokenizer, chosen_filters)
+        chosen_filters.append(token_filter)
+    return Analyzer("_custom_", chosen_tokenizer, chosen_filters,
+                    [registry.char_filter(reference) for reference in char_filters or []]), True
+
+
+def _texts(text: str | list[str]) -> list[str]:
+    texts = [text] if isinstance(text, str) else list(text)
+    for one_text in texts:
+        if not isinstance(one_text, str):
+            raise AnalysisError(f"[text] must be a string or a list of strings, got [{one_text}]")
+    return texts
+
+
+def _utf16_shift(text: str) -> list[int] | None:
+    """Indices of the characters beyond the BMP (each is two UTF-16 units in Java), if any."""
+    if text and not text.isascii() and max(text) > "\uffff":
+        return [index for index, character in enumerate(text) if character > "\uffff"]
+    return None
+
+
+class _Continuation:
+    """Positions and offsets of several texts continuing one another, as OpenSearch's _analyze."""
+
+    def __init__(self, position_increment_gap: int) -> None:
+        self.position_increment_gap = position_increment_gap
+        self.position_base = 0
+        self.offset_base = 0
+
+    def place(self, tokens: list[Token], text: str) -> list[Token]:
+        astral = _utf16_shift(text)
+        placed = []
+        for token in tokens:
+            start, end = token.start_offset, token.end_offset
+            if astral:
+                start += bisect_left(astral, start)
+                end += bisect_left(astral, end)
+            placed.append(Token(token.term, token.position + self.position_base, start + self.offset_base,
+                                end + self.offset_base, token.type))
+        return placed
+
+    def advance(self, end_position: int, text: str) -> None:
+        astral = _utf16_shift(text)
+        self.position_base += end_position + self.position_increment_gap
+        self.offset_base += len(text) + (len(astral) if astral else 0) + 1
+
+
 def analyze(registry: AnalysisRegistry, text: str | list[str], analyzer: str | None = None,
             tokenizer: str | dict | None = None, filters: list | None = None,
             char_filters: list | None = None, max_token_count: int = DEFAULT_MAX_TOKEN_COUNT,
@@ -364,61 +442,78 @@ def analyze(registry: AnalysisRegistry, text: str | list[str], analyzer: str | N
     analyzer's position increment gap and offsets by one between texts. Offsets are in UTF-16
     units, as OpenSearch reports them (Analyzer.analyze gives code points, for slicing str).
     """
-    if analyzer is not None and (tokenizer is not None or filters or char_filters):
-        raise AnalysisError("tokenizer/filters/char_filters can't be used with an analyzer")
-    if normalizer is not None and (analyzer is not None or tokenizer is not None):
-        raise AnalysisError("tokenizer/analyze should be null if normalizer is specified")
-    if normalizer is not None:
-        chosen = registry.get_normalizer(normalizer)
-    elif analyzer is not None:
-        if not registry.has(analyzer):
-            raise AnalysisError(f"failed to find analyzer [{analyzer}]")
-        chosen = registry.get(analyzer)
-    elif tokenizer is not None:
-        chosen_tokenizer = registry.tokenizer(tokenizer)
-        chosen_filters: list[Any] = []
-        for reference in filters or []:
-            token_filter = registry.token_filter(reference)
-            _prepare_synonyms(token_filter, chosen_tokenizer, chosen_filters)
-            chosen_filters.append(token_filter)
-        chosen = Analyzer("_custom_", chosen_tokenizer, chosen_filters,
-                          [registry.char_filter(reference) for reference in char_filters or []])
-    elif filters or char_filters:
-        # filters alone run over the whole text as one token, like a normalizer
-        keyword_tokenizer = KeywordTokenizer()
-        only_filters: list[Any] = []
-        for reference in filters or []:
-            token_filter = registry.token_filter(reference)
-            _prepare_synonyms(token_filter, keyword_tokenizer, only_filters)
-            only_filters.append(token_filter)
-        chosen = Analyzer("_custom_", keyword_tokenizer, only_filters,
-                          [registry.char_filter(reference) for reference in char_filters or []])
-    else:
-        chosen = registry.get("standard")
-    texts = [text] if isinstance(text, str) else list(text)
+    chosen, _ = _chosen_analyzer(registry, analyzer, tokenizer, filters, char_filters, normalizer)
     output: list[Token] = []
-    position_base = 0
-    offset_base = 0
-    for one_text in texts:
-        if not isinstance(one_text, str):
-            raise AnalysisError(f"[text] must be a string or a list of strings, got [{one_text}]")
-        tokens, end_position, end_offset = chosen.analyze_with_end(one_text)
-        astral = ([index for index, character in enumerate(one_text) if character > "\uffff"]
-                  if one_text and not one_text.isascii() and max(one_text) > "\uffff" else None)
-        if astral:
-            # OpenSearch (Java) counts offsets in UTF-16 units: a character beyond the BMP is two
-            tokens = [Token(token.term, token.position, token.start_offset + bisect_left(astral, token.start_offset),
-                            token.end_offset + bisect_left(astral, token.end_offset), token.type) for token in tokens]
-            end_offset += len(astral)
-        for token in tokens:
-            output.append(Token(token.term, token.position + position_base,
-                                token.start_offset + offset_base, token.end_offset + offset_base,
-                                token.type))
+    continuation = _Continuation(chosen.position_increment_gap)
+    for one_text in _texts(text):
+        tokens, end_position, _ = chosen.analyze_with_end(one_text)
+        output.extend(continuation.place(tokens, one_text))
         if len(output) > max_token_count:
             raise LimitExceededError(
                 f"The number of tokens produced by calling _analyze has exceeded the allowed maximum of"
                 f" [{max_token_count}]. This limit can be set by changing the [index.analyze.max_token_count]"
                 " index level setting.")
-        position_base += end_position + chosen.position_increment_gap
-        offset_base += end_offset + 1
+        continuation.advance(end_position, one_text)
     return output
+
+
+def _token_detail(token: Token, attributes: list[str] | None) -> dict[str, Any]:
+    detail: dict[str, Any] = {"token": token.term, "start_offset": token.start_offset,
+                              "end_offset": token.end_offset, "type": token.type, "position": token.position}
+    extra = {"bytes": "[" + " ".join(f"{byte:02x}" for byte in token.term.encode("utf-8")) + "]",
+             "positionLength": 1, "termFrequency": 1}
+    for name, value in extra.items():
+        if attributes is None or name in attributes:
+            detail[name] = value
+    return detail
+
+
+def analyze_detail(registry: AnalysisRegistry, text: str | list[str], analyzer: str | None = None,
+                   tokenizer: str | dict | None = None, filters: list | None = None,
+                   char_filters: list | None = None, normalizer: str | None = None,
+                   attributes: list[str] | None = None) -> dict[str, Any]:
+    """The `detail` object of `_analyze` with `explain: true`: the output of every stage.
+
+    A built-in analyzer is one stage (`analyzer`); a custom chain shows its char filters'
+    filtered texts, the tokenizer's tokens and each token filter's tokens, as OpenSearch does.
+    """
+    chosen, is_custom = _chosen_analyzer(registry, analyzer, tokenizer, filters, char_filters, normalizer)
+    texts = _texts(text)
+    if not is_custom:
+        tokens = analyze(registry, texts, analyzer=analyzer or "standard")
+        return {"custom_analyzer": False,
+                "analyzer": {"name": chosen.name, "tokens": [_token_detail(token, attributes) for token in tokens]}}
+    filtered_texts: list[list[str]] = [[] for _ in chosen.char_filters]
+    stage_tokens: list[list[Token]] = [[] for _ in range(len(chosen.token_filters) + 1)]
+    continuations = [_Continuation(chosen.position_increment_gap) for _ in stage_tokens]
+    for one_text in texts:
+        current, starts, ends = one_text, list(range(len(one_text))), list(range(1, len(one_text) + 1))
+        for index, char_filter in enumerate(chosen.char_filters):
+            current, starts, ends = char_filter.apply(current, starts, ends)
+            filtered_texts[index].append(current)
+        raw_tokens = chosen.tokenizer.tokenize(current)
+        tokens = []
+        for position, (term, start, end, token_type) in enumerate(raw_tokens):
+            original_start = starts[start] if start < len(starts) else len(one_text)
+            original_end = ends[end - 1] if end > start else original_start
+            tokens.append(Token(term, position, original_start, original_end, token_type))
+        stage_tokens[0].extend(continuations[0].place(tokens, one_text))
+        continuations[0].advance(len(raw_tokens), one_text)
+        for index, token_filter in enumerate(chosen.token_filters, start=1):
+            tokens = token_filter.filter_tokens(tokens)
+            stage_tokens[index].extend(continuations[index].place(tokens, one_text))
+            continuations[index].advance(len(raw_tokens), one_text)
+
+    def stage_name(component: Any, fallback: str) -> str:
+        return getattr(component, "definition_name", None) or getattr(component, "name", fallback)
+
+    return {
+        "custom_analyzer": True,
+        "charfilters": [{"name": stage_name(char_filter, "char_filter"), "filtered_text": filtered_texts[index]}
+                        for index, char_filter in enumerate(chosen.char_filters)],
+        "tokenizer": {"name": stage_name(chosen.tokenizer, "tokenizer"),
+                      "tokens": [_token_detail(token, attributes) for token in stage_tokens[0]]},
+        "tokenfilters": [{"name": stage_name(token_filter, "filter"),
+                          "tokens": [_token_detail(token, attributes) for token in stage_tokens[index]]}
+                         for index, token_filter in enumerate(chosen.token_filters, start=1)],
+    }

@@ -87,3 +87,26 @@ def test_analyze_with_a_normalizer_gives_one_normalised_token():
     assert [(token.term, token.start_offset, token.end_offset) for token in tokens] == [("foo bar", 0, 7)]
     with pytest.raises(AnalysisError, match=r"failed to find normalizer under name \[nope\]"):
         analyze(REGISTRY, "x", normalizer="nope")
+
+
+def test_analyze_detail_shows_every_stage_of_a_custom_chain_with_its_names():
+    from index.analysis import analyze_detail
+
+    registry = AnalysisRegistry.from_index_settings({"analysis": {
+        "filter": {"my_stop": {"type": "stop", "stopwords": ["the"]}},
+        "analyzer": {"a": {"tokenizer": "standard", "filter": ["lowercase", "my_stop"], "char_filter": ["html_strip"]}}}})
+    detail = analyze_detail(registry, "<b>The</b> Fox", analyzer="a", attributes=[])
+    assert detail["custom_analyzer"] is True
+    assert detail["charfilters"] == [{"name": "html_strip", "filtered_text": ["The Fox"]}]
+    assert detail["tokenizer"]["name"] == "standard"
+    assert [token["token"] for token in detail["tokenizer"]["tokens"]] == ["The", "Fox"]
+    assert [(stage["name"], [token["token"] for token in stage["tokens"]]) for stage in detail["tokenfilters"]] == [
+        ("lowercase", ["the", "fox"]), ("my_stop", ["fox"])]
+
+
+def test_analyze_detail_of_a_built_in_analyzer_is_one_stage_with_the_requested_attributes():
+    from index.analysis import analyze_detail
+
+    detail = analyze_detail(REGISTRY, "Fox", analyzer="standard", attributes=["bytes"])
+    assert detail == {"custom_analyzer": False, "analyzer": {"name": "standard", "tokens": [
+        {"token": "fox", "start_offset": 0, "end_offset": 3, "type": "<ALPHANUM>", "position": 0, "bytes": "[66 6f 78]"}]}}
