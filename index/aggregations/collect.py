@@ -1073,8 +1073,46 @@ def _collect_composite(node, segment, docs, scores, context):
     return CompositeState(tuple(keys), buckets, tuple(value_types))
 
 
+def _collect_significant_terms(node, segment, docs, scores, context):
+    from index.aggregations.significant import SignificantTermsState
+    spec = node.spec
+    info = resolve_field(context, segment, spec.field, node)
+    live = segment.live_docs()
+    live_docs = (np.frombuffer(memoryview(live.to_array()), dtype=np.uint32).astype(np.int64)
+                 if len(live) else _EMPTY_INT)
+    empty_counts = np.zeros(0, dtype=np.int64)
+    if info.value_type == "unmapped":
+        return SignificantTermsState("unmapped", [], empty_counts, empty_counts, int(docs.size),
+                                     int(live_docs.size))
+    if info.value_type == "keyword":
+        _, ordinals, _, terms = keyword_ordinals(segment, spec.field, docs)
+        _, background_ordinals, _, _ = keyword_ordinals(segment, spec.field, live_docs)
+        foreground = np.bincount(ordinals, minlength=len(terms))
+        background = np.bincount(background_ordinals, minlength=len(terms))
+        used = np.flatnonzero(foreground)
+        used = _filter_terms(used, [terms[ordinal] for ordinal in used.tolist()], spec)
+        keys = [terms[ordinal] for ordinal in used.tolist()]
+        return SignificantTermsState("keyword", keys, foreground[used].astype(np.int64),
+                                     background[used].astype(np.int64), int(docs.size), int(live_docs.size))
+    rows, values, _ = numeric_values(segment, spec.field, docs, None, info)
+    rows, values = _dedup_adjacent(rows, values)
+    unique_values, _, counts = _unique_inverse_counts(values)
+    background_rows, background_values, _ = numeric_values(segment, spec.field, live_docs, None, info)
+    background_rows, background_values = _dedup_adjacent(background_rows, background_values)
+    background_unique, _, background_counts = _unique_inverse_counts(background_values)
+    # the matching documents are live documents, so every foreground value is in the background
+    background_for_keys = background_counts[np.searchsorted(background_unique, unique_values)]
+    convert = float if info.value_type == "double" else int
+    keys = [convert(value) for value in unique_values.tolist()]
+    selected = _filter_terms(np.arange(len(keys)), keys, spec)
+    return SignificantTermsState(info.value_type, [keys[position] for position in selected.tolist()],
+                                 counts[selected].astype(np.int64),
+                                 background_for_keys[selected].astype(np.int64),
+                                 int(docs.size), int(live_docs.size))
+
+
 _COLLECTORS = {
-    "composite": _collect_composite,
+    "composite": _collect_composite, "significant_terms": _collect_significant_terms,
     "avg": _collect_stats, "min": _collect_stats, "max": _collect_stats, "sum": _collect_stats,
     "stats": _collect_stats, "extended_stats": _collect_stats,
     "value_count": _collect_value_count, "cardinality": _collect_cardinality,

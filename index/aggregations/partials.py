@@ -522,9 +522,11 @@ class CompositeState:
         return CompositeState(tuple(keys), buckets, value_types)
 
 
+from index.aggregations.significant import SignificantTermsState   # noqa: E402 (a state kind too)
+
 _STATE_TYPES = {state_type.kind: state_type for state_type in (
     StatsState, ValueCountState, CardinalityState, DigestState, WeightedAvgState, TopHitsState,
-    SingleBucketState, KeyedBucketsState, FlatTermsState, CompositeState)}
+    SingleBucketState, KeyedBucketsState, FlatTermsState, CompositeState, SignificantTermsState)}
 
 
 def _state_from_wire(wire: dict):
@@ -589,6 +591,9 @@ def empty_state(node: AggregationNode):
         return KeyedBucketsState("range", "unmapped", {})
     if kind == "filters":
         return KeyedBucketsState("filters", "", {})
+    if kind == "significant_terms":
+        return SignificantTermsState("unmapped", [], np.zeros(0, dtype=np.int64),
+                                     np.zeros(0, dtype=np.int64))
     if kind == "composite":
         return CompositeState((), (), tuple("unmapped" for _ in spec.sources))
     raise AggregationError(f"Unknown aggregation type [{kind}]")

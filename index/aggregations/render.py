@@ -528,8 +528,15 @@ def _render_composite(node, state: CompositeState):
     return {"buckets": buckets}
 
 
+def _render_significant_terms(node, state):
+    from index.aggregations.significant import render_significant_terms
+    body = render_significant_terms(node, state)
+    _consume_buckets(len(body["buckets"]), node)
+    return body
+
+
 _RENDERERS = {
-    "composite": _render_composite,
+    "composite": _render_composite, "significant_terms": _render_significant_terms,
     "avg": _render_single_metric, "min": _render_single_metric, "max": _render_single_metric,
     "sum": _render_single_metric, "stats": _render_stats, "extended_stats": _render_stats,
     "value_count": _render_value_count, "cardinality": _render_cardinality,

@@ -339,6 +339,9 @@ def _parse_node(name: str, definition: Any, parse_query, depth: int) -> Aggregat
     spec = parser(name, type_name, dict(body), parse_query)
     sub_tree = EMPTY_TREE
     if sub_json is not None:
+        if type_name == "significant_terms":
+            raise AggregationError(f"sub-aggregations of [significant_terms] are not supported "
+                                   f"(aggregation [{name}])")
         if type_name in METRIC_TYPES:
             raise AggregationError(f"Aggregator [{name}] of type [{type_name}] cannot accept "
                                    f"sub-aggregations")
@@ -884,8 +887,13 @@ def _parse_composite(name, type_name, body, parse_query):
     return parse_composite(name, body)
 
 
+def _parse_significant_terms(name, type_name, body, parse_query):
+    from index.aggregations.significant import parse_significant_terms
+    return parse_significant_terms(name, body, _parse_include_exclude)
+
+
 _PARSERS: dict[str, Callable] = {
-    "composite": _parse_composite,
+    "composite": _parse_composite, "significant_terms": _parse_significant_terms,
     "avg": _parse_metric, "min": _parse_metric, "max": _parse_metric, "sum": _parse_metric,
     "value_count": _parse_metric, "stats": _parse_metric, "extended_stats": _parse_metric,
     "cardinality": _parse_metric,

@@ -33,6 +33,8 @@ EXACT_AGGREGATIONS = {
     "missing": {"missing": {"field": "tag"}, "aggs": {"a": {"avg": {"field": "n"}}}},
     "filters": {"filters": {"filters": {"a": {"term": {"tag": "a"}}}, "other_bucket": True}},
     "top": {"top_hits": {"size": 3, "sort": [{"seq": "desc"}], "_source": ["seq"]}},
+    "significant": {"significant_terms": {"field": "tag", "min_doc_count": 1}},
+    "significant_numbers": {"significant_terms": {"field": "n", "percentage": {}, "min_doc_count": 1}},
 }
 
 documents_strategy = st.lists(

@@ -12,7 +12,8 @@ from index.errors import IndexEngineError
 TYPES = ["terms", "histogram", "date_histogram", "range", "date_range", "filter", "filters", "missing",
          "global", "avg", "min", "max", "sum", "value_count", "stats", "extended_stats", "cardinality",
          "percentiles", "percentile_ranks", "weighted_avg", "top_hits", "composite",
-         "median_absolute_deviation", "max_bucket", "cumulative_sum", "bucket_sort", "nonsense"]
+         "median_absolute_deviation", "max_bucket", "cumulative_sum", "bucket_sort", "significant_terms",
+         "nonsense"]
 KEYS = ["field", "size", "shard_size", "interval", "calendar_interval", "fixed_interval", "ranges", "from",
         "to", "order", "missing", "min_doc_count", "extended_bounds", "hard_bounds", "keyed", "format",
         "time_zone", "offset", "percents", "values", "sort", "_source", "sources", "after", "include",
