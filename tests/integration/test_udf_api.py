@@ -231,3 +231,31 @@ def test_a_udf_registered_on_one_node_runs_on_every_node(node_factory):
         ranking = [hit["_id"] for hit in recency_ranking(member.base_url)["hits"]["hits"]]
         expected = expected or ranking
         assert ranking == expected
+
+
+def test_the_c_example_built_with_clang_registers_and_filters(udf_node, tmp_path):
+    import base64
+    import shutil
+    import subprocess
+
+    if shutil.which("clang") is None or shutil.which("wasm-ld") is None:
+        pytest.skip("the C example needs clang and lld (apt-get install -y clang lld)")
+    subprocess.run(["bash", str(examples.C_BUILD_SCRIPT), str(tmp_path)], check=True, capture_output=True)
+    module = base64.b64encode((tmp_path / "stock_filter.wasm").read_bytes()).decode()
+    status, body = http(udf_node.base_url, "PUT", "/_udf/stock_filter",
+                        examples.c_registration_body("stock_filter", module))
+    assert status == 200, body
+    status, _ = http(udf_node.base_url, "PUT", "/shop?wait_for_active_shards=1",
+                     {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                      "mappings": {"properties": {"price": {"type": "double"}, "stock": {"type": "integer"}}}})
+    assert status == 200
+    products = {"cheap-in-stock": (5.0, 3), "cheap-sold-out": (5.0, 0), "dear-in-stock": (50.0, 9), "no-stock-field": (1.0, None)}
+    lines = b"".join(b'{"index":{"_index":"shop","_id":"%s"}}\n' % name.encode() + json.dumps(
+        {"price": price, **({"stock": stock} if stock is not None else {})}).encode() + b"\n"
+        for name, (price, stock) in products.items())
+    status, bulk = http(udf_node.base_url, "POST", "/_bulk?refresh=true", lines)
+    assert status == 200 and not bulk["errors"]
+    status, response = http(udf_node.base_url, "POST", "/shop/_search", {"query": {"wasm_udf": {
+        "name": "stock_filter", "params": {"max_price": 10, "min_stock": 1}}}})
+    assert status == 200, response
+    assert [hit["_id"] for hit in response["hits"]["hits"]] == ["cheap-in-stock"]
