@@ -1113,6 +1113,7 @@ def _collect_significant_terms(node, segment, docs, scores, context):
 
 _COLLECTORS = {
     "composite": _collect_composite, "significant_terms": _collect_significant_terms,
+    "rare_terms": _collect_terms,
     "avg": _collect_stats, "min": _collect_stats, "max": _collect_stats, "sum": _collect_stats,
     "stats": _collect_stats, "extended_stats": _collect_stats,
     "value_count": _collect_value_count, "cardinality": _collect_cardinality,

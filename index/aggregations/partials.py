@@ -581,6 +581,8 @@ def empty_state(node: AggregationNode):
         return TopHitsState()
     if kind in ("filter", "missing", "global"):
         return SingleBucketState(0, empty_partial(node.sub_aggregations))
+    if kind == "rare_terms":
+        return FlatTermsState("unmapped", [], np.zeros(0, dtype=np.int64))
     if kind == "terms":
         if not node.sub_aggregations:
             return FlatTermsState("unmapped", [], np.zeros(0, dtype=np.int64))

@@ -535,8 +535,26 @@ def _render_significant_terms(node, state):
     return body
 
 
+def _render_rare_terms(node, state: FlatTermsState):
+    rare = np.flatnonzero((state.counts >= 1) & (state.counts <= node.spec.max_doc_count))
+    ordered = sorted(rare.tolist(), key=lambda position: state.keys[position])
+    ordered.sort(key=lambda position: int(state.counts[position]))
+    _consume_buckets(len(ordered), node)
+    buckets = []
+    for position in ordered:
+        key = state.keys[position]
+        bucket = {"key": key}
+        formatted = _format_value(key, state.value_type, state.date_format)
+        if formatted is not None:
+            bucket["key_as_string"] = formatted
+        bucket["doc_count"] = int(state.counts[position])
+        buckets.append(bucket)
+    return {"buckets": buckets}
+
+
 _RENDERERS = {
     "composite": _render_composite, "significant_terms": _render_significant_terms,
+    "rare_terms": _render_rare_terms,
     "avg": _render_single_metric, "min": _render_single_metric, "max": _render_single_metric,
     "sum": _render_single_metric, "stats": _render_stats, "extended_stats": _render_stats,
     "value_count": _render_value_count, "cardinality": _render_cardinality,

@@ -339,8 +339,8 @@ def _parse_node(name: str, definition: Any, parse_query, depth: int) -> Aggregat
     spec = parser(name, type_name, dict(body), parse_query)
     sub_tree = EMPTY_TREE
     if sub_json is not None:
-        if type_name == "significant_terms":
-            raise AggregationError(f"sub-aggregations of [significant_terms] are not supported "
+        if type_name in ("significant_terms", "rare_terms"):
+            raise AggregationError(f"sub-aggregations of [{type_name}] are not supported "
                                    f"(aggregation [{name}])")
         if type_name in METRIC_TYPES:
             raise AggregationError(f"Aggregator [{name}] of type [{type_name}] cannot accept "
@@ -659,6 +659,32 @@ def _parse_terms(name, type_name, body, parse_query):
                      missing, include, exclude, show_error, format_)
 
 
+@dataclass(frozen=True, slots=True)
+class RareTermsSpec(TermsSpec):
+    """rare_terms: every term held by at most max_doc_count documents, rarest first. Collected
+    and merged exactly like terms (never cut), selected when rendering."""
+
+    max_doc_count: int = 1
+
+
+def _parse_rare_terms(name, type_name, body, parse_query):
+    params = _Body(name, type_name, body)
+    field_name = params.required_field()
+    max_doc_count = params.integer("max_doc_count", 1, minimum=1)
+    if max_doc_count > 100:
+        raise AggregationError(f"[max_doc_count] must be smaller than or equal to [100] in [{name}], "
+                               f"found [{max_doc_count}]")
+    missing = params.take("missing")
+    include = _parse_include_exclude(params.take("include"), "include", name)
+    exclude = _parse_include_exclude(params.take("exclude"), "exclude", name)
+    params.take("precision")
+    params.finish()
+    unlimited = 2**31 - 1    # no shard cut: rarity is only known after the merge
+    return RareTermsSpec(field_name, unlimited, unlimited, 1, 0,
+                         (BucketOrder("_count", True), BucketOrder("_key", True)), missing, include,
+                         exclude, False, None, max_doc_count)
+
+
 def _parse_include_exclude(value, key: str, name: str):
     if value is None:
         return None
@@ -894,6 +920,7 @@ def _parse_significant_terms(name, type_name, body, parse_query):
 
 _PARSERS: dict[str, Callable] = {
     "composite": _parse_composite, "significant_terms": _parse_significant_terms,
+    "rare_terms": _parse_rare_terms,
     "avg": _parse_metric, "min": _parse_metric, "max": _parse_metric, "sum": _parse_metric,
     "value_count": _parse_metric, "stats": _parse_metric, "extended_stats": _parse_metric,
     "cardinality": _parse_metric,

@@ -12,7 +12,7 @@ from index.errors import IndexEngineError
 TYPES = ["terms", "histogram", "date_histogram", "range", "date_range", "filter", "filters", "missing",
          "global", "avg", "min", "max", "sum", "value_count", "stats", "extended_stats", "cardinality",
          "percentiles", "percentile_ranks", "weighted_avg", "top_hits", "composite",
-         "median_absolute_deviation", "max_bucket", "cumulative_sum", "bucket_sort", "significant_terms",
+         "median_absolute_deviation", "max_bucket", "cumulative_sum", "bucket_sort", "significant_terms", "rare_terms",
          "nonsense"]
 KEYS = ["field", "size", "shard_size", "interval", "calendar_interval", "fixed_interval", "ranges", "from",
         "to", "order", "missing", "min_doc_count", "extended_bounds", "hard_bounds", "keyed", "format",

@@ -56,3 +56,16 @@ def test_unsupported_options_are_refused():
         parse({"s": {"significant_terms": {"field": "crime", "chi_square": {}}}})
     with pytest.raises(AggregationError, match=r"not supported"):
         parse({"s": {"significant_terms": {"field": "crime"}, "aggs": {"c": {"value_count": {"field": "crime"}}}}})
+
+
+def test_rare_terms_lists_terms_held_by_few_documents_rarest_first():
+    documents = [{"crime": "arson"}, {"crime": "fraud"}, {"crime": "fraud"}, {"crime": "theft"},
+                 {"crime": "theft"}, {"crime": "theft"}, {"crime": "bribery"}]
+    tree = parse({"r": {"rare_terms": {"field": "crime", "max_doc_count": 2}}})
+    partials = [collect_segment(tree, segment, segment.matching_docs(), FakeContext(FakeMapping(FIELD_TYPES)))
+                for segment in (FakeSegment(documents[:4], FIELD_TYPES, name="a"),
+                                FakeSegment(documents[4:], FIELD_TYPES, name="b"))]
+    from index.aggregations import reduce_for_shard_response
+    shard = reduce_for_shard_response(merge_partials(partials, tree), tree)
+    assert render(merge_partials([shard], tree), tree)["r"]["buckets"] == [
+        {"key": "arson", "doc_count": 1}, {"key": "bribery", "doc_count": 1}, {"key": "fraud", "doc_count": 2}]
