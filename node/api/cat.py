@@ -185,6 +185,7 @@ def register(app: Any, services: Any) -> None:
         options = IndicesOptions.from_params(query, IndicesOptions(expand_closed=True))
         names = resolve_indices(state, index, options)
         answers = await gather_shard_statistics(services, names)
+        every_copy = await gather_copy_statistics(services, names)
         table = CatTable([Column("health", ("h",)), Column("status", ("s",)), Column("index", ("i", "idx")),
                           Column("uuid", ("id",)), Column("pri", ("p", "shards.primary"), numeric=True),
                           Column("rep", ("r", "shards.replica"), numeric=True),
@@ -209,7 +210,10 @@ def register(app: Any, services: Any) -> None:
                 "pri": metadata.number_of_shards, "rep": metadata.number_of_replicas,
                 "docs.count": sum(s["doc_count"] for s in statistics) if opened else None,
                 "docs.deleted": sum(s["deleted_docs"] for s in statistics) if opened else None,
-                "store.size": size, "pri.store.size": size, "creation.date": metadata.creation_date,
+                "store.size": sum(s["size_bytes"] + s["translog_size_bytes"]
+                                  for (index_name, _, _), s in every_copy.items() if index_name == name)
+                if opened else None,
+                "pri.store.size": size, "creation.date": metadata.creation_date,
                 "creation.date.string": time.strftime("%Y-%m-%dT%H:%M:%S.000Z",
                                                       time.gmtime(metadata.creation_date / 1000))})
         return render_table(table, query)
