@@ -17,7 +17,7 @@ from pathlib import Path
 
 DEFAULT_SEED = 20261129
 
-PROCESS_FAULTS = ("kill", "pause")
+PROCESS_FAULTS = ("kill", "kill-primary", "pause")
 PARTITION_FAULTS = ("partition-primary", "partition-master", "partition-halves", "partition-random",
                     "partition-bridge")
 ALL_FAULTS = PROCESS_FAULTS + PARTITION_FAULTS
@@ -67,6 +67,8 @@ def parse_faults(text: str) -> tuple[str, ...]:
 
 
 def _target_for(fault: str, node_names: list[str], rng: random.Random) -> str:
+    if fault == "kill-primary":
+        return "primary"
     if fault in PROCESS_FAULTS:
         # half the time the role that matters most, else any node
         return rng.choice(["primary", "master", *node_names])

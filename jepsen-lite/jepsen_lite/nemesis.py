@@ -123,9 +123,9 @@ class Nemesis:
         reason)."""
         fault = step.fault
         target = self.resolve_target(step)
-        if fault in ("kill", "pause", "partition-primary", "partition-master", "partition-bridge") and target is None:
+        if fault in ("kill", "kill-primary", "pause", "partition-primary", "partition-master", "partition-bridge") and target is None:
             return self._skip(step, f"no node holds the role {step.target!r} right now")
-        if fault == "kill":
+        if fault in ("kill", "kill-primary"):
             if not (self._can("kill") and self._can("start")):
                 return self._skip(step, "no kill and start fault commands were given")
             self._act("kill", target)
