@@ -23,7 +23,7 @@ from node.coordination.resolve import (
     LENIENT_EXPAND_OPEN, STRICT_EXPAND_OPEN, STRICT_EXPAND_OPEN_CLOSED, IndicesOptions, resolve_indices,
 )
 from node.coordination.services import normalize_mappings
-from node.coordination.stats import gather_shard_statistics, index_stats_section
+from node.coordination.stats import gather_copy_statistics, gather_shard_statistics, index_stats_section
 from node.coordination.values import parse_boolean, parse_integer, parse_time_seconds
 from node.errors import (
     ActionRequestValidationError, ApiError, IllegalArgumentError, IndexNotFoundError,
@@ -359,6 +359,7 @@ def register(app: Any, services: Any) -> None:
         query = params()
         names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN))
         answers = await gather_shard_statistics(services, names)
+        every_copy = await gather_copy_statistics(services, names)
         state = services.state
         total_copies = sum(len(shard.copies) for name in names for shard in state.routing_table.get(name, ()))
         successful = [answer for answer in answers if answer.statistics is not None]
@@ -369,28 +370,41 @@ def register(app: Any, services: Any) -> None:
                 return section
             return {key: value for key, value in section.items() if key in metrics}
 
-        all_statistics = [answer.statistics for answer in successful]
-        all_section = select(index_stats_section(all_statistics, _sum_counters(services, names)))
+        def copies_of(name: str | None) -> list[dict]:
+            return [statistics for (index_name, _, _), statistics in every_copy.items()
+                    if name is None or index_name == name]
+
+        counters_all = _sum_counters(services, names)
+        all_primaries = select(index_stats_section([answer.statistics for answer in successful], counters_all))
+        all_total = select(index_stats_section(copies_of(None), counters_all))
         indices_body = {}
         if query.get("level", "indices") != "cluster":
             for name in names:
                 per_index = [answer.statistics for answer in successful if answer.index_name == name]
-                section = select(index_stats_section(per_index, services.index_counters.get(name)))
-                index_body: dict[str, Any] = {"uuid": state.indices[name].uuid, "primaries": section,
-                                              "total": section}
+                counters = services.index_counters.get(name)
+                index_body: dict[str, Any] = {
+                    "uuid": state.indices[name].uuid,
+                    "primaries": select(index_stats_section(per_index, counters)),
+                    "total": select(index_stats_section(copies_of(name), counters))}
                 if query.get("level") == "shards":
-                    index_body["shards"] = {
-                        str(answer.shard_number): [{
-                            "routing": {"state": "STARTED", "primary": True, "node": answer.node_id},
-                            **select(index_stats_section([answer.statistics], None)),
-                            "seq_no": {"max_seq_no": answer.statistics["max_seq_no"],
-                                       "local_checkpoint": answer.statistics["local_checkpoint"],
-                                       "global_checkpoint": answer.statistics["global_checkpoint"]}}]
-                        for answer in successful if answer.index_name == name}
+                    shards_body: dict[str, list] = {}
+                    for shard in state.routing_table.get(name, ()):
+                        for shard_copy in shard.copies:
+                            statistics = every_copy.get((name, shard.shard_number, shard_copy.allocation_id))
+                            if statistics is None:
+                                continue
+                            shards_body.setdefault(str(shard.shard_number), []).append({
+                                "routing": {"state": shard_copy.state, "primary": shard_copy.primary,
+                                            "node": shard_copy.node_id},
+                                **select(index_stats_section([statistics], None)),
+                                "seq_no": {"max_seq_no": statistics["max_seq_no"],
+                                           "local_checkpoint": statistics["local_checkpoint"],
+                                           "global_checkpoint": statistics["global_checkpoint"]}})
+                    index_body["shards"] = shards_body
                 indices_body[name] = index_body
-        body = {"_shards": {"total": total_copies, "successful": len(successful),
-                            "failed": len(answers) - len(successful)},
-                "_all": {"primaries": all_section, "total": all_section}}
+        body = {"_shards": {"total": total_copies, "successful": len(every_copy),
+                            "failed": max(0, len(answers) - len(successful))},
+                "_all": {"primaries": all_primaries, "total": all_total}}
         if query.get("level", "indices") != "cluster":
             body["indices"] = indices_body
         return respond(body)
