@@ -162,3 +162,23 @@ async def test_analyze_global_and_by_index_field(api_node):
     _, body = await api_node.request("POST", "/_analyze", {"tokenizer": "whitespace", "filter": ["lowercase"],
                                                            "text": ["A B", "C"]})
     assert [token["token"] for token in body["tokens"]] == ["a", "b", "c"]
+
+
+async def test_deleting_an_index_closes_its_shards_and_removes_their_files(api_node):
+    await api_node.request("PUT", "/gone/_doc/1", {"a": 1})
+    index_uuid = api_node.state.indices["gone"].uuid
+    shard_directory = api_node.registry.shard_path(index_uuid, 0)
+    assert shard_directory.exists() and (index_uuid, 0) in api_node.registry.shards
+    await api_node.request("DELETE", "/gone")
+    await api_node.settle()
+    assert (index_uuid, 0) not in api_node.registry.shards
+    assert not shard_directory.exists()
+
+
+async def test_a_mapping_change_reaches_the_open_shard(api_node):
+    await api_node.request("PUT", "/mapped/_doc/1", {"a": 1})
+    await api_node.request("PUT", "/mapped/_mapping", {"properties": {"title": {"type": "keyword"}}})
+    await api_node.settle()
+    index_uuid = api_node.state.indices["mapped"].uuid
+    shard = api_node.registry.get(index_uuid, 0)
+    assert shard.mapping.field("title").type == "keyword"
