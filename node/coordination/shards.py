@@ -12,7 +12,7 @@ Replica copies assigned here are opened and then recovered from their primary by
 node/coordination/replication.py, which also forwards every primary write to the replicas.
 
 It must never await ``metadata.submit`` inside the state callback (contracts §8): every piece of
-work is spawned into ``context.background`` and serialized per shard with a lock.
+work is queued per shard (run in state order by one task in ``context.background``).
 """
 
 from __future__ import annotations

@@ -8,7 +8,7 @@ maintenance thread (refresh interval, async fsync, merges, reader-context sweep)
 ``node.workers.search_service`` (the search engineer's methods) when that module exists.
 
 Wire shapes (payload keys; ``index_uuid`` and ``shard_number`` are added by the pool):
-    open_shard      settings (flat index.*), mappings, mapping_version, primary_term
+    open_shard      settings (flat index.*), mappings, mapping_version (an open shard catches up)
     close_shard     delete (bool: remove the files too)
     update_mapping  mappings, mapping_version        update_settings  settings
     write           primary_term, mapping_version, items [[action, id, params]], refresh;
@@ -17,6 +17,15 @@ Wire shapes (payload keys; ``index_uuid`` and ``shard_number`` are added by the 
     get             id, realtime → {"found", "_seq_no", "_primary_term", "_version"}, body=_source
     mget            ids, realtime → {"docs": [...meta, "length"]}, body = sources concatenated
     refresh, flush, force_merge (max_num_segments), stats, segments
+    write + replicate: also "replicated" [[kind, seq_no, term, version, id, length, reason]] and
+                    "local_checkpoint"; the replicated sources follow the results' in the body
+    apply_replica   operations, mappings, mapping_version, global_checkpoint (+ sources)
+    history         from_seq_no → operations above it (OperationsNotRetainedError: use files)
+    promote         primary_term → gaps filled; operations above the global checkpoint, re-stamped
+    resync          global_checkpoint, operations: roll back above it, then apply
+    prepare_recovery → roll back above the global checkpoint; the local checkpoint to recover from
+    recovery_snapshot_begin / recovery_file_chunk / recovery_snapshot_end (primary side),
+    recovery_write_chunk / recovery_install (target side): file-based recovery
 
 It must never talk to the cluster state, Raft or the network; the front decides everything
 (which shards exist, their mappings, primary terms) and tells the worker.
