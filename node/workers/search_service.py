@@ -41,8 +41,9 @@ MAX_PENDING_FETCHES = 512
 _lock = threading.Lock()
 _filter_caches: dict[tuple[str, int], FilterCache] = {}
 _pending_fetches: dict[str, tuple[Any, float]] = {}       # token → (searcher, expires at)
-# scroll reader context id → {"after": the extended sort key of the last consumed hit, "batch": the
-# extended sort keys of the last batch returned, "request": the request wire, "shard": its key}
+# scroll reader context id → {"after": the extended sort key of the last consumed hit, "position":
+# hits consumed so far, "batch": the extended sort keys of the last batch returned, "request": the
+# request wire, "shard": its key}
 _scroll_states: dict[str, dict[str, Any]] = {}
 _token_counter = [0]
 # reader contexts opened through these methods, per shard: context id → "scroll" | "pit"
@@ -156,17 +157,22 @@ def search_shard_method(registry: ShardRegistry, payload: dict, body: bytes) -> 
                 if payload.get("request") is None:
                     raise SearchContextMissingError(f"No search context found for id [{context_id}]",
                                                     context_id=context_id)
-                state = _scroll_states[context_id] = {"after": None, "batch": [], "request": payload["request"],
-                                                      "shard": _key(payload)}
+                state = _scroll_states[context_id] = {"after": None, "position": 0, "batch": [],
+                                                      "request": payload["request"], "shard": _key(payload)}
             after = state["after"]
+            position = int(state["position"])
             stored_request_wire = state["request"]
         if payload.get("request") is None:
             reply["request"] = stored_request_wire
         request = SearchRequest.from_wire(stored_request_wire)
         # the shard's next batch: size hits after the last one the coordinator consumed, in the
-        # request's order made total by a _doc tie-break (so search_after never skips a tie)
-        page_request = _scroll_page_request(request, after)
+        # request's order made total by a _doc tie-break (so search_after never skips a tie).
+        # Scores are not exact cursor keys (a hit's _score value is rounded, the ranking key is
+        # not), so a scroll ordered by score counts its position instead (O(position) per page).
+        page_request = _scroll_page_request(request, after, position)
         result = _boosted(search_shard(searcher, page_request, context), payload.get("score_boost"))
+        if page_request.from_:
+            result = replace(result, hits=result.hits[page_request.from_:])
         with _lock:
             state["batch"] = [hit.sort_values for hit in result.hits]
         result = replace(result, hits=tuple(_strip_tie_break(hit, request) for hit in result.hits))
@@ -201,10 +207,12 @@ def _boosted(result: Any, boost: Any) -> Any:
     return replace(result, hits=hits, max_score=max_score)
 
 
-def _scroll_page_request(request: SearchRequest, after: list | None) -> SearchRequest:
+def _scroll_page_request(request: SearchRequest, after: list | None, position: int) -> SearchRequest:
     sort = tuple(request.sort) or (SortField("_score", "desc"),)
     if not any(sort_field.field == "_doc" for sort_field in sort):
         sort = sort + (SortField("_doc", "asc"),)
+    if any(sort_field.field == "_score" for sort_field in sort):
+        return replace(request, from_=position, sort=sort, search_after=None)
     return replace(request, from_=0, sort=sort, search_after=tuple(after) if after is not None else None)
 
 
@@ -223,6 +231,7 @@ def _advance_scroll(context_id: str | None, consumed: int) -> None:
         state = _scroll_states.get(context_id)
         if state is not None and len(state["batch"]) >= consumed:
             state["after"] = list(state["batch"][consumed - 1])
+            state["position"] = int(state["position"]) + consumed
             state["batch"] = []
 
 

@@ -234,3 +234,31 @@ def test_a_window_too_large_to_fetch_with_the_query_takes_the_fetch_phase_and_ag
     page = trio.run(coordinator.search, "model", body, {})
     assert ids(page) == model_order(None, sort_field, descending)[start:start + size]
     assert all("_source" in hit for hit in page["hits"]["hits"])
+
+
+@settings(max_examples=20, deadline=None)
+@given(query_colour=st.sampled_from([None, "red", "green"]), page_size=st.integers(1, 9))
+def test_a_scroll_ordered_by_score_equals_from_size_paging_and_hands_out_every_hit_once(coordinator, query_colour,
+                                                                                        page_size):
+    body = {"query": {"term": {"colour": query_colour}} if query_colour else {"match_all": {}}}
+    expected_count = len(model_order(query_colour, "rank", False))
+
+    async def scenario():
+        by_from = []
+        for start in range(0, expected_count, page_size):
+            page = await coordinator.search("model", {**body, "from": start, "size": page_size}, {})
+            by_from += ids(page)
+        page = await coordinator.search("model", {**body, "size": page_size}, {"scroll": "1m"})
+        by_scroll = ids(page)
+        while page["hits"]["hits"]:
+            page = await coordinator.scroll(page["_scroll_id"], "1m", {})
+            by_scroll += ids(page)
+        await coordinator.clear_scroll([page["_scroll_id"]])
+        return by_from, by_scroll
+
+    by_from, by_scroll = trio.run(scenario)
+    assert by_scroll == by_from
+    assert sorted(by_scroll, key=int) == sorted(model_order(query_colour, "rank", False), key=int)
+    if query_colour is None:
+        # match_all scores every doc 1.0: the order is the tie-break, shard then doc
+        assert by_scroll == [str(n) for n in sorted(range(DOCUMENT_COUNT), key=lambda n: (n % 3, n // 3))]
