@@ -997,6 +997,9 @@ def _worth_another_copy(error: BaseException) -> bool:
     copy, so it is reported at once."""
     if isinstance(error, IndexEngineError):
         return error.opensearch_type in ("index_closed_exception", "translog_exception", "corrupt_index_exception")
+    # udf-node: a UDF that traps or runs out of fuel does so on every copy (ran its full budget once)
+    if getattr(error, "opensearch_type", None) == "script_exception":
+        return False
     return True
 
 
