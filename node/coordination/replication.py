@@ -124,7 +124,8 @@ class Replication:
         async def forward(shard_copy: Any) -> None:
             try:
                 confirmed = await self.send_operations(index, shard.shard_number, shard_copy, operations,
-                                                       replicated_body, self.global_checkpoints.get(key))
+                                                       replicated_body, self.global_checkpoints.get(key),
+                                                       payload.get("refresh"))
                 if shard_copy.state in ("STARTED", "RELOCATING"):
                     checkpoints.append(int(confirmed.get("local_checkpoint", -1)))
             except Exception as error:  # noqa: BLE001 — the copy is failed below before acknowledging
@@ -188,13 +189,13 @@ class Replication:
         return None
 
     async def send_operations(self, index: Any, shard_number: int, shard_copy: Any, operations: list,
-                              body: bytes, global_checkpoint: int | None = None) -> dict:
+                              body: bytes, global_checkpoint: int | None = None, refresh: str | None = None) -> dict:
         node = self.context.metadata.state.nodes.get(shard_copy.node_id)
         if node is None:
             raise ApiError(f"node [{shard_copy.node_id}] is not in the cluster", opensearch_type="node_not_connected_exception")
         request = {"index_uuid": index.uuid, "shard_number": shard_number, "allocation_id": shard_copy.allocation_id,
                    "mapping_version": index.mapping_version, "operations": operations,
-                   "global_checkpoint": global_checkpoint}
+                   "global_checkpoint": global_checkpoint, "refresh": refresh}
         if shard_copy.node_id == self.context.node_id:
             answer, _ = await self.handle_replicate(request, body)
             return answer
@@ -374,7 +375,7 @@ class Replication:
             await local.opened.wait()
         mapping = await self._mapping_payload(key[0], int(payload.get("mapping_version", 0)))
         request = {"operations": payload["operations"], "global_checkpoint": payload.get("global_checkpoint"),
-                   **mapping}
+                   "refresh": payload.get("refresh"), **mapping}
         answer, _ = await self.context.workers.call(key[0], key[1], "apply_replica", request, body)
         if "mapping_update" in answer:
             raise ApiError(f"replica of shard [{key[1]}] lacks mapping fields the primary used",

@@ -272,6 +272,8 @@ def apply_replica(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[
         return {"mapping_update": required.update}, b""
     if payload.get("global_checkpoint") is not None:
         shard.global_checkpoint = max(shard.global_checkpoint, int(payload["global_checkpoint"]))
+    if payload.get("refresh") in ("true", "wait_for"):
+        shard.refresh()  # ?refresh on a write makes it visible on every copy, as OpenSearch does
     return {"local_checkpoint": shard.local_checkpoint, "max_seq_no": shard.max_seq_no}, b""
 
 

@@ -23,7 +23,7 @@ def registries(tmp_path):
     primary = ShardRegistry(tmp_path / "primary", 0)
     replica = ShardRegistry(tmp_path / "replica", 0)
     for registry in (primary, replica):
-        shard_service.open_shard(registry, key({"settings": {"index.translog.retention.operations": "0"},
+        shard_service.open_shard(registry, key({"settings": {"index.translog.retention.operations": "0", "index.refresh_interval": "-1"},
                                                 "mappings": MAPPINGS, "mapping_version": 1}), b"")
     yield primary, replica
     for registry in (primary, replica):
@@ -116,3 +116,13 @@ def test_a_returning_copy_rolls_back_above_its_global_checkpoint_before_recovery
     prepared, _ = shard_service.prepare_recovery(returning, key(), b"")
     assert prepared == {"local_checkpoint": 1, "global_checkpoint": 1}
     assert documents(returning, ["0", "1", "2", "50"]) == {"0": True, "1": True, "2": False, "50": False}
+
+
+def test_a_refreshing_write_is_searchable_on_the_replica_at_once(registries):
+    primary, replica = registries
+    answer, body = write(primary, range(3))
+    forward(answer, body, replica)
+    assert shard_service.stats(replica, key(), b"")[0]["doc_count"] == 0   # buffered, not yet refreshed
+    answer, body = write(primary, range(3, 5))
+    forward(answer, body, replica, refresh="true")
+    assert shard_service.stats(replica, key(), b"")[0]["doc_count"] == 5
