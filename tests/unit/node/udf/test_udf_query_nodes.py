@@ -13,7 +13,7 @@ from index.testing import build_reference_searcher
 from node.udf import queries
 from node.udf.host import UdfHost
 from node.udf.store import StaticUdfCatalog, UdfLimits
-from udf import UdfMemoryLimitError, UdfOutOfFuelError, UdfRuntime, UdfRuntimeConfig
+from udf import UdfMemoryLimitError, UdfOutOfFuelError, UdfRuntime, UdfRuntimeConfig, UdfTimeoutError
 
 DAY_MILLIS = 86_400_000
 NOW = 1_700_000_000_000
@@ -159,3 +159,12 @@ def test_the_coordinator_resolver_refuses_unknown_functions_and_params_and_stamp
         assert request.query.to_json()["wasm_udf"]["sha256"] == definitions["range_filter"].sha256
     finally:
         queries.install_coordinator_resolver(None)
+
+
+def test_the_wall_clock_bound_stops_a_module_that_still_has_fuel(searcher, runtime, definitions):
+    host = host_for(runtime, definitions, UdfLimits(fuel_per_query=10**15, timeout_milliseconds=100.0))
+    with pytest.raises(UdfTimeoutError) as raised:
+        run(searcher, host, {"query": {"wasm_udf": {"name": "infinite_loop"}}})
+    assert raised.value.opensearch_type == "script_exception"
+    assert "udf [infinite_loop]" in raised.value.reason and "timed out" in raised.value.reason
+    assert host.statistics()["calls"] == [["infinite_loop", "filter", "timeout", 1]]
