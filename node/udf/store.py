@@ -47,6 +47,8 @@ DEFAULT_FUEL_PER_QUERY = 1_000_000_000
 DEFAULT_TIMEOUT_MILLISECONDS = 10_000.0
 DEFAULT_MAX_MODULE_BYTES = 1 << 20
 DEFAULT_MAX_MEMORY_BYTES_PER_INSTANCE = 64 << 20
+# a module travels base64-encoded in one Raft entry (raft refuses entries above 8 MiB)
+MAX_MODULE_BYTES_LIMIT = 4 << 20
 
 # How long a worker waits for a definition its front has not written yet: a coordinator on
 # another node may already have applied a PutUdf this node is about to apply.
@@ -86,7 +88,7 @@ def limits_from_settings(setting: Any) -> UdfLimits:
     values before committing them (node/api/udf.py), so a stored state always parses."""
     from node.coordination.values import parse_time_seconds
 
-    def integer(key: str, default: int, minimum: int) -> int:
+    def integer(key: str, default: int, minimum: int, maximum: int | None = None) -> int:
         raw = setting(key, None)
         if raw is None:
             return default
@@ -96,6 +98,8 @@ def limits_from_settings(setting: Any) -> UdfLimits:
             raise ValueError(f"setting [{key}]: expected a positive number, got [{raw}]") from None
         if value < minimum:
             raise ValueError(f"setting [{key}]: expected at least {minimum}, got [{raw}]")
+        if maximum is not None and value > maximum:
+            raise ValueError(f"setting [{key}]: expected at most {maximum}, got [{raw}]")
         return value
 
     timeout_raw = setting(SETTING_TIMEOUT, None)
@@ -111,7 +115,7 @@ def limits_from_settings(setting: Any) -> UdfLimits:
     return UdfLimits(
         fuel_per_query=integer(SETTING_FUEL_PER_QUERY, DEFAULT_FUEL_PER_QUERY, 1),
         timeout_milliseconds=timeout_milliseconds,
-        max_module_bytes=integer(SETTING_MAX_MODULE_SIZE, DEFAULT_MAX_MODULE_BYTES, 1),
+        max_module_bytes=integer(SETTING_MAX_MODULE_SIZE, DEFAULT_MAX_MODULE_BYTES, 1, MAX_MODULE_BYTES_LIMIT),
         max_memory_bytes_per_instance=integer(SETTING_MAX_MEMORY_PER_INSTANCE,
                                               DEFAULT_MAX_MEMORY_BYTES_PER_INSTANCE, 64 * 1024),
     )

@@ -71,3 +71,8 @@ def test_limits_come_from_cluster_settings_with_documented_defaults():
     assert limits_from_settings(lambda key, default=None: default) == UdfLimits()
     with pytest.raises(ValueError, match="quidditch.udf.fuel_per_query"):
         limits_from_settings(lambda key, default=None: "lots" if key.endswith("fuel_per_query") else default)
+
+
+def test_the_module_size_setting_is_capped_below_what_one_raft_entry_carries():
+    with pytest.raises(ValueError, match="at most"):
+        limits_from_settings(lambda key, default=None: "16mb" if key.endswith("max_module_size") else default)
