@@ -267,14 +267,24 @@ class SearchCoordinator:
             wires[name] = replace(request, query=query).to_wire()
         return wires
 
-    def shard_targets(self, index_names: list[str],
-                      routing: str | None = None) -> tuple[list[ShardTarget], list[ShardFailure]]:
+    def shard_targets(self, index_names: list[str], routing: str | None = None,
+                      preference: str | None = None) -> tuple[list[ShardTarget], list[ShardFailure]]:
         """One copy of every shard of ``index_names`` (only the routed shards when ``routing`` —
-        comma-separated values — is given, as OpenSearch's search routing)."""
+        comma-separated values — is given, as OpenSearch's search routing), chosen by
+        ``preference`` (see ``order_copies``); the other started copies are the retry order."""
         state = self.state
         targets: list[ShardTarget] = []
         failures: list[ShardFailure] = []
         ordinal = 0
+        only_shards: set[int] | None = None
+        if preference and preference.startswith("_shards:"):
+            # "_shards:0,2" or "_shards:0,2|<another preference>"
+            listed, _, rest = preference[len("_shards:"):].partition("|")
+            try:
+                only_shards = {int(number) for number in listed.split(",") if number.strip()}
+            except ValueError:
+                raise IllegalArgumentError(f"no Preference for [{preference}]") from None
+            preference = rest or None
         for index_name in sorted(index_names):
             index = state.indices.get(index_name)
             if index is None:
@@ -284,18 +294,18 @@ class SearchCoordinator:
                                index_uuid=index.uuid)
             routed = routed_shards(index, routing) if routing else None
             for shard in state.routing_table.get(index_name, ()):
-                if routed is not None and shard.shard_number not in routed:
+                if (routed is not None and shard.shard_number not in routed) or (
+                        only_shards is not None and shard.shard_number not in only_shards):
                     continue
                 started = [c for c in shard.copies if c.node_id and c.state in ("STARTED", "RELOCATING")]
-                chosen = next((c for c in started if c.node_id == self.context.node_id), None)
-                if chosen is None:
-                    chosen = next((c for c in started if c.primary), None) or (started[0] if started else None)
+                ordered = order_copies(started, self.context.node_id, preference, index.uuid, shard.shard_number)
+                chosen = ordered[0] if ordered else None
                 if chosen is None:
                     failures.append(ShardFailure(index_name, index.uuid, shard.shard_number, None, ApiError(
                         f"No shard available for [{index_name}][{shard.shard_number}]",
                         opensearch_type="no_shard_available_action_exception")))
                 else:
-                    others = tuple(c.node_id for c in started if c is not chosen)
+                    others = tuple(c.node_id for c in ordered[1:])
                     targets.append(ShardTarget(index_name, index.uuid, shard.shard_number, chosen.node_id, ordinal,
                                                other_node_ids=others))
                 ordinal += 1
@@ -561,7 +571,8 @@ class SearchCoordinator:
         timeout_seconds = parse_time_seconds(timeout_value, "timeout") if timeout_value not in (None, "", "-1") \
             else None
         index_names = self.resolve(index_expression, query_params)
-        targets, unavailable = self.shard_targets(index_names, query_params.get("routing"))
+        targets, unavailable = self.shard_targets(index_names, query_params.get("routing"),
+                                                  query_params.get("preference"))
         self._check_allow_partial(query_params, unavailable)
         request = self.parse_request(body, query_params, index_names, targets, scroll=scroll_seconds is not None)
         filtered = self.filtered_requests(request, self.alias_filters(index_expression, index_names))
@@ -786,7 +797,8 @@ class SearchCoordinator:
         if unknown:
             raise QueryParsingError(f"request does not support [{unknown[0]}]")
         index_names = self.resolve(index_expression, query_params)
-        targets, unavailable = self.shard_targets(index_names, query_params.get("routing"))
+        targets, unavailable = self.shard_targets(index_names, query_params.get("routing"),
+                                                  query_params.get("preference"))
         uri = {key: value for key, value in query_params.items()
                if key in ("q", "df", "default_operator", "analyzer", "lenient", "analyze_wildcard")}
         request = parse_search_request(body, uri)
@@ -983,6 +995,47 @@ class SearchCoordinator:
 def _write_failure(item: dict) -> dict:
     return {"index": item.get("_index"), "id": item.get("_id"), "cause": item.get("error"),
             "status": int(item.get("status", 500))}
+
+
+PREFERENCE_VALUES = ("_local", "_only_local", "_primary", "_primary_first", "_replica", "_replica_first")
+
+
+def order_copies(copies: list[Any], local_node_id: str, preference: str | None, index_uuid: str,
+                 shard_number: int) -> list[Any]:
+    """Started copies in the order a search tries them, as OpenSearch's ``preference``:
+    default and ``_local`` — this node's copy, then the primary, then the others; ``_only_local``
+    — this node's copy only; ``_primary``/``_replica`` — only those; ``_primary_first``/
+    ``_replica_first`` — those first; ``_only_nodes:a,b`` / ``_prefer_nodes:a,b`` — by node id;
+    any other string — a stable order per (string, shard), so repeated searches with one
+    preference hit the same copies."""
+    local_first = sorted(copies, key=lambda c: (c.node_id != local_node_id, not c.primary, c.node_id))
+    if preference is None or preference in ("", "_local"):
+        return local_first
+    if preference == "_only_local":
+        return [c for c in copies if c.node_id == local_node_id]
+    if preference == "_primary":
+        return [c for c in local_first if c.primary]
+    if preference == "_replica":
+        return [c for c in local_first if not c.primary]
+    if preference == "_primary_first":
+        return sorted(local_first, key=lambda c: not c.primary)
+    if preference == "_replica_first":
+        return sorted(local_first, key=lambda c: c.primary)
+    if preference.startswith("_only_nodes:"):
+        wanted = {node.strip() for node in preference.split(":", 1)[1].split(",")}
+        return [c for c in local_first if c.node_id in wanted]
+    if preference.startswith("_prefer_nodes:"):
+        wanted = {node.strip() for node in preference.split(":", 1)[1].split(",")}
+        return sorted(local_first, key=lambda c: c.node_id not in wanted)
+    if preference.startswith("_"):
+        raise IllegalArgumentError(f"no Preference for [{preference}]")
+    import zlib
+
+    ranked = sorted(copies, key=lambda c: c.node_id)
+    if not ranked:
+        return ranked
+    start = zlib.crc32(f"{preference}/{index_uuid}/{shard_number}".encode()) % len(ranked)
+    return ranked[start:] + ranked[:start]
 
 
 def _opened_on(target: ShardTarget, reply: dict, id_key: str) -> ShardTarget:

@@ -336,3 +336,12 @@ def test_clearing_all_scrolls_leaves_points_in_time_open_and_clearing_all_pits_c
     assert {"pit_id": opened["pit_id"], "successful": True} in closed["pits"]
     with pytest.raises(NotFoundError):
         library.search(body={"pit": {"id": opened["pit_id"]}, "size": 0})
+
+
+def test_preference_shards_restricts_the_search_and_other_preferences_are_honoured(library):
+    one_shard = library.search(index=INDEX, preference="_shards:1", body={"size": 0})
+    assert one_shard["_shards"]["total"] == 1
+    everything = library.search(index=INDEX, preference="_local", body={"size": 0})
+    assert everything["_shards"]["total"] == 3 and everything["hits"]["total"]["value"] == 30
+    with pytest.raises(RequestError):
+        library.search(index=INDEX, preference="_nearest", body={"size": 0})

@@ -66,3 +66,41 @@ def test_the_error_body_groups_identical_causes_and_lists_failed_shards():
     assert body["error"]["root_cause"] == [{"type": "query_shard_exception", "reason": "bad value",
                                             "index_uuid": "uuid", "index": "books"}]
     assert [shard["shard"] for shard in body["error"]["failed_shards"]] == [0]
+
+
+from types import SimpleNamespace  # noqa: E402
+
+from node.coordination.search import order_copies  # noqa: E402
+
+COPIES = [SimpleNamespace(node_id="n1", primary=False), SimpleNamespace(node_id="n2", primary=True),
+          SimpleNamespace(node_id="n3", primary=False)]
+
+
+def nodes(copies):
+    return [copy.node_id for copy in copies]
+
+
+@pytest.mark.parametrize("preference, expected", [
+    (None, ["n1", "n2", "n3"]),                 # this node's copy, then the primary, then the rest
+    ("_local", ["n1", "n2", "n3"]),
+    ("_only_local", ["n1"]),
+    ("_primary", ["n2"]),
+    ("_primary_first", ["n2", "n1", "n3"]),
+    ("_replica", ["n1", "n3"]),
+    ("_only_nodes:n3,n2", ["n2", "n3"]),
+    ("_prefer_nodes:n3", ["n3", "n1", "n2"]),
+])
+def test_preference_orders_the_copies_a_search_tries(preference, expected):
+    assert nodes(order_copies(COPIES, "n1", preference, "uuid", 0)) == expected
+
+
+def test_a_custom_preference_string_always_picks_the_same_copy_and_spreads_across_shards():
+    first = [nodes(order_copies(COPIES, "n1", "session-42", "uuid", shard))[0] for shard in range(30)]
+    again = [nodes(order_copies(COPIES, "n1", "session-42", "uuid", shard))[0] for shard in range(30)]
+    assert first == again
+    assert len(set(first)) > 1
+
+
+def test_an_unknown_underscore_preference_is_an_illegal_argument():
+    with pytest.raises(IllegalArgumentError):
+        order_copies(COPIES, "n1", "_nearest", "uuid", 0)
