@@ -11,7 +11,7 @@ error objects.
 Accepted and ignored parameters: search_type=query_then_fetch|dfs_query_then_fetch (no DFS
 phase: scores use per-shard statistics), preference, request_cache, batched_reduce_size,
 pre_filter_shard_size, max_concurrent_shard_requests, ccs_minimize_roundtrips. ``routing``
-restricts the search to the routed shards. typed_keys is NOT supported (400).
+restricts the search to the routed shards; typed_keys prefixes aggregation names with their type.
 
 This module must never talk to a worker or parse the query DSL itself.
 """
@@ -26,7 +26,7 @@ import orjson
 from node.api import params, read_body, read_json_body, respond, services_of
 from node.coordination.search import SearchCoordinator
 from node.coordination.values import parse_boolean
-from node.errors import ApiError, IllegalArgumentError, NotSupportedError, error_body, error_status
+from node.errors import ApiError, IllegalArgumentError, error_body, error_status
 
 SEARCH_TYPES = ("query_then_fetch", "dfs_query_then_fetch")
 COORDINATOR_KEY = "quidditch_search"
@@ -41,8 +41,8 @@ def _check_search_params(query: dict[str, str]) -> None:
     search_type = query.get("search_type")
     if search_type is not None and search_type not in SEARCH_TYPES:
         raise IllegalArgumentError(f"No search type for [{search_type}]")
-    if parse_boolean(query.get("typed_keys"), "typed_keys", False):
-        raise NotSupportedError("[typed_keys] is not supported: aggregation names are returned untyped")
+    if "typed_keys" in query:
+        parse_boolean(query["typed_keys"], "typed_keys")
     for name in ("request_cache", "ccs_minimize_roundtrips", "allow_partial_search_results",
                  "ignore_unavailable", "allow_no_indices", "rest_total_hits_as_int"):
         if name in query:

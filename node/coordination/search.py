@@ -193,6 +193,7 @@ class QueryThenFetchOutcome:
     replies: dict[int, dict]            # shard_index → the query-phase reply
     hit_shard_indexes: list[int] | None = None   # aligned with hits: which target each came from
     timed_out: bool = False
+    targets: tuple = ()                          # the shard targets searched
 
 
 class SearchCoordinator:
@@ -412,6 +413,15 @@ class SearchCoordinator:
                                request_wires_by_index: dict[str, dict] | None = None,
                                timeout_seconds: float | None = None) -> QueryThenFetchOutcome:
         """``request`` None = a scroll continuation: the workers hold the request."""
+        outcome = await self._query_then_fetch(targets, request, extra_payload, scroll, initial_failures,
+                                               request_wires_by_index, timeout_seconds)
+        outcome.targets = tuple(targets)
+        return outcome
+
+    async def _query_then_fetch(self, targets: list[ShardTarget], request: SearchRequest | None,
+                                extra_payload: Any, scroll: bool, initial_failures: list[ShardFailure] | None,
+                                request_wires_by_index: dict[str, dict] | None,
+                                timeout_seconds: float | None) -> QueryThenFetchOutcome:
         now_millis = int(time.time() * 1000)
         request_wire = request.to_wire() if request is not None else None
         inline_fetch = len(targets) == 1
@@ -548,9 +558,31 @@ class SearchCoordinator:
             from index.aggregations import render_response
 
             response["aggregations"] = render_response(outcome.request.aggregations, merged.aggregations)
+            if parse_boolean(query_params.get("typed_keys"), "typed_keys"):
+                from index.aggregations import parse_aggregations
+
+                response["aggregations"] = typed_aggregation_keys(
+                    response["aggregations"], parse_aggregations(outcome.request.aggregations),
+                    self.field_type_lookup({target.index_name for target in outcome.targets}))
         if outcome.request.profile:
             response["profile"] = {"shards": list(merged.profiles)}
         return response
+
+    def field_type_lookup(self, index_names: Any) -> Any:
+        """field path → mapped type in the first searched index that maps it (for typed_keys)."""
+        from index.mapping import Mapping
+
+        state = self.state
+        mappings = [Mapping.from_json(state.indices[name].mappings) for name in sorted(set(index_names))
+                    if name in state.indices]
+
+        def field_type(path: str) -> str | None:
+            for mapping in mappings:
+                field = mapping.field(path)
+                if field is not None:
+                    return field.type
+            return None
+        return field_type
 
     # ------------------------------------------------------------------ the APIs
 
@@ -1036,6 +1068,60 @@ def order_copies(copies: list[Any], local_node_id: str, preference: str | None, 
         return ranked
     start = zlib.crc32(f"{preference}/{index_uuid}/{shard_number}".encode()) % len(ranked)
     return ranked[start:] + ranked[:start]
+
+
+TYPED_AGGREGATION_NAMES = {
+    "percentiles": "tdigest_percentiles", "percentile_ranks": "tdigest_percentile_ranks",
+    "avg_bucket": "simple_value", "sum_bucket": "simple_value", "cumulative_sum": "simple_value",
+    "min_bucket": "bucket_metric_value", "max_bucket": "bucket_metric_value",
+}
+TERMS_TYPED_NAMES = {"keyword": "sterms", "text": "sterms", "double": "dterms", "float": "dterms",
+                     "long": "lterms", "integer": "lterms", "short": "lterms", "byte": "lterms", "date": "lterms",
+                     "boolean": "lterms"}
+
+
+def typed_aggregation_keys(rendered: Any, tree: Any, field_type: Any) -> Any:
+    """typed_keys=true: every aggregation key becomes "<internal type>#<name>", as OpenSearch
+    names them (sterms/lterms/dterms for terms by field type, tdigest_percentiles, ...)."""
+    if not isinstance(rendered, dict):
+        return rendered
+    nodes = {node.name: node for node in list(tree.nodes) + list(getattr(tree, "pipelines", ()))}
+    typed: dict[str, Any] = {}
+    for name, body in rendered.items():
+        node = nodes.get(name)
+        if node is None:
+            typed[name] = body
+            continue
+        if node.type == "terms":
+            type_name = TERMS_TYPED_NAMES.get(field_type(getattr(node.spec, "field", "")) or "", "sterms")
+        else:
+            type_name = TYPED_AGGREGATION_NAMES.get(node.type, node.type)
+        typed[f"{type_name}#{name}"] = _typed_body(body, node, field_type)
+    return typed
+
+
+def _typed_body(body: Any, node: Any, field_type: Any) -> Any:
+    sub_tree = node.sub_aggregations
+    if not isinstance(body, dict) or not (len(sub_tree) or getattr(sub_tree, "pipelines", ())):
+        return body
+    body = dict(body)
+    buckets = body.get("buckets")
+    if isinstance(buckets, list):
+        body["buckets"] = [_typed_bucket(bucket, sub_tree, field_type) for bucket in buckets]
+    elif isinstance(buckets, dict):
+        body["buckets"] = {key: _typed_bucket(bucket, sub_tree, field_type) for key, bucket in buckets.items()}
+    else:
+        body = _typed_bucket(body, sub_tree, field_type)      # single-bucket: sub-aggregations inline
+    return body
+
+
+def _typed_bucket(bucket: Any, sub_tree: Any, field_type: Any) -> Any:
+    if not isinstance(bucket, dict):
+        return bucket
+    names = {node.name for node in list(sub_tree.nodes) + list(getattr(sub_tree, "pipelines", ()))}
+    plain = {key: value for key, value in bucket.items() if key not in names}
+    subs = {key: value for key, value in bucket.items() if key in names}
+    return {**plain, **typed_aggregation_keys(subs, sub_tree, field_type)}
 
 
 def _opened_on(target: ShardTarget, reply: dict, id_key: str) -> ShardTarget:

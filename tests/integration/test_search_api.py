@@ -345,3 +345,14 @@ def test_preference_shards_restricts_the_search_and_other_preferences_are_honour
     assert everything["_shards"]["total"] == 3 and everything["hits"]["total"]["value"] == 30
     with pytest.raises(RequestError):
         library.search(index=INDEX, preference="_nearest", body={"size": 0})
+
+
+def test_typed_keys_prefixes_every_aggregation_with_its_type(library):
+    response = library.search(index=INDEX, typed_keys="true", body={"size": 0, "aggs": {
+        "genres": {"terms": {"field": "genre"}, "aggs": {"pages": {"sum": {"field": "pages"}}}},
+        "years": {"terms": {"field": "year", "size": 1}},
+        "only_scifi": {"filter": {"term": {"genre": "scifi"}}, "aggs": {"p": {"percentiles": {"field": "pages"}}}}}})
+    aggregations = response["aggregations"]
+    assert set(aggregations) == {"sterms#genres", "lterms#years", "filter#only_scifi"}
+    assert "sum#pages" in aggregations["sterms#genres"]["buckets"][0]
+    assert "tdigest_percentiles#p" in aggregations["filter#only_scifi"]
