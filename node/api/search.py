@@ -1,6 +1,6 @@
 """The search REST APIs: _search, _count, _msearch, scroll, point in time (OpenSearch's and
 Elasticsearch's routes), _delete_by_query, _update_by_query, _explain, _validate/query,
-_search/shards and _field_caps.
+_search_shards and _field_caps.
 
 ``register_routes(app, context)`` (called by node/api/__init__.py) adds the routes; each handler
 reads the HTTP request, hands it to node/coordination/search.py's ``SearchCoordinator`` and
@@ -9,9 +9,10 @@ node/api) turns them into OpenSearch bodies — except inside _msearch, whose it
 error objects.
 
 Accepted and ignored parameters: search_type=query_then_fetch|dfs_query_then_fetch (no DFS
-phase: scores use per-shard statistics), preference, request_cache, batched_reduce_size,
+phase: scores use per-shard statistics), request_cache, batched_reduce_size,
 pre_filter_shard_size, max_concurrent_shard_requests, ccs_minimize_roundtrips. ``routing``
-restricts the search to the routed shards; typed_keys prefixes aggregation names with their type.
+restricts the search to the routed shards, ``preference`` picks the copies, typed_keys prefixes
+aggregation names with their type. Searches pass admission control (429 when over the limit).
 
 This module must never talk to a worker or parse the query DSL itself.
 """
