@@ -77,7 +77,7 @@ def test_a_lost_replica_is_failed_through_raft_before_the_ack_and_without_quorum
     status, health = http(members[0].base_url, "GET", "/_cluster/health?wait_for_nodes=3&timeout=90s")
     assert status == 200, health
     status, _ = http(members[0].base_url, "PUT", "/_cluster/settings", json.dumps(
-        {"persistent": {"quidditch.replication.copy_removal_timeout": "3s"}}).encode())
+        {"persistent": {"quidditch.replication.copy_removal_timeout": "10s"}}).encode())
     assert status == 200
     status, body = http(members[0].base_url, "PUT", "/guarded", json.dumps(
         {"settings": {"number_of_shards": 1, "number_of_replicas": 2}}).encode())
