@@ -12,7 +12,6 @@ Must never: write anything but a new file (segments are immutable), or change th
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ from pyroaring import BitMap
 from index.format import SEGMENT, write_checked_file
 from index.segment.inverter import InvertedField, invert_tokens
 from index.segment.layout import SectionWriter, compressor
+from index.segment.roaring_codec import serialize_postings
 from index.segment.types import FIELD_NAMES_FIELD, ID_FIELD, SegmentDocument
 
 POSTINGS_BLOCK_BYTES = 64 * 1024
@@ -183,26 +183,26 @@ def _write_inverted(writer: SectionWriter, path: str, inverted: InvertedField, l
                     max_doc: int, metadata: dict[str, Any], with_positions: bool) -> None:
     prefix = f"inverted/{path}/"
     writer.add_strings(prefix + "terms", inverted.terms)
-    # serialized bitmaps packed into blocks, each block one zstd frame
+    # serialized bitmaps packed greedily into blocks of at most POSTINGS_BLOCK_BYTES (a larger
+    # bitmap alone), each block one zstd frame; all bitmaps are serialized in one numpy pass
+    blob, term_starts = serialize_postings(inverted.entry_docs, inverted.term_entry_offsets)
+    term_count = len(inverted.terms)
+    term_locations = np.zeros((term_count, 3), dtype=np.int64)   # block, start, length
+    term_locations[:, 2] = np.diff(term_starts)
+    term_ends = term_starts[1:]
     block_parts: list[bytes] = []
     block_offsets = [0]
-    current_block: list[bytes] = []
-    current_size = 0
-    term_locations = np.zeros((len(inverted.terms), 3), dtype=np.int64)   # block, start, length
-    offsets = inverted.term_entry_offsets.tolist()
-    entry_docs = inverted.entry_docs
-    for term_number in range(len(inverted.terms)):
-        doc_ids = array("I")
-        doc_ids.frombytes(entry_docs[offsets[term_number]: offsets[term_number + 1]].tobytes())
-        serialized = BitMap(doc_ids).serialize()
-        if current_block and current_size + len(serialized) > POSTINGS_BLOCK_BYTES:
-            _close_block(block_parts, block_offsets, current_block)
-            current_block, current_size = [], 0
-        term_locations[term_number] = (len(block_offsets) - 1, current_size, len(serialized))
-        current_block.append(serialized)
-        current_size += len(serialized)
-    if current_block:
-        _close_block(block_parts, block_offsets, current_block)
+    first_term = 0
+    while first_term < term_count:
+        block_start = int(term_starts[first_term])
+        end_term = max(int(np.searchsorted(term_ends, block_start + POSTINGS_BLOCK_BYTES, side="right")),
+                       first_term + 1)
+        term_locations[first_term:end_term, 0] = len(block_offsets) - 1
+        term_locations[first_term:end_term, 1] = term_starts[first_term:end_term] - block_start
+        compressed = compressor().compress(blob[block_start:int(term_starts[end_term])].tobytes())
+        block_parts.append(compressed)
+        block_offsets.append(block_offsets[-1] + len(compressed))
+        first_term = end_term
     writer.add_bytes(prefix + "postings_blocks", b"".join(block_parts), compress=False)
     writer.add_array(prefix + "postings_block_offsets", np.asarray(block_offsets, dtype=np.int64))
     writer.add_array(prefix + "term_locations", term_locations)
@@ -216,12 +216,6 @@ def _write_inverted(writer: SectionWriter, path: str, inverted: InvertedField, l
     metadata["positions"] = with_positions
     metadata["doc_count"] = int(np.count_nonzero(lengths))
     metadata["sum_total_term_freq"] = int(lengths.sum(dtype=np.int64))
-
-
-def _close_block(block_parts: list[bytes], block_offsets: list[int], block: list[bytes]) -> None:
-    compressed = compressor().compress(b"".join(block))
-    block_parts.append(compressed)
-    block_offsets.append(block_offsets[-1] + len(compressed))
 
 
 def _csr_offsets(docs: np.ndarray, max_doc: int) -> np.ndarray:
