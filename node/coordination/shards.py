@@ -279,7 +279,26 @@ class ShardDirector:
     async def call_primary(self, index_name: str, shard_number: int, method: str, payload: dict,
                            body: bytes = b"", timeout_seconds: float = DEFAULT_PRIMARY_WAIT_SECONDS
                            ) -> tuple[dict, bytes, Any, Any]:
-        """Run ``method`` on the shard's primary; returns (payload, body, index, shard routing)."""
+        """Run ``method`` on the shard's primary; returns (payload, body, index, shard routing).
+        When the primary's node cannot even be connected to (the request was never sent, so a
+        retry cannot apply anything twice), wait for a newer cluster state — the master may be
+        failing that node and promoting a replica — and try again until the timeout."""
+        from node.transport.errors import ConnectionClosedError
+
+        deadline = trio.current_time() + timeout_seconds
+        while True:
+            try:
+                return await self._call_primary_once(index_name, shard_number, method, payload, body,
+                                                     max(0.001, deadline - trio.current_time()))
+            except ConnectionClosedError as error:
+                never_sent = str(getattr(error, "reason", None) or error).startswith("cannot connect")
+                remaining = deadline - trio.current_time()
+                if not never_sent or remaining <= 0:
+                    raise
+                await self.wait_for_state_change(min(remaining, 0.5))
+
+    async def _call_primary_once(self, index_name: str, shard_number: int, method: str, payload: dict,
+                                 body: bytes, timeout_seconds: float) -> tuple[dict, bytes, Any, Any]:
         index, shard, primary = await self.primary_location(index_name, shard_number, timeout_seconds)
         if method == "write":
             # the primary's node forwards to the replicas before anything is acknowledged
