@@ -42,6 +42,10 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser.add_argument("--nodes", type=int, default=None, help="local nodes (default 3 for ci, 5 for soak)")
     run_parser.add_argument("--duration", type=float, default=3600.0, help="soak: seconds of planned faults")
     run_parser.add_argument("--raft-port-base", type=int, default=None, help="first Raft port to try (default: any)")
+    run_parser.add_argument("--network", choices=("auto", "netns", "loopback"), default="auto",
+                            help="local nodes: each in its own network namespace (root; partitions as routes) "
+                                 "or all on loopback (partitions only through the faults file); auto = netns "
+                                 "when available")
     run_parser.add_argument("--endpoints", default="", help="host:port,... of an existing cluster's HTTP API")
     run_parser.add_argument("--fault-command", action="append", default=[], metavar="ACTION=COMMAND",
                             help="with --endpoints: shell command per action (kill, start, pause, resume, isolate, "
@@ -88,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         soak_seconds=arguments.duration, endpoints=endpoints, fault_commands=fault_commands,
         node_environment=environment, required_test_settings=tuple(arguments.require_test_setting),
         resiliency_document=arguments.resiliency_doc or default_resiliency_document(),
-        raft_port_base=arguments.raft_port_base)
+        raft_port_base=arguments.raft_port_base, network=arguments.network)
     try:
         outcome = run(options)
     except Exception as error:  # noqa: BLE001 — the run broke (cluster never started, ...): say where to look

@@ -63,18 +63,19 @@ class LocalNode:
     process: subprocess.Popen | None = None
     incarnation: int = 0
     paused: bool = False
+    host: str = "127.0.0.1"
 
     @property
     def http_address(self) -> str:
-        return f"127.0.0.1:{self.http_port}"
+        return f"{self.host}:{self.http_port}"
 
     @property
     def raft_address(self) -> str:
-        return f"127.0.0.1:{self.raft_port}"
+        return f"{self.host}:{self.raft_port}"
 
     @property
     def transport_address(self) -> str:
-        return f"127.0.0.1:{self.transport_port}"
+        return f"{self.host}:{self.transport_port}"
 
     def is_running(self) -> bool:
         return self.process is not None and self.process.poll() is None
@@ -90,14 +91,20 @@ class LocalCluster:
     environment: dict[str, str] = field(default_factory=dict)
     raft_port_base: int | None = None
     workers_per_node: int = 1
+    network: object | None = None   # a netns.NamespaceNetwork already set up, or None (loopback)
     nodes: list[LocalNode] = field(default_factory=list)
 
     def __post_init__(self) -> None:
         self.run_directory = Path(self.run_directory)
         (self.run_directory / "nodes").mkdir(parents=True, exist_ok=True)
         (self.run_directory / "logs").mkdir(parents=True, exist_ok=True)
-        raft_ports = free_ports(self.node_count, base=self.raft_port_base)
-        other_ports = free_ports(2 * self.node_count)
+        if self.network is not None:
+            # each node has its own namespace, hence its own port space: the defaults fit
+            raft_ports = [9301] * self.node_count
+            other_ports = [9200, 9300] * self.node_count
+        else:
+            raft_ports = free_ports(self.node_count, base=self.raft_port_base)
+            other_ports = free_ports(2 * self.node_count)
         # `python -m` puts the working directory first on sys.path: an empty one, because a
         # data directory holds folders (udf/, raft/) that would shadow the project's packages
         self.working_directory = self.run_directory / "cwd"
@@ -110,7 +117,8 @@ class LocalCluster:
             self.nodes.append(LocalNode(name, self.run_directory / "nodes" / name,
                                         self.run_directory / "logs" / f"{name}.out",
                                         http_port=other_ports[2 * number], transport_port=other_ports[2 * number + 1],
-                                        raft_port=raft_ports[number]))
+                                        raft_port=raft_ports[number],
+                                        host=self.network.addresses[name] if self.network is not None else "127.0.0.1"))
 
     @property
     def seed_hosts(self) -> str:
@@ -123,9 +131,11 @@ class LocalCluster:
         raise KeyError(f"node name: expected one of {[n.name for n in self.nodes]}, got {name!r}")
 
     def command(self, node: LocalNode) -> list[str]:
-        return [sys.executable, "-m", "node", "--name", node.name, "--data", str(node.data_directory),
+        prefix = self.network.command_prefix(node.name) if self.network is not None else []
+        return prefix + [sys.executable, "-m", "node", "--name", node.name, "--data", str(node.data_directory),
                 "--http-port", str(node.http_port), "--transport-port", str(node.transport_port),
-                "--raft-port", str(node.raft_port), "--seed-hosts", self.seed_hosts,
+                "--raft-port", str(node.raft_port), "--http-host", node.host, "--transport-host", node.host,
+                "--raft-host", node.host, "--seed-hosts", self.seed_hosts,
                 "--cluster-secret-file", str(self.secret_file), "--workers", str(self.workers_per_node)]
 
     def launch(self, node: LocalNode) -> None:

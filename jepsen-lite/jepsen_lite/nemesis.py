@@ -86,8 +86,9 @@ class Nemesis:
 
     def __init__(self, node_names: list[str], control, faults_file: FaultsFile | None,
                  resolve_role: Callable[[str], str | None], log_path: Path, clock_origin: float,
-                 partition_skip_reason: str = "") -> None:
+                 partition_skip_reason: str = "", network=None) -> None:
         self.node_names = node_names
+        self.network = network   # netns.NamespaceNetwork: partitions as routes, when available
         self.control = control
         self.faults_file = faults_file
         self.resolve_role = resolve_role
@@ -123,7 +124,8 @@ class Nemesis:
         reason)."""
         fault = step.fault
         target = self.resolve_target(step)
-        if fault in ("kill", "kill-primary", "pause", "partition-primary", "partition-master", "partition-bridge") and target is None:
+        needs_target = ("kill", "kill-primary", "pause", "partition-primary", "partition-master", "partition-bridge")
+        if fault in needs_target and target is None:
             return self._skip(step, f"no node holds the role {step.target!r} right now")
         if fault in ("kill", "kill-primary"):
             if not (self._can("kill") and self._can("start")):
@@ -152,6 +154,10 @@ class Nemesis:
             links, sides = bridge_links(target, self.node_names, step.choice_seed)
         else:
             raise ValueError(f"nemesis fault: expected a known fault name, got {fault!r}")
+        if self.network is not None:
+            self.network.apply_links(links)
+            return self._started(step, target, {"sides": sides, "mechanism": "network-namespaces"},
+                                 lambda: self.network.apply_links([]))
         if self.faults_file is not None:
             self.faults_file.write(links)
             return self._started(step, target, {"sides": sides, "mechanism": "faults-file"},
@@ -204,5 +210,7 @@ class Nemesis:
                 pass
         if self.faults_file is not None:
             self.faults_file.write([])
+        if self.network is not None:
+            self.network.apply_links([])
         if hasattr(self.control, "heal_processes"):
             self.control.heal_processes()

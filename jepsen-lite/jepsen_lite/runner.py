@@ -19,6 +19,7 @@ Run directory:
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 from dataclasses import dataclass, field
@@ -26,7 +27,7 @@ from pathlib import Path
 
 import orjson
 
-from jepsen_lite import checkers
+from jepsen_lite import checkers, netns
 from jepsen_lite.client import NodeClient
 from jepsen_lite.cluster import CommandControl, LocalCluster
 from jepsen_lite.generator import NemesisStep, plan_ci, plan_soak, process_rng
@@ -58,10 +59,11 @@ class RunOptions:
     register_workers: int = 3
     max_set_documents: int = 3000
     operation_timeout_seconds: float = 5.0
-    convergence_bound_seconds: float = 90.0
+    convergence_bound_seconds: float = 60.0
     recovery_bound_seconds: float = 60.0
     tail_seconds: float = 5.0
     raft_port_base: int | None = None
+    network: str = "auto"   # auto | netns | loopback
 
 
 @dataclass
@@ -88,6 +90,8 @@ class Run:
         self.cluster: LocalCluster | None = None
         self.addresses: dict[str, str] = {}
         self.notes: list[str] = []
+        self.network = None
+        self.network_note = ""
 
     # ------------------------------------------------------------------ helpers
 
@@ -288,8 +292,25 @@ class Run:
             return
         environment = dict(options.node_environment)
         environment[FAULTS_FILE_VARIABLE] = str(self.out / "faults.json")
+        if options.network in ("auto", "netns"):
+            usable, reason = netns.available()
+            if usable:
+                names = [f"n{number}" for number in range(options.node_count)]
+                self.network = netns.NamespaceNetwork(f"{os.getpid() % 1000:03d}", names, netns.free_subnet_octet())
+                try:
+                    self.network.setup()
+                except Exception:
+                    self.network.teardown()
+                    raise
+                self.say(f"nodes run in network namespaces on bridge {self.network.bridge} "
+                         f"(10.213.{self.network.subnet_octet}.0/24)")
+            elif options.network == "netns":
+                raise RuntimeError(f"--network netns: {reason}")
+            else:
+                self.network_note = f"network namespaces not used: {reason}"
+                self.say(self.network_note)
         self.cluster = LocalCluster(self.out, options.node_count, environment=environment,
-                                    raft_port_base=options.raft_port_base)
+                                    raft_port_base=options.raft_port_base, network=self.network)
         self.addresses = {node.name: node.http_address for node in self.cluster.nodes}
         self.faults_file = FaultsFile(self.out / "faults.json", {
             node.name: {"http": node.http_address, "transport": node.transport_address, "raft": node.raft_address}
@@ -397,7 +418,24 @@ class Run:
 
     # ------------------------------------------------------------------ the run
 
+    def cleanup(self) -> None:
+        """Idempotent: stop the nodes this run started and remove its network."""
+        self.stop_workers.set()
+        self.stop_observer.set()
+        if self.cluster is not None:
+            self.cluster.stop()
+        if self.network is not None:
+            self.network.teardown()
+            self.network = None
+        self.history.close()
+
     def execute(self) -> RunOutcome:
+        try:
+            return self.execute_phases()
+        finally:
+            self.cleanup()
+
+    def execute_phases(self) -> RunOutcome:
         options = self.options
         self.say(f"seed {options.seed} (from {options.seed_source}); profile {options.profile}; "
                  f"run directory {self.out}")
@@ -422,12 +460,16 @@ class Run:
             faults_file = getattr(self, "faults_file", None) \
                 if results["test_settings"].get(FAULTS_FILE_VARIABLE) else None
             partition_reason = ("the nodes do not honour the faults file (no " + FAULTS_FILE_VARIABLE +
-                                " fault layer yet)") if self.cluster is not None else \
+                                " fault layer yet)" + (f" and {self.network_note}" if self.network_note else "")) \
+                if self.cluster is not None else \
                 "partitions need --fault-command isolate=... and heal=..."
             control = self.cluster if self.cluster is not None else CommandControl(
                 options.fault_commands, self.addresses, self.out / "fault-commands.log")
             nemesis = Nemesis(sorted(self.addresses), control, faults_file, self.resolve_role,
-                              self.out / "nemesis.jsonl", self.history.started_at, partition_reason)
+                              self.out / "nemesis.jsonl", self.history.started_at, partition_reason,
+                              network=self.network)
+            results["partition_mechanism"] = ("network-namespaces" if self.network is not None else
+                                              "faults-file" if faults_file is not None else "none")
             threads.append(threading.Thread(target=self.observer, name="observer", daemon=True))
             process = 0
             if "set" in options.workloads:
@@ -463,9 +505,7 @@ class Run:
             self.stop_observer.set()
             for thread in threads:
                 thread.join(5)
-            if self.cluster is not None:
-                self.cluster.stop()
-            self.history.close()
+            self.cleanup()
         operations = self.history.snapshot()
         known = checkers.load_known_anomalies(options.resiliency_document)
         checker_results = [checkers.check_set(operations), checkers.check_dirty_reads(operations),
@@ -484,9 +524,8 @@ class Run:
         return self.finish(results, checker_results)
 
     def finish(self, results: dict, checker_results: list, skipped_run: bool = False) -> RunOutcome:
-        if self.cluster is not None and skipped_run:
-            self.cluster.stop()
-            self.history.close()
+        if skipped_run:
+            self.cleanup()
         passed = sum(1 for r in checker_results if r.verdict == "valid" or (r.verdict == "invalid" and r.known_anomaly))
         failed = sum(1 for r in checker_results if r.fails_run)
         results["checkers"] = {r.name: r.to_json() for r in checker_results}

@@ -322,3 +322,23 @@ def test_a_known_anomaly_is_reported_but_does_not_fail_the_run_while_lost_writes
     assert marked.verdict == "invalid" and marked.known_anomaly and not marked.fails_run
     lost = check_set(Script().call(0, "add", "a").final("search@n0", []).operations)
     assert mark_known(lost, {"stale-reads", "set"}).fails_run
+
+
+def test_unknown_writes_nobody_observed_are_pruned_so_a_partition_does_not_exhaust_the_search():
+    script = Script()
+    register(script, 0, "write", "k", value=1)
+    for process in range(1, 25):  # a partition: two dozen writes time out
+        script.invoke(process, "write", {"key": "k", "value": 100 + process}).complete(process, "info")
+    register(script, 0, "read_register", "k", result=1)
+    register(script, 0, "read_register", "k", result=None)  # impossible: still caught
+    result = check_linearizable_registers(script.operations, step_budget=1000)
+    assert result.verdict == "invalid"
+
+
+def test_an_observed_unknown_write_is_kept_and_may_explain_a_read():
+    script = Script()
+    register(script, 0, "write", "k", value=1)
+    for process in range(1, 25):
+        script.invoke(process, "write", {"key": "k", "value": 100 + process}).complete(process, "info")
+    register(script, 0, "read_register", "k", result=107)
+    assert check_linearizable_registers(script.operations, step_budget=1000).verdict == "valid"
