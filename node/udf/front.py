@@ -22,7 +22,9 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Histo
 
 from node.udf import queries
 from node.udf.host import BATCH_SECONDS_BUCKETS
-from node.udf.store import UdfLimits, compiled_cache_directory, limits_from_settings, write_store
+from node.udf.store import (
+    UdfLimits, compiled_cache_directory, index_limits_from_settings, limits_from_settings, write_store,
+)
 from udf import UdfDefinition, UdfInvocationError, UdfRuntime, UdfRuntimeConfig
 
 STATISTICS_POLL_SECONDS = 5.0
@@ -36,7 +38,7 @@ class FrontUdfCatalog:
         self._definitions: dict[str, UdfDefinition] = {}      # sha256 → decoded definition
         self._lock = threading.Lock()
         self._runtime: UdfRuntime | None = None
-        self._written: tuple[Any, UdfLimits] | None = None
+        self._written: tuple[Any, UdfLimits, dict[str, UdfLimits]] | None = None
         self.worker_statistics: list[dict[str, Any]] = []
 
     # -- the cluster state's view --
@@ -53,6 +55,20 @@ class FrontUdfCatalog:
             self.context.logger.warning("udf settings do not parse; using defaults",
                                         extra={"fields": {"reason": str(error)}})
             return UdfLimits()
+
+    def index_limits(self, state: Any, cluster_limits: UdfLimits) -> dict[str, UdfLimits]:
+        """Indices that set ``index.udf.fuel_per_query`` / ``index.udf.timeout``."""
+        limits: dict[str, UdfLimits] = {}
+        for index_name, index in state.indices.items():
+            try:
+                own = index_limits_from_settings(index.settings, cluster_limits)
+            except ValueError as error:
+                self.context.logger.warning("index udf settings do not parse; using the cluster's",
+                                            extra={"fields": {"index": index_name, "reason": str(error)}})
+                continue
+            if own is not None:
+                limits[index_name] = own
+        return limits
 
     def definition(self, name: str, state: Any = None) -> UdfDefinition:
         """The registered definition (UdfInvocationError when there is none)."""
@@ -98,11 +114,12 @@ class FrontUdfCatalog:
     def _write(self, state: Any) -> bool:
         """Bring <data>/udf-store in line with ``state``; True when something changed."""
         limits = self.limits(state)
-        if self._written is not None and self._written[0] is state.udfs and self._written[1] == limits:
+        index_limits = self.index_limits(state, limits)
+        if self._written is not None and self._written == (state.udfs, limits, index_limits):
             return False
         write_store(self.data_directory, state.version,
-                    {name: metadata.to_json() for name, metadata in state.udfs.items()}, limits)
-        self._written = (state.udfs, limits)
+                    {name: metadata.to_json() for name, metadata in state.udfs.items()}, limits, index_limits)
+        self._written = (state.udfs, limits, index_limits)
         live = {metadata.sha256 for metadata in state.udfs.values()}
         with self._lock:
             for sha256 in [sha256 for sha256 in self._definitions if sha256 not in live]:
@@ -110,8 +127,8 @@ class FrontUdfCatalog:
         return True
 
     async def on_state_applied(self, previous: Any, new_state: Any) -> None:
-        if previous.udfs == new_state.udfs and self.limits(previous) == self.limits(new_state) \
-                and self._written is not None:
+        if self._written is not None and previous.udfs == new_state.udfs and previous.indices is new_state.indices \
+                and self.limits(previous) == self.limits(new_state):
             return
         await trio.to_thread.run_sync(self._write, new_state)
         removed = set(previous.udfs) - set(new_state.udfs) or {

@@ -108,7 +108,7 @@ class UdfHost:
 
     def _limits_for(self, context: Any) -> ExecutionLimits:
         """What is left of this query's fuel and time on this shard (first call starts it)."""
-        limits: UdfLimits = self.catalog.limits()
+        limits: UdfLimits = self.catalog.limits(getattr(context, "index_name", None) or None)
         key = id(context)
         now = time.monotonic()
         with self._lock:

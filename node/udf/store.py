@@ -4,8 +4,9 @@ Owns the directory ``<data>/udf-store/``:
 
     modules/<sha256>.json   one registered definition (``UdfDefinition.to_json()``), content
                             addressed, so it never changes once written
-    catalog.json            {"state_version", "udfs": {name: sha256}, "limits": {...}} — the
-                            names and UDF limits of the latest cluster state applied here
+    catalog.json            {"state_version", "udfs": {name: sha256}, "limits": {...},
+                            "index_limits": {index: {...}}} — the names and UDF limits of the
+                            latest cluster state applied here
     compiled/               wasmtime's compiled code, written by udf/'s runtime (the front when
                             it validates a registration, the workers when they compile)
 
@@ -23,7 +24,7 @@ from __future__ import annotations
 import os
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, Mapping
 
@@ -43,6 +44,9 @@ SETTING_FUEL_PER_QUERY = "quidditch.udf.fuel_per_query"
 SETTING_TIMEOUT = "quidditch.udf.timeout"
 SETTING_MAX_MODULE_SIZE = "quidditch.udf.max_module_size"
 SETTING_MAX_MEMORY_PER_INSTANCE = "quidditch.udf.max_memory_per_instance"
+# Index settings that replace the cluster's for searches on that index's shards.
+INDEX_SETTING_FUEL_PER_QUERY = "index.udf.fuel_per_query"
+INDEX_SETTING_TIMEOUT = "index.udf.timeout"
 DEFAULT_FUEL_PER_QUERY = 1_000_000_000
 DEFAULT_TIMEOUT_MILLISECONDS = 10_000.0
 DEFAULT_MAX_MODULE_BYTES = 1 << 20
@@ -121,6 +125,25 @@ def limits_from_settings(setting: Any) -> UdfLimits:
     )
 
 
+def index_limits_from_settings(index_settings: Mapping[str, Any], cluster_limits: UdfLimits) -> UdfLimits | None:
+    """The limits for one index: its ``index.udf.*`` settings over the cluster's; None when it
+    sets neither (ValueError naming the setting when one does not parse)."""
+    fuel_raw = index_settings.get(INDEX_SETTING_FUEL_PER_QUERY)
+    timeout_raw = index_settings.get(INDEX_SETTING_TIMEOUT)
+    if fuel_raw is None and timeout_raw is None:
+        return None
+    overrides = {key: value for key, value in ((SETTING_FUEL_PER_QUERY, fuel_raw), (SETTING_TIMEOUT, timeout_raw))
+                 if value is not None}
+    try:
+        parsed = limits_from_settings(lambda key, default=None: overrides.get(key, default))
+    except ValueError as error:
+        raise ValueError(str(error).replace("quidditch.udf.", "index.udf.")) from None
+    return replace(cluster_limits,
+                   fuel_per_query=parsed.fuel_per_query if fuel_raw is not None else cluster_limits.fuel_per_query,
+                   timeout_milliseconds=(parsed.timeout_milliseconds if timeout_raw is not None
+                                         else cluster_limits.timeout_milliseconds))
+
+
 def _byte_size(raw: Any) -> int:
     from node.config import parse_byte_size
 
@@ -145,7 +168,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
 
 
 def write_store(data_directory: Path, state_version: int, udfs_json: Mapping[str, Mapping[str, Any]],
-                limits: UdfLimits) -> None:
+                limits: UdfLimits, index_limits: Mapping[str, UdfLimits] | None = None) -> None:
     """Bring ``<data>/udf-store`` in line with a cluster state: module files first, then the catalog
     (a worker that reads the new catalog always finds its modules), then stale modules go."""
     directory = store_directory(data_directory)
@@ -158,7 +181,8 @@ def write_store(data_directory: Path, state_version: int, udfs_json: Mapping[str
         module_path = modules / f"{sha256}.json"
         if not module_path.exists():
             _write_atomically(module_path, orjson.dumps(dict(definition_json)))
-    catalog = {"state_version": state_version, "udfs": names_to_sha256, "limits": limits.to_json()}
+    catalog = {"state_version": state_version, "udfs": names_to_sha256, "limits": limits.to_json(),
+               "index_limits": {name: value.to_json() for name, value in (index_limits or {}).items()}}
     _write_atomically(directory / CATALOG_FILE_NAME, orjson.dumps(catalog))
     wanted = {f"{sha256}.json" for sha256 in names_to_sha256.values()}
     for entry in modules.iterdir():
@@ -180,6 +204,7 @@ class DiskUdfCatalog:
         self._catalog_stamp: tuple[int, int] | None = None
         self._names: dict[str, str] = {}
         self._limits = UdfLimits()
+        self._index_limits: dict[str, UdfLimits] = {}
         self._definitions: dict[str, UdfDefinition] = {}
 
     def _refresh(self) -> None:
@@ -200,14 +225,17 @@ class DiskUdfCatalog:
             self._catalog_stamp = stamp
             self._names = dict(catalog.get("udfs") or {})
             self._limits = UdfLimits.from_json(catalog.get("limits"))
+            self._index_limits = {name: UdfLimits.from_json(value)
+                                  for name, value in (catalog.get("index_limits") or {}).items()}
             live = set(self._names.values())
             for sha256 in [sha256 for sha256 in self._definitions if sha256 not in live]:
                 del self._definitions[sha256]
 
-    def limits(self) -> UdfLimits:
+    def limits(self, index_name: str | None = None) -> UdfLimits:
+        """The cluster's limits, or an index's when it sets ``index.udf.*``."""
         self._refresh()
         with self._lock:
-            return self._limits
+            return self._index_limits.get(index_name, self._limits) if index_name else self._limits
 
     def sha256s(self) -> set[str]:
         self._refresh()
@@ -254,12 +282,13 @@ class StaticUdfCatalog:
     """The same interface over definitions held in memory (tests, benchmarks, in-process hosts)."""
 
     def __init__(self, definitions: Mapping[str, UdfDefinition] | None = None,
-                 limits: UdfLimits = UdfLimits()) -> None:
+                 limits: UdfLimits = UdfLimits(), index_limits: Mapping[str, UdfLimits] | None = None) -> None:
         self.definitions = dict(definitions or {})
         self._limits = limits
+        self._index_limits = dict(index_limits or {})
 
-    def limits(self) -> UdfLimits:
-        return self._limits
+    def limits(self, index_name: str | None = None) -> UdfLimits:
+        return self._index_limits.get(index_name, self._limits) if index_name else self._limits
 
     def sha256s(self) -> set[str]:
         return {definition.sha256 for definition in self.definitions.values()}

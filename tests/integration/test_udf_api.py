@@ -259,3 +259,19 @@ def test_the_c_example_built_with_clang_registers_and_filters(udf_node, tmp_path
         "name": "stock_filter", "params": {"max_price": 10, "min_stock": 1}}}})
     assert status == 200, response
     assert [hit["_id"] for hit in response["hits"]["hits"]] == ["cheap-in-stock"]
+
+
+def test_an_index_fuel_setting_bounds_searches_on_that_index(udf_node):
+    status, body = http(udf_node.base_url, "PUT", "/tight?wait_for_active_shards=1", {
+        "settings": {"number_of_shards": 1, "number_of_replicas": 0, "index.udf.fuel_per_query": 1000}})
+    assert status == 200, body
+    status, _ = http(udf_node.base_url, "PUT", "/tight/_doc/1?refresh=true", {"value": 1})
+    assert status in (200, 201)
+    deadline = time.monotonic() + 30
+    while True:   # the node writes the store after applying the index's state
+        status, body = http(udf_node.base_url, "POST", "/tight/_search", {"query": {"wasm_udf": {"name": "infinite_loop"}}})
+        if "used all 1000 units" in json.dumps(body) or time.monotonic() > deadline:
+            break
+        time.sleep(0.2)
+    assert status == 400
+    assert "used all 1000 units of fuel" in body["error"]["root_cause"][0]["reason"]

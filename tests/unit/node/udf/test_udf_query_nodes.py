@@ -168,3 +168,13 @@ def test_the_wall_clock_bound_stops_a_module_that_still_has_fuel(searcher, runti
     assert raised.value.opensearch_type == "script_exception"
     assert "udf [infinite_loop]" in raised.value.reason and "timed out" in raised.value.reason
     assert host.statistics()["calls"] == [["infinite_loop", "filter", "timeout", 1]]
+
+
+def test_an_index_fuel_setting_applies_to_searches_on_that_index(searcher, runtime, definitions):
+    host = UdfHost(StaticUdfCatalog(definitions, UdfLimits(fuel_per_query=10**15, timeout_milliseconds=100.0),
+                                    {"tight": UdfLimits(fuel_per_query=1_000_000)}), runtime=runtime)
+    request = parse_search_request({"query": {"wasm_udf": {"name": "infinite_loop"}}})
+    with pytest.raises(UdfOutOfFuelError):
+        search_shard(searcher, request, SearchContext(udf_hooks={"udf_host": host}, index_name="tight"))
+    with pytest.raises(UdfTimeoutError):
+        search_shard(searcher, request, SearchContext(udf_hooks={"udf_host": host}, index_name="other"))

@@ -76,3 +76,19 @@ def test_limits_come_from_cluster_settings_with_documented_defaults():
 def test_the_module_size_setting_is_capped_below_what_one_raft_entry_carries():
     with pytest.raises(ValueError, match="at most"):
         limits_from_settings(lambda key, default=None: "16mb" if key.endswith("max_module_size") else default)
+
+
+def test_index_settings_replace_the_cluster_limits_for_that_index_only(tmp_path):
+    from node.udf.store import index_limits_from_settings
+
+    cluster = UdfLimits(fuel_per_query=10**9, timeout_milliseconds=10_000.0)
+    tight = index_limits_from_settings({"index.udf.fuel_per_query": "1000", "index.number_of_shards": "1"}, cluster)
+    assert tight == UdfLimits(fuel_per_query=1000, timeout_milliseconds=10_000.0)
+    assert index_limits_from_settings({"index.udf.timeout": "2s"}, cluster).timeout_milliseconds == 2000.0
+    assert index_limits_from_settings({"index.number_of_shards": "1"}, cluster) is None
+    with pytest.raises(ValueError, match="index.udf.fuel_per_query"):
+        index_limits_from_settings({"index.udf.fuel_per_query": "plenty"}, cluster)
+    write_store(tmp_path, 3, {}, cluster, {"tight": tight})
+    catalog = DiskUdfCatalog(tmp_path, wait_seconds=0.0)
+    assert catalog.limits("tight") == tight
+    assert catalog.limits("other") == cluster and catalog.limits() == cluster
