@@ -65,9 +65,12 @@ class HeldCopies:
                     if self.allocation_ids.get(key) != shard_copy.allocation_id:
                         self.allocation_ids[key] = shard_copy.allocation_id
                         changed = True
-        live_uuids = {index.uuid for index in state.indices.values()}
-        for key in [key for key in self.allocation_ids if key.split("/", 1)[0] not in live_uuids]:
-            del self.allocation_ids[key]   # the index was deleted: nothing to report any more
+        # Forget only indices seen deleted (present before, gone now). Never infer deletion from
+        # absence: at start-up the first state can be empty until Raft has replayed its journal.
+        previous_uuids = {index.uuid for index in previous.indices.values()} if previous is not None else set()
+        deleted_uuids = previous_uuids - {index.uuid for index in state.indices.values()}
+        for key in [key for key in self.allocation_ids if key.split("/", 1)[0] in deleted_uuids]:
+            del self.allocation_ids[key]
             changed = True
         if changed:
             try:

@@ -52,3 +52,14 @@ def test_copies_of_other_nodes_and_deleted_indices_are_not_reported(tmp_path):
 def test_malformed_reports_from_the_wire_are_ignored():
     assert reported_copies_from_wire([{"index_name": "a"}, None, {"index_name": "b", "shard_number": "1",
                                                                    "allocation_id": "x"}])[0].shard_number == 1
+
+
+def test_an_empty_state_at_start_up_does_not_erase_what_the_node_holds(tmp_path):
+    state = state_with_copy_on("node-a")
+    held = HeldCopies(tmp_path, "node-a", logging.getLogger("test"))
+    held.on_state_applied(None, state)
+    restarted = HeldCopies(tmp_path, "node-a", logging.getLogger("test"))
+    empty = initial_cluster_state("test")
+    restarted.on_state_applied(empty, empty)       # Raft has not replayed its journal yet
+    assert restarted.allocation_ids == {"uuid-logs/0": "alloc-1"}
+    assert HeldCopies(tmp_path, "node-a", logging.getLogger("test")).allocation_ids == {"uuid-logs/0": "alloc-1"}
