@@ -50,6 +50,7 @@ REPLICATION_CHANNEL = "replication"
 RESYNC_METHOD = "shard/resync"
 WRITES_ALLOWED_WAIT_SECONDS = 30.0
 RECOVER_FILES_METHOD = "shard/recover_files"
+RECOVERY_FINALIZE_METHOD = "shard/recovery_finalize"
 RECOVERY_CHUNK_METHOD = "shard/recovery_chunk"
 RECOVERY_INSTALL_METHOD = "shard/recovery_install"
 RECOVERY_CHUNK_BYTES = 8 * 1024 * 1024
@@ -76,6 +77,7 @@ class Replication:
         handlers.register(RECOVER_METHOD, self.handle_recover)
         handlers.register(RECOVER_FILES_METHOD, self.handle_recover_files)
         handlers.register(RESYNC_METHOD, self.handle_resync)
+        handlers.register(RECOVERY_FINALIZE_METHOD, self.handle_recovery_finalize)
         handlers.register(RECOVERY_CHUNK_METHOD, self.handle_recovery_chunk)
         handlers.register(RECOVERY_INSTALL_METHOD, self.handle_recovery_install)
 
@@ -221,6 +223,13 @@ class Replication:
                 raise
             self.recovering[key].discard(payload["allocation_id"])
             return {"not_retained": True, "reason": getattr(error, "reason", str(error))}, b""
+
+    async def handle_recovery_finalize(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        key = (payload["index_uuid"], int(payload["shard_number"]))
+        if payload["allocation_id"] not in self.recovering.get(key, ()):
+            raise ApiError(f"copy [{payload['allocation_id']}] of shard [{key[1]}] is not registered as recovering "
+                           f"on the primary's node: recover again", opensearch_type="illegal_state_exception")
+        return {"finalized": True}, b""
 
     async def handle_recover_files(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
         """File-based recovery, driven by the primary's node: pin the last commit, push its files
@@ -422,6 +431,13 @@ class Replication:
                     mapping = {"mappings": index.mappings, "mapping_version": index.mapping_version}
                     await self.context.workers.call(local.index_uuid, local.shard_number, "apply_replica",
                                                     {"operations": answer["operations"], **mapping}, history)
+                # the primary confirms it has forwarded every write since registering this copy;
+                # if it lost track (restart, failed forward) the recovery starts over
+                if primary.node_id == self.context.node_id:
+                    await self.handle_recovery_finalize(request, b"")
+                else:
+                    await self.context.peers.request(node.transport_address, RECOVERY_FINALIZE_METHOD, request, b"",
+                                                     REPLICATION_TIMEOUT_SECONDS, channel=REPLICATION_CHANNEL)
             except Exception as error:  # noqa: BLE001 — retried, then left initializing (logged)
                 self.logger.warning("peer recovery attempt failed", extra={"fields": {
                     "index": local.index_name, "shard": local.shard_number, "attempt": attempt,
