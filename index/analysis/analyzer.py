@@ -9,6 +9,7 @@ batched path to the per-text one. An Analyzer never reads settings; the registry
 
 from __future__ import annotations
 
+import re
 from typing import Sequence
 
 import numpy as np
@@ -177,8 +178,17 @@ class Analyzer:
             else:
                 ascii_texts = texts
             fast = ascii_token_batch(ascii_texts, self._batch_tokenizer_kind)
-            if fast is None:  # an over-long token: the regex path splits it
-                non_ascii_numbers = list(range(len(texts)))
+            if fast is None:
+                # an over-long token: only the texts that may hold one take the regex path (which
+                # splits it), the rest of the batch stays on the numpy path
+                skip = set(non_ascii_numbers)
+                skip.update(number for number, text in enumerate(texts)
+                            if number not in skip and _MAYBE_OVERLONG_ASCII_TOKEN.search(text))
+                non_ascii_numbers = sorted(skip)
+                ascii_texts = [text for number, text in enumerate(texts) if number not in skip]
+                fast = ascii_token_batch(ascii_texts, self._batch_tokenizer_kind) if ascii_texts else None
+                if fast is None:
+                    non_ascii_numbers = list(range(len(texts)))
         if not non_ascii_numbers:
             terms, text_index, positions = fast
         else:
@@ -218,6 +228,9 @@ class Analyzer:
 
 
 # -- the numpy tokenizer for ASCII -----------------------------------------------------------
+# Every character an ASCII token can hold (word characters and joiners): a text without such a
+# run longer than the limit cannot yield an over-long token.
+_MAYBE_OVERLONG_ASCII_TOKEN = re.compile("[A-Za-z0-9_':.,;]{%d}" % (DEFAULT_MAX_TOKEN_LENGTH + 1))
 _OTHER, _LETTER, _DIGIT, _UNDERSCORE = 0, 1, 2, 3
 _CHARACTER_CLASS = np.zeros(256, dtype=np.uint8)
 for _code in range(128):
