@@ -169,6 +169,9 @@ class HttpClient:
         for attempt in (1, 2):
             if self.connection is None:
                 self.connection = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_seconds)
+                self.connection.connect()
+                # a request is one send (http.client joins headers and a bytes body); no Nagle wait
+                self.connection.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             try:
                 self.connection.request(method, path, body=body, headers=headers)
                 response = self.connection.getresponse()

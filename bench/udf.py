@@ -10,6 +10,11 @@ through index/query's search_shard with node/udf's query nodes and host (the cod
 runs; no HTTP, no worker hop). Every candidate goes through the UDF in batches of 4096.
 
     /work/venv/bin/python bench/udf.py [--n 1000000] [--reps 5] [--segments 1]
+    /work/venv/bin/python bench/udf.py --http http://127.0.0.1:9200 [--n 100000] [--reps 5]
+
+With ``--http`` the same pairs run through a node's REST API instead (index ``udf-bench`` is
+created and filled there, the example UDFs registered; ``took`` and the client's wall clock are
+both reported): the whole path, coordinator and worker hop included.
 
 Prints one line per query (median and best of --reps, milliseconds) and the UDF's overhead.
 Nothing is kept: the shard lives in a temporary directory.
@@ -73,12 +78,70 @@ def time_query(searcher, body: dict, context: SearchContext, reps: int) -> tuple
     return statistics.median(timings), min(timings), result
 
 
+def _http(base_url: str, method: str, path: str, body: object = None) -> dict:
+    import urllib.request
+
+    data = None if body is None else (body if isinstance(body, bytes) else orjson.dumps(body))
+    request = urllib.request.Request(base_url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/x-ndjson" if isinstance(body, bytes)
+                                              else "application/json"})
+    with urllib.request.urlopen(request, timeout=600) as response:
+        return orjson.loads(response.read() or b"null")
+
+
+def run_over_http(base_url: str, document_count: int, reps: int) -> None:
+    import urllib.error
+
+    for name in ("recency_scorer", "range_filter"):
+        _http(base_url, "PUT", f"/_udf/{name}", examples.wat_registration_body(name))
+    try:
+        _http(base_url, "DELETE", "/udf-bench")
+    except urllib.error.HTTPError:
+        pass
+    _http(base_url, "PUT", "/udf-bench", {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                                          "mappings": MAPPING})
+    started = time.perf_counter()
+    batch = 10_000
+    for start in range(0, document_count, batch):
+        lines = b"".join(b'{"index":{"_id":"%d"}}\n' % number + orjson.dumps(
+            {"value": number % 1000, "published_at": NOW - (number % 3650) * DAY_MILLIS, "title": "t"}) + b"\n"
+            for number in range(start, min(start + batch, document_count)))
+        _http(base_url, "POST", "/udf-bench/_bulk", lines)
+    _http(base_url, "POST", "/udf-bench/_refresh")
+    print(f"indexed {document_count} documents over HTTP in {time.perf_counter() - started:.1f}s")
+    pairs = [
+        ("scorer", {"query": {"match_all": {}}, "size": 10},
+         {"query": {"script_score": {"query": {"match_all": {}}, "script": {
+             "lang": "wasm", "source": "recency_scorer", "params": {"now_millis": NOW, "weight": 2.0}}}}, "size": 10}),
+        ("filter", {"query": {"range": {"value": {"gte": 100, "lte": 499}}}, "size": 10},
+         {"query": {"wasm_udf": {"name": "range_filter", "params": {"lo": 100, "hi": 499}}}, "size": 10}),
+    ]
+    for label, plain, with_udf in pairs:
+        figures = []
+        for body in (plain, with_udf):
+            _http(base_url, "POST", "/udf-bench/_search?request_cache=false", body)   # warm-up
+            walls, tooks = [], []
+            for _ in range(reps):
+                began = time.perf_counter()
+                response = _http(base_url, "POST", "/udf-bench/_search", body)
+                walls.append((time.perf_counter() - began) * 1000.0)
+                tooks.append(response["took"])
+            figures.append((statistics.median(walls), statistics.median(tooks)))
+        (plain_wall, plain_took), (udf_wall, udf_took) = figures
+        print(f"{label} over http: without udf median {plain_wall:.1f} ms (took {plain_took}); with udf "
+              f"{udf_wall:.1f} ms (took {udf_took}); overhead {udf_wall - plain_wall:.1f} ms per query")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="bench/udf.py")
     parser.add_argument("--n", type=int, default=1_000_000)
     parser.add_argument("--reps", type=int, default=5)
     parser.add_argument("--segments", type=int, default=1)
+    parser.add_argument("--http", help="a running node's base URL: run the pairs through its REST API")
     arguments = parser.parse_args(argv)
+    if arguments.http:
+        run_over_http(arguments.http.rstrip("/"), arguments.n, arguments.reps)
+        return 0
 
     runtime = UdfRuntime()
     definitions = {name: runtime.build_definition(name, examples.wat_registration_body(name))

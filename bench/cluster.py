@@ -1,0 +1,263 @@
+"""bench/cluster.py — three local nodes, 3 shards × 1 replica: bulk, search, failover, restart.
+
+Starts three voters (``python -m node`` with --seed-hosts, one shard worker each, data under
+DATA_DIR), creates ``bench`` with 3 primaries and 1 replica, waits for green, then measures:
+
+1. bulk: the first N documents through `_bulk` (--clients connections spread over the nodes,
+   fsync per request, each write acknowledged by primary and replica): docs/s;
+2. search: the 1,000-query mix at 1 and 16 clients spread over the nodes (p50/p99/QPS), beside
+   the bare hypercorn "hello" ceiling measured in the same run (bench/hello_server.py);
+3. failover: SIGKILL of the node holding the primary of shard 0; the time until a `_bulk` sent to
+   a surviving node with one document for every shard is acknowledged without item errors;
+4. restart: the killed node started again on its data directory; the time from launch until every
+   shard copy allocated to it is STARTED in `_cat/shards` (searchable), and until green.
+
+    python bench/cluster.py --data DATA_DIR --n 20000 [--clients 4] [--reps 1] [--keep]
+
+Whatever fails is reported as failed (with the node logs' location), not hidden: the cluster code
+is young. Rows go to DATA_DIR/results/quidditch-cluster-N.ndjson.
+"""
+
+from __future__ import annotations
+
+import argparse
+import shlex
+import shutil
+import signal
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+import orjson
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import harness  # noqa: E402
+import node_search  # noqa: E402
+from harness import bench_engines  # noqa: E402
+
+FAILOVER_DEADLINE_SECONDS = 60.0
+RESTART_DEADLINE_SECONDS = 120.0
+WRITE_ATTEMPT_TIMEOUT_SECONDS = 5.0
+
+
+def cat_shards(node: harness.NodeProcess) -> list[dict]:
+    client = node.client(timeout_seconds=5.0)
+    try:
+        status, rows = client.json("GET", "/_cat/shards/bench?format=json")
+    finally:
+        client.close()
+    if status != 200 or not isinstance(rows, list):
+        raise RuntimeError(f"_cat/shards answered {status}: {rows}")
+    return rows
+
+
+def wait_for_health(node: harness.NodeProcess, status_wanted: str, timeout_seconds: float) -> float:
+    """Seconds until /_cluster/health reports status_wanted (polled; raises past the deadline)."""
+    start = time.monotonic()
+    client = node.client(timeout_seconds=10.0)
+    try:
+        while time.monotonic() - start < timeout_seconds:
+            try:
+                status, health = client.json("GET", "/_cluster/health")
+                if status == 200 and health.get("status") == status_wanted:
+                    return time.monotonic() - start
+            except OSError:
+                client.close()
+            time.sleep(0.1)
+    finally:
+        client.close()
+    raise RuntimeError(f"cluster not {status_wanted} within {timeout_seconds} s")
+
+
+def one_document_per_shard_body(attempt: int) -> bytes:
+    # 30 ids spread over the 3 shards by murmur3 routing (all three get some, whichever they are)
+    parts = []
+    for number in range(30):
+        parts.append(b'{"index":{"_index":"bench","_id":"failover-%d-%d"}}\n' % (attempt, number))
+        parts.append(b'{"body":"failover probe","n_words":2}\n')
+    return b"".join(parts)
+
+
+def measure_failover(nodes: list[harness.NodeProcess]) -> dict:
+    shards = cat_shards(nodes[0])
+    primary_of_zero = next(row for row in shards if str(row["shard"]) == "0" and row["prirep"] == "p")
+    victim = next(node for node in nodes if node.name == primary_of_zero["node"])
+    survivors = [node for node in nodes if node is not victim]
+    victim.kill(signal.SIGKILL)
+    killed_at = time.monotonic()
+    attempts, last_error = 0, None
+    client = survivors[0].client(timeout_seconds=WRITE_ATTEMPT_TIMEOUT_SECONDS + 5)
+    try:
+        while time.monotonic() - killed_at < FAILOVER_DEADLINE_SECONDS:
+            attempts += 1
+            try:
+                status, body = client.request(
+                    "POST", f"/_bulk?timeout={int(WRITE_ATTEMPT_TIMEOUT_SECONDS)}s",
+                    one_document_per_shard_body(attempts), "application/x-ndjson")
+                harness.check_bulk_response(status, body)
+                return {"victim": victim.name, "seconds_to_accept_writes": round(time.monotonic() - killed_at, 3),
+                        "attempts": attempts, "last_error": last_error}
+            except (RuntimeError, OSError) as error:
+                last_error = str(error)[:300]
+                client.close()
+            time.sleep(0.05)
+    finally:
+        client.close()
+    return {"victim": victim.name, "seconds_to_accept_writes": None, "attempts": attempts,
+            "last_error": last_error, "failed": f"no acknowledged write within {FAILOVER_DEADLINE_SECONDS} s"}
+
+
+def measure_restart(nodes: list[harness.NodeProcess], victim_name: str) -> dict:
+    victim = next(node for node in nodes if node.name == victim_name)
+    observer = next(node for node in nodes if node is not victim)
+    launched_at = time.monotonic()
+    victim.launch()
+    victim.wait_until_ready(RESTART_DEADLINE_SECONDS)
+    ready_seconds = time.monotonic() - launched_at
+    searchable_seconds, copies = None, []
+    while time.monotonic() - launched_at < RESTART_DEADLINE_SECONDS:
+        try:
+            copies = [row for row in cat_shards(observer) if row["node"] == victim.name]
+        except (RuntimeError, OSError):
+            copies = []
+        if copies and all(row["state"] == "STARTED" for row in copies):
+            searchable_seconds = time.monotonic() - launched_at
+            break
+        time.sleep(0.1)
+    result = {"node": victim.name, "seconds_to_http_ready": round(ready_seconds, 3),
+              "seconds_to_own_copies_started": None if searchable_seconds is None else round(searchable_seconds, 3),
+              "copies_on_node": [{k: row.get(k) for k in ("shard", "prirep", "state", "docs")} for row in copies]}
+    try:
+        result["seconds_to_green"] = round(
+            wait_for_health(observer, "green", RESTART_DEADLINE_SECONDS) + time.monotonic() - launched_at, 3)
+    except RuntimeError as error:
+        result["seconds_to_green"] = None
+        result["green_failed"] = str(error)
+        # what the cluster looks like instead, for whoever debugs it
+        try:
+            result["shards_at_deadline"] = [{k: row.get(k) for k in ("shard", "prirep", "state", "node", "docs")}
+                                            for row in cat_shards(observer)]
+            health_client = observer.client(timeout_seconds=5.0)
+            result["health_at_deadline"] = health_client.json("GET", "/_cluster/health")[1]
+            health_client.close()
+        except (RuntimeError, OSError) as snapshot_error:
+            result["shards_at_deadline"] = f"unavailable: {snapshot_error}"
+    return result
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", required=True, type=Path)
+    parser.add_argument("--n", type=int, default=20_000)
+    parser.add_argument("--clients", type=int, default=4, help="bulk clients")
+    parser.add_argument("--reps", type=int, default=1)
+    parser.add_argument("--keep", action="store_true")
+    arguments = parser.parse_args(argv)
+
+    data = arguments.data.resolve()
+    if harness.REPOSITORY in data.parents or data == harness.REPOSITORY:
+        parser.error("--data must be outside the repository")
+    command = "python bench/cluster.py " + " ".join(shlex.quote(a) for a in (argv or sys.argv[1:]))
+    run_id = bench_engines.new_run_id()
+    workload = bench_engines.Workload.load(str(data / "english.ndjson"), arguments.n, str(data / "queries.json"))
+    lines = [line.rstrip(b"\n") for line in workload.lines]
+    base_directory = Path(tempfile.mkdtemp(prefix="quidditch-cluster-", dir=str(data)))
+    load_start = harness.load_now()
+    report: dict = {"uptime_load_start": load_start, "base_directory": str(base_directory)}
+    nodes: list[harness.NodeProcess] = []
+    try:
+        started = time.monotonic()
+        nodes = harness.start_cluster(base_directory, 3, workers=1)
+        report["seconds_to_form"] = round(time.monotonic() - started, 3)
+        client = nodes[0].client()
+        status, answer = client.json("PUT", "/bench", {
+            "settings": {"number_of_shards": 3, "number_of_replicas": 1}, "mappings": harness.BENCH_MAPPING})
+        if status != 200:
+            raise RuntimeError(f"creating the index answered {status}: {answer}")
+        report["seconds_to_green_after_create"] = round(wait_for_health(nodes[0], "green", 60), 3)
+
+        bodies = harness.bulk_bodies(lines, "bench", 1_000)
+        ports = [node.http_port for node in nodes]
+        client_numbers = iter(range(10_000))
+        wall_seconds, item_counts = harness.run_clients(
+            arguments.clients, bodies,
+            lambda: harness.HttpClient("127.0.0.1", ports[next(client_numbers) % len(ports)]),
+            lambda http_client, body: harness.check_bulk_response(
+                *http_client.request("POST", "/_bulk", body, "application/x-ndjson")))
+        report["bulk"] = {"docs": sum(item_counts), "seconds": round(wall_seconds, 3),
+                          "docs_per_s": round(sum(item_counts) / wall_seconds), "clients": arguments.clients}
+        status, answer = client.json("POST", "/bench/_refresh")
+        status, counted = client.json("GET", "/bench/_count")
+        report["bulk"]["count_after_refresh"] = counted.get("count") if isinstance(counted, dict) else counted
+        client.close()
+
+        search_bodies = [orjson.dumps(bench_engines.to_opensearch(query)) for query in workload.queries]
+        search_requests = [("POST", "/bench/_search", body) for body in search_bodies] * arguments.reps
+        node_search.time_requests(ports[0], 1, search_requests[:200], node_search.hits_of_search)  # warm-up
+        report["search"] = {}
+        for client_count in node_search.CLIENT_COUNTS:
+            # spread clients over the nodes: a client connects to the node its thread number picks
+            spread = iter(range(10_000))
+            wall, results = harness.run_clients(
+                client_count, search_requests,
+                lambda: harness.HttpClient("127.0.0.1", ports[next(spread) % len(ports)]),
+                lambda http_client, request: _timed_search(http_client, request))
+            latencies = [latency for latency, _ in results]
+            report["search"][str(client_count)] = {
+                "qps": round(len(search_requests) / wall, 1),
+                "p50_ms": round(harness.percentile(latencies, 50), 3),
+                "p99_ms": round(harness.percentile(latencies, 99), 3),
+                "queries_with_hits": sum(1 for _, hits in results[:len(workload.queries)] if hits)}
+
+        failover = measure_failover(nodes)
+        report["failover"] = failover
+        report["restart"] = measure_restart(nodes, failover["victim"])
+    except Exception as error:  # noqa: BLE001 — a benchmark reports how far it got
+        report["failed"] = f"{type(error).__name__}: {error}"
+        report["traceback"] = traceback.format_exc()[-2000:]
+    finally:
+        for node in nodes:
+            node.stop()
+    hello = node_search.measure_hello(len(workload.queries) * arguments.reps)
+    report["hello"] = {str(count): {"qps": result["qps"], "p50_ms": result["p50_ms"], "p99_ms": result["p99_ms"]}
+                       for count, result in hello.items()}
+    report["uptime_load_end"] = harness.load_now()
+    if not arguments.keep and "failed" not in report:
+        shutil.rmtree(base_directory, ignore_errors=True)
+
+    row = harness.result_row(
+        workload.ndjson_bytes, arguments.n, engine="quidditch-cluster", label="quidditch-3node-3x1",
+        run_id=run_id, command=command, threads=arguments.clients, corpus_sha256=workload.corpus_sha256,
+        queries_sha256=workload.queries_sha256, docs=report.get("bulk", {}).get("docs"),
+        docs_per_s=report.get("bulk", {}).get("docs_per_s"),
+        qps=report.get("search", {}).get("16", {}).get("qps"),
+        p50_ms=report.get("search", {}).get("16", {}).get("p50_ms"),
+        p99_ms=report.get("search", {}).get("16", {}).get("p99_ms"),
+        loadavg_end=bench_engines.loadavg(), cluster=report)
+    bench_engines.append_row(str(data / "results" / f"quidditch-cluster-{arguments.n}.ndjson"), row)
+    print(f"$ {command}")
+    print(orjson.dumps({k: v for k, v in report.items() if k != "traceback"},
+                       option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode())
+    if "traceback" in report:
+        print(report["traceback"], file=sys.stderr)
+    for count in node_search.CLIENT_COUNTS:
+        measured = report.get("search", {}).get(str(count))
+        if measured:
+            print(f"search {count} clients: QPS {measured['qps']} = {measured['qps'] / hello[count]['qps']:.3f}x "
+                  f"hello ({hello[count]['qps']}), p50 {measured['p50_ms']} ms, p99 {measured['p99_ms']} ms")
+    return 1 if "failed" in report else 0
+
+
+def _timed_search(http_client: harness.HttpClient, request) -> tuple[float, int]:
+    method, path, body = request
+    started = time.perf_counter_ns()
+    status, answer = http_client.request(method, path, body)
+    elapsed_ms = (time.perf_counter_ns() - started) / 1e6
+    return elapsed_ms, node_search.hits_of_search(status, answer)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
