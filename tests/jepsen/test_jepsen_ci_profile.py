@@ -41,8 +41,8 @@ def explain(completed: subprocess.CompletedProcess, run_directory: Path) -> str:
 
 
 @pytest.mark.timeout(CI_PROFILE_LIMIT_SECONDS + 30)
-def test_the_ci_profile_passes_every_checker_and_reports_what_it_could_not_exercise(tmp_path):
-    run_directory = tmp_path / "ci-run"
+def test_the_ci_profile_passes_every_checker_and_reports_what_it_could_not_exercise(kept_run_directory):
+    run_directory = kept_run_directory
     completed, results = run_jepsen_lite(run_directory, "--profile", "ci")
     assert completed.returncode == 0, explain(completed, run_directory)
     assert re.search(r"jepsen-lite seed: \d+ \(from ", completed.stdout), "the seed must be printed"
@@ -68,8 +68,8 @@ def test_the_ci_profile_passes_every_checker_and_reports_what_it_could_not_exerc
 
 
 @pytest.mark.timeout(CI_PROFILE_LIMIT_SECONDS + 30)
-def test_a_build_that_acknowledges_before_replicas_confirm_fails_the_suite(tmp_path):
-    run_directory = tmp_path / "unsafe-run"
+def test_a_build_that_acknowledges_before_replicas_confirm_fails_the_suite(kept_run_directory):
+    run_directory = kept_run_directory
     variable = "QUIDDITCH_TEST_UNSAFE_ACK_BEFORE_REPLICATION"
     completed, results = run_jepsen_lite(run_directory, "--profile", "ci", "--nemesis", "kill-primary,pause,kill",
                                          "--node-env", f"{variable}=1", "--require-test-setting", variable)
