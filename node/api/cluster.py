@@ -349,6 +349,11 @@ def register(app: Any, services: Any) -> None:
     app.add_url_rule("/_nodes/<node_filter>/stats/<metric>", "nodes_stats_filter_metric", nodes_stats,
                      methods=["GET"])
 
+    @app.route("/_cluster/pending_tasks", methods=["GET"])
+    async def pending_tasks() -> Any:
+        # cluster-state changes are Raft commands applied as they commit: nothing waits in a queue
+        return respond({"tasks": []})
+
     @app.route("/_cluster/stats", methods=["GET"])
     async def cluster_stats() -> Any:
         state = services.state

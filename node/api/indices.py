@@ -143,6 +143,30 @@ def register(app: Any, services: Any) -> None:
     async def get_index_mappings(index: str) -> Any:
         return await get_mappings(index)
 
+    async def get_field_mappings(fields: str, index: str | None = None) -> Any:
+        import fnmatch
+
+        from index.mapping import Mapping
+
+        query = params()
+        names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN))
+        patterns = [field for field in fields.split(",") if field]
+        body: dict[str, Any] = {}
+        for name in names:
+            mappings = services.state.indices[name].mappings
+            found: dict[str, Any] = {}
+            for field_mapping in Mapping.from_json(mappings).fields():
+                if any(fnmatch.fnmatchcase(field_mapping.path, pattern) for pattern in patterns):
+                    definition = _definition_at(mappings, field_mapping.path)
+                    leaf = field_mapping.path.rsplit(".", 1)[-1]
+                    found[field_mapping.path] = {"full_name": field_mapping.path,
+                                                 "mapping": {leaf: definition or {"type": field_mapping.type}}}
+            body[name] = {"mappings": found}
+        return respond(body)
+
+    app.add_url_rule("/_mapping/field/<fields>", "get_field_mappings_all", get_field_mappings, methods=["GET"])
+    app.add_url_rule("/<index>/_mapping/field/<fields>", "get_field_mappings", get_field_mappings, methods=["GET"])
+
     @app.route("/<index>/_mapping", methods=["PUT", "POST"])
     async def put_mapping(index: str) -> Any:
         query = params()
@@ -481,6 +505,22 @@ def register(app: Any, services: Any) -> None:
             shards_acknowledged &= await services.wait_for_active_shards(
                 name, query.get("wait_for_active_shards", "1"), ack_timeout(query))
         return respond({"acknowledged": True, "shards_acknowledged": shards_acknowledged})
+
+
+def _definition_at(mappings: dict, path: str) -> dict | None:
+    """The mapping JSON of ``path`` (objects through "properties", multi-fields through "fields")."""
+    node: Any = mappings
+    for part in path.split("."):
+        if not isinstance(node, dict):
+            return None
+        container = node.get("properties") or {}
+        if part in container:
+            node = container[part]
+        elif part in (node.get("fields") or {}):
+            node = node["fields"][part]
+        else:
+            return None
+    return node if isinstance(node, dict) else None
 
 
 def _sum_counters(services: Any, names: list[str]) -> Any:

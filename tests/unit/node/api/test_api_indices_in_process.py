@@ -182,3 +182,16 @@ async def test_a_mapping_change_reaches_the_open_shard(api_node):
     index_uuid = api_node.state.indices["mapped"].uuid
     shard = api_node.registry.get(index_uuid, 0)
     assert shard.mapping.field("title").type == "keyword"
+
+
+async def test_field_mappings_by_name_and_wildcard(api_node):
+    await api_node.request("PUT", "/fm", {"mappings": {"properties": {
+        "title": {"type": "text", "fields": {"raw": {"type": "keyword"}}}, "user": {"properties": {
+            "age": {"type": "integer"}}}}}})
+    status, body = await api_node.request("GET", "/fm/_mapping/field/title.raw,user.*")
+    assert status == 200
+    found = body["fm"]["mappings"]
+    assert found["title.raw"] == {"full_name": "title.raw", "mapping": {"raw": {"type": "keyword"}}}
+    assert found["user.age"]["mapping"] == {"age": {"type": "integer"}}
+    status, body = await api_node.request("GET", "/_cluster/pending_tasks")
+    assert status == 200 and body == {"tasks": []}
