@@ -147,7 +147,7 @@ def register(app: Any, services: Any) -> None:
     async def cat_index() -> Any:
         endpoints = ["health", "indices", "indices/{index}", "nodes", "shards", "shards/{index}", "count",
                      "count/{index}", "aliases", "aliases/{alias}", "segments", "segments/{index}", "master",
-                     "cluster_manager", "allocation", "recovery", "recovery/{index}"]
+                     "cluster_manager", "allocation", "recovery", "recovery/{index}", "thread_pool"]
         return text_response("=^.^=\n" + "".join(f"/_cat/{endpoint}\n" for endpoint in endpoints))
 
     @app.route("/_cat/health", methods=["GET"])
@@ -432,6 +432,28 @@ def register(app: Any, services: Any) -> None:
                         "files_total": 0, "bytes": 0, "bytes_recovered": 0,
                         "bytes_percent": "100.0%" if done else "0.0%", "bytes_total": 0, "translog_ops": 0,
                         "translog_ops_recovered": 0, "translog_ops_percent": "100.0%" if done else "-1.0%"})
+        return render_table(table, query)
+
+    @app.route("/_cat/thread_pool", methods=["GET"])
+    @app.route("/_cat/thread_pool/<pools>", methods=["GET"])
+    async def cat_thread_pool(pools: str | None = None) -> Any:
+        # the front's admission limits play the part of OpenSearch's write/search pool queues
+        query = params()
+        admission = services.admission
+        node = services.state.nodes.get(context.node_id)
+        table = CatTable([Column("node_name", ("nn",)), Column("name", ("n",)),
+                          Column("active", ("a",), numeric=True), Column("queue", ("q",), numeric=True),
+                          Column("rejected", ("r",), numeric=True), Column("size", ("sz",), default=False,
+                                                                           numeric=True)])
+        wanted = [pool for pool in (pools or "").split(",") if pool]
+        rows = [("search", admission.search_requests, admission.rejected_searches),
+                ("write", admission.write_requests, admission.rejected_writes)]
+        for name, active, rejected in rows:
+            if wanted and not any(fnmatch.fnmatchcase(name, pattern) for pattern in wanted):
+                continue
+            table.rows.append({"node_name": node.name if node is not None else context.node_name, "name": name,
+                               "active": active, "queue": 0, "rejected": rejected,
+                               "size": context.config.workers})
         return render_table(table, query)
 
     app.add_url_rule("/_cat/recovery", "cat_recovery", cat_recovery, methods=["GET"])

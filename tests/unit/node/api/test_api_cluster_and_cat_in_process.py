@@ -108,7 +108,7 @@ async def test_cat_rejects_unknown_columns(api_node):
 async def test_cat_nodes_segments_aliases_allocation_recovery_answer(api_node):
     await api_node.request("PUT", "/seg/_doc/1?refresh=true", {"a": 1})
     await api_node.request("POST", "/_aliases", {"actions": [{"add": {"index": "seg", "alias": "s"}}]})
-    for path in ("nodes", "segments", "aliases", "allocation", "recovery", "master"):
+    for path in ("nodes", "segments", "aliases", "allocation", "recovery", "master", "thread_pool"):
         status, text = await api_node.request("GET", f"/_cat/{path}?v")
         assert status == 200, path
         assert len(text.strip().splitlines()) >= 2, path
