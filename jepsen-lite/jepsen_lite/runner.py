@@ -468,8 +468,10 @@ class Run:
             nemesis = Nemesis(sorted(self.addresses), control, faults_file, self.resolve_role,
                               self.out / "nemesis.jsonl", self.history.started_at, partition_reason,
                               network=self.network)
-            results["partition_mechanism"] = ("network-namespaces" if self.network is not None else
-                                              "faults-file" if faults_file is not None else "none")
+            results["partition_mechanism"] = (
+                "network-namespaces" if self.network is not None else
+                "faults-file" if faults_file is not None else
+                "fault-commands" if {"isolate", "heal"} <= set(options.fault_commands) else "none")
             threads.append(threading.Thread(target=self.observer, name="observer", daemon=True))
             process = 0
             if "set" in options.workloads:
