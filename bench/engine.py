@@ -34,7 +34,7 @@ import bench_engines  # noqa: E402  (shared/bench, by path)
 from index.analysis import AnalysisRegistry  # noqa: E402
 from index.mapping import Mapping  # noqa: E402
 from index.operations import IndexOperation  # noqa: E402
-from index.query import SearchContext, parse_search_request, search_shard  # noqa: E402
+from index.query import FilterCache, SearchContext, parse_search_request, search_shard  # noqa: E402
 from index.shard import Shard, ShardSettings  # noqa: E402
 
 BENCH_MAPPING = {
@@ -94,7 +94,9 @@ class QuidditchShard:
         statistics = self.shard.statistics()
         self.segments = statistics.segment_count
         self.doc_count = statistics.doc_count
-        self.context = SearchContext(index_name="bench")
+        # a filter cache per shard, as node/workers/search_service.py gives every shard it hosts
+        # (without it every range_term query rescans the n_words doc values)
+        self.context = SearchContext(index_name="bench", filter_cache=FilterCache())
 
     def build(self, query: dict):
         return parse_search_request(bench_engines.to_opensearch(query))
