@@ -47,7 +47,9 @@ def test_the_ci_profile_passes_every_checker_and_reports_what_it_could_not_exerc
     assert completed.returncode == 0, explain(completed, run_directory)
     assert re.search(r"jepsen-lite seed: \d+ \(from ", completed.stdout), "the seed must be printed"
     assert results["verdict"] == "valid" and results["failed"] == 0, explain(completed, run_directory)
-    summary_lines = (run_directory / "summary.txt").read_text().strip().splitlines()
+    summary = (run_directory / "summary.txt").read_text()
+    print(summary)  # shown with -s, and in the report of a failure
+    summary_lines = summary.strip().splitlines()
     assert re.fullmatch(r"\d+ passed, 0 failed", summary_lines[-1])
     for name in ("history.jsonl", "nemesis-plan.json", "observations.jsonl", "logs/n0.out"):
         assert (run_directory / name).exists(), name
