@@ -822,6 +822,55 @@ def _append_leaf_scalar(state: _ParseState, leaf: _Leaf, value: Any) -> None:
         _append_leaf_scalar(state, sub_leaf, value)
 
 
+# A root leaf whose scalar values need no more than a type check (or a range check) and whose
+# multi-fields are plain keyword fields: (path, accepted type, converter, ((sub path, ignore_above), ...)).
+_PlainLeaf = tuple[str, Any, Any, tuple[tuple[str, int | None], ...]]
+
+
+def _plain_leaves(leaves: dict[str, _Leaf]) -> dict[str, _PlainLeaf]:
+    plain: dict[str, _PlainLeaf] = {}
+    for name, leaf in leaves.items():
+        if leaf.copy_to or leaf.field_mapping.ignore_above is not None:
+            continue
+        if leaf.fast_type is None and leaf.fast_convert is None:
+            continue
+        sub_fields = []
+        for sub_leaf in leaf.sub_fields:
+            if sub_leaf.fast_type is not str or sub_leaf.sub_fields or sub_leaf.copy_to:
+                break
+            sub_fields.append((sub_leaf.field_mapping.path, sub_leaf.field_mapping.ignore_above))
+        else:
+            if sub_fields and leaf.fast_type is not str:
+                continue   # a number's multi-fields see the number itself: the full walk handles it
+            plain[name] = (leaf.field_mapping.path, leaf.fast_type, leaf.fast_convert, tuple(sub_fields))
+    return plain
+
+
+def _parse_plain_flat_document(plain: dict[str, _PlainLeaf], source: dict[str, Any]) -> dict[str, list] | None:
+    """The values of a document whose every key is a plain root leaf holding one plain scalar —
+    exactly what the full walk gives it — or None (then the full walk runs from scratch)."""
+    values: dict[str, list] = {}
+    for key, value in source.items():
+        entry = plain.get(key)
+        if entry is None:
+            return None
+        path, accepted_type, convert, sub_fields = entry
+        if type(value) is accepted_type:
+            values[path] = [value]
+            for sub_path, ignore_above in sub_fields:
+                if ignore_above is not None and len(value) > ignore_above:
+                    return None   # recorded in _ignored: the full walk does it
+                values[sub_path] = [value]
+        elif convert is not None:
+            converted = convert(value)
+            if converted is None:
+                return None
+            values[path] = [converted]
+        else:
+            return None
+    return values
+
+
 def _unwrap_type_name(mapping_json: dict[str, Any]) -> dict[str, Any]:
     """{"_doc": {...}} → {...}: the one mapping type name OpenSearch still accepts as a wrapper."""
     if len(mapping_json) == 1 and isinstance(mapping_json.get("_doc"), dict):
@@ -832,7 +881,7 @@ def _unwrap_type_name(mapping_json: dict[str, Any]) -> dict[str, Any]:
 class Mapping:
     """An index's mapping. Immutable: every method returns a new Mapping."""
 
-    __slots__ = ("_json", "_fields", "_objects", "_leaves_by_object")
+    __slots__ = ("_json", "_fields", "_objects", "_leaves_by_object", "_plain_root_leaves")
 
     def __init__(self, normalised_json: dict[str, Any]) -> None:
         self._json = normalised_json
@@ -841,6 +890,7 @@ class Mapping:
         # object path → {child name → _Leaf}: the document walk's fast path for scalar values
         self._leaves_by_object: dict[str, dict[str, _Leaf]] = {}
         self._index_fields(normalised_json.get("properties", {}), "")
+        self._plain_root_leaves = _plain_leaves(self._leaves_by_object.get("", {}))
         for field_mapping in self._fields.values():
             for target in field_mapping.copy_to:
                 if target in self._objects:
@@ -976,9 +1026,12 @@ class Mapping:
         if not isinstance(source, dict):
             raise MapperParsingError("failed to parse, document is empty" if source is None
                                      else f"failed to parse: the document must be an object, got [{_preview(source)}]")
-        state = _ParseState(document_id)
         if self._json.get("enabled", True) is False:
             return ParsedDocument({})  # the whole document is only stored, never indexed
+        values = _parse_plain_flat_document(self._plain_root_leaves, source)
+        if values is not None:
+            return ParsedDocument(values)
+        state = _ParseState(document_id)
         self._walk_object(self._json, "", source, self.dynamic, state, state.update)
         if state.update:
             raise MappingUpdateRequired(state.update)
