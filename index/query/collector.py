@@ -215,6 +215,10 @@ def _after_key(resolved: ResolvedSort, column: _SegmentSortColumn, after_value: 
     if resolved.kind == "keyword":
         return sign * _keyword_rank(column.terms or [], str(after_value))
     try:
+        if resolved.kind == "score":
+            # the key holds float32 scores widened to float64; the reported sort value is that
+            # float32 printed shortest, so widen the after-value the same way or ties repeat
+            return sign * float(np.float32(float(after_value)))
         return sign * float(after_value)
     except (TypeError, ValueError):
         raise QueryShardError(f"search_after value [{after_value}] does not fit the sort on "
