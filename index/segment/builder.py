@@ -59,25 +59,29 @@ def build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: 
     fields_metadata: dict[str, dict[str, Any]] = {}
     writer.metadata["fields"] = fields_metadata
 
-    # gather values column-wise: path -> (doc ids, values)
+    # gather values column-wise: path -> (doc ids, values); most fields hold one value per document
     values_by_field: dict[str, tuple[list[int], list[Any]]] = {}
-    field_name_terms: list[str] = []
-    field_name_docs: list[int] = []
     tombstones = BitMap()
     for doc, document in enumerate(documents):
-        if document.values is None:
+        document_values = document.values
+        if document_values is None:
             tombstones.add(doc)
             continue
-        for path, values in document.values.items():
-            present = [value for value in values if value is not None]
-            if not present:
-                continue
-            field_name_terms.append(path)
-            field_name_docs.append(doc)
-            doc_list, value_list = values_by_field.setdefault(path, ([], []))
-            for value in present:
-                doc_list.append(doc)
-                value_list.append(value)
+        for path, values in document_values.items():
+            columns = values_by_field.get(path)
+            if columns is None:
+                columns = values_by_field[path] = ([], [])
+            if len(values) == 1:
+                value = values[0]
+                if value is not None:
+                    columns[0].append(doc)
+                    columns[1].append(value)
+            else:
+                for value in values:
+                    if value is not None:
+                        columns[0].append(doc)
+                        columns[1].append(value)
+    values_by_field = {path: columns for path, columns in values_by_field.items() if columns[0]}
 
     for path in sorted(values_by_field):
         doc_list, value_list = values_by_field[path]
@@ -119,8 +123,9 @@ def build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: 
     _write_keyword_inverted(writer, ID_FIELD, all_docs, [d.document_id for d in documents], max_doc, id_metadata)
     fields_metadata[ID_FIELD] = id_metadata
     names_metadata: dict[str, Any] = {"type": "keyword"}
-    _write_keyword_inverted(writer, FIELD_NAMES_FIELD, np.asarray(field_name_docs, dtype=np.int64),
-                            field_name_terms, max_doc, names_metadata)
+    field_names, field_name_lengths = _field_names_inverted(values_by_field, max_doc)
+    _write_inverted(writer, FIELD_NAMES_FIELD, field_names, field_name_lengths, max_doc, names_metadata,
+                    with_positions=False)
     fields_metadata[FIELD_NAMES_FIELD] = names_metadata
 
     writer.add_strings("document_ids", [document.document_id for document in documents])
@@ -134,6 +139,33 @@ def build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: 
         writer.add_strings("routings", [document.routing or "" for document in documents])
     write_sources(writer, (document.source for document in documents), max_doc)
     return writer.encode()
+
+
+def _field_names_inverted(values_by_field: dict[str, tuple[list[int], list[Any]]], max_doc: int
+                          ) -> tuple[InvertedField, np.ndarray]:
+    """``_field_names`` (which documents have a value in each path) straight from the gathered
+    columns: the same inverted field as inverting one (path, doc) token per document and path."""
+    terms = sorted(values_by_field)
+    doc_pieces: list[np.ndarray] = []
+    term_entry_offsets = np.zeros(len(terms) + 1, dtype=np.int64)
+    for term_number, path in enumerate(terms):
+        docs = np.asarray(values_by_field[path][0], dtype=np.int64)
+        if len(docs) > 1:   # ascending; a multi-valued document repeats: keep it once
+            docs = docs[np.concatenate(([True], docs[1:] != docs[:-1]))]
+        doc_pieces.append(docs)
+        term_entry_offsets[term_number + 1] = term_entry_offsets[term_number] + len(docs)
+    entry_docs = np.concatenate(doc_pieces) if doc_pieces else np.zeros(0, dtype=np.int64)
+    entry_count = len(entry_docs)
+    inverted = InvertedField(
+        terms=terms,
+        term_entry_offsets=term_entry_offsets,
+        entry_docs=entry_docs.astype(np.uint32),
+        entry_frequencies=np.ones(entry_count, dtype=np.uint32),
+        entry_position_offsets=np.arange(entry_count + 1, dtype=np.int64),
+        positions=np.zeros(entry_count, dtype=np.uint32),
+    )
+    lengths = np.bincount(entry_docs, minlength=max_doc).astype(np.uint32)
+    return inverted, lengths
 
 
 def _term_text(value: Any) -> str:
