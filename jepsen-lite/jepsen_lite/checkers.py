@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any, Iterable
 
@@ -44,6 +44,9 @@ class CheckerResult:
     details: dict = field(default_factory=dict)
     known_anomaly: bool = False
     reason: str = ""
+    # the kinds of anomaly behind an invalid verdict (e.g. "divergent-copies"), so that
+    # docs/resiliency.md can list one kind as known without hiding the checker's others
+    anomaly_kinds: tuple[str, ...] = ()
 
     def __post_init__(self) -> None:
         if self.verdict not in VERDICTS:
@@ -55,6 +58,7 @@ class CheckerResult:
 
     def to_json(self) -> dict:
         return {"verdict": self.verdict, "known_anomaly": self.known_anomaly, "reason": self.reason,
+                "anomaly_kinds": list(self.anomaly_kinds),
                 "counts": self.counts, "details": self.details}
 
 
@@ -396,9 +400,11 @@ def check_convergence(report: dict | None) -> CheckerResult:
     if report.get("skipped"):
         return skipped("convergence", str(report["skipped"]))
     problems = []
+    kinds: set[str] = set()
     green_after = report.get("green_after_seconds")
     if green_after is None:
         problems.append(f"health did not turn green within {report['bound_seconds']} s of heal")
+        kinds.add("not-green")
     copies_by_shard: dict[tuple[str, str], list[dict]] = defaultdict(list)
     for copy in report.get("copies", ()):
         copies_by_shard[(str(copy["index"]), str(copy["shard"]))].append(copy)
@@ -406,15 +412,19 @@ def check_convergence(report: dict | None) -> CheckerResult:
         states = {c.get("state") for c in copies}
         if states != {"STARTED"}:
             problems.append(f"{index}/{shard}: copies in states {sorted(map(str, states))}")
-        counts = {c.get("node"): c.get("docs") for c in copies}
-        if len(set(counts.values())) > 1:
-            problems.append(f"{index}/{shard}: copies disagree on document count {counts}")
+            kinds.add("copies-not-started")
+        # only started copies can be compared: one still recovering is expected to lag
+        started = {c.get("node"): c.get("docs") for c in copies if c.get("state") == "STARTED"}
+        if len(set(started.values())) > 1:
+            problems.append(f"{index}/{shard}: started copies disagree on document count {started}")
+            kinds.add("divergent-copies")
     if not copies_by_shard:
         problems.append("_cat/shards listed no copy")
+        kinds.add("no-copies")
     counts = {"shards": len(copies_by_shard), "copies": sum(map(len, copies_by_shard.values())),
               "green_after_seconds": green_after}
     return CheckerResult("convergence", "invalid" if problems else "valid", counts, {"problems": problems},
-                         reason="; ".join(problems[:3]))
+                         reason="; ".join(problems[:3]), anomaly_kinds=tuple(sorted(kinds)))
 
 
 def check_recovery_times(nemesis_events: list[dict], operations: list[Operation], bound_seconds: float) -> CheckerResult:
@@ -449,12 +459,13 @@ def check_recovery_times(nemesis_events: list[dict], operations: list[Operation]
 # ---------------------------------------------------------------------------------- known anomalies
 
 
-KNOWN_ANOMALY_LINE = re.compile(r"^\|\s*`([a-z0-9-]+)`\s*\|")
+KNOWN_ANOMALY_LINE = re.compile(r"^\|\s*`([a-z0-9-]+(?:/[a-z0-9-]+)?)`\s*\|")
 
 
 def known_anomalies(resiliency_markdown: str) -> set[str]:
-    """Checker names listed in the table under the "## Known anomalies" heading of
-    docs/resiliency.md (first cell a checker name in backticks). ``set`` is ignored even if
+    """Entries listed in the table under the "## Known anomalies" heading of
+    docs/resiliency.md: first cell in backticks, either a checker name (every kind of anomaly
+    it reports is known) or ``checker/kind`` (only that kind). ``set`` is ignored even if
     listed: lost acknowledged writes are never acceptable."""
     names: set[str] = set()
     inside = False
@@ -466,7 +477,7 @@ def known_anomalies(resiliency_markdown: str) -> set[str]:
             match = KNOWN_ANOMALY_LINE.match(line.strip())
             if match:
                 names.add(match.group(1))
-    return names - NEVER_KNOWN_CHECKERS
+    return {name for name in names if name.split("/")[0] not in NEVER_KNOWN_CHECKERS}
 
 
 def load_known_anomalies(path: Path | None) -> set[str]:
@@ -476,6 +487,11 @@ def load_known_anomalies(path: Path | None) -> set[str]:
 
 
 def mark_known(result: CheckerResult, known: set[str]) -> CheckerResult:
-    if result.verdict == "invalid" and result.name in known and result.name not in NEVER_KNOWN_CHECKERS:
-        return CheckerResult(result.name, result.verdict, result.counts, result.details, True, result.reason)
+    """Known when the whole checker is listed, or every kind of anomaly it found is."""
+    if result.verdict != "invalid" or result.name in NEVER_KNOWN_CHECKERS:
+        return result
+    whole = result.name in known
+    every_kind = bool(result.anomaly_kinds) and all(f"{result.name}/{kind}" in known for kind in result.anomaly_kinds)
+    if whole or every_kind:
+        return replace(result, known_anomaly=True)
     return result

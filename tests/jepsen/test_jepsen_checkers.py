@@ -272,6 +272,7 @@ def test_convergence_requires_green_and_equal_copies():
     diverged = [copies[0], {**copies[1], "docs": 9}]
     result = check_convergence({"bound_seconds": 60, "green_after_seconds": 2.0, "copies": diverged})
     assert result.verdict == "invalid" and "disagree" in result.reason
+    assert result.anomaly_kinds == ("divergent-copies",)
     never_green = check_convergence({"bound_seconds": 60, "green_after_seconds": None, "copies": copies})
     assert never_green.verdict == "invalid"
     assert check_convergence(None).verdict == "skipped"
@@ -306,13 +307,14 @@ RESILIENCY = """
 |---|---|
 | `stale-reads` | minority reads |
 | `set` | must never be honoured |
+| `convergence/not-green` | one kind only |
 ## Runs
 | `dirty-reads` | not in the known section |
 """
 
 
 def test_known_anomalies_come_from_their_section_and_never_include_lost_writes():
-    assert known_anomalies(RESILIENCY) == {"stale-reads"}
+    assert known_anomalies(RESILIENCY) == {"stale-reads", "convergence/not-green"}
 
 
 def test_a_known_anomaly_is_reported_but_does_not_fail_the_run_while_lost_writes_always_do():
@@ -342,3 +344,15 @@ def test_an_observed_unknown_write_is_kept_and_may_explain_a_read():
         script.invoke(process, "write", {"key": "k", "value": 100 + process}).complete(process, "info")
     register(script, 0, "read_register", "k", result=107)
     assert check_linearizable_registers(script.operations, step_budget=1000).verdict == "valid"
+
+
+def test_a_known_kind_of_anomaly_does_not_hide_another_kind_from_the_same_checker():
+    started = {"index": "i", "shard": "0", "prirep": "p", "state": "STARTED", "docs": 10, "node": "n0"}
+    recovering = {**started, "prirep": "r", "state": "INITIALIZING", "docs": None, "node": "n1"}
+    stuck = check_convergence({"bound_seconds": 60, "green_after_seconds": None, "copies": [started, recovering]})
+    assert stuck.anomaly_kinds == ("copies-not-started", "not-green")  # a recovering copy is not divergent
+    known = {"convergence/not-green", "convergence/copies-not-started"}
+    assert not mark_known(stuck, known).fails_run
+    divergent = check_convergence({"bound_seconds": 60, "green_after_seconds": 1.0,
+                                   "copies": [started, {**recovering, "state": "STARTED", "docs": 9}]})
+    assert mark_known(divergent, known).fails_run
