@@ -49,6 +49,10 @@ STATUS_BY_OPENSEARCH_TYPE: dict[str, int] = {
     "query_shard_exception": 400,
     "script_exception": 400,
     "search_phase_execution_exception": 400,
+    "aggregation_execution_exception": 400,
+    # OpenSearch's TooManyBucketsException answers SERVICE_UNAVAILABLE (the limit is a cluster-wide
+    # protection, not a malformed request); the body carries max_buckets
+    "too_many_buckets_exception": 503,
     "version_conflict_engine_exception": 409,
     "document_missing_exception": 404,
     "aliases_not_found_exception": 404,
@@ -74,6 +78,10 @@ STATUS_BY_OPENSEARCH_TYPE: dict[str, int] = {
     "state_machine_exception": 500,
     "exception": 500,
 }
+
+
+# IndexEngineError.details keys that OpenSearch renders in the error object itself
+RENDERED_DETAIL_FIELDS: tuple[str, ...] = ("max_buckets",)
 
 
 class ApiError(Exception):
@@ -185,6 +193,12 @@ def error_fields(error: BaseException, index_name: str | None = None, index_uuid
     fields: dict[str, Any] = {"type": _opensearch_type(error), "reason": reason}
     if isinstance(error, ApiError):
         fields.update(error.extra)
+    details = getattr(error, "details", None)
+    if isinstance(details, dict):
+        # only the detail fields OpenSearch itself puts in the error object
+        for name in RENDERED_DETAIL_FIELDS:
+            if name in details:
+                fields[name] = details[name]
     if isinstance(error, IndexEngineError) or shard_number is not None:
         if index_uuid is not None:
             fields.setdefault("index_uuid", index_uuid)

@@ -18,11 +18,13 @@ from typing import Any
 import trio
 
 from node.api import params, read_json_body, respond
+from node.api.cluster_settings import expand_wildcard_resets, validate_cluster_settings
 from node.coordination.health import health_body, local_os_figures, master_node_id
 from node.coordination.resolve import STRICT_EXPAND_OPEN_CLOSED, IndicesOptions, resolve_indices
 from node.coordination.stats import index_stats_section
 from node.coordination.values import parse_time_seconds
 from node.errors import ActionRequestValidationError, IllegalArgumentError, IndexNotFoundError
+from raft.apply import flatten_settings
 from raft.commands import PutClusterSettings
 
 NODE_STATS_TRANSPORT_METHOD = "node/stats"
@@ -281,10 +283,13 @@ def register(app: Any, services: Any) -> None:
         unknown = sorted(set(body) - {"persistent", "transient"})
         if unknown:
             raise IllegalArgumentError(f"request [/_cluster/settings] contains unrecognized parameter: [{unknown[0]}]")
-        from raft.apply import _flatten  # the same flattening the state machine applies
-
-        persistent = _flatten(body.get("persistent") or {})
-        transient = _flatten(body.get("transient") or {})
+        # the same flattening the state machine applies
+        persistent = flatten_settings(body.get("persistent") or {})
+        transient = flatten_settings(body.get("transient") or {})
+        validate_cluster_settings("persistent", persistent)
+        validate_cluster_settings("transient", transient)
+        persistent = expand_wildcard_resets(persistent, services.state.persistent_settings)
+        transient = expand_wildcard_resets(transient, services.state.transient_settings)
         await services.submit(PutClusterSettings(persistent=persistent, transient=transient))
         return respond({"acknowledged": True, "persistent": _nest({k: v for k, v in persistent.items()
                                                                     if v is not None}),

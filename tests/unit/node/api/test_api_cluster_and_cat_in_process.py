@@ -112,3 +112,36 @@ async def test_cat_nodes_segments_aliases_allocation_recovery_answer(api_node):
         status, text = await api_node.request("GET", f"/_cat/{path}?v")
         assert status == 200, path
         assert len(text.strip().splitlines()) >= 2, path
+
+
+async def test_cluster_settings_reject_an_unknown_setting_as_opensearch_does(api_node):
+    status, body = await api_node.request("PUT", "/_cluster/settings", {"persistent": {"no.such.setting": "1"}})
+    assert status == 400
+    assert body["error"]["type"] == "illegal_argument_exception"
+    assert body["error"]["reason"] == "persistent setting [no.such.setting], not recognized"
+    status, body = await api_node.request("PUT", "/_cluster/settings", {"transient": {"quidditch.write.bogus": 1}})
+    assert status == 400 and body["error"]["reason"] == "transient setting [quidditch.write.bogus], not recognized"
+    _, body = await api_node.request("GET", "/_cluster/settings?flat_settings=true")
+    assert body == {"persistent": {}, "transient": {}}
+
+
+async def test_cluster_settings_refuse_a_value_that_would_not_parse(api_node):
+    status, body = await api_node.request("PUT", "/_cluster/settings",
+                                          {"transient": {"quidditch.bulk.max_operations": "many"}})
+    assert status == 400 and "quidditch.bulk.max_operations" in body["error"]["reason"]
+    status, body = await api_node.request("PUT", "/_cluster/settings",
+                                          {"transient": {"quidditch.udf.fuel_per_query": "-5"}})
+    assert status == 400 and "quidditch.udf.fuel_per_query" in body["error"]["reason"]
+
+
+async def test_cluster_settings_accept_every_family_the_engine_reads_and_wildcard_resets(api_node):
+    status, _ = await api_node.request("PUT", "/_cluster/settings", {
+        "persistent": {"cluster.routing.allocation.exclude._name": "x", "quidditch.udf.timeout": "2s",
+                       "quidditch.search.max_in_flight_requests": 10},
+        "transient": {"quidditch.replication.copy_removal_timeout": "5s", "action.auto_create_index": False}})
+    assert status == 200
+    status, _ = await api_node.request("PUT", "/_cluster/settings", {"persistent": {"*": None},
+                                                                     "transient": {"*": None}})
+    assert status == 200
+    _, body = await api_node.request("GET", "/_cluster/settings?flat_settings=true")
+    assert body == {"persistent": {}, "transient": {}}

@@ -57,3 +57,20 @@ def test_remote_errors_use_their_opensearch_type_and_unknown_errors_are_500():
     assert error_body(RuntimeError("boom")) == {
         "error": {"root_cause": [{"type": "exception", "reason": "boom"}], "type": "exception", "reason": "boom"},
         "status": 500}
+
+
+def test_too_many_buckets_is_a_503_that_names_the_bucket_limit():
+    from index.aggregations.render import MAX_BUCKETS, TooManyBucketsError
+
+    body = error_body(TooManyBucketsError("Trying to create too many buckets", max_buckets=MAX_BUCKETS))
+    assert body["status"] == 503
+    assert body["error"]["type"] == "too_many_buckets_exception"
+    assert body["error"]["max_buckets"] == MAX_BUCKETS
+    assert body["error"]["root_cause"][0]["max_buckets"] == MAX_BUCKETS
+
+
+def test_a_malformed_aggregation_is_a_400():
+    from index.errors import AggregationError
+
+    body = error_body(AggregationError("[terms] aggregation needs a field"))
+    assert body["status"] == 400 and body["error"]["type"] == "illegal_argument_exception"

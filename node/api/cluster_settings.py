@@ -1,0 +1,104 @@
+"""Which dynamic cluster settings PUT /_cluster/settings accepts, and whether their values parse.
+
+Owns ``validate_cluster_settings(scope, flat_settings)``: every key of one scope ("persistent" or
+"transient") must be a setting this engine reads — an exact key of ``EXACT_SETTINGS`` or a key
+under a prefix of ``SETTING_PREFIXES`` — or OpenSearch's 400 "persistent setting [x], not
+recognized" is raised; a value that would not parse where the setting is read is refused here,
+before it reaches the replicated cluster state (a stored state must always parse).
+
+A null value removes a setting and is always accepted for a known key, and for wildcards
+("*", "quidditch.*") as OpenSearch resets groups. This module must never submit anything to the
+cluster state or read it: it only judges a request.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any, Callable, Mapping
+
+from node.coordination.values import parse_time_seconds
+from node.errors import IllegalArgumentError
+
+
+def _non_negative_integer(key: str, value: Any) -> None:
+    try:
+        number = int(str(value).strip())
+    except ValueError:
+        raise IllegalArgumentError(f"Failed to parse value [{value}] for setting [{key}]: "
+                                   "expected a non-negative integer") from None
+    if number < 0:
+        raise IllegalArgumentError(f"Failed to parse value [{value}] for setting [{key}] must be >= 0")
+
+
+def _time_value(key: str, value: Any) -> None:
+    parse_time_seconds(value, key)
+
+
+def _auto_create_index(key: str, value: Any) -> None:
+    if isinstance(value, bool):
+        return
+    if not isinstance(value, str) or not value.strip():
+        raise IllegalArgumentError(f"setting [{key}]: expected true, false or a list of index patterns, "
+                                   f"got [{value}]")
+
+
+def _udf_limit(key: str, value: Any) -> None:
+    from node.udf.store import limits_from_settings
+
+    try:
+        limits_from_settings(lambda name, default=None: value if name == key else default)
+    except ValueError as error:
+        raise IllegalArgumentError(str(error)) from None
+
+
+SettingValidator = Callable[[str, Any], None]
+
+EXACT_SETTINGS: dict[str, SettingValidator] = {
+    "action.auto_create_index": _auto_create_index,
+    "quidditch.write.max_in_flight_requests": _non_negative_integer,
+    "quidditch.write.max_in_flight_bytes": _non_negative_integer,
+    "quidditch.search.max_in_flight_requests": _non_negative_integer,
+    "quidditch.bulk.max_operations": _non_negative_integer,
+    "quidditch.replication.copy_removal_timeout": _time_value,
+    "quidditch.udf.fuel_per_query": _udf_limit,
+    "quidditch.udf.timeout": _udf_limit,
+    "quidditch.udf.max_module_size": _udf_limit,
+    "quidditch.udf.max_memory_per_instance": _udf_limit,
+    "cluster.routing.allocation.node_concurrent_recoveries": _non_negative_integer,
+    "cluster.routing.allocation.node_initial_primaries_recoveries": _non_negative_integer,
+}
+
+# families read by name patterns (allocation filters take any attribute: exclude._name, ._ip ...)
+SETTING_PREFIXES: tuple[str, ...] = ("cluster.routing.allocation.",)
+
+
+def is_known_setting(key: str) -> bool:
+    return key in EXACT_SETTINGS or any(key.startswith(prefix) for prefix in SETTING_PREFIXES)
+
+
+def validate_cluster_settings(scope: str, flat_settings: dict[str, Any]) -> None:
+    """Raise IllegalArgumentError for the first unknown key or unparsable value of ``scope``."""
+    for key, value in flat_settings.items():
+        if value is None and "*" in key:
+            continue  # a wildcard reset removes whatever it matches; matching nothing is harmless
+        if not is_known_setting(key):
+            raise IllegalArgumentError(f"{scope} setting [{key}], not recognized")
+        if value is None:
+            continue
+        validator = EXACT_SETTINGS.get(key)
+        if validator is not None:
+            validator(key, value)
+
+
+def expand_wildcard_resets(flat_settings: dict[str, Any], current: Mapping[str, Any]) -> dict[str, Any]:
+    """``{"quidditch.*": null}`` → a null for every current key it matches (OpenSearch resets
+    groups by pattern; the state machine removes exact keys only)."""
+    expanded: dict[str, Any] = {}
+    for key, value in flat_settings.items():
+        if value is None and "*" in key:
+            for existing in current:
+                if fnmatch.fnmatchcase(existing, key):
+                    expanded[existing] = None
+        else:
+            expanded[key] = value
+    return expanded
