@@ -8,6 +8,10 @@ rather than applied on top of a newer state (DESIGN §4, §10).
 Liveness comes from failure_detector.py (direct transport pings by the leader); without a
 detector every registered node counts as live.
 
+A node the detector declares dead is deregistered (``DeregisterNode``, in its own fenced Batch)
+once no copy is assigned to it any more, so health stops counting it; the node registers itself
+again when it sees it is missing (membership.stay_registered).
+
 This module must never change the state except through that fenced Batch.
 """
 
@@ -22,7 +26,7 @@ import trio
 
 from node.cluster.errors import ClusterError
 from node.cluster.metadata import ClusterMetadata
-from raft.commands import Batch
+from raft.commands import Batch, DeregisterNode
 
 TICK_SECONDS = 1.0
 
@@ -40,6 +44,14 @@ def load_allocation_decisions(logger: logging.Logger) -> Any:
 
 def new_allocation_id() -> str:
     return uuid.uuid4().hex[:22]
+
+
+def departed_node_commands(state: Any, dead_node_ids: Any) -> list[Any]:
+    """DeregisterNode for every dead node still registered that no shard copy is assigned to."""
+    assigned = {shard_copy.node_id for shards in state.routing_table.values() for shard in shards
+                for shard_copy in shard.copies if shard_copy.node_id is not None}
+    return [DeregisterNode(node_id=node_id) for node_id in sorted(dead_node_ids)
+            if node_id in state.nodes and node_id not in assigned]
 
 
 async def run_allocation_loop(metadata: ClusterMetadata, logger: logging.Logger,
@@ -74,6 +86,10 @@ async def run_allocation_loop(metadata: ClusterMetadata, logger: logging.Logger,
         except Exception:  # noqa: BLE001 — a decision bug must not kill the node; retried next tick
             logger.error("allocation decisions failed", exc_info=True)
             continue
+        if failure_detector is not None and not commands:
+            # only once their copies are failed (an earlier batch): a dead node leaves the registry
+            # so _cluster/health and _cat/nodes stop counting it; it registers again on return
+            commands = departed_node_commands(state, failure_detector.dead_node_ids)
         if not commands:
             continue
         batch = Batch(commands=tuple(commands), expected_term=status.raft_term,

@@ -5,7 +5,8 @@ On start every node waits for Raft to know a leader; if the state is not bootstr
 may race: the first commit wins, the rest are rejected duplicates and change nothing). Then the
 node submits ``RegisterNode`` unless the state already holds an identical entry. Both retry with
 back-off until they succeed or the node stops — an unknown outcome is simply retried with the
-same command id, which raft/ deduplicates.
+same command id, which raft/ deduplicates. Afterwards the node keeps watching: if the master
+deregistered it (it missed its pings), it registers again (``stay_registered``).
 
 This module must never allocate shards or decide node liveness (master.py).
 """
@@ -25,6 +26,8 @@ from raft.state import UNBOOTSTRAPPED_CLUSTER_UUID, NodeInfo
 
 RETRY_INITIAL_SECONDS = 0.1
 RETRY_MAX_SECONDS = 2.0
+# how often a registered node checks that the master has not deregistered it
+REREGISTER_CHECK_SECONDS = 1.0
 
 
 async def submit_until_committed(metadata: ClusterMetadata, command: Any, logger: logging.Logger,
@@ -69,3 +72,18 @@ async def join_cluster(metadata: ClusterMetadata, node_info: NodeInfo, is_voter:
             logger.error("the cluster refused to register this node", extra={"fields": {
                 "error_type": getattr(outcome, "error_type", None), "reason": getattr(outcome, "reason", None)}})
     task_status.started()
+    await stay_registered(metadata, node_info, logger)
+
+
+async def stay_registered(metadata: ClusterMetadata, node_info: NodeInfo, logger: logging.Logger) -> None:
+    """Forever: whenever the applied state no longer lists this node (the master deregistered it
+    after it missed its pings — a pause or a healed partition), register it again."""
+    while True:
+        await trio.sleep(REREGISTER_CHECK_SECONDS)
+        state = metadata.state
+        if state.cluster_uuid == UNBOOTSTRAPPED_CLUSTER_UUID or node_info.node_id in state.nodes:
+            continue
+        logger.info("this node is no longer in the cluster state: registering again",
+                    extra={"fields": {"node_id": node_info.node_id}})
+        await submit_until_committed(metadata, RegisterNode(node=node_info), logger, "registering this node again")
+

@@ -444,6 +444,16 @@ class Replication:
                     "error": f"{type(error).__name__}: {getattr(error, 'reason', error)}"}})
                 await trio.sleep(1.0 + attempt)
                 continue
+            # the primary this copy recovered from must still be the primary, under the same term:
+            # a promotion in between means another primary may hold writes this copy never saw
+            current = self.context.metadata.state.routing_table.get(index.name, ())
+            current_shard = current[local.shard_number] if local.shard_number < len(current) else None
+            current_primary = current_shard.primary() if current_shard is not None else None
+            if (current_primary is None or current_primary.allocation_id != primary.allocation_id
+                    or current_shard.primary_term != shard.primary_term):
+                self.logger.info("the primary changed during recovery: recovering again", extra={"fields": {
+                    "index": local.index_name, "shard": local.shard_number}})
+                continue
             outcome = await self.context.metadata.submit(StartCopy(
                 index_name=local.index_name, shard_number=local.shard_number, allocation_id=local.allocation_id))
             if outcome is not None and not (outcome.accepted or outcome.duplicate):

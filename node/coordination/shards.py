@@ -52,6 +52,18 @@ class LocalShard:
     writes_allowed: trio.Event = field(default_factory=trio.Event)
 
 
+def unregistered_recovery_failures(shard: Any, registered_allocation_ids: Any) -> list[FailCopy]:
+    """FailCopy (fenced by ``shard.primary_term``) for every INITIALIZING replica of ``shard``
+    whose allocation id is not in ``registered_allocation_ids`` (the recoveries this primary's
+    process forwards writes to). Pure, for the reopened-primary fence."""
+    return [FailCopy(index_name=shard.index_name, shard_number=shard.shard_number,
+                     allocation_id=shard_copy.allocation_id, reason="PRIMARY_FAILED",
+                     primary_term=shard.primary_term)
+            for shard_copy in shard.copies
+            if not shard_copy.primary and shard_copy.state == "INITIALIZING"
+            and shard_copy.allocation_id is not None and shard_copy.allocation_id not in registered_allocation_ids]
+
+
 class ShardDirector:
     def __init__(self, context: Any) -> None:
         self.context = context
@@ -181,6 +193,13 @@ class ShardDirector:
                                                     reason="ALLOCATION_FAILED"))
                 return
             local.opened.set()
+            if local.primary and copy_state != "INITIALIZING":
+                # a started primary reopened here: this process restarted and forgot which copies
+                # were recovering from it, so it would not forward writes to them — yet one of them
+                # may already have been confirmed and be about to StartCopy. Fail every such copy
+                # (fenced by the primary term) before taking a single write; its StartCopy is then
+                # rejected and the copy recovers afresh (ADR 0140).
+                await self.fail_unregistered_recoveries(local)
             if local.primary:
                 local.writes_allowed.set()
         if copy_state == "INITIALIZING" and local.primary:
@@ -190,6 +209,25 @@ class ShardDirector:
             # recovery waits on the primary and on Raft: it must not hold up this shard's queue
             self.context.background.start_soon(self.replication.recover, local,
                                                int(opened.get("local_checkpoint", -1)))
+
+    async def fail_unregistered_recoveries(self, local: LocalShard) -> None:
+        """Fail the INITIALIZING replicas of ``local``'s shard that this primary is not forwarding
+        writes to; returns once each removal's outcome is known (or nothing needed removing)."""
+        state = self.context.metadata.state
+        index = state.index_by_uuid(local.index_uuid)
+        if index is None:
+            return
+        shard = state.routing_table[index.name][local.shard_number]
+        registered = self.replication.recovering.get((local.index_uuid, local.shard_number), set())
+        for command in unregistered_recovery_failures(shard, registered):
+            while not local.closed:
+                outcome = await self.replication.commit_until_known(command)
+                if outcome is not None:
+                    self.logger.info("failed a copy that was recovering from this primary before it restarted",
+                                     extra={"fields": {"index": local.index_name, "shard": local.shard_number,
+                                                       "allocation_id": command.allocation_id,
+                                                       "accepted": outcome.accepted, "reason": outcome.reason}})
+                    break
 
     async def _submit_quietly(self, command: Any) -> None:
         for attempt in range(START_COPY_ATTEMPTS):
