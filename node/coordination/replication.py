@@ -57,6 +57,22 @@ RECOVERY_CHUNK_BYTES = 8 * 1024 * 1024
 FILE_RECOVERY_TIMEOUT_SECONDS = 600.0
 
 
+def reject_older_primary_term(state: Any, index_uuid: str, shard_number: int, primary_term: int | None) -> None:
+    """Raise stale_primary_term_exception when the cluster state applied here already names a newer
+    primary term for the shard than the one a forwarded write ran under (DESIGN §10): the sender
+    is a deposed primary, and the failed forward makes it fail the write instead of acknowledging."""
+    if primary_term is None:
+        return
+    index = state.index_by_uuid(index_uuid)
+    if index is None:
+        return
+    shards = state.routing_table.get(index.name, ())
+    if shard_number < len(shards) and shards[shard_number].primary_term > int(primary_term):
+        raise ApiError(f"[{index.name}][{shard_number}] operation primary term [{primary_term}] is older than the "
+                       f"current primary term [{shards[shard_number].primary_term}]",
+                       opensearch_type="stale_primary_term_exception")
+
+
 class Replication:
     def __init__(self, context: Any, director: Any) -> None:
         self.context = context
@@ -127,7 +143,7 @@ class Replication:
             try:
                 confirmed = await self.send_operations(index, shard.shard_number, shard_copy, operations,
                                                        replicated_body, self.global_checkpoints.get(key),
-                                                       payload.get("refresh"))
+                                                       payload.get("refresh"), shard.primary_term)
                 if shard_copy.state in ("STARTED", "RELOCATING"):
                     checkpoints.append(int(confirmed.get("local_checkpoint", -1)))
             except Exception as error:  # noqa: BLE001 — the copy is failed below before acknowledging
@@ -191,13 +207,14 @@ class Replication:
         return None
 
     async def send_operations(self, index: Any, shard_number: int, shard_copy: Any, operations: list,
-                              body: bytes, global_checkpoint: int | None = None, refresh: str | None = None) -> dict:
+                              body: bytes, global_checkpoint: int | None = None, refresh: str | None = None,
+                              primary_term: int | None = None) -> dict:
         node = self.context.metadata.state.nodes.get(shard_copy.node_id)
         if node is None:
             raise ApiError(f"node [{shard_copy.node_id}] is not in the cluster", opensearch_type="node_not_connected_exception")
         request = {"index_uuid": index.uuid, "shard_number": shard_number, "allocation_id": shard_copy.allocation_id,
                    "mapping_version": index.mapping_version, "operations": operations,
-                   "global_checkpoint": global_checkpoint, "refresh": refresh}
+                   "global_checkpoint": global_checkpoint, "refresh": refresh, "primary_term": primary_term}
         if shard_copy.node_id == self.context.node_id:
             answer, _ = await self.handle_replicate(request, body)
             return answer
@@ -380,6 +397,7 @@ class Replication:
         if local is None or local.allocation_id != payload["allocation_id"]:
             raise ApiError(f"copy [{payload['allocation_id']}] of shard [{key[1]}] is not held by node "
                            f"[{self.context.node_id}]", opensearch_type="shard_not_found_exception")
+        reject_older_primary_term(self.context.metadata.state, key[0], key[1], payload.get("primary_term"))
         with trio.move_on_after(REPLICATION_TIMEOUT_SECONDS):
             await local.opened.wait()
         mapping = await self._mapping_payload(key[0], int(payload.get("mapping_version", 0)))

@@ -97,3 +97,18 @@ async def test_a_deregistered_node_registers_itself_again(autojump_clock):
         nursery.cancel_scope.cancel()
     assert metadata.state.nodes["n3"] == node("n3")
     assert [command.command_type for command in metadata.submitted] == ["register_node"]
+
+
+def test_a_replica_rejects_writes_forwarded_under_an_older_primary_term_than_its_state_names():
+    import pytest
+
+    from node.errors import ApiError
+    from node.coordination.replication import reject_older_primary_term
+
+    state = cluster_with_recovering_replica()
+    term = state.routing_table["logs"][0].primary_term
+    reject_older_primary_term(state, "logs-uuid", 0, term)
+    reject_older_primary_term(state, "logs-uuid", 0, None)
+    with pytest.raises(ApiError) as raised:
+        reject_older_primary_term(state, "logs-uuid", 0, term - 1)
+    assert raised.value.opensearch_type == "stale_primary_term_exception"
