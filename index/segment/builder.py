@@ -12,6 +12,7 @@ Must never: write anything but a new file (segments are immutable), or change th
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
@@ -295,7 +296,7 @@ def write_sorted_set(writer: SectionWriter, path: str, terms: list[str], offsets
 
 def write_sources(writer: SectionWriter, sources: Iterable[bytes], count: int) -> None:
     """Stored _source as a stream of zstd blocks: never holds more than one block uncompressed."""
-    source_offsets = np.zeros(count + 1, dtype=np.int64)
+    source_ends = array("q")        # end offset of each source (a typed array: no numpy per item)
     block_first_docs = [0]
     block_offsets = [0]
     compressed_blocks: list[bytes] = []
@@ -310,14 +311,17 @@ def write_sources(writer: SectionWriter, sources: Iterable[bytes], count: int) -
             block_first_docs.append(doc)
             pending, pending_size = [], 0
         pending.append(source)
-        pending_size += len(source)
-        total += len(source)
-        source_offsets[doc + 1] = total
+        size = len(source)
+        pending_size += size
+        total += size
+        source_ends.append(total)
     if pending or not compressed_blocks:
         compressed = compressor().compress(b"".join(pending))
         compressed_blocks.append(compressed)
         block_offsets.append(block_offsets[-1] + len(compressed))
     block_first_docs.append(count)
+    source_offsets = np.zeros(count + 1, dtype=np.int64)
+    source_offsets[1:len(source_ends) + 1] = np.frombuffer(source_ends, dtype=np.int64)
     writer.add_bytes("sources/blocks", b"".join(compressed_blocks), compress=False)
     writer.add_array("sources/block_offsets", np.asarray(block_offsets, dtype=np.int64))
     writer.add_array("sources/block_first_docs", np.asarray(block_first_docs, dtype=np.int64))
