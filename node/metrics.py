@@ -10,6 +10,8 @@ This module owns metric names and labels; it must never compute what it reports.
 
 from __future__ import annotations
 
+from typing import Any
+
 from prometheus_client import (
     CollectorRegistry,
     Counter,
@@ -78,7 +80,42 @@ class NodeMetrics:
             "quidditch_cluster_commands", "Cluster-state commands submitted, by result "
             "(accepted, rejected, not_committed, unknown).", ["result"], registry=registry)
 
+        # the cluster part (node/cluster, node/coordination/replication): Raft progress, shard
+        # copy states, failovers, replication failures and recovery volume
+        self.raft_commit_index = Gauge("quidditch_raft_commit_index",
+                                       "Raft commit index of this node's log.", registry=registry)
+        self.shard_copies = Gauge("quidditch_shard_copies", "Shard copies in the cluster state, by state "
+                                  "(STARTED, INITIALIZING, RELOCATING, UNASSIGNED).", ["state"], registry=registry)
+        self.failovers = Counter("quidditch_failovers", "Primary term increases seen in applied cluster states "
+                                 "(a primary chosen again: promotion or restore).", registry=registry)
+        self.replica_write_failures = Counter(
+            "quidditch_replica_write_failures", "Forwarded writes a replica copy did not confirm "
+            "(the copy was then removed from the in-sync set or the write failed).", registry=registry)
+        self.replication_lag_operations = Gauge(
+            "quidditch_replication_lag_operations", "On a primary held here: its local checkpoint minus the global "
+            "checkpoint after the last replicated write.", ["index", "shard"], registry=registry)
+        self.recovery_operations = Counter("quidditch_recovery_operations",
+                                           "Operations applied to copies recovering on this node.", registry=registry)
+        self.recovery_bytes = Counter("quidditch_recovery_bytes",
+                                      "File bytes received by copies recovering on this node.", registry=registry)
+
     # helpers for the API layer -------------------------------------------------------------
+
+    def set_cluster_shape(self, state: Any, previous: Any = None) -> None:
+        """Copy-state gauges from ``state``; counts a failover per shard whose primary term rose."""
+        counts = {"STARTED": 0, "INITIALIZING": 0, "RELOCATING": 0, "UNASSIGNED": 0}
+        for shards in state.routing_table.values():
+            for shard in shards:
+                for shard_copy in shard.copies:
+                    counts[shard_copy.state] = counts.get(shard_copy.state, 0) + 1
+                if previous is None:
+                    continue
+                before = previous.routing_table.get(shard.index_name, ())
+                # term 0 → 1 is the first primary of a new shard, not a failover
+                if shard.shard_number < len(before) and 0 < before[shard.shard_number].primary_term < shard.primary_term:
+                    self.failovers.inc()
+        for copy_state, count in counts.items():
+            self.shard_copies.labels(copy_state).set(count)
 
     def record_indexing(self, index_name: str, operation: str, result: str, count: int = 1) -> None:
         self.indexing_operations.labels(index_name, operation, result).inc(count)

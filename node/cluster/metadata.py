@@ -109,6 +109,7 @@ class ClusterMetadata:
             "has_quorum": status.has_quorum, "ready": status.is_ready}})
         if self.metrics is not None:
             self.metrics.raft_term.set(status.raft_term)
+            self.metrics.raft_commit_index.set(status.commit_index)
             self.metrics.raft_is_leader.set(1 if status.role == "leader" else 0)
 
     async def _publish(self, new_state: Any) -> None:
@@ -125,6 +126,8 @@ class ClusterMetadata:
         self._state = new_state
         if self.metrics is not None:
             self.metrics.cluster_state_version.set(new_state.version)
+            self.metrics.set_cluster_shape(new_state, previous)
+            self.metrics.raft_commit_index.set(self.adapter.status().commit_index)
         self._wake_version_waiters()
         await self._run_callbacks(previous, new_state)
 

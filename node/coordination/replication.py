@@ -152,8 +152,11 @@ class Replication:
         async with trio.open_nursery() as nursery:
             for shard_copy in replicas:
                 nursery.start_soon(forward, shard_copy)
+        metrics = getattr(self.context, "metrics", None)
         lost_in_sync = []
         for shard_copy, reason in failed:
+            if metrics is not None:
+                metrics.replica_write_failures.inc()
             # a recovering copy that missed a write must not be started later either: it goes too
             self.recovering.get(key, set()).discard(shard_copy.allocation_id)
             self.logger.warning("replica did not confirm a write; removing it from the in-sync set before "
@@ -173,6 +176,9 @@ class Replication:
                                opensearch_type="unavailable_shards_exception")
         if not failed:
             self.global_checkpoints[key] = max(self.global_checkpoints.get(key, -1), min(checkpoints))
+            if metrics is not None:
+                metrics.replication_lag_operations.labels(index.name, str(shard.shard_number)).set(
+                    max(checkpoints) - self.global_checkpoints[key])
         answer["successful_copies"] = 1 + len(replicas) - len(failed)
         answer["failed_copies"] = len(failed)
         return answer, results_body
@@ -308,6 +314,9 @@ class Replication:
 
     async def handle_recovery_chunk(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
         local = self._target_copy(payload)
+        metrics = getattr(self.context, "metrics", None)
+        if metrics is not None:
+            metrics.recovery_bytes.inc(len(body))
         return await self.context.workers.call(local.index_uuid, local.shard_number, "recovery_write_chunk", {
             "target_name": payload["target_name"], "offset": payload["offset"], "reset": payload.get("reset")}, body)
 
@@ -445,6 +454,9 @@ class Replication:
                     answer, history = await self.context.peers.request(
                         node.transport_address, RECOVER_FILES_METHOD, files_request, b"",
                         FILE_RECOVERY_TIMEOUT_SECONDS, channel=REPLICATION_CHANNEL)
+                metrics = getattr(self.context, "metrics", None)
+                if metrics is not None:
+                    metrics.recovery_operations.inc(len(answer["operations"]))
                 if answer["operations"]:
                     mapping = {"mappings": index.mappings, "mapping_version": index.mapping_version}
                     await self.context.workers.call(local.index_uuid, local.shard_number, "apply_replica",
