@@ -173,10 +173,10 @@ def register(app: Any, services: Any) -> None:
             return respond({"_index": target.name, "_id": document_id, "found": False}, 404)
         _check_get_version(answer, query, target, document_id)
         body: dict[str, Any] = {"_index": target.name, "_id": document_id, "_version": answer["_version"],
-                                "_seq_no": answer["_seq_no"], "_primary_term": answer["_primary_term"],
-                                "found": True}
-        if routing is not None and query.get("routing"):
-            body["_routing"] = routing
+                                "_seq_no": answer["_seq_no"], "_primary_term": answer["_primary_term"]}
+        if answer.get("_routing") is not None:
+            body["_routing"] = answer["_routing"]  # the routing it was indexed with, as OpenSearch's GetResult
+        body["found"] = True
         source_filter = SourceFilter.from_params(query)
         if source_filter.fetch:
             body["_source"] = filtered_source(source, source_filter)
@@ -356,8 +356,10 @@ async def _mget(services: Any, default_index: str | None) -> Any:
             offset += meta["length"]
             entry_filter = SourceFilter.from_body(requests_list[n].get("_source"), default_filter)
             doc: dict[str, Any] = {"_index": index_name, "_id": document_id, "_version": meta["_version"],
-                                   "_seq_no": meta["_seq_no"], "_primary_term": meta["_primary_term"],
-                                   "found": True}
+                                   "_seq_no": meta["_seq_no"], "_primary_term": meta["_primary_term"]}
+            if meta.get("_routing") is not None:
+                doc["_routing"] = meta["_routing"]
+            doc["found"] = True
             if entry_filter.fetch:
                 doc["_source"] = filtered_source(source, entry_filter)
             docs[n] = doc

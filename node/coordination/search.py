@@ -963,16 +963,21 @@ class SearchCoordinator:
                     index = self.state.indices.get(hit["_index"])
                     params = {"if_seq_no": hit.get("_seq_no"), "if_primary_term": hit.get("_primary_term")}
                     error = None
+                    # the hit carries the routing it was indexed with (_routing), which routes the write
+                    routing = hit.get("_routing")
                     if index is not None and target is not None and shard_for_document(
-                            hit["_id"], None, index.number_of_shards, index.routing_num_shards) != target.shard_number:
-                        error = NotSupportedError(f"document [{hit['_id']}] was indexed with a custom routing; "
-                                                  f"by-query writes cannot route it")
+                            hit["_id"], routing, index.number_of_shards, index.routing_num_shards,
+                            int(index.settings.get("index.routing_partition_size", "1"))) != target.shard_number:
+                        error = NotSupportedError(f"document [{hit['_id']}] is on shard [{target.shard_number}] "
+                                                  f"but its routing [{routing}] names another; by-query writes "
+                                                  f"cannot route it")
                     if action == "delete":
-                        requests.append(WriteRequest("delete", hit["_index"], hit["_id"], params=params, error=error))
+                        requests.append(WriteRequest("delete", hit["_index"], hit["_id"], routing=routing,
+                                                     params=params, error=error))
                     else:
                         requests.append(WriteRequest("index", hit["_index"], hit["_id"],
-                                                     orjson.dumps(hit.get("_source") or {}), params=params,
-                                                     error=error))
+                                                     orjson.dumps(hit.get("_source") or {}), routing=routing,
+                                                     params=params, error=error))
                 counters["total"] += len(requests)
                 results = await execute_writes(self.services, requests, refresh="false")
                 for result in results:

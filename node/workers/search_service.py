@@ -179,7 +179,7 @@ def search_shard_method(registry: ShardRegistry, payload: dict, body: bytes) -> 
         if payload.get("fetch"):
             page = result.hits[:request.size]
             _advance_scroll(context_id, len(page))
-            reply["hits"] = fetch_hits(searcher, request, page, context)
+            reply["hits"] = _fetch_with_routing(searcher, request, page, context)
         else:
             reply["fetch_token"] = _remember_searcher(searcher)
         reply["result"] = result.to_wire()
@@ -188,9 +188,9 @@ def search_shard_method(registry: ShardRegistry, payload: dict, body: bytes) -> 
     result = _boosted(search_shard(searcher, request, context), payload.get("score_boost"))
     if payload.get("fetch") == "window":
         # the coordinator will pick the page from every shard's window: fetch all of ours now
-        reply["window_hits"] = fetch_hits(searcher, request, result.hits, context)
+        reply["window_hits"] = _fetch_with_routing(searcher, request, result.hits, context)
     elif payload.get("fetch"):
-        reply["hits"] = fetch_hits(searcher, request, result.hits[request.from_:], context)
+        reply["hits"] = _fetch_with_routing(searcher, request, result.hits[request.from_:], context)
     elif payload.get("fetch_expected", True):
         reply["fetch_token"] = _remember_searcher(searcher)
     reply["result"] = result.to_wire()
@@ -246,7 +246,33 @@ def fetch_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[d
     request = SearchRequest.from_wire(payload["request"])
     hits = [ShardHit.from_wire(hit) for hit in payload["hits"]]
     _advance_scroll(payload.get("scroll_context_id"), int(payload.get("scroll_advance") or 0))
-    return {"hits": fetch_hits(searcher, request, hits, _context(payload))}, b""
+    return {"hits": _fetch_with_routing(searcher, request, hits, _context(payload))}, b""
+
+
+def _fetch_with_routing(searcher: Any, request: SearchRequest, hits: Any, context: Any) -> list[dict]:
+    rendered = fetch_hits(searcher, request, hits, context)
+    _add_routing(searcher, hits, rendered)
+    return rendered
+
+
+def _add_routing(searcher: Any, hits: Any, rendered: list[dict]) -> None:
+    """``_routing`` on each hit indexed with a custom routing value, as OpenSearch renders it
+    (index/query/fetch.py renders the rest of the hit; the routing is a per-document column)."""
+    segments = searcher.segments
+    by_name = {segment.name: segment for segment in segments}
+    for hit, body in zip(hits, rendered):
+        segment = by_name.get(hit.segment_name)
+        doc = hit.doc
+        if segment is None:
+            for candidate in segments:
+                doc = candidate.lookup_id(hit.document_id)
+                if doc is not None:
+                    segment = candidate
+                    break
+        routing_of = getattr(segment, "routing", None)
+        routing = routing_of(doc) if routing_of is not None and doc is not None else None
+        if routing is not None:
+            body["_routing"] = routing
 
 
 def release_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:

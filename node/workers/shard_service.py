@@ -17,7 +17,7 @@ Wire shapes (payload keys; ``index_uuid`` and ``shard_number`` are added by the 
     get             id, realtime → {"found", "_seq_no", "_primary_term", "_version"}, body=_source
     mget            ids, realtime → {"docs": [...meta, "length"]}, body = sources concatenated
     refresh, flush, force_merge (max_num_segments), stats, segments
-    write + replicate: also "replicated" [[kind, seq_no, term, version, id, length, reason]] and
+    write + replicate: also "replicated" [[kind, seq_no, term, version, id, length, reason, routing]] and
                     "local_checkpoint"; the replicated sources follow the results' in the body
     apply_replica   operations, mappings, mapping_version, global_checkpoint (+ sources)
     history         from_seq_no → operations above it (OperationsNotRetainedError: use files)
@@ -245,17 +245,21 @@ def write(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, by
 
 def _operation_header(operation: ReplicatedOperation) -> list[Any]:
     return [operation.kind, operation.seq_no, operation.primary_term, operation.version, operation.document_id,
-            len(operation.source or b""), operation.reason]
+            len(operation.source or b""), operation.reason, operation.routing]
 
 
 def _operations_from_wire(headers: list[list[Any]], body: bytes) -> list[ReplicatedOperation]:
+    """Headers of 8 fields (routing last); 7-field headers (a node from before routing travelled)
+    carry no routing."""
     operations = []
     offset = 0
-    for kind, seq_no, primary_term, version, document_id, length, reason in headers:
+    for header in headers:
+        kind, seq_no, primary_term, version, document_id, length, reason = header[:7]
+        routing = header[7] if len(header) > 7 else None
         source = body[offset:offset + length] if kind == "index" else None
         offset += length
         operations.append(ReplicatedOperation(kind, int(seq_no), int(primary_term), int(version), document_id,
-                                              source, reason))
+                                              source, reason, routing))
     return operations
 
 
@@ -336,7 +340,7 @@ def get(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, byte
     if document is None:
         return {"found": False}, b""
     return {"found": True, "_seq_no": document.seq_no, "_primary_term": document.primary_term,
-            "_version": document.version}, document.source
+            "_version": document.version, "_routing": document.routing}, document.source
 
 
 def mget(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
@@ -350,7 +354,7 @@ def mget(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, byt
             docs.append({"found": False, "length": 0})
             continue
         docs.append({"found": True, "_seq_no": document.seq_no, "_primary_term": document.primary_term,
-                     "_version": document.version, "length": len(document.source)})
+                     "_version": document.version, "_routing": document.routing, "length": len(document.source)})
         sources.append(document.source)
     return {"docs": docs}, b"".join(sources)
 

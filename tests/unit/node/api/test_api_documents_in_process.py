@@ -219,3 +219,30 @@ async def test_wait_for_active_shards_beyond_the_started_copies_times_out_with_5
     assert status == 503 and body["error"]["type"] == "unavailable_shards_exception"
     status, _ = await api_node.request("PUT", "/waiting/_doc/1?wait_for_active_shards=1", {"a": 1})
     assert status == 201
+
+
+async def test_get_mget_and_search_render_the_routing_a_document_was_indexed_with(api_node):
+    await create(api_node, shards=2)
+    await api_node.request("PUT", "/docs/_doc/r1?routing=tenant-7&refresh=true", {"x": 1})
+    await api_node.request("PUT", "/docs/_doc/plain?refresh=true", {"x": 2})
+    status, body = await api_node.request("GET", "/docs/_doc/r1?routing=tenant-7")
+    assert status == 200 and body["_routing"] == "tenant-7"
+    _, body = await api_node.request("GET", "/docs/_doc/plain")
+    assert "_routing" not in body
+    _, body = await api_node.request("POST", "/_mget", {"docs": [{"_index": "docs", "_id": "r1", "routing": "tenant-7"},
+                                                                  {"_index": "docs", "_id": "plain"}]})
+    assert body["docs"][0]["_routing"] == "tenant-7" and "_routing" not in body["docs"][1]
+    _, body = await api_node.request("POST", "/docs/_search", {"query": {"match_all": {}}})
+    routings = {hit["_id"]: hit.get("_routing") for hit in body["hits"]["hits"]}
+    assert routings == {"r1": "tenant-7", "plain": None}
+
+
+async def test_delete_by_query_routes_each_delete_with_the_documents_own_routing(api_node):
+    await create(api_node, shards=4)
+    for number in range(6):
+        await api_node.request("PUT", f"/docs/_doc/d{number}?routing=r{number}&refresh=true", {"kind": "gone"})
+    status, body = await api_node.request("POST", "/docs/_delete_by_query?refresh=true",
+                                          {"query": {"match": {"kind": "gone"}}})
+    assert status == 200 and body["deleted"] == 6 and body["failures"] == []
+    _, body = await api_node.request("POST", "/docs/_count", {})
+    assert body["count"] == 0

@@ -126,3 +126,29 @@ def test_a_refreshing_write_is_searchable_on_the_replica_at_once(registries):
     answer, body = write(primary, range(3, 5))
     forward(answer, body, replica, refresh="true")
     assert shard_service.stats(replica, key(), b"")[0]["doc_count"] == 5
+
+
+def test_a_forwarded_operation_keeps_its_custom_routing_on_the_replica(registries):
+    primary, replica = registries
+    source = orjson.dumps({"n": 7})
+    answer, body = shard_service.write(primary, key({
+        "items": [["index", "routed", {"length": len(source), "routing": "tenant-a"}]],
+        "primary_term": 1, "mapping_version": 1, "replicate": True}), source)
+    forward(answer, body, replica)
+    for registry in (primary, replica):
+        meta, _ = shard_service.get(registry, key({"id": "routed"}), b"")
+        assert meta["found"] and meta["_routing"] == "tenant-a"
+    shard_service.refresh(replica, key(), b"")
+    meta, _ = shard_service.get(replica, key({"id": "routed", "realtime": False}), b"")
+    assert meta["_routing"] == "tenant-a"
+    history_answer, _ = shard_service.history(primary, key({"from_seq_no": -1}), b"")
+    assert history_answer["operations"][0][7] == "tenant-a"
+
+
+def test_operation_headers_without_routing_from_an_older_node_still_apply(registries):
+    primary, replica = registries
+    answer, body = write(primary, [1])
+    old_headers = [header[:7] for header in answer["replicated"]]
+    shard_service.apply_replica(replica, key({"operations": old_headers}), body[len(body) - old_headers[0][5]:])
+    meta, _ = shard_service.get(replica, key({"id": "1"}), b"")
+    assert meta["found"] and meta["_routing"] is None
