@@ -87,13 +87,16 @@ class RpcClient:
             waiting.done.set()
 
     async def request(self, method: str, payload: dict[str, Any], body: bytes = b"",
-                      timeout_seconds: float | None = None) -> tuple[dict, bytes]:
+                      timeout_seconds: float | None = None,
+                      extra_header: dict[str, Any] | None = None) -> tuple[dict, bytes]:
         if self.closed_reason is not None:
             raise self.closed_error(f"{self.name}: {self.closed_reason}")
         request_id = next(self.request_ids)
         waiting = PendingRequest()
         self.pending[request_id] = waiting
         header = {"id": request_id, "kind": "request", "method": method, "payload": payload}
+        if extra_header:
+            header.update(extra_header)  # e.g. the sender's name for test-only fault injection
         trace_id = http_request_id.get()
         if trace_id is not None:
             header["trace"] = trace_id  # the far side logs under the same request id
@@ -122,12 +125,17 @@ class RpcClient:
 
 
 async def serve_rpc(frames: FrameStream, handler: RpcHandler, logger: logging.Logger,
-                    on_request_started: Callable[[], None] | None = None) -> None:
+                    on_request_started: Callable[[], None] | None = None, faults: Any = None) -> None:
     """Answer requests until the peer closes the connection. Each request runs in its own task
     in this function's nursery, so a slow one never blocks the others; errors from the handler
-    travel back as error frames and never end the connection."""
+    travel back as error frames and never end the connection. ``faults`` (test-only,
+    node/transport/faults.py) may drop a request or its answer: the connection is then closed,
+    so the caller learns of it at once instead of waiting forever."""
 
     async def answer(header: dict, body: bytes) -> None:
+        if faults is not None and not await faults.admit_request(header):
+            await frames.aclose()
+            return
         request_id = header.get("id")
         trace_id = header.get("trace")
         if trace_id is not None:
@@ -143,6 +151,9 @@ async def serve_rpc(frames: FrameStream, handler: RpcHandler, logger: logging.Lo
                 logger.error("request %s failed unexpectedly", method, exc_info=True)
             response = ({"id": request_id, "kind": "error",
                          "error": describe_exception(error, traceback_text)}, b"")
+        if faults is not None and not await faults.admit_response(header):
+            await frames.aclose()
+            return
         try:
             await frames.send_frame(*response)
         except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
@@ -154,6 +165,10 @@ async def serve_rpc(frames: FrameStream, handler: RpcHandler, logger: logging.Lo
                 frame = await frames.receive_frame()
             except (trio.BrokenResourceError, trio.ClosedResourceError, OSError):
                 frame = None
+            except FrameError:
+                if faults is None:
+                    raise
+                frame = None  # our own close (fault injection) cut a frame short
             if frame is None:
                 break
             header, body = frame

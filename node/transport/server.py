@@ -17,6 +17,7 @@ from typing import Awaitable, Callable
 import trio
 
 from node.transport.errors import ConnectionClosedError, TransportError, UnknownTransportMethodError
+from node.transport.faults import SENDER_HEADER, TransportFaults
 from node.transport.framing import FrameStream
 from node.transport.rpc import RpcClient, serve_rpc
 
@@ -42,7 +43,9 @@ class TransportHandlers:
 
 async def serve_transport(host: str, port: int, secret: bytes, handlers: TransportHandlers,
                           logger: logging.Logger,
-                          task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED) -> None:
+                          task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED,
+                          faults: TransportFaults | None = None) -> None:
+    """``faults`` is test-only (QUIDDITCH_TEST_FAULTS_FILE): None in every normal node."""
     listeners = await trio.open_tcp_listeners(port, host=host)
     bound_host, bound_port = listeners[0].socket.getsockname()[:2]
 
@@ -53,7 +56,7 @@ async def serve_transport(host: str, port: int, secret: bytes, handlers: Transpo
         except OSError:
             pass
         try:
-            await serve_rpc(FrameStream(stream, secret), handlers.dispatch, logger)
+            await serve_rpc(FrameStream(stream, secret), handlers.dispatch, logger, faults=faults)
         except* (TransportError, trio.BrokenResourceError, trio.ClosedResourceError, OSError) as group:
             logger.warning("dropping transport connection", extra={"fields": {
                 "peer": peer, "reason": "; ".join(str(error) for error in group.exceptions)}})
@@ -71,8 +74,10 @@ class PeerConnections:
     replication frame must not delay the master's pings ("ping"), nor user searches
     ("default") delay replication ("replication")."""
 
-    def __init__(self, secret: bytes, nursery: trio.Nursery, logger: logging.Logger) -> None:
+    def __init__(self, secret: bytes, nursery: trio.Nursery, logger: logging.Logger,
+                 faults: TransportFaults | None = None) -> None:
         self.secret = secret
+        self.faults = faults  # test-only (QUIDDITCH_TEST_FAULTS_FILE): None in every normal node
         self.nursery = nursery
         self.logger = logger
         self.clients: dict[tuple[str, str], RpcClient] = {}
@@ -101,8 +106,15 @@ class PeerConnections:
 
     async def request(self, address: str, method: str, payload: dict, body: bytes = b"",
                       timeout_seconds: float | None = None, channel: str = "default") -> tuple[dict, bytes]:
+        if self.faults is None:
+            client = await self.client_for(address, channel)
+            return await client.request(method, payload, body, timeout_seconds)
+        await self.faults.before_request(address)
         client = await self.client_for(address, channel)
-        return await client.request(method, payload, body, timeout_seconds)
+        answer = await client.request(method, payload, body, timeout_seconds,
+                                      extra_header={SENDER_HEADER: self.faults.self_name})
+        await self.faults.after_response(address)
+        return answer
 
     async def aclose(self) -> None:
         for client in self.clients.values():
