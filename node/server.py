@@ -18,6 +18,7 @@ This module wires parts together; it must never implement an API, a shard method
 from __future__ import annotations
 
 import base64
+import functools
 import importlib
 import os
 import secrets
@@ -42,6 +43,7 @@ from node.http.context import NodeContext
 from node.http.serving import serve_http
 from node.logs import close_logging, configure_logging, get_logger
 from node.metrics import NodeMetrics
+from node import testing_settings
 from node.transport.server import PeerConnections, TransportHandlers, serve_transport
 from node.workers.errors import WorkerUnavailableError
 from node.workers.pool import ShardWorkers
@@ -158,12 +160,19 @@ def construct_raft(config: NodeConfig, secret: str, raft_port: int) -> tuple[Any
     self_address = address(config.raft_host, raft_port)
     voters = tuple(config.seed_hosts) or (self_address,)
     is_voter = self_address in voters
+    transport_class = None
+    faults_file = testing_settings.current().faults_file
+    if faults_file is not None:  # test-only (QUIDDITCH_TEST_FAULTS_FILE): Raft follows the faults file
+        from raft.faults import FaultsFileWatcher, LinkFaults, faulty_transport_class
+
+        transport_class = faulty_transport_class(LinkFaults(FaultsFileWatcher(faults_file), config.node_name))
     raft_config = adapter_module.RaftConfig(
         cluster_name=config.cluster_name,
         cluster_secret=secret,
         data_directory=config.data_directory / "raft",
         self_address=self_address if is_voter else None,
         voter_addresses=voters,
+        transport_class=transport_class,
     )
     (config.data_directory / "raft").mkdir(parents=True, exist_ok=True)
     return adapter_module.ClusterStateMachine(raft_config), is_voter, self_address
@@ -210,6 +219,10 @@ def run_node(config: NodeConfig) -> int:
     logger = get_logger("node")
     adapter = None
     try:
+        try:
+            testing_settings.activate(testing_settings.read_testing_settings(), logger)
+        except ValueError as error:
+            raise NodeStartupError(str(error)) from None
         secret = load_or_create_secret(config)
         node_id = load_or_create_node_id(config.data_directory)
         raft_port = config.raft_port or pick_free_port(config.raft_host)
@@ -259,7 +272,12 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
         await nursery.start(workers.run)
         metadata = ClusterMetadata(adapter, get_logger("cluster"), metrics)
         transport_handlers = TransportHandlers()
-        peers = PeerConnections(secret, nursery, get_logger("transport"))
+        transport_faults = None
+        if testing_settings.current().faults_file is not None:  # test-only: frames follow the faults file
+            from node.transport.faults import TransportFaults
+
+            transport_faults = TransportFaults.from_file(testing_settings.current().faults_file, config.node_name)
+        peers = PeerConnections(secret, nursery, get_logger("transport"), faults=transport_faults)
         context = NodeContext(
             config=config, node_id=node_id, node_name=config.node_name,
             cluster_name=config.cluster_name, started_at_millis=started_at_millis,
@@ -272,9 +290,9 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
         await nursery.start(metadata.run)
         transport_bound = await bind_or_explain(
             "the transport (--transport-host/--transport-port)", config.transport_host,
-            config.transport_port, lambda: nursery.start(
+            config.transport_port, lambda: nursery.start(functools.partial(
                 serve_transport, config.transport_host, config.transport_port, secret,
-                transport_handlers, get_logger("transport")))
+                transport_handlers, get_logger("transport"), faults=transport_faults)))
 
         async def http_task(task_status: trio.TaskStatus[Any] = trio.TASK_STATUS_IGNORED) -> None:
             try:
