@@ -149,6 +149,15 @@ class Replication:
             except Exception as error:  # noqa: BLE001 — the copy is failed below before acknowledging
                 failed.append((shard_copy, f"{type(error).__name__}: {getattr(error, 'reason', error)}"))
 
+        from node import testing_settings
+
+        if testing_settings.unsafe_ack_before_replication():
+            # TEST-ONLY, deliberately broken (QUIDDITCH_TEST_UNSAFE_ACK_BEFORE_REPLICATION): forward in
+            # the background and acknowledge now, so jepsen-lite can show the suite catches it
+            for shard_copy in replicas:
+                self.context.background.start_soon(forward, shard_copy)
+            answer["successful_copies"], answer["failed_copies"] = 1 + len(replicas), 0
+            return answer, results_body
         async with trio.open_nursery() as nursery:
             for shard_copy in replicas:
                 nursery.start_soon(forward, shard_copy)
