@@ -360,7 +360,7 @@ async def validate(coordinator: SearchCoordinator, index: str | None, body: Any,
     explain = parse_boolean(query.get("explain"), "explain", False)
     shards = {"total": 1, "successful": 1, "failed": 0}
     try:
-        request = parse_search_request(body, uri)
+        request = parse_search_request(body, uri, registry=coordinator.services.query_registry)
     except IndexEngineError as error:
         answer: dict[str, Any] = {"_shards": shards, "valid": False}
         if explain:

@@ -45,6 +45,7 @@ def register(app: Any, services: Any) -> None:
     catalog = FrontUdfCatalog(context)
     catalog.attach()
     app.extensions[FRONT_CATALOG_KEY] = catalog
+    services.query_registry = catalog.query_registry  # this coordinator's parses resolve its own UDFs
 
     async def put_udf(name: str) -> Any:
         try:

@@ -389,7 +389,8 @@ class SearchCoordinator:
             raise QueryParsingError("request body is required to be an object")
         window = self.max_result_window(index_names)
         try:
-            request = parse_search_request(body, query_params, max_result_window=window if not scroll else 2 ** 31)
+            request = parse_search_request(body, query_params, registry=self.services.query_registry,
+                                           max_result_window=window if not scroll else 2 ** 31)
         except LimitExceededError as error:
             if getattr(error, "details", {}).get("limit") == "max_result_window" and targets:
                 raise SearchPhaseExecutionError("query", [
@@ -833,7 +834,7 @@ class SearchCoordinator:
                                                   query_params.get("preference"))
         uri = {key: value for key, value in query_params.items()
                if key in ("q", "df", "default_operator", "analyzer", "lenient", "analyze_wildcard")}
-        request = parse_search_request(body, uri)
+        request = parse_search_request(body, uri, registry=self.services.query_registry)
         query_json = request.query.to_json()
         filters = self.alias_filters(index_expression, index_names)
         now_millis = int(time.time() * 1000)
@@ -870,7 +871,7 @@ class SearchCoordinator:
         unknown = sorted(set(body) - {"query"})
         if unknown:
             raise QueryParsingError(f"request does not support [{unknown[0]}]")
-        request = parse_search_request(body, uri)
+        request = parse_search_request(body, uri, registry=self.services.query_registry)
         routing = query_params.get("routing")
         shard_number = shard_for_document(document_id, routing, index.number_of_shards, index.routing_num_shards,
                                           int(index.settings.get("index.routing_partition_size", "1")))
@@ -931,7 +932,8 @@ class SearchCoordinator:
                if key in ("q", "df", "default_operator", "analyzer", "lenient", "analyze_wildcard")}
         search_body = {"query": body.get("query", {"match_all": {}}), "size": batch_size, "sort": ["_doc"],
                        "seq_no_primary_term": True, "version": True, "_source": action == "update"}
-        request = parse_search_request(search_body, uri, max_result_window=2 ** 31)
+        request = parse_search_request(search_body, uri, registry=self.services.query_registry,
+                                       max_result_window=2 ** 31)
         filtered = self.filtered_requests(request, self.alias_filters(index_expression, index_names))
         counters = {"total": 0, "done": 0, "batches": 0, "version_conflicts": 0, "noops": 0}
         failures: list[dict] = []

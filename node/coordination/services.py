@@ -26,6 +26,7 @@ from index.mapping import Mapping
 from node.coordination.admission import AdmissionControl
 from node.coordination.shards import ShardDirector
 from node.coordination.stats import IndexCounters
+from index.query import DEFAULT_QUERY_REGISTRY
 from node.errors import ApiError, IllegalArgumentError, IndexNotFoundError, outcome_error
 from raft.commands import CreateIndex, PutMapping
 
@@ -64,6 +65,9 @@ class ApiServices:
         self.admission = AdmissionControl(context.metadata)
         # per index name: indexing/search request counters for _stats (the engine counts the rest)
         self.index_counters: dict[str, IndexCounters] = defaultdict(IndexCounters)
+        # the registry every search parse at this coordinator uses; node/api/udf.py replaces it
+        # with the node's own (UDFs resolved against this node's cluster state)
+        self.query_registry: Any = DEFAULT_QUERY_REGISTRY
 
     def record_search(self, index_names: list[str], query_millis: float, fetch_millis: float = 0.0,
                       scroll: bool = False) -> None:

@@ -2,8 +2,8 @@
 
 Owns ``FrontUdfCatalog``: it follows the applied cluster state (``metadata.on_state_applied``)
 and keeps ``<data>/udf-store`` (node/udf/store.py) in line with it for the shard workers; resolves a
-function name to its definition for the query parse at the coordinator (installed into
-node/udf/queries.py); owns the front's udf/ runtime, used only to validate registrations (it
+function name to its definition for the query parse at the coordinator (its ``query_registry``,
+which node/api/udf.py hands to the coordinator's ApiServices); owns the front's udf/ runtime, used only to validate registrations (it
 writes compiled code into the shared ``<data>/udf-store/compiled`` cache, so workers load instead of
 compiling); tells workers to drop compiled modules of deleted functions; and exports the
 workers' UDF statistics as Prometheus metrics (``quidditch_udf_*``), polled every few seconds.
@@ -40,6 +40,8 @@ class FrontUdfCatalog:
         self._runtime: UdfRuntime | None = None
         self._written: tuple[Any, UdfLimits, dict[str, UdfLimits]] | None = None
         self.worker_statistics: list[dict[str, Any]] = []
+        # what this node's coordinator parses search requests with (resolves UDFs against our state)
+        self.query_registry = queries.coordinator_query_registry(self.definition)
 
     # -- the cluster state's view --
 
@@ -101,7 +103,6 @@ class FrontUdfCatalog:
     # -- following the cluster state --
 
     def attach(self) -> None:
-        queries.install_coordinator_resolver(self.definition)
         self._write(self.state)  # the state applied before we listened
         self.context.metadata.on_state_applied(self.on_state_applied)
         registry = getattr(getattr(self.context, "metrics", None), "registry", None)

@@ -14,8 +14,8 @@ the process — at the coordinator and in the shard workers — knows them.
 Both evaluate inside the shard, per segment, over every candidate, in batches (udf/'s ABI):
 ``wasm_udf`` over the live documents of the segment — or, with ``query``, over that query's
 matches, keeping their scores — and ``script_score`` over its query's matches, replacing each
-score with the function's. At the coordinator (the front process) a resolver installed by
-node/api/udf.py checks the function exists, has the right kind and accepts the params (a 400
+score with the function's. At the coordinator (the front process) the node's CoordinatorQueryRegistry (built by
+node/udf/front.py, used by every parse at that coordinator) checks the function exists, has the right kind and accepts the params (a 400
 before any shard is asked) and stamps the module's ``sha256`` into the node, so every shard runs
 the same module version even while a new one is being registered.
 
@@ -40,16 +40,29 @@ WASM_UDF_QUERY = "wasm_udf"
 SCRIPT_SCORE_QUERY = "script_score"
 WASM_LANG = "wasm"
 
-# name → (definition) at the coordinator; None in processes that are not a node's front.
+# name → (definition) at the coordinator
 CoordinatorResolver = Callable[[str], UdfDefinition]
-_coordinator_resolver: list[CoordinatorResolver] = []
 
 
-def install_coordinator_resolver(resolver: CoordinatorResolver | None) -> None:
-    """node/api/udf.py installs the front's view of the cluster state's UDFs (one per process)."""
-    _coordinator_resolver.clear()
-    if resolver is not None:
-        _coordinator_resolver.append(resolver)
+class CoordinatorQueryRegistry(QueryRegistry):
+    """The query registry of one node's front: the default parse functions, and this node's view
+    of the cluster state's UDFs for resolving ``wasm_udf`` / ``script_score`` at parse time.
+
+    The resolver lives on the registry each coordinator passes to ``parse_search_request``, never
+    in a module global: several nodes (or test apps) in one process each resolve against their own
+    cluster state, and a node that stopped leaves nothing behind for the next parse."""
+
+    def __init__(self, parse_functions: dict | None, udf_resolver: CoordinatorResolver) -> None:
+        super().__init__(parse_functions)
+        self.udf_resolver = udf_resolver
+
+    def copy(self) -> "CoordinatorQueryRegistry":
+        return CoordinatorQueryRegistry(self._parse_functions, self.udf_resolver)
+
+
+def coordinator_query_registry(resolver: CoordinatorResolver) -> CoordinatorQueryRegistry:
+    """node/udf/front.py builds one per front from the default registry (wasm_udf included)."""
+    return CoordinatorQueryRegistry(DEFAULT_QUERY_REGISTRY._parse_functions, resolver)
 
 
 def _params_json(params: tuple[tuple[str, Any], ...]) -> dict[str, Any]:
@@ -201,13 +214,15 @@ def _parse_number(query_name: str, key: str, value: Any) -> float:
     return float(value)
 
 
-def _resolve_at_coordinator(query_name: str, name: str, sha256: str | None, kind: str,
+def _resolve_at_coordinator(context: Any, query_name: str, name: str, sha256: str | None, kind: str,
                             params: tuple[tuple[str, Any], ...]) -> str | None:
-    """At a node's front: the function must exist, be of ``kind`` and accept ``params``."""
-    if not _coordinator_resolver:
+    """At a node's front (a CoordinatorQueryRegistry parses): the function must exist, be of
+    ``kind`` and accept ``params``. Elsewhere (a shard worker) the node travels as it was stamped."""
+    resolver = getattr(getattr(context, "registry", None), "udf_resolver", None)
+    if resolver is None:
         return sha256
     try:
-        definition = _coordinator_resolver[0](name)
+        definition = resolver(name)
     except UdfInvocationError as error:
         raise QueryParsingError(f"[{query_name}] {error.reason}", udf=name) from None
     if sha256 is not None and sha256 != definition.sha256:
@@ -242,7 +257,7 @@ def parse_wasm_udf(body: Any, context: Any) -> WasmUdfQuery:
     params = _parse_params(WASM_UDF_QUERY, body.get("params"))
     inner = context.parse_inner(body["query"]) if body.get("query") is not None else None
     boost = _parse_number(WASM_UDF_QUERY, "boost", body.get("boost", 1.0))
-    sha256 = _resolve_at_coordinator(WASM_UDF_QUERY, name, _optional_sha256(WASM_UDF_QUERY, body.get("sha256")),
+    sha256 = _resolve_at_coordinator(context, WASM_UDF_QUERY, name, _optional_sha256(WASM_UDF_QUERY, body.get("sha256")),
                                      "filter", params)
     return WasmUdfQuery(name=name, params=params, sha256=sha256, query=inner, boost=boost)
 
@@ -276,7 +291,7 @@ def parse_script_score(body: Any, context: Any) -> ScriptScoreWasmQuery:
     if min_score is not None:
         min_score = _parse_number(SCRIPT_SCORE_QUERY, "min_score", min_score)
     boost = _parse_number(SCRIPT_SCORE_QUERY, "boost", body.get("boost", 1.0))
-    sha256 = _resolve_at_coordinator(SCRIPT_SCORE_QUERY, name,
+    sha256 = _resolve_at_coordinator(context, SCRIPT_SCORE_QUERY, name,
                                      _optional_sha256(SCRIPT_SCORE_QUERY, script.get("sha256")), "score", params)
     return ScriptScoreWasmQuery(query=inner, name=name, params=params, sha256=sha256, min_score=min_score,
                                 boost=boost)

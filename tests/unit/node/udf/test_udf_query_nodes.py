@@ -148,17 +148,34 @@ def test_the_coordinator_resolver_refuses_unknown_functions_and_params_and_stamp
             raise UdfInvocationError(f"udf [{name}] is not registered", function_name=name)
         return definitions[name]
 
-    queries.install_coordinator_resolver(resolver)
-    try:
-        with pytest.raises(QueryParsingError, match="not registered"):
-            parse_search_request({"query": {"wasm_udf": {"name": "nope"}}})
-        with pytest.raises(QueryParsingError, match="param \\[hi\\] is required"):
-            parse_search_request({"query": {"wasm_udf": {"name": "range_filter", "params": {"lo": 1}}}})
-        request = parse_search_request({"query": {"wasm_udf": {"name": "range_filter", "params": {"lo": 1, "hi": 2}}}})
-        assert request.query.sha256 == definitions["range_filter"].sha256
-        assert request.query.to_json()["wasm_udf"]["sha256"] == definitions["range_filter"].sha256
-    finally:
-        queries.install_coordinator_resolver(None)
+    registry = queries.coordinator_query_registry(resolver)
+    with pytest.raises(QueryParsingError, match="not registered"):
+        parse_search_request({"query": {"wasm_udf": {"name": "nope"}}}, registry=registry)
+    with pytest.raises(QueryParsingError, match="param \\[hi\\] is required"):
+        parse_search_request({"query": {"wasm_udf": {"name": "range_filter", "params": {"lo": 1}}}},
+                             registry=registry)
+    request = parse_search_request({"query": {"wasm_udf": {"name": "range_filter", "params": {"lo": 1, "hi": 2}}}},
+                                   registry=registry)
+    assert request.query.sha256 == definitions["range_filter"].sha256
+    assert request.query.to_json()["wasm_udf"]["sha256"] == definitions["range_filter"].sha256
+    # the default registry (a shard worker's, or another node's in this process) resolves nothing
+    unresolved = parse_search_request({"query": {"wasm_udf": {"name": "nope"}}})
+    assert unresolved.query.sha256 is None
+
+
+def test_a_coordinator_registry_leaves_no_resolver_behind_for_other_parses(definitions):
+    def refuse_everything(name):
+        from udf import UdfInvocationError
+        raise UdfInvocationError(f"udf [{name}] is not registered", function_name=name)
+
+    first_node = queries.coordinator_query_registry(refuse_everything)
+    with pytest.raises(QueryParsingError, match="not registered"):
+        parse_search_request({"query": {"wasm_udf": {"name": "range_filter", "params": {"lo": 1, "hi": 2}}}},
+                             registry=first_node)
+    second_node = queries.coordinator_query_registry(definitions.__getitem__)
+    request = parse_search_request({"query": {"wasm_udf": {"name": "range_filter", "params": {"lo": 1, "hi": 2}}}},
+                                   registry=second_node)
+    assert request.query.sha256 == definitions["range_filter"].sha256
 
 
 def test_the_wall_clock_bound_stops_a_module_that_still_has_fuel(searcher, runtime, definitions):
