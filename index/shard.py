@@ -530,16 +530,19 @@ class Shard:
 
     def _prepare_primary(self, operations: Sequence[Any], primary_term: int,
                          parsed_sources: dict[int, Any]) -> list[_Prepared]:
-        # an overlay of this batch's own effects, so later operations see earlier ones
-        overlay: dict[str, _DocState] = {}
+        # an overlay of this batch's own effects, so later operations see earlier ones (the
+        # logged operation itself: a state is only made for an id the batch touches again)
+        overlay: dict[str, ReplicatedOperation] = {}
         overlay_sources: dict[str, bytes] = {}
         next_seq_no = self._tracker.max_seq_no + 1
         prepared: list[_Prepared] = []
         mapping_updates: dict = {}
 
         def current(document_id: str) -> _DocState | None:
-            if document_id in overlay:
-                return overlay[document_id]
+            earlier = overlay.get(document_id)
+            if earlier is not None:
+                return _DocState(earlier.seq_no, earlier.primary_term, earlier.version,
+                                 deleted=earlier.kind == "delete")
             return self._current_state(document_id)
 
         def current_source(document_id: str, state: _DocState) -> bytes:
@@ -568,9 +571,7 @@ class Shard:
             replicated = item.result.replicated
             if replicated is not None:
                 next_seq_no += 1
-                overlay[replicated.document_id] = _DocState(
-                    replicated.seq_no, replicated.primary_term, replicated.version,
-                    deleted=replicated.kind == "delete")
+                overlay[replicated.document_id] = replicated
                 if replicated.kind == "index":
                     overlay_sources[replicated.document_id] = replicated.source
         if mapping_updates:

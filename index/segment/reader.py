@@ -134,7 +134,13 @@ class SegmentCore:
         data.entry_offsets = sections.array(prefix + "term_entry_offsets")
         data.frequencies = sections.array(prefix + "frequencies")
         data.has_positions = bool(meta.get("positions"))
-        data.position_offsets = sections.array(prefix + "position_offsets") if data.has_positions else None
+        data.position_offsets = None
+        if data.has_positions:
+            if sections.has(prefix + "position_offsets"):   # segments written before it was derived
+                data.position_offsets = sections.array(prefix + "position_offsets")
+            else:   # an entry's positions follow the previous entry's: offsets are the running frequencies
+                data.position_offsets = np.zeros(len(data.frequencies) + 1, dtype=np.int64)
+                np.cumsum(data.frequencies, out=data.position_offsets[1:])
         data.positions = sections.array(prefix + "positions") if data.has_positions else None
         data.lengths = sections.array(prefix + "lengths")
         self._inverted[field] = data
