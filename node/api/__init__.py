@@ -83,13 +83,14 @@ def register_routes(app: Any, context: Any) -> None:
             context.logger.error("request failed", exc_info=error)
         return respond(error_body(error), status)
 
-    from node.api import bulk, cat, cluster, documents, indices
+    from node.api import bulk, cat, cluster, documents, indices, monitoring
 
     indices.register(app, services)
     documents.register(app, services)
     bulk.register(app, services)
     cluster.register(app, services)
     cat.register(app, services)
+    monitoring.register(app, services)
     from node.api import udf  # owner udf-node: /_udf routes, wasm_udf/script_score at this coordinator
 
     udf.register(app, services)

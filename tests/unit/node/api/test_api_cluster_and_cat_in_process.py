@@ -145,3 +145,38 @@ async def test_cluster_settings_accept_every_family_the_engine_reads_and_wildcar
     assert status == 200
     _, body = await api_node.request("GET", "/_cluster/settings?flat_settings=true")
     assert body == {"persistent": {}, "transient": {}}
+
+
+async def test_recovery_lists_a_new_primary_as_an_empty_store_that_is_done(api_node):
+    await api_node.request("PUT", "/rec", {"settings": {"number_of_shards": 2, "number_of_replicas": 0}})
+    status, body = await api_node.request("GET", "/rec/_recovery?human=true")
+    assert status == 200
+    assert sorted(entry["id"] for entry in body["rec"]["shards"]) == [0, 1]
+    assert {(entry["type"], entry["stage"], entry["primary"]) for entry in body["rec"]["shards"]} == {
+        ("EMPTY_STORE", "DONE", True)}
+    _, body = await api_node.request("GET", "/rec/_recovery?active_only=true")
+    assert body == {}
+
+
+async def test_segments_lists_each_started_copy_with_lucene_style_segment_names(api_node):
+    await api_node.request("PUT", "/seg", {"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    await api_node.request("PUT", "/seg/_doc/1?refresh=true", {"foo": "bar"})
+    status, body = await api_node.request("GET", "/seg/_segments")
+    assert status == 200 and body["_shards"] == {"total": 1, "successful": 1, "failed": 0}
+    copy = body["indices"]["seg"]["shards"]["0"][0]
+    assert copy["routing"]["primary"] is True
+    assert copy["segments"]["_0"]["num_docs"] == 1
+    _, everything = await api_node.request("GET", "/_segments")
+    assert "seg" in everything["indices"]
+
+
+async def test_nodes_usage_hot_threads_and_reload_secure_settings_are_not_read_as_node_filters(api_node):
+    await api_node.request("GET", "/_cluster/health")
+    status, body = await api_node.request("GET", "/_nodes/usage")
+    assert status == 200 and body["_nodes"]["total"] == 1
+    assert body["nodes"]["node-one"]["rest_actions"]["cluster_health"] >= 1
+    status, body = await api_node.request("POST", "/_nodes/reload_secure_settings")
+    assert status == 200 and body["nodes"] == {"node-one": {"name": "one"}} and body["cluster_name"]
+    response = await api_node.client.get("/_nodes/hot_threads")
+    text = (await response.get_data()).decode()
+    assert response.status_code == 200 and "Hot threads at" in text and "{node-one}" in text
