@@ -124,6 +124,9 @@ class ShardSettings:
     max_result_window: int = 10_000
     flush_threshold_bytes: int = 512 * 1024 * 1024   # scheduled maintenance flushes a larger log
     indexing_buffer_bytes: int = 64 * 1024 * 1024    # maintenance writes (unpublished) a fuller buffer
+    # a write that leaves the log's current generation larger starts a new one, so a flush can trim
+    # all but the generations holding retained operations (OpenSearch's generation_threshold_size)
+    translog_generation_threshold_bytes: int = 64 * 1024 * 1024
 
 
 @dataclass(frozen=True, slots=True)
@@ -526,6 +529,7 @@ class Shard:
                     for item in prepared:
                         if item.result.replicated is not None:
                             self._apply_to_memory(item.result.replicated, item.values, item.previous)
+                    self._roll_translog_if_large()
         return prepared, location
 
     def _prepare_primary(self, operations: Sequence[Any], primary_term: int,
@@ -695,6 +699,13 @@ class Shard:
         return _Prepared(OperationResult(document_id, "updated", seq_no, primary_term, version,
                                          replicated=replicated, source=new_source), values, state)
 
+    def _roll_translog_if_large(self) -> None:
+        """Under the writer lock, after an append was applied (inside _fail_on_error: a failed roll
+        fails the shard). The roll fsyncs the sealed generation, so the append's location is
+        durable before any durability wait looks at it."""
+        if self._translog.current_generation_bytes > self.settings.translog_generation_threshold_bytes:
+            self._translog.roll_generation()
+
     @contextlib.contextmanager
     def _fail_on_error(self, what: str) -> Iterator[None]:
         """Operations already in the log must reach memory too; if that breaks half-way, memory and
@@ -794,6 +805,8 @@ class Shard:
                     self._fail_on_error("applying logged operations"):
                 results = [self._apply_replicated_locked(op, values=values)
                            for op, values in zip(operations, parsed)]
+                if to_log:
+                    self._roll_translog_if_large()
         return results, location
 
     def _already_applied(self, operation: ReplicatedOperation) -> bool:

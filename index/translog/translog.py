@@ -292,6 +292,11 @@ class Translog:
             self._current_info.size_bytes = self._written.offset
             return self._written
 
+    @property
+    def current_generation_bytes(self) -> int:
+        """Bytes written to the current generation so far (its header included)."""
+        return self._written.offset
+
     def ensure_synced(self, location: Location) -> None:
         """Return once ``location`` is durable; concurrent callers share one fsync."""
         if location <= self._synced:
