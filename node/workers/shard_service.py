@@ -27,6 +27,10 @@ Wire shapes (payload keys; ``index_uuid`` and ``shard_number`` are added by the 
     recovery_snapshot_begin / recovery_file_chunk / recovery_snapshot_end (primary side),
     recovery_write_chunk / recovery_install (target side): file-based recovery
 
+A StorageError that leaves the index Shard failed (a failed fsync: every later call refuses)
+makes the worker close and reopen that shard from its files (``reopen_if_failed``), log it and
+count it in ``stats`` (storage_failures, last_storage_failure); the failing call still errors.
+
 It must never talk to the cluster state, Raft or the network; the front decides everything
 (which shards exist, their mappings, primary terms) and tells the worker.
 """
@@ -48,10 +52,12 @@ from typing import Any, Callable
 import orjson
 
 from index.analysis import AnalysisRegistry
-from index.errors import IndexEngineError, MappingUpdateRequired
+from index.errors import (
+    IndexEngineError, MappingUpdateRequired, ShardClosedError, StorageError,
+)
 from index.mapping import Mapping
 from index.operations import DeleteOperation, IndexOperation, ReplicatedOperation, UpdateOperation
-from index.shard import Shard
+from index.shard import OperationsNotRetainedError, Shard
 from node.coordination.values import shard_settings_from_index_settings
 from node.workers.registry import ShardRegistry
 
@@ -122,6 +128,7 @@ def close_shard(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[di
     shard = registry.pop(index_uuid, shard_number)
     with _versions_lock:
         _shard_versions.pop((index_uuid, shard_number), None)
+    _shard_failures.pop((index_uuid, shard_number), None)
     delete = bool(payload.get("delete"))
     if shard is not None:
         if not delete:
@@ -473,7 +480,8 @@ def force_merge(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[di
 
 def stats(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
     statistics = _registry_shard(registry, payload).statistics()
-    return dataclasses.asdict(statistics), b""
+    failures = _shard_failures.get(_key(payload), {"storage_failures": 0, "last_storage_failure": None})
+    return {**dataclasses.asdict(statistics), **failures}, b""
 
 
 def segments(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
@@ -490,9 +498,12 @@ def segments(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict,
 def _maintenance_loop(registry: ShardRegistry) -> None:
     while True:
         time.sleep(MAINTENANCE_INTERVAL_SECONDS)
-        for shard in list(registry.shards.values()):
+        for key, shard in list(registry.shards.items()):
             try:
                 shard.scheduled_maintenance()
+            except StorageError as error:
+                # an async fsync that failed leaves the shard failed: reopen it, as a call would
+                reopen_if_failed(registry, key, error)
             except Exception:  # noqa: BLE001 — one shard's trouble must not stop the others' refreshes
                 logger.debug("scheduled maintenance failed", exc_info=True)
 
@@ -505,6 +516,70 @@ def _ensure_maintenance(registry: ShardRegistry) -> None:
     threading.Thread(target=_maintenance_loop, args=(registry,), name="shard-maintenance", daemon=True).start()
 
 
+# --------------------------------------------------------------------------- failed shards
+
+# per shard: how many times this worker reopened it after a storage failure, and the last reason
+_shard_failures: dict[tuple[str, int], dict[str, Any]] = {}
+_reopen_lock = threading.Lock()
+
+
+def _shard_has_failed(shard: Shard) -> bool:
+    """A failed index Shard refuses every call until reopened; a searcher is the cheapest probe
+    (index/ exposes no failure flag)."""
+    try:
+        shard.acquire_searcher()
+    except ShardClosedError:
+        return False
+    except StorageError:
+        return True
+    return False
+
+
+def reopen_if_failed(registry: ShardRegistry, key: tuple[str, int], error: BaseException) -> bool:
+    """After a StorageError (an fsync that failed, a torn append) the index Shard is failed and
+    refuses every later call: close it and open it again from its files, which replays the log so
+    memory and log agree again. True when the shard was reopened. The failure is logged and
+    counted (``stats``: ``storage_failures``, ``last_storage_failure``); if reopening fails too
+    (the disk is still failing) the failed shard stays in place and the next call tries again."""
+    with _reopen_lock:
+        shard = registry.shards.get(key)
+        if shard is None or not _shard_has_failed(shard):
+            return False
+        record = _shard_failures.setdefault(key, {"storage_failures": 0, "last_storage_failure": None})
+        record["storage_failures"] += 1
+        record["last_storage_failure"] = getattr(error, "reason", None) or repr(error)
+        logger.error("shard failed on a storage error; reopening it from its files", extra={"fields": {
+            "index_uuid": key[0], "shard": key[1], "reason": record["last_storage_failure"]}})
+        with contextlib.suppress(Exception):
+            shard.close()
+        try:
+            reopened = Shard.open(shard.path, shard.settings, shard.mapping, shard.analysis)
+        except Exception:  # noqa: BLE001 — the disk may still be failing: keep the failed shard, retry later
+            logger.error("reopening a failed shard failed; it stays failed", exc_info=True,
+                         extra={"fields": {"index_uuid": key[0], "shard": key[1]}})
+            return False
+        reopened.global_checkpoint = max(reopened.global_checkpoint, shard.global_checkpoint)
+        registry.put(key[0], key[1], reopened)
+        return True
+
+
+def _reopening_on_storage_failure(method: ShardMethod) -> ShardMethod:
+    def guarded(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        try:
+            return method(registry, payload, body)
+        except OperationsNotRetainedError:
+            raise  # a history request the log cannot serve: nothing failed
+        except StorageError as error:
+            # the caller still gets the error (this call's operations are not acknowledged);
+            # later calls find a working shard
+            reopen_if_failed(registry, _key(payload), error)
+            raise
+
+    guarded.__name__ = getattr(method, "__name__", "shard_method")
+    guarded.__doc__ = method.__doc__
+    return guarded
+
+
 SHARD_METHODS: dict[str, ShardMethod] = {
     "open_shard": open_shard, "close_shard": close_shard, "update_mapping": update_mapping,
     "update_settings": update_settings, "write": write, "get": get, "mget": mget, "refresh": refresh,
@@ -515,6 +590,9 @@ SHARD_METHODS: dict[str, ShardMethod] = {
     "recovery_snapshot_end": recovery_snapshot_end, "recovery_write_chunk": recovery_write_chunk,
     "recovery_install": recovery_install,
 }
+for _name in ("write", "get", "mget", "refresh", "flush", "force_merge", "apply_replica", "history", "promote",
+              "resync", "prepare_recovery"):
+    SHARD_METHODS[_name] = _reopening_on_storage_failure(SHARD_METHODS[_name])
 
 # cheap and never blocking on I/O: answered on the worker loop without a thread hop
 INLINE_METHODS: frozenset[str] = frozenset({"get", "stats", "segments"})
