@@ -10,8 +10,10 @@ stays red until an operator says otherwise), never read clocks or randomness (al
 from the caller's ``new_allocation_id``), and never change a state: it only returns commands,
 each already checked by applying it to a scratch copy with ``raft.apply.apply``.
 
-Not done (on purpose, listed): relocation (moving a started copy off an excluded or crowded
-node), disk-based deciders, awareness attributes.
+Relocation moves one started copy at a time — off an excluded node (draining) or from the
+fullest data node to one with at least two fewer copies (rebalancing): ``RelocateCopy`` adds the
+new copy, ``CompleteRelocation`` drops the old one once every other copy is started and in sync.
+Not done (on purpose, listed): disk-based deciders, awareness attributes.
 """
 
 from __future__ import annotations
@@ -109,7 +111,73 @@ def allocation_decisions(
                 decide(c.AllocateCopy(index_name=index_name, shard_number=shard_number,
                                       node_id=node_id, allocation_id=new_allocation_id(),
                                       primary=False))
+    if not decisions:
+        # moves only in a calm round: nothing failed, promoted or allocated above
+        _relocation_decisions(working, live, excluded, new_allocation_id, decide)
     return decisions
+
+
+def _relocation_decisions(state: ClusterState, live: frozenset[str], excluded: frozenset[str],
+                          new_allocation_id: Callable[[], str], decide: Callable[[c.Command], bool]) -> None:
+    """At most one move in flight in the whole cluster: finish it once its target started; else,
+    when no copy is recovering, move one started copy off an excluded node (draining), else from
+    the data node with the most copies to one with at least two fewer (rebalancing, e.g. onto a
+    node that just joined). A move adds the new copy first and drops the old one only when every
+    other copy is started and in sync, so a shard never has fewer in-sync copies than before."""
+    shards = [shard for index_name in sorted(state.indices)
+              if state.indices[index_name].state == INDEX_STATE_OPEN
+              for shard in state.routing_table.get(index_name, ())]
+    for shard in shards:
+        source = next((copy for copy in shard.copies if copy.state == RELOCATING), None)
+        if source is None:
+            continue
+        others = [copy for copy in shard.copies if copy is not source]
+        if all(copy.state == STARTED and copy.allocation_id in shard.in_sync_allocation_ids for copy in others):
+            promote = None
+            if source.primary:
+                # the newest copy off the excluded nodes takes over (the move's target when it is the only one)
+                candidates = [copy for copy in others if not copy.primary and copy.node_id not in excluded]
+                promote = (candidates or [copy for copy in others if not copy.primary])[-1].allocation_id
+            decide(c.CompleteRelocation(index_name=shard.index_name, shard_number=shard.shard_number,
+                                        allocation_id=source.allocation_id, promote_allocation_id=promote))
+        return
+    if any(copy.state != STARTED for shard in shards for copy in shard.copies):
+        return
+    data_nodes = sorted(node_id for node_id in live
+                        if DATA_ROLE in state.nodes[node_id].roles and node_id not in excluded)
+    if not data_nodes:
+        return
+    counts = Counter({node_id: 0 for node_id in data_nodes})
+    for shard in shards:
+        for shard_copy in shard.copies:
+            if shard_copy.node_id in counts:
+                counts[shard_copy.node_id] += 1
+
+    def move(shard: ShardRouting, shard_copy, target_node_id: str) -> bool:
+        return decide(c.RelocateCopy(index_name=shard.index_name, shard_number=shard.shard_number,
+                                     allocation_id=shard_copy.allocation_id, target_node_id=target_node_id,
+                                     target_allocation_id=new_allocation_id()))
+
+    for shard in shards:
+        for shard_copy in shard.copies:
+            if shard_copy.node_id in excluded:
+                targets = sorted((counts[node_id], node_id) for node_id in data_nodes
+                                 if node_id not in shard.assigned_node_ids())
+                if targets and move(shard, shard_copy, targets[0][1]):
+                    return
+    fullest = max(data_nodes, key=lambda node_id: (counts[node_id], node_id))
+    emptiest = min(data_nodes, key=lambda node_id: (counts[node_id], node_id))
+    if counts[fullest] - counts[emptiest] < 2:
+        return
+    # replicas move first: moving a primary hands over with a new term (writes in flight fail)
+    for want_primary in (False, True):
+        for shard in shards:
+            if emptiest in shard.assigned_node_ids():
+                continue
+            for shard_copy in shard.copies:
+                if shard_copy.node_id == fullest and shard_copy.primary == want_primary:
+                    if move(shard, shard_copy, emptiest):
+                        return
 
 
 def allocation_batch(state: ClusterState, raft_term: int, live_node_ids: Collection[str],

@@ -252,6 +252,9 @@ def _new_shard_routing(index_name: str, shard_number: int, number_of_replicas: i
 
 
 def _with_shard(state: ClusterState, shard: ShardRouting) -> ClusterState:
+    index = state.indices.get(shard.index_name)
+    if index is not None:
+        shard = _settle_relocation(shard, index.number_of_replicas)
     shards = list(state.routing_table[shard.index_name])
     shards[shard.shard_number] = shard
     routing_table = dict(state.routing_table)
@@ -263,6 +266,27 @@ def _with_index(state: ClusterState, index: IndexMetadata) -> ClusterState:
     indices = dict(state.indices)
     indices[index.name] = index
     return dataclasses.replace(state, indices=indices)
+
+
+def _settle_relocation(shard: ShardRouting, number_of_replicas: int) -> ShardRouting:
+    """A relocation adds one copy beyond 1 + number_of_replicas. When a copy of such a shard
+    fails, its now-unassigned slot is dropped instead of re-allocated, and a RELOCATING copy
+    whose target is gone is simply STARTED again. A no-op for shards that never relocated."""
+    wanted = 1 + number_of_replicas
+    copies = list(shard.copies)
+    if len(copies) <= wanted and not any(copy.state == RELOCATING for copy in copies):
+        return shard
+    index = len(copies) - 1
+    while len(copies) > wanted and index >= 0:
+        if not copies[index].primary and copies[index].state == UNASSIGNED:
+            copies.pop(index)
+        index -= 1
+    if len(copies) <= wanted:
+        copies = [dataclasses.replace(copy, state=STARTED) if copy.state == RELOCATING else copy
+                  for copy in copies]
+    if tuple(copies) == shard.copies:
+        return shard
+    return dataclasses.replace(shard, copies=tuple(copies))
 
 
 def _resize_replicas(shard: ShardRouting, number_of_replicas: int) -> ShardRouting:
@@ -477,7 +501,8 @@ def _update_index_settings(state: ClusterState, command: c.UpdateIndexSettings):
 def _set_replicas_in_routing(state: ClusterState, index_name: str, number_of_replicas: int) -> ClusterState:
     routing_table = dict(state.routing_table)
     routing_table[index_name] = tuple(
-        _resize_replicas(shard, number_of_replicas) for shard in routing_table[index_name])
+        _settle_relocation(_resize_replicas(shard, number_of_replicas), number_of_replicas)
+        for shard in routing_table[index_name])
     return dataclasses.replace(state, routing_table=routing_table)
 
 
@@ -744,6 +769,62 @@ def _promote_replica(state: ClusterState, command: c.PromoteReplica):
     return _with_shard(state, updated), {"primary_term": updated.primary_term}
 
 
+def _relocate_copy(state: ClusterState, command: c.RelocateCopy):
+    shard = _require_shard(state, command.index_name, command.shard_number)
+    label = f"[{command.index_name}][{command.shard_number}]"
+    source = shard.copy_with_allocation_id(command.allocation_id)
+    if source is None or source.state != STARTED or command.allocation_id not in shard.in_sync_allocation_ids:
+        raise _Rejection("illegal_argument_exception",
+                         f"[{command.allocation_id}] is not a started in-sync copy of {label}")
+    if not all(copy.state == STARTED for copy in shard.copies):
+        # one move at a time, and only from a green shard: the copies never drop below that
+        raise _Rejection("illegal_state_exception",
+                         f"shard {label} is not green with every copy started; relocation waits")
+    if command.target_node_id not in state.nodes:
+        raise _Rejection("illegal_argument_exception", f"unknown node [{command.target_node_id}]")
+    if command.target_node_id in shard.assigned_node_ids():
+        raise _Rejection("illegal_argument_exception",
+                         f"shard {label} already has a copy on node [{command.target_node_id}]")
+    if not command.target_allocation_id or shard.copy_with_allocation_id(command.target_allocation_id):
+        raise _Rejection("illegal_argument_exception",
+                         f"target allocation id [{command.target_allocation_id}] is empty or already used")
+    copies = tuple(dataclasses.replace(copy, state=RELOCATING) if copy.allocation_id == command.allocation_id
+                   else copy for copy in shard.copies)
+    target = ShardCopy(allocation_id=command.target_allocation_id, node_id=command.target_node_id,
+                       primary=False, state=INITIALIZING)
+    shards = list(state.routing_table[command.index_name])
+    shards[command.shard_number] = dataclasses.replace(shard, copies=copies + (target,))
+    # written directly: the extra copy is the point, it must not be settled away
+    routing_table = dict(state.routing_table)
+    routing_table[command.index_name] = tuple(shards)
+    return dataclasses.replace(state, routing_table=routing_table), {}
+
+
+def _complete_relocation(state: ClusterState, command: c.CompleteRelocation):
+    shard = _require_shard(state, command.index_name, command.shard_number)
+    label = f"[{command.index_name}][{command.shard_number}]"
+    source = shard.copy_with_allocation_id(command.allocation_id)
+    if source is None or source.state != RELOCATING:
+        raise _Rejection("illegal_state_exception", f"[{command.allocation_id}] is not relocating in {label}")
+    others = [copy for copy in shard.copies if copy.allocation_id != command.allocation_id]
+    if not all(copy.state == STARTED and copy.allocation_id in shard.in_sync_allocation_ids for copy in others):
+        raise _Rejection("illegal_state_exception",
+                         f"every other copy of {label} must be started and in sync before the move completes")
+    in_sync = tuple(sorted(set(shard.in_sync_allocation_ids) - {command.allocation_id}))
+    primary_term = shard.primary_term
+    if source.primary:
+        promoted = next((copy for copy in others if copy.allocation_id == command.promote_allocation_id), None)
+        if promoted is None:
+            raise _Rejection("illegal_argument_exception",
+                             f"a relocating primary of {label} needs promote_allocation_id naming a started "
+                             f"in-sync replica, got [{command.promote_allocation_id}]")
+        others = [dataclasses.replace(promoted, primary=True)] + [copy for copy in others if copy is not promoted]
+        primary_term += 1
+    return _with_shard(state, dataclasses.replace(
+        shard, copies=tuple(others), in_sync_allocation_ids=in_sync, primary_term=primary_term)), (
+        {"primary_term": primary_term} if source.primary else {})
+
+
 def _put_cluster_settings(state: ClusterState, command: c.PutClusterSettings):
     def merged(current: dict[str, Any], changes: dict[str, Any]) -> dict[str, Any]:
         result = dict(current)
@@ -823,6 +904,8 @@ _HANDLERS: dict[type, Handler] = {
     c.FailCopy: _fail_copy,
     c.RemoveFromInSync: _remove_from_in_sync,
     c.PromoteReplica: _promote_replica,
+    c.RelocateCopy: _relocate_copy,
+    c.CompleteRelocation: _complete_relocation,
     c.SetNumberOfReplicas: _set_number_of_replicas,
     c.PutClusterSettings: _put_cluster_settings,
     c.PutUdf: _put_udf,

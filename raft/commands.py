@@ -172,6 +172,31 @@ class PromoteReplica(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RelocateCopy(Command):
+    """Start moving a started in-sync copy: it becomes RELOCATING (still active, still written
+    to) and a new replica copy, INITIALIZING on ``target_node_id``, recovers from the primary."""
+
+    command_type: ClassVar[str] = "relocate_copy"
+    index_name: str
+    shard_number: int
+    allocation_id: str
+    target_node_id: str
+    target_allocation_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CompleteRelocation(Command):
+    """Drop the RELOCATING copy once every other copy is started and in sync. A relocating
+    primary hands over to ``promote_allocation_id`` (a started in-sync replica; term + 1)."""
+
+    command_type: ClassVar[str] = "complete_relocation"
+    index_name: str
+    shard_number: int
+    allocation_id: str
+    promote_allocation_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class SetNumberOfReplicas(Command):
     command_type: ClassVar[str] = "set_number_of_replicas"
     index_names: tuple[str, ...]
@@ -214,7 +239,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         BootstrapCluster, CreateIndex, DeleteIndex, PutMapping, UpdateIndexSettings,
         UpdateAliases, OpenIndex, CloseIndex, RegisterNode, DeregisterNode, AllocateCopy,
         StartCopy, FailCopy, RemoveFromInSync, PromoteReplica, SetNumberOfReplicas,
-        PutClusterSettings, PutUdf, DeleteUdf, Batch,
+        PutClusterSettings, PutUdf, DeleteUdf, Batch, RelocateCopy, CompleteRelocation,
     )
 }
 

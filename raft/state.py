@@ -209,7 +209,12 @@ class ShardRouting:
         primary_copy = self.primary()
         if primary_copy is None or primary_copy.state not in (STARTED, RELOCATING):
             return "red"
-        if all(c.state in (STARTED, RELOCATING) for c in self.copies):
+        waiting = [c for c in self.copies if c.state not in (STARTED, RELOCATING)]
+        if not waiting:
+            return "green"
+        # a relocation's target is an extra copy: the shard is as healthy as before it began
+        if (len(waiting) == 1 and waiting[0].state == INITIALIZING
+                and any(c.state == RELOCATING for c in self.copies)):
             return "green"
         return "yellow"
 

@@ -45,7 +45,12 @@ class ShardCounts:
 
 def shard_counts(shard: Any) -> ShardCounts:
     active_primary = active = relocating = initializing = unassigned = 0
+    # as in OpenSearch, a relocation's target is part of the relocating copy, not an initializing one
+    relocation_targets = sum(1 for shard_copy in shard.copies if shard_copy.state == "RELOCATING")
     for shard_copy in shard.copies:
+        if shard_copy.state == "INITIALIZING" and not shard_copy.primary and relocation_targets:
+            relocation_targets -= 1
+            continue
         if shard_copy.state in ("STARTED", "RELOCATING"):
             active += 1
             if shard_copy.primary:

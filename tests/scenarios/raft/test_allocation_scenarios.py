@@ -160,6 +160,12 @@ def render_decision(command):
     if isinstance(command, c.AllocateCopy):
         kind = "primary" if command.primary else "replica"
         return f"allocate {location} {kind} {command.allocation_id} -> {command.node_id}"
+    if isinstance(command, c.RelocateCopy):
+        return (f"relocate {location} {command.allocation_id} -> {command.target_node_id} "
+                f"as {command.target_allocation_id}")
+    if isinstance(command, c.CompleteRelocation):
+        promoted = f" promoting {command.promote_allocation_id}" if command.promote_allocation_id else ""
+        return f"complete relocation {location} dropping {command.allocation_id}{promoted}"
     return f"{command.command_type} {location}"
 
 
