@@ -6,7 +6,8 @@ GET|POST /_mget and /{index}/_mget.
 
 Parameters: refresh, routing, version, version_type, if_seq_no, if_primary_term, op_type,
 _source/_source_includes/_source_excludes, realtime, timeout, wait_for_active_shards (accepted;
-writes wait for the primary only), retry_on_conflict (update), preference/stored_fields (ignored).
+writes wait for the primary only), retry_on_conflict (update), preference (GET/mget: which copy
+reads; see ``read_shard_copy``), stored_fields (ignored).
 Writes go through node/coordination/writes.py exactly like bulk items; reads go to the shard's
 primary (realtime). Scripts in _update are refused with a 400: not supported.
 
@@ -127,15 +128,52 @@ async def single_write(services: Any, request_item: WriteRequest, query: dict[st
     return outcomes[0]
 
 
+async def read_shard_copy(services: Any, index: Any, shard_number: int, method: str, payload: dict,
+                          preference: str | None, refresh_first: bool = False) -> tuple[dict, bytes]:
+    """A read (get, mget) on the copy ``preference`` picks, as OpenSearch's GET: realtime on
+    whichever copy serves it (every copy applies a write before it is acknowledged, and a realtime
+    read sees its own log). ``_local``, ``_only_local``, ``_primary``, ``_replica``,
+    ``_primary_first``, ``_replica_first``, ``_only_nodes:``, ``_prefer_nodes:`` and custom strings
+    order the started copies as search does (node/coordination/search.py ``order_copies``); a copy
+    that cannot be reached is skipped for the next. Without a preference the primary serves the read
+    (a deliberate choice: a copy the master is about to fail can never answer a read)."""
+    if not preference:
+        if refresh_first:
+            await services.director.call_primary(index.name, shard_number, "refresh", {})
+        answer, body, _, _ = await services.director.call_primary(index.name, shard_number, method, payload)
+        return answer, body
+    from index.errors import IndexEngineError
+    from node.coordination.search import order_copies
+
+    shard = services.state.routing_table[index.name][shard_number]
+    started = [shard_copy for shard_copy in shard.copies
+               if shard_copy.node_id and shard_copy.state in ("STARTED", "RELOCATING")]
+    ordered = order_copies(started, services.context.node_id, preference, index.uuid, shard_number)
+    if not ordered:
+        raise ApiError(f"No shard available for [{index.name}][{shard_number}] with preference [{preference}]",
+                       opensearch_type="no_shard_available_action_exception", index=index.name,
+                       shard=str(shard_number))
+    last_error: BaseException | None = None
+    for shard_copy in ordered:
+        try:
+            if refresh_first:
+                await services.director.call_copy(index, shard_number, shard_copy, "refresh", {})
+            return await services.director.call_copy(index, shard_number, shard_copy, method, payload)
+        except IndexEngineError:
+            raise  # the copy answered: an engine error is the answer
+        except Exception as error:  # noqa: BLE001 — this copy cannot answer; the next one may
+            last_error = error
+    assert last_error is not None
+    raise last_error
+
+
 async def fetch_document(services: Any, index: Any, document_id: str, query: dict[str, str],
                          routing: str | None) -> tuple[dict, bytes]:
     realtime = parse_boolean(query.get("realtime"), "realtime", True)
     shard_number = shard_of(index, document_id, routing)
-    if parse_boolean(query.get("refresh"), "refresh", False):
-        await services.director.call_primary(index.name, shard_number, "refresh", {})
-    answer, source, _, _ = await services.director.call_primary(
-        index.name, shard_number, "get", {"id": document_id, "realtime": realtime})
-    return answer, source
+    return await read_shard_copy(services, index, shard_number, "get", {"id": document_id, "realtime": realtime},
+                                 query.get("preference"),
+                                 refresh_first=parse_boolean(query.get("refresh"), "refresh", False))
 
 
 def filtered_source(source_bytes: bytes, source_filter: SourceFilter) -> Any:
@@ -317,6 +355,7 @@ async def _mget(services: Any, default_index: str | None) -> Any:
     if problems:
         raise ActionRequestValidationError(*problems)
     realtime = parse_boolean(query.get("realtime"), "realtime", True)
+    refresh_first = parse_boolean(query.get("refresh"), "refresh", False)
     docs: list[Any] = [None] * len(requests_list)
     groups: dict[tuple[str, int], list[int]] = {}
     targets: list[Any] = []
@@ -338,8 +377,9 @@ async def _mget(services: Any, default_index: str | None) -> Any:
     async def fetch_group(index_name: str, shard_number: int, numbers: list[int]) -> None:
         ids = [targets[n][1] for n in numbers]
         try:
-            answer, sources, _, _ = await services.director.call_primary(
-                index_name, shard_number, "mget", {"ids": ids, "realtime": realtime})
+            answer, sources = await read_shard_copy(services, targets[numbers[0]][0], shard_number, "mget",
+                                                    {"ids": ids, "realtime": realtime}, query.get("preference"),
+                                                    refresh_first=refresh_first)
         except Exception as error:  # noqa: BLE001 — reported per document, as OpenSearch does
             for n in numbers:
                 docs[n] = {"_index": index_name, "_id": targets[n][1],

@@ -16,7 +16,8 @@ from typing import Any
 import trio
 from quart import request
 
-from index.analysis import AnalysisRegistry, analyze
+from index.analysis import AnalysisRegistry, analyze, analyze_detail
+from index.analysis.registry import DEFAULT_MAX_TOKEN_COUNT
 from index.analysis.registry import DEFAULT_ANALYSIS_REGISTRY
 from node.api import params, read_json_body, respond
 from node.coordination.resolve import (
@@ -473,11 +474,38 @@ def register(app: Any, services: Any) -> None:
         elif body.get("field") is not None:
             raise IllegalArgumentError("analysis by [field] requires an index")
         filters = body.get("filter") or body.get("token_filter")
+        max_token_count = DEFAULT_MAX_TOKEN_COUNT
+        if index is not None:
+            raw_limit = services.state.indices[names[0]].settings.get("index.analyze.max_token_count")
+            if raw_limit is not None:
+                max_token_count = parse_integer(raw_limit, "index.analyze.max_token_count")
+        explain = parse_boolean(body.get("explain", query.get("explain")), "explain", False)
+        if explain:
+            attributes = body.get("attributes")
+            if isinstance(attributes, str):
+                attributes = attributes.split(",")
+            detail = analyze_detail(registry, text, analyzer=analyzer_name, tokenizer=body.get("tokenizer"),
+                                    filters=filters, char_filters=body.get("char_filter"),
+                                    normalizer=body.get("normalizer"), attributes=attributes)
+            produced = max((len(stage["tokens"]) for stage in _detail_stages(detail)), default=0)
+            if produced > max_token_count:
+                raise IllegalArgumentError(
+                    f"The number of tokens produced by calling _analyze has exceeded the allowed maximum of"
+                    f" [{max_token_count}]. This limit can be set by changing the [index.analyze.max_token_count]"
+                    " index level setting.")
+            return respond({"detail": {"custom_analyzer": detail.pop("custom_analyzer"), **detail}})
         tokens = analyze(registry, text, analyzer=analyzer_name, tokenizer=body.get("tokenizer"),
-                         filters=filters, char_filters=body.get("char_filter"))
+                         filters=filters, char_filters=body.get("char_filter"), max_token_count=max_token_count,
+                         normalizer=body.get("normalizer"))
         return respond({"tokens": [{"token": token.term, "start_offset": token.start_offset,
                                     "end_offset": token.end_offset, "type": token.type, "position": token.position}
                                    for token in tokens]})
+
+    def _detail_stages(detail: dict) -> list[dict]:
+        stages = [detail["analyzer"]] if "analyzer" in detail else []
+        if "tokenizer" in detail:
+            stages.append(detail["tokenizer"])
+        return stages + list(detail.get("tokenfilters") or [])
 
     app.add_url_rule("/_analyze", "analyze_global", analyze_handler, methods=["GET", "POST"])
     app.add_url_rule("/<index>/_analyze", "analyze_index", analyze_handler, methods=["GET", "POST"])

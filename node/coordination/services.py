@@ -46,6 +46,25 @@ def new_index_uuid() -> str:
     return base64.urlsafe_b64encode(uuid.uuid4().bytes).decode("ascii").rstrip("=")
 
 
+def mapping_limits(flat_index_settings: dict[str, Any]) -> tuple[int, int]:
+    """(index.mapping.total_fields.limit, index.mapping.depth.limit) of an index, OpenSearch's
+    defaults when unset; a value that is not a positive integer is a 400 naming the setting."""
+    from index.mapping.mapping import DEFAULT_DEPTH_LIMIT, DEFAULT_TOTAL_FIELDS_LIMIT
+
+    limits = []
+    for key, default in (("index.mapping.total_fields.limit", DEFAULT_TOTAL_FIELDS_LIMIT),
+                         ("index.mapping.depth.limit", DEFAULT_DEPTH_LIMIT)):
+        raw = flat_index_settings.get(key)
+        try:
+            value = default if raw is None else int(str(raw))
+        except ValueError:
+            raise IllegalArgumentError(f"Failed to parse value [{raw}] for setting [{key}]") from None
+        if value < 1:
+            raise IllegalArgumentError(f"Failed to parse value [{raw}] for setting [{key}] must be >= 1")
+        limits.append(value)
+    return limits[0], limits[1]
+
+
 def normalize_mappings(mappings: Any) -> dict:
     """The mappings body of create-index / PUT _mapping → the stored form (validated)."""
     if mappings is None:
@@ -116,7 +135,10 @@ class ApiServices:
             shard_settings_from_index_settings(flat_settings)
             analysis = AnalysisRegistry.from_index_settings(flat_settings)
             mappings = normalize_mappings(body.get("mappings"))
-            Mapping.from_json(mappings).check_analyzers(analysis.has)
+            parsed_mappings = Mapping.from_json(mappings)
+            parsed_mappings.check_analyzers(analysis.has)
+            # the field limits hold from the start, not only for later updates
+            parsed_mappings.check_limits(*mapping_limits(flat_settings))
         except IndexEngineError:
             raise
         aliases = body.get("aliases") or {}
@@ -178,7 +200,7 @@ class ApiServices:
             index = self.state.indices.get(index_name)
             if index is None:
                 raise IndexNotFoundError(index_name)
-            merged = Mapping.from_json(index.mappings).merge(update).to_json()
+            merged = Mapping.from_json(index.mappings).merge(update, *mapping_limits(index.settings)).to_json()
             if merged == index.mappings:
                 return index
             outcome = await self.context.metadata.submit(PutMapping(

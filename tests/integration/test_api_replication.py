@@ -69,6 +69,14 @@ def test_replicas_recover_and_receive_every_write_on_two_nodes(node_factory):
     for node in (first, second):
         status, got = http(node.base_url, "GET", "/replicated/_doc/250")
         assert status == 200 and got["_source"]["number"] == 250
+    # a realtime GET served by the replica (preference) reads an unrefreshed write from the
+    # replica's own log, with the routing the primary forwarded
+    status, body = http(first.base_url, "PUT", "/replicated/_doc/fresh?routing=r1",
+                        json.dumps({"number": -1}).encode())
+    assert status == 201, body
+    for node in (first, second):
+        status, got = http(node.base_url, "GET", "/replicated/_doc/fresh?routing=r1&preference=_replica")
+        assert status == 200 and got["_source"] == {"number": -1} and got["_routing"] == "r1", got
 
 
 def test_a_lost_replica_is_failed_through_raft_before_the_ack_and_without_quorum_nothing_is_acknowledged(

@@ -246,3 +246,21 @@ async def test_delete_by_query_routes_each_delete_with_the_documents_own_routing
     assert status == 200 and body["deleted"] == 6 and body["failures"] == []
     _, body = await api_node.request("POST", "/docs/_count", {})
     assert body["count"] == 0
+
+
+async def test_get_and_mget_honour_preference_as_opensearch_does(api_node):
+    await create(api_node, shards=1)
+    await api_node.request("PUT", "/docs/_doc/1", {"x": 1})   # unrefreshed: only a realtime read sees it
+    for preference in ("_local", "_primary", "_only_local", "my-session-7"):
+        status, body = await api_node.request("GET", f"/docs/_doc/1?preference={preference}")
+        assert status == 200 and body["_source"] == {"x": 1}, preference
+    status, body = await api_node.request("GET", "/docs/_doc/1?preference=_replica")
+    assert status == 503 and body["error"]["type"] == "no_shard_available_action_exception"
+    status, body = await api_node.request("GET", "/docs/_doc/1?preference=_only_nodes:elsewhere")
+    assert status == 503
+    status, body = await api_node.request("GET", "/docs/_doc/1?preference=_bogus")
+    assert status == 400 and body["error"]["reason"] == "no Preference for [_bogus]"
+    status, body = await api_node.request("POST", "/docs/_mget?preference=_local", {"ids": ["1", "2"]})
+    assert status == 200 and [doc["found"] for doc in body["docs"]] == [True, False]
+    _, body = await api_node.request("POST", "/docs/_mget?preference=_replica", {"ids": ["1"]})
+    assert body["docs"][0]["error"]["type"] == "no_shard_available_action_exception"

@@ -195,3 +195,39 @@ async def test_field_mappings_by_name_and_wildcard(api_node):
     assert found["user.age"]["mapping"] == {"age": {"type": "integer"}}
     status, body = await api_node.request("GET", "/_cluster/pending_tasks")
     assert status == 200 and body == {"tasks": []}
+
+
+async def test_an_index_created_beyond_its_field_limits_is_refused(api_node):
+    fields = {f"f{number}": {"type": "keyword"} for number in range(4)}
+    status, body = await api_node.request("PUT", "/too-wide", {
+        "settings": {"index.mapping.total_fields.limit": 3}, "mappings": {"properties": fields}})
+    assert status == 400 and body["error"]["reason"] == "Limit of total fields [3] has been exceeded"
+    status, body = await api_node.request("PUT", "/too-deep", {
+        "settings": {"index.mapping.depth.limit": 2},
+        "mappings": {"properties": {"a": {"properties": {"b": {"properties": {"c": {"type": "long"}}}}}}}})
+    assert status == 400 and "Limit of mapping depth [2]" in body["error"]["reason"]
+
+
+async def test_put_mapping_respects_the_indexs_own_total_fields_limit(api_node):
+    status, _ = await api_node.request("PUT", "/narrow", {"settings": {"index.mapping.total_fields.limit": 2},
+                                                          "mappings": {"properties": {"a": {"type": "long"}}}})
+    assert status == 200
+    status, _ = await api_node.request("PUT", "/narrow/_mapping", {"properties": {"b": {"type": "long"}}})
+    assert status == 200
+    status, body = await api_node.request("PUT", "/narrow/_mapping", {"properties": {"c": {"type": "long"}}})
+    assert status == 400 and body["error"]["reason"] == "Limit of total fields [2] has been exceeded"
+
+
+async def test_analyze_honours_the_index_token_limit_and_explains_each_stage(api_node):
+    await api_node.request("PUT", "/an", {"settings": {"index.analyze.max_token_count": 3}})
+    status, body = await api_node.request("POST", "/an/_analyze", {"analyzer": "standard", "text": "a b c d"})
+    assert status == 400 and "[3]" in body["error"]["reason"]
+    status, body = await api_node.request("POST", "/an/_analyze", {"analyzer": "standard", "text": "a b c"})
+    assert status == 200 and len(body["tokens"]) == 3
+    status, body = await api_node.request("POST", "/_analyze", {
+        "tokenizer": "standard", "filter": ["lowercase"], "text": "Hello World", "explain": True})
+    assert status == 200 and body["detail"]["custom_analyzer"] is True
+    assert [token["token"] for token in body["detail"]["tokenizer"]["tokens"]] == ["Hello", "World"]
+    assert [token["token"] for token in body["detail"]["tokenfilters"][0]["tokens"]] == ["hello", "world"]
+    status, body = await api_node.request("POST", "/_analyze", {"analyzer": "standard", "text": "Hi", "explain": True})
+    assert body["detail"]["custom_analyzer"] is False and body["detail"]["analyzer"]["tokens"][0]["token"] == "hi"
