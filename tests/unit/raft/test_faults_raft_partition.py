@@ -102,3 +102,16 @@ def test_isolating_the_leader_through_the_faults_file_moves_leadership_to_the_ma
     wait_until(lambda: len({m.state.to_bytes() for m in machines}) == 1, "identical states", machines)
     assert "minority-write" not in machines[0].state.nodes
 
+
+
+def test_delayed_and_lossy_links_slow_raft_down_but_it_still_commits_everywhere(cluster):
+    """Delayed messages are queued per link and released on ticks: if they were never released
+    nothing would commit; lost messages are retried by Raft itself."""
+    machines, names, voters, faults_path = cluster
+    links = [{"from": source, "to": target, "delay_ms": 30, "loss_probability": 0.2}
+             for source in names for target in names if source != target]
+    write_faults(faults_path, names, voters, links, generation=2)
+    time.sleep(0.3)  # past the watchers' poll: every voter now delays and loses
+    wait_until(lambda: any(m.status().role == "leader" for m in machines), "a leader", machines)
+    submit_until_committed(machines[1], register("through-slow-links"))
+    wait_until(lambda: all("through-slow-links" in m.state.nodes for m in machines), "replication", machines)
