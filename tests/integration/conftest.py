@@ -78,7 +78,9 @@ class RunningNode:
         return self.data_directory / "logs" / "node.log"
 
     def command(self) -> list[str]:
-        arguments = [sys.executable, "-m", "node", "--data", str(self.data_directory)]
+        # -P: never put the working directory (the data directory) on sys.path, or a folder
+        # there named like one of our top-level packages (index, raft, udf) would shadow it
+        arguments = [sys.executable, "-P", "-m", "node", "--data", str(self.data_directory)]
         for flag, value in self.flags.items():
             arguments += [f"--{flag}", str(value)]
         return arguments
