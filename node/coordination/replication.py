@@ -123,14 +123,25 @@ class Replication:
             if not local.writes_allowed.is_set():
                 raise ApiError(f"[{index.name}][{shard.shard_number}] the new primary is still resyncing its copies",
                                opensearch_type="unavailable_shards_exception")
-        replicas = [copy for copy in shard.copies if not copy.primary and copy.node_id is not None
-                    and (copy.state in ("STARTED", "RELOCATING")
-                         or copy.allocation_id in self.recovering.get(key, ()))]
-        payload = {**payload, "primary_term": shard.primary_term, "replicate": bool(replicas)}
+        # the worker must hand back the operations whenever some copy may need them: any assigned
+        # replica in the routing entry, or a copy registered as recovering (ADR 0170)
+        might_replicate = bool(self.recovering.get(key)) or any(
+            not copy.primary and copy.node_id is not None for copy in shard.copies)
+        payload = {**payload, "primary_term": shard.primary_term, "replicate": might_replicate}
         if key in self.global_checkpoints:
             payload["global_checkpoint"] = self.global_checkpoints[key]
         answer, answer_body = await self.context.workers.call(index.uuid, shard.shard_number, "write", payload, body)
+        # The replication group is sampled only AFTER the primary applied the operations (as
+        # OpenSearch's ReplicationOperation does). Sampled before, a copy that registered as
+        # recovering while the worker was applying could read a history without these operations
+        # and never be sent them, then start in-sync without an acknowledged write (ADR 0170).
+        replicas = self.replication_targets(index, shard, key)
         operations = answer.pop("replicated", None)
+        if "results" in answer and not operations and not might_replicate:
+            # a copy appeared during the write and the worker kept no operations to send it: it
+            # must not finish this recovery, so it starts over and reads them from the history
+            for shard_copy in replicas:
+                self.recovering.get(key, set()).discard(shard_copy.allocation_id)
         if "results" not in answer or not operations:
             return answer, answer_body
         replicated_length = sum(int(header[5]) for header in operations)
@@ -191,6 +202,22 @@ class Replication:
         answer["successful_copies"] = 1 + len(replicas) - len(failed)
         answer["failed_copies"] = len(failed)
         return answer, results_body
+
+    def replication_targets(self, index: Any, shard: Any, key: tuple[str, int]) -> list:
+        """The copies a write applied on this primary must reach, read from the cluster state
+        applied NOW (after the primary applied it): every started replica, and every copy
+        registered here as recovering. A copy started meanwhile is in the newer state; the older
+        routing entry ``shard`` (the one the write ran under) supplies started copies otherwise."""
+        current_shards = self.context.metadata.state.routing_table.get(index.name, ())
+        current = current_shards[shard.shard_number] if shard.shard_number < len(current_shards) else shard
+        registered = self.recovering.get(key, ())
+        targets: dict[str, Any] = {}
+        for routing_entry in (shard, current):
+            for shard_copy in routing_entry.copies:
+                if (not shard_copy.primary and shard_copy.node_id is not None
+                        and (shard_copy.state in ("STARTED", "RELOCATING") or shard_copy.allocation_id in registered)):
+                    targets[shard_copy.allocation_id] = shard_copy
+        return list(targets.values())
 
     def copy_removal_deadline_seconds(self) -> float:
         """``quidditch.replication.copy_removal_timeout`` (cluster setting, default 20s): how long a
@@ -493,6 +520,11 @@ class Replication:
                 self.logger.info("the primary changed during recovery: recovering again", extra={"fields": {
                     "index": local.index_name, "shard": local.shard_number}})
                 continue
+            try:
+                # recovered operations must be searchable once the copy is started and serves searches
+                await self.context.workers.call(local.index_uuid, local.shard_number, "refresh", {})
+            except Exception:  # noqa: BLE001 — the periodic refresh catches up
+                self.logger.warning("refreshing a recovered copy failed", exc_info=True)
             outcome = await self.context.metadata.submit(StartCopy(
                 index_name=local.index_name, shard_number=local.shard_number, allocation_id=local.allocation_id))
             if outcome is not None and not (outcome.accepted or outcome.duplicate):

@@ -192,6 +192,13 @@ class ShardDirector:
                                                     allocation_id=local.allocation_id,
                                                     reason="ALLOCATION_FAILED"))
                 return
+            try:
+                # operations replayed from the translog at open are only in the realtime view:
+                # make them searchable before the copy serves searches (OpenSearch refreshes too)
+                await self.context.workers.call(local.index_uuid, local.shard_number, "refresh", {})
+            except Exception:  # noqa: BLE001 — the periodic refresh catches up; searches may lag until then
+                self.logger.warning("refreshing a reopened shard copy failed", exc_info=True, extra={"fields": {
+                    "index": local.index_name, "shard": local.shard_number}})
             local.opened.set()
             if local.primary and copy_state != "INITIALIZING":
                 # a started primary reopened here: this process restarted and forgot which copies

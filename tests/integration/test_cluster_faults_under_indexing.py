@@ -31,11 +31,19 @@ def http(base_url, method, path, body=None):
 
 
 def wait_green(node, nodes_count):
-    status, health = http(node.base_url, "GET", f"/_cluster/health?wait_for_status=green&wait_for_nodes={nodes_count}"
-                          f"&wait_for_no_relocating_shards=true&wait_for_no_initializing_shards=true"
-                          f"&timeout={GREEN_TIMEOUT}")
-    assert status == 200 and health["status"] == "green" and not health["timed_out"], health
-    return health
+    """Green with nothing moving, twice in a row with no state change in between: moves run one
+    at a time, so a single green answer can fall between two moves of a rebalance."""
+    for _ in range(60):
+        status, health = http(node.base_url, "GET", f"/_cluster/health?wait_for_status=green"
+                              f"&wait_for_nodes={nodes_count}&wait_for_no_relocating_shards=true"
+                              f"&wait_for_no_initializing_shards=true&timeout={GREEN_TIMEOUT}")
+        assert status == 200 and health["status"] == "green" and not health["timed_out"], health
+        _, before = http(node.base_url, "GET", "/_cluster/state")
+        time.sleep(2.0)  # longer than the master's allocation tick: a next move would be visible
+        _, after = http(node.base_url, "GET", "/_cluster/state")
+        if before["version"] == after["version"]:
+            return health
+    raise AssertionError("the cluster never settled")
 
 
 class Indexer:
