@@ -16,6 +16,7 @@ from hypothesis import strategies as st
 from index.analysis import AnalysisRegistry
 from index.mapping import Mapping
 from index.operations import IndexOperation
+from index.query import DEFAULT_QUERY_REGISTRY
 from index.shard import Shard, ShardSettings
 from node.coordination.search import SearchCoordinator
 from node.workers.registry import ShardRegistry
@@ -99,6 +100,7 @@ def build_coordinator(registry, with_replicas=False, unreachable_shards=()):
     context = SimpleNamespace(node_id="node-1", metadata=SimpleNamespace(state=FakeState(with_replicas)),
                               workers=InProcessWorkers(registry, unreachable_shards), peers=OtherNode(registry))
     services = SimpleNamespace(context=context, director=SimpleNamespace(local={}),
+                               query_registry=DEFAULT_QUERY_REGISTRY,
                                record_search=lambda *arguments, **keywords: None)
     return SearchCoordinator(services)
 
