@@ -231,3 +231,13 @@ async def test_analyze_honours_the_index_token_limit_and_explains_each_stage(api
     assert [token["token"] for token in body["detail"]["tokenfilters"][0]["tokens"]] == ["hello", "world"]
     status, body = await api_node.request("POST", "/_analyze", {"analyzer": "standard", "text": "Hi", "explain": True})
     assert body["detail"]["custom_analyzer"] is False and body["detail"]["analyzer"]["tokens"][0]["token"] == "hi"
+
+
+async def test_a_document_whose_dynamic_fields_exceed_the_limit_is_refused_and_the_mapping_unchanged(api_node):
+    await api_node.request("PUT", "/dyn", {"settings": {"index.mapping.total_fields.limit": 2}})
+    status, _ = await api_node.request("PUT", "/dyn/_doc/1", {"a": 1, "b": 2})
+    assert status == 201
+    status, body = await api_node.request("PUT", "/dyn/_doc/2", {"c": 3})
+    assert status == 400 and body["error"]["reason"] == "Limit of total fields [2] has been exceeded"
+    _, mapping = await api_node.request("GET", "/dyn/_mapping")
+    assert sorted(mapping["dyn"]["mappings"]["properties"]) == ["a", "b"]
