@@ -123,7 +123,7 @@ async def local_node_stats(services: Any) -> dict[str, Any]:
                                        "rejected": services.admission.rejected_searches}}}
 
 
-def _selected_node_ids(services: Any, node_filter: str | None) -> list[str]:
+def selected_node_ids(services: Any, node_filter: str | None) -> list[str]:
     state = services.state
     if not node_filter or node_filter in ("_all", "*"):
         return sorted(state.nodes)
@@ -300,7 +300,7 @@ def register(app: Any, services: Any) -> None:
     async def nodes_info(node_filter: str | None = None, metrics: str | None = None) -> Any:
         state = services.state
         status = context.metadata.status()
-        selected = _selected_node_ids(services, node_filter)
+        selected = selected_node_ids(services, node_filter)
         return respond({"_nodes": {"total": len(selected), "successful": len(selected), "failed": 0},
                         "cluster_name": state.cluster_name,
                         "nodes": {node_id: node_info_body(services, state.nodes[node_id], status)
@@ -313,7 +313,7 @@ def register(app: Any, services: Any) -> None:
     async def nodes_stats(node_filter: str | None = None, metric: str | None = None,
                           index_metric: str | None = None) -> Any:
         state = services.state
-        selected = _selected_node_ids(services, node_filter)
+        selected = selected_node_ids(services, node_filter)
         nodes_body: dict[str, Any] = {}
         failures: list[dict] = []
 

@@ -31,6 +31,7 @@ import trio
 from quart import request
 
 from node.api import params, respond, text_response
+from node.api.cluster import selected_node_ids
 from node.coordination.resolve import IndicesOptions, resolve_indices
 
 SEGMENTS_TIMEOUT_SECONDS = 10.0
@@ -51,12 +52,6 @@ def recovery_type(shard: Any, shard_copy: Any) -> str:
     if not shard_copy.primary:
         return "PEER"
     return "EMPTY_STORE" if shard.primary_term <= 1 else "EXISTING_STORE"
-
-
-def _selected_node_ids(services: Any, node_filter: str | None) -> list[str]:
-    from node.api.cluster import _selected_node_ids as select
-
-    return select(services, node_filter)
 
 
 def register(app: Any, services: Any) -> None:
@@ -177,7 +172,7 @@ def register(app: Any, services: Any) -> None:
                 "cluster_name": services.state.cluster_name}
 
     async def nodes_usage(node_filter: str | None = None, metric: str | None = None) -> Any:
-        selected = _selected_node_ids(services, node_filter)
+        selected = selected_node_ids(services, node_filter)
         wanted = set((metric or "_all").split(","))
         nodes_body = {}
         for node_id in selected:
@@ -203,7 +198,7 @@ def register(app: Any, services: Any) -> None:
         state = services.state
         lines: list[str] = []
         now = time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime()) + f".{int(time.time() * 1000) % 1000:03d}Z"
-        for node_id in _selected_node_ids(services, node_filter):
+        for node_id in selected_node_ids(services, node_filter):
             node = state.nodes[node_id]
             host = node.http_address.rsplit(":", 1)[0]
             lines.append(f"::: {{{node.name}}}{{{node_id}}}{{{host}}}{{{node.transport_address}}}")
@@ -229,7 +224,7 @@ def register(app: Any, services: Any) -> None:
         app.add_url_rule(path, f"nodes_hot_threads_filter{path}", nodes_hot_threads, methods=["GET"])
 
     async def reload_secure_settings(node_filter: str | None = None) -> Any:
-        selected = _selected_node_ids(services, node_filter)
+        selected = selected_node_ids(services, node_filter)
         # there is no keystore: every node reloads nothing, successfully (OpenSearch's answer for a
         # node whose keystore holds no reloadable setting)
         return respond({**nodes_header(selected),
