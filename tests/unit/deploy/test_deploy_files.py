@@ -216,3 +216,19 @@ def test_compose_runs_three_voting_nodes_sharing_one_secret_and_seed_list():
     scrape_targets = yaml.safe_load((DEPLOY / "prometheus" / "prometheus.yml").read_text(encoding="utf-8"))
     targets = scrape_targets["scrape_configs"][0]["static_configs"][0]["targets"]
     assert sorted(targets) == sorted(f"{name}:9200" for name in node_services)
+
+
+def test_the_dashboard_shows_requests_indexing_search_shard_work_documents_store_raft_copies_and_udfs():
+    used = set().union(*(metric_names_in(expression) for expression in dashboard_expressions()))
+    for required in ("quidditch_http_requests_total", "quidditch_http_request_duration_seconds_bucket",
+                     "quidditch_indexing_operations_total", "quidditch_search_requests_total",
+                     "quidditch_search_duration_seconds_bucket", "quidditch_shard_operations_total",
+                     "quidditch_shard_documents", "quidditch_shard_store_size_bytes", "quidditch_raft_term",
+                     "quidditch_raft_is_leader", "quidditch_shard_copies", "quidditch_udf_calls_total"):
+        assert required in used, required
+
+
+def test_the_compose_cluster_secret_file_is_ignored_by_git():
+    assert "cluster.secret" in (DEPLOY / ".gitignore").read_text(encoding="utf-8").splitlines()
+    compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text(encoding="utf-8"))
+    assert compose["secrets"]["cluster_secret"]["file"] == "./cluster.secret"
