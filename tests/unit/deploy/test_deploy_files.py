@@ -232,3 +232,11 @@ def test_the_compose_cluster_secret_file_is_ignored_by_git():
     assert "cluster.secret" in (DEPLOY / ".gitignore").read_text(encoding="utf-8").splitlines()
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text(encoding="utf-8"))
     assert compose["secrets"]["cluster_secret"]["file"] == "./cluster.secret"
+
+
+def test_both_scrape_jobs_are_named_as_the_node_down_alert_expects():
+    alerts_text = (DEPLOY / "prometheus" / "alerts.yml").read_text(encoding="utf-8")
+    for config_name in ("prometheus.yml", "prometheus-kubernetes.yml"):
+        document = yaml.safe_load((DEPLOY / "prometheus" / config_name).read_text(encoding="utf-8"))
+        job_name = document["scrape_configs"][0]["job_name"]
+        assert f'up{{job="{job_name}"}}' in alerts_text, config_name
