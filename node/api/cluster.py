@@ -24,6 +24,7 @@ from node.coordination.resolve import STRICT_EXPAND_OPEN_CLOSED, IndicesOptions,
 from node.coordination.stats import index_stats_section
 from node.coordination.values import parse_time_seconds
 from node.errors import ActionRequestValidationError, IllegalArgumentError, IndexNotFoundError
+from node import testing_settings
 from raft.apply import flatten_settings
 from raft.commands import PutClusterSettings
 
@@ -89,7 +90,17 @@ def node_info_body(services: Any, node: Any, metadata_status: Any) -> dict[str, 
             "attributes": dict(node.attributes),
             "http": {"bound_address": [node.http_address], "publish_address": node.http_address,
                      "max_content_length_in_bytes": services.context.config.max_content_length_bytes},
-            "transport": {"bound_address": [node.transport_address], "publish_address": node.transport_address}}
+            "transport": {"bound_address": [node.transport_address], "publish_address": node.transport_address},
+            **_local_testing_settings(services, node)}
+
+
+def _local_testing_settings(services: Any, node: Any) -> dict[str, Any]:
+    """Test-only switches this node was started with (node/testing_settings.py), so a harness such
+    as jepsen-lite can check they are honoured; empty unless one is active on this very node."""
+    if node.node_id != services.context.node_id:
+        return {}
+    reported = testing_settings.current().reported_settings()
+    return {"settings": reported} if reported else {}
 
 
 async def local_node_stats(services: Any) -> dict[str, Any]:

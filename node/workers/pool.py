@@ -210,7 +210,9 @@ class ShardWorkers:
             self.cancel_scope.cancel()
 
     def worker_command(self, handle: WorkerHandle, child_fd: int) -> list[str]:
-        command = [sys.executable, "-m", "node.workers.worker_main", "--fd", str(child_fd),
+        # -P: the node's working directory never goes on the worker's sys.path, so a folder there
+        # named like one of our top-level packages (index, raft, udf) cannot shadow it
+        command = [sys.executable, "-P", "-m", "node.workers.worker_main", "--fd", str(child_fd),
                    "--worker-number", str(handle.worker_number), "--data", str(self.data_directory),
                    "--node-name", self.node_name, "--log-level", self.log_level]
         if not self.log_to_file:

@@ -180,3 +180,22 @@ async def test_nodes_usage_hot_threads_and_reload_secure_settings_are_not_read_a
     response = await api_node.client.get("/_nodes/hot_threads")
     text = (await response.get_data()).decode()
     assert response.status_code == 200 and "Hot threads at" in text and "{node-one}" in text
+
+
+async def test_nodes_info_reports_an_active_test_only_switch_and_nothing_otherwise(api_node):
+    import logging
+
+    from node import testing_settings
+
+    _, body = await api_node.request("GET", "/_nodes/_local")
+    (only_node,) = body["nodes"].values()
+    assert "settings" not in only_node
+    previous = testing_settings.current()
+    testing_settings.activate(testing_settings.TestingSettings(unsafe_ack_before_replication=True),
+                              logging.getLogger("test"))
+    try:
+        _, body = await api_node.request("GET", "/_nodes/_local")
+        (only_node,) = body["nodes"].values()
+        assert only_node["settings"] == {"quidditch.test.unsafe_ack_before_replication": "true"}
+    finally:
+        testing_settings.activate(previous, logging.getLogger("test"))
