@@ -769,25 +769,40 @@ class Shard:
 
     # ---- the replica write path ------------------------------------------------------------
 
-    def apply_as_replica(self, operations: Sequence[ReplicatedOperation]) -> list[OperationResult]:
+    def apply_as_replica(self, operations: Sequence[ReplicatedOperation],
+                         request_primary_term: int | None = None) -> list[OperationResult]:
         """Apply operations as the primary decided them, in any order. Per seq_no the highest term
         wins, a repeated (seq_no, term) is a no-op; per document the operation with the highest
-        (seq_no, term) is the one kept. StaleOperationError if any term is older than the highest seen."""
+        (seq_no, term) is the one kept.
+
+        ``request_primary_term`` is the term of the primary SENDING this batch (live replication,
+        recovery history, resync) and is what fences it: StaleOperationError if it is older than
+        the highest term this copy has seen. The operations' own terms are never a fence — a
+        recovery history legitimately holds operations written under older terms, and live writes
+        under the new term may have arrived first (ADR 0190). The fence is the larger of it and the
+        newest operation's term; when it is None (callers that do not know the sender's term) the
+        newest operation's term alone fences the batch."""
         with _cyclic_gc_paused():
-            results, location = self._apply_as_replica_in_memory(operations)
+            results, location = self._apply_as_replica_in_memory(operations, request_primary_term)
         self._wait_for_durability(location)
         return results
 
-    def _apply_as_replica_in_memory(self, operations: Sequence[ReplicatedOperation]
+    def _apply_as_replica_in_memory(self, operations: Sequence[ReplicatedOperation],
+                                    request_primary_term: int | None = None
                                     ) -> tuple[list[OperationResult], Any]:
         with self._lock:
             self._check_open()
-            for operation in operations:
-                if operation.primary_term < self._max_primary_term:
-                    raise StaleOperationError(
-                        f"operation [{operation.seq_no}] has primary term [{operation.primary_term}], older than "
-                        f"the highest term seen [{self._max_primary_term}]",
-                        primary_term=operation.primary_term, current_term=self._max_primary_term)
+            # an operation stamped with a newer term than the request's proves its sender is at least
+            # that new (a caller's cluster state can lag the primary's), so the fence is the larger
+            known_terms = [op.primary_term for op in operations]
+            if request_primary_term is not None:
+                known_terms.append(int(request_primary_term))
+            fence_term = max(known_terms, default=None)
+            if fence_term is not None and fence_term < self._max_primary_term:
+                raise StaleOperationError(
+                    f"replication request has primary term [{fence_term}], older than the highest term seen "
+                    f"[{self._max_primary_term}]",
+                    primary_term=fence_term, current_term=self._max_primary_term)
             mapping_updates: dict = {}
             parsed: list[dict | None] = []
             for operation in operations:
@@ -799,8 +814,9 @@ class Shard:
                 raise MappingUpdateRequired(mapping_updates)
             to_log = [op for op in operations if not self._already_applied(op)]
             location = self._translog.append(to_log) if to_log else None
-            if operations:
-                self._max_primary_term = max(self._max_primary_term, max(op.primary_term for op in operations))
+            if fence_term is not None:
+                # the sender's term is the newest this copy has seen; older primaries are fenced from now on
+                self._max_primary_term = max(self._max_primary_term, fence_term)
             with self._batch_lookups([op.document_id for op in operations if op.document_id is not None]), \
                     self._fail_on_error("applying logged operations"):
                 results = [self._apply_replicated_locked(op, values=values)
