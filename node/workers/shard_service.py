@@ -53,7 +53,7 @@ import orjson
 
 from index.analysis import AnalysisRegistry
 from index.errors import (
-    IndexEngineError, MappingUpdateRequired, ShardClosedError, StorageError,
+    IndexEngineError, MappingUpdateRequired, ShardClosedError, StaleOperationError, StorageError,
 )
 from index.mapping import Mapping
 from index.operations import DeleteOperation, IndexOperation, ReplicatedOperation, UpdateOperation
@@ -270,15 +270,24 @@ def _operations_from_wire(headers: list[list[Any]], body: bytes) -> list[Replica
     return operations
 
 
+def _request_primary_term(payload: dict) -> int | None:
+    """The term of the primary that sent this replication, recovery or resync request: the fence
+    (ADR 0190). None from a caller that does not send it; the shard then fences by the operations."""
+    term = payload.get("primary_term")
+    return None if term is None else int(term)
+
+
 def apply_replica(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
-    """Apply operations a primary decided (replication and recovery); idempotent per (seq_no, term)."""
+    """Apply operations a primary decided (replication and recovery); idempotent per (seq_no, term).
+    ``primary_term`` in the payload is the sending primary's term, which fences the whole request;
+    the operations keep their own (possibly older) terms."""
     key = _key(payload)
     shard = _registry_shard(registry, payload)
     if payload.get("mappings") is not None:
         _catch_up(shard, key, {"mappings": payload["mappings"], "mapping_version": payload["mapping_version"]})
     operations = _operations_from_wire(payload["operations"], body)
     try:
-        shard.apply_as_replica(operations)
+        shard.apply_as_replica(operations, request_primary_term=_request_primary_term(payload))
     except MappingUpdateRequired as required:
         return {"mapping_update": required.update}, b""
     if payload.get("global_checkpoint") is not None:
@@ -310,10 +319,16 @@ def resync(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, b
     shard = _registry_shard(registry, payload)
     if payload.get("mappings") is not None:
         _catch_up(shard, key, {"mappings": payload["mappings"], "mapping_version": payload["mapping_version"]})
-    shard.rollback_above(int(payload["global_checkpoint"]))
     operations = _operations_from_wire(payload["operations"], body)
+    request_primary_term = _request_primary_term(payload)
+    # fenced BEFORE the rollback: a deposed primary's resync must not drop what this copy holds
+    if request_primary_term is not None and request_primary_term < shard.max_primary_term:
+        raise StaleOperationError(f"resync request has primary term [{request_primary_term}], older than the "
+                                  f"highest term seen [{shard.max_primary_term}]",
+                                  primary_term=request_primary_term, current_term=shard.max_primary_term)
+    shard.rollback_above(int(payload["global_checkpoint"]))
     if operations:
-        shard.apply_as_replica(operations)
+        shard.apply_as_replica(operations, request_primary_term=request_primary_term)
     return {"local_checkpoint": shard.local_checkpoint}, b""
 
 
