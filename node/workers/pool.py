@@ -39,8 +39,11 @@ SHUTDOWN_GRACE_SECONDS = 20.0
 
 
 def worker_for_shard(index_uuid: str, shard_number: int, worker_count: int) -> int:
-    # crc32, not hash(): str hashes are salted per process and must agree across restarts
-    return zlib.crc32(f"{index_uuid}/{shard_number}".encode()) % worker_count
+    # crc32, not hash(): str hashes are salted per process and must agree across restarts. The
+    # index picks the starting worker and consecutive shards take the next ones, so an index's
+    # shards spread over every core (crc32 of "uuid/0" and "uuid/1" always shared their low bit,
+    # which put every shard of an index on the same one of two workers).
+    return (zlib.crc32(index_uuid.encode()) + shard_number) % worker_count
 
 
 @dataclass

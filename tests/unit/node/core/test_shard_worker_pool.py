@@ -169,3 +169,13 @@ async def test_workers_that_cannot_start_fail_the_pool_start_with_a_reason(tmp_p
         with pytest.raises(WorkerUnavailableError, match=r"shard workers \[0\] did not start within 3s"):
             await pool.wait_until_ready()
         await pool.shutdown()
+
+
+def test_the_shards_of_one_index_spread_over_every_worker():
+    import uuid
+
+    for _ in range(200):
+        index_uuid = uuid.uuid4().hex
+        for worker_count in (2, 3, 4):
+            workers = {worker_for_shard(index_uuid, n, worker_count) for n in range(worker_count)}
+            assert workers == set(range(worker_count)), (index_uuid, worker_count)
