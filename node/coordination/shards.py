@@ -186,6 +186,10 @@ class ShardDirector:
                                                             payload)
             except Exception as error:  # noqa: BLE001 — reported to the master as a failed copy
                 local.failure = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
+                if type(error).__name__ == "WorkerUnavailableError" and "shutting down" in local.failure:
+                    # this node is stopping: failing the copy would only make the master move it
+                    # here again until the node is gone; its departure fails the copy instead
+                    return
                 self.logger.error("opening a shard copy failed", exc_info=True, extra={"fields": {
                     "index": local.index_name, "shard": local.shard_number}})
                 await self._submit_quietly(FailCopy(index_name=local.index_name, shard_number=local.shard_number,

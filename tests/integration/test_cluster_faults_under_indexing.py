@@ -1,5 +1,6 @@
 """Three voters, 3 shards x 1 replica, continuous indexing through opensearch-py while faults
-happen: SIGKILL of the node holding primaries and its restart, a 4th node joining (copies
+happen: SIGKILL of the node holding primaries and its restart, SIGKILL of the master, a rolling
+restart of every node, a 4th node joining (copies
 rebalance onto it), draining a node by exclude._name, and a full-cluster restart. After each
 step health is green, every acknowledged document is found by search and by _mget on every node,
 and the two copies of each shard hold the same number of documents."""
@@ -88,11 +89,13 @@ def assert_every_acknowledged_document_everywhere(nodes, acknowledged):
                              {"size": 10000, "_source": False, "query": {"match_all": {}}})
         assert status == 200 and found["_shards"]["failed"] == 0, found
         missing = set(acknowledged) - {hit["_id"] for hit in found["hits"]["hits"]}
-        assert not missing, f"search on {node.flags['name']} misses acknowledged {sorted(missing)[:10]}"
         status, got = http(node.base_url, "POST", f"/{INDEX}/_mget", {"ids": list(acknowledged)})
         assert status == 200, got
         not_found = [document["_id"] for document in got["docs"] if not document.get("found")]
-        assert not not_found, f"_mget on {node.flags['name']} misses acknowledged {not_found[:10]}"
+        _, rows = http(node.base_url, "GET", f"/_cat/shards/{INDEX}?format=json")
+        assert not missing and not not_found, (
+            f"on {node.flags['name']}: search misses acknowledged {sorted(missing)[:10]}, _mget misses "
+            f"{not_found[:10]}; shards {[(r['shard'], r['prirep'], r['node'], r['docs']) for r in rows]}")
     status, rows = http(nodes[0].base_url, "GET", f"/_cat/shards/{INDEX}?format=json")
     by_shard = {}
     for row in rows:
@@ -135,6 +138,29 @@ def test_acknowledged_writes_survive_kills_joins_drains_and_a_full_restart(node_
         time.sleep(1.0)
     acknowledged += indexer.acknowledged
     wait_green(coordinator, 3)
+    assert_every_acknowledged_document_everywhere(members, acknowledged)
+
+    # 1b. SIGKILL the master (Raft leader) under indexing, then restart it
+    _, rows = http(members[0].base_url, "GET", "/_cat/master?format=json")
+    master = next(member for member in members if member.flags["name"] == rows[0]["node"])
+    coordinator = next(member for member in members if member is not master)
+    with Indexer(coordinator, "master") as indexer:
+        time.sleep(1.0)
+        master.kill()
+        time.sleep(3.0)
+        master.start()
+        time.sleep(1.0)
+    acknowledged += indexer.acknowledged
+    wait_green(coordinator, 3)
+    assert_every_acknowledged_document_everywhere(members, acknowledged)
+
+    # 1c. restart every node one at a time (SIGTERM), indexing through another node meanwhile
+    for position, member in enumerate(members):
+        coordinator = members[(position + 1) % len(members)]
+        with Indexer(coordinator, f"rolling{position}") as indexer:
+            member.restart()
+            wait_green(coordinator, 3)
+        acknowledged += indexer.acknowledged
     assert_every_acknowledged_document_everywhere(members, acknowledged)
 
     # 2. a 4th (non-voting) node joins: copies rebalance onto it
