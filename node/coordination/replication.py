@@ -395,7 +395,8 @@ class Replication:
                     await self.call_node(shard_copy.node_id, RESYNC_METHOD, {
                         "index_uuid": local.index_uuid, "shard_number": local.shard_number,
                         "allocation_id": shard_copy.allocation_id, "mapping_version": index.mapping_version,
-                        "global_checkpoint": answer["global_checkpoint"], "operations": answer["operations"]},
+                        "global_checkpoint": answer["global_checkpoint"], "operations": answer["operations"],
+                        "primary_term": shard.primary_term},
                         history)
                 except Exception as error:  # noqa: BLE001 — a copy that cannot be resynced leaves the in-sync set
                     self.logger.warning("resync of a copy failed; failing it", extra={"fields": {
@@ -424,7 +425,7 @@ class Replication:
         async with local.lock:
             return await self.context.workers.call(key[0], key[1], "resync", {
                 "global_checkpoint": payload["global_checkpoint"], "operations": payload["operations"],
-                **mapping}, body)
+                "primary_term": payload.get("primary_term"), **mapping}, body)
 
     async def _mapping_payload(self, index_uuid: str, wanted_version: int) -> dict:
         with trio.move_on_after(MAPPING_WAIT_SECONDS):
@@ -447,7 +448,7 @@ class Replication:
             await local.opened.wait()
         mapping = await self._mapping_payload(key[0], int(payload.get("mapping_version", 0)))
         request = {"operations": payload["operations"], "global_checkpoint": payload.get("global_checkpoint"),
-                   "refresh": payload.get("refresh"), **mapping}
+                   "refresh": payload.get("refresh"), "primary_term": payload.get("primary_term"), **mapping}
         answer, _ = await self.context.workers.call(key[0], key[1], "apply_replica", request, body)
         if "mapping_update" in answer:
             raise ApiError(f"replica of shard [{key[1]}] lacks mapping fields the primary used",
@@ -496,7 +497,8 @@ class Replication:
                 if answer["operations"]:
                     mapping = {"mappings": index.mappings, "mapping_version": index.mapping_version}
                     await self.context.workers.call(local.index_uuid, local.shard_number, "apply_replica",
-                                                    {"operations": answer["operations"], **mapping}, history)
+                                                    {"operations": answer["operations"],
+                                                     "primary_term": shard.primary_term, **mapping}, history)
                 # the primary confirms it has forwarded every write since registering this copy;
                 # if it lost track (restart, failed forward) the recovery starts over
                 if primary.node_id == self.context.node_id:
