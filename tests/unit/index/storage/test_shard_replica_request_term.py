@@ -3,11 +3,17 @@ decide which operation wins a seq_no (ADR 0190)."""
 
 from __future__ import annotations
 
+import shutil
+import tempfile
+from pathlib import Path
+
 import orjson
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from index.errors import StaleOperationError
-from index.operations import ReplicatedOperation
+from index.operations import DeleteOperation, IndexOperation, ReplicatedOperation
 from index.shard import Shard, ShardSettings
 
 
@@ -86,3 +92,51 @@ def test_an_operation_newer_than_the_request_term_raises_the_fence_to_its_term(r
     # a caller whose cluster state lags may pass an older request term than the history holds
     replica.apply_as_replica([index_op(0, "a", "a", term=3)], request_primary_term=2)
     assert replica.max_primary_term == 3
+
+
+class _FlatParsed:
+    def __init__(self, values):
+        self.values = values
+
+
+class _FlatMapping:
+    """A mapping with no typed fields, so the property below needs no function-scoped fixture."""
+
+    def field(self, path):
+        return None
+
+    def parse_document(self, source):
+        return _FlatParsed({key: [value] for key, value in source.items()})
+
+
+def _stored(shard, ids="abcd"):
+    return {document_id: (stored.source, stored.version, stored.seq_no)
+            for document_id in ids if (stored := shard.get(document_id)) is not None}
+
+
+@settings(max_examples=30, deadline=None)
+@given(writes=st.lists(st.tuples(st.sampled_from("abcd"), st.booleans(), st.integers(0, 9)), min_size=1, max_size=20),
+       data=st.data())
+def test_history_spanning_a_term_bump_delivered_in_any_batches_converges_under_the_new_term(writes, data):
+    root = Path(tempfile.mkdtemp(prefix="replica-request-term-"))
+    try:
+        primary = Shard.open(root / "primary", ShardSettings(), _FlatMapping(), None)
+        bump_at = data.draw(st.integers(0, len(writes)))
+        history = []
+        for number, (document_id, is_delete, value) in enumerate(writes):
+            operation = (DeleteOperation(document_id) if is_delete
+                         else IndexOperation(document_id, orjson.dumps({"value": value})))
+            term = 1 if number < bump_at else 2
+            history.extend(result.replicated for result in primary.apply_as_primary([operation], term))
+        deliveries = data.draw(st.permutations(history))
+        replica = Shard.open(root / "replica", ShardSettings(), _FlatMapping(), None)
+        cuts = sorted(data.draw(st.lists(st.integers(0, len(deliveries)), max_size=4)))
+        for start, end in zip([0, *cuts], [*cuts, len(deliveries)]):
+            # every batch comes from the term-2 primary, whatever terms its operations carry
+            replica.apply_as_replica(deliveries[start:end], request_primary_term=2)
+        assert _stored(replica) == _stored(primary)
+        assert (replica.local_checkpoint, replica.max_primary_term) == (primary.local_checkpoint, 2)
+        replica.close()
+        primary.close()
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
