@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 from jepsen_lite.cluster import parse_fault_commands
-from jepsen_lite.generator import ALL_FAULTS, parse_faults, seed_from_commit
+from jepsen_lite.generator import KNOWN_FAULTS, parse_faults, seed_from_commit
 from jepsen_lite.runner import WORKLOADS, RunOptions, run
 
 PROFILE_NODE_COUNTS = {"ci": 3, "soak": 5}
@@ -36,7 +36,7 @@ def build_parser() -> argparse.ArgumentParser:
     run_parser.add_argument("--profile", choices=sorted(PROFILE_NODE_COUNTS), default="ci")
     run_parser.add_argument("--seed", type=int, default=None,
                             help="seed of every schedule (default: from `git rev-parse HEAD`, else a fixed default)")
-    run_parser.add_argument("--nemesis", default="all", help=f"comma-separated faults or 'all': {', '.join(ALL_FAULTS)}")
+    run_parser.add_argument("--nemesis", default="all", help=f"comma-separated faults or 'all' (every fault but the targeted ones): {', '.join(KNOWN_FAULTS)}")
     run_parser.add_argument("--workload", default="set,register", help=f"comma-separated: {', '.join(WORKLOADS)}")
     run_parser.add_argument("--out", type=Path, default=None, help="run directory (default ./jepsen-runs/<time>)")
     run_parser.add_argument("--nodes", type=int, default=None, help="local nodes (default 3 for ci, 5 for soak)")

@@ -21,6 +21,11 @@ PROCESS_FAULTS = ("kill", "kill-primary", "pause")
 PARTITION_FAULTS = ("partition-primary", "partition-master", "partition-halves", "partition-random",
                     "partition-bridge")
 ALL_FAULTS = PROCESS_FAULTS + PARTITION_FAULTS
+# Targeted schedules: never part of "all" (each exists to expose one specific bug class and is
+# asked for by name). "isolate-primary-then-kill-all" exposes acknowledging before replicas
+# confirm: runner.py's ``probe_acknowledgement_before_replication`` documents the steps.
+TARGETED_FAULTS = ("isolate-primary-then-kill-all",)
+KNOWN_FAULTS = ALL_FAULTS + TARGETED_FAULTS
 
 
 @dataclass(frozen=True)
@@ -56,13 +61,13 @@ def seed_from_commit(repository: Path | None = None) -> tuple[int, str]:
 
 
 def parse_faults(text: str) -> tuple[str, ...]:
-    """``--nemesis`` value: comma-separated fault names, or "all"."""
+    """``--nemesis`` value: comma-separated fault names (including targeted ones), or "all"."""
     if text.strip() in ("", "all"):
         return ALL_FAULTS
     names = tuple(name.strip() for name in text.split(",") if name.strip())
-    unknown = [name for name in names if name not in ALL_FAULTS]
+    unknown = [name for name in names if name not in KNOWN_FAULTS]
     if unknown:
-        raise ValueError(f"--nemesis: expected names from {', '.join(ALL_FAULTS)} or 'all', got {', '.join(unknown)}")
+        raise ValueError(f"--nemesis: expected names from {', '.join(KNOWN_FAULTS)} or 'all', got {', '.join(unknown)}")
     return names
 
 
@@ -72,7 +77,7 @@ def _target_for(fault: str, node_names: list[str], rng: random.Random) -> str:
     if fault in PROCESS_FAULTS:
         # half the time the role that matters most, else any node
         return rng.choice(["primary", "master", *node_names])
-    if fault == "partition-primary":
+    if fault in ("partition-primary", "isolate-primary-then-kill-all"):
         return "primary"
     if fault == "partition-master":
         return "master"

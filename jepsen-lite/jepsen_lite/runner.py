@@ -38,6 +38,12 @@ FAULTS_FILE_VARIABLE = "QUIDDITCH_TEST_FAULTS_FILE"
 UNSAFE_ACK_VARIABLE = "QUIDDITCH_TEST_UNSAFE_ACK_BEFORE_REPLICATION"
 WORKLOADS = ("set", "register")
 OPERATIONS_PER_REGISTER_KEY = 40   # the WGL search stays in milliseconds at this length
+# the acknowledgement probe's documents: fixed ids, so which of them route to the primary's shard
+# is the same in every run (and with 2 shards, 24 ids cannot all miss shard 0)
+PROBE_DOCUMENT_COUNT = 24
+PROBE_PROCESS_BASE = 900
+PROBE_WRITE_TIMEOUT_SECONDS = 4.0
+PROBE_PROMOTION_BOUND_SECONDS = 60.0
 
 
 @dataclass(frozen=True)
@@ -92,6 +98,7 @@ class Run:
         self.notes: list[str] = []
         self.network = None
         self.network_note = ""
+        self.probe_reports: list[dict] = []
 
     # ------------------------------------------------------------------ helpers
 
@@ -346,10 +353,86 @@ class Run:
             option=orjson.OPT_INDENT_2))
         return steps
 
+    def probe_acknowledgement_before_replication(self, nemesis: Nemesis, step: NemesisStep) -> None:
+        """The targeted schedule "isolate-primary-then-kill-all": it makes a build that acknowledges
+        before its replicas confirm lose acknowledged writes on every run, by design.
+
+        1. P = the node holding the set index's shard-0 primary; SIGSTOP every other node (they
+           hold its replicas; with them stopped there is no master quorum either).
+        2. Write PROBE_DOCUMENT_COUNT documents through P, concurrently, each with a short timeout.
+           A correct primary cannot acknowledge them: its replicas do not answer, and it cannot get
+           them removed from the in-sync set without a master, so the client sees a timeout (info).
+           The broken build acknowledges at once and forwards in the background.
+        3. SIGKILL P and the stopped nodes. The forwarded frames waiting unread in the stopped
+           nodes' sockets die with them, so no replica ever applies the probe documents.
+        4. Restart every node but P: they are a majority, every copy is still in sync (nothing was
+           removed), so a replica becomes shard 0's primary — without the probe documents.
+        5. Restart P, which rejoins as a replica of the new primary. The final read then misses
+           every probe document the broken build acknowledged: the set checker reports them lost.
+        A correct build loses nothing acknowledged here; its probe writes are all "info"."""
+        if not isinstance(self.cluster, LocalCluster):
+            nemesis._skip(step, "the acknowledgement probe needs local nodes (it pauses, kills and restarts them)")
+            return
+        primary_node = self.resolve_role("primary")
+        if primary_node is None:
+            nemesis._skip(step, "no node holds the set index's shard-0 primary right now")
+            return
+        others = [name for name in sorted(self.addresses) if name != primary_node]
+        heal = nemesis._started(step, primary_node, {"paused": others}, self.cluster.heal_processes)
+        report: dict = {"fault": step.fault, "primary_node": primary_node, "paused_then_killed": others}
+        for name in others:
+            self.cluster.pause(name)
+        outcomes: dict[str, str] = {}
+
+        def write_probe_document(number: int) -> None:
+            document_id = f"probe-{step.number}-{number}"
+            client = NodeClient(self.addresses[primary_node], PROBE_WRITE_TIMEOUT_SECONDS)
+            try:
+                invocation = self.history.invoke(PROBE_PROCESS_BASE + number, "add", document_id, primary_node)
+                answer = client.index_document(self.set_index, document_id, {"process": PROBE_PROCESS_BASE + number})
+                self.history.complete(invocation, answer.outcome, None)
+                outcomes[document_id] = answer.outcome
+            finally:
+                client.close()
+
+        writers = [threading.Thread(target=write_probe_document, args=(number,), daemon=True)
+                   for number in range(PROBE_DOCUMENT_COUNT)]
+        for writer in writers:
+            writer.start()
+        for writer in writers:
+            writer.join(PROBE_WRITE_TIMEOUT_SECONDS * 3 + 5)
+        report["probe_outcomes"] = {outcome: sorted(i for i, o in outcomes.items() if o == outcome)
+                                    for outcome in ("ok", "fail", "info")}
+        report["acknowledged"] = len(report["probe_outcomes"]["ok"])
+        self.say(f"acknowledgement probe: {report['acknowledged']} of {PROBE_DOCUMENT_COUNT} probe writes "
+                 f"acknowledged by {primary_node} while {', '.join(others)} were stopped")
+        for name in [primary_node, *others]:
+            self.cluster.kill(name)
+        for name in others:
+            self.cluster.restart(name)
+        promoted_on = None
+        deadline = time.monotonic() + PROBE_PROMOTION_BOUND_SECONDS
+        while promoted_on is None and time.monotonic() < deadline:
+            # the killed primary may still be named until the master fails its copy: wait for another
+            holder = self.resolve_role("primary")
+            if holder is not None and holder != primary_node:
+                promoted_on = holder
+            else:
+                time.sleep(1.0)
+        report["promoted_on"] = promoted_on
+        self.say(f"acknowledgement probe: shard 0's primary is now on {promoted_on}; restarting {primary_node}")
+        self.cluster.restart(primary_node)
+        heal()
+        nemesis.log(phase="probe", **report)
+        self.probe_reports.append(report)
+
     def run_nemesis(self, nemesis: Nemesis, steps: list[NemesisStep]) -> None:
         for step in steps:
             if self.stop_workers.wait(step.start_after_seconds):
                 return
+            if step.fault == "isolate-primary-then-kill-all":
+                self.probe_acknowledgement_before_replication(nemesis, step)
+                continue
             try:
                 heal = nemesis.apply(step)
             except Exception as error:  # noqa: BLE001 — a failed fault action is logged, the run goes on
@@ -523,6 +606,7 @@ class Run:
                 if fault in nemesis.skipped_reasons:
                     entry["skipped"] = nemesis.skipped_reasons[fault]
                 results["nemeses"][fault] = entry
+        results["probes"] = self.probe_reports
         return self.finish(results, checker_results)
 
     def finish(self, results: dict, checker_results: list, skipped_run: bool = False) -> RunOutcome:

@@ -71,23 +71,52 @@ def test_the_ci_profile_passes_every_checker_and_reports_what_it_could_not_exerc
         assert checker["verdict"] != "skipped" or checker["reason"], name
 
 
-@pytest.mark.timeout(CI_PROFILE_LIMIT_SECONDS + 30)
+ACKNOWLEDGEMENT_PROBE = "isolate-primary-then-kill-all"
+UNSAFE_ACK_VARIABLE = "QUIDDITCH_TEST_UNSAFE_ACK_BEFORE_REPLICATION"
+PROBE_RUN_LIMIT_SECONDS = 150
+
+
+def run_acknowledgement_probe(run_directory: Path, *extra_arguments: str) -> tuple[subprocess.CompletedProcess, dict]:
+    """Only the targeted schedule (runner.probe_acknowledgement_before_replication): stop every
+    node but shard 0's primary, write through the primary, kill everyone, bring back the others
+    first. It needs no partition mechanism, only local processes."""
+    return run_jepsen_lite(run_directory, "--profile", "ci", "--nemesis", ACKNOWLEDGEMENT_PROBE,
+                           "--workload", "set", *extra_arguments)
+
+
+@pytest.mark.timeout(PROBE_RUN_LIMIT_SECONDS + 30)
 def test_a_build_that_acknowledges_before_replicas_confirm_fails_the_suite(kept_run_directory):
     run_directory = kept_run_directory
-    variable = "QUIDDITCH_TEST_UNSAFE_ACK_BEFORE_REPLICATION"
-    # an isolated primary is what tells the broken build apart: the safe one cannot acknowledge
-    # there (it cannot get the lost replicas removed), the broken one does, and a replica on the
-    # majority side is promoted without those writes; a kill of the primary adds the in-flight window
-    completed, results = run_jepsen_lite(run_directory, "--profile", "ci",
-                                         "--nemesis", "partition-primary,kill-primary,partition-master",
-                                         "--node-env", f"{variable}=1", "--require-test-setting", variable)
+    completed, results = run_acknowledgement_probe(run_directory, "--node-env", f"{UNSAFE_ACK_VARIABLE}=1",
+                                                   "--require-test-setting", UNSAFE_ACK_VARIABLE)
     if results.get("verdict") == "skipped":
-        pytest.skip(f"the node does not report honouring {variable} (no test-only unsafe-ack setting yet)")
-    if results.get("partition_mechanism") == "none":
-        pytest.skip("no partition mechanism: not root for network namespaces and the nodes do not honour "
-                    "the faults file")
+        pytest.skip(f"the node does not report honouring {UNSAFE_ACK_VARIABLE} (no test-only unsafe-ack setting)")
     print(completed.stdout[-3000:])  # which checker caught it, shown with -s
+    assert results["nemeses"][ACKNOWLEDGEMENT_PROBE]["applied"] == 1, explain(completed, run_directory)
+    (probe,) = results["probes"]
+    # the broken build acknowledged probe writes its stopped replicas never received ...
+    assert probe["acknowledged"] > 0, explain(completed, run_directory)
+    # ... and a replica without them became primary, so the set checker finds them lost
+    assert probe["promoted_on"] not in (None, probe["primary_node"]), probe
     assert completed.returncode == 1, explain(completed, run_directory)
     assert results["verdict"] == "invalid"
+    lost = set(results["checkers"]["set"]["details"]["lost"])
+    assert lost & set(probe["probe_outcomes"]["ok"]), (lost, probe)
     assert re.fullmatch(r"\d+ passed, [1-9]\d* failed",
                         (run_directory / "summary.txt").read_text().strip().splitlines()[-1])
+
+
+@pytest.mark.timeout(PROBE_RUN_LIMIT_SECONDS + 30)
+def test_the_acknowledgement_probe_passes_on_the_correct_build(kept_run_directory):
+    run_directory = kept_run_directory
+    completed, results = run_acknowledgement_probe(run_directory)
+    assert results.get("nemeses", {}).get(ACKNOWLEDGEMENT_PROBE, {}).get("applied") == 1, \
+        explain(completed, run_directory)
+    (probe,) = results["probes"]
+    # the correct primary cannot confirm a write its stopped replicas did not take: no probe ack
+    assert probe["acknowledged"] == 0, probe
+    assert probe["promoted_on"] not in (None, probe["primary_node"]), probe
+    assert results["checkers"]["set"]["verdict"] == "valid", explain(completed, run_directory)
+    assert results["checkers"]["set"]["counts"]["acknowledged"] > 0
+    assert completed.returncode == 0, explain(completed, run_directory)
+    assert results["verdict"] == "valid"
