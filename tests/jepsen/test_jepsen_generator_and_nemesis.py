@@ -38,6 +38,13 @@ def test_unknown_fault_names_are_refused_with_the_allowed_list():
     assert parse_faults("pause, kill") == ("pause", "kill")
 
 
+def test_a_targeted_schedule_is_accepted_by_name_but_never_part_of_all():
+    assert parse_faults("isolate-primary-then-kill-all") == ("isolate-primary-then-kill-all",)
+    assert "isolate-primary-then-kill-all" not in parse_faults("all")
+    (step,) = plan_ci(11, ("isolate-primary-then-kill-all",), NODES[:3])
+    assert step.target == "primary"
+
+
 def test_the_seed_comes_from_the_git_commit_or_the_printed_default(tmp_path):
     seed, source = seed_from_commit(tmp_path)  # not a repository
     assert (seed, source.startswith("the default")) == (DEFAULT_SEED, True)
