@@ -30,7 +30,8 @@ def kept_run_directory(request):
     directory = root / f"{request.node.name[:40]}-{time.strftime('%Y%m%dT%H%M%S')}-{os.getpid()}"
     yield directory
     report = getattr(request.node, "jepsen_call_report", None)
-    if report is not None and (report.passed or report.skipped):
+    # an expected failure (xfail: an open anomaly) keeps its directory: it is evidence
+    if report is not None and (report.passed or (report.skipped and not hasattr(report, "wasxfail"))):
         shutil.rmtree(directory, ignore_errors=True)
     else:
         print(f"\njepsen-lite run directory kept: {directory}")
