@@ -27,6 +27,7 @@ from node.coordination.admission import AdmissionControl
 from node.coordination.shards import ShardDirector
 from node.coordination.stats import IndexCounters
 from index.query import DEFAULT_QUERY_REGISTRY
+from node.cluster.errors import ClusterUnavailableError, CommandOutcomeUnknownError
 from node.errors import ApiError, IllegalArgumentError, IndexNotFoundError, outcome_error
 from raft.commands import CreateIndex, PutMapping
 
@@ -105,8 +106,23 @@ class ApiServices:
     def state(self) -> Any:
         return self.context.metadata.state
 
+    async def submit_until_known(self, command: Any, timeout_seconds: float = 30.0) -> Any:
+        """Submit ``command`` until its outcome is known, as OpenSearch's master actions retry
+        across a master failover: an unknown outcome (leader change, deadline) or no leader yet is
+        resubmitted with the SAME command id, which raft/ applies at most once. After
+        ``timeout_seconds`` the last error propagates (a 503: the outcome is still unknown)."""
+        deadline = trio.current_time() + timeout_seconds
+        while True:
+            remaining = deadline - trio.current_time()
+            try:
+                return await self.context.metadata.submit(command, max(0.5, remaining))
+            except (CommandOutcomeUnknownError, ClusterUnavailableError):
+                if trio.current_time() + 0.2 >= deadline:
+                    raise
+                await trio.sleep(0.2)
+
     async def submit(self, command: Any, timeout_seconds: float = 30.0, **error_extra: Any) -> Any:
-        outcome = await self.context.metadata.submit(command, timeout_seconds)
+        outcome = await self.submit_until_known(command, timeout_seconds)
         if outcome is None:
             raise ApiError("the cluster command was committed without an outcome",
                            opensearch_type="illegal_state_exception")
@@ -203,7 +219,7 @@ class ApiServices:
             merged = Mapping.from_json(index.mappings).merge(update, *mapping_limits(index.settings)).to_json()
             if merged == index.mappings:
                 return index
-            outcome = await self.context.metadata.submit(PutMapping(
+            outcome = await self.submit_until_known(PutMapping(
                 index_name=index_name, mappings=merged, expected_mapping_version=index.mapping_version))
             if outcome is not None and (outcome.accepted or outcome.duplicate):
                 return self.state.indices.get(index_name, index)
