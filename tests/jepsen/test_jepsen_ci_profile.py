@@ -118,8 +118,14 @@ def test_the_acknowledgement_probe_passes_on_the_correct_build(kept_run_director
     assert probe["promoted_on"] not in (None, probe["primary_node"]), probe
     assert results["checkers"]["set"]["counts"]["acknowledged"] > 0
     # what the probe is about must hold on every run: nothing acknowledged is lost or misread
-    for name in ("set", "dirty-reads", "stale-reads", "masters", "recovery-times"):
+    for name in ("set", "stale-reads", "masters", "recovery-times"):
         assert results["checkers"][name]["verdict"] == "valid", (name, explain(completed, run_directory))
+    # the stopped-out primary P indexed (and searches on it saw) the probe writes it could not
+    # acknowledge; P is then killed and a replica without them promoted: exactly the dirty read
+    # docs/resiliency.md lists as a known anomaly — counted and reported, never silently valid
+    dirty_reads = results["checkers"]["dirty-reads"]
+    assert dirty_reads["verdict"] == "valid" or dirty_reads["known_anomaly"], \
+        ("dirty-reads", explain(completed, run_directory))
     convergence = results["checkers"]["convergence"]
     if convergence["verdict"] != "valid":
         # Seen in 1 of 4 runs: after the whole-cluster kill a replica of shard 1 ends one document
