@@ -343,22 +343,7 @@ class SegmentView:
         return self.core.postings(field, term)
 
     def entry_docs(self, field: str) -> np.ndarray:
-        """The doc of every postings entry of ``field``, term after term (what merges read): each
-        block is decompressed once, without going through the block cache."""
-        data = self._inverted_field(field)
-        if data is None:
-            return np.zeros(0, dtype=np.uint32)
-        entry_offsets = data.entry_offsets.tolist()
-        docs = np.empty(entry_offsets[-1], dtype=np.uint32)
-        current_block, decoded = -1, b""
-        for number, (block, start, length) in enumerate(data.term_locations.tolist()):
-            if block != current_block:
-                first, last = int(data.block_offsets[block]), int(data.block_offsets[block + 1])
-                decoded = decompressor().decompress(data.blocks[first:last])
-                current_block = block
-            docs[entry_offsets[number]: entry_offsets[number + 1]] = \
-                BitMap.deserialize(decoded[start: start + length]).to_array()
-        return docs
+        return self.core.entry_docs(field)
 
     def term_frequencies(self, field: str, term: str) -> np.ndarray:
         return self.core.term_frequencies(field, term)

@@ -167,3 +167,14 @@ def test_merging_segments_equals_building_the_kept_documents_from_scratch(tmp_pa
                         SegmentView(scratch, live_docs_of(scratch, BitMap())))
     assert [merged.routing(doc) for doc in range(merged.max_doc)] == [d.routing for d in kept_documents]
     assert merged.tombstones == scratch.tombstones
+
+
+def test_a_segment_view_lists_every_postings_entry_like_its_core(tmp_path, stub_mapping, stub_analysis):
+    sources = [{"title": f"word{number % 7} common"} for number in range(50)]
+    documents = [SegmentDocument(f"doc{n}", orjson.dumps(s), stub_mapping.parse_document(s).values, n, 1, 1)
+                 for n, s in enumerate(sources)]
+    write_segment_file(tmp_path, "entries", documents, stub_mapping, stub_analysis)
+    view = SegmentView(core := SegmentCore(tmp_path, "entries"), live_docs_of(core, BitMap([3])))
+    expected = np.concatenate([core.postings("title", term).to_array() for term in core.terms("title")])
+    assert view.entry_docs("title").tolist() == expected.tolist()
+    assert view.entry_docs("missing").tolist() == []
