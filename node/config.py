@@ -58,6 +58,9 @@ class NodeConfig:
     that is not in --seed-hosts never votes)."""
     seed_hosts: tuple[str, ...] = ()
     """--seed-hosts: comma-separated host:port Raft addresses of the master-eligible voters."""
+    join_hosts: tuple[str, ...] = ()
+    """--join: comma-separated host:port TRANSPORT addresses of current members; the node asks
+    the first that answers for the voters' Raft addresses and joins as a non-voter."""
     cluster_name: str = "quidditch"
     """--cluster-name: reported by GET / and _cluster/health."""
     cluster_secret_file: Path | None = None
@@ -220,6 +223,7 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("raft_host", "raft-host", parse_host, "Raft address (default 127.0.0.1)"),
     SettingSpec("raft_port", "raft-port", parse_port, "Raft port (default 9301)"),
     SettingSpec("seed_hosts", "seed-hosts", parse_seed_hosts, "comma-separated Raft host:port of the voters"),
+    SettingSpec("join_hosts", "join", parse_seed_hosts, "comma-separated transport host:port of members to join through (non-voter)"),
     SettingSpec("cluster_name", "cluster-name", parse_non_empty_string, "cluster name (default quidditch)"),
     SettingSpec("cluster_secret_file", "cluster-secret-file", parse_path, "file with the cluster secret"),
     SettingSpec("workers", "workers", parse_positive_int, "shard worker processes (default: cores)"),
@@ -335,6 +339,13 @@ def cross_field_problems(config: NodeConfig) -> list[str]:
         # a generated secret is per node: voters with different secrets can never connect
         problems.append("--cluster-secret-file: expected a secret file shared by every node when "
                         "--seed-hosts names several voters, got none")
+    if config.join_hosts and config.seed_hosts:
+        # a voter knows the voters already; a joiner learns them from a member: one source only
+        problems.append("--join and --seed-hosts: expected at most one of them, got both (voters "
+                        "use --seed-hosts; further nodes use --join with a member's transport address)")
+    if config.join_hosts and config.cluster_secret_file is None:
+        problems.append("--cluster-secret-file: expected the cluster's secret file with --join "
+                        "(frames to the member are authenticated with it), got none")
     if config.data_directory.exists() and not config.data_directory.is_dir():
         problems.append(f"--data: expected a directory, got a file at {config.data_directory}")
     if config.cluster_secret_file is not None and not config.cluster_secret_file.is_file():

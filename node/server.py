@@ -3,13 +3,15 @@
 ``run_node(config)``:
   1. creates the data directory, starts JSON logging, loads (or generates once, 0600) the cluster
      secret and the node id;
-  2. constructs raft/'s ``ClusterStateMachine`` on the MAIN thread before ``trio.run`` (pysyncobj's
-     tick thread dies with the thread that built it — DESIGN §8);
+  2. with ``--join``, asks a member's transport port for the voters' Raft addresses (a short
+     ``trio.run`` of its own); then constructs raft/'s ``ClusterStateMachine`` on the MAIN thread
+     before the node's ``trio.run`` (pysyncobj's tick thread dies with the thread that built it —
+     DESIGN §8);
   3. inside trio: spawns the shard workers, starts the cluster-state applier, the transport
      listener and the HTTP server, writes <data>/ports.json, joins the cluster (bootstrap +
      register) and runs the master's allocation loop;
   4. on SIGINT/SIGTERM: stops accepting HTTP, lets in-flight requests finish (a few seconds),
-     closes every shard on the workers (they flush), stops the workers, closes Raft and the logs.
+     a non-voter leaves the cluster (deregisters; the master fails its copies over), closes every shard on the workers (they flush), stops the workers, closes Raft and the logs.
      A second signal exits at once.
 
 This module wires parts together; it must never implement an API, a shard method or a command.
@@ -35,7 +37,8 @@ import trio
 from node.cluster.held_copies import HeldCopies
 from node.cluster.failure_detector import FailureDetector, register_ping_handler
 from node.cluster.master import run_allocation_loop
-from node.cluster.membership import join_cluster
+from node.cluster.joining import JoinDiscoveryError, discover_voters, register_join_info_handler
+from node.cluster.membership import join_cluster, leave_cluster
 from node.cluster.metadata import ClusterMetadata
 from node.config import NodeConfig, config_to_json
 from node.http.app import create_app
@@ -54,6 +57,8 @@ SECRET_FILE_NAME = "cluster.secret"
 NODE_ID_FILE_NAME = "node_id"
 MINIMUM_SECRET_LENGTH = 16
 EXIT_AT_ONCE_CODE = 130
+# leaving the cluster (a non-voter's deregistration and its copies failed over) before shards close
+SHUTDOWN_HOOK_TIMEOUT_SECONDS = 25.0
 
 
 class NodeStartupError(Exception):
@@ -149,8 +154,10 @@ def write_ports_file(config: NodeConfig, node_id: str, http: tuple[str, int],
 # ------------------------------------------------------------------------------ raft
 
 
-def construct_raft(config: NodeConfig, secret: str, raft_port: int) -> tuple[Any, bool, str]:
-    """Build the adapter on the calling (main) thread. Returns (adapter, is_voter, self address)."""
+def construct_raft(config: NodeConfig, secret: str, raft_port: int,
+                   discovered_voters: tuple[str, ...] = ()) -> tuple[Any, bool, str]:
+    """Build the adapter on the calling (main) thread. Returns (adapter, is_voter, self address).
+    ``discovered_voters``: the voters a member named (``--join``), used instead of --seed-hosts."""
     try:
         adapter_module = importlib.import_module("raft.adapter")
     except ModuleNotFoundError as error:
@@ -158,8 +165,14 @@ def construct_raft(config: NodeConfig, secret: str, raft_port: int) -> tuple[Any
             raise
         raise NodeStartupError("raft/adapter.py is missing: the node cannot host cluster state") from None
     self_address = address(config.raft_host, raft_port)
-    voters = tuple(config.seed_hosts) or (self_address,)
+    voters = tuple(config.seed_hosts) or tuple(discovered_voters) or (self_address,)
     is_voter = self_address in voters
+    if discovered_voters and is_voter:
+        # a joiner must never vote: its address in the voters' list would make it a second,
+        # unconfigured voter of that name (pysyncobj membership is fixed, ADR 0230)
+        raise NodeStartupError(f"--join: this node's raft address {self_address} is one of the "
+                               f"voters {list(discovered_voters)}; a joining node needs another "
+                               f"--raft-host/--raft-port")
     transport_class = None
     faults_file = testing_settings.current().faults_file
     if faults_file is not None:  # test-only (QUIDDITCH_TEST_FAULTS_FILE): Raft follows the faults file
@@ -226,7 +239,16 @@ def run_node(config: NodeConfig) -> int:
         secret = load_or_create_secret(config)
         node_id = load_or_create_node_id(config.data_directory)
         raft_port = config.raft_port or pick_free_port(config.raft_host)
-        adapter, is_voter, raft_address = construct_raft(config, secret, raft_port)
+        discovered_voters: tuple[str, ...] = ()
+        if config.join_hosts:
+            # before the adapter exists (it is built on this main thread): a short trio run of its own
+            try:
+                join_info = trio.run(discover_voters, config.join_hosts, secret.encode(),
+                                     config.cluster_name, get_logger("cluster"))
+            except JoinDiscoveryError as error:
+                raise NodeStartupError(error.reason) from None
+            discovered_voters = join_info.voter_raft_addresses
+        adapter, is_voter, raft_address = construct_raft(config, secret, raft_port, discovered_voters)
         logger.info("starting node", extra={"fields": {
             "node_id": node_id, "raft_address": raft_address,
             "raft_role": "voter" if is_voter else "non-voter (not in --seed-hosts)",
@@ -262,10 +284,11 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
     started_at_millis = int(time.time() * 1000)
     http_stopped = trio.Event()
     stop_http = trio.Event()
+    before_workers_stop: list[Any] = []  # async callables run on shutdown once HTTP has stopped
 
     async with trio.open_nursery() as nursery:
         nursery.start_soon(watch_signals, nursery, stop_http, http_stopped, logger,
-                           lambda: workers)
+                           lambda: workers, before_workers_stop)
         workers = ShardWorkers(config.workers, config.data_directory, secret, config.node_name,
                                config.log_level, get_logger("workers"), metrics=metrics)
         # the worker processes boot (imports, ~seconds) while this process builds the app
@@ -286,6 +309,7 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
         held_copies = HeldCopies(config.data_directory, node_id, get_logger("cluster"))
         metadata.on_state_applied(held_copies.on_state_applied)
         register_ping_handler(transport_handlers, node_id, metadata, held_copies)
+        register_join_info_handler(transport_handlers, config.cluster_name, metadata)
         app = create_app(context)
         await nursery.start(metadata.run)
         transport_bound = await bind_or_explain(
@@ -314,7 +338,17 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
             transport_address=address(publish_host(transport_bound[0], config.raft_host),
                                       transport_bound[1]),
             raft_address=address(*raft_bound), voter=is_voter)
-        nursery.start_soon(join_cluster, metadata, node_info, is_voter, get_logger("cluster"))
+        leaving = trio.Event()
+        nursery.start_soon(functools.partial(join_cluster, metadata, node_info, is_voter,
+                                             get_logger("cluster"), leaving=leaving))
+        if not is_voter:
+            async def leave() -> None:
+                # a non-voter's graceful stop is "node left" (ADR 0230): deregister, let the
+                # master fail our copies (replicas promoted at once), then close the shards
+                leaving.set()
+                await leave_cluster(metadata, node_id, get_logger("cluster"))
+
+            before_workers_stop.append(leave)
         failure_detector = FailureDetector(metadata, peers, node_id, get_logger("master"), held_copies)
         nursery.start_soon(failure_detector.run)
         nursery.start_soon(run_allocation_loop, metadata, get_logger("master"), failure_detector)
@@ -324,11 +358,12 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
 
 
 async def watch_signals(nursery: trio.Nursery, stop_http: trio.Event, http_stopped: trio.Event,
-                        logger: Any, get_workers: Any) -> None:
+                        logger: Any, get_workers: Any, before_workers_stop: list[Any] = ()) -> None:
     with trio.open_signal_receiver(signal.SIGINT, signal.SIGTERM) as signals:
         async for signal_number in signals:
             logger.info("shutting down", extra={"fields": {"signal": signal.Signals(signal_number).name}})
-            nursery.start_soon(shut_down, nursery, stop_http, http_stopped, logger, get_workers)
+            nursery.start_soon(shut_down, nursery, stop_http, http_stopped, logger, get_workers,
+                               before_workers_stop)
             break
         async for signal_number in signals:
             logger.warning("second signal: exiting at once", extra={"fields": {
@@ -338,10 +373,16 @@ async def watch_signals(nursery: trio.Nursery, stop_http: trio.Event, http_stopp
 
 
 async def shut_down(nursery: trio.Nursery, stop_http: trio.Event, http_stopped: trio.Event,
-                    logger: Any, get_workers: Any) -> None:
+                    logger: Any, get_workers: Any, before_workers_stop: list[Any] = ()) -> None:
     stop_http.set()
     with trio.move_on_after(5):
         await http_stopped.wait()
+    for hook in list(before_workers_stop):
+        try:
+            with trio.move_on_after(SHUTDOWN_HOOK_TIMEOUT_SECONDS):
+                await hook()
+        except Exception:  # noqa: BLE001 — a failed hook must not keep the node from stopping
+            logger.warning("shutdown step failed", exc_info=True)
     try:
         workers = get_workers()
     except NameError:  # a signal before the workers existed
