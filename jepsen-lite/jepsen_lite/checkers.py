@@ -180,10 +180,44 @@ def check_dirty_reads(operations: list[Operation]) -> CheckerResult:
 # ---------------------------------------------------------------------------------- stale reads
 
 
-def check_stale_reads(operations: list[Operation]) -> CheckerResult:
+MINORITY_READ_GRACE_SECONDS = 5.0
+
+
+def minority_windows(nemesis_events: Iterable[dict]) -> dict[str, list[tuple[float, float]]]:
+    """Per node, the (start, end + grace) times during which it sat on a minority side of a
+    partition: a side holding fewer than half of the nodes. The grace covers the moments after a
+    heal before the node has applied the majority's newer cluster state. A partition that never
+    logged its end lasts until the run's end."""
+    starts: dict[int, dict] = {}
+    windows: dict[str, list[tuple[float, float]]] = {}
+    for event in nemesis_events:
+        if event.get("phase") == "start" and event.get("sides"):
+            starts[event.get("step", -1)] = event
+        elif event.get("phase") == "end" and event.get("step", -1) in starts:
+            start = starts.pop(event["step"])
+            _add_minority_window(windows, start, float(event["time"]) + MINORITY_READ_GRACE_SECONDS)
+    for start in starts.values():
+        _add_minority_window(windows, start, float("inf"))
+    return windows
+
+
+def _add_minority_window(windows: dict[str, list[tuple[float, float]]], start: dict, until: float) -> None:
+    sides = [list(side) for side in start["sides"]]
+    node_count = sum(len(side) for side in sides)
+    for side in sides:
+        if 2 * len(side) < node_count:
+            for node in side:
+                windows.setdefault(node, []).append((float(start["time"]), until))
+
+
+def check_stale_reads(operations: list[Operation], nemesis_events: Iterable[dict] = ()) -> CheckerResult:
     """Refresh-then-read: a search invoked after a refresh completed must see every document
     whose write was acknowledged before that refresh was invoked. A miss is a stale read (a
-    deposed primary or a minority node serving an old view)."""
+    deposed primary or a minority node serving an old view). A stale read served by a node that
+    sat on a minority side of a partition while the read ran (or within
+    MINORITY_READ_GRACE_SECONDS after the heal) is of kind ``minority-node`` — DESIGN §10 allows
+    it and docs/resiliency.md lists it — every other one is of kind ``other``."""
+    windows = minority_windows(nemesis_events)
     pairs = pair_operations(operations)
     refreshes = sorted((p.complete_index, p.invoke_index) for p in pairs
                        if p.invocation.f == "refresh" and p.outcome == "ok")
@@ -209,13 +243,20 @@ def check_stale_reads(operations: list[Operation]) -> CheckerResult:
         required = {document_id for complete, document_id in acknowledged_adds if complete < barrier}
         missing = required - {str(d) for d in read.completion.value}
         if missing:
+            started, ended = read.invocation.time, read.completion.time
+            on_minority = any(start <= ended and started <= until
+                              for start, until in windows.get(read.invocation.node or "", ()))
             stale.append({"read_record": read.invocation.index, "node": read.invocation.node,
+                          "kind": "minority-node" if on_minority else "other",
                           "missing": sorted(missing)[:20], "missing_count": len(missing)})
     if checked == 0:
         return skipped("stale-reads", "no successful read was invoked after a refresh had completed")
-    counts = {"reads_checked": checked, "stale_reads": len(stale)}
+    kinds = tuple(sorted({entry["kind"] for entry in stale}))
+    counts = {"reads_checked": checked, "stale_reads": len(stale),
+              "stale_reads_on_minority_nodes": sum(1 for entry in stale if entry["kind"] == "minority-node")}
     return CheckerResult("stale-reads", "invalid" if stale else "valid", counts, {"stale": stale[:50]},
-                         reason=f"{len(stale)} reads missed documents a completed refresh covered" if stale else "")
+                         reason=f"{len(stale)} reads missed documents a completed refresh covered" if stale else "",
+                         anomaly_kinds=kinds)
 
 
 # ---------------------------------------------------------------------------------- linearizability

@@ -29,7 +29,7 @@ import orjson
 
 from jepsen_lite import checkers, netns
 from jepsen_lite.client import NodeClient
-from jepsen_lite.cluster import CommandControl, LocalCluster
+from jepsen_lite.cluster import CommandControl, LocalCluster, find_libfaketime
 from jepsen_lite.generator import NemesisStep, plan_ci, plan_soak, process_rng
 from jepsen_lite.history import History
 from jepsen_lite.nemesis import FaultsFile, Nemesis
@@ -70,6 +70,7 @@ class RunOptions:
     tail_seconds: float = 5.0
     raft_port_base: int | None = None
     network: str = "auto"   # auto | netns | loopback
+    clock_skews: dict = field(default_factory=dict)   # node name → wall-clock offset in seconds (libfaketime)
 
 
 @dataclass
@@ -98,6 +99,7 @@ class Run:
         self.notes: list[str] = []
         self.network = None
         self.network_note = ""
+        self.network_summary = ""
         self.probe_reports: list[dict] = []
 
     # ------------------------------------------------------------------ helpers
@@ -303,7 +305,10 @@ class Run:
             usable, reason = netns.available()
             if usable:
                 names = [f"n{number}" for number in range(options.node_count)]
-                self.network = netns.NamespaceNetwork(f"{os.getpid() % 1000:03d}", names, netns.free_subnet_octet())
+                use_nftables, nftables_reason = netns.nftables_available()
+                netem_usable, netem_reason = netns.netem_available()
+                self.network = netns.NamespaceNetwork(f"{os.getpid() % 1000:03d}", names, netns.free_subnet_octet(),
+                                                      use_nftables=use_nftables)
                 try:
                     self.network.setup()
                 except Exception:
@@ -311,19 +316,52 @@ class Run:
                     raise
                 self.say(f"nodes run in network namespaces on bridge {self.network.bridge} "
                          f"(10.213.{self.network.subnet_octet}.0/24)")
+                self.network_summary = (
+                    "network namespaces; partitions " + ("and packet loss as nftables rules" if use_nftables else
+                                                         f"as blackhole routes (nftables unusable: {nftables_reason}); "
+                                                         "packet loss through the faults file")
+                    + "; delay through the faults file ("
+                    + ("tc netem per link is not implemented" if netem_usable else f"tc netem unusable: {netem_reason}")
+                    + ")")
             elif options.network == "netns":
                 raise RuntimeError(f"--network netns: {reason}")
             else:
                 self.network_note = f"network namespaces not used: {reason}"
                 self.say(self.network_note)
+        if self.network is None:
+            self.network_summary = "loopback; partitions, loss and delay through the nodes' faults file" + \
+                (f" ({self.network_note})" if self.network_note else "")
+        self.say(f"network: {self.network_summary}")
+        unknown_nodes = sorted(set(options.clock_skews) - {f"n{number}" for number in range(options.node_count)})
+        if unknown_nodes:
+            raise ValueError(f"--clock-skew: expected node names n0..n{options.node_count - 1}, got {unknown_nodes}")
+        if options.clock_skews and find_libfaketime() is None:
+            raise RuntimeError("--clock-skew needs libfaketime (apt-get install faketime); it was not found")
         self.cluster = LocalCluster(self.out, options.node_count, environment=environment,
-                                    raft_port_base=options.raft_port_base, network=self.network)
+                                    raft_port_base=options.raft_port_base, network=self.network,
+                                    clock_skews=dict(options.clock_skews))
         self.addresses = {node.name: node.http_address for node in self.cluster.nodes}
         self.faults_file = FaultsFile(self.out / "faults.json", {
             node.name: {"http": node.http_address, "transport": node.transport_address, "raft": node.raft_address}
             for node in self.cluster.nodes})
         self.say(f"starting {options.node_count} nodes (logs in {self.out / 'logs'})")
         self.cluster.start()
+
+    def measure_clock_offsets(self) -> dict[str, float]:
+        """Each node's wall clock minus ours, from the ``epoch`` column of ``_cat/health``
+        (whole seconds, so ±1 s): proof that a requested skew took effect, not only asked for."""
+        offsets = {}
+        for name, address in sorted(self.addresses.items()):
+            client = NodeClient(address, 10.0)
+            try:
+                before = time.time()
+                answer = client.request("GET", "/_cat/health?format=json")
+                after = time.time()
+            finally:
+                client.close()
+            if answer.status == 200 and isinstance(answer.body, list) and answer.body:
+                offsets[name] = round(float(answer.body[0]["epoch"]) - (before + after) / 2, 1)
+        return offsets
 
     def prepare_indices(self) -> None:
         replicas = min(2, len(self.addresses) - 1)
@@ -538,6 +576,11 @@ class Run:
                 results["skipped"] = f"the nodes do not report honouring {', '.join(missing)}"
                 self.say("skipped: " + results["skipped"])
                 return self.finish(results, [], skipped_run=True)
+            if options.clock_skews:
+                results["clock_skew"] = dict(options.clock_skews)
+                results["clock_offsets_observed"] = self.measure_clock_offsets()
+                self.say(f"clock offsets observed (node wall clock minus the runner's, ±1 s): "
+                         f"{results['clock_offsets_observed']}")
             self.prepare_indices()
             steps = self.plan()
             faults_file = getattr(self, "faults_file", None) \
@@ -551,8 +594,9 @@ class Run:
             nemesis = Nemesis(sorted(self.addresses), control, faults_file, self.resolve_role,
                               self.out / "nemesis.jsonl", self.history.started_at, partition_reason,
                               network=self.network)
+            results["network"] = self.network_summary or "an existing cluster: faults through --fault-command only"
             results["partition_mechanism"] = (
-                "network-namespaces" if self.network is not None else
+                f"network-namespaces/{self.network.mechanism}" if self.network is not None else
                 "faults-file" if faults_file is not None else
                 "fault-commands" if {"isolate", "heal"} <= set(options.fault_commands) else "none")
             threads.append(threading.Thread(target=self.observer, name="observer", daemon=True))
@@ -594,7 +638,7 @@ class Run:
         operations = self.history.snapshot()
         known = checkers.load_known_anomalies(options.resiliency_document)
         checker_results = [checkers.check_set(operations), checkers.check_dirty_reads(operations),
-                           checkers.check_stale_reads(operations), checkers.check_linearizable_registers(operations),
+                           checkers.check_stale_reads(operations, nemesis.events if nemesis else []), checkers.check_linearizable_registers(operations),
                            checkers.check_masters(self.observations), checkers.check_convergence(convergence_report),
                            checkers.check_recovery_times(nemesis.events if nemesis else [], operations,
                                                          options.recovery_bound_seconds)]
@@ -605,6 +649,8 @@ class Run:
                 entry: dict = {"applied": applied}
                 if fault in nemesis.skipped_reasons:
                     entry["skipped"] = nemesis.skipped_reasons[fault]
+                if fault in nemesis.mechanisms:
+                    entry["mechanisms"] = sorted(nemesis.mechanisms[fault])
                 results["nemeses"][fault] = entry
         results["probes"] = self.probe_reports
         return self.finish(results, checker_results)
@@ -623,8 +669,14 @@ class Run:
                  f"run directory: {self.out}"]
         if skipped_run:
             lines.append(f"skipped: {results['skipped']}")
+        if results.get("network"):
+            lines.append(f"network: {results['network']}")
+        if results.get("clock_skew"):
+            lines.append("clock skew (libfaketime, wall clock only): " + ", ".join(
+                f"{name} {offset:+g} s" for name, offset in sorted(results["clock_skew"].items())))
         for fault, entry in results.get("nemeses", {}).items():
             lines.append(f"nemesis {fault}: applied {entry['applied']}"
+                         + (f" via {', '.join(entry['mechanisms'])}" if entry.get("mechanisms") else "")
                          + (f"; skipped: {entry['skipped']}" if "skipped" in entry else ""))
         for r in checker_results:
             tag = "known anomaly" if r.known_anomaly and r.verdict == "invalid" else r.verdict

@@ -153,6 +153,41 @@ def test_a_write_acknowledged_after_the_refresh_began_is_not_required():
     assert result.verdict == "valid" and result.counts["reads_checked"] == 1
 
 
+def _partition_around(script, isolated, others, heal_after_seconds=1000.0):
+    """Nemesis events of one partition that started before the script's first record."""
+    first = min(operation.time for operation in script.operations)
+    return [{"time": first - 1.0, "phase": "start", "fault": "partition-master", "step": 3,
+             "target": isolated, "sides": [[isolated], others]},
+            {"time": first + heal_after_seconds, "phase": "end", "fault": "partition-master", "step": 3,
+             "target": isolated}]
+
+
+def test_a_stale_read_on_a_node_isolated_in_a_minority_is_the_known_minority_node_kind():
+    script = Script().call(0, "add", "a").call(0, "refresh", "idx").call(1, "read", None, "ok", [], node="n4")
+    events = _partition_around(script, "n4", ["n0", "n1", "n2", "n3"])
+    result = mark_known(check_stale_reads(script.operations, events), {"stale-reads/minority-node"})
+    assert result.verdict == "invalid" and result.anomaly_kinds == ("minority-node",)
+    assert result.details["stale"][0]["kind"] == "minority-node"
+    assert result.known_anomaly and not result.fails_run
+
+
+def test_a_stale_read_on_a_majority_node_during_a_partition_fails_the_run_even_with_minority_reads_known():
+    script = Script().call(0, "add", "a").call(0, "refresh", "idx").call(1, "read", None, "ok", [], node="n0")
+    events = _partition_around(script, "n4", ["n0", "n1", "n2", "n3"])
+    result = mark_known(check_stale_reads(script.operations, events), {"stale-reads/minority-node"})
+    assert result.anomaly_kinds == ("other",)
+    assert result.fails_run
+
+
+def test_a_stale_read_on_a_once_isolated_node_long_after_the_heal_fails_the_run():
+    script = Script().call(0, "add", "a").call(0, "refresh", "idx")
+    # the partition ended 60 s before the read: far beyond the 5 s grace after a heal
+    events = [dict(event, time=event["time"] - 60.0)
+              for event in _partition_around(script, "n4", ["n0", "n1", "n2", "n3"], heal_after_seconds=0.0)]
+    result = check_stale_reads(script.call(1, "read", None, "ok", [], node="n4").operations, events)
+    assert result.anomaly_kinds == ("other",)
+
+
 # ------------------------------------------------------------------------------ linearizability
 
 
