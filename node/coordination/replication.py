@@ -73,6 +73,11 @@ def reject_older_primary_term(state: Any, index_uuid: str, shard_number: int, pr
                        opensearch_type="stale_primary_term_exception")
 
 
+class PrimaryCatchUpError(Exception):
+    """The primary could not read its own history while catching a replica up: the replica is not
+    to blame and stays in sync (nothing is known to be missing on it)."""
+
+
 class Replication:
     def __init__(self, context: Any, director: Any) -> None:
         self.context = context
@@ -83,6 +88,8 @@ class Replication:
         # (index_uuid, shard_number) → the global checkpoint this primary computed last: the minimum
         # local checkpoint over the in-sync copies that confirmed; piggybacked on the next writes
         self.global_checkpoints: dict[tuple[str, int], int] = {}
+        # shards whose started replicas are being caught up after a write of unknown outcome
+        self.catching_up: set[tuple[str, int]] = set()
 
     def attach(self) -> None:
         handlers = getattr(self.context, "transport_handlers", None)
@@ -130,7 +137,14 @@ class Replication:
         payload = {**payload, "primary_term": shard.primary_term, "replicate": might_replicate}
         if key in self.global_checkpoints:
             payload["global_checkpoint"] = self.global_checkpoints[key]
-        answer, answer_body = await self.context.workers.call(index.uuid, shard.shard_number, "write", payload, body)
+        try:
+            answer, answer_body = await self.context.workers.call(index.uuid, shard.shard_number, "write", payload,
+                                                                  body)
+        except Exception:
+            # the outcome is unknown (the worker may have died after fsyncing the batch and before
+            # answering): what it applied was never forwarded, so catch the replicas up
+            self.start_background_catch_up(local, "a primary write failed with an unknown outcome")
+            raise
         # The replication group is sampled only AFTER the primary applied the operations (as
         # OpenSearch's ReplicationOperation does). Sampled before, a copy that registered as
         # recovering while the worker was applying could read a history without these operations
@@ -366,6 +380,98 @@ class Replication:
         async with local.lock:
             return await self.context.workers.call(local.index_uuid, local.shard_number, "recovery_install", {
                 "settings": index.settings, "mappings": index.mappings, "mapping_version": index.mapping_version})
+
+    def start_background_catch_up(self, local: Any, reason: str) -> None:
+        """Run ``catch_up_started_replicas`` in the background, at most once at a time per shard."""
+        background = getattr(self.context, "background", None)
+        if local is None or not getattr(local, "primary", False) or background is None:
+            return
+        key = (local.index_uuid, local.shard_number)
+        if key in self.catching_up:
+            return
+        self.catching_up.add(key)
+
+        async def run() -> None:
+            try:
+                await self.catch_up_started_replicas(local, reason)
+            except Exception:  # noqa: BLE001 — logged; the next failed write tries again
+                self.logger.warning("catching up the started replicas failed", exc_info=True)
+            finally:
+                self.catching_up.discard(key)
+
+        background.start_soon(run)
+
+    async def catch_up_started_replicas(self, local: Any, reason: str) -> int:
+        """Send every STARTED/RELOCATING replica of ``local``'s shard the operations this primary
+        holds above that replica's local checkpoint; a replica that cannot be caught up is removed
+        from the in-sync set (fenced by the primary term). Returns how many operations were sent.
+
+        Why: a primary applies and fsyncs an operation before forwarding it, so when its process
+        dies between the two (kill -9, a whole-cluster restart, a worker that died mid-write), the
+        operation — never acknowledged — is on the primary and on the replicas the forward reached,
+        not on the others. If the node comes back before the master fails it, its copy reopens as
+        the same STARTED primary in the same term and nobody ever resends that operation: the
+        other copies keep a hole below every later write, their local checkpoints (and so the
+        global checkpoint) stop, and they hold fewer documents forever (jepsen-lite seed
+        2040220061: n0's replica lacked seq_no 159, which n1 and n2 held). OpenSearch re-runs a
+        peer recovery for every replica after a primary restarts; this is the operations-based
+        core of that. Idempotent (per seq_no and term), so running it when nothing is missing
+        costs one round trip per replica."""
+        key = (local.index_uuid, local.shard_number)
+        state = self.context.metadata.state
+        index = state.index_by_uuid(local.index_uuid)
+        if index is None or local.closed:
+            return 0
+        shard = state.routing_table[index.name][local.shard_number]
+        primary = shard.primary()
+        if primary is None or primary.allocation_id != local.allocation_id or primary.node_id != self.context.node_id:
+            return 0
+        replicas = [shard_copy for shard_copy in shard.copies if not shard_copy.primary
+                    and shard_copy.node_id is not None and shard_copy.state in ("STARTED", "RELOCATING")]
+        sent_total = 0
+        lost: list[str] = []
+        for shard_copy in replicas:
+            try:
+                # an empty batch applies nothing and answers the copy's local checkpoint
+                confirmed = await self.send_operations(index, local.shard_number, shard_copy, [], b"", None, None,
+                                                       shard.primary_term)
+                replica_checkpoint = int(confirmed.get("local_checkpoint", -1))
+                try:
+                    answer, history = await self.context.workers.call(local.index_uuid, local.shard_number,
+                                                                      "history", {"from_seq_no": replica_checkpoint})
+                except Exception as error:
+                    if getattr(error, "error_type", type(error).__name__) != "OperationsNotRetainedError":
+                        # the primary's own worker failed (restarting, shutting down): nothing says
+                        # the replica is behind, so it is not removed; the caller may try again
+                        raise PrimaryCatchUpError(f"{type(error).__name__}: {getattr(error, 'reason', error)}") \
+                            from error
+                    raise  # the log no longer holds what the copy lacks: it must recover by files
+                if answer["operations"]:
+                    await self.send_operations(index, local.shard_number, shard_copy, answer["operations"], history,
+                                               self.global_checkpoints.get(key), None, shard.primary_term)
+                    sent_total += len(answer["operations"])
+                    self.logger.info("caught up a started replica with operations it missed", extra={"fields": {
+                        "index": index.name, "shard": local.shard_number, "allocation_id": shard_copy.allocation_id,
+                        "from_seq_no": replica_checkpoint, "operations": len(answer["operations"]),
+                        "reason": reason}})
+            except PrimaryCatchUpError:
+                raise
+            except Exception as error:  # noqa: BLE001 — it cannot stay in sync without them: it recovers afresh
+                self.logger.warning("a started replica could not be caught up; removing it from the in-sync set",
+                                    extra={"fields": {"index": index.name, "shard": local.shard_number,
+                                                      "allocation_id": shard_copy.allocation_id, "reason": reason,
+                                                      "error": f"{type(error).__name__}: "
+                                                               f"{getattr(error, 'reason', error)}"}})
+                lost.append(shard_copy.allocation_id)
+        if lost:
+            outcome = await self.commit_until_known(RemoveFromInSync(
+                index_name=index.name, shard_number=local.shard_number, allocation_ids=tuple(lost),
+                primary_term=shard.primary_term))
+            if outcome is None or not (outcome.accepted or outcome.duplicate):
+                self.logger.warning("removing replicas that could not be caught up was not committed", extra={
+                    "fields": {"index": index.name, "shard": local.shard_number, "allocation_ids": lost,
+                               "reason": getattr(outcome, "reason", "no outcome")}})
+        return sent_total
 
     async def on_promoted(self, local: Any) -> None:
         """This node's replica became primary (term + 1): fill seq_no gaps, then resync every other

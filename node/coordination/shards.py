@@ -211,6 +211,14 @@ class ShardDirector:
                 # (fenced by the primary term) before taking a single write; its StartCopy is then
                 # rejected and the copy recovers afresh (ADR 0140).
                 await self.fail_unregistered_recoveries(local)
+                # ... and what it applied but never forwarded before it died (never acknowledged)
+                # is on it and on some replicas only: resend it to every started replica before the
+                # first new write, or those replicas keep a hole and diverge for good (ADR 0225)
+                try:
+                    await self.replication.catch_up_started_replicas(local, "a started primary reopened")
+                except Exception:  # noqa: BLE001 — the primary's own worker failed; later writes still replicate
+                    self.logger.warning("catching up the replicas of a reopened primary failed", exc_info=True,
+                                        extra={"fields": {"index": local.index_name, "shard": local.shard_number}})
             if local.primary:
                 local.writes_allowed.set()
         if copy_state == "INITIALIZING" and local.primary:
