@@ -2,6 +2,7 @@
 
     jepsen-lite run --profile ci|soak [--seed N] [--nemesis all|kill,pause,...]
                     [--workload set,register] [--out DIR] [--nodes N] [--duration SECONDS]
+                    [--network auto|netns|loopback] [--clock-skew NODE=SECONDS ...]
                     [--endpoints host:port,... --fault-command ACTION=COMMAND ...]
 
 Owns: argument parsing, profile defaults and the exit code (0 every checker passed or was a
@@ -29,6 +30,28 @@ def default_resiliency_document() -> Path | None:
     return candidate if candidate.exists() else None
 
 
+MAX_CLOCK_SKEW_SECONDS = 10 * 365 * 86400.0
+
+
+def parse_clock_skews(values: list[str]) -> dict[str, float]:
+    """``--clock-skew n1=+30`` values → {"n1": 30.0}; each node at most once."""
+    skews: dict[str, float] = {}
+    for value in values:
+        name, separator, seconds = value.partition("=")
+        name = name.strip()
+        try:
+            offset = float(seconds.strip().removesuffix("s"))
+        except ValueError:
+            offset = None
+        if not separator or not name or offset is None or abs(offset) > MAX_CLOCK_SKEW_SECONDS \
+                or offset != offset:
+            raise ValueError(f"--clock-skew: expected NODE=SECONDS (e.g. n1=+30 or n2=-45.5), got {value!r}")
+        if name in skews:
+            raise ValueError(f"--clock-skew: node {name!r} given twice")
+        skews[name] = offset
+    return skews
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="jepsen-lite", description=__doc__.split("\n\n")[0])
     commands = parser.add_subparsers(dest="command", required=True)
@@ -54,6 +77,9 @@ def build_parser() -> argparse.ArgumentParser:
                             help="docs/resiliency.md listing the known anomalies (default: this checkout's)")
     run_parser.add_argument("--node-env", action="append", default=[], metavar="NAME=VALUE",
                             help="extra environment for local nodes (test-only settings)")
+    run_parser.add_argument("--clock-skew", action="append", default=[], metavar="NODE=SECONDS",
+                            help="local nodes: start NODE (n0, n1, ...) with its wall clock SECONDS off (e.g. "
+                                 "n1=+30, n2=-45) under libfaketime (apt faketime); the monotonic clock is untouched")
     run_parser.add_argument("--require-test-setting", action="append", default=[], metavar="NAME",
                             help="skip the run unless every node reports honouring this test-only variable")
     return parser
@@ -77,6 +103,13 @@ def main(argv: list[str] | None = None) -> int:
             if not separator or not name:
                 raise ValueError(f"--node-env: expected NAME=VALUE, got {item!r}")
             environment[name] = value
+        clock_skews = parse_clock_skews(arguments.clock_skew)
+        if clock_skews and arguments.endpoints:
+            raise ValueError("--clock-skew: only for local nodes (an existing cluster's clocks are yours to skew)")
+        node_count = arguments.nodes or PROFILE_NODE_COUNTS[arguments.profile]
+        strangers = sorted(set(clock_skews) - {f"n{number}" for number in range(node_count)})
+        if strangers:
+            raise ValueError(f"--clock-skew: expected node names n0..n{node_count - 1}, got {', '.join(strangers)}")
     except ValueError as error:
         parser.error(str(error))
     if arguments.seed is None:
@@ -92,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         soak_seconds=arguments.duration, endpoints=endpoints, fault_commands=fault_commands,
         node_environment=environment, required_test_settings=tuple(arguments.require_test_setting),
         resiliency_document=arguments.resiliency_doc or default_resiliency_document(),
-        raft_port_base=arguments.raft_port_base, network=arguments.network)
+        raft_port_base=arguments.raft_port_base, network=arguments.network, clock_skews=clock_skews)
     try:
         outcome = run(options)
     except Exception as error:  # noqa: BLE001 — the run broke (cluster never started, ...): say where to look

@@ -25,6 +25,26 @@ from jepsen_lite.client import NodeClient
 
 STARTUP_TIMEOUT_SECONDS = 120.0
 STOP_TIMEOUT_SECONDS = 15.0
+# where Debian/Ubuntu's `faketime` package puts the library (apt-get install faketime)
+LIBFAKETIME_CANDIDATES = ("/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1",
+                          "/usr/lib/aarch64-linux-gnu/faketime/libfaketime.so.1",
+                          "/usr/lib/faketime/libfaketime.so.1", "/usr/local/lib/faketime/libfaketime.so.1")
+
+
+def find_libfaketime() -> str | None:
+    """The path of libfaketime.so.1, or None when the faketime package is not installed."""
+    for candidate in LIBFAKETIME_CANDIDATES:
+        if os.path.exists(candidate):
+            return candidate
+    return None
+
+
+def clock_skew_environment(offset_seconds: float, library: str) -> dict[str, str]:
+    """Environment that starts a process (and the shard workers it spawns, which inherit it)
+    with its wall clock ``offset_seconds`` off. Only CLOCK_REALTIME is faked: a real clock can
+    be wrong but never makes the monotonic clock jump, and Raft, trio and every timeout in the
+    node use the monotonic clock (docs/testing.md, "Clock skew")."""
+    return {"LD_PRELOAD": library, "FAKETIME": f"{offset_seconds:+g}s", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
 
 
 def free_ports(count: int, host: str = "127.0.0.1", base: int | None = None) -> list[int]:
@@ -92,6 +112,7 @@ class LocalCluster:
     raft_port_base: int | None = None
     workers_per_node: int = 1
     network: object | None = None   # a netns.NamespaceNetwork already set up, or None (loopback)
+    clock_skews: dict[str, float] = field(default_factory=dict)   # node name → wall-clock offset (s)
     nodes: list[LocalNode] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -138,12 +159,24 @@ class LocalCluster:
                 "--raft-host", node.host, "--seed-hosts", self.seed_hosts,
                 "--cluster-secret-file", str(self.secret_file), "--workers", str(self.workers_per_node)]
 
+    def environment_for(self, node: LocalNode) -> dict[str, str]:
+        """The node's process environment: ours, the run's test-only settings, and libfaketime's
+        variables when the node's clock is to be skewed."""
+        environment = {**os.environ, **self.environment}
+        if node.name in self.clock_skews:
+            library = find_libfaketime()
+            if library is None:
+                raise RuntimeError(f"clock skew for {node.name}: libfaketime not found in "
+                                   f"{', '.join(LIBFAKETIME_CANDIDATES)} (apt-get install faketime)")
+            environment.update(clock_skew_environment(self.clock_skews[node.name], library))
+        return environment
+
     def launch(self, node: LocalNode) -> None:
         node.data_directory.mkdir(parents=True, exist_ok=True)
         ports_file = node.data_directory / "ports.json"
         if ports_file.exists():
             ports_file.unlink()  # never mistake a previous incarnation's ports for this one's
-        environment = {**os.environ, **self.environment}
+        environment = self.environment_for(node)
         with open(node.log_path, "ab") as output:
             output.write(f"\n=== jepsen-lite: start incarnation {node.incarnation} at {time.time():.3f}\n".encode())
             output.flush()

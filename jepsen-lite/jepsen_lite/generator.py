@@ -20,7 +20,10 @@ DEFAULT_SEED = 20261129
 PROCESS_FAULTS = ("kill", "kill-primary", "pause")
 PARTITION_FAULTS = ("partition-primary", "partition-master", "partition-halves", "partition-random",
                     "partition-bridge")
-ALL_FAULTS = PROCESS_FAULTS + PARTITION_FAULTS
+# degraded links: seeded random directed links lose 20–30 % of their packets, or are slowed by
+# 30–120 ms (nemesis.degraded_links)
+LINK_QUALITY_FAULTS = ("loss", "delay")
+ALL_FAULTS = PROCESS_FAULTS + PARTITION_FAULTS + LINK_QUALITY_FAULTS
 # Targeted schedules: never part of "all" (each exists to expose one specific bug class and is
 # asked for by name). "isolate-primary-then-kill-all" exposes acknowledging before replicas
 # confirm: runner.py's ``probe_acknowledgement_before_replication`` documents the steps.

@@ -1,8 +1,10 @@
 """The nemesis: applies each planned fault, heals it, and logs both to nemesis.jsonl.
 
 Owns: the faults file (the interface to the node-side fault layer, schema in docs/testing.md),
-partition shapes (isolate one node, majority/minority, random halves, bridge), and the mapping
-of each fault to control actions (local processes or a user's commands). Must never decide
+partition shapes (isolate one node, majority/minority, random halves, bridge), degraded links
+(packet loss, delay on seeded random directed links), the choice of mechanism per fault (the
+namespaces' network when it can enforce the links, else the faults file — recorded in the log),
+and the mapping of each fault to control actions (local processes or a user's commands). Must never decide
 verdicts, and never leave a fault in place: ``heal_everything`` undoes whatever is still active.
 """
 
@@ -69,6 +71,27 @@ def partition_links(sides: list[list[str]]) -> list[LinkFault]:
     return links
 
 
+LOSS_PROBABILITY_RANGE = (0.20, 0.30)
+DELAY_MILLISECONDS_RANGE = (30, 120)   # under Raft's 400 ms minimum election timeout, on purpose:
+# a slow network should slow the cluster down, not only look like a partition
+
+
+def degraded_links(node_names: list[str], choice_seed: int, kind: str) -> list[LinkFault]:
+    """Seeded random directed links (each with probability ½, at least one) that lose packets
+    (``kind`` "loss": one probability in 20–30 % for the step) or are slow ("delay": 30–120 ms)."""
+    rng = random.Random(choice_seed)
+    pairs = [(source, destination) for source in node_names for destination in node_names if source != destination]
+    chosen = [pair for pair in pairs if rng.random() < 0.5] or [rng.choice(pairs)]
+    if kind == "loss":
+        probability = round(rng.uniform(*LOSS_PROBABILITY_RANGE), 2)
+        return [LinkFault(source, destination, drop=False, loss_probability=probability)
+                for source, destination in chosen]
+    if kind == "delay":
+        delay = rng.randint(*DELAY_MILLISECONDS_RANGE)
+        return [LinkFault(source, destination, drop=False, delay_ms=delay) for source, destination in chosen]
+    raise ValueError(f"degraded link kind: expected loss or delay, got {kind!r}")
+
+
 def bridge_links(bridge: str, node_names: list[str], choice_seed: int) -> tuple[list[LinkFault], list[list[str]]]:
     """The others split into two halves that cannot see each other; ``bridge`` sees both."""
     others = [name for name in node_names if name != bridge]
@@ -100,6 +123,7 @@ class Nemesis:
         self.active_heals: list[Callable[[], None]] = []
         self.applied_counts: dict[str, int] = {}
         self.skipped_reasons: dict[str, str] = {}
+        self.mechanisms: dict[str, set[str]] = {}   # fault → mechanisms it was applied through
 
     def log(self, **event) -> dict:
         event = {"time": round(time.monotonic() - self.clock_origin, 6), **event}
@@ -152,16 +176,24 @@ class Nemesis:
             links = partition_links(sides)
         elif fault == "partition-bridge":
             links, sides = bridge_links(target, self.node_names, step.choice_seed)
+        elif fault in ("loss", "delay"):
+            links = degraded_links(self.node_names, step.choice_seed, fault)
+            sides = None
         else:
             raise ValueError(f"nemesis fault: expected a known fault name, got {fault!r}")
-        if self.network is not None:
+        extra = {"sides": sides} if sides is not None else {"links": [link.to_json() for link in links]}
+        if self.network is not None and all(self.network.supports(link) for link in links):
             self.network.apply_links(links)
-            return self._started(step, target, {"sides": sides, "mechanism": "network-namespaces"},
+            return self._started(step, target, {**extra, "mechanism": f"network-namespaces/{self.network.mechanism}"},
                                  lambda: self.network.apply_links([]))
         if self.faults_file is not None:
+            # loopback nodes, or a namespace network that cannot do this (delay without netem,
+            # loss with blackhole routes): the nodes' own fault layer enforces it
             self.faults_file.write(links)
-            return self._started(step, target, {"sides": sides, "mechanism": "faults-file"},
+            return self._started(step, target, {**extra, "mechanism": "faults-file"},
                                  lambda: self.faults_file.write([]))
+        if fault in ("loss", "delay"):
+            return self._skip(step, self.partition_skip_reason or f"no mechanism for {fault} is available")
         if fault in ("partition-primary", "partition-master") and self._can("isolate") and self._can("heal") \
                 and hasattr(self.control, "has"):
             self.control.run("isolate", target)
@@ -182,6 +214,8 @@ class Nemesis:
 
     def _started(self, step: NemesisStep, target: str | None, extra: dict, healer: Callable[[], None]):
         self.applied_counts[step.fault] = self.applied_counts.get(step.fault, 0) + 1
+        if "mechanism" in extra:
+            self.mechanisms.setdefault(step.fault, set()).add(extra["mechanism"])
         self.log(phase="start", fault=step.fault, step=step.number, target=target, **extra)
 
         def heal() -> None:
