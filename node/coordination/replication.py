@@ -55,6 +55,8 @@ RECOVERY_CHUNK_METHOD = "shard/recovery_chunk"
 RECOVERY_INSTALL_METHOD = "shard/recovery_install"
 RECOVERY_CHUNK_BYTES = 8 * 1024 * 1024
 FILE_RECOVERY_TIMEOUT_SECONDS = 600.0
+RETENTION_FLOOR_INTERVAL_SECONDS = 2.0
+RETENTION_REPUSH_ROUNDS = 15
 
 
 def reject_older_primary_term(state: Any, index_uuid: str, shard_number: int, primary_term: int | None) -> None:
@@ -90,6 +92,11 @@ class Replication:
         self.global_checkpoints: dict[tuple[str, int], int] = {}
         # shards whose started replicas are being caught up after a write of unknown outcome
         self.catching_up: set[tuple[str, int]] = set()
+        # (index_uuid, shard_number) → allocation id → the seq_no a recovering copy asked history
+        # above; with the global checkpoint it sets the primary's retention floor (ADR 0226)
+        self.recovery_floors: dict[tuple[str, int], dict[str, int]] = {}
+        # (index_uuid, shard_number) → (the LocalShard it was told to, the floor, rounds since)
+        self.pushed_retention_floors: dict[tuple[str, int], tuple[Any, int | None, int]] = {}
 
     def attach(self) -> None:
         handlers = getattr(self.context, "transport_handlers", None)
@@ -288,6 +295,13 @@ class Replication:
             raise ApiError(f"shard [{key[1]}] of index uuid [{key[0]}] has no primary on node "
                            f"[{self.context.node_id}]", opensearch_type="shard_not_found_exception")
         self.recovering.setdefault(key, set()).add(payload["allocation_id"])
+        self.recovery_floors.setdefault(key, {})[payload["allocation_id"]] = int(payload["from_seq_no"])
+        # a retry of this recovery asks again from the same seq_no: keep the log from there
+        try:
+            await self.push_retention_floor(local)
+        except Exception as error:  # noqa: BLE001 — the history is read now; only a retry could need it
+            self.logger.warning("setting the retention floor for a recovery failed", extra={"fields": {
+                "shard": key[1], "error": f"{type(error).__name__}: {error}"}})
         try:
             return await self.context.workers.call(key[0], key[1], "history",
                                                    {"from_seq_no": int(payload["from_seq_no"])})
@@ -296,6 +310,60 @@ class Replication:
                 raise
             self.recovering[key].discard(payload["allocation_id"])
             return {"not_retained": True, "reason": getattr(error, "reason", str(error))}, b""
+
+    # ------------------------------------------------------------------ retention (ADR 0226)
+
+    def retention_floor(self, key: tuple[str, int]) -> int | None:
+        """The seq_no above which this primary's log must keep every operation: the minimum of the
+        global checkpoint (every in-sync copy holds everything at or below it, so none of them can
+        need less) and the seq_no each copy registered as recovering asked history above. None
+        while neither is known (the log then trims by its own settings only)."""
+        candidates = []
+        if key in self.global_checkpoints:
+            candidates.append(self.global_checkpoints[key])
+        registered = self.recovering.get(key, set())
+        candidates.extend(seq_no for allocation_id, seq_no in self.recovery_floors.get(key, {}).items()
+                          if allocation_id in registered)
+        return min(candidates) if candidates else None
+
+    def forget_recovery_floors(self, key: tuple[str, int], still_recovering: set[str]) -> None:
+        floors = self.recovery_floors.get(key)
+        if floors is None:
+            return
+        for allocation_id in list(floors):
+            if allocation_id not in still_recovering:
+                del floors[allocation_id]
+        if not floors:
+            self.recovery_floors.pop(key, None)
+
+    async def push_retention_floor(self, local: Any) -> None:
+        """Tell the primary's worker its retention floor when it changed (or every
+        RETENTION_REPUSH_ROUNDS rounds, so a worker restarted under us learns it again)."""
+        key = (local.index_uuid, local.shard_number)
+        floor = self.retention_floor(key)
+        pushed = self.pushed_retention_floors.get(key)
+        if pushed is not None and pushed[0] is local and pushed[1] == floor and pushed[2] < RETENTION_REPUSH_ROUNDS:
+            self.pushed_retention_floors[key] = (local, floor, pushed[2] + 1)
+            return
+        if floor is None and (pushed is None or pushed[0] is not local):
+            return  # a freshly opened shard has no floor yet: nothing to tell it
+        await self.context.workers.call(local.index_uuid, local.shard_number, "set_retention_floor", {"seq_no": floor})
+        self.pushed_retention_floors[key] = (local, floor, 0)
+
+    async def publish_retention_floors(self) -> None:
+        """Every RETENTION_FLOOR_INTERVAL_SECONDS: each primary held here gets its retention floor."""
+        while True:
+            await trio.sleep(RETENTION_FLOOR_INTERVAL_SECONDS)
+            for key, local in list(self.director.local.items()):
+                if not local.primary or local.closed or not local.opened.is_set():
+                    self.pushed_retention_floors.pop(key, None)
+                    continue
+                try:
+                    await self.push_retention_floor(local)
+                except Exception as error:  # noqa: BLE001 — tried again next round; the log keeps its default
+                    self.logger.debug("setting a retention floor failed", extra={"fields": {
+                        "index": local.index_name, "shard": local.shard_number,
+                        "error": f"{type(error).__name__}: {error}"}})
 
     async def handle_recovery_finalize(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
         key = (payload["index_uuid"], int(payload["shard_number"]))
@@ -335,6 +403,7 @@ class Replication:
                         break
             await self.call_node(target_node_id, RECOVERY_INSTALL_METHOD, target, b"")
             self.recovering.setdefault(key, set()).add(payload["allocation_id"])
+            self.recovery_floors.setdefault(key, {})[payload["allocation_id"]] = int(begin["local_checkpoint"])
             return await self.context.workers.call(key[0], key[1], "history",
                                                    {"from_seq_no": int(begin["local_checkpoint"])})
         finally:

@@ -87,6 +87,9 @@ class ShardDirector:
         background = getattr(self.context, "background", None)
         if background is not None and getattr(self.context, "metrics", None) is not None:
             background.start_soon(self.publish_shard_gauges)
+        if background is not None:
+            # the primaries' logs keep what their lagging and recovering copies will ask for
+            background.start_soon(self.replication.publish_retention_floors)
         handlers = getattr(self.context, "transport_handlers", None)
         if handlers is not None:
             handlers.register(SHARD_CALL_TRANSPORT_METHOD, self.handle_remote_call)
@@ -110,6 +113,7 @@ class ShardDirector:
             initializing = {c.allocation_id for shard in shards if shard.shard_number == key[1]
                             for c in shard.copies if c.state == "INITIALIZING"}
             recovering &= initializing
+            self.replication.forget_recovery_floors(key, recovering)
             if not recovering:
                 self.replication.recovering.pop(key, None)
         for key, local in list(self.local.items()):

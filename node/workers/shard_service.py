@@ -343,6 +343,16 @@ def prepare_recovery(registry: ShardRegistry, payload: dict, body: bytes) -> tup
     return {"local_checkpoint": shard.local_checkpoint, "global_checkpoint": global_checkpoint}, b""
 
 
+def set_retention_floor(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    """Owner cluster-recovery (ADR 0226): keep every log operation above ``seq_no`` — the primary's
+    global checkpoint or a recovering copy's starting point, whichever is lower — so copies that
+    recover by operations find their history; ``seq_no`` None lets the log trim by its settings."""
+    shard = _registry_shard(registry, payload)
+    seq_no = payload.get("seq_no")
+    shard.set_retention_floor(None if seq_no is None else int(seq_no))
+    return {"retention_floor": seq_no}, b""
+
+
 def history(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
     """Every operation above ``from_seq_no`` (peer recovery by operations);
     OperationsNotRetainedError when the log no longer holds them."""
@@ -601,6 +611,7 @@ SHARD_METHODS: dict[str, ShardMethod] = {
     "flush": flush, "force_merge": force_merge, "stats": stats, "segments": segments,
     "apply_replica": apply_replica, "history": history, "promote": promote, "resync": resync,
     "prepare_recovery": prepare_recovery,
+    "set_retention_floor": set_retention_floor,
     "recovery_snapshot_begin": recovery_snapshot_begin, "recovery_file_chunk": recovery_file_chunk,
     "recovery_snapshot_end": recovery_snapshot_end, "recovery_write_chunk": recovery_write_chunk,
     "recovery_install": recovery_install,
