@@ -7,15 +7,17 @@ GET|POST /_mget and /{index}/_mget.
 Parameters: refresh, routing, version, version_type, if_seq_no, if_primary_term, op_type,
 _source/_source_includes/_source_excludes, realtime, timeout, wait_for_active_shards (accepted;
 writes wait for the primary only), retry_on_conflict (update), preference (GET/mget: which copy
-reads; see ``read_shard_copy``), stored_fields (ignored).
+reads; see ``read_shard_copy``), stored_fields (``store: true`` fields from the source).
 Writes go through node/coordination/writes.py exactly like bulk items; reads go to the shard's
 primary (realtime). Scripts in _update are refused with a 400: not supported.
 
-This module must never parse a document beyond checking it is one JSON object.
+This module must never parse a document beyond checking it is one JSON object (writes) and
+reading the values of requested stored fields (GET and _mget with stored_fields).
 """
 
 from __future__ import annotations
 
+import difflib
 from typing import Any
 
 import orjson
@@ -182,6 +184,78 @@ def filtered_source(source_bytes: bytes, source_filter: SourceFilter) -> Any:
     return source_filter.apply(orjson.loads(source_bytes))
 
 
+UPDATE_BODY_KEYS = ("doc", "upsert", "doc_as_upsert", "detect_noop", "_source", "scripted_upsert")
+
+
+def did_you_mean(unknown: str, known: Any) -> str:
+    """OpenSearch's suggestion suffix for a misspelt key (`` did you mean [doc]?``), or ""."""
+    close = difflib.get_close_matches(unknown, list(known), n=1, cutoff=0.6)
+    return f" did you mean [{close[0]}]?" if close else ""
+
+
+def requested_stored_fields(value: Any) -> list[str] | None:
+    """``stored_fields`` as a list of names (a comma-separated parameter or a JSON list); None
+    when the request did not ask for stored fields."""
+    if value is None:
+        return None
+    if isinstance(value, str):
+        return [name.strip() for name in value.split(",") if name.strip()]
+    if isinstance(value, list):
+        return [str(name) for name in value]
+    raise IllegalArgumentError(f"[stored_fields] must be a string or an array of strings, got [{value!r}]")
+
+
+def _mapped_property(mappings: dict[str, Any], dotted_path: str) -> dict[str, Any] | None:
+    properties = mappings.get("properties", {})
+    parts = dotted_path.split(".")
+    for depth, part in enumerate(parts):
+        node = properties.get(part) if isinstance(properties, dict) else None
+        if node is None:
+            # a multi-field: title.keyword lives under title's "fields"
+            parent = _mapped_property(mappings, ".".join(parts[:depth])) if depth else None
+            return (parent or {}).get("fields", {}).get(".".join(parts[depth:])) if parent else None
+        if depth == len(parts) - 1:
+            return node
+        properties = node.get("properties", {})
+    return None
+
+
+def _source_values(source: Any, dotted_path: str) -> list[Any]:
+    values = [source]
+    for part in dotted_path.split("."):
+        next_values = []
+        for value in values:
+            if isinstance(value, list):
+                value = [item.get(part) for item in value if isinstance(item, dict)]
+                next_values.extend(item for item in value if item is not None)
+            elif isinstance(value, dict) and value.get(part) is not None:
+                next_values.append(value[part])
+        values = next_values
+    flat: list[Any] = []
+    for value in values:
+        flat.extend(value if isinstance(value, list) else [value])
+    return [value for value in flat if value is not None]
+
+
+def stored_field_values(index: Any, source_bytes: bytes, names: list[str]) -> dict[str, list[Any]]:
+    """``fields`` of a GET answer: the values of the requested fields mapped with ``store: true``.
+    Quidditch keeps no separate stored-field file: a stored field's values are the ones the
+    document's ``_source`` holds for it (what the field was indexed from), which is what
+    OpenSearch returns for stored fields of these types. Unmapped or unstored fields are left out,
+    as OpenSearch leaves them out."""
+    stored = [name for name in names if not name.startswith("_")
+              and (_mapped_property(index.mappings, name) or {}).get("store") is True]
+    if not stored:
+        return {}
+    source = orjson.loads(source_bytes)
+    fields = {}
+    for name in stored:
+        values = _source_values(source, name)
+        if values:
+            fields[name] = values
+    return fields
+
+
 def register(app: Any, services: Any) -> None:
     @app.route("/<index>/_doc/<path:document_id>", methods=["PUT", "POST"])
     async def index_document(index: str, document_id: str) -> Any:
@@ -216,6 +290,13 @@ def register(app: Any, services: Any) -> None:
             body["_routing"] = answer["_routing"]  # the routing it was indexed with, as OpenSearch's GetResult
         body["found"] = True
         source_filter = SourceFilter.from_params(query)
+        stored_fields = requested_stored_fields(query.get("stored_fields"))
+        if stored_fields is not None:
+            fields = stored_field_values(target, source, stored_fields)
+            if fields:
+                body["fields"] = fields
+            if "_source" not in stored_fields and not any(key.startswith("_source") for key in query):
+                source_filter = SourceFilter(False)  # stored_fields without _source: no source, as OpenSearch
         if source_filter.fetch:
             body["_source"] = filtered_source(source, source_filter)
         if request.method == "HEAD":
@@ -261,11 +342,10 @@ def register(app: Any, services: Any) -> None:
         if "script" in update_body:
             raise NotSupportedError("scripted updates are not supported: send [doc] (and [upsert] or "
                                     "[doc_as_upsert]) instead of [script]")
-        unknown = sorted(set(update_body) - {"doc", "upsert", "doc_as_upsert", "detect_noop", "_source",
-                                             "scripted_upsert"})
+        unknown = sorted(set(update_body) - set(UPDATE_BODY_KEYS))
         if unknown:
-            raise ApiError(f"[UpdateRequest] unknown field [{unknown[0]}]", opensearch_type="x_content_parse_exception",
-                           status=400)
+            raise ApiError(f"[UpdateRequest] unknown field [{unknown[0]}]{did_you_mean(unknown[0], UPDATE_BODY_KEYS)}",
+                           opensearch_type="x_content_parse_exception", status=400)
         if update_body.get("doc") is None and update_body.get("upsert") is None:
             raise ActionRequestValidationError("script or doc is missing")
         for key in ("doc", "upsert"):
@@ -400,6 +480,14 @@ async def _mget(services: Any, default_index: str | None) -> Any:
             if meta.get("_routing") is not None:
                 doc["_routing"] = meta["_routing"]
             doc["found"] = True
+            entry = requests_list[n]
+            stored_fields = requested_stored_fields(entry.get("stored_fields", query.get("stored_fields")))
+            if stored_fields is not None:
+                fields = stored_field_values(targets[n][0], source, stored_fields)
+                if fields:
+                    doc["fields"] = fields
+                if "_source" not in stored_fields and "_source" not in entry:
+                    entry_filter = SourceFilter(False)
             if entry_filter.fetch:
                 doc["_source"] = filtered_source(source, entry_filter)
             docs[n] = doc
