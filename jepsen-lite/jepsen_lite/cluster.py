@@ -39,12 +39,18 @@ def find_libfaketime() -> str | None:
     return None
 
 
-def clock_skew_environment(offset_seconds: float, library: str) -> dict[str, str]:
+FAKETIME_SITE_DIRECTORY = Path(__file__).resolve().parent / "faketime_site"
+
+
+def clock_skew_environment(offset_seconds: float, library: str, python_path: str = "") -> dict[str, str]:
     """Environment that starts a process (and the shard workers it spawns, which inherit it)
     with its wall clock ``offset_seconds`` off. Only CLOCK_REALTIME is faked: a real clock can
     be wrong but never makes the monotonic clock jump, and Raft, trio and every timeout in the
-    node use the monotonic clock (docs/testing.md, "Clock skew")."""
-    return {"LD_PRELOAD": library, "FAKETIME": f"{offset_seconds:+g}s", "FAKETIME_DONT_FAKE_MONOTONIC": "1"}
+    node use the monotonic clock (docs/testing.md, "Clock skew"). Faking the monotonic clock as
+    well hangs Python 3.11 under libfaketime 0.9.10 (condition waits never return); not faking
+    it breaks ``time.sleep``, which faketime_site/sitecustomize.py works around."""
+    return {"LD_PRELOAD": library, "FAKETIME": f"{offset_seconds:+g}s", "FAKETIME_DONT_FAKE_MONOTONIC": "1",
+            "PYTHONPATH": os.pathsep.join(part for part in (str(FAKETIME_SITE_DIRECTORY), python_path) if part)}
 
 
 def free_ports(count: int, host: str = "127.0.0.1", base: int | None = None) -> list[int]:
@@ -168,7 +174,8 @@ class LocalCluster:
             if library is None:
                 raise RuntimeError(f"clock skew for {node.name}: libfaketime not found in "
                                    f"{', '.join(LIBFAKETIME_CANDIDATES)} (apt-get install faketime)")
-            environment.update(clock_skew_environment(self.clock_skews[node.name], library))
+            environment.update(clock_skew_environment(self.clock_skews[node.name], library,
+                                                      environment.get("PYTHONPATH", "")))
         return environment
 
     def launch(self, node: LocalNode) -> None:
