@@ -8,6 +8,11 @@ wait_for_active_shards (accepted), _source (ignored), pipeline (400: ingest pipe
 supported). Limit: ``quidditch.bulk.max_operations`` (cluster setting, default 100000) items per
 request; the body size limit is node/http's. Admission: bounded in-flight writes → 429.
 
+The common shape (every item index/create with only ``_index``/``_id``) takes a columnar path:
+one split, one orjson.loads of all action lines, and execute_columnar_writes (writes.py); anything
+else — updates, deletes, versions, routing, blank lines, malformed lines — goes through
+parse_bulk_body and execute_writes item by item, with the same per-item errors as before.
+
 It must never decode a document's source line (the shard does) — only action lines and update
 bodies are parsed here.
 """
@@ -22,7 +27,7 @@ import orjson
 from node.api import params, read_body, respond
 from node.api.documents import refresh_param, timeout_param
 from node.coordination.values import parse_integer
-from node.coordination.writes import WriteRequest, execute_writes
+from node.coordination.writes import ColumnarWrites, WriteRequest, execute_columnar_writes, execute_writes
 from node.errors import ActionRequestValidationError, ApiError, IllegalArgumentError, NotSupportedError
 
 BULK_ACTIONS = ("index", "create", "update", "delete")
@@ -96,6 +101,59 @@ def parse_bulk_body(body: bytes, default_index: str | None, query: dict[str, str
                 continue
         requests.append(_write_request(action, metadata, source, default_index, default_routing))
     return requests
+
+
+def parse_common_bulk_body(body: bytes, default_index: str | None, query: dict[str, str],
+                           max_operations: int) -> ColumnarWrites | None:
+    """The common shape as columns, or None for anything else (parse_bulk_body then decides,
+    with its exact errors): every line pair is an ``index``/``create`` action whose metadata holds
+    only a string ``_index`` (or the path's index) and a string ``_id`` of at most 128 characters
+    (so at most 512 UTF-8 bytes), followed by a non-empty source line; no blank lines, no ``\r``,
+    no ``routing`` parameter. One split finds the lines and one orjson.loads parses every action
+    line; the sources are the split's slices, never decoded."""
+    if "routing" in query or not body.endswith(b"\n") or b"\r" in body:
+        return None
+    lines = body.split(b"\n")
+    lines.pop()                      # the empty piece after the final newline
+    if len(lines) % 2 or not lines:
+        return None
+    action_lines = lines[0::2]
+    count = len(action_lines)
+    if count > max_operations:
+        return None
+    try:
+        parsed = orjson.loads(b"[" + b",".join(action_lines) + b"]")
+    except orjson.JSONDecodeError:
+        return None
+    if len(parsed) != count:
+        return None                  # a line held more than one value
+    sources = lines[1::2]
+    if not all(sources):
+        return None
+    actions: list[str] = []
+    index_names: list[str] = []
+    document_ids: list[str | None] = []
+    append_action = actions.append
+    append_index = index_names.append
+    append_id = document_ids.append
+    simple_metadata = SIMPLE_METADATA
+    for action_line in parsed:
+        # a misaligned pair (a delete's missing source) shows first as a non index/create action
+        if type(action_line) is not dict or len(action_line) != 1:
+            return None
+        (action, metadata), = action_line.items()
+        if (action != "index" and action != "create") or type(metadata) is not dict \
+                or not simple_metadata.issuperset(metadata):
+            return None
+        index_name = metadata.get("_index", default_index)
+        document_id = metadata.get("_id")
+        if type(index_name) is not str or (document_id is not None and (
+                type(document_id) is not str or len(document_id) > 128)):
+            return None
+        append_action(action)
+        append_index(index_name)
+        append_id(document_id)
+    return ColumnarWrites(actions, index_names, document_ids, sources)
 
 
 EMPTY_SOURCE = memoryview(b"")
@@ -174,12 +232,23 @@ def register(app: Any, services: Any) -> None:
             raise ActionRequestValidationError("no requests added")
         max_operations = parse_integer(services.state.setting("quidditch.bulk.max_operations"),
                                        "quidditch.bulk.max_operations", DEFAULT_MAX_BULK_OPERATIONS, minimum=1)
+        wait_for_active_shards = query.get("wait_for_active_shards")
         with services.admission.write(len(body)):
-            requests = parse_bulk_body(body, default_index, query, max_operations)
+            columns = parse_common_bulk_body(body, default_index, query, max_operations)
+            if columns is not None:
+                outcome = await execute_columnar_writes(services, columns, refresh, timeout, wait_for_active_shards)
+                if outcome is not None:
+                    took = int((time.monotonic() - started) * 1000)
+                    # the items are already encoded: the envelope is spliced around them
+                    return respond(b'{"took":%d,"errors":%s,"items":%s}' % (
+                        took, b"true" if outcome.errors else b"false", outcome.items_json))
+                requests = columns.as_write_requests()
+            else:
+                requests = parse_bulk_body(body, default_index, query, max_operations)
             if not requests:
                 raise ActionRequestValidationError("no requests added")
             outcomes = await execute_writes(services, requests, refresh, timeout,
-                                            wait_for_active_shards=query.get("wait_for_active_shards"))
+                                            wait_for_active_shards=wait_for_active_shards)
         items = [{outcome.action: outcome.body} for outcome in outcomes]
         errors = any("error" in outcome.body for outcome in outcomes)
         took = int((time.monotonic() - started) * 1000)

@@ -5,7 +5,11 @@ target index or alias — auto-creating it when ``action.auto_create_index`` all
 item with OpenSearch murmur3 (routing_batch.py, vectorized; raft.routing is the reference),
 group items per shard, send ONE ``write`` call per shard per request (one log append, one fsync), commit dynamic mapping updates
 through Raft BEFORE retrying the batch, retry updates on conflict, and render per-item results in
-the request's order with OpenSearch's shapes and statuses).
+the request's order with OpenSearch's shapes and statuses). ``execute_columnar_writes`` is the
+same for the common _bulk shape (index/create items with only _index/_id) carried as columns — ids
+and lengths in lists, one joined source blob per shard, the worker's answer as columns, the items
+encoded by one orjson.dumps — and declines (None, nothing sent) whenever a target needs the
+general path.
 
 It must never parse a document's source (the shard does) nor acknowledge an item the shard's
 primary did not report durable.
@@ -19,6 +23,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
+import numpy as np
 import orjson
 import trio
 
@@ -300,6 +305,239 @@ def _record_metrics(services: Any, index_name: str, batch: list[WriteRequest],
         metrics.record_indexing(index_name, action, result, count)
 
 
+# --------------------------------------------------------------------------- the columnar bulk path
+#
+# The common _bulk shape (every item index/create with only _index/_id, sources untouched) costs the
+# front a few µs per document when it travels as columns: ids and source lengths in lists, the
+# sources as one joined blob per shard, the worker's answer as columns, the response items built in
+# one comprehension and encoded by one orjson.dumps (docs/benchmarks.md F5). Anything unusual falls
+# back to execute_writes with WriteRequests, so per-item errors stay exactly the general path's.
+
+AUTO_ID_RAW_BYTES = 15               # 15 random bytes = 20 URL-safe base64 characters, no padding
+AUTO_ID_LENGTH = 20
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnarWrites:
+    """index/create items of one _bulk request, column by column (one entry per item)."""
+    actions: list[str]                # "index" | "create"
+    index_names: list[str]            # the target name as given (index or alias)
+    document_ids: list[str | None]    # None: an id is generated
+    sources: list[bytes]              # the source lines, untouched
+
+    def as_write_requests(self) -> list[WriteRequest]:
+        """The same items for the general path (execute_writes)."""
+        return [WriteRequest(action, index_name, document_id, source) for action, index_name, document_id, source
+                in zip(self.actions, self.index_names, self.document_ids, self.sources)]
+
+
+@dataclass(frozen=True, slots=True)
+class ColumnarOutcome:
+    items_json: bytes                 # the response's "items" array, encoded
+    errors: bool                      # any item failed
+
+
+def new_document_ids(count: int) -> list[str]:
+    """``count`` auto ids (as new_document_id) from one urandom call and one base64 encoding."""
+    if count == 0:
+        return []
+    encoded = base64.urlsafe_b64encode(os.urandom(AUTO_ID_RAW_BYTES * count)).decode("ascii")
+    return [encoded[start:start + AUTO_ID_LENGTH] for start in range(0, AUTO_ID_LENGTH * count, AUTO_ID_LENGTH)]
+
+
+async def execute_columnar_writes(services: Any, writes: ColumnarWrites, refresh: str = "false",
+                                  timeout_seconds: float = 60.0,
+                                  wait_for_active_shards: str | None = None) -> ColumnarOutcome | None:
+    """Run the items column by column; None when some target needs the general path (an alias
+    with routing, a mapping requiring routing, a closed, missing or failing index): the caller
+    then runs ``execute_writes(writes.as_write_requests())`` — nothing was sent to a shard yet."""
+    count = len(writes.actions)
+    distinct_names = set(writes.index_names)
+    probes = [WriteRequest("index", name, None) for name in distinct_names]
+    targets = await _resolve_targets(services, probes, timeout_seconds)
+    resolved: dict[str, Any] = {}
+    for name in distinct_names:
+        target = targets.get(name)
+        if target is None or isinstance(target, BaseException) or target[1] is not None:
+            return None
+        index = services.state.indices.get(target[0])
+        if index is None or index.state != "open" or index.mappings.get("_routing", {}).get("required"):
+            return None
+        if int(index.settings.get("index.routing_partition_size", "1")) > 1:
+            return None
+        resolved[name] = index
+    document_ids = writes.document_ids
+    missing = [position for position, document_id in enumerate(document_ids) if document_id is None]
+    if missing:
+        document_ids = list(document_ids)
+        for position, generated in zip(missing, new_document_ids(len(missing))):
+            document_ids[position] = generated
+    # per index name: the positions of its items (nearly always one index: no per-item work)
+    if len(distinct_names) == 1:
+        per_index = {writes.index_names[0]: None}
+    else:
+        per_index = {}
+        for position, name in enumerate(writes.index_names):
+            per_index.setdefault(name, []).append(position)
+    groups: list[tuple[str, int, list[int] | None]] = []
+    for name, positions in per_index.items():
+        index = resolved[name]
+        if index.number_of_shards == 1:
+            groups.append((index.name, 0, positions))
+            continue
+        ids = document_ids if positions is None else [document_ids[p] for p in positions]
+        numbers = np.asarray(shard_numbers(ids, [None] * len(ids), index.number_of_shards,
+                                           index.routing_num_shards), dtype=np.int64)
+        order = np.argsort(numbers, kind="stable")
+        boundaries = np.flatnonzero(np.diff(numbers[order])) + 1
+        base = None if positions is None else np.asarray(positions, dtype=np.int64)
+        for chunk in np.split(order, boundaries):
+            if not len(chunk):
+                continue
+            members = chunk if base is None else base[chunk]
+            groups.append((index.name, int(numbers[chunk[0]]), members.tolist()))
+    rendered: list[Any] = [None] * count
+    any_error = False
+
+    async def run_group(index_name: str, shard_number: int, positions: list[int] | None) -> None:
+        nonlocal any_error
+        if positions is None:
+            group_ids, group_actions, group_sources = document_ids, writes.actions, writes.sources
+        else:
+            group_ids = [document_ids[p] for p in positions]
+            group_actions = [writes.actions[p] for p in positions]
+            group_sources = [writes.sources[p] for p in positions]
+        items, failed = await _write_columns_to_shard(services, index_name, shard_number, group_actions,
+                                                      group_ids, group_sources, refresh, timeout_seconds,
+                                                      wait_for_active_shards)
+        if failed:
+            any_error = True
+        if positions is None:
+            rendered[:] = items
+        else:
+            for position, item in zip(positions, items):
+                rendered[position] = item
+
+    if len(groups) == 1:
+        await run_group(*groups[0])
+    else:
+        async with trio.open_nursery() as nursery:
+            for group in groups:
+                nursery.start_soon(run_group, *group)
+    return ColumnarOutcome(orjson.dumps(rendered), any_error)
+
+
+def _columnar_failure(actions: list[str], document_ids: list[str], index_name: str, error: BaseException,
+                      index_uuid: str | None, shard_number: int | None) -> list[dict]:
+    fields = item_error(error, index_name, index_uuid, shard_number)
+    status = getattr(error, "status", None) or STATUS_BY_OPENSEARCH_TYPE.get(fields["type"], 500)
+    return [{action: {"_index": index_name, "_id": document_id, "status": status, "error": fields}}
+            for action, document_id in zip(actions, document_ids)]
+
+
+async def _write_columns_to_shard(services: Any, index_name: str, shard_number: int, actions: list[str],
+                                  document_ids: list[str], sources: list[bytes], refresh: str,
+                                  timeout_seconds: float, wait_for_active_shards: str | None
+                                  ) -> tuple[list[dict], bool]:
+    """One shard's items: ONE write call (more only around mapping updates); the rendered items in
+    order and whether any failed."""
+    index_uuid: str | None = None
+    try:
+        await wait_for_active_copies(services, index_name, shard_number, wait_for_active_shards, timeout_seconds)
+    except Exception as error:  # noqa: BLE001 — every item of this shard reports it
+        items = _columnar_failure(actions, document_ids, index_name, error, None, shard_number)
+        _record_columnar_metrics(services, index_name, actions, items, 0.0, count_failures=False)
+        return items, True
+    first_action = actions[0]
+    uniform_action = first_action if actions.count(first_action) == len(actions) else None
+    columns = {"actions": uniform_action or actions, "ids": document_ids, "lengths": list(map(len, sources))}
+    body = b"".join(sources)
+    rounds = 0
+    while True:
+        rounds += 1
+        index = services.state.indices.get(index_name)
+        try:
+            if index is None:
+                raise IndexNotFoundError(index_name)
+            index_uuid = index.uuid
+            if rounds > MAX_MAPPING_ROUNDS:
+                raise ApiError(f"[{index_name}][{shard_number}] the write kept needing mapping updates; "
+                               f"gave up after {MAX_MAPPING_ROUNDS} rounds", opensearch_type="illegal_state_exception")
+            payload = {"columns": columns, "refresh": refresh, "mapping_version": index.mapping_version,
+                       "return_sources": False}
+            call_started = time.monotonic()
+            answer, _answer_body, index, shard = await services.director.call_primary(
+                index_name, shard_number, "write", payload, body, timeout_seconds)
+            elapsed_millis = (time.monotonic() - call_started) * 1000
+            if "mapping_update" in answer or "stale_mapping" in answer:
+                if "mapping_update" in answer:
+                    index = await services.commit_mapping_update(index_name, answer["mapping_update"])
+                await services.director.call_primary(
+                    index_name, shard_number, "update_mapping",
+                    {"mappings": index.mappings, "mapping_version": index.mapping_version}, b"", timeout_seconds)
+                continue
+        except Exception as error:  # noqa: BLE001 — every item reports it
+            items = _columnar_failure(actions, document_ids, index_name, error, index_uuid, shard_number)
+            _record_columnar_metrics(services, index_name, actions, items, 0.0, count_failures=False)
+            return items, True
+        break
+    results = answer["results"]
+    copies = len(shard.copies)
+    shards_applied = {"total": copies, "successful": int(answer.get("successful_copies", 1)),
+                      "failed": int(answer.get("failed_copies", 0))}
+    primary_term = results["primary_term"]
+    forced_refresh = bool(answer.get("forced_refresh"))
+    result_column = results["result"]
+    uuid = index.uuid
+    if forced_refresh:
+        items = [{action: {"_index": index_name, "_id": document_id, "_version": version, "result": result,
+                           "forced_refresh": True, "_shards": shards_applied, "_seq_no": seq_no,
+                           "_primary_term": primary_term, "status": 201 if result == "created" else 200}}
+                 for action, document_id, version, result, seq_no
+                 in zip(actions, document_ids, results["version"], result_column, results["seq_no"])]
+    else:
+        items = [{action: {"_index": index_name, "_id": document_id, "_version": version, "result": result,
+                           "_shards": shards_applied, "_seq_no": seq_no, "_primary_term": primary_term,
+                           "status": 201 if result == "created" else 200}}
+                 for action, document_id, version, result, seq_no
+                 in zip(actions, document_ids, results["version"], result_column, results["seq_no"])]
+    failed = results.get("errors") or []
+    for position, error_type, reason in failed:
+        action = actions[position]
+        items[position] = {action: {
+            "_index": index_name, "_id": document_ids[position],
+            "status": STATUS_BY_OPENSEARCH_TYPE.get(error_type, 500),
+            "error": remote_error_fields(error_type, reason, index_name, uuid, shard_number)}}
+    _record_columnar_metrics(services, index_name, actions, items, elapsed_millis / max(1, len(actions)))
+    return items, bool(failed)
+
+
+def _record_columnar_metrics(services: Any, index_name: str, actions: list[str], items: list[dict],
+                             per_item_millis: float, count_failures: bool = True) -> None:
+    """What _record_metrics and record_write_counters count per item, counted per (action, result);
+    as the general path, a failure of the whole shard call is not an index failure of the counters."""
+    counts: dict[tuple[str, str], int] = {}
+    for action, item in zip(actions, items):
+        body = item[action]
+        result = body.get("result") or body["error"].get("type", "error")
+        key = (action, result)
+        counts[key] = counts.get(key, 0) + 1
+    counters = services.index_counters[index_name]
+    metrics = getattr(services.context, "metrics", None)
+    for (action, result), number in counts.items():
+        succeeded = result in STATUS_BY_RESULT
+        if not succeeded:
+            if count_failures:
+                counters.index_failed += number
+        elif result == "noop":
+            counters.noop_update_total += number
+        else:
+            counters.index_total += number
+            counters.index_time_millis += per_item_millis * number
+        if metrics is not None:
+            metrics.record_indexing(index_name, action, result, number)
+
+
 def parse_source_object(source: bytes, what: str = "document") -> dict:
     """Validate that a request body is one JSON object (front-side, for single-document APIs)."""
     try:
@@ -312,5 +550,6 @@ def parse_source_object(source: bytes, what: str = "document") -> dict:
     return value
 
 
-__all__ = ["WriteOutcome", "WriteRequest", "execute_writes", "new_document_id", "parse_source_object",
+__all__ = ["ColumnarOutcome", "ColumnarWrites", "WriteOutcome", "WriteRequest", "execute_columnar_writes",
+           "execute_writes", "new_document_id", "new_document_ids", "parse_source_object",
            "error_fields"]

@@ -14,6 +14,9 @@ Wire shapes (payload keys; ``index_uuid`` and ``shard_number`` are added by the 
     write           primary_term, mapping_version, items [[action, id, params]], refresh;
                     body = the items' source lines concatenated, params["length"] bytes each
                     → {"results": [...]} | {"mapping_update": {...}} | {"stale_mapping": v}
+                    or, instead of items, columns {actions ("index"|"create", or one per item),
+                    ids, lengths} (index/create only) → "results" is then columns {result,
+                    seq_no, version, primary_term, errors [[position, type, reason]]}
     get             id, realtime → {"found", "_seq_no", "_primary_term", "_version"}, body=_source
     mget            ids, realtime → {"docs": [...meta, "length"]}, body = sources concatenated
     refresh, flush, force_merge (max_num_segments), stats, segments
@@ -202,14 +205,18 @@ def write(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, by
         installed = _shard_versions.get(key, {}).get("mapping_version", 0)
     if installed < expected_mapping_version:
         return {"stale_mapping": installed}, b""
-    operations = []
-    view = memoryview(body)
-    offset = 0
-    for action, document_id, params in payload["items"]:
-        length = int(params.get("length", 0))
-        source = bytes(view[offset:offset + length])
-        offset += length
-        operations.append(_operation_for(action, document_id, params, source))
+    columns = payload.get("columns")
+    if columns is not None:
+        operations = _operations_from_columns(columns, body)
+    else:
+        operations = []
+        view = memoryview(body)
+        offset = 0
+        for action, document_id, params in payload["items"]:
+            length = int(params.get("length", 0))
+            source = bytes(view[offset:offset + length])
+            offset += length
+            operations.append(_operation_for(action, document_id, params, source))
     if payload.get("global_checkpoint") is not None:
         shard.global_checkpoint = max(shard.global_checkpoint, int(payload["global_checkpoint"]))
     try:
@@ -222,7 +229,7 @@ def write(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, by
         shard.refresh()
         forced_refresh = refresh == "true"
     want_sources = bool(payload.get("return_sources"))
-    rendered = []
+    rendered: Any = []
     sources: list[bytes] = []
     replicated: list[list[Any]] = []
     replicated_sources: list[bytes] = []
@@ -232,6 +239,9 @@ def write(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, by
             if operation is not None:
                 replicated.append(_operation_header(operation))
                 replicated_sources.append(operation.source or b"")
+    if columns is not None:
+        rendered = _result_columns(results, int(payload["primary_term"]))
+        results = ()
     for result in results:
         item: dict[str, Any] = {"_id": result.document_id, "result": result.result, "_seq_no": result.seq_no,
                                 "_primary_term": result.primary_term, "_version": result.version}
@@ -248,6 +258,41 @@ def write(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, by
         answer["replicated"] = replicated
         answer["local_checkpoint"] = shard.local_checkpoint
     return answer, b"".join(sources) + b"".join(replicated_sources)
+
+
+def _operations_from_columns(columns: dict, body: bytes) -> list[IndexOperation]:
+    """index/create operations from the columnar write: ``actions`` (one name for every item, or
+    one per item), ``ids`` and ``lengths`` (bytes of each source in ``body``, in order)."""
+    document_ids = columns["ids"]
+    lengths = columns["lengths"]
+    actions = columns["actions"]
+    if len(lengths) != len(document_ids) or sum(lengths) != len(body):
+        raise ValueError(f"write columns: expected {len(document_ids)} lengths adding up to the body's "
+                         f"{len(body)} bytes, got {len(lengths)} adding up to {sum(lengths)}")
+    if isinstance(actions, str):
+        actions = [actions] * len(document_ids)
+    elif len(actions) != len(document_ids):
+        raise ValueError(f"write columns: expected {len(document_ids)} actions, got {len(actions)}")
+    for action in set(actions):
+        if action not in ("index", "create"):
+            raise ValueError(f"write columns: action: expected index or create, got [{action}]")
+    operations = []
+    append = operations.append
+    offset = 0
+    for action, document_id, length in zip(actions, document_ids, lengths):
+        end = offset + length
+        append(IndexOperation(document_id, body[offset:end], action))
+        offset = end
+    return operations
+
+
+def _result_columns(results: list[Any], primary_term: int) -> dict[str, Any]:
+    """The columnar write's answer: per item ``result``, ``seq_no`` and ``version`` (placeholders
+    for failed items), the batch's ``primary_term``, and ``errors`` [[position, type, reason]]."""
+    errors = [[position, result.error.opensearch_type, result.error.reason]
+              for position, result in enumerate(results) if result.error is not None]
+    return {"result": [result.result for result in results], "seq_no": [result.seq_no for result in results],
+            "version": [result.version for result in results], "primary_term": primary_term, "errors": errors}
 
 
 def _operation_header(operation: ReplicatedOperation) -> list[Any]:
