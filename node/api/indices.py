@@ -172,7 +172,7 @@ def register(app: Any, services: Any) -> None:
     async def put_mapping(index: str) -> Any:
         query = params()
         body = await read_json_body(required=True)
-        update = normalize_mappings(body)
+        update = normalize_mappings(body, request_kind="put_mapping")
         names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN))
         if not names:
             raise IndexNotFoundError(index)

@@ -66,15 +66,41 @@ def mapping_limits(flat_index_settings: dict[str, Any]) -> tuple[int, int]:
     return limits[0], limits[1]
 
 
-def normalize_mappings(mappings: Any) -> dict:
-    """The mappings body of create-index / PUT _mapping → the stored form (validated)."""
+TYPED_MAPPING_ERRORS = {
+    "create_index": "The mapping definition cannot be nested under a type [_doc] unless include_type_name is set to true.",
+    "put_mapping": "Types cannot be provided in put mapping requests",
+}
+
+
+def _empty_field_name(properties: Any) -> bool:
+    if not isinstance(properties, dict):
+        return False
+    for name, definition in properties.items():
+        if name == "":
+            return True
+        if isinstance(definition, dict) and (_empty_field_name(definition.get("properties"))
+                                             or _empty_field_name(definition.get("fields"))):
+            return True
+    return False
+
+
+def normalize_mappings(mappings: Any, request_kind: str = "create_index") -> dict:
+    """The mappings body of create-index / PUT _mapping → the stored form (validated).
+
+    A body nested under the type name ``_doc`` (the pre-7 typed form) is refused as OpenSearch
+    refuses it (``request_kind`` picks its message: create index or put mapping); an empty field
+    name is a mapper_parsing_exception caused by an illegal_argument_exception, as there."""
     if mappings is None:
         return {}
     if not isinstance(mappings, dict):
         raise ApiError(f"Failed to parse mapping: expected an object, got [{mappings}]",
                        opensearch_type="mapper_parsing_exception")
     if len(mappings) == 1 and "_doc" in mappings and isinstance(mappings["_doc"], dict):
-        mappings = mappings["_doc"]  # the typed form older clients send
+        raise IllegalArgumentError(TYPED_MAPPING_ERRORS[request_kind])
+    if _empty_field_name(mappings.get("properties")):
+        raise ApiError("Failed to parse mapping [_doc]: name cannot be empty string",
+                       opensearch_type="mapper_parsing_exception",
+                       caused_by={"type": "illegal_argument_exception", "reason": "name cannot be empty string"})
     return Mapping.from_json(mappings).to_json()
 
 

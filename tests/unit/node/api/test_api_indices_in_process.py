@@ -241,3 +241,22 @@ async def test_a_document_whose_dynamic_fields_exceed_the_limit_is_refused_and_t
     assert status == 400 and body["error"]["reason"] == "Limit of total fields [2] has been exceeded"
     _, mapping = await api_node.request("GET", "/dyn/_mapping")
     assert sorted(mapping["dyn"]["mappings"]["properties"]) == ["a", "b"]
+
+
+async def test_mappings_nested_under_the_doc_type_are_refused_as_opensearch_refuses_them(api_node):
+    typed = {"_doc": {"properties": {"field": {"type": "keyword"}}}}
+    status, body = await api_node.request("PUT", "/typed", {"mappings": typed})
+    assert status == 400 and body["error"]["type"] == "illegal_argument_exception"
+    assert body["error"]["reason"] == ("The mapping definition cannot be nested under a type [_doc] unless "
+                                       "include_type_name is set to true.")
+    assert "typed" not in api_node.state.indices
+    await api_node.request("PUT", "/untyped")
+    status, body = await api_node.request("PUT", "/untyped/_mapping", typed)
+    assert status == 400 and body["error"]["reason"] == "Types cannot be provided in put mapping requests"
+
+
+async def test_an_empty_field_name_is_a_mapper_parsing_exception_caused_by_an_illegal_argument(api_node):
+    status, body = await api_node.request("PUT", "/empty-name", {"mappings": {"properties": {"": {"type": "keyword"}}}})
+    assert status == 400 and body["error"]["type"] == "mapper_parsing_exception"
+    assert body["error"]["caused_by"]["type"] == "illegal_argument_exception"
+    assert "empty-name" not in api_node.state.indices
