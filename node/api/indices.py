@@ -197,6 +197,10 @@ def register(app: Any, services: Any) -> None:
     async def get_index_settings(index: str) -> Any:
         return await get_settings(index, None)
 
+    @app.route("/_settings/<names>", methods=["GET"])
+    async def get_named_settings_of_all(names: str) -> Any:
+        return await get_settings(None, names)
+
     @app.route("/<index>/_settings/<names>", methods=["GET"])
     async def get_named_settings(index: str, names: str) -> Any:
         return await get_settings(index, names)
@@ -575,6 +579,9 @@ def concrete_alias_action(state: Any, action: Any) -> dict[str, Any]:
         raise IllegalArgumentError(f"[aliases] unknown action [{action_type}]")
     if not isinstance(body, dict):
         raise IllegalArgumentError(f"[aliases] action [{action_type}] must be an object")
+    for list_key in ("indices", "aliases"):
+        if isinstance(body.get(list_key), list) and not body[list_key]:
+            raise IllegalArgumentError(f"[{list_key}] can't be empty")  # OpenSearch's AliasActions parser
     expressions = []
     if body.get("index") is not None:
         expressions.append(body["index"])

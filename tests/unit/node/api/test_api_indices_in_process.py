@@ -260,3 +260,19 @@ async def test_an_empty_field_name_is_a_mapper_parsing_exception_caused_by_an_il
     assert status == 400 and body["error"]["type"] == "mapper_parsing_exception"
     assert body["error"]["caused_by"]["type"] == "illegal_argument_exception"
     assert "empty-name" not in api_node.state.indices
+
+
+async def test_an_alias_action_with_an_empty_aliases_list_is_refused_by_name(api_node):
+    await api_node.request("PUT", "/aliased")
+    status, body = await api_node.request("POST", "/_aliases", {"actions": [
+        {"remove": {"index": "aliased", "aliases": [], "must_exist": True}}]})
+    assert status == 400 and body["error"]["reason"] == "[aliases] can't be empty"
+
+
+async def test_named_settings_of_every_index_without_an_index_in_the_path(api_node):
+    await api_node.request("PUT", "/s1", {"settings": {"number_of_shards": 2, "number_of_replicas": 0}})
+    await api_node.request("PUT", "/s2", {"settings": {"number_of_shards": 3, "number_of_replicas": 0}})
+    status, body = await api_node.request("GET", "/_settings/index.number_of_shards")
+    assert status == 200
+    assert body["s1"]["settings"] == {"index": {"number_of_shards": "2"}}
+    assert body["s2"]["settings"] == {"index": {"number_of_shards": "3"}}
