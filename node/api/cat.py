@@ -21,7 +21,7 @@ import trio
 from node.api import params, respond, text_response
 from node.coordination.health import health_body, index_health, local_os_figures, master_node_id
 from node.coordination.resolve import IndicesOptions, resolve_indices
-from node.coordination.stats import gather_copy_statistics, gather_shard_statistics
+from node.coordination.stats import gather_copy_statistics, gather_recoveries, gather_shard_statistics, recovery_percent
 from node.errors import IllegalArgumentError
 
 BYTE_UNITS = {"b": 1, "kb": 1024, "mb": 1024 ** 2, "gb": 1024 ** 3, "tb": 1024 ** 4, "pb": 1024 ** 5}
@@ -138,6 +138,56 @@ def _node_host(state: Any, node_id: str | None) -> tuple[str | None, str | None]
     if node is None:
         return None, None
     return node.http_address.rsplit(":", 1)[0], node.name
+
+
+def _cat_recovery_row(state: Any, index_name: str, shard: Any, shard_copy: Any, record: dict | None,
+                      now_millis: int) -> dict[str, Any]:
+    """One _cat/recovery row from the copy's recovery record (node/coordination/replication.py
+    RecoveryProgress); without one (its node kept none or did not answer), from the routing table
+    with 0 of 0 figures."""
+    target_host, target_node = _node_host(state, shard_copy.node_id)
+    if record is None:
+        done = shard_copy.state in ("STARTED", "RELOCATING")
+        record = {"recovery_type": "EXISTING_STORE" if shard_copy.primary else "PEER",
+                  "stage": "DONE" if done else "INIT", "start_time_millis": None, "stop_time_millis": None,
+                  "source_node_id": None, "files_total": 0, "files_recovered": 0, "bytes_total": 0,
+                  "bytes_recovered": 0, "operations_total": 0, "operations_recovered": 0}
+    finished = record["stage"] == "DONE"
+    start_millis, stop_millis = record["start_time_millis"], record["stop_time_millis"]
+    elapsed_millis = 0 if start_millis is None else max(0, (stop_millis or now_millis) - start_millis)
+    source_host, source_node = (_node_host(state, record["source_node_id"]) if record["recovery_type"] == "PEER"
+                                else (None, None))
+    return {
+        "index": index_name, "shard": shard.shard_number,
+        "start_time": _iso_millis(start_millis) if start_millis is not None else None,
+        "start_time_millis": start_millis,
+        "stop_time": _iso_millis(stop_millis) if stop_millis is not None else None,
+        "stop_time_millis": stop_millis, "time": _duration(elapsed_millis),
+        "type": record["recovery_type"].lower(), "stage": record["stage"].lower(),
+        "source_host": source_host or "n/a", "source_node": source_node or "n/a",
+        "target_host": target_host, "target_node": target_node, "repository": "n/a", "snapshot": "n/a",
+        "files": record["files_total"], "files_recovered": record["files_recovered"],
+        "files_percent": recovery_percent(record["files_recovered"], record["files_total"], finished),
+        "files_total": record["files_total"], "bytes": record["bytes_total"],
+        "bytes_recovered": record["bytes_recovered"],
+        "bytes_percent": recovery_percent(record["bytes_recovered"], record["bytes_total"], finished),
+        "bytes_total": record["bytes_total"], "translog_ops": record["operations_total"],
+        "translog_ops_recovered": record["operations_recovered"],
+        "translog_ops_percent": recovery_percent(record["operations_recovered"], record["operations_total"],
+                                                 finished)}
+
+
+def _iso_millis(millis: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis / 1000)) + f".{millis % 1000:03d}Z"
+
+
+def _duration(millis: int) -> str:
+    """OpenSearch's short time values: 850ms, 1.2s, 3.5m."""
+    if millis < 1000:
+        return f"{millis}ms"
+    if millis < 60_000:
+        return f"{millis / 1000:.1f}s"
+    return f"{millis / 60_000:.1f}m"
 
 
 def register(app: Any, services: Any) -> None:
@@ -404,7 +454,12 @@ def register(app: Any, services: Any) -> None:
         query = params()
         state = services.state
         names = resolve_indices(state, index, IndicesOptions())
+        active_only = query.get("active_only") in ("true", "")
         table = CatTable([Column("index", ("i", "idx")), Column("shard", ("s", "sh"), numeric=True),
+                          Column("start_time", ("start",), default=False),
+                          Column("start_time_millis", ("start_millis",), default=False, numeric=True),
+                          Column("stop_time", ("stop",), default=False),
+                          Column("stop_time_millis", ("stop_millis",), default=False, numeric=True),
                           Column("time", ("t", "ti")), Column("type", ("ty",)), Column("stage", ("st",)),
                           Column("source_host", ("shost",)), Column("source_node", ("snode",)),
                           Column("target_host", ("thost",)), Column("target_node", ("tnode",)),
@@ -416,22 +471,19 @@ def register(app: Any, services: Any) -> None:
                           Column("translog_ops", ("to",), numeric=True),
                           Column("translog_ops_recovered", ("tor",), numeric=True),
                           Column("translog_ops_percent", ("top",))])
+        records = await gather_recoveries(services, names)
+        now_millis = int(time.time() * 1000)
         for name in names:
+            index_uuid = state.indices[name].uuid if name in state.indices else None
             for shard in state.routing_table.get(name, ()):
                 for shard_copy in shard.copies:
                     if shard_copy.state == "UNASSIGNED":
                         continue
-                    host, node_name = _node_host(state, shard_copy.node_id)
-                    done = shard_copy.state == "STARTED"
-                    table.rows.append({
-                        "index": name, "shard": shard.shard_number, "time": "0s",
-                        "type": "existing_store" if shard_copy.primary else "peer",
-                        "stage": "done" if done else "init", "source_host": "n/a", "source_node": "n/a",
-                        "target_host": host, "target_node": node_name, "repository": "n/a", "snapshot": "n/a",
-                        "files": 0, "files_recovered": 0, "files_percent": "100.0%" if done else "0.0%",
-                        "files_total": 0, "bytes": 0, "bytes_recovered": 0,
-                        "bytes_percent": "100.0%" if done else "0.0%", "bytes_total": 0, "translog_ops": 0,
-                        "translog_ops_recovered": 0, "translog_ops_percent": "100.0%" if done else "-1.0%"})
+                    row = _cat_recovery_row(state, name, shard, shard_copy, records.get(
+                        (index_uuid, shard.shard_number, shard_copy.allocation_id)), now_millis)
+                    if active_only and row["stage"] == "done":
+                        continue
+                    table.rows.append(row)
         return render_table(table, query)
 
     @app.route("/_cat/thread_pool", methods=["GET"])

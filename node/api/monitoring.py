@@ -1,11 +1,12 @@
 """Monitoring APIs that read what exists: GET /{index}/_recovery, GET /_segments and
 /{index}/_segments, GET /_nodes/usage, GET /_nodes/hot_threads, POST /_nodes/reload_secure_settings.
 
-``_recovery`` answers from the routing table (one entry per assigned copy): the type follows
-OpenSearch's recovery sources — a primary of term 1 started from an empty store (EMPTY_STORE), a
-later primary from its existing files (EXISTING_STORE), a replica from its primary (PEER) — and the
-stage is DONE for a started copy, INDEX while it initializes. Byte/file progress is not tracked
-per recovery yet (node/cluster owns recovery), so those figures are 0 of 0, never invented.
+``_recovery`` lists one entry per assigned copy, from the recovery record its node keeps
+(node/coordination/replication.py ``RecoveryProgress``, asked with ``recovery/progress``): type
+(EMPTY_STORE / EXISTING_STORE / PEER), stage (INIT, INDEX, TRANSLOG, FINALIZE, DONE), files and
+bytes copied by a file-based recovery, operations replayed, start/stop time, source and target
+node. A copy whose node kept no record or did not answer is shown from the routing table alone
+(stage DONE or INIT, 0 of 0 figures), never with invented progress.
 
 ``_segments`` asks each started copy's worker for its searchable segments (the ``segments`` shard
 method) and renders them keyed ``_<generation in base 36>`` as Lucene names them.
@@ -33,6 +34,7 @@ from quart import request
 from node.api import params, respond, text_response
 from node.api.cluster import selected_node_ids
 from node.coordination.resolve import IndicesOptions, resolve_indices
+from node.coordination.stats import gather_recoveries, recovery_percent
 
 SEGMENTS_TIMEOUT_SECONDS = 10.0
 
@@ -54,6 +56,77 @@ def recovery_type(shard: Any, shard_copy: Any) -> str:
     return "EMPTY_STORE" if shard.primary_term <= 1 else "EXISTING_STORE"
 
 
+def node_summary(state: Any, node_id: str | None) -> dict[str, Any]:
+    node = state.nodes.get(node_id) if node_id is not None else None
+    host = node.http_address.rsplit(":", 1)[0] if node else None
+    return {"id": node_id, "host": host, "transport_address": node.transport_address if node else None,
+            "ip": host, "name": node.name if node else None}
+
+
+def iso_millis(millis: int) -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%S", time.gmtime(millis / 1000)) + f".{millis % 1000:03d}Z"
+
+
+def recovery_entry_from_record(state: Any, shard: Any, shard_copy: Any, record: dict, now_millis: int,
+                               human: bool) -> dict[str, Any]:
+    """One ``_recovery`` shard entry from the target node's RecoveryProgress record."""
+    finished = record["stage"] == "DONE"
+    stop_millis = record.get("stop_time_millis")
+    total_millis = max(0, (stop_millis if stop_millis is not None else now_millis) - int(record["start_time_millis"]))
+    translog_total = int(record["operations_total"])
+    entry: dict[str, Any] = {
+        "id": shard.shard_number, "type": record["recovery_type"], "stage": record["stage"],
+        "primary": shard_copy.primary, "start_time_in_millis": int(record["start_time_millis"])}
+    if stop_millis is not None:
+        entry["stop_time_in_millis"] = int(stop_millis)
+    entry["total_time_in_millis"] = total_millis
+    if human:
+        entry["start_time"] = iso_millis(int(record["start_time_millis"]))
+        if stop_millis is not None:
+            entry["stop_time"] = iso_millis(int(stop_millis))
+        entry["total_time"] = f"{total_millis / 1000:.1f}s"
+    entry["source"] = node_summary(state, record.get("source_node_id")) if record["recovery_type"] == "PEER" else {}
+    entry["target"] = node_summary(state, record["target_node_id"])
+    entry["index"] = {
+        "size": {"total_in_bytes": int(record["bytes_total"]), "reused_in_bytes": 0,
+                 "recovered_in_bytes": int(record["bytes_recovered"]),
+                 "percent": recovery_percent(int(record["bytes_recovered"]), int(record["bytes_total"]), finished)},
+        "files": {"total": int(record["files_total"]), "reused": 0, "recovered": int(record["files_recovered"]),
+                  "percent": recovery_percent(int(record["files_recovered"]), int(record["files_total"]), finished)},
+        "total_time_in_millis": int(record["index_time_millis"]), "source_throttle_time_in_millis": 0,
+        "target_throttle_time_in_millis": 0}
+    entry["translog"] = {
+        "recovered": int(record["operations_recovered"]), "total": translog_total,
+        "percent": recovery_percent(int(record["operations_recovered"]), translog_total, finished),
+        "total_on_start": translog_total, "total_time_in_millis": int(record["translog_time_millis"])}
+    entry["verify_index"] = {"check_index_time_in_millis": 0, "total_time_in_millis": 0}
+    return entry
+
+
+def recovery_entry_from_routing(state: Any, shard: Any, shard_copy: Any) -> dict[str, Any]:
+    """A copy whose node kept no record (or did not answer): what the routing table says, with no
+    progress figures (0 of 0), never invented ones."""
+    done = shard_copy.state in ("STARTED", "RELOCATING")
+    kind = recovery_type(shard, shard_copy)
+    entry: dict[str, Any] = {
+        "id": shard.shard_number, "type": kind, "stage": "DONE" if done else "INIT",
+        "primary": shard_copy.primary, "target": node_summary(state, shard_copy.node_id),
+        "index": {"size": {"total_in_bytes": 0, "reused_in_bytes": 0, "recovered_in_bytes": 0,
+                           "percent": "100.0%" if done else "0.0%"},
+                  "files": {"total": 0, "reused": 0, "recovered": 0, "percent": "100.0%" if done else "0.0%"},
+                  "total_time_in_millis": 0, "source_throttle_time_in_millis": 0,
+                  "target_throttle_time_in_millis": 0},
+        "translog": {"recovered": 0, "total": 0, "percent": "100.0%" if done else "-1.0%",
+                     "total_on_start": 0, "total_time_in_millis": 0},
+        "verify_index": {"check_index_time_in_millis": 0, "total_time_in_millis": 0}}
+    if kind == "PEER":
+        primary = shard.primary()
+        entry["source"] = node_summary(state, primary.node_id if primary is not None else None)
+    else:
+        entry["source"] = {}
+    return entry
+
+
 def register(app: Any, services: Any) -> None:
     context = services.context
     rest_action_counts: Counter[str] = Counter()
@@ -72,41 +145,22 @@ def register(app: Any, services: Any) -> None:
         state = services.state
         names = resolve_indices(state, index, IndicesOptions())
         active_only = query.get("active_only") in ("true", "")
+        human = query.get("human") in ("true", "")
+        records = await gather_recoveries(services, names)
+        now_millis = int(time.time() * 1000)
         body: dict[str, Any] = {}
         for name in names:
             entries = []
+            index_uuid = state.indices[name].uuid if name in state.indices else None
             for shard in state.routing_table.get(name, ()):
                 for shard_copy in shard.copies:
                     if not shard_copy.assigned:
                         continue
-                    done = shard_copy.state in ("STARTED", "RELOCATING")
-                    if active_only and done:
+                    record = records.get((index_uuid, shard.shard_number, shard_copy.allocation_id))
+                    entry = (recovery_entry_from_record(state, shard, shard_copy, record, now_millis, human)
+                             if record is not None else recovery_entry_from_routing(state, shard, shard_copy))
+                    if active_only and entry["stage"] == "DONE":
                         continue
-                    node = state.nodes.get(shard_copy.node_id)
-                    target = {"id": shard_copy.node_id, "name": node.name if node else None,
-                              "host": node.http_address.rsplit(":", 1)[0] if node else None,
-                              "transport_address": node.transport_address if node else None,
-                              "ip": node.http_address.rsplit(":", 1)[0] if node else None}
-                    kind = recovery_type(shard, shard_copy)
-                    entry: dict[str, Any] = {
-                        "id": shard.shard_number, "type": kind, "stage": "DONE" if done else "INDEX",
-                        "primary": shard_copy.primary, "target": target,
-                        "index": {"size": {"total_in_bytes": 0, "reused_in_bytes": 0, "recovered_in_bytes": 0,
-                                           "percent": "100.0%" if done else "0.0%"},
-                                  "files": {"total": 0, "reused": 0, "recovered": 0,
-                                            "percent": "100.0%" if done else "0.0%"},
-                                  "total_time_in_millis": 0, "source_throttle_time_in_millis": 0,
-                                  "target_throttle_time_in_millis": 0},
-                        "translog": {"recovered": 0, "total": 0, "percent": "100.0%" if done else "-1.0%",
-                                     "total_on_start": 0, "total_time_in_millis": 0},
-                        "verify_index": {"check_index_time_in_millis": 0, "total_time_in_millis": 0}}
-                    if kind == "PEER":
-                        primary = shard.primary()
-                        source_node = state.nodes.get(primary.node_id) if primary is not None else None
-                        entry["source"] = {"id": primary.node_id if primary else None,
-                                           "name": source_node.name if source_node else None}
-                    else:
-                        entry["source"] = {}
                     entries.append(entry)
             if entries or not active_only:
                 body[name] = {"shards": entries}

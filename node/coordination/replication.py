@@ -30,7 +30,9 @@ an in-sync copy did not confirm unless that copy's removal was committed first.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
+import time
 from typing import Any
 
 import trio
@@ -75,6 +77,55 @@ def reject_older_primary_term(state: Any, index_uuid: str, shard_number: int, pr
                        opensearch_type="stale_primary_term_exception")
 
 
+RECOVERY_PROGRESS_METHOD = "recovery/progress"
+RECOVERY_STAGES = ("INIT", "INDEX", "VERIFY_INDEX", "TRANSLOG", "FINALIZE", "DONE")
+
+
+def epoch_millis() -> int:
+    return int(time.time() * 1000)
+
+
+@dataclasses.dataclass
+class RecoveryProgress:
+    """How one copy on this node came to be (OpenSearch's RecoveryState): kept by the target node
+    from the moment it opens the copy until the copy leaves the node. Mutable on purpose: it is a
+    progress counter updated as the recovery moves, and read (as ``to_wire``) by the APIs."""
+    index_uuid: str
+    shard_number: int
+    allocation_id: str
+    primary: bool
+    recovery_type: str                 # PEER | EXISTING_STORE | EMPTY_STORE
+    target_node_id: str
+    source_node_id: str | None = None
+    stage: str = "INIT"
+    start_time_millis: int = dataclasses.field(default_factory=epoch_millis)
+    stop_time_millis: int | None = None
+    files_total: int = 0
+    files_recovered: int = 0
+    bytes_total: int = 0
+    bytes_recovered: int = 0
+    operations_total: int = 0
+    operations_recovered: int = 0
+    index_time_millis: int = 0
+    translog_time_millis: int = 0
+    stage_started_millis: int = dataclasses.field(default_factory=epoch_millis)
+
+    def move_to(self, stage: str) -> None:
+        """Enter ``stage``; the time spent in INDEX / TRANSLOG is accumulated per stage."""
+        now = epoch_millis()
+        if self.stage == "INDEX":
+            self.index_time_millis += now - self.stage_started_millis
+        elif self.stage == "TRANSLOG":
+            self.translog_time_millis += now - self.stage_started_millis
+        self.stage = stage
+        self.stage_started_millis = now
+        if stage == "DONE":
+            self.stop_time_millis = now
+
+    def to_wire(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
 class PrimaryCatchUpError(Exception):
     """The primary could not read its own history while catching a replica up: the replica is not
     to blame and stays in sync (nothing is known to be missing on it)."""
@@ -95,6 +146,8 @@ class Replication:
         # (index_uuid, shard_number) → allocation id → the seq_no a recovering copy asked history
         # above; with the global checkpoint it sets the primary's retention floor (ADR 0226)
         self.recovery_floors: dict[tuple[str, int], dict[str, int]] = {}
+        # (index_uuid, shard_number) → how the copy this node holds of that shard was recovered
+        self.recoveries: dict[tuple[str, int], RecoveryProgress] = {}
         # (index_uuid, shard_number) → (the LocalShard it was told to, the floor, rounds since)
         self.pushed_retention_floors: dict[tuple[str, int], tuple[Any, int | None, int]] = {}
 
@@ -110,6 +163,31 @@ class Replication:
         handlers.register(RECOVERY_FINALIZE_METHOD, self.handle_recovery_finalize)
         handlers.register(RECOVERY_CHUNK_METHOD, self.handle_recovery_chunk)
         handlers.register(RECOVERY_INSTALL_METHOD, self.handle_recovery_install)
+        handlers.register(RECOVERY_PROGRESS_METHOD, self.handle_recovery_progress)
+
+    async def handle_recovery_progress(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        """``recovery/progress``: every recovery record of the copies this node holds."""
+        return {"recoveries": [record.to_wire() for record in self.recoveries.values()]}, b""
+
+    def begin_recovery_record(self, local: Any, recovery_type: str, source_node_id: str | None = None
+                              ) -> RecoveryProgress:
+        record = RecoveryProgress(index_uuid=local.index_uuid, shard_number=local.shard_number,
+                                  allocation_id=local.allocation_id, primary=bool(local.primary),
+                                  recovery_type=recovery_type, target_node_id=self.context.node_id,
+                                  source_node_id=source_node_id)
+        self.recoveries[(local.index_uuid, local.shard_number)] = record
+        return record
+
+    def recovery_record(self, local: Any) -> RecoveryProgress | None:
+        """The record of ``local`` (None when another copy of the shard replaced it here)."""
+        record = self.recoveries.get((local.index_uuid, local.shard_number))
+        if record is None or record.allocation_id != local.allocation_id:
+            return None
+        return record
+
+    def forget_recovery_record(self, local: Any) -> None:
+        if self.recovery_record(local) is not None:
+            del self.recoveries[(local.index_uuid, local.shard_number)]
 
     # ------------------------------------------------------------------ primary side
 
@@ -386,6 +464,8 @@ class Replication:
         target = {"index_uuid": key[0], "shard_number": key[1], "allocation_id": payload["allocation_id"]}
         begin, _ = await self.context.workers.call(key[0], key[1], "recovery_snapshot_begin", {})
         snapshot_id = begin["snapshot_id"]
+        # the target counts its progress against these (``_recovery`` / ``_cat/recovery``)
+        totals = {"files_total": len(begin["files"]), "bytes_total": sum(int(size) for _, size in begin["files"])}
         try:
             first = True
             for name, size in begin["files"]:
@@ -396,7 +476,8 @@ class Replication:
                     _, chunk = await self.context.workers.call(key[0], key[1], "recovery_file_chunk", {
                         "snapshot_id": snapshot_id, "name": name, "offset": offset, "length": length})
                     await self.call_node(target_node_id, RECOVERY_CHUNK_METHOD, {
-                        **target, "target_name": target_name, "offset": offset, "reset": first}, chunk)
+                        **target, "target_name": target_name, "offset": offset, "reset": first,
+                        "file_size": size, **totals}, chunk)
                     first = False
                     offset += len(chunk)
                     if offset >= size or not chunk:
@@ -436,8 +517,20 @@ class Replication:
         metrics = getattr(self.context, "metrics", None)
         if metrics is not None:
             metrics.recovery_bytes.inc(len(body))
-        return await self.context.workers.call(local.index_uuid, local.shard_number, "recovery_write_chunk", {
+        answer = await self.context.workers.call(local.index_uuid, local.shard_number, "recovery_write_chunk", {
             "target_name": payload["target_name"], "offset": payload["offset"], "reset": payload.get("reset")}, body)
+        record = self.recovery_record(local)
+        if record is not None:
+            if payload.get("reset"):
+                record.files_recovered = record.bytes_recovered = 0
+            if record.stage != "INDEX":
+                record.move_to("INDEX")
+            record.files_total = int(payload.get("files_total", record.files_total))
+            record.bytes_total = int(payload.get("bytes_total", record.bytes_total))
+            record.bytes_recovered += len(body)
+            if payload.get("file_size") is not None and int(payload["offset"]) + len(body) >= int(payload["file_size"]):
+                record.files_recovered += 1
+        return answer
 
     async def handle_recovery_install(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
         local = self._target_copy(payload)
@@ -632,6 +725,7 @@ class Replication:
 
     async def recover(self, local: Any, from_seq_no: int) -> None:
         """Bring a just-opened replica copy up to date from its primary, then start it."""
+        record = self.recovery_record(local) or self.begin_recovery_record(local, "PEER")
         try:
             prepared, _ = await self.context.workers.call(local.index_uuid, local.shard_number, "prepare_recovery", {})
             from_seq_no = int(prepared["local_checkpoint"])
@@ -652,6 +746,7 @@ class Replication:
             node = state.nodes.get(primary.node_id)
             request = {"index_uuid": local.index_uuid, "shard_number": local.shard_number,
                        "allocation_id": local.allocation_id, "from_seq_no": from_seq_no}
+            record.source_node_id = primary.node_id
             try:
                 if primary.node_id == self.context.node_id:
                     answer, history = await self.handle_recover(request, b"")
@@ -669,11 +764,15 @@ class Replication:
                 metrics = getattr(self.context, "metrics", None)
                 if metrics is not None:
                     metrics.recovery_operations.inc(len(answer["operations"]))
+                record.move_to("TRANSLOG")
+                record.operations_total, record.operations_recovered = len(answer["operations"]), 0
                 if answer["operations"]:
                     mapping = {"mappings": index.mappings, "mapping_version": index.mapping_version}
                     await self.context.workers.call(local.index_uuid, local.shard_number, "apply_replica",
                                                     {"operations": answer["operations"],
                                                      "primary_term": shard.primary_term, **mapping}, history)
+                    record.operations_recovered = len(answer["operations"])
+                record.move_to("FINALIZE")
                 # the primary confirms it has forwarded every write since registering this copy;
                 # if it lost track (restart, failed forward) the recovery starts over
                 if primary.node_id == self.context.node_id:
@@ -707,6 +806,8 @@ class Replication:
             if outcome is not None and not (outcome.accepted or outcome.duplicate):
                 self.logger.info("starting a recovered replica was rejected", extra={"fields": {
                     "index": local.index_name, "shard": local.shard_number, "reason": outcome.reason}})
+            else:
+                record.move_to("DONE")
             return
         self.logger.error("peer recovery gave up: the replica stays initializing (file-based recovery is not "
                           "implemented)", extra={"fields": {"index": local.index_name, "shard": local.shard_number}})

@@ -185,6 +185,8 @@ class ShardDirector:
             if local.closed:
                 return
             payload = self._open_payload(index)
+            peer = not local.primary and copy_state == "INITIALIZING"
+            record = self.replication.begin_recovery_record(local, "PEER" if peer else "EXISTING_STORE")
             try:
                 opened, _ = await self.context.workers.call(local.index_uuid, local.shard_number, "open_shard",
                                                             payload)
@@ -207,6 +209,12 @@ class ShardDirector:
             except Exception:  # noqa: BLE001 — the periodic refresh catches up; searches may lag until then
                 self.logger.warning("refreshing a reopened shard copy failed", exc_info=True, extra={"fields": {
                     "index": local.index_name, "shard": local.shard_number}})
+            if not peer:
+                # opened from its own files (the log replayed): done; a copy that had nothing on disk
+                # yet started from an empty store (OpenSearch's EMPTY_STORE for a new primary)
+                if int(opened.get("max_seq_no", -1)) < 0 and copy_state == "INITIALIZING":
+                    record.recovery_type = "EMPTY_STORE"
+                record.move_to("DONE")
             local.opened.set()
             if local.primary and copy_state != "INITIALIZING":
                 # a started primary reopened here: this process restarted and forgot which copies
@@ -283,6 +291,7 @@ class ShardDirector:
                                          int(statistics["segment_count"]))
 
     async def _close(self, local: LocalShard, delete: bool) -> None:
+        self.replication.forget_recovery_record(local)
         metrics = getattr(self.context, "metrics", None)
         if metrics is not None:
             metrics.forget_shard(local.index_name, local.shard_number, local.primary)

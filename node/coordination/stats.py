@@ -153,3 +153,51 @@ async def gather_copy_statistics(services: Any, index_names: list[str]) -> dict[
                     if shard_copy.state in ("STARTED", "RELOCATING") and shard_copy.allocation_id:
                         nursery.start_soon(one, index, shard.shard_number, shard_copy)
     return found
+
+
+RECOVERY_PROGRESS_TIMEOUT_SECONDS = 5.0
+
+
+async def gather_recoveries(services: Any, index_names: list[str]) -> dict[tuple[str, int, str], dict[str, Any]]:
+    """The recovery records (replication.RecoveryProgress as wire dicts) of every assigned copy of
+    ``index_names``, keyed (index_uuid, shard_number, allocation_id), asked of the nodes holding
+    them (``recovery/progress``) in parallel. A node that does not answer in time contributes
+    nothing: the caller shows those copies from the routing table alone, never invented figures."""
+    from node.coordination.replication import RECOVERY_PROGRESS_METHOD
+
+    state = services.state
+    context = services.context
+    node_ids = {shard_copy.node_id for name in index_names for shard in state.routing_table.get(name, ())
+                for shard_copy in shard.copies if shard_copy.node_id is not None}
+    wanted_uuids = {state.indices[name].uuid for name in index_names if name in state.indices}
+    found: dict[tuple[str, int, str], dict[str, Any]] = {}
+
+    async def one(node_id: str) -> None:
+        with trio.move_on_after(RECOVERY_PROGRESS_TIMEOUT_SECONDS):
+            try:
+                if node_id == context.node_id:
+                    answer, _ = await services.director.replication.handle_recovery_progress({}, b"")
+                else:
+                    node = state.nodes.get(node_id)
+                    peers = getattr(context, "peers", None)
+                    if node is None or peers is None:
+                        return
+                    answer, _ = await peers.request(node.transport_address, RECOVERY_PROGRESS_METHOD, {}, b"",
+                                                    RECOVERY_PROGRESS_TIMEOUT_SECONDS)
+            except Exception:  # noqa: BLE001 — that node's copies are shown from the routing table
+                return
+            for record in answer.get("recoveries", ()):
+                if record.get("index_uuid") in wanted_uuids:
+                    found[(record["index_uuid"], int(record["shard_number"]), record["allocation_id"])] = record
+
+    async with trio.open_nursery() as nursery:
+        for node_id in sorted(node_ids):
+            nursery.start_soon(one, node_id)
+    return found
+
+
+def recovery_percent(done: int, total: int, finished: bool) -> str:
+    """OpenSearch's percentages: 0 of 0 is 100% once finished (nothing to copy), else 0%."""
+    if total <= 0:
+        return "100.0%" if finished else "0.0%"
+    return f"{100.0 * min(done, total) / total:.1f}%"

@@ -285,3 +285,60 @@ async def test_a_primary_write_with_an_unknown_outcome_catches_the_started_repli
             await trio.sleep(0)
         assert replica.local_checkpoint == lost_seq_no
         nursery.cancel_scope.cancel()
+
+
+async def test_every_copy_keeps_a_recovery_record_and_a_peer_recovery_counts_the_operations_it_replayed(tmp_path):
+    """Recovery progress (``_recovery`` / ``_cat/recovery`` read these records): a new primary comes
+    from an empty store, a reopened started copy from its existing store, and a replica allocated
+    later recovers from its peer, replaying the primary's history through TRANSLOG to DONE."""
+    network = Network()
+    network.down.add("n2:9300")
+    metadata = RecordingMetadata(cluster_with_started_primary_and_replica())
+    async with trio.open_nursery() as nursery:
+        primary_node = start_node("n1", tmp_path / "n1", network, metadata, nursery)
+        primary_node.on_state_applied(None, metadata.state)
+        await opened(primary_node)
+        reopened = primary_node.replication.recoveries[(INDEX_UUID, 0)]
+        assert (reopened.recovery_type, reopened.stage) == ("EXISTING_STORE", "DONE")
+        assert reopened.stop_time_millis >= reopened.start_time_millis
+        # n2 was not there to be caught up, so its copy "r" left the in-sync set; the master then
+        # allocates a fresh replica copy "r2" there
+        assert metadata.state.routing_table["logs"][0].copy_with_allocation_id("r") is None
+        for number in range(4):  # written while n2 has no copy: only the history can bring them
+            source = orjson.dumps({"n": number})
+            await primary_node.context.workers.call(INDEX_UUID, 0, "write", {
+                "items": [["index", f"doc-{number}", {"length": len(source)}]], "mapping_version": 1,
+                "primary_term": 1}, source)
+        metadata.state = accepted(metadata.state, c.AllocateCopy(index_name="logs", shard_number=0, node_id="n2",
+                                                                 allocation_id="r2", primary=False))
+        network.down.clear()
+        replica_node = start_node("n2", tmp_path / "n2", network, metadata, nursery)
+        replica_node.on_state_applied(None, metadata.state)
+        while metadata.state.routing_table["logs"][0].copy_with_allocation_id("r2").state != "STARTED":
+            await trio.sleep(0)
+        record = replica_node.replication.recoveries[(INDEX_UUID, 0)]
+        assert (record.recovery_type, record.stage, record.allocation_id) == ("PEER", "DONE", "r2")
+        assert (record.source_node_id, record.target_node_id) == ("n1", "n2")
+        assert (record.operations_total, record.operations_recovered) == (4, 4)
+        # what the APIs ask every node for
+        answer, _ = await network.handlers_by_address["n2:9300"].methods["recovery/progress"]({}, b"")
+        assert [entry["stage"] for entry in answer["recoveries"]] == ["DONE"]
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_fresh_primary_is_recorded_as_recovered_from_an_empty_store(tmp_path):
+    state = accepted(initial_cluster_state("test"), c.BootstrapCluster(cluster_uuid="u"))
+    state = accepted(state, c.RegisterNode(node=NodeInfo(node_id="n1", name="n1", http_address="n1:9200",
+                                                         transport_address="n1:9300")))
+    state = accepted(state, c.CreateIndex(index_name="logs", index_uuid=INDEX_UUID, creation_date=1, mappings=MAPPINGS,
+                                          settings={"index": {"number_of_shards": 1, "number_of_replicas": 0}}))
+    state = accepted(state, c.AllocateCopy(index_name="logs", shard_number=0, node_id="n1", allocation_id="p",
+                                           primary=True))
+    metadata = RecordingMetadata(state)
+    async with trio.open_nursery() as nursery:
+        primary_node = start_node("n1", tmp_path / "n1", Network(), metadata, nursery)
+        primary_node.on_state_applied(None, metadata.state)
+        await opened(primary_node)
+        record = primary_node.replication.recoveries[(INDEX_UUID, 0)]
+        assert (record.recovery_type, record.stage, record.primary) == ("EMPTY_STORE", "DONE", True)
+        nursery.cancel_scope.cancel()
