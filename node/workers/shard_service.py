@@ -61,7 +61,7 @@ from index.errors import (
 from index.mapping import Mapping
 from index.operations import DeleteOperation, IndexOperation, ReplicatedOperation, UpdateOperation
 from index.shard import OperationsNotRetainedError, Shard
-from node.coordination.values import shard_settings_from_index_settings
+from node.coordination.values import parse_time_seconds, shard_settings_from_index_settings
 from node.workers.registry import ShardRegistry
 
 logger = logging.getLogger("worker.shard_service")
@@ -105,6 +105,7 @@ def open_shard(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dic
     with _versions_lock:
         _shard_versions[(index_uuid, shard_number)] = {
             "mapping_version": int(payload.get("mapping_version", 1)), "settings": settings}
+    search_idle.track(index_uuid, shard_number, shard.settings, settings)
     _ensure_maintenance(registry)
     return {"opened": True, **_checkpoints(shard)}, b""
 
@@ -118,7 +119,7 @@ def _catch_up(shard: Shard, key: tuple[str, int], payload: dict) -> None:
             shard.update_mapping(Mapping.from_json(payload.get("mappings") or {}))
             current["mapping_version"] = version
         if settings is not None and settings != current.get("settings"):
-            shard.update_settings(shard_settings_from_index_settings(settings))
+            search_idle.install_settings(shard, key, shard_settings_from_index_settings(settings), settings)
             current["settings"] = settings
 
 
@@ -132,6 +133,7 @@ def close_shard(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[di
     with _versions_lock:
         _shard_versions.pop((index_uuid, shard_number), None)
     _shard_failures.pop((index_uuid, shard_number), None)
+    search_idle.forget(index_uuid, shard_number)
     delete = bool(payload.get("delete"))
     if shard is not None:
         if not delete:
@@ -166,7 +168,7 @@ def update_mapping(registry: ShardRegistry, payload: dict, body: bytes) -> tuple
 def update_settings(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
     shard = _registry_shard(registry, payload)
     settings = payload.get("settings") or {}
-    shard.update_settings(shard_settings_from_index_settings(settings))
+    search_idle.install_settings(shard, _key(payload), shard_settings_from_index_settings(settings), settings)
     with _versions_lock:
         _shard_versions.setdefault(_key(payload), {"mapping_version": 0})["settings"] = settings
     return {"updated": True}, b""
@@ -551,7 +553,7 @@ def force_merge(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[di
 def stats(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
     statistics = _registry_shard(registry, payload).statistics()
     failures = _shard_failures.get(_key(payload), {"storage_failures": 0, "last_storage_failure": None})
-    return {**dataclasses.asdict(statistics), **failures}, b""
+    return {**dataclasses.asdict(statistics), **failures, "search_idle": search_idle.is_idle(_key(payload))}, b""
 
 
 def segments(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
@@ -565,11 +567,133 @@ def segments(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict,
     return {"segments": listed}, b""
 
 
+# --------------------------------------------------------------------------- search idle
+
+DEFAULT_SEARCH_IDLE_AFTER_SECONDS = 30.0
+
+
+class SearchIdle:
+    """OpenSearch's "search idle" (``index.search.idle.after``, default 30s; ADR 0220): a shard
+    copy that has had no search for that long skips its periodic refresh — bulk loads into an
+    index nobody searches build a few large segments instead of one per second — until a search
+    arrives, which refreshes it first and so sees every write, then the periodic refresh resumes.
+    Only for indices whose ``index.refresh_interval`` is not set explicitly (as OpenSearch): an
+    explicit interval is always honoured. Realtime get, ``refresh=true|wait_for`` writes and the
+    _refresh API are unaffected. A copy is not idle when it opens: the clock starts there.
+
+    The periodic refresh is index/'s (``Shard.scheduled_maintenance``); it is held off by
+    installing the shard's settings with ``refresh_interval_seconds=None`` while idle and the
+    configured ones again on the next search. Thread safe: the maintenance thread and search
+    threads both call in."""
+
+    def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
+        self.clock = clock
+        self.lock = threading.Lock()
+        self.last_search: dict[tuple[str, int], float] = {}
+        self.configured: dict[tuple[str, int], Any] = {}      # the ShardSettings from the index's settings
+        self.idle_after: dict[tuple[str, int], float | None] = {}   # None: refresh_interval set explicitly
+        self.idle: set[tuple[str, int]] = set()
+
+    @staticmethod
+    def idle_after_seconds(index_settings: dict) -> float | None:
+        if index_settings.get("index.refresh_interval") is not None:
+            return None
+        value = index_settings.get("index.search.idle.after")
+        if value is None:
+            return DEFAULT_SEARCH_IDLE_AFTER_SECONDS
+        try:
+            seconds = parse_time_seconds(value, "index.search.idle.after")
+        except Exception:  # noqa: BLE001 — a bad value must not keep the shard closed: the default applies
+            logger.warning("index.search.idle.after: expected a time value such as 30s, got [%s]; using 30s", value)
+            return DEFAULT_SEARCH_IDLE_AFTER_SECONDS
+        return DEFAULT_SEARCH_IDLE_AFTER_SECONDS if seconds is None else max(0.0, seconds)
+
+    def track(self, index_uuid: str, shard_number: int, shard_settings: Any, index_settings: dict) -> None:
+        key = (index_uuid, shard_number)
+        with self.lock:
+            self.last_search[key] = self.clock()
+            self.configured[key] = shard_settings
+            self.idle_after[key] = self.idle_after_seconds(index_settings)
+            self.idle.discard(key)
+
+    def forget(self, index_uuid: str, shard_number: int) -> None:
+        key = (index_uuid, shard_number)
+        with self.lock:
+            for table in (self.last_search, self.configured, self.idle_after):
+                table.pop(key, None)
+            self.idle.discard(key)
+
+    def is_idle(self, key: tuple[str, int]) -> bool:
+        with self.lock:
+            return key in self.idle
+
+    def install_settings(self, shard: Shard, key: tuple[str, int], shard_settings: Any, index_settings: dict) -> None:
+        """New settings from the index: installed as they are, or with the periodic refresh held
+        off while the copy is idle and may stay so."""
+        with self.lock:
+            self.configured[key] = shard_settings
+            self.idle_after[key] = self.idle_after_seconds(index_settings)
+            if self.idle_after[key] is None:
+                self.idle.discard(key)
+            held_off = key in self.idle
+            shard.update_settings(dataclasses.replace(shard_settings, refresh_interval_seconds=None)
+                                  if held_off else shard_settings)
+
+    def before_maintenance(self, shard: Shard, key: tuple[str, int]) -> None:
+        """Hold off the periodic refresh of a copy that just became search idle."""
+        with self.lock:
+            idle_after = self.idle_after.get(key)
+            configured = self.configured.get(key)
+            if (idle_after is None or configured is None or key in self.idle
+                    or configured.refresh_interval_seconds is None
+                    or self.clock() - self.last_search.get(key, self.clock()) < idle_after):
+                return
+            self.idle.add(key)
+            shard.update_settings(dataclasses.replace(configured, refresh_interval_seconds=None))
+        logger.debug("shard is search idle: periodic refresh held off until a search arrives",
+                     extra={"fields": {"index_uuid": key[0], "shard": key[1]}})
+
+    def on_search(self, registry: ShardRegistry, key: tuple[str, int]) -> None:
+        """A search reached the copy: note it, and wake an idle copy with a refresh first."""
+        with self.lock:
+            if key not in self.last_search:
+                return
+            self.last_search[key] = self.clock()
+            if key not in self.idle:
+                return
+            self.idle.discard(key)
+            shard = registry.shards.get(key)
+            if shard is None:
+                return
+            shard.update_settings(self.configured[key])
+        # outside the lock: a refresh takes the shard's own locks and may take a while
+        shard.refresh()
+
+
+search_idle = SearchIdle()
+
+# the worker methods that search a copy's refreshed view (a fetch, a scroll page or a PIT search
+# reads a snapshot its query phase or context already holds)
+SEARCHING_METHODS = frozenset({"search_shard", "count", "explain", "open_reader_context"})
+
+
+def _noting_searches(method: ShardMethod) -> ShardMethod:
+    def noted(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        if "index_uuid" in payload and "shard_number" in payload:
+            search_idle.on_search(registry, _key(payload))
+        return method(registry, payload, body)
+
+    noted.__name__ = getattr(method, "__name__", "search_method")
+    noted.__doc__ = method.__doc__
+    return noted
+
+
 def _maintenance_loop(registry: ShardRegistry) -> None:
     while True:
         time.sleep(MAINTENANCE_INTERVAL_SECONDS)
         for key, shard in list(registry.shards.items()):
             try:
+                search_idle.before_maintenance(shard, key)
                 shard.scheduled_maintenance()
             except StorageError as error:
                 # an async fsync that failed leaves the shard failed: reopen it, as a call would
@@ -684,7 +808,7 @@ def _merge_search_service() -> None:
     for name, function in exported.items():
         if name in SHARD_METHODS:
             raise TypeError(f"node.workers.search_service: method [{name}] is already a shard_service method")
-        SHARD_METHODS[name] = function
+        SHARD_METHODS[name] = _noting_searches(function) if name in SEARCHING_METHODS else function
     INLINE_METHODS = INLINE_METHODS | frozenset(getattr(search_service, "INLINE_METHODS", ()))
 
 
