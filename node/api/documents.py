@@ -193,6 +193,14 @@ def did_you_mean(unknown: str, known: Any) -> str:
     return f" did you mean [{close[0]}]?" if close else ""
 
 
+def source_enabled(index: Any) -> bool:
+    """False when the mapping says ``_source: {enabled: false}``: the source is then never
+    returned (GET, _source, _mget), as OpenSearch. Quidditch still keeps it internally — its
+    write-ahead log, replication and recovery carry whole operations — see docs/api.md."""
+    source_mapping = index.mappings.get("_source")
+    return not (isinstance(source_mapping, dict) and source_mapping.get("enabled") is False)
+
+
 def requested_stored_fields(value: Any) -> list[str] | None:
     """``stored_fields`` as a list of names (a comma-separated parameter or a JSON list); None
     when the request did not ask for stored fields."""
@@ -297,7 +305,7 @@ def register(app: Any, services: Any) -> None:
                 body["fields"] = fields
             if "_source" not in stored_fields and not any(key.startswith("_source") for key in query):
                 source_filter = SourceFilter(False)  # stored_fields without _source: no source, as OpenSearch
-        if source_filter.fetch:
+        if source_filter.fetch and source_enabled(target):
             body["_source"] = filtered_source(source, source_filter)
         if request.method == "HEAD":
             return respond(b"", 200)
@@ -315,6 +323,11 @@ def register(app: Any, services: Any) -> None:
                                       "type": "resource_not_found_exception", "reason": reason}, "status": 404},
                            404)
         _check_get_version(answer, query, target, document_id)
+        if not source_enabled(target):
+            reason = f"Source not found [{target.name}]/[{document_id}]"
+            return respond({"error": {"root_cause": [{"type": "resource_not_found_exception", "reason": reason}],
+                                      "type": "resource_not_found_exception", "reason": reason}, "status": 404},
+                           404)
         if request.method == "HEAD":
             return respond(b"", 200)
         source_filter = SourceFilter.from_params(query)
@@ -488,7 +501,7 @@ async def _mget(services: Any, default_index: str | None) -> Any:
                     doc["fields"] = fields
                 if "_source" not in stored_fields and "_source" not in entry:
                     entry_filter = SourceFilter(False)
-            if entry_filter.fetch:
+            if entry_filter.fetch and source_enabled(targets[n][0]):
                 doc["_source"] = filtered_source(source, entry_filter)
             docs[n] = doc
 

@@ -49,3 +49,20 @@ def test_a_misspelt_update_key_names_the_key_it_probably_meant(opensearch_client
         opensearch_client.update(index=stored_index, id="1", body={"dac": {"foo": "baz"}, "upsert": {"foo": "bar"}})
     assert raised.value.status_code == 400
     assert raised.value.info["error"]["reason"] == "[UpdateRequest] unknown field [dac] did you mean [doc]?"
+
+
+def test_an_index_with_source_disabled_never_returns_the_source(opensearch_client):
+    from opensearchpy.exceptions import NotFoundError
+
+    opensearch_client.indices.create(index="no-source", body={
+        "settings": {"number_of_replicas": 0}, "mappings": {"_source": {"enabled": False}}})
+    try:
+        opensearch_client.index(index="no-source", id="1", body={"foo": "bar"}, refresh=True)
+        answer = opensearch_client.get(index="no-source", id="1")
+        assert answer["found"] is True and "_source" not in answer
+        with pytest.raises(NotFoundError):
+            opensearch_client.get_source(index="no-source", id="1")
+        docs = opensearch_client.mget(body={"docs": [{"_index": "no-source", "_id": "1"}]})["docs"]
+        assert docs[0]["found"] is True and "_source" not in docs[0]
+    finally:
+        opensearch_client.indices.delete(index="no-source")
