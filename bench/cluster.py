@@ -12,7 +12,7 @@ DATA_DIR), creates ``bench`` with 3 primaries and 1 replica, waits for green, th
 4. restart: the killed node started again on its data directory; the time from launch until every
    shard copy allocated to it is STARTED in `_cat/shards` (searchable), and until green.
 
-    python bench/cluster.py --data DATA_DIR --n 20000 [--clients 4] [--reps 1] [--keep]
+    python bench/cluster.py --data DATA_DIR --n 20000 [--clients 4] [--reps 1] [--keep] [--skip-search]
 
 Whatever fails is reported as failed (with the node logs' location), not hidden: the cluster code
 is young. Rows go to DATA_DIR/results/quidditch-cluster-N.ndjson.
@@ -155,6 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4, help="bulk clients")
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--skip-search", action="store_true",
+                        help="measure bulk, failover and restart only (no search phase, no hello ceiling)")
     arguments = parser.parse_args(argv)
 
     data = arguments.data.resolve()
@@ -196,9 +198,10 @@ def main(argv: list[str] | None = None) -> int:
 
         search_bodies = [orjson.dumps(bench_engines.to_opensearch(query)) for query in workload.queries]
         search_requests = [("POST", "/bench/_search", body) for body in search_bodies] * arguments.reps
-        node_search.time_requests(ports[0], 1, search_requests[:200], node_search.hits_of_search)  # warm-up
+        if not arguments.skip_search:
+            node_search.time_requests(ports[0], 1, search_requests[:200], node_search.hits_of_search)  # warm-up
         report["search"] = {}
-        for client_count in node_search.CLIENT_COUNTS:
+        for client_count in (() if arguments.skip_search else node_search.CLIENT_COUNTS):
             # spread clients over the nodes: a client connects to the node its thread number picks
             spread = iter(range(10_000))
             wall, results = harness.run_clients(
@@ -221,7 +224,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for node in nodes:
             node.stop()
-    hello = node_search.measure_hello(len(workload.queries) * arguments.reps)
+    hello = {} if arguments.skip_search else node_search.measure_hello(len(workload.queries) * arguments.reps)
     report["hello"] = {str(count): {"qps": result["qps"], "p50_ms": result["p50_ms"], "p99_ms": result["p99_ms"]}
                        for count, result in hello.items()}
     report["uptime_load_end"] = harness.load_now()

@@ -723,6 +723,25 @@ class Replication:
                            opensearch_type="illegal_state_exception")
         return answer, b""
 
+    async def holds_less_than_its_global_checkpoint(self, local: Any) -> bool:
+        """True when the recovered copy's local checkpoint is below the global checkpoint the
+        primary has told it (piggybacked on forwarded writes): it misses an operation every
+        in-sync copy holds. A copy whose statistics cannot be read is given the benefit of the doubt
+        (the primary's finalize already confirmed it forwarded every write since registration)."""
+        try:
+            statistics, _ = await self.context.workers.call(local.index_uuid, local.shard_number, "stats", {})
+        except Exception:  # noqa: BLE001
+            return False
+        local_checkpoint = int(statistics.get("local_checkpoint", -1))
+        global_checkpoint = int(statistics.get("global_checkpoint", -1))
+        if local_checkpoint >= global_checkpoint:
+            return False
+        self.logger.warning("a recovered copy is below the global checkpoint it was told: recovering again",
+                            extra={"fields": {"index": local.index_name, "shard": local.shard_number,
+                                              "local_checkpoint": local_checkpoint,
+                                              "global_checkpoint": global_checkpoint}})
+        return True
+
     async def recover(self, local: Any, from_seq_no: int) -> None:
         """Bring a just-opened replica copy up to date from its primary, then start it."""
         record = self.recovery_record(local) or self.begin_recovery_record(local, "PEER")
@@ -801,6 +820,10 @@ class Replication:
                 await self.context.workers.call(local.index_uuid, local.shard_number, "refresh", {})
             except Exception:  # noqa: BLE001 — the periodic refresh catches up
                 self.logger.warning("refreshing a recovered copy failed", exc_info=True)
+            if await self.holds_less_than_its_global_checkpoint(local):
+                # defence in depth (ADR 0170): the global checkpoint is on every in-sync copy, so a
+                # copy below it lacks something every other copy has; it must not start that way
+                continue
             outcome = await self.context.metadata.submit(StartCopy(
                 index_name=local.index_name, shard_number=local.shard_number, allocation_id=local.allocation_id))
             if outcome is not None and not (outcome.accepted or outcome.duplicate):

@@ -342,3 +342,30 @@ async def test_a_fresh_primary_is_recorded_as_recovered_from_an_empty_store(tmp_
         record = primary_node.replication.recoveries[(INDEX_UUID, 0)]
         assert (record.recovery_type, record.stage, record.primary) == ("EMPTY_STORE", "DONE", True)
         nursery.cancel_scope.cancel()
+
+
+async def test_a_recovered_copy_below_the_global_checkpoint_it_was_told_is_not_started(tmp_path):
+    """Defence in depth (ADR 0170): the global checkpoint is on every in-sync copy, so a copy whose
+    local checkpoint is below it lacks an operation the others hold and must recover again."""
+    metadata = RecordingMetadata(cluster_with_started_primary_and_replica())
+    async with trio.open_nursery() as nursery:
+        replica_node = start_node("n2", tmp_path / "n2", Network(), metadata, nursery)
+        replica_node.on_state_applied(None, metadata.state)
+        local = await opened(replica_node)
+        workers = replica_node.context.workers
+
+        async def forwarded(seq_no, global_checkpoint):
+            source = orjson.dumps({"n": seq_no})
+            await workers.call(INDEX_UUID, 0, "apply_replica", {
+                "operations": [["index", seq_no, 1, 1, f"doc-{seq_no}", len(source), None, None]],
+                "mappings": MAPPINGS, "mapping_version": 1, "global_checkpoint": global_checkpoint,
+                "primary_term": 1}, source)
+
+        await forwarded(0, -1)
+        await forwarded(2, 0)
+        assert not await replica_node.replication.holds_less_than_its_global_checkpoint(local)
+        await forwarded(3, 2)  # the primary says seq_nos up to 2 are everywhere; this copy lacks 1
+        assert await replica_node.replication.holds_less_than_its_global_checkpoint(local)
+        await forwarded(1, 2)
+        assert not await replica_node.replication.holds_less_than_its_global_checkpoint(local)
+        nursery.cancel_scope.cancel()
