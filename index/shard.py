@@ -38,9 +38,11 @@ import threading
 import time
 import uuid as uuid_module
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from itertools import repeat
+from operator import attrgetter
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
 import orjson
@@ -55,7 +57,7 @@ from index.format import SEGMENT, fsync_directory, fsync_file, write_checked_fil
 from index.merge import MergeCandidate, choose_force_merge, choose_merge
 from index.operations import (
     CommitSnapshot, DeleteOperation, IndexOperation, OperationResult, ReplicatedOperation, StoredDocument,
-    UpdateOperation,
+    UpdateOperation, build_operation_result, build_replicated_operation, frozen_dataclass_builder,
 )
 from index.searcher import Searcher
 from index.segment import (
@@ -64,12 +66,17 @@ from index.segment import (
 )
 from index.segment.merger import MergePart, merge_segments
 from index.translog import Translog
+from index.translog.records import encode_index_batch
 
 UNASSIGNED_SEQ_NO = -2
 NO_OPS_PERFORMED = -1
 TRANSLOG_DIRECTORY = "translog"
 SNAPSHOTS_DIRECTORY = "snapshots"
 REPLAY_REFRESH_DOCUMENTS = 50_000
+# the write path writes the buffer out itself only this far past the budget maintenance keeps: the
+# timer's soft limit stays the normal case (batched, off the request), this is the backstop when no
+# timer runs or writes outpace it (OpenSearch throttles indexing past 1.5x its buffer instead)
+INDEXING_BUFFER_HARD_LIMIT_FACTOR = 4
 
 
 _LOOK_IT_UP = object()
@@ -124,6 +131,10 @@ class ShardSettings:
     max_result_window: int = 10_000
     flush_threshold_bytes: int = 512 * 1024 * 1024   # scheduled maintenance flushes a larger log
     indexing_buffer_bytes: int = 64 * 1024 * 1024    # maintenance writes (unpublished) a fuller buffer
+    # the write path's own bound (F12): a write leaving the buffer at or past it writes the buffer out
+    # (unpublished) before returning, so memory stays bounded when no maintenance timer runs; None:
+    # INDEXING_BUFFER_HARD_LIMIT_FACTOR x indexing_buffer_bytes
+    indexing_buffer_hard_limit_bytes: int | None = None
     # a write that leaves the log's current generation larger starts a new one, so a flush can trim
     # all but the generations holding retained operations (OpenSearch's generation_threshold_size)
     translog_generation_threshold_bytes: int = 64 * 1024 * 1024
@@ -153,9 +164,12 @@ class ShardStatistics:
     open_reader_contexts: int
 
 
-@dataclass(frozen=True, slots=True)
-class _DocState:
-    """What one id looks like now: its latest operation and where its live copy is."""
+class _DocState(NamedTuple):
+    """What one id looks like now: its latest operation and where its live copy is.
+
+    A NamedTuple rather than a frozen dataclass: the version map holds one per buffered id and the
+    bulk fast path makes them with ``_DocState._make`` inside ``map`` (no per-document Python
+    frame), ~10x cheaper than a frozen dataclass's ``__init__``."""
 
     seq_no: int
     primary_term: int
@@ -227,6 +241,17 @@ class _LocalCheckpointTracker:
             self.checkpoint += 1
             del self.processed_above[self.checkpoint]
 
+    def mark_range_processed(self, first_seq_no: int, last_seq_no: int, primary_term: int) -> None:
+        """``mark_processed`` for every seq_no in [first, last]; one step when it extends the
+        checkpoint (a primary's batch on a copy without gaps)."""
+        if first_seq_no == self.checkpoint + 1 and not self.processed_above and last_seq_no >= first_seq_no:
+            self.checkpoint = last_seq_no
+            if last_seq_no > self.max_seq_no:
+                self.max_seq_no = last_seq_no
+            return
+        for seq_no in range(first_seq_no, last_seq_no + 1):
+            self.mark_processed(seq_no, primary_term)
+
     def rollback_above(self, seq_no: int) -> None:
         self.processed_above = {s: t for s, t in self.processed_above.items() if s <= seq_no}
         self.checkpoint = min(self.checkpoint, seq_no)
@@ -251,6 +276,45 @@ class _Prepared:
     result: OperationResult
     values: dict | None = None       # parsed fields of an index operation (None: delete / no write)
     previous: _DocState | None = None
+
+
+_build_segment_document = frozen_dataclass_builder(SegmentDocument)
+_PLAIN_INDEX_ATTRIBUTES = attrgetter("if_seq_no", "if_primary_term", "version", "version_type")
+_PLAIN_INDEX_SETTINGS = {(None, None, None, "internal")}
+_PLAIN_OP_TYPES = ({"index"}, {"create"}, {"index", "create"})
+
+
+@dataclass(frozen=True, slots=True)
+class _PlainIndexBatch:
+    """A batch of IndexOperations without version checks, as columns (the primary's fast path)."""
+
+    document_ids: list          # None at auto_id_positions
+    sources: list
+    routings: list | None       # None: no operation has a routing
+    op_types: list
+    has_create: bool
+    auto_id_positions: tuple[int, ...]
+
+
+def _plain_index_batch(operations: Sequence[Any]) -> _PlainIndexBatch | None:
+    """The batch as columns when every operation is an IndexOperation with op_type index/create,
+    internal versioning and no if_seq_no/if_primary_term/version; else None. C-level passes only."""
+    if not operations or set(map(type, operations)) != {IndexOperation}:
+        return None
+    if set(map(_PLAIN_INDEX_ATTRIBUTES, operations)) != _PLAIN_INDEX_SETTINGS:
+        return None
+    op_types = list(map(attrgetter("op_type"), operations))
+    if set(op_types) not in _PLAIN_OP_TYPES:
+        return None
+    document_ids = list(map(attrgetter("document_id"), operations))
+    auto_id_positions: tuple[int, ...] = ()
+    if None in document_ids:
+        auto_id_positions = tuple(position for position, document_id in enumerate(document_ids) if document_id is None)
+    routings = list(map(attrgetter("routing"), operations))
+    if routings.count(None) == len(routings):
+        routings = None
+    return _PlainIndexBatch(document_ids, list(map(attrgetter("source"), operations)), routings, op_types,
+                            "create" in op_types, auto_id_positions)
 
 
 def _auto_id() -> str:
@@ -311,6 +375,7 @@ class Shard:
         self._pending_deletions: set[str] = set()
         self._retention_floor: int | None = None
         self._lookup_hint: dict[str, list] | None = None     # see _batch_lookups
+        self._last_buffer_write_error: str | None = None      # see _bound_indexing_buffer
         self._snapshot_checkpoints: list[int] = []   # open commit snapshots keep the log above these
         self.global_checkpoint = NO_OPS_PERFORMED
         self._max_primary_term = 0
@@ -489,35 +554,34 @@ class Shard:
     def apply_as_primary(self, operations: Sequence[Any], primary_term: int) -> list[OperationResult]:
         """Validate, assign seq_nos, log, apply. One log record and (durability "request") one shared
         fsync per call. MappingUpdateRequired (the union of updates) is raised before anything is
-        applied; per-operation failures come back in ``OperationResult.error``."""
+        applied; per-operation failures come back in ``OperationResult.error``.
+
+        The indexing buffer is bounded here too (F12): when this call leaves it at or above
+        ``indexing_buffer_bytes``, the buffer is written out as an unpublished segment before the
+        call returns (after the durability wait; searchers see it at the next refresh)."""
         with _cyclic_gc_paused():
-            prepared, location = self._apply_as_primary_in_memory(operations, primary_term)
+            results, location = self._apply_as_primary_in_memory(operations, primary_term)
         self._wait_for_durability(location)
-        return [item.result for item in prepared]
+        self._bound_indexing_buffer()
+        return results
 
     def _apply_as_primary_in_memory(self, operations: Sequence[Any], primary_term: int
-                                    ) -> tuple[list[_Prepared], Any]:
+                                    ) -> tuple[list[OperationResult], Any]:
         # index operations are parsed before the writer lock is taken (the slow part of a bulk):
         # parsing depends only on the mapping, and a mapping only grows, so a parse that succeeded
         # against the mapping of now is the parse against any later one
-        parsed_sources: dict[int, Any] = {}
-        early_updates: dict = {}
-        for number, operation in enumerate(operations):
-            if isinstance(operation, IndexOperation):
-                try:
-                    parsed_sources[number] = self._parse(operation.source, early_updates)
-                except (MapperParsingError, IndexEngineError) as error:
-                    if isinstance(error, MappingUpdateRequired):
-                        raise
-                    parsed_sources[number] = error
-        if early_updates:
-            raise MappingUpdateRequired(early_updates)
+        fast_batch = _plain_index_batch(operations)
+        parsed_sources = self._parse_index_operations(operations, fast_batch is not None)
         with self._lock:
             self._check_open()
             if primary_term < self._max_primary_term:
                 raise StaleOperationError(
                     f"primary term [{primary_term}] is older than the highest term seen [{self._max_primary_term}]",
                     primary_term=primary_term, current_term=self._max_primary_term)
+            if fast_batch is not None:
+                applied = self._apply_plain_index_batch_locked(fast_batch, parsed_sources, primary_term)
+                if applied is not None:
+                    return applied
             with self._batch_lookups([op.document_id for op in operations if op.document_id is not None]):
                 prepared = self._prepare_primary(operations, primary_term, parsed_sources)
             to_log = [item.result.replicated for item in prepared if item.result.replicated is not None]
@@ -530,7 +594,154 @@ class Shard:
                         if item.result.replicated is not None:
                             self._apply_to_memory(item.result.replicated, item.values, item.previous)
                     self._roll_translog_if_large()
-        return prepared, location
+        return [item.result for item in prepared], location
+
+    def _parse_index_operations(self, operations: Sequence[Any], all_index: bool) -> dict[int, Any]:
+        """Operation number -> parsed values or the per-operation error, for every IndexOperation;
+        raises MappingUpdateRequired (the union) when any needs fields the mapping lacks. Flat
+        documents go through ``Mapping.parse_flat_documents`` in one batch; the rest one by one."""
+        mapping = self.mapping
+        if all_index:
+            numbers = range(len(operations))
+        else:
+            numbers = [number for number, operation in enumerate(operations) if isinstance(operation, IndexOperation)]
+        sources = [operations[number].source for number in numbers]
+        try:
+            loaded: list[Any] | None = list(map(orjson.loads, sources))
+        except orjson.JSONDecodeError:
+            loaded = None      # at least one is not JSON: each gets its own answer below
+        # a mapping without the batch form (test doubles of the mapping contract) parses one by one
+        parse_flat_documents = getattr(mapping, "parse_flat_documents", None)
+        if loaded is not None and parse_flat_documents is not None:
+            flat_values = parse_flat_documents(loaded)
+        else:
+            flat_values = [None] * len(sources)
+        parsed_sources: dict[int, Any] = dict(zip(numbers, flat_values))
+        early_updates: dict = {}
+        for position in [position for position, values in enumerate(flat_values) if values is None]:
+            number = numbers[position]
+            try:
+                if loaded is None:
+                    parsed_sources[number] = self._parse(sources[position], early_updates, mapping)
+                else:
+                    parsed_sources[number] = self._parse_loaded(loaded[position], early_updates, mapping)
+            except (MapperParsingError, IndexEngineError) as error:
+                if isinstance(error, MappingUpdateRequired):
+                    raise
+                parsed_sources[number] = error
+        if early_updates:
+            raise MappingUpdateRequired(early_updates)
+        return parsed_sources
+
+    def _apply_plain_index_batch_locked(self, batch: _PlainIndexBatch, parsed_sources: dict[int, Any],
+                                        primary_term: int) -> tuple[list[OperationResult], Any] | None:
+        """The columnar fast path (F6), under the writer lock: a batch of index/create operations
+        without version checks whose ids are distinct, whose sources all parsed, and where no create
+        meets an existing document. One seq_no range, one encoded log record, one bulk version-map
+        update; the outcome is exactly the general path's. None: not such a batch (nothing done)."""
+        count = len(batch.document_ids)
+        values = [parsed_sources[number] for number in range(count)]
+        if any(isinstance(item, BaseException) for item in values):
+            return None
+        document_ids = batch.document_ids
+        if batch.auto_id_positions:
+            document_ids = list(document_ids)
+            for position in batch.auto_id_positions:
+                document_ids[position] = _auto_id()
+        if len(set(document_ids)) != count:
+            return None        # an id twice: later operations must see earlier ones (general path)
+        states = self._current_states(document_ids, batch.auto_id_positions)
+        existing = [position for position, state in enumerate(states) if state is not None]
+        outcomes: list[str] | Any = repeat("created", count)
+        versions: list[int] | Any = repeat(1, count)
+        if existing:
+            outcomes = ["created"] * count
+            versions = [1] * count
+            for position in existing:
+                state = states[position]
+                if not state.deleted:
+                    if batch.has_create and batch.op_types[position] == "create":
+                        return None      # a version conflict result: the general path words it
+                    outcomes[position] = "updated"
+                versions[position] = state.version + 1
+            versions_for_log: Any = versions
+        else:
+            versions_for_log = [1] * count
+        first_seq_no = self._tracker.max_seq_no + 1
+        last_seq_no = first_seq_no + count - 1
+        sources = batch.sources
+        routings = batch.routings
+        encoded = encode_index_batch(first_seq_no, primary_term, versions_for_log, document_ids, sources, routings)
+        location = self._translog.append_encoded(encoded, count, first_seq_no, last_seq_no)
+        self._max_primary_term = primary_term
+        seq_nos = range(first_seq_no, last_seq_no + 1)
+        routing_column = routings if routings is not None else repeat(None, count)
+        with self._fail_on_error("applying logged operations"):
+            for position in existing:
+                self._supersede(states[position])
+            buffer = self._buffer
+            start = len(buffer.documents)
+            buffer.documents.extend(map(_build_segment_document, document_ids, sources, values, seq_nos,
+                                        repeat(primary_term, count), versions_for_log, routing_column))
+            buffer.size_bytes += sum(map(len, sources)) + 64 * count
+            self._version_map.update(zip(document_ids, map(_DocState._make, zip(
+                seq_nos, repeat(primary_term, count), versions_for_log, repeat(False, count), repeat(buffer, count),
+                range(start, start + count), repeat(None, count), repeat(-1, count)))))
+            self._tracker.mark_range_processed(first_seq_no, last_seq_no, primary_term)
+            self._roll_translog_if_large()
+        replicated = list(map(build_replicated_operation, repeat("index", count), seq_nos,
+                              repeat(primary_term, count), versions_for_log, document_ids, sources,
+                              repeat(None, count), routings if routings is not None else repeat(None, count)))
+        results = list(map(build_operation_result, document_ids, outcomes, seq_nos, repeat(primary_term, count),
+                           versions_for_log, repeat(None, count), replicated, sources))
+        return results, location
+
+    def _current_states(self, document_ids: list[str], fresh_positions: tuple[int, ...]) -> list[_DocState | None]:
+        """``_current_state`` of every id (``fresh_positions``: auto-generated ids, known new): the
+        version map in one pass, then only the ids whose hash a segment holds are looked up there."""
+        states = list(map(self._version_map.get, document_ids))
+        if not self._segments:
+            return states
+        unknown = [position for position, state in enumerate(states) if state is None]
+        if fresh_positions:
+            fresh = set(fresh_positions)
+            unknown = [position for position in unknown if position not in fresh]
+        if not unknown:
+            return states
+        hashes = np.fromiter((hash(document_ids[position]) for position in unknown), dtype=np.int64,
+                             count=len(unknown))
+        candidates: dict[int, list[_LiveSegment]] = {}
+        for segment in self._segments:
+            segment_hashes = segment.core.id_hashes()
+            if not len(segment_hashes):
+                continue
+            found = np.minimum(np.searchsorted(segment_hashes, hashes), len(segment_hashes) - 1)
+            for index in np.flatnonzero(segment_hashes[found] == hashes).tolist():
+                candidates.setdefault(unknown[index], []).append(segment)
+        if candidates:
+            self._lookup_hint = {document_ids[position]: segments for position, segments in candidates.items()}
+            try:
+                for position in candidates:
+                    states[position] = self._current_state(document_ids[position])
+            finally:
+                self._lookup_hint = None
+        return states
+
+    def _indexing_buffer_hard_limit(self) -> int:
+        limit = self.settings.indexing_buffer_hard_limit_bytes
+        return limit if limit is not None else INDEXING_BUFFER_HARD_LIMIT_FACTOR * self.settings.indexing_buffer_bytes
+
+    def _bound_indexing_buffer(self) -> None:
+        """F12: one comparison per write call; a buffer at or past the hard limit is written out as
+        an unpublished segment now (what scheduled maintenance does at the soft limit), so memory
+        stays bounded without node/'s timer. A failure here does not fail the (durable, applied)
+        write: the buffer is kept and maintenance or the next write tries again."""
+        if self._buffer.size_bytes < self._indexing_buffer_hard_limit():
+            return
+        try:
+            self._write_buffer(publish=False, minimum_bytes=self._indexing_buffer_hard_limit())
+        except (StorageError, OSError) as error:
+            self._last_buffer_write_error = repr(error)
 
     def _prepare_primary(self, operations: Sequence[Any], primary_term: int,
                          parsed_sources: dict[int, Any]) -> list[_Prepared]:
@@ -587,6 +798,9 @@ class Shard:
             parsed_json = orjson.loads(source)
         except orjson.JSONDecodeError as error:
             raise MapperParsingError(f"failed to parse: the source is not valid JSON: {error}") from None
+        return self._parse_loaded(parsed_json, mapping_updates, mapping)
+
+    def _parse_loaded(self, parsed_json: Any, mapping_updates: dict, mapping: Any = None) -> dict | None:
         if not isinstance(parsed_json, dict):
             raise MapperParsingError(
                 f"failed to parse: the source must be a JSON object, got {type(parsed_json).__name__}")
@@ -785,6 +999,7 @@ class Shard:
         with _cyclic_gc_paused():
             results, location = self._apply_as_replica_in_memory(operations, request_primary_term)
         self._wait_for_durability(location)
+        self._bound_indexing_buffer()
         return results
 
     def _apply_as_replica_in_memory(self, operations: Sequence[ReplicatedOperation],
@@ -902,15 +1117,19 @@ class Shard:
         (into a fresh buffer; the one being built stays readable until the segment is swapped in)."""
         self._write_buffer(publish=True)
 
-    def _write_buffer(self, publish: bool) -> None:
+    def _write_buffer(self, publish: bool, minimum_bytes: int = 0) -> None:
         """The buffer becomes a segment; ``publish`` makes it (and every earlier unpublished one)
         searchable. Unpublished: only to bound the buffer's memory, as OpenSearch writes a segment
-        when its indexing buffer is full without making it visible."""
+        when its indexing buffer is full without making it visible. ``minimum_bytes``: nothing
+        unless the buffer still holds that much once the locks are held (a concurrent writer may
+        have written it out meanwhile)."""
         with self._refresh_lock:
             started = time.perf_counter()
             with self._lock:
                 self._check_open()
                 building = self._buffer
+                if building.size_bytes < minimum_bytes:
+                    return
                 if not building.documents:
                     if publish:
                         self._finish_refresh(started)
@@ -948,9 +1167,9 @@ class Shard:
         merged.size_bytes = building.size_bytes + current.size_bytes
         for document_id, state in list(self._version_map.items()):
             if state.buffer is building:
-                self._version_map[document_id] = replace(state, buffer=merged)
+                self._version_map[document_id] = state._replace(buffer=merged)
             elif state.buffer is current:
-                self._version_map[document_id] = replace(state, buffer=merged,
+                self._version_map[document_id] = state._replace(buffer=merged,
                                                          buffer_index=state.buffer_index + offset)
         self._buffer = merged
 

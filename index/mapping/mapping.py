@@ -16,7 +16,10 @@ import copy
 import math
 import re
 import struct
+from collections.abc import Sequence
 from dataclasses import dataclass, field as dataclass_field
+from itertools import repeat
+from operator import itemgetter
 from typing import Any, Iterator
 
 
@@ -871,6 +874,103 @@ def _parse_plain_flat_document(plain: dict[str, _PlainLeaf], source: dict[str, A
     return values
 
 
+def _plain_column_checks(leaves: dict[str, _Leaf], plain: dict[str, _PlainLeaf]) -> dict[str, Any]:
+    """For each plain leaf with a converter, how a whole column of its values is accepted unchanged
+    at once: ``(minimum, maximum)`` for an integer type (every value an int in range), "finite" for
+    double (every value a finite float). The per-value converter returns its input in exactly
+    those cases, so a column that passes needs no per-value call."""
+    checks: dict[str, Any] = {}
+    for name in plain:
+        type_name = leaves[name].field_mapping.type
+        if type_name in INTEGER_RANGES:
+            checks[name] = INTEGER_RANGES[type_name]
+        elif type_name == "double":
+            checks[name] = "finite"
+    return checks
+
+
+def _values_builders(shape: tuple[str, ...], layout: tuple[tuple[str, ...], ...]) -> tuple[Any, Any]:
+    """Two functions making ``ParsedDocument.values`` dicts for documents with the keys ``shape``:
+    one reading the documents themselves, one reading rows (a tuple of scalars per document, in
+    ``shape`` order); ``layout[i]`` holds the paths the i-th key's value goes to (its leaf, then its
+    multi-fields). Generated per shape because a dict display with constant keys costs less than
+    half of ``dict(zip(paths, row))`` here (0.6 vs 1.4 µs per document)."""
+    arguments = [f"value_{number}" for number in range(len(shape))]
+    from_documents = ", ".join(f"{path!r}: [document[{key!r}]]" for key, paths in zip(shape, layout)
+                               for path in paths)
+    from_rows = ", ".join(f"{path!r}: [value_{number}]" for number, paths in enumerate(layout) for path in paths)
+    source = (f"def build_from_documents(documents):\n"
+              f"    return [{{{from_documents}}} for document in documents]\n"
+              f"def build_from_rows(rows):\n"
+              f"    return [{{{from_rows}}} for ({', '.join(arguments)},) in rows]\n")
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # noqa: S102 - keys are repr() literals of the mapping's own paths
+    return namespace["build_from_documents"], namespace["build_from_rows"]
+
+
+_VALUES_BUILDERS: dict[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], tuple[Any, Any]] = {}
+_VALUES_BUILDERS_LIMIT = 256
+
+
+def _cached_values_builders(shape: tuple[str, ...], layout: tuple[tuple[str, ...], ...]) -> tuple[Any, Any]:
+    builders = _VALUES_BUILDERS.get((shape, layout))
+    if builders is None:
+        if len(_VALUES_BUILDERS) >= _VALUES_BUILDERS_LIMIT:
+            _VALUES_BUILDERS.clear()   # many shapes: start over rather than grow without bound
+        builders = _VALUES_BUILDERS[(shape, layout)] = _values_builders(shape, layout)
+    return builders
+
+
+def _parse_plain_flat_column_group(plain: dict[str, _PlainLeaf], checks: dict[str, Any], shape: tuple[str, ...],
+                                   documents: list[dict[str, Any]]) -> list[dict[str, list] | None]:
+    """``_parse_plain_flat_document`` for documents that all have exactly the keys of ``shape``,
+    column by column: None for a document the per-document path would reject."""
+    count = len(documents)
+    if not shape:
+        return [{} for _ in range(count)]
+    rejected: set[int] = set()
+    converted_columns: dict[int, list[Any]] = {}
+    for position, key in enumerate(shape):
+        getter = itemgetter(key)
+        path, accepted_type, convert, sub_fields = plain[key]
+        types = set(map(type, map(getter, documents)))
+        accepted_as_is = False
+        if accepted_type is not None and types == {accepted_type}:
+            accepted_as_is = True
+        elif convert is not None:
+            check = checks.get(key)
+            if check == "finite":
+                accepted_as_is = types == {float} and all(map(math.isfinite, map(getter, documents)))
+            elif check is not None:
+                accepted_as_is = (types == {int} and check[0] <= min(map(getter, documents))
+                                  and max(map(getter, documents)) <= check[1])
+            if not accepted_as_is:
+                converted = list(map(convert, map(getter, documents)))
+                rejected.update(index for index, value in enumerate(converted) if value is None)
+                converted_columns[position] = converted
+        else:
+            rejected.update(index for index, document in enumerate(documents)
+                            if type(document[key]) is not accepted_type)
+        for _, ignore_above in sub_fields:
+            # only str leaves have plain multi-fields; a longer value is recorded in _ignored by
+            # the full walk, so such documents go there
+            if ignore_above is not None:
+                rejected.update(index for index, document in enumerate(documents)
+                                if type(document[key]) is str and len(document[key]) > ignore_above)
+    layout = tuple((plain[key][0], *(sub_path for sub_path, _ in plain[key][3])) for key in shape)
+    build_from_documents, build_from_rows = _cached_values_builders(shape, layout)
+    parsed: list[dict[str, list] | None]
+    if converted_columns:
+        columns = [converted_columns.get(position) or list(map(itemgetter(key), documents))
+                   for position, key in enumerate(shape)]
+        parsed = build_from_rows(zip(*columns))
+    else:
+        parsed = build_from_documents(documents)
+    for index in rejected:
+        parsed[index] = None
+    return parsed
+
+
 def _unwrap_type_name(mapping_json: dict[str, Any]) -> dict[str, Any]:
     """{"_doc": {...}} → {...}: the one mapping type name OpenSearch still accepts as a wrapper."""
     if len(mapping_json) == 1 and isinstance(mapping_json.get("_doc"), dict):
@@ -881,7 +981,7 @@ def _unwrap_type_name(mapping_json: dict[str, Any]) -> dict[str, Any]:
 class Mapping:
     """An index's mapping. Immutable: every method returns a new Mapping."""
 
-    __slots__ = ("_json", "_fields", "_objects", "_leaves_by_object", "_plain_root_leaves")
+    __slots__ = ("_json", "_fields", "_objects", "_leaves_by_object", "_plain_root_leaves", "_plain_column_checks")
 
     def __init__(self, normalised_json: dict[str, Any]) -> None:
         self._json = normalised_json
@@ -891,6 +991,7 @@ class Mapping:
         self._leaves_by_object: dict[str, dict[str, _Leaf]] = {}
         self._index_fields(normalised_json.get("properties", {}), "")
         self._plain_root_leaves = _plain_leaves(self._leaves_by_object.get("", {}))
+        self._plain_column_checks = _plain_column_checks(self._leaves_by_object.get("", {}), self._plain_root_leaves)
         for field_mapping in self._fields.values():
             for target in field_mapping.copy_to:
                 if target in self._objects:
@@ -1036,6 +1137,44 @@ class Mapping:
         if state.update:
             raise MappingUpdateRequired(state.update)
         return ParsedDocument(state.values, tuple(dict.fromkeys(state.ignored)))
+
+    def parse_flat_documents(self, sources: Sequence[Any]) -> list[dict[str, list] | None]:
+        """A batch form of ``parse_document`` for the common case, column by column: for each source,
+        the ``ParsedDocument.values`` that ``parse_document`` returns when the source is an object
+        whose every key is a mapped root leaf holding one plain scalar (nothing ignored, nothing to
+        add), else None — then the caller runs ``parse_document`` on it, which also raises what
+        it must. Never raises for a document; never needs a mapping update."""
+        count = len(sources)
+        results: list[dict[str, list] | None] = [None] * count
+        plain = self._plain_root_leaves
+        if not count or self._json.get("enabled", True) is False:
+            return results
+        dict_type = dict
+        groups: dict[tuple[str, ...], list[int]] = {}
+        first = sources[0]
+        # the common case, one batch of documents with the same keys, found without a per-document
+        # tuple (tuple(dict) costs ~0.5 µs): key views compare as sets, so a group is "same keys",
+        # and the values dicts follow the first document's key order (dicts compare equal anyway)
+        if (set(map(type, sources)) == {dict_type}
+                and all(map(first.keys().__eq__, map(dict_type.keys, sources)))):
+            groups[tuple(first)] = list(range(count))
+        else:
+            by_keys: dict[frozenset[str], list[int]] = {}
+            for index, source in enumerate(sources):
+                if type(source) is dict_type:
+                    by_keys.setdefault(frozenset(source), []).append(index)
+            for indices in by_keys.values():
+                groups[tuple(sources[indices[0]])] = indices
+        for shape, indices in groups.items():
+            if not all(key in plain for key in shape):
+                continue
+            if len(indices) == count:
+                return _parse_plain_flat_column_group(plain, self._plain_column_checks, shape, list(sources))
+            parsed = _parse_plain_flat_column_group(plain, self._plain_column_checks, shape,
+                                                    [sources[index] for index in indices])
+            for index, values in zip(indices, parsed):
+                results[index] = values
+        return results
 
     # -- the document walk ------------------------------------------------------------------
     def _walk_object(self, object_definition: dict[str, Any] | None, path: str, source: dict[str, Any],

@@ -13,7 +13,10 @@ from __future__ import annotations
 import struct
 import threading
 import zlib
+from collections.abc import Sequence
+from itertools import chain
 
+import numpy as np
 import zstandard
 
 from index.operations import ReplicatedOperation
@@ -66,6 +69,49 @@ def encode_operations(operations: list[ReplicatedOperation] | tuple[ReplicatedOp
     return b"".join(parts)
 
 
+# OPERATION_HEADER as a packed numpy record, to write the headers of a whole batch at once
+_OPERATION_HEADER_DTYPE = np.dtype([("kind", "u1"), ("seq_no", "<i8"), ("primary_term", "<i8"), ("version", "<i8"),
+                                    ("id_length", "<i4"), ("source_length", "<i4"), ("reason_length", "<i4")])
+assert _OPERATION_HEADER_DTYPE.itemsize == OPERATION_HEADER.size
+
+
+def encode_index_batch(first_seq_no: int, primary_term: int, versions: Sequence[int], document_ids: Sequence[str],
+                       sources: Sequence[bytes], routings: Sequence[str | None] | None = None) -> bytes:
+    """The bytes ``encode_operations`` gives for index operations with consecutive seq_nos from
+    ``first_seq_no``, one term, and no reason — without a ReplicatedOperation or a struct.pack per
+    operation: the headers are one numpy record array, the record one join (the primary's bulk
+    fast path; the log format is unchanged)."""
+    count = len(document_ids)
+    if not count:
+        return b""
+    id_bytes = [document_id.encode("utf-8") for document_id in document_ids]
+    headers = np.empty(count, dtype=_OPERATION_HEADER_DTYPE)
+    headers["kind"] = _KIND_CODES["index"]
+    headers["seq_no"] = np.arange(first_seq_no, first_seq_no + count, dtype=np.int64)
+    headers["primary_term"] = primary_term
+    headers["version"] = np.fromiter(versions, dtype=np.int64, count=count)
+    headers["id_length"] = np.fromiter(map(len, id_bytes), dtype=np.int32, count=count)
+    headers["source_length"] = np.fromiter(map(len, sources), dtype=np.int32, count=count)
+    headers["reason_length"] = _ABSENT
+    routed = routings is not None and any(routing is not None for routing in routings)
+    if routed:
+        headers["kind"] = [_KIND_CODES["index"] | (0 if routing is None else _HAS_ROUTING) for routing in routings]
+    header_bytes = headers.tobytes()
+    size = OPERATION_HEADER.size
+    header_slices = map(header_bytes.__getitem__, map(slice, range(0, count * size, size),
+                                                      range(size, count * size + size, size)))
+    if not routed:
+        return b"".join(chain.from_iterable(zip(header_slices, id_bytes, sources)))
+    routing_parts = []
+    for routing in routings:
+        if routing is None:
+            routing_parts.append(b"")
+        else:
+            encoded = routing.encode("utf-8")
+            routing_parts.append(_ROUTING_LENGTH.pack(len(encoded)) + encoded)
+    return b"".join(chain.from_iterable(zip(header_slices, id_bytes, sources, routing_parts)))
+
+
 def decode_operations(raw: bytes) -> list[ReplicatedOperation]:
     operations = []
     view = memoryview(raw)
@@ -99,7 +145,12 @@ def decode_operations(raw: bytes) -> list[ReplicatedOperation]:
 
 
 def frame_record(operations) -> bytes:
-    payload = _compressor().compress(encode_operations(operations))
+    return frame_encoded(encode_operations(operations))
+
+
+def frame_encoded(encoded_operations: bytes) -> bytes:
+    """The framed record of an already encoded batch (``encode_operations``/``encode_index_batch``)."""
+    payload = _compressor().compress(encoded_operations)
     length_bytes = struct.pack("<I", len(payload))
     crc = zlib.crc32(payload, zlib.crc32(length_bytes))
     return struct.pack("<I", crc) + length_bytes + payload

@@ -43,7 +43,7 @@ from index.format import (
     fsync_directory, read_checked_file, replace_file_atomically,
 )
 from index.operations import ReplicatedOperation
-from index.translog.records import FRAME_HEADER, decode_payload, frame_record, record_at
+from index.translog.records import FRAME_HEADER, decode_payload, frame_encoded, frame_record, record_at
 
 CHECKPOINT_FILE_NAME = "translog.ckp"
 DURABILITY_POLICIES = ("request", "async")
@@ -67,12 +67,15 @@ class _GenerationInfo:
     size_bytes: int = 0
 
     def note(self, operations: Sequence[ReplicatedOperation]) -> None:
-        self.operations += len(operations)
-        for operation in operations:
-            if self.min_seq_no is None or operation.seq_no < self.min_seq_no:
-                self.min_seq_no = operation.seq_no
-            if self.max_seq_no is None or operation.seq_no > self.max_seq_no:
-                self.max_seq_no = operation.seq_no
+        seq_nos = [operation.seq_no for operation in operations]
+        self.note_range(len(seq_nos), min(seq_nos, default=None), max(seq_nos, default=None))
+
+    def note_range(self, operation_count: int, min_seq_no: int | None, max_seq_no: int | None) -> None:
+        self.operations += operation_count
+        if min_seq_no is not None and (self.min_seq_no is None or min_seq_no < self.min_seq_no):
+            self.min_seq_no = min_seq_no
+        if max_seq_no is not None and (self.max_seq_no is None or max_seq_no > self.max_seq_no):
+            self.max_seq_no = max_seq_no
 
     def to_json(self) -> dict:
         return {"operations": self.operations, "min_seq_no": self.min_seq_no,
@@ -270,7 +273,20 @@ class Translog:
 
     def append(self, operations: Sequence[ReplicatedOperation]) -> Location:
         """Write one record holding ``operations``; return where it ends (not yet durable)."""
-        record = frame_record(list(operations))
+        operations = list(operations)
+        seq_nos = [operation.seq_no for operation in operations]
+        return self._write_record(frame_record(operations), len(operations),
+                                  min(seq_nos, default=None), max(seq_nos, default=None))
+
+    def append_encoded(self, encoded_operations: bytes, operation_count: int, min_seq_no: int,
+                       max_seq_no: int) -> Location:
+        """``append`` for a batch the caller already encoded (records.encode_index_batch, the
+        primary's bulk fast path): same record, same durability contract; the caller vouches that
+        the batch holds ``operation_count`` operations with seq_nos in [min_seq_no, max_seq_no]."""
+        return self._write_record(frame_encoded(encoded_operations), operation_count, min_seq_no, max_seq_no)
+
+    def _write_record(self, record: bytes, operation_count: int, min_seq_no: int | None,
+                      max_seq_no: int | None) -> Location:
         with self._write_lock:
             self._check_usable()
             path = self._generation_path(self.current_generation)
@@ -288,7 +304,7 @@ class Translog:
                     self._failure = f"write failed ({error}) and truncate failed ({truncate_error})"
                 raise StorageError(f"cannot append to translog [{path}]: {error}", file=str(path)) from error
             self._written = Location(self.current_generation, start + len(record))
-            self._current_info.note(operations)
+            self._current_info.note_range(operation_count, min_seq_no, max_seq_no)
             self._current_info.size_bytes = self._written.offset
             return self._written
 
