@@ -20,6 +20,7 @@ bodies are parsed here.
 from __future__ import annotations
 
 import time
+from itertools import chain
 from typing import Any
 
 import orjson
@@ -130,34 +131,30 @@ def parse_common_bulk_body(body: bytes, default_index: str | None, query: dict[s
     sources = lines[1::2]
     if not all(sources):
         return None
-    actions: list[str] = []
-    index_names: list[str] = []
-    document_ids: list[str | None] = []
-    append_action = actions.append
-    append_index = index_names.append
-    append_id = document_ids.append
-    simple_metadata = SIMPLE_METADATA
-    for action_line in parsed:
-        # a misaligned pair (a delete's missing source) shows first as a non index/create action
-        if type(action_line) is not dict or len(action_line) != 1:
-            return None
-        (action, metadata), = action_line.items()
-        if (action != "index" and action != "create") or type(metadata) is not dict \
-                or not simple_metadata.issuperset(metadata):
-            return None
-        index_name = metadata.get("_index", default_index)
-        document_id = metadata.get("_id")
-        if type(index_name) is not str or (document_id is not None and (
-                type(document_id) is not str or len(document_id) > 128)):
-            return None
-        append_action(action)
-        append_index(index_name)
-        append_id(document_id)
+    # checks over whole columns (C-speed set/map/chain) rather than ~10 Python checks per line
+    try:
+        # TypeError: a line that is not an object; ValueError: an object without exactly one key
+        pairs = [pair for (pair,) in map(dict.items, parsed)]
+    except (TypeError, ValueError):
+        return None
+    actions = [action for action, _ in pairs]
+    if not FAST_ACTIONS.issuperset(actions):
+        return None                  # also where a misaligned pair (a delete without source) shows first
+    metadatas = [metadata for _, metadata in pairs]
+    if set(map(type, metadatas)) != {dict} or not SIMPLE_METADATA.issuperset(chain.from_iterable(metadatas)):
+        return None
+    index_names = [metadata.get("_index", default_index) for metadata in metadatas]
+    document_ids = [metadata.get("_id") for metadata in metadatas]
+    if set(map(type, index_names)) != {str} or not ID_TYPES.issuperset(map(type, document_ids)):
+        return None
+    if max(map(len, filter(None, document_ids)), default=0) > 128:
+        return None
     return ColumnarWrites(actions, index_names, document_ids, sources)
 
 
 EMPTY_SOURCE = memoryview(b"")
 SIMPLE_METADATA = frozenset({"_index", "_id"})
+ID_TYPES = frozenset({str, type(None)})
 FAST_ACTIONS = frozenset({"index", "create"})
 
 
