@@ -64,6 +64,44 @@ def bitmap_from_docs(docs: np.ndarray) -> BitMap:
     return BitMap(doc_array)
 
 
+def term_docs(segment: Any, field_name: str, term: str) -> np.ndarray:
+    """A term's postings as a sorted int64 array: the reader's decoded cache when it has one."""
+    fast = getattr(segment, "postings_docs", None)
+    if fast is not None:
+        return fast(field_name, term)
+    return docs_from_bitmap(segment.postings(field_name, term))
+
+
+def term_document_frequency(segment: Any, field_name: str, term: str) -> int:
+    fast = getattr(segment, "document_frequency", None)
+    if fast is not None:
+        return fast(field_name, term)
+    return len(segment.postings(field_name, term))
+
+
+# Block-max bounds are computed with the score's own formula on (max frequency, min length); the
+# rounding of each float operation is monotone but their composition need not be, so bounds are
+# widened by far more than a float64 rounding error and than the float32 step of the ranking key.
+_BOUND_SLACK = 1.0 + 1e-6
+# Below this many postings entries (or 4x the window) a term is scored whole: pruning's bookkeeping
+# would cost more than it saves. Tests lower it to exercise pruning on small corpora.
+PRUNING_MINIMUM_ENTRIES = 2048
+
+
+def _block_entries(blocks: np.ndarray, block_size: int, entry_count: int) -> np.ndarray:
+    """Entry indexes of the given ascending blocks, ascending."""
+    entries = (blocks[:, None] * block_size + np.arange(block_size, dtype=np.int64)[None, :]).ravel()
+    if len(blocks) and blocks[-1] * block_size + block_size > entry_count:
+        entries = entries[entries < entry_count]
+    return entries
+
+
+def kth_ranking_score(scores: np.ndarray, k: int) -> float:
+    """The k-th best ranking key (float32 score, as the collector compares) as a float64."""
+    keys = scores.astype(np.float32)
+    return float(np.partition(keys, len(keys) - k)[len(keys) - k])
+
+
 def sorted_membership(values: np.ndarray, sorted_members: np.ndarray) -> np.ndarray:
     """Which of ``values`` occur in ``sorted_members`` (ascending): binary search per value,
     O(n log m) with no sort — np.isin and np.intersect1d sort their concatenation."""
@@ -93,6 +131,10 @@ def _restrict(doc_scores: DocScores, keep: np.ndarray) -> DocScores:
 def restrict_to_bitmap(doc_scores: DocScores, bitmap: BitMap) -> DocScores:
     if len(doc_scores.docs) == 0:
         return doc_scores
+    if len(bitmap) > 4 * len(doc_scores.docs):
+        # a wide filter (a cached range): intersect in roaring rather than widen the whole filter
+        kept = docs_from_bitmap(bitmap_from_docs(doc_scores.docs) & bitmap)
+        return _restrict(doc_scores, sorted_membership(doc_scores.docs, kept))
     return _restrict(doc_scores, sorted_membership(doc_scores.docs, docs_from_bitmap(bitmap)))
 
 
@@ -157,7 +199,7 @@ class ShardExecution:
         key = (field_name, term)
         cached = self._document_frequencies.get(key)
         if cached is None:
-            cached = sum(len(segment.postings(field_name, term)) for segment in self.searcher.segments)
+            cached = sum(term_document_frequency(segment, field_name, term) for segment in self.searcher.segments)
             self._document_frequencies[key] = cached
         return cached
 
@@ -195,6 +237,7 @@ class SegmentExecution:
         self._live_docs: BitMap | None = None
         self._value_docs: dict[str, np.ndarray] = {}
         self._all_docs: BitMap | None = None
+        self._live_mask: np.ndarray | None | bool = False   # False: not computed yet
         # the filter cache follows the segment's immutable content, not its (reusable) name
         self.cache_identity = getattr(segment, "core", segment)
 
@@ -206,6 +249,22 @@ class SegmentExecution:
         if self._live_docs is None:
             self._live_docs = self.segment.live_docs()
         return self._live_docs
+
+    def live_mask(self) -> np.ndarray | None:
+        """Boolean per doc (True = live), or None when every doc is live."""
+        if self._live_mask is False:
+            fast = getattr(self.segment, "live_mask", None)
+            if fast is not None:
+                self._live_mask = fast()
+            else:
+                live = self.live_docs()
+                if len(live) == self.max_doc:
+                    self._live_mask = None
+                else:
+                    mask = np.zeros(self.max_doc, dtype=bool)
+                    mask[docs_from_bitmap(live)] = True
+                    self._live_mask = mask
+        return self._live_mask
 
     def all_docs(self) -> BitMap:
         if self._all_docs is None:
@@ -284,6 +343,16 @@ class Plan:
             return None
         return _detail(self.boost, f"{self.description()}")
 
+    def top_candidates(self, segment_execution: SegmentExecution, window: int) -> DocScores | None:
+        """Live docs with their exact scores, a superset of the segment's best ``window`` by
+        (float32 score descending, doc ascending) — or None when this plan cannot prune (the
+        caller then scores every match). Used only when the window is all the request needs."""
+        return None
+
+    def count_live(self, segment_execution: SegmentExecution) -> int:
+        """How many live docs match (the exact total when candidates were pruned)."""
+        return segment_execution.run_matches(self).intersection_cardinality(segment_execution.live_docs())
+
     def highlight_matchers(self, collected: dict[str, list[Callable[[str], bool]]]) -> None:
         for child in self.children():
             child.highlight_matchers(collected)
@@ -344,7 +413,7 @@ class TermPlan(Plan):
         return f"{self.field_name}:{self.term}"
 
     def cost(self, segment_execution: SegmentExecution) -> int:
-        return len(segment_execution.segment.postings(self.field_name, self.term))
+        return term_document_frequency(segment_execution.segment, self.field_name, self.term)
 
     def matches(self, segment_execution: SegmentExecution) -> BitMap:
         return segment_execution.segment.postings(self.field_name, self.term)
@@ -354,17 +423,78 @@ class TermPlan(Plan):
             return np.ones(len(docs), dtype=np.float64)
         return segment_execution.segment.field_lengths(self.field_name)[docs].astype(np.float64)
 
+    def _bm25(self, frequencies: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        # the one formula: full scoring, scoring a subset and block bounds must agree bit for bit
+        normaliser = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / self.average_length)
+        return (self.boost * BM25_NUMERATOR * self.idf) * frequencies / (frequencies + normaliser)
+
     def scores(self, segment_execution: SegmentExecution) -> DocScores:
         segment = segment_execution.segment
-        postings = segment.postings(self.field_name, self.term)
-        if not postings:
+        docs = term_docs(segment, self.field_name, self.term)
+        if len(docs) == 0:
             return DocScores.empty()
-        docs = docs_from_bitmap(postings)
         frequencies = segment.term_frequencies(self.field_name, self.term).astype(np.float64)
-        lengths = self._lengths(segment_execution, docs)
-        normaliser = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / self.average_length)
-        scores = (self.boost * BM25_NUMERATOR * self.idf) * frequencies / (frequencies + normaliser)
-        return DocScores(docs, scores)
+        return DocScores(docs, self._bm25(frequencies, self._lengths(segment_execution, docs)))
+
+    def scores_at(self, segment_execution: SegmentExecution, docs: np.ndarray) -> np.ndarray:
+        """Scores of ``docs`` (ascending, every one in this term's postings), no other posting touched."""
+        segment = segment_execution.segment
+        entries = np.searchsorted(term_docs(segment, self.field_name, self.term), docs)
+        frequencies = segment.term_frequencies(self.field_name, self.term)[entries].astype(np.float64)
+        return self._bm25(frequencies, self._lengths(segment_execution, docs))
+
+    def block_bounds(self, segment_execution: SegmentExecution) -> tuple[int, np.ndarray] | None:
+        """(block size, an upper bound of the score per block of postings entries), or None."""
+        impacts = getattr(segment_execution.segment, "term_impacts", None)
+        if impacts is None or self.boost <= 0:
+            return None
+        block_size, maximum_frequencies, minimum_lengths = impacts(self.field_name, self.term)
+        lengths = (minimum_lengths.astype(np.float64) if self.uses_norms
+                   else np.ones(len(minimum_lengths), dtype=np.float64))
+        return block_size, self._bm25(maximum_frequencies.astype(np.float64), lengths) * _BOUND_SLACK
+
+    def _entries_scored(self, segment_execution: SegmentExecution, docs: np.ndarray,
+                        entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(live docs, scores) of the given postings entries."""
+        segment = segment_execution.segment
+        chosen = docs[entries]
+        live = segment_execution.live_mask()
+        if live is not None:
+            keep = live[chosen]
+            chosen, entries = chosen[keep], entries[keep]
+        frequencies = segment.term_frequencies(self.field_name, self.term)[entries].astype(np.float64)
+        return chosen, self._bm25(frequencies, self._lengths(segment_execution, chosen))
+
+    def top_candidates(self, segment_execution: SegmentExecution, window: int) -> DocScores | None:
+        """Block-max pruning: score the blocks with the best bounds until ``window`` live docs
+        give a threshold, then every block whose bound reaches it (ties included)."""
+        docs = term_docs(segment_execution.segment, self.field_name, self.term)
+        entry_count = len(docs)
+        bounds = self.block_bounds(segment_execution) if entry_count > max(4 * window, PRUNING_MINIMUM_ENTRIES) else None
+        if bounds is None:
+            return None
+        block_size, block_bounds = bounds
+        order = np.argsort(-block_bounds, kind="stable")
+        take = max(1, -(-2 * window // block_size))
+        while True:
+            chosen_blocks = np.sort(order[:take])
+            _, scores = self._entries_scored(segment_execution, docs,
+                                             _block_entries(chosen_blocks, block_size, entry_count))
+            if len(scores) >= window or take >= len(order):
+                break
+            take *= 4
+        if len(scores) < window:
+            return None        # fewer live docs than the window: nothing to prune
+        threshold = kth_ranking_score(scores, window)
+        selected = np.flatnonzero(block_bounds >= threshold)
+        chosen, scores = self._entries_scored(segment_execution, docs,
+                                              _block_entries(selected, block_size, entry_count))
+        return DocScores(chosen, scores)
+
+    def count_live(self, segment_execution: SegmentExecution) -> int:
+        if segment_execution.live_mask() is None:
+            return term_document_frequency(segment_execution.segment, self.field_name, self.term)
+        return super().count_live(segment_execution)
 
     def explain(self, segment_execution: SegmentExecution, doc: int) -> dict | None:
         segment = segment_execution.segment
@@ -775,12 +905,35 @@ class BoolPlan(Plan):
         if self.cannot_match:
             return DocScores.empty()
         current: DocScores | None = None
-        for plan in sorted(self.must, key=lambda plan: plan.cost(segment_execution)):
-            part = segment_execution.run_scores(plan)
-            current = part if current is None else _intersect_scored(current, part)
-            if len(current.docs) == 0:
-                return current
-        filter_bitmap = self._required_bitmap(segment_execution, self.filters)
+        ordered_must = sorted(self.must, key=lambda plan: plan.cost(segment_execution))
+        filter_bitmap = None
+        if len(ordered_must) and all(isinstance(plan, TermPlan) for plan in ordered_must) \
+                and not segment_execution.shard.profile:
+            # intersect the postings (and the filters) first, then score only the survivors;
+            # the sums fold in the same clause order as _intersect_scored, so scores are equal
+            segment = segment_execution.segment
+            docs = term_docs(segment, ordered_must[0].field_name, ordered_must[0].term)
+            for plan in ordered_must[1:]:
+                if len(docs) == 0:
+                    break
+                docs = docs[sorted_membership(docs, term_docs(segment, plan.field_name, plan.term))]
+            filter_bitmap = self._required_bitmap(segment_execution, self.filters) if len(docs) else None
+            if filter_bitmap is not None:
+                docs = restrict_to_bitmap(DocScores(docs, docs), filter_bitmap).docs
+            if len(docs) == 0:
+                return DocScores.empty()
+            scores = ordered_must[0].scores_at(segment_execution, docs)
+            for plan in ordered_must[1:]:
+                scores = scores + plan.scores_at(segment_execution, docs)
+            current = DocScores(docs, scores)
+            filter_bitmap = None          # already applied
+        else:
+            for plan in ordered_must:
+                part = segment_execution.run_scores(plan)
+                current = part if current is None else _intersect_scored(current, part)
+                if len(current.docs) == 0:
+                    return current
+            filter_bitmap = self._required_bitmap(segment_execution, self.filters)
         if filter_bitmap is not None:
             if current is None:
                 docs = docs_from_bitmap(filter_bitmap)
@@ -814,6 +967,67 @@ class BoolPlan(Plan):
         if self.boost != 1.0:
             current = DocScores(current.docs, current.scores * self.boost)
         return current
+
+    def _is_term_disjunction(self) -> bool:
+        return (len(self.should) >= 2 and self.required_should == 1 and self.boost == 1.0
+                and not (self.must or self.filters or self.must_not or self.cannot_match)
+                and all(isinstance(plan, TermPlan) for plan in self.should))
+
+    def _disjunction_scores_at(self, segment_execution: SegmentExecution, docs: np.ndarray,
+                               postings: list[np.ndarray]) -> np.ndarray:
+        # summed in clause order from 0.0, as _union_with_counts' bincount adds them
+        sums = np.zeros(len(docs))
+        for plan, plan_docs in zip(self.should, postings):
+            present = sorted_membership(docs, plan_docs)
+            if present.any():
+                sums[present] += plan.scores_at(segment_execution, docs[present])
+        return sums
+
+    def top_candidates(self, segment_execution: SegmentExecution, window: int) -> DocScores | None:
+        """MaxScore over block-max bounds for a disjunction of terms: a threshold from the union of
+        each term's own top candidates, then per term (rarest first) only the blocks whose bound
+        plus the best the terms after it could add reaches the threshold."""
+        if not self._is_term_disjunction() or segment_execution.shard.profile:
+            return None
+        segment = segment_execution.segment
+        postings = [term_docs(segment, plan.field_name, plan.term) for plan in self.should]
+        if sum(len(docs) for docs in postings) <= max(8 * window, 2 * PRUNING_MINIMUM_ENTRIES):
+            return None
+        bounds = [plan.block_bounds(segment_execution) for plan in self.should]
+        if any(bound is None for bound in bounds):
+            return None
+        seeds = []
+        for plan, docs in zip(self.should, postings):
+            own = plan.top_candidates(segment_execution, window)
+            if own is None:    # a short list: every live doc of it is a seed
+                own_docs = docs
+                live = segment_execution.live_mask()
+                own = DocScores(own_docs if live is None else own_docs[live[own_docs]], EMPTY_SCORES)
+            seeds.append(own.docs)
+        seed_docs = np.unique(np.concatenate(seeds))
+        if len(seed_docs) < window:
+            return None
+        threshold = kth_ranking_score(self._disjunction_scores_at(segment_execution, seed_docs, postings), window)
+        maxima = [float(block_bounds.max()) if len(block_bounds) else 0.0 for _, block_bounds in bounds]
+        rarest_first = sorted(range(len(self.should)), key=lambda number: len(postings[number]))
+        pieces = []
+        for rank, number in enumerate(rarest_first):
+            later = sum(maxima[other] for other in rarest_first[rank + 1:])
+            block_size, block_bounds = bounds[number]
+            selected = np.flatnonzero(block_bounds + later >= threshold)
+            if len(selected):
+                pieces.append(postings[number][_block_entries(selected, block_size, len(postings[number]))])
+        candidates = np.unique(np.concatenate(pieces)) if pieces else EMPTY_DOCS
+        live = segment_execution.live_mask()
+        if live is not None:
+            candidates = candidates[live[candidates]]
+        return DocScores(candidates, self._disjunction_scores_at(segment_execution, candidates, postings))
+
+    def count_live(self, segment_execution: SegmentExecution) -> int:
+        if self._is_term_disjunction():
+            bitmaps = [segment_execution.run_matches(plan) for plan in self.should]
+            return BitMap.union(*bitmaps).intersection_cardinality(segment_execution.live_docs())
+        return super().count_live(segment_execution)
 
     def explain(self, segment_execution: SegmentExecution, doc: int) -> dict | None:
         if doc not in self.matches(segment_execution):
@@ -963,20 +1177,35 @@ class PhrasePlan(Plan):
 
     def cost(self, segment_execution: SegmentExecution) -> int:
         segment = segment_execution.segment
-        return min(sum(len(segment.postings(self.field_name, term)) for term in terms) for _, terms in self.slots)
+        return min(sum(term_document_frequency(segment, self.field_name, term) for term in terms)
+                   for _, terms in self.slots)
 
     def _slot_keys(self, segment_execution: SegmentExecution, relative_position: int,
-                   terms: tuple[str, ...]) -> np.ndarray:
+                   terms: tuple[str, ...], candidates: np.ndarray | None = None) -> np.ndarray:
+        """Sorted (doc << 32 | biased position) keys of one slot; with ``candidates`` (ascending docs
+        every slot shares) only those docs' positions are read."""
         segment = segment_execution.segment
         pieces = []
         for term in terms:
-            postings = segment.postings(self.field_name, term)
-            if not postings:
-                continue
-            docs = docs_from_bitmap(postings)
-            offsets, flat_positions = segment.positions(self.field_name, term)
-            counts = np.diff(offsets.astype(np.int64))
-            doc_of_position = np.repeat(docs, counts)
+            if candidates is not None:
+                docs = term_docs(segment, self.field_name, term)
+                if len(docs) == 0:
+                    continue
+                entries = np.minimum(np.searchsorted(docs, candidates), len(docs) - 1)
+                present = docs[entries] == candidates
+                entries = entries[present]
+                if len(entries) == 0:
+                    continue
+                counts, flat_positions = segment.positions_at(self.field_name, term, entries)
+                doc_of_position = np.repeat(candidates[present], counts)
+            else:
+                postings = segment.postings(self.field_name, term)
+                if not postings:
+                    continue
+                docs = docs_from_bitmap(postings)
+                offsets, flat_positions = segment.positions(self.field_name, term)
+                counts = np.diff(offsets.astype(np.int64))
+                doc_of_position = np.repeat(docs, counts)
             adjusted = flat_positions.astype(np.int64) - relative_position + _POSITION_BIAS
             pieces.append((doc_of_position << 32) | adjusted)
         if not pieces:
@@ -984,11 +1213,34 @@ class PhrasePlan(Plan):
         keys = np.concatenate(pieces)
         return np.unique(keys) if len(pieces) > 1 else keys
 
+    def _candidates(self, segment_execution: SegmentExecution) -> np.ndarray | None:
+        """Docs holding some term of every slot (rarest slot first), or None when the reader has no
+        bulk position access (then every posting's positions are read)."""
+        segment = segment_execution.segment
+        if getattr(segment, "positions_at", None) is None:
+            return None
+        slot_docs = []
+        for _, terms in self.slots:
+            arrays = [docs for term in terms if len(docs := term_docs(segment, self.field_name, term))]
+            if not arrays:
+                return EMPTY_DOCS
+            slot_docs.append(arrays[0] if len(arrays) == 1 else np.unique(np.concatenate(arrays)))
+        slot_docs.sort(key=len)
+        candidates = slot_docs[0]
+        for docs in slot_docs[1:]:
+            candidates = candidates[sorted_membership(candidates, docs)]
+            if len(candidates) == 0:
+                break
+        return candidates
+
     def _frequencies(self, segment_execution: SegmentExecution) -> tuple[np.ndarray, np.ndarray]:
         """(docs, phrase frequency) for the docs where the phrase occurs."""
+        candidates = self._candidates(segment_execution)
+        if candidates is not None and len(candidates) == 0:
+            return EMPTY_DOCS, EMPTY_SCORES
         slot_keys = []
         for relative_position, terms in sorted(self.slots, key=lambda slot: len(slot[1])):
-            keys = self._slot_keys(segment_execution, relative_position, terms)
+            keys = self._slot_keys(segment_execution, relative_position, terms, candidates)
             if len(keys) == 0:
                 return EMPTY_DOCS, EMPTY_SCORES
             slot_keys.append(keys)

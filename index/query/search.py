@@ -21,7 +21,7 @@ from index.query.execution import SegmentExecution, ShardExecution, docs_from_bi
 from index.query.merge import merge_shard_results
 from index.query.nodes import QueryNode
 from index.query.planner import plan_query, profile_tree
-from index.query.request import SearchRequest
+from index.query.request import TRACK_NO_TOTAL_HITS, SearchRequest
 from index.query.results import ShardSearchResult
 
 
@@ -51,11 +51,18 @@ class AggregationContext:
         return segment_execution.run_matches(plan) & segment_execution.live_docs()
 
 
+def _sorted_by_score_descending(request: SearchRequest) -> bool:
+    if not request.sort:
+        return True
+    return len(request.sort) == 1 and request.sort[0].field == "_score" and request.sort[0].order == "desc"
+
+
 def _live_only(segment_execution: SegmentExecution, docs: np.ndarray, scores: np.ndarray | None):
     live = segment_execution.live_docs()
     if len(live) == segment_execution.max_doc or len(docs) == 0:
         return docs, scores
-    keep = sorted_membership(docs, docs_from_bitmap(live))
+    mask = segment_execution.live_mask()
+    keep = mask[docs] if mask is not None else sorted_membership(docs, docs_from_bitmap(live))
     return docs[keep], (scores[keep] if scores is not None else None)
 
 
@@ -81,6 +88,13 @@ def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) 
                                              or aggregations_read_scores)
     keep_max_score = needs_scores and (not request.sort or request.track_scores or
                                        any(sort_field.field == "_score" for sort_field in request.sort))
+    # Top-k pruning (block-max / MaxScore in the plans) when the best window by score is all the
+    # request needs from the matches: nothing else reads every match or its score.
+    prune_window = request.window_size if (
+        needs_scores and request.window_size > 0 and request.min_score is None and post_filter_plan is None
+        and aggregation_tree is None and request.terminate_after <= 0 and request.search_after is None
+        and not request.profile and _sorted_by_score_descending(request)) else 0
+    pruned_total_is_lower_bound = False
     segment_results: list[ShardSearchResult] = []
     aggregation_inputs: list[tuple[Any, np.ndarray, np.ndarray | None]] = []
     total_hits = 0
@@ -94,6 +108,21 @@ def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) 
         if remaining_before_termination is not None and remaining_before_termination <= 0:
             terminated_early = True
             break
+        candidates = plan.top_candidates(segment_execution, prune_window) if prune_window else None
+        if candidates is not None:
+            # candidates are live already; the total is counted from bitmaps only when reported
+            docs, scores = candidates.docs, candidates.scores
+            hits = collect_top_hits(segment_execution, resolved_sorts, request, docs, scores)
+            if request.track_total_hits == TRACK_NO_TOTAL_HITS:
+                matched = len(docs)
+                pruned_total_is_lower_bound = True
+            else:
+                matched = plan.count_live(segment_execution)
+            total_hits += matched
+            max_score = as_reported_score(scores.max()) if keep_max_score and len(scores) else None
+            segment_results.append(ShardSearchResult(context.index_name, context.shard_index, tuple(hits), matched,
+                                                     "eq", max_score, None))
+            continue
         if needs_scores:
             doc_scores = segment_execution.run_scores(plan)
             docs, scores = doc_scores.docs, doc_scores.scores
@@ -132,7 +161,7 @@ def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) 
         # breadth-first (sub-aggregations only for the buckets the shard returns)
         aggregations = (collect_shard(aggregation_tree, aggregation_inputs, aggregation_context)
                         if aggregation_inputs else empty_partial(aggregation_tree))
-    relation = "eq"
+    relation = "gte" if pruned_total_is_lower_bound else "eq"
     reported_total = total_hits
     if 0 <= request.track_total_hits < total_hits:
         reported_total, relation = request.track_total_hits, "gte"

@@ -6,6 +6,12 @@ kept; postings blocks go through a small decoded-block LRU cache), ``SegmentView
 the live-docs bitmap of one searcher snapshot: what queries receive), and the live-docs files
 (``<segment>_<generation>.liv``: the bitmap of deleted docs, written whole, never modified).
 
+Beyond the protocol (optional fast paths index/query uses when present): ``document_frequency``
+(from offsets, nothing decoded), ``postings_docs`` (decoded postings as int64 arrays, a bounded
+LRU per core) and ``term_impacts`` (per-block max frequency / min length for top-k pruning,
+computed lazily and kept; no format change), ``positions_at`` (positions of chosen entries only)
+and the view's ``live_mask``.
+
 Thread safety: a core is shared by every snapshot; its lazy caches are filled idempotently
 (two threads may decode the same thing once each; both results are equal), the block cache
 has a lock. Views are immutable.
@@ -34,7 +40,14 @@ from index.segment.layout import SectionReader, decompressor
 from index.segment.types import FieldStatistics, NumericDocValues, SortedSetDocValues
 
 DECODED_BLOCK_CACHE_SIZE = 64
+# Decoded postings of hot terms, as sorted int64 doc arrays (what queries compute on): bounded by
+# bytes per segment core, least recently used first out. Decoding a roaring bitmap and widening it
+# costs more than scoring it for common terms; a query mix keeps hitting the same few thousand.
+DECODED_POSTINGS_CACHE_BYTES = 48 * 1024 * 1024
+# postings entries summarised per block-max impact (the top-k pruning granularity of index/query)
+IMPACT_BLOCK_SIZE = 128
 _EMPTY_U32 = np.zeros(0, dtype=np.uint32)
+_EMPTY_I64 = np.zeros(0, dtype=np.int64)
 
 
 def live_docs_file_name(segment_name: str, generation: int) -> str:
@@ -111,6 +124,9 @@ class SegmentCore:
         self._routed_docs: BitMap | None = None
         self._block_cache: OrderedDict[tuple[str, int], bytes] = OrderedDict()
         self._block_cache_lock = threading.Lock()
+        self._postings_docs_cache: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
+        self._postings_docs_bytes = 0
+        self._impacts: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
         self.indexed_field_names = frozenset(
             path for path, meta in self._fields.items() if meta.get("inverted") and meta["doc_count"] > 0)
         self.all_field_names = frozenset(self._fields)
@@ -179,6 +195,86 @@ class SegmentCore:
         block, start, length = data.term_locations[term_number].tolist()
         decoded = self._decoded_block(field, data, block)
         return BitMap.deserialize(decoded[start: start + length])
+
+    def document_frequency(self, field: str, term: str) -> int:
+        """How many docs (deleted included) carry ``term``: from the entry offsets, nothing decoded."""
+        data = self._inverted_field(field)
+        term_number = None if data is None else self._term_number(data, term)
+        if term_number is None:
+            return 0
+        return int(data.entry_offsets[term_number + 1] - data.entry_offsets[term_number])
+
+    def postings_docs(self, field: str, term: str) -> np.ndarray:
+        """``postings(field, term)`` as a sorted int64 array (shared, read-only: never modify it)."""
+        data = self._inverted_field(field)
+        term_number = None if data is None else self._term_number(data, term)
+        if term_number is None:
+            return _EMPTY_I64
+        key = (field, term_number)
+        with self._block_cache_lock:
+            cached = self._postings_docs_cache.get(key)
+            if cached is not None:
+                self._postings_docs_cache.move_to_end(key)
+                return cached
+        block, start, length = data.term_locations[term_number].tolist()
+        decoded = self._decoded_block(field, data, block)
+        bitmap = BitMap.deserialize(decoded[start: start + length])
+        docs = np.frombuffer(bitmap.to_array(), dtype=np.uint32).astype(np.int64)
+        docs.flags.writeable = False
+        if docs.nbytes * 4 > DECODED_POSTINGS_CACHE_BYTES:   # a huge list would evict everything
+            return docs
+        with self._block_cache_lock:
+            if key not in self._postings_docs_cache:
+                self._postings_docs_cache[key] = docs
+                self._postings_docs_bytes += docs.nbytes
+                while self._postings_docs_bytes > DECODED_POSTINGS_CACHE_BYTES:
+                    _, evicted = self._postings_docs_cache.popitem(last=False)
+                    self._postings_docs_bytes -= evicted.nbytes
+        return docs
+
+    def term_impacts(self, field: str, term: str) -> tuple[int, np.ndarray, np.ndarray]:
+        """(block size, per block highest term frequency, per block lowest field length) over the
+        postings entries of ``term`` in blocks of ``IMPACT_BLOCK_SIZE``: the block-max bound of any
+        score that grows with the frequency and shrinks with the length (BM25). Computed on first
+        use and kept (a few bytes per block)."""
+        data = self._inverted_field(field)
+        term_number = None if data is None else self._term_number(data, term)
+        if term_number is None:
+            return IMPACT_BLOCK_SIZE, _EMPTY_U32, _EMPTY_U32
+        key = (field, term_number)
+        impacts = self._impacts.get(key)
+        if impacts is None:
+            first, last = int(data.entry_offsets[term_number]), int(data.entry_offsets[term_number + 1])
+            starts = np.arange(0, last - first, IMPACT_BLOCK_SIZE)
+            if len(starts) == 0:
+                impacts = (_EMPTY_U32, _EMPTY_U32)
+            else:
+                lengths = data.lengths[self.postings_docs(field, term)]
+                impacts = (np.maximum.reduceat(data.frequencies[first:last], starts),
+                           np.minimum.reduceat(lengths, starts))
+            self._impacts[key] = impacts
+        return (IMPACT_BLOCK_SIZE,) + impacts
+
+    def positions_at(self, field: str, term: str, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Positions of some postings entries of ``term`` only (``entries``: ascending indexes into
+        ``postings_docs``): (count per entry int64, their positions concatenated), read in bulk
+        without materialising the term's other positions."""
+        data = self._inverted_field(field)
+        term_number = None if data is None else self._term_number(data, term)
+        if term_number is None or len(entries) == 0:
+            return np.zeros(len(entries), dtype=np.int64), _EMPTY_U32
+        absolute = entries.astype(np.int64) + int(data.entry_offsets[term_number])
+        if not data.has_positions:   # keyword-like fields: every occurrence reports position 0
+            counts = data.frequencies[absolute].astype(np.int64)
+            return counts, np.zeros(int(counts.sum()), dtype=np.uint32)
+        starts = data.position_offsets[absolute].astype(np.int64)
+        counts = data.position_offsets[absolute + 1].astype(np.int64) - starts
+        total = int(counts.sum())
+        if total == 0:
+            return counts, _EMPTY_U32
+        # index of every wanted position: its entry's start plus its rank within the entry
+        shift = starts - (np.cumsum(counts) - counts)
+        return counts, data.positions[np.repeat(shift, counts) + np.arange(total, dtype=np.int64)]
 
     def entry_docs(self, field: str) -> np.ndarray:
         """The doc of every postings entry of ``field``, term after term (what merges read): each
@@ -322,13 +418,14 @@ class SegmentCore:
 class SegmentView:
     """A segment as one searcher snapshot sees it: the shared core plus a frozen live-docs bitmap."""
 
-    __slots__ = ("core", "name", "max_doc", "_live_docs")
+    __slots__ = ("core", "name", "max_doc", "_live_docs", "_live_mask")
 
     def __init__(self, core: SegmentCore, live_docs: FrozenBitMap) -> None:
         self.core = core
         self.name = core.name
         self.max_doc = core.max_doc
         self._live_docs = live_docs
+        self._live_mask: np.ndarray | bool | None = None   # False: every doc is live
 
     def live_docs(self) -> FrozenBitMap:
         return self._live_docs
@@ -344,6 +441,31 @@ class SegmentView:
 
     def entry_docs(self, field: str) -> np.ndarray:
         return self.core.entry_docs(field)
+
+    def document_frequency(self, field: str, term: str) -> int:
+        return self.core.document_frequency(field, term)
+
+    def postings_docs(self, field: str, term: str) -> np.ndarray:
+        return self.core.postings_docs(field, term)
+
+    def term_impacts(self, field: str, term: str) -> tuple[int, np.ndarray, np.ndarray]:
+        return self.core.term_impacts(field, term)
+
+    def positions_at(self, field: str, term: str, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        return self.core.positions_at(field, term, entries)
+
+    def live_mask(self) -> np.ndarray | None:
+        """Boolean per doc (True = live), or None when every doc is live; computed once per view."""
+        mask = self._live_mask
+        if mask is None:
+            if len(self._live_docs) == self.max_doc:
+                mask = False
+            else:
+                mask = np.zeros(self.max_doc, dtype=bool)
+                mask[np.frombuffer(self._live_docs.to_array(), dtype=np.uint32)] = True
+                mask.flags.writeable = False
+            self._live_mask = mask
+        return None if mask is False else mask
 
     def term_frequencies(self, field: str, term: str) -> np.ndarray:
         return self.core.term_frequencies(field, term)
