@@ -21,6 +21,7 @@ is young. Rows go to DATA_DIR/results/quidditch-cluster-N.ndjson.
 from __future__ import annotations
 
 import argparse
+import inspect
 import shlex
 import shutil
 import signal
@@ -41,6 +42,8 @@ from harness import bench_engines  # noqa: E402
 FAILOVER_DEADLINE_SECONDS = 60.0
 RESTART_DEADLINE_SECONDS = 120.0
 WRITE_ATTEMPT_TIMEOUT_SECONDS = 5.0
+# the search phase's client counts (node_search.py's own default list may differ)
+SEARCH_CLIENT_COUNTS = (1, 16)
 
 
 def cat_shards(node: harness.NodeProcess) -> list[dict]:
@@ -113,6 +116,9 @@ def measure_failover(nodes: list[harness.NodeProcess]) -> dict:
 def measure_restart(nodes: list[harness.NodeProcess], victim_name: str) -> dict:
     victim = next(node for node in nodes if node.name == victim_name)
     observer = next(node for node in nodes if node is not victim)
+    # the restarted node logs at INFO (state applied, copies opened, recovery attempts) so that a
+    # slow restart can be explained from DATA_DIR/<base>/<victim>.out
+    victim.flags["log-level"] = "INFO"
     launched_at = time.monotonic()
     victim.launch()
     victim.wait_until_ready(RESTART_DEADLINE_SECONDS)
@@ -127,7 +133,17 @@ def measure_restart(nodes: list[harness.NodeProcess], victim_name: str) -> dict:
             searchable_seconds = time.monotonic() - launched_at
             break
         time.sleep(0.1)
+    recoveries = []
+    try:
+        recovery_client = observer.client(timeout_seconds=5.0)
+        _, rows = recovery_client.json("GET", "/_cat/recovery/bench?format=json&h=shard,type,stage,time,"
+                                              "source_node,target_node,files_total,bytes_total,translog_ops")
+        recovery_client.close()
+        recoveries = [row for row in rows if row.get("target_node") == victim.name] if isinstance(rows, list) else []
+    except (RuntimeError, OSError):
+        pass
     result = {"node": victim.name, "seconds_to_http_ready": round(ready_seconds, 3),
+              "recoveries_on_node": recoveries,
               "seconds_to_own_copies_started": None if searchable_seconds is None else round(searchable_seconds, 3),
               "copies_on_node": [{k: row.get(k) for k in ("shard", "prirep", "state", "docs")} for row in copies]}
     try:
@@ -201,7 +217,7 @@ def main(argv: list[str] | None = None) -> int:
         if not arguments.skip_search:
             node_search.time_requests(ports[0], 1, search_requests[:200], node_search.hits_of_search)  # warm-up
         report["search"] = {}
-        for client_count in (() if arguments.skip_search else node_search.CLIENT_COUNTS):
+        for client_count in (() if arguments.skip_search else SEARCH_CLIENT_COUNTS):
             # spread clients over the nodes: a client connects to the node its thread number picks
             spread = iter(range(10_000))
             wall, results = harness.run_clients(
@@ -224,7 +240,7 @@ def main(argv: list[str] | None = None) -> int:
     finally:
         for node in nodes:
             node.stop()
-    hello = {} if arguments.skip_search else node_search.measure_hello(len(workload.queries) * arguments.reps)
+    hello = {} if arguments.skip_search else _measure_hello(len(workload.queries) * arguments.reps)
     report["hello"] = {str(count): {"qps": result["qps"], "p50_ms": result["p50_ms"], "p99_ms": result["p99_ms"]}
                        for count, result in hello.items()}
     report["uptime_load_end"] = harness.load_now()
@@ -246,12 +262,19 @@ def main(argv: list[str] | None = None) -> int:
                        option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode())
     if "traceback" in report:
         print(report["traceback"], file=sys.stderr)
-    for count in node_search.CLIENT_COUNTS:
+    for count in SEARCH_CLIENT_COUNTS:
         measured = report.get("search", {}).get(str(count))
         if measured:
             print(f"search {count} clients: QPS {measured['qps']} = {measured['qps'] / hello[count]['qps']:.3f}x "
                   f"hello ({hello[count]['qps']}), p50 {measured['p50_ms']} ms, p99 {measured['p99_ms']} ms")
     return 1 if "failed" in report else 0
+
+
+def _measure_hello(request_count: int) -> dict[int, dict]:
+    """node_search.measure_hello at SEARCH_CLIENT_COUNTS (newer node_search takes the counts)."""
+    if len(inspect.signature(node_search.measure_hello).parameters) >= 2:
+        return node_search.measure_hello(request_count, SEARCH_CLIENT_COUNTS)
+    return node_search.measure_hello(request_count)
 
 
 def _timed_search(http_client: harness.HttpClient, request) -> tuple[float, int]:

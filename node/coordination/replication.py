@@ -372,6 +372,9 @@ class Replication:
         if local is None or not local.primary:
             raise ApiError(f"shard [{key[1]}] of index uuid [{key[0]}] has no primary on node "
                            f"[{self.context.node_id}]", opensearch_type="shard_not_found_exception")
+        # a primary still opening here (this node just restarted or just got it) answers once open,
+        # instead of failing the attempt and making the copy sleep before the next one
+        await self._wait_until_open(local)
         self.recovering.setdefault(key, set()).add(payload["allocation_id"])
         self.recovery_floors.setdefault(key, {})[payload["allocation_id"]] = int(payload["from_seq_no"])
         # a retry of this recovery asks again from the same seq_no: keep the log from there
@@ -443,6 +446,13 @@ class Replication:
                         "index": local.index_name, "shard": local.shard_number,
                         "error": f"{type(error).__name__}: {error}"}})
 
+    @staticmethod
+    async def _wait_until_open(local: Any) -> None:
+        opened = getattr(local, "opened", None)
+        if opened is not None:
+            with trio.move_on_after(REPLICATION_TIMEOUT_SECONDS):
+                await opened.wait()
+
     async def handle_recovery_finalize(self, payload: dict, body: bytes) -> tuple[dict, bytes]:
         key = (payload["index_uuid"], int(payload["shard_number"]))
         if payload["allocation_id"] not in self.recovering.get(key, ()):
@@ -460,6 +470,7 @@ class Replication:
         if local is None or not local.primary:
             raise ApiError(f"shard [{key[1]}] of index uuid [{key[0]}] has no primary on node "
                            f"[{self.context.node_id}]", opensearch_type="shard_not_found_exception")
+        await self._wait_until_open(local)
         target_node_id = payload["target_node_id"]
         target = {"index_uuid": key[0], "shard_number": key[1], "allocation_id": payload["allocation_id"]}
         begin, _ = await self.context.workers.call(key[0], key[1], "recovery_snapshot_begin", {})
