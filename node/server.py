@@ -58,7 +58,7 @@ NODE_ID_FILE_NAME = "node_id"
 MINIMUM_SECRET_LENGTH = 16
 EXIT_AT_ONCE_CODE = 130
 # leaving the cluster (a non-voter's deregistration and its copies failed over) before shards close
-SHUTDOWN_HOOK_TIMEOUT_SECONDS = 25.0
+SHUTDOWN_HOOK_TIMEOUT_SECONDS = 20.0
 
 
 class NodeStartupError(Exception):

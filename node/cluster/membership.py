@@ -38,7 +38,7 @@ REREGISTER_CHECK_SECONDS = 1.0
 # leaving: how long to try to commit the deregistration, then to wait for the master to fail
 # this node's copies (beyond it the node stops anyway; the master's pings notice it is gone)
 LEAVE_SUBMIT_TIMEOUT_SECONDS = 5.0
-LEAVE_COPIES_TIMEOUT_SECONDS = 15.0
+LEAVE_COPIES_TIMEOUT_SECONDS = 10.0
 
 
 async def submit_until_committed(metadata: ClusterMetadata, command: Any, logger: logging.Logger,
