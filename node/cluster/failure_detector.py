@@ -32,6 +32,7 @@ import trio
 
 from node.cluster.held_copies import reported_copies_from_wire
 from node.cluster.metadata import ClusterMetadata
+from node.transport.errors import RequestTimeoutError
 
 PING_METHOD = "cluster.ping"
 DEFAULT_INTERVAL_SECONDS = 1.0
@@ -180,6 +181,7 @@ class FailureDetector:
 
     async def ping_one(self, node_id: str, transport_address: str) -> None:
         answered = False
+        failed_fast = False  # the ping failed before its timeout (refused, reset), not a silence
         with trio.move_on_after(self.ping_timeout_seconds):
             try:
                 payload, _ = await self.peers.request(transport_address, PING_METHOD, {},
@@ -188,8 +190,10 @@ class FailureDetector:
                 answered = payload.get("node_id") == node_id
                 if answered:
                     self.reported_by_node[node_id] = reported_copies_from_wire(payload.get("held_copies"))
-            except Exception:  # noqa: BLE001 — any failure to answer is a missed ping
+            except RequestTimeoutError:
                 answered = False
+            except Exception:  # noqa: BLE001 — any failure to answer is a missed ping
+                answered, failed_fast = False, True
         if answered:
             self.consecutive_failures[node_id] = 0
             if node_id in self.dead_node_ids:
@@ -198,7 +202,10 @@ class FailureDetector:
                 self.notify()
             return
         failures = self.consecutive_failures.get(node_id, 0) + 1
-        if failures < self.failures_before_dead and await self.refused_every_probe(transport_address):
+        # only after a fast failure: a ping that timed out reached something that accepted it (or
+        # a black hole), and probing would only lengthen this round for the other nodes
+        if failures < self.failures_before_dead and failed_fast and \
+                await self.refused_every_probe(transport_address):
             failures = self.failures_before_dead  # nothing listens there: the process is gone
         self.consecutive_failures[node_id] = failures
         if failures >= self.failures_before_dead and node_id not in self.dead_node_ids:

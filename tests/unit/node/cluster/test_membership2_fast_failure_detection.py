@@ -8,6 +8,7 @@ from types import SimpleNamespace
 import trio
 
 from node.cluster.failure_detector import FailureDetector, connection_refused
+from node.transport.errors import RequestTimeoutError
 
 
 class ClosedClient:
@@ -17,6 +18,7 @@ class ClosedClient:
 class FakePeers:
     def __init__(self):
         self.unreachable = set()
+        self.silent = set()
         self.ping_times = []
         self.clients = {}
 
@@ -24,6 +26,8 @@ class FakePeers:
         self.ping_times.append((address, trio.current_time()))
         if address in self.unreachable:
             raise ConnectionError(f"cannot reach {address}")
+        if address in self.silent:
+            raise RequestTimeoutError(f"no response within {timeout_seconds}s")
         return {"node_id": address.replace("addr-", "")}, b""
 
 
@@ -120,3 +124,11 @@ async def test_a_node_that_becomes_leader_pings_at_once_instead_of_after_a_round
         await trio.sleep(0.3)
         nursery.cancel_scope.cancel()
     assert peers.ping_times and peers.ping_times[0][1] - elected_at <= 0.2
+
+
+async def test_a_ping_that_timed_out_is_not_followed_by_connect_probes(autojump_clock):
+    detector, peers, metadata, probes = make_detector(refused_addresses={"addr-b"})
+    peers.silent.add("addr-b")
+    await detector.ping_everyone()
+    assert probes == []
+    assert detector.live_node_ids(metadata.state) == ("self", "b", "c")
