@@ -6,7 +6,8 @@ the allocation loop (which fails its copies and promotes in-sync replicas throug
 Batch). One answered ping makes it live again. A node that is not the leader reports everyone
 live: only the master's view matters, and a new master starts by trusting the state it inherits.
 
-Fast path for a crashed process (ADR 0231). A failed ping is followed at once by up to
+Fast path for a crashed process (ADR 0231). A ping that failed fast (not a timeout) is followed
+at once by up to
 ``refused_probes`` plain TCP connects to the node's transport port, ``refused_probe_spacing``
 apart; if every one is actively refused (RST: nothing listens on that port any more, the
 process is gone while its host is up), the node is dead now instead of after three missed
