@@ -58,6 +58,9 @@ RECOVERY_INSTALL_METHOD = "shard/recovery_install"
 RECOVERY_CHUNK_BYTES = 8 * 1024 * 1024
 FILE_RECOVERY_TIMEOUT_SECONDS = 600.0
 RETENTION_FLOOR_INTERVAL_SECONDS = 2.0
+# above this many operations past its global checkpoint, a recovering copy is rolled back without
+# first reading its own log to see whether it may keep them
+KEEP_CHECK_MAX_OPERATIONS = 200_000
 RETENTION_REPUSH_ROUNDS = 15
 
 
@@ -753,16 +756,43 @@ class Replication:
                                               "global_checkpoint": global_checkpoint}})
         return True
 
-    async def recover(self, local: Any, from_seq_no: int) -> None:
-        """Bring a just-opened replica copy up to date from its primary, then start it."""
-        record = self.recovery_record(local) or self.begin_recovery_record(local, "PEER")
+    async def prepare_copy(self, local: Any, primary_term: int, fallback_seq_no: int) -> int:
+        """The seq_no a recovering copy asks history above. What it holds above its global
+        checkpoint may never have been acknowledged (a deposed primary's writes), so by default it
+        is rolled back (``prepare_recovery``). But when every operation it holds above that
+        checkpoint carries the term of the primary it recovers from, that primary issued them and
+        holds them too (it fsyncs before forwarding): the copy keeps them and recovers from its
+        local checkpoint — a node restarted within a term replays only what it missed, instead of
+        dropping and re-fetching everything since its last flush."""
+        try:
+            statistics, _ = await self.context.workers.call(local.index_uuid, local.shard_number, "stats", {})
+            local_checkpoint = int(statistics["local_checkpoint"])
+            global_checkpoint = int(statistics["global_checkpoint"])
+            max_seq_no = int(statistics["max_seq_no"])
+            if max_seq_no <= global_checkpoint:
+                return local_checkpoint
+            if max_seq_no - global_checkpoint <= KEEP_CHECK_MAX_OPERATIONS:
+                held, _ = await self.context.workers.call(local.index_uuid, local.shard_number, "history",
+                                                          {"from_seq_no": global_checkpoint})
+                if all(int(header[2]) == int(primary_term) for header in held["operations"]):
+                    return local_checkpoint
+        except Exception as error:  # noqa: BLE001 — fall back to the rollback
+            self.logger.info("could not tell whether a recovering copy may keep its operations; rolling back",
+                             extra={"fields": {"index": local.index_name, "shard": local.shard_number,
+                                               "error": f"{type(error).__name__}: {error}"}})
         try:
             prepared, _ = await self.context.workers.call(local.index_uuid, local.shard_number, "prepare_recovery", {})
-            from_seq_no = int(prepared["local_checkpoint"])
+            return int(prepared["local_checkpoint"])
         except Exception as error:  # noqa: BLE001 — recovering by files replaces everything anyway
             self.logger.warning("could not roll the copy back to its global checkpoint before recovery",
                                 extra={"fields": {"index": local.index_name, "shard": local.shard_number,
                                                   "error": f"{type(error).__name__}: {error}"}})
+            return fallback_seq_no
+
+    async def recover(self, local: Any, from_seq_no: int) -> None:
+        """Bring a just-opened replica copy up to date from its primary, then start it."""
+        record = self.recovery_record(local) or self.begin_recovery_record(local, "PEER")
+        prepared_for: tuple[str, int] | None = None
         for attempt in range(5):
             state = self.context.metadata.state
             index = state.index_by_uuid(local.index_uuid)
@@ -773,6 +803,12 @@ class Replication:
             if primary is None or primary.state not in ("STARTED", "RELOCATING") or primary.node_id is None:
                 await self.director.wait_for_state_change(1.0)
                 continue
+            if prepared_for != (primary.allocation_id, shard.primary_term):
+                # first attempt, or the primary changed since the last one: what this copy holds above
+                # its global checkpoint (including writes the previous primary forwarded) may not be on
+                # the primary it now recovers from
+                from_seq_no = await self.prepare_copy(local, shard.primary_term, from_seq_no)
+                prepared_for = (primary.allocation_id, shard.primary_term)
             node = state.nodes.get(primary.node_id)
             request = {"index_uuid": local.index_uuid, "shard_number": local.shard_number,
                        "allocation_id": local.allocation_id, "from_seq_no": from_seq_no}

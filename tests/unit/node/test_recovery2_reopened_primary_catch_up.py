@@ -369,3 +369,45 @@ async def test_a_recovered_copy_below_the_global_checkpoint_it_was_told_is_not_s
         await forwarded(1, 2)
         assert not await replica_node.replication.holds_less_than_its_global_checkpoint(local)
         nursery.cancel_scope.cancel()
+
+
+async def forwarded_to(workers, seq_no, term, global_checkpoint):
+    source = orjson.dumps({"n": seq_no})
+    await workers.call(INDEX_UUID, 0, "apply_replica", {
+        "operations": [["index", seq_no, term, 1, f"doc-{seq_no}", len(source), None, None]],
+        "mappings": MAPPINGS, "mapping_version": 1, "global_checkpoint": global_checkpoint,
+        "primary_term": term}, source)
+
+
+async def test_a_returning_copy_keeps_what_its_current_primary_sent_it_above_the_global_checkpoint(tmp_path):
+    """Every operation above the copy's global checkpoint carries the term of the primary it now
+    recovers from: that primary issued them and holds them, so nothing is rolled back and the
+    history is asked from the local checkpoint (only what the copy missed travels)."""
+    metadata = RecordingMetadata(cluster_with_started_primary_and_replica())
+    async with trio.open_nursery() as nursery:
+        node = start_node("n2", tmp_path / "n2", Network(), metadata, nursery)
+        node.on_state_applied(None, metadata.state)
+        local = await opened(node)
+        workers = node.context.workers
+        for seq_no in range(4):
+            await forwarded_to(workers, seq_no, 2, 0)
+        assert await node.replication.prepare_copy(local, 2, -1) == 3
+        assert workers.shard().max_seq_no == 3 and searchable_count(workers.shard()) == 4
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_returning_copy_holding_an_older_terms_operation_above_its_global_checkpoint_rolls_back(tmp_path):
+    """An operation of an older term above the global checkpoint may be a deposed primary's write
+    that the current primary never had: the copy rolls back to its global checkpoint first."""
+    metadata = RecordingMetadata(cluster_with_started_primary_and_replica())
+    async with trio.open_nursery() as nursery:
+        node = start_node("n2", tmp_path / "n2", Network(), metadata, nursery)
+        node.on_state_applied(None, metadata.state)
+        local = await opened(node)
+        workers = node.context.workers
+        await forwarded_to(workers, 0, 1, -1)
+        await forwarded_to(workers, 1, 1, 0)
+        await forwarded_to(workers, 2, 1, 0)   # term 1 above the global checkpoint 0
+        assert await node.replication.prepare_copy(local, 2, -1) == 0
+        assert workers.shard().max_seq_no == 0 and searchable_count(workers.shard()) == 1
+        nursery.cancel_scope.cancel()
