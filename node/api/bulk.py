@@ -28,7 +28,9 @@ import orjson
 from node.api import params, read_body, respond
 from node.api.documents import refresh_param, timeout_param
 from node.coordination.values import parse_integer
-from node.coordination.writes import ColumnarWrites, WriteRequest, execute_columnar_writes, execute_writes
+from node.coordination.writes import (
+    ColumnarWrites, WriteRequest, cyclic_gc_paused, execute_columnar_writes, execute_writes,
+)
 from node.errors import ActionRequestValidationError, ApiError, IllegalArgumentError, NotSupportedError
 
 BULK_ACTIONS = ("index", "create", "update", "delete")
@@ -231,7 +233,8 @@ def register(app: Any, services: Any) -> None:
                                        "quidditch.bulk.max_operations", DEFAULT_MAX_BULK_OPERATIONS, minimum=1)
         wait_for_active_shards = query.get("wait_for_active_shards")
         with services.admission.write(len(body)):
-            columns = parse_common_bulk_body(body, default_index, query, max_operations)
+            with cyclic_gc_paused():
+                columns = parse_common_bulk_body(body, default_index, query, max_operations)
             if columns is not None:
                 outcome = await execute_columnar_writes(services, columns, refresh, timeout, wait_for_active_shards)
                 if outcome is not None:

@@ -199,3 +199,30 @@ async def test_new_fields_in_columnar_items_commit_a_mapping_update_first(api_no
     status, mapping = await api_node.request("GET", "/m/_mapping")
     properties = mapping["m"]["mappings"]["properties"]
     assert properties["count"]["type"] == "long" and properties["fresh_field"]["type"] == "text"
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.lists(st.text(max_size=12), max_size=20))
+def test_json_string_bodies_are_each_string_encoded_without_its_quotes(values):
+    from node.coordination.writes import json_string_bodies
+
+    assert [orjson.loads(b'"' + body + b'"') for body in json_string_bodies(values)] == values
+    assert json_string_bodies(values) == [orjson.dumps(value)[1:-1] for value in values]
+
+
+def test_the_encoded_success_items_are_the_general_paths_item_objects():
+    from node.coordination.writes import _success_items
+
+    results = {"result": ["created", "updated"], "seq_no": [7, 8], "version": [1, 4], "primary_term": 3}
+    shards = {"total": 2, "successful": 2, "failed": 0}
+    for forced in (False, True):
+        encoded = _success_items(["index", "create"], ['a"b', "é"], "idx", results, shards, forced)
+        expected = []
+        for action, document_id, version, result, seq_no, status in (
+                ("index", 'a"b', 1, "created", 7, 201), ("create", "é", 4, "updated", 8, 200)):
+            body = {"_index": "idx", "_id": document_id, "_version": version, "result": result}
+            if forced:
+                body["forced_refresh"] = True
+            body.update({"_shards": shards, "_seq_no": seq_no, "_primary_term": 3, "status": status})
+            expected.append(orjson.dumps({action: body}))
+        assert encoded == expected
