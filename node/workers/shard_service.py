@@ -59,7 +59,9 @@ from index.errors import (
     IndexEngineError, MappingUpdateRequired, ShardClosedError, StaleOperationError, StorageError,
 )
 from index.mapping import Mapping
-from index.operations import DeleteOperation, IndexOperation, ReplicatedOperation, UpdateOperation
+from index.operations import (
+    DeleteOperation, IndexOperation, ReplicatedOperation, UpdateOperation, frozen_dataclass_builder,
+)
 from index.shard import OperationsNotRetainedError, Shard
 from node.coordination.values import parse_time_seconds, shard_settings_from_index_settings
 from node.workers.registry import ShardRegistry
@@ -280,12 +282,18 @@ def _operations_from_columns(columns: dict, body: bytes) -> list[IndexOperation]
             raise ValueError(f"write columns: action: expected index or create, got [{action}]")
     operations = []
     append = operations.append
+    build = _build_index_operation
     offset = 0
     for action, document_id, length in zip(actions, document_ids, lengths):
         end = offset + length
-        append(IndexOperation(document_id, body[offset:end], action))
+        # IndexOperation(document_id, source, op_type) with every other field at its default
+        append(build(document_id, body[offset:end], action, None, None, None, None, "internal"))
         offset = end
     return operations
+
+
+# IndexOperation without the frozen __init__'s per-field setattr (index/operations.py, ADR 0205)
+_build_index_operation = frozen_dataclass_builder(IndexOperation)
 
 
 def _result_columns(results: list[Any], primary_term: int) -> dict[str, Any]:

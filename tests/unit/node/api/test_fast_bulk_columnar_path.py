@@ -226,3 +226,29 @@ def test_the_encoded_success_items_are_the_general_paths_item_objects():
             body.update({"_shards": shards, "_seq_no": seq_no, "_primary_term": 3, "status": status})
             expected.append(orjson.dumps({action: body}))
         assert encoded == expected
+
+
+def test_the_worker_reads_columns_into_the_same_operations_as_items():
+    from index.operations import IndexOperation
+    from node.workers.shard_service import _operations_from_columns
+
+    body = b'{"a":1}{"b":22}{}'
+    operations = _operations_from_columns({"actions": ["index", "create", "index"], "ids": ["1", None, "3"],
+                                           "lengths": [7, 8, 2]}, body)
+    assert operations == [IndexOperation("1", b'{"a":1}', "index"), IndexOperation(None, b'{"b":22}', "create"),
+                          IndexOperation("3", b"{}", "index")]
+    assert _operations_from_columns({"actions": "create", "ids": ["x"], "lengths": [2]}, b"{}") == \
+        [IndexOperation("x", b"{}", "create")]
+
+
+@pytest.mark.parametrize("columns, body", [
+    ({"actions": "index", "ids": ["1", "2"], "lengths": [2]}, b"{}"),
+    ({"actions": "index", "ids": ["1"], "lengths": [3]}, b"{}"),
+    ({"actions": ["index", "index"], "ids": ["1"], "lengths": [2]}, b"{}"),
+    ({"actions": "delete", "ids": ["1"], "lengths": [2]}, b"{}"),
+])
+def test_inconsistent_columns_are_refused_by_the_worker(columns, body):
+    from node.workers.shard_service import _operations_from_columns
+
+    with pytest.raises(ValueError, match="write columns"):
+        _operations_from_columns(columns, body)
