@@ -124,7 +124,7 @@ def test_only_the_skewed_node_is_started_under_libfaketime_and_only_its_wall_clo
     cluster = LocalCluster(tmp_path, 2, clock_skews={"n1": -45.0})
     skewed = cluster.environment_for(cluster.node("n1"))
     assert skewed["LD_PRELOAD"] == "/lib/libfaketime.so.1" and skewed["FAKETIME"] == "-45s"
-    assert skewed["FAKETIME_DONT_FAKE_MONOTONIC"] == "1"
+    assert skewed["FAKETIME_DONT_FAKE_MONOTONIC"] == "1" and skewed["FAKETIME_FORCE_MONOTONIC_FIX"] == "0"
     assert skewed["PYTHONPATH"].split(os.pathsep)[0].endswith("faketime_site")
     assert "FAKETIME" not in cluster.environment_for(cluster.node("n0"))
 
