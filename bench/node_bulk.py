@@ -5,8 +5,8 @@ Starts one ``python -m node`` (data under DATA_DIR, HTTP on a free port), create
 of ../shared/bench's english.ndjson as `_bulk` requests of --docs-per-request documents from
 --clients concurrent keep-alive connections. Durability is the default ``request``: every bulk
 request is fsynced before it is acknowledged. Reports docs/s (wall clock, first request sent to
-last acknowledged; a refresh and a count check follow untimed), the CPU seconds and share of a
-core of the front process and of each shard worker over the load, the client's own CPU, and the
+last acknowledged; a refresh and a count check follow untimed), the CPU seconds, share of a
+core and CPU µs per document of the front process and of each shard worker over the load, the client's own CPU, and the
 node family's RSS. Optionally the peers (../shared/bench/peers.sh) run first with the same run id.
 
     python bench/node_bulk.py --data DATA_DIR --n 100000 [--clients 4] [--docs-per-request 1000]
@@ -128,7 +128,8 @@ def main(argv: list[str] | None = None) -> int:
           f"data dir {index_bytes / 1e6:.1f} MB ({index_bytes / ndjson_bytes:.2f}x NDJSON)")
     for process in usage["processes"]:
         print(f"  pid {process['pid']:>7} {process['role']:<7} cpu {process['cpu_s']:>7.2f} s "
-              f"= {process['core_share']:.2f} of a core, rss {process['rss_mb']:.0f} MB")
+              f"= {process['core_share']:.2f} of a core = {process['cpu_s'] * 1e6 / max(1, documents):.1f} µs/doc, "
+              f"rss {process['rss_mb']:.0f} MB")
     if peer_rows:
         print(bench_engines.format_table(peer_rows + [row], ref="tantivy-1t"))
     print(orjson.dumps({k: row[k] for k in ("run_id", "docs_per_s", "index_cpu_s", "maxrss_mb")}).decode())
