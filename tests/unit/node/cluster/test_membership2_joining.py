@@ -160,3 +160,14 @@ async def test_a_leaving_node_stops_registering_itself_again():
     with trio.fail_after(30):
         # not registered and no metadata.submit to call: returning proves it did not try
         await stay_registered(metadata, node_info, LOGGER, leaving)
+
+
+def test_a_joiner_whose_raft_address_is_a_voters_refuses_to_start(tmp_path):
+    from node.server import NodeStartupError, construct_raft
+
+    secret = tmp_path / "secret"
+    secret.write_text("x" * 32)
+    config = load_config(flags={"join": "127.0.0.1:9300", "cluster-secret-file": str(secret),
+                                "raft-port": "19555", "data": str(tmp_path / "data")}, environment={})
+    with pytest.raises(NodeStartupError, match="127.0.0.1:19555 is one of the voters"):
+        construct_raft(config, "x" * 32, 19555, discovered_voters=("127.0.0.1:19555", "127.0.0.1:19556"))
