@@ -8,8 +8,8 @@ the live-docs bitmap of one searcher snapshot: what queries receive), and the li
 
 Beyond the protocol (optional fast paths index/query uses when present): ``document_frequency``
 (from offsets, nothing decoded), ``postings_docs`` (decoded postings as int64 arrays, a bounded
-LRU per core) and ``term_impacts`` (per-block max frequency / min length for top-k pruning,
-computed lazily and kept; no format change), ``positions_at`` (positions of chosen entries only)
+LRU per core) and ``term_block_maxima`` (per-block max score for top-k pruning, computed lazily
+per scoring statistics and kept; no format change), ``positions_at`` (positions of chosen entries only)
 and the view's ``live_mask``.
 
 Thread safety: a core is shared by every snapshot; its lazy caches are filled idempotently
@@ -26,7 +26,7 @@ import mmap
 import os
 import threading
 from collections import OrderedDict
-from collections.abc import Sequence
+from collections.abc import Callable, Hashable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -45,9 +45,11 @@ DECODED_BLOCK_CACHE_SIZE = 64
 # costs more than scoring it for common terms; a query mix keeps hitting the same few thousand.
 DECODED_POSTINGS_CACHE_BYTES = 48 * 1024 * 1024
 # postings entries summarised per block-max impact (the top-k pruning granularity of index/query)
-IMPACT_BLOCK_SIZE = 128
+IMPACT_BLOCK_SIZE = 64
+BLOCK_MAXIMA_CACHE_TERMS = 20_000
 _EMPTY_U32 = np.zeros(0, dtype=np.uint32)
 _EMPTY_I64 = np.zeros(0, dtype=np.int64)
+_EMPTY_F64 = np.zeros(0, dtype=np.float64)
 
 
 def live_docs_file_name(segment_name: str, generation: int) -> str:
@@ -126,7 +128,7 @@ class SegmentCore:
         self._block_cache_lock = threading.Lock()
         self._postings_docs_cache: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._postings_docs_bytes = 0
-        self._impacts: dict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = {}
+        self._block_maxima: OrderedDict[tuple, tuple[int, np.ndarray]] = OrderedDict()
         self.indexed_field_names = frozenset(
             path for path, meta in self._fields.items() if meta.get("inverted") and meta["doc_count"] > 0)
         self.all_field_names = frozenset(self._fields)
@@ -232,28 +234,34 @@ class SegmentCore:
                     self._postings_docs_bytes -= evicted.nbytes
         return docs
 
-    def term_impacts(self, field: str, term: str) -> tuple[int, np.ndarray, np.ndarray]:
-        """(block size, per block highest term frequency, per block lowest field length) over the
-        postings entries of ``term`` in blocks of ``IMPACT_BLOCK_SIZE``: the block-max bound of any
-        score that grows with the frequency and shrinks with the length (BM25). Computed on first
-        use and kept (a few bytes per block)."""
+    def term_block_maxima(self, field: str, term: str, key: Hashable,
+                          score_entries: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[int, np.ndarray]:
+        """(block size, the highest score in each block of ``IMPACT_BLOCK_SIZE`` postings entries of
+        ``term``) where ``score_entries(frequencies, field lengths)`` scores entries and ``key``
+        names that scoring (its statistics): the block-max impacts of top-k pruning, computed on
+        first use from the term's own arrays and kept (a float per block, bounded LRU)."""
         data = self._inverted_field(field)
         term_number = None if data is None else self._term_number(data, term)
         if term_number is None:
-            return IMPACT_BLOCK_SIZE, _EMPTY_U32, _EMPTY_U32
-        key = (field, term_number)
-        impacts = self._impacts.get(key)
-        if impacts is None:
-            first, last = int(data.entry_offsets[term_number]), int(data.entry_offsets[term_number + 1])
-            starts = np.arange(0, last - first, IMPACT_BLOCK_SIZE)
-            if len(starts) == 0:
-                impacts = (_EMPTY_U32, _EMPTY_U32)
-            else:
-                lengths = data.lengths[self.postings_docs(field, term)]
-                impacts = (np.maximum.reduceat(data.frequencies[first:last], starts),
-                           np.minimum.reduceat(lengths, starts))
-            self._impacts[key] = impacts
-        return (IMPACT_BLOCK_SIZE,) + impacts
+            return IMPACT_BLOCK_SIZE, _EMPTY_F64
+        cache_key = (field, term_number, key)
+        with self._block_cache_lock:
+            cached = self._block_maxima.get(cache_key)
+            if cached is not None:
+                self._block_maxima.move_to_end(cache_key)
+                return cached
+        first, last = int(data.entry_offsets[term_number]), int(data.entry_offsets[term_number + 1])
+        if last == first:
+            return IMPACT_BLOCK_SIZE, _EMPTY_F64
+        scores = score_entries(data.frequencies[first:last], data.lengths[self.postings_docs(field, term)])
+        block_size = IMPACT_BLOCK_SIZE
+        maxima = np.maximum.reduceat(scores, np.arange(0, last - first, block_size))
+        maxima.flags.writeable = False
+        with self._block_cache_lock:
+            self._block_maxima[cache_key] = (block_size, maxima)
+            if len(self._block_maxima) > BLOCK_MAXIMA_CACHE_TERMS:
+                self._block_maxima.popitem(last=False)
+        return block_size, maxima
 
     def positions_at(self, field: str, term: str, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Positions of some postings entries of ``term`` only (``entries``: ascending indexes into
@@ -448,8 +456,9 @@ class SegmentView:
     def postings_docs(self, field: str, term: str) -> np.ndarray:
         return self.core.postings_docs(field, term)
 
-    def term_impacts(self, field: str, term: str) -> tuple[int, np.ndarray, np.ndarray]:
-        return self.core.term_impacts(field, term)
+    def term_block_maxima(self, field: str, term: str, key: Hashable,
+                          score_entries: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[int, np.ndarray]:
+        return self.core.term_block_maxima(field, term, key, score_entries)
 
     def positions_at(self, field: str, term: str, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.core.positions_at(field, term, entries)
