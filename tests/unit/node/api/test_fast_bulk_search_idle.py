@@ -139,3 +139,19 @@ def test_setting_an_explicit_interval_wakes_an_idle_copy(worker):
     call(registry, "update_settings", settings={"index.refresh_interval": "2s"})
     assert registry.get(UUID, 0).settings.refresh_interval_seconds == 2.0
     assert call(registry, "stats")[0]["search_idle"] is False
+
+
+def test_every_searching_method_is_a_worker_method_that_notes_searches():
+    for name in shard_service.SEARCHING_METHODS:
+        assert name in shard_service.SHARD_METHODS
+        assert shard_service.SHARD_METHODS[name].__code__ is shard_service._noting_searches(lambda *a: None).__code__
+
+
+def test_a_pit_opened_on_an_idle_copy_sees_every_write(worker):
+    registry, clock = worker
+    open_and_write(registry, {})
+    clock.now += 31
+    maintain(registry)
+    answer, _ = call(registry, "open_reader_context", keep_alive_seconds=60.0, kind="pit")
+    searcher = registry.get(UUID, 0).reader_context(answer["id"])
+    assert sum(len(segment.live_docs()) for segment in searcher.segments) == 3
