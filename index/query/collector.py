@@ -238,12 +238,38 @@ def _sort_value(resolved: ResolvedSort, column: _SegmentSortColumn, row: int) ->
     return float(value) if column.is_float else int(value)
 
 
+def _top_hits_by_score(segment_execution: SegmentExecution, window: int, docs: np.ndarray,
+                       scores: np.ndarray) -> list[ShardHit]:
+    """The default order (float32 score descending, doc ascending) without the sort columns: what
+    almost every search asks, so its fixed cost matters."""
+    keys = scores.astype(np.float32)
+    count = len(keys)
+    if window < count:
+        kth = np.partition(keys, count - window)[count - window]
+        rows = np.flatnonzero(keys >= kth)
+    else:
+        rows = np.arange(count)
+    ordered_rows = rows[np.lexsort((docs[rows], -keys[rows]))][:window]
+    segment = segment_execution.segment
+    shard = segment_execution.shard
+    index_name = shard.context.index_name
+    shard_index = shard.context.shard_index
+    segment_index = segment_execution.segment_index
+    segment_name = segment.name
+    document_id = segment.document_id
+    return [ShardHit(index_name, shard_index, segment_index, segment_name, doc, document_id(doc),
+                     float(str(key)), None)
+            for doc, key in zip(docs[ordered_rows].tolist(), keys[ordered_rows])]
+
+
 def collect_top_hits(segment_execution: SegmentExecution, resolved_sorts: list[ResolvedSort],
                      request: SearchRequest, docs: np.ndarray, scores: np.ndarray | None) -> list[ShardHit]:
     """The segment's best ``window`` docs (after search_after), as ShardHits in rank order."""
     window = request.window_size
     if window == 0 or len(docs) == 0:
         return []
+    if not request.sort and request.search_after is None and scores is not None:
+        return _top_hits_by_score(segment_execution, window, docs, scores)
     columns = [_column(resolved, segment_execution, docs, scores) for resolved in resolved_sorts]
     candidate_rows = np.arange(len(docs))
     if request.search_after is not None:
