@@ -1,10 +1,11 @@
 """Analyzer: char filters → tokenizer → token filters, with three entry points.
 
 `analyze` gives full tokens (offsets, types) for `_analyze`; `terms_and_positions` is the
-cheap per-text path; `analyze_batch` tokenises many texts at once for the inverter and, for the
-standard and simple tokenizers over ASCII text, finds token bounds with numpy over one joined
-buffer (DESIGN §9). All three must agree on terms and positions: a property test holds the
-batched path to the per-text one. An Analyzer never reads settings; the registry builds it.
+cheap per-text path; `analyze_batch` tokenises many texts at once and, for the standard and
+simple tokenizers over ASCII text, finds token bounds with numpy over one joined buffer (DESIGN
+§9); `analyze_batch_encoded` (the segment builder's path) goes further and returns term ids with
+no Python object per token (index/analysis/encoded_batch.py). All must agree on terms and
+positions: property tests hold the batched paths to the per-text one. An Analyzer never reads settings; the registry builds it.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from typing import Sequence
 import numpy as np
 
 from index.analysis.char_filters import CharFilter
+from index.analysis.encoded_batch import EncodedTokenBatch, encode_text_batch
 from index.analysis.tokenizers import (
     DEFAULT_MAX_TOKEN_LENGTH,
     KeywordTokenizer,
@@ -164,6 +166,16 @@ class Analyzer:
             counts[text_number] = len(terms)
         return TokenBatch(all_terms, np.repeat(np.arange(len(texts), dtype=np.int32), counts),
                           np.asarray(all_positions, dtype=np.int32))
+
+    def analyze_batch_encoded(self, texts: Sequence[str]) -> EncodedTokenBatch | None:
+        """The tokens of ``texts`` dictionary-encoded (sorted distinct terms + an id per token),
+        with no Python object per token (index/analysis/encoded_batch.py), for the chains the
+        numpy path supports; None for the others (use ``analyze_batch``). Decoded, it equals
+        ``analyze_batch(texts)`` exactly (property-tested)."""
+        if self._batch_tokenizer_kind is None:
+            return None
+        return encode_text_batch(texts, self._batch_tokenizer_kind, self._lowercased_tokens_of_one_text,
+                                 self._batch_remaining_filters)
 
     def _lowercased_tokens_of_one_text(self, text: str) -> list[str]:
         return [term.lower() for term in self.tokenizer.terms(text)]

@@ -5,7 +5,8 @@ seq_no/term/version of each) into the sections of a segment: per field an invert
 (term dictionary, roaring postings in zstd blocks, term frequencies, positions, field lengths),
 numeric and keyword doc values, ``_id`` and ``_field_names`` postings, stored _source in zstd
 blocks (built as a stream), and the seq_no/primary_term/version columns. Text is analysed a
-field at a time with ``Analyzer.analyze_batch`` and inverted with numpy (index/segment/inverter.py).
+field at a time with ``Analyzer.analyze_batch_encoded`` (term ids, no Python object per token;
+``analyze_batch`` for analyzers without it) and inverted with numpy (index/segment/inverter.py).
 
 Must never: write anything but a new file (segments are immutable), or change the mapping.
 """
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 from array import array
 from collections.abc import Iterable, Sequence
+from itertools import chain
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +23,7 @@ import numpy as np
 from pyroaring import BitMap
 
 from index.format import SEGMENT, write_checked_file
-from index.segment.inverter import InvertedField, invert_tokens
+from index.segment.inverter import InvertedField, invert_term_ids, invert_tokens
 from index.segment.layout import SectionWriter, compressor
 from index.segment.roaring_codec import serialize_postings
 from index.segment.types import FIELD_NAMES_FIELD, ID_FIELD, SegmentDocument
@@ -60,29 +62,7 @@ def build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: 
     fields_metadata: dict[str, dict[str, Any]] = {}
     writer.metadata["fields"] = fields_metadata
 
-    # gather values column-wise: path -> (doc ids, values); most fields hold one value per document
-    values_by_field: dict[str, tuple[list[int], list[Any]]] = {}
-    tombstones = BitMap()
-    for doc, document in enumerate(documents):
-        document_values = document.values
-        if document_values is None:
-            tombstones.add(doc)
-            continue
-        for path, values in document_values.items():
-            columns = values_by_field.get(path)
-            if columns is None:
-                columns = values_by_field[path] = ([], [])
-            if len(values) == 1:
-                value = values[0]
-                if value is not None:
-                    columns[0].append(doc)
-                    columns[1].append(value)
-            else:
-                for value in values:
-                    if value is not None:
-                        columns[0].append(doc)
-                        columns[1].append(value)
-    values_by_field = {path: columns for path, columns in values_by_field.items() if columns[0]}
+    values_by_field, tombstones = _gather_columns(documents)
 
     for path in sorted(values_by_field):
         doc_list, value_list = values_by_field[path]
@@ -142,6 +122,41 @@ def build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: 
     return writer.encode()
 
 
+def _gather_columns(documents: Sequence[SegmentDocument]) -> tuple[dict[str, tuple[list[int], list[Any]]], BitMap]:
+    """path -> (doc ids ascending, values, one entry per non-None value), and the tombstones.
+
+    Column by column rather than document by document: one list comprehension per field over
+    the documents' value dicts, and the common shape (one non-None value per document that has
+    the field) costs no Python loop of our own."""
+    document_values = [document.values for document in documents]
+    tombstones = BitMap(doc for doc, values in enumerate(document_values) if values is None)
+    if tombstones:
+        document_values = [values if values is not None else {} for values in document_values]
+    paths = set(chain.from_iterable(document_values))
+    values_by_field: dict[str, tuple[list[int], list[Any]]] = {}
+    for path in paths:
+        column = [values.get(path) for values in document_values]
+        present = [doc for doc, values in enumerate(column) if values]
+        if not present:
+            continue
+        lists = [column[doc] for doc in present] if len(present) < len(column) else column
+        if all(len(values) == 1 for values in lists):
+            firsts = [values[0] for values in lists]
+            if None not in firsts:
+                values_by_field[path] = (present, firsts)
+                continue
+        doc_list: list[int] = []
+        value_list: list[Any] = []
+        for doc, values in zip(present, lists):
+            for value in values:
+                if value is not None:
+                    doc_list.append(doc)
+                    value_list.append(value)
+        if doc_list:
+            values_by_field[path] = (doc_list, value_list)
+    return values_by_field, tombstones
+
+
 def _field_names_inverted(values_by_field: dict[str, tuple[list[int], list[Any]]], max_doc: int
                           ) -> tuple[InvertedField, np.ndarray]:
     """``_field_names`` (which documents have a value in each path) straight from the gathered
@@ -177,9 +192,17 @@ def _term_text(value: Any) -> str:
 
 def _invert_text(analyzer: Any, text_docs: np.ndarray, texts: list[str], max_doc: int
                  ) -> tuple[InvertedField, np.ndarray]:
-    batch = analyzer.analyze_batch(texts)
-    text_index = np.asarray(batch.text_index, dtype=np.int64)
-    positions = np.asarray(batch.positions, dtype=np.int64)
+    # the dictionary-encoded path (no Python object per token) where the analyzer offers it;
+    # analyzers without it (custom chains it cannot prove identical, test stand-ins) give strings
+    analyze_batch_encoded = getattr(analyzer, "analyze_batch_encoded", None)
+    encoded = analyze_batch_encoded(texts) if analyze_batch_encoded is not None else None
+    if encoded is not None:
+        text_index, batch_positions = encoded.text_index, encoded.positions
+    else:
+        batch = analyzer.analyze_batch(texts)
+        text_index, batch_positions = batch.text_index, batch.positions
+    text_index = np.asarray(text_index, dtype=np.int64)
+    positions = np.asarray(batch_positions, dtype=np.int64)
     token_docs = text_docs[text_index] if len(text_index) else np.zeros(0, dtype=np.int64)
     if len(texts) and np.any(text_docs[1:] == text_docs[:-1]):
         # several values of one document: continue positions after the previous value + gap
@@ -195,6 +218,8 @@ def _invert_text(analyzer: Any, text_docs: np.ndarray, texts: list[str], max_doc
             running += last_position[index] + 1 + POSITION_INCREMENT_GAP
         positions = positions + base[text_index]
     lengths = np.bincount(token_docs, minlength=max_doc).astype(np.uint32)
+    if encoded is not None:
+        return invert_term_ids(encoded.terms, encoded.term_ids, token_docs, positions), lengths
     return invert_tokens(batch.terms, token_docs, positions), lengths
 
 

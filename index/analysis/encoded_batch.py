@@ -1,0 +1,309 @@
+"""The inverter's hot path: many texts → dictionary-encoded tokens, with no Python object per token.
+
+Owns: ``encode_text_batch`` (what ``Analyzer.analyze_batch_encoded`` runs) and the byte-level
+ASCII tokenizer under it, ``ascii_token_bounds``. DESIGN §9: the texts are joined into one byte
+buffer; ``bytes.translate`` classifies and lowercases every byte; numpy finds the token bounds;
+index/analysis/batch_terms.py turns the bounds into term ids; only the *distinct* terms become
+``str`` and go through the analyzer's remaining per-token filters (stop words, stemming), which
+are functions of the term alone (Analyzer._plan_batch admits no other), so filtering each
+distinct term once is the same as filtering every token.
+
+Texts with characters beyond ASCII: when every such character is a plain separator for the
+tokenizer (no word character, joiner, mark, emoji or CJK: a no-break space, a dash, a curly
+double quote, a box-drawing line...), replacing it with a space changes no token, and the text
+takes the byte path; other texts are tokenised one by one with the exact Unicode tokenizer and
+their (few) tokens join the same byte buffer as UTF-8.
+
+Must never: give a result that differs from ``Analyzer.analyze_batch`` (property-tested); when
+it cannot be sure (a hash collision) it returns None and the caller takes the string path.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from index.analysis.batch_terms import encode_byte_tokens
+from index.analysis.tokenizers import (
+    _BMP_PICTOGRAPHS,
+    _DIGIT_JOINERS,
+    _LETTER_JOINERS,
+    _SPECIAL_SCRIPTS,
+    DEFAULT_MAX_TOKEN_LENGTH,
+    LETTER_RUN_PATTERN,
+    coarse_word_pattern,
+)
+from index.analysis.token_filters import TokenFilter
+
+
+@dataclass(frozen=True, slots=True)
+class EncodedTokenBatch:
+    """The tokens of many texts, dictionary-encoded: token i is ``terms[term_ids[i]]``."""
+
+    terms: list[str]          # sorted ascending, distinct
+    term_ids: np.ndarray      # int64, one per token, into terms
+    text_index: np.ndarray    # int32, which input text each token came from (non-decreasing)
+    positions: np.ndarray     # int32, position of the token within its text
+
+    def __len__(self) -> int:
+        return len(self.term_ids)
+
+
+# -- the byte tables ---------------------------------------------------------------------------
+_PADDING = b"\n" * 8          # the 8-byte key windows may read past the last token
+
+
+def _table(chosen: Callable[[int], bool]) -> bytes:
+    return bytes(1 if code < 128 and chosen(code) else 0 for code in range(256))
+
+
+_LETTER_BYTES = _table(lambda code: chr(code).isalpha())
+_DIGIT_BYTES = _table(lambda code: chr(code).isdigit())
+_STANDARD_WORD_BYTES = _table(lambda code: chr(code).isalnum() or chr(code) == "_")
+_LETTER_JOINER_BYTES = _table(lambda code: chr(code) in "':.")
+_DIGIT_JOINER_BYTES = _table(lambda code: chr(code) in ".,;'")
+_ANY_JOINER_BYTES = _table(lambda code: chr(code) in "':.,;")
+_UNDERSCORE_BYTES = _table(lambda code: chr(code) == "_")
+_LOWERCASE_BYTES = bytes(code + 32 if 65 <= code <= 90 else code for code in range(256))
+_LETTER_TABLE = np.frombuffer(_LETTER_BYTES, dtype=bool)
+_DIGIT_TABLE = np.frombuffer(_DIGIT_BYTES, dtype=bool)
+_LETTER_JOINER_TABLE = np.frombuffer(_LETTER_JOINER_BYTES, dtype=bool)
+_DIGIT_JOINER_TABLE = np.frombuffer(_DIGIT_JOINER_BYTES, dtype=bool)
+
+
+def _drop_underscore_only_runs(is_underscore: np.ndarray, in_token: np.ndarray) -> None:
+    """A run of underscores alone is no word in UAX#29: take such runs out of in_token (only the
+    underscores are looked at: a token run without a letter or digit is all underscores)."""
+    underscores = np.flatnonzero(is_underscore)
+    if not underscores.size:
+        return
+    breaks = np.flatnonzero(np.diff(underscores) != 1)
+    run_first = underscores[np.concatenate(([0], breaks + 1))]
+    run_last = underscores[np.concatenate((breaks, [underscores.size - 1]))]
+    # the buffer starts and ends with a newline: every run has neighbours
+    alone = ~(in_token[run_first - 1] | in_token[run_last + 1])
+    if alone.any():
+        run_of_underscore = np.repeat(np.arange(run_first.size), run_last - run_first + 1)
+        in_token[underscores[alone[run_of_underscore]]] = False
+
+
+@dataclass(frozen=True, slots=True)
+class ByteTokens:
+    """Token bounds in one padded, lowercased byte buffer."""
+
+    buffer: np.ndarray        # uint8, ends with at least 8 padding bytes
+    starts: np.ndarray        # int64 byte offset of each token
+    lengths: np.ndarray       # int64 byte length of each token
+    text_index: np.ndarray    # int64, which input text
+    positions: np.ndarray     # int64, rank of the token within its text
+
+
+def ascii_token_bounds(texts: Sequence[str], kind: str) -> ByteTokens:
+    """Lowercased token bounds of ASCII texts, exactly as the regex tokenizer of ``kind``
+    ("standard" or "simple", default max_token_length) finds them."""
+    raw = ("\n" + "\n".join(texts) + "\n").encode("ascii")
+    # bytes.translate is one C pass (~1 ns a byte); a numpy table lookup costs several times more
+    if kind == "simple":
+        in_token = np.frombuffer(bytearray(raw.translate(_LETTER_BYTES)), dtype=bool)
+    else:
+        in_token = np.frombuffer(bytearray(raw.translate(_STANDARD_WORD_BYTES)), dtype=bool)
+        joiners = np.flatnonzero(np.frombuffer(raw.translate(_ANY_JOINER_BYTES), dtype=bool))
+        if joiners.size:   # never the first or last byte (newlines)
+            raw_bytes = np.frombuffer(raw, dtype=np.uint8)
+            before, joiner, after = raw_bytes[joiners - 1], raw_bytes[joiners], raw_bytes[joiners + 1]
+            joins = (_LETTER_JOINER_TABLE[joiner] & _LETTER_TABLE[before] & _LETTER_TABLE[after]) | (
+                _DIGIT_JOINER_TABLE[joiner] & _DIGIT_TABLE[before] & _DIGIT_TABLE[after])
+            in_token[joiners[joins]] = True
+        if b"_" in raw:
+            _drop_underscore_only_runs(np.frombuffer(raw.translate(_UNDERSCORE_BYTES), dtype=bool), in_token)
+    # in_token starts and ends False (newlines), so its changes alternate: start, end, start, ...
+    edges = np.flatnonzero(in_token[1:] != in_token[:-1]) + 1
+    token_starts = edges[0::2]
+    lengths = edges[1::2] - token_starts
+    text_lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
+    text_starts = np.empty(len(texts), dtype=np.int64)   # byte offset of each text in raw
+    if len(texts):
+        text_starts[0] = 1
+        np.cumsum(text_lengths[:-1] + 1, out=text_starts[1:])
+        text_starts[1:] += 1
+    # tokens of one text are contiguous: count them per text instead of searching per token
+    first_token_of_text = np.searchsorted(token_starts, text_starts, side="left")
+    tokens_per_text = np.diff(first_token_of_text, append=token_starts.size)
+    text_index = np.repeat(np.arange(len(texts), dtype=np.int64), tokens_per_text)
+    if lengths.size and int(lengths.max()) > DEFAULT_MAX_TOKEN_LENGTH:
+        token_starts, lengths, text_index = _split_overlong(token_starts, lengths, text_index)
+        first_token_of_text = np.searchsorted(text_index, np.arange(len(texts)), side="left")
+        tokens_per_text = np.diff(first_token_of_text, append=token_starts.size)
+    positions = np.arange(token_starts.size, dtype=np.int64) - np.repeat(first_token_of_text, tokens_per_text)
+    buffer = np.frombuffer(raw.translate(_LOWERCASE_BYTES) + _PADDING, dtype=np.uint8)
+    return ByteTokens(buffer, token_starts, lengths, text_index, positions)
+
+
+def _split_overlong(starts: np.ndarray, lengths: np.ndarray, text_index: np.ndarray
+                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Lucene (and the regex tokenizers' _split_long) cut a token longer than max_token_length
+    into pieces of that length, each its own token at the next position (ASCII: a character is
+    a byte, so the pieces are byte ranges)."""
+    limit = DEFAULT_MAX_TOKEN_LENGTH
+    pieces = (lengths + limit - 1) // limit
+    token_of_piece = np.repeat(np.arange(starts.size), pieces)
+    piece_number = np.arange(token_of_piece.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
+    piece_starts = starts[token_of_piece] + limit * piece_number
+    piece_lengths = np.minimum(lengths[token_of_piece] - limit * piece_number, limit)
+    return piece_starts, piece_lengths, text_index[token_of_piece]
+
+
+# -- which non-ASCII texts may take the byte path ---------------------------------------------
+@functools.lru_cache(maxsize=2)
+def _non_separator_pattern(kind: str) -> re.Pattern[str]:
+    """Matches a non-ASCII character that is NOT a plain separator for the tokenizer ``kind``.
+
+    A plain separator is never part of a token and never consulted by a rule that joins
+    characters (it is no word character, joiner, mark, format character, emoji part or CJK
+    character), so replacing it with a space leaves every token unchanged. Characters beyond
+    the BMP never count as separators (the standard tokenizer takes its exact path for them).
+    """
+    if kind == "simple":
+        def is_separator(character: str) -> bool:
+            return LETTER_RUN_PATTERN.match(character) is None
+    else:
+        word = coarse_word_pattern()
+        special = re.compile(f"[{_SPECIAL_SCRIPTS}{_BMP_PICTOGRAPHS}]")
+        joiners = set(_LETTER_JOINERS) | set(_DIGIT_JOINERS)
+
+        def is_separator(character: str) -> bool:
+            return (word.match(character) is None and character not in joiners
+                    and special.match(character) is None)
+    separators = [code for code in range(0x80, 0x10000)
+                  if not 0xD800 <= code < 0xE000 and is_separator(chr(code))]
+    ranges: list[tuple[int, int]] = []
+    for code in separators:
+        if ranges and ranges[-1][1] == code - 1:
+            ranges[-1] = (ranges[-1][0], code)
+        else:
+            ranges.append((code, code))
+    body = "".join(re.escape(chr(low)) if low == high else f"{re.escape(chr(low))}-{re.escape(chr(high))}"
+                   for low, high in ranges)
+    return re.compile(f"[^\\x00-\\x7f{body}]")
+
+
+_NON_ASCII = re.compile("[^\\x00-\\x7f]")
+
+
+def _to_byte_path_text(text: str, kind: str) -> str | None:
+    """The text with its non-ASCII separators replaced by spaces, or None if it holds any other
+    non-ASCII character."""
+    if _non_separator_pattern(kind).search(text) is not None:
+        return None
+    return _NON_ASCII.sub(" ", text)
+
+
+# -- the batch ---------------------------------------------------------------------------------
+def _utf8_token_bounds(token_lists: list[list[str]], text_numbers: list[int]) -> ByteTokens:
+    """Tokens already cut (as strings) laid into one UTF-8 buffer, newline-separated."""
+    counts = np.fromiter(map(len, token_lists), dtype=np.int64, count=len(token_lists))
+    all_terms = [term for terms in token_lists for term in terms]
+    raw = ("\n" + "\n".join(all_terms) + "\n").encode("utf-8")
+    buffer = np.frombuffer(raw + _PADDING, dtype=np.uint8)
+    if all_terms:   # a term never holds a newline (UTF-8 never makes one from other characters)
+        newlines = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == 10)
+        starts, lengths = newlines[:-1] + 1, np.diff(newlines)
+        lengths -= 1
+    else:
+        starts = lengths = np.zeros(0, dtype=np.int64)
+    text_index = np.repeat(np.asarray(text_numbers, dtype=np.int64), counts)
+    first = np.cumsum(counts) - counts
+    positions = np.arange(len(all_terms), dtype=np.int64) - np.repeat(first, counts)
+    return ByteTokens(buffer, starts.astype(np.int64), lengths.astype(np.int64), text_index, positions)
+
+
+def _merge(byte_path: ByteTokens | None, byte_path_numbers: np.ndarray, other: ByteTokens | None) -> ByteTokens:
+    """Both token sets in one buffer, ordered by (text, position)."""
+    if byte_path is None:
+        assert other is not None
+        return other
+    if other is None or not other.starts.size:
+        text_index = byte_path.text_index
+        if not (byte_path_numbers.size and byte_path_numbers[-1] == byte_path_numbers.size - 1):
+            text_index = byte_path_numbers[text_index]    # not every text took the byte path
+        return ByteTokens(byte_path.buffer, byte_path.starts, byte_path.lengths, text_index, byte_path.positions)
+    if not byte_path.starts.size:
+        return other
+    byte_path_text_index = byte_path_numbers[byte_path.text_index]
+    # each of the other texts' tokens go before the first byte-path token of a later text
+    insert_at = np.searchsorted(byte_path_text_index, other.text_index, side="right")
+    shift = byte_path.buffer.size
+    return ByteTokens(
+        np.concatenate((byte_path.buffer, other.buffer)),
+        np.insert(byte_path.starts, insert_at, other.starts + shift),
+        np.insert(byte_path.lengths, insert_at, other.lengths),
+        np.insert(byte_path_text_index, insert_at, other.text_index),
+        np.insert(byte_path.positions, insert_at, other.positions),
+    )
+
+
+def encode_text_batch(texts: Sequence[str], kind: str, lowercased_tokens_of_one_text: Callable[[str], list[str]],
+                      remaining_filters: Sequence[TokenFilter]) -> EncodedTokenBatch | None:
+    """The analysed tokens of ``texts`` for an analyzer whose chain is ``kind``'s tokenizer, a
+    lowercase filter, then ``remaining_filters`` (each a function of one term), or None when
+    the byte path cannot be sure of its result."""
+    byte_path_texts: list[str] | Sequence[str]
+    byte_path_numbers: list[int] | range
+    other_numbers: list[int] = []
+    ascii_flags = list(map(str.isascii, texts))
+    if all(ascii_flags):
+        byte_path_texts, byte_path_numbers = texts, range(len(texts))
+    else:
+        byte_path_texts, byte_path_numbers = [], []
+        for number, (text, is_ascii) in enumerate(zip(texts, ascii_flags)):
+            if not is_ascii:
+                substituted = _to_byte_path_text(text, kind)
+                if substituted is None:
+                    other_numbers.append(number)
+                    continue
+                text = substituted
+            byte_path_texts.append(text)
+            byte_path_numbers.append(number)
+    byte_path = ascii_token_bounds(byte_path_texts, kind) if byte_path_texts else None
+    other = None
+    if other_numbers:
+        other = _utf8_token_bounds([lowercased_tokens_of_one_text(texts[number]) for number in other_numbers],
+                                   other_numbers)
+    if byte_path is None and other is None:
+        return EncodedTokenBatch([], np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32))
+    tokens = _merge(byte_path, np.asarray(byte_path_numbers, dtype=np.int64), other)
+    encoded = encode_byte_tokens(tokens.buffer, tokens.starts, tokens.lengths)
+    if encoded is None:
+        return None
+    raw_terms, raw_ids = encoded
+    return _filter_distinct_terms(raw_terms, raw_ids, tokens.text_index, tokens.positions, remaining_filters)
+
+
+def _filter_distinct_terms(raw_terms: list[str], raw_ids: np.ndarray, text_index: np.ndarray,
+                           positions: np.ndarray, remaining_filters: Sequence[TokenFilter]) -> EncodedTokenBatch:
+    """Runs the per-term filters once per distinct term, then sorts the surviving terms."""
+    surviving = None          # indices into raw_terms of the terms no filter dropped
+    terms = raw_terms
+    for token_filter in remaining_filters:
+        terms, kept_mask = token_filter.filter_batch(terms)
+        if kept_mask is not None:
+            kept = np.flatnonzero(kept_mask)
+            surviving = kept if surviving is None else surviving[kept]
+    # without filters the terms are distinct already; a filter may map two terms to one
+    final_terms = sorted(set(terms)) if remaining_filters else sorted(terms)
+    final_id_of = {term: final_id for final_id, term in enumerate(final_terms)}
+    mapped = np.fromiter(map(final_id_of.__getitem__, terms), dtype=np.int64, count=len(terms))
+    if surviving is None:
+        token_ids = mapped[raw_ids]
+    else:
+        final_of_raw = np.full(len(raw_terms), -1, dtype=np.int64)
+        final_of_raw[surviving] = mapped
+        token_ids = final_of_raw[raw_ids]
+        if surviving.size < len(raw_terms):
+            kept_tokens = token_ids >= 0
+            token_ids, text_index, positions = token_ids[kept_tokens], text_index[kept_tokens], positions[kept_tokens]
+    return EncodedTokenBatch(final_terms, token_ids, text_index.astype(np.int32), positions.astype(np.int32))
