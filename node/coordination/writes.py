@@ -7,9 +7,9 @@ group items per shard, send ONE ``write`` call per shard per request (one log ap
 through Raft BEFORE retrying the batch, retry updates on conflict, and render per-item results in
 the request's order with OpenSearch's shapes and statuses). ``execute_columnar_writes`` is the
 same for the common _bulk shape (index/create items with only _index/_id) carried as columns — ids
-and lengths in lists, one joined source blob per shard, the worker's answer as columns, the items
-encoded by one orjson.dumps — and declines (None, nothing sent) whenever a target needs the
-general path.
+and lengths in lists, one joined source blob per shard, the worker's answer as columns, each
+item encoded from the columns by one bytes template — and declines (None, nothing sent) whenever
+a target needs the general path.
 
 It must never parse a document's source (the shard does) nor acknowledge an item the shard's
 primary did not report durable.
@@ -312,9 +312,9 @@ def _record_metrics(services: Any, index_name: str, batch: list[WriteRequest],
 #
 # The common _bulk shape (every item index/create with only _index/_id, sources untouched) costs the
 # front a few µs per document when it travels as columns: ids and source lengths in lists, the
-# sources as one joined blob per shard, the worker's answer as columns, the response items built in
-# one comprehension and encoded by one orjson.dumps (docs/benchmarks.md F5). Anything unusual falls
-# back to execute_writes with WriteRequests, so per-item errors stay exactly the general path's.
+# sources as one joined blob per shard, the worker's answer as columns, the response items encoded
+# straight from the columns (docs/benchmarks.md F5). Anything unusual falls back to execute_writes
+# with WriteRequests, so per-item errors stay exactly the general path's.
 
 AUTO_ID_RAW_BYTES = 15               # 15 random bytes = 20 URL-safe base64 characters, no padding
 AUTO_ID_LENGTH = 20
