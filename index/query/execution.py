@@ -478,21 +478,26 @@ class TermPlan(Plan):
         block_size, block_maxima = maxima(self.field_name, self.term, key, score_entries)
         return block_size, block_maxima * _BOUND_SLACK
 
-    def _entries_scored(self, segment_execution: SegmentExecution, docs: np.ndarray,
-                        entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-        """(live docs, scores) of the given postings entries."""
+    def _entries_scored(self, segment_execution: SegmentExecution, docs: np.ndarray, entries: np.ndarray,
+                        allowed: BitMap | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """(live docs, scores) of the given postings entries (only docs in ``allowed`` if given)."""
         segment = segment_execution.segment
         chosen = docs[entries]
         live = segment_execution.live_mask()
         if live is not None:
             keep = live[chosen]
             chosen, entries = chosen[keep], entries[keep]
+        if allowed is not None and len(chosen):
+            keep = sorted_membership(chosen, docs_from_bitmap(bitmap_from_docs(chosen) & allowed))
+            chosen, entries = chosen[keep], entries[keep]
         frequencies = segment.term_frequencies(self.field_name, self.term)[entries].astype(np.float64)
         return chosen, self._bm25(frequencies, self._lengths(segment_execution, chosen))
 
-    def top_candidates(self, segment_execution: SegmentExecution, window: int) -> DocScores | None:
-        """Block-max pruning: a threshold from the block maxima (or, with deleted docs, from scoring
-        the best blocks until ``window`` live docs), then every block whose bound reaches it."""
+    def top_candidates(self, segment_execution: SegmentExecution, window: int,
+                       allowed: BitMap | None = None) -> DocScores | None:
+        """Block-max pruning: a threshold from the block maxima (or, with deleted docs or an
+        ``allowed`` filter, from scoring the best blocks until ``window`` docs qualify), then every
+        block whose bound reaches it."""
         docs = term_docs(segment_execution.segment, self.field_name, self.term)
         entry_count = len(docs)
         bounds = self.block_bounds(segment_execution) if entry_count > max(4 * window, PRUNING_MINIMUM_ENTRIES) else None
@@ -501,7 +506,7 @@ class TermPlan(Plan):
         block_size, block_bounds = bounds
         if len(block_bounds) <= window:
             return None
-        if segment_execution.live_mask() is None:
+        if segment_execution.live_mask() is None and allowed is None:
             # every block's maximum is some live doc's exact score, so the window-th largest block
             # maximum is at most the window-th best score: a threshold without scoring anything
             threshold = kth_ranking_score(block_bounds / _BOUND_SLACK, window)
@@ -511,16 +516,16 @@ class TermPlan(Plan):
             while True:
                 chosen_blocks = np.sort(order[:take])
                 _, scores = self._entries_scored(segment_execution, docs,
-                                                 _block_entries(chosen_blocks, block_size, entry_count))
+                                                 _block_entries(chosen_blocks, block_size, entry_count), allowed)
                 if len(scores) >= window or take >= len(order):
                     break
                 take *= 4
             if len(scores) < window:
-                return None        # fewer live docs than the window: nothing to prune
+                return None        # fewer qualifying docs than the window: nothing to prune
             threshold = kth_ranking_score(scores, window)
         selected = np.flatnonzero(block_bounds >= threshold)
         chosen, scores = self._entries_scored(segment_execution, docs,
-                                              _block_entries(selected, block_size, entry_count))
+                                              _block_entries(selected, block_size, entry_count), allowed)
         return DocScores(chosen, scores)
 
     def count_live(self, segment_execution: SegmentExecution) -> int:
@@ -1019,7 +1024,16 @@ class BoolPlan(Plan):
         """MaxScore over block-max bounds for a disjunction of terms: a threshold from the union of
         each term's own top candidates, then per term (rarest first) only the blocks whose bound
         plus the best the terms after it could add reaches the threshold."""
-        if not self._is_term_disjunction() or segment_execution.shard.profile:
+        if segment_execution.shard.profile:
+            return None
+        if self._is_filtered_term():
+            # a scored term under filters (range_term): block-max over the term, filters applied
+            # to the blocks it scores; the filters add nothing to the score
+            allowed = self._required_bitmap(segment_execution, self.filters)
+            if allowed is not None and not allowed:
+                return DocScores.empty()
+            return self.must[0].top_candidates(segment_execution, window, allowed)
+        if not self._is_term_disjunction():
             return None
         segment = segment_execution.segment
         postings = [term_docs(segment, plan.field_name, plan.term) for plan in self.should]
@@ -1069,7 +1083,13 @@ class BoolPlan(Plan):
         candidates = sorted_unique(np.concatenate(pieces)) if pieces else EMPTY_DOCS
         return DocScores(candidates, self._disjunction_scores_at(segment_execution, candidates, postings))
 
+    def _is_filtered_term(self) -> bool:
+        return (len(self.must) == 1 and isinstance(self.must[0], TermPlan) and self.boost == 1.0
+                and not (self.should or self.must_not or self.cannot_match))
+
     def count_live(self, segment_execution: SegmentExecution) -> int:
+        if self._is_filtered_term() and not self.filters:
+            return self.must[0].count_live(segment_execution)
         if self._is_term_disjunction():
             bitmaps = [segment_execution.run_matches(plan) for plan in self.should]
             return BitMap.union(*bitmaps).intersection_cardinality(segment_execution.live_docs())
