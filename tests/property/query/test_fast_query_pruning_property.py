@@ -136,9 +136,9 @@ def test_a_term_query_over_many_blocks_scores_only_some_of_them(tmp_path, monkey
     scored_entries = []
     original = execution.TermPlan._entries_scored
 
-    def counting(self, segment_execution, docs, entries):
+    def counting(self, segment_execution, docs, entries, allowed=None):
         scored_entries.append(len(entries))
-        return original(self, segment_execution, docs, entries)
+        return original(self, segment_execution, docs, entries, allowed)
 
     monkeypatch.setattr(execution.TermPlan, "_entries_scored", counting)
     try:
