@@ -3,14 +3,15 @@
 Starts one ``python -m node`` (data under DATA_DIR), loads the first N documents of
 ../shared/bench's english.ndjson through `_bulk` (untimed here: node_bulk.py times loading),
 refreshes, then sends the mix of queries.json as `POST /bench/_search` bodies
-(bench_engines.to_opensearch: top-10, no _source, no exact total) at 1 client and at 16
+(bench_engines.to_opensearch: top-10, no _source, no exact total) at 1, 4 and 16
 concurrent keep-alive clients: p50/p99 per request and QPS. In the same run, with the same client
-code, it measures a bare hypercorn "hello" route (bench/hello_server.py) at 1 and 16 clients: the
+code, it measures a bare hypercorn "hello" route (bench/hello_server.py) at the same client counts: the
 HTTP ceiling that the targets are ratios of (issue 3: p99 ≤ 10 ms at 1 client; QPS at 16 clients
 ≥ 0.6× the ceiling).
 
     python bench/node_search.py --data DATA_DIR --n 100000 [--reps 1] [--shards 2] [--workers W]
                                 [--peers none|tantivy,lucene,sqlite] [--keep]
+                                [--clients 1,4,16]
 
 Rows are appended to DATA_DIR/results/quidditch-node-search-N.ndjson (one per client count, plus
 one per hello measurement, ../shared/bench's fields with `null` where not measured).
@@ -34,7 +35,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 import harness  # noqa: E402
 from harness import bench_engines  # noqa: E402
 
-CLIENT_COUNTS = (1, 16)
+DEFAULT_CLIENT_COUNTS = (1, 4, 16)
 
 
 def time_requests(port: int, client_count: int, requests: list[tuple[str, str, bytes | None]],
@@ -75,7 +76,7 @@ def check_hello(status: int, answer: bytes) -> int:
     return 0
 
 
-def measure_hello(request_count: int) -> dict[int, dict]:
+def measure_hello(request_count: int, client_counts: tuple[int, ...]) -> dict[int, dict]:
     port = harness.free_ports(1)[0]
     server = subprocess.Popen([sys.executable, str(Path(__file__).resolve().parent / "hello_server.py"),
                                str(port)], start_new_session=True)
@@ -91,7 +92,7 @@ def measure_hello(request_count: int) -> dict[int, dict]:
                 time.sleep(0.05)
         requests = [("POST", "/bench/_search", b'{"query":{"match_all":{}}}')] * request_count
         time_requests(port, 1, requests[:200], check_hello)  # warm-up
-        return {count: time_requests(port, count, requests, check_hello) for count in CLIENT_COUNTS}
+        return {count: time_requests(port, count, requests, check_hello) for count in client_counts}
     finally:
         server.terminate()
         server.wait(10)
@@ -122,7 +123,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--peers", default="none")
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--clients", default=",".join(map(str, DEFAULT_CLIENT_COUNTS)),
+                        help="comma-separated client counts, each measured for the node and for hello")
     arguments = parser.parse_args(argv)
+    client_counts = tuple(int(count) for count in arguments.clients.split(",") if count.strip())
 
     data = arguments.data.resolve()
     if harness.REPOSITORY in data.parents or data == harness.REPOSITORY:
@@ -146,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
         load_index(node, lines, arguments.shards)
         time_requests(node.http_port, 1, search_requests[:len(workload.queries)], hits_of_search)  # warm-up
         node_results = {}
-        for client_count in CLIENT_COUNTS:
+        for client_count in client_counts:
             before = harness.sample_family(node.pid)
             node_results[client_count] = time_requests(node.http_port, client_count, search_requests,
                                                        hits_of_search)
@@ -156,11 +160,11 @@ def main(argv: list[str] | None = None) -> int:
         node.stop()
         if not arguments.keep:
             shutil.rmtree(base_directory, ignore_errors=True)
-    hello_results = measure_hello(len(search_requests))
+    hello_results = measure_hello(len(search_requests), client_counts)
     load_end = harness.load_now()
 
     rows = list(peer_rows)
-    for client_count in CLIENT_COUNTS:
+    for client_count in client_counts:
         measured = node_results[client_count]
         ceiling = hello_results[client_count]
         by_type: dict[str, list[float]] = {}
@@ -193,7 +197,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"$ {command}")
     print(f"load (1/5/15 min) at start {load_start}, at end {load_end}")
     print(f"{'what':<22} {'clients':>7} {'QPS':>9} {'p50 ms':>9} {'p99 ms':>9} {'QPS / hello':>12}")
-    for client_count in CLIENT_COUNTS:
+    for client_count in client_counts:
         measured, ceiling = node_results[client_count], hello_results[client_count]
         print(f"{'quidditch _search':<22} {client_count:>7} {measured['qps']:>9,.0f} {measured['p50_ms']:>9.3f} "
               f"{measured['p99_ms']:>9.3f} {measured['qps'] / ceiling['qps']:>12.3f}")

@@ -9,13 +9,19 @@
 A frame whose HMAC does not match is refused with FrameAuthenticationError and the connection
 must be dropped: after a bad frame nothing on the stream can be trusted. This module owns the
 bytes on the wire; it must never interpret a header beyond decoding it.
+
+Two carriers of the same frames: ``FrameStream`` (a trio stream: the front, node-to-node) and
+``BlockingFrameSocket`` (a blocking stdlib socket shared by threads: the shard worker, which has
+no event loop — ADR 0215).
 """
 
 from __future__ import annotations
 
 import hashlib
 import hmac
+import socket
 import struct
+import threading
 
 import orjson
 import trio
@@ -138,3 +144,90 @@ class FrameStream:
 
     async def aclose(self) -> None:
         await self.stream.aclose()
+
+
+# a blocking receive reads into one reusable buffer of this size; a frame whose missing part is
+# larger is read straight into a buffer of exactly that size (one copy, no repeated appends)
+BLOCKING_RECEIVE_BUFFER_BYTES = 256 * 1024
+
+
+class BlockingFrameSocket:
+    """Whole frames over a blocking stdlib socket. ``send_frame`` may be called from any thread
+    (a lock keeps frames whole); ``receive_frame`` from one thread only. Used by the shard
+    worker, whose method threads write their own replies: no event loop sits between a finished
+    shard method and the socket (ADR 0215)."""
+
+    def __init__(self, connection: socket.socket, secret: bytes,
+                 max_frame_bytes: int = DEFAULT_MAX_FRAME_BYTES) -> None:
+        connection.setblocking(True)
+        self.connection = connection
+        self.secret = secret
+        self.max_frame_bytes = max_frame_bytes
+        self.send_lock = threading.Lock()
+        self.buffer = bytearray()
+        self.receive_chunk = bytearray(BLOCKING_RECEIVE_BUFFER_BYTES)
+        self.receive_view = memoryview(self.receive_chunk)
+        self.frames_sent = 0
+        self.frames_received = 0
+
+    def send_frame(self, header: dict, body: bytes = b"") -> None:
+        buffers = encode_frame(self.secret, header, body)
+        with self.send_lock:
+            if len(body) < 65536:
+                self.connection.sendall(b"".join(buffers))
+            else:
+                self.connection.sendall(b"".join(buffers[:4]))
+                self.connection.sendall(body)
+            self.frames_sent += 1
+
+    def _fill(self, needed: int) -> bool:
+        """Read until the buffer holds ``needed`` bytes; False on end of stream at a boundary."""
+        while len(self.buffer) < needed:
+            missing = needed - len(self.buffer)
+            if missing > BLOCKING_RECEIVE_BUFFER_BYTES:
+                exact = bytearray(missing)
+                view = memoryview(exact)
+                received = 0
+                while received < missing:
+                    count = self.connection.recv_into(view[received:])
+                    if count == 0:
+                        raise FrameError(f"connection closed inside a frame: {len(self.buffer) + received} "
+                                         f"of {needed} bytes received")
+                    received += count
+                view.release()
+                self.buffer += exact
+                return True
+            count = self.connection.recv_into(self.receive_view)
+            if count == 0:
+                if self.buffer:
+                    raise FrameError(f"connection closed inside a frame: {len(self.buffer)} of "
+                                     f"{needed} bytes received")
+                return False
+            self.buffer += self.receive_view[:count]
+        return True
+
+    def receive_frame(self) -> tuple[dict, bytes] | None:
+        """The next frame, or None when the peer closed the socket cleanly between frames."""
+        if not self._fill(LENGTH_PREFIX.size):
+            return None
+        (frame_length,) = LENGTH_PREFIX.unpack_from(self.buffer, 0)
+        if frame_length > self.max_frame_bytes:
+            raise FrameError(f"frame length {frame_length} exceeds the limit of {self.max_frame_bytes} bytes")
+        total = LENGTH_PREFIX.size + frame_length
+        if not self._fill(total):
+            raise FrameError("connection closed inside a frame")
+        frame = memoryview(self.buffer)[LENGTH_PREFIX.size:total]
+        try:
+            decoded = decode_frame(self.secret, frame)
+        finally:
+            frame.release()
+        del self.buffer[:total]
+        self.frames_received += 1
+        return decoded
+
+    def close(self) -> None:
+        try:
+            self.connection.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass  # already closed by the peer
+        self.connection.close()

@@ -1,9 +1,11 @@
 """The shard worker process: ``python -m node.workers.worker_main --fd N ...``.
 
 Spawned by the front (pool.py) with one end of an AF_UNIX socketpair inherited as ``--fd`` and the
-cluster secret (hex) on stdin. It serves framed requests from the front, running each shard
-method (shard_service.SHARD_METHODS, owned by node-api) in a worker thread so several requests —
-an fsync-bound bulk and a search — overlap. It exits when the front closes the socket (or dies):
+cluster secret (hex) on stdin. It serves framed requests from the front without an event loop
+(ADR 0215): the main thread reads frames and answers the cheap inline methods itself; each other
+shard method (shard_service.SHARD_METHODS, owned by node-api) runs on one of a few long-lived
+threads that writes its own reply, so several requests — an fsync-bound bulk and a search —
+overlap. It exits when the front closes the socket (or dies):
 that is the only way it ends, so it ignores SIGINT/SIGTERM sent to the process group and lets the
 front order the shutdown (close every shard first).
 
@@ -22,11 +24,9 @@ import sys
 from pathlib import Path
 from typing import Any, Callable
 
-import trio
-
 from node.logs import configure_logging, get_logger
-from node.transport.framing import FrameStream
-from node.transport.rpc import serve_rpc
+from node.transport.framing import BlockingFrameSocket
+from node.transport.rpc import serve_rpc_blocking
 from node.workers.errors import UnknownWorkerMethodError
 from node.workers.registry import ShardRegistry
 
@@ -83,26 +83,30 @@ def load_shard_methods(worker_number: int, logger: logging.Logger,
     return {**methods, **service_methods, "close_all_shards": methods["close_all_shards"]}
 
 
-async def serve_front(frames: FrameStream, registry: ShardRegistry,
-                      methods: dict[str, ShardMethod], threads: int, logger: logging.Logger,
-                      inline_methods: frozenset[str] = frozenset()) -> None:
-    limiter = trio.CapacityLimiter(threads)
+def method_handler(registry: ShardRegistry, methods: dict[str, ShardMethod]):
+    """(method, payload, body) -> (payload, body): one shard method call, its result checked."""
 
-    async def handle(method: str, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    def handle(method: str, payload: dict, body: bytes) -> tuple[dict, bytes]:
         function = methods.get(method)
         if function is None:
             raise UnknownWorkerMethodError(
                 f"unknown worker method {method!r}; expected one of {', '.join(sorted(methods))}")
-        if method in inline_methods:
-            # cheap, never-blocking methods skip the thread hand-off (~2 context switches)
-            result: Any = function(registry, payload, body)
-        else:
-            result = await trio.to_thread.run_sync(function, registry, payload, body, limiter=limiter)
+        result: Any = function(registry, payload, body)
         if not (isinstance(result, tuple) and len(result) == 2):
             raise TypeError(f"worker method {method!r}: expected (dict, bytes), got {type(result).__name__}")
         return result[0], result[1] or b""
 
-    await serve_rpc(frames, handle, logger)
+    return handle
+
+
+def serve_front(frames: BlockingFrameSocket, registry: ShardRegistry, methods: dict[str, ShardMethod],
+                threads: int, logger: logging.Logger, inline_methods: frozenset[str] = frozenset()) -> None:
+    """Answer the front until it closes the socket. The main thread reads frames and answers the
+    cheap ``inline_methods`` itself; every other method runs on one of ``threads`` long-lived
+    threads that sends its own reply (ADR 0215: a trio thread hop per request cost the worker
+    several times the search itself)."""
+    serve_rpc_blocking(frames, method_handler(registry, methods), logger, threads,
+                       on_reader_thread=inline_methods.__contains__)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -133,18 +137,15 @@ def main(argv: list[str] | None = None) -> int:
     methods = load_shard_methods(arguments.worker_number, logger, arguments.methods_module)
     connection = socket.socket(fileno=arguments.fd)
 
-    async def run() -> None:
-        stream = trio.SocketStream(trio.socket.from_stdlib_socket(connection))
-        frames = FrameStream(stream, secret)
-        logger.info("worker started", extra={"fields": {"pid": os.getpid(), "methods": sorted(methods)}})
-        try:
-            await serve_front(frames, registry, methods, arguments.threads, logger,
-                              load_inline_methods(arguments.methods_module))
-        finally:
-            registry.close_all(logger)
-            logger.info("worker stopped")
-
-    trio.run(run)
+    frames = BlockingFrameSocket(connection, secret)
+    logger.info("worker started", extra={"fields": {"pid": os.getpid(), "methods": sorted(methods)}})
+    try:
+        serve_front(frames, registry, methods, arguments.threads, logger,
+                    load_inline_methods(arguments.methods_module))
+    finally:
+        registry.close_all(logger)
+        frames.close()
+        logger.info("worker stopped")
     return 0
 
 
