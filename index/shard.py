@@ -31,6 +31,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import gc
 import os
 import shutil
@@ -168,7 +169,7 @@ class _DocState(NamedTuple):
     """What one id looks like now: its latest operation and where its live copy is.
 
     A NamedTuple rather than a frozen dataclass: the version map holds one per buffered id and the
-    bulk fast path makes them with ``_DocState._make`` inside ``map`` (no per-document Python
+    bulk fast path makes them with ``tuple.__new__`` inside ``map`` (no per-document Python
     frame), ~10x cheaper than a frozen dataclass's ``__init__``."""
 
     seq_no: int
@@ -279,9 +280,10 @@ class _Prepared:
 
 
 _build_segment_document = frozen_dataclass_builder(SegmentDocument)
-_PLAIN_INDEX_ATTRIBUTES = attrgetter("if_seq_no", "if_primary_term", "version", "version_type")
-_PLAIN_INDEX_SETTINGS = {(None, None, None, "internal")}
-_PLAIN_OP_TYPES = ({"index"}, {"create"}, {"index", "create"})
+_PLAIN_INDEX_ATTRIBUTES = attrgetter("if_seq_no", "if_primary_term", "version", "version_type", "op_type")
+_PLAIN_INDEX_SETTINGS = frozenset({(None, None, None, "internal", "index"), (None, None, None, "internal", "create")})
+# _DocState._make without its Python frame: map() calls tuple.__new__ directly
+_make_doc_state = functools.partial(tuple.__new__, _DocState)
 
 
 @dataclass(frozen=True, slots=True)
@@ -291,7 +293,7 @@ class _PlainIndexBatch:
     document_ids: list          # None at auto_id_positions
     sources: list
     routings: list | None       # None: no operation has a routing
-    op_types: list
+    op_types: list | None       # only when some operation is a create
     has_create: bool
     auto_id_positions: tuple[int, ...]
 
@@ -301,11 +303,11 @@ def _plain_index_batch(operations: Sequence[Any]) -> _PlainIndexBatch | None:
     internal versioning and no if_seq_no/if_primary_term/version; else None. C-level passes only."""
     if not operations or set(map(type, operations)) != {IndexOperation}:
         return None
-    if set(map(_PLAIN_INDEX_ATTRIBUTES, operations)) != _PLAIN_INDEX_SETTINGS:
+    settings = set(map(_PLAIN_INDEX_ATTRIBUTES, operations))
+    if not settings <= _PLAIN_INDEX_SETTINGS:
         return None
-    op_types = list(map(attrgetter("op_type"), operations))
-    if set(op_types) not in _PLAIN_OP_TYPES:
-        return None
+    has_create = len(settings) == 2 or next(iter(settings))[4] == "create"
+    op_types = list(map(attrgetter("op_type"), operations)) if has_create else None
     document_ids = list(map(attrgetter("document_id"), operations))
     auto_id_positions: tuple[int, ...] = ()
     if None in document_ids:
@@ -314,7 +316,7 @@ def _plain_index_batch(operations: Sequence[Any]) -> _PlainIndexBatch | None:
     if routings.count(None) == len(routings):
         routings = None
     return _PlainIndexBatch(document_ids, list(map(attrgetter("source"), operations)), routings, op_types,
-                            "create" in op_types, auto_id_positions)
+                            has_create, auto_id_positions)
 
 
 def _auto_id() -> str:
@@ -684,7 +686,7 @@ class Shard:
             buffer.documents.extend(map(_build_segment_document, document_ids, sources, values, seq_nos,
                                         repeat(primary_term, count), versions_for_log, routing_column))
             buffer.size_bytes += sum(map(len, sources)) + 64 * count
-            self._version_map.update(zip(document_ids, map(_DocState._make, zip(
+            self._version_map.update(zip(document_ids, map(_make_doc_state, zip(
                 seq_nos, repeat(primary_term, count), versions_for_log, repeat(False, count), repeat(buffer, count),
                 range(start, start + count), repeat(None, count), repeat(-1, count)))))
             self._tracker.mark_range_processed(first_seq_no, last_seq_no, primary_term)

@@ -84,7 +84,7 @@ def encode_index_batch(first_seq_no: int, primary_term: int, versions: Sequence[
     count = len(document_ids)
     if not count:
         return b""
-    id_bytes = [document_id.encode("utf-8") for document_id in document_ids]
+    id_bytes = list(map(str.encode, document_ids))     # utf-8, the default
     headers = np.empty(count, dtype=_OPERATION_HEADER_DTYPE)
     headers["kind"] = _KIND_CODES["index"]
     headers["seq_no"] = np.arange(first_seq_no, first_seq_no + count, dtype=np.int64)
