@@ -463,6 +463,12 @@ class TermPlan(Plan):
         frequencies = segment.term_frequencies(self.field_name, self.term)[entries].astype(np.float64)
         return self._bm25(frequencies, self._lengths(segment_execution, docs))
 
+    def scores_of_entries(self, segment_execution: SegmentExecution, docs: np.ndarray,
+                          entries: np.ndarray) -> np.ndarray:
+        """Scores of ``docs`` given their indexes into this term's postings."""
+        frequencies = segment_execution.segment.term_frequencies(self.field_name, self.term)[entries]
+        return self._bm25(frequencies.astype(np.float64), self._lengths(segment_execution, docs))
+
     def block_bounds(self, segment_execution: SegmentExecution) -> tuple[int, np.ndarray] | None:
         """(block size, an upper bound of the score per block of postings entries), or None."""
         maxima = getattr(segment_execution.segment, "term_block_maxima", None)
@@ -950,18 +956,28 @@ class BoolPlan(Plan):
             # the sums fold in the same clause order as _intersect_scored, so scores are equal
             segment = segment_execution.segment
             docs = term_docs(segment, ordered_must[0].field_name, ordered_must[0].term)
+            entries = [np.arange(len(docs))]     # each clause's postings entry of every survivor
             for plan in ordered_must[1:]:
                 if len(docs) == 0:
                     break
-                docs = docs[sorted_membership(docs, term_docs(segment, plan.field_name, plan.term))]
+                other = term_docs(segment, plan.field_name, plan.term)
+                if len(other) == 0:
+                    docs = docs[:0]
+                    break
+                positions = np.minimum(np.searchsorted(other, docs), len(other) - 1)
+                found = other[positions] == docs
+                docs = docs[found]
+                entries = [clause_entries[found] for clause_entries in entries] + [positions[found]]
             filter_bitmap = self._required_bitmap(segment_execution, self.filters) if len(docs) else None
             if filter_bitmap is not None:
-                docs = restrict_to_bitmap(DocScores(docs, docs), filter_bitmap).docs
+                keep = sorted_membership(docs, restrict_to_bitmap(DocScores(docs, docs), filter_bitmap).docs)
+                docs = docs[keep]
+                entries = [clause_entries[keep] for clause_entries in entries]
             if len(docs) == 0:
                 return DocScores.empty()
-            scores = ordered_must[0].scores_at(segment_execution, docs)
-            for plan in ordered_must[1:]:
-                scores = scores + plan.scores_at(segment_execution, docs)
+            scores = ordered_must[0].scores_of_entries(segment_execution, docs, entries[0])
+            for plan, clause_entries in zip(ordered_must[1:], entries[1:]):
+                scores = scores + plan.scores_of_entries(segment_execution, docs, clause_entries)
             current = DocScores(docs, scores)
             filter_bitmap = None          # already applied
         else:
