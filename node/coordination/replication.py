@@ -23,9 +23,18 @@ seq_no gaps with no-ops and resyncs every other started copy from the global che
 (each rolls back above it, then applies the new primary's operations re-stamped with the new
 term) before it takes writes; a copy that cannot be resynced is failed through Raft.
 
+A primary reopened as the same STARTED primary (its process restarted before the master failed
+it), or one whose ``write`` worker call failed with an unknown outcome, catches its started
+replicas up from their local checkpoints (ADR 0225). The primary's node also sets its worker's
+retention floor — min(global checkpoint, each registered recovery's start) — so the log keeps the
+history its copies will ask for (ADR 0226). Each node keeps a ``RecoveryProgress`` record per copy
+it holds (type, stage, files/bytes, operations, times), served by ``recovery/progress`` to
+``_recovery`` and ``_cat/recovery`` (ADR 0227).
+
 Transport methods: ``shard/write`` (coordinator → primary node), ``shard/replicate`` (primary →
-replica node), ``shard/recover`` (replica node → primary node). It must never acknowledge a write
-an in-sync copy did not confirm unless that copy's removal was committed first.
+replica node), ``shard/recover`` (replica node → primary node), ``recovery/progress``. It must
+never acknowledge a write an in-sync copy did not confirm unless that copy's removal was
+committed first.
 """
 
 from __future__ import annotations
