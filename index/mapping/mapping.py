@@ -18,8 +18,6 @@ import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field as dataclass_field
-from itertools import repeat
-from operator import itemgetter
 from typing import Any, Iterator
 
 
@@ -889,86 +887,70 @@ def _plain_column_checks(leaves: dict[str, _Leaf], plain: dict[str, _PlainLeaf])
     return checks
 
 
-def _values_builders(shape: tuple[str, ...], layout: tuple[tuple[str, ...], ...]) -> tuple[Any, Any]:
-    """Two functions making ``ParsedDocument.values`` dicts for documents with the keys ``shape``:
-    one reading the documents themselves, one reading rows (a tuple of scalars per document, in
-    ``shape`` order); ``layout[i]`` holds the paths the i-th key's value goes to (its leaf, then its
-    multi-fields). Generated per shape because a dict display with constant keys costs less than
-    half of ``dict(zip(paths, row))`` here (0.6 vs 1.4 µs per document)."""
-    arguments = [f"value_{number}" for number in range(len(shape))]
-    from_documents = ", ".join(f"{path!r}: [document[{key!r}]]" for key, paths in zip(shape, layout)
-                               for path in paths)
-    from_rows = ", ".join(f"{path!r}: [value_{number}]" for number, paths in enumerate(layout) for path in paths)
-    source = (f"def build_from_documents(documents):\n"
-              f"    return [{{{from_documents}}} for document in documents]\n"
-              f"def build_from_rows(rows):\n"
-              f"    return [{{{from_rows}}} for ({', '.join(arguments)},) in rows]\n")
-    namespace: dict[str, Any] = {}
-    exec(source, namespace)  # noqa: S102 - keys are repr() literals of the mapping's own paths
-    return namespace["build_from_documents"], namespace["build_from_rows"]
-
-
-_VALUES_BUILDERS: dict[tuple[tuple[str, ...], tuple[tuple[str, ...], ...]], tuple[Any, Any]] = {}
-_VALUES_BUILDERS_LIMIT = 256
-
-
-def _cached_values_builders(shape: tuple[str, ...], layout: tuple[tuple[str, ...], ...]) -> tuple[Any, Any]:
-    builders = _VALUES_BUILDERS.get((shape, layout))
-    if builders is None:
-        if len(_VALUES_BUILDERS) >= _VALUES_BUILDERS_LIMIT:
-            _VALUES_BUILDERS.clear()   # many shapes: start over rather than grow without bound
-        builders = _VALUES_BUILDERS[(shape, layout)] = _values_builders(shape, layout)
-    return builders
-
-
-def _parse_plain_flat_column_group(plain: dict[str, _PlainLeaf], checks: dict[str, Any], shape: tuple[str, ...],
-                                   documents: list[dict[str, Any]]) -> list[dict[str, list] | None]:
-    """``_parse_plain_flat_document`` for documents that all have exactly the keys of ``shape``,
-    column by column: None for a document the per-document path would reject."""
-    count = len(documents)
-    if not shape:
-        return [{} for _ in range(count)]
-    rejected: set[int] = set()
-    converted_columns: dict[int, list[Any]] = {}
-    for position, key in enumerate(shape):
-        getter = itemgetter(key)
+def _flat_batch_parser(plain: dict[str, _PlainLeaf], checks: dict[str, Any], shape: tuple[str, ...]) -> Any:
+    """A function taking a list of documents and returning, for each, the values
+    ``_parse_plain_flat_document`` gives it when its keys are exactly ``shape`` — else None (other
+    keys, a value the per-document path would not accept as is, or not an object). Generated per
+    shape: the checks and the dict display with constant keys run as straight bytecode, about
+    twice as fast as checking column by column and zipping (measured 1.35 vs 2.1 µs per document).
+    None when some key of the shape can never be accepted as is."""
+    loads, conditions, entries = [], [], []
+    for number, key in enumerate(shape):
         path, accepted_type, convert, sub_fields = plain[key]
-        types = set(map(type, map(getter, documents)))
-        accepted_as_is = False
-        if accepted_type is not None and types == {accepted_type}:
-            accepted_as_is = True
-        elif convert is not None:
-            check = checks.get(key)
-            if check == "finite":
-                accepted_as_is = types == {float} and all(map(math.isfinite, map(getter, documents)))
-            elif check is not None:
-                accepted_as_is = (types == {int} and check[0] <= min(map(getter, documents))
-                                  and max(map(getter, documents)) <= check[1])
-            if not accepted_as_is:
-                converted = list(map(convert, map(getter, documents)))
-                rejected.update(index for index, value in enumerate(converted) if value is None)
-                converted_columns[position] = converted
+        value = f"value_{number}"
+        loads.append(f"{value} = document[{key!r}]")
+        if accepted_type is str:
+            conditions.append(f"type({value}) is str")
+            conditions.extend(f"len({value}) <= {int(ignore_above)}" for _, ignore_above in sub_fields
+                              if ignore_above is not None)
+        elif accepted_type is bool:
+            conditions.append(f"type({value}) is bool")
+        elif convert is not None and checks.get(key) == "finite":
+            # exactly the double converter: a float and finite (inf - inf and nan - nan are nan)
+            conditions.append(f"type({value}) is float and {value} - {value} == 0.0")
+        elif convert is not None and isinstance(checks.get(key), tuple):
+            minimum, maximum = checks[key]
+            conditions.append(f"type({value}) is int and {int(minimum)} <= {value} <= {int(maximum)}")
         else:
-            rejected.update(index for index, document in enumerate(documents)
-                            if type(document[key]) is not accepted_type)
-        for _, ignore_above in sub_fields:
-            # only str leaves have plain multi-fields; a longer value is recorded in _ignored by
-            # the full walk, so such documents go there
-            if ignore_above is not None:
-                rejected.update(index for index, document in enumerate(documents)
-                                if type(document[key]) is str and len(document[key]) > ignore_above)
-    layout = tuple((plain[key][0], *(sub_path for sub_path, _ in plain[key][3])) for key in shape)
-    build_from_documents, build_from_rows = _cached_values_builders(shape, layout)
-    parsed: list[dict[str, list] | None]
-    if converted_columns:
-        columns = [converted_columns.get(position) or list(map(itemgetter(key), documents))
-                   for position, key in enumerate(shape)]
-        parsed = build_from_rows(zip(*columns))
-    else:
-        parsed = build_from_documents(documents)
-    for index in rejected:
-        parsed[index] = None
-    return parsed
+            return None
+        entries.append(f"{path!r}: [{value}]")
+        entries.extend(f"{sub_path!r}: [{value}]" for sub_path, _ in sub_fields)
+    source = (
+        "def parse(documents):\n"
+        "    parsed = []\n"
+        "    append = parsed.append\n"
+        "    for document in documents:\n"
+        "        try:\n"
+        f"            if type(document) is not dict or len(document) != {len(shape)}:\n"
+        "                append(None)\n"
+        "                continue\n"
+        + "".join(f"            {load}\n" for load in loads) +
+        "        except (KeyError, TypeError):\n"
+        "            append(None)\n"
+        "            continue\n"
+        f"        if {' and '.join(conditions) or 'True'}:\n"
+        f"            append({{{', '.join(entries)}}})\n"
+        "        else:\n"
+        "            append(None)\n"
+        "    return parsed\n")
+    namespace: dict[str, Any] = {}
+    exec(source, namespace)  # noqa: S102 - only repr() literals of the mapping's own keys and paths, and ints
+    return namespace["parse"]
+
+
+_FLAT_BATCH_PARSERS: dict[tuple, Any] = {}
+_FLAT_BATCH_PARSERS_LIMIT = 256
+_FLAT_BATCH_SHAPES_PER_CALL = 8    # a batch of many shapes: the rest go through parse_document
+
+
+def _cached_flat_batch_parser(plain: dict[str, _PlainLeaf], checks: dict[str, Any], shape: tuple[str, ...]) -> Any:
+    cache_key = (shape, tuple(plain[key] for key in shape), tuple(checks.get(key) for key in shape))
+    if cache_key in _FLAT_BATCH_PARSERS:
+        return _FLAT_BATCH_PARSERS[cache_key]
+    if len(_FLAT_BATCH_PARSERS) >= _FLAT_BATCH_PARSERS_LIMIT:
+        _FLAT_BATCH_PARSERS.clear()   # many shapes: start over rather than grow without bound
+    parser = _FLAT_BATCH_PARSERS[cache_key] = _flat_batch_parser(plain, checks, shape)
+    return parser
 
 
 def _unwrap_type_name(mapping_json: dict[str, Any]) -> dict[str, Any]:
@@ -1139,41 +1121,45 @@ class Mapping:
         return ParsedDocument(state.values, tuple(dict.fromkeys(state.ignored)))
 
     def parse_flat_documents(self, sources: Sequence[Any]) -> list[dict[str, list] | None]:
-        """A batch form of ``parse_document`` for the common case, column by column: for each source,
-        the ``ParsedDocument.values`` that ``parse_document`` returns when the source is an object
-        whose every key is a mapped root leaf holding one plain scalar (nothing ignored, nothing to
-        add), else None — then the caller runs ``parse_document`` on it, which also raises what
-        it must. Never raises for a document; never needs a mapping update."""
+        """A batch form of ``parse_document`` for the common case: for each source, the
+        ``ParsedDocument.values`` that ``parse_document`` returns when the source is an object whose
+        every key is a mapped root leaf holding one plain scalar (nothing ignored, nothing to add),
+        else None — then the caller runs ``parse_document`` on it, which also raises what it must.
+        Never raises for a document; never needs a mapping update. Documents with the same key set
+        as an earlier one share its parser, so their values dicts follow that document's key
+        order (dicts compare equal regardless)."""
         count = len(sources)
         results: list[dict[str, list] | None] = [None] * count
         plain = self._plain_root_leaves
         if not count or self._json.get("enabled", True) is False:
             return results
-        dict_type = dict
-        groups: dict[tuple[str, ...], list[int]] = {}
-        first = sources[0]
-        # the common case, one batch of documents with the same keys, found without a per-document
-        # tuple (tuple(dict) costs ~0.5 µs): key views compare as sets, so a group is "same keys",
-        # and the values dicts follow the first document's key order (dicts compare equal anyway)
-        if (set(map(type, sources)) == {dict_type}
-                and all(map(first.keys().__eq__, map(dict_type.keys, sources)))):
-            groups[tuple(first)] = list(range(count))
-        else:
-            by_keys: dict[frozenset[str], list[int]] = {}
-            for index, source in enumerate(sources):
-                if type(source) is dict_type:
-                    by_keys.setdefault(frozenset(source), []).append(index)
-            for indices in by_keys.values():
-                groups[tuple(sources[indices[0]])] = indices
-        for shape, indices in groups.items():
-            if not all(key in plain for key in shape):
+        pending = range(count)
+        for _ in range(_FLAT_BATCH_SHAPES_PER_CALL):
+            first = next((position for position in pending if type(sources[position]) is dict), None)
+            if first is None:
+                break
+            shape = tuple(sources[first])
+            parser = (_cached_flat_batch_parser(plain, self._plain_column_checks, shape)
+                      if all(key in plain for key in shape) else None)
+            if parser is None:
+                # this key set never takes the flat path: leave every document with it to the walk
+                keys = set(shape)
+                pending = [position for position in pending
+                           if not (type(sources[position]) is dict and sources[position].keys() == keys)]
                 continue
-            if len(indices) == count:
-                return _parse_plain_flat_column_group(plain, self._plain_column_checks, shape, list(sources))
-            parsed = _parse_plain_flat_column_group(plain, self._plain_column_checks, shape,
-                                                    [sources[index] for index in indices])
-            for index, values in zip(indices, parsed):
-                results[index] = values
+            if len(pending) == count:
+                parsed = parser(sources if isinstance(sources, list) else list(sources))
+                results = parsed
+            else:
+                parsed = parser([sources[position] for position in pending])
+                for position, values in zip(pending, parsed):
+                    results[position] = values
+            shape_keys = set(shape)
+            pending = [position for position, values in zip(pending, parsed)
+                       if values is None and type(sources[position]) is dict
+                       and sources[position].keys() != shape_keys]
+            if not pending:
+                break
         return results
 
     # -- the document walk ------------------------------------------------------------------
