@@ -98,6 +98,10 @@ class NodeMetrics:
                                            "Operations applied to copies recovering on this node.", registry=registry)
         self.recovery_bytes = Counter("quidditch_recovery_bytes",
                                       "File bytes received by copies recovering on this node.", registry=registry)
+        self.replica_catch_up_operations = Counter(
+            "quidditch_replica_catch_up_operations", "Operations a primary held here resent to started replicas "
+            "that lacked them (after it reopened, or after a write of unknown outcome; ADR 0225).",
+            registry=registry)
 
     # helpers for the API layer -------------------------------------------------------------
 

@@ -635,6 +635,9 @@ class Replication:
                     await self.send_operations(index, local.shard_number, shard_copy, answer["operations"], history,
                                                self.global_checkpoints.get(key), None, shard.primary_term)
                     sent_total += len(answer["operations"])
+                    metrics = getattr(self.context, "metrics", None)
+                    if metrics is not None:
+                        metrics.replica_catch_up_operations.inc(len(answer["operations"]))
                     self.logger.info("caught up a started replica with operations it missed", extra={"fields": {
                         "index": index.name, "shard": local.shard_number, "allocation_id": shard_copy.allocation_id,
                         "from_seq_no": replica_checkpoint, "operations": len(answer["operations"]),

@@ -22,6 +22,7 @@ import orjson
 import trio
 
 from node.coordination.shards import ShardDirector
+from node.metrics import NodeMetrics
 from node.workers import shard_service
 from node.workers.registry import ShardRegistry
 from raft import commands as c
@@ -120,12 +121,12 @@ class RecordingMetadata:
         return outcome
 
 
-def start_node(node_id, data_directory, network, metadata, nursery, fail_methods=()):
+def start_node(node_id, data_directory, network, metadata, nursery, fail_methods=(), metrics=None):
     handlers = Handlers()
     network.handlers_by_address[f"{node_id}:9300"] = handlers
     context = SimpleNamespace(node_id=node_id, metadata=metadata, workers=InProcessWorkers(data_directory, fail_methods),
                               peers=network.peers_for(), transport_handlers=handlers, background=nursery,
-                              logger=logging.getLogger(f"test.recovery2.{node_id}"), metrics=None)
+                              logger=logging.getLogger(f"test.recovery2.{node_id}"), metrics=metrics)
     director = ShardDirector(context)
     director.attach()
     return director
@@ -193,9 +194,10 @@ async def test_a_reopened_started_primary_sends_its_started_replicas_what_it_app
     lost_seq_no = await crash_with_a_write_only_on_the_primary(tmp_path, network, metadata)
 
     # both nodes come back before the master fails anything: both copies are still STARTED
+    metrics = NodeMetrics()
     async with trio.open_nursery() as nursery:
         replica_node = start_node("n2", tmp_path / "n2", network, metadata, nursery)
-        primary_node = start_node("n1", tmp_path / "n1", network, metadata, nursery)
+        primary_node = start_node("n1", tmp_path / "n1", network, metadata, nursery, metrics=metrics)
         replica_node.on_state_applied(None, metadata.state)
         primary_node.on_state_applied(None, metadata.state)
         await opened(replica_node)
@@ -203,6 +205,7 @@ async def test_a_reopened_started_primary_sends_its_started_replicas_what_it_app
         replica = replica_node.context.workers.shard()
         primary = primary_node.context.workers.shard()
         assert replica.local_checkpoint == primary.local_checkpoint == lost_seq_no
+        assert metrics.replica_catch_up_operations._value.get() == 1
         # and the copies converge under later writes instead of keeping a hole below them
         await replicated_write(primary_node, "doc-4", 4)
         assert searchable_count(replica) == searchable_count(primary) == 5
