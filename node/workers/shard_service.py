@@ -64,6 +64,7 @@ from index.operations import (
 )
 from index.shard import OperationsNotRetainedError, Shard
 from node.coordination.values import parse_time_seconds, shard_settings_from_index_settings
+from node.coordination.writes import cyclic_gc_paused
 from node.workers.registry import ShardRegistry
 
 logger = logging.getLogger("worker.shard_service")
@@ -211,7 +212,8 @@ def write(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, by
         return {"stale_mapping": installed}, b""
     columns = payload.get("columns")
     if columns is not None:
-        operations = _operations_from_columns(columns, body)
+        with cyclic_gc_paused():
+            operations = _operations_from_columns(columns, body)
     else:
         operations = []
         view = memoryview(body)
@@ -244,7 +246,8 @@ def write(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, by
                 replicated.append(_operation_header(operation))
                 replicated_sources.append(operation.source or b"")
     if columns is not None:
-        rendered = _result_columns(results, int(payload["primary_term"]))
+        with cyclic_gc_paused():
+            rendered = _result_columns(results, int(payload["primary_term"]))
         results = ()
     for result in results:
         item: dict[str, Any] = {"_id": result.document_id, "result": result.result, "_seq_no": result.seq_no,

@@ -252,3 +252,27 @@ def test_inconsistent_columns_are_refused_by_the_worker(columns, body):
 
     with pytest.raises(ValueError, match="write columns"):
         _operations_from_columns(columns, body)
+
+
+def test_overlapping_gc_pauses_bring_the_collector_back_when_the_last_ends():
+    import gc
+
+    from node.coordination.writes import cyclic_gc_paused
+
+    assert gc.isenabled()
+    first = cyclic_gc_paused()
+    second = cyclic_gc_paused()
+    first.__enter__()
+    second.__enter__()
+    assert not gc.isenabled()
+    first.__exit__(None, None, None)      # ends before the one it overlaps
+    assert not gc.isenabled()
+    second.__exit__(None, None, None)
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with cyclic_gc_paused():
+            pass
+        assert not gc.isenabled()          # a collector that was off stays off
+    finally:
+        gc.enable()
