@@ -193,7 +193,10 @@ class Nemesis:
             return self._started(step, target, {**extra, "mechanism": "faults-file"},
                                  lambda: self.faults_file.write([]))
         if fault in ("loss", "delay"):
-            return self._skip(step, self.partition_skip_reason or f"no mechanism for {fault} is available")
+            # a user's cluster has no isolate-like command for a lossy or slow link
+            return self._skip(step, f"{fault} needs local nodes (network namespaces) or nodes honouring the "
+                                    f"faults file" + (f"; {self.partition_skip_reason}" if self.partition_skip_reason
+                                                      else ""))
         if fault in ("partition-primary", "partition-master") and self._can("isolate") and self._can("heal") \
                 and hasattr(self.control, "has"):
             self.control.run("isolate", target)
