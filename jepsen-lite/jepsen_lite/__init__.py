@@ -9,8 +9,10 @@ Modules, in the order a run flows through them:
 
     generator   seeded schedules (nemesis steps, operation choices); the seed is printed
     cluster     starts/stops local ``python -m node`` processes, one process group each
+                (optionally under libfaketime with a skewed wall clock; faketime_site/)
     client      HTTP operations with short timeouts; a timeout is an unknown outcome
-    nemesis     kill -9 + restart, SIGSTOP/SIGCONT, partitions through the faults file
+    nemesis     kill -9 + restart, SIGSTOP/SIGCONT, partitions, packet loss and delay
+    netns       network namespaces: link faults as nftables rules (or blackhole routes)
     history     the append-only operation log (history.jsonl)
     checkers    verdicts: valid / invalid / unknown / skipped
     runner      drives workloads and nemeses against a cluster, writes the run directory
