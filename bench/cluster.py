@@ -120,6 +120,7 @@ def measure_restart(nodes: list[harness.NodeProcess], victim_name: str) -> dict:
     # slow restart can be explained from DATA_DIR/<base>/<victim>.out
     victim.flags["log-level"] = "INFO"
     launched_at = time.monotonic()
+    launched_at_epoch_millis = int(time.time() * 1000)
     victim.launch()
     victim.wait_until_ready(RESTART_DEADLINE_SECONDS)
     ready_seconds = time.monotonic() - launched_at
@@ -137,9 +138,17 @@ def measure_restart(nodes: list[harness.NodeProcess], victim_name: str) -> dict:
     try:
         recovery_client = observer.client(timeout_seconds=5.0)
         _, rows = recovery_client.json("GET", "/_cat/recovery/bench?format=json&h=shard,type,stage,time,"
-                                              "source_node,target_node,files_total,bytes_total,translog_ops")
+                                              "source_node,target_node,files_total,bytes_total,translog_ops,"
+                                              "start_time_millis,stop_time_millis")
         recovery_client.close()
         recoveries = [row for row in rows if row.get("target_node") == victim.name] if isinstance(rows, list) else []
+        for row in recoveries:
+            # when each copy's opening began and ended, in seconds after the launch (allocation delay
+            # = the first start minus seconds_to_http_ready)
+            for column in ("start_time_millis", "stop_time_millis"):
+                if row.get(column):
+                    row[column.replace("_time_millis", "_seconds_after_launch")] = round(
+                        (int(row.pop(column)) - launched_at_epoch_millis) / 1000, 3)
     except (RuntimeError, OSError):
         pass
     result = {"node": victim.name, "seconds_to_http_ready": round(ready_seconds, 3),
