@@ -276,3 +276,32 @@ def test_overlapping_gc_pauses_bring_the_collector_back_when_the_last_ends():
         assert not gc.isenabled()          # a collector that was off stays off
     finally:
         gc.enable()
+
+
+_metadata_values = st.one_of(st.sampled_from(["a", "b", "", "x" * 130, "é"]), st.integers(0, 5), st.none())
+_valid_pair = st.builds(
+    lambda action, metadata, source: [orjson.dumps({action: metadata}), orjson.dumps(source)],
+    st.sampled_from(["index", "create"]),
+    st.fixed_dictionaries({}, optional={"_index": st.sampled_from(["a", "b"]), "_id": st.sampled_from(["1", "2", "é"])}),
+    st.dictionaries(st.sampled_from(["index", "doc", "n"]), st.integers(0, 3), max_size=2))
+_odd_lines = st.one_of(
+    st.builds(lambda action, metadata: [orjson.dumps({action: metadata})],
+              st.sampled_from(["index", "create", "update", "delete", "other"]),
+              st.dictionaries(st.sampled_from(["_index", "_id", "routing", "version", "if_seq_no"]),
+                              _metadata_values, max_size=3)),
+    st.sampled_from([[b""], [b" "], [b"{"], [b"[]"], [b"1"], [b'{"index":{}} {"index":{}}'], [b'{"index":{}}\r'],
+                     [b'{"index":{"_index":"a"},"create":{}}']]),
+)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.one_of(_valid_pair, _valid_pair, _valid_pair, _valid_pair, _odd_lines), min_size=1, max_size=10))
+def test_whenever_the_columnar_parser_accepts_a_body_the_general_parser_reads_the_same_items(groups):
+    body = b"\n".join(line for group in groups for line in group) + b"\n"
+    columns = common(body, default_index="dflt")
+    if columns is None:
+        return
+    general = parse_bulk_body(body, "dflt", {}, 100_000)
+    assert all(request.error is None for request in general)
+    assert [(r.action, r.index, r.document_id, bytes(r.source)) for r in columns.as_write_requests()] == \
+        [(r.action, r.index, r.document_id, bytes(r.source)) for r in general]
