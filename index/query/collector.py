@@ -262,6 +262,45 @@ def _top_hits_by_score(segment_execution: SegmentExecution, window: int, docs: n
             for doc, key in zip(docs[ordered_rows].tolist(), keys[ordered_rows])]
 
 
+class ScoreOrderCollector:
+    """The shard's best ``window`` docs in the default order (float32 score descending, then
+    segment, then doc — the merge's order, since reported scores order as their float32 keys),
+    selected over every segment at once so ShardHits are made for the window only, not for
+    every segment's window."""
+
+    def __init__(self, window: int) -> None:
+        self.window = window
+        self._parts: list[tuple[SegmentExecution, np.ndarray, np.ndarray]] = []
+
+    def add(self, segment_execution: SegmentExecution, docs: np.ndarray, scores: np.ndarray) -> None:
+        if self.window == 0 or len(docs) == 0:
+            return
+        keys = scores.astype(np.float32)
+        if self.window < len(keys):
+            kth = np.partition(keys, len(keys) - self.window)[len(keys) - self.window]
+            rows = np.flatnonzero(keys >= kth)
+            docs, keys = docs[rows], keys[rows]
+        self._parts.append((segment_execution, docs, keys))
+
+    def hits(self) -> list[ShardHit]:
+        if not self._parts:
+            return []
+        docs = np.concatenate([docs for _, docs, _ in self._parts])
+        keys = np.concatenate([keys for _, _, keys in self._parts])
+        parts = np.concatenate([np.full(len(part_docs), number, dtype=np.int64)
+                                for number, (_, part_docs, _) in enumerate(self._parts)])
+        # segment_index grows with the part number (segments are added in order)
+        ordered = np.lexsort((docs, parts, -keys))[:self.window]
+        hits = []
+        for doc, part, key in zip(docs[ordered].tolist(), parts[ordered].tolist(), keys[ordered]):
+            segment_execution = self._parts[part][0]
+            context = segment_execution.shard.context
+            segment = segment_execution.segment
+            hits.append(ShardHit(context.index_name, context.shard_index, segment_execution.segment_index,
+                                 segment.name, doc, segment.document_id(doc), float(str(key)), None))
+        return hits
+
+
 def collect_top_hits(segment_execution: SegmentExecution, resolved_sorts: list[ResolvedSort],
                      request: SearchRequest, docs: np.ndarray, scores: np.ndarray | None) -> list[ShardHit]:
     """The segment's best ``window`` docs (after search_after), as ShardHits in rank order."""

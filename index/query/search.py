@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 
-from index.query.collector import as_reported_score, collect_top_hits, resolve_sorts
+from index.query.collector import ScoreOrderCollector, as_reported_score, collect_top_hits, resolve_sorts
 from index.query.context import SearchContext
 from index.query.execution import SegmentExecution, ShardExecution, docs_from_bitmap, sorted_membership
 from index.query.merge import merge_shard_results
@@ -95,6 +95,9 @@ def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) 
         and aggregation_tree is None and request.terminate_after <= 0 and request.search_after is None
         and not request.profile and _sorted_by_score_descending(request)) else 0
     pruned_total_is_lower_bound = False
+    # the default order is selected once over every segment (hits made for the window only)
+    score_collector = (ScoreOrderCollector(request.window_size)
+                       if needs_scores and not request.sort and request.search_after is None else None)
     segment_results: list[ShardSearchResult] = []
     aggregation_inputs: list[tuple[Any, np.ndarray, np.ndarray | None]] = []
     total_hits = 0
@@ -112,7 +115,11 @@ def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) 
         if candidates is not None:
             # candidates are live already; the total is counted from bitmaps only when reported
             docs, scores = candidates.docs, candidates.scores
-            hits = collect_top_hits(segment_execution, resolved_sorts, request, docs, scores)
+            if score_collector is not None:
+                score_collector.add(segment_execution, docs, scores)
+                hits = []
+            else:
+                hits = collect_top_hits(segment_execution, resolved_sorts, request, docs, scores)
             if request.track_total_hits == TRACK_NO_TOTAL_HITS:
                 matched = len(docs)
                 pruned_total_is_lower_bound = True
@@ -146,12 +153,21 @@ def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) 
             keep = sorted_membership(docs, docs_from_bitmap(segment_execution.run_matches(post_filter_plan)))
             docs, scores = docs[keep], (scores[keep] if scores is not None else None)
         collector_started = time.perf_counter_ns()
-        hits = collect_top_hits(segment_execution, resolved_sorts, request, docs, scores)
+        if score_collector is not None and scores is not None:
+            score_collector.add(segment_execution, docs, scores)
+            hits = []
+        else:
+            hits = collect_top_hits(segment_execution, resolved_sorts, request, docs, scores)
         collector_nanoseconds += time.perf_counter_ns() - collector_started
         total_hits += len(docs)
         max_score = as_reported_score(scores.max()) if keep_max_score and scores is not None and len(scores) else None
         segment_results.append(ShardSearchResult(context.index_name, context.shard_index, tuple(hits), len(docs),
                                                  "eq", max_score, None))
+    if score_collector is not None:
+        collector_started = time.perf_counter_ns()
+        segment_results.append(ShardSearchResult(context.index_name, context.shard_index,
+                                                 tuple(score_collector.hits()), 0, "eq", None, None))
+        collector_nanoseconds += time.perf_counter_ns() - collector_started
     merged = merge_shard_results(segment_results, request)
     aggregations = None
     if aggregation_tree is not None:

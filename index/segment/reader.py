@@ -47,6 +47,8 @@ DECODED_POSTINGS_CACHE_BYTES = 48 * 1024 * 1024
 # postings entries summarised per block-max impact (the top-k pruning granularity of index/query)
 IMPACT_BLOCK_SIZE = 64
 BLOCK_MAXIMA_CACHE_TERMS = 20_000
+TERM_NUMBER_CACHE_SIZE = 50_000     # per field of a segment core; cleared whole when full
+_UNKNOWN = object()
 _EMPTY_U32 = np.zeros(0, dtype=np.uint32)
 _EMPTY_I64 = np.zeros(0, dtype=np.int64)
 _EMPTY_F64 = np.zeros(0, dtype=np.float64)
@@ -89,7 +91,7 @@ def _map_checked_segment(path: Path) -> tuple[int, memoryview]:
 
 class _InvertedFieldData:
     __slots__ = ("terms", "term_locations", "block_offsets", "blocks", "entry_offsets", "frequencies",
-                 "position_offsets", "positions", "lengths", "has_positions")
+                 "position_offsets", "positions", "lengths", "has_positions", "term_numbers")
 
 
 class SegmentCore:
@@ -146,6 +148,7 @@ class SegmentCore:
         sections = self._sections
         data = _InvertedFieldData()
         data.terms = sections.strings(prefix + "terms")
+        data.term_numbers = {}
         data.term_locations = sections.array(prefix + "term_locations").reshape(-1, 3)
         data.block_offsets = sections.array(prefix + "postings_block_offsets")
         data.blocks = sections.raw(prefix + "postings_blocks")
@@ -165,10 +168,17 @@ class SegmentCore:
         return data
 
     def _term_number(self, data: _InvertedFieldData, term: str) -> int | None:
+        # a query asks the same term several times (statistics, postings, frequencies, bounds):
+        # remember recent lookups (absent terms too) instead of bisecting each time
+        cached = data.term_numbers.get(term, _UNKNOWN)
+        if cached is not _UNKNOWN:
+            return cached
         index = bisect.bisect_left(data.terms, term)
-        if index < len(data.terms) and data.terms[index] == term:
-            return index
-        return None
+        number = index if index < len(data.terms) and data.terms[index] == term else None
+        if len(data.term_numbers) >= TERM_NUMBER_CACHE_SIZE:
+            data.term_numbers.clear()
+        data.term_numbers[term] = number
+        return number
 
     def _decoded_block(self, field: str, data: _InvertedFieldData, block: int) -> bytes:
         key = (field, block)
