@@ -46,6 +46,7 @@ from typing import Any
 
 import trio
 
+from node.cluster.errors import ClusterError
 from node.errors import ApiError
 from raft.commands import RemoveFromInSync, StartCopy
 
@@ -883,13 +884,22 @@ class Replication:
                 # defence in depth (ADR 0170): the global checkpoint is on every in-sync copy, so a
                 # copy below it lacks something every other copy has; it must not start that way
                 continue
-            outcome = await self.context.metadata.submit(StartCopy(
-                index_name=local.index_name, shard_number=local.shard_number, allocation_id=local.allocation_id))
+            try:
+                outcome = await self.context.metadata.submit(StartCopy(
+                    index_name=local.index_name, shard_number=local.shard_number, allocation_id=local.allocation_id))
+            except ClusterError as error:
+                # the master changed (or could not be reached) while starting the copy: the outcome
+                # is unknown, and StartCopy is idempotent — recover again, which re-checks everything
+                self.logger.warning("starting a recovered replica failed: recovering again", extra={"fields": {
+                    "index": local.index_name, "shard": local.shard_number,
+                    "error": f"{type(error).__name__}: {error}"}})
+                await trio.sleep(1.0 + attempt)
+                continue
             if outcome is not None and not (outcome.accepted or outcome.duplicate):
                 self.logger.info("starting a recovered replica was rejected", extra={"fields": {
                     "index": local.index_name, "shard": local.shard_number, "reason": outcome.reason}})
             else:
                 record.move_to("DONE")
             return
-        self.logger.error("peer recovery gave up: the replica stays initializing (file-based recovery is not "
-                          "implemented)", extra={"fields": {"index": local.index_name, "shard": local.shard_number}})
+        self.logger.error("peer recovery gave up after every attempt: the replica stays initializing until "
+                          "the master reallocates it", extra={"fields": {"index": local.index_name, "shard": local.shard_number}})
