@@ -87,6 +87,9 @@ def shard_settings_from_index_settings(settings: dict[str, Any]) -> Any:
     retention_operations = parse_integer(settings.get("index.translog.retention.operations"),
                                          "index.translog.retention.operations",
                                          defaults.translog_retention_operations, minimum=0)
+    if settings.get("index.search.idle.after") is not None:
+        # read by the shard workers (search idle, ADR 0220); refused here so a bad value is a 400
+        parse_time_seconds(settings["index.search.idle.after"], "index.search.idle.after")
     return ShardSettings(
         refresh_interval_seconds=refresh_seconds, translog_durability=durability,
         translog_sync_interval_seconds=sync_seconds or defaults.translog_sync_interval_seconds,

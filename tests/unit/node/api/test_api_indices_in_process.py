@@ -276,3 +276,12 @@ async def test_named_settings_of_every_index_without_an_index_in_the_path(api_no
     assert status == 200
     assert body["s1"]["settings"] == {"index": {"number_of_shards": "2"}}
     assert body["s2"]["settings"] == {"index": {"number_of_shards": "3"}}
+
+
+async def test_an_invalid_search_idle_time_is_refused_at_create_and_at_update(api_node):
+    status, body = await api_node.request("PUT", "/idle", {"settings": {"index.search.idle.after": "soon"}})
+    assert status == 400 and "index.search.idle.after" in body["error"]["reason"]
+    assert "idle" not in api_node.state.indices
+    await api_node.request("PUT", "/idle", {"settings": {"index.search.idle.after": "10s"}})
+    status, body = await api_node.request("PUT", "/idle/_settings", {"index": {"search.idle.after": "-5"}})
+    assert status == 400 and "index.search.idle.after" in body["error"]["reason"]
