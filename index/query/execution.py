@@ -1263,13 +1263,18 @@ class PhrasePlan(Plan):
                    for _, terms in self.slots)
 
     def _slot_keys(self, segment_execution: SegmentExecution, relative_position: int,
-                   terms: tuple[str, ...], candidates: np.ndarray | None = None) -> np.ndarray:
+                   terms: tuple[str, ...], candidates: np.ndarray | None = None,
+                   known_entries: dict[str, np.ndarray] | None = None) -> np.ndarray:
         """Sorted (doc << 32 | biased position) keys of one slot; with ``candidates`` (ascending docs
         every slot shares) only those docs' positions are read."""
         segment = segment_execution.segment
         pieces = []
         for term in terms:
-            if candidates is not None:
+            if candidates is not None and known_entries and term in known_entries and len(terms) == 1:
+                # the term holds every candidate: its entries were found while intersecting
+                counts, flat_positions = segment.positions_at(self.field_name, term, known_entries[term])
+                doc_of_position = np.repeat(candidates, counts)
+            elif candidates is not None:
                 docs = term_docs(segment, self.field_name, term)
                 if len(docs) == 0:
                     continue
@@ -1295,9 +1300,10 @@ class PhrasePlan(Plan):
         keys = np.concatenate(pieces)
         return sorted_unique(keys) if len(pieces) > 1 else keys
 
-    def _candidates(self, segment_execution: SegmentExecution) -> np.ndarray | None:
-        """Docs holding some term of every slot (rarest slot first), or None when the reader has no
-        bulk position access (then every posting's positions are read)."""
+    def _candidates(self, segment_execution: SegmentExecution) -> tuple[np.ndarray, dict[str, np.ndarray]] | None:
+        """Docs holding some term of every slot (rarest slot first), with the postings entries of
+        those docs for the terms that fill a slot alone (found while intersecting); None when the
+        reader has no bulk position access (then every posting's positions are read)."""
         segment = segment_execution.segment
         if getattr(segment, "positions_at", None) is None:
             return None
@@ -1305,24 +1311,34 @@ class PhrasePlan(Plan):
         for _, terms in self.slots:
             arrays = [docs for term in terms if len(docs := term_docs(segment, self.field_name, term))]
             if not arrays:
-                return EMPTY_DOCS
-            slot_docs.append(arrays[0] if len(arrays) == 1 else sorted_unique(np.concatenate(arrays)))
-        slot_docs.sort(key=len)
-        candidates = slot_docs[0]
-        for docs in slot_docs[1:]:
-            candidates = candidates[sorted_membership(candidates, docs)]
+                return EMPTY_DOCS, {}
+            alone = terms[0] if len(terms) == 1 else None
+            slot_docs.append((arrays[0] if alone is not None else sorted_unique(np.concatenate(arrays)), alone))
+        slot_docs.sort(key=lambda slot: len(slot[0]))
+        candidates, first_term = slot_docs[0]
+        entries: dict[str, np.ndarray] = {}
+        if first_term is not None:
+            entries[first_term] = np.arange(len(candidates))
+        for docs, term in slot_docs[1:]:
+            positions = np.minimum(np.searchsorted(docs, candidates), len(docs) - 1)
+            found = docs[positions] == candidates
+            candidates = candidates[found]
+            entries = {known: known_entries[found] for known, known_entries in entries.items()}
+            if term is not None:
+                entries[term] = positions[found]
             if len(candidates) == 0:
                 break
-        return candidates
+        return candidates, entries
 
     def _frequencies(self, segment_execution: SegmentExecution) -> tuple[np.ndarray, np.ndarray]:
         """(docs, phrase frequency) for the docs where the phrase occurs."""
-        candidates = self._candidates(segment_execution)
+        found = self._candidates(segment_execution)
+        candidates, known_entries = found if found is not None else (None, {})
         if candidates is not None and len(candidates) == 0:
             return EMPTY_DOCS, EMPTY_SCORES
         slot_keys = []
         for relative_position, terms in sorted(self.slots, key=lambda slot: len(slot[1])):
-            keys = self._slot_keys(segment_execution, relative_position, terms, candidates)
+            keys = self._slot_keys(segment_execution, relative_position, terms, candidates, known_entries)
             if len(keys) == 0:
                 return EMPTY_DOCS, EMPTY_SCORES
             slot_keys.append(keys)
