@@ -31,7 +31,9 @@ from node.coordination.values import parse_integer
 from node.coordination.writes import (
     ColumnarWrites, WriteRequest, cyclic_gc_paused, execute_columnar_writes, execute_writes,
 )
-from node.errors import ActionRequestValidationError, ApiError, IllegalArgumentError, NotSupportedError
+from node.errors import (
+    ActionRequestValidationError, ApiError, IllegalArgumentError, NotSupportedError, index_not_found_fields,
+)
 
 BULK_ACTIONS = ("index", "create", "update", "delete")
 DEFAULT_MAX_BULK_OPERATIONS = 100_000
@@ -49,6 +51,7 @@ def parse_bulk_body(body: bytes, default_index: str | None, query: dict[str, str
     find = body.find
     loads = orjson.loads
     requests: list[WriteRequest] = []
+    requires_alias_positions: list[int] = []
     default_routing = query.get("routing")
     position = 0
     length = len(body)
@@ -67,6 +70,10 @@ def parse_bulk_body(body: bytes, default_index: str | None, query: dict[str, str
                 continue  # a blank line between items, as OpenSearch tolerates
             raise IllegalArgumentError(f"Malformed action/metadata line [{line_number}], expected START_OBJECT "
                                        f"or END_OBJECT but found [a value that is not JSON]") from None
+        if type(action_line) is dict and not action_line:
+            # OpenSearch's parser reads the object's first token and finds its end
+            raise IllegalArgumentError(f"Malformed action/metadata line [{line_number}], expected FIELD_NAME "
+                                       f"but found [END_OBJECT]")
         if type(action_line) is not dict or len(action_line) != 1:
             raise IllegalArgumentError(f"Malformed action/metadata line [{line_number}], expected a single "
                                        f"object with one action key")
@@ -93,7 +100,8 @@ def parse_bulk_body(body: bytes, default_index: str | None, query: dict[str, str
         if len(requests) >= max_operations:
             raise IllegalArgumentError(f"bulk request has more than {max_operations} operations, the limit "
                                        f"(quidditch.bulk.max_operations); split it into smaller requests")
-        if default_routing is None and action in FAST_ACTIONS and SIMPLE_METADATA.issuperset(metadata):
+        if default_routing is None and action in FAST_ACTIONS and SIMPLE_METADATA.issuperset(metadata) \
+                and "require_alias" not in query:
             # the common case (only _index/_id): nothing else to validate than presence and length
             index = metadata.get("_index", default_index)
             document_id = metadata.get("_id")
@@ -102,8 +110,53 @@ def parse_bulk_body(body: bytes, default_index: str | None, query: dict[str, str
             if index is not None and len(source) and (document_id is None or len(document_id) <= 128):
                 requests.append(WriteRequest(action, index, document_id, source))
                 continue
-        requests.append(_write_request(action, metadata, source, default_index, default_routing))
+        request = _write_request(action, metadata, source, default_index, default_routing)
+        if _flag(metadata.get("require_alias", query.get("require_alias")), "require_alias") \
+                and action != "delete" and request.error is None:
+            requires_alias_positions.append(len(requests))
+        requests.append(request)
+    if requires_alias_positions:
+        # the positions of the items whose target must be an alias; the route handler checks them
+        return RequiresAliasList(requests, requires_alias_positions)
     return requests
+
+
+class RequiresAliasList(list):
+    """The parsed requests plus the positions of items sent with ``require_alias: true``."""
+
+    def __init__(self, requests: list[WriteRequest], positions: list[int]) -> None:
+        super().__init__(requests)
+        self.requires_alias_positions = positions
+
+
+def _flag(value: Any, name: str) -> bool:
+    if value is None or value is False or value == "false":
+        return False
+    if value is True or value in ("true", ""):
+        return True
+    raise IllegalArgumentError(f"Failed to parse value [{value}] as only [true] or [false] are allowed. "
+                               f"(parameter [{name}])")
+
+
+def check_empty_ids(requests: list[WriteRequest]) -> None:
+    """An index/create item with ``_id: ""`` fails alone, 400 illegal_argument_exception, as
+    OpenSearch's IndexRequest refuses it when the item is routed (both parsers keep the empty id;
+    this runs on whichever list is executed)."""
+    for request in requests:
+        if request.document_id == "" and request.error is None and request.action in ("index", "create"):
+            request.error = IllegalArgumentError("if _id is specified it must not be empty")
+
+
+def check_require_alias(state: Any, requests: list[WriteRequest]) -> None:
+    """Items sent with ``require_alias: true`` whose target is not an alias fail with 404 (they are
+    never auto-created): OpenSearch checks the alias, not the index, so an existing index fails too."""
+    for position in getattr(requests, "requires_alias_positions", ()):
+        request = requests[position]
+        name = request.index or ""
+        if request.error is None and not state.resolve_alias(name):
+            request.error = ApiError(
+                f"no such index [{name}] and [require_alias] request flag is [true] and [{name}] is not an alias",
+                opensearch_type="index_not_found_exception", status=404, **index_not_found_fields(name))
 
 
 def parse_common_bulk_body(body: bytes, default_index: str | None, query: dict[str, str],
@@ -114,7 +167,7 @@ def parse_common_bulk_body(body: bytes, default_index: str | None, query: dict[s
     (so at most 512 UTF-8 bytes), followed by a non-empty source line; no blank lines, no ``\r``,
     no ``routing`` parameter. One split finds the lines and one orjson.loads parses every action
     line; the sources are the split's slices, never decoded."""
-    if "routing" in query or not body.endswith(b"\n") or b"\r" in body:
+    if "routing" in query or not body.endswith(b"\n") or b"\r" in body or "require_alias" in query:
         return None
     lines = body.split(b"\n")
     lines.pop()                      # the empty piece after the final newline
@@ -176,7 +229,7 @@ def _write_request(action: str, metadata: dict, source: memoryview, default_inde
     problems = []
     if index is None:
         problems.append("index is missing")
-    if action in ("update", "delete") and document_id is None:
+    if action in ("update", "delete") and not document_id:
         problems.append("id is missing")
     if document_id is not None and len(document_id.encode("utf-8")) > 512:
         problems.append(f"id [{document_id}] is too long, must be no longer than 512 bytes but was: "
@@ -235,6 +288,8 @@ def register(app: Any, services: Any) -> None:
         with services.admission.write(len(body)):
             with cyclic_gc_paused():
                 columns = parse_common_bulk_body(body, default_index, query, max_operations)
+            if columns is not None and "" in columns.document_ids:
+                columns = None        # an empty _id is an item error: the general path reports it
             if columns is not None:
                 outcome = await execute_columnar_writes(services, columns, refresh, timeout, wait_for_active_shards)
                 if outcome is not None:
@@ -245,6 +300,8 @@ def register(app: Any, services: Any) -> None:
                 requests = columns.as_write_requests()
             else:
                 requests = parse_bulk_body(body, default_index, query, max_operations)
+                check_empty_ids(requests)
+                check_require_alias(services.state, requests)
             if not requests:
                 raise ActionRequestValidationError("no requests added")
             outcomes = await execute_writes(services, requests, refresh, timeout,

@@ -1,0 +1,79 @@
+"""_bulk conformance details found against OpenSearch's rest-api-spec: empty ids, the empty action
+line, require_alias per item and per request."""
+
+from __future__ import annotations
+
+import orjson
+
+
+def ndjson(*lines) -> bytes:
+    return b"".join(orjson.dumps(line) + b"\n" for line in lines)
+
+
+async def bulk(node, body: bytes, path="/_bulk"):
+    return await node.request("POST", path, raw=body, content_type="application/x-ndjson")
+
+
+async def test_an_index_item_with_an_empty_id_fails_alone_as_an_illegal_argument(api_node):
+    body = ndjson({"index": {"_index": "e", "_id": ""}}, {"a": 1}, {"index": {"_index": "e", "_id": "1"}}, {"a": 2})
+    status, response = await bulk(api_node, body)
+    assert status == 200 and response["errors"] is True
+    failed = response["items"][0]["index"]
+    assert failed["status"] == 400
+    assert failed["error"]["type"] == "illegal_argument_exception"
+    assert failed["error"]["reason"] == "if _id is specified it must not be empty"
+    assert response["items"][1]["index"]["status"] == 201
+
+
+async def test_a_delete_item_with_an_empty_id_reports_the_missing_id(api_node):
+    status, response = await bulk(api_node, ndjson({"delete": {"_index": "e", "_id": ""}}))
+    assert status == 200 and response["errors"] is True
+    assert "id is missing" in response["items"][0]["delete"]["error"]["reason"]
+
+
+async def test_an_empty_action_line_names_its_line_and_the_end_of_object(api_node):
+    body = ndjson({"index": {"_index": "e", "_id": "1"}}, {"a": 1}, {}, {"a": 2})
+    status, response = await bulk(api_node, body)
+    assert status == 400
+    assert response["error"]["reason"] == ("Malformed action/metadata line [3], expected FIELD_NAME "
+                                           "but found [END_OBJECT]")
+
+
+async def test_require_alias_on_an_item_refuses_a_missing_index_and_does_not_create_it(api_node):
+    body = ndjson({"index": {"_index": "new_index", "_id": "1", "require_alias": True}}, {"a": 1})
+    status, response = await bulk(api_node, body)
+    assert status == 200 and response["errors"] is True
+    item = response["items"][0]["index"]
+    assert item["status"] == 404
+    assert item["error"]["type"] == "index_not_found_exception"
+    assert item["error"]["reason"] == ("no such index [new_index] and [require_alias] request flag is [true] "
+                                       "and [new_index] is not an alias")
+    status, _ = await api_node.request("GET", "/new_index")
+    assert status == 404
+
+
+async def test_require_alias_as_a_request_parameter_applies_to_every_item(api_node):
+    body = ndjson({"index": {"_index": "plain", "_id": "1"}}, {"a": 1})
+    status, response = await bulk(api_node, body, "/_bulk?require_alias=true")
+    assert status == 200 and response["items"][0]["index"]["status"] == 404
+    status, _ = await api_node.request("GET", "/plain")
+    assert status == 404
+
+
+async def test_require_alias_accepts_a_write_through_an_alias(api_node):
+    await api_node.request("PUT", "/backing", {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                                               "aliases": {"front": {}}})
+    body = ndjson({"index": {"_index": "front", "_id": "1", "require_alias": True}}, {"a": 1},
+                  {"index": {"_index": "backing", "_id": "2", "require_alias": True}}, {"a": 2})
+    status, response = await bulk(api_node, body)
+    assert status == 200
+    assert response["items"][0]["index"]["status"] == 201
+    assert response["items"][0]["index"]["_index"] == "backing"
+    # the index exists but its name is not an alias: refused, as OpenSearch does
+    assert response["items"][1]["index"]["status"] == 404
+
+
+async def test_require_alias_false_on_the_item_overrides_the_request_parameter(api_node):
+    body = ndjson({"index": {"_index": "auto", "_id": "1", "require_alias": False}}, {"a": 1})
+    status, response = await bulk(api_node, body, "/_bulk?require_alias=true")
+    assert status == 200 and response["items"][0]["index"]["status"] == 201
