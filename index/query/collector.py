@@ -282,6 +282,14 @@ class ScoreOrderCollector:
             docs, keys = docs[rows], keys[rows]
         self._parts.append((segment_execution, docs, keys))
 
+    def floor(self) -> float:
+        """The window-th best float32 score collected so far (-inf before ``window`` docs): a later
+        segment's doc must reach it to enter the window."""
+        if sum(len(keys) for _, _, keys in self._parts) < self.window or self.window == 0:
+            return -np.inf
+        keys = np.concatenate([keys for _, _, keys in self._parts])
+        return float(np.partition(keys, len(keys) - self.window)[len(keys) - self.window])
+
     def hits(self) -> list[ShardHit]:
         if not self._parts:
             return []

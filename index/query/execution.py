@@ -363,10 +363,13 @@ class Plan:
             return None
         return _detail(self.boost, f"{self.description()}")
 
-    def top_candidates(self, segment_execution: SegmentExecution, window: int) -> DocScores | None:
+    def top_candidates(self, segment_execution: SegmentExecution, window: int,
+                       floor: float = -math.inf) -> DocScores | None:
         """Live docs with their exact scores, a superset of the segment's best ``window`` by
-        (float32 score descending, doc ascending) — or None when this plan cannot prune (the
-        caller then scores every match). Used only when the window is all the request needs."""
+        (float32 score descending, doc ascending) among the docs whose float32 score reaches
+        ``floor`` (the shard's window-th best so far: earlier segments already hold ``window``
+        docs at least that good) — or None when this plan cannot prune (the caller then scores
+        every match). Used only when the window is all the request needs."""
         return None
 
     def count_live(self, segment_execution: SegmentExecution) -> int:
@@ -499,7 +502,7 @@ class TermPlan(Plan):
         frequencies = segment.term_frequencies(self.field_name, self.term)[entries].astype(np.float64)
         return chosen, self._bm25(frequencies, self._lengths(segment_execution, chosen))
 
-    def top_candidates(self, segment_execution: SegmentExecution, window: int,
+    def top_candidates(self, segment_execution: SegmentExecution, window: int, floor: float = -math.inf,
                        allowed: BitMap | None = None) -> DocScores | None:
         """Block-max pruning: a threshold from the block maxima (or, with deleted docs or an
         ``allowed`` filter, from scoring the best blocks until ``window`` docs qualify), then every
@@ -526,10 +529,10 @@ class TermPlan(Plan):
                 if len(scores) >= window or take >= len(order):
                     break
                 take *= 4
-            if len(scores) < window:
+            if len(scores) < window and floor == -math.inf:
                 return None        # fewer qualifying docs than the window: nothing to prune
-            threshold = kth_ranking_score(scores, window)
-        selected = np.flatnonzero(block_bounds >= threshold)
+            threshold = kth_ranking_score(scores, window) if len(scores) >= window else floor
+        selected = np.flatnonzero(block_bounds >= max(threshold, floor))
         chosen, scores = self._entries_scored(segment_execution, docs,
                                               _block_entries(selected, block_size, entry_count), allowed)
         return DocScores(chosen, scores)
@@ -1030,13 +1033,19 @@ class BoolPlan(Plan):
                                postings: list[np.ndarray]) -> np.ndarray:
         # summed in clause order from 0.0, as _union_with_counts' bincount adds them
         sums = np.zeros(len(docs))
+        if len(docs) == 0:
+            return sums
         for plan, plan_docs in zip(self.should, postings):
-            present = sorted_membership(docs, plan_docs)
+            if len(plan_docs) == 0:
+                continue
+            entries = np.minimum(np.searchsorted(plan_docs, docs), len(plan_docs) - 1)
+            present = plan_docs[entries] == docs
             if present.any():
-                sums[present] += plan.scores_at(segment_execution, docs[present])
+                sums[present] += plan.scores_of_entries(segment_execution, docs[present], entries[present])
         return sums
 
-    def top_candidates(self, segment_execution: SegmentExecution, window: int) -> DocScores | None:
+    def top_candidates(self, segment_execution: SegmentExecution, window: int,
+                       floor: float = -math.inf) -> DocScores | None:
         """MaxScore over block-max bounds for a disjunction of terms: a threshold from the union of
         each term's own top candidates, then per term (rarest first) only the blocks whose bound
         plus the best the terms after it could add reaches the threshold."""
@@ -1048,7 +1057,7 @@ class BoolPlan(Plan):
             allowed = self._required_bitmap(segment_execution, self.filters)
             if allowed is not None and not allowed:
                 return DocScores.empty()
-            return self.must[0].top_candidates(segment_execution, window, allowed)
+            return self.must[0].top_candidates(segment_execution, window, floor, allowed)
         if not self._is_term_disjunction():
             return None
         segment = segment_execution.segment
@@ -1060,16 +1069,19 @@ class BoolPlan(Plan):
             return None
         seeds = []
         for plan, docs in zip(self.should, postings):
-            own = plan.top_candidates(segment_execution, window)
+            own = plan.top_candidates(segment_execution, window, floor)
             if own is None:    # a short list: every live doc of it is a seed
                 own_docs = docs
                 live = segment_execution.live_mask()
                 own = DocScores(own_docs if live is None else own_docs[live[own_docs]], EMPTY_SCORES)
             seeds.append(own.docs)
         seed_docs = sorted_unique(np.concatenate(seeds))
-        if len(seed_docs) < window:
+        if len(seed_docs) < window and floor == -math.inf:
             return None
-        threshold = kth_ranking_score(self._disjunction_scores_at(segment_execution, seed_docs, postings), window)
+        threshold = floor
+        if len(seed_docs) >= window:
+            seed_scores = self._disjunction_scores_at(segment_execution, seed_docs, postings)
+            threshold = max(threshold, kth_ranking_score(seed_scores, window))
         maxima = [float(block_bounds.max()) if len(block_bounds) else 0.0 for _, block_bounds in bounds]
         rarest_first = sorted(range(len(self.should)), key=lambda number: len(postings[number]))
         live = segment_execution.live_mask()

@@ -10,6 +10,7 @@ never know which node or process it runs in.
 
 from __future__ import annotations
 
+import math
 import time
 from typing import Any
 
@@ -111,7 +112,10 @@ def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) 
         if remaining_before_termination is not None and remaining_before_termination <= 0:
             terminated_early = True
             break
-        candidates = plan.top_candidates(segment_execution, prune_window) if prune_window else None
+        candidates = None
+        if prune_window:
+            floor = score_collector.floor() if score_collector is not None else -math.inf
+            candidates = plan.top_candidates(segment_execution, prune_window, floor)
         if candidates is not None:
             # candidates are live already; the total is counted from bitmaps only when reported
             docs, scores = candidates.docs, candidates.scores
