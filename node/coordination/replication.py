@@ -238,10 +238,12 @@ class Replication:
         try:
             answer, answer_body = await self.context.workers.call(index.uuid, shard.shard_number, "write", payload,
                                                                   body)
-        except Exception:
+        except Exception as error:
             # the outcome is unknown (the worker may have died after fsyncing the batch and before
-            # answering): what it applied was never forwarded, so catch the replicas up
-            self.start_background_catch_up(local, "a primary write failed with an unknown outcome")
+            # answering): what it applied was never forwarded, so catch the replicas up — unless
+            # this node is stopping (its worker refuses every call; the restart catches up instead)
+            if "shutting down" not in str(getattr(error, "reason", None) or error):
+                self.start_background_catch_up(local, "a primary write failed with an unknown outcome")
             raise
         # The replication group is sampled only AFTER the primary applied the operations (as
         # OpenSearch's ReplicationOperation does). Sampled before, a copy that registered as
