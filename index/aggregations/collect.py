@@ -703,6 +703,10 @@ def _collect_terms(node, segment, docs, scores, context):
     info = resolve_field(context, segment, spec.field, node)
     if info.value_type == "unmapped" and spec.missing is None:
         return empty_state(node)
+    value_type = getattr(spec, "value_type", None)
+    if info.value_type == "unmapped" and value_type not in (None, "keyword"):
+        # the `missing` value of an unmapped field takes the hinted type (a date renders as one)
+        info = FieldInfo(value_type, dates.DEFAULT_DATE_FORMAT if value_type == "date" else None)
     if info.value_type in ("keyword", "unmapped"):
         rows, ordinals, lengths, terms = keyword_ordinals(segment, spec.field, docs)
         rows, ordinals = _dedup_adjacent(rows, ordinals)
@@ -754,7 +758,7 @@ def _collect_terms(node, segment, docs, scores, context):
         keys = [float(value) for value in unique_values.tolist()]
     else:
         keys = [int(value) for value in unique_values.tolist()]
-    selected = _filter_terms(np.arange(len(keys)), keys, spec)
+    selected = _filter_terms(np.arange(len(keys)), keys, spec, info)
     if selected.size != len(keys):
         dense = np.full(len(keys), -1, dtype=np.int64)
         dense[selected] = np.arange(selected.size)
@@ -770,16 +774,35 @@ def _collect_terms(node, segment, docs, scores, context):
     return KeyedBucketsState("terms", info.value_type, buckets, date_format=info.date_format)
 
 
-def _filter_terms(indexes: np.ndarray, keys: list, spec) -> np.ndarray:
+def _filter_terms(indexes: np.ndarray, keys: list, spec, info: FieldInfo | None = None) -> np.ndarray:
     """Apply include/exclude: a regex over the whole string, or a list of exact values (a value
-    matches a key equal to it, or whose text equals the value's text: [1] matches key 1.0)."""
+    matches a key equal to it, or whose text equals the value's text: [1] matches key 1.0). On a
+    date or boolean field the listed values are parsed as the field's values first, as OpenSearch
+    does ("2016-05-03" matches the key 1462233600000, "true" the key 1)."""
     if spec.include is None and spec.exclude is None:
         return indexes
-    include, exclude = _term_rule(spec.include), _term_rule(spec.exclude)
+    include = _term_rule(_as_field_values(spec.include, info))
+    exclude = _term_rule(_as_field_values(spec.exclude, info))
     keep = np.fromiter(
         ((include is None or include(key)) and (exclude is None or not exclude(key)) for key in keys),
         dtype=bool, count=len(keys))
     return np.asarray(indexes)[keep]
+
+
+def _as_field_values(rule, info: FieldInfo | None):
+    if not isinstance(rule, tuple) or info is None or info.value_type not in ("date", "boolean"):
+        return rule
+    converted = []
+    for value in rule:
+        if info.value_type == "boolean":
+            converted.append({True: 1, False: 0, "true": 1, "false": 0}.get(value, value))
+        elif isinstance(value, str):
+            converted.append(dates.parse_date_bound(value, now_millis=None, date_format=info.date_format,
+                                                    time_zone=dates.parse_time_zone("UTC"), round_up=False,
+                                                    key="include"))
+        else:
+            converted.append(value)
+    return tuple(converted)
 
 
 def _term_rule(rule):
@@ -805,8 +828,8 @@ _MASK_64 = 0xFFFFFFFFFFFFFFFF
 
 def term_partition(key, num_partitions: int) -> int:
     """The partition of a terms key, computed as OpenSearch's IncludeExclude does: murmur3
-    x86_32 (seed 31) of a string's UTF-8 bytes, murmur3's 64-bit finaliser of a number (a
-    double through its sortable long bits), then floorMod."""
+    x86_32 (seed 31) of a string's UTF-8 bytes, HPPC's BitMixer.mix64 of a number (a double
+    through its sortable long bits), then floorMod."""
     if isinstance(key, str):
         hashed = _murmur3_x86_32(key.encode("utf-8"), 31)
         hashed = hashed - (1 << 32) if hashed >= 1 << 31 else hashed       # Java int
@@ -817,18 +840,16 @@ def term_partition(key, num_partitions: int) -> int:
             bits ^= (bits >> 63) & 0x7FFFFFFFFFFFFFFF                        # sortable long
         else:
             bits = int(key)
-        hashed = _fmix64(bits & _MASK_64)
+        hashed = _bit_mixer_mix64(bits & _MASK_64)
         hashed = hashed - (1 << 64) if hashed >= 1 << 63 else hashed       # Java long
     return hashed % num_partitions                                          # floorMod
 
 
-def _fmix64(value: int) -> int:
-    value ^= value >> 33
-    value = (value * 0xFF51AFD7ED558CCD) & _MASK_64
-    value ^= value >> 33
-    value = (value * 0xC4CEB9FE1A85EC53) & _MASK_64
-    value ^= value >> 33
-    return value
+def _bit_mixer_mix64(value: int) -> int:
+    # HPPC's BitMixer.mix64, which OpenSearch's PartitionedLongFilter applies to each long
+    value = ((value ^ (value >> 32)) * 0x4CD6944C5CC20B6D) & _MASK_64
+    value = ((value ^ (value >> 29)) * 0xFC12C5B19D3259E9) & _MASK_64
+    return value ^ (value >> 32)
 
 
 def _murmur3_x86_32(data: bytes, seed: int) -> int:
@@ -1104,7 +1125,7 @@ def _collect_significant_terms(node, segment, docs, scores, context):
     background_for_keys = background_counts[np.searchsorted(background_unique, unique_values)]
     convert = float if info.value_type == "double" else int
     keys = [convert(value) for value in unique_values.tolist()]
-    selected = _filter_terms(np.arange(len(keys)), keys, spec)
+    selected = _filter_terms(np.arange(len(keys)), keys, spec, info)
     return SignificantTermsState(info.value_type, [keys[position] for position in selected.tolist()],
                                  counts[selected].astype(np.int64),
                                  background_for_keys[selected].astype(np.int64),

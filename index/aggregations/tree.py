@@ -153,6 +153,9 @@ class TermsSpec:
     exclude: Any = None
     show_term_doc_count_error: bool = False
     format: str | None = None
+    # `value_type`: how an unmapped field's `missing` value is typed (keyword long double date
+    # boolean), as OpenSearch's ValueType hint; None: keyword, the field being unmapped
+    value_type: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -652,11 +655,28 @@ def _parse_terms(name, type_name, body, parse_query):
                                f"in [{name}]")
     show_error = params.boolean("show_term_doc_count_error", False)
     format_ = params.take("format")
-    for ignored in ("execution_hint", "collect_mode", "value_type"):
+    value_type = _parse_value_type(params.take("value_type"), name)
+    for ignored in ("execution_hint", "collect_mode"):
         params.take(ignored)
     params.finish()
     return TermsSpec(field_name, size, shard_size, min_doc_count, shard_min_doc_count, order,
-                     missing, include, exclude, show_error, format_)
+                     missing, include, exclude, show_error, format_, value_type)
+
+
+# OpenSearch's ValueType names → the value types the collectors know
+_VALUE_TYPES = {"string": "keyword", "keyword": "keyword", "long": "long", "integer": "long", "short": "long",
+                "byte": "long", "number": "double", "numeric": "double", "double": "double", "float": "double",
+                "date": "date", "boolean": "boolean"}
+
+
+def _parse_value_type(value, name: str) -> str | None:
+    if value is None:
+        return None
+    value_type = _VALUE_TYPES.get(value) if isinstance(value, str) else None
+    if value_type is None:
+        raise AggregationError(f"Unknown value type [{value}] in [{name}]: expected one of "
+                               f"[{', '.join(sorted(_VALUE_TYPES))}]")
+    return value_type
 
 
 @dataclass(frozen=True, slots=True)
@@ -682,7 +702,7 @@ def _parse_rare_terms(name, type_name, body, parse_query):
     unlimited = 2**31 - 1    # no shard cut: rarity is only known after the merge
     return RareTermsSpec(field_name, unlimited, unlimited, 1, 0,
                          (BucketOrder("_count", True), BucketOrder("_key", True)), missing, include,
-                         exclude, False, None, max_doc_count)
+                         exclude, False, None, max_doc_count=max_doc_count)
 
 
 def _parse_include_exclude(value, key: str, name: str):
