@@ -123,6 +123,9 @@ class LocalCluster:
     workers_per_node: int = 1
     network: object | None = None   # a netns.NamespaceNetwork already set up, or None (loopback)
     clock_skews: dict[str, float] = field(default_factory=dict)   # node name → wall-clock offset (s)
+    # every node under libfaketime with its offset in <run>/clocks/<name>.faketime, which
+    # set_clock_offset rewrites while the node runs (the clock-skew nemesis)
+    clock_files: bool = False
     nodes: list[LocalNode] = field(default_factory=list)
 
     def __post_init__(self) -> None:
@@ -173,14 +176,35 @@ class LocalCluster:
         """The node's process environment: ours, the run's test-only settings, and libfaketime's
         variables when the node's clock is to be skewed."""
         environment = {**os.environ, **self.environment}
-        if node.name in self.clock_skews:
+        if node.name in self.clock_skews or self.clock_files:
             library = find_libfaketime()
             if library is None:
                 raise RuntimeError(f"clock skew for {node.name}: libfaketime not found in "
                                    f"{', '.join(LIBFAKETIME_CANDIDATES)} (apt-get install faketime)")
-            environment.update(clock_skew_environment(self.clock_skews[node.name], library,
+            environment.update(clock_skew_environment(self.clock_skews.get(node.name, 0.0), library,
                                                       environment.get("PYTHONPATH", "")))
+            if self.clock_files:
+                clock_file = self.clock_file(node.name)
+                if not clock_file.exists():
+                    self.set_clock_offset(node.name, self.clock_skews.get(node.name, 0.0))
+                # libfaketime reads the offset from the file (FAKETIME must then be unset) and
+                # re-reads it at most every second: a step shows within about 1.5 s
+                del environment["FAKETIME"]
+                environment.update({"FAKETIME_TIMESTAMP_FILE": str(clock_file), "FAKETIME_CACHE_DURATION": "1"})
         return environment
+
+    def clock_file(self, name: str) -> Path:
+        return self.run_directory / "clocks" / f"{name}.faketime"
+
+    def set_clock_offset(self, name: str, offset_seconds: float) -> None:
+        """Set node ``name``'s wall-clock offset (only with ``clock_files``), atomically."""
+        if not self.clock_files:
+            raise RuntimeError("set_clock_offset: the cluster was not started with clock files (clock-skew nemesis)")
+        path = self.clock_file(name)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        temporary.write_text(f"{offset_seconds:+g}s\n")
+        os.replace(temporary, path)
 
     def launch(self, node: LocalNode) -> None:
         node.data_directory.mkdir(parents=True, exist_ok=True)

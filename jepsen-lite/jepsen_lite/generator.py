@@ -28,7 +28,11 @@ ALL_FAULTS = PROCESS_FAULTS + PARTITION_FAULTS + LINK_QUALITY_FAULTS
 # asked for by name). "isolate-primary-then-kill-all" exposes acknowledging before replicas
 # confirm: runner.py's ``probe_acknowledgement_before_replication`` documents the steps.
 TARGETED_FAULTS = ("isolate-primary-then-kill-all",)
-KNOWN_FAULTS = ALL_FAULTS + TARGETED_FAULTS
+# Optional: asked for by name (e.g. ``--nemesis all,clock-skew``) because it needs libfaketime and
+# starts every local node under it. "clock-skew" steps one node's wall clock by a seeded ±30–600 s
+# while it runs, and back at heal (nemesis.clock_step_seconds).
+OPTIONAL_FAULTS = ("clock-skew",)
+KNOWN_FAULTS = ALL_FAULTS + TARGETED_FAULTS + OPTIONAL_FAULTS
 
 
 @dataclass(frozen=True)
@@ -64,10 +68,14 @@ def seed_from_commit(repository: Path | None = None) -> tuple[int, str]:
 
 
 def parse_faults(text: str) -> tuple[str, ...]:
-    """``--nemesis`` value: comma-separated fault names (including targeted ones), or "all"."""
+    """``--nemesis`` value: comma-separated fault names (including targeted and optional ones);
+    "all" alone or in the list stands for every fault of ALL_FAULTS."""
     if text.strip() in ("", "all"):
         return ALL_FAULTS
-    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    names: tuple[str, ...] = ()
+    for name in (name.strip() for name in text.split(",") if name.strip()):
+        names += ALL_FAULTS if name == "all" else (name,)
+    names = tuple(dict.fromkeys(names))   # each once, in order
     unknown = [name for name in names if name not in KNOWN_FAULTS]
     if unknown:
         raise ValueError(f"--nemesis: expected names from {', '.join(KNOWN_FAULTS)} or 'all', got {', '.join(unknown)}")
@@ -84,7 +92,7 @@ def _target_for(fault: str, node_names: list[str], rng: random.Random) -> str:
         return "primary"
     if fault == "partition-master":
         return "master"
-    if fault == "partition-bridge":
+    if fault in ("partition-bridge", "clock-skew"):
         return rng.choice(node_names)
     return "random"
 

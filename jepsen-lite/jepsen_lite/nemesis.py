@@ -92,6 +92,15 @@ def degraded_links(node_names: list[str], choice_seed: int, kind: str) -> list[L
     raise ValueError(f"degraded link kind: expected loss or delay, got {kind!r}")
 
 
+CLOCK_STEP_SECONDS_RANGE = (30, 600)
+
+
+def clock_step_seconds(choice_seed: int) -> int:
+    """A seeded wall-clock step of ±30–600 s (an NTP step of a badly drifted clock)."""
+    rng = random.Random(choice_seed)
+    return rng.choice((-1, 1)) * rng.randint(*CLOCK_STEP_SECONDS_RANGE)
+
+
 def bridge_links(bridge: str, node_names: list[str], choice_seed: int) -> tuple[list[LinkFault], list[list[str]]]:
     """The others split into two halves that cannot see each other; ``bridge`` sees both."""
     others = [name for name in node_names if name != bridge]
@@ -124,6 +133,7 @@ class Nemesis:
         self.applied_counts: dict[str, int] = {}
         self.skipped_reasons: dict[str, str] = {}
         self.mechanisms: dict[str, set[str]] = {}   # fault → mechanisms it was applied through
+        self.clock_skip_reason = ""   # why the clock-skew nemesis cannot run, when the runner knows
 
     def log(self, **event) -> dict:
         event = {"time": round(time.monotonic() - self.clock_origin, 6), **event}
@@ -148,7 +158,8 @@ class Nemesis:
         reason)."""
         fault = step.fault
         target = self.resolve_target(step)
-        needs_target = ("kill", "kill-primary", "pause", "partition-primary", "partition-master", "partition-bridge")
+        needs_target = ("kill", "kill-primary", "pause", "partition-primary", "partition-master", "partition-bridge",
+                        "clock-skew")
         if fault in needs_target and target is None:
             return self._skip(step, f"no node holds the role {step.target!r} right now")
         if fault in ("kill", "kill-primary"):
@@ -161,6 +172,15 @@ class Nemesis:
                 return self._skip(step, "no pause and resume fault commands were given")
             self._act("pause", target)
             return self._started(step, target, {}, lambda: self._act("resume", target))
+        if fault == "clock-skew":
+            set_offset = getattr(self.control, "set_clock_offset", None)
+            if set_offset is None or not getattr(self.control, "clock_files", False):
+                return self._skip(step, self.clock_skip_reason or "the nodes were not started with clock files")
+            base = getattr(self.control, "clock_skews", {}).get(target, 0.0)
+            step_seconds = clock_step_seconds(step.choice_seed)
+            set_offset(target, base + step_seconds)
+            return self._started(step, target, {"clock_step_seconds": step_seconds, "mechanism": "libfaketime-file"},
+                                 lambda: set_offset(target, base))
         # partitions
         if fault in ("partition-primary", "partition-master"):
             sides = [[target], [name for name in self.node_names if name != target]]

@@ -100,6 +100,7 @@ class Run:
         self.network = None
         self.network_note = ""
         self.network_summary = ""
+        self.clock_skip_reason = ""
         self.probe_reports: list[dict] = []
 
     # ------------------------------------------------------------------ helpers
@@ -337,9 +338,12 @@ class Run:
             raise ValueError(f"--clock-skew: expected node names n0..n{options.node_count - 1}, got {unknown_nodes}")
         if options.clock_skews and find_libfaketime() is None:
             raise RuntimeError("--clock-skew needs libfaketime (apt-get install faketime); it was not found")
+        clock_files = "clock-skew" in options.faults and find_libfaketime() is not None
+        if "clock-skew" in options.faults and not clock_files:
+            self.clock_skip_reason = "the clock-skew nemesis needs libfaketime (apt-get install faketime)"
         self.cluster = LocalCluster(self.out, options.node_count, environment=environment,
                                     raft_port_base=options.raft_port_base, network=self.network,
-                                    clock_skews=dict(options.clock_skews))
+                                    clock_skews=dict(options.clock_skews), clock_files=clock_files)
         self.addresses = {node.name: node.http_address for node in self.cluster.nodes}
         self.faults_file = FaultsFile(self.out / "faults.json", {
             node.name: {"http": node.http_address, "transport": node.transport_address, "raft": node.raft_address}
@@ -594,6 +598,8 @@ class Run:
             nemesis = Nemesis(sorted(self.addresses), control, faults_file, self.resolve_role,
                               self.out / "nemesis.jsonl", self.history.started_at, partition_reason,
                               network=self.network)
+            nemesis.clock_skip_reason = self.clock_skip_reason or (
+                "" if self.cluster is not None else "the clock-skew nemesis needs local nodes")
             results["network"] = self.network_summary or "an existing cluster: faults through --fault-command only"
             results["partition_mechanism"] = (
                 f"network-namespaces/{self.network.mechanism}" if self.network is not None else

@@ -4,6 +4,7 @@ and a skewed node is started with libfaketime faking only its wall clock."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import subprocess
 import sys
@@ -15,7 +16,7 @@ from hypothesis import given, strategies as st
 from jepsen_lite.cli import parse_clock_skews
 from jepsen_lite.cluster import LocalCluster, clock_skew_environment, find_libfaketime
 from jepsen_lite.generator import ALL_FAULTS, LINK_QUALITY_FAULTS, plan_ci, plan_soak
-from jepsen_lite.nemesis import FaultsFile, Nemesis, degraded_links
+from jepsen_lite.nemesis import FaultsFile, Nemesis, clock_step_seconds, degraded_links
 from jepsen_lite.netns import nftables_ruleset
 
 NODES = ["n0", "n1", "n2", "n3", "n4"]
@@ -155,3 +156,45 @@ def test_libfaketime_moves_a_python_process_wall_clock_and_leaves_its_monotonic_
     # the skewed process ran between the two plain ones: its real clock reading lies between theirs
     assert plain_wall + 3600 <= skewed_wall <= after_wall + 3600
     assert plain_monotonic <= skewed_monotonic <= after_monotonic
+
+
+def test_the_clock_skew_nemesis_is_asked_for_by_name_and_all_can_be_combined_with_it():
+    from jepsen_lite.generator import parse_faults
+    assert "clock-skew" not in parse_faults("all")
+    assert parse_faults("all,clock-skew") == ALL_FAULTS + ("clock-skew",)
+    assert parse_faults("clock-skew,kill,kill") == ("clock-skew", "kill")
+
+
+@given(st.integers(min_value=0, max_value=2 ** 31))
+def test_a_clock_step_is_between_30_and_600_seconds_either_way_and_follows_the_seed(choice_seed):
+    step = clock_step_seconds(choice_seed)
+    assert 30 <= abs(step) <= 600 and clock_step_seconds(choice_seed) == step
+
+
+def test_the_clock_skew_nemesis_steps_the_target_clock_from_its_base_and_heals_back(tmp_path, monkeypatch):
+    monkeypatch.setattr("jepsen_lite.cluster.find_libfaketime", lambda: "/lib/libfaketime.so.1")
+    cluster = LocalCluster(tmp_path, 3, clock_skews={"n1": 30.0}, clock_files=True)
+    environment = cluster.environment_for(cluster.node("n1"))
+    assert "FAKETIME" not in environment and environment["FAKETIME_TIMESTAMP_FILE"].endswith("n1.faketime")
+    assert cluster.clock_file("n1").read_text() == "+30s\n"
+    cluster.environment_for(cluster.node("n0"))
+    assert cluster.clock_file("n0").read_text() == "+0s\n"
+    nemesis = Nemesis(NODES[:3], cluster, None, lambda role: None, tmp_path / "n.jsonl", 0.0)
+    (planned,) = plan_ci(5, ("clock-skew",), NODES[:3])
+    step = dataclasses.replace(planned, target="n1")   # the node with a base offset
+    heal = nemesis.apply(step)
+    assert cluster.clock_file("n1").read_text() == f"{30 + clock_step_seconds(step.choice_seed):+g}s\n"
+    heal()
+    assert cluster.clock_file("n1").read_text() == "+30s\n"
+    assert nemesis.mechanisms == {"clock-skew": {"libfaketime-file"}}
+
+
+def test_the_clock_skew_nemesis_is_skipped_with_the_reason_when_nodes_have_no_clock_files(tmp_path):
+    cluster = LocalCluster(tmp_path, 3)
+    nemesis = Nemesis(NODES[:3], cluster, None, lambda role: None, tmp_path / "n.jsonl", 0.0)
+    nemesis.clock_skip_reason = "the clock-skew nemesis needs libfaketime (apt-get install faketime)"
+    (step,) = plan_ci(5, ("clock-skew",), NODES[:3])
+    assert nemesis.apply(step) is None
+    assert nemesis.skipped_reasons == {"clock-skew": "the clock-skew nemesis needs libfaketime (apt-get install faketime)"}
+    with pytest.raises(RuntimeError, match="clock files"):
+        cluster.set_clock_offset("n0", 5.0)
