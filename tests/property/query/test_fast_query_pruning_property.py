@@ -149,3 +149,28 @@ def test_a_term_query_over_many_blocks_scores_only_some_of_them(tmp_path, monkey
         assert 0 < sum(scored_entries) < 401 // 2
     finally:
         shard.close()
+
+
+def test_later_segments_pruned_against_the_shards_best_so_far_still_contribute_their_better_docs(tmp_path):
+    """Three segments whose best docs interleave: the second and third segments prune against the
+    window-th best score of the segments before them, and the hits still equal the exhaustive ones."""
+    word_lists = []
+    for number in range(900):
+        length = 1 + (number * 7919) % 23           # lengths spread so scores differ finely
+        frequency = 1 + (number * 104729) % 3
+        word_lists.append(["ant"] * frequency + ["bee"] * length + (["cat"] if number % 5 == 0 else []))
+    cut_points = [300, 600]
+    reference = reference_searcher(word_lists, cut_points, set())
+    shard = real_searcher(tmp_path, word_lists, cut_points, set())
+    try:
+        real = shard.acquire_searcher()
+        assert len(real.segments) == 3
+        for body in ({"term": {"body": "ant"}}, {"match": {"body": "ant cat"}},
+                     {"bool": {"must": [{"term": {"body": "ant"}}], "filter": [{"range": {"n": {"gte": 100}}}]}}):
+            for size in (1, 10, 25):
+                request = parse_search_request({"query": body, "size": size, "track_total_hits": False})
+                got = search_shard(real, request, SearchContext(now_millis=0))
+                expected = search_shard(reference, request, SearchContext(now_millis=0))
+                assert ranked(got) == ranked(expected), (body, size)
+    finally:
+        shard.close()
