@@ -218,6 +218,13 @@ def serve_rpc_blocking(frames: BlockingFrameSocket, handler: BlockingRpcHandler,
                 frames.send_frame(*response)
             except OSError:
                 pass  # the caller is gone; nothing to tell
+            except Exception as error:  # noqa: BLE001 — e.g. a payload orjson cannot encode
+                # the caller must hear of it: a handler thread that died here would leave it
+                # waiting forever (the trio server crashed the worker instead)
+                try:
+                    frames.send_frame(*error_response(request_id, method, error, logger))
+                except OSError:
+                    pass
         finally:
             if token is not None:
                 http_request_id.reset(token)

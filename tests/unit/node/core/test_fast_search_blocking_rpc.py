@@ -236,3 +236,20 @@ def test_a_blocking_send_is_what_the_trio_side_decodes():
         data += chunk
     assert decode_frame(SECRET, data[4:]) == ({"id": 7, "kind": "response"}, b"x" * 100_000)
     right.close()
+
+
+async def test_a_reply_that_cannot_be_encoded_reaches_the_caller_as_an_error_and_the_thread_lives_on():
+    def handler(method, payload, body):
+        if method == "unencodable":
+            return {"value": {1, 2, 3}}, b""                # a set: orjson refuses it
+        return {"fine": True}, b""
+
+    server = Server(handler, threads=1)
+    async with trio.open_nursery() as nursery:
+        client = server.client(nursery)
+        with trio.fail_after(30):
+            with pytest.raises(RemoteError, match="not JSON serializable"):
+                await client.request("unencodable", {})
+            # the only handler thread is still serving
+            assert await client.request("after", {}) == ({"fine": True}, b"")
+        await client.aclose()
