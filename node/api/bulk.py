@@ -26,14 +26,12 @@ from typing import Any
 import orjson
 
 from node.api import params, read_body, respond
-from node.api.documents import refresh_param, timeout_param
+from node.api.documents import refresh_param, require_alias_error, require_alias_flag, timeout_param
 from node.coordination.values import parse_integer
 from node.coordination.writes import (
     ColumnarWrites, WriteRequest, cyclic_gc_paused, execute_columnar_writes, execute_writes,
 )
-from node.errors import (
-    ActionRequestValidationError, ApiError, IllegalArgumentError, NotSupportedError, index_not_found_fields,
-)
+from node.errors import ActionRequestValidationError, ApiError, IllegalArgumentError, NotSupportedError
 
 BULK_ACTIONS = ("index", "create", "update", "delete")
 DEFAULT_MAX_BULK_OPERATIONS = 100_000
@@ -111,7 +109,7 @@ def parse_bulk_body(body: bytes, default_index: str | None, query: dict[str, str
                 requests.append(WriteRequest(action, index, document_id, source))
                 continue
         request = _write_request(action, metadata, source, default_index, default_routing)
-        if _flag(metadata.get("require_alias", query.get("require_alias")), "require_alias") \
+        if require_alias_flag(metadata.get("require_alias", query.get("require_alias"))) \
                 and action != "delete" and request.error is None:
             requires_alias_positions.append(len(requests))
         requests.append(request)
@@ -129,15 +127,6 @@ class RequiresAliasList(list):
         self.requires_alias_positions = positions
 
 
-def _flag(value: Any, name: str) -> bool:
-    if value is None or value is False or value == "false":
-        return False
-    if value is True or value in ("true", ""):
-        return True
-    raise IllegalArgumentError(f"Failed to parse value [{value}] as only [true] or [false] are allowed. "
-                               f"(parameter [{name}])")
-
-
 def check_empty_ids(requests: list[WriteRequest]) -> None:
     """An index/create item with ``_id: ""`` fails alone, 400 illegal_argument_exception, as
     OpenSearch's IndexRequest refuses it when the item is routed (both parsers keep the empty id;
@@ -148,15 +137,12 @@ def check_empty_ids(requests: list[WriteRequest]) -> None:
 
 
 def check_require_alias(state: Any, requests: list[WriteRequest]) -> None:
-    """Items sent with ``require_alias: true`` whose target is not an alias fail with 404 (they are
-    never auto-created): OpenSearch checks the alias, not the index, so an existing index fails too."""
+    """Items sent with ``require_alias: true`` whose target is not an alias fail with 404 (see
+    documents.require_alias_error)."""
     for position in getattr(requests, "requires_alias_positions", ()):
         request = requests[position]
-        name = request.index or ""
-        if request.error is None and not state.resolve_alias(name):
-            request.error = ApiError(
-                f"no such index [{name}] and [require_alias] request flag is [true] and [{name}] is not an alias",
-                opensearch_type="index_not_found_exception", status=404, **index_not_found_fields(name))
+        if request.error is None:
+            request.error = require_alias_error(state, request.index or "")
 
 
 def parse_common_bulk_body(body: bytes, default_index: str | None, query: dict[str, str],

@@ -30,6 +30,7 @@ from node.coordination.values import parse_boolean, parse_integer, parse_time_se
 from node.coordination.writes import WriteRequest, execute_writes, parse_source_object
 from node.errors import (
     ActionRequestValidationError, ApiError, IllegalArgumentError, IndexNotFoundError, NotSupportedError,
+    index_not_found_fields,
 )
 from raft.routing import shard_for_document
 
@@ -121,8 +122,30 @@ def render_write(outcome: Any) -> tuple[dict, int]:
     return body, status
 
 
+def require_alias_flag(value: Any) -> bool:
+    """``require_alias`` (request parameter or bulk item field): true, false, or empty (true)."""
+    if value is None or value is False or value == "false":
+        return False
+    if value is True or value in ("true", ""):
+        return True
+    raise IllegalArgumentError(f"Failed to parse value [{value}] as only [true] or [false] are allowed. "
+                               f"(parameter [require_alias])")
+
+
+def require_alias_error(state: Any, name: str) -> ApiError | None:
+    """The error of a write sent with ``require_alias: true`` to ``name`` when that is not an alias:
+    404 index_not_found_exception, never auto-created. OpenSearch checks the alias, not the index,
+    so a write to an existing index by its own name fails too."""
+    if state.resolve_alias(name):
+        return None
+    return ApiError(f"no such index [{name}] and [require_alias] request flag is [true] and [{name}] is not an alias",
+                    opensearch_type="index_not_found_exception", status=404, **index_not_found_fields(name))
+
+
 async def single_write(services: Any, request_item: WriteRequest, query: dict[str, str],
                        return_sources: bool = False) -> Any:
+    if require_alias_flag(query.get("require_alias")) and request_item.error is None:
+        request_item.error = require_alias_error(services.state, request_item.index or "")
     with services.admission.write(len(request_item.source)):
         outcomes = await execute_writes(services, [request_item], refresh_param(query), timeout_param(query),
                                         return_sources=return_sources,

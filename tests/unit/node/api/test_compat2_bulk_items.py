@@ -77,3 +77,23 @@ async def test_require_alias_false_on_the_item_overrides_the_request_parameter(a
     body = ndjson({"index": {"_index": "auto", "_id": "1", "require_alias": False}}, {"a": 1})
     status, response = await bulk(api_node, body, "/_bulk?require_alias=true")
     assert status == 200 and response["items"][0]["index"]["status"] == 201
+
+
+async def test_require_alias_on_a_single_index_request_refuses_a_missing_index(api_node):
+    status, body = await api_node.request("PUT", "/test_require_alias/_doc/1?require_alias=true", {"foo": "bar"})
+    assert status == 404 and body["error"]["type"] == "index_not_found_exception"
+    assert "[require_alias] request flag is [true]" in body["error"]["reason"]
+    status, _ = await api_node.request("GET", "/test_require_alias")
+    assert status == 404
+
+
+async def test_require_alias_on_an_upsert_refuses_a_missing_index_and_accepts_an_alias(api_node):
+    update = {"doc": {"foo": "bar"}, "doc_as_upsert": True}
+    status, _ = await api_node.request("POST", "/test_require_alias/_update/1?require_alias=true", update)
+    assert status == 404
+    await api_node.request("PUT", "/backing_index", {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                                                     "aliases": {"test_require_alias": {}}})
+    status, body = await api_node.request("POST", "/test_require_alias/_update/1?require_alias=true", update)
+    assert status in (200, 201) and body["_index"] == "backing_index"
+    status, body = await api_node.request("POST", "/test_require_alias/_doc?require_alias=true", {"foo": "baz"})
+    assert status == 201 and body["_index"] == "backing_index"
