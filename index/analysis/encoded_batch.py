@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import functools
 import re
+from itertools import chain, compress
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
@@ -147,14 +148,20 @@ def _split_overlong(starts: np.ndarray, lengths: np.ndarray, text_index: np.ndar
                     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Lucene (and the regex tokenizers' _split_long) cut a token longer than max_token_length
     into pieces of that length, each its own token at the next position (ASCII: a character is
-    a byte, so the pieces are byte ranges)."""
+    a byte, so the pieces are byte ranges). Only the (few) over-long tokens are expanded."""
     limit = DEFAULT_MAX_TOKEN_LENGTH
-    pieces = (lengths + limit - 1) // limit
-    token_of_piece = np.repeat(np.arange(starts.size), pieces)
-    piece_number = np.arange(token_of_piece.size) - np.repeat(np.cumsum(pieces) - pieces, pieces)
-    piece_starts = starts[token_of_piece] + limit * piece_number
-    piece_lengths = np.minimum(lengths[token_of_piece] - limit * piece_number, limit)
-    return piece_starts, piece_lengths, text_index[token_of_piece]
+    overlong = np.flatnonzero(lengths > limit)
+    pieces = (lengths[overlong] + limit - 1) // limit
+    extra = pieces - 1                                   # pieces after the first of each token
+    owner = np.repeat(overlong, extra)
+    piece_number = 1 + np.arange(owner.size) - np.repeat(np.cumsum(extra) - extra, extra)
+    extra_starts = starts[owner] + limit * piece_number
+    extra_lengths = np.minimum(lengths[owner] - limit * piece_number, limit)
+    lengths = lengths.copy()
+    lengths[overlong] = limit                            # the first piece stays in place
+    insert_at = owner + 1                                # right after their token, in order
+    return (np.insert(starts, insert_at, extra_starts), np.insert(lengths, insert_at, extra_lengths),
+            np.insert(text_index, insert_at, text_index[owner]))
 
 
 # -- which non-ASCII texts may take the byte path ---------------------------------------------
@@ -221,19 +228,21 @@ def _utf8_token_bounds(token_lists: list[list[str]], text_numbers: list[int]) ->
     return ByteTokens(buffer, starts.astype(np.int64), lengths.astype(np.int64), text_index, positions)
 
 
-def _merge(byte_path: ByteTokens | None, byte_path_numbers: np.ndarray, other: ByteTokens | None) -> ByteTokens:
-    """Both token sets in one buffer, ordered by (text, position)."""
+def _merge(byte_path: ByteTokens | None, byte_path_numbers: np.ndarray | None, other: ByteTokens | None
+           ) -> ByteTokens:
+    """Both token sets in one buffer, ordered by (text, position); ``byte_path_numbers`` maps
+    the byte path's text numbers to the batch's (None: the identity)."""
     if byte_path is None:
         assert other is not None
         return other
+    byte_path_text_index = byte_path.text_index
+    if byte_path_numbers is not None:
+        byte_path_text_index = byte_path_numbers[byte_path_text_index]
     if other is None or not other.starts.size:
-        text_index = byte_path.text_index
-        if not (byte_path_numbers.size and byte_path_numbers[-1] == byte_path_numbers.size - 1):
-            text_index = byte_path_numbers[text_index]    # not every text took the byte path
-        return ByteTokens(byte_path.buffer, byte_path.starts, byte_path.lengths, text_index, byte_path.positions)
+        return ByteTokens(byte_path.buffer, byte_path.starts, byte_path.lengths, byte_path_text_index,
+                          byte_path.positions)
     if not byte_path.starts.size:
         return other
-    byte_path_text_index = byte_path_numbers[byte_path.text_index]
     # each of the other texts' tokens go before the first byte-path token of a later text
     insert_at = np.searchsorted(byte_path_text_index, other.text_index, side="right")
     shift = byte_path.buffer.size
@@ -251,31 +260,31 @@ def encode_text_batch(texts: Sequence[str], kind: str, lowercased_tokens_of_one_
     """The analysed tokens of ``texts`` for an analyzer whose chain is ``kind``'s tokenizer, a
     lowercase filter, then ``remaining_filters`` (each a function of one term), or None when
     the byte path cannot be sure of its result."""
-    byte_path_texts: list[str] | Sequence[str]
-    byte_path_numbers: list[int] | range
+    is_ascii = np.fromiter(map(str.isascii, texts), dtype=bool, count=len(texts))
+    byte_path_texts: Sequence[str] = texts
+    byte_path_numbers: np.ndarray | None = None           # None: every text
     other_numbers: list[int] = []
-    ascii_flags = list(map(str.isascii, texts))
-    if all(ascii_flags):
-        byte_path_texts, byte_path_numbers = texts, range(len(texts))
-    else:
-        byte_path_texts, byte_path_numbers = [], []
-        for number, (text, is_ascii) in enumerate(zip(texts, ascii_flags)):
-            if not is_ascii:
-                substituted = _to_byte_path_text(text, kind)
-                if substituted is None:
-                    other_numbers.append(number)
-                    continue
-                text = substituted
-            byte_path_texts.append(text)
-            byte_path_numbers.append(number)
+    if not is_ascii.all():
+        byte_path_texts = list(texts)
+        for number in np.flatnonzero(~is_ascii).tolist():
+            substituted = _to_byte_path_text(texts[number], kind)
+            if substituted is None:
+                other_numbers.append(number)
+            else:
+                byte_path_texts[number] = substituted
+        if other_numbers:
+            on_byte_path = np.ones(len(texts), dtype=bool)
+            on_byte_path[other_numbers] = False
+            byte_path_numbers = np.flatnonzero(on_byte_path)
+            byte_path_texts = list(compress(byte_path_texts, on_byte_path.tolist()))
     byte_path = ascii_token_bounds(byte_path_texts, kind) if byte_path_texts else None
     other = None
     if other_numbers:
         other = _utf8_token_bounds([lowercased_tokens_of_one_text(texts[number]) for number in other_numbers],
                                    other_numbers)
-    if byte_path is None and other is None:
+    if byte_path is None and other is None:   # no texts
         return EncodedTokenBatch([], np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32))
-    tokens = _merge(byte_path, np.asarray(byte_path_numbers, dtype=np.int64), other)
+    tokens = _merge(byte_path, byte_path_numbers, other)
     encoded = encode_byte_tokens(tokens.buffer, tokens.starts, tokens.lengths)
     if encoded is None:
         return None
@@ -294,9 +303,19 @@ def _filter_distinct_terms(raw_terms: list[str], raw_ids: np.ndarray, text_index
             kept = np.flatnonzero(kept_mask)
             surviving = kept if surviving is None else surviving[kept]
     # without filters the terms are distinct already; a filter may map two terms to one
-    final_terms = sorted(set(terms)) if remaining_filters else sorted(terms)
-    final_id_of = {term: final_id for final_id, term in enumerate(final_terms)}
-    mapped = np.fromiter(map(final_id_of.__getitem__, terms), dtype=np.int64, count=len(terms))
+    # sort the (few) distinct strings once, by index: no dict from term to id. Without filters
+    # they are distinct already; a filter may map two terms to one, so merge equal neighbours.
+    order = sorted(range(len(terms)), key=terms.__getitem__)
+    sorted_terms = list(map(terms.__getitem__, order))
+    mapped = np.empty(len(terms), dtype=np.int64)
+    if remaining_filters and len(sorted_terms) > 1:
+        starts_new_term = np.fromiter(chain((True,), map(str.__ne__, sorted_terms[1:], sorted_terms[:-1])),
+                                      dtype=bool, count=len(sorted_terms))
+        mapped[order] = np.cumsum(starts_new_term) - 1
+        final_terms = list(compress(sorted_terms, starts_new_term.tolist()))
+    else:
+        mapped[order] = np.arange(len(terms), dtype=np.int64)
+        final_terms = sorted_terms
     if surviving is None:
         token_ids = mapped[raw_ids]
     else:

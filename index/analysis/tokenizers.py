@@ -299,11 +299,18 @@ class StandardTokenizer(Tokenizer):
         return output
 
     def terms(self, text: str) -> list[str]:
-        if text.isascii() or (max(text) <= "\uffff" and _SPECIAL_SCRIPT.search(text) is None
-                              and _HAS_BMP_PICTOGRAPH.search(text) is None):
-            terms = coarse_word_pattern().findall(text)
+        is_ascii = text.isascii()
+        if is_ascii or (max(text) <= "\uffff" and _HAS_BMP_PICTOGRAPH.search(text) is None):
+            if is_ascii or _SPECIAL_SCRIPT.search(text) is None:
+                terms = coarse_word_pattern().findall(text)
+            else:
+                # CJK without emoji: the exact pattern over the whole text is the reference
+                # (tokenize equals it, property-tested); findall gives one tuple of groups per
+                # match with exactly one group non-empty, so joining a tuple gives the match
+                terms = list(map("".join, standard_token_pattern().findall(text)))
             if not terms:
                 return terms
+            # nothing to drop (a word of underscores or marks alone) and nothing to split
             if max(map(len, terms)) <= self.max_token_length and all(
                     term[0].isalnum() for term in terms):
                 return terms

@@ -16,6 +16,7 @@ from __future__ import annotations
 from array import array
 from collections.abc import Iterable, Sequence
 from itertools import chain
+from operator import itemgetter
 from pathlib import Path
 from typing import Any
 
@@ -118,7 +119,7 @@ def build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: 
     if routed:   # optional section: segments without custom routing (format 1 fixture) have none
         writer.add_bytes("routed_docs", routed.serialize())
         writer.add_strings("routings", [document.routing or "" for document in documents])
-    write_sources(writer, (document.source for document in documents), max_doc)
+    write_sources(writer, [document.source for document in documents], max_doc)
     return writer.encode()
 
 
@@ -129,22 +130,30 @@ def _gather_columns(documents: Sequence[SegmentDocument]) -> tuple[dict[str, tup
     the documents' value dicts, and the common shape (one non-None value per document that has
     the field) costs no Python loop of our own."""
     document_values = [document.values for document in documents]
-    tombstones = BitMap(doc for doc, values in enumerate(document_values) if values is None)
-    if tombstones:
+    tombstones = BitMap()
+    if None in document_values:
+        tombstones = BitMap(doc for doc, values in enumerate(document_values) if values is None)
         document_values = [values if values is not None else {} for values in document_values]
     paths = set(chain.from_iterable(document_values))
     values_by_field: dict[str, tuple[list[int], list[Any]]] = {}
     for path in paths:
-        column = [values.get(path) for values in document_values]
-        present = [doc for doc, values in enumerate(column) if values]
-        if not present:
-            continue
-        lists = [column[doc] for doc in present] if len(present) < len(column) else column
-        if all(len(values) == 1 for values in lists):
-            firsts = [values[0] for values in lists]
-            if None not in firsts:
-                values_by_field[path] = (present, firsts)
+        try:   # map(itemgetter) is one C loop; most fields are in every document
+            column = list(map(itemgetter(path), document_values))
+        except KeyError:
+            column = [values.get(path) for values in document_values]
+        if all(column):      # every document has a non-empty list: the common shape
+            present: list[int] = list(range(len(column)))
+            lists = column
+        else:
+            present = [doc for doc, values in enumerate(column) if values]
+            if not present:
                 continue
+            lists = [column[doc] for doc in present]
+        # every list is non-empty, so as many values as lists means one value each
+        flat = list(chain.from_iterable(lists))
+        if len(flat) == len(lists) and None not in flat:
+            values_by_field[path] = (present, flat)
+            continue
         doc_list: list[int] = []
         value_list: list[Any] = []
         for doc, values in zip(present, lists):
@@ -232,9 +241,32 @@ def _write_keyword_inverted(writer: SectionWriter, path: str, docs: np.ndarray, 
         run_starts = np.flatnonzero(~same_doc)
         run_ids = np.cumsum(~same_doc) - 1
         positions = np.arange(len(terms), dtype=np.int64) - run_starts[run_ids]
-    inverted = invert_tokens(terms, docs, positions)
+    inverted = _invert_distinct_single_values(terms, docs) if len(terms) > 1 else None
+    if inverted is None:
+        inverted = invert_tokens(terms, docs, positions)
     lengths = np.bincount(docs, minlength=max_doc).astype(np.uint32) if len(docs) else np.zeros(max_doc, np.uint32)
     _write_inverted(writer, path, inverted, lengths, max_doc, metadata, with_positions=False)
+
+
+def _invert_distinct_single_values(terms: list[str], docs: np.ndarray) -> InvertedField | None:
+    """The inverted field when every value is a distinct term in a different document (``_id``,
+    unique keywords): one entry per term, so it is just the terms' sort order — what
+    invert_tokens gives, without its dict and grouping. None when the shape does not hold."""
+    if np.any(docs[1:] == docs[:-1]):
+        return None     # a multi-valued document
+    order = sorted(range(len(terms)), key=terms.__getitem__)
+    sorted_terms = list(map(terms.__getitem__, order))
+    if any(map(str.__eq__, sorted_terms[1:], sorted_terms[:-1])):
+        return None     # a repeated term
+    count = len(terms)
+    return InvertedField(
+        terms=sorted_terms,
+        term_entry_offsets=np.arange(count + 1, dtype=np.int64),
+        entry_docs=np.asarray(docs, dtype=np.int64)[np.asarray(order, dtype=np.int64)].astype(np.uint32),
+        entry_frequencies=np.ones(count, dtype=np.uint32),
+        entry_position_offsets=np.arange(count + 1, dtype=np.int64),
+        positions=np.zeros(count, dtype=np.uint32),   # a keyword value's position: its index in the doc
+    )
 
 
 def _write_inverted(writer: SectionWriter, path: str, inverted: InvertedField, lengths: np.ndarray,
@@ -321,7 +353,14 @@ def write_sorted_set(writer: SectionWriter, path: str, terms: list[str], offsets
 
 
 def write_sources(writer: SectionWriter, sources: Iterable[bytes], count: int) -> None:
-    """Stored _source as a stream of zstd blocks: never holds more than one block uncompressed."""
+    """Stored _source as a stream of zstd blocks: never holds more than one block uncompressed.
+
+    A block closes once it holds SOURCE_BLOCK_BYTES or more. Given a list (the builder's sources
+    are in memory already) the block bounds come from one cumulative sum; an iterator (the
+    merger's, read back block by block) is consumed one source at a time."""
+    if isinstance(sources, list):
+        _write_source_list(writer, sources, count)
+        return
     source_ends = array("q")        # end offset of each source (a typed array: no numpy per item)
     block_first_docs = [0]
     block_offsets = [0]
@@ -350,6 +389,36 @@ def write_sources(writer: SectionWriter, sources: Iterable[bytes], count: int) -
     source_offsets[1:len(source_ends) + 1] = np.frombuffer(source_ends, dtype=np.int64)
     writer.add_bytes("sources/blocks", b"".join(compressed_blocks), compress=False)
     writer.add_array("sources/block_offsets", np.asarray(block_offsets, dtype=np.int64))
+    writer.add_array("sources/block_first_docs", np.asarray(block_first_docs, dtype=np.int64))
+    writer.add_array("sources/offsets", source_offsets)
+
+
+def _write_source_list(writer: SectionWriter, sources: list[bytes], count: int) -> None:
+    """write_sources for a list: the same blocks, found with numpy instead of a loop per source."""
+    sizes = np.fromiter(map(len, sources), dtype=np.int64, count=len(sources))
+    ends = np.cumsum(sizes)                     # ends[d]: bytes of sources 0..d
+    block_first_docs = [0]
+    compressed_blocks: list[bytes] = []
+    first = 0
+    while first < len(sources):
+        before = int(ends[first - 1]) if first else 0
+        # the first doc at which the block holds SOURCE_BLOCK_BYTES closes it (it is included)
+        last = int(np.searchsorted(ends, before + SOURCE_BLOCK_BYTES, side="left"))
+        end = min(last + 1, len(sources))
+        compressed_blocks.append(compressor().compress(b"".join(sources[first:end])))
+        if end < len(sources):
+            block_first_docs.append(end)
+        first = end
+    if not compressed_blocks:
+        compressed_blocks.append(compressor().compress(b""))
+    block_first_docs.append(count)
+    block_offsets = np.zeros(len(compressed_blocks) + 1, dtype=np.int64)
+    np.cumsum(np.fromiter(map(len, compressed_blocks), dtype=np.int64, count=len(compressed_blocks)),
+              out=block_offsets[1:])
+    source_offsets = np.zeros(count + 1, dtype=np.int64)
+    source_offsets[1:len(sources) + 1] = ends
+    writer.add_bytes("sources/blocks", b"".join(compressed_blocks), compress=False)
+    writer.add_array("sources/block_offsets", block_offsets)
     writer.add_array("sources/block_first_docs", np.asarray(block_first_docs, dtype=np.int64))
     writer.add_array("sources/offsets", source_offsets)
 

@@ -37,11 +37,19 @@ def decompressor() -> zstandard.ZstdDecompressor:
 
 
 def encode_strings(strings: list[str]) -> tuple[bytes, np.ndarray]:
-    encoded = [string.encode("utf-8") for string in strings]
-    offsets = np.zeros(len(encoded) + 1, dtype=np.int64)
-    if encoded:
-        np.cumsum(np.fromiter(map(len, encoded), dtype=np.int64, count=len(encoded)), out=offsets[1:])
-    return b"".join(encoded), offsets
+    joined = "".join(strings)
+    if joined.isascii():   # the common case: one encode, and a character is a byte
+        blob = joined.encode("ascii")
+        lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+    else:   # one encode of the whole; only the non-ASCII strings are encoded again for their length
+        blob = joined.encode("utf-8")
+        lengths = np.fromiter(map(len, strings), dtype=np.int64, count=len(strings))
+        non_ascii = np.flatnonzero(~np.fromiter(map(str.isascii, strings), dtype=bool, count=len(strings)))
+        for number in non_ascii.tolist():
+            lengths[number] = len(strings[number].encode("utf-8"))
+    offsets = np.zeros(len(strings) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=offsets[1:])
+    return blob, offsets
 
 
 def decode_strings(blob: bytes, offsets: np.ndarray) -> list[str]:
