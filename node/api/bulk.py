@@ -26,7 +26,10 @@ from typing import Any
 import orjson
 
 from node.api import params, read_body, respond
-from node.api.documents import refresh_param, require_alias_error, require_alias_flag, timeout_param
+from node.api.documents import (
+    filtered_source, refresh_param, require_alias_error, require_alias_flag, timeout_param,
+)
+from node.coordination.source_filter import SourceFilter
 from node.coordination.values import parse_integer
 from node.coordination.writes import (
     ColumnarWrites, WriteRequest, cyclic_gc_paused, execute_columnar_writes, execute_writes,
@@ -50,6 +53,9 @@ def parse_bulk_body(body: bytes, default_index: str | None, query: dict[str, str
     loads = orjson.loads
     requests: list[WriteRequest] = []
     requires_alias_positions: list[int] = []
+    source_filters: dict[int, SourceFilter] = {}
+    default_source_filter = (SourceFilter.from_params(query) if any(key.startswith("_source") for key in query)
+                             else None)
     default_routing = query.get("routing")
     position = 0
     length = len(body)
@@ -112,19 +118,45 @@ def parse_bulk_body(body: bytes, default_index: str | None, query: dict[str, str
         if require_alias_flag(metadata.get("require_alias", query.get("require_alias"))) \
                 and action != "delete" and request.error is None:
             requires_alias_positions.append(len(requests))
+        if action == "update" and request.error is None:
+            source_filter = _update_source_filter(metadata, request.source, default_source_filter)
+            if source_filter is not None and source_filter.fetch:
+                source_filters[len(requests)] = source_filter
         requests.append(request)
-    if requires_alias_positions:
-        # the positions of the items whose target must be an alias; the route handler checks them
-        return RequiresAliasList(requests, requires_alias_positions)
+    if requires_alias_positions or source_filters:
+        return ParsedBulk(requests, requires_alias_positions, source_filters)
     return requests
 
 
-class RequiresAliasList(list):
-    """The parsed requests plus the positions of items sent with ``require_alias: true``."""
+class ParsedBulk(list):
+    """The parsed requests plus what the route handler applies after parsing: the positions of
+    items sent with ``require_alias: true`` and, per update item that asks for it, the
+    ``_source`` filter of the ``get`` its response carries."""
 
-    def __init__(self, requests: list[WriteRequest], positions: list[int]) -> None:
+    def __init__(self, requests: list[WriteRequest], requires_alias_positions: list[int],
+                 source_filters: dict[int, SourceFilter]) -> None:
         super().__init__(requests)
-        self.requires_alias_positions = positions
+        self.requires_alias_positions = requires_alias_positions
+        self.source_filters = source_filters
+
+
+def _update_source_filter(metadata: dict, update_source: memoryview, default_filter: SourceFilter | None
+                          ) -> SourceFilter | None:
+    """The ``_source`` an update item returns, as OpenSearch's BulkRequestParser: the action line's
+    ``_source``, else the request's ``_source*`` parameters, else the update body's ``_source``."""
+    if "_source" in metadata:
+        return SourceFilter.from_body(metadata["_source"])
+    if default_filter is not None:
+        return default_filter
+    if b'"_source"' not in update_source:
+        return None
+    try:
+        update_body = orjson.loads(update_source)
+    except orjson.JSONDecodeError:
+        return None          # reported as the item's error by _check_update_body
+    if isinstance(update_body, dict) and "_source" in update_body:
+        return SourceFilter.from_body(update_body["_source"])
+    return None
 
 
 def check_empty_ids(requests: list[WriteRequest]) -> None:
@@ -257,6 +289,16 @@ def _check_update_body(request: WriteRequest) -> BaseException | None:
     return None
 
 
+def _add_update_get(outcome: Any, source_filter: SourceFilter) -> None:
+    """An update item asked for its ``_source``: the resulting document goes in ``get``, as the
+    single update API's response."""
+    body = outcome.body
+    if "error" in body or outcome.source is None or "_seq_no" not in body:
+        return
+    body["get"] = {"_seq_no": body["_seq_no"], "_primary_term": body["_primary_term"], "found": True,
+                   "_source": filtered_source(outcome.source, source_filter)}
+
+
 def register(app: Any, services: Any) -> None:
     async def bulk(default_index: str | None) -> Any:
         started = time.monotonic()
@@ -290,8 +332,11 @@ def register(app: Any, services: Any) -> None:
                 check_require_alias(services.state, requests)
             if not requests:
                 raise ActionRequestValidationError("no requests added")
-            outcomes = await execute_writes(services, requests, refresh, timeout,
+            source_filters = getattr(requests, "source_filters", None) or {}
+            outcomes = await execute_writes(services, requests, refresh, timeout, return_sources=bool(source_filters),
                                             wait_for_active_shards=wait_for_active_shards)
+        for position, source_filter in source_filters.items():
+            _add_update_get(outcomes[position], source_filter)
         items = [{outcome.action: outcome.body} for outcome in outcomes]
         errors = any("error" in outcome.body for outcome in outcomes)
         took = int((time.monotonic() - started) * 1000)

@@ -97,3 +97,39 @@ async def test_require_alias_on_an_upsert_refuses_a_missing_index_and_accepts_an
     assert status in (200, 201) and body["_index"] == "backing_index"
     status, body = await api_node.request("POST", "/test_require_alias/_doc?require_alias=true", {"foo": "baz"})
     assert status == 201 and body["_index"] == "backing_index"
+
+
+async def seed_source_documents(node):
+    await node.request("PUT", "/test_index", {"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    for number, (foo, bar) in enumerate([("bar", "foo"), ("qux", "pux"), ("corge", "forge")], start=1):
+        await node.request("PUT", f"/test_index/_doc/test_id_{number}?refresh=true", {"foo": foo, "bar": bar})
+
+
+async def test_bulk_updates_return_their_source_when_the_action_line_or_the_body_asks(api_node):
+    await seed_source_documents(api_node)
+    body = ndjson({"update": {"_index": "test_index", "_id": "test_id_1", "_source": True}}, {"doc": {"foo": "baz"}},
+                  {"update": {"_index": "test_index", "_id": "test_id_2"}}, {"_source": True, "doc": {"foo": "quux"}},
+                  {"update": {"_index": "test_index", "_id": "test_id_3"}}, {"doc": {"foo": "plain"}})
+    status, response = await bulk(api_node, body)
+    assert status == 200 and response["errors"] is False
+    first, second, third = (item["update"] for item in response["items"])
+    assert first["get"]["_source"] == {"foo": "baz", "bar": "foo"} and first["get"]["found"] is True
+    assert first["get"]["_seq_no"] == first["_seq_no"]
+    assert second["get"]["_source"] == {"foo": "quux", "bar": "pux"}
+    assert "get" not in third
+
+
+async def test_bulk_update_source_filters_come_from_the_action_line_the_body_or_the_request(api_node):
+    await seed_source_documents(api_node)
+    body = ndjson({"update": {"_index": "test_index", "_id": "test_id_1", "_source": {"includes": "bar"}}},
+                  {"doc": {"foo": "baz"}},
+                  {"update": {"_index": "test_index", "_id": "test_id_2"}},
+                  {"_source": {"includes": "foo"}, "doc": {"foo": "quux"}})
+    status, response = await bulk(api_node, body)
+    assert [item["update"]["get"]["_source"] for item in response["items"]] == [{"bar": "foo"}, {"foo": "quux"}]
+    status, response = await bulk(api_node, ndjson({"update": {"_id": "test_id_3"}}, {"doc": {"foo": "garply"}}),
+                                  "/test_index/_bulk?_source_includes=foo")
+    assert response["items"][0]["update"]["get"]["_source"] == {"foo": "garply"}
+    status, response = await bulk(api_node, ndjson({"update": {"_id": "test_id_3"}}, {"doc": {"foo": "waldo"}}),
+                                  "/test_index/_bulk?_source=true")
+    assert response["items"][0]["update"]["get"]["_source"] == {"foo": "waldo", "bar": "forge"}
