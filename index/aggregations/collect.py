@@ -968,9 +968,9 @@ def _collect_range(node, segment, docs, scores, context):
             if value is None:
                 bounds.append(None)
             elif spec.is_date:
-                bounds.append(float(dates.parse_date_bound(
+                bounds.append(float(dates.parse_range_bound(
                     value, now_millis=now, date_format=spec.format or info.date_format,
-                    time_zone=zone, round_up=False, key="from" if position == 0 else "to")))
+                    time_zone=zone, key="from" if position == 0 else "to")))
             else:
                 bounds.append(float(value))
         resolved.append((item.key, bounds[0], bounds[1]))

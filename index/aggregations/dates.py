@@ -535,5 +535,16 @@ def parse_date_bound(value, *, now_millis: int | None, date_format: str | None,
     return int(time_zone.local_to_utc(np.asarray([millis]))[0])
 
 
+def parse_range_bound(value, *, now_millis: int | None, date_format: str | None, time_zone: TimeZone,
+                      key: str) -> int:
+    """A date_range ``from``/``to`` → epoch ms. A JSON number is read in the field's format as
+    OpenSearch does: on an ``epoch_second`` field ``1000`` is second 1000, not millisecond 1000."""
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and date_format \
+            and date_format.split("||")[0].strip() == "epoch_second":
+        return int(value * 1000)
+    return parse_date_bound(value, now_millis=now_millis, date_format=date_format, time_zone=time_zone,
+                            round_up=False, key=key)
+
+
 def _now_millis() -> int:
     return int(_datetime.datetime.now(tz=_datetime.timezone.utc).timestamp() * 1000)

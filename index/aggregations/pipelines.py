@@ -14,7 +14,7 @@ partials. Scripted pipelines (bucket_script, bucket_selector) are refused with a
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 from index.errors import AggregationError
@@ -72,8 +72,17 @@ def parse_pipeline(name: str, type_name: str, body: dict) -> PipelineSpec:
     return PipelineSpec(buckets_path, gap_policy)
 
 
-def validate_sibling(node, level_nodes) -> None:
-    head = node.spec.buckets_path.split(">")[0]
+def validate_sibling(node, level_nodes):
+    """The sibling pipeline node, checked against its level; returned with its path normalised:
+    ``"sales.total"`` where ``sales`` is a multi-bucket sibling means ``"sales>total"``, as
+    OpenSearch's AggregationPath reads it."""
+    path = node.spec.buckets_path
+    head = path.split(">")[0]
+    names = {candidate.name for candidate in level_nodes}
+    if head not in names and ">" not in path and "." in path and path.split(".", 1)[0] in names:
+        head, rest = path.split(".", 1)
+        path = f"{head}>{rest}"
+        node = replace(node, spec=replace(node.spec, buckets_path=path))
     target = next((candidate for candidate in level_nodes if candidate.name == head), None)
     if target is None:
         raise AggregationError(f"No aggregation found for path [{node.spec.buckets_path}] in "
@@ -82,6 +91,7 @@ def validate_sibling(node, level_nodes) -> None:
         raise AggregationError(f"The first aggregation in buckets_path must be a multi-bucket "
                                f"aggregation for aggregation [{node.name}] found :"
                                f"{target.type} for buckets path: {node.spec.buckets_path}")
+    return node
 
 
 def validate_parent(node, parent) -> None:
@@ -95,10 +105,16 @@ def validate_parent(node, parent) -> None:
 # --------------------------------------------------------------------------- values
 
 
-def bucket_value(bucket: dict, path: str, gap_policy: str = "skip"):
+def bucket_value(bucket: dict, path: str, gap_policy: str = "skip", empty_bucket_is_gap: bool = True):
     """The number `path` names inside one rendered bucket ("_count", "agg", "agg.metric",
-    "single>agg.metric"); None for a gap (insert_zeros turns gaps into 0)."""
+    "single>agg.metric"); None for a gap (insert_zeros turns gaps into 0). A bucket without
+    documents is a gap for any path but ``_count`` (``empty_bucket_is_gap``; derivative keeps
+    reading its metric — see docs/aggregations.md)."""
     value = _resolve(bucket, path)
+    if empty_bucket_is_gap and path not in ("_count", "_key") and bucket.get("doc_count") == 0:
+        # an empty bucket's metric is a gap, as OpenSearch's BucketHelpers.resolveBucketValue
+        # (a sum of nothing is 0.0 but must not pull an avg_bucket down)
+        value = None
     if value is None or (isinstance(value, float) and math.isnan(value)) or isinstance(value, str):
         return 0.0 if gap_policy == "insert_zeros" else None
     return value
@@ -217,7 +233,7 @@ def apply_parent_pipelines(body: dict, pipelines) -> dict:
         elif node.type == "derivative":
             previous = None
             for _, bucket in items:
-                value = bucket_value(bucket, spec.buckets_path, spec.gap_policy)
+                value = bucket_value(bucket, spec.buckets_path, spec.gap_policy, empty_bucket_is_gap=False)
                 if previous is not None and value is not None:
                     bucket[node.name] = _with_meta({"value": float(value) - float(previous)}, node)
                 previous = value

@@ -459,10 +459,19 @@ def _render_range(node, state: KeyedBucketsState):
     bounds = state.range_bounds
     if not bounds:
         # Nothing was collected anywhere (empty shard set): show the requested ranges, empty.
-        bounds = tuple((item.key,
-                        None if item.from_value is None or is_date else float(item.from_value),
-                        None if item.to_value is None or is_date else float(item.to_value))
+        # (a date range parses its bounds here, as the collectors would have: OpenSearch shows
+        # "2020-01-01T00:00:00.000Z-*" even for an unmapped field)
+        def bound(value, key):
+            if value is None:
+                return None
+            if is_date:
+                return float(dates.parse_range_bound(value, now_millis=None, date_format=spec.format,
+                                                     time_zone=zone, key=key))
+            return float(value)
+        bounds = tuple((item.key, bound(item.from_value, "from"), bound(item.to_value, "to"))
                        for item in spec.ranges)
+        bounds = tuple(sorted(bounds, key=lambda bound: (-math.inf if bound[1] is None else bound[1],
+                                                         math.inf if bound[2] is None else bound[2])))
     rendered = []
     empty_sub = None
     for position, (key, low, high) in enumerate(bounds):

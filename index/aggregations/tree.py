@@ -287,9 +287,9 @@ def _parse_level(level_json: Any, parse_query, path: str, depth: int) -> Aggrega
                                    f"contain any character except '[', ']', and '>'")
         node = _parse_node(name, definition, parse_query, depth)
         (pipeline_nodes if node.type in pipelines.PIPELINE_TYPES else nodes).append(node)
-    for node in pipeline_nodes:
+    for position, node in enumerate(pipeline_nodes):
         if node.type in pipelines.SIBLING_TYPES:
-            pipelines.validate_sibling(node, nodes)
+            pipeline_nodes[position] = pipelines.validate_sibling(node, nodes)
         elif depth == 0:
             raise AggregationError(f"{node.type} aggregation [{node.name}] must be declared inside "
                                    f"a multi-bucket aggregation")
