@@ -13,6 +13,7 @@ run logic: that lives in runner.py.
 from __future__ import annotations
 
 import argparse
+import signal
 import sys
 import time
 from pathlib import Path
@@ -126,8 +127,15 @@ def main(argv: list[str] | None = None) -> int:
         node_environment=environment, required_test_settings=tuple(arguments.require_test_setting),
         resiliency_document=arguments.resiliency_doc or default_resiliency_document(),
         raft_port_base=arguments.raft_port_base, network=arguments.network, clock_skews=clock_skews)
+    # SIGTERM takes SIGINT's path (KeyboardInterrupt in the main thread): the run stops its
+    # workloads, heals and removes its nodes and network namespaces instead of leaking them
+    signal.signal(signal.SIGTERM, _interrupt)
     try:
         outcome = run(options)
+    except KeyboardInterrupt:
+        print(f"jepsen-lite: interrupted; nodes and network removed, nothing checked\n"
+              f"run directory kept: {out}", file=sys.stderr, flush=True)
+        return 130
     except Exception as error:  # noqa: BLE001 — the run broke (cluster never started, ...): say where to look
         print(f"jepsen-lite: the run failed before checking: {type(error).__name__}: {error}\n"
               f"run directory kept: {out}", file=sys.stderr, flush=True)
@@ -135,6 +143,10 @@ def main(argv: list[str] | None = None) -> int:
     if outcome.exit_code:
         print(f"run directory kept: {outcome.run_directory}", flush=True)
     return outcome.exit_code
+
+
+def _interrupt(signal_number: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signal_number}")
 
 
 if __name__ == "__main__":
