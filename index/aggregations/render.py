@@ -348,12 +348,34 @@ def _render_terms(node, state):
             "sum_other_doc_count": other_doc_count, "buckets": buckets}
 
 
+def set_max_buckets_provider(provider) -> None:
+    """``provider()`` → the current search.max_buckets (an int, or None for the default). The
+    node installs one reading its cluster state; this library cannot see cluster settings."""
+    global _max_buckets_provider
+    _max_buckets_provider = provider
+
+
+_max_buckets_provider = None
+
+
+def max_buckets() -> int:
+    provider = _max_buckets_provider
+    if provider is None:
+        return MAX_BUCKETS
+    try:
+        limit = provider()
+        return MAX_BUCKETS if limit is None else int(limit)
+    except (TypeError, ValueError):
+        return MAX_BUCKETS   # an unparsable setting never takes searches down; the API validates it
+
+
 def _check_bucket_count(count: int, node) -> None:
-    if count > MAX_BUCKETS:
+    limit = max_buckets()
+    if count > limit:
         raise TooManyBucketsError(
-            f"Trying to create too many buckets. Must be less than or equal to: [{MAX_BUCKETS}] "
+            f"Trying to create too many buckets. Must be less than or equal to: [{limit}] "
             f"but was [{count}]. This limit can be set by changing the [search.max_buckets] "
-            f"cluster level setting. [{node.name}]", max_buckets=MAX_BUCKETS)
+            f"cluster level setting. [{node.name}]", max_buckets=limit)
 
 
 def _render_histogram(node, state: KeyedBucketsState):
@@ -423,9 +445,9 @@ def _render_date_histogram(node, state: KeyedBucketsState):
                     keys.append(int(rounding.round(np.asarray([bound]))[0]))
         if keys:
             try:
-                every_key = rounding.keys_between(min(keys), max(keys), MAX_BUCKETS)
+                every_key = rounding.keys_between(min(keys), max(keys), max_buckets())
             except OverflowError:
-                _check_bucket_count(MAX_BUCKETS + 1, node)
+                _check_bucket_count(max_buckets() + 1, node)
             empty_sub = None
             for key in every_key.tolist():
                 if key not in buckets:

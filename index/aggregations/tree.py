@@ -624,8 +624,8 @@ def _parse_order(order_json: Any, name: str, default_tiebreak: bool) -> tuple[Bu
         (path, direction), = item.items()
         if direction not in ("asc", "desc"):
             raise AggregationError(f"Unknown order direction [{direction}] in [{name}]")
-        if path == "_term":
-            path = "_key"
+        if path in ("_term", "_time"):
+            path = "_key"      # the deprecated names of the key order (terms / date_histogram)
         orders.append(BucketOrder(path, direction == "asc"))
     if default_tiebreak and not any(order.path == "_key" for order in orders):
         # OpenSearch breaks ties by key ascending (count and sub-aggregation orders alike).

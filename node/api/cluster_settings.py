@@ -55,6 +55,7 @@ SettingValidator = Callable[[str, Any], None]
 
 EXACT_SETTINGS: dict[str, SettingValidator] = {
     "action.auto_create_index": _auto_create_index,
+    "search.max_buckets": _non_negative_integer,   # read by index/aggregations at render
     "quidditch.write.max_in_flight_requests": _non_negative_integer,
     "quidditch.write.max_in_flight_bytes": _non_negative_integer,
     "quidditch.search.max_in_flight_requests": _non_negative_integer,

@@ -114,6 +114,10 @@ class ApiServices:
         # the registry every search parse at this coordinator uses; node/api/udf.py replaces it
         # with the node's own (UDFs resolved against this node's cluster state)
         self.query_registry: Any = DEFAULT_QUERY_REGISTRY
+        # search.max_buckets lives in the cluster state; the aggregation renderer asks for it
+        from index.aggregations.render import set_max_buckets_provider
+
+        set_max_buckets_provider(lambda: self.state.setting("search.max_buckets"))
 
     def record_search(self, index_names: list[str], query_millis: float, fetch_millis: float = 0.0,
                       scroll: bool = False) -> None:
