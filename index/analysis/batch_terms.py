@@ -2,13 +2,14 @@
 
 Owns: ``encode_byte_tokens`` — given one byte buffer and each token's (start, byte length), the
 distinct terms (one ``str`` per *distinct* term) and every token's index into them. DESIGN §9's
-technique: a token of at most 7 bytes is its own key (its bytes, zero padded: tokens never hold a
-zero byte, so the key is exact); a longer token's key is a 64-bit hash of its length and bytes,
-with the top bit set so that it never equals a short token's key. Keys become ids through a vectorised open-addressing hash table of
-the distinct keys (a sort of the keys, no argsort and no per-token binary search). Every token is
-then checked against its term's representative occurrence (same length, same bytes word by
-word): a hash collision makes the call return None, and the caller takes the string path, so the
-result is exact whatever the hash does.
+technique: a token of at most 7 bytes is its own key (its bytes, zero padded: tokens never hold
+a zero byte, so the key is exact); a longer token's key is a 64-bit hash of its length and
+bytes, with the top bit set so that it never equals a short token's key. Keys become ids
+through a vectorised open-addressing hash table of the distinct keys (one sort of the keys, no
+argsort and no per-token binary search). Every hashed token is then checked against its term's
+representative occurrence (same length, same bytes word by word): a hash collision makes the
+call return None, and the caller takes the string path, so the result is exact whatever the
+hash does (ADR 0200).
 
 Must never: analyse text (the tokenizers find the bounds) or decide term order for a segment
 (callers sort the few distinct strings); it must never return a wrong id — only exact ids or None.

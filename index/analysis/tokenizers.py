@@ -9,6 +9,7 @@ otherwise normalise terms: that is the token filters' job, as in Lucene.
 from __future__ import annotations
 
 import functools
+import operator
 import re
 import unicodedata
 from typing import Any
@@ -222,6 +223,7 @@ _SPECIAL_GROUP_TYPES = {
     "emoji": "<EMOJI>",
 }
 _HAS_ALPHANUMERIC = re.compile(r"[^\W_]")
+_FIRST_CHARACTER = operator.itemgetter(0)
 _HAS_LETTER = re.compile(_LETTER)
 LETTER_RUN_PATTERN = re.compile(r"[^\W\d_]+")
 # Java's Character.isWhitespace: no-break spaces are not whitespace there.
@@ -312,7 +314,7 @@ class StandardTokenizer(Tokenizer):
                 return terms
             # nothing to drop (a word of underscores or marks alone) and nothing to split
             if max(map(len, terms)) <= self.max_token_length and all(
-                    term[0].isalnum() for term in terms):
+                    map(str.isalnum, map(_FIRST_CHARACTER, terms))):
                 return terms
         return [raw[0] for raw in self.tokenize(text)]
 

@@ -29,7 +29,8 @@ ENCODED_ANALYZERS = ["standard", "simple", "english", "stop", "custom_chain", "c
 
 INTERESTING = list("aZq09_ .,;:'\"-\n\t!?/") + [
     "é", "ß", "İ", "中", "ひ", "カ", "한", "\u0301", "’", "‘", "\xa0", "—", "“", "”", "─", "→", "☀", "😀",
-    "\u200b", "\u00ad", "\ufe0f", "𝐀", "²", "٣", "·"]
+    "\u200b", "\u00ad", "\ufe0f", "𝐀", "²", "٣", "·",
+]
 WORDS = st.sampled_from(["a", "ab", "abcdefg", "abcdefgh", "abcdefghi", "Don't", "3.14", "1,000", "u.s.a",
                          "__init__", "_", "snake_case", "x" * 255, "y" * 256, "q" * 600, "Ünïcödé", "naïve",
                          "running", "Runs", "the", "ALPHA", "dogs'", "bob's", "café—bar", "“quoted”"])

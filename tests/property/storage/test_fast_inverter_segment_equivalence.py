@@ -43,8 +43,9 @@ class StringPathAnalysis:
         return self._StringPathAnalyzer(ANALYSIS.get(name))
 
 
-PIECES = st.sampled_from(["alpha", "Beta", "the", "running", "dogs'", "don't", "3.14", "1,000", "__init__", "_",
-                          "abcdefgh", "abcdefghi", "x" * 300, "ünï", "中文", "😀", "\xa0", "—", "“q”", " ", "", "é"])
+PIECES = st.sampled_from(["alpha", "Beta", "the", "running", "dogs'", "don't", "3.14", "1,000", "__init__",
+                          "_", "abcdefgh", "abcdefghi", "x" * 300, "ünï", "中文", "😀", "\xa0", "—", "“q”", " ",
+                          "", "é"])
 TEXT = st.one_of(st.lists(PIECES, max_size=8).map(" ".join), st.text(max_size=15),
                  st.lists(PIECES, max_size=6).map("".join))
 TEXT_VALUE = st.one_of(TEXT, st.lists(TEXT, max_size=3))
