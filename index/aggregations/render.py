@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextvars
 import decimal
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -120,6 +121,58 @@ def _json_double(value: float):
     if math.isinf(value):
         return "Infinity" if value > 0 else "-Infinity"
     return value
+
+
+@dataclass(frozen=True, slots=True)
+class DecimalPattern:
+    """The parts of a java.text.DecimalFormat pattern this renderer understands: a literal
+    prefix and suffix around `#`/`0` digits with optional `,` grouping and a `.` fraction."""
+
+    prefix: str
+    suffix: str
+    minimum_integer_digits: int
+    grouping_size: int            # 0: no grouping
+    minimum_fraction_digits: int
+    maximum_fraction_digits: int
+
+
+def parse_decimal_pattern(pattern: str, name: str = "") -> DecimalPattern:
+    number_characters = "#0,."
+    start = next((position for position, character in enumerate(pattern) if character in number_characters), None)
+    if start is None:
+        raise AggregationError(f"[format] [{pattern}] of [{name}] is not a decimal pattern: expected digits "
+                               f"(# or 0)")
+    end = start
+    while end < len(pattern) and pattern[end] in number_characters:
+        end += 1
+    number = pattern[start:end]
+    if number.count(".") > 1 or not any(character in "#0" for character in number):
+        raise AggregationError(f"[format] [{pattern}] of [{name}] is not a decimal pattern")
+    integer_part, _, fraction_part = number.partition(".")
+    grouping = len(integer_part) - integer_part.rfind(",") - 1 if "," in integer_part else 0
+    return DecimalPattern(pattern[:start].replace("'", ""), pattern[end:].replace("'", ""),
+                          integer_part.count("0"), grouping, fraction_part.count("0"),
+                          sum(character in "#0" for character in fraction_part))
+
+
+def format_decimal(value: float, pattern: str) -> str:
+    """``value`` as java.text.DecimalFormat prints it with ``pattern`` (HALF_EVEN rounding)."""
+    parsed = parse_decimal_pattern(pattern)
+    quantum = decimal.Decimal(1).scaleb(-parsed.maximum_fraction_digits)
+    number = decimal.Decimal(repr(float(value))).quantize(quantum, rounding=decimal.ROUND_HALF_EVEN)
+    negative = number < 0
+    integer_text, _, fraction_text = f"{abs(number):f}".partition(".")
+    fraction_text = fraction_text.rstrip("0")
+    fraction_text = fraction_text.ljust(parsed.minimum_fraction_digits, "0")
+    integer_text = integer_text.lstrip("0").rjust(parsed.minimum_integer_digits, "0")
+    if parsed.grouping_size and integer_text:
+        groups = []
+        while len(integer_text) > parsed.grouping_size:
+            groups.insert(0, integer_text[-parsed.grouping_size:])
+            integer_text = integer_text[:-parsed.grouping_size]
+        integer_text = ",".join([integer_text, *groups])
+    text = integer_text + ("." + fraction_text if fraction_text else "")
+    return f"{'-' if negative else ''}{parsed.prefix}{text or '0'}{parsed.suffix}"
 
 
 def _format_value(value, value_type: str, date_format: str | None, zone_name: str = "UTC"):
@@ -413,6 +466,11 @@ def _render_histogram(node, state: KeyedBucketsState):
         if state.value_type == "date":
             # a histogram over a date field prints its keys with the field's format too
             key_as_string = _format_value(key, "date", state.date_format)
+            rendered.append((key_as_string, {"key_as_string": key_as_string, "key": key,
+                                             "doc_count": bucket.doc_count, **_bucket_body(node, bucket)}))
+            continue
+        if getattr(spec, "format", None):
+            key_as_string = format_decimal(key, spec.format)
             rendered.append((key_as_string, {"key_as_string": key_as_string, "key": key,
                                              "doc_count": bucket.doc_count, **_bucket_body(node, bucket)}))
             continue

@@ -177,6 +177,7 @@ class HistogramSpec:
     keyed: bool = False
     missing: Any = None
     order: tuple[BucketOrder, ...] = (BucketOrder("_key", True),)
+    format: str | None = None        # a java DecimalFormat pattern for key_as_string
 
 
 @dataclass(frozen=True, slots=True)
@@ -767,11 +768,15 @@ def _parse_histogram(name, type_name, body, parse_query):
     order = (BucketOrder("_key", True),)
     if "order" in params.body:
         order = _parse_order(params.take("order"), name, default_tiebreak=True)
-    if params.take("format") is not None:
-        raise AggregationError(f"[format] on a numeric histogram is not supported in [{name}]")
+    format_ = params.take("format")
+    if format_ is not None:
+        from index.aggregations.render import parse_decimal_pattern
+        if not isinstance(format_, str):
+            raise AggregationError(f"[format] of [{name}] must be a string, got [{format_!r}]")
+        parse_decimal_pattern(format_, name)     # refused now rather than at render
     params.finish()
     return HistogramSpec(field_name, interval, offset % interval, min_doc_count, extended, hard,
-                         keyed, missing, order)
+                         keyed, missing, order, format_)
 
 
 def _parse_date_histogram(name, type_name, body, parse_query):

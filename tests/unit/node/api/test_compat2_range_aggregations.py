@@ -62,3 +62,21 @@ async def test_a_sibling_path_naming_no_aggregation_is_still_refused(api_node):
         "r": {"terms": {"field": "double"}}, "x": {"avg_bucket": {"buckets_path": "nope.v"}}}})
     assert status == 400
     assert "No aggregation found for path [nope.v]" in response["error"]["root_cause"][0]["reason"]
+
+
+async def test_a_histogram_format_is_a_decimal_pattern_for_key_as_string(api_node):
+    await make_index(api_node, "test", {"number": {"type": "integer"}},
+                     {"number": 1}, {"number": 51}, {"number": 101}, {"number": 151})
+    aggregations = await aggregate(api_node, "test", {"h": {"histogram": {
+        "field": "number", "interval": 50, "format": "Value is ##0.0"}}})
+    assert [(b["key"], b["key_as_string"], b["doc_count"]) for b in aggregations["h"]["buckets"]] == [
+        (0.0, "Value is 0.0", 1), (50.0, "Value is 50.0", 1), (100.0, "Value is 100.0", 1), (150.0, "Value is 150.0", 1)]
+
+
+def test_decimal_patterns_print_as_java_decimal_format():
+    from index.aggregations.render import format_decimal
+    assert format_decimal(1, "#.0") == "1.0"
+    assert format_decimal(1234567.891, "#,##0.00") == "1,234,567.89"
+    assert format_decimal(2.5, "0") == "2"          # half-even
+    assert format_decimal(7, "000") == "007"
+    assert format_decimal(-3.25, "0.0") == "-3.2"
