@@ -67,7 +67,7 @@ from index.segment import (
 )
 from index.segment.merger import MergePart, merge_segments
 from index.translog import Translog
-from index.translog.records import encode_index_batch
+from index.translog.records import encode_index_batch, encode_index_columns
 
 UNASSIGNED_SEQ_NO = -2
 NO_OPS_PERFORMED = -1
@@ -280,6 +280,7 @@ class _Prepared:
 
 
 _build_segment_document = frozen_dataclass_builder(SegmentDocument)
+_REPLICATED_COLUMNS = attrgetter("kind", "seq_no", "primary_term", "version", "document_id", "source", "routing")
 _PLAIN_INDEX_ATTRIBUTES = attrgetter("if_seq_no", "if_primary_term", "version", "version_type", "op_type")
 _PLAIN_INDEX_SETTINGS = frozenset({(None, None, None, "internal", "index"), (None, None, None, "internal", "create")})
 # _DocState._make without its Python frame: map() calls tuple.__new__ directly
@@ -429,10 +430,18 @@ class Shard:
         self._remove_unreferenced_files()
         self._tracker = _LocalCheckpointTracker(commit.local_checkpoint, commit.max_seq_no)
         with _cyclic_gc_paused():
-            for operation in self._translog.read_operations(above_seq_no=commit.local_checkpoint):
-                self._apply_replicated_locked(operation, replaying=True)
+            # one logged record at a time: a record of plain index operations (the usual content)
+            # takes the replica's batch fast path, anything else the per-operation one (ADR 0245)
+            for operations in self._translog.read_operation_batches(above_seq_no=commit.local_checkpoint):
+                parsed = self._parse_replicated_index_batch(operations)
+                if parsed is None or self._apply_replicated_index_batch_locked(operations, parsed,
+                                                                              replaying=True) is None:
+                    for operation in operations:
+                        self._apply_replicated_locked(operation, replaying=True)
+                        if len(self._buffer.documents) >= REPLAY_REFRESH_DOCUMENTS:
+                            self._refresh_locked()   # bound the memory a long log replays into
                 if len(self._buffer.documents) >= REPLAY_REFRESH_DOCUMENTS:
-                    self._refresh_locked()   # bound the memory a long log replays into
+                    self._refresh_locked()
         self._publish_searcher()
 
     def close(self) -> None:
@@ -1007,8 +1016,16 @@ class Shard:
     def _apply_as_replica_in_memory(self, operations: Sequence[ReplicatedOperation],
                                     request_primary_term: int | None = None
                                     ) -> tuple[list[OperationResult], Any]:
+        # a batch of plain index operations is parsed before the writer lock (as on the primary: a
+        # mapping only grows, so a parse that succeeded now holds later) and may take the fast path
+        parsed_batch = self._parse_replicated_index_batch(operations)
         with self._lock:
             self._check_open()
+            if parsed_batch is not None:
+                fence_term = self._fence_replica_batch(operations, request_primary_term)
+                applied = self._apply_replicated_index_batch_locked(operations, parsed_batch, fence_term=fence_term)
+                if applied is not None:
+                    return applied
             # an operation stamped with a newer term than the request's proves its sender is at least
             # that new (a caller's cluster state can lag the primary's), so the fence is the larger
             known_terms = [op.primary_term for op in operations]
@@ -1040,6 +1057,119 @@ class Shard:
                            for op, values in zip(operations, parsed)]
                 if to_log:
                     self._roll_translog_if_large()
+        return results, location
+
+    def _fence_replica_batch(self, operations: Sequence[ReplicatedOperation],
+                             request_primary_term: int | None) -> int | None:
+        """The fence of ``apply_as_replica`` (ADR 0190/0225): the term the batch proves its sender
+        has; StaleOperationError when that is older than the highest term seen."""
+        fence_term = max(map(attrgetter("primary_term"), operations), default=None)
+        if request_primary_term is not None:
+            fence_term = int(request_primary_term) if fence_term is None else max(fence_term, int(request_primary_term))
+        if fence_term is not None and fence_term < self._max_primary_term:
+            raise StaleOperationError(
+                f"replication request has primary term [{fence_term}], older than the highest term seen "
+                f"[{self._max_primary_term}]",
+                primary_term=fence_term, current_term=self._max_primary_term)
+        return fence_term
+
+    def _parse_replicated_index_batch(self, operations: Sequence[ReplicatedOperation]) -> list[dict] | None:
+        """The parsed values of every operation when the batch is all index operations with
+        sources, distinct ids and distinct seq_nos, and every source parses against the mapping
+        without an update; else None (the general path then decides, with its own errors)."""
+        if not operations or set(map(type, operations)) != {ReplicatedOperation}:
+            return None
+        if set(map(attrgetter("kind"), operations)) != {"index"}:
+            return None
+        sources = list(map(attrgetter("source"), operations))
+        if None in sources:
+            return None
+        count = len(operations)
+        document_ids = set(map(attrgetter("document_id"), operations))
+        if None in document_ids or len(document_ids) != count or \
+                len(set(map(attrgetter("seq_no"), operations))) != count:
+            return None
+        try:
+            loaded = list(map(orjson.loads, sources))
+        except orjson.JSONDecodeError:
+            return None
+        mapping = self.mapping
+        parse_flat_documents = getattr(mapping, "parse_flat_documents", None)
+        values = parse_flat_documents(loaded) if parse_flat_documents is not None else [None] * count
+        if None in values:
+            values = list(values)
+            updates: dict = {}
+            for position in [position for position, item in enumerate(values) if item is None]:
+                try:
+                    parsed = self._parse_loaded(loaded[position], updates, mapping)
+                except (MapperParsingError, IndexEngineError):
+                    return None
+                values[position] = parsed if parsed is not None else {}
+            if updates:
+                return None
+        return values
+
+    def _apply_replicated_index_batch_locked(self, operations: Sequence[ReplicatedOperation], values: list[dict],
+                                             fence_term: int | None = None, replaying: bool = False
+                                             ) -> tuple[list[OperationResult], Any] | None:
+        """The replica's columnar fast path (ADR 0245), under the writer lock, after the fence: a
+        batch (from ``_parse_replicated_index_batch``) none of whose seq_nos is processed yet and
+        whose every id is absent, deleted or at an older (seq_no, term) is logged as one encoded
+        record and applied column-wise — exactly what ``_apply_replicated_locked`` per operation
+        does. None: not such a batch (nothing done; the general path takes it)."""
+        kinds, seq_nos, terms, versions, document_ids, sources, routings = zip(*map(_REPLICATED_COLUMNS, operations))
+        tracker = self._tracker
+        if min(seq_nos) <= tracker.checkpoint:
+            return None
+        if tracker.processed_above and not tracker.processed_above.keys().isdisjoint(seq_nos):
+            return None          # a repeated or re-termed seq_no: the general path decides per operation
+        count = len(operations)
+        states = self._current_states(list(document_ids), ())
+        existing = [position for position, state in enumerate(states) if state is not None]
+        outcomes: Any = repeat("created", count)
+        for position in existing:
+            state = states[position]
+            if (state.seq_no, state.primary_term) >= (seq_nos[position], terms[position]):
+                return None      # the document moved past this operation: a history-only no-op
+        if existing:
+            outcomes = ["created"] * count
+            for position in existing:
+                if not states[position].deleted:
+                    outcomes[position] = "updated"
+        single_term = terms.count(terms[0]) == count
+        routed = routings.count(None) != count
+        location = None
+        if not replaying:
+            encoded = encode_index_columns(seq_nos, terms[0] if single_term else terms, versions, document_ids,
+                                           sources, routings if routed else None)
+            location = self._translog.append_encoded(encoded, count, min(seq_nos), max(seq_nos))
+        newest_term = max(terms) if fence_term is None else fence_term
+        self._max_primary_term = max(self._max_primary_term, newest_term)
+        with self._fail_on_error("applying logged operations"):
+            for position in existing:
+                self._supersede(states[position])
+            buffer = self._buffer
+            start = len(buffer.documents)
+            buffer.documents.extend(map(_build_segment_document, document_ids, sources, values, seq_nos, terms,
+                                        versions, routings))
+            buffer.size_bytes += sum(map(len, sources)) + 64 * count
+            self._version_map.update(zip(document_ids, map(_make_doc_state, zip(
+                seq_nos, terms, versions, repeat(False, count), repeat(buffer, count),
+                range(start, start + count), repeat(None, count), repeat(-1, count)))))
+            processed_above = tracker.processed_above
+            processed_above.update(zip(seq_nos, terms))
+            highest = max(seq_nos)
+            if highest > tracker.max_seq_no:
+                tracker.max_seq_no = highest
+            checkpoint = tracker.checkpoint
+            while checkpoint + 1 in processed_above:
+                checkpoint += 1
+                del processed_above[checkpoint]
+            tracker.checkpoint = checkpoint
+            if not replaying:
+                self._roll_translog_if_large()
+        results = list(map(build_operation_result, document_ids, outcomes, seq_nos, terms, versions,
+                           repeat(None, count), operations, sources))
         return results, location
 
     def _already_applied(self, operation: ReplicatedOperation) -> bool:

@@ -425,6 +425,13 @@ class Translog:
 
     def read_operations(self, above_seq_no: int = -1) -> Iterator[ReplicatedOperation]:
         """Every retained operation with seq_no > ``above_seq_no``, in log order (not seq_no order)."""
+        for batch in self.read_operation_batches(above_seq_no):
+            yield from batch
+
+    def read_operation_batches(self, above_seq_no: int = -1) -> Iterator[list[ReplicatedOperation]]:
+        """``read_operations`` one record at a time: the operations of each record that are kept
+        (seq_no > ``above_seq_no``, not trimmed), in log order; records left with none are skipped.
+        Start-up replay applies a record as one batch (ADR 0245)."""
         with self._write_lock:
             generations = sorted(self._sealed) + [self.current_generation]
             current_end = self._written.offset
@@ -440,12 +447,14 @@ class Translog:
                     raise CorruptedLogError(
                         f"translog generation [{path}] is corrupted at byte {offset}", file=str(path))
                 payload, offset = record
-                for operation in decode_payload(payload):
-                    if operation.seq_no <= above_seq_no:
-                        continue
-                    if trim is not None and operation.seq_no > trim:
-                        continue
-                    yield operation
+                operations = decode_payload(payload)
+                if above_seq_no >= 0 or trim is not None:
+                    # the common case (nothing to skip) keeps the decoded list as it is
+                    highest = trim if trim is not None else None
+                    operations = [operation for operation in operations if operation.seq_no > above_seq_no
+                                  and (highest is None or operation.seq_no <= highest)]
+                if operations:
+                    yield operations
 
     def min_retained_seq_no(self) -> int | None:
         """The lowest seq_no the log still holds (None when empty)."""
