@@ -131,6 +131,9 @@ def _resolve(bucket: dict, path: str):
         current = current.get(step)
         if not isinstance(current, dict):
             raise AggregationError(f"No aggregation found for path [{path}]")
+        if "buckets" in current:
+            # stepping through a multi-bucket aggregation reaches many values (OpenSearch: Object[])
+            raise AggregationError(f"{_NOT_A_NUMBER}, got: [Object[]] at aggregation [{step}]")
     name, _, metric = last.partition(".")
     if name == "_count":
         return current.get("doc_count")
@@ -142,7 +145,11 @@ def _resolve(bucket: dict, path: str):
             return aggregation["value"]
         if "doc_count" in aggregation:
             return aggregation["doc_count"]
-        raise AggregationError(f"buckets_path [{path}] must name a single value: add the metric name")
+        if "buckets" in aggregation:
+            raise AggregationError(f"{_NOT_A_NUMBER}, got: [{_multi_bucket_class(aggregation)}] at "
+                                   f"aggregation [{name}]")
+        raise AggregationError(f"{_NOT_A_NUMBER}, but [{name}] contains multiple values. Please specify "
+                               f"which to use.")
     if metric in ("_count", "doc_count") and "doc_count" in aggregation:
         return aggregation["doc_count"]
     if metric in aggregation:
@@ -160,6 +167,27 @@ def _resolve(bucket: dict, path: str):
             if java_double_string(float(item["key"])) == wanted:
                 return item["value"]
     raise AggregationError(f"No metric [{metric}] in aggregation [{name}] for path [{path}]")
+
+
+_NOT_A_NUMBER = "buckets_path must reference either a number value or a single value numeric metric aggregation"
+
+
+def _multi_bucket_class(aggregation: dict) -> str:
+    """The OpenSearch class name of a rendered multi-bucket aggregation, for error messages."""
+    buckets = aggregation["buckets"]
+    first = next(iter(buckets.values() if isinstance(buckets, dict) else buckets), None)
+    key = first.get("key") if isinstance(first, dict) else None
+    if "sum_other_doc_count" in aggregation:
+        if isinstance(key, str):
+            return "StringTerms"
+        return "DoubleTerms" if isinstance(key, float) else "LongTerms"
+    if isinstance(first, dict) and ("from" in first or "to" in first):
+        return "InternalRange"
+    if isinstance(key, int) and "key_as_string" in first:
+        return "InternalDateHistogram"
+    if isinstance(key, float):
+        return "InternalHistogram"
+    return "InternalFilters" if isinstance(buckets, dict) else "InternalMultiBucketAggregation"
 
 
 def _bucket_list(rendered_buckets) -> list[tuple[Any, dict]]:

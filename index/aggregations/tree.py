@@ -292,8 +292,13 @@ def _parse_level(level_json: Any, parse_query, path: str, depth: int) -> Aggrega
         if node.type in pipelines.SIBLING_TYPES:
             pipeline_nodes[position] = pipelines.validate_sibling(node, nodes)
         elif depth == 0:
-            raise AggregationError(f"{node.type} aggregation [{node.name}] must be declared inside "
-                                   f"a multi-bucket aggregation")
+            if node.type in ("cumulative_sum", "derivative"):
+                raise AggregationError(f"{node.type} aggregation [{node.name}] must have a histogram, "
+                                       f"date_histogram or auto_date_histogram as parent but doesn't have "
+                                       f"a parent")
+            # OpenSearch's wording (validateHasParent)
+            raise AggregationError(f"{node.type} aggregation [{node.name}] must be declared inside of "
+                                   f"another aggregation")
     return AggregationTree(tuple(nodes), tuple(pipeline_nodes))
 
 
