@@ -344,6 +344,7 @@ DEFAULT_DATE_FORMAT = "strict_date_optional_time||epoch_millis"
 
 _NAMED_PATTERNS = {
     "strict_date_optional_time": "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
+    "iso8601": "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
     "date_optional_time": "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
     "strict_date_optional_time_nanos": "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",
     "strict_date_time": "yyyy-MM-dd'T'HH:mm:ss.SSSXXX",

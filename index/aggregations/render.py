@@ -601,6 +601,9 @@ def _render_filters(node, state: KeyedBucketsState):
 
 
 def _render_composite(node, state: CompositeState):
+    # OpenSearch reserves `size` buckets up front: a size over search.max_buckets fails even
+    # when fewer combinations exist
+    _check_bucket_count(node.spec.size, node)
     sources = node.spec.sources
     value_types = state.value_types or tuple("unmapped" for _ in sources)
     buckets = []

@@ -44,3 +44,25 @@ async def test_the_deprecated_time_order_sorts_date_histogram_buckets_by_key(api
     assert status == 200, body
     keys = [bucket["key_as_string"] for bucket in body["aggregations"]["h"]["buckets"]]
     assert keys[0] == "2021-01-01T00:00:00.000Z" and keys[-1] == "2014-01-01T00:00:00.000Z" and len(keys) == 8
+
+
+async def composite(node, sources, **options):
+    return await node.request("POST", "/test/_search", {"size": 0, "aggs": {"test": {"composite": {
+        "sources": sources, **options}}}})
+
+
+async def test_a_composite_size_over_max_buckets_is_refused_even_with_few_combinations(api_node):
+    await seed(api_node)
+    status, body = await composite(api_node, [{"keyword": {"terms": {"field": "keyword"}}}], size=1000000000)
+    assert status >= 400 and "Trying to create too many buckets" in str(body)
+    status, body = await composite(api_node, [{"keyword": {"terms": {"field": "keyword"}}}], size=100)
+    assert status == 200 and len(body["aggregations"]["test"]["buckets"]) == 8
+
+
+async def test_a_composite_date_histogram_prints_keys_in_the_iso8601_format(api_node):
+    await seed(api_node)
+    status, body = await composite(api_node, [{"date": {"date_histogram": {
+        "field": "date", "calendar_interval": "1d", "offset": "4h", "format": "iso8601"}}}], size=2)
+    assert status == 200, body
+    keys = [bucket["key"]["date"] for bucket in body["aggregations"]["test"]["buckets"]]
+    assert keys == ["2014-03-02T04:00:00.000Z", "2015-03-02T04:00:00.000Z"]
