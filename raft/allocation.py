@@ -10,7 +10,7 @@ stays red until an operator says otherwise), never read clocks or randomness (al
 from the caller's ``new_allocation_id``), and never change a state: it only returns commands,
 each already checked by applying it to a scratch copy with ``raft.apply.apply``.
 
-Relocation moves one started copy at a time — off an excluded node (draining) or from the
+Relocation moves up to ``cluster_concurrent_rebalance`` started copies at a time — off an excluded node (draining) or from the
 fullest data node to one with at least two fewer copies (rebalancing): ``RelocateCopy`` adds the
 new copy, ``CompleteRelocation`` drops the old one once every other copy is started and in sync.
 Not done (on purpose, listed): disk-based deciders, awareness attributes.
@@ -31,8 +31,10 @@ EXCLUDE_NAME_SETTING = "cluster.routing.allocation.exclude._name"
 EXCLUDE_ID_SETTING = "cluster.routing.allocation.exclude._id"
 CONCURRENT_RECOVERIES_SETTING = "cluster.routing.allocation.node_concurrent_recoveries"
 INITIAL_PRIMARIES_RECOVERIES_SETTING = "cluster.routing.allocation.node_initial_primaries_recoveries"
+CONCURRENT_REBALANCE_SETTING = "cluster.routing.allocation.cluster_concurrent_rebalance"
 DEFAULT_CONCURRENT_RECOVERIES = 2          # OpenSearch's defaults
 DEFAULT_INITIAL_PRIMARIES_RECOVERIES = 4
+DEFAULT_CONCURRENT_REBALANCE = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -119,14 +121,19 @@ def allocation_decisions(
 
 def _relocation_decisions(state: ClusterState, live: frozenset[str], excluded: frozenset[str],
                           new_allocation_id: Callable[[], str], decide: Callable[[c.Command], bool]) -> None:
-    """At most one move in flight in the whole cluster: finish it once its target started; else,
-    when no copy is recovering, move one started copy off an excluded node (draining), else from
-    the data node with the most copies to one with at least two fewer (rebalancing, e.g. onto a
-    node that just joined). A move adds the new copy first and drops the old one only when every
-    other copy is started and in sync, so a shard never has fewer in-sync copies than before."""
+    """Moves, at most ``cluster_concurrent_rebalance`` (default 2, OpenSearch's) in flight in the
+    whole cluster: finish every move whose target started; then start moves off excluded nodes
+    (draining), else from the data node with the most copies to one with at least two fewer
+    (rebalancing, e.g. onto a node that just joined or came back after a restart). A move adds the
+    new copy first and drops the old one only when every other copy is started and in sync, so a
+    shard never has fewer in-sync copies than before; only a shard whose copies are all started
+    and in sync is moved, one move per shard, and a target takes at most
+    ``node_concurrent_recoveries`` recovering copies. Several moves start in one round so a
+    returning node gets all its copies back at once instead of one full recovery after another."""
     shards = [shard for index_name in sorted(state.indices)
               if state.indices[index_name].state == INDEX_STATE_OPEN
               for shard in state.routing_table.get(index_name, ())]
+    in_flight = 0
     for shard in shards:
         source = next((copy for copy in shard.copies if copy.state == RELOCATING), None)
         if source is None:
@@ -140,44 +147,91 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str], excluded: f
                 promote = (candidates or [copy for copy in others if not copy.primary])[-1].allocation_id
             decide(c.CompleteRelocation(index_name=shard.index_name, shard_number=shard.shard_number,
                                         allocation_id=source.allocation_id, promote_allocation_id=promote))
+        else:
+            in_flight += 1
+    move_budget = _setting_int(state, CONCURRENT_REBALANCE_SETTING, DEFAULT_CONCURRENT_REBALANCE) - in_flight
+    if move_budget <= 0:
         return
-    if any(copy.state != STARTED for shard in shards for copy in shard.copies):
+    # an unassigned copy (nowhere to place it now): redundancy is not restored, no moves. A copy
+    # still recovering elsewhere does not stop the moves of OTHER shards (only its own shard is
+    # not movable), so a node back from a restart starts getting copies while the survivors still
+    # re-replicate; the targets' recovery limit bounds the extra load.
+    if any(not copy.assigned for shard in shards for copy in shard.copies):
         return
     data_nodes = sorted(node_id for node_id in live
                         if DATA_ROLE in state.nodes[node_id].roles and node_id not in excluded)
     if not data_nodes:
         return
+    # a copy moving away no longer counts for its node: it is leaving (else a second move in the
+    # same round would take another copy from the node that is already giving one)
     counts = Counter({node_id: 0 for node_id in data_nodes})
+    recovering = Counter()
     for shard in shards:
         for shard_copy in shard.copies:
-            if shard_copy.node_id in counts:
+            if shard_copy.node_id in counts and shard_copy.state != RELOCATING:
                 counts[shard_copy.node_id] += 1
+            if shard_copy.state == INITIALIZING:
+                recovering[shard_copy.node_id] += 1
+    recovery_limit = _setting_int(state, CONCURRENT_RECOVERIES_SETTING, DEFAULT_CONCURRENT_RECOVERIES)
+    moved_shards: set[tuple[str, int]] = set()
+
+    def movable(shard: ShardRouting) -> bool:
+        return ((shard.index_name, shard.shard_number) not in moved_shards
+                and all(copy.state == STARTED and copy.allocation_id in shard.in_sync_allocation_ids
+                        for copy in shard.copies))
 
     def move(shard: ShardRouting, shard_copy, target_node_id: str) -> bool:
-        return decide(c.RelocateCopy(index_name=shard.index_name, shard_number=shard.shard_number,
+        if not decide(c.RelocateCopy(index_name=shard.index_name, shard_number=shard.shard_number,
                                      allocation_id=shard_copy.allocation_id, target_node_id=target_node_id,
-                                     target_allocation_id=new_allocation_id()))
+                                     target_allocation_id=new_allocation_id())):
+            return False
+        moved_shards.add((shard.index_name, shard.shard_number))
+        recovering[target_node_id] += 1
+        counts[target_node_id] += 1
+        if shard_copy.node_id in counts:
+            counts[shard_copy.node_id] -= 1
+        return True
 
     for shard in shards:
+        if move_budget <= 0:
+            return
+        if not movable(shard):
+            continue
         for shard_copy in shard.copies:
             if shard_copy.node_id in excluded:
                 targets = sorted((counts[node_id], node_id) for node_id in data_nodes
-                                 if node_id not in shard.assigned_node_ids())
+                                 if node_id not in shard.assigned_node_ids()
+                                 and recovering[node_id] < recovery_limit)
                 if targets and move(shard, shard_copy, targets[0][1]):
-                    return
+                    move_budget -= 1
+                    break
+    while move_budget > 0 and _rebalance_one(shards, data_nodes, counts, recovering, recovery_limit,
+                                             movable, move):
+        move_budget -= 1
+
+
+def _rebalance_one(shards: list[ShardRouting], data_nodes: list[str], counts: Counter,
+                   recovering: Counter, recovery_limit: int, movable: Callable[[ShardRouting], bool],
+                   move: Callable[..., bool]) -> bool:
+    """One move from the fullest data node to the emptiest one that can still take a recovery,
+    when they differ by two or more copies. Replicas move first: moving a primary hands over with
+    a new term (writes in flight fail)."""
     fullest = max(data_nodes, key=lambda node_id: (counts[node_id], node_id))
-    emptiest = min(data_nodes, key=lambda node_id: (counts[node_id], node_id))
+    receivers = [node_id for node_id in data_nodes if recovering[node_id] < recovery_limit]
+    if not receivers:
+        return False
+    emptiest = min(receivers, key=lambda node_id: (counts[node_id], node_id))
     if counts[fullest] - counts[emptiest] < 2:
-        return
-    # replicas move first: moving a primary hands over with a new term (writes in flight fail)
+        return False
     for want_primary in (False, True):
         for shard in shards:
-            if emptiest in shard.assigned_node_ids():
+            if emptiest in shard.assigned_node_ids() or not movable(shard):
                 continue
             for shard_copy in shard.copies:
                 if shard_copy.node_id == fullest and shard_copy.primary == want_primary:
                     if move(shard, shard_copy, emptiest):
-                        return
+                        return True
+    return False
 
 
 def allocation_batch(state: ClusterState, raft_term: int, live_node_ids: Collection[str],
