@@ -104,6 +104,11 @@ class FailureDetector:
         self.held_copies = held_copies              # this node's own record
         self.reported_by_node: dict[str, list] = {}  # node id → ReportedCopy list from its pings
         self.liveness_listeners: list[Callable[[], None]] = []
+        # set when an applied state adds a node or changes its transport address (a node that
+        # (re)registered after a restart): the next round starts at once, so the master learns the
+        # copies it holds on disk (and that it is alive) without waiting up to ``interval``
+        self.membership_changed = False
+        self.known_transport_addresses: dict[str, str] = {}
 
     def on_liveness_changed(self, listener: Callable[[], None]) -> None:
         """``listener()`` whenever a node is declared dead or answers again."""
@@ -124,8 +129,22 @@ class FailureDetector:
             reported[self.self_node_id] = self.held_copies.reported_copies(state)
         return reported
 
+    def on_state_applied(self, previous: Any, state: Any) -> None:
+        """A quick, synchronous callback: remember whether the registered nodes changed."""
+        addresses = {node_id: info.transport_address for node_id, info in state.nodes.items()}
+        if any(self.known_transport_addresses.get(node_id) != address
+               for node_id, address in addresses.items() if node_id != self.self_node_id):
+            self.membership_changed = True
+        self.known_transport_addresses = addresses
+
     async def run(self) -> None:
+        subscribe = getattr(self.metadata, "on_state_applied", None)
+        if subscribe is not None:
+            self.known_transport_addresses = {node_id: info.transport_address
+                                              for node_id, info in self.metadata.state.nodes.items()}
+            subscribe(self.on_state_applied)
         while True:
+            self.membership_changed = False
             status = self.metadata.status()
             if status.role == "leader":
                 await self.ping_everyone()
@@ -135,9 +154,10 @@ class FailureDetector:
             await self.sleep_until_next_round()
 
     async def sleep_until_next_round(self) -> None:
-        """``interval`` seconds, or less when a ping connection to a live node has just closed or
+        """``interval`` seconds, or less when a ping connection to a live node has just closed,
         this node has just become the leader (the old master may be the node that died: a new
-        master pings at once instead of up to ``interval`` after its election)."""
+        master pings at once instead of up to ``interval`` after its election), or a node has just
+        (re)registered."""
         deadline = trio.current_time() + self.interval_seconds
         was_leader = self.metadata.status().role == "leader"
         while True:
@@ -148,7 +168,7 @@ class FailureDetector:
             if self.metadata.status().role != "leader":
                 was_leader = False
                 continue
-            if not was_leader or self.a_ping_connection_closed():
+            if not was_leader or self.membership_changed or self.a_ping_connection_closed():
                 return
 
     def a_ping_connection_closed(self) -> bool:
@@ -182,6 +202,7 @@ class FailureDetector:
 
     async def ping_one(self, node_id: str, transport_address: str) -> None:
         answered = False
+        reports_changed = False
         failed_fast = False  # the ping failed before its timeout (refused, reset), not a silence
         with trio.move_on_after(self.ping_timeout_seconds):
             try:
@@ -190,7 +211,11 @@ class FailureDetector:
                                                       channel="ping")
                 answered = payload.get("node_id") == node_id
                 if answered:
-                    self.reported_by_node[node_id] = reported_copies_from_wire(payload.get("held_copies"))
+                    reported = reported_copies_from_wire(payload.get("held_copies"))
+                    # a node's first report (or a changed one) may let a red shard's primary come
+                    # back: wake the allocation loop now rather than at its next tick
+                    reports_changed = self.reported_by_node.get(node_id) != reported
+                    self.reported_by_node[node_id] = reported
             except RequestTimeoutError:
                 answered = False
             except Exception:  # noqa: BLE001 — any failure to answer is a missed ping
@@ -200,6 +225,8 @@ class FailureDetector:
             if node_id in self.dead_node_ids:
                 self.dead_node_ids.discard(node_id)
                 self.logger.info("node answers pings again", extra={"fields": {"node_id": node_id}})
+                self.notify()
+            elif reports_changed:
                 self.notify()
             return
         failures = self.consecutive_failures.get(node_id, 0) + 1
