@@ -286,6 +286,9 @@ def _check_update_body(request: WriteRequest) -> BaseException | None:
         if key in update_body and not isinstance(update_body[key], dict):
             return ApiError(f"[UpdateRequest] failed to parse field [{key}]",
                             opensearch_type="x_content_parse_exception", status=400)
+    if update_body.get("doc_as_upsert") is True and update_body.get("doc") is not None and "upsert" in update_body:
+        # OpenSearch upserts the doc itself then, whatever `upsert` says
+        request.source = orjson.dumps({key: value for key, value in update_body.items() if key != "upsert"})
     return None
 
 

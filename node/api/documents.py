@@ -195,6 +195,10 @@ async def read_shard_copy(services: Any, index: Any, shard_number: int, method: 
 async def fetch_document(services: Any, index: Any, document_id: str, query: dict[str, str],
                          routing: str | None) -> tuple[dict, bytes]:
     realtime = parse_boolean(query.get("realtime"), "realtime", True)
+    if routing is None and index.mappings.get("_routing", {}).get("required"):
+        # as OpenSearch: a read without routing on an index that requires it is refused, not a miss
+        raise ApiError(f"routing is required for [{index.name}]/[{document_id}]",
+                       opensearch_type="routing_missing_exception", status=400, index=index.name)
     shard_number = shard_of(index, document_id, routing)
     return await read_shard_copy(services, index, shard_number, "get", {"id": document_id, "realtime": realtime},
                                  query.get("preference"),
@@ -393,9 +397,11 @@ def register(app: Any, services: Any) -> None:
             raise ActionRequestValidationError("can't provide version in update request")
         source_filter = SourceFilter.from_body(update_body.get("_source"), SourceFilter.from_params(query)
                                                if any(k.startswith("_source") for k in query) else SourceFilter(False))
+        forwarded_keys = ("doc", "upsert", "doc_as_upsert", "detect_noop")
+        if update_body.get("doc_as_upsert") is True and update_body.get("doc") is not None:
+            forwarded_keys = ("doc", "doc_as_upsert", "detect_noop")   # the doc is the upsert, as OpenSearch
         item = WriteRequest("update", index, document_id,
-                            orjson.dumps({key: update_body[key] for key in ("doc", "upsert", "doc_as_upsert",
-                                                                            "detect_noop") if key in update_body}),
+                            orjson.dumps({key: update_body[key] for key in forwarded_keys if key in update_body}),
                             routing=query.get("routing"), params=write,
                             retry_on_conflict=parse_integer(query.get("retry_on_conflict"), "retry_on_conflict",
                                                             0, minimum=0) or 0)
