@@ -492,6 +492,12 @@ async def _mget(services: Any, default_index: str | None) -> Any:
             targets.append(None)
             continue
         routing = entry.get("routing", entry.get("_routing", query.get("routing")))
+        if routing is None and index.mappings.get("_routing", {}).get("required"):
+            fields = {"type": "routing_missing_exception",
+                      "reason": f"routing is required for [{index.name}]/[{document_id}]", "index": index.name}
+            docs[number] = {"_index": index.name, "_id": document_id, "error": {"root_cause": [fields], **fields}}
+            targets.append(None)
+            continue
         targets.append((index, document_id))
         groups.setdefault((index.name, shard_of(index, document_id, routing)), []).append(number)
     import trio

@@ -37,3 +37,15 @@ async def test_a_bulk_doc_as_upsert_upserts_the_doc_even_when_an_upsert_is_given
     assert status == 200 and response["errors"] is False
     status, document = await api_node.request("GET", "/u/_doc/2")
     assert document["_source"] == {"a": 2}
+
+
+async def test_an_mget_item_without_a_required_routing_fails_alone(api_node):
+    await api_node.request("PUT", "/rr", {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                                          "mappings": {"_routing": {"required": True}}})
+    await api_node.request("PUT", "/rr/_doc/1?routing=5&refresh=true", {"a": 1})
+    status, body = await api_node.request("POST", "/_mget", {"docs": [{"_index": "rr", "_id": "1"},
+                                                                      {"_index": "rr", "_id": "1", "routing": "5"}]})
+    assert status == 200
+    first, second = body["docs"]
+    assert first["error"]["type"] == "routing_missing_exception"
+    assert second["found"] is True
