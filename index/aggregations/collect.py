@@ -329,6 +329,9 @@ def _collect_cardinality(node, segment, docs, scores, context):
             hashes = np.concatenate([hashes, hash_strings([str(spec.missing)])])
     elif info.value_type == "unmapped" and spec.missing is None:
         return empty_state(node)
+    elif info.value_type == "unmapped" and isinstance(spec.missing, str):
+        # an unmapped field with a string `missing` counts that one value (OpenSearch: a keyword)
+        hashes = hash_strings([spec.missing]) if docs.size else hash_strings([])
     else:
         _, values, _ = numeric_values(segment, spec.field, docs, spec.missing, info)
         hashes = hash_numbers(np.unique(values))

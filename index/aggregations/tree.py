@@ -471,9 +471,10 @@ def _parse_compression(params: _Body) -> float:
         if not isinstance(tdigest, dict):
             raise AggregationError(f"[tdigest] of aggregation [{params.name}] must be an object")
         compression = float(tdigest.get("compression", DEFAULT_COMPRESSION))
-        if compression < 1:
-            raise AggregationError(f"[compression] must be greater than or equal to 1. Found "
+        if compression < 0:
+            raise AggregationError(f"[compression] must be greater than or equal to 0. Found "
                                    f"[{compression}] in [{params.name}]")
+        compression = max(compression, 1.0)   # OpenSearch accepts [0, 1); our digest needs 1 at least
     if params.take("hdr") is not None:
         raise AggregationError(f"[hdr] percentiles are not supported in [{params.name}]: use "
                                f"the default tdigest method")
@@ -528,9 +529,10 @@ def _parse_median_absolute_deviation(name, type_name, body, parse_query):
     params = _Body(name, type_name, body)
     field_name = params.required_field()
     compression = params.number("compression", 1000.0)
-    if compression < 1:
-        raise AggregationError(f"[compression] must be greater than or equal to 1. Found "
+    if compression < 0:
+        raise AggregationError(f"[compression] must be greater than or equal to 0. Found "
                                f"[{compression}] in [{name}]")
+    compression = max(compression, 1.0)   # OpenSearch accepts [0, 1); our digest needs 1 at least
     missing = params.take("missing")
     params.take("format")
     params.finish()
