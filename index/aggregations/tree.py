@@ -455,7 +455,11 @@ def _parse_metric(name, type_name, body, parse_query):
         params.finish()
         return ExtendedStatsSpec(field_name, missing, sigma)
     if type_name == "cardinality":
-        threshold = params.integer("precision_threshold", DEFAULT_PRECISION_THRESHOLD, minimum=0)
+        threshold = params.integer("precision_threshold", DEFAULT_PRECISION_THRESHOLD)
+        if threshold < 0:
+            # OpenSearch names the Java field in this message
+            raise AggregationError(f"[precisionThreshold] must be greater than or equal to 0. Found "
+                                   f"[{threshold}] in [{name}]")
         params.take("execution_hint")
         params.finish()
         return CardinalitySpec(field_name, missing, min(threshold, MAX_PRECISION_THRESHOLD))

@@ -39,3 +39,12 @@ async def test_cardinality_of_an_unmapped_field_with_a_string_missing_counts_one
     status, body = await search(api_node, {"c": {"cardinality": {"field": "missing_field", "missing": "x"}}})
     assert status == 200, body
     assert body["aggregations"]["c"]["value"] == 1
+
+
+async def test_a_negative_precision_threshold_names_the_java_field_as_opensearch(api_node):
+    await seed(api_node)
+    status, body = await search(api_node, {"distinct_int": {"cardinality": {"field": "int_field",
+                                                                            "precision_threshold": -1}}})
+    assert status == 400
+    assert body["error"]["root_cause"][0]["reason"] == (
+        "[precisionThreshold] must be greater than or equal to 0. Found [-1] in [distinct_int]")
