@@ -126,36 +126,70 @@ def encode_index_columns(seq_nos: Any, primary_terms: Any, versions: Sequence[in
 
 
 def decode_operations(raw: bytes) -> list[ReplicatedOperation]:
+    # one loop with locals and plain bytes slices (one copy each, no memoryview): start-up replay
+    # decodes every logged operation, so this loop bounds restart time (ADR 0245)
     operations = []
-    view = memoryview(raw)
+    append = operations.append
+    unpack_from = OPERATION_HEADER.unpack_from
+    header_size = OPERATION_HEADER.size
+    kind_names = _KIND_NAMES
+    build = build_replicated_operation
     offset = 0
-    while offset < len(raw):
-        kind_code, seq_no, primary_term, version, id_length, source_length, reason_length = (
-            OPERATION_HEADER.unpack_from(raw, offset))
-        offset += OPERATION_HEADER.size
-        document_id = source = reason = None
+    end = len(raw)
+    while offset < end:
+        kind_code, seq_no, primary_term, version, id_length, source_length, reason_length = unpack_from(raw, offset)
+        offset += header_size
+        document_id = source = reason = routing = None
         if id_length != _ABSENT:
-            document_id = bytes(view[offset: offset + id_length]).decode("utf-8")
+            document_id = raw[offset: offset + id_length].decode("utf-8")
             offset += id_length
         if source_length != _ABSENT:
-            source = bytes(view[offset: offset + source_length])
+            source = raw[offset: offset + source_length]
             offset += source_length
         if reason_length != _ABSENT:
-            reason = bytes(view[offset: offset + reason_length]).decode("utf-8")
+            reason = raw[offset: offset + reason_length].decode("utf-8")
             offset += reason_length
-        routing = None
         if kind_code & _HAS_ROUTING:
             (routing_length,) = _ROUTING_LENGTH.unpack_from(raw, offset)
             offset += _ROUTING_LENGTH.size
-            routing = bytes(view[offset: offset + routing_length]).decode("utf-8")
+            routing = raw[offset: offset + routing_length].decode("utf-8")
             offset += routing_length
-        # the builder, not __init__: replay decodes every logged operation (ADR 0245)
-        operations.append(build_replicated_operation(
-            _KIND_NAMES[kind_code & ~_HAS_ROUTING], seq_no, primary_term, version, document_id, source, reason,
-            routing))
-    if offset != len(raw):
-        raise ValueError(f"operation batch overruns its record: expected {len(raw)} bytes, got {offset}")
+            kind_code &= ~_HAS_ROUTING
+        # the builder, not __init__ (a frozen dataclass's per-field setattr)
+        append(build(kind_names[kind_code], seq_no, primary_term, version, document_id, source, reason, routing))
+    if offset != end:
+        raise ValueError(f"operation batch overruns its record: expected {end} bytes, got {offset}")
     return operations
+
+
+def summarize_operations(raw: bytes) -> tuple[int, int | None, int | None]:
+    """(operation count, min seq_no, max seq_no) of an encoded batch, walking the headers only —
+    what opening a log needs of every record, without building the operations (which replay then
+    does once). Raises ValueError on an unknown kind or a batch that overruns its bytes, like
+    ``decode_operations``; it does not check the utf-8 of ids (the record's crc already vouches)."""
+    unpack_from = OPERATION_HEADER.unpack_from
+    header_size = OPERATION_HEADER.size
+    routing_length_of = _ROUTING_LENGTH.unpack_from
+    routing_header = _ROUTING_LENGTH.size
+    count = 0
+    lowest = highest = None
+    offset = 0
+    end = len(raw)
+    while offset < end:
+        kind_code, seq_no, _term, _version, id_length, source_length, reason_length = unpack_from(raw, offset)
+        if (kind_code & ~_HAS_ROUTING) not in _KIND_NAMES:
+            raise ValueError(f"unknown operation kind code {kind_code} at byte {offset}")
+        offset += header_size + max(id_length, 0) + max(source_length, 0) + max(reason_length, 0)
+        if kind_code & _HAS_ROUTING:
+            offset += routing_header + routing_length_of(raw, offset)[0]
+        count += 1
+        if lowest is None or seq_no < lowest:
+            lowest = seq_no
+        if highest is None or seq_no > highest:
+            highest = seq_no
+    if offset != end:
+        raise ValueError(f"operation batch overruns its record: expected {end} bytes, got {offset}")
+    return count, lowest, highest
 
 
 def frame_record(operations) -> bytes:
@@ -184,6 +218,11 @@ def record_at(data: bytes | memoryview, offset: int) -> tuple[bytes, int] | None
     if actual != crc:
         return None
     return bytes(data[offset + FRAME_HEADER.size: end]), end
+
+
+def summarize_payload(payload: bytes) -> tuple[int, int | None, int | None]:
+    """``summarize_operations`` of a record's payload."""
+    return summarize_operations(zstandard.ZstdDecompressor().decompress(payload))
 
 
 def decode_payload(payload: bytes) -> list[ReplicatedOperation]:
