@@ -223,6 +223,19 @@ def register(app: Any, services: Any) -> None:
             raise IndexNotFoundError(index or "_all")
         if any(key.startswith("index.analysis.") for key in flat):
             AnalysisRegistry.from_index_settings(flat)
+        if parse_boolean(query.get("preserve_existing"), "preserve_existing", False):
+            # only the settings an index does not have yet, as OpenSearch: one update per distinct subset
+            by_subset: dict[tuple[str, ...], list[str]] = {}
+            for name in names:
+                existing = services.state.indices[name].settings
+                subset = tuple(sorted(key for key in flat if key not in existing))
+                if subset:
+                    by_subset.setdefault(subset, []).append(name)
+            for subset, subset_names in by_subset.items():
+                await services.submit(UpdateIndexSettings(index_names=tuple(subset_names),
+                                                          settings={key: flat[key] for key in subset}),
+                                      ack_timeout(query))
+            return respond({"acknowledged": True})
         await services.submit(UpdateIndexSettings(index_names=tuple(names), settings=flat), ack_timeout(query))
         return respond({"acknowledged": True})
 
