@@ -47,8 +47,8 @@ class EncodedTokenBatch:
 
     terms: list[str]          # sorted ascending, distinct
     term_ids: np.ndarray      # int64, one per token, into terms
-    text_index: np.ndarray    # int32, which input text each token came from (non-decreasing)
-    positions: np.ndarray     # int32, position of the token within its text
+    text_index: np.ndarray    # int64, which input text each token came from (non-decreasing)
+    positions: np.ndarray     # int64, position of the token within its text
 
     def __len__(self) -> int:
         return len(self.term_ids)
@@ -283,7 +283,7 @@ def encode_text_batch(texts: Sequence[str], kind: str, lowercased_tokens_of_one_
         other = _utf8_token_bounds([lowercased_tokens_of_one_text(texts[number]) for number in other_numbers],
                                    other_numbers)
     if byte_path is None and other is None:   # no texts
-        return EncodedTokenBatch([], np.zeros(0, np.int64), np.zeros(0, np.int32), np.zeros(0, np.int32))
+        return EncodedTokenBatch([], np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
     tokens = _merge(byte_path, byte_path_numbers, other)
     encoded = encode_byte_tokens(tokens.buffer, tokens.starts, tokens.lengths)
     if encoded is None:
@@ -325,4 +325,4 @@ def _filter_distinct_terms(raw_terms: list[str], raw_ids: np.ndarray, text_index
         if surviving.size < len(raw_terms):
             kept_tokens = token_ids >= 0
             token_ids, text_index, positions = token_ids[kept_tokens], text_index[kept_tokens], positions[kept_tokens]
-    return EncodedTokenBatch(final_terms, token_ids, text_index.astype(np.int32), positions.astype(np.int32))
+    return EncodedTokenBatch(final_terms, token_ids, text_index, positions)

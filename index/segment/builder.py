@@ -228,7 +228,7 @@ def _invert_text(analyzer: Any, text_docs: np.ndarray, texts: list[str], max_doc
         positions = positions + base[text_index]
     lengths = np.bincount(token_docs, minlength=max_doc).astype(np.uint32)
     if encoded is not None:
-        return invert_term_ids(encoded.terms, encoded.term_ids, token_docs, positions), lengths
+        return invert_term_ids(encoded.terms, encoded.term_ids, token_docs, positions, every_term_used=True), lengths
     return invert_tokens(batch.terms, token_docs, positions), lengths
 
 
@@ -252,12 +252,10 @@ def _invert_distinct_single_values(terms: list[str], docs: np.ndarray) -> Invert
     """The inverted field when every value is a distinct term in a different document (``_id``,
     unique keywords): one entry per term, so it is just the terms' sort order — what
     invert_tokens gives, without its dict and grouping. None when the shape does not hold."""
-    if np.any(docs[1:] == docs[:-1]):
-        return None     # a multi-valued document
+    if np.any(docs[1:] == docs[:-1]) or len(set(terms)) < len(terms):
+        return None     # a multi-valued document, or a repeated term
     order = sorted(range(len(terms)), key=terms.__getitem__)
     sorted_terms = list(map(terms.__getitem__, order))
-    if any(map(str.__eq__, sorted_terms[1:], sorted_terms[:-1])):
-        return None     # a repeated term
     count = len(terms)
     return InvertedField(
         terms=sorted_terms,

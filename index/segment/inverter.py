@@ -50,18 +50,20 @@ def _group_by_term(term_ids: np.ndarray, term_count: int) -> tuple[np.ndarray, n
     return order, term_ids[order]
 
 
-def invert_term_ids(terms: list[str], term_ids: np.ndarray, docs: np.ndarray, positions: np.ndarray) -> InvertedField:
+def invert_term_ids(terms: list[str], term_ids: np.ndarray, docs: np.ndarray, positions: np.ndarray,
+                    every_term_used: bool = False) -> InvertedField:
     """``terms`` sorted and distinct, token i is ``terms[term_ids[i]]`` in document ``docs[i]`` at
     ``positions[i]``; tokens must be ordered by (doc, position) — the stable grouping by term
-    keeps that order inside each term. A term no token uses gets no entry (and stays out)."""
+    keeps that order inside each term. A term no token uses is left out, unless the caller
+    vouches with ``every_term_used`` that there is none (EncodedTokenBatch guarantees it)."""
     term_ids = np.asarray(term_ids, dtype=np.int64)
     token_count = len(term_ids)
     if not token_count:
         empty64 = np.zeros(1, dtype=np.int64)
         return InvertedField([], empty64, np.zeros(0, np.uint32), np.zeros(0, np.uint32),
                              empty64.copy(), np.zeros(0, np.uint32))
-    used = np.bincount(term_ids, minlength=len(terms)) > 0
-    if not used.all():   # renumber to the used terms only (sorted order is kept)
+    used = None if every_term_used else np.bincount(term_ids, minlength=len(terms)) > 0
+    if used is not None and not used.all():   # renumber to the used terms only (sorted order is kept)
         renumber = np.cumsum(used) - 1
         term_ids = renumber[term_ids]
         terms = [term for term, is_used in zip(terms, used.tolist()) if is_used]
