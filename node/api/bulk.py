@@ -92,6 +92,11 @@ def parse_bulk_body(body: bytes, default_index: str | None, query: dict[str, str
             unknown = sorted(set(metadata) - ACTION_PARAMETERS)
             raise IllegalArgumentError(f"Action/metadata line [{line_number}] contains an unknown parameter "
                                        f"[{unknown[0]}]")
+        op_type = metadata.get("op_type")
+        if op_type is not None and action == "index":
+            if op_type not in ("index", "create"):
+                raise IllegalArgumentError(f"opType must be 'create' or 'index', found: [{op_type}]")
+            action = op_type      # an index action with op_type create is a create, and is answered as one
         source = EMPTY_SOURCE
         if action != "delete":
             if position >= length:

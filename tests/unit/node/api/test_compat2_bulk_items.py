@@ -133,3 +133,19 @@ async def test_bulk_update_source_filters_come_from_the_action_line_the_body_or_
     status, response = await bulk(api_node, ndjson({"update": {"_id": "test_id_3"}}, {"doc": {"foo": "waldo"}}),
                                   "/test_index/_bulk?_source=true")
     assert response["items"][0]["update"]["get"]["_source"] == {"foo": "waldo", "bar": "forge"}
+
+
+async def test_an_index_action_with_op_type_create_is_a_create(api_node):
+    await api_node.request("PUT", "/ot", {"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    body = ndjson({"index": {"_index": "ot", "op_type": "create"}}, {"f": 5},
+                  {"index": {"_index": "ot", "_id": "1", "op_type": "create"}}, {"f": 6},
+                  {"index": {"_index": "ot", "_id": "1", "op_type": "create"}}, {"f": 7})
+    status, response = await bulk(api_node, body)
+    assert status == 200
+    assert [list(item)[0] for item in response["items"]] == ["create", "create", "create"]
+    assert [item["create"]["status"] for item in response["items"]] == [201, 201, 409]
+
+
+async def test_an_unknown_op_type_on_a_bulk_item_is_a_400(api_node):
+    status, response = await bulk(api_node, ndjson({"index": {"_index": "ot", "op_type": "upsert"}}, {"f": 5}))
+    assert status == 400 and "opType must be 'create' or 'index'" in response["error"]["reason"]
