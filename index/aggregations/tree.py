@@ -648,14 +648,26 @@ def _parse_order(order_json: Any, name: str, default_tiebreak: bool) -> tuple[Bu
 def _parse_terms(name, type_name, body, parse_query):
     params = _Body(name, type_name, body)
     field_name = params.required_field()
-    size = params.integer("size", 10, minimum=1)
+    # the bounds and wording of OpenSearch's TermsAggregationBuilder (Java field names)
+    size = params.integer("size", 10)
+    if size <= 0:
+        raise AggregationError(f"[size] must be greater than 0. Found [{size}] in [{name}]")
+    shard_size_given = "shard_size" in params.body
     shard_size = params.integer("shard_size", -1)
+    if shard_size_given and shard_size <= 0:
+        raise AggregationError(f"[shardSize] must be greater than 0. Found [{shard_size}] in [{name}]")
     if shard_size < 0:
         # OpenSearch's heuristic, applied when the request does not set shard_size.
         shard_size = int(size * 1.5 + 10)
     shard_size = max(shard_size, size)
-    min_doc_count = params.integer("min_doc_count", 1, minimum=0)
-    shard_min_doc_count = params.integer("shard_min_doc_count", 0, minimum=0)
+    min_doc_count = params.integer("min_doc_count", 1)
+    if min_doc_count < 0:
+        raise AggregationError(f"[minDocCount] must be greater than or equal to 0. Found [{min_doc_count}] "
+                               f"in [{name}]")
+    shard_min_doc_count = params.integer("shard_min_doc_count", 0)
+    if shard_min_doc_count < 0:
+        raise AggregationError(f"[shardMinDocCount] must be greater than or equal to 0. Found "
+                               f"[{shard_min_doc_count}] in [{name}]")
     order = DEFAULT_TERMS_ORDER
     if "order" in params.body:
         order = _parse_order(params.take("order"), name, default_tiebreak=True)

@@ -87,3 +87,14 @@ async def test_an_unknown_value_type_is_a_400(api_node):
     status, body = await api_node.request("POST", "/test_1/_search", {
         "size": 0, "aggs": {"t": {"terms": {"field": "x", "value_type": "frobnicate"}}}})
     assert status == 400 and "frobnicate" in body["error"]["root_cause"][0]["reason"]
+
+
+@pytest.mark.parametrize(("options", "expected"), [
+    ({"size": 0}, "[size] must be greater than 0. Found [0] in [t]"),
+    ({"shard_size": 0}, "[shardSize] must be greater than 0. Found [0] in [t]"),
+    ({"min_doc_count": -1}, "[minDocCount] must be greater than or equal to 0. Found [-1] in [t]")])
+async def test_terms_bounds_are_refused_with_opensearchs_wording(api_node, options, expected):
+    await index_documents(api_node, {"str": "abc"})
+    status, body = await api_node.request("POST", "/test_1/_search", {
+        "size": 0, "aggs": {"t": {"terms": {"field": "str", **options}}}})
+    assert status == 400 and body["error"]["root_cause"][0]["reason"] == expected
