@@ -582,6 +582,8 @@ def empty_state(node: AggregationNode):
     if kind in ("filter", "missing", "global"):
         return SingleBucketState(0, empty_partial(node.sub_aggregations))
     if kind == "rare_terms":
+        if node.sub_aggregations:
+            return KeyedBucketsState("terms", "unmapped", {})
         return FlatTermsState("unmapped", [], np.zeros(0, dtype=np.int64))
     if kind == "terms":
         if not node.sub_aggregations:

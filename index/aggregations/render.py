@@ -627,7 +627,23 @@ def _render_significant_terms(node, state):
     return body
 
 
-def _render_rare_terms(node, state: FlatTermsState):
+def _render_rare_terms(node, state):
+    if not isinstance(state, FlatTermsState):
+        # with sub-aggregations: buckets by key, the rarest first, then by key
+        chosen = sorted(((key, bucket) for key, bucket in state.buckets.items()
+                         if 1 <= bucket.doc_count <= node.spec.max_doc_count),
+                        key=lambda item: (item[1].doc_count, item[0]))
+        _consume_buckets(len(chosen), node)
+        buckets = []
+        for key, bucket in chosen:
+            rendered = {"key": key}
+            formatted = _format_value(key, state.value_type, state.date_format)
+            if formatted is not None:
+                rendered["key_as_string"] = formatted
+            rendered["doc_count"] = bucket.doc_count
+            rendered.update(_bucket_body(node, bucket))
+            buckets.append(rendered)
+        return {"buckets": buckets}
     rare = np.flatnonzero((state.counts >= 1) & (state.counts <= node.spec.max_doc_count))
     ordered = sorted(rare.tolist(), key=lambda position: state.keys[position])
     ordered.sort(key=lambda position: int(state.counts[position]))

@@ -348,7 +348,7 @@ def _parse_node(name: str, definition: Any, parse_query, depth: int) -> Aggregat
     spec = parser(name, type_name, dict(body), parse_query)
     sub_tree = EMPTY_TREE
     if sub_json is not None:
-        if type_name in ("significant_terms", "rare_terms"):
+        if type_name == "significant_terms":
             raise AggregationError(f"sub-aggregations of [{type_name}] are not supported "
                                    f"(aggregation [{name}])")
         if type_name in METRIC_TYPES:
@@ -721,12 +721,13 @@ def _parse_rare_terms(name, type_name, body, parse_query):
     missing = params.take("missing")
     include = _parse_include_exclude(params.take("include"), "include", name)
     exclude = _parse_include_exclude(params.take("exclude"), "exclude", name)
+    value_type = _parse_value_type(params.take("value_type"), name)
     params.take("precision")
     params.finish()
     unlimited = 2**31 - 1    # no shard cut: rarity is only known after the merge
     return RareTermsSpec(field_name, unlimited, unlimited, 1, 0,
                          (BucketOrder("_count", True), BucketOrder("_key", True)), missing, include,
-                         exclude, False, None, max_doc_count=max_doc_count)
+                         exclude, False, None, value_type, max_doc_count=max_doc_count)
 
 
 def _parse_include_exclude(value, key: str, name: str):
