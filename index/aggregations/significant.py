@@ -63,7 +63,12 @@ def parse_significant_terms(name: str, body: dict, parse_include_exclude) -> Sig
     for ignored in ("shard_min_doc_count", "execution_hint"):
         body.pop(ignored, None)
     if body:
-        raise AggregationError(f"[significant_terms] unknown field [{next(iter(body))}] in "
+        from index.aggregations.tree import did_you_mean
+        unknown = next(iter(body))
+        known = ("field", "size", "shard_size", "min_doc_count", "shard_min_doc_count", "execution_hint",
+                 "include", "exclude", "background_filter", "jlh", "percentage", "mutual_information",
+                 "chi_square", "gnd", "script_heuristic")
+        raise AggregationError(f"[significant_terms] unknown field [{unknown}]{did_you_mean(unknown, known)} in "
                                f"aggregation [{name}]")
     if shard_size is None:
         shard_size = int(size * 1.5 + 10)

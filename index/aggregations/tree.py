@@ -382,8 +382,10 @@ class _Body:
 
     def __init__(self, name: str, type_name: str, body: dict) -> None:
         self.name, self.type_name, self.body = name, type_name, body
+        self.asked: set[str] = {"field"}     # the keys the parser knows, for "did you mean"
 
     def take(self, key: str, default: Any = None) -> Any:
+        self.asked.add(key)
         return self.body.pop(key, default)
 
     def required_field(self) -> str:
@@ -439,8 +441,16 @@ class _Body:
     def finish(self) -> None:
         if self.body:
             key = next(iter(self.body))
-            raise AggregationError(f"[{self.type_name}] unknown field [{key}] in aggregation "
+            suggestion = did_you_mean(key, self.asked)
+            raise AggregationError(f"[{self.type_name}] unknown field [{key}]{suggestion} in aggregation "
                                    f"[{self.name}]")
+
+
+def did_you_mean(unknown: str, known) -> str:
+    """OpenSearch's suggestion for a misspelt key (`` did you mean [jlh]?``), or ""."""
+    import difflib
+    close = difflib.get_close_matches(unknown, sorted(known), n=1, cutoff=0.6)
+    return f" did you mean [{close[0]}]?" if close else ""
 
 
 def _parse_metric(name, type_name, body, parse_query):

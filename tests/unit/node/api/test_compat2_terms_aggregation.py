@@ -98,3 +98,12 @@ async def test_terms_bounds_are_refused_with_opensearchs_wording(api_node, optio
     status, body = await api_node.request("POST", "/test_1/_search", {
         "size": 0, "aggs": {"t": {"terms": {"field": "str", **options}}}})
     assert status == 400 and body["error"]["root_cause"][0]["reason"] == expected
+
+
+@pytest.mark.parametrize(("aggregation", "expected"), [
+    ({"significant_terms": {"field": "str", "jlp": {}}}, "[significant_terms] unknown field [jlp] did you mean [jlh]?"),
+    ({"terms": {"field": "str", "sizee": 3}}, "[terms] unknown field [sizee] did you mean [size]?")])
+async def test_a_misspelt_aggregation_field_gets_did_you_mean(api_node, aggregation, expected):
+    await index_documents(api_node, {"str": "abc"})
+    status, body = await api_node.request("POST", "/test_1/_search", {"size": 0, "aggs": {"foo": aggregation}})
+    assert status == 400 and expected in body["error"]["root_cause"][0]["reason"]
