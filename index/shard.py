@@ -1113,16 +1113,38 @@ class Shard:
                                              fence_term: int | None = None, replaying: bool = False
                                              ) -> tuple[list[OperationResult], Any] | None:
         """The replica's columnar fast path (ADR 0245), under the writer lock, after the fence: a
-        batch (from ``_parse_replicated_index_batch``) none of whose seq_nos is processed yet and
-        whose every id is absent, deleted or at an older (seq_no, term) is logged as one encoded
-        record and applied column-wise — exactly what ``_apply_replicated_locked`` per operation
-        does. None: not such a batch (nothing done; the general path takes it)."""
+        batch (from ``_parse_replicated_index_batch``) whose seq_nos are each new or already
+        processed under the same or a newer term (those answer "noop" and are not logged again), and
+        whose every other id is absent, deleted or at an older (seq_no, term), is logged as one
+        encoded record and applied column-wise — exactly what ``_apply_replicated_locked`` per
+        operation does. None: not such a batch (nothing done; the general path takes it)."""
+        all_operations = operations
         kinds, seq_nos, terms, versions, document_ids, sources, routings = zip(*map(_REPLICATED_COLUMNS, operations))
         tracker = self._tracker
-        if min(seq_nos) <= tracker.checkpoint:
-            return None
-        if tracker.processed_above and not tracker.processed_above.keys().isdisjoint(seq_nos):
-            return None          # a repeated or re-termed seq_no: the general path decides per operation
+        already_applied: list[int] = []
+        if min(seq_nos) <= tracker.checkpoint or (
+                tracker.processed_above and not tracker.processed_above.keys().isdisjoint(seq_nos)):
+            # a resent operation (recovery overlapping live writes, a retried request) is a no-op
+            # result; a seq_no processed under an older term needs the general path's rules
+            checkpoint = tracker.checkpoint
+            for position, seq_no in enumerate(seq_nos):
+                if seq_no <= checkpoint:
+                    already_applied.append(position)
+                    continue
+                known_term = tracker.processed_above.get(seq_no)
+                if known_term is None:
+                    continue
+                if known_term < terms[position]:
+                    return None
+                already_applied.append(position)
+            if len(already_applied) == len(operations):
+                return None      # nothing to apply: the general path is as cheap
+            skipped = set(already_applied)
+            kept = [position for position in range(len(operations)) if position not in skipped]
+            operations = [operations[position] for position in kept]
+            values = [values[position] for position in kept]
+            kinds, seq_nos, terms, versions, document_ids, sources, routings = zip(
+                *map(_REPLICATED_COLUMNS, operations))
         count = len(operations)
         states = self._current_states(list(document_ids), ())
         existing = [position for position, state in enumerate(states) if state is not None]
@@ -1170,6 +1192,14 @@ class Shard:
                 self._roll_translog_if_large()
         results = list(map(build_operation_result, document_ids, outcomes, seq_nos, terms, versions,
                            repeat(None, count), operations, sources))
+        if already_applied:
+            # the general path's answer for an operation already applied, at its place in the batch
+            applied_results = iter(results)
+            noop_positions = set(already_applied)
+            results = [build_operation_result(operation.document_id, "noop", operation.seq_no, operation.primary_term,
+                                              operation.version, None, operation, None)
+                       if position in noop_positions else next(applied_results)
+                       for position, operation in enumerate(all_operations)]
         return results, location
 
     def _already_applied(self, operation: ReplicatedOperation) -> bool:

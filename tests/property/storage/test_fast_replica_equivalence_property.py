@@ -154,8 +154,12 @@ def test_fast_replica_path_takes_a_plain_batch_and_leaves_repeats_to_the_general
     assert [result.result for result in results] == ["created"] * 5 and shard.local_checkpoint == 4
     repeated = shard.apply_as_replica(batch[:2], 1)           # same (seq_no, term): no-ops
     assert [result.result for result in repeated] == ["noop", "noop"]
-    assert taken == [True, False]
-    assert len(list(shard.operations_since(-1))) == 5
+    overlapping = batch[3:] + [ReplicatedOperation("index", 5, 1, 1, "f", b'{"n": 5}')]   # seq_nos 0, 4 and new 5
+    partly = shard.apply_as_replica(overlapping, 1)
+    assert [result.result for result in partly] == ["noop", "noop", "created"]
+    assert [result.source for result in partly] == [None, None, b'{"n": 5}']
+    assert taken == [True, False, True]
+    assert len(list(shard.operations_since(-1))) == 6 and shard.local_checkpoint == 5
     shard.close()
 
 
@@ -173,3 +177,15 @@ def test_fast_replica_replay_applies_a_logged_record_as_one_batch_and_restores_e
     assert reopened.local_checkpoint == 2 and reopened.max_seq_no == 6 and reopened.max_primary_term == 2
     assert reopened.get("id5").routing == "r"
     reopened.close()
+
+
+def test_fast_replica_path_applies_a_higher_term_over_a_seq_no_processed_under_a_lower_one(tmp_path) -> None:
+    def index(seq_no, term, document_id):
+        return ReplicatedOperation("index", seq_no, term, 1, document_id, orjson.dumps({"n": seq_no}))
+
+    script = [("replicate", [index(1, 1, "a"), index(3, 1, "c")], None),              # gaps at 0 and 2
+              ("replicate", [index(1, 2, "b"), index(2, 2, "e"), index(3, 1, "d")], 2)]
+    with_fast_path = _run(tmp_path / "fast", script, True)
+    assert with_fast_path == _run(tmp_path / "general", script, False)
+    second_batch_results = with_fast_path[2]
+    assert [(view[0], view[1]) for view in second_batch_results] == [("b", "created"), ("e", "created"), ("d", "noop")]
