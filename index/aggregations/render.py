@@ -418,8 +418,8 @@ def max_buckets() -> int:
     try:
         limit = provider()
         return MAX_BUCKETS if limit is None else int(limit)
-    except (TypeError, ValueError):
-        return MAX_BUCKETS   # an unparsable setting never takes searches down; the API validates it
+    except Exception:  # noqa: BLE001 — a provider whose node is gone, or an unparsable value:
+        return MAX_BUCKETS   # never takes searches down; the settings API validates the value
 
 
 def _check_bucket_count(count: int, node) -> None:
