@@ -163,7 +163,8 @@ def test_fast_replica_path_takes_a_plain_batch_and_leaves_repeats_to_the_general
     shard.close()
 
 
-def test_fast_replica_replay_applies_a_logged_record_as_one_batch_and_restores_everything(tmp_path, monkeypatch) -> None:
+def test_fast_replica_replay_applies_a_logged_record_as_one_batch_and_restores_everything(tmp_path,
+                                                                                        monkeypatch) -> None:
     shard = _open(tmp_path)
     shard.apply_as_replica([ReplicatedOperation("index", seq_no, 2, 1, f"id{seq_no}", orjson.dumps({"n": seq_no}),
                                                 routing="r" if seq_no % 2 else None)
