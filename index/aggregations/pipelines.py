@@ -108,8 +108,8 @@ def validate_parent(node, parent) -> None:
 def bucket_value(bucket: dict, path: str, gap_policy: str = "skip", empty_bucket_is_gap: bool = True):
     """The number `path` names inside one rendered bucket ("_count", "agg", "agg.metric",
     "single>agg.metric"); None for a gap (insert_zeros turns gaps into 0). A bucket without
-    documents is a gap for any path but ``_count`` (``empty_bucket_is_gap``; derivative keeps
-    reading its metric — see docs/aggregations.md)."""
+    documents is a gap for any path but ``_count`` (``empty_bucket_is_gap``), as OpenSearch's
+    BucketHelpers.resolveBucketValue."""
     value = _resolve(bucket, path)
     if empty_bucket_is_gap and path not in ("_count", "_key") and bucket.get("doc_count") == 0:
         # an empty bucket's metric is a gap, as OpenSearch's BucketHelpers.resolveBucketValue
@@ -259,11 +259,17 @@ def apply_parent_pipelines(body: dict, pipelines) -> dict:
                     running += float(value)
                 bucket[node.name] = _with_meta({"value": running}, node)
         elif node.type == "derivative":
+            # as OpenSearch's DerivativePipelineAggregator: every bucket after the first carries a
+            # derivative; a gap (NaN there: an empty bucket under `skip`) on either side makes it
+            # NaN, rendered null
+            first = True
             previous = None
             for _, bucket in items:
-                value = bucket_value(bucket, spec.buckets_path, spec.gap_policy, empty_bucket_is_gap=False)
-                if previous is not None and value is not None:
-                    bucket[node.name] = _with_meta({"value": float(value) - float(previous)}, node)
+                value = bucket_value(bucket, spec.buckets_path, spec.gap_policy)
+                if not first:
+                    gradient = None if value is None or previous is None else float(value) - float(previous)
+                    bucket[node.name] = _with_meta({"value": gradient}, node)
+                first = False
                 previous = value
         elif node.type == "bucket_sort":
             if spec.sort:

@@ -49,7 +49,9 @@ def test_parent_pipelines_add_running_sums_and_differences_to_each_bucket():
     buckets = result["monthly"]["buckets"]
     assert [b["running"]["value"] for b in buckets] == [15.0, 16.0, 16.0, 48.0]
     assert "change" not in buckets[0]
-    assert [b["change"]["value"] for b in buckets[1:]] == [-14.0, -1.0, 32.0]
+    # month 3 is empty: a gap under the default `skip`, so its derivative and the next one are
+    # NaN in OpenSearch (DerivativePipelineAggregator), rendered null
+    assert [b["change"]["value"] for b in buckets[1:]] == [-14.0, None, None]
 
 
 def test_bucket_sort_reorders_and_pages_terms_buckets():

@@ -80,3 +80,18 @@ def test_decimal_patterns_print_as_java_decimal_format():
     assert format_decimal(2.5, "0") == "2"          # half-even
     assert format_decimal(7, "000") == "007"
     assert format_decimal(-3.25, "0.0") == "-3.2"
+
+
+async def test_derivative_over_an_empty_bucket_is_null_unless_gaps_are_zeros(api_node):
+    await make_index(api_node, "test", {"n": {"type": "long"}, "v": {"type": "double"}},
+                     {"n": 1, "v": 10.0}, {"n": 2, "v": 4.0}, {"n": 4, "v": 7.0})
+
+    async def changes(gap_policy):
+        aggregations = await aggregate(api_node, "test", {"h": {"histogram": {"field": "n", "interval": 1},
+                                                                "aggs": {"s": {"sum": {"field": "v"}},
+                                                                         "d": {"derivative": {"buckets_path": "s",
+                                                                                              "gap_policy": gap_policy}}}}})
+        return [bucket.get("d", {}).get("value", "absent") for bucket in aggregations["h"]["buckets"]]
+
+    assert await changes("skip") == ["absent", -6.0, None, None]
+    assert await changes("insert_zeros") == ["absent", -6.0, -4.0, 7.0]
