@@ -41,9 +41,6 @@ from node.cluster.joining import JoinDiscoveryError, discover_voters, register_j
 from node.cluster.membership import join_cluster, leave_cluster
 from node.cluster.metadata import ClusterMetadata
 from node.config import NodeConfig, config_to_json
-from node.http.app import create_app
-from node.http.context import NodeContext
-from node.http.serving import serve_http
 from node.logs import close_logging, configure_logging, get_logger
 from node.metrics import NodeMetrics
 from node import testing_settings
@@ -293,6 +290,12 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
                                config.log_level, get_logger("workers"), metrics=metrics)
         # the worker processes boot (imports, ~seconds) while this process builds the app
         await nursery.start(workers.run)
+        # imported only now (quart, hypercorn and, in create_app, every API module: ~1 s of CPU
+        # under load): before the workers were spawned it delayed their boot — the longest part of
+        # a restart — by as much; now it runs while they boot
+        from node.http.app import create_app
+        from node.http.context import NodeContext
+        from node.http.serving import serve_http
         metadata = ClusterMetadata(adapter, get_logger("cluster"), metrics)
         transport_handlers = TransportHandlers()
         transport_faults = None
