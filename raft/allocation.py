@@ -149,7 +149,10 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str], excluded: f
                                         allocation_id=source.allocation_id, promote_allocation_id=promote))
         else:
             in_flight += 1
-    move_budget = _setting_int(state, CONCURRENT_REBALANCE_SETTING, DEFAULT_CONCURRENT_REBALANCE) - in_flight
+    rebalance_limit = _setting_int(state, CONCURRENT_REBALANCE_SETTING, DEFAULT_CONCURRENT_REBALANCE)
+    if rebalance_limit < 0:
+        rebalance_limit = len(shards)  # -1: unlimited, as in OpenSearch (one move per shard at most)
+    move_budget = rebalance_limit - in_flight
     if move_budget <= 0:
         return
     # an unassigned copy (nowhere to place it now): redundancy is not restored, no moves. A copy

@@ -102,3 +102,22 @@ def test_rebalancing_converges_without_ever_losing_an_in_sync_copy():
         for shard_copy in shard.copies:
             per_node[shard_copy.node_id] = per_node.get(shard_copy.node_id, 0) + 1
     assert sorted(per_node.values()) == [3, 3, 3, 3]
+
+
+def test_cluster_concurrent_rebalance_of_minus_one_is_unlimited_and_zero_stops_moves():
+    state, counter = balanced_cluster_then_one_node_empty(
+        12, {"cluster.routing.allocation.cluster_concurrent_rebalance": "-1",
+             "cluster.routing.allocation.node_concurrent_recoveries": "10"})
+    live = ("n1", "n2", "n3", "n4")
+    # n1..n3 hold 8 copies each; n4 needs 6 to balance
+    assert len(moves(allocation_decisions(state, live, lambda: f"b{next(counter)}"))) == 6
+    stopped, _ = apply(state, c.PutClusterSettings(
+        persistent={"cluster.routing.allocation.cluster_concurrent_rebalance": "0"}))
+    assert moves(allocation_decisions(stopped, live, lambda: f"b{next(counter)}")) == []
+
+
+def test_a_target_takes_no_more_moves_than_node_concurrent_recoveries():
+    state, counter = balanced_cluster_then_one_node_empty(
+        12, {"cluster.routing.allocation.cluster_concurrent_rebalance": "-1"})
+    relocations = moves(allocation_decisions(state, ("n1", "n2", "n3", "n4"), lambda: f"b{next(counter)}"))
+    assert len(relocations) == 2  # node_concurrent_recoveries defaults to 2
