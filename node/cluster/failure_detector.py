@@ -212,9 +212,9 @@ class FailureDetector:
                 answered = payload.get("node_id") == node_id
                 if answered:
                     reported = reported_copies_from_wire(payload.get("held_copies"))
-                    # a node's first report (or a changed one) may let a red shard's primary come
-                    # back: wake the allocation loop now rather than at its next tick
-                    reports_changed = self.reported_by_node.get(node_id) != reported
+                    # a node's first non-empty report (or a changed one) may let a red shard's
+                    # primary come back: wake the allocation loop now rather than at its next tick
+                    reports_changed = self.reported_by_node.get(node_id, []) != reported
                     self.reported_by_node[node_id] = reported
             except RequestTimeoutError:
                 answered = False
