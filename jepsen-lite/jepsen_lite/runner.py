@@ -46,6 +46,9 @@ PROBE_WRITE_TIMEOUT_SECONDS = 4.0
 PROBE_PROMOTION_BOUND_SECONDS = 60.0
 
 
+SOAK_SET_SECONDS_PER_LIMIT = 360.0   # the set workload acknowledged ~3,000 adds in its first ~400 s of a soak
+
+
 @dataclass(frozen=True)
 class RunOptions:
     profile: str
@@ -169,13 +172,22 @@ class Run:
 
     # ------------------------------------------------------------------ workloads
 
+    def set_document_limit(self) -> int:
+        """How many unique documents the set workload adds: ``max_set_documents`` for the CI profile;
+        a soak adds as many per SOAK_SET_SECONDS_PER_LIMIT of planned faults, so the set workload
+        writes for the whole soak instead of stopping after its first minutes."""
+        if self.options.profile != "soak":
+            return self.options.max_set_documents
+        periods = max(1.0, self.options.soak_seconds / SOAK_SET_SECONDS_PER_LIMIT)
+        return int(self.options.max_set_documents * periods)
+
     def set_worker(self, process: int) -> None:
         rng = process_rng(self.options.seed, process)
         clients = {name: NodeClient(address, self.options.operation_timeout_seconds)
                    for name, address in self.addresses.items()}
         names = sorted(clients)
         sequence = 0
-        per_worker_limit = self.options.max_set_documents // max(1, self.options.set_workers)
+        per_worker_limit = self.set_document_limit() // max(1, self.options.set_workers)
         try:
             while not self.stop_workers.is_set():
                 node = rng.choice(names)

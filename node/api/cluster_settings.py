@@ -30,6 +30,12 @@ def _non_negative_integer(key: str, value: Any) -> None:
         raise IllegalArgumentError(f"Failed to parse value [{value}] for setting [{key}] must be >= 0")
 
 
+def _integer_or_minus_one(key: str, value: Any) -> None:
+    """OpenSearch's "-1 means unlimited" integers (cluster_concurrent_rebalance)."""
+    if str(value).strip() != "-1":
+        _non_negative_integer(key, value)
+
+
 def _time_value(key: str, value: Any) -> None:
     parse_time_seconds(value, key)
 
@@ -67,6 +73,7 @@ EXACT_SETTINGS: dict[str, SettingValidator] = {
     "quidditch.udf.max_memory_per_instance": _udf_limit,
     "cluster.routing.allocation.node_concurrent_recoveries": _non_negative_integer,
     "cluster.routing.allocation.node_initial_primaries_recoveries": _non_negative_integer,
+    "cluster.routing.allocation.cluster_concurrent_rebalance": _integer_or_minus_one,  # raft/allocation, ADR 0250
 }
 
 # families read by name patterns (allocation filters take any attribute: exclude._name, ._ip ...)

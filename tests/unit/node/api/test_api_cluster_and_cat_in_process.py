@@ -199,3 +199,13 @@ async def test_nodes_info_reports_an_active_test_only_switch_and_nothing_otherwi
         assert only_node["settings"] == {"quidditch.test.unsafe_ack_before_replication": "true"}
     finally:
         testing_settings.activate(previous, logging.getLogger("test"))
+
+
+async def test_concurrent_rebalance_takes_minus_one_or_a_count_and_refuses_anything_else(api_node):
+    key = "cluster.routing.allocation.cluster_concurrent_rebalance"
+    for good in (-1, 0, 4):
+        status, _ = await api_node.request("PUT", "/_cluster/settings", {"persistent": {key: good}})
+        assert status == 200, good
+    for bad in ("many", -2):
+        status, body = await api_node.request("PUT", "/_cluster/settings", {"persistent": {key: bad}})
+        assert status == 400 and key in body["error"]["reason"], bad
