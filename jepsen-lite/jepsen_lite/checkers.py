@@ -497,6 +497,21 @@ def check_recovery_times(nemesis_events: list[dict], operations: list[Operation]
                                 f"within {bound_seconds} s" if unrecovered else "")
 
 
+# ---------------------------------------------------------------------------------- node crashes
+
+
+def check_node_crashes(crashes: list[dict] | None) -> CheckerResult:
+    """Node processes that exited although no nemesis step killed them (a crash of the node
+    itself: an unhandled exception, an abort). ``None``: the run had no local nodes to watch."""
+    if crashes is None:
+        return skipped("node-crashes", "the nodes are not this run's processes (--endpoints)")
+    counts = {"crashes": len(crashes)}
+    return CheckerResult("node-crashes", "invalid" if crashes else "valid", counts, {"crashes": crashes[:50]},
+                         reason=(f"{len(crashes)} node processes exited on their own: "
+                                 + ", ".join(f"{c['node']} at +{c['time']} s (exit {c['exit_code']})"
+                                             for c in crashes[:5])) if crashes else "")
+
+
 # ---------------------------------------------------------------------------------- known anomalies
 
 

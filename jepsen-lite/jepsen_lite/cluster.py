@@ -94,6 +94,9 @@ class LocalNode:
     incarnation: int = 0
     paused: bool = False
     host: str = "127.0.0.1"
+    # set before this run kills or stops the process: an exit without it is the node's own crash
+    exit_expected: bool = False
+    crash_recorded: bool = False
 
     @property
     def http_address(self) -> str:
@@ -127,6 +130,7 @@ class LocalCluster:
     # set_clock_offset rewrites while the node runs (the clock-skew nemesis)
     clock_files: bool = False
     nodes: list[LocalNode] = field(default_factory=list)
+    noticed_exits: list = field(default_factory=list)   # crashes seen by restart(), not yet reported
 
     def __post_init__(self) -> None:
         self.run_directory = Path(self.run_directory)
@@ -220,6 +224,26 @@ class LocalCluster:
             node.process = subprocess.Popen(self.command(node), stdout=output, stderr=subprocess.STDOUT,
                                             start_new_session=True, cwd=self.working_directory, env=environment)
         node.paused = False
+        node.exit_expected = False
+        node.crash_recorded = False
+
+    def unexpected_exits(self) -> list[tuple[str, int, int]]:
+        """(name, incarnation, exit code) of each node process that has exited although this run
+        neither killed nor stopped it — a crash of the node itself. Each exit is reported once,
+        including one noticed only when a heal restarted the node."""
+        exits, self.noticed_exits = self.noticed_exits, []
+        for node in self.nodes:
+            exits.extend(self._notice_exit(node))
+        return exits
+
+    def _notice_exit(self, node: LocalNode) -> list[tuple[str, int, int]]:
+        if node.process is None or node.exit_expected or node.crash_recorded:
+            return []
+        code = node.process.poll()
+        if code is None:
+            return []
+        node.crash_recorded = True
+        return [(node.name, node.incarnation, code)]
 
     def wait_until_listening(self, node: LocalNode, timeout_seconds: float = STARTUP_TIMEOUT_SECONDS) -> None:
         """ports.json of this incarnation written and GET / answering."""
@@ -258,6 +282,7 @@ class LocalCluster:
     def kill(self, name: str) -> None:
         node = self.node(name)
         if node.process is not None and node.process.poll() is None:
+            node.exit_expected = True
             os.killpg(node.process.pid, signal.SIGKILL)
             node.process.wait()
         node.paused = False
@@ -266,6 +291,7 @@ class LocalCluster:
         node = self.node(name)
         if node.is_running():
             return
+        self.noticed_exits.extend(self._notice_exit(node))
         node.incarnation += 1
         self.launch(node)
         self.wait_until_listening(node)
@@ -294,6 +320,8 @@ class LocalCluster:
     def stop(self) -> None:
         """SIGCONT (a stopped process cannot handle SIGTERM), SIGTERM, wait, then SIGKILL the
         group — only the groups this cluster started, by pid."""
+        for node in self.nodes:
+            node.exit_expected = True
         for node in self.nodes:
             if node.is_running():
                 try:

@@ -93,6 +93,8 @@ class Run:
         self.register_index = f"jepsen-register-{suffix}"
         self.history = History(self.out / "history.jsonl")
         self.stop_workers = threading.Event()
+        self.node_crashes: list[dict] = []
+        self.crash_lock = threading.Lock()
         self.stop_observer = threading.Event()
         self.observations: list[dict] = []
         self.register_lock = threading.Lock()
@@ -113,6 +115,18 @@ class Run:
         print(line, flush=True)
         with open(self.out / "run.log", "a", encoding="utf-8") as output:
             output.write(line + "\n")
+
+    def record_node_crashes(self) -> None:
+        """Note node processes that died without a nemesis step (checked by node-crashes)."""
+        if self.cluster is None:
+            return
+        with self.crash_lock:   # the observer thread and the main thread both look
+            exits = self.cluster.unexpected_exits()
+        for name, incarnation, code in exits:
+            crash = {"time": round(time.monotonic() - self.history.started_at, 3), "node": name,
+                     "incarnation": incarnation, "exit_code": code}
+            self.node_crashes.append(crash)
+            self.say(f"node {name} (incarnation {incarnation}) exited on its own with code {code}")
 
     def incarnation(self, name: str) -> int:
         return self.cluster.node(name).incarnation if self.cluster is not None else 0
@@ -299,6 +313,7 @@ class Run:
                         self.observations.append(observation)
                         output.write(orjson.dumps(observation) + b"\n")
                         output.flush()
+                    self.record_node_crashes()
                     self.stop_observer.wait(1.0)
         finally:
             for client in clients.values():
@@ -649,6 +664,7 @@ class Run:
                 convergence_report = self.converge()
                 self.final_reads()
         finally:
+            self.record_node_crashes()   # before cleanup stops the nodes (expected exits)
             self.stop_observer.set()
             for thread in threads:
                 thread.join(5)
@@ -659,7 +675,8 @@ class Run:
                            checkers.check_stale_reads(operations, nemesis.events if nemesis else []), checkers.check_linearizable_registers(operations),
                            checkers.check_masters(self.observations), checkers.check_convergence(convergence_report),
                            checkers.check_recovery_times(nemesis.events if nemesis else [], operations,
-                                                         options.recovery_bound_seconds)]
+                                                         options.recovery_bound_seconds),
+                           checkers.check_node_crashes(self.node_crashes if self.cluster is not None else None)]
         checker_results = [checkers.mark_known(result, known) for result in checker_results]
         if nemesis is not None:
             for fault in options.faults:
