@@ -31,6 +31,7 @@ import trio
 
 from index.errors import IndexEngineError, LimitExceededError, QueryParsingError
 from index.query import SearchRequest, merge_shard_results, parse_search_request
+from index.query.request import TRACK_ALL_TOTAL_HITS, TRACK_NO_TOTAL_HITS
 from index.query.results import ShardHit, ShardSearchResult
 from node.coordination.resolve import IndicesOptions, resolve_indices
 from node.coordination.shards import SHARD_CALL_TRANSPORT_METHOD
@@ -53,6 +54,17 @@ LIST_POINT_IN_TIMES_METHOD = "search/list_point_in_times"
 
 
 # --------------------------------------------------------------------------- values
+
+
+def without_disabled_sources(hits: list[dict], state: Any) -> list[dict]:
+    """Hits of indices whose mapping says ``_source: {enabled: false}`` carry no ``_source``, as in
+    OpenSearch (the shard still keeps the source internally: the log and recovery need it)."""
+    disabled = {name for name, index in state.indices.items()
+                if isinstance(index.mappings.get("_source"), dict) and index.mappings["_source"].get("enabled") is False}
+    if not disabled:
+        return hits
+    return [{key: value for key, value in hit.items() if key != "_source"} if hit.get("_index") in disabled else hit
+            for hit in hits]
 
 
 @dataclass(frozen=True, slots=True)
@@ -396,6 +408,15 @@ class SearchCoordinator:
                 raise SearchPhaseExecutionError("query", [
                     ShardFailure(t.index_name, t.index_uuid, t.shard_number, t.node_id, error) for t in targets])
             raise
+        if parse_boolean(query_params.get("rest_total_hits_as_int"), "rest_total_hits_as_int"):
+            tracked = request.track_total_hits
+            if tracked not in (TRACK_ALL_TOTAL_HITS, TRACK_NO_TOTAL_HITS):
+                if "track_total_hits" in query_params or (isinstance(body, dict) and "track_total_hits" in body):
+                    raise IllegalArgumentError(
+                        f"[rest_total_hits_as_int] cannot be used if the tracking of total hits is not accurate, "
+                        f"got {tracked}")
+                # as OpenSearch: an integer total must be exact, so the default becomes "track all"
+                request = replace(request, track_total_hits=TRACK_ALL_TOTAL_HITS)
         if scroll:
             if request.from_ > 0:
                 raise ApiError("Validation Failed: 1: using [from] is not allowed in a scroll context;",
@@ -547,13 +568,13 @@ class SearchCoordinator:
         response["_shards"] = shards_header(outcome.total_shards, outcome.failures)
         hits: dict[str, Any] = {}
         total = merged.total_json()
+        as_int = parse_boolean(query_params.get("rest_total_hits_as_int"), "rest_total_hits_as_int")
         if total is not None:
-            if parse_boolean(query_params.get("rest_total_hits_as_int"), "rest_total_hits_as_int"):
-                hits["total"] = total["value"]
-            else:
-                hits["total"] = total
+            hits["total"] = total["value"] if as_int else total
+        elif as_int:
+            hits["total"] = -1   # track_total_hits: false, rendered as OpenSearch renders it as an integer
         hits["max_score"] = merged.max_score
-        hits["hits"] = outcome.hits
+        hits["hits"] = without_disabled_sources(outcome.hits, self.services.state)
         response["hits"] = hits
         if outcome.request.aggregations is not None:
             from index.aggregations import render_response

@@ -121,6 +121,26 @@ def test_track_total_hits_false_leaves_the_total_out_and_rest_total_hits_as_int_
     assert response["hits"]["total"] == 30
 
 
+def test_rest_total_hits_as_int_needs_an_exact_total_and_renders_an_untracked_one_as_minus_one(library):
+    response = library.search(index=INDEX, params={"rest_total_hits_as_int": "true", "track_total_hits": "false"})
+    assert response["hits"]["total"] == -1
+    with pytest.raises(RequestError) as raised:
+        library.search(index=INDEX, params={"rest_total_hits_as_int": "true", "track_total_hits": "10"})
+    assert raised.value.info["error"]["reason"] == ("[rest_total_hits_as_int] cannot be used if the tracking of "
+                                                    "total hits is not accurate, got 10")
+
+
+def test_an_index_with_source_disabled_returns_hits_without_source(opensearch_client):
+    opensearch_client.indices.create(index="no-source-search", body={
+        "settings": {"number_of_replicas": 0}, "mappings": {"_source": {"enabled": False}}})
+    try:
+        opensearch_client.index(index="no-source-search", id="1", body={"foo": "bar"}, refresh=True)
+        hit = opensearch_client.search(index="no-source-search")["hits"]["hits"][0]
+        assert hit["_id"] == "1" and "_source" not in hit
+    finally:
+        opensearch_client.indices.delete(index="no-source-search")
+
+
 def test_scroll_returns_every_document_once_and_clear_scroll_frees_it(library):
     response = library.search(index=INDEX, scroll="1m", body={"size": 4, "sort": ["_doc"]})
     scroll_id = response["_scroll_id"]
