@@ -246,11 +246,15 @@ def register(app: Any, services: Any) -> None:
                           Column("creation.date", ("cd",), default=False, numeric=True),
                           Column("creation.date.string", ("cds",), default=False)])
         wanted_health = query.get("health")
+        if wanted_health is not None and wanted_health not in ("green", "yellow", "red"):
+            raise IllegalArgumentError(f"failed to parse [health]: expected green, yellow or red, "
+                                       f"got [{wanted_health}]")
         for name in names:
             metadata = state.indices[name]
             statistics = [answer.statistics for answer in answers
                           if answer.index_name == name and answer.statistics is not None]
-            health = index_health(state, name)[0] if metadata.state == "open" else None
+            # a closed index keeps its shard copies (replicated since OpenSearch 7.2): it has a health
+            health = index_health(state, name)[0]
             if wanted_health and health != wanted_health:
                 continue
             opened = metadata.state == "open"

@@ -209,3 +209,15 @@ async def test_concurrent_rebalance_takes_minus_one_or_a_count_and_refuses_anyth
     for bad in ("many", -2):
         status, body = await api_node.request("PUT", "/_cluster/settings", {"persistent": {key: bad}})
         assert status == 400 and key in body["error"]["reason"], bad
+
+
+async def test_cat_indices_shows_the_health_of_a_closed_index_and_refuses_an_unknown_health_filter(api_node):
+    await api_node.request("PUT", "/closing", {"settings": {"number_of_replicas": 0}})
+    await api_node.request("POST", "/closing/_close")
+    _, rows = await api_node.request("GET", "/_cat/indices/closing?format=json")
+    assert rows[0]["status"] == "close" and rows[0]["health"] in ("green", "yellow", "red")
+    _, open_rows = await api_node.request("GET", "/_cat/indices?format=json")
+    _, green = await api_node.request("GET", "/_cat/indices?format=json&health=" + rows[0]["health"])
+    assert "closing" in {row["index"] for row in green} and len(green) <= len(open_rows)
+    status, body = await api_node.request("GET", "/_cat/indices?health=invalid-health-value")
+    assert status == 400 and body["error"]["type"] == "illegal_argument_exception"
