@@ -327,7 +327,9 @@ def fetch_hits(searcher: Any, request: SearchRequest, hits: Sequence[ShardHit],
         source: dict | None = None
         if source_wanted or request.highlight is not None or request.fields:
             source = orjson.loads(segment.source(doc))
-        if source_wanted and source is not None and request.stored_fields is None:
+        # stored_fields without "_source" in the list leaves the source out, as OpenSearch
+        if source_wanted and source is not None and (request.stored_fields is None
+                                                      or "_source" in request.stored_fields):
             body["_source"] = filter_source(source, request.source.includes, request.source.excludes)
         fields: dict[str, list] = {}
         if request.fields and source is not None:

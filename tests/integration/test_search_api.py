@@ -376,3 +376,10 @@ def test_typed_keys_prefixes_every_aggregation_with_its_type(library):
     assert set(aggregations) == {"sterms#genres", "lterms#years", "filter#only_scifi"}
     assert "sum#pages" in aggregations["sterms#genres"]["buckets"][0]
     assert "tdigest_percentiles#p" in aggregations["filter#only_scifi"]
+
+
+def test_stored_fields_leave_the_source_out_unless_they_list_it(library):
+    hit = library.search(index=INDEX, body={"stored_fields": ["genre"], "size": 1})["hits"]["hits"][0]
+    assert "_source" not in hit
+    hit = library.search(index=INDEX, body={"stored_fields": ["genre", "_source"], "size": 1})["hits"]["hits"][0]
+    assert hit["_source"]["genre"] in GENRES
