@@ -527,3 +527,24 @@ def syntax_to_query_nodes(syntax: Any, default_fields: list[tuple[str, float]],
     combined = per_field[0] if len(per_field) == 1 else nodes.DisMaxQuery(
         queries=tuple(per_field), tie_breaker=options.tie_breaker)
     return _with_boost(combined, leaf.boost)
+
+
+def regular_expressions_in(query: nodes.QueryNode) -> list[str]:
+    """Every regular expression ``query`` would run: regexp queries and ``/regex/`` terms of
+    query_string queries, anywhere in the tree — so a caller can enforce index.max_regex_length
+    before any shard compiles one. A query_string that does not tokenize contributes nothing
+    here; parsing it reports the syntax error."""
+    found: list[str] = []
+    pending = [query]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, nodes.RegexpQuery):
+            found.append(str(node.value))
+        elif isinstance(node, nodes.QueryStringQuery):
+            try:
+                found.extend(token.text for token in _tokenize(node.query, False) if token.kind == "regexp")
+            except Exception:  # noqa: BLE001 — the real parse reports it with its own message
+                pass
+        pending.extend(node.children())
+    return found
+

@@ -31,11 +31,12 @@ import trio
 
 from index.errors import IndexEngineError, LimitExceededError, QueryParsingError
 from index.query import SearchRequest, merge_shard_results, parse_search_request
+from index.query.query_string import regular_expressions_in
 from index.query.request import TRACK_ALL_TOTAL_HITS, TRACK_NO_TOTAL_HITS
 from index.query.results import ShardHit, ShardSearchResult
 from node.coordination.resolve import IndicesOptions, resolve_indices
 from node.coordination.shards import SHARD_CALL_TRANSPORT_METHOD
-from node.coordination.values import parse_boolean, parse_time_seconds
+from node.coordination.values import parse_boolean, parse_integer, parse_time_seconds
 from node.errors import (
     ApiError, IllegalArgumentError, NotSupportedError, STATUS_BY_OPENSEARCH_TYPE, error_fields,
 )
@@ -48,6 +49,8 @@ SHARD_CALL_TIMEOUT_SECONDS = 120.0
 FETCH_WITH_QUERY_MAX_WINDOW = 50         # from + size
 FETCH_WITH_QUERY_MAX_SHARDS = 8
 SEARCH_ID_VERSION = 1
+DEFAULT_MAX_DOCVALUE_FIELDS_SEARCH = 100   # index.max_docvalue_fields_search, OpenSearch's default
+DEFAULT_MAX_REGEX_LENGTH = 1000           # index.max_regex_length, OpenSearch's default
 # transport methods between coordinators (registered by node/api/search.py)
 CLOSE_ALL_CONTEXTS_METHOD = "search/close_all_contexts"
 LIST_POINT_IN_TIMES_METHOD = "search/list_point_in_times"
@@ -324,6 +327,36 @@ class SearchCoordinator:
                 ordinal += 1
         return targets, failures
 
+    def smallest_index_setting(self, index_names: list[str], key: str, default: int) -> int:
+        """The smallest value of an integer index setting over ``index_names`` (each index's own
+        limit holds for a search spanning several), ``default`` where unset."""
+        values = []
+        for index_name in index_names:
+            index = self.state.indices.get(index_name)
+            raw = index.settings.get(key) if index is not None else None
+            values.append(parse_integer(raw, key, default, minimum=0) if raw not in (None, "") else default)
+        return min(values, default=default)
+
+    def check_request_limits(self, request: SearchRequest, index_names: list[str]) -> None:
+        """index.max_docvalue_fields_search (100) and index.max_regex_length (1000), with
+        OpenSearch's messages, before any shard does the work."""
+        docvalue_limit = self.smallest_index_setting(index_names, "index.max_docvalue_fields_search",
+                                                     DEFAULT_MAX_DOCVALUE_FIELDS_SEARCH)
+        if len(request.docvalue_fields) > docvalue_limit:
+            raise IllegalArgumentError(
+                f"Trying to retrieve too many docvalue_fields. Must be less than or equal to: [{docvalue_limit}] "
+                f"but was [{len(request.docvalue_fields)}]. This limit can be set by changing the "
+                f"[index.max_docvalue_fields_search] index level setting.")
+        regex_limit = self.smallest_index_setting(index_names, "index.max_regex_length", DEFAULT_MAX_REGEX_LENGTH)
+        queries = [request.query] + ([request.post_filter] if request.post_filter is not None else [])
+        for query in queries:
+            for expression in regular_expressions_in(query):
+                if len(expression) > regex_limit:
+                    raise IllegalArgumentError(
+                        f"The length of regex [{len(expression)}] used in the Regexp Query request has exceeded "
+                        f"the allowed maximum of [{regex_limit}]. This maximum can be set by changing the "
+                        f"[index.max_regex_length] index level setting.")
+
     def max_result_window(self, index_names: list[str]) -> int:
         window = None
         for index_name in index_names:
@@ -408,6 +441,7 @@ class SearchCoordinator:
                 raise SearchPhaseExecutionError("query", [
                     ShardFailure(t.index_name, t.index_uuid, t.shard_number, t.node_id, error) for t in targets])
             raise
+        self.check_request_limits(request, index_names)
         if parse_boolean(query_params.get("rest_total_hits_as_int"), "rest_total_hits_as_int"):
             tracked = request.track_total_hits
             if tracked not in (TRACK_ALL_TOTAL_HITS, TRACK_NO_TOTAL_HITS):

@@ -383,3 +383,22 @@ def test_stored_fields_leave_the_source_out_unless_they_list_it(library):
     assert "_source" not in hit
     hit = library.search(index=INDEX, body={"stored_fields": ["genre", "_source"], "size": 1})["hits"]["hits"][0]
     assert hit["_source"]["genre"] in GENRES
+
+
+def test_docvalue_fields_and_regex_length_are_bounded_by_their_index_settings(opensearch_client):
+    opensearch_client.indices.create(index="limits", body={"settings": {
+        "number_of_replicas": 0, "index.max_docvalue_fields_search": 2, "index.max_regex_length": 10}})
+    try:
+        with pytest.raises(RequestError) as raised:
+            opensearch_client.search(index="limits", body={"docvalue_fields": ["one", "two", "three"]})
+        assert raised.value.info["error"]["reason"].startswith(
+            "Trying to retrieve too many docvalue_fields. Must be less than or equal to: [2] but was [3].")
+        with pytest.raises(RequestError) as raised:
+            opensearch_client.search(index="limits", body={"query": {"regexp": {"f": "a" * 11}}})
+        assert raised.value.info["error"]["reason"].startswith("The length of regex [11] used in the Regexp Query")
+        with pytest.raises(RequestError):
+            opensearch_client.search(index="limits", body={"query": {"query_string": {"query": "/" + "b" * 11 + "/"}}})
+        opensearch_client.search(index="limits", body={"docvalue_fields": ["one", "two"],
+                                                       "query": {"regexp": {"f": "a" * 10}}})
+    finally:
+        opensearch_client.indices.delete(index="limits")
