@@ -39,7 +39,7 @@ import threading
 import time
 import uuid as uuid_module
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace as replaced
 from itertools import repeat
 from operator import attrgetter
 from pathlib import Path
@@ -121,6 +121,8 @@ class OperationsNotRetainedError(StorageError):
 
     opensearch_type = "illegal_state_exception"
 
+
+GLOBAL_CHECKPOINT_PERSIST_SECONDS = 1.0   # how stale the global checkpoint on disk may be (ADR 0228)
 
 @dataclass(frozen=True, slots=True)
 class ShardSettings:
@@ -385,6 +387,7 @@ class Shard:
         self._counters = {"refresh_total": 0, "refresh_time": 0.0, "flush_total": 0, "flush_time": 0.0,
                           "merge_total": 0, "merge_time": 0.0, "merged_docs": 0}
         self._last_refresh_time = clock()
+        self._global_checkpoint_persisted_at = clock()
         self._searcher: Searcher = Searcher((), mapping, analysis)
 
     # ---- opening and closing ---------------------------------------------------------------
@@ -1776,6 +1779,28 @@ class Shard:
             self._wait_for_durability(None)
         self.maybe_merge()
         self.sweep_expired_reader_contexts()
+        self._persist_global_checkpoint()
+
+    def _persist_global_checkpoint(self) -> None:
+        """Rewrite the commit point with a newer global checkpoint — same segments, same local
+        checkpoint, so replay and the files it names are unchanged — at most once per
+        GLOBAL_CHECKPOINT_PERSIST_SECONDS. A copy reopened after a crash then rolls back only the
+        operations above it before recovering (node/'s prepare_recovery) instead of everything
+        since its last flush, as OpenSearch persists the global checkpoint with its translog.
+        The value only ever comes from the primary (piggybacked on writes), so it never exceeds
+        the true global checkpoint."""
+        with self._lock:
+            if self._closed or self.global_checkpoint <= self._commit.global_checkpoint:
+                return
+            now = self._clock()
+            if now - self._global_checkpoint_persisted_at < GLOBAL_CHECKPOINT_PERSIST_SECONDS:
+                return
+            commit = replaced(self._commit, global_checkpoint=min(self.global_checkpoint, self._tracker.checkpoint))
+            if commit.global_checkpoint <= self._commit.global_checkpoint:
+                return
+            write_commit_point(self.path, commit)
+            self._commit = commit
+            self._global_checkpoint_persisted_at = now
 
     # ---- statistics ----------------------------------------------------------------------
 
