@@ -62,8 +62,11 @@ LIST_POINT_IN_TIMES_METHOD = "search/list_point_in_times"
 def without_disabled_sources(hits: list[dict], state: Any) -> list[dict]:
     """Hits of indices whose mapping says ``_source: {enabled: false}`` carry no ``_source``, as in
     OpenSearch (the shard still keeps the source internally: the log and recovery need it)."""
-    disabled = {name for name, index in state.indices.items()
-                if isinstance(index.mappings.get("_source"), dict) and index.mappings["_source"].get("enabled") is False}
+    disabled = set()
+    for name, index in state.indices.items():
+        source_mapping = (getattr(index, "mappings", None) or {}).get("_source")
+        if isinstance(source_mapping, dict) and source_mapping.get("enabled") is False:
+            disabled.add(name)
     if not disabled:
         return hits
     return [{key: value for key, value in hit.items() if key != "_source"} if hit.get("_index") in disabled else hit
@@ -608,7 +611,7 @@ class SearchCoordinator:
         elif as_int:
             hits["total"] = -1   # track_total_hits: false, rendered as OpenSearch renders it as an integer
         hits["max_score"] = merged.max_score
-        hits["hits"] = without_disabled_sources(outcome.hits, self.services.state)
+        hits["hits"] = without_disabled_sources(outcome.hits, self.state)
         response["hits"] = hits
         if outcome.request.aggregations is not None:
             from index.aggregations import render_response
