@@ -170,18 +170,32 @@ class NodeClient:
         return found, undetermined
 
     def search_ids(self, index: str, size: int = 10000, preference: str | None = "_primary") -> tuple[str, list[str] | None, Any]:
-        """All ids a match_all search returns. A search with failed shards is a failed read
-        (partial results would look like lost documents)."""
-        query = f"?preference={preference}" if preference else ""
+        """Every id a match_all search finds, page by page through a scroll (one search returns at
+        most ``size`` hits; a soak's set holds more than the 10,000 of index.max_result_window —
+        a single page read them as lost). A page with failed shards is a failed read (partial
+        results would look like lost documents)."""
+        query = "?scroll=1m" + (f"&preference={preference}" if preference else "")
         answer = self.request("POST", f"/{quote(index)}/_search{query}",
-                              {"size": size, "query": {"match_all": {}}, "_source": False})
-        body = answer.body if isinstance(answer.body, dict) else {}
-        if answer.status != 200 or "hits" not in body:
-            return ("fail" if answer.outcome == "fail" else "info"), None, answer.error or str(answer.body)[:200]
-        shards = body.get("_shards", {})
-        if shards.get("failed", 0) or shards.get("successful", 0) != shards.get("total", 0):
-            return "fail", None, shards
-        return "ok", [hit["_id"] for hit in body["hits"]["hits"]], None
+                              {"size": size, "query": {"match_all": {}}, "_source": False, "sort": ["_doc"]})
+        ids: list[str] = []
+        scroll_id = None
+        try:
+            while True:
+                body = answer.body if isinstance(answer.body, dict) else {}
+                if answer.status != 200 or "hits" not in body:
+                    return ("fail" if answer.outcome == "fail" else "info"), None, answer.error or str(answer.body)[:200]
+                shards = body.get("_shards", {})
+                if shards.get("failed", 0) or shards.get("successful", 0) != shards.get("total", 0):
+                    return "fail", None, shards
+                page = body["hits"]["hits"]
+                ids.extend(hit["_id"] for hit in page)
+                scroll_id = body.get("_scroll_id")
+                if not page or scroll_id is None:
+                    return "ok", ids, None
+                answer = self.request("POST", "/_search/scroll", {"scroll": "1m", "scroll_id": scroll_id})
+        finally:
+            if scroll_id is not None:
+                self.request("DELETE", "/_search/scroll", {"scroll_id": scroll_id})
 
     def refresh(self, index: str) -> HttpAnswer:
         return self.request("POST", f"/{quote(index)}/_refresh")

@@ -5,6 +5,7 @@ arguments."""
 from __future__ import annotations
 
 import http.server
+import json
 import socket
 import threading
 
@@ -91,3 +92,48 @@ def test_the_cli_refuses_unknown_workloads_and_nemeses_with_exit_code_2(capsys):
             main(arguments)
         assert exit_info.value.code == 2
     assert "expected names from" in capsys.readouterr().err
+
+
+class PagingSearchHandler(http.server.BaseHTTPRequestHandler):
+    """A node holding 25 documents that answers 10 per page through a scroll."""
+
+    pages = [[f"d{n}" for n in range(start, min(start + 10, 25))] for start in range(0, 30, 10)] + [[]]
+    served: list = []
+
+    def answer(self, ids, scroll_id):
+        body = json.dumps({"_scroll_id": scroll_id, "_shards": {"total": 1, "successful": 1, "failed": 0},
+                           "hits": {"hits": [{"_id": i} for i in ids]}}).encode()
+        self.send_response(200)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def do_POST(self):  # noqa: N802 — http.server's naming
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        number = len(PagingSearchHandler.served)
+        PagingSearchHandler.served.append(self.path)
+        self.answer(PagingSearchHandler.pages[number], "scroll-1")
+
+    def do_DELETE(self):  # noqa: N802
+        self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        PagingSearchHandler.served.append("DELETE " + self.path)
+        self.answer([], None)
+
+    def log_message(self, *arguments):
+        pass
+
+
+def test_search_ids_reads_every_page_of_a_scroll_and_clears_it():
+    PagingSearchHandler.served = []
+    server = http.server.HTTPServer(("127.0.0.1", 0), PagingSearchHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        client = NodeClient(f"127.0.0.1:{server.server_address[1]}")
+        outcome, ids, _ = client.search_ids("set", size=10)
+        assert outcome == "ok" and ids == [f"d{n}" for n in range(25)]
+        assert PagingSearchHandler.served[0].startswith("/set/_search?scroll=")
+        assert PagingSearchHandler.served[-1] == "DELETE /_search/scroll"
+        client.close()
+    finally:
+        server.shutdown()
