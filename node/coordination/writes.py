@@ -18,14 +18,11 @@ primary did not report durable.
 from __future__ import annotations
 
 import base64
-import gc
 import os
-import threading
 import time
 from collections import Counter
-from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any, Iterator
+from typing import Any
 
 import numpy as np
 import orjson
@@ -36,6 +33,7 @@ from node.coordination.stats import record_write_counters
 from node.errors import (
     ApiError, IndexNotFoundError, STATUS_BY_OPENSEARCH_TYPE, error_fields, item_error, remote_error_fields,
 )
+from index.shard import cyclic_gc_paused as shard_cyclic_gc_paused
 from node.coordination.routing_batch import shard_numbers
 
 MAX_MAPPING_ROUNDS = 20
@@ -431,32 +429,9 @@ async def execute_columnar_writes(services: Any, writes: ColumnarWrites, refresh
     return ColumnarOutcome(b"[" + b",".join(rendered) + b"]", any_error)
 
 
-_gc_pause_lock = threading.Lock()
-_gc_pause_depth = 0
-_gc_enabled_before_pause = False
-
-
-@contextmanager
-def cyclic_gc_paused() -> Iterator[None]:
-    """No cyclic collection inside a synchronous stretch that allocates thousands of acyclic
-    objects (a bulk request's parsed action lines, its items; the worker's operations): each
-    young-generation collection it would trigger walks them for nothing (~30 % of the front's
-    parse here), and every tenth of those walks everything alive. Refcounting still frees them.
-    Overlapping pauses (the worker's threads) nest: the collector comes back when the last ends.
-    Only around code that never awaits."""
-    global _gc_pause_depth, _gc_enabled_before_pause
-    with _gc_pause_lock:
-        if _gc_pause_depth == 0:
-            _gc_enabled_before_pause = gc.isenabled()
-            gc.disable()
-        _gc_pause_depth += 1
-    try:
-        yield
-    finally:
-        with _gc_pause_lock:
-            _gc_pause_depth -= 1
-            if _gc_pause_depth == 0 and _gc_enabled_before_pause:
-                gc.enable()
+# one pause, shared with the shard's own (index/shard.py): two independent depth counters in one
+# worker process could switch the collector back on while the other still needs it off
+cyclic_gc_paused = shard_cyclic_gc_paused
 
 
 def json_string_bodies(values: list[str]) -> list[bytes]:
