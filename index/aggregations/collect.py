@@ -40,6 +40,9 @@ from index.aggregations.tree import AggregationNode, AggregationTree, TermsParti
 from index.errors import AggregationError
 
 _EMPTY_INT = np.zeros(0, dtype=np.int64)
+# The `date_format` slot of a keyword state holding ip values in their stored form: render turns
+# each key back into an address (a keyword state has no date format of its own to clash with).
+IP_KEY_FORMAT = "ip"
 
 _NUMERIC_TYPES = {"long": "long", "integer": "long", "short": "long", "byte": "long",
                   "unsigned_long": "long", "double": "double", "float": "double",
@@ -163,6 +166,10 @@ def resolve_field(context, segment, field_name: str, aggregation: AggregationNod
                 f"[{field_name}] in order to load field data by uninverting the inverted index. "
                 f"Note that this can use significant memory.")
         value_type = _NUMERIC_TYPES.get(mapped_type)
+        if mapped_type == "ip" and getattr(field_mapping, "doc_values", True) is not False:
+            # ip values are keyword ordinals over their sortable stored form; the format marker
+            # travels in the states so render shows addresses (index/mapping/ip.py)
+            return FieldInfo("keyword", IP_KEY_FORMAT)
         if value_type is None:
             raise AggregationError(f"Field [{field_name}] of type [{mapped_type}] is not supported "
                                    f"for aggregation [{aggregation.type}]")
@@ -631,7 +638,8 @@ def _grouped_bucket_states(node, segment, group_docs, group_ids, bucket_count, c
             rows, ordinals = _dedup_adjacent(rows, ordinals)
             pair_keys, pair_counts, bounds = _pair_counts(group_ids[rows], ordinals, bucket_count)
             return [FlatTermsState("keyword", [terms[ordinal] for ordinal in pair_keys[bounds[parent]:bounds[parent + 1]].tolist()],
-                                   pair_counts[bounds[parent]:bounds[parent + 1]].astype(np.int64))
+                                   pair_counts[bounds[parent]:bounds[parent + 1]].astype(np.int64),
+                                   date_format=info.date_format)
                     for parent in range(bucket_count)]
         rows, values, _ = numeric_values(segment, spec.field, group_docs, None, info)
         rows, values = _dedup_adjacent(rows, values)
@@ -718,6 +726,13 @@ def _collect_terms(node, segment, docs, scores, context):
             empty_rows = np.flatnonzero(lengths == 0)
             if empty_rows.size:
                 missing_key = str(spec.missing)
+                if info.date_format == IP_KEY_FORMAT:
+                    from index.mapping.ip import IpValueError, parse_ip
+
+                    try:
+                        missing_key = parse_ip(missing_key)
+                    except IpValueError as error:
+                        raise AggregationError(f"[missing] of aggregation [{node.name}]: {error}") from None
                 if missing_key in terms:
                     missing_ordinal = terms.index(missing_key)
                 else:
@@ -737,10 +752,10 @@ def _collect_terms(node, segment, docs, scores, context):
         keep = key_ids >= 0
         keys = [terms[ordinal] for ordinal in used.tolist()]
         if not node.sub_aggregations:
-            return FlatTermsState("keyword", keys, counts[used].astype(np.int64))
+            return FlatTermsState("keyword", keys, counts[used].astype(np.int64), date_format=info.date_format)
         buckets = _make_buckets(node, segment, docs, scores, context, keys, counts[used],
                                 rows[keep], key_ids[keep])
-        return KeyedBucketsState("terms", "keyword", buckets)
+        return KeyedBucketsState("terms", "keyword", buckets, date_format=info.date_format)
     if isinstance(spec.include, str) or isinstance(spec.exclude, str):
         raise AggregationError(f"Aggregation [{node.name}] cannot support regular expression style "
                                f"include/exclude settings as they can only be applied to string "
@@ -1001,6 +1016,56 @@ def _collect_range(node, segment, docs, scores, context):
                              range_bounds=tuple(resolved))
 
 
+def ip_range_order(items) -> list:
+    """The ranges of an ip_range as OpenSearch answers them: by (from, to), unbounded first/last."""
+    return sorted(range(len(items)), key=lambda position: (
+        items[position].lower is not None, items[position].lower or "",
+        items[position].upper is None, items[position].upper or ""))
+
+
+def _collect_ip_range(node, segment, docs, scores, context):
+    """Ranges over ip values: each bound becomes an ordinal position in the segment's sorted
+    stored forms, so a range is an ordinal interval (from inclusive, to exclusive)."""
+    from bisect import bisect_left
+
+    spec = node.spec
+    info = resolve_field(context, segment, spec.field, node)
+    if info.value_type not in ("keyword", "unmapped") or (info.value_type == "keyword"
+                                                          and info.date_format != IP_KEY_FORMAT):
+        raise AggregationError(f"Field [{spec.field}] of type [{info.value_type}] is not supported for"
+                               f" aggregation [ip_range]")
+    rows, ordinals, lengths, terms = keyword_ordinals(segment, spec.field, docs)
+    terms = list(terms)
+    missing_stored = None
+    empty_rows = _EMPTY_INT
+    if spec.missing is not None:
+        from index.mapping.ip import IpValueError, parse_ip
+
+        try:
+            missing_stored = parse_ip(str(spec.missing))
+        except IpValueError as error:
+            raise AggregationError(f"[missing] of aggregation [{node.name}]: {error}") from None
+        empty_rows = np.flatnonzero(lengths == 0)
+    buckets = {}
+    order = ip_range_order(spec.ranges)
+    for position, item_index in enumerate(order):
+        item = spec.ranges[item_index]
+        inside = np.ones(ordinals.size, dtype=bool)
+        if item.lower is not None:
+            inside &= ordinals >= bisect_left(terms, item.lower)
+        if item.upper is not None:
+            inside &= ordinals < bisect_left(terms, item.upper)
+        bucket_rows = _unique_sorted(rows[inside])
+        if empty_rows.size and ((item.lower is None or missing_stored >= item.lower)
+                                and (item.upper is None or missing_stored < item.upper)):
+            # docs without a value count as the `missing` address
+            bucket_rows = np.union1d(bucket_rows, empty_rows)
+        buckets[position] = Bucket(int(bucket_rows.size),
+                                   _sub_partial(node, segment, docs, scores, bucket_rows, context))
+    bounds = tuple((spec.ranges[index].key, spec.ranges[index].lower, spec.ranges[index].upper) for index in order)
+    return KeyedBucketsState("range", "ip", buckets, range_bounds=bounds)
+
+
 def _docs_mask(bitmap, segment, docs: np.ndarray) -> np.ndarray:
     """Which of `docs` are in the bitmap (a bitmap of segment-local doc ids)."""
     members = np.frombuffer(memoryview(bitmap.to_array()), dtype=np.uint32) if len(bitmap) else np.zeros(0, np.uint32)
@@ -1146,6 +1211,6 @@ _COLLECTORS = {
     "weighted_avg": _collect_weighted_avg, "top_hits": _collect_top_hits,
     "terms": _collect_terms, "histogram": _collect_histogram,
     "date_histogram": _collect_date_histogram, "range": _collect_range,
-    "date_range": _collect_range, "filter": _collect_filter, "filters": _collect_filters,
+    "date_range": _collect_range, "ip_range": _collect_ip_range, "filter": _collect_filter, "filters": _collect_filters,
     "missing": _collect_missing, "global": _collect_global,
 }

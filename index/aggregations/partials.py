@@ -591,7 +591,7 @@ def empty_state(node: AggregationNode):
         return KeyedBucketsState("terms", "unmapped", {})
     if kind in ("histogram", "date_histogram"):
         return KeyedBucketsState("histogram", "unmapped", {})
-    if kind in ("range", "date_range"):
+    if kind in ("range", "date_range", "ip_range"):
         return KeyedBucketsState("range", "unmapped", {})
     if kind == "filters":
         return KeyedBucketsState("filters", "", {})

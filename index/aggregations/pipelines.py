@@ -87,7 +87,8 @@ def validate_sibling(node, level_nodes):
     if target is None:
         raise AggregationError(f"No aggregation found for path [{node.spec.buckets_path}] in "
                                f"[{node.name}]")
-    if target.type not in ("terms", "rare_terms", "histogram", "date_histogram", "range", "date_range", "filters"):
+    if target.type not in ("terms", "rare_terms", "histogram", "date_histogram", "range", "date_range", "ip_range",
+                           "filters"):
         raise AggregationError(f"The first aggregation in buckets_path must be a multi-bucket "
                                f"aggregation for aggregation [{node.name}] found :"
                                f"{target.type} for buckets path: {node.spec.buckets_path}")
@@ -98,7 +99,8 @@ def validate_parent(node, parent) -> None:
     if node.type in ("cumulative_sum", "derivative") and parent.type not in ("histogram", "date_histogram"):
         raise AggregationError(f"{node.type} aggregation [{node.name}] must have a histogram, "
                                f"date_histogram or auto_date_histogram as parent")
-    if parent.type not in ("terms", "rare_terms", "histogram", "date_histogram", "range", "date_range", "filters"):
+    if parent.type not in ("terms", "rare_terms", "histogram", "date_histogram", "range", "date_range", "ip_range",
+                           "filters"):
         raise AggregationError(f"{node.type} aggregation [{node.name}] must have a multi-bucket "
                                f"aggregation as parent")
 

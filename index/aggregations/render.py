@@ -175,6 +175,15 @@ def format_decimal(value: float, pattern: str) -> str:
     return f"{'-' if negative else ''}{parsed.prefix}{text or '0'}{parsed.suffix}"
 
 
+def _display_key(key, value_type: str, date_format: str | None):
+    """A bucket key as shown: ip keys travel in their sortable stored form (collect.IP_KEY_FORMAT)."""
+    if date_format == "ip" and value_type == "keyword" and isinstance(key, str):
+        from index.mapping.ip import format_ip, is_stored_ip
+
+        return format_ip(key) if is_stored_ip(key) else key
+    return key
+
+
 def _format_value(value, value_type: str, date_format: str | None, zone_name: str = "UTC"):
     if value_type == "date":
         return dates.format_epoch_millis(int(value), date_format, dates.parse_time_zone(zone_name))
@@ -366,7 +375,7 @@ def _render_flat_terms(node, state: FlatTermsState):
     buckets = []
     for index in chosen:
         key = state.keys[index]
-        rendered = {"key": key}
+        rendered = {"key": _display_key(key, state.value_type, state.date_format)}
         formatted = _format_value(key, state.value_type, date_format)
         if formatted is not None:
             rendered["key_as_string"] = formatted
@@ -387,7 +396,7 @@ def _render_terms(node, state):
     other_doc_count = state.other_doc_count + left_out
     buckets = []
     for key, bucket in kept:
-        rendered = {"key": key}
+        rendered = {"key": _display_key(key, state.value_type, state.date_format)}
         formatted = _format_value(key, state.value_type,
                                   spec.format or state.date_format)
         if formatted is not None:
@@ -583,6 +592,37 @@ def _render_range(node, state: KeyedBucketsState):
     return _keyed_or_list(spec.keyed, rendered)
 
 
+def _render_ip_range(node, state: KeyedBucketsState):
+    """ip_range buckets: from/to shown as addresses, key "from-to" (or the mask), OpenSearch's order."""
+    from index.aggregations.collect import ip_range_order
+    from index.mapping.ip import format_ip
+
+    spec = node.spec
+    order = ip_range_order(spec.ranges)
+    rendered = []
+    empty_sub = None
+    for position, item_index in enumerate(order):
+        item = spec.ranges[item_index]
+        bucket = state.buckets.get(position)
+        if bucket is None:
+            if empty_sub is None:
+                empty_sub = empty_partial(node.sub_aggregations)
+            bucket = _empty_bucket(empty_sub)
+        low_text = None if item.lower is None else format_ip(item.lower)
+        high_text = None if item.upper is None else format_ip(item.upper)
+        bucket_key = item.key if item.key is not None else (
+            item.mask if item.mask is not None else f"{low_text or '*'}-{high_text or '*'}")
+        body: dict[str, Any] = {} if spec.keyed else {"key": bucket_key}
+        if low_text is not None:
+            body["from"] = low_text
+        if high_text is not None:
+            body["to"] = high_text
+        body["doc_count"] = bucket.doc_count
+        body.update(_bucket_body(node, bucket))
+        rendered.append((bucket_key, body))
+    return _keyed_or_list(spec.keyed, rendered)
+
+
 def _render_filters(node, state: KeyedBucketsState):
     spec = node.spec
     keys = [key for key, _ in spec.filters]
@@ -670,6 +710,7 @@ _RENDERERS = {
     "median_absolute_deviation": _render_median_absolute_deviation,
     "weighted_avg": _render_weighted_avg, "top_hits": _render_top_hits,
     "terms": _render_terms, "histogram": _render_histogram, "date_histogram": _render_date_histogram,
-    "range": _render_range, "date_range": _render_range, "filter": _render_single_bucket,
+    "range": _render_range, "date_range": _render_range, "ip_range": _render_ip_range,
+    "filter": _render_single_bucket,
     "filters": _render_filters, "missing": _render_single_bucket, "global": _render_single_bucket,
 }

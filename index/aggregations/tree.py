@@ -219,6 +219,22 @@ class RangeSpec:
 
 
 @dataclass(frozen=True, slots=True)
+class IpRangeItem:
+    key: str | None           # the explicit key, else rendered "from-to" (or the mask)
+    lower: str | None         # inclusive bound, ip stored form (index/mapping/ip.py); None = unbounded
+    upper: str | None         # exclusive bound, stored form; None = unbounded
+    mask: str | None = None   # the CIDR block as given, when the range was a mask
+
+
+@dataclass(frozen=True, slots=True)
+class IpRangeSpec:
+    field: str
+    ranges: tuple[IpRangeItem, ...]
+    keyed: bool = False
+    missing: Any = None
+
+
+@dataclass(frozen=True, slots=True)
 class FilterSpec:
     query: Any                # a QueryNode of index.query (opaque here)
 
@@ -245,7 +261,7 @@ class GlobalSpec:
 METRIC_TYPES = frozenset({"avg", "min", "max", "sum", "value_count", "stats", "extended_stats",
                           "cardinality", "percentiles", "percentile_ranks", "weighted_avg",
                           "top_hits", "median_absolute_deviation"})
-BUCKET_TYPES = frozenset({"terms", "histogram", "date_histogram", "range", "date_range",
+BUCKET_TYPES = frozenset({"terms", "histogram", "date_histogram", "range", "date_range", "ip_range",
                           "filter", "filters", "missing", "global", "composite"})
 
 # --------------------------------------------------------------------------- parsing
@@ -891,6 +907,43 @@ def _parse_range(name, type_name, body, parse_query):
     return RangeSpec(field_name, tuple(items), keyed, is_date, format_, str(time_zone), missing)
 
 
+def _parse_ip_range(name, type_name, body, parse_query):
+    from index.mapping.ip import IpValueError, parse_cidr, parse_ip, stored_successor
+
+    params = _Body(name, type_name, body)
+    field_name = params.required_field()
+    ranges_json = params.take("ranges")
+    if not isinstance(ranges_json, list) or not ranges_json:
+        raise AggregationError(f"No [ranges] specified for the [{name}] aggregation")
+    items = []
+    for index, range_json in enumerate(ranges_json):
+        if not isinstance(range_json, dict):
+            raise AggregationError(f"[ranges][{index}] of [{name}] must be an object")
+        unknown = set(range_json) - {"key", "from", "to", "mask"}
+        if unknown:
+            raise AggregationError(f"[ip_range] unknown field [{sorted(unknown)[0]}] in [{name}]")
+        key = range_json.get("key")
+        try:
+            mask = range_json.get("mask")
+            if mask is not None:
+                if range_json.get("from") is not None or range_json.get("to") is not None:
+                    raise AggregationError(f"[ranges][{index}] of [{name}]: a range has either a [mask] or"
+                                           f" [from]/[to], not both")
+                lowest, highest = parse_cidr(str(mask))
+                items.append(IpRangeItem(None if key is None else str(key), lowest, stored_successor(highest),
+                                         str(mask)))
+                continue
+            lower = None if range_json.get("from") is None else parse_ip(str(range_json["from"]))
+            upper = None if range_json.get("to") is None else parse_ip(str(range_json["to"]))
+        except IpValueError as error:
+            raise AggregationError(f"[ranges][{index}] of [{name}]: {error}") from None
+        items.append(IpRangeItem(None if key is None else str(key), lower, upper))
+    keyed = params.boolean("keyed", False)
+    missing = params.take("missing")
+    params.finish()
+    return IpRangeSpec(field_name, tuple(items), keyed, missing)
+
+
 def _range_number(value, key: str, name: str):
     if value is None:
         return None
@@ -987,7 +1040,7 @@ _PARSERS: dict[str, Callable] = {
     "median_absolute_deviation": _parse_median_absolute_deviation,
     "weighted_avg": _parse_weighted_avg, "top_hits": _parse_top_hits,
     "terms": _parse_terms, "histogram": _parse_histogram, "date_histogram": _parse_date_histogram,
-    "range": _parse_range, "date_range": _parse_range,
+    "range": _parse_range, "date_range": _parse_range, "ip_range": _parse_ip_range,
     "filter": _parse_filter, "filters": _parse_filters,
     "missing": _parse_missing, "global": _parse_global,
 }

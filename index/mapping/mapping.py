@@ -29,9 +29,10 @@ from index.errors import (
     StrictDynamicMappingError,
 )
 from index.mapping.dates import DEFAULT_DATE_FORMAT, parse_date, validate_date_format
+from index.mapping.ip import parse_ip
 
 LEAF_TYPES = ("text", "keyword", "long", "integer", "short", "byte", "unsigned_long", "double", "float", "half_float",
-              "scaled_float", "boolean", "date")
+              "scaled_float", "boolean", "date", "ip")
 INTEGER_RANGES = {
     "long": (-(2**63), 2**63 - 1),
     "integer": (-(2**31), 2**31 - 1),
@@ -58,6 +59,7 @@ _ALLOWED_PARAMETERS = {
                                      "split_queries_on_whitespace", "normalizer"},
     "boolean": _COMMON_PARAMETERS | {"doc_values", "null_value"},
     "date": _COMMON_PARAMETERS | {"doc_values", "null_value", "format", "locale", "ignore_malformed"},
+    "ip": _COMMON_PARAMETERS | {"doc_values", "null_value", "ignore_malformed"},
 }
 for _numeric_type in NUMERIC_TYPES:
     _ALLOWED_PARAMETERS[_numeric_type] = _COMMON_PARAMETERS | {"doc_values", "null_value", "coerce",
@@ -81,6 +83,7 @@ _PARAMETER_DEFAULTS: dict[str, dict[str, Any]] = {
     "keyword": {**_COMMON_DEFAULTS, "norms": False, "index_options": "docs", "split_queries_on_whitespace": False},
     "boolean": dict(_COMMON_DEFAULTS),
     "date": {**_COMMON_DEFAULTS, "format": "strict_date_optional_time||epoch_millis", "ignore_malformed": False},
+    "ip": {**_COMMON_DEFAULTS, "ignore_malformed": False},
 }
 for _numeric_type in NUMERIC_TYPES:
     _PARAMETER_DEFAULTS[_numeric_type] = {**_COMMON_DEFAULTS, "coerce": True, "ignore_malformed": False}
@@ -123,7 +126,8 @@ class ParsedDocument:
     """A document's canonical values per leaf field path, arrays flattened."""
 
     values: dict[str, list]  # text/keyword → str, integers → int, double/float → float,
-    # date → int epoch ms UTC, boolean → bool. Paths with no value are absent.
+    # date → int epoch ms UTC, boolean → bool, ip → 32 hex digits of its 16-byte IPv6 form
+    # (index/mapping/ip.py). Paths with no value are absent.
     ignored_fields: tuple[str, ...] = ()  # values dropped by ignore_above / ignore_malformed (_ignored)
 
 
@@ -145,6 +149,27 @@ def _normalise_dynamic(value: Any, path: str) -> str:
     return normalised
 
 
+def _field_name_error(reason: str, cause: str) -> MapperParsingError:
+    """OpenSearch wraps these in a mapper_parsing_exception whose cause is an illegal_argument_exception."""
+    return MapperParsingError(reason, caused_by={"type": "illegal_argument_exception", "reason": cause})
+
+
+def _check_field_name(name: str, path: str, in_mapping: bool) -> None:
+    """OpenSearch's checks of one field name (a mapping property or a document key), its wording."""
+    if not name:
+        cause = "field name cannot be an empty string"
+        raise _field_name_error(f"Failed to parse mapping [_doc]: {cause}" if in_mapping else cause, cause)
+    if set(name) == {"."}:
+        cause = "field name cannot contain only the character [.]"
+        raise _field_name_error(cause, cause)
+    if not name.strip(". "):
+        cause = f"object field cannot contain only whitespace: ['{path}{name}']"
+        raise _field_name_error(cause, cause)
+    if name.startswith(".") or name.endswith(".") or ".." in name:
+        cause = f"object field starting or ending with a [.] makes object resolution ambiguous: [{path}{name}]"
+        raise _field_name_error(cause, cause)
+
+
 def _expand_dotted_properties(properties: dict[str, Any], path: str) -> dict[str, Any]:
     """{"a.b": {...}} → {"a": {"properties": {"b": {...}}}}, as OpenSearch does on PUT mapping."""
     expanded: dict[str, Any] = {}
@@ -152,9 +177,7 @@ def _expand_dotted_properties(properties: dict[str, Any], path: str) -> dict[str
         if not isinstance(definition, dict):
             raise MapperParsingError(f"Expected map for property [fields] on field [{name}] but got a"
                                      f" {type(definition).__name__}")
-        if not name or name.startswith(".") or name.endswith(".") or ".." in name:
-            raise MapperParsingError(f"field name cannot contain only whitespace or dots, or be"
-                                     f" empty: got [{path}{name}]")
+        _check_field_name(name, path, in_mapping=True)
         if "." in name:
             head, rest = name.split(".", 1)
             nested = {"properties": {rest: definition}}
@@ -556,6 +579,9 @@ def convert_value(field_mapping: FieldMapping, value: Any, document_id: str | No
                 return parse_date(value, field_mapping.date_format)
             except MapperParsingError as error:
                 raise ValueError(error.reason) from None
+        if type_name == "ip":
+            # stored as 32 hex digits of the 16-byte IPv6 form (index/mapping/ip.py): sortable as a term
+            return parse_ip(value)
     except ValueError as error:
         raise _parse_failure(field_mapping, value, document_id, str(error)) from None
     raise MapperParsingError(f"no handler for type [{type_name}] of field [{field_mapping.path}]")
@@ -1187,8 +1213,7 @@ class Mapping:
                                 self._copy_value_to(target, item, state)
                         continue
             if not key or not key.strip(". ") or ".." in key or key.startswith(".") or key.endswith("."):
-                raise MapperParsingError(f"field name cannot contain only whitespace or dots, or be empty:"
-                                         f" got [{path + '.' if path else ''}{key}]")
+                _check_field_name(key, path + "." if path else "", in_mapping=False)
             if "." in key:
                 head, rest = key.split(".", 1)
                 self._walk_field(object_definition, path, head, {rest: value}, dynamic, state,

@@ -44,6 +44,22 @@ class ResolvedSort:
     missing_value: Any        # a stand-in value for docs without one, or None
     mode: str                 # min | max | sum | avg
     is_float: bool = False
+    is_ip: bool = False       # keyword kind over ip's stored form: search_after/missing given as addresses
+
+
+def _ip_stored(resolved: ResolvedSort, value: Any) -> Any:
+    """An address given by the user (search_after, missing) → the stored form the ordinals sort by;
+    a value already stored (sort values travel between shards in that form) is kept."""
+    if not resolved.is_ip or value is None:
+        return value
+    from index.mapping.ip import IpValueError, is_stored_ip, parse_ip
+
+    if is_stored_ip(value):
+        return value
+    try:
+        return parse_ip(value)
+    except IpValueError as error:
+        raise QueryShardError(f"[{resolved.sort_field.field}] {error}", field=resolved.sort_field.field) from None
 
 
 def _resolve_missing(sort_field: SortField) -> tuple[bool, Any]:
@@ -83,7 +99,7 @@ def resolve_sorts(request: SearchRequest, shard: ShardExecution) -> list[Resolve
             kind = "missing"
         elif type_name in _NUMERIC_SORT_TYPES:
             kind = "numeric"
-        elif type_name == "keyword":
+        elif type_name in ("keyword", "ip"):
             kind = "keyword"
         else:
             raise SortFieldError(f"cannot sort on field [{sort_field.field}] of type [{type_name}]")
@@ -92,7 +108,7 @@ def resolve_sorts(request: SearchRequest, shard: ShardExecution) -> list[Resolve
 
             missing_value = parse_date_bound(shard, sort_field.field, missing_value, None, None, round_up=False)
         resolved.append(ResolvedSort(sort_field, kind, descending, missing_last, missing_value, mode,
-                                     is_float=type_name in _FLOAT_SORT_TYPES))
+                                     is_float=type_name in _FLOAT_SORT_TYPES, is_ip=type_name == "ip"))
     return resolved
 
 
@@ -196,7 +212,7 @@ def _column(resolved: ResolvedSort, segment_execution: SegmentExecution, docs: n
     ordinals, has_value, terms = _keyword_per_doc(segment_execution, field_name, docs, resolved.mode)
     key = ordinals.astype(np.float64)
     if resolved.missing_value is not None:
-        key = np.where(has_value, key, _keyword_rank(terms, str(resolved.missing_value))) * sign
+        key = np.where(has_value, key, _keyword_rank(terms, str(_ip_stored(resolved, resolved.missing_value)))) * sign
     else:
         key = np.where(has_value, key * sign, missing_key)
     return _SegmentSortColumn(key, ordinals, has_value, terms=terms)
@@ -213,7 +229,7 @@ def _after_key(resolved: ResolvedSort, column: _SegmentSortColumn, after_value: 
         else:
             return missing_key
     if resolved.kind == "keyword":
-        return sign * _keyword_rank(column.terms or [], str(after_value))
+        return sign * _keyword_rank(column.terms or [], str(_ip_stored(resolved, after_value)))
     try:
         if resolved.kind == "score":
             # the key holds float32 scores widened to float64; the reported sort value is that
@@ -231,7 +247,7 @@ def _sort_value(resolved: ResolvedSort, column: _SegmentSortColumn, row: int) ->
     if resolved.kind == "doc":
         return int(column.values[row])
     if not column.has_value[row]:
-        return resolved.missing_value
+        return _ip_stored(resolved, resolved.missing_value)
     if resolved.kind == "keyword":
         return column.terms[int(column.values[row])]
     value = column.values[row]

@@ -272,7 +272,25 @@ def _docvalue_fields(shard_segment: Any, mapping: Any, doc: int, requested: Sequ
                 ordinals = keyword.ordinals[keyword.offsets[doc]:keyword.offsets[doc + 1]].tolist()
                 if ordinals:
                     fields[path] = [keyword.terms[ordinal] for ordinal in ordinals]
+                    if field_mapping.type == "ip":
+                        from index.mapping.ip import format_ip
+
+                        fields[path] = [format_ip(value) for value in fields[path]]
     return fields
+
+
+def _rendered_sort_values(request: SearchRequest, mapping: Any, sort_values: Sequence[Any]) -> list:
+    """Sort values as the user sees them: ip fields sort by their stored form (index/mapping/ip.py)
+    and are shown as addresses, as OpenSearch formats them."""
+    rendered = list(sort_values)
+    for position, sort_field in enumerate(request.sort[:len(rendered)]):
+        field_mapping = mapping.field(sort_field.field) if mapping is not None else None
+        if field_mapping is not None and field_mapping.type == "ip" and isinstance(rendered[position], str):
+            from index.mapping.ip import format_ip, is_stored_ip
+
+            if is_stored_ip(rendered[position]):
+                rendered[position] = format_ip(rendered[position])
+    return rendered
 
 
 def _source_fields(mapping: Any, source: dict, requested: Sequence[tuple[str, str | None]]) -> dict:
@@ -343,7 +361,7 @@ def fetch_hits(searcher: Any, request: SearchRequest, hits: Sequence[ShardHit],
             if highlighted:
                 body["highlight"] = highlighted
         if hit.sort_values is not None:
-            body["sort"] = list(hit.sort_values)
+            body["sort"] = _rendered_sort_values(request, searcher.mapping, hit.sort_values)
         if request.explain and shard is not None and plan is not None:
             segment_execution = SegmentExecution(shard, segment, segment_index)
             explanation = plan.explain(segment_execution, doc)

@@ -152,6 +152,30 @@ def _boolean_term(value: Any) -> str | None:
     return None
 
 
+def ip_bounds(path: str, value: Any) -> tuple[str, str]:
+    """An ip query value → inclusive (lowest, highest) stored forms: one address, or a CIDR block."""
+    from index.mapping.ip import IpValueError, parse_cidr, parse_ip
+
+    try:
+        if isinstance(value, str) and "/" in value:
+            return parse_cidr(value)
+        stored = parse_ip(value)
+        return stored, stored
+    except IpValueError as error:
+        raise QueryShardError(f"failed to create query: {error}", field=path) from None
+
+
+def _ip_range_bound(path: str, value: Any, inclusive: bool, is_lower: bool) -> str | None:
+    """A range bound on an ip field as an inclusive stored bound (None: the range is empty). A CIDR
+    bound stands for its block: gte takes its first address, lte its last, as OpenSearch does."""
+    from index.mapping.ip import stored_predecessor, stored_successor
+
+    lowest, highest = ip_bounds(path, value)
+    if is_lower:
+        return lowest if inclusive else stored_successor(highest)
+    return highest if inclusive else stored_predecessor(lowest)
+
+
 # -- the planner -----------------------------------------------------------------------------------
 
 
@@ -224,6 +248,15 @@ class Planner:
             if number is None:
                 return MatchNonePlan("value does not fit the field")
             return NumericTermsPlan(path, (number,), boost)
+        if type_name == "ip":
+            # constant score, as OpenSearch's point query; a CIDR block is a range of stored forms
+            try:
+                lowest, highest = ip_bounds(path, value)
+            except QueryShardError:
+                if lenient:
+                    return MatchNonePlan("not an ip address")
+                raise
+            return ConstantScorePlan(TermRangePlan(path, lowest, highest, True, True), boost)
         raise QueryShardError(f"field [{path}] of type [{type_name}] does not support term queries")
 
     def _index_name_plan(self, values: Sequence[Any], boost: float) -> Plan:
@@ -254,7 +287,7 @@ class Planner:
             terms = tuple(sorted({term for value in node.values if (term := _boolean_term(value)) is not None}))
             return PostingsUnionPlan(path, "(" + " ".join(terms) + ")", lambda _: list(terms), node.boost,
                                      fixed_terms=terms)
-        if type_name == "date":
+        if type_name in ("date", "ip"):
             plans: list[Plan] = [self._exact_value_plan(path, value, 1.0) for value in node.values]
             return ConstantScorePlan(BoolPlan([], plans, [], [], 1), node.boost)
         numbers = [number for value in node.values
@@ -281,6 +314,12 @@ class Planner:
             lower = None if lower_value is None else self._range_number(path, lower_value)
             upper = None if upper_value is None else self._range_number(path, upper_value)
             return NumericRangePlan(path, lower, upper, include_lower, include_upper, node.boost)
+        if type_name == "ip":
+            lower_ip = None if lower_value is None else _ip_range_bound(path, lower_value, include_lower, True)
+            upper_ip = None if upper_value is None else _ip_range_bound(path, upper_value, include_upper, False)
+            if (lower_value is not None and lower_ip is None) or (upper_value is not None and upper_ip is None):
+                return MatchNonePlan("empty ip range")
+            return ConstantScorePlan(TermRangePlan(path, lower_ip, upper_ip, True, True), node.boost)
         if type_name == "boolean":
             lower = None if lower_value is None else (1 if _boolean_term(lower_value) == "true" else 0)
             upper = None if upper_value is None else (1 if _boolean_term(upper_value) == "true" else 0)
