@@ -412,6 +412,10 @@ def _alias_from_body(alias_name: str, body: dict[str, Any]) -> AliasMetadata:
     if is_write_index is not None and not isinstance(is_write_index, bool):
         raise _Rejection("illegal_argument_exception",
                          f"alias [{alias_name}] is_write_index must be a boolean, got {is_write_index!r}")
+    is_hidden = body.get("is_hidden")
+    if is_hidden is not None and not isinstance(is_hidden, bool):
+        raise _Rejection("illegal_argument_exception",
+                         f"alias [{alias_name}] is_hidden must be a boolean, got {is_hidden!r}")
     filter_json = body.get("filter")
     if filter_json is not None and not isinstance(filter_json, dict):
         raise _Rejection("illegal_argument_exception",
@@ -423,7 +427,7 @@ def _alias_from_body(alias_name: str, body: dict[str, Any]) -> AliasMetadata:
         alias=alias_name, filter=filter_json,
         index_routing=None if index_routing is None else str(index_routing),
         search_routing=None if search_routing is None else str(search_routing),
-        is_write_index=is_write_index)
+        is_write_index=is_write_index, is_hidden=is_hidden)
 
 
 def _check_write_indices(state: ClusterState) -> None:

@@ -74,19 +74,23 @@ class AliasMetadata:
     index_routing: str | None = None
     search_routing: str | None = None
     is_write_index: bool | None = None
+    is_hidden: bool | None = None
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        body = {
             "alias": self.alias, "filter": self.filter, "index_routing": self.index_routing,
             "search_routing": self.search_routing, "is_write_index": self.is_write_index,
         }
+        if self.is_hidden is not None:
+            body["is_hidden"] = self.is_hidden  # only when set: older states' JSON stays byte-identical
+        return body
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> AliasMetadata:
         return cls(
             alias=_require_str(data, "alias"), filter=data.get("filter"),
             index_routing=data.get("index_routing"), search_routing=data.get("search_routing"),
-            is_write_index=data.get("is_write_index"),
+            is_write_index=data.get("is_write_index"), is_hidden=data.get("is_hidden"),
         )
 
 

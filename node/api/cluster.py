@@ -18,7 +18,7 @@ from typing import Any
 import trio
 
 from node.api import params, read_json_body, respond
-from node.api.cluster_settings import expand_wildcard_resets, validate_cluster_settings
+from node.api.cluster_settings import expand_wildcard_resets, rendered_settings, validate_cluster_settings
 from node.coordination.health import health_body, local_os_figures, master_node_id
 from node.coordination.resolve import STRICT_EXPAND_OPEN_CLOSED, IndicesOptions, resolve_indices
 from node.coordination.stats import index_stats_section
@@ -275,7 +275,7 @@ def register(app: Any, services: Any) -> None:
         query = params()
         state = services.state
         flat = query.get("flat_settings") in ("true", "")
-        view = (lambda settings: dict(settings)) if flat else _nest
+        view = (lambda settings: rendered_settings(settings)) if flat else (lambda settings: _nest(rendered_settings(settings)))
         body = {"persistent": view(state.persistent_settings), "transient": view(state.transient_settings)}
         if query.get("include_defaults") in ("true", ""):
             body["defaults"] = view({"action.auto_create_index": "true",
@@ -302,9 +302,10 @@ def register(app: Any, services: Any) -> None:
         persistent = expand_wildcard_resets(persistent, services.state.persistent_settings)
         transient = expand_wildcard_resets(transient, services.state.transient_settings)
         await services.submit(PutClusterSettings(persistent=persistent, transient=transient))
-        return respond({"acknowledged": True, "persistent": _nest({k: v for k, v in persistent.items()
-                                                                    if v is not None}),
-                        "transient": _nest({k: v for k, v in transient.items() if v is not None})})
+        # the echo: what was set (not what was reset), flat with flat_settings=true, values as strings
+        view = rendered_settings if params().get("flat_settings") in ("true", "") else \
+            (lambda settings: _nest(rendered_settings(settings)))
+        return respond({"acknowledged": True, "persistent": view(persistent), "transient": view(transient)})
 
     # ------------------------------------------------------------------ nodes
 

@@ -48,6 +48,23 @@ def _auto_create_index(key: str, value: Any) -> None:
                                    f"got [{value}]")
 
 
+SEARCH_BACKPRESSURE_MODES = ("disabled", "monitor_only", "enforced")
+
+
+def _search_backpressure_mode(key: str, value: Any) -> None:
+    if str(value) not in SEARCH_BACKPRESSURE_MODES:
+        raise IllegalArgumentError(f"Invalid SearchBackpressureMode: {value}")
+
+
+def _positive_number(key: str, value: Any) -> None:
+    try:
+        number = float(str(value).strip())
+    except ValueError:
+        raise IllegalArgumentError(f"Failed to parse value [{value}] for setting [{key}]: expected a number") from None
+    if number <= 0:
+        raise IllegalArgumentError(f"{key} must be greater than zero")
+
+
 def _udf_limit(key: str, value: Any) -> None:
     from node.udf.store import limits_from_settings
 
@@ -74,10 +91,33 @@ EXACT_SETTINGS: dict[str, SettingValidator] = {
     "cluster.routing.allocation.node_concurrent_recoveries": _non_negative_integer,
     "cluster.routing.allocation.node_initial_primaries_recoveries": _non_negative_integer,
     "cluster.routing.allocation.cluster_concurrent_rebalance": _integer_or_minus_one,  # raft/allocation, ADR 0250
+    # OpenSearch's search backpressure: Quidditch has none, so these are stored and reported but
+    # change nothing (docs/api.md); accepted so clients and tools that set them are not refused
+    "search_backpressure.mode": _search_backpressure_mode,
+    **{f"search_backpressure.{task}.{name}": _positive_number
+       for task in ("search_task", "search_shard_task")
+       for name in ("cancellation_rate", "cancellation_ratio", "cancellation_burst")},
 }
 
 # families read by name patterns (allocation filters take any attribute: exclude._name, ._ip ...)
-SETTING_PREFIXES: tuple[str, ...] = ("cluster.routing.allocation.",)
+SETTING_PREFIXES: tuple[str, ...] = ("cluster.routing.allocation.", "search_backpressure.")
+
+
+def rendered_setting_value(value: Any) -> Any:
+    """A cluster setting's value as OpenSearch echoes and returns it: a string ("3", "true",
+    "0.1"), a list of strings, whatever JSON type the request carried. The cluster state keeps
+    the request's JSON type (readers parse either)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, (int, float)):
+        return str(value)
+    if isinstance(value, list):
+        return [rendered_setting_value(item) for item in value]
+    return value
+
+
+def rendered_settings(flat_settings: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: rendered_setting_value(value) for key, value in flat_settings.items() if value is not None}
 
 
 def is_known_setting(key: str) -> bool:

@@ -452,6 +452,16 @@ async def _index(services: Any, index: str, document_id: str | None, op_type: st
     return respond(body, status, headers)
 
 
+def _json_token_name(value: Any) -> str:
+    """The Jackson token name OpenSearch's parse errors name for a value."""
+    if isinstance(value, list):
+        return "START_ARRAY"
+    if isinstance(value, dict):
+        return "START_OBJECT"
+    return "VALUE_STRING" if isinstance(value, str) else "VALUE_NUMBER" if isinstance(value, (int, float)) \
+        else "VALUE_NULL" if value is None else "VALUE_BOOLEAN"
+
+
 async def _mget(services: Any, default_index: str | None) -> Any:
     query = params()
     body = await read_json_body(required=True)
@@ -459,13 +469,22 @@ async def _mget(services: Any, default_index: str | None) -> Any:
         raise ActionRequestValidationError("no documents to get")
     default_filter = SourceFilter.from_params(query)
     requests_list: list[dict] = []
-    if "docs" in body:
-        for entry in body["docs"] or []:
-            if not isinstance(entry, dict):
-                raise IllegalArgumentError("[docs] entries must be objects")
-            requests_list.append(entry)
-    elif "ids" in body:
-        requests_list = [{"_id": document_id} for document_id in body["ids"] or []]
+    # `docs` and `ids` may both be given: OpenSearch adds the items of each, in body order, and then
+    # validates them all (an `ids` item without a default index is "index is missing for doc N")
+    for key, value in body.items():
+        if key == "docs":
+            for entry in value or []:
+                if not isinstance(entry, dict):
+                    raise IllegalArgumentError("[docs] entries must be objects")
+                requests_list.append(entry)
+        elif key == "ids":
+            if not isinstance(value, list):
+                raise ApiError(f"unknown key [ids] for a {_json_token_name(value)}, expected [docs] or [ids]",
+                               opensearch_type="parsing_exception", status=400)
+            requests_list.extend({"_id": document_id} for document_id in value)
+        else:
+            raise ApiError(f"unknown key [{key}] for a {_json_token_name(value)}, expected [docs] or [ids]",
+                           opensearch_type="parsing_exception", status=400)
     if not requests_list:
         raise ActionRequestValidationError("no documents to get")
     problems = []

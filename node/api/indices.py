@@ -24,7 +24,9 @@ from node.coordination.resolve import (
     LENIENT_EXPAND_OPEN, STRICT_EXPAND_OPEN, STRICT_EXPAND_OPEN_CLOSED, IndicesOptions, resolve_indices,
 )
 from node.coordination.services import normalize_mappings
-from node.coordination.stats import gather_copy_statistics, gather_shard_statistics, index_stats_section
+from node.coordination.stats import (
+    gather_copy_statistics, gather_shard_statistics, index_stats_section, index_stats_sections_for,
+)
 from node.coordination.values import parse_boolean, parse_integer, parse_time_seconds
 from node.errors import (
     ActionRequestValidationError, ApiError, IllegalArgumentError, IndexNotFoundError,
@@ -62,6 +64,11 @@ def settings_view(index: Any, query: dict[str, str], names: list[str] | None = N
     return nest_settings(flat)
 
 
+# what PUT /{index}/_alias/{name} takes in its body (anything else is 400 "unknown field")
+PUT_ALIAS_BODY_KEYS = ("index", "alias", "filter", "routing", "index_routing", "search_routing", "is_write_index",
+                       "is_hidden")
+
+
 def alias_view(alias: Any) -> dict[str, Any]:
     body: dict[str, Any] = {}
     if alias.filter is not None:
@@ -72,6 +79,8 @@ def alias_view(alias: Any) -> dict[str, Any]:
         body["search_routing"] = alias.search_routing
     if alias.is_write_index is not None:
         body["is_write_index"] = alias.is_write_index
+    if alias.is_hidden is not None:
+        body["is_hidden"] = alias.is_hidden
     return body
 
 
@@ -260,22 +269,36 @@ def register(app: Any, services: Any) -> None:
         await services.submit(UpdateAliases(actions=tuple(concrete)), ack_timeout(query))
         return respond({"acknowledged": True})
 
-    async def put_alias(index: str, name: str) -> Any:
+    async def put_alias(index: str | None = None, name: str | None = None) -> Any:
         query = params()
         body = await read_json_body() or {}
         if not isinstance(body, dict):
             raise IllegalArgumentError("alias body must be an object")
-        names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN))
+        unknown = sorted(set(body) - set(PUT_ALIAS_BODY_KEYS))
+        if unknown:
+            raise IllegalArgumentError(f"unknown field [{unknown[0]}]")
+        # the body's index and alias override the path's, as OpenSearch (2.16+)
+        index = body.get("index", index)
+        name = body.get("alias", name)
+        problems = []
+        if not index:
+            problems.append("One of [index] or [indices] is required")
+        if not name:
+            problems.append("One of [alias] or [aliases] is required")
+        if problems:
+            raise ActionRequestValidationError(*problems)
+        names = resolve_indices(services.state, str(index), options(query, STRICT_EXPAND_OPEN))
         if not names:
-            raise IndexNotFoundError(index)
-        action = {"add": {**{k: v for k, v in body.items() if k in ("filter", "routing", "index_routing",
-                                                                      "search_routing", "is_write_index")},
-                          "indices": names, "aliases": name.split(",")}}
+            raise IndexNotFoundError(str(index))
+        action = {"add": {**{k: v for k, v in body.items() if k in PUT_ALIAS_BODY_KEYS and k not in ("index", "alias")},
+                          "indices": names, "aliases": str(name).split(",")}}
         await services.submit(UpdateAliases(actions=(action,)), ack_timeout(query))
         return respond({"acknowledged": True})
 
-    for path in ("/<index>/_alias/<name>", "/<index>/_aliases/<name>"):
-        app.add_url_rule(path, f"put_alias{path}", put_alias, methods=["PUT", "POST"])
+    for path in ("/<index>/_alias/<name>", "/<index>/_aliases/<name>", "/_alias/<name>", "/_aliases/<name>",
+                 "/<index>/_alias", "/_alias"):
+        app.add_url_rule(path, f"put_alias{path}", put_alias, methods=["PUT"] if "<name>" not in path or
+                         path.startswith("/_") else ["PUT", "POST"])
 
     async def delete_alias(index: str, name: str) -> Any:
         query = params()
@@ -405,12 +428,12 @@ def register(app: Any, services: Any) -> None:
         state = services.state
         total_copies = sum(len(shard.copies) for name in names for shard in state.routing_table.get(name, ()))
         successful = [answer for answer in answers if answer.statistics is not None]
-        metrics = [m for m in (metric or "_all").split(",") if m]
+        sections = index_stats_sections_for(metric, request.path)
 
         def select(section: dict[str, Any]) -> dict[str, Any]:
-            if "_all" in metrics:
+            if sections is None:
                 return section
-            return {key: value for key, value in section.items() if key in metrics}
+            return {key: value for key, value in section.items() if key in sections}
 
         def copies_of(name: str | None) -> list[dict]:
             return [statistics for (index_name, _, _), statistics in every_copy.items()

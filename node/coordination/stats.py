@@ -11,10 +11,13 @@ It must never change a shard: ``stats`` is read-only on the worker.
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import dataclass, field
 from typing import Any
 
 import trio
+
+from node.errors import IllegalArgumentError
 
 STATS_TIMEOUT_SECONDS = 10.0
 
@@ -111,7 +114,43 @@ def index_stats_section(shard_statistics: list[dict[str, Any]], counters: IndexC
                      "uncommitted_operations": int(total("translog_uncommitted_operations")),
                      "uncommitted_size_in_bytes": 0, "earliest_last_modified_age": 0},
         "segments": {"count": int(total("segment_count")), "memory_in_bytes": 0},
+        # sections of caches and subsystems Quidditch does not have (no get/request/query cache,
+        # no fielddata, no completion suggester, no warmers): their counters are truly zero
+        "get": {"total": 0, "time_in_millis": 0, "exists_total": 0, "exists_time_in_millis": 0, "missing_total": 0,
+                "missing_time_in_millis": 0, "current": 0},
+        "warmer": {"current": 0, "total": 0, "total_time_in_millis": 0},
+        "query_cache": {"memory_size_in_bytes": 0, "total_count": 0, "hit_count": 0, "miss_count": 0,
+                        "cache_size": 0, "cache_count": 0, "evictions": 0},
+        "fielddata": {"memory_size_in_bytes": 0, "evictions": 0},
+        "completion": {"size_in_bytes": 0},
+        "request_cache": {"memory_size_in_bytes": 0, "evictions": 0, "hit_count": 0, "miss_count": 0},
+        "recovery": {"current_as_source": 0, "current_as_target": 0, "throttle_time_in_millis": 0},
     }
+
+
+# the metric names of GET /_stats/{metric} → the section each selects ("merge" → "merges",
+# "suggest" is part of "search")
+INDEX_STATS_METRIC_SECTIONS: dict[str, str] = {
+    "docs": "docs", "store": "store", "indexing": "indexing", "get": "get", "search": "search",
+    "suggest": "search", "merge": "merges", "refresh": "refresh", "flush": "flush", "warmer": "warmer",
+    "query_cache": "query_cache", "fielddata": "fielddata", "completion": "completion",
+    "segments": "segments", "translog": "translog", "request_cache": "request_cache", "recovery": "recovery",
+}
+
+
+def index_stats_sections_for(metric: str | None, request_path: str) -> set[str] | None:
+    """The sections ``metric`` (comma-separated, from the URL) selects; None for every section
+    (no metric, or ``_all``). An unknown metric is OpenSearch's 400, with its suggestion."""
+    names = [name for name in (metric or "_all").split(",") if name]
+    if "_all" in names:
+        return None
+    unknown = [name for name in names if name not in INDEX_STATS_METRIC_SECTIONS]
+    if unknown:
+        close = difflib.get_close_matches(unknown[0], list(INDEX_STATS_METRIC_SECTIONS), n=1, cutoff=0.6)
+        suggestion = f" -> did you mean [{close[0]}]?" if close else ""
+        raise IllegalArgumentError(f"request [{request_path}] contains unrecognized metric: "
+                                   f"[{unknown[0]}]{suggestion}")
+    return {INDEX_STATS_METRIC_SECTIONS[name] for name in names}
 
 
 def record_write_counters(counters: IndexCounters, action: str, result: str | None, failed: bool,

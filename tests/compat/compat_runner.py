@@ -122,24 +122,29 @@ API_ROUTES: dict[str, list[tuple[str, str]]] = {
                           ("GET", "/_alias")],
     "indices.get_field_mapping": [("GET", "/{index}/_mapping/field/{fields}"), ("GET", "/_mapping/field/{fields}")],
     "indices.get_mapping": [("GET", "/{index}/_mapping"), ("GET", "/_mapping")],
-    "indices.get_settings": [("GET", "/{index}/_settings/{name}"), ("GET", "/{index}/_settings"),
-                             ("GET", "/_settings")],
+    "indices.get_settings": [("GET", "/{index}/_settings/{name}"), ("GET", "/_settings/{name}"),
+                             ("GET", "/{index}/_settings"), ("GET", "/_settings")],
     "indices.open": [("POST", "/{index}/_open")],
-    "indices.put_alias": [("PUT", "/{index}/_alias/{name}")],
+    "indices.put_alias": [("PUT", "/{index}/_alias/{name}"), ("PUT", "/_alias/{name}"), ("PUT", "/{index}/_alias"),
+                          ("PUT", "/_alias")],
     "indices.put_mapping": [("PUT", "/{index}/_mapping")],
     "indices.put_settings": [("PUT", "/{index}/_settings"), ("PUT", "/_settings")],
     "indices.recovery": [("GET", "/{index}/_recovery"), ("GET", "/_recovery")],
     "indices.refresh": [("POST", "/{index}/_refresh"), ("POST", "/_refresh")],
     "indices.segments": [("GET", "/{index}/_segments"), ("GET", "/_segments")],
-    "indices.stats": [("GET", "/{index}/_stats/{metric}"), ("GET", "/{index}/_stats"), ("GET", "/_stats")],
+    "indices.stats": [("GET", "/{index}/_stats/{metric}"), ("GET", "/_stats/{metric}"), ("GET", "/{index}/_stats"),
+                      ("GET", "/_stats")],
     "indices.update_aliases": [("POST", "/_aliases")],
     "mget": [("POST", "/{index}/_mget"), ("POST", "/_mget")],
     "msearch": [("POST", "/{index}/_msearch"), ("POST", "/_msearch")],
     "nodes.hot_threads": [("GET", "/_nodes/{node_id}/hot_threads"), ("GET", "/_nodes/hot_threads")],
-    "nodes.info": [("GET", "/_nodes/{node_id}"), ("GET", "/_nodes")],
+    "nodes.info": [("GET", "/_nodes/{node_id}/{metric}"), ("GET", "/_nodes/{node_id}"), ("GET", "/_nodes/{metric}"),
+                   ("GET", "/_nodes")],
     "nodes.reload_secure_settings": [("POST", "/_nodes/{node_id}/reload_secure_settings"),
                                      ("POST", "/_nodes/reload_secure_settings")],
-    "nodes.stats": [("GET", "/_nodes/{node_id}/stats"), ("GET", "/_nodes/stats")],
+    "nodes.stats": [("GET", "/_nodes/{node_id}/stats/{metric}/{index_metric}"), ("GET", "/_nodes/stats/{metric}/{index_metric}"),
+                    ("GET", "/_nodes/{node_id}/stats/{metric}"), ("GET", "/_nodes/stats/{metric}"),
+                    ("GET", "/_nodes/{node_id}/stats"), ("GET", "/_nodes/stats")],
     "nodes.usage": [("GET", "/_nodes/{node_id}/usage"), ("GET", "/_nodes/usage")],
     "open_point_in_time": [("POST", "/{index}/_pit")],
     "ping": [("HEAD", "/")],
@@ -149,6 +154,57 @@ API_ROUTES: dict[str, list[tuple[str, str]]] = {
     "update": [("POST", "/{index}/_update/{id}")],
     "update_by_query": [("POST", "/{index}/_update_by_query")],
 }
+
+# APIs that OpenSearch's own rest-api-spec tests (opensearch-project/OpenSearch,
+# rest-api-spec/src/main/resources/rest-api-spec/test/) use beyond the shared suite's files. An API
+# Quidditch does not serve still gets its route: the node answers it (usually 400 "no handler"), and
+# the test fails with that instead of being skipped, so the sweep shows what is missing.
+API_ROUTES.update({
+    "cat.allocation": [("GET", "/_cat/allocation/{node_id}"), ("GET", "/_cat/allocation")],
+    "cat.cluster_manager": [("GET", "/_cat/cluster_manager")],
+    "cat.fielddata": [("GET", "/_cat/fielddata/{fields}"), ("GET", "/_cat/fielddata")],
+    "cat.help": [("GET", "/_cat")],
+    "cat.nodeattrs": [("GET", "/_cat/nodeattrs")],
+    "cat.pending_tasks": [("GET", "/_cat/pending_tasks")],
+    "cat.plugins": [("GET", "/_cat/plugins")],
+    "cat.recovery": [("GET", "/_cat/recovery/{index}"), ("GET", "/_cat/recovery")],
+    "cat.repositories": [("GET", "/_cat/repositories")],
+    "cat.snapshots": [("GET", "/_cat/snapshots/{repository}"), ("GET", "/_cat/snapshots")],
+    "cat.tasks": [("GET", "/_cat/tasks")],
+    "cat.templates": [("GET", "/_cat/templates/{name}"), ("GET", "/_cat/templates")],
+    "cat.thread_pool": [("GET", "/_cat/thread_pool/{thread_pool_patterns}"), ("GET", "/_cat/thread_pool")],
+    "cluster.allocation_explain": [("POST", "/_cluster/allocation/explain")],
+    "cluster.pending_tasks": [("GET", "/_cluster/pending_tasks")],
+    "cluster.put_settings": [("PUT", "/_cluster/settings")],
+    "cluster.remote_info": [("GET", "/_remote/info")],
+    "cluster.reroute": [("POST", "/_cluster/reroute")],
+    "create_pit": [("POST", "/{index}/_search/point_in_time")],
+    "delete_all_pits": [("DELETE", "/_search/point_in_time/_all")],
+    "delete_by_query": [("POST", "/{index}/_delete_by_query")],
+    "delete_pit": [("DELETE", "/_search/point_in_time")],
+    "get_all_pits": [("GET", "/_search/point_in_time/_all")],
+    "indices.add_block": [("PUT", "/{index}/_block/{block}")],
+    "indices.clear_cache": [("POST", "/{index}/_cache/clear"), ("POST", "/_cache/clear")],
+    "indices.clone": [("PUT", "/{index}/_clone/{target}")],
+    "indices.delete_index_template": [("DELETE", "/_index_template/{name}")],
+    "indices.delete_template": [("DELETE", "/_template/{name}")],
+    "indices.exists_index_template": [("HEAD", "/_index_template/{name}")],
+    "indices.exists_template": [("HEAD", "/_template/{name}")],
+    "indices.get_index_template": [("GET", "/_index_template/{name}"), ("GET", "/_index_template")],
+    "indices.get_template": [("GET", "/_template/{name}"), ("GET", "/_template")],
+    "indices.put_index_template": [("PUT", "/_index_template/{name}")],
+    "indices.put_template": [("PUT", "/_template/{name}")],
+    "indices.resolve_index": [("GET", "/_resolve/index/{name}")],
+    "indices.rollover": [("POST", "/{alias}/_rollover/{new_index}"), ("POST", "/{alias}/_rollover")],
+    "indices.shrink": [("PUT", "/{index}/_shrink/{target}")],
+    "indices.split": [("PUT", "/{index}/_split/{target}")],
+    "indices.validate_query": [("POST", "/{index}/_validate/query"), ("POST", "/_validate/query")],
+    "info": [("GET", "/")],
+    "mtermvectors": [("POST", "/{index}/_mtermvectors"), ("POST", "/_mtermvectors")],
+    "reindex": [("POST", "/_reindex")],
+    "tasks.list": [("GET", "/_tasks")],
+    "termvectors": [("POST", "/{index}/_termvectors/{id}"), ("POST", "/{index}/_termvectors")],
+})
 
 NDJSON_APIS = {"bulk", "msearch"}
 
@@ -206,6 +262,10 @@ class Runner:
     base_url: str
     stash: dict[str, Any] = field(default_factory=dict)
     last: Response | None = None
+    # the version `skip: version:` ranges are read against (e.g. "3.0.0" for OpenSearch's own files);
+    # None ignores version ranges, as the shared suite's files need (their ranges name Elasticsearch
+    # versions, which say nothing about an OpenSearch-compatible node)
+    skip_version: str | None = None
 
     # ---------------------------------------------------------------- http
 
@@ -258,6 +318,8 @@ class Runner:
         if api_name not in API_ROUTES:
             raise SkipTest(f"API [{api_name}] is not in the runner's API table")
         arguments = self.resolve(dict(arguments or {}))
+        # a null argument is an absent one (`index: null` asks for the route without an index)
+        arguments = {key: value for key, value in arguments.items() if value is not None}
         body = arguments.pop("body", None)
         method, path, used = self._route(api_name, arguments, body is not None)
         query = {key: _query_value(value) for key, value in arguments.items() if key not in used}
@@ -304,7 +366,9 @@ class Runner:
         if catch.startswith("/") and catch.endswith("/"):
             if response.status < 400:
                 raise StepFailure(f"{api_name}: expected an error matching {catch}, got {response.status}")
-            if not re.search(catch[1:-1], response.text, re.X):
+            # a plain regex, as the Java runner's catch (only `match` regexes are in verbose mode):
+            # "must be greater than zero" has to keep its spaces
+            if not re.search(catch[1:-1], response.text):
                 raise StepFailure(f"{api_name}: error does not match {catch}: {response.text[:300]}")
             return
         raise SkipTest(f"catch [{catch}] is not supported by the runner")
@@ -378,6 +442,9 @@ class Runner:
                 if isinstance(value, _Missing) or not _compare(kind, value, expected):
                     raise StepFailure(f"{kind} [{path}]: {value!r} vs {expected!r}")
         elif kind == "skip":
+            version_range = argument.get("version") if isinstance(argument, dict) else None
+            if version_range and self.skip_version and version_in_ranges(self.skip_version, str(version_range)):
+                raise SkipTest(f"skipped for version {self.skip_version}: {argument.get('reason', '')}")
             features = argument.get("features", []) if isinstance(argument, dict) else []
             features = [features] if isinstance(features, str) else features
             unsupported = [feature for feature in features if feature not in SUPPORTED_FEATURES]
@@ -480,6 +547,26 @@ def _compare(kind: str, value: Any, expected: Any) -> bool:
     except (TypeError, ValueError):
         return False
     return {"gt": value > expected, "gte": value >= expected, "lt": value < expected, "lte": value <= expected}[kind]
+
+
+def _version_tuple(text: str) -> tuple[int, ...]:
+    numbers = re.findall(r"\d+", text)
+    return tuple(int(number) for number in numbers[:3]) + (0,) * (3 - min(len(numbers), 3))
+
+
+def version_in_ranges(version: str, ranges: str) -> bool:
+    """Whether ``version`` falls in a YAML ``skip: version:`` value: ``all``, or comma-separated
+    ``low - high`` ranges where either end may be empty (open)."""
+    if ranges.strip().lower() == "all":
+        return True
+    wanted = _version_tuple(version)
+    for one_range in ranges.split(","):
+        if "-" not in one_range:
+            continue
+        low, _, high = one_range.partition("-")
+        if (not low.strip() or _version_tuple(low) <= wanted) and (not high.strip() or wanted <= _version_tuple(high)):
+            return True
+    return False
 
 
 def _query_value(value: Any) -> str:
