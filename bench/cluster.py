@@ -13,6 +13,10 @@ DATA_DIR), creates ``bench`` with 3 primaries and 1 replica, waits for green, th
    shard copy allocated to it is STARTED in `_cat/shards` (searchable), and until green.
 
     python bench/cluster.py --data DATA_DIR --n 20000 [--clients 4] [--reps 1] [--keep] [--skip-search]
+                            [--log-level INFO]
+
+``--log-level`` sets every node's log level from launch (default WARNING; the restarted node always
+logs at INFO), so the master's allocation rounds can be lined up with the restarted node's log.
 
 Whatever fails is reported as failed (with the node logs' location), not hidden: the cluster code
 is young. Rows go to DATA_DIR/results/quidditch-cluster-N.ndjson.
@@ -22,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import inspect
+import os
 import shlex
 import shutil
 import signal
@@ -44,6 +49,28 @@ RESTART_DEADLINE_SECONDS = 120.0
 WRITE_ATTEMPT_TIMEOUT_SECONDS = 5.0
 # the search phase's client counts (node_search.py's own default list may differ)
 SEARCH_CLIENT_COUNTS = (1, 16)
+
+
+def start_cluster(base_directory: Path, count: int, workers: int, log_level: str) -> list[harness.NodeProcess]:
+    """harness.start_cluster with every node's --log-level chosen (the master's INFO lines — node
+    registered, allocation batches — are what a slow restart is explained with)."""
+    if log_level == "WARNING":
+        return harness.start_cluster(base_directory, count, workers=workers)
+    raft_ports = harness.free_ports(count)
+    seeds = ",".join(f"127.0.0.1:{port}" for port in raft_ports)
+    base_directory.mkdir(parents=True, exist_ok=True)
+    secret_file = base_directory / "cluster.secret"
+    secret_file.write_text(os.urandom(32).hex())
+    members = []
+    for number, raft_port in enumerate(raft_ports):
+        name = f"member-{number}"
+        flags = {"name": name, "http-port": "0", "transport-port": "0", "raft-port": str(raft_port),
+                 "seed-hosts": seeds, "cluster-secret-file": str(secret_file), "workers": str(workers),
+                 "log-level": log_level}
+        member = harness.NodeProcess(name, base_directory / name, flags)
+        member.launch()
+        members.append(member)
+    return [member.wait_until_ready() for member in members]
 
 
 def cat_shards(node: harness.NodeProcess) -> list[dict]:
@@ -182,6 +209,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--clients", type=int, default=4, help="bulk clients")
     parser.add_argument("--reps", type=int, default=1)
     parser.add_argument("--keep", action="store_true")
+    parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING"),
+                        help="every node's log level from launch (the restarted node logs at INFO anyway)")
     parser.add_argument("--skip-search", action="store_true",
                         help="measure bulk, failover and restart only (no search phase, no hello ceiling)")
     arguments = parser.parse_args(argv)
@@ -199,7 +228,7 @@ def main(argv: list[str] | None = None) -> int:
     nodes: list[harness.NodeProcess] = []
     try:
         started = time.monotonic()
-        nodes = harness.start_cluster(base_directory, 3, workers=1)
+        nodes = start_cluster(base_directory, 3, 1, arguments.log_level)
         report["seconds_to_form"] = round(time.monotonic() - started, 3)
         client = nodes[0].client()
         status, answer = client.json("PUT", "/bench", {

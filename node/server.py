@@ -9,7 +9,10 @@
      DESIGN §8);
   3. inside trio: spawns the shard workers, starts the cluster-state applier, the transport
      listener and the HTTP server, writes <data>/ports.json, joins the cluster (bootstrap +
-     register) and runs the master's allocation loop;
+     register) and runs the master's allocation loop — all while the workers still boot: the
+     node answers HTTP and gets its copies allocated before its shards can open (they show
+     INITIALIZING until then, as in OpenSearch); start-up fails if the workers never come up;
+     every step's time since the launch is logged ("start-up step", StartupTimeline);
   4. on SIGINT/SIGTERM: stops accepting HTTP, lets in-flight requests finish (a few seconds),
      a non-voter leaves the cluster (deregisters; the master fails its copies over), closes every shard on the workers (they flush), stops the workers, closes Raft and the logs.
      A second signal exits at once.
@@ -56,6 +59,43 @@ MINIMUM_SECRET_LENGTH = 16
 EXIT_AT_ONCE_CODE = 130
 # leaving the cluster (a non-voter's deregistration and its copies failed over) before shards close
 SHUTDOWN_HOOK_TIMEOUT_SECONDS = 20.0
+
+
+def seconds_since_process_start() -> float | None:
+    """Wall seconds since this process was launched (Linux /proc; None elsewhere): the start-up
+    timeline counts from the launch, so the interpreter's own start and imports are included."""
+    try:
+        with open("/proc/self/stat", "rb") as stat_file:
+            fields_after_name = stat_file.read().rsplit(b")", 1)[1].split()
+        with open("/proc/uptime", "rb") as uptime_file:
+            uptime_seconds = float(uptime_file.read().split()[0])
+        # field 22 of stat (index 19 after the command name) is the start time in clock ticks
+        return uptime_seconds - int(fields_after_name[19]) / os.sysconf("SC_CLK_TCK")
+    except (OSError, ValueError, IndexError):
+        return None
+
+
+class StartupTimeline:
+    """Seconds after the launch at which each start-up step finished, logged at INFO as it
+    happens ("start-up step") and summed up in the "node ready" line — how a slow start or
+    restart is explained from the node's log (docs/benchmarks.md)."""
+
+    def __init__(self) -> None:
+        self.launched_at_monotonic = time.monotonic() - (seconds_since_process_start() or 0.0)
+        self.steps: dict[str, float] = {}
+
+    def mark(self, step: str, logger: Any = None) -> None:
+        seconds = round(time.monotonic() - self.launched_at_monotonic, 3)
+        self.steps.setdefault(step, seconds)
+        if logger is not None:
+            logger.info("start-up step", extra={"fields": {"step": step, "seconds_after_launch": seconds}})
+
+    def as_fields(self) -> dict[str, float]:
+        return dict(self.steps)
+
+
+# one per process (run_node replaces it); serve_node and its helpers mark steps on it
+startup_timeline = StartupTimeline()
 
 
 class NodeStartupError(Exception):
@@ -224,9 +264,12 @@ def flatten_exceptions(error: BaseException) -> list[BaseException]:
 
 def run_node(config: NodeConfig) -> int:
     """Run a node until a signal stops it. Returns the process exit code."""
+    global startup_timeline
+    startup_timeline = StartupTimeline()
     config.data_directory.mkdir(parents=True, exist_ok=True)
     configure_logging(config.node_name, config.log_level, config.logs_directory)
     logger = get_logger("node")
+    startup_timeline.mark("imported", logger)
     adapter = None
     try:
         try:
@@ -246,6 +289,7 @@ def run_node(config: NodeConfig) -> int:
                 raise NodeStartupError(error.reason) from None
             discovered_voters = join_info.voter_raft_addresses
         adapter, is_voter, raft_address = construct_raft(config, secret, raft_port, discovered_voters)
+        startup_timeline.mark("raft constructed", logger)
         logger.info("starting node", extra={"fields": {
             "node_id": node_id, "raft_address": raft_address,
             "raft_role": "voter" if is_voter else "non-voter (not in --seed-hosts)",
@@ -290,6 +334,7 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
                                config.log_level, get_logger("workers"), metrics=metrics)
         # the worker processes boot (imports, ~seconds) while this process builds the app
         await nursery.start(workers.run)
+        startup_timeline.mark("workers spawned", logger)
         # imported only now (quart, hypercorn and, in create_app, every API module: ~1 s of CPU
         # under load): before the workers were spawned it delayed their boot — the longest part of
         # a restart — by as much; now it runs while they boot
@@ -314,6 +359,7 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
         register_ping_handler(transport_handlers, node_id, metadata, held_copies)
         register_join_info_handler(transport_handlers, config.cluster_name, metadata)
         app = create_app(context)
+        startup_timeline.mark("http app built", logger)
         await nursery.start(metadata.run)
         transport_bound = await bind_or_explain(
             "the transport (--transport-host/--transport-port)", config.transport_host,
@@ -330,11 +376,14 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
 
         http_bound = await bind_or_explain("HTTP (--http-host/--http-port)", config.http_host,
                                            config.http_port, lambda: nursery.start(http_task))
-        try:
-            await workers.wait_until_ready()
-        except WorkerUnavailableError as error:
-            raise NodeStartupError(error.reason) from None
+        # Listening: publish the ports and join the cluster NOW, while the shard workers still
+        # boot (their imports are seconds under load). The master allocates this node's copies in
+        # parallel with that boot; opening them waits for the workers by itself (pool.call), and
+        # meanwhile HTTP answers with those copies INITIALIZING, as OpenSearch's node does before
+        # its shards are recovered. Waiting for the workers first cost a restart their whole boot
+        # again before the master even knew the node was back.
         write_ports_file(config, node_id, http_bound, transport_bound, raft_bound)
+        startup_timeline.mark("listening", logger)
         node_info = NodeInfo(
             node_id=node_id, name=config.node_name,
             http_address=address(publish_host(http_bound[0], config.raft_host), http_bound[1]),
@@ -343,7 +392,8 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
             raft_address=address(*raft_bound), voter=is_voter)
         leaving = trio.Event()
         nursery.start_soon(functools.partial(join_cluster, metadata, node_info, is_voter,
-                                             get_logger("cluster"), leaving=leaving))
+                                             get_logger("cluster"), leaving=leaving,
+                                             task_status=_RegisteredMarker(startup_timeline, logger)))
         if not is_voter:
             async def leave() -> None:
                 # a non-voter's graceful stop is "node left" (ADR 0230): deregister, let the
@@ -355,9 +405,27 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
         failure_detector = FailureDetector(metadata, peers, node_id, get_logger("master"), held_copies)
         nursery.start_soon(failure_detector.run)
         nursery.start_soon(run_allocation_loop, metadata, get_logger("master"), failure_detector)
+        try:
+            await workers.wait_until_ready()
+        except WorkerUnavailableError as error:
+            raise NodeStartupError(error.reason) from None
+        startup_timeline.mark("workers ready", logger)
         logger.info("node ready", extra={"fields": {
             "http": address(*http_bound), "transport": address(*transport_bound),
-            "raft": address(*raft_bound), "workers": config.workers}})
+            "raft": address(*raft_bound), "workers": config.workers,
+            "startup_seconds": startup_timeline.as_fields()}})
+
+
+class _RegisteredMarker:
+    """join_cluster's task status: ``started()`` (this node is in the cluster state) is a step of
+    the start-up timeline."""
+
+    def __init__(self, timeline: StartupTimeline, logger: Any) -> None:
+        self.timeline = timeline
+        self.logger = logger
+
+    def started(self, value: Any = None) -> None:
+        self.timeline.mark("registered", self.logger)
 
 
 async def watch_signals(nursery: trio.Nursery, stop_http: trio.Event, http_stopped: trio.Event,

@@ -10,6 +10,13 @@ stays red until an operator says otherwise), never read clocks or randomness (al
 from the caller's ``new_allocation_id``), and never change a state: it only returns commands,
 each already checked by applying it to a scratch copy with ``raft.apply.apply``.
 
+A node that reports holding data of a copy once STARTED there (after a restart: its copy was
+failed while it was away) gets that shard's replica back rather than a node recovering one from
+nothing: an unassigned replica goes to it first, a replacement replica still recovering from
+nothing elsewhere is cancelled in its favour (``REALLOCATED_REPLICA``, as OpenSearch's replica
+allocator does), and rebalancing moves those shards to it first (ADR 0270). A node whose report
+has not arrived yet (``nodes_awaiting_report``: it has just registered) takes no moves until it has.
+
 Relocation moves up to ``cluster_concurrent_rebalance`` started copies at a time — off an excluded node (draining) or from the
 fullest data node to one with at least two fewer copies (rebalancing): ``RelocateCopy`` adds the
 new copy, ``CompleteRelocation`` drops the old one once every other copy is started and in sync.
@@ -44,6 +51,12 @@ class ReportedCopy:
     index_name: str
     shard_number: int
     allocation_id: str
+    # the node's directory of this shard holds data of a copy that was STARTED there (not only a
+    # recovery cut short): a replica given back to it replays only what it missed
+    holds_started_data: bool = False
+
+
+REALLOCATED_REPLICA_REASON = "REALLOCATED_REPLICA"  # OpenSearch's UnassignedInfo reason
 
 
 def allocation_decisions(
@@ -51,8 +64,11 @@ def allocation_decisions(
     live_node_ids: Collection[str],
     new_allocation_id: Callable[[], str],
     reported_copies: Mapping[str, Iterable[ReportedCopy]] | None = None,
+    nodes_awaiting_report: Collection[str] = (),
 ) -> list[c.Command]:
-    """The commands that move the routing table toward every copy assigned, in a fixed order."""
+    """The commands that move the routing table toward every copy assigned, in a fixed order.
+    ``nodes_awaiting_report``: live nodes whose held copies are not known yet; they take no
+    moves (a move chosen without their report could give them a shard they hold nothing of)."""
     live = frozenset(node_id for node_id in live_node_ids if node_id in state.nodes)
     reported = {node_id: list(copies) for node_id, copies in (reported_copies or {}).items()
                 if node_id in live}
@@ -107,20 +123,89 @@ def allocation_decisions(
                 if shard_copy.assigned:
                     continue
                 shard = working.shard(index_name, shard_number)
-                node_id = _best_node(working, shard, live, False, load, excluded)
+                node_id = _node_holding_started_data(working, shard, live, reported, load, excluded)
+                if node_id is None:
+                    node_id = _best_node(working, shard, live, False, load, excluded)
                 if node_id is None:
                     break
                 decide(c.AllocateCopy(index_name=index_name, shard_number=shard_number,
                                       node_id=node_id, allocation_id=new_allocation_id(),
                                       primary=False))
+
+    for index_name in sorted(working.indices):
+        if working.indices[index_name].state != INDEX_STATE_OPEN:
+            continue
+        for shard_number in range(len(working.routing_table.get(index_name, ()))):
+            _reallocate_to_started_data(working, working.shard(index_name, shard_number), live,
+                                        reported, load, excluded, new_allocation_id, decide)
     if not decisions:
         # moves only in a calm round: nothing failed, promoted or allocated above
-        _relocation_decisions(working, live, excluded, new_allocation_id, decide)
+        _relocation_decisions(working, live - frozenset(nodes_awaiting_report), excluded,
+                              new_allocation_id, decide, reported)
     return decisions
 
 
+def _started_data_holders(state: ClusterState, shard: ShardRouting, live: frozenset[str],
+                          reported: Mapping[str, list[ReportedCopy]]) -> set[str]:
+    """Live nodes that report data of a once-started copy of ``shard`` and hold no copy of it now."""
+    occupied = shard.assigned_node_ids()
+    return {node_id for node_id, copies in reported.items()
+            if node_id in live and node_id not in occupied
+            for reported_copy in copies
+            if reported_copy.holds_started_data and reported_copy.index_name == shard.index_name
+            and reported_copy.shard_number == shard.shard_number}
+
+
+def _node_holding_started_data(state: ClusterState, shard: ShardRouting, live: frozenset[str],
+                               reported: Mapping[str, list[ReportedCopy]], load: _NodeLoad,
+                               excluded: frozenset[str]) -> str | None:
+    """The first (by id) eligible node that can take ``shard``'s replica from its own data."""
+    replica_limit = _setting_int(state, CONCURRENT_RECOVERIES_SETTING, DEFAULT_CONCURRENT_RECOVERIES)
+    for node_id in sorted(_started_data_holders(state, shard, live, reported)):
+        if DATA_ROLE not in state.nodes[node_id].roles or node_id in excluded:
+            continue
+        if load.recovering_replicas[node_id] >= replica_limit:
+            continue
+        return node_id
+    return None
+
+
+def _reallocate_to_started_data(state: ClusterState, shard: ShardRouting, live: frozenset[str],
+                                reported: Mapping[str, list[ReportedCopy]], load: _NodeLoad,
+                                excluded: frozenset[str], new_allocation_id: Callable[[], str],
+                                decide: Callable[[c.Command], bool]) -> None:
+    """Cancel a replica recovering from nothing when a node holding the shard's started data is
+    back: FailCopy of the recovering replica (never in sync: nothing acknowledged is lost, the
+    shard keeps every copy it had in sync) and AllocateCopy on the returning node, which replays
+    only what it missed instead of waiting for the whole shard to be copied elsewhere. Never a
+    relocation's target (a move finishes or fails on its own), never a replica whose own node
+    holds started data of the shard."""
+    primary_copy = shard.primary()
+    if primary_copy is None or primary_copy.state not in (STARTED, RELOCATING):
+        return
+    if any(shard_copy.state == RELOCATING for shard_copy in shard.copies):
+        return
+    holds_started = {node_id for node_id, copies in reported.items() for reported_copy in copies
+                     if reported_copy.holds_started_data and reported_copy.index_name == shard.index_name
+                     and reported_copy.shard_number == shard.shard_number}
+    for replica in shard.replicas():
+        if replica.state != INITIALIZING or replica.node_id in holds_started:
+            continue
+        target = _node_holding_started_data(state, shard, live, reported, load, excluded)
+        if target is None:
+            return
+        if not decide(c.FailCopy(index_name=shard.index_name, shard_number=shard.shard_number,
+                                 allocation_id=replica.allocation_id, reason=REALLOCATED_REPLICA_REASON)):
+            continue
+        load.forget_recovering_replica(replica.node_id)
+        decide(c.AllocateCopy(index_name=shard.index_name, shard_number=shard.shard_number,
+                              node_id=target, allocation_id=new_allocation_id(), primary=False))
+        return  # one replacement per shard and round: the state changed under ``shard``
+
+
 def _relocation_decisions(state: ClusterState, live: frozenset[str], excluded: frozenset[str],
-                          new_allocation_id: Callable[[], str], decide: Callable[[c.Command], bool]) -> None:
+                          new_allocation_id: Callable[[], str], decide: Callable[[c.Command], bool],
+                          reported: Mapping[str, list[ReportedCopy]] | None = None) -> None:
     """Moves, at most ``cluster_concurrent_rebalance`` (default 2, OpenSearch's) in flight in the
     whole cluster: finish every move whose target started; then start moves off excluded nodes
     (draining), else from the data node with the most copies to one with at least two fewer
@@ -208,17 +293,23 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str], excluded: f
                 if targets and move(shard, shard_copy, targets[0][1]):
                     move_budget -= 1
                     break
+    # per node, the shards it holds started data of: a move there replays only what it missed
+    started_data = {node_id: {(reported_copy.index_name, reported_copy.shard_number)
+                              for reported_copy in copies if reported_copy.holds_started_data}
+                    for node_id, copies in (reported or {}).items()}
     while move_budget > 0 and _rebalance_one(shards, data_nodes, counts, recovering, recovery_limit,
-                                             movable, move):
+                                             movable, move, started_data):
         move_budget -= 1
 
 
 def _rebalance_one(shards: list[ShardRouting], data_nodes: list[str], counts: Counter,
                    recovering: Counter, recovery_limit: int, movable: Callable[[ShardRouting], bool],
-                   move: Callable[..., bool]) -> bool:
+                   move: Callable[..., bool],
+                   started_data: Mapping[str, set[tuple[str, int]]] | None = None) -> bool:
     """One move from the fullest data node to the emptiest one that can still take a recovery,
-    when they differ by two or more copies. Replicas move first: moving a primary hands over with
-    a new term (writes in flight fail)."""
+    when they differ by two or more copies. Shards the receiver holds started data of move first
+    (it replays only what it missed: a node back from a restart gets its own shards back); then
+    replicas before primaries: moving a primary hands over with a new term (writes in flight fail)."""
     fullest = max(data_nodes, key=lambda node_id: (counts[node_id], node_id))
     receivers = [node_id for node_id in data_nodes if recovering[node_id] < recovery_limit]
     if not receivers:
@@ -226,8 +317,11 @@ def _rebalance_one(shards: list[ShardRouting], data_nodes: list[str], counts: Co
     emptiest = min(receivers, key=lambda node_id: (counts[node_id], node_id))
     if counts[fullest] - counts[emptiest] < 2:
         return False
-    for want_primary in (False, True):
+    held_by_receiver = (started_data or {}).get(emptiest, set())
+    for want_held, want_primary in ((True, False), (True, True), (False, False), (False, True)):
         for shard in shards:
+            if ((shard.index_name, shard.shard_number) in held_by_receiver) != want_held:
+                continue
             if emptiest in shard.assigned_node_ids() or not movable(shard):
                 continue
             for shard_copy in shard.copies:
@@ -240,10 +334,12 @@ def _rebalance_one(shards: list[ShardRouting], data_nodes: list[str], counts: Co
 def allocation_batch(state: ClusterState, raft_term: int, live_node_ids: Collection[str],
                      new_allocation_id: Callable[[], str],
                      reported_copies: Mapping[str, Iterable[ReportedCopy]] | None = None,
+                     nodes_awaiting_report: Collection[str] = (),
                      ) -> c.Batch | None:
     """The decisions as one command fenced by the master's term and the state version they were
     computed from, or None when there is nothing to do."""
-    decisions = allocation_decisions(state, live_node_ids, new_allocation_id, reported_copies)
+    decisions = allocation_decisions(state, live_node_ids, new_allocation_id, reported_copies,
+                                     nodes_awaiting_report)
     if not decisions:
         return None
     return c.Batch(commands=tuple(decisions), expected_term=raft_term,
@@ -329,6 +425,12 @@ class _NodeLoad:
                         load._add(shard_copy.node_id, shard_copy.primary,
                                   shard_copy.state == INITIALIZING)
         return load
+
+    def forget_recovering_replica(self, node_id: str | None) -> None:
+        """A recovering replica on ``node_id`` was cancelled (failed) by a decision of this round."""
+        if node_id is not None and self.recovering_replicas[node_id] > 0:
+            self.recovering_replicas[node_id] -= 1
+            self.copies[node_id] -= 1
 
     def _add(self, node_id: str, primary: bool, initializing: bool) -> None:
         self.copies[node_id] += 1

@@ -121,6 +121,13 @@ class FailureDetector:
     def live_node_ids(self, state: Any) -> tuple[str, ...]:
         return tuple(node_id for node_id in state.nodes if node_id not in self.dead_node_ids)
 
+    def nodes_awaiting_report(self, state: Any) -> tuple[str, ...]:
+        """Live registered nodes (not this one) that have not answered a ping since they (re)
+        registered: the copies they hold are unknown yet, so no move is decided toward them."""
+        return tuple(node_id for node_id in state.nodes
+                     if node_id != self.self_node_id and node_id not in self.dead_node_ids
+                     and node_id not in self.reported_by_node)
+
     def reported_copies(self, state: Any) -> dict[str, list]:
         """What each live node last said it holds on disk (for restoring lost primaries)."""
         reported = {node_id: copies for node_id, copies in self.reported_by_node.items()
@@ -132,9 +139,12 @@ class FailureDetector:
     def on_state_applied(self, previous: Any, state: Any) -> None:
         """A quick, synchronous callback: remember whether the registered nodes changed."""
         addresses = {node_id: info.transport_address for node_id, info in state.nodes.items()}
-        if any(self.known_transport_addresses.get(node_id) != address
-               for node_id, address in addresses.items() if node_id != self.self_node_id):
-            self.membership_changed = True
+        for node_id, address in addresses.items():
+            if node_id != self.self_node_id and self.known_transport_addresses.get(node_id) != address:
+                self.membership_changed = True
+                # a restarted process: what it held before may differ now; until its first ping
+                # answer it is "awaiting report" and the allocation takes no moves toward it
+                self.reported_by_node.pop(node_id, None)
         self.known_transport_addresses = addresses
 
     async def run(self) -> None:
@@ -214,7 +224,9 @@ class FailureDetector:
                     reported = reported_copies_from_wire(payload.get("held_copies"))
                     # a node's first non-empty report (or a changed one) may let a red shard's
                     # primary come back: wake the allocation loop now rather than at its next tick
-                    reports_changed = self.reported_by_node.get(node_id, []) != reported
+                    # (the first answer counts as a change even when it reports nothing: until
+                    # then the node was awaiting its report and took no moves)
+                    reports_changed = self.reported_by_node.get(node_id) != reported
                     self.reported_by_node[node_id] = reported
             except RequestTimeoutError:
                 answered = False

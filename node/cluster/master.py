@@ -80,7 +80,8 @@ async def run_allocation_loop(metadata: ClusterMetadata, logger: logging.Logger,
         try:
             if failure_detector is not None:
                 commands = allocation_decisions(state, failure_detector.live_node_ids(state),
-                                                new_allocation_id, failure_detector.reported_copies(state))
+                                                new_allocation_id, failure_detector.reported_copies(state),
+                                                failure_detector.nodes_awaiting_report(state))
             else:
                 commands = allocation_decisions(state, tuple(state.nodes), new_allocation_id)
         except Exception:  # noqa: BLE001 — a decision bug must not kill the node; retried next tick

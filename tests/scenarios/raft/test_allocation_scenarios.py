@@ -5,8 +5,11 @@ line, then the expected output. Commands:
   setup            data lines: `node <id> [name=<name>] [roles=a,b]`,
                    `index <name> shards=<n> replicas=<n>`, `setting <key>=<value>`,
                    `close <index>`, `replicas <index> <n>`, `deregister <node id>`
-  allocate live=<ids>[ report=<node>:<index>/<shard>/<allocation id>,...]
-                   print the decisions, then apply them as one fenced batch
+  allocate live=<ids>[ report=<node>:<index>/<shard>/<allocation id>[/started],...]
+                   [ awaiting=<ids>]
+                   print the decisions, then apply them as one fenced batch; "/started": the
+                   node holds data of a copy once started there; awaiting: nodes whose report
+                   has not arrived yet (they take no moves)
   start [node=<id>]   finish recovery of every INITIALIZING copy (optionally on one node)
   show             the routing table
 `--update-goldens` rewrites the outputs; a reviewer reads the diff.
@@ -109,11 +112,13 @@ class Scenario:
         reported = {}
         for entry in filter(None, options.get("report", "").split(",")):
             node_id, location = entry.split(":")
-            index_name, shard_number, allocation_id = location.split("/")
+            index_name, shard_number, allocation_id, *marks = location.split("/")
             reported.setdefault(node_id, []).append(
-                ReportedCopy(index_name, int(shard_number), allocation_id))
+                ReportedCopy(index_name, int(shard_number), allocation_id,
+                             holds_started_data="started" in marks))
+        awaiting = [node for node in options.get("awaiting", "").split(",") if node]
         batch = allocation_batch(self.state, RAFT_TERM, live,
-                                 lambda: f"a{next(self.allocation_counter)}", reported)
+                                 lambda: f"a{next(self.allocation_counter)}", reported, awaiting)
         if batch is None:
             return ["no decisions"]
         output = [render_decision(command) for command in batch.commands]
