@@ -14,6 +14,11 @@ pre_filter_shard_size, max_concurrent_shard_requests, ccs_minimize_roundtrips. `
 restricts the search to the routed shards, ``preference`` picks the copies, typed_keys prefixes
 aggregation names with their type. Searches pass admission control (429 when over the limit).
 
+``_search`` and ``_count`` are also registered as fast routes (node/http/fast_routes.py): the
+ordinary request is answered before Quart by ``fast_search``/``fast_count`` — the same checks,
+coordinator call and response as the Quart handlers (which still serve every other shape of the
+request), errors rendered with node/errors.py's one table, as node/api's Quart error handler does.
+
 This module must never talk to a worker or parse the query DSL itself.
 """
 
@@ -24,10 +29,13 @@ from typing import Any
 
 import orjson
 
-from node.api import params, read_body, read_json_body, respond, services_of
+from node.api import params, read_body, read_json_body, respond, services_of, unwrap
 from node.coordination.search import SearchCoordinator
 from node.coordination.values import parse_boolean
-from node.errors import ApiError, IllegalArgumentError, error_body, error_status
+from node.errors import (
+    ApiError, IllegalArgumentError, RequestParsingError, error_body, error_response_bytes, error_status,
+)
+from node.http.fast_routes import FastRoute, register_fast_route
 
 SEARCH_TYPES = ("query_then_fetch", "dfs_query_then_fetch")
 COORDINATOR_KEY = "quidditch_search"
@@ -52,7 +60,21 @@ def _check_search_params(query: dict[str, str]) -> None:
 
 async def _body_with_source_param(query: dict[str, str]) -> Any:
     """The JSON body, or the ``source`` query parameter (GET clients without bodies)."""
-    body = await read_json_body()
+    return _with_source_param(await read_json_body(), query)
+
+
+def json_body_of(data: bytes) -> Any:
+    """What node/api's ``read_json_body`` reads, from bytes already received (the fast routes)."""
+    if not data or not data.strip():
+        return None
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError as error:
+        raise RequestParsingError(f"request body is not valid JSON: {error}",
+                                  opensearch_type="json_parse_exception") from None
+
+
+def _with_source_param(body: Any, query: dict[str, str]) -> Any:
     if body is None and query.get("source"):
         try:
             body = orjson.loads(query["source"])
@@ -103,6 +125,25 @@ def register_routes(app: Any, context: Any) -> None:
 
     route("/_search", "search_all", search, ["GET", "POST"])
     route("/<index>/_search", "search_index", search, ["GET", "POST"])
+
+    def error_answer(error: BaseException) -> tuple[int, bytes]:
+        """As node/api's Quart error handler renders an error (node/errors.py's table)."""
+        error = unwrap(error)
+        status, data = error_response_bytes(error)
+        if status >= 500 and not isinstance(error, ApiError):
+            context.logger.error("request failed", exc_info=error)
+        return status, data
+
+    async def fast_search(index: str | None, query: dict[str, str], raw_body: bytes) -> tuple[int, bytes]:
+        try:
+            _check_search_params(query)
+            body = _with_source_param(json_body_of(raw_body), query)
+            with services.admission.search():
+                return 200, orjson.dumps(await coordinator.search(index, body, query))
+        except Exception as error:  # noqa: BLE001 — every error is an OpenSearch error body
+            return error_answer(error)
+
+    register_fast_route(app, FastRoute("_search", fast_search, "/_search", "/<index>/_search"))
 
     # ---------------------------------------------------------------- scroll
 
@@ -193,6 +234,16 @@ def register_routes(app: Any, context: Any) -> None:
 
     route("/_count", "count_all", count, ["GET", "POST"])
     route("/<index>/_count", "count_index", count, ["GET", "POST"])
+
+    async def fast_count(index: str | None, query: dict[str, str], raw_body: bytes) -> tuple[int, bytes]:
+        try:
+            body = _with_source_param(json_body_of(raw_body), query)
+            with services.admission.search():
+                return 200, orjson.dumps(await coordinator.count(index, body, query))
+        except Exception as error:  # noqa: BLE001 — every error is an OpenSearch error body
+            return error_answer(error)
+
+    register_fast_route(app, FastRoute("_count", fast_count, "/_count", "/<index>/_count"))
 
     # ---------------------------------------------------------------- _msearch
 

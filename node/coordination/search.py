@@ -73,6 +73,30 @@ def without_disabled_sources(hits: list[dict], state: Any) -> list[dict]:
             for hit in hits]
 
 
+INT_BODY_FIELDS = ("size", "from")
+INT_MINIMUM, INT_MAXIMUM = -2 ** 31, 2 ** 31 - 1
+
+
+def check_int_fields(body: dict) -> None:
+    """OpenSearch reads ``size`` and ``from`` as Java ints: a JSON number beyond them is a 400
+    ``input_coercion_exception`` from the parser, before any shard is asked."""
+    for name in INT_BODY_FIELDS:
+        value = body.get(name)
+        if type(value) is int and not INT_MINIMUM <= value <= INT_MAXIMUM:
+            raise ApiError(f"Numeric value ({value}) out of range of int ({INT_MINIMUM} - {INT_MAXIMUM})",
+                           opensearch_type="input_coercion_exception", status=400)
+
+
+def reported_max_score(request: SearchRequest, max_score: float | None) -> float | None:
+    """``hits.max_score`` as OpenSearch 2.x/3.x report it: a sorted search tracks it only with
+    ``track_scores`` or when its sort starts with ``_score`` descending (the relevance order);
+    ``sort: [{_score: asc}, ...]`` computes scores for the sort but reports null."""
+    if max_score is None or not request.sort or request.track_scores:
+        return max_score
+    first = request.sort[0]
+    return max_score if first.field == "_score" and first.order == "desc" else None
+
+
 @dataclass(frozen=True, slots=True)
 class ShardTarget:
     """One shard copy a request goes to; ``shard_index`` orders shards for tie-breaks."""
@@ -435,6 +459,8 @@ class SearchCoordinator:
                       targets: list[ShardTarget], scroll: bool = False) -> SearchRequest:
         if body is not None and not isinstance(body, dict):
             raise QueryParsingError("request body is required to be an object")
+        if body:
+            check_int_fields(body)
         window = self.max_result_window(index_names)
         try:
             request = parse_search_request(body, query_params, registry=self.services.query_registry,
@@ -610,7 +636,7 @@ class SearchCoordinator:
             hits["total"] = total["value"] if as_int else total
         elif as_int:
             hits["total"] = -1   # track_total_hits: false, rendered as OpenSearch renders it as an integer
-        hits["max_score"] = merged.max_score
+        hits["max_score"] = reported_max_score(outcome.request, merged.max_score)
         hits["hits"] = without_disabled_sources(outcome.hits, self.state)
         response["hits"] = hits
         if outcome.request.aggregations is not None:

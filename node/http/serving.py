@@ -1,9 +1,10 @@
 """Serving the app with hypercorn on trio, reporting the bound address once listening.
 
-It owns hypercorn's configuration (bind, timeouts, logging) and one adjustment of hypercorn's
+It owns hypercorn's configuration (bind, timeouts, logging), one adjustment of hypercorn's
 HTTP/1.1 writer: a response's head is written together with its first body chunk (one send
-instead of two per response; ``install_single_write_responses``). It must never touch the app's
-routes.
+instead of two per response; ``install_single_write_responses``), and what hypercorn serves: the
+app behind node/http/fast_routes.py's front door when node/api registered fast routes. It must
+never touch the app's routes.
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from hypercorn.protocol.events import Body, Response
 from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.trio import serve
 
+from node.http.fast_routes import with_fast_routes
 from node.logs import get_logger
 
 GRACEFUL_SHUTDOWN_SECONDS = 3.0
@@ -91,6 +93,7 @@ async def serve_http(app, host: str, port: int, shutdown_trigger: Callable[[], A
                      task_status: trio.TaskStatus[tuple[str, int]] = trio.TASK_STATUS_IGNORED) -> None:
     """Serve until ``shutdown_trigger`` returns; ``task_status.started((host, port))`` when bound."""
     install_single_write_responses()
+    application = with_fast_routes(app)
     hypercorn_config = HypercornConfig()
     hypercorn_config.bind = [bind_string(host, port)]
     hypercorn_config.accesslog = None            # request metrics replace access logs
@@ -100,5 +103,5 @@ async def serve_http(app, host: str, port: int, shutdown_trigger: Callable[[], A
     hypercorn_config.include_server_header = False
 
     async with trio.open_nursery() as nursery:
-        binds = await nursery.start(partial(serve, app, hypercorn_config, shutdown_trigger=shutdown_trigger))
+        binds = await nursery.start(partial(serve, application, hypercorn_config, shutdown_trigger=shutdown_trigger))
         task_status.started(parse_bound_address(binds[0]))
