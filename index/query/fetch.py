@@ -13,8 +13,11 @@ import fnmatch
 import html
 from typing import Any, Callable, Sequence
 
+import numpy as np
 import orjson
 
+from index.query import nodes
+from index.query.collector import as_reported_score
 from index.query.context import SearchContext
 from index.query.execution import SegmentExecution, ShardExecution
 from index.query.request import HighlightField, HighlightSpec, SearchRequest
@@ -308,6 +311,37 @@ def _source_fields(mapping: Any, source: dict, requested: Sequence[tuple[str, st
     return fields
 
 
+def _named_matches(segment_execution: SegmentExecution, named_plans: list[tuple[str, Any]],
+                   with_scores: bool) -> list[tuple[str, Any]]:
+    """Per named clause, the docs of this segment it matches: a BitMap, or with scores the
+    (docs, scores) arrays of the clause run on its own (its boost included), as OpenSearch scores it."""
+    matches = []
+    for name, plan in named_plans:
+        if with_scores:
+            scored = segment_execution.run_scores(plan)
+            matches.append((name, (np.asarray(scored.docs), np.asarray(scored.scores))))
+        else:
+            matches.append((name, segment_execution.run_matches(plan)))
+    return matches
+
+
+def _matched_queries(named_matches: list[tuple[str, Any]], doc: int, with_scores: bool) -> Any:
+    """The hit's ``matched_queries``: names in query order, or {name: score} (a name used twice
+    reports once, as OpenSearch keys them by name)."""
+    if not with_scores:
+        names: list[str] = []
+        for name, bitmap in named_matches:
+            if doc in bitmap and name not in names:
+                names.append(name)
+        return names
+    scores: dict[str, float] = {}
+    for name, (docs, doc_scores) in named_matches:
+        position = int(np.searchsorted(docs, doc))
+        if position < len(docs) and int(docs[position]) == doc and name not in scores:
+            scores[name] = as_reported_score(float(doc_scores[position]))
+    return scores
+
+
 def fetch_hits(searcher: Any, request: SearchRequest, hits: Sequence[ShardHit],
                context: SearchContext | None = None) -> list[dict]:
     """OpenSearch hit objects for ``hits`` (the final page), in the given order.
@@ -324,6 +358,14 @@ def fetch_hits(searcher: Any, request: SearchRequest, hits: Sequence[ShardHit],
         shard = ShardExecution(searcher, context)
         plan = plan_query(request.query, shard)
         plan.highlight_matchers(matchers)
+    named = nodes.named_queries(request.query, request.post_filter)
+    named_plans: list[tuple[str, Any]] = []
+    if named:
+        from index.query.planner import plan_query
+
+        shard = shard or ShardExecution(searcher, context)
+        named_plans = [(named_query.name, plan_query(named_query.query, shard)) for named_query in named]
+    named_matches_by_segment: dict[int, list[tuple[str, Any]]] = {}
     source_wanted = request.source.enabled and request.stored_fields != ("_none_",)
     rendered: list[dict] = []
     for hit in hits:
@@ -362,6 +404,14 @@ def fetch_hits(searcher: Any, request: SearchRequest, hits: Sequence[ShardHit],
                 body["highlight"] = highlighted
         if hit.sort_values is not None:
             body["sort"] = _rendered_sort_values(request, searcher.mapping, hit.sort_values)
+        if named_plans and shard is not None:
+            if segment_index not in named_matches_by_segment:
+                named_matches_by_segment[segment_index] = _named_matches(
+                    SegmentExecution(shard, segment, segment_index), named_plans, request.include_named_queries_score)
+            matched = _matched_queries(named_matches_by_segment[segment_index], doc,
+                                       request.include_named_queries_score)
+            if matched:
+                body["matched_queries"] = matched
         if request.explain and shard is not None and plan is not None:
             segment_execution = SegmentExecution(shard, segment, segment_index)
             explanation = plan.explain(segment_execution, doc)

@@ -35,6 +35,38 @@ class QueryNode:
         return parse_query(query_json)
 
 
+@dataclass(frozen=True, slots=True)
+class NamedQuery(QueryNode):
+    """A query clause that carried ``_name``: it matches exactly as ``query`` does; the fetch phase
+    reports the names of the named clauses each hit matches (``matched_queries``)."""
+
+    query: QueryNode
+    name: str
+    query_type: ClassVar[str] = "_named"
+
+    def children(self) -> tuple[QueryNode, ...]:
+        return (self.query,)
+
+    def to_json(self) -> dict:
+        inner = self.query.to_json()
+        (query_name, body), = inner.items()
+        if isinstance(body, dict):
+            return {query_name: {**body, "_name": self.name}}
+        return inner   # a body that is not an object cannot carry a name (no such query today)
+
+
+def named_queries(*roots: "QueryNode | None") -> list[NamedQuery]:
+    """Every NamedQuery inside ``roots``, in the order the query names them (depth first)."""
+    found: list[NamedQuery] = []
+    pending = [root for root in reversed(roots) if root is not None]
+    while pending:
+        node = pending.pop()
+        if isinstance(node, NamedQuery):
+            found.append(node)
+        pending.extend(reversed(node.children()))
+    return found
+
+
 def _non_default_parameters(node: Any, skip: tuple[str, ...] = ("field",)) -> dict:
     """The dataclass attributes of ``node`` that differ from their defaults, as DSL keys."""
     parameters: dict[str, Any] = {}

@@ -88,10 +88,12 @@ class QueryParseContext:
                 f"[indices.query.bool.max_nested_depth] ({self.limits.max_depth})",
                 limit="max_depth",
             )
+        body, name = _take_query_name(query_json[query_name])
         try:
-            return parse_function(query_json[query_name], self)
+            parsed = parse_function(body, self)
         finally:
             self.depth -= 1
+        return parsed if name is None else nodes.NamedQuery(parsed, name)
 
     def add_clauses(self, count: int) -> None:
         self.clause_count += count
@@ -99,6 +101,28 @@ class QueryParseContext:
             raise TooManyClausesError(
                 f"maxClauseCount is set to {self.limits.max_clause_count}", limit="max_clause_count"
             )
+
+
+def _take_query_name(body: Any) -> tuple[Any, str | None]:
+    """(body without ``_name``, the name or None). OpenSearch takes ``_name`` beside the query's
+    parameters: at the top of the body (``{"bool": {..., "_name": n}}``, ``{"terms": {f: [...],
+    "_name": n}}``) or inside the one field object of a field-level query (``{"match": {f:
+    {"query": q, "_name": n}}}``). Parse functions never see it."""
+    if not isinstance(body, dict):
+        return body, None
+    if "_name" in body:
+        name = body["_name"]
+        if not isinstance(name, str):
+            raise QueryParsingError(f"[_name] must be a string, got [{name}]")
+        return {key: value for key, value in body.items() if key != "_name"}, name
+    field_keys = [key for key in body if key not in ("boost", "_name")]
+    if len(field_keys) == 1 and isinstance(body[field_keys[0]], dict) and "_name" in body[field_keys[0]]:
+        field_body = body[field_keys[0]]
+        name = field_body["_name"]
+        if not isinstance(name, str):
+            raise QueryParsingError(f"[_name] must be a string, got [{name}]")
+        return {**body, field_keys[0]: {key: value for key, value in field_body.items() if key != "_name"}}, name
+    return body, None
 
 
 def parse_query(query_json: dict | None, registry: QueryRegistry | None = None,

@@ -201,6 +201,9 @@ class Planner:
 
     # -- leaves
 
+    def _plan_NamedQuery(self, node: nodes.NamedQuery) -> Plan:
+        return self.plan(node.query)   # a name changes what fetch reports, never what matches
+
     def _plan_MatchAllQuery(self, node: nodes.MatchAllQuery) -> Plan:
         return MatchAllPlan(node.boost)
 

@@ -130,6 +130,7 @@ class SearchRequest:
     version: bool = False
     seq_no_primary_term: bool = False
     terminate_after: int = 0
+    include_named_queries_score: bool = False   # matched_queries as {name: score} instead of names
 
     @property
     def window_size(self) -> int:
@@ -167,6 +168,7 @@ class SearchRequest:
             "version": self.version,
             "seq_no_primary_term": self.seq_no_primary_term,
             "terminate_after": self.terminate_after,
+            "include_named_queries_score": self.include_named_queries_score,
         }
 
     @classmethod
@@ -189,6 +191,7 @@ class SearchRequest:
             post_filter=parse_query(wire["post_filter"], registry, no_limits) if wire["post_filter"] is not None else None,
             aggregations=wire["aggregations"], version=wire["version"],
             seq_no_primary_term=wire["seq_no_primary_term"], terminate_after=wire["terminate_after"],
+            include_named_queries_score=bool(wire.get("include_named_queries_score", False)),
         )
 
 
@@ -426,7 +429,8 @@ def parse_search_request(body: dict | None, params: dict[str, str] | None = None
             values["search_after"] = tuple(value)
         elif key == "track_total_hits":
             values["track_total_hits"] = _parse_track_total_hits(value)
-        elif key in ("track_scores", "explain", "profile", "version", "seq_no_primary_term"):
+        elif key in ("track_scores", "explain", "profile", "version", "seq_no_primary_term",
+                     "include_named_queries_score"):
             values[key] = _bool_parameter(key, value)
         elif key == "_source":
             values["source"] = parse_source_filter(value)
@@ -507,7 +511,7 @@ def _apply_uri_parameters(values: dict[str, Any], params: dict[str, str], regist
         values["sort"] = _parse_uri_sort(params["sort"])
     if "track_total_hits" in params:
         values["track_total_hits"] = _parse_track_total_hits(params["track_total_hits"])
-    for key in ("track_scores", "explain", "version", "seq_no_primary_term"):
+    for key in ("track_scores", "explain", "version", "seq_no_primary_term", "include_named_queries_score"):
         if key in params:
             values[key] = _bool_parameter(key, params[key])
     if "_source" in params:
