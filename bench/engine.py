@@ -33,7 +33,7 @@ import bench_engines  # noqa: E402  (shared/bench, by path)
 
 from index.analysis import AnalysisRegistry  # noqa: E402
 from index.mapping import Mapping  # noqa: E402
-from index.operations import IndexOperation  # noqa: E402
+from index.operations import IndexOperation, frozen_dataclass_builder  # noqa: E402
 from index.query import FilterCache, SearchContext, parse_search_request, search_shard  # noqa: E402
 from index.shard import Shard, ShardSettings  # noqa: E402
 
@@ -47,6 +47,11 @@ BENCH_MAPPING = {
         "n_chars": {"type": "integer"},
     }
 }
+
+
+# IndexOperation without the frozen __init__'s per-field setattr: what node/workers/shard_service.py
+# builds for the columnar _bulk path (ADR 0205), so the bench pays what a node pays per document
+_build_index_operation = frozen_dataclass_builder(IndexOperation)
 
 
 class QuidditchShard:
@@ -77,10 +82,10 @@ class QuidditchShard:
         shard = self._open_shard()
         for start in range(0, len(lines), self.batch_size):
             batch = lines[start:start + self.batch_size]
-            operations = [
-                IndexOperation(document_id=str(start + offset), source=line.rstrip(b"\n"))
-                for offset, line in enumerate(batch)
-            ]
+            build = _build_index_operation
+            # IndexOperation(document_id, source, op_type) with every other field at its default
+            operations = [build(str(start + offset), line.rstrip(b"\n"), "index", None, None, None, None, "internal")
+                          for offset, line in enumerate(batch)]
             shard.apply_as_primary(operations, primary_term=1)
             # what node/'s timer does between writes: with refresh off, this is what writes an
             # unpublished segment once the buffer passes indexing_buffer_bytes (without it 1M docs

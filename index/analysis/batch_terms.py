@@ -178,3 +178,56 @@ def encode_byte_tokens(padded_buffer: np.ndarray, starts: np.ndarray, lengths: n
         return None
     terms = decode_tokens(padded_buffer, starts[representatives], lengths[representatives])
     return terms, ids
+
+
+_SORT_KEY_WORDS = 3          # the first 24 bytes of every string decide its place with numpy
+_SORT_PADDING = b"\n" * (_WORD_BYTES * _SORT_KEY_WORDS)
+
+
+def sorted_string_order(strings: list[str]) -> np.ndarray:
+    """int64 indices that put ``strings`` in ascending order: ``[strings[i] for i in result]``
+    is ``sorted(strings)``, ties (equal strings) in their original order.
+
+    Why: ``sorted(range(n), key=strings.__getitem__)`` is ~1.3 µs a string for the ~170k distinct
+    terms of a 100k-document body field (the strings sit all over the heap). Here the strings are
+    joined and encoded once (UTF-8 byte order is code point order, which is Python's string
+    order); each string's first 24 bytes become three big-endian uint64 words, zero padded (no
+    string holds a zero byte on this path: zero sorts below every byte, so a prefix sorts first);
+    one ``np.lexsort`` orders them, and only runs that agree on all 24 bytes (long strings with
+    a common prefix, or equal strings) are sorted again by Python."""
+    count = len(strings)
+    if count < 2:
+        return np.arange(count, dtype=np.int64)
+    joined = "\n".join(strings)
+    try:
+        raw = joined.encode("utf-8")
+    except UnicodeEncodeError:      # lone surrogates: no byte order to lean on
+        raw = b""
+    if not raw or b"\x00" in raw or joined.count("\n") != count - 1:
+        return np.asarray(sorted(range(count), key=strings.__getitem__), dtype=np.int64)
+    buffer = np.frombuffer(raw + b"\n" + _SORT_PADDING, dtype=np.uint8)
+    ends = np.flatnonzero(buffer[:len(raw) + 1] == 10)
+    starts = np.empty(count, dtype=np.int64)
+    starts[0] = 0
+    starts[1:] = ends[:-1] + 1
+    lengths = ends - starts
+    words = word_view(buffer)
+    # lexsort's last key is the primary one; byteswap makes the first byte the most significant
+    keys = [_word(words, starts, lengths, word_number).byteswap()
+            for word_number in range(_SORT_KEY_WORDS - 1, -1, -1)]
+    order = np.lexsort(keys)
+    same_as_previous = np.ones(count - 1, dtype=bool)
+    for key in keys:
+        ordered = key[order]
+        same_as_previous &= ordered[1:] == ordered[:-1]
+    tied = np.flatnonzero(same_as_previous)
+    if tied.size:
+        # runs of neighbours sharing 24 bytes: re-sort each run by the strings themselves (the
+        # stable sort keeps equal strings in their original order, as lexsort did)
+        run_breaks = np.flatnonzero(np.diff(tied) != 1)
+        run_firsts = tied[np.concatenate(([0], run_breaks + 1))]
+        run_lasts = tied[np.concatenate((run_breaks, [tied.size - 1]))] + 1
+        for first, last in zip(run_firsts.tolist(), run_lasts.tolist()):
+            run = sorted(order[first:last + 1].tolist())      # original order first: stable ties
+            order[first:last + 1] = sorted(run, key=strings.__getitem__)
+    return order.astype(np.int64, copy=False)

@@ -28,7 +28,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from index.analysis.batch_terms import encode_byte_tokens
+from index.analysis.batch_terms import encode_byte_tokens, sorted_string_order
 from index.analysis.tokenizers import (
     _BMP_PICTOGRAPHS,
     _DIGIT_JOINERS,
@@ -125,6 +125,10 @@ def ascii_token_bounds(texts: Sequence[str], kind: str) -> ByteTokens:
     edges = np.flatnonzero(in_token[1:] != in_token[:-1]) + 1
     token_starts = edges[0::2]
     lengths = edges[1::2] - token_starts
+    if lengths.size and int(lengths.max()) > DEFAULT_MAX_TOKEN_LENGTH:
+        # before the text numbers: a piece starts inside its token's text, so the per-text counts
+        # below hold for the pieces too, and no text-number array has to be expanded
+        token_starts, lengths = _split_overlong(token_starts, lengths)
     text_lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
     text_starts = np.empty(len(texts), dtype=np.int64)   # byte offset of each text in raw
     if len(texts):
@@ -135,33 +139,39 @@ def ascii_token_bounds(texts: Sequence[str], kind: str) -> ByteTokens:
     first_token_of_text = np.searchsorted(token_starts, text_starts, side="left")
     tokens_per_text = np.diff(first_token_of_text, append=token_starts.size)
     text_index = np.repeat(np.arange(len(texts), dtype=np.int64), tokens_per_text)
-    if lengths.size and int(lengths.max()) > DEFAULT_MAX_TOKEN_LENGTH:
-        token_starts, lengths, text_index = _split_overlong(token_starts, lengths, text_index)
-        first_token_of_text = np.searchsorted(text_index, np.arange(len(texts)), side="left")
-        tokens_per_text = np.diff(first_token_of_text, append=token_starts.size)
     positions = np.arange(token_starts.size, dtype=np.int64) - np.repeat(first_token_of_text, tokens_per_text)
     buffer = np.frombuffer(raw.translate(_LOWERCASE_BYTES) + _PADDING, dtype=np.uint8)
     return ByteTokens(buffer, token_starts, lengths, text_index, positions)
 
 
-def _split_overlong(starts: np.ndarray, lengths: np.ndarray, text_index: np.ndarray
-                    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def _split_overlong(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Lucene (and the regex tokenizers' _split_long) cut a token longer than max_token_length
     into pieces of that length, each its own token at the next position (ASCII: a character is
-    a byte, so the pieces are byte ranges). Only the (few) over-long tokens are expanded."""
+    a byte, so the pieces are byte ranges). Only the (few) over-long tokens are expanded: the
+    arrays are re-assembled from slices with one concatenate each (np.insert, measured 2-3x
+    dearer, builds a mask over the whole array)."""
     limit = DEFAULT_MAX_TOKEN_LENGTH
     overlong = np.flatnonzero(lengths > limit)
     pieces = (lengths[overlong] + limit - 1) // limit
     extra = pieces - 1                                   # pieces after the first of each token
     owner = np.repeat(overlong, extra)
-    piece_number = 1 + np.arange(owner.size) - np.repeat(np.cumsum(extra) - extra, extra)
+    extra_before = np.cumsum(extra) - extra              # extra pieces of earlier over-long tokens
+    piece_number = 1 + np.arange(owner.size) - np.repeat(extra_before, extra)
     extra_starts = starts[owner] + limit * piece_number
     extra_lengths = np.minimum(lengths[owner] - limit * piece_number, limit)
-    lengths = lengths.copy()
-    lengths[overlong] = limit                            # the first piece stays in place
-    insert_at = owner + 1                                # right after their token, in order
-    return (np.insert(starts, insert_at, extra_starts), np.insert(lengths, insert_at, extra_lengths),
-            np.insert(text_index, insert_at, text_index[owner]))
+    start_parts: list[np.ndarray] = []
+    length_parts: list[np.ndarray] = []
+    previous_cut = previous_extra = 0
+    for cut, extra_end in zip((overlong + 1).tolist(), (extra_before + extra).tolist()):
+        # the tokens up to and including an over-long one, then its extra pieces, in order
+        start_parts += (starts[previous_cut:cut], extra_starts[previous_extra:extra_end])
+        length_parts += (lengths[previous_cut:cut], extra_lengths[previous_extra:extra_end])
+        previous_cut, previous_extra = cut, extra_end
+    start_parts.append(starts[previous_cut:])
+    length_parts.append(lengths[previous_cut:])
+    new_lengths = np.concatenate(length_parts)
+    new_lengths[overlong + extra_before] = limit         # the first piece stays in place
+    return np.concatenate(start_parts), new_lengths
 
 
 # -- which non-ASCII texts may take the byte path ---------------------------------------------
@@ -246,12 +256,29 @@ def _merge(byte_path: ByteTokens | None, byte_path_numbers: np.ndarray | None, o
     # each of the other texts' tokens go before the first byte-path token of a later text
     insert_at = np.searchsorted(byte_path_text_index, other.text_index, side="right")
     shift = byte_path.buffer.size
+    # the other tokens come in runs that share an insertion point (one run per text, or texts
+    # with no byte-path text between them): the merged arrays are the byte path's slices
+    # between those points interleaved with the runs, one concatenate each (np.insert builds
+    # a mask over the whole output and was ~3x dearer)
+    run_starts = np.flatnonzero(np.concatenate(([True], insert_at[1:] != insert_at[:-1])))
+    byte_cuts = insert_at[run_starts].tolist()
+    other_cuts = run_starts.tolist()[1:] + [insert_at.size]
+
+    def interleaved(byte_array: np.ndarray, other_array: np.ndarray) -> np.ndarray:
+        parts: list[np.ndarray] = []
+        previous_byte = previous_other = 0
+        for byte_cut, other_cut in zip(byte_cuts, other_cuts):
+            parts += (byte_array[previous_byte:byte_cut], other_array[previous_other:other_cut])
+            previous_byte, previous_other = byte_cut, other_cut
+        parts.append(byte_array[previous_byte:])
+        return np.concatenate(parts)
+
     return ByteTokens(
         np.concatenate((byte_path.buffer, other.buffer)),
-        np.insert(byte_path.starts, insert_at, other.starts + shift),
-        np.insert(byte_path.lengths, insert_at, other.lengths),
-        np.insert(byte_path_text_index, insert_at, other.text_index),
-        np.insert(byte_path.positions, insert_at, other.positions),
+        interleaved(byte_path.starts, other.starts + shift),
+        interleaved(byte_path.lengths, other.lengths),
+        interleaved(byte_path_text_index, other.text_index),
+        interleaved(byte_path.positions, other.positions),
     )
 
 
@@ -302,11 +329,11 @@ def _filter_distinct_terms(raw_terms: list[str], raw_ids: np.ndarray, text_index
         if kept_mask is not None:
             kept = np.flatnonzero(kept_mask)
             surviving = kept if surviving is None else surviving[kept]
-    # without filters the terms are distinct already; a filter may map two terms to one
-    # sort the (few) distinct strings once, by index: no dict from term to id. Without filters
-    # they are distinct already; a filter may map two terms to one, so merge equal neighbours.
-    order = sorted(range(len(terms)), key=terms.__getitem__)
-    sorted_terms = list(map(terms.__getitem__, order))
+    # sort the distinct strings once, by index (numpy keys, batch_terms.sorted_string_order): no
+    # dict from term to id. Without filters they are distinct already; a filter may map two
+    # terms to one, so merge equal neighbours.
+    order = sorted_string_order(terms)
+    sorted_terms = list(map(terms.__getitem__, order.tolist()))
     mapped = np.empty(len(terms), dtype=np.int64)
     if remaining_filters and len(sorted_terms) > 1:
         starts_new_term = np.fromiter(chain((True,), map(str.__ne__, sorted_terms[1:], sorted_terms[:-1])),

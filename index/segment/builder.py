@@ -23,6 +23,7 @@ from typing import Any
 import numpy as np
 from pyroaring import BitMap
 
+from index.analysis.batch_terms import sorted_string_order
 from index.format import SEGMENT, write_checked_file
 from index.segment.inverter import InvertedField, invert_term_ids, invert_tokens
 from index.segment.layout import SectionWriter, compressor
@@ -254,13 +255,13 @@ def _invert_distinct_single_values(terms: list[str], docs: np.ndarray) -> Invert
     invert_tokens gives, without its dict and grouping. None when the shape does not hold."""
     if np.any(docs[1:] == docs[:-1]) or len(set(terms)) < len(terms):
         return None     # a multi-valued document, or a repeated term
-    order = sorted(range(len(terms)), key=terms.__getitem__)
-    sorted_terms = list(map(terms.__getitem__, order))
+    order = sorted_string_order(terms)          # numpy keys: ~3x cheaper than sorted(key=)
+    sorted_terms = list(map(terms.__getitem__, order.tolist()))
     count = len(terms)
     return InvertedField(
         terms=sorted_terms,
         term_entry_offsets=np.arange(count + 1, dtype=np.int64),
-        entry_docs=np.asarray(docs, dtype=np.int64)[np.asarray(order, dtype=np.int64)].astype(np.uint32),
+        entry_docs=np.asarray(docs, dtype=np.int64)[order].astype(np.uint32),
         entry_frequencies=np.ones(count, dtype=np.uint32),
         entry_position_offsets=np.arange(count + 1, dtype=np.int64),
         positions=np.zeros(count, dtype=np.uint32),   # a keyword value's position: its index in the doc
