@@ -38,6 +38,13 @@ class CompositeSource:
     time_zone: str = "UTC"
     offset_millis: int = 0
     format: str | None = None
+    missing_order: str = "default"   # first | last | default (first ascending, last descending)
+
+    @property
+    def missing_first(self) -> bool:
+        if self.missing_order == "default":
+            return self.ascending
+        return self.missing_order == "first"
 
     def rounding(self) -> dates.DateRounding:
         return dates.DateRounding(self.calendar_unit, self.fixed_interval_millis,
@@ -97,11 +104,16 @@ def _parse_source(name: str, source_name: str, kind: str, params: dict) -> Compo
     missing_bucket = params.pop("missing_bucket", False)
     if not isinstance(missing_bucket, bool):
         raise AggregationError(f"[missing_bucket] must be a boolean in [{source_name}]")
-    params.pop("missing_order", None)
+    missing_order = params.pop("missing_order", "default")
+    if not isinstance(missing_order, str) or missing_order.lower() not in ("first", "last", "default"):
+        raise AggregationError(f"Unknown MissingOrder [{missing_order}] in composite source [{source_name}]")
+    missing_order = missing_order.lower()
+    if missing_order != "default" and not missing_bucket:
+        raise AggregationError("missingOrder can only be set if missingBucket is true")
     params.pop("value_type", None)
     format_ = params.pop("format", None)
     common = dict(name=source_name, field=field_name, ascending=order == "asc",
-                  missing_bucket=missing_bucket)
+                  missing_bucket=missing_bucket, missing_order=missing_order)
     if kind == "terms":
         source = CompositeSource(kind="terms", **common)
     elif kind == "histogram":
@@ -156,14 +168,14 @@ def _after_value(source: CompositeSource, value):
 
 
 def compare_keys(sources, left: tuple, right: tuple) -> int:
-    """Lexicographic by source; a missing value (None) sorts first ascending, last descending."""
+    """Lexicographic by source; a missing value (None) sorts where the source's missing_order puts
+    it (by default first ascending, last descending)."""
     for source, left_value, right_value in zip(sources, left, right):
         if left_value == right_value:
             continue
         if left_value is None or right_value is None:
-            first = left_value is None
-            result = -1 if first else 1
-            return result if source.ascending else -result
+            missing_first = getattr(source, "missing_first", source.ascending)
+            return (-1 if missing_first else 1) if left_value is None else (1 if missing_first else -1)
         result = -1 if left_value < right_value else 1
         return result if source.ascending else -result
     return 0
@@ -189,14 +201,15 @@ def collect_combinations(spec: CompositeSpec, source_columns: list) -> tuple[lis
     for source, (rows, values, missing_rows, _) in zip(spec.sources, source_columns):
         table, ranks = np.unique(values, return_inverse=True) if values.size else (values[:0], np.zeros(0, np.int64))
         ranks = ranks.reshape(-1).astype(np.int64)
+        if not source.ascending:
+            ranks = table.size - 1 - ranks
         if source.missing_bucket and missing_rows.size:
-            # rank -1 is the missing bucket: first when ascending, last when descending
+            # the missing bucket ranks -1 (before every value) or table.size (after every value)
+            missing_rank = -1 if source.missing_first else table.size
             rows = np.concatenate([rows, missing_rows])
-            ranks = np.concatenate([ranks, np.full(missing_rows.size, -1, dtype=np.int64)])
+            ranks = np.concatenate([ranks, np.full(missing_rows.size, missing_rank, dtype=np.int64)])
             order = np.argsort(rows, kind="stable")
             rows, ranks = rows[order], ranks[order]
-        if not source.ascending:
-            ranks = np.where(ranks == -1, table.size, table.size - 1 - ranks)
         value_tables.append(table)
         if combination_rows is None:
             combination_rows, columns = rows, [ranks]
@@ -233,12 +246,10 @@ def collect_combinations(spec: CompositeSpec, source_columns: list) -> tuple[lis
 
 def _rank_value(source, table, rank, to_python):
     size = table.size
-    if not source.ascending:
-        if rank == size:
-            return None
-        rank = size - 1 - rank
-    elif rank == -1:
+    if rank == -1 or rank == size:
         return None
+    if not source.ascending:
+        rank = size - 1 - rank
     value = table[rank]
     return to_python(value.item() if hasattr(value, "item") else value)
 
