@@ -745,7 +745,7 @@ def _collect_terms(node, segment, docs, scores, context):
             used = np.arange(len(terms))
         else:
             used = np.flatnonzero(counts)
-        used = _filter_terms(used, [terms[ordinal] for ordinal in used.tolist()], spec)
+        used = _filter_terms(used, [terms[ordinal] for ordinal in used.tolist()], spec, info)
         dense = np.full(len(terms), -1, dtype=np.int64)
         dense[used] = np.arange(used.size)
         key_ids = dense[ordinals]
@@ -808,6 +808,8 @@ def _filter_terms(indexes: np.ndarray, keys: list, spec, info: FieldInfo | None 
 
 
 def _as_field_values(rule, info: FieldInfo | None):
+    if info is not None and info.date_format == IP_KEY_FORMAT and info.value_type == "keyword":
+        return _as_ip_values(rule)
     if not isinstance(rule, tuple) or info is None or info.value_type not in ("date", "boolean"):
         return rule
     converted = []
@@ -821,6 +823,23 @@ def _as_field_values(rule, info: FieldInfo | None):
         else:
             converted.append(value)
     return tuple(converted)
+
+
+def _as_ip_values(rule):
+    """include/exclude on an ip field: listed addresses compare as stored forms; a regex cannot
+    apply (OpenSearch allows regular expressions on string fields only)."""
+    if isinstance(rule, str):
+        raise AggregationError("Aggregation cannot support regular expression style include/exclude settings as"
+                               " they can only be applied to string fields. Use an array of values for"
+                               " include/exclude clauses")
+    if not isinstance(rule, tuple):
+        return rule
+    from index.mapping.ip import IpValueError, parse_ip
+
+    try:
+        return tuple(parse_ip(value) for value in rule)
+    except IpValueError as error:
+        raise AggregationError(f"[include]/[exclude] of an ip field: {error}") from None
 
 
 def _term_rule(rule):

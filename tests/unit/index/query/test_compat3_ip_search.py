@@ -124,3 +124,15 @@ def test_ip_range_masks_are_keyed_by_the_mask_with_an_exclusive_upper_address(se
 def test_ip_range_refuses_a_bad_address_at_parse_time():
     with pytest.raises(AggregationError, match="is not an IP string literal"):
         parse_search_request({"aggs": {"r": {"ip_range": {"field": "ip", "ranges": [{"from": "x"}]}}}})
+
+
+def test_terms_aggregation_include_and_exclude_take_addresses(searcher):
+    _, included = search(searcher, {"size": 0, "aggs": {"t": {"terms": {"field": "ip", "include": ["192.168.0.1"]}}}})
+    assert included["t"]["buckets"] == [{"key": "192.168.0.1", "doc_count": 1}]
+    _, excluded = search(searcher, {"size": 0, "aggs": {"t": {"terms": {"field": "ip", "exclude": ["::1", "10.0.0.1"]}}}})
+    assert [bucket["key"] for bucket in excluded["t"]["buckets"]] == ["192.168.0.1", "192.168.0.7", "2001:db8::1"]
+
+
+def test_a_regex_include_on_an_ip_field_is_refused(searcher):
+    with pytest.raises(AggregationError, match="regular expression"):
+        search(searcher, {"size": 0, "aggs": {"t": {"terms": {"field": "ip", "exclude": "127.*"}}}})
