@@ -808,6 +808,17 @@ class Replication:
         """Bring a just-opened replica copy up to date from its primary, then start it."""
         record = self.recovery_record(local) or self.begin_recovery_record(local, "PEER")
         prepared_for: tuple[str, int] | None = None
+        # seconds per phase of the last attempt, logged when the copy starts: what a slow restart
+        # spent its time on (docs/benchmarks.md, issue 4)
+        phases: dict[str, float] = {}
+        phase_started = trio.current_time()
+
+        def end_phase(name: str) -> None:
+            nonlocal phase_started
+            now = trio.current_time()
+            phases[name] = round(phases.get(name, 0.0) + now - phase_started, 3)
+            phase_started = now
+
         for attempt in range(5):
             state = self.context.metadata.state
             index = state.index_by_uuid(local.index_uuid)
@@ -822,8 +833,10 @@ class Replication:
                 # first attempt, or the primary changed since the last one: what this copy holds above
                 # its global checkpoint (including writes the previous primary forwarded) may not be on
                 # the primary it now recovers from
+                end_phase("waiting")
                 from_seq_no = await self.prepare_copy(local, shard.primary_term, from_seq_no)
                 prepared_for = (primary.allocation_id, shard.primary_term)
+                end_phase("prepare")
             node = state.nodes.get(primary.node_id)
             request = {"index_uuid": local.index_uuid, "shard_number": local.shard_number,
                        "allocation_id": local.allocation_id, "from_seq_no": from_seq_no}
@@ -842,6 +855,7 @@ class Replication:
                     answer, history = await self.context.peers.request(
                         node.transport_address, RECOVER_FILES_METHOD, files_request, b"",
                         FILE_RECOVERY_TIMEOUT_SECONDS, channel=REPLICATION_CHANNEL)
+                end_phase("history")
                 metrics = getattr(self.context, "metrics", None)
                 if metrics is not None:
                     metrics.recovery_operations.inc(len(answer["operations"]))
@@ -853,6 +867,7 @@ class Replication:
                                                     {"operations": answer["operations"],
                                                      "primary_term": shard.primary_term, **mapping}, history)
                     record.operations_recovered = len(answer["operations"])
+                end_phase("apply")
                 record.move_to("FINALIZE")
                 # the primary confirms it has forwarded every write since registering this copy;
                 # if it lost track (restart, failed forward) the recovery starts over
@@ -886,6 +901,7 @@ class Replication:
                 # defence in depth (ADR 0170): the global checkpoint is on every in-sync copy, so a
                 # copy below it lacks something every other copy has; it must not start that way
                 continue
+            end_phase("finalize")
             try:
                 outcome = await self.context.metadata.submit(StartCopy(
                     index_name=local.index_name, shard_number=local.shard_number, allocation_id=local.allocation_id))
@@ -902,6 +918,10 @@ class Replication:
                     "index": local.index_name, "shard": local.shard_number, "reason": outcome.reason}})
             else:
                 record.move_to("DONE")
+            end_phase("start_copy")
+            self.logger.info("peer recovery finished", extra={"fields": {
+                "index": local.index_name, "shard": local.shard_number, "attempts": attempt + 1,
+                "operations": len(answer["operations"]), "seconds": phases}})
             return
         self.logger.error("peer recovery gave up after every attempt: the replica stays initializing until "
                           "the master reallocates it", extra={"fields": {"index": local.index_name, "shard": local.shard_number}})

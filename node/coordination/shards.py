@@ -187,6 +187,7 @@ class ShardDirector:
             payload = self._open_payload(index)
             peer = not local.primary and copy_state == "INITIALIZING"
             record = self.replication.begin_recovery_record(local, "PEER" if peer else "EXISTING_STORE")
+            open_requested_at = trio.current_time()
             try:
                 opened, _ = await self.context.workers.call(local.index_uuid, local.shard_number, "open_shard",
                                                             payload)
@@ -202,6 +203,10 @@ class ShardDirector:
                                                     allocation_id=local.allocation_id,
                                                     reason="ALLOCATION_FAILED"))
                 return
+            self.logger.info("shard copy opened", extra={"fields": {
+                "index": local.index_name, "shard": local.shard_number, "primary": local.primary,
+                "seconds": round(trio.current_time() - open_requested_at, 3),
+                "local_checkpoint": opened.get("local_checkpoint"), "max_seq_no": opened.get("max_seq_no")}})
             try:
                 # operations replayed from the translog at open are only in the realtime view:
                 # make them searchable before the copy serves searches (OpenSearch refreshes too)
