@@ -64,9 +64,27 @@ def collect_segment(tree: AggregationTree, segment, matching_docs: np.ndarray, c
             raise AggregationError(f"scores must align with matching_docs: expected "
                                    f"{docs.shape[0]} scores, got {scores.shape[0]}")
     index_name = getattr(context, "index_name", None)
-    if index_name:
-        segment = _SegmentWithIndexField(segment, str(index_name))
+    nanos_fields = _date_nanos_fields(getattr(context, "mapping", None))
+    if index_name or nanos_fields:
+        segment = _SegmentWithIndexField(segment, str(index_name or ""), nanos_fields)
     return _collect_tree(tree, segment, docs, scores, context)
+
+
+_NANOS_FIELDS_BY_MAPPING: dict[int, tuple[Any, frozenset]] = {}
+
+
+def _date_nanos_fields(mapping) -> frozenset:
+    """The date_nanos field paths of a mapping (remembered per Mapping object: it is immutable)."""
+    if mapping is None or not hasattr(mapping, "fields"):
+        return frozenset()
+    remembered = _NANOS_FIELDS_BY_MAPPING.get(id(mapping))
+    if remembered is not None and remembered[0] is mapping:
+        return remembered[1]
+    fields = frozenset(field.path for field in mapping.fields() if field.type == "date_nanos")
+    if len(_NANOS_FIELDS_BY_MAPPING) > 64:
+        _NANOS_FIELDS_BY_MAPPING.clear()
+    _NANOS_FIELDS_BY_MAPPING[id(mapping)] = (mapping, fields)
+    return fields
 
 
 def collect_shard(tree: AggregationTree, segment_inputs, context) -> AggregationPartial:
@@ -118,26 +136,43 @@ class _IndexFieldDocValues:
     ordinals: np.ndarray
 
 
+@dataclass(frozen=True, slots=True)
+class _MillisDocValues:
+    offsets: np.ndarray
+    values: np.ndarray
+    is_float: bool = False
+
+
 class _SegmentWithIndexField:
     """A segment seen with the `_index` metadata field as keyword doc values (every document
-    holds the index name), so terms / cardinality / composite on `_index` work as in OpenSearch."""
+    holds the index name), so terms / cardinality / composite on `_index` work as in OpenSearch;
+    and with date_nanos doc values in epoch milliseconds, so every date aggregation works on
+    them unchanged (at millisecond resolution: date_histogram keys are milliseconds in
+    OpenSearch too)."""
 
-    def __init__(self, segment, index_name: str) -> None:
+    def __init__(self, segment, index_name: str, nanos_fields: frozenset = frozenset()) -> None:
         self._segment = segment
         self._index_name = index_name
+        self._nanos_fields = nanos_fields
 
     def __getattr__(self, attribute):
         return getattr(self._segment, attribute)
 
     def keyword_doc_values(self, field_name: str):
-        if field_name == "_index":
+        if field_name == "_index" and self._index_name:
             max_doc = int(self._segment.max_doc)
             return _IndexFieldDocValues((self._index_name,), np.arange(max_doc + 1, dtype=np.int64),
                                         np.zeros(max_doc, dtype=np.int32))
         return self._segment.keyword_doc_values(field_name)
 
     def numeric_doc_values(self, field_name: str):
-        return None if field_name == "_index" else self._segment.numeric_doc_values(field_name)
+        if field_name == "_index" and self._index_name:
+            return None
+        doc_values = self._segment.numeric_doc_values(field_name)
+        if doc_values is not None and field_name in self._nanos_fields:
+            # floor division keeps each doc's values sorted, as the protocol requires
+            return _MillisDocValues(doc_values.offsets, np.asarray(doc_values.values) // 1_000_000)
+        return doc_values
 
 
 def _collect_tree(tree, segment, docs, scores, context) -> AggregationPartial:
@@ -836,8 +871,11 @@ def _as_ip_values(rule):
         return rule
     from index.mapping.ip import IpValueError, parse_ip
 
+    from index.mapping.ip import is_stored_ip
+
     try:
-        return tuple(parse_ip(value) for value in rule)
+        # stored forms arrive when the shard collector restricts terms to the keys it chose
+        return tuple(value if is_stored_ip(value) else parse_ip(value) for value in rule)
     except IpValueError as error:
         raise AggregationError(f"[include]/[exclude] of an ip field: {error}") from None
 

@@ -376,6 +376,67 @@ def _parse_with(value: Any, date_format: str, default_zone: tzinfo, round_up: bo
     raise MapperParsingError(f"failed to parse date field [{text}] with format [{date_format}]")
 
 
+DEFAULT_DATE_NANOS_FORMAT = "strict_date_optional_time_nanos||epoch_millis"
+MAX_NANOS = 2 ** 63 - 1   # 2262-04-11T23:47:16.854775807Z: the last instant a long of nanoseconds holds
+_NANOS_PER_MILLI = 1_000_000
+
+
+def _sub_millisecond_nanos(value: Any, date_format: str) -> int:
+    """The nanoseconds below the millisecond that ``value`` names (0 when it names none): the
+    fraction of an ISO/pattern date past its third digit, or of an epoch_millis decimal."""
+    if isinstance(value, bool):
+        return 0
+    text = value if isinstance(value, str) else (repr(value) if isinstance(value, float) else str(value))
+    for alternative in _compile_format(date_format):
+        try:
+            if alternative.kind in ("epoch_millis", "epoch_second"):
+                if not _EPOCH_NUMBER.fullmatch(text):
+                    continue
+                whole, _, fraction = text.partition(".")
+                if alternative.kind == "epoch_millis":
+                    return int(fraction[:6].ljust(6, "0")) if fraction else 0
+                nanos_of_second = int(fraction[:9].ljust(9, "0")) if fraction else 0
+                return nanos_of_second % _NANOS_PER_MILLI
+            match = alternative.regex.fullmatch(text)  # type: ignore[union-attr]
+            if match is None:
+                continue
+            nanosecond = _components_from_match(match).nanosecond
+            return 0 if nanosecond is None else nanosecond % _NANOS_PER_MILLI
+        except (DateParseFailure, ValueError):
+            continue
+    return 0
+
+
+def parse_date_nanos(value: Any, date_format: str = DEFAULT_DATE_NANOS_FORMAT) -> int:
+    """Epoch nanoseconds UTC of a ``date_nanos`` value; MapperParsingError outside 1970..2262 with
+    OpenSearch's wording (a long of nanoseconds since the epoch holds nothing else)."""
+    millis = parse_date(value, date_format)
+    text = value if isinstance(value, str) else str(value)
+    if millis < 0:
+        raise MapperParsingError(f"date[{text}] is before the epoch in 1970 and cannot be stored in nanosecond"
+                                 f" resolution")
+    nanos = millis * _NANOS_PER_MILLI + _sub_millisecond_nanos(value, date_format)
+    if nanos > MAX_NANOS:
+        raise MapperParsingError(f"date[{text}] is after 2262-04-11T23:47:16.854775807 and cannot be stored in"
+                                 f" nanosecond resolution")
+    return nanos
+
+
+def format_date_nanos(epoch_nanos: int, date_format: str = DEFAULT_DATE_NANOS_FORMAT) -> str:
+    """A nanosecond value as the format's first alternative prints it: epoch_millis keeps the
+    sub-millisecond digits as a decimal ("1540815132123.456789"), a `_nanos` ISO format all nine
+    fraction digits, other formats print the millisecond."""
+    millis, sub_millis = divmod(int(epoch_nanos), _NANOS_PER_MILLI)
+    alternative = _compile_format(date_format)[0]
+    if alternative.kind == "epoch_millis":
+        return str(millis) if not sub_millis else f"{millis}.{sub_millis:06d}".rstrip("0")
+    text = format_date(millis, date_format)
+    first_name = date_format.split("||")[0].strip()
+    if alternative.kind == "iso" and first_name.endswith("_nanos") and text.endswith("Z"):
+        return f"{text[:-1]}{sub_millis:06d}".rstrip("0").rstrip(".") + "Z" if sub_millis else text
+    return text
+
+
 def parse_date(value: Any, date_format: str = DEFAULT_DATE_FORMAT) -> int:
     """Epoch milliseconds UTC of a date value (a string, or a number for epoch formats)."""
     return _parse_with(value, date_format, timezone.utc, False)

@@ -28,11 +28,13 @@ from index.errors import (
     MappingUpdateRequired,
     StrictDynamicMappingError,
 )
-from index.mapping.dates import DEFAULT_DATE_FORMAT, parse_date, validate_date_format
+from index.mapping.dates import (
+    DEFAULT_DATE_FORMAT, DEFAULT_DATE_NANOS_FORMAT, parse_date, parse_date_nanos, validate_date_format,
+)
 from index.mapping.ip import parse_ip
 
 LEAF_TYPES = ("text", "keyword", "long", "integer", "short", "byte", "unsigned_long", "double", "float", "half_float",
-              "scaled_float", "boolean", "date", "ip")
+              "scaled_float", "boolean", "date", "date_nanos", "ip")
 INTEGER_RANGES = {
     "long": (-(2**63), 2**63 - 1),
     "integer": (-(2**31), 2**31 - 1),
@@ -61,6 +63,7 @@ _ALLOWED_PARAMETERS = {
     "date": _COMMON_PARAMETERS | {"doc_values", "null_value", "format", "locale", "ignore_malformed"},
     "ip": _COMMON_PARAMETERS | {"doc_values", "null_value", "ignore_malformed"},
 }
+_ALLOWED_PARAMETERS["date_nanos"] = _ALLOWED_PARAMETERS["date"]
 for _numeric_type in NUMERIC_TYPES:
     _ALLOWED_PARAMETERS[_numeric_type] = _COMMON_PARAMETERS | {"doc_values", "null_value", "coerce",
                                                                "ignore_malformed"}
@@ -84,6 +87,7 @@ _PARAMETER_DEFAULTS: dict[str, dict[str, Any]] = {
     "boolean": dict(_COMMON_DEFAULTS),
     "date": {**_COMMON_DEFAULTS, "format": "strict_date_optional_time||epoch_millis", "ignore_malformed": False},
     "ip": {**_COMMON_DEFAULTS, "ignore_malformed": False},
+    "date_nanos": {**_COMMON_DEFAULTS, "format": DEFAULT_DATE_NANOS_FORMAT, "ignore_malformed": False},
 }
 for _numeric_type in NUMERIC_TYPES:
     _PARAMETER_DEFAULTS[_numeric_type] = {**_COMMON_DEFAULTS, "coerce": True, "ignore_malformed": False}
@@ -126,7 +130,7 @@ class ParsedDocument:
     """A document's canonical values per leaf field path, arrays flattened."""
 
     values: dict[str, list]  # text/keyword → str, integers → int, double/float → float,
-    # date → int epoch ms UTC, boolean → bool, ip → 32 hex digits of its 16-byte IPv6 form
+    # date → int epoch ms UTC, date_nanos → int epoch ns UTC, boolean → bool, ip → 32 hex digits of its 16-byte IPv6 form
     # (index/mapping/ip.py). Paths with no value are absent.
     ignored_fields: tuple[str, ...] = ()  # values dropped by ignore_above / ignore_malformed (_ignored)
 
@@ -416,7 +420,8 @@ def _merge_json(existing: dict[str, Any], update: dict[str, Any], path: str, con
 # -- leaf values -----------------------------------------------------------------------------
 def _leaf_from_json(path: str, definition: dict[str, Any], multi_field_of: str | None) -> FieldMapping:
     type_name = definition["type"]
-    date_format = definition.get("format", DEFAULT_DATE_FORMAT)
+    date_format = definition.get("format", DEFAULT_DATE_NANOS_FORMAT if type_name == "date_nanos"
+                                 else DEFAULT_DATE_FORMAT)
     partial = FieldMapping(
         path=path,
         type=type_name,
@@ -577,6 +582,11 @@ def convert_value(field_mapping: FieldMapping, value: Any, document_id: str | No
         if type_name == "date":
             try:
                 return parse_date(value, field_mapping.date_format)
+            except MapperParsingError as error:
+                raise ValueError(error.reason) from None
+        if type_name == "date_nanos":
+            try:
+                return parse_date_nanos(value, field_mapping.date_format)
             except MapperParsingError as error:
                 raise ValueError(error.reason) from None
         if type_name == "ip":

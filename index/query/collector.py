@@ -25,7 +25,7 @@ from index.query.request import SearchRequest, SortField
 from index.query.results import ShardHit
 
 _NUMERIC_SORT_TYPES = frozenset({"long", "integer", "short", "byte", "double", "float", "half_float",
-                                 "scaled_float", "unsigned_long", "date", "boolean"})
+                                 "scaled_float", "unsigned_long", "date", "date_nanos", "boolean"})
 _FLOAT_SORT_TYPES = frozenset({"double", "float", "half_float", "scaled_float"})
 
 
@@ -107,6 +107,11 @@ def resolve_sorts(request: SearchRequest, shard: ShardExecution) -> list[Resolve
             from index.query.planner import parse_date_bound
 
             missing_value = parse_date_bound(shard, sort_field.field, missing_value, None, None, round_up=False)
+        if (kind == "numeric" and missing_value is not None and type_name == "date_nanos"
+                and isinstance(missing_value, str) and missing_value not in ("_last", "_first")):
+            from index.query.planner import nanos_bound
+
+            missing_value = nanos_bound(shard, sort_field.field, missing_value, None, None, round_up=False)
         resolved.append(ResolvedSort(sort_field, kind, descending, missing_last, missing_value, mode,
                                      is_float=type_name in _FLOAT_SORT_TYPES, is_ip=type_name == "ip"))
     return resolved

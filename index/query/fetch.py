@@ -261,24 +261,32 @@ def _docvalue_fields(shard_segment: Any, mapping: Any, doc: int, requested: Sequ
 
                     date_format = (field_mapping.date_format.split("||")[0]
                                    if value_format in (None, "use_field_mapping") else value_format)
-                    values: list = [int(value) if date_format == "epoch_millis" else format_date(int(value), date_format)
-                                    for value in raw]
+                    # every format prints a string, epoch_millis too ("1540815132987"), as OpenSearch
+                    values: list = [format_date(int(value), date_format) for value in raw]
+                elif field_mapping.type == "date_nanos":
+                    from index.mapping.dates import format_date_nanos
+
+                    nanos_format = (field_mapping.date_format.split("||")[0]
+                                    if value_format in (None, "use_field_mapping") else value_format)
+                    values = [format_date_nanos(int(value), nanos_format) for value in raw]
                 elif field_mapping.type == "boolean":
                     values = [bool(value) for value in raw]
                 else:
                     values = raw
                 if values:
-                    fields[path] = values
+                    # the same field asked twice (say in two formats) lists both, as OpenSearch
+                    fields.setdefault(path, []).extend(values)
                 continue
             keyword = shard_segment.keyword_doc_values(path)
             if keyword is not None:
                 ordinals = keyword.ordinals[keyword.offsets[doc]:keyword.offsets[doc + 1]].tolist()
                 if ordinals:
-                    fields[path] = [keyword.terms[ordinal] for ordinal in ordinals]
+                    terms = [keyword.terms[ordinal] for ordinal in ordinals]
                     if field_mapping.type == "ip":
                         from index.mapping.ip import format_ip
 
-                        fields[path] = [format_ip(value) for value in fields[path]]
+                        terms = [format_ip(value) for value in terms]
+                    fields.setdefault(path, []).extend(terms)
     return fields
 
 

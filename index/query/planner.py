@@ -144,6 +144,24 @@ def parse_date_bound(shard: ShardExecution, path: str, value: Any, date_format: 
         raise QueryShardError(reason, field=path) from None
 
 
+def nanos_bound(shard: ShardExecution, path: str, value: Any, date_format: str | None, time_zone: str | None,
+                round_up: bool) -> int:
+    """A date_nanos bound in epoch nanoseconds: date math resolves to the millisecond (as for
+    date fields) and stands for that whole millisecond when rounding up; a literal with digits
+    below the millisecond keeps them."""
+    from index.mapping.dates import _sub_millisecond_nanos
+
+    millis = parse_date_bound(shard, path, value, date_format, time_zone, round_up)
+    field_mapping = shard.mapping.field(path)
+    sub_millis = 0
+    if isinstance(value, str) and "||" not in value and not value.startswith("now"):
+        sub_millis = _sub_millisecond_nanos(value, date_format or getattr(field_mapping, "date_format", None)
+                                            or "strict_date_optional_time_nanos")
+    if sub_millis:
+        return millis * 1_000_000 + sub_millis
+    return millis * 1_000_000 + (999_999 if round_up else 0)
+
+
 def _boolean_term(value: Any) -> str | None:
     if value in (True, "true"):
         return "true"
@@ -246,6 +264,10 @@ class Planner:
             lower = parse_date_bound(self.shard, path, value, None, None, round_up=False)
             upper = parse_date_bound(self.shard, path, value, None, None, round_up=True)
             return NumericRangePlan(path, lower, upper, True, True, boost)
+        if type_name == "date_nanos":
+            lower = nanos_bound(self.shard, path, value, None, None, round_up=False)
+            upper = nanos_bound(self.shard, path, value, None, None, round_up=True)
+            return NumericRangePlan(path, lower, upper, True, True, boost)
         if type_name in NUMERIC_TYPES:
             number = parse_number(self.shard, path, value, lenient)
             if number is None:
@@ -290,7 +312,7 @@ class Planner:
             terms = tuple(sorted({term for value in node.values if (term := _boolean_term(value)) is not None}))
             return PostingsUnionPlan(path, "(" + " ".join(terms) + ")", lambda _: list(terms), node.boost,
                                      fixed_terms=terms)
-        if type_name in ("date", "ip"):
+        if type_name in ("date", "date_nanos", "ip"):
             plans: list[Plan] = [self._exact_value_plan(path, value, 1.0) for value in node.values]
             return ConstantScorePlan(BoolPlan([], plans, [], [], 1), node.boost)
         numbers = [number for value in node.values
@@ -311,6 +333,12 @@ class Planner:
             lower = None if lower_value is None else parse_date_bound(
                 self.shard, path, lower_value, node.format, node.time_zone, round_up=not include_lower)
             upper = None if upper_value is None else parse_date_bound(
+                self.shard, path, upper_value, node.format, node.time_zone, round_up=include_upper)
+            return NumericRangePlan(path, lower, upper, include_lower, include_upper, node.boost)
+        if type_name == "date_nanos":
+            lower = None if lower_value is None else nanos_bound(
+                self.shard, path, lower_value, node.format, node.time_zone, round_up=not include_lower)
+            upper = None if upper_value is None else nanos_bound(
                 self.shard, path, upper_value, node.format, node.time_zone, round_up=include_upper)
             return NumericRangePlan(path, lower, upper, include_lower, include_upper, node.boost)
         if type_name in NUMERIC_TYPES:
