@@ -136,3 +136,19 @@ def test_terms_aggregation_include_and_exclude_take_addresses(searcher):
 def test_a_regex_include_on_an_ip_field_is_refused(searcher):
     with pytest.raises(AggregationError, match="regular expression"):
         search(searcher, {"size": 0, "aggs": {"t": {"terms": {"field": "ip", "exclude": "127.*"}}}})
+
+
+def test_terms_with_sub_aggregations_over_more_addresses_than_the_shard_size(tmp_path):
+    shard = Shard.open(tmp_path, ShardSettings(refresh_interval_seconds=None), Mapping.from_json(MAPPING),
+                       AnalysisRegistry.from_index_settings({}))
+    try:
+        operations = [IndexOperation(str(number), orjson.dumps({"ip": f"10.0.0.{number % 20}", "v": number}))
+                      for number in range(60)]
+        shard.apply_as_primary(operations, 1)
+        shard.refresh()
+        _, aggregations = search(shard.acquire_searcher(), {"size": 0, "aggs": {"t": {
+            "terms": {"field": "ip", "size": 2, "order": {"_key": "asc"}}, "aggs": {"s": {"sum": {"field": "v"}}}}}})
+    finally:
+        shard.close()
+    assert aggregations["t"]["buckets"] == [{"key": "10.0.0.0", "doc_count": 3, "s": {"value": 60.0}},
+                                            {"key": "10.0.0.1", "doc_count": 3, "s": {"value": 63.0}}]
