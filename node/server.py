@@ -4,10 +4,10 @@
   1. creates the data directory, starts JSON logging, loads (or generates once, 0600) the cluster
      secret and the node id;
   2. with ``--join``, asks a member's transport port for the voters' Raft addresses (a short
-     ``trio.run`` of its own); then constructs raft/'s ``ClusterStateMachine`` on the MAIN thread
-     before the node's ``trio.run`` (pysyncobj's tick thread dies with the thread that built it —
-     DESIGN §8);
-  3. inside trio: spawns the shard workers, starts the cluster-state applier, the transport
+     ``trio.run`` of its own);
+  3. inside trio: spawns the shard workers, then constructs raft/'s ``ClusterStateMachine``
+     synchronously on the MAIN thread (trio runs on it; pysyncobj's tick thread dies with the
+     thread that built it — DESIGN §8) while the workers boot, starts the cluster-state applier, the transport
      listener and the HTTP server, writes <data>/ports.json, joins the cluster (bootstrap +
      register) and runs the master's allocation loop — all while the workers still boot: the
      node answers HTTP and gets its copies allocated before its shards can open (they show
@@ -288,13 +288,28 @@ def run_node(config: NodeConfig) -> int:
             except JoinDiscoveryError as error:
                 raise NodeStartupError(error.reason) from None
             discovered_voters = join_info.voter_raft_addresses
-        adapter, is_voter, raft_address = construct_raft(config, secret, raft_port, discovered_voters)
-        startup_timeline.mark("raft constructed", logger)
-        logger.info("starting node", extra={"fields": {
-            "node_id": node_id, "raft_address": raft_address,
-            "raft_role": "voter" if is_voter else "non-voter (not in --seed-hosts)",
-            "config": config_to_json(config)}})
-        trio.run(serve_node, config, adapter, secret.encode(), node_id, is_voter, (config.raft_host, raft_port))
+        built: list[Any] = []  # the adapter, once serve_node has built it (closed below)
+
+        def build_raft() -> tuple[Any, bool]:
+            # called by serve_node on this main thread (trio runs on it) right after the shard
+            # workers are spawned, so their boot overlaps the Raft import and journal load
+            try:
+                adapter, is_voter, raft_address = construct_raft(config, secret, raft_port, discovered_voters)
+            except RaftError as error:
+                # raised inside trio it would arrive in an exception group: name it a start-up error
+                raise NodeStartupError(str(error)) from None
+            built.append(adapter)
+            startup_timeline.mark("raft constructed", logger)
+            logger.info("starting node", extra={"fields": {
+                "node_id": node_id, "raft_address": raft_address,
+                "raft_role": "voter" if is_voter else "non-voter (not in --seed-hosts)",
+                "config": config_to_json(config)}})
+            return adapter, is_voter
+
+        try:
+            trio.run(serve_node, config, build_raft, secret.encode(), node_id, (config.raft_host, raft_port))
+        finally:
+            adapter = built[0] if built else None
         logger.info("node stopped")
         return 0
     except (NodeStartupError, RaftError) as error:
@@ -318,8 +333,10 @@ def run_node(config: NodeConfig) -> int:
         close_logging()
 
 
-async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: str, is_voter: bool,
+async def serve_node(config: NodeConfig, build_raft: Any, secret: bytes, node_id: str,
                      raft_bound: tuple[str, int]) -> None:
+    """``build_raft()`` → (adapter, is_voter): constructs the Raft adapter on the calling thread,
+    which is the main thread (trio.run runs there; DESIGN §8), once the workers are spawned."""
     logger = get_logger("node")
     metrics = NodeMetrics()
     started_at_millis = int(time.time() * 1000)
@@ -335,6 +352,7 @@ async def serve_node(config: NodeConfig, adapter: Any, secret: bytes, node_id: s
         # the worker processes boot (imports, ~seconds) while this process builds the app
         await nursery.start(workers.run)
         startup_timeline.mark("workers spawned", logger)
+        adapter, is_voter = build_raft()
         # imported only now (quart, hypercorn and, in create_app, every API module: ~1 s of CPU
         # under load): before the workers were spawned it delayed their boot — the longest part of
         # a restart — by as much; now it runs while they boot
