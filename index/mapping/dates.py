@@ -233,7 +233,8 @@ def _compile_java_pattern(pattern: str) -> _CompiledPattern:
             regex_parts.append(group("fraction", rf"\d{{1,{max(count, 3) if letter == 'n' else count}}}"
                                      if letter == "n" else rf"\d{{{count}}}"))
             if at_top:
-                format_parts.append(lambda moment, count=count: str(moment.microsecond * 1000).zfill(9)[:count])
+                format_parts.append(lambda moment, count=count: str(
+                    getattr(moment, "nanosecond", moment.microsecond * 1000)).zfill(9)[:count])
         elif letter == "a":
             regex_parts.append(group("ampm", "AM|PM|am|pm"))
             if at_top:
@@ -422,6 +423,12 @@ def parse_date_nanos(value: Any, date_format: str = DEFAULT_DATE_NANOS_FORMAT) -
     return nanos
 
 
+class _NanoMoment(datetime):
+    """A datetime that also carries its nanosecond of the second, for `S` fields past six digits."""
+
+    nanosecond: int
+
+
 def format_date_nanos(epoch_nanos: int, date_format: str = DEFAULT_DATE_NANOS_FORMAT) -> str:
     """A nanosecond value as the format's first alternative prints it: epoch_millis keeps the
     sub-millisecond digits as a decimal ("1540815132123.456789"), a `_nanos` ISO format all nine
@@ -430,6 +437,15 @@ def format_date_nanos(epoch_nanos: int, date_format: str = DEFAULT_DATE_NANOS_FO
     alternative = _compile_format(date_format)[0]
     if alternative.kind == "epoch_millis":
         return str(millis) if not sub_millis else f"{millis}.{sub_millis:06d}".rstrip("0")
+    if alternative.kind not in ("iso", "epoch_second") and alternative.formatter is not None:
+        try:
+            moment = _EPOCH + timedelta(milliseconds=millis)
+            nano_moment = _NanoMoment(moment.year, moment.month, moment.day, moment.hour, moment.minute,
+                                      moment.second, moment.microsecond, tzinfo=moment.tzinfo)
+            nano_moment.nanosecond = (millis % 1000) * _NANOS_PER_MILLI + sub_millis
+            return alternative.formatter(nano_moment)
+        except (OverflowError, ValueError):
+            pass
     text = format_date(millis, date_format)
     first_name = date_format.split("||")[0].strip()
     if alternative.kind == "iso" and first_name.endswith("_nanos") and text.endswith("Z"):

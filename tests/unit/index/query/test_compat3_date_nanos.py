@@ -27,6 +27,7 @@ def test_values_parse_to_epoch_nanoseconds_and_format_back():
     assert format_date_nanos(1540815132123456789, "epoch_millis") == "1540815132123.456789"
     assert format_date_nanos(1540815132123456789, "strict_date_optional_time") == "2018-10-29T12:12:12.123Z"
     assert parse_date_nanos("1540815132123.456789") == 1540815132123456789
+    assert format_date_nanos(1540815132123456789, "uuuu-MM-dd'T'HH:mm:ss.SSSSSSSSSX") == "2018-10-29T12:12:12.123456789Z"
 
 
 def test_the_mapping_shows_only_what_was_given():
