@@ -307,7 +307,7 @@ def register(app: Any, services: Any) -> None:
     async def cat_shards(index: str | None = None) -> Any:
         query = params()
         state = services.state
-        names = resolve_indices(state, index, IndicesOptions(expand_closed=True))
+        names = resolve_indices(state, index, IndicesOptions(expand_closed=True, expand_hidden=True))
         by_copy = await gather_copy_statistics(services, names)
         table = CatTable([Column("index", ("i", "idx")), Column("shard", ("s", "sh"), numeric=True),
                           Column("prirep", ("p", "pr", "primaryOrReplica")), Column("state", ("st",)),
@@ -354,9 +354,16 @@ def register(app: Any, services: Any) -> None:
                           Column("routing.index", ("ri", "routingIndex")),
                           Column("routing.search", ("rs", "routingSearch")),
                           Column("is_write_index", ("w", "isWriteIndex"))])
+        # _cat/aliases expands to every alias by default; an expand_wildcards without "hidden"
+        # (or "all") leaves out hidden aliases and the aliases of hidden indices, as OpenSearch
+        expand = {part.strip() for part in query.get("expand_wildcards", "all").split(",") if part.strip()}
+        show_hidden = bool(expand & {"all", "hidden"})
         for index_name, index in sorted(state.indices.items()):
+            index_hidden = str(index.settings.get("index.hidden", "false")).lower() == "true"
             for alias_name, alias in sorted(index.aliases.items()):
                 if patterns and not any(fnmatch.fnmatchcase(alias_name, pattern) for pattern in patterns):
+                    continue
+                if not show_hidden and (alias.is_hidden or index_hidden):
                     continue
                 table.rows.append({"alias": alias_name, "index": index_name,
                                    "filter": "*" if alias.filter else "-",

@@ -39,6 +39,53 @@ def _nest(flat: dict[str, Any]) -> dict[str, Any]:
     return nest_settings(flat)
 
 
+# OpenSearch's index blocks as the cluster state shows them: setting → (id, description, levels)
+INDEX_BLOCKS: dict[str, tuple[str, str, list[str]]] = {
+    "index.blocks.read_only": ("5", "index read-only (api)", ["write", "metadata_write"]),
+    "index.blocks.read": ("7", "index read (api)", ["read"]),
+    "index.blocks.write": ("8", "index write (api)", ["write"]),
+    "index.blocks.metadata": ("9", "index metadata (api)", ["metadata_read", "metadata_write"]),
+    "index.blocks.read_only_allow_delete": ("12", "index read-only / allow delete (api)",
+                                            ["write", "metadata_write"]),
+}
+
+
+def cluster_state_blocks(state: Any, names: list[str]) -> dict[str, Any]:
+    """``blocks`` of GET _cluster/state: the index blocks set through index.blocks.* settings
+    (and a closed index's block), by index; {} when there are none."""
+    by_index: dict[str, Any] = {}
+    for name in names:
+        index = state.indices[name]
+        blocks = {}
+        for setting, (block_id, description, levels) in INDEX_BLOCKS.items():
+            if str(index.settings.get(setting, "false")).lower() == "true":
+                blocks[block_id] = {"description": description, "retryable": False, "levels": levels}
+        if index.state == "close":
+            blocks["4"] = {"description": "index closed", "retryable": False, "levels": ["read", "write"]}
+        if blocks:
+            by_index[name] = blocks
+    return {"indices": by_index} if by_index else {}
+
+
+def routing_nodes_view(state: Any, names: list[str]) -> dict[str, Any]:
+    """``routing_nodes`` of GET _cluster/state: every copy of the selected indices grouped by the
+    node holding it, and the unassigned ones."""
+    unassigned: list[dict] = []
+    by_node: dict[str, list[dict]] = {node_id: [] for node_id in sorted(state.nodes)}
+    for name in names:
+        for shard in state.routing_table.get(name, ()):
+            for shard_copy in shard.copies:
+                entry = {"state": shard_copy.state, "primary": shard_copy.primary, "node": shard_copy.node_id,
+                         "relocating_node": None, "shard": shard.shard_number, "index": name}
+                if shard_copy.allocation_id:
+                    entry["allocation_id"] = {"id": shard_copy.allocation_id}
+                if shard_copy.node_id is None:
+                    unassigned.append(entry)
+                else:
+                    by_node.setdefault(shard_copy.node_id, []).append(entry)
+    return {"unassigned": unassigned, "nodes": by_node}
+
+
 def _node_matches(wanted: str, current: int) -> bool:
     """wait_for_nodes: "N", ">=N", "<=N", ">N", "<N", "ge(N)", "le(N)", "gt(N)", "lt(N)"."""
     text = wanted.strip()
@@ -220,11 +267,12 @@ def register(app: Any, services: Any) -> None:
         if every or "version" in metrics:
             body["version"] = state.version
             body["state_uuid"] = f"{state.cluster_uuid}-{state.version}"
-        if every or "master_node" in metrics or "cluster_manager_node" in metrics:
+        if every or "master_node" in metrics:
             body["master_node"] = master
+        if every or "cluster_manager_node" in metrics:
             body["cluster_manager_node"] = master
         if every or "blocks" in metrics:
-            body["blocks"] = {}
+            body["blocks"] = cluster_state_blocks(state, names)
         if every or "nodes" in metrics:
             body["nodes"] = {node_id: {"name": node.name, "ephemeral_id": node_id,
                                        "transport_address": node.transport_address,
@@ -261,6 +309,8 @@ def register(app: Any, services: Any) -> None:
                        if shard_copy.state == "UNASSIGNED" and shard_copy.unassigned_reason else {})}
                     for shard_copy in shard.copies]
                 for shard in state.routing_table.get(name, ())}} for name in names}}
+        if every or "routing_nodes" in metrics:
+            body["routing_nodes"] = routing_nodes_view(state, names)
         return respond(body)
 
     app.add_url_rule("/_cluster/state", "cluster_state", cluster_state, methods=["GET"])

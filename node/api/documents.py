@@ -24,7 +24,7 @@ import orjson
 from quart import request
 
 from node.api import params, read_body, read_json_body, respond
-from node.coordination.resolve import STRICT_EXPAND_OPEN, resolve_indices
+from node.coordination.resolve import STRICT_EXPAND_OPEN, index_block_error, resolve_indices, resolve_write_target
 from node.coordination.source_filter import SourceFilter
 from node.coordination.values import parse_boolean, parse_integer, parse_time_seconds
 from node.coordination.writes import WriteRequest, execute_writes, parse_source_object
@@ -146,6 +146,15 @@ async def single_write(services: Any, request_item: WriteRequest, query: dict[st
                        return_sources: bool = False) -> Any:
     if require_alias_flag(query.get("require_alias")) and request_item.error is None:
         request_item.error = require_alias_error(services.state, request_item.index or "")
+    try:
+        target = resolve_write_target(services.state, request_item.index or "")
+    except IllegalArgumentError:
+        target = None  # an alias without a write index: the write path reports it
+    if target is not None:
+        blocked = index_block_error(services.state, target.index_name, "write",
+                                    deleting=request_item.action == "delete")
+        if blocked is not None:
+            raise blocked
     with services.admission.write(len(request_item.source)):
         outcomes = await execute_writes(services, [request_item], refresh_param(query), timeout_param(query),
                                         return_sources=return_sources,

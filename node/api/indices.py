@@ -21,7 +21,8 @@ from index.analysis.registry import DEFAULT_MAX_TOKEN_COUNT
 from index.analysis.registry import DEFAULT_ANALYSIS_REGISTRY
 from node.api import params, read_json_body, respond
 from node.coordination.resolve import (
-    LENIENT_EXPAND_OPEN, STRICT_EXPAND_OPEN, STRICT_EXPAND_OPEN_CLOSED, IndicesOptions, resolve_indices,
+    LENIENT_EXPAND_OPEN, STRICT_EXPAND_OPEN, STRICT_EXPAND_OPEN_CLOSED, IndicesOptions, index_block_error,
+    resolve_indices,
 )
 from node.coordination.services import normalize_mappings
 from node.coordination.stats import (
@@ -67,6 +68,13 @@ def settings_view(index: Any, query: dict[str, str], names: list[str] | None = N
 # what PUT /{index}/_alias/{name} takes in its body (anything else is 400 "unknown field")
 PUT_ALIAS_BODY_KEYS = ("index", "alias", "filter", "routing", "index_routing", "search_routing", "is_write_index",
                        "is_hidden")
+
+
+def raise_if_blocked(state: Any, names: list[str], level: str) -> None:
+    for name in names:
+        blocked = index_block_error(state, name, level)
+        if blocked is not None:
+            raise blocked
 
 
 def alias_view(alias: Any) -> dict[str, Any]:
@@ -185,6 +193,7 @@ def register(app: Any, services: Any) -> None:
         names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN))
         if not names:
             raise IndexNotFoundError(index)
+        raise_if_blocked(services.state, names, "metadata_write")
         for name in names:
             await services.commit_mapping_update(name, update)
         return respond({"acknowledged": True})
@@ -230,6 +239,9 @@ def register(app: Any, services: Any) -> None:
         names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN_CLOSED))
         if not names:
             raise IndexNotFoundError(index or "_all")
+        if any(not key.startswith("index.blocks.") for key in flat):
+            # changing only blocks is always allowed (that is how a block is lifted), as OpenSearch
+            raise_if_blocked(services.state, names, "metadata_write")
         if any(key.startswith("index.analysis.") for key in flat):
             AnalysisRegistry.from_index_settings(flat)
         if parse_boolean(query.get("preserve_existing"), "preserve_existing", False):
@@ -255,6 +267,22 @@ def register(app: Any, services: Any) -> None:
     @app.route("/<index>/_settings", methods=["PUT"])
     async def put_index_settings(index: str) -> Any:
         return await put_settings(index)
+
+    async def add_block(index: str, block: str) -> Any:
+        """PUT /{index}/_block/{block}: sets index.blocks.{block} to true on each index."""
+        query = params()
+        if block not in ("metadata", "read", "read_only", "write"):
+            raise IllegalArgumentError(f"No enum constant for [block]: expected one of metadata, read, read_only, "
+                                       f"write, got [{block}]")
+        names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN))
+        if not names:
+            raise IndexNotFoundError(index)
+        await services.submit(UpdateIndexSettings(index_names=tuple(names), settings={f"index.blocks.{block}": "true"}),
+                              ack_timeout(query))
+        return respond({"acknowledged": True, "shards_acknowledged": True,
+                        "indices": [{"name": name, "blocked": True} for name in names]})
+
+    app.add_url_rule("/<index>/_block/<block>", "add_block", add_block, methods=["PUT"])
 
     # ------------------------------------------------------------------ aliases
 

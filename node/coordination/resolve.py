@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from typing import Any, Mapping
 
 from node.coordination.values import parse_boolean
-from node.errors import IllegalArgumentError, IndexNotFoundError
+from node.errors import ApiError, IllegalArgumentError, IndexNotFoundError
 
 EXPAND_WILDCARD_VALUES = ("open", "closed", "hidden", "all", "none")
 
@@ -27,14 +27,18 @@ class IndicesOptions:
     expand_closed: bool = False
     ignore_unavailable: bool = False
     allow_no_indices: bool = True
+    # hidden indices (index.hidden: true) and hidden aliases (is_hidden) are matched by a wildcard
+    # only when expand_wildcards names "hidden" or "all", or when the pattern and the name both
+    # start with a dot (".*" finds ".kibana"), as OpenSearch; a name given exactly always resolves
+    expand_hidden: bool = False
 
     @classmethod
     def from_params(cls, params: Mapping[str, str], default: IndicesOptions | None = None) -> IndicesOptions:
         base = default or cls()
-        expand_open, expand_closed = base.expand_open, base.expand_closed
+        expand_open, expand_closed, expand_hidden = base.expand_open, base.expand_closed, base.expand_hidden
         raw_expand = params.get("expand_wildcards")
         if raw_expand is not None:
-            expand_open = expand_closed = False
+            expand_open = expand_closed = expand_hidden = False
             for value in raw_expand.split(","):
                 value = value.strip()
                 if value not in EXPAND_WILDCARD_VALUES:
@@ -44,9 +48,12 @@ class IndicesOptions:
                     expand_open = True
                 if value in ("closed", "all"):
                     expand_closed = True
+                if value in ("hidden", "all"):
+                    expand_hidden = True
         return cls(expand_open, expand_closed,
                    parse_boolean(params.get("ignore_unavailable"), "ignore_unavailable", base.ignore_unavailable),
-                   parse_boolean(params.get("allow_no_indices"), "allow_no_indices", base.allow_no_indices))
+                   parse_boolean(params.get("allow_no_indices"), "allow_no_indices", base.allow_no_indices),
+                   expand_hidden=expand_hidden)
 
 
 # what OpenSearch uses for APIs that act on existing concrete indices and tolerate nothing missing
@@ -61,6 +68,14 @@ def _is_wildcard(expression: str) -> bool:
 
 def _matches_state(index: Any, options: IndicesOptions) -> bool:
     return (options.expand_open and index.state == "open") or (options.expand_closed and index.state == "close")
+
+
+def is_hidden_index(index: Any) -> bool:
+    return str(index.settings.get("index.hidden", "false")).lower() == "true"
+
+
+def _wildcard_may_match_hidden(pattern: str, name: str, options: IndicesOptions) -> bool:
+    return options.expand_hidden or (pattern.startswith(".") and name.startswith("."))
 
 
 def resolve_indices(state: Any, expression: str | None, options: IndicesOptions = STRICT_EXPAND_OPEN) -> list[str]:
@@ -82,10 +97,14 @@ def resolve_indices(state: Any, expression: str | None, options: IndicesOptions 
         if _is_wildcard(part):
             saw_wildcard = True
             for name in sorted(state.indices):
-                if fnmatch.fnmatchcase(name, part) and _matches_state(state.indices[name], options):
+                index = state.indices[name]
+                if fnmatch.fnmatchcase(name, part) and _matches_state(index, options) and (
+                        not is_hidden_index(index) or _wildcard_may_match_hidden(part, name, options)):
                     resolved[name] = None
             for alias in sorted(state.all_alias_names()):
                 if fnmatch.fnmatchcase(alias, part):
+                    if _alias_is_hidden(state, alias) and not _wildcard_may_match_hidden(part, alias, options):
+                        continue
                     for name in state.resolve_alias(alias):
                         if _matches_state(state.indices[name], options):
                             resolved[name] = None
@@ -103,6 +122,10 @@ def resolve_indices(state: Any, expression: str | None, options: IndicesOptions 
     if not resolved and not options.allow_no_indices:
         raise IndexNotFoundError(expression or "_all")
     return list(resolved)
+
+
+def _alias_is_hidden(state: Any, alias_name: str) -> bool:
+    return any(getattr(index.aliases.get(alias_name), "is_hidden", None) is True for index in state.indices.values())
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,3 +172,33 @@ def auto_create_allowed(state: Any, index_name: str) -> bool:
         if fnmatch.fnmatchcase(index_name, bare):
             return allow
     return False
+
+
+# OpenSearch's API index blocks: the index.blocks.* setting → (block id, description, levels it blocks)
+INDEX_BLOCK_SETTINGS: dict[str, tuple[int, str, tuple[str, ...]]] = {
+    "index.blocks.read_only": (5, "index read-only (api)", ("write", "metadata_write")),
+    "index.blocks.read": (7, "index read (api)", ("read",)),
+    "index.blocks.write": (8, "index write (api)", ("write",)),
+    "index.blocks.metadata": (9, "index metadata (api)", ("metadata_read", "metadata_write")),
+    "index.blocks.read_only_allow_delete": (12, "index read-only / allow delete (api)", ("write", "metadata_write")),
+}
+
+
+def index_block_error(state: Any, index_name: str, level: str, deleting: bool = False) -> ApiError | None:
+    """OpenSearch's 403 cluster_block_exception when ``index_name`` has a block for ``level``
+    ("write", "read", "metadata_write", "metadata_read"); None when nothing blocks it. A delete
+    passes a read_only_allow_delete block (that block exists to let deletes free disk)."""
+    index = state.indices.get(index_name)
+    if index is None:
+        return None
+    blocked = []
+    for setting, (block_id, description, levels) in INDEX_BLOCK_SETTINGS.items():
+        if level not in levels or str(index.settings.get(setting, "false")).lower() != "true":
+            continue
+        if deleting and setting == "index.blocks.read_only_allow_delete":
+            continue
+        blocked.append(f"[FORBIDDEN/{block_id}/{description}]")
+    if not blocked:
+        return None
+    return ApiError(f"index [{index_name}] blocked by: {', '.join(blocked)};", opensearch_type="cluster_block_exception",
+                    status=403)

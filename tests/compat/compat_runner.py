@@ -229,7 +229,8 @@ SKIPPED_STEPS: dict[str, str] = {
 CATCH_STATUSES = {"bad_request": (400,), "unauthorized": (401,), "forbidden": (403,), "missing": (404,),
                   "request_timeout": (408,), "conflict": (409,), "unavailable": (503,)}
 
-SUPPORTED_FEATURES = {"headers", "warnings", "allowed_warnings", "contains", "stash_in_path"}
+SUPPORTED_FEATURES = {"headers", "warnings", "allowed_warnings", "contains", "stash_in_path", "arbitrary_key",
+                      "node_selector", "allowed_warnings_regex", "warnings_regex"}
 
 
 class StepFailure(AssertionError):
@@ -310,7 +311,8 @@ class Runner:
     def do(self, specification: dict) -> None:
         specification = dict(specification)
         catch = specification.pop("catch", None)
-        for ignored in ("headers", "warnings", "allowed_warnings", "node_selector"):
+        for ignored in ("headers", "warnings", "allowed_warnings", "warnings_regex", "allowed_warnings_regex",
+                        "node_selector"):
             specification.pop(ignored, None)
         if len(specification) != 1:
             raise StepFailure(f"do: expected exactly one API call, got {sorted(specification)}")
@@ -391,6 +393,9 @@ class Runner:
                 except (ValueError, IndexError):
                     raise StepFailure(f"[{path}]: no element [{part}] in a list of {len(current)}") from None
             elif isinstance(current, dict):
+                if part == "_arbitrary_key_" and current:
+                    current = next(iter(current))  # the `arbitrary_key` feature: any one key of the object
+                    continue
                 if part not in current:
                     return _Missing(path, part)
                 current = current[part]
