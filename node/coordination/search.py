@@ -422,25 +422,34 @@ class SearchCoordinator:
         replies: dict[int, dict] = {}
         failures: list[ShardFailure] = []
 
+        async def attempts(target: ShardTarget, payload: dict) -> None:
+            copies = [target]
+            if target.other_node_ids and target.reader_context_id is None and "reader_context_id" not in payload:
+                copies += [replace(target, node_id=node_id) for node_id in target.other_node_ids]
+            for attempt, copy in enumerate(copies):
+                try:
+                    reply, _ = await self.call_shard(copy, method, payload)
+                except Exception as error:  # noqa: BLE001 — reported per shard, as OpenSearch does
+                    error = _unwrap(error)
+                    if attempt + 1 < len(copies) and _worth_another_copy(error):
+                        continue
+                    failures.append(ShardFailure(copy.index_name, copy.index_uuid, copy.shard_number,
+                                                 copy.node_id, error))
+                    return
+                # later phases (fetch, release, the reader context) go where this one ran
+                reply["served_by"] = copy.node_id
+                replies[target.shard_index] = reply
+                return
+
         async def one(target: ShardTarget) -> None:
             payload = payload_for(target)
-            copies = [target] + ([replace(target, node_id=node_id) for node_id in target.other_node_ids]
-                                 if target.reader_context_id is None and "reader_context_id" not in payload else [])
-            with trio.move_on_after(timeout_seconds if timeout_seconds is not None else float("inf")) as scope:
-                for attempt, copy in enumerate(copies):
-                    try:
-                        reply, _ = await self.call_shard(copy, method, payload)
-                    except Exception as error:  # noqa: BLE001 — reported per shard, as OpenSearch does
-                        error = _unwrap(error)
-                        if attempt + 1 < len(copies) and _worth_another_copy(error):
-                            continue
-                        failures.append(ShardFailure(copy.index_name, copy.index_uuid, copy.shard_number,
-                                                     copy.node_id, error))
-                        return
-                    # later phases (fetch, release, the reader context) go where this one ran
-                    reply["served_by"] = copy.node_id
-                    replies[target.shard_index] = reply
-                    return
+            if timeout_seconds is None:
+                # no cancel scope of our own: the call's own deadline (SHARD_CALL_TIMEOUT_SECONDS)
+                # bounds it, and a scope per shard is measurable on the search path
+                await attempts(target, payload)
+                return
+            with trio.move_on_after(timeout_seconds) as scope:
+                await attempts(target, payload)
             if scope.cancelled_caught and timed_out is not None:
                 timed_out.add(target.shard_index)
 
