@@ -1187,9 +1187,21 @@ def _collect_composite(node, segment, docs, scores, context):
     spec = node.spec
     columns = []
     value_types = []
-    for source in spec.sources:
+    for position, source in enumerate(spec.sources):
         info = resolve_field(context, segment, source.field, node)
-        value_types.append(info.value_type)
+        is_ip = info.value_type == "keyword" and info.date_format == IP_KEY_FORMAT
+        # "ip" keys travel in their stored form (sorted and merged as such); render shows addresses
+        value_types.append("ip" if is_ip else info.value_type)
+        if is_ip and spec.after is not None and isinstance(spec.after[position], str):
+            from dataclasses import replace
+            from index.mapping.ip import IpValueError, is_stored_ip, parse_ip
+
+            if not is_stored_ip(spec.after[position]):
+                try:
+                    stored = parse_ip(spec.after[position])
+                except IpValueError as error:
+                    raise AggregationError(f"[after] of composite [{node.name}]: {error}") from None
+                spec = replace(spec, after=spec.after[:position] + (stored,) + spec.after[position + 1:])
         if info.value_type == "keyword":
             if source.kind != "terms":
                 raise AggregationError(f"Field [{source.field}] of type [keyword] is not supported "

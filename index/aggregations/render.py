@@ -653,6 +653,8 @@ def _render_composite(node, state: CompositeState):
             if value is not None and source.kind == "date_histogram" and source.format is not None:
                 value = dates.format_epoch_millis(int(value), source.format,
                                                   dates.parse_time_zone(source.time_zone))
+            elif value_type == "ip" and isinstance(value, str):
+                value = _display_key(value, "keyword", "ip")
             key_object[source.name] = value
         buckets.append({"key": key_object, "doc_count": bucket.doc_count, **_bucket_body(node, bucket)})
     if buckets:

@@ -152,3 +152,13 @@ def test_terms_with_sub_aggregations_over_more_addresses_than_the_shard_size(tmp
         shard.close()
     assert aggregations["t"]["buckets"] == [{"key": "10.0.0.0", "doc_count": 3, "s": {"value": 60.0}},
                                             {"key": "10.0.0.1", "doc_count": 3, "s": {"value": 63.0}}]
+
+
+def test_composite_terms_on_ip_pages_by_address_with_an_address_after_key(searcher):
+    body = {"size": 0, "aggs": {"c": {"composite": {"size": 2, "sources": [{"a": {"terms": {"field": "ip"}}}]}}}}
+    _, first = search(searcher, body)
+    assert [bucket["key"]["a"] for bucket in first["c"]["buckets"]] == ["::1", "10.0.0.1"]
+    assert first["c"]["after_key"] == {"a": "10.0.0.1"}
+    body["aggs"]["c"]["composite"]["after"] = first["c"]["after_key"]
+    _, second = search(searcher, body)
+    assert [bucket["key"]["a"] for bucket in second["c"]["buckets"]] == ["192.168.0.1", "192.168.0.7"]
