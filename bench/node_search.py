@@ -92,7 +92,14 @@ def measure_hello(request_count: int, client_counts: tuple[int, ...]) -> dict[in
                 time.sleep(0.05)
         requests = [("POST", "/bench/_search", b'{"query":{"match_all":{}}}')] * request_count
         time_requests(port, 1, requests[:200], check_hello)  # warm-up
-        return {count: time_requests(port, count, requests, check_hello) for count in client_counts}
+        results = {}
+        for count in client_counts:
+            cpu_before = harness.read_process_stat(server.pid)[1]
+            results[count] = time_requests(port, count, requests, check_hello)
+            # the server's CPU per request: what the node's front is compared with
+            results[count]["cpu_ms_per_request"] = round(
+                (harness.read_process_stat(server.pid)[1] - cpu_before) * 1000 / len(requests), 3)
+        return results
     finally:
         server.terminate()
         server.wait(10)
@@ -184,6 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             http_search={"clients": client_count, "shards": arguments.shards, "workers": arguments.workers,
                          "node": measured["node"], "hello_qps": ceiling["qps"],
                          "hello_p50_ms": ceiling["p50_ms"], "hello_p99_ms": ceiling["p99_ms"],
+                         "hello_cpu_ms_per_request": ceiling["cpu_ms_per_request"],
                          "qps_vs_hello": round(measured["qps"] / ceiling["qps"], 3),
                          "uptime_load_start": load_start, "uptime_load_end": load_end}))
         rows.append(harness.result_row(
@@ -202,9 +210,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{'quidditch _search':<22} {client_count:>7} {measured['qps']:>9,.0f} {measured['p50_ms']:>9.3f} "
               f"{measured['p99_ms']:>9.3f} {measured['qps'] / ceiling['qps']:>12.3f}")
         print(f"{'hypercorn hello':<22} {client_count:>7} {ceiling['qps']:>9,.0f} {ceiling['p50_ms']:>9.3f} "
-              f"{ceiling['p99_ms']:>9.3f} {'1.000':>12}")
+              f"{ceiling['p99_ms']:>9.3f} {'1.000':>12}   server cpu {ceiling['cpu_ms_per_request']:.2f} ms "
+              f"per request")
         for process in measured["node"]["processes"]:
             print(f"    pid {process['pid']:>7} {process['role']:<7} cpu {process['cpu_s']:>6.2f} s "
+                  f"= {process['cpu_s'] * 1000 / measured['requests']:.2f} ms per search "
                   f"= {process['core_share']:.2f} of a core, rss {process['rss_mb']:.0f} MB")
     print(f"queries with hits: {rows[len(peer_rows)]['queries_with_hits']}")
     if peer_rows:
