@@ -101,7 +101,13 @@ class FrameStream:
             buffers = await trio.to_thread.run_sync(encode_frame, self.secret, header, body)
         else:
             buffers = encode_frame(self.secret, header, body)
-        async with self.send_lock:
+        # An uncontended lock is taken without trio.Lock's scheduling checkpoint (~10 µs here, two
+        # frames per search); send_all below still checkpoints. Contended: wait in line as before.
+        try:
+            self.send_lock.acquire_nowait()
+        except trio.WouldBlock:
+            await self.send_lock.acquire()
+        try:
             # small frames go out in one write; a large body is written without concatenation
             if len(body) < 65536:
                 await self.stream.send_all(b"".join(buffers))
@@ -109,6 +115,8 @@ class FrameStream:
                 await self.stream.send_all(b"".join(buffers[:4]))
                 await self.stream.send_all(body)
             self.frames_sent += 1
+        finally:
+            self.send_lock.release()
 
     async def _fill(self, needed: int) -> bool:
         """Read until the buffer holds ``needed`` bytes; False on end of stream at a boundary."""
