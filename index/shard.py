@@ -307,6 +307,36 @@ class _PlainIndexBatch:
     auto_id_positions: tuple[int, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class IndexBatchOutcome:
+    """What the primary's columnar fast path did with a batch of plain index/create operations, as
+    columns (``apply_index_batch_as_primary``): every operation succeeded; no per-document result
+    object was made. ``results`` and ``versions`` are lists, one entry per document, in order."""
+
+    document_ids: list[str]         # generated ones filled in
+    sources: list[bytes]
+    routings: list | None           # None: no document has a routing
+    results: list[str]              # "created" | "updated"
+    versions: list[int]
+    first_seq_no: int               # the batch holds first_seq_no, first_seq_no + 1, ... in order
+    primary_term: int
+
+    @property
+    def seq_nos(self) -> range:
+        return range(self.first_seq_no, self.first_seq_no + len(self.document_ids))
+
+    def operation_results(self) -> list[OperationResult]:
+        """The same outcome as apply_as_primary's per-operation results (and replicated operations)."""
+        count = len(self.document_ids)
+        routings = self.routings if self.routings is not None else repeat(None, count)
+        replicated = list(map(build_replicated_operation, repeat("index", count), self.seq_nos,
+                              repeat(self.primary_term, count), self.versions, self.document_ids, self.sources,
+                              repeat(None, count), routings))
+        return list(map(build_operation_result, self.document_ids, self.results, self.seq_nos,
+                        repeat(self.primary_term, count), self.versions, repeat(None, count), replicated,
+                        self.sources))
+
+
 def _plain_index_batch(operations: Sequence[Any]) -> _PlainIndexBatch | None:
     """The batch as columns when every operation is an IndexOperation with op_type index/create,
     internal versioning and no if_seq_no/if_primary_term/version; else None. C-level passes only."""
@@ -585,6 +615,42 @@ class Shard:
         self._bound_indexing_buffer()
         return results
 
+    def apply_index_batch_as_primary(self, document_ids: list[str | None], sources: list[bytes],
+                                     op_types: list[str] | None, primary_term: int) -> IndexBatchOutcome | None:
+        """``apply_as_primary`` for a batch of plain index/create operations given as columns (no
+        routing, internal versioning, no if_seq_no/version checks; ``op_types`` None: all
+        ``index``), answered as columns: no operation, result or replicated-operation object per
+        document. The same guarantees — one log record, the durability wait before returning,
+        MappingUpdateRequired before anything is applied. None when the batch needs the general
+        path (a source that does not parse, an id twice, a create meeting a live document):
+        NOTHING was applied then, and the caller runs apply_as_primary with the operations."""
+        count = len(document_ids)
+        if not count or len(sources) != count or (op_types is not None and len(op_types) != count):
+            raise ValueError(f"index batch: expected as many sources and op_types as ids ({count}), got "
+                             f"{len(sources)} sources and {'no' if op_types is None else len(op_types)} op_types")
+        has_create = op_types is not None and "create" in op_types
+        auto_id_positions: tuple[int, ...] = ()
+        if None in document_ids:
+            auto_id_positions = tuple(position for position, document_id in enumerate(document_ids)
+                                      if document_id is None)
+        batch = _PlainIndexBatch(document_ids, sources, None, op_types if has_create else None, has_create,
+                                 auto_id_positions)
+        with _cyclic_gc_paused():
+            parsed_sources = self._parse_index_sources(sources)
+            with self._lock:
+                self._check_open()
+                if primary_term < self._max_primary_term:
+                    raise StaleOperationError(
+                        f"primary term [{primary_term}] is older than the highest term seen [{self._max_primary_term}]",
+                        primary_term=primary_term, current_term=self._max_primary_term)
+                applied = self._apply_plain_index_batch_locked(batch, parsed_sources, primary_term)
+        if applied is None:
+            return None
+        outcome, location = applied
+        self._wait_for_durability(location)
+        self._bound_indexing_buffer()
+        return outcome
+
     def _apply_as_primary_in_memory(self, operations: Sequence[Any], primary_term: int
                                     ) -> tuple[list[OperationResult], Any]:
         # index operations are parsed before the writer lock is taken (the slow part of a bulk):
@@ -601,7 +667,8 @@ class Shard:
             if fast_batch is not None:
                 applied = self._apply_plain_index_batch_locked(fast_batch, parsed_sources, primary_term)
                 if applied is not None:
-                    return applied
+                    outcome, location = applied
+                    return outcome.operation_results(), location
             with self._batch_lookups([op.document_id for op in operations if op.document_id is not None]):
                 prepared = self._prepare_primary(operations, primary_term, parsed_sources)
             to_log = [item.result.replicated for item in prepared if item.result.replicated is not None]
@@ -620,12 +687,16 @@ class Shard:
         """Operation number -> parsed values or the per-operation error, for every IndexOperation;
         raises MappingUpdateRequired (the union) when any needs fields the mapping lacks. Flat
         documents go through ``Mapping.parse_flat_documents`` in one batch; the rest one by one."""
-        mapping = self.mapping
         if all_index:
             numbers = range(len(operations))
         else:
             numbers = [number for number, operation in enumerate(operations) if isinstance(operation, IndexOperation)]
-        sources = [operations[number].source for number in numbers]
+        return dict(zip(numbers, self._parse_index_sources([operations[number].source for number in numbers])))
+
+    def _parse_index_sources(self, sources: list[Any]) -> list[Any]:
+        """Each source's parsed values or its MapperParsingError/IndexEngineError, in order; raises
+        MappingUpdateRequired (the union) when any needs fields the mapping lacks."""
+        mapping = self.mapping
         try:
             loaded: list[Any] | None = list(map(orjson.loads, sources))
         except orjson.JSONDecodeError:
@@ -636,25 +707,24 @@ class Shard:
             flat_values = parse_flat_documents(loaded)
         else:
             flat_values = [None] * len(sources)
-        parsed_sources: dict[int, Any] = dict(zip(numbers, flat_values))
+        parsed_sources = list(flat_values)
         early_updates: dict = {}
         for position in [position for position, values in enumerate(flat_values) if values is None]:
-            number = numbers[position]
             try:
                 if loaded is None:
-                    parsed_sources[number] = self._parse(sources[position], early_updates, mapping)
+                    parsed_sources[position] = self._parse(sources[position], early_updates, mapping)
                 else:
-                    parsed_sources[number] = self._parse_loaded(loaded[position], early_updates, mapping)
+                    parsed_sources[position] = self._parse_loaded(loaded[position], early_updates, mapping)
             except (MapperParsingError, IndexEngineError) as error:
                 if isinstance(error, MappingUpdateRequired):
                     raise
-                parsed_sources[number] = error
+                parsed_sources[position] = error
         if early_updates:
             raise MappingUpdateRequired(early_updates)
         return parsed_sources
 
-    def _apply_plain_index_batch_locked(self, batch: _PlainIndexBatch, parsed_sources: dict[int, Any],
-                                        primary_term: int) -> tuple[list[OperationResult], Any] | None:
+    def _apply_plain_index_batch_locked(self, batch: _PlainIndexBatch, parsed_sources: Sequence[Any] | dict[int, Any],
+                                        primary_term: int) -> tuple[IndexBatchOutcome, Any] | None:
         """The columnar fast path (F6), under the writer lock: a batch of index/create operations
         without version checks whose ids are distinct, whose sources all parsed, and where no create
         meets an existing document. One seq_no range, one encoded log record, one bulk version-map
@@ -709,12 +779,11 @@ class Shard:
                 range(start, start + count), repeat(None, count), repeat(-1, count)))))
             self._tracker.mark_range_processed(first_seq_no, last_seq_no, primary_term)
             self._roll_translog_if_large()
-        replicated = list(map(build_replicated_operation, repeat("index", count), seq_nos,
-                              repeat(primary_term, count), versions_for_log, document_ids, sources,
-                              repeat(None, count), routings if routings is not None else repeat(None, count)))
-        results = list(map(build_operation_result, document_ids, outcomes, seq_nos, repeat(primary_term, count),
-                           versions_for_log, repeat(None, count), replicated, sources))
-        return results, location
+        outcome = IndexBatchOutcome(document_ids, sources, routings,
+                                    outcomes if isinstance(outcomes, list) else ["created"] * count,
+                                    versions_for_log if isinstance(versions_for_log, list) else [1] * count,
+                                    first_seq_no, primary_term)
+        return outcome, location
 
     def _current_states(self, document_ids: list[str], fresh_positions: tuple[int, ...]) -> list[_DocState | None]:
         """``_current_state`` of every id (``fresh_positions``: auto-generated ids, known new): the

@@ -49,6 +49,7 @@ import shutil
 import threading
 import time
 import uuid
+from itertools import accumulate, chain, repeat
 from pathlib import Path
 from typing import Any, Callable
 
@@ -211,7 +212,16 @@ def write(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, by
     if installed < expected_mapping_version:
         return {"stale_mapping": installed}, b""
     columns = payload.get("columns")
+    if payload.get("global_checkpoint") is not None:
+        shard.global_checkpoint = max(shard.global_checkpoint, int(payload["global_checkpoint"]))
     if columns is not None:
+        try:
+            applied = _write_columns(shard, payload, columns, body)
+        except MappingUpdateRequired as required:
+            return {"mapping_update": required.update}, b""
+        if applied is not None:
+            return applied
+        # the batch needs the general path (nothing was applied): per-operation objects
         with cyclic_gc_paused():
             operations = _operations_from_columns(columns, body)
     else:
@@ -223,8 +233,6 @@ def write(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, by
             source = bytes(view[offset:offset + length])
             offset += length
             operations.append(_operation_for(action, document_id, params, source))
-    if payload.get("global_checkpoint") is not None:
-        shard.global_checkpoint = max(shard.global_checkpoint, int(payload["global_checkpoint"]))
     try:
         results = shard.apply_as_primary(operations, int(payload["primary_term"]))
     except MappingUpdateRequired as required:
@@ -265,6 +273,63 @@ def write(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, by
         answer["replicated"] = replicated
         answer["local_checkpoint"] = shard.local_checkpoint
     return answer, b"".join(sources) + b"".join(replicated_sources)
+
+
+def _write_columns(shard: Shard, payload: dict, columns: dict, body: bytes) -> tuple[dict, bytes] | None:
+    """The columnar write on the shard's columnar path (``Shard.apply_index_batch_as_primary``):
+    no operation, result or replicated-operation object per document, the answer built from the
+    outcome's columns. None when the shard declined the batch (nothing applied): the caller runs
+    the per-operation path, whose answer has the same shape."""
+    with cyclic_gc_paused():
+        document_ids, sources, op_types = _columns_of(columns, body)
+    primary_term = int(payload["primary_term"])
+    # the shard pauses the collector itself around its allocating stretch, not across the fsync
+    outcome = shard.apply_index_batch_as_primary(document_ids, sources, op_types, primary_term)
+    if outcome is None:
+        return None
+    refresh = payload.get("refresh") or "false"
+    if refresh in ("true", "wait_for"):
+        shard.refresh()
+    seq_nos = list(outcome.seq_nos)
+    answer: dict[str, Any] = {
+        "results": {"result": outcome.results, "seq_no": seq_nos, "version": outcome.versions,
+                    "primary_term": primary_term, "errors": []},
+        "forced_refresh": refresh == "true"}
+    if not payload.get("replicate"):
+        return answer, b""
+    # what the replicas must apply: the _operation_header fields, one array per document
+    count = len(seq_nos)
+    with cyclic_gc_paused():
+        answer["replicated"] = list(map(list, zip(repeat("index", count), seq_nos, repeat(primary_term, count),
+                                                  outcome.versions, outcome.document_ids, map(len, sources),
+                                                  repeat(None, count), repeat(None, count))))
+    answer["local_checkpoint"] = shard.local_checkpoint
+    return answer, body
+
+
+def _columns_of(columns: dict, body: bytes) -> tuple[list[str | None], list[bytes], list[str] | None]:
+    """The columnar write's ids, sources (sliced from ``body`` by ``lengths``) and op types (None:
+    every item is ``index``), checked as ``_operations_from_columns`` checks them."""
+    document_ids = columns["ids"]
+    lengths = columns["lengths"]
+    actions = columns["actions"]
+    if len(lengths) != len(document_ids) or sum(lengths) != len(body):
+        raise ValueError(f"write columns: expected {len(document_ids)} lengths adding up to the body's "
+                         f"{len(body)} bytes, got {len(lengths)} adding up to {sum(lengths)}")
+    if isinstance(actions, str):
+        if actions not in ("index", "create"):
+            raise ValueError(f"write columns: action: expected index or create, got [{actions}]")
+        op_types = None if actions == "index" else [actions] * len(document_ids)
+    else:
+        if len(actions) != len(document_ids):
+            raise ValueError(f"write columns: expected {len(document_ids)} actions, got {len(actions)}")
+        for action in set(actions):
+            if action not in ("index", "create"):
+                raise ValueError(f"write columns: action: expected index or create, got [{action}]")
+        op_types = actions
+    ends = list(accumulate(lengths))
+    sources = list(map(body.__getitem__, map(slice, chain((0,), ends), ends)))
+    return document_ids, sources, op_types
 
 
 def _operations_from_columns(columns: dict, body: bytes) -> list[IndexOperation]:
