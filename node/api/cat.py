@@ -82,17 +82,28 @@ def render_table(table: CatTable, query: dict[str, str]) -> Any:
     byte_unit = query.get("bytes")
     if byte_unit is not None and byte_unit not in BYTE_UNITS:
         raise IllegalArgumentError(f"failed to parse [bytes]: expected one of {', '.join(BYTE_UNITS)}, got [{byte_unit}]")
+    display_names: list[str] = []
     if query.get("h"):
         selected = []
         for wanted in query["h"].split(","):
             wanted = wanted.strip()
-            matches = [column for column in table.columns
-                       if fnmatch.fnmatchcase(column.name, wanted) or wanted in column.aliases]
+            exact = [column for column in table.columns if column.name == wanted or wanted in column.aliases]
+            if exact:
+                # a column asked for twice (cd,creation.date) shows twice, headed by the name asked
+                # for (an alias stays the alias), as OpenSearch
+                selected.append(exact[0])
+                display_names.append(wanted)
+                continue
+            matches = [column for column in table.columns if fnmatch.fnmatchcase(column.name, wanted)]
             if not matches:
                 raise IllegalArgumentError(f"Unable to find column [{wanted}] for the cat table")
-            selected.extend(column for column in matches if column not in selected)
+            for column in matches:
+                if column not in selected:
+                    selected.append(column)
+                    display_names.append(column.name)
     else:
         selected = [column for column in table.columns if column.default]
+        display_names = [column.name for column in selected]
     rows = list(table.rows)
     if query.get("s"):
         for sort_key in reversed(query["s"].split(",")):
@@ -110,7 +121,7 @@ def render_table(table: CatTable, query: dict[str, str]) -> Any:
             rows.sort(key=key, reverse=direction.strip().lower() == "desc")
     rendered = [[_render_value(column, row.get(column.name), byte_unit) for column in selected] for row in rows]
     if query.get("format") == "json":
-        return respond([{column.name: value for column, value in zip(selected, values)} for values in rendered])
+        return respond([{name: value for name, value in zip(display_names, values)} for values in rendered])
     if query.get("format") not in (None, "", "text", "txt"):
         if query["format"] == "yaml":
             raise IllegalArgumentError("format [yaml] is not supported by the _cat APIs here; use json or text")
@@ -118,19 +129,40 @@ def render_table(table: CatTable, query: dict[str, str]) -> Any:
     verbose = query.get("v") in ("", "true")
     cells = [["" if value is None else value for value in values] for values in rendered]
     if verbose:
-        cells.insert(0, [column.name for column in selected])
+        cells.insert(0, list(display_names))
     widths = [max((len(row[i]) for row in cells), default=0) for i in range(len(selected))]
     lines = []
+    last = len(selected) - 1
     for row_number, row in enumerate(cells):
         parts = []
         for i, (column, value) in enumerate(zip(selected, row)):
             is_header = verbose and row_number == 0
             if (column.numeric or column.bytes_value) and not is_header:
                 parts.append(value.rjust(widths[i]))
+            elif i == last:
+                parts.append(value)  # OpenSearch pads every cell but a left-aligned last one
             else:
                 parts.append(value.ljust(widths[i]))
-        lines.append(" ".join(parts).rstrip())
+        lines.append(" ".join(parts))
     return text_response("".join(line + "\n" for line in lines))
+
+
+def _local_resource_columns(figures: dict[str, Any]) -> dict[str, Any]:
+    """The _cat/nodes resource columns of this node: heap.* is the front process's resident memory
+    against the machine's memory (a Python process has no JVM heap), file descriptors of the front
+    process, and the data directory's disk."""
+    total_memory = figures["os"]["mem"]["total_in_bytes"]
+    resident = figures["process"]["mem"]["resident_in_bytes"] or 0
+    open_files = figures["process"]["open_file_descriptors"]
+    max_files = figures["process"]["max_file_descriptors"]
+    disk = figures["fs"]["total"]
+    disk_used = max(0, disk["total_in_bytes"] - disk["available_in_bytes"])
+    return {"heap.current": resident, "heap.max": total_memory,
+            "heap.percent": int(100 * resident / total_memory) if total_memory else 0,
+            "file_desc.current": open_files, "file_desc.max": max_files,
+            "file_desc.percent": int(100 * open_files / max_files) if max_files and open_files >= 0 else 0,
+            "disk.total": disk["total_in_bytes"], "disk.used": disk_used, "disk.avail": disk["available_in_bytes"],
+            "disk.used_percent": f"{100 * disk_used / disk['total_in_bytes']:.2f}" if disk["total_in_bytes"] else None}
 
 
 def _node_host(state: Any, node_id: str | None) -> tuple[str | None, str | None]:
@@ -219,6 +251,8 @@ def register(app: Any, services: Any) -> None:
                           Column("pending_tasks", ("pt",), numeric=True),
                           Column("max_task_wait_time", ("mtwt",)),
                           Column("active_shards_percent", ("asp",))])
+        if query.get("ts") in ("false", "0", "off", "no"):
+            table.columns = table.columns[2:]  # ts=false drops epoch and timestamp, as OpenSearch
         table.rows.append({"epoch": int(now), "timestamp": time.strftime("%H:%M:%S", time.gmtime(now)),
                            "cluster": state.cluster_name, "status": body["status"],
                            "node.total": body["number_of_nodes"], "node.data": body["number_of_data_nodes"],
@@ -288,20 +322,34 @@ def register(app: Any, services: Any) -> None:
                           Column("node.roles", ("rs", "all roles")),
                           Column("cluster_manager", ("cm", "m", "master")), Column("name", ("n",)),
                           Column("id", ("nodeId",), default=False), Column("http_address", ("http",), default=False),
-                          Column("port", ("po",), default=False)])
+                          Column("port", ("po",), default=False),
+                          # "heap" is the front process's resident memory against the machine's (no JVM here)
+                          Column("heap.current", ("hc", "heapCurrent"), default=False, bytes_value=True),
+                          Column("heap.max", ("hm", "heapMax"), default=False, bytes_value=True),
+                          Column("file_desc.current", ("fdc", "fileDescriptorCurrent"), default=False, numeric=True),
+                          Column("file_desc.percent", ("fdp", "fileDescriptorPercent"), default=False, numeric=True),
+                          Column("file_desc.max", ("fdm", "fileDescriptorMax"), default=False, numeric=True),
+                          Column("disk.total", ("dt", "diskTotal"), default=False, bytes_value=True),
+                          Column("disk.used", ("du", "diskUsed"), default=False, bytes_value=True),
+                          Column("disk.avail", ("d", "da", "disk", "diskAvail"), default=False, bytes_value=True),
+                          Column("disk.used_percent", ("dup", "diskUsedPercent"), default=False, numeric=True)])
+        # heap.percent sits among the defaults; the other heap columns are asked for by name (heap.*)
+        table.columns.insert(1, table.columns.pop(table.columns.index(table.column("heap.current"))))
+        table.columns.insert(3, table.columns.pop(table.columns.index(table.column("heap.max"))))
         letters = {"cluster_manager": "m", "data": "d", "ingest": "i", "remote_cluster_client": "r"}
         for node_id, node in sorted(state.nodes.items()):
             local = node_id == context.node_id
             load = figures["os"]["cpu"]["load_average"] if local else {}
             table.rows.append({
                 "ip": node.http_address.rsplit(":", 1)[0],
-                "heap.percent": None, "ram.percent": figures["os"]["mem"]["used_percent"] if local else None,
+                "ram.percent": figures["os"]["mem"]["used_percent"] if local else None,
                 "cpu": figures["os"]["cpu"]["percent"] if local else None,
                 "load_1m": load.get("1m"), "load_5m": load.get("5m"), "load_15m": load.get("15m"),
                 "node.role": "".join(sorted(letters.get(role, "-") for role in node.roles)) or "-",
                 "node.roles": ",".join(sorted(node.roles)), "cluster_manager": "*" if node_id == master else "-",
                 "name": node.name, "id": node_id[:4] if query.get("full_id") not in ("true", "") else node_id,
-                "http_address": node.http_address, "port": node.transport_address.rsplit(":", 1)[-1]})
+                "http_address": node.http_address, "port": node.transport_address.rsplit(":", 1)[-1],
+                **(_local_resource_columns(figures) if local else {})})
         return render_table(table, query)
 
     async def cat_shards(index: str | None = None) -> Any:
@@ -477,8 +525,8 @@ def register(app: Any, services: Any) -> None:
                           Column("repository", ("rep",)), Column("snapshot", ("snap",)),
                           Column("files", ("f",), numeric=True), Column("files_recovered", ("fr",), numeric=True),
                           Column("files_percent", ("fp",)), Column("files_total", ("tf",), numeric=True),
-                          Column("bytes", ("b",), numeric=True), Column("bytes_recovered", ("br",), numeric=True),
-                          Column("bytes_percent", ("bp",)), Column("bytes_total", ("tb",), numeric=True),
+                          Column("bytes", ("b",), bytes_value=True), Column("bytes_recovered", ("br",), bytes_value=True),
+                          Column("bytes_percent", ("bp",)), Column("bytes_total", ("tb",), bytes_value=True),
                           Column("translog_ops", ("to",), numeric=True),
                           Column("translog_ops_recovered", ("tor",), numeric=True),
                           Column("translog_ops_percent", ("top",))])

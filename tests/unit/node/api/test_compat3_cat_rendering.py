@@ -1,0 +1,38 @@
+"""_cat text rendering as OpenSearch's RestTable: a column asked for by an alias is headed by that
+alias, a column asked for twice shows twice, every cell but a left-aligned last one is padded
+(empty middle cells keep their separators), ts=false drops the time columns of _cat/health, and
+the node resource and recovery byte columns carry units."""
+
+from __future__ import annotations
+
+import re
+
+
+async def test_an_alias_in_h_heads_its_column_and_a_repeated_column_shows_twice(api_node):
+    await api_node.request("PUT", "/c1", {"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    await api_node.settle()
+    status, body = await api_node.request("GET", "/_cat/indices?h=i,cd,creation.date&v=true")
+    header, row = body.splitlines()
+    assert header.split() == ["i", "cd", "creation.date"]
+    assert row.split()[0] == "c1" and row.split()[1] == row.split()[2]
+    status, body = await api_node.request("GET", "/_cat/indices?h=i,cd&format=json")
+    assert set(body[0]) == {"i", "cd"}
+
+
+async def test_empty_cells_of_a_closed_index_keep_their_separators(api_node):
+    await api_node.request("PUT", "/c2", {"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    await api_node.settle()
+    await api_node.request("POST", "/c2/_close")
+    status, body = await api_node.request("GET", "/_cat/indices/c2")
+    assert re.fullmatch(r"green close c2 \S{22} 1 0 {4}\n", body), repr(body)
+
+
+async def test_cat_health_without_timestamps_and_cat_nodes_resource_columns(api_node):
+    status, body = await api_node.request("GET", "/_cat/health?ts=false")
+    assert body.split()[0] == "test-cluster"
+    status, body = await api_node.request("GET", "/_cat/nodes?h=heap.*,diskAvail,fdc&v=true")
+    header, row = body.splitlines()
+    assert header.split() == ["heap.current", "heap.percent", "heap.max", "diskAvail", "fdc"]
+    values = row.split()
+    assert re.fullmatch(r"\d+(\.\d+)?[kmgtp]?b", values[0]) and values[1].isdigit()
+    assert re.fullmatch(r"\d+(\.\d+)?[kmgtp]?b", values[3]) and values[4].isdigit()
