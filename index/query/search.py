@@ -87,8 +87,11 @@ def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) 
     # min_score, or a top_hits aggregation ordered by _score
     needs_scores = request.needs_scores and (request.window_size > 0 or request.min_score is not None
                                              or aggregations_read_scores)
-    keep_max_score = needs_scores and (not request.sort or request.track_scores or
-                                       any(sort_field.field == "_score" for sort_field in request.sort))
+    # sorted by _score ascending first, OpenSearch (3.2+) reports no max_score: its collector only
+    # tracks the maximum while the best score comes first
+    score_ascending_first = bool(request.sort) and request.sort[0].field == "_score" and request.sort[0].order == "asc"
+    keep_max_score = needs_scores and (not request.sort or request.track_scores or (
+        not score_ascending_first and any(sort_field.field == "_score" for sort_field in request.sort)))
     # Top-k pruning (block-max / MaxScore in the plans) when the best window by score is all the
     # request needs from the matches: nothing else reads every match or its score.
     prune_window = request.window_size if (
