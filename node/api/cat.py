@@ -147,6 +147,123 @@ def render_table(table: CatTable, query: dict[str, str]) -> Any:
     return text_response("".join(line + "\n" for line in lines))
 
 
+def _time_text(seconds: float) -> str:
+    milliseconds = int(round(seconds * 1000))
+    return f"{milliseconds}ms" if milliseconds < 1000 else f"{milliseconds / 1000:.1f}s"
+
+
+# _cat/shards columns in OpenSearch's order (3.2). Counters Quidditch keeps per copy are filled from
+# the copy's statistics; caches and subsystems it does not have (fielddata, query cache,
+# completion, warmers, concurrent/star-tree search) are zero; per-shard indexing/get/search
+# counters are not kept (the node counts them per index, see _stats) and stay empty.
+SHARD_COLUMNS: tuple[Column, ...] = (
+    Column("index", ("i", "idx")), Column("shard", ("s", "sh"), numeric=True),
+    Column("prirep", ("p", "pr", "primaryOrReplica")), Column("state", ("st",)),
+    Column("docs", ("d", "dc"), numeric=True), Column("store", ("sto",), bytes_value=True), Column("ip", ()),
+    Column("id", (), default=False), Column("node", ("n",)), Column("sync_id", (), default=False),
+    Column("unassigned.reason", ("ur",), default=False), Column("unassigned.at", ("ua",), default=False),
+    Column("unassigned.for", ("uf",), default=False), Column("unassigned.details", ("ud",), default=False),
+    Column("recoverysource.type", ("rs",), default=False),
+    Column("completion.size", ("cs", "completionSize"), default=False, bytes_value=True),
+    Column("fielddata.memory_size", ("fm", "fielddataMemory"), default=False, bytes_value=True),
+    Column("fielddata.evictions", ("fe", "fielddataEvictions"), default=False, numeric=True),
+    Column("query_cache.memory_size", ("qcm", "queryCacheMemory"), default=False, bytes_value=True),
+    Column("query_cache.evictions", ("qce", "queryCacheEvictions"), default=False, numeric=True),
+    Column("flush.total", ("ft", "flushTotal"), default=False, numeric=True),
+    Column("flush.total_time", ("ftt", "flushTotalTime"), default=False),
+    Column("get.current", ("gc", "getCurrent"), default=False, numeric=True),
+    Column("get.time", ("gti", "getTime"), default=False), Column("get.total", ("gto", "getTotal"), default=False),
+    Column("get.exists_time", ("geti", "getExistsTime"), default=False),
+    Column("get.exists_total", ("geto", "getExistsTotal"), default=False),
+    Column("get.missing_time", ("gmti", "getMissingTime"), default=False),
+    Column("get.missing_total", ("gmto", "getMissingTotal"), default=False),
+    Column("indexing.delete_current", ("idc", "indexingDeleteCurrent"), default=False),
+    Column("indexing.delete_time", ("idti", "indexingDeleteTime"), default=False),
+    Column("indexing.delete_total", ("idto", "indexingDeleteTotal"), default=False),
+    Column("indexing.index_current", ("iic", "indexingIndexCurrent"), default=False),
+    Column("indexing.index_time", ("iiti", "indexingIndexTime"), default=False),
+    Column("indexing.index_total", ("iito", "indexingIndexTotal"), default=False),
+    Column("indexing.index_failed", ("iif", "indexingIndexFailed"), default=False),
+    Column("merges.current", ("mc", "mergesCurrent"), default=False, numeric=True),
+    Column("merges.current_docs", ("mcd", "mergesCurrentDocs"), default=False, numeric=True),
+    Column("merges.current_size", ("mcs", "mergesCurrentSize"), default=False, bytes_value=True),
+    Column("merges.total", ("mt", "mergesTotal"), default=False, numeric=True),
+    Column("merges.total_docs", ("mtd", "mergesTotalDocs"), default=False, numeric=True),
+    Column("merges.total_size", ("mts", "mergesTotalSize"), default=False),
+    Column("merges.total_time", ("mtt", "mergesTotalTime"), default=False),
+    Column("refresh.total", ("rto", "refreshTotal"), default=False, numeric=True),
+    Column("refresh.time", ("rti", "refreshTime"), default=False),
+    Column("refresh.external_total", ("rto", "refreshTotal"), default=False, numeric=True),
+    Column("refresh.external_time", ("rti", "refreshTime"), default=False),
+    Column("refresh.listeners", ("rli", "refreshListeners"), default=False, numeric=True),
+    Column("search.fetch_current", ("sfc", "searchFetchCurrent"), default=False),
+    Column("search.fetch_time", ("sfti", "searchFetchTime"), default=False),
+    Column("search.fetch_total", ("sfto", "searchFetchTotal"), default=False),
+    Column("search.open_contexts", ("so", "searchOpenContexts"), default=False, numeric=True),
+    Column("search.query_current", ("sqc", "searchQueryCurrent"), default=False),
+    Column("search.query_time", ("sqti", "searchQueryTime"), default=False),
+    Column("search.query_total", ("sqto", "searchQueryTotal"), default=False),
+    Column("search.concurrent_query_current", ("scqc", "searchConcurrentQueryCurrent"), default=False, numeric=True),
+    Column("search.concurrent_query_time", ("scqti", "searchConcurrentQueryTime"), default=False),
+    Column("search.concurrent_query_total", ("scqto", "searchConcurrentQueryTotal"), default=False, numeric=True),
+    Column("search.concurrent_avg_slice_count", ("casc", "searchConcurrentAvgSliceCount"), default=False,
+           numeric=True),
+    Column("search.startree_query_current", ("stqc", "startreeQueryCurrent"), default=False, numeric=True),
+    Column("search.startree_query_time", ("stqti", "startreeQueryTime"), default=False),
+    Column("search.startree_query_total", ("stqto", "startreeQueryTotal"), default=False, numeric=True),
+    Column("search.scroll_current", ("scc", "searchScrollCurrent"), default=False),
+    Column("search.scroll_time", ("scti", "searchScrollTime"), default=False),
+    Column("search.scroll_total", ("scto", "searchScrollTotal"), default=False),
+    Column("search.point_in_time_current", ("spc", "searchPointInTimeCurrent"), default=False),
+    Column("search.point_in_time_time", ("spti", "searchPointInTimeTime"), default=False),
+    Column("search.point_in_time_total", ("spto", "searchPointInTimeTotal"), default=False),
+    Column("search.search_idle_reactivate_count_total", ("ssirct", "searchSearchIdleReactivateCountTotal"),
+           default=False),
+    Column("segments.count", ("sc", "segmentsCount"), default=False, numeric=True),
+    Column("segments.memory", ("sm", "segmentsMemory"), default=False, bytes_value=True),
+    Column("segments.index_writer_memory", ("siwm", "segmentsIndexWriterMemory"), default=False, bytes_value=True),
+    Column("segments.version_map_memory", ("svmm", "segmentsVersionMapMemory"), default=False, bytes_value=True),
+    Column("segments.fixed_bitset_memory", ("sfbm", "fixedBitsetMemory"), default=False, bytes_value=True),
+    Column("seq_no.max", ("sqm", "maxSeqNo"), default=False, numeric=True),
+    Column("seq_no.local_checkpoint", ("sql", "localCheckpoint"), default=False, numeric=True),
+    Column("seq_no.global_checkpoint", ("sqg", "globalCheckpoint"), default=False, numeric=True),
+    Column("warmer.current", ("wc", "warmerCurrent"), default=False, numeric=True),
+    Column("warmer.total", ("wto", "warmerTotal"), default=False, numeric=True),
+    Column("warmer.total_time", ("wtt", "warmerTotalTime"), default=False),
+    Column("path.data", ("pd", "dataPath"), default=False), Column("path.state", ("ps", "statsPath"), default=False),
+    Column("docs.deleted", ("dd", "docsDeleted"), default=False, numeric=True),
+)
+
+
+def _shard_statistics_columns(statistics: dict[str, Any]) -> dict[str, Any]:
+    zero_time = "0s"
+    return {
+        "docs": statistics["doc_count"], "docs.deleted": statistics.get("deleted_docs", 0),
+        "store": statistics["size_bytes"] + statistics["translog_size_bytes"],
+        "completion.size": 0, "fielddata.memory_size": 0, "fielddata.evictions": 0,
+        "query_cache.memory_size": 0, "query_cache.evictions": 0,
+        "flush.total": statistics.get("flush_total", 0),
+        "flush.total_time": _time_text(statistics.get("flush_time_seconds", 0.0)),
+        "get.current": 0, "merges.current": 0, "merges.current_docs": 0, "merges.current_size": 0,
+        "merges.total": statistics.get("merge_total", 0), "merges.total_docs": statistics.get("merged_docs_total", 0),
+        "merges.total_time": _time_text(statistics.get("merge_time_seconds", 0.0)),
+        "refresh.total": statistics.get("refresh_total", 0),
+        "refresh.time": _time_text(statistics.get("refresh_time_seconds", 0.0)),
+        "refresh.external_total": statistics.get("refresh_total", 0),
+        "refresh.external_time": _time_text(statistics.get("refresh_time_seconds", 0.0)),
+        "refresh.listeners": 0, "search.open_contexts": statistics.get("open_reader_contexts", 0),
+        "search.concurrent_query_current": 0, "search.concurrent_query_time": zero_time,
+        "search.concurrent_query_total": 0, "search.concurrent_avg_slice_count": 0,
+        "search.startree_query_current": 0, "search.startree_query_time": zero_time,
+        "search.startree_query_total": 0,
+        "segments.count": statistics.get("segment_count", 0), "segments.memory": 0,
+        "segments.index_writer_memory": 0, "segments.version_map_memory": 0, "segments.fixed_bitset_memory": 0,
+        "seq_no.max": statistics.get("max_seq_no"), "seq_no.local_checkpoint": statistics.get("local_checkpoint"),
+        "seq_no.global_checkpoint": statistics.get("global_checkpoint"),
+        "warmer.current": 0, "warmer.total": 0, "warmer.total_time": zero_time,
+    }
+
+
 def _local_resource_columns(figures: dict[str, Any]) -> dict[str, Any]:
     """The _cat/nodes resource columns of this node: heap.* is the front process's resident memory
     against the machine's memory (a Python process has no JVM heap), file descriptors of the front
@@ -357,11 +474,7 @@ def register(app: Any, services: Any) -> None:
         state = services.state
         names = resolve_indices(state, index, IndicesOptions(expand_closed=True, expand_hidden=True))
         by_copy = await gather_copy_statistics(services, names)
-        table = CatTable([Column("index", ("i", "idx")), Column("shard", ("s", "sh"), numeric=True),
-                          Column("prirep", ("p", "pr", "primaryOrReplica")), Column("state", ("st",)),
-                          Column("docs", ("d", "dc"), numeric=True), Column("store", ("sto",), bytes_value=True),
-                          Column("ip", ()), Column("node", ("n",)),
-                          Column("id", (), default=False), Column("unassigned.reason", ("ur",), default=False)])
+        table = CatTable(list(SHARD_COLUMNS))
         for name in names:
             for shard in state.routing_table.get(name, ()):
                 for shard_copy in shard.copies:
@@ -369,11 +482,11 @@ def register(app: Any, services: Any) -> None:
                     ip, node_name = _node_host(state, shard_copy.node_id)
                     table.rows.append({
                         "index": name, "shard": shard.shard_number, "prirep": "p" if shard_copy.primary else "r",
-                        "state": shard_copy.state,
-                        "docs": statistics["doc_count"] if statistics else None,
-                        "store": statistics["size_bytes"] + statistics["translog_size_bytes"] if statistics else None,
-                        "ip": ip, "node": node_name, "id": shard_copy.node_id,
-                        "unassigned.reason": shard_copy.unassigned_reason if shard_copy.state == "UNASSIGNED" else None})
+                        "state": shard_copy.state, "ip": ip, "node": node_name, "id": shard_copy.node_id,
+                        "unassigned.reason": shard_copy.unassigned_reason if shard_copy.state == "UNASSIGNED" else None,
+                        "path.data": str(context.config.data_directory) if shard_copy.node_id == context.node_id
+                        else None,
+                        **(_shard_statistics_columns(statistics) if statistics else {})})
         return render_table(table, query)
 
     app.add_url_rule("/_cat/shards", "cat_shards", cat_shards, methods=["GET"])
