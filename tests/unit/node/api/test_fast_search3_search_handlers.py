@@ -108,3 +108,27 @@ async def test_max_score_is_null_when_the_sort_does_not_start_with_score_descend
         assert status == 200, answer
         assert answer["hits"]["hits"], body
         assert (answer["hits"]["max_score"] is not None) is reported, (body, answer["hits"]["max_score"])
+
+
+async def test_a_remembered_index_resolution_follows_every_cluster_state_change(api_node):
+    await load(api_node)
+    status, answer = await api_node.request("POST", "/b*/_search", {"query": {"match_all": {}}})
+    assert status == 200 and answer["hits"]["total"]["value"] == 4 and answer["_shards"]["total"] == 2
+    await api_node.request("PUT", "/bo2", {"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    await api_node.request("PUT", "/bo2/_doc/x?refresh=true", {"title": "another fox"})
+    status, answer = await api_node.request("POST", "/b*/_search", {"query": {"match_all": {}}})
+    assert status == 200 and answer["hits"]["total"]["value"] == 5 and answer["_shards"]["total"] == 3
+    status, _ = await api_node.request("POST", "/_aliases", {"actions": [
+        {"add": {"index": "books", "alias": "foxes", "filter": {"match": {"title": "fox"}}}}]})
+    assert status == 200
+    status, answer = await api_node.request("POST", "/foxes/_search", {"query": {"match_all": {}}})
+    assert status == 200 and answer["hits"]["total"]["value"] == 2
+    status, count = await api_node.request("POST", "/foxes/_count", {"query": {"match_all": {}}})
+    assert count["count"] == 2
+    status, _ = await api_node.request("POST", "/bo2/_close")
+    assert status == 200
+    status, answer = await api_node.request("POST", "/bo2/_search", {"query": {"match_all": {}}})
+    assert status == 400 and answer["error"]["type"] == "index_closed_exception"
+    status, _ = await api_node.request("DELETE", "/bo2")
+    status, answer = await api_node.request("POST", "/bo2/_search", {"query": {"match_all": {}}})
+    assert status == 404 and answer["error"]["type"] == "index_not_found_exception"
