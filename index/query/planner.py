@@ -120,10 +120,29 @@ def parse_number(shard: ShardExecution, path: str, value: Any, lenient: bool = F
             return None
         raise QueryShardError(f"failed to create query: For input string: \"{value}\"", field=path) from None
     if type_name in INTEGER_TYPES:
-        if not number.is_integer():
-            return None
-        return int(number) if abs(number) < 2 ** 63 else None
+        # an integer given exactly (a JSON integer or its text) stays exact: a double holds only
+        # 53 bits, and longs (unsigned_long too) go further
+        exact = exact_integer(value)
+        if exact is None:
+            if not number.is_integer():
+                return None
+            exact = int(number)
+        lowest, highest = (0, 2 ** 64 - 1) if type_name == "unsigned_long" else (-(2 ** 63), 2 ** 63 - 1)
+        return exact if lowest <= exact <= highest else None
     return number
+
+
+def exact_integer(value: Any) -> int | None:
+    """``value`` as an exact int when it is a JSON integer or the text of one, else None."""
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    if isinstance(value, str):
+        text = value.strip()
+        if text and (text.isdigit() or (text[0] in "+-" and text[1:].isdigit())):
+            return int(text)
+    return None
 
 
 def parse_date_bound(shard: ShardExecution, path: str, value: Any, date_format: str | None,
@@ -359,7 +378,11 @@ class Planner:
         upper_text = None if upper_value is None else self._pattern(path, _stringify(upper_value))
         return TermRangePlan(path, lower_text, upper_text, include_lower, include_upper, node.boost)
 
-    def _range_number(self, path: str, value: Any) -> float:
+    def _range_number(self, path: str, value: Any) -> float | int:
+        if field_type(self.shard, path) in INTEGER_TYPES:
+            exact = exact_integer(value)
+            if exact is not None:
+                return exact    # exact, as parse_number: doubles round longs past 2^53
         try:
             if isinstance(value, bool):
                 raise ValueError
