@@ -329,6 +329,8 @@ def register(app: Any, services: Any) -> None:
         body = {"persistent": view(state.persistent_settings), "transient": view(state.transient_settings)}
         if query.get("include_defaults") in ("true", ""):
             body["defaults"] = view({"action.auto_create_index": "true",
+                                     "search.max_buckets": "65535",
+                                     "cluster.routing.allocation.cluster_concurrent_rebalance": "2",
                                      "quidditch.write.max_in_flight_requests": "64",
                                      "quidditch.search.max_in_flight_requests": "256",
                                      "quidditch.write.max_in_flight_bytes": str(256 * 1024 * 1024),

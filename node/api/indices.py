@@ -65,6 +65,42 @@ def settings_view(index: Any, query: dict[str, str], names: list[str] | None = N
     return nest_settings(flat)
 
 
+# the defaults GET _settings?include_defaults=true reports: the index settings Quidditch reads, with
+# the value it uses when the index does not set them (index/shard.py ShardSettings and the
+# coordinator's limits), as strings like OpenSearch
+INDEX_SETTING_DEFAULTS: dict[str, str] = {
+    "index.refresh_interval": "1s",
+    "index.translog.durability": "request",
+    "index.translog.sync_interval": "5s",
+    "index.translog.retention.operations": "10000",
+    "index.merge.policy.segments_per_tier": "10",
+    "index.max_result_window": "10000",
+    "index.max_docvalue_fields_search": "100",
+    "index.max_regex_length": "1000",
+    "index.max_terms_count": "65536",
+    "index.analyze.max_token_count": "10000",
+    "index.routing_partition_size": "1",
+    "index.hidden": "false",
+    "index.blocks.read_only": "false",
+    "index.blocks.read_only_allow_delete": "false",
+    "index.blocks.read": "false",
+    "index.blocks.write": "false",
+    "index.blocks.metadata": "false",
+}
+
+
+def defaults_view(index: Any, query: dict[str, str], names: list[str] | None = None) -> dict[str, Any]:
+    flat = {key: value for key, value in INDEX_SETTING_DEFAULTS.items() if key not in index.settings}
+    if names:
+        import fnmatch
+
+        flat = {key: value for key, value in flat.items()
+                if any(fnmatch.fnmatchcase(key, name) or fnmatch.fnmatchcase(key, "index." + name) for name in names)}
+    if parse_boolean(query.get("flat_settings"), "flat_settings", False):
+        return flat
+    return nest_settings(flat)
+
+
 # what PUT /{index}/_alias/{name} takes in its body (anything else is 400 "unknown field")
 PUT_ALIAS_BODY_KEYS = ("index", "alias", "filter", "routing", "index_routing", "search_routing", "is_write_index",
                        "is_hidden")
@@ -204,8 +240,11 @@ def register(app: Any, services: Any) -> None:
         query = params()
         resolved = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN_CLOSED))
         wanted = [name for name in (names or "").split(",") if name and name != "_all"]
-        return respond({name: {"settings": settings_view(services.state.indices[name], query, wanted)}
-                        for name in resolved})
+        body = {name: {"settings": settings_view(services.state.indices[name], query, wanted)} for name in resolved}
+        if parse_boolean(query.get("include_defaults"), "include_defaults", False):
+            for name in resolved:
+                body[name]["defaults"] = defaults_view(services.state.indices[name], query, wanted)
+        return respond(body)
 
     @app.route("/_settings", methods=["GET"])
     async def get_all_settings() -> Any:
@@ -372,7 +411,9 @@ def register(app: Any, services: Any) -> None:
         if patterns and missing:
             if request.method == "HEAD":
                 return respond(b"", 404)
-            body.update({"error": f"alias [{','.join(missing)}] missing", "status": 404})
+            missing = sorted(set(missing))  # OpenSearch lists them sorted, "aliases" when more than one
+            body.update({"error": f"alias{'es' if len(missing) > 1 else ''} [{','.join(missing)}] missing",
+                         "status": 404})
             return respond(body, 404)
         if request.method == "HEAD":
             return respond(b"", 200 if (found_aliases or not patterns) else 404)

@@ -93,3 +93,24 @@ async def test_put_alias_takes_index_and_alias_from_the_body_and_refuses_unknown
     assert status == 400 and body["error"]["reason"] == "unknown field [abc]"
     status, body = await api_node.request("PUT", "/_alias")
     assert status == 400 and body["error"]["type"] == "action_request_validation_exception"
+
+
+async def test_get_alias_names_every_missing_alias_sorted(api_node):
+    await api_node.request("PUT", "/g", {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                                         "aliases": {"ga": {}}})
+    status, body = await api_node.request("GET", "/_alias/ga,zz,aa")
+    assert status == 404 and body["error"] == "aliases [aa,zz] missing"
+    assert body["g"] == {"aliases": {"ga": {}}}
+    status, body = await api_node.request("GET", "/_alias/ga,zz")
+    assert body["error"] == "alias [zz] missing"
+
+
+async def test_settings_include_defaults_reports_what_the_index_does_not_set(api_node):
+    await api_node.request("PUT", "/d", {"settings": {"number_of_shards": 1, "number_of_replicas": 0,
+                                                      "refresh_interval": "5s"}})
+    status, body = await api_node.request("GET", "/d/_settings?include_defaults=true&flat_settings=true")
+    defaults = body["d"]["defaults"]
+    assert defaults["index.max_result_window"] == "10000"
+    assert "index.refresh_interval" not in defaults and body["d"]["settings"]["index.refresh_interval"] == "5s"
+    status, body = await api_node.request("GET", "/_cluster/settings?include_defaults=true&flat_settings=true")
+    assert body["defaults"]["search.max_buckets"] == "65535"
