@@ -8,8 +8,8 @@
   3. inside trio: spawns the shard workers, then constructs raft/'s ``ClusterStateMachine``
      synchronously on the MAIN thread (trio runs on it; pysyncobj's tick thread dies with the
      thread that built it — DESIGN §8) while the workers boot, starts the cluster-state applier, the transport
-     listener and the HTTP server, writes <data>/ports.json, joins the cluster (bootstrap +
-     register) and runs the master's allocation loop — all while the workers still boot: the
+     listener and the HTTP server, joins the cluster (bootstrap + register), then writes
+     <data>/ports.json, and runs the master's allocation loop — all while the workers still boot: the
      node answers HTTP and gets its copies allocated before its shards can open (they show
      INITIALIZING until then, as in OpenSearch); start-up fails if the workers never come up;
      every step's time since the launch is logged ("start-up step", StartupTimeline);
@@ -394,13 +394,13 @@ async def serve_node(config: NodeConfig, build_raft: Any, secret: bytes, node_id
 
         http_bound = await bind_or_explain("HTTP (--http-host/--http-port)", config.http_host,
                                            config.http_port, lambda: nursery.start(http_task))
-        # Listening: publish the ports and join the cluster NOW, while the shard workers still
-        # boot (their imports are seconds under load). The master allocates this node's copies in
-        # parallel with that boot; opening them waits for the workers by itself (pool.call), and
+        # Listening: join the cluster NOW, while the shard workers still boot (their imports are
+        # seconds under load), and publish the ports once registered (so ports.json still means
+        # "in the cluster state", as before). The master allocates this node's copies in parallel
+        # with the workers' boot; opening them waits for the workers by itself (pool.call), and
         # meanwhile HTTP answers with those copies INITIALIZING, as OpenSearch's node does before
         # its shards are recovered. Waiting for the workers first cost a restart their whole boot
         # again before the master even knew the node was back.
-        write_ports_file(config, node_id, http_bound, transport_bound, raft_bound)
         startup_timeline.mark("listening", logger)
         node_info = NodeInfo(
             node_id=node_id, name=config.node_name,
@@ -409,9 +409,13 @@ async def serve_node(config: NodeConfig, build_raft: Any, secret: bytes, node_id
                                       transport_bound[1]),
             raft_address=address(*raft_bound), voter=is_voter)
         leaving = trio.Event()
+        def on_registered() -> None:
+            write_ports_file(config, node_id, http_bound, transport_bound, raft_bound)
+            startup_timeline.mark("registered", logger)
+
         nursery.start_soon(functools.partial(join_cluster, metadata, node_info, is_voter,
                                              get_logger("cluster"), leaving=leaving,
-                                             task_status=_RegisteredMarker(startup_timeline, logger)))
+                                             task_status=_OnStarted(on_registered)))
         if not is_voter:
             async def leave() -> None:
                 # a non-voter's graceful stop is "node left" (ADR 0230): deregister, let the
@@ -434,16 +438,15 @@ async def serve_node(config: NodeConfig, build_raft: Any, secret: bytes, node_id
             "startup_seconds": startup_timeline.as_fields()}})
 
 
-class _RegisteredMarker:
-    """join_cluster's task status: ``started()`` (this node is in the cluster state) is a step of
-    the start-up timeline."""
+class _OnStarted:
+    """A task status whose ``started()`` runs a callback (join_cluster's: this node is in the
+    cluster state), for a task started with start_soon because nothing waits for it."""
 
-    def __init__(self, timeline: StartupTimeline, logger: Any) -> None:
-        self.timeline = timeline
-        self.logger = logger
+    def __init__(self, callback: Any) -> None:
+        self.callback = callback
 
     def started(self, value: Any = None) -> None:
-        self.timeline.mark("registered", self.logger)
+        self.callback()
 
 
 async def watch_signals(nursery: trio.Nursery, stop_http: trio.Event, http_stopped: trio.Event,
