@@ -182,6 +182,7 @@ class _SegmentSortColumn:
     has_value: np.ndarray
     terms: list[str] | None = None
     is_float: bool = False
+    table: np.ndarray | None = None   # integers past 2^53: the sorted distinct values the keys rank into
 
 
 def _column(resolved: ResolvedSort, segment_execution: SegmentExecution, docs: np.ndarray,
@@ -204,6 +205,9 @@ def _column(resolved: ResolvedSort, segment_execution: SegmentExecution, docs: n
     field_name = resolved.sort_field.field
     if resolved.kind == "numeric":
         values, has_value, is_float = _numeric_per_doc(segment_execution, field_name, docs, resolved.mode)
+        if not is_float and values.dtype.kind in "iu" and len(values) and has_value.any() and (
+                int(values.max()) > _EXACT_DOUBLE_INTEGER or int(values.min()) < -_EXACT_DOUBLE_INTEGER):
+            return _exact_integer_column(resolved, values, has_value, sign, missing_key)
         key = values.astype(np.float64)
         if resolved.missing_value is not None:
             try:
@@ -223,6 +227,41 @@ def _column(resolved: ResolvedSort, segment_execution: SegmentExecution, docs: n
     return _SegmentSortColumn(key, ordinals, has_value, terms=terms)
 
 
+_EXACT_DOUBLE_INTEGER = 2 ** 53   # past it a double no longer tells neighbouring integers apart
+
+
+def _integer_rank(table: np.ndarray, value: Any) -> float:
+    """Where a number falls among a column's sorted distinct integers (x.5 between two of them)."""
+    if isinstance(value, float) and not value.is_integer():
+        return int(np.searchsorted(table.astype(np.float64), value)) - 0.5
+    number = int(value)
+    try:
+        position = int(np.searchsorted(table, number))
+    except OverflowError:   # outside the column's integer type: before or after every value
+        return -0.5 if number < 0 else len(table) - 0.5
+    if position < len(table) and int(table[position]) == number:
+        return float(position)
+    return position - 0.5
+
+
+def _exact_integer_column(resolved: ResolvedSort, values: np.ndarray, has_value: np.ndarray, sign: float,
+                          missing_key: float) -> _SegmentSortColumn:
+    """Sort keys for integers a double cannot hold apart (longs and unsigned_longs past 2^53): each
+    value's rank among the column's distinct values, which a double holds exactly."""
+    table = np.unique(values[has_value])
+    ranks = np.searchsorted(table, values).astype(np.float64)
+    if resolved.missing_value is not None:
+        try:
+            stand_in = _integer_rank(table, resolved.missing_value)
+        except (TypeError, ValueError):
+            raise QueryShardError(f"[{resolved.sort_field.field}] sort missing value [{resolved.missing_value}] "
+                                  f"is not a number") from None
+        key = np.where(has_value, ranks, stand_in) * sign
+    else:
+        key = np.where(has_value, ranks * sign, missing_key)
+    return _SegmentSortColumn(key, values, has_value, is_float=False, table=table)
+
+
 def _after_key(resolved: ResolvedSort, column: _SegmentSortColumn, after_value: Any) -> float:
     sign = -1.0 if resolved.descending else 1.0
     missing_key = np.inf if resolved.missing_last else -np.inf
@@ -236,6 +275,8 @@ def _after_key(resolved: ResolvedSort, column: _SegmentSortColumn, after_value: 
     if resolved.kind == "keyword":
         return sign * _keyword_rank(column.terms or [], str(_ip_stored(resolved, after_value)))
     try:
+        if column.table is not None:
+            return sign * _integer_rank(column.table, after_value)
         if resolved.kind == "score":
             # the key holds float32 scores widened to float64; the reported sort value is that
             # float32 printed shortest, so widen the after-value the same way or ties repeat

@@ -44,3 +44,20 @@ def test_range_bounds_past_two_to_the_53_are_exact(searcher):
 
 def test_a_value_outside_the_long_range_matches_nothing(searcher):
     assert ids(searcher, {"term": {"n": 2 ** 63}}) == []
+
+
+def sorted_hits(searcher, body):
+    request = parse_search_request(body)
+    merged = merge_shard_results([search_shard(searcher, request, SearchContext())], request)
+    return [(hit.document_id, list(hit.sort_values)) for hit in merged.hits]
+
+
+def test_sorting_past_two_to_the_53_orders_neighbours_exactly(searcher):
+    assert sorted_hits(searcher, {"sort": [{"n": "desc"}]}) == [
+        ("3", [BIG + 3]), ("2", [BIG + 2]), ("1", [BIG + 1]), ("0", [BIG])]
+
+
+def test_search_after_past_two_to_the_53_resumes_after_the_exact_value(searcher):
+    assert sorted_hits(searcher, {"sort": [{"n": "asc"}], "search_after": [BIG + 1]}) == [
+        ("2", [BIG + 2]), ("3", [BIG + 3])]
+    assert sorted_hits(searcher, {"sort": [{"n": "asc"}], "search_after": [str(BIG + 2)]}) == [("3", [BIG + 3])]
