@@ -27,7 +27,7 @@ from pathlib import Path
 from index import failpoints
 from index.errors import CorruptedIndexError, StorageError
 
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2   # 2: segment sections may pack integer arrays (index/segment/layout.py, ADR 0285)
 OLDEST_READABLE_FORMAT_VERSION = 1
 
 HEADER = struct.Struct("<4sI")

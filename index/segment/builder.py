@@ -135,13 +135,21 @@ def _gather_columns(documents: Sequence[SegmentDocument]) -> tuple[dict[str, tup
     if None in document_values:
         tombstones = BitMap(doc for doc, values in enumerate(document_values) if values is None)
         document_values = [values if values is not None else {} for values in document_values]
-    paths = set(chain.from_iterable(document_values))
+    paths = list(set(chain.from_iterable(document_values)))
     values_by_field: dict[str, tuple[list[int], list[Any]]] = {}
-    for path in paths:
-        try:   # map(itemgetter) is one C loop; most fields are in every document
-            column = list(map(itemgetter(path), document_values))
+    columns: dict[str, Sequence[Any]] = {}
+    if len(paths) > 1:
+        try:   # every document has every field: one C pass that visits each values dict once
+            columns = dict(zip(paths, zip(*map(itemgetter(*paths), document_values))))
         except KeyError:
-            column = [values.get(path) for values in document_values]
+            columns = {}
+    for path in paths:
+        column = columns.get(path)
+        if column is None:
+            try:   # map(itemgetter) is one C loop; most fields are in every document
+                column = list(map(itemgetter(path), document_values))
+            except KeyError:
+                column = [values.get(path) for values in document_values]
         if all(column):      # every document has a non-empty list: the common shape
             present: list[int] = list(range(len(column)))
             lists = column
@@ -300,7 +308,7 @@ def _write_inverted(writer: SectionWriter, path: str, inverted: InvertedField, l
     if with_positions:
         # no position offsets section: they are the running sum of the frequencies (the reader
         # derives them), and stored they cost ~9% of a text-heavy segment
-        writer.add_array(prefix + "positions", inverted.positions)
+        writer.add_array(prefix + "positions", inverted.positions, runs=prefix + "frequencies")
     writer.add_array(prefix + "lengths", lengths)
     metadata["inverted"] = True
     metadata["positions"] = with_positions
