@@ -64,27 +64,64 @@ def collect_segment(tree: AggregationTree, segment, matching_docs: np.ndarray, c
             raise AggregationError(f"scores must align with matching_docs: expected "
                                    f"{docs.shape[0]} scores, got {scores.shape[0]}")
     index_name = getattr(context, "index_name", None)
-    nanos_fields = _date_nanos_fields(getattr(context, "mapping", None))
-    if index_name or nanos_fields:
-        segment = _SegmentWithIndexField(segment, str(index_name or ""), nanos_fields)
+    nanos_fields, fielddata_fields = _special_fields(getattr(context, "mapping", None))
+    if index_name or nanos_fields or fielddata_fields:
+        segment = _SegmentWithIndexField(segment, str(index_name or ""), nanos_fields, fielddata_fields)
     return _collect_tree(tree, segment, docs, scores, context)
 
 
-_NANOS_FIELDS_BY_MAPPING: dict[int, tuple[Any, frozenset]] = {}
+_SPECIAL_FIELDS_BY_MAPPING: dict[int, tuple[Any, frozenset, frozenset]] = {}
 
 
-def _date_nanos_fields(mapping) -> frozenset:
-    """The date_nanos field paths of a mapping (remembered per Mapping object: it is immutable)."""
+def _special_fields(mapping) -> tuple[frozenset, frozenset]:
+    """(date_nanos paths, text paths with fielddata) of a mapping, remembered per Mapping object
+    (it is immutable): the fields whose doc values the segment view below rewrites."""
     if mapping is None or not hasattr(mapping, "fields"):
-        return frozenset()
-    remembered = _NANOS_FIELDS_BY_MAPPING.get(id(mapping))
+        return frozenset(), frozenset()
+    remembered = _SPECIAL_FIELDS_BY_MAPPING.get(id(mapping))
     if remembered is not None and remembered[0] is mapping:
+        return remembered[1], remembered[2]
+    fields = mapping.fields()
+    nanos = frozenset(field.path for field in fields if field.type == "date_nanos")
+    fielddata = frozenset(field.path for field in fields
+                          if field.type == "text" and getattr(field, "fielddata", False))
+    if len(_SPECIAL_FIELDS_BY_MAPPING) > 64:
+        _SPECIAL_FIELDS_BY_MAPPING.clear()
+    _SPECIAL_FIELDS_BY_MAPPING[id(mapping)] = (mapping, nanos, fielddata)
+    return nanos, fielddata
+
+
+_UNINVERTED: dict[tuple[int, str], tuple[Any, Any]] = {}
+
+
+def uninverted_text(segment, field_name: str):
+    """A text field's analysed terms per document as sorted-set doc values, built from the
+    postings (OpenSearch's fielddata: every term of the segment, each doc's distinct terms).
+    Remembered per segment object (segments never change), a few at a time."""
+    key = (id(segment), field_name)
+    remembered = _UNINVERTED.get(key)
+    if remembered is not None and remembered[0] is segment:
         return remembered[1]
-    fields = frozenset(field.path for field in mapping.fields() if field.type == "date_nanos")
-    if len(_NANOS_FIELDS_BY_MAPPING) > 64:
-        _NANOS_FIELDS_BY_MAPPING.clear()
-    _NANOS_FIELDS_BY_MAPPING[id(mapping)] = (mapping, fields)
-    return fields
+    terms = list(segment.terms(field_name))
+    max_doc = int(segment.max_doc)
+    doc_parts, ordinal_parts = [], []
+    for ordinal, term in enumerate(terms):
+        postings = segment.postings(field_name, term)
+        if len(postings):
+            docs = np.asarray(postings.to_array(), dtype=np.int64)
+            doc_parts.append(docs)
+            ordinal_parts.append(np.full(docs.size, ordinal, dtype=np.int64))
+    docs = np.concatenate(doc_parts) if doc_parts else _EMPTY_INT
+    ordinals = np.concatenate(ordinal_parts) if ordinal_parts else _EMPTY_INT
+    order = np.lexsort((ordinals, docs))
+    docs, ordinals = docs[order], ordinals[order]
+    offsets = np.zeros(max_doc + 1, dtype=np.int64)
+    np.cumsum(np.bincount(docs, minlength=max_doc)[:max_doc], out=offsets[1:])
+    doc_values = _IndexFieldDocValues(tuple(terms), offsets, ordinals.astype(np.int32))
+    if len(_UNINVERTED) > 32:
+        _UNINVERTED.clear()
+    _UNINVERTED[key] = (segment, doc_values)
+    return doc_values
 
 
 def collect_shard(tree: AggregationTree, segment_inputs, context) -> AggregationPartial:
@@ -150,15 +187,19 @@ class _SegmentWithIndexField:
     them unchanged (at millisecond resolution: date_histogram keys are milliseconds in
     OpenSearch too)."""
 
-    def __init__(self, segment, index_name: str, nanos_fields: frozenset = frozenset()) -> None:
+    def __init__(self, segment, index_name: str, nanos_fields: frozenset = frozenset(),
+                 fielddata_fields: frozenset = frozenset()) -> None:
         self._segment = segment
         self._index_name = index_name
         self._nanos_fields = nanos_fields
+        self._fielddata_fields = fielddata_fields
 
     def __getattr__(self, attribute):
         return getattr(self._segment, attribute)
 
     def keyword_doc_values(self, field_name: str):
+        if field_name in self._fielddata_fields:
+            return uninverted_text(self._segment, field_name)
         if field_name == "_index" and self._index_name:
             max_doc = int(self._segment.max_doc)
             return _IndexFieldDocValues((self._index_name,), np.arange(max_doc + 1, dtype=np.int64),
@@ -193,6 +234,10 @@ def resolve_field(context, segment, field_name: str, aggregation: AggregationNod
     field_mapping = mapping.field(field_name) if mapping is not None else None
     if field_mapping is not None:
         mapped_type = field_mapping.type
+        if mapped_type == "text" and getattr(field_mapping, "fielddata", False):
+            # fielddata: the analysed terms per document, uninverted from the postings
+            # (_SegmentWithIndexField.keyword_doc_values), aggregate as keyword values
+            return FieldInfo("keyword")
         if mapped_type == "text":
             raise AggregationError(
                 f"Text fields are not optimised for operations that require per-document field "

@@ -89,6 +89,8 @@ def resolve_sorts(request: SearchRequest, shard: ShardExecution) -> list[Resolve
         if type_name is None:
             raise QueryShardError(f"No mapping found for [{sort_field.field}] in order to sort on",
                                   field=sort_field.field)
+        if type_name == "text" and field_mapping is not None and getattr(field_mapping, "fielddata", False):
+            type_name = "text_fielddata"   # sorts by its analysed terms, uninverted (keyword kind)
         if type_name == "text":
             raise SortFieldError(
                 f"Text fields are not optimised for operations that require per-document field data like "
@@ -99,7 +101,7 @@ def resolve_sorts(request: SearchRequest, shard: ShardExecution) -> list[Resolve
             kind = "missing"
         elif type_name in _NUMERIC_SORT_TYPES:
             kind = "numeric"
-        elif type_name in ("keyword", "ip"):
+        elif type_name in ("keyword", "ip", "text_fielddata"):
             kind = "keyword"
         else:
             raise SortFieldError(f"cannot sort on field [{sort_field.field}] of type [{type_name}]")
@@ -150,6 +152,12 @@ def _numeric_per_doc(segment_execution: SegmentExecution, field_name: str, docs:
 def _keyword_per_doc(segment_execution: SegmentExecution, field_name: str, docs: np.ndarray,
                      mode: str) -> tuple[np.ndarray, np.ndarray, list[str]]:
     doc_values = segment_execution.segment.keyword_doc_values(field_name)
+    if doc_values is None:
+        field_mapping = segment_execution.shard.mapping.field(field_name)
+        if field_mapping is not None and field_mapping.type == "text" and getattr(field_mapping, "fielddata", False):
+            from index.aggregations.collect import uninverted_text
+
+            doc_values = uninverted_text(segment_execution.segment, field_name)
     if doc_values is None or len(doc_values.ordinals) == 0:
         return np.zeros(len(docs), dtype=np.int64), np.zeros(len(docs), dtype=bool), []
     offsets = doc_values.offsets
