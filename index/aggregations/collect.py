@@ -825,6 +825,7 @@ def _collect_terms(node, segment, docs, scores, context):
             used = np.arange(len(terms))
         else:
             used = np.flatnonzero(counts)
+        _refuse_regex_on_ip(node, info)
         used = _filter_terms(used, [terms[ordinal] for ordinal in used.tolist()], spec, info)
         dense = np.full(len(terms), -1, dtype=np.int64)
         dense[used] = np.arange(used.size)
@@ -903,6 +904,14 @@ def _as_field_values(rule, info: FieldInfo | None):
         else:
             converted.append(value)
     return tuple(converted)
+
+
+def _refuse_regex_on_ip(node, info: FieldInfo) -> None:
+    spec = node.spec
+    if info.date_format == IP_KEY_FORMAT and (isinstance(spec.include, str) or isinstance(spec.exclude, str)):
+        raise AggregationError(f"Aggregation [{node.name}] cannot support regular expression style include/exclude"
+                               f" settings as they can only be applied to string fields. Use an array of values for"
+                               f" include/exclude clauses")
 
 
 def _as_ip_values(rule):
@@ -1293,9 +1302,11 @@ def _collect_significant_terms(node, segment, docs, scores, context):
         foreground = np.bincount(ordinals, minlength=len(terms))
         background = np.bincount(background_ordinals, minlength=len(terms))
         used = np.flatnonzero(foreground)
-        used = _filter_terms(used, [terms[ordinal] for ordinal in used.tolist()], spec)
+        _refuse_regex_on_ip(node, info)
+        used = _filter_terms(used, [terms[ordinal] for ordinal in used.tolist()], spec, info)
         keys = [terms[ordinal] for ordinal in used.tolist()]
-        return SignificantTermsState("keyword", keys, foreground[used].astype(np.int64),
+        value_type = "ip" if info.date_format == IP_KEY_FORMAT else "keyword"   # ip keys render as addresses
+        return SignificantTermsState(value_type, keys, foreground[used].astype(np.int64),
                                      background[used].astype(np.int64), int(docs.size), int(live_docs.size))
     rows, values, _ = numeric_values(segment, spec.field, docs, None, info)
     rows, values = _dedup_adjacent(rows, values)

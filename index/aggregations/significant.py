@@ -150,7 +150,12 @@ def render_significant_terms(node, state: SignificantTermsState) -> dict:
     ranked.sort(key=lambda position: -significance[position])
     buckets = []
     for position in ranked[:spec.size]:
-        buckets.append({"key": state.keys[position], "doc_count": int(state.subset_counts[position]),
+        key = state.keys[position]
+        if state.value_type == "ip":
+            from index.mapping.ip import format_ip
+
+            key = format_ip(key)
+        buckets.append({"key": key, "doc_count": int(state.subset_counts[position]),
                         "score": float(significance[position]),
                         "bg_count": int(state.superset_counts[position])})
     return {"doc_count": state.subset_size, "bg_count": state.superset_size, "buckets": buckets}

@@ -162,3 +162,18 @@ def test_composite_terms_on_ip_pages_by_address_with_an_address_after_key(search
     body["aggs"]["c"]["composite"]["after"] = first["c"]["after_key"]
     _, second = search(searcher, body)
     assert [bucket["key"]["a"] for bucket in second["c"]["buckets"]] == ["192.168.0.1", "192.168.0.7"]
+
+
+def test_significant_terms_on_ip_shows_addresses_and_takes_address_lists(searcher):
+    body = {"query": {"term": {"ip": "192.168.0.0/16"}}, "size": 0,
+            "aggs": {"s": {"significant_terms": {"field": "ip", "min_doc_count": 1}}}}
+    _, aggregations = search(searcher, body)
+    assert sorted(bucket["key"] for bucket in aggregations["s"]["buckets"]) == ["192.168.0.1", "192.168.0.7"]
+    body["aggs"]["s"]["significant_terms"]["exclude"] = ["192.168.0.1"]
+    _, aggregations = search(searcher, body)
+    assert [bucket["key"] for bucket in aggregations["s"]["buckets"]] == ["192.168.0.7"]
+
+
+def test_a_regex_on_ip_names_the_aggregation_as_opensearch(searcher):
+    with pytest.raises(AggregationError, match=r"^Aggregation \[s\] cannot support regular expression style"):
+        search(searcher, {"size": 0, "aggs": {"s": {"significant_terms": {"field": "ip", "exclude": "127.*"}}}})
