@@ -65,11 +65,13 @@ async def _body_with_source_param(query: dict[str, str]) -> Any:
 
 def json_body_of(data: bytes) -> Any:
     """What node/api's ``read_json_body`` reads, from bytes already received (the fast routes)."""
-    if not data or not data.strip():
+    if not data:
         return None
     try:
         return orjson.loads(data)
     except orjson.JSONDecodeError as error:
+        if not data.strip():
+            return None     # whitespace only: no body (stripped only here, not on every search)
         raise RequestParsingError(f"request body is not valid JSON: {error}",
                                   opensearch_type="json_parse_exception") from None
 

@@ -132,3 +132,13 @@ async def test_a_remembered_index_resolution_follows_every_cluster_state_change(
     status, _ = await api_node.request("DELETE", "/bo2")
     status, answer = await api_node.request("POST", "/bo2/_search", {"query": {"match_all": {}}})
     assert status == 404 and answer["error"]["type"] == "index_not_found_exception"
+
+
+async def test_a_whitespace_only_body_is_no_body_through_both_paths(api_node):
+    await load(api_node)
+    handler = registered_fast_routes(api_node.app)["_search"].handler
+    status, answer = await handler("books", {}, b"  \n ")
+    quart_status, quart_body = await api_node.request("POST", "/books/_search", raw=b"  \n ")
+    assert status == quart_status == 200
+    assert without_took(orjson.loads(answer)) == without_took(quart_body)
+    assert quart_body["hits"]["total"]["value"] == 4
