@@ -152,6 +152,10 @@ def measure_restart(nodes: list[harness.NodeProcess], victim_name: str, copies_b
     victim.launch()
     victim.wait_until_ready(RESTART_DEADLINE_SECONDS)
     ready_seconds = time.monotonic() - launched_at
+    # CPU seconds the restarted node's processes (front + workers) used since the launch: the
+    # load-independent side of the wall times above (this 2-core box runs other work beside)
+    cpu_at_ready = _family_cpu_seconds(victim.pid)
+    cpu_at_started = None
     searchable_seconds, copies = None, []
     while time.monotonic() - launched_at < RESTART_DEADLINE_SECONDS:
         try:
@@ -161,6 +165,7 @@ def measure_restart(nodes: list[harness.NodeProcess], victim_name: str, copies_b
         # as many copies as it held before the kill, all STARTED (the master may place them one by one)
         if len(copies) >= copies_before and all(row["state"] == "STARTED" for row in copies):
             searchable_seconds = time.monotonic() - launched_at
+            cpu_at_started = _family_cpu_seconds(victim.pid)
             break
         time.sleep(0.1)
     recoveries = []
@@ -181,6 +186,7 @@ def measure_restart(nodes: list[harness.NodeProcess], victim_name: str, copies_b
     except (RuntimeError, OSError):
         pass
     result = {"node": victim.name, "seconds_to_http_ready": round(ready_seconds, 3),
+              "cpu_seconds_to_http_ready": cpu_at_ready, "cpu_seconds_to_own_copies_started": cpu_at_started,
               "recoveries_on_node": recoveries,
               "seconds_to_own_copies_started": None if searchable_seconds is None else round(searchable_seconds, 3),
               "copies_on_node": [{k: row.get(k) for k in ("shard", "prirep", "state", "docs")} for row in copies]}
@@ -200,6 +206,17 @@ def measure_restart(nodes: list[harness.NodeProcess], victim_name: str, copies_b
         except (RuntimeError, OSError) as snapshot_error:
             result["shards_at_deadline"] = f"unavailable: {snapshot_error}"
     return result
+
+
+def _family_cpu_seconds(root_pid: int) -> dict | None:
+    """{"front": s, "workers": s, "total": s}: CPU seconds so far of a node's process family."""
+    try:
+        sample = harness.sample_family(root_pid)
+    except OSError:
+        return None
+    front = sum(cpu for pid, cpu in sample.cpu_seconds_by_pid.items() if sample.role_by_pid.get(pid) == "front")
+    total = sum(sample.cpu_seconds_by_pid.values())
+    return {"front": round(front, 2), "workers": round(total - front, 2), "total": round(total, 2)}
 
 
 def main(argv: list[str] | None = None) -> int:
