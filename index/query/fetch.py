@@ -16,6 +16,8 @@ from typing import Any, Callable, Sequence
 import numpy as np
 import orjson
 
+from index.errors import QueryShardError
+
 from index.query import nodes
 from index.query.collector import as_reported_score
 from index.query.context import SearchContext
@@ -304,16 +306,64 @@ def _rendered_sort_values(request: SearchRequest, mapping: Any, sort_values: Seq
     return rendered
 
 
+class FieldFormatError(QueryShardError):
+    """A `format` asked for a field whose type has none (OpenSearch: illegal_argument_exception)."""
+
+    opensearch_type = "illegal_argument_exception"
+
+
+_FORMATTABLE_TYPES = frozenset({"date", "date_nanos"})
+_PARSED_TYPES = frozenset({"long", "integer", "short", "byte", "unsigned_long", "double", "float", "half_float",
+                           "scaled_float", "boolean", "date", "date_nanos", "ip"})
+
+
+def _fields_api_values(field_mapping: Any, raw_values: list, value_format: str | None) -> list:
+    """The "fields" API rendering of one field's source values, as OpenSearch's value fetchers:
+    each value parsed by the field's type (a malformed one, kept only because of
+    ignore_malformed, is left out), dates in the asked or the field's first format, ip as
+    addresses, numbers as the number given; text and keyword as the strings given."""
+    type_name = field_mapping.type
+    if value_format is not None and type_name not in _FORMATTABLE_TYPES:
+        raise FieldFormatError(f"Field [{field_mapping.path}] of type [{type_name}] doesn't support formats.",
+                               field=field_mapping.path)
+    from index.errors import MapperParsingError
+    from index.mapping import convert_value
+
+    rendered = []
+    for value in raw_values:
+        try:
+            converted = convert_value(field_mapping, value, None)
+        except MapperParsingError:
+            continue
+        if type_name == "date":
+            from index.mapping import format_date
+
+            rendered.append(format_date(int(converted), value_format or field_mapping.date_format.split("||")[0]))
+        elif type_name == "date_nanos":
+            from index.mapping.dates import format_date_nanos
+
+            rendered.append(format_date_nanos(int(converted), value_format or field_mapping.date_format.split("||")[0]))
+        elif type_name == "ip":
+            from index.mapping.ip import format_ip
+
+            rendered.append(format_ip(converted))
+        elif type_name not in _PARSED_TYPES or type_name == "boolean" or isinstance(value, str):
+            rendered.append(converted)   # text/keyword as strings ("5" for 5), booleans, parsed numbers
+        else:
+            rendered.append(value)   # the number as the document gave it (a float field's 0.1 stays 0.1)
+    return rendered
+
+
 def _source_fields(mapping: Any, source: dict, requested: Sequence[tuple[str, str | None]]) -> dict:
-    """The "fields" API: mapped leaf values read from _source (multi-fields read their parent's);
-    dates are returned as written in the source, not re-formatted."""
+    """The "fields" API: mapped leaf values read from _source (multi-fields read their parent's),
+    rendered as the field's type does (_fields_api_values)."""
     fields: dict[str, list] = {}
-    for pattern, _ in requested:
+    for pattern, value_format in requested:
         for field_mapping in mapping.fields():
             if not fnmatch.fnmatchcase(field_mapping.path, pattern):
                 continue
             source_path = getattr(field_mapping, "multi_field_of", None) or field_mapping.path
-            values = source_values(source, source_path)
+            values = _fields_api_values(field_mapping, source_values(source, source_path), value_format)
             if values:
                 fields[field_mapping.path] = values
     return fields

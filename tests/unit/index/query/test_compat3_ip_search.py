@@ -177,3 +177,8 @@ def test_significant_terms_on_ip_shows_addresses_and_takes_address_lists(searche
 def test_a_regex_on_ip_names_the_aggregation_as_opensearch(searcher):
     with pytest.raises(AggregationError, match=r"^Aggregation \[s\] cannot support regular expression style"):
         search(searcher, {"size": 0, "aggs": {"s": {"significant_terms": {"field": "ip", "exclude": "127.*"}}}})
+
+
+def test_the_fields_option_shows_ip_values_as_canonical_addresses(searcher):
+    hits, _ = search(searcher, {"query": {"ids": {"values": ["4"]}}, "fields": ["ip"]})
+    assert hits[0]["fields"] == {"ip": ["10.0.0.1", "2001:db8::1"]}
