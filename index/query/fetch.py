@@ -354,6 +354,11 @@ def _fields_api_values(field_mapping: Any, raw_values: list, value_format: str |
     return rendered
 
 
+def _source_disabled(mapping: Any) -> bool:
+    settings = mapping.source_settings() if mapping is not None and hasattr(mapping, "source_settings") else {}
+    return isinstance(settings, dict) and settings.get("enabled", True) in (False, "false")
+
+
 def _source_fields(mapping: Any, source: dict, requested: Sequence[tuple[str, str | None]]) -> dict:
     """The "fields" API: mapped leaf values read from _source (multi-fields read their parent's),
     rendered as the field's type does (_fields_api_values)."""
@@ -451,6 +456,9 @@ def fetch_hits(searcher: Any, request: SearchRequest, hits: Sequence[ShardHit],
             body["_source"] = filter_source(source, request.source.includes, request.source.excludes)
         fields: dict[str, list] = {}
         if request.fields and source is not None:
+            if _source_disabled(searcher.mapping):
+                raise FieldFormatError(f"Unable to retrieve the requested [fields] since _source is disabled in the "
+                                       f"mappings for index [{hit.index_name or context.index_name}]")
             fields.update(_source_fields(searcher.mapping, source, request.fields))
         if request.docvalue_fields:
             fields.update(_docvalue_fields(segment, searcher.mapping, doc, request.docvalue_fields))

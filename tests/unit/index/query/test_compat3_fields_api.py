@@ -47,3 +47,14 @@ def test_keywords_are_strings_numbers_as_given_booleans_parsed(searcher):
 def test_a_format_on_a_keyword_is_refused(searcher):
     with pytest.raises(FieldFormatError, match=r"Field \[keyword\] of type \[keyword\] doesn't support formats."):
         fields_of(searcher, {"fields": [{"field": "keyword", "format": "yyyy/MM/dd"}]})
+
+
+def test_the_fields_option_on_an_index_without_source_is_refused():
+    searcher = build_reference_searcher([[("1", {"keyword": "a"})]],
+                                        {"_source": {"enabled": False}, "properties": {"keyword": {"type": "keyword"}}})
+    request = parse_search_request({"fields": ["keyword"]})
+    context = SearchContext(index_name="test")
+    merged = merge_shard_results([search_shard(searcher, request, context)], request)
+    with pytest.raises(FieldFormatError, match=r"^Unable to retrieve the requested \[fields\] since _source is "
+                                               r"disabled in the mappings for index \[test\]$"):
+        fetch_hits(searcher, request, merged.hits, context)
