@@ -273,6 +273,16 @@ def _docvalue_fields(shard_segment: Any, mapping: Any, doc: int, requested: Sequ
                     values = [format_date_nanos(int(value), nanos_format) for value in raw]
                 elif field_mapping.type == "boolean":
                     values = [bool(value) for value in raw]
+                elif value_format not in (None, "use_field_mapping"):
+                    # numbers in a java.text.DecimalFormat pattern ("#.0" → "1.0"), as OpenSearch
+                    from index.aggregations.render import format_decimal
+                    from index.errors import AggregationError
+
+                    try:
+                        values = [format_decimal(value, value_format) for value in raw]
+                    except AggregationError:
+                        raise FieldFormatError(f"[{value_format}] is not a valid number format for field [{path}]",
+                                               field=path) from None
                 else:
                     values = raw
                 if values:

@@ -58,3 +58,7 @@ def test_the_fields_option_on_an_index_without_source_is_refused():
     with pytest.raises(FieldFormatError, match=r"^Unable to retrieve the requested \[fields\] since _source is "
                                                r"disabled in the mappings for index \[test\]$"):
         fetch_hits(searcher, request, merged.hits, context)
+
+
+def test_docvalue_fields_format_numbers_with_a_decimal_pattern(searcher):
+    assert fields_of(searcher, {"docvalue_fields": [{"field": "integer", "format": "#.0"}]})[0] == {"integer": ["42.0"]}
