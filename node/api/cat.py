@@ -346,7 +346,8 @@ def register(app: Any, services: Any) -> None:
     async def cat_index() -> Any:
         endpoints = ["health", "indices", "indices/{index}", "nodes", "shards", "shards/{index}", "count",
                      "count/{index}", "aliases", "aliases/{alias}", "segments", "segments/{index}", "master",
-                     "cluster_manager", "allocation", "recovery", "recovery/{index}", "thread_pool"]
+                     "cluster_manager", "allocation", "recovery", "recovery/{index}", "thread_pool", "nodeattrs",
+                     "plugins", "pending_tasks", "fielddata", "fielddata/{fields}", "templates"]
         return text_response("=^.^=\n" + "".join(f"/_cat/{endpoint}\n" for endpoint in endpoints))
 
     @app.route("/_cat/health", methods=["GET"])
@@ -586,6 +587,52 @@ def register(app: Any, services: Any) -> None:
             host = node.http_address.rsplit(":", 1)[0]
             table.rows.append({"id": master, "host": host, "ip": host, "node": node.name})
         return render_table(table, query)
+
+    async def cat_nodeattrs() -> Any:
+        """One row per node attribute (the --attr / node.attr.* values each node registered)."""
+        query = params()
+        state = services.state
+        table = CatTable([Column("node", ("name",)), Column("id", ("nodeId",), default=False),
+                          Column("pid", ("p",), default=False), Column("host", ("h",)), Column("ip", ("i",)),
+                          Column("port", ("po",), default=False), Column("attr", ("attr.name",)),
+                          Column("value", ("attr.value",))])
+        for node_id, node in sorted(state.nodes.items()):
+            host = node.http_address.rsplit(":", 1)[0]
+            for attribute, value in sorted(node.attributes.items()):
+                table.rows.append({"node": node.name, "id": node_id[:4], "host": host, "ip": host,
+                                   "port": node.transport_address.rsplit(":", 1)[-1], "attr": attribute,
+                                   "value": value})
+        return render_table(table, query)
+
+    app.add_url_rule("/_cat/nodeattrs", "cat_nodeattrs", cat_nodeattrs, methods=["GET"])
+
+    # tables of things Quidditch does not have: their rows are truly none (no plugins, no queued
+    # cluster-state tasks — state changes are Raft commands —, no fielddata, no index templates)
+    async def cat_plugins() -> Any:
+        return render_table(CatTable([Column("id", (), default=False), Column("name", ("n",)),
+                                      Column("component", ("c",)), Column("version", ("v",)),
+                                      Column("description", ("d",), default=False)]), params())
+
+    async def cat_pending_tasks() -> Any:
+        return render_table(CatTable([Column("insertOrder", ("o",), numeric=True), Column("timeInQueue", ("t",)),
+                                      Column("priority", ("p",)), Column("source", ("s",))]), params())
+
+    async def cat_fielddata(fields: str | None = None) -> Any:
+        return render_table(CatTable([Column("id", ()), Column("host", ("h",)), Column("ip", ()),
+                                      Column("node", ("n",)), Column("field", ("f",)),
+                                      Column("size", ("s",), bytes_value=True)]), params())
+
+    async def cat_templates(name: str | None = None) -> Any:
+        return render_table(CatTable([Column("name", ("n",)), Column("index_patterns", ("t",)),
+                                      Column("order", ("o", "p"), numeric=True), Column("version", ("v",)),
+                                      Column("composed_of", ("c",))]), params())
+
+    app.add_url_rule("/_cat/plugins", "cat_plugins", cat_plugins, methods=["GET"])
+    app.add_url_rule("/_cat/pending_tasks", "cat_pending_tasks", cat_pending_tasks, methods=["GET"])
+    app.add_url_rule("/_cat/fielddata", "cat_fielddata", cat_fielddata, methods=["GET"])
+    app.add_url_rule("/_cat/fielddata/<fields>", "cat_fielddata_fields", cat_fielddata, methods=["GET"])
+    app.add_url_rule("/_cat/templates", "cat_templates", cat_templates, methods=["GET"])
+    app.add_url_rule("/_cat/templates/<name>", "cat_templates_name", cat_templates, methods=["GET"])
 
     app.add_url_rule("/_cat/master", "cat_master", cat_master, methods=["GET"])
     app.add_url_rule("/_cat/cluster_manager", "cat_cluster_manager", cat_master, methods=["GET"])

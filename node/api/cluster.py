@@ -16,12 +16,13 @@ import time
 from typing import Any
 
 import trio
+from quart import request
 
 from node.api import params, read_json_body, respond
 from node.api.cluster_settings import expand_wildcard_resets, rendered_settings, validate_cluster_settings
 from node.coordination.health import health_body, local_os_figures, master_node_id
 from node.coordination.resolve import STRICT_EXPAND_OPEN_CLOSED, IndicesOptions, resolve_indices
-from node.coordination.stats import index_stats_section
+from node.coordination.stats import index_stats_section, index_stats_sections_for
 from node.coordination.values import parse_time_seconds
 from node.errors import ActionRequestValidationError, IllegalArgumentError, IndexNotFoundError
 from node import testing_settings
@@ -127,6 +128,12 @@ def _conditions_met(body: dict[str, Any], query: dict[str, str]) -> bool:
     if query.get("wait_for_no_relocating_shards") in ("true", "") and body["relocating_shards"]:
         return False
     return True
+
+
+# the sections GET /_nodes/{metric} selects (OpenSearch's names); the other keys of a node's
+# entry (name, addresses, version, roles, attributes) are always shown
+NODE_INFO_METRICS = frozenset(("settings", "os", "process", "jvm", "thread_pool", "transport", "http", "plugins",
+                               "ingest", "aggregations", "indices", "search_pipelines"))
 
 
 def node_info_body(services: Any, node: Any, metadata_status: Any) -> dict[str, Any]:
@@ -364,11 +371,17 @@ def register(app: Any, services: Any) -> None:
     async def nodes_info(node_filter: str | None = None, metrics: str | None = None) -> Any:
         state = services.state
         status = context.metadata.status()
+        if node_filter is not None and metrics is None and \
+                all(part in NODE_INFO_METRICS for part in node_filter.split(",")):
+            node_filter, metrics = None, node_filter  # /_nodes/http: a metric, as OpenSearch reads it
         selected = selected_node_ids(services, node_filter)
+        nodes = {node_id: node_info_body(services, state.nodes[node_id], status) for node_id in selected}
+        if metrics and metrics != "_all":
+            wanted = set(metrics.split(","))
+            nodes = {node_id: {key: value for key, value in body.items()
+                               if key in wanted or key not in NODE_INFO_METRICS} for node_id, body in nodes.items()}
         return respond({"_nodes": {"total": len(selected), "successful": len(selected), "failed": 0},
-                        "cluster_name": state.cluster_name,
-                        "nodes": {node_id: node_info_body(services, state.nodes[node_id], status)
-                                  for node_id in selected}})
+                        "cluster_name": state.cluster_name, "nodes": nodes})
 
     app.add_url_rule("/_nodes", "nodes_info", nodes_info, methods=["GET"])
     app.add_url_rule("/_nodes/<node_filter>", "nodes_info_filter", nodes_info, methods=["GET"])
@@ -404,6 +417,12 @@ def register(app: Any, services: Any) -> None:
                 nodes_body[node_id] = {key: value for key, value in entry.items()
                                        if key in wanted or key in ("timestamp", "name", "transport_address", "host",
                                                                    "ip", "roles", "attributes")}
+        if index_metric and index_metric != "_all":
+            # /_nodes/stats/indices/{index_metric}: only those sections of `indices` (same names as _stats)
+            sections = index_stats_sections_for(index_metric, request.path)
+            for entry in nodes_body.values():
+                if isinstance(entry.get("indices"), dict) and sections is not None:
+                    entry["indices"] = {key: value for key, value in entry["indices"].items() if key in sections}
         summary: dict[str, Any] = {"total": len(selected), "successful": len(nodes_body), "failed": len(failures)}
         if failures:
             summary["failures"] = failures
@@ -445,7 +464,9 @@ def register(app: Any, services: Any) -> None:
                                    "replication": 0.0 if not health["active_primary_shards"] else
                                    (health["active_shards"] - health["active_primary_shards"]) /
                                    health["active_primary_shards"], "assigned_total": shards_total},
-                        "docs": section["docs"], "store": section["store"], "segments": section["segments"]},
+                        "docs": section["docs"], "store": section["store"], "segments": section["segments"],
+                        "fielddata": section["fielddata"], "query_cache": section["query_cache"],
+                        "completion": section["completion"]},
             "nodes": {"count": {"total": len(state.nodes), "data": roles.count("data"),
                                 "cluster_manager": roles.count("cluster_manager"),
                                 "master": roles.count("cluster_manager"), "ingest": roles.count("ingest"),

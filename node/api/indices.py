@@ -431,8 +431,20 @@ def register(app: Any, services: Any) -> None:
 
     async def broadcast(index: str | None, method: str, payload: dict) -> Any:
         query = params()
-        names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN))
+        index_options = options(query, STRICT_EXPAND_OPEN)
+        names = resolve_indices(services.state, index, index_options)
         state = services.state
+        # a closed index named exactly is refused (or skipped with ignore_unavailable), as
+        # OpenSearch's broadcast actions (strict expand open, forbid closed)
+        open_names = []
+        for name in names:
+            index_metadata = state.indices[name]
+            if index_metadata.state == "open":
+                open_names.append(name)
+            elif not index_options.ignore_unavailable:
+                raise ApiError("closed", opensearch_type="index_closed_exception", status=400,
+                               index_uuid=index_metadata.uuid, index=name)
+        names = open_names
         total = successful = 0
         failures: list[dict] = []
 
@@ -462,6 +474,50 @@ def register(app: Any, services: Any) -> None:
         if failures:
             shards["failures"] = failures
         return respond({"_shards": shards})
+
+    async def clear_cache_handler(index: str | None = None) -> Any:
+        # Quidditch keeps no request, query or fielddata cache: there is nothing to clear, and
+        # each copy answers as cleared (the shards still report, as OpenSearch's broadcast)
+        query = params()
+        names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN))
+        state = services.state
+        total = sum(len(shard.copies) for name in names for shard in state.routing_table.get(name, ()))
+        started = sum(1 for name in names for shard in state.routing_table.get(name, ())
+                      for shard_copy in shard.copies if shard_copy.state in ("STARTED", "RELOCATING"))
+        return respond({"_shards": {"total": total, "successful": started, "failed": 0}})
+
+    app.add_url_rule("/_cache/clear", "clear_cache_all", clear_cache_handler, methods=["POST"])
+    app.add_url_rule("/<index>/_cache/clear", "clear_cache_index", clear_cache_handler, methods=["POST"])
+
+    async def resolve_index_handler(name: str) -> Any:
+        """GET /_resolve/index/{name}: the indices and aliases an expression names."""
+        query = params()
+        state = services.state
+        index_options = IndicesOptions.from_params(query, IndicesOptions(expand_closed=False))
+        names = resolve_indices(state, name, IndicesOptions(index_options.expand_open, index_options.expand_closed,
+                                                            True, True, expand_hidden=index_options.expand_hidden))
+        import fnmatch
+
+        patterns = [part for part in name.split(",") if part]
+        indices_body = []
+        for index_name in sorted(names):
+            index_metadata = state.indices[index_name]
+            if not any(fnmatch.fnmatchcase(index_name, pattern) for pattern in patterns):
+                continue  # reached through an alias: listed under aliases only
+            attributes = ["open" if index_metadata.state == "open" else "closed"]
+            if str(index_metadata.settings.get("index.hidden", "false")).lower() == "true":
+                attributes.append("hidden")
+            entry: dict[str, Any] = {"name": index_name}
+            if index_metadata.aliases:
+                entry["aliases"] = sorted(index_metadata.aliases)
+            entry["attributes"] = attributes
+            indices_body.append(entry)
+        aliases_body = [{"name": alias, "indices": sorted(state.resolve_alias(alias))}
+                        for alias in sorted(state.all_alias_names())
+                        if any(fnmatch.fnmatchcase(alias, pattern) for pattern in patterns)]
+        return respond({"indices": indices_body, "aliases": aliases_body, "data_streams": []})
+
+    app.add_url_rule("/_resolve/index/<name>", "resolve_index", resolve_index_handler, methods=["GET"])
 
     async def refresh_handler(index: str | None = None) -> Any:
         return await broadcast(index, "refresh", {})

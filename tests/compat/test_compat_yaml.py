@@ -1,9 +1,15 @@
 """The YAML REST conformance files as pytest tests: one test per YAML test, each against a fresh
-node per file, verdicts (pass / fail / skip with its reason) collected into the run's summary."""
+node per file, verdicts (pass / fail / skip with its reason) collected into the run's summary.
+
+Opt-in second suite: with QUIDDITCH_COMPAT_OPENSEARCH_DIR set to a folder of OpenSearch's own
+rest-api-spec YAML files (kept outside the repository; docs/compat.md says how to fetch them),
+those run too, as `opensearch/<file>::<test>`, with `skip: version:` ranges read against
+QUIDDITCH_COMPAT_OPENSEARCH_VERSION (default 3.0.0)."""
 
 from __future__ import annotations
 
 import importlib.util
+import os
 import sys
 from pathlib import Path
 
@@ -32,11 +38,23 @@ def _collected_tests():
     return [pytest.param(test, id=test.test_id) for test in _runner_module().load_tests(COMPAT_TESTS_DIRECTORY)]
 
 
-@pytest.mark.parametrize("yaml_test", _collected_tests())
+def _opensearch_tests():
+    directory = os.environ.get("QUIDDITCH_COMPAT_OPENSEARCH_DIR")
+    if not directory:
+        return []
+    return [pytest.param(test, id=f"opensearch/{test.test_id}")
+            for test in _runner_module().load_tests(Path(directory))]
+
+
+@pytest.mark.parametrize("yaml_test", _collected_tests() + _opensearch_tests())
 def test_yaml_rest_conformance(yaml_test, compat_nodes, compat_outcomes):
     runner_module = _runner_module()
     node = compat_nodes.node_for(yaml_test.file)
-    outcome = runner_module.Runner(node.base_url).run_test(yaml_test)
+    opensearch_directory = os.environ.get("QUIDDITCH_COMPAT_OPENSEARCH_DIR")
+    from_opensearch = bool(opensearch_directory) and (Path(opensearch_directory) / yaml_test.file).is_file() and \
+        not (COMPAT_TESTS_DIRECTORY / yaml_test.file).is_file()
+    skip_version = os.environ.get("QUIDDITCH_COMPAT_OPENSEARCH_VERSION", "3.0.0") if from_opensearch else None
+    outcome = runner_module.Runner(node.base_url, skip_version=skip_version).run_test(yaml_test)
     compat_outcomes.append(outcome)
     if outcome.verdict == "skip":
         pytest.skip(outcome.reason)

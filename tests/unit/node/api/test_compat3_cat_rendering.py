@@ -36,3 +36,13 @@ async def test_cat_health_without_timestamps_and_cat_nodes_resource_columns(api_
     values = row.split()
     assert re.fullmatch(r"\d+(\.\d+)?[kmgtp]?b", values[0]) and values[1].isdigit()
     assert re.fullmatch(r"\d+(\.\d+)?[kmgtp]?b", values[3]) and values[4].isdigit()
+
+
+async def test_cat_tables_of_things_quidditch_does_not_have_are_empty_and_nodeattrs_lists_attributes(api_node):
+    for path in ("/_cat/plugins", "/_cat/pending_tasks", "/_cat/templates", "/_cat/fielddata/foo"):
+        status, body = await api_node.request("GET", path)
+        assert status == 200 and not body, path
+    status, body = await api_node.request("GET", "/_cat/pending_tasks?v=true")
+    assert body.split() == ["insertOrder", "timeInQueue", "priority", "source"]
+    status, body = await api_node.request("GET", "/_cat/nodeattrs?format=json")
+    assert status == 200 and isinstance(body, list)

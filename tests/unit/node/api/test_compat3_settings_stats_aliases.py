@@ -114,3 +114,18 @@ async def test_settings_include_defaults_reports_what_the_index_does_not_set(api
     assert "index.refresh_interval" not in defaults and body["d"]["settings"]["index.refresh_interval"] == "5s"
     status, body = await api_node.request("GET", "/_cluster/settings?include_defaults=true&flat_settings=true")
     assert body["defaults"]["search.max_buckets"] == "65535"
+
+
+async def test_nodes_info_reads_a_lone_metric_name_as_a_metric_and_filters_sections(api_node):
+    status, body = await api_node.request("GET", "/_nodes/http")
+    assert status == 200 and len(body["nodes"]) == 1
+    (entry,) = body["nodes"].values()
+    assert "http" in entry and "transport" not in entry and "name" in entry
+
+
+async def test_nodes_stats_index_metric_keeps_only_those_sections_and_cluster_stats_has_cache_sections(api_node):
+    status, body = await api_node.request("GET", "/_nodes/stats/indices/docs")
+    (entry,) = body["nodes"].values()
+    assert set(entry["indices"]) == {"docs"}
+    status, body = await api_node.request("GET", "/_cluster/stats")
+    assert {"fielddata", "query_cache", "completion"} <= set(body["indices"])

@@ -1,0 +1,48 @@
+"""The runner's own rules (no node): `skip: version:` ranges, `_arbitrary_key_` paths and null
+arguments, as OpenSearch's Java YAML runner reads them."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+
+
+def _runner():
+    name = "quidditch_compat_runner"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE / "compat_runner.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+def test_version_ranges_are_open_at_an_empty_end_and_all_matches_everything():
+    runner = _runner()
+    assert runner.version_in_ranges("3.0.0", " - 2.99.99") is False
+    assert runner.version_in_ranges("2.5.0", " - 2.99.99") is True
+    assert runner.version_in_ranges("3.0.0", "3.0.0 - ") is True
+    assert runner.version_in_ranges("3.0.0", " - 7.7.99 , 2.0.0 - ") is True
+    assert runner.version_in_ranges("1.5.0", "all") is True
+
+
+def test_a_skip_by_version_is_read_only_when_the_runner_has_a_version():
+    runner = _runner()
+    step = {"skip": {"version": " - 2.99.99", "reason": "old"}}
+    runner.Runner("http://unused").run_step(step)  # no version: not skipped
+    try:
+        runner.Runner("http://unused", skip_version="2.0.0").run_step(step)
+    except runner.SkipTest as skipped:
+        assert "2.0.0" in str(skipped)
+    else:
+        raise AssertionError("a version inside the range must skip")
+
+
+def test_an_arbitrary_key_path_reads_any_key_of_the_object():
+    runner = _runner()
+    instance = runner.Runner("http://unused")
+    instance.last = runner.Response(200, {"nodes": {"abc": {"roles": ["data"]}}}, "")
+    assert instance.value_at("nodes._arbitrary_key_") == "abc"
