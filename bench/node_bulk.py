@@ -10,7 +10,8 @@ core and CPU µs per document of the front process and of each shard worker over
 node family's RSS. Optionally the peers (../shared/bench/peers.sh) run first with the same run id.
 
     python bench/node_bulk.py --data DATA_DIR --n 100000 [--clients 4] [--docs-per-request 1000]
-                              [--shards 2] [--workers W] [--peers none|tantivy,lucene,sqlite] [--keep]
+                              [--shards 2] [--workers W] [--refresh-interval -1]
+                              [--peers none|tantivy,lucene,sqlite] [--keep]
 
 Rows (../shared/bench's fields, `null` where not measured, plus `http_bulk`) are appended to
 DATA_DIR/results/quidditch-node-bulk-N.ndjson. Must never run inside the repository's folder.
@@ -43,6 +44,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--docs-per-request", type=int, default=1_000)
     parser.add_argument("--shards", type=int, default=2, help="primaries of the bench index")
     parser.add_argument("--workers", type=int, default=None, help="node --workers (default: the node's)")
+    parser.add_argument("--refresh-interval", default=None,
+                        help="index.refresh_interval of the bench index, e.g. -1 (default: not set, so the "
+                             "node's 1s with search idle after 30s, as OpenSearch)")
     parser.add_argument("--peers", default="none", help="peer engines to run first, or 'none'")
     parser.add_argument("--keep", action="store_true", help="keep the node's data directory")
     arguments = parser.parse_args(argv)
@@ -65,8 +69,11 @@ def main(argv: list[str] | None = None) -> int:
     node = harness.start_single_node(base_directory, arguments.workers)
     try:
         client = node.client()
+        index_settings: dict = {"number_of_shards": arguments.shards, "number_of_replicas": 0}
+        if arguments.refresh_interval is not None:
+            index_settings["refresh_interval"] = arguments.refresh_interval
         status, answer = client.json("PUT", "/bench", {
-            "settings": {"number_of_shards": arguments.shards, "number_of_replicas": 0},
+            "settings": index_settings,
             "mappings": harness.BENCH_MAPPING,
         })
         if status != 200:
@@ -111,6 +118,7 @@ def main(argv: list[str] | None = None) -> int:
         http_bulk={
             "clients": arguments.clients, "docs_per_request": arguments.docs_per_request,
             "requests": len(bodies), "shards": arguments.shards, "workers": arguments.workers,
+            "refresh_interval": arguments.refresh_interval,
             "count_after_refresh": document_count, "refresh_s": round(refresh_seconds, 3),
             "client_cpu_s": round(client_cpu_seconds, 2), "node": usage,
             "uptime_load_start": load_start, "uptime_load_end": load_end,
@@ -123,6 +131,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{documents:,} docs in {wall_seconds:.2f} s = {docs_per_second:,.0f} docs/s over HTTP "
           f"({arguments.clients} clients x {arguments.docs_per_request} docs/request, fsync per request); "
           f"_count after refresh {document_count}")
+    print(f"refresh after the load (untimed above): {refresh_seconds:.2f} s")
     print(f"node CPU {usage['total_cpu_s']:.1f} s ({usage['total_cpu_s'] / wall_seconds:.2f} cores), "
           f"client CPU {client_cpu_seconds:.1f} s, node RSS {usage['total_rss_mb']:.0f} MB, "
           f"data dir {index_bytes / 1e6:.1f} MB ({index_bytes / ndjson_bytes:.2f}x NDJSON)")
