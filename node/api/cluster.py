@@ -471,4 +471,7 @@ def register(app: Any, services: Any) -> None:
                                 "cluster_manager": roles.count("cluster_manager"),
                                 "master": roles.count("cluster_manager"), "ingest": roles.count("ingest"),
                                 "coordinating_only": sum(1 for node in state.nodes.values() if not node.roles)},
-                      "versions": [context.config.version_number]}})
+                      "versions": [context.config.version_number],
+                      # membership and discovery are Raft's (raft/adapter.py), not zen's
+                      "discovery_types": {"raft": len(state.nodes)},
+                      "packaging_types": [{"type": "tar", "count": len(state.nodes)}]}})
