@@ -64,31 +64,33 @@ def collect_segment(tree: AggregationTree, segment, matching_docs: np.ndarray, c
             raise AggregationError(f"scores must align with matching_docs: expected "
                                    f"{docs.shape[0]} scores, got {scores.shape[0]}")
     index_name = getattr(context, "index_name", None)
-    nanos_fields, fielddata_fields = _special_fields(getattr(context, "mapping", None))
-    if index_name or nanos_fields or fielddata_fields:
-        segment = _SegmentWithIndexField(segment, str(index_name or ""), nanos_fields, fielddata_fields)
+    nanos_fields, fielddata_fields, unsigned_fields = _special_fields(getattr(context, "mapping", None))
+    if index_name or nanos_fields or fielddata_fields or unsigned_fields:
+        segment = _SegmentWithIndexField(segment, str(index_name or ""), nanos_fields, fielddata_fields,
+                                         unsigned_fields)
     return _collect_tree(tree, segment, docs, scores, context)
 
 
-_SPECIAL_FIELDS_BY_MAPPING: dict[int, tuple[Any, frozenset, frozenset]] = {}
+_SPECIAL_FIELDS_BY_MAPPING: dict[int, tuple[Any, frozenset, frozenset, frozenset]] = {}
 
 
-def _special_fields(mapping) -> tuple[frozenset, frozenset]:
-    """(date_nanos paths, text paths with fielddata) of a mapping, remembered per Mapping object
-    (it is immutable): the fields whose doc values the segment view below rewrites."""
+def _special_fields(mapping) -> tuple[frozenset, frozenset, frozenset]:
+    """(date_nanos paths, text paths with fielddata, unsigned_long paths) of a mapping, remembered
+    per Mapping object (it is immutable): the fields whose doc values the segment view rewrites."""
     if mapping is None or not hasattr(mapping, "fields"):
-        return frozenset(), frozenset()
+        return frozenset(), frozenset(), frozenset()
     remembered = _SPECIAL_FIELDS_BY_MAPPING.get(id(mapping))
     if remembered is not None and remembered[0] is mapping:
-        return remembered[1], remembered[2]
+        return remembered[1], remembered[2], remembered[3]
     fields = mapping.fields()
     nanos = frozenset(field.path for field in fields if field.type == "date_nanos")
     fielddata = frozenset(field.path for field in fields
                           if field.type == "text" and getattr(field, "fielddata", False))
+    unsigned = frozenset(field.path for field in fields if field.type == "unsigned_long")
     if len(_SPECIAL_FIELDS_BY_MAPPING) > 64:
         _SPECIAL_FIELDS_BY_MAPPING.clear()
-    _SPECIAL_FIELDS_BY_MAPPING[id(mapping)] = (mapping, nanos, fielddata)
-    return nanos, fielddata
+    _SPECIAL_FIELDS_BY_MAPPING[id(mapping)] = (mapping, nanos, fielddata, unsigned)
+    return nanos, fielddata, unsigned
 
 
 _UNINVERTED: dict[tuple[int, str], tuple[Any, Any]] = {}
@@ -183,16 +185,17 @@ class _MillisDocValues:
 class _SegmentWithIndexField:
     """A segment seen with the `_index` metadata field as keyword doc values (every document
     holds the index name), so terms / cardinality / composite on `_index` work as in OpenSearch;
-    and with date_nanos doc values in epoch milliseconds, so every date aggregation works on
+    with date_nanos doc values in epoch milliseconds, so every date aggregation works on
     them unchanged (at millisecond resolution: date_histogram keys are milliseconds in
-    OpenSearch too)."""
+    OpenSearch too); with fielddata text fields uninverted; and unsigned_long values as uint64."""
 
     def __init__(self, segment, index_name: str, nanos_fields: frozenset = frozenset(),
-                 fielddata_fields: frozenset = frozenset()) -> None:
+                 fielddata_fields: frozenset = frozenset(), unsigned_fields: frozenset = frozenset()) -> None:
         self._segment = segment
         self._index_name = index_name
         self._nanos_fields = nanos_fields
         self._fielddata_fields = fielddata_fields
+        self._unsigned_fields = unsigned_fields
 
     def __getattr__(self, attribute):
         return getattr(self._segment, attribute)
@@ -213,6 +216,10 @@ class _SegmentWithIndexField:
         if doc_values is not None and field_name in self._nanos_fields:
             # floor division keeps each doc's values sorted, as the protocol requires
             return _MillisDocValues(doc_values.offsets, np.asarray(doc_values.values) // 1_000_000)
+        if (doc_values is not None and field_name in self._unsigned_fields
+                and np.asarray(doc_values.values).dtype.kind == "i"):
+            # unsigned_long past 2^63 may arrive as int64 bit patterns from a merge: uint64 again
+            return _MillisDocValues(doc_values.offsets, np.asarray(doc_values.values).astype(np.uint64))
         return doc_values
 
 

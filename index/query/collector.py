@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 from index.errors import QueryShardError
-from index.query.execution import SegmentExecution, ShardExecution
+from index.query.execution import SegmentExecution, ShardExecution, field_numeric_doc_values
 from index.query.request import SearchRequest, SortField
 from index.query.results import ShardHit
 
@@ -122,7 +122,7 @@ def resolve_sorts(request: SearchRequest, shard: ShardExecution) -> list[Resolve
 def _numeric_per_doc(segment_execution: SegmentExecution, field_name: str, docs: np.ndarray,
                      mode: str) -> tuple[np.ndarray, np.ndarray, bool]:
     """(value, has value, is float) per doc, reducing several values by mode."""
-    doc_values = segment_execution.segment.numeric_doc_values(field_name)
+    doc_values = field_numeric_doc_values(segment_execution, field_name)
     if doc_values is None or len(doc_values.values) == 0:
         return np.zeros(len(docs)), np.zeros(len(docs), dtype=bool), False
     offsets = doc_values.offsets

@@ -17,6 +17,8 @@ matching over the (already intersected) candidates.
 
 from __future__ import annotations
 
+import dataclasses
+
 import math
 import time
 from array import array
@@ -653,7 +655,7 @@ class NumericRangePlan(Plan):
         return f"range|{self.field_name!r}|{self.lower!r}|{self.upper!r}|{self.include_lower}|{self.include_upper}"
 
     def matches(self, segment_execution: SegmentExecution) -> BitMap:
-        doc_values = segment_execution.segment.numeric_doc_values(self.field_name)
+        doc_values = field_numeric_doc_values(segment_execution, self.field_name)
         if doc_values is None or len(doc_values.values) == 0:
             return BitMap()
         values = doc_values.values
@@ -687,15 +689,34 @@ class NumericTermsPlan(Plan):
         return f"numeric_terms|{self.field_name!r}|{self.values!r}"
 
     def matches(self, segment_execution: SegmentExecution) -> BitMap:
-        doc_values = segment_execution.segment.numeric_doc_values(self.field_name)
+        doc_values = field_numeric_doc_values(segment_execution, self.field_name)
         if doc_values is None or len(doc_values.values) == 0 or not self.values:
             return BitMap()
-        keep = np.isin(doc_values.values, np.array(self.values))
+        wanted = np.array(self.values)
+        if doc_values.values.dtype == np.uint64:
+            # compare as uint64: a mixed int64/uint64 comparison would go through doubles
+            wanted = np.array([int(value) for value in self.values
+                               if float(value).is_integer() and 0 <= int(value) < 2 ** 64], dtype=np.uint64)
+        keep = np.isin(doc_values.values, wanted)
         value_docs = segment_execution.value_docs(self.field_name, doc_values.offsets)[keep]
         if len(value_docs) == 0:
             return BitMap()
         distinct = np.concatenate(([True], value_docs[1:] != value_docs[:-1]))
         return bitmap_from_docs(value_docs[distinct])
+
+
+def field_numeric_doc_values(segment_execution: "SegmentExecution", field_name: str) -> Any:
+    """A field's numeric doc values as the query engine compares them. unsigned_long values are
+    written as uint64, but a segment merge may carry them as int64 bit patterns (values past 2^63
+    then look negative): every reader sees them as uint64 again (the cast restores the bits)."""
+    doc_values = segment_execution.segment.numeric_doc_values(field_name)
+    if doc_values is None or doc_values.values.dtype.kind != "i":
+        return doc_values
+    mapping = getattr(segment_execution.shard, "mapping", None)
+    field_mapping = mapping.field(field_name) if mapping is not None else None
+    if field_mapping is None or field_mapping.type != "unsigned_long":
+        return doc_values
+    return dataclasses.replace(doc_values, values=np.asarray(doc_values.values).astype(np.uint64))
 
 
 class TermRangePlan(Plan):

@@ -257,7 +257,10 @@ def _docvalue_fields(shard_segment: Any, mapping: Any, doc: int, requested: Sequ
                 continue
             numeric = shard_segment.numeric_doc_values(path)
             if numeric is not None:
-                raw = numeric.values[numeric.offsets[doc]:numeric.offsets[doc + 1]].tolist()
+                raw = numeric.values[numeric.offsets[doc]:numeric.offsets[doc + 1]]
+                if field_mapping.type == "unsigned_long" and raw.dtype.kind == "i":
+                    raw = raw.astype(np.uint64)   # int64 bit patterns from a merge (execution.field_numeric_doc_values)
+                raw = raw.tolist()
                 if field_mapping.type == "date":
                     from index.mapping import format_date
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from index.errors import QueryShardError
 from index.query import nodes
+from index.query.execution import field_numeric_doc_values
 
 _TIME_UNITS_MILLIS = {"ms": 1, "s": 1000, "m": 60_000, "h": 3_600_000, "d": 86_400_000, "w": 604_800_000}
 _TIME_VALUE = re.compile(r"^\s*(-?\d+(?:\.\d+)?)\s*(ms|s|m|h|d|w)?\s*$")
@@ -34,7 +35,7 @@ def _time_value_millis(value: Any, function_name: str, key: str) -> float:
 def _single_values(segment_execution: Any, field_name: str, docs: np.ndarray,
                    mode: str = "min") -> tuple[np.ndarray, np.ndarray]:
     """(value per doc, has value) from numeric doc values; mode picks among several values."""
-    doc_values = segment_execution.segment.numeric_doc_values(field_name)
+    doc_values = field_numeric_doc_values(segment_execution, field_name)
     if doc_values is None:
         return np.zeros(len(docs)), np.zeros(len(docs), dtype=bool)
     offsets = doc_values.offsets
@@ -126,7 +127,7 @@ def _decay(planner: Any, function: nodes.DecayFunction) -> Callable:
     kind = function.function_type
 
     def evaluate(segment_execution: Any, docs: np.ndarray) -> np.ndarray:
-        doc_values = segment_execution.segment.numeric_doc_values(function.field)
+        doc_values = field_numeric_doc_values(segment_execution, function.field)
         if doc_values is None or len(doc_values.values) == 0:
             return np.ones(len(docs))
         offsets = doc_values.offsets
