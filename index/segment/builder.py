@@ -79,8 +79,11 @@ def build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: 
         elif field_type in INTEGER_TYPES or field_type in FLOAT_TYPES:
             if doc_values or indexed:
                 is_float = field_type in FLOAT_TYPES
+                # unsigned_long keeps all 64 bits as uint64 (a `<u8` section); the query side reads
+                # int64 bit patterns a merge may leave as uint64 again (query.execution)
+                integer_dtype = np.uint64 if field_type == "unsigned_long" else np.int64
                 try:
-                    numbers = np.asarray(value_list, dtype=np.float64 if is_float else np.int64)
+                    numbers = np.asarray(value_list, dtype=np.float64 if is_float else integer_dtype)
                 except (OverflowError, TypeError, ValueError):
                     # beyond int64 (unsigned_long near 2^64) or not a number after all: a segment that
                     # can never be written would wedge every refresh, so keep what a double can hold
