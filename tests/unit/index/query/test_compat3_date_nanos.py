@@ -104,3 +104,16 @@ def test_date_histogram_keys_are_milliseconds(searcher):
         {"key_as_string": "2018-10-29T00:00:00.000Z", "key": 1540771200000, "doc_count": 2},
         {"key_as_string": "2018-10-30T00:00:00.000Z", "key": 1540857600000, "doc_count": 1}]
     assert aggregations["latest"]["value"] == 1540861200000.0
+
+
+def test_sort_tells_apart_instants_one_nanosecond_apart(tmp_path):
+    shard = Shard.open(tmp_path, ShardSettings(refresh_interval_seconds=None), Mapping.from_json(MAPPING),
+                       AnalysisRegistry.from_index_settings({}))
+    try:
+        shard.apply_as_primary([IndexOperation(str(nanos), orjson.dumps({"date": f"2018-10-29T12:12:12.12345678{nanos}Z"}))
+                                for nanos in (3, 1, 2)], 1)
+        shard.refresh()
+        hits, _ = search(shard.acquire_searcher(), {"sort": [{"date": "asc"}]})
+    finally:
+        shard.close()
+    assert [hit["_id"] for hit in hits] == ["1", "2", "3"]
