@@ -8,8 +8,9 @@
   3. inside trio: spawns the shard workers, then constructs raft/'s ``ClusterStateMachine``
      synchronously on the MAIN thread (trio runs on it; pysyncobj's tick thread dies with the
      thread that built it — DESIGN §8) while the workers boot, starts the cluster-state applier, the transport
-     listener and the HTTP server, joins the cluster (bootstrap + register), then writes
-     <data>/ports.json, and runs the master's allocation loop — all while the workers still boot: the
+     listener and the HTTP server, joins the cluster (bootstrap + register), writes
+     <data>/ports.json once registered or once the workers are ready (whichever is first), and
+     runs the master's allocation loop — all while the workers still boot: the
      node answers HTTP and gets its copies allocated before its shards can open (they show
      INITIALIZING until then, as in OpenSearch); start-up fails if the workers never come up;
      every step's time since the launch is logged ("start-up step", StartupTimeline);
@@ -395,13 +396,23 @@ async def serve_node(config: NodeConfig, build_raft: Any, secret: bytes, node_id
         http_bound = await bind_or_explain("HTTP (--http-host/--http-port)", config.http_host,
                                            config.http_port, lambda: nursery.start(http_task))
         # Listening: join the cluster NOW, while the shard workers still boot (their imports are
-        # seconds under load), and publish the ports once registered (so ports.json still means
-        # "in the cluster state", as before). The master allocates this node's copies in parallel
-        # with the workers' boot; opening them waits for the workers by itself (pool.call), and
-        # meanwhile HTTP answers with those copies INITIALIZING, as OpenSearch's node does before
-        # its shards are recovered. Waiting for the workers first cost a restart their whole boot
+        # seconds under load). The master allocates this node's copies in parallel with the
+        # workers' boot; opening them waits for the workers by itself (pool.call), and meanwhile
+        # HTTP answers with those copies INITIALIZING, as OpenSearch's node does before its
+        # shards are recovered. Waiting for the workers first cost a restart their whole boot
         # again before the master even knew the node was back.
+        # ports.json is written when the node is registered or its workers are ready, whichever
+        # comes first: registered, it is in the cluster state when a client finds it; without a
+        # quorum (no registration possible) it still appears, as before, once the workers are up
+        # (a supervisor restarting nodes one by one waits for it).
         startup_timeline.mark("listening", logger)
+        ports_published = False
+
+        def publish_ports() -> None:
+            nonlocal ports_published
+            if not ports_published:
+                write_ports_file(config, node_id, http_bound, transport_bound, raft_bound)
+                ports_published = True
         node_info = NodeInfo(
             node_id=node_id, name=config.node_name,
             http_address=address(publish_host(http_bound[0], config.raft_host), http_bound[1]),
@@ -410,7 +421,7 @@ async def serve_node(config: NodeConfig, build_raft: Any, secret: bytes, node_id
             raft_address=address(*raft_bound), voter=is_voter)
         leaving = trio.Event()
         def on_registered() -> None:
-            write_ports_file(config, node_id, http_bound, transport_bound, raft_bound)
+            publish_ports()
             startup_timeline.mark("registered", logger)
 
         nursery.start_soon(functools.partial(join_cluster, metadata, node_info, is_voter,
@@ -431,6 +442,7 @@ async def serve_node(config: NodeConfig, build_raft: Any, secret: bytes, node_id
             await workers.wait_until_ready()
         except WorkerUnavailableError as error:
             raise NodeStartupError(error.reason) from None
+        publish_ports()
         startup_timeline.mark("workers ready", logger)
         logger.info("node ready", extra={"fields": {
             "http": address(*http_bound), "transport": address(*transport_bound),
