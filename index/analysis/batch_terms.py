@@ -181,7 +181,8 @@ def encode_byte_tokens(padded_buffer: np.ndarray, starts: np.ndarray, lengths: n
 
 
 _SORT_KEY_WORDS = 3          # the first 24 bytes of every string decide its place with numpy
-_SORT_PADDING = b"\n" * (_WORD_BYTES * _SORT_KEY_WORDS)
+_KEY_BYTES = _WORD_BYTES * _SORT_KEY_WORDS
+_SORT_PADDING = b"\n" * _KEY_BYTES
 
 
 def sorted_string_order(strings: list[str]) -> np.ndarray:
@@ -193,8 +194,8 @@ def sorted_string_order(strings: list[str]) -> np.ndarray:
     joined and encoded once (UTF-8 byte order is code point order, which is Python's string
     order); each string's first 24 bytes become three big-endian uint64 words, zero padded (no
     string holds a zero byte on this path: zero sorts below every byte, so a prefix sorts first);
-    one ``np.lexsort`` orders them, and only runs that agree on all 24 bytes (long strings with
-    a common prefix, or equal strings) are sorted again by Python."""
+    one ``np.lexsort`` orders them, and only runs that agree on all 24 bytes and hold a longer
+    string (long strings with a common prefix) are sorted again by Python."""
     count = len(strings)
     if count < 2:
         return np.arange(count, dtype=np.int64)
@@ -222,12 +223,17 @@ def sorted_string_order(strings: list[str]) -> np.ndarray:
         same_as_previous &= ordered[1:] == ordered[:-1]
     tied = np.flatnonzero(same_as_previous)
     if tied.size:
-        # runs of neighbours sharing 24 bytes: re-sort each run by the strings themselves (the
-        # stable sort keeps equal strings in their original order, as lexsort did)
+        # runs of neighbours that agree on all key words. A run of strings no longer than the key
+        # holds equal strings only, already in their original order (lexsort is stable): only
+        # runs with a longer string are re-sorted by the strings themselves (a merge's
+        # concatenated dictionaries repeat most terms: those runs are left alone)
         run_breaks = np.flatnonzero(np.diff(tied) != 1)
         run_firsts = tied[np.concatenate(([0], run_breaks + 1))]
         run_lasts = tied[np.concatenate((run_breaks, [tied.size - 1]))] + 1
-        for first, last in zip(run_firsts.tolist(), run_lasts.tolist()):
+        long_before = np.zeros(count + 1, dtype=np.int64)      # long strings among the first i
+        np.cumsum(lengths[order] > _KEY_BYTES, out=long_before[1:])
+        with_long = (long_before[run_lasts + 1] - long_before[run_firsts]) > 0
+        for first, last in zip(run_firsts[with_long].tolist(), run_lasts[with_long].tolist()):
             run = sorted(order[first:last + 1].tolist())      # original order first: stable ties
             order[first:last + 1] = sorted(run, key=strings.__getitem__)
     return order.astype(np.int64, copy=False)

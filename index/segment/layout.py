@@ -72,6 +72,21 @@ def encode_strings(strings: list[str]) -> tuple[bytes, np.ndarray]:
 
 
 def decode_strings(blob: bytes, offsets: np.ndarray) -> list[str]:
+    count = len(offsets) - 1
+    if count <= 0:
+        return []
+    if int(offsets[0]) == 0 and int(offsets[-1]) == len(blob) and b"\n" not in blob:
+        # a newline after every string, one decode and one split: no bytes object and no
+        # decode call per string (a term dictionary or the _id list holds 100k+ of them)
+        separated = np.empty(len(blob) + count, dtype=np.uint8)
+        separators = offsets[1:].astype(np.int64) + np.arange(count, dtype=np.int64)
+        is_text = np.ones(separated.size, dtype=bool)
+        is_text[separators] = False
+        separated[separators] = 10
+        separated[is_text] = np.frombuffer(blob, dtype=np.uint8)
+        strings = separated.tobytes().decode("utf-8").split("\n")
+        strings.pop()          # after the last newline
+        return strings
     bounds = offsets.tolist()
     return [blob[bounds[i]: bounds[i + 1]].decode("utf-8") for i in range(len(bounds) - 1)]
 

@@ -39,3 +39,11 @@ def test_equal_strings_keep_their_original_order_and_prefixes_sort_first():
 def test_lone_surrogates_fall_back_to_the_python_sort():
     strings = ["\ud800", "a", "\ud7ff"]
     assert sorted_string_order(strings).tolist() == expected_order(strings)
+
+
+def test_equal_key_length_strings_after_a_longer_one_with_their_prefix_still_sort_together():
+    # a merge's concatenated dictionaries: the longer term of one part comes before two copies
+    # of its 24-byte prefix (found by the merger's equivalence check: the copies were split)
+    prefix = "_mm512_maskz_fmsubadd_pd"
+    strings = [prefix + ".html", prefix, prefix, "a", prefix + ".html"]
+    assert sorted_string_order(strings).tolist() == [1, 2, 0, 4, 3] == expected_order(strings)
