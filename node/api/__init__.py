@@ -6,7 +6,7 @@ workers), installs the one error handler (node/errors.py's table), and registers
 indices, documents, bulk, cluster and cat — then node.api.search's when that module exists.
 
 Helpers here: ``params()`` (query parameters as a plain dict), ``read_json_body()`` (orjson,
-400 parse errors as OpenSearch), ``respond()`` (orjson bytes, status), ``unwrap()`` (trio's
+400 parse errors as OpenSearch), ``respond()`` (orjson bytes, status; applies ``filter_path``), ``unwrap()`` (trio's
 single-exception groups).
 
 This package must never open a shard or touch Raft except through ApiServices.
@@ -28,8 +28,89 @@ JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 
 
 def respond(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    filter_path = request.args.get("filter_path") if status < 400 else None
+    if filter_path:
+        body = filtered_by_path(orjson.loads(body) if isinstance(body, (bytes, bytearray)) else body, filter_path)
     data = body if isinstance(body, (bytes, bytearray)) else orjson.dumps(body)
     return Response(data, status=status, headers=headers, content_type=JSON_CONTENT_TYPE)
+
+
+# ------------------------------------------------------------------ filter_path
+
+_NOTHING = object()
+
+
+def _split_filter(path: str) -> list[str]:
+    return [segment for segment in path.strip().split(".") if segment != ""]
+
+
+def _advance(patterns: list[list[str]], key: str) -> list[list[str]]:
+    """The remaining patterns after ``key`` is consumed (an empty list in the result = fully matched)."""
+    import fnmatch
+
+    remaining: list[list[str]] = []
+    for pattern in patterns:
+        if not pattern:
+            remaining.append(pattern)
+            continue
+        head = pattern[0]
+        if head == "**":
+            remaining.append(pattern)  # ** consumes this key and may consume more
+            if len(pattern) == 1:
+                remaining.append([])
+            else:
+                remaining.extend(_advance([pattern[1:]], key))  # ** consumes nothing
+        elif head == key or fnmatch.fnmatchcase(key, head):
+            remaining.append(pattern[1:])
+    return remaining
+
+
+def _include(value: Any, patterns: list[list[str]]) -> Any:
+    if any(not pattern for pattern in patterns):
+        return value
+    if isinstance(value, dict):
+        kept = {}
+        for key, item in value.items():
+            remaining = _advance(patterns, str(key))
+            if remaining:
+                filtered = _include(item, remaining)
+                if filtered is not _NOTHING:
+                    kept[key] = filtered
+        return kept if kept else _NOTHING
+    if isinstance(value, list):
+        kept_items = [filtered for filtered in (_include(item, patterns) for item in value) if filtered is not _NOTHING]
+        return kept_items if kept_items else _NOTHING
+    return _NOTHING  # a scalar where the path goes deeper
+
+
+def _exclude(value: Any, patterns: list[list[str]]) -> Any:
+    if isinstance(value, dict):
+        kept = {}
+        for key, item in value.items():
+            remaining = _advance(patterns, str(key))
+            if any(not pattern for pattern in remaining):
+                continue
+            kept[key] = _exclude(item, remaining) if remaining else item
+        return kept
+    if isinstance(value, list):
+        return [_exclude(item, patterns) for item in value]
+    return value
+
+
+def filtered_by_path(body: Any, filter_path: str) -> Any:
+    """OpenSearch's ``filter_path``: comma-separated dotted paths with ``*`` inside a segment,
+    ``**`` for any depth, arrays crossed element by element; ``-path`` excludes. Nothing matched
+    answers ``{}``. Applied by ``respond`` to every successful JSON answer."""
+    includes = [_split_filter(path) for path in filter_path.split(",") if path.strip() and not path.strip().startswith("-")]
+    excludes = [_split_filter(path.strip()[1:]) for path in filter_path.split(",") if path.strip().startswith("-")]
+    result = body
+    if includes:
+        result = _include(body, includes)
+        if result is _NOTHING:
+            return {}
+    if excludes:
+        result = _exclude(result, excludes)
+    return result
 
 
 def text_response(text: str, status: int = 200) -> Response:
@@ -103,5 +184,5 @@ def register_routes(app: Any, context: Any) -> None:
     search.register_routes(app, context)
 
 
-__all__ = ["ApiServices", "read_body", "read_json_body", "params", "register_routes", "respond", "services_of",
+__all__ = ["ApiServices", "filtered_by_path", "read_body", "read_json_body", "params", "register_routes", "respond", "services_of",
            "text_response", "unwrap"]

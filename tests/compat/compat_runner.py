@@ -325,11 +325,12 @@ class Runner:
         body = arguments.pop("body", None)
         if catch == "param":
             # a required path part is missing: the Java client refuses it before sending
+            # (newer specs give some APIs routes without those parts; the node must then answer 400)
             try:
                 self._route(api_name, arguments, body is not None)
             except StepFailure:
                 return
-            raise StepFailure(f"{api_name}: expected a missing-parameter error, but a route fits {sorted(arguments)}")
+            catch = "bad_request"
         method, path, used = self._route(api_name, arguments, body is not None)
         query = {key: _query_value(value) for key, value in arguments.items() if key not in used}
         if body is None:
