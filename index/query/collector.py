@@ -13,6 +13,7 @@ It must never compare across segments: that is merge.py's job.
 
 from __future__ import annotations
 
+import re
 from bisect import bisect_left
 from dataclasses import dataclass
 from typing import Any
@@ -45,6 +46,8 @@ class ResolvedSort:
     mode: str                 # min | max | sum | avg
     is_float: bool = False
     is_ip: bool = False       # keyword kind over ip's stored form: search_after/missing given as addresses
+    date_type: str | None = None      # "date" / "date_nanos": a search_after date string is parsed with
+    date_format: str | None = None    # the field's format (OpenSearch accepts the formatted sort value)
 
 
 def _ip_stored(resolved: ResolvedSort, value: Any) -> Any:
@@ -114,8 +117,11 @@ def resolve_sorts(request: SearchRequest, shard: ShardExecution) -> list[Resolve
             from index.query.planner import nanos_bound
 
             missing_value = nanos_bound(shard, sort_field.field, missing_value, None, None, round_up=False)
+        is_date = type_name in ("date", "date_nanos") and field_mapping is not None
         resolved.append(ResolvedSort(sort_field, kind, descending, missing_last, missing_value, mode,
-                                     is_float=type_name in _FLOAT_SORT_TYPES, is_ip=type_name == "ip"))
+                                     is_float=type_name in _FLOAT_SORT_TYPES, is_ip=type_name == "ip",
+                                     date_type=type_name if is_date else None,
+                                     date_format=getattr(field_mapping, "date_format", None) if is_date else None))
     return resolved
 
 
@@ -235,6 +241,23 @@ def _column(resolved: ResolvedSort, segment_execution: SegmentExecution, docs: n
     return _SegmentSortColumn(key, ordinals, has_value, terms=terms)
 
 
+_NUMBER_TEXT = re.compile(r"[+-]?\d+(\.\d+)?")
+
+
+def _parse_date_after(resolved: ResolvedSort, text: str) -> int:
+    """A search_after value given as a formatted date: epoch ms (date) or ns (date_nanos)."""
+    from index.errors import MapperParsingError
+    from index.mapping.dates import parse_date, parse_date_nanos
+
+    try:
+        if resolved.date_type == "date_nanos":
+            return parse_date_nanos(text, resolved.date_format or "strict_date_optional_time_nanos||epoch_millis")
+        return parse_date(text, resolved.date_format or "strict_date_optional_time||epoch_millis")
+    except MapperParsingError as error:
+        raise QueryShardError(f"search_after value [{text}] does not fit the sort on [{resolved.sort_field.field}]: "
+                              f"{error.reason}", field=resolved.sort_field.field) from None
+
+
 _EXACT_DOUBLE_INTEGER = 2 ** 53   # past it a double no longer tells neighbouring integers apart
 
 
@@ -282,6 +305,8 @@ def _after_key(resolved: ResolvedSort, column: _SegmentSortColumn, after_value: 
             return missing_key
     if resolved.kind == "keyword":
         return sign * _keyword_rank(column.terms or [], str(_ip_stored(resolved, after_value)))
+    if resolved.date_type is not None and isinstance(after_value, str) and not _NUMBER_TEXT.fullmatch(after_value):
+        after_value = _parse_date_after(resolved, after_value)
     try:
         if column.table is not None:
             return sign * _integer_rank(column.table, after_value)

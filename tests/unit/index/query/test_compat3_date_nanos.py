@@ -117,3 +117,24 @@ def test_sort_tells_apart_instants_one_nanosecond_apart(tmp_path):
     finally:
         shard.close()
     assert [hit["_id"] for hit in hits] == ["1", "2", "3"]
+
+
+def test_search_after_takes_a_formatted_date(tmp_path):
+    mapping = {"properties": {"ns": {"type": "date_nanos", "format": "yyyy-MM-dd HH:mm:ss.SSSSSS"},
+                              "ms": {"type": "date", "format": "yyyy-MM-dd HH:mm:ss.SSS"}}}
+    shard = Shard.open(tmp_path, ShardSettings(refresh_interval_seconds=None), Mapping.from_json(mapping),
+                       AnalysisRegistry.from_index_settings({}))
+    try:
+        shard.apply_as_primary([
+            IndexOperation("early", orjson.dumps({"ns": "2019-10-21 00:30:04.828740", "ms": "2019-10-21 00:30:04.828"})),
+            IndexOperation("late", orjson.dumps({"ns": "2019-10-21 08:30:04.828733", "ms": "2019-10-21 08:30:04.828"}))], 1)
+        shard.refresh()
+        searcher = shard.acquire_searcher()
+        nanos, _ = search(searcher, {"sort": [{"ns": "desc"}], "search_after": ["2019-10-21 08:30:04.828733"]})
+        millis, _ = search(searcher, {"sort": [{"ms": "desc"}], "search_after": ["2019-10-21 08:30:04.828"]})
+        exact, _ = search(searcher, {"sort": [{"ns": "desc"}], "search_after": [1571646604828733000]})
+    finally:
+        shard.close()
+    assert [(hit["_id"], hit["sort"]) for hit in nanos] == [("early", [1571617804828740000])]
+    assert [(hit["_id"], hit["sort"]) for hit in millis] == [("early", [1571617804828])]
+    assert [hit["_id"] for hit in exact] == ["early"]
