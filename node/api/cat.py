@@ -18,6 +18,7 @@ from typing import Any
 import orjson
 import trio
 
+from index.format import FORMAT_VERSION
 from node.api import params, respond, text_response
 from node.coordination.health import health_body, index_health, local_os_figures, master_node_id
 from node.coordination.resolve import IndicesOptions, resolve_indices
@@ -25,6 +26,11 @@ from node.coordination.stats import gather_copy_statistics, gather_recoveries, g
 from node.errors import IllegalArgumentError
 
 BYTE_UNITS = {"b": 1, "kb": 1024, "mb": 1024 ** 2, "gb": 1024 ** 3, "tb": 1024 ** 4, "pb": 1024 ** 5}
+
+
+# a segment's `version`: this build's segment file format (index/format.py) as a dotted number,
+# where OpenSearch shows the Lucene version that wrote the segment
+SEGMENT_FORMAT_VERSION = f"{FORMAT_VERSION}.0"
 
 
 @dataclass(frozen=True, slots=True)
@@ -145,6 +151,16 @@ def render_table(table: CatTable, query: dict[str, str]) -> Any:
                 parts.append(value.ljust(widths[i]))
         lines.append(" ".join(parts))
     return text_response("".join(line + "\n" for line in lines))
+
+
+def _base36(number: int) -> str:
+    digits = "0123456789abcdefghijklmnopqrstuvwxyz"
+    text = ""
+    while True:
+        number, remainder = divmod(number, 36)
+        text = digits[remainder] + text
+        if number == 0:
+            return text
 
 
 def _time_text(seconds: float) -> str:
@@ -546,7 +562,7 @@ def register(app: Any, services: Any) -> None:
                           Column("prirep", ("p", "pr")), Column("ip", ()), Column("segment", ("seg",)),
                           Column("generation", ("g", "gen"), numeric=True),
                           Column("docs.count", ("dc",), numeric=True), Column("docs.deleted", ("dd",), numeric=True),
-                          Column("size", ("si",), bytes_value=True), Column("size.memory", ("sm",), bytes_value=True),
+                          Column("size", ("si",), bytes_value=True), Column("size.memory", ("sm",), numeric=True),
                           Column("committed", ("ic",)), Column("searchable", ("is",)), Column("version", ("v",)),
                           Column("compound", ("ico",))])
         rows: list[dict[str, Any]] = []
@@ -560,10 +576,12 @@ def register(app: Any, services: Any) -> None:
             ip, _ = _node_host(state, node_id)
             for segment in payload["segments"]:
                 rows.append({"index": index_name, "shard": shard_number, "prirep": "p", "ip": ip,
-                             "segment": segment["segment"], "generation": segment["generation"],
+                             # named as _segments names them (_<generation in base 36>), as Lucene's _0, _1 ...
+                             "segment": f"_{_base36(int(segment['generation']))}",
+                             "generation": segment["generation"],
                              "docs.count": segment["docs.count"], "docs.deleted": segment["docs.deleted"],
                              "size": segment["size"], "size.memory": 0, "committed": True, "searchable": True,
-                             "version": "quidditch-1", "compound": False})
+                             "version": SEGMENT_FORMAT_VERSION, "compound": False})
 
         async with trio.open_nursery() as nursery:
             for name in names:

@@ -31,12 +31,18 @@ from typing import Any
 import trio
 from quart import request
 
+from index.format import FORMAT_VERSION
 from node.api import params, respond, text_response
 from node.api.cluster import selected_node_ids
 from node.coordination.resolve import IndicesOptions, resolve_indices
 from node.coordination.stats import gather_recoveries, recovery_percent
 
 SEGMENTS_TIMEOUT_SECONDS = 10.0
+
+
+# a segment's `version`: this build's segment file format (index/format.py) as a dotted number,
+# where OpenSearch shows the Lucene version that wrote the segment
+SEGMENT_FORMAT_VERSION = f"{FORMAT_VERSION}.0"
 
 
 def base36(number: int) -> str:
@@ -192,7 +198,7 @@ def register(app: Any, services: Any) -> None:
             segments = {f"_{base36(int(segment['generation']))}": {
                 "generation": int(segment["generation"]), "num_docs": int(segment["docs.count"]),
                 "deleted_docs": int(segment["docs.deleted"]), "size_in_bytes": int(segment["size"]),
-                "memory_in_bytes": 0, "committed": True, "search": True, "version": "quidditch-1",
+                "memory_in_bytes": 0, "committed": True, "search": True, "version": SEGMENT_FORMAT_VERSION,
                 "compound": False, "attributes": {}, "name": segment["segment"]}
                 for segment in answer["segments"]}
             indices_body[name]["shards"].setdefault(str(shard.shard_number), []).append({

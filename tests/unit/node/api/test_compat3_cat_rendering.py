@@ -46,3 +46,10 @@ async def test_cat_tables_of_things_quidditch_does_not_have_are_empty_and_nodeat
     assert body.split() == ["insertOrder", "timeInQueue", "priority", "source"]
     status, body = await api_node.request("GET", "/_cat/nodeattrs?format=json")
     assert status == 200 and isinstance(body, list)
+
+
+async def test_cat_segments_names_segments_as_lucene_and_shows_a_dotted_format_version(api_node):
+    await api_node.request("PUT", "/s1", {"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    await api_node.request("PUT", "/s1/_doc/1?refresh=true", {"a": 1})
+    status, body = await api_node.request("GET", "/_cat/segments/s1")
+    assert re.fullmatch(r"s1 0 p \S+ _0 0 1 0 \S+b 0 true true \d+\.\d+ false\n", body), repr(body)
