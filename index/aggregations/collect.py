@@ -15,7 +15,10 @@ Must never: parse JSON, render responses, or touch anything but the SegmentReade
   context.index_name        (optional) `_index` of top_hits hits, and the `_index` field
   context.shard_index       (optional) tie-break of top_hits hits across shards
 Without a mapping, a field's type is inferred from its doc values (keyword / long / double);
-dates then render as numbers and booleans as 0/1 — pass the mapping.
+dates then render as numbers and booleans as 0/1 — pass the mapping. With it, the segment is
+seen through `_SegmentWithIndexField`: `_index` as a keyword, date_nanos in milliseconds,
+fielddata text fields uninverted, unsigned_long as uint64; ip fields are keyword ordinals over
+their stored form (IP_KEY_FORMAT marks their states for render).
 """
 
 from __future__ import annotations

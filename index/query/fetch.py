@@ -1,9 +1,10 @@
 """The fetch phase: ShardHits of the final page → OpenSearch hit objects.
 
 Owns ``fetch_hits`` (``_index``, ``_id``, ``_score``, ``_source`` filtered by includes/excludes
-with wildcards, ``sort``, ``fields`` from docvalue_fields, ``highlight`` by the plain
-highlighter, ``_explanation`` when explain, ``_version``/``_seq_no``/``_primary_term`` on
-request), and ``filter_source``. A hit is found by its segment name and doc; if the snapshot
+with wildcards, ``sort`` (ip sort values shown as addresses), ``fields`` from docvalue_fields and
+from the ``fields`` option (values rendered by their type), ``highlight`` by the plain
+highlighter, ``matched_queries`` of named clauses, ``_explanation`` when explain,
+``_version``/``_seq_no``/``_primary_term`` on request), and ``filter_source``. A hit is found by its segment name and doc; if the snapshot
 changed since the query phase it is found again by ``_id``. It must never score or rank.
 """
 
