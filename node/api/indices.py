@@ -65,6 +65,24 @@ def settings_view(index: Any, query: dict[str, str], names: list[str] | None = N
     return nest_settings(flat)
 
 
+# mapping parameters GET _mapping/field?include_defaults=true fills in: index/mapping's own table of
+# the defaults it drops from stored mappings (the one source of truth; it has no public accessor yet)
+# plus the analyzer chain (an index's "default" analyzer; search and search-quote analyzers follow it)
+def _field_parameter_defaults(type_name: str) -> dict[str, Any]:
+    from index.mapping import mapping as mapping_module
+
+    return dict(getattr(mapping_module, "_PARAMETER_DEFAULTS", {}).get(type_name, {}))
+
+
+def field_mapping_with_defaults(definition: dict[str, Any]) -> dict[str, Any]:
+    filled = {**_field_parameter_defaults(str(definition.get("type"))), **definition}
+    if filled.get("type") == "text":
+        filled.setdefault("analyzer", "default")
+        filled.setdefault("search_analyzer", filled["analyzer"])
+        filled.setdefault("search_quote_analyzer", filled["search_analyzer"])
+    return filled
+
+
 # the defaults GET _settings?include_defaults=true reports: the index settings Quidditch reads, with
 # the value it uses when the index does not set them (index/shard.py ShardSettings and the
 # coordinator's limits), as strings like OpenSearch
@@ -213,8 +231,10 @@ def register(app: Any, services: Any) -> None:
                 if any(fnmatch.fnmatchcase(field_mapping.path, pattern) for pattern in patterns):
                     definition = _definition_at(mappings, field_mapping.path)
                     leaf = field_mapping.path.rsplit(".", 1)[-1]
-                    found[field_mapping.path] = {"full_name": field_mapping.path,
-                                                 "mapping": {leaf: definition or {"type": field_mapping.type}}}
+                    definition = dict(definition or {"type": field_mapping.type})
+                    if parse_boolean(query.get("include_defaults"), "include_defaults", False):
+                        definition = field_mapping_with_defaults(definition)
+                    found[field_mapping.path] = {"full_name": field_mapping.path, "mapping": {leaf: definition}}
             body[name] = {"mappings": found}
         return respond(body)
 

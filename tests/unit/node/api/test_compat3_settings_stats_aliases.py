@@ -129,3 +129,17 @@ async def test_nodes_stats_index_metric_keeps_only_those_sections_and_cluster_st
     assert set(entry["indices"]) == {"docs"}
     status, body = await api_node.request("GET", "/_cluster/stats")
     assert {"fielddata", "query_cache", "completion"} <= set(body["indices"])
+
+
+async def test_field_mapping_with_include_defaults_fills_the_parameters_left_out(api_node):
+    await api_node.request("PUT", "/fm", {"settings": {"number_of_shards": 1, "number_of_replicas": 0},
+                                          "mappings": {"properties": {"t": {"type": "text"},
+                                                                      "w": {"type": "text", "analyzer": "whitespace"},
+                                                                      "k": {"type": "keyword"}}}})
+    status, body = await api_node.request("GET", "/fm/_mapping/field/t,w,k?include_defaults=true")
+    mappings = body["fm"]["mappings"]
+    assert mappings["t"]["mapping"]["t"]["analyzer"] == "default"
+    assert mappings["w"]["mapping"]["w"]["search_analyzer"] == "whitespace"
+    assert mappings["k"]["mapping"]["k"]["index"] is True and mappings["k"]["mapping"]["k"]["doc_values"] is True
+    status, body = await api_node.request("GET", "/fm/_mapping/field/k")
+    assert body["fm"]["mappings"]["k"]["mapping"] == {"k": {"type": "keyword"}}
