@@ -1911,4 +1911,4 @@ class Shard:
         )
 
 
-__all__ = ["OperationsNotRetainedError", "Searcher", "Shard", "ShardSettings", "ShardStatistics", "UNASSIGNED_SEQ_NO"]
+__all__ = ["IndexBatchOutcome", "OperationsNotRetainedError", "Searcher", "Shard", "ShardSettings", "ShardStatistics", "UNASSIGNED_SEQ_NO"]
