@@ -674,16 +674,30 @@ def register(app: Any, services: Any) -> None:
                         unassigned += 1
                     else:
                         counts[shard_copy.node_id] = counts.get(shard_copy.node_id, 0) + 1
+        # disk.indices: what the copies each node holds take (their segments and logs)
+        copy_statistics = await gather_copy_statistics(services, sorted(state.indices))
+        index_bytes: dict[str, int] = {}
+        for (index_name, shard_number, allocation_id), statistics in copy_statistics.items():
+            shard = state.routing_table[index_name][shard_number]
+            shard_copy = shard.copy_with_allocation_id(allocation_id)
+            if shard_copy is not None and shard_copy.node_id is not None:
+                index_bytes[shard_copy.node_id] = index_bytes.get(shard_copy.node_id, 0) + \
+                    int(statistics.get("size_bytes", 0)) + int(statistics.get("translog_size_bytes", 0))
+        from node.api.cluster import selected_node_ids
+
+        wanted_nodes = set(selected_node_ids(services, node_filter)) if node_filter else set(state.nodes)
         for node_id, node in sorted(state.nodes.items()):
+            if node_id not in wanted_nodes:
+                continue
             host = node.http_address.rsplit(":", 1)[0]
             local = node_id == context.node_id
             total, available = figures["total_in_bytes"], figures["available_in_bytes"]
-            table.rows.append({"shards": counts.get(node_id, 0), "disk.indices": None,
+            table.rows.append({"shards": counts.get(node_id, 0), "disk.indices": index_bytes.get(node_id, 0),
                                "disk.used": total - available if local else None,
                                "disk.avail": available if local else None, "disk.total": total if local else None,
                                "disk.percent": int(100 * (total - available) / total) if local and total else None,
                                "host": host, "ip": host, "node": node.name})
-        if unassigned:
+        if unassigned and not node_filter:
             table.rows.append({"shards": unassigned, "node": "UNASSIGNED"})
         return render_table(table, query)
 

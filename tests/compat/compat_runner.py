@@ -279,12 +279,14 @@ class Runner:
         prepared = urllib.request.Request(url, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(prepared, timeout=REQUEST_TIMEOUT_SECONDS) as answer:
-                status, raw = answer.status, answer.read()
+                status, raw, content_type = answer.status, answer.read(), answer.headers.get("Content-Type", "")
         except urllib.error.HTTPError as error:
-            status, raw = error.code, error.read()
+            status, raw, content_type = error.code, error.read(), error.headers.get("Content-Type", "")
         text = raw.decode("utf-8", errors="replace")
         if method == "HEAD":
             return Response(status, status == 200, text)
+        if content_type.startswith("text/plain"):
+            return Response(status, text, text)  # _cat text: "1\n" is a body, not the number 1
         try:
             parsed = json.loads(text) if text.strip() else ""
         except ValueError:

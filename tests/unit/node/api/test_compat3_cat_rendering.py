@@ -53,3 +53,12 @@ async def test_cat_segments_names_segments_as_lucene_and_shows_a_dotted_format_v
     await api_node.request("PUT", "/s1/_doc/1?refresh=true", {"a": 1})
     status, body = await api_node.request("GET", "/_cat/segments/s1")
     assert re.fullmatch(r"s1 0 p \S+ _0 0 1 0 \S+b 0 true true \d+\.\d+ false\n", body), repr(body)
+
+
+async def test_cat_allocation_counts_the_bytes_of_the_copies_each_node_holds_and_filters_nodes(api_node):
+    await api_node.request("PUT", "/a1", {"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    await api_node.request("PUT", "/a1/_doc/1?refresh=true", {"a": 1})
+    status, body = await api_node.request("GET", "/_cat/allocation?h=shards,disk.indices&bytes=b&format=json")
+    assert body[0]["shards"] == "1" and int(body[0]["disk.indices"]) > 0
+    status, body = await api_node.request("GET", "/_cat/allocation/nobody?h=shards")
+    assert status == 200 and not body
