@@ -136,6 +136,11 @@ NODE_INFO_METRICS = frozenset(("settings", "os", "process", "jvm", "thread_pool"
                                "ingest", "aggregations", "indices", "search_pipelines"))
 
 
+def _this_node_attributes(services: Any) -> dict[str, Any]:
+    node = services.state.nodes.get(services.context.node_id)
+    return dict(node.attributes) if node is not None else {}
+
+
 def node_info_body(services: Any, node: Any, metadata_status: Any) -> dict[str, Any]:
     host = node.http_address.rsplit(":", 1)[0]
     return {"name": node.name, "transport_address": node.transport_address, "host": host, "ip": host,
@@ -342,7 +347,11 @@ def register(app: Any, services: Any) -> None:
                                      "quidditch.search.max_in_flight_requests": "256",
                                      "quidditch.write.max_in_flight_bytes": str(256 * 1024 * 1024),
                                      "quidditch.bulk.max_operations": "100000",
-                                     "quidditch.replication.copy_removal_timeout": "20s"})
+                                     "quidditch.replication.copy_removal_timeout": "20s",
+                                     # this node's own settings, as OpenSearch lists node settings among defaults
+                                     "cluster.name": state.cluster_name, "node.name": context.node_name,
+                                     **{f"node.attr.{name}": str(value) for name, value in
+                                        _this_node_attributes(services).items()}})
         return respond(body)
 
     @app.route("/_cluster/settings", methods=["PUT"])

@@ -143,3 +143,11 @@ async def test_field_mapping_with_include_defaults_fills_the_parameters_left_out
     assert mappings["k"]["mapping"]["k"]["index"] is True and mappings["k"]["mapping"]["k"]["doc_values"] is True
     status, body = await api_node.request("GET", "/fm/_mapping/field/k")
     assert body["fm"]["mappings"]["k"]["mapping"] == {"k": {"type": "keyword"}}
+
+
+async def test_cluster_settings_defaults_list_this_nodes_name_and_attributes(api_node):
+    status, body = await api_node.request("GET", "/_cluster/settings?include_defaults=true&flat_settings=true")
+    assert body["defaults"]["cluster.name"] == "test-cluster"
+    node = api_node.state.nodes.get(api_node.context.node_id)
+    expected = {f"node.attr.{name}": str(value) for name, value in (node.attributes if node else {}).items()}
+    assert {key: value for key, value in body["defaults"].items() if key.startswith("node.attr.")} == expected
