@@ -416,6 +416,13 @@ def register(app: Any, services: Any) -> None:
                                                             0, minimum=0) or 0)
         outcome = await single_write(services, item, query, return_sources=source_filter.fetch)
         body, status = render_write(outcome)
+        if status == 409 and "upsert" not in update_body and not update_body.get("doc_as_upsert") and \
+                "but no document was found" in str(body.get("error", {}).get("reason", "")):
+            # OpenSearch's update reads the document first: a missing one is 404 document_missing_exception
+            # even with if_seq_no (index/shard.py checks the sequence number first; reported to its owner)
+            error = {key: value for key, value in body["error"].items() if key != "root_cause"}
+            error.update(type="document_missing_exception", reason=f"[{document_id}]: document missing")
+            body, status = {"error": {"root_cause": [dict(error)], **error}, "status": 404}, 404
         if "error" not in body and source_filter.fetch and outcome.source is not None:
             body["get"] = {"_seq_no": body["_seq_no"], "_primary_term": body["_primary_term"], "found": True,
                            "_source": filtered_source(outcome.source, source_filter)}

@@ -151,3 +151,13 @@ async def test_cluster_settings_defaults_list_this_nodes_name_and_attributes(api
     node = api_node.state.nodes.get(api_node.context.node_id)
     expected = {f"node.attr.{name}": str(value) for name, value in (node.attributes if node else {}).items()}
     assert {key: value for key, value in body["defaults"].items() if key.startswith("node.attr.")} == expected
+
+
+async def test_an_update_with_if_seq_no_of_a_missing_document_is_document_missing(api_node):
+    await api_node.request("PUT", "/u3", {"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    status, body = await api_node.request("POST", "/u3/_update/1?if_seq_no=1&if_primary_term=1", {"doc": {"a": 1}})
+    assert status == 404 and body["error"]["type"] == "document_missing_exception"
+    assert body["error"]["reason"] == "[1]: document missing"
+    await api_node.request("PUT", "/u3/_doc/1", {"a": 0})
+    status, body = await api_node.request("POST", "/u3/_update/1?if_seq_no=99&if_primary_term=1", {"doc": {"a": 1}})
+    assert status == 409 and body["error"]["type"] == "version_conflict_engine_exception"
