@@ -678,7 +678,7 @@ def _render_rare_terms(node, state):
         _consume_buckets(len(chosen), node)
         buckets = []
         for key, bucket in chosen:
-            rendered = {"key": key}
+            rendered = {"key": _display_key(key, state.value_type, state.date_format)}
             formatted = _format_value(key, state.value_type, state.date_format)
             if formatted is not None:
                 rendered["key_as_string"] = formatted
@@ -693,7 +693,7 @@ def _render_rare_terms(node, state):
     buckets = []
     for position in ordered:
         key = state.keys[position]
-        bucket = {"key": key}
+        bucket = {"key": _display_key(key, state.value_type, state.date_format)}
         formatted = _format_value(key, state.value_type, state.date_format)
         if formatted is not None:
             bucket["key_as_string"] = formatted

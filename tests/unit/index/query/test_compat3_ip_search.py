@@ -182,3 +182,12 @@ def test_a_regex_on_ip_names_the_aggregation_as_opensearch(searcher):
 def test_the_fields_option_shows_ip_values_as_canonical_addresses(searcher):
     hits, _ = search(searcher, {"query": {"ids": {"values": ["4"]}}, "fields": ["ip"]})
     assert hits[0]["fields"] == {"ip": ["10.0.0.1", "2001:db8::1"]}
+
+
+def test_rare_terms_on_ip_shows_addresses(searcher):
+    _, aggregations = search(searcher, {"size": 0, "aggs": {"r": {"rare_terms": {"field": "ip", "exclude": ["::1"]}}}})
+    assert [bucket["key"] for bucket in aggregations["r"]["buckets"]] == [
+        "10.0.0.1", "192.168.0.1", "192.168.0.7", "2001:db8::1"]
+    _, with_sub = search(searcher, {"size": 0, "aggs": {"r": {"rare_terms": {"field": "ip", "include": ["::1"]},
+                                                               "aggs": {"s": {"sum": {"field": "v"}}}}}})
+    assert with_sub["r"]["buckets"] == [{"key": "::1", "doc_count": 1, "s": {"value": 1.0}}]
