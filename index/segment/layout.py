@@ -158,7 +158,9 @@ class SectionReader:
         dtype = np.dtype(entry[3])
         if len(entry) < 6:     # stored as it is (every format 1 section)
             return np.frombuffer(self.bytes(name), dtype=dtype)
-        return _unpack_integers(self.bytes(name), dtype, entry[5], self.array, name)
+        values = _unpack_integers(self.bytes(name), dtype, entry[5], self.array, name)
+        values.flags.writeable = False     # as read-only as an unpacked section's frombuffer view
+        return values
 
     def strings(self, name: str) -> list[str]:
         return decode_strings(self.bytes(name + ".blob"), self.array(name + ".offsets"))

@@ -78,3 +78,13 @@ def test_an_unknown_packing_is_a_named_error():
     writer.sections["values"][5] = ["zigzag", "|u1"]
     with pytest.raises(ValueError, match="'values': unknown integer packing 'zigzag'"):
         read_back(writer).array("values")
+
+
+def test_a_packed_array_reads_back_read_only_like_an_unpacked_one():
+    writer = SectionWriter()
+    writer.add_array("packed", np.arange(10, dtype=np.int64))
+    writer.add_array("plain", np.asarray([0.5, 1.5]))
+    reader = read_back(writer)
+    assert reader.sections["packed"][5][0] == "delta"
+    assert not reader.array("packed").flags.writeable
+    assert not reader.array("plain").flags.writeable
