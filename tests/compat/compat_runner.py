@@ -324,6 +324,9 @@ class Runner:
         arguments = self.resolve(dict(arguments or {}))
         # a null argument is an absent one (`index: null` asks for the route without an index)
         arguments = {key: value for key, value in arguments.items() if value is not None}
+        # `ignore: 404` (or a list): the client's own parameter — those statuses are not errors
+        ignored = arguments.pop("ignore", [])
+        ignored_statuses = {int(status) for status in (ignored if isinstance(ignored, list) else [ignored])}
         body = arguments.pop("body", None)
         if catch == "param":
             # a required path part is missing: the Java client refuses it before sending
@@ -351,7 +354,8 @@ class Runner:
         self.last = response
         if catch is not None:
             self._check_catch(catch, response, api_name)
-        elif response.status >= 400 and not (method == "HEAD" and response.status == 404):
+        elif response.status >= 400 and not (method == "HEAD" and response.status == 404) and \
+                response.status not in ignored_statuses:
             raise StepFailure(f"{api_name} {method} {path}: expected success, got {response.status}: "
                               f"{response.text[:500]}")
 
