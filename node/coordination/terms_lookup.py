@@ -105,9 +105,12 @@ def values_at_path(source: Any, dotted_path: str) -> list[Any]:
 
 
 def _lookups_in(node: Any, found: dict[LookupKey, None]) -> None:
+    # only objects and arrays are walked, and never the value lists of a terms query: a search body
+    # with a 65,536-term list costs one dict look-up here, not 65,536 calls
     if isinstance(node, list):
         for item in node:
-            _lookups_in(item, found)
+            if isinstance(item, (dict, list)):
+                _lookups_in(item, found)
         return
     if not isinstance(node, dict):
         return
@@ -117,7 +120,10 @@ def _lookups_in(node: Any, found: dict[LookupKey, None]) -> None:
                 if is_lookup(field_name, field_value):
                     index, document_id, _, routing = parse_lookup(field_name, field_value)
                     found[(index, document_id, routing)] = None
-        _lookups_in(value, found)
+                elif isinstance(field_value, dict):
+                    _lookups_in(field_value, found)
+        elif isinstance(value, (dict, list)):
+            _lookups_in(value, found)
 
 
 def _replaced(node: Any, terms_by_key: dict[LookupKey, dict | None]) -> Any:
