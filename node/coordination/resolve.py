@@ -85,6 +85,7 @@ def resolve_indices(state: Any, expression: str | None, options: IndicesOptions 
         parts = ["*"]
     resolved: dict[str, None] = {}
     saw_wildcard = False
+    hidden_aliases: set[str] | None = None
     for position, part in enumerate(parts):
         if part.startswith("-") and position > 0 and (saw_wildcard or resolved):
             pattern = part[1:]
@@ -103,7 +104,9 @@ def resolve_indices(state: Any, expression: str | None, options: IndicesOptions 
                     resolved[name] = None
             for alias in sorted(state.all_alias_names()):
                 if fnmatch.fnmatchcase(alias, part):
-                    if _alias_is_hidden(state, alias) and not _wildcard_may_match_hidden(part, alias, options):
+                    if hidden_aliases is None:
+                        hidden_aliases = _hidden_alias_names(state)  # once per call, only when needed
+                    if alias in hidden_aliases and not _wildcard_may_match_hidden(part, alias, options):
                         continue
                     for name in state.resolve_alias(alias):
                         if _matches_state(state.indices[name], options):
@@ -124,8 +127,9 @@ def resolve_indices(state: Any, expression: str | None, options: IndicesOptions 
     return list(resolved)
 
 
-def _alias_is_hidden(state: Any, alias_name: str) -> bool:
-    return any(getattr(index.aliases.get(alias_name), "is_hidden", None) is True for index in state.indices.values())
+def _hidden_alias_names(state: Any) -> set[str]:
+    return {alias_name for index in state.indices.values() for alias_name, alias in index.aliases.items()
+            if getattr(alias, "is_hidden", None) is True}
 
 
 @dataclass(frozen=True, slots=True)
