@@ -58,7 +58,9 @@ def load_tests(tests_directory: Path) -> list[YamlTest]:
     loaded = []
     for path in sorted(tests_directory.rglob("*.yml")):
         relative = path.relative_to(tests_directory).as_posix()
-        documents = [document for document in yaml.load_all(path.read_text(), Loader=_NoTimestampLoader) if document]
+        # a document that is not a mapping (a stray top-level list) names no test: left out
+        documents = [document for document in yaml.load_all(path.read_text(), Loader=_NoTimestampLoader)
+                     if isinstance(document, dict) and document]
         setup: tuple = ()
         teardown: tuple = ()
         requires: dict = {}
