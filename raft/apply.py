@@ -430,7 +430,23 @@ def _alias_from_body(alias_name: str, body: dict[str, Any]) -> AliasMetadata:
         is_write_index=is_write_index, is_hidden=is_hidden)
 
 
+def _check_hidden_aliases(state: ClusterState) -> None:
+    """An alias is hidden on every one of its indices or on none (OpenSearch's rule)."""
+    hidden_on: dict[str, list[str]] = {}
+    visible_on: dict[str, list[str]] = {}
+    for index in state.indices.values():
+        for alias in index.aliases.values():
+            (hidden_on if alias.is_hidden else visible_on).setdefault(alias.alias, []).append(index.name)
+    for alias_name in sorted(set(hidden_on) & set(visible_on)):
+        raise _Rejection("illegal_state_exception",
+                         f"alias [{alias_name}] has is_hidden set to true on indices "
+                         f"[{','.join(sorted(hidden_on[alias_name]))}] but does not have is_hidden set to true on "
+                         f"indices [{','.join(sorted(visible_on[alias_name]))}]; alias must have the same is_hidden "
+                         f"setting on all indices")
+
+
 def _check_write_indices(state: ClusterState) -> None:
+    _check_hidden_aliases(state)
     write_indices: dict[str, list[str]] = {}
     for index in state.indices.values():
         for alias in index.aliases.values():

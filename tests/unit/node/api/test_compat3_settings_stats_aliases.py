@@ -161,3 +161,16 @@ async def test_an_update_with_if_seq_no_of_a_missing_document_is_document_missin
     await api_node.request("PUT", "/u3/_doc/1", {"a": 0})
     status, body = await api_node.request("POST", "/u3/_update/1?if_seq_no=99&if_primary_term=1", {"doc": {"a": 1}})
     assert status == 409 and body["error"]["type"] == "version_conflict_engine_exception"
+
+
+async def test_an_alias_is_hidden_on_all_its_indices_or_on_none(api_node):
+    for name in ("h1", "h2"):
+        await api_node.request("PUT", f"/{name}", {"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    await api_node.request("PUT", "/h1/_alias/ha", {"is_hidden": True})
+    status, body = await api_node.request("PUT", "/h2/_alias/ha")
+    assert status >= 400 and body["error"]["type"] == "illegal_state_exception"
+    assert body["error"]["reason"] == ("alias [ha] has is_hidden set to true on indices [h1] but does not have "
+                                       "is_hidden set to true on indices [h2]; alias must have the same is_hidden "
+                                       "setting on all indices")
+    status, _ = await api_node.request("PUT", "/h2/_alias/ha", {"is_hidden": True})
+    assert status == 200
