@@ -2,8 +2,7 @@
 
 Spawns one real worker whose method table is this module's ``SHARD_METHODS`` (no shard_service
 needed): the built-in ``ping`` (answered inline, on the worker's reading thread) and ``echo``
-(run on a worker method thread, as every write is, and a search when the worker is busy:
-this tool's module lists no ``INLINE_WHEN_IDLE_METHODS``). Warms up, then times sequential
+(run on a worker method thread, as every search and write is). Warms up, then times sequential
 calls of each, calls from 8 concurrent callers, and a 10 MB body echo; beside wall time it
 reports CPU per call of the front (this process) and of the worker (/proc). A measuring tool
 only: it must never be imported by the node (the worker imports it only when this tool names it

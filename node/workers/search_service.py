@@ -371,9 +371,6 @@ SEARCH_METHODS: dict[str, SearchMethod] = {
 
 # cheap and never blocking: answered on the worker loop without a thread hop
 INLINE_METHODS: frozenset[str] = frozenset({"open_reader_context", "close_reader_context", "release_fetch"})
-# answered by the worker's reading thread when no other request is outstanding there (ADR 0260:
-# the thread hop cost ~100 µs of worker CPU per shard call and bought no overlap on an idle worker)
-INLINE_WHEN_IDLE_METHODS: frozenset[str] = frozenset({"search_shard", "fetch", "count"})
 
 
 def _warm_up_analysis() -> None:

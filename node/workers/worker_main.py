@@ -5,8 +5,7 @@ cluster secret (hex) on stdin. It serves framed requests from the front without 
 (ADR 0215): the main thread reads frames and answers the cheap inline methods itself; each other
 shard method (shard_service.SHARD_METHODS, owned by node-api) runs on one of a few long-lived
 threads that writes its own reply, so several requests — an fsync-bound bulk and a search —
-overlap; a search's shard phases arriving while nothing else is outstanding are answered by the
-reading thread itself (ADR 0260). It exits when the front closes the socket (or dies):
+overlap. It exits when the front closes the socket (or dies):
 that is the only way it ends, so it ignores SIGINT/SIGTERM sent to the process group and lets the
 front order the shutdown (close every shard first).
 
@@ -22,7 +21,6 @@ import os
 import signal
 import socket
 import sys
-import threading
 from pathlib import Path
 from typing import Any, Callable
 
@@ -101,76 +99,14 @@ def method_handler(registry: ShardRegistry, methods: dict[str, ShardMethod]):
     return handle
 
 
-def load_inline_when_idle_methods(methods_module: str = DEFAULT_METHODS_MODULE) -> frozenset[str]:
-    """Methods the reading thread runs itself when nothing else is in flight (ADR 0260):
-    search_service's ``INLINE_WHEN_IDLE_METHODS`` for the node's own methods, else the named
-    module's (a test double's)."""
-    module_name = "node.workers.search_service" if methods_module == DEFAULT_METHODS_MODULE else methods_module
-    try:
-        module = importlib.import_module(module_name)
-    except ModuleNotFoundError as error:
-        if error.name != module_name:
-            raise
-        return frozenset()
-    return frozenset(getattr(module, "INLINE_WHEN_IDLE_METHODS", ()))
-
-
-class ReaderThreadDispatch:
-    """Which requests the reading thread answers itself: the cheap ``inline_methods`` always, and
-    ``inline_when_idle`` methods (a search's shard phases) when no request handed to a method
-    thread is still outstanding — then a thread hop would buy no overlap, only its cost (~100 µs
-    of worker CPU and a thread wake-up per shard call, ADR 0260). While the reader runs one, the
-    next frames wait in the socket; anything arriving while others are outstanding is queued as
-    before, so a search never waits behind a bulk and a bulk only waits for a search that began
-    on an idle worker.
-
-    ``on_reader_thread`` is serve_rpc_blocking's per-frame decision (called once per request,
-    on the reading thread); ``wrap`` counts the queued requests until their handler returns."""
-
-    def __init__(self, inline_methods: frozenset[str], inline_when_idle: frozenset[str]) -> None:
-        self.inline_methods = inline_methods
-        self.inline_when_idle = inline_when_idle
-        self.lock = threading.Lock()
-        self.outstanding = 0              # handed to method threads, not yet answered
-        self.reader_thread: threading.Thread | None = None
-        self.answered_inline_when_idle = 0
-
-    def on_reader_thread(self, method: str) -> bool:
-        if method in self.inline_methods:
-            return True
-        with self.lock:
-            if method in self.inline_when_idle and self.outstanding == 0:
-                self.answered_inline_when_idle += 1
-                return True
-            self.outstanding += 1
-            return False
-
-    def wrap(self, handle: Callable[[str, dict, bytes], tuple[dict, bytes]]):
-        def counted(method: str, payload: dict, body: bytes) -> tuple[dict, bytes]:
-            if threading.current_thread() is self.reader_thread:
-                return handle(method, payload, body)
-            try:
-                return handle(method, payload, body)
-            finally:
-                with self.lock:
-                    self.outstanding -= 1
-
-        return counted
-
-
 def serve_front(frames: BlockingFrameSocket, registry: ShardRegistry, methods: dict[str, ShardMethod],
-                threads: int, logger: logging.Logger, inline_methods: frozenset[str] = frozenset(),
-                inline_when_idle: frozenset[str] = frozenset()) -> ReaderThreadDispatch:
-    """Answer the front until it closes the socket. The calling thread reads frames and answers the
-    cheap ``inline_methods`` itself, and the ``inline_when_idle`` ones when nothing else is
-    outstanding; every other request runs on one of ``threads`` long-lived threads that sends its
-    own reply (ADR 0215: a trio thread hop per request cost the worker several times the search
-    itself). Returns the dispatch (its counters) once the front closed the socket."""
-    dispatch = ReaderThreadDispatch(inline_methods, inline_when_idle)
-    dispatch.reader_thread = threading.current_thread()
-    serve_rpc_blocking(frames, dispatch.wrap(method_handler(registry, methods)), logger, threads,
-                       on_reader_thread=dispatch.on_reader_thread)
-    return dispatch
+                threads: int, logger: logging.Logger, inline_methods: frozenset[str] = frozenset()) -> None:
+    """Answer the front until it closes the socket. The main thread reads frames and answers the
+    cheap ``inline_methods`` itself; every other method runs on one of ``threads`` long-lived
+    threads that sends its own reply (ADR 0215: a trio thread hop per request cost the worker
+    several times the search itself)."""
+    serve_rpc_blocking(frames, method_handler(registry, methods), logger, threads,
+                       on_reader_thread=inline_methods.__contains__)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -205,8 +141,7 @@ def main(argv: list[str] | None = None) -> int:
     logger.info("worker started", extra={"fields": {"pid": os.getpid(), "methods": sorted(methods)}})
     try:
         serve_front(frames, registry, methods, arguments.threads, logger,
-                    load_inline_methods(arguments.methods_module),
-                    load_inline_when_idle_methods(arguments.methods_module))
+                    load_inline_methods(arguments.methods_module))
     finally:
         registry.close_all(logger)
         frames.close()
