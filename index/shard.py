@@ -636,7 +636,7 @@ class Shard:
         batch = _PlainIndexBatch(document_ids, sources, None, op_types if has_create else None, has_create,
                                  auto_id_positions)
         with _cyclic_gc_paused():
-            parsed_sources = self._parse_index_sources(sources)
+            parsed_sources = self._parse_index_sources(sources, document_ids)
             with self._lock:
                 self._check_open()
                 if primary_term < self._max_primary_term:
@@ -691,11 +691,12 @@ class Shard:
             numbers = range(len(operations))
         else:
             numbers = [number for number, operation in enumerate(operations) if isinstance(operation, IndexOperation)]
-        return dict(zip(numbers, self._parse_index_sources([operations[number].source for number in numbers])))
+        return dict(zip(numbers, self._parse_index_sources([operations[number].source for number in numbers],
+                                                           [operations[number].document_id for number in numbers])))
 
-    def _parse_index_sources(self, sources: list[Any]) -> list[Any]:
-        """Each source's parsed values or its MapperParsingError/IndexEngineError, in order; raises
-        MappingUpdateRequired (the union) when any needs fields the mapping lacks."""
+    def _parse_index_sources(self, sources: list[Any], document_ids: Sequence[str | None]) -> list[Any]:
+        """Each source's parsed values or its MapperParsingError/IndexEngineError (naming its document
+        id), in order; raises MappingUpdateRequired (the union) when any needs fields the mapping lacks."""
         mapping = self.mapping
         try:
             loaded: list[Any] | None = list(map(orjson.loads, sources))
@@ -712,9 +713,11 @@ class Shard:
         for position in [position for position, values in enumerate(flat_values) if values is None]:
             try:
                 if loaded is None:
-                    parsed_sources[position] = self._parse(sources[position], early_updates, mapping)
+                    parsed_sources[position] = self._parse(sources[position], early_updates, mapping,
+                                                           document_ids[position])
                 else:
-                    parsed_sources[position] = self._parse_loaded(loaded[position], early_updates, mapping)
+                    parsed_sources[position] = self._parse_loaded(loaded[position], early_updates, mapping,
+                                                                  document_ids[position])
             except (MapperParsingError, IndexEngineError) as error:
                 if isinstance(error, MappingUpdateRequired):
                     raise
@@ -882,19 +885,21 @@ class Shard:
             raise MappingUpdateRequired(mapping_updates)
         return prepared
 
-    def _parse(self, source: bytes, mapping_updates: dict, mapping: Any = None) -> dict | None:
+    def _parse(self, source: bytes, mapping_updates: dict, mapping: Any = None,
+               document_id: str | None = None) -> dict | None:
         try:
             parsed_json = orjson.loads(source)
         except orjson.JSONDecodeError as error:
             raise MapperParsingError(f"failed to parse: the source is not valid JSON: {error}") from None
-        return self._parse_loaded(parsed_json, mapping_updates, mapping)
+        return self._parse_loaded(parsed_json, mapping_updates, mapping, document_id)
 
-    def _parse_loaded(self, parsed_json: Any, mapping_updates: dict, mapping: Any = None) -> dict | None:
+    def _parse_loaded(self, parsed_json: Any, mapping_updates: dict, mapping: Any = None,
+                      document_id: str | None = None) -> dict | None:
         if not isinstance(parsed_json, dict):
             raise MapperParsingError(
                 f"failed to parse: the source must be a JSON object, got {type(parsed_json).__name__}")
         try:
-            return (mapping or self.mapping).parse_document(parsed_json).values
+            return (mapping or self.mapping).parse_document(parsed_json, document_id).values
         except MappingUpdateRequired as required:
             _merge_mapping_updates(mapping_updates, required.update)
             return None
@@ -936,7 +941,7 @@ class Shard:
     def _prepare_index(self, operation: IndexOperation, current, primary_term: int, seq_no: int,
                        mapping_updates: dict, parsed: Any = _LOOK_IT_UP) -> _Prepared:
         if parsed is _LOOK_IT_UP:
-            values = self._parse(operation.source, mapping_updates)
+            values = self._parse(operation.source, mapping_updates, None, operation.document_id)
         elif isinstance(parsed, BaseException):
             raise parsed
         else:
@@ -995,7 +1000,7 @@ class Shard:
             return _Prepared(OperationResult(document_id, "noop", state.seq_no, state.primary_term, state.version,
                                              source=old_source))
         new_source = orjson.dumps(merged)
-        values = self._parse(new_source, mapping_updates)
+        values = self._parse(new_source, mapping_updates, None, document_id)
         version = state.version + 1
         replicated = ReplicatedOperation("index", seq_no, primary_term, version, document_id, new_source,
                                          routing=operation.routing)

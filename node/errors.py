@@ -199,6 +199,9 @@ def error_fields(error: BaseException, index_name: str | None = None, index_uuid
         for name in RENDERED_DETAIL_FIELDS:
             if name in details:
                 fields[name] = details[name]
+    cause = error_cause(error)
+    if cause is not None:
+        fields["caused_by"] = cause
     if isinstance(error, IndexEngineError) or shard_number is not None:
         if index_uuid is not None:
             fields.setdefault("index_uuid", index_uuid)
@@ -209,10 +212,31 @@ def error_fields(error: BaseException, index_name: str | None = None, index_uuid
     return fields
 
 
+def error_cause(error: BaseException) -> dict[str, Any] | None:
+    """The ``caused_by`` object OpenSearch nests in an error, from an engine error's details.
+
+    The engine records a cause either as an OpenSearch cause object or, for a value that failed to
+    parse, as the underlying message — which OpenSearch reports as an illegal_argument_exception.
+    """
+    details = getattr(error, "details", None)
+    cause = details.get("caused_by") if isinstance(details, dict) else None
+    if isinstance(cause, dict):
+        return cause
+    if isinstance(cause, str) and cause:
+        return {"type": "illegal_argument_exception", "reason": cause}
+    return None
+
+
 def error_body(error: BaseException, index_name: str | None = None, index_uuid: str | None = None,
                shard_number: int | None = None) -> dict[str, Any]:
-    fields = error_fields(error, index_name, index_uuid, shard_number)
-    return {"error": {"root_cause": [dict(fields)], **fields}, "status": error_status(error)}
+    return error_envelope(error_fields(error, index_name, index_uuid, shard_number), error_status(error))
+
+
+def error_envelope(fields: dict[str, Any], status: int) -> dict[str, Any]:
+    """``{"error": {"root_cause": [...], **fields}, "status"}`` for an error object's fields."""
+    # OpenSearch's root_cause lists the failure without its nested cause
+    root_cause = {name: value for name, value in fields.items() if name != "caused_by"}
+    return {"error": {"root_cause": [root_cause], **fields}, "status": status}
 
 
 def error_response_bytes(error: BaseException, **context: Any) -> tuple[int, bytes]:
@@ -227,9 +251,11 @@ def item_error(error: BaseException, index_name: str | None, index_uuid: str | N
 
 
 def remote_error_fields(error_type: str, reason: str, index_name: str | None, index_uuid: str | None,
-                        shard_number: int | None) -> dict[str, Any]:
-    """An error that arrived as (type, reason) from a worker, shaped like ``item_error``."""
+                        shard_number: int | None, caused_by: dict[str, Any] | None = None) -> dict[str, Any]:
+    """An error that arrived as (type, reason[, caused_by]) from a worker, shaped like ``item_error``."""
     fields: dict[str, Any] = {"type": error_type, "reason": reason}
+    if caused_by:
+        fields["caused_by"] = caused_by
     if index_uuid is not None:
         fields["index_uuid"] = index_uuid
     if shard_number is not None:

@@ -30,7 +30,7 @@ from node.coordination.values import parse_boolean, parse_integer, parse_time_se
 from node.coordination.writes import WriteRequest, execute_writes, parse_source_object
 from node.errors import (
     ActionRequestValidationError, ApiError, IllegalArgumentError, IndexNotFoundError, NotSupportedError,
-    index_not_found_fields,
+    error_envelope, index_not_found_fields,
 )
 from raft.routing import shard_for_document
 
@@ -117,8 +117,7 @@ def render_write(outcome: Any) -> tuple[dict, int]:
     body = dict(outcome.body)
     status = int(body.pop("status", 200))
     if "error" in body:
-        error = body["error"]
-        return {"error": {"root_cause": [dict(error)], **error}, "status": status}, status
+        return error_envelope(body["error"], status), status
     return body, status
 
 
@@ -422,7 +421,7 @@ def register(app: Any, services: Any) -> None:
             # even with if_seq_no (index/shard.py checks the sequence number first; reported to its owner)
             error = {key: value for key, value in body["error"].items() if key != "root_cause"}
             error.update(type="document_missing_exception", reason=f"[{document_id}]: document missing")
-            body, status = {"error": {"root_cause": [dict(error)], **error}, "status": 404}, 404
+            body, status = error_envelope(error, 404), 404
         if "error" not in body and source_filter.fetch and outcome.source is not None:
             body["get"] = {"_seq_no": body["_seq_no"], "_primary_term": body["_primary_term"], "found": True,
                            "_source": filtered_source(outcome.source, source_filter)}

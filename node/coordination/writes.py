@@ -291,7 +291,7 @@ async def _write_to_shard(services: Any, index_name: str, shard_number: int, bat
                     "_index": index_name, "_id": item.get("_id") or request.document_id,
                     "status": STATUS_BY_OPENSEARCH_TYPE.get(error_type, 500),
                     "error": remote_error_fields(error_type, item["error"]["reason"], index_name, index.uuid,
-                                                 shard_number)})
+                                                 shard_number, item["error"].get("caused_by"))})
                 continue
             result = item["result"]
             record_write_counters(counters, request.action, result, False, per_item_millis)
@@ -548,12 +548,13 @@ async def _write_columns_to_shard(services: Any, index_name: str, shard_number: 
         counts = (Counter(zip(actions, result_column)) if uniform_action is None else
                   Counter({(uniform_action, result): number for result, number in Counter(result_column).items()}))
     failed = results.get("errors") or []
-    for position, error_type, reason in failed:
+    for position, error_type, reason, *cause in failed:
         action = actions[position]
         items[position] = orjson.dumps({action: {
             "_index": index_name, "_id": document_ids[position],
             "status": STATUS_BY_OPENSEARCH_TYPE.get(error_type, 500),
-            "error": remote_error_fields(error_type, reason, index_name, index.uuid, shard_number)}})
+            "error": remote_error_fields(error_type, reason, index_name, index.uuid, shard_number,
+                                         cause[0] if cause else None)}})
         counts[(action, result_column[position])] -= 1
         counts[(action, error_type)] += 1
     _record_columnar_counts(services, index_name, counts, elapsed_millis / max(1, len(actions)))

@@ -16,7 +16,7 @@ Wire shapes (payload keys; ``index_uuid`` and ``shard_number`` are added by the 
                     → {"results": [...]} | {"mapping_update": {...}} | {"stale_mapping": v}
                     or, instead of items, columns {actions ("index"|"create", or one per item),
                     ids, lengths} (index/create only) → "results" is then columns {result,
-                    seq_no, version, primary_term, errors [[position, type, reason]]}
+                    seq_no, version, primary_term, errors [[position, type, reason, caused_by]]}
     get             id, realtime → {"found", "_seq_no", "_primary_term", "_version"}, body=_source
     mget            ids, realtime → {"docs": [...meta, "length"]}, body = sources concatenated
     refresh, flush, force_merge (max_num_segments), stats, segments
@@ -64,6 +64,7 @@ from index.operations import (
     DeleteOperation, IndexOperation, ReplicatedOperation, UpdateOperation, frozen_dataclass_builder,
 )
 from index.shard import OperationsNotRetainedError, Shard
+from node.errors import error_cause
 from node.coordination.values import parse_time_seconds, shard_settings_from_index_settings
 from node.coordination.writes import cyclic_gc_paused
 from node.workers.registry import ShardRegistry
@@ -261,8 +262,7 @@ def write(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, by
         item: dict[str, Any] = {"_id": result.document_id, "result": result.result, "_seq_no": result.seq_no,
                                 "_primary_term": result.primary_term, "_version": result.version}
         if result.error is not None:
-            item = {"_id": result.document_id,
-                    "error": {"type": result.error.opensearch_type, "reason": result.error.reason}}
+            item = {"_id": result.document_id, "error": _wire_error(result.error)}
         source = result.source if (want_sources and result.source is not None and result.error is None) else b""
         item["source_length"] = len(source)
         sources.append(source)
@@ -360,14 +360,19 @@ def _operations_from_columns(columns: dict, body: bytes) -> list[IndexOperation]
     return operations
 
 
+def _wire_error(error: Any) -> dict[str, Any]:
+    """An item's engine error for the front: type, reason and OpenSearch's ``caused_by`` (or None)."""
+    return {"type": error.opensearch_type, "reason": error.reason, "caused_by": error_cause(error)}
+
+
 # IndexOperation without the frozen __init__'s per-field setattr (index/operations.py, ADR 0205)
 _build_index_operation = frozen_dataclass_builder(IndexOperation)
 
 
 def _result_columns(results: list[Any], primary_term: int) -> dict[str, Any]:
     """The columnar write's answer: per item ``result``, ``seq_no`` and ``version`` (placeholders
-    for failed items), the batch's ``primary_term``, and ``errors`` [[position, type, reason]]."""
-    errors = [[position, result.error.opensearch_type, result.error.reason]
+    for failed items), the batch's ``primary_term``, and ``errors`` [[position, type, reason, caused_by]]."""
+    errors = [[position, *_wire_error(result.error).values()]
               for position, result in enumerate(results) if result.error is not None]
     return {"result": [result.result for result in results], "seq_no": [result.seq_no for result in results],
             "version": [result.version for result in results], "primary_term": primary_term, "errors": errors}

@@ -70,7 +70,7 @@ class _Mapping:
     def field(self, path):
         return _Field(path, self.types[path]) if path in self.types else None
 
-    def parse_document(self, source):
+    def parse_document(self, source, document_id=None):
         return _Parsed({key: [value] for key, value in source.items()})
 
 

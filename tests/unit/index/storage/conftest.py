@@ -80,7 +80,7 @@ class StubMapping:
     def to_json(self):
         return {"properties": {path: {"type": field_type} for path, field_type in self.types.items()}}
 
-    def parse_document(self, source):
+    def parse_document(self, source, document_id=None):
         values: dict[str, list] = {}
         missing: dict[str, dict] = {}
 

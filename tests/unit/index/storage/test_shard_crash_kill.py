@@ -31,7 +31,7 @@ CHILD = textwrap.dedent("""
     class FlatMapping:
         def field(self, path):
             return None
-        def parse_document(self, source):
+        def parse_document(self, source, document_id=None):
             return Parsed({key: [value] for key, value in source.items()})
 
     path, seed, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]

@@ -22,7 +22,7 @@ class _FlatMapping:
     def field(self, path):
         return None
 
-    def parse_document(self, source):
+    def parse_document(self, source, document_id=None):
         return _Parsed({key: [value] for key, value in source.items()})
 
 
@@ -48,7 +48,7 @@ def test_collector_is_enabled_again_after_writes_and_refresh(tmp_path: Path, res
         seen_during_parse = []
 
         class _Spying(_FlatMapping):
-            def parse_document(self, source):
+            def parse_document(self, source, document_id=None):
                 seen_during_parse.append(gc.isenabled())
                 return super().parse_document(source)
 

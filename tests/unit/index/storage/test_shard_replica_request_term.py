@@ -105,7 +105,7 @@ class _FlatMapping:
     def field(self, path):
         return None
 
-    def parse_document(self, source):
+    def parse_document(self, source, document_id=None):
         return _FlatParsed({key: [value] for key, value in source.items()})
 
 

@@ -65,7 +65,7 @@ def as_columns(answer):
 
 def comparable(columns_answer):
     results = columns_answer["results"]
-    errors = [[position, error_type] for position, error_type, _reason in results["errors"]]
+    errors = [[position, error_type] for position, error_type, _reason, *_cause in results["errors"]]
     failed = {position for position, _ in errors}
     return {"result": [None if p in failed else r for p, r in enumerate(results["result"])],
             "seq_no": [None if p in failed else s for p, s in enumerate(results["seq_no"])],
