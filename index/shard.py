@@ -405,6 +405,7 @@ class Shard:
         self._lock = threading.RLock()
         # lock order: _merge_lock, then _refresh_lock, then _lock (never the other way round)
         self._merge_lock = threading.Lock()      # one merge at a time
+        self._closing = False                    # set by close() before it waits for the merge lock
         self._refresh_lock = threading.Lock()    # one refresh at a time; a commit waits for it
         self._closed = False
         self._failure: str | None = None
@@ -484,7 +485,13 @@ class Shard:
         self._publish_searcher()
 
     def close(self) -> None:
-        with self._lock:
+        """Close the shard once no merge or refresh is half-way. Both write files outside the
+        writer lock; one that finished after ``close`` returned could write into — or, abandoning
+        a merge, delete from — a directory that a new Shard has opened meanwhile (its segment
+        numbers restart at the last commit's, so the names collide): the new copy's committed
+        segment would be overwritten or vanish (found by the hour soak, 2026-11-30)."""
+        self._closing = True          # a force merge stops between rounds; no new merge starts
+        with self._merge_lock, self._refresh_lock, self._lock:
             if self._closed:
                 return
             self._closed = True
@@ -1541,6 +1548,8 @@ class Shard:
     def maybe_merge(self) -> bool:
         """Run the tiered policy once; True if a merge happened (it commits, as a flush does).
         Writes are blocked only while the merge is planned and swapped in, not while it is built."""
+        if self._closing:
+            return False
         with self._merge_lock:
             with self._lock:
                 self._check_open()
@@ -1555,6 +1564,8 @@ class Shard:
                 self._check_open()
                 self._refresh_locked()
             for _ in range(64):    # each round merges at least two segments or rewrites one
+                if self._closing:
+                    break
                 with self._lock:
                     chosen = choose_force_merge(self._segment_candidates(), max_num_segments)
                 if not chosen or not self._merge(chosen) or len(chosen) == 1:
