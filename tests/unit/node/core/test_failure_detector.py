@@ -43,7 +43,9 @@ async def test_a_node_missing_three_pings_in_a_row_is_dead_and_one_answer_revive
     peers.unreachable.clear()
     await detector.ping_everyone()
     assert detector.live_node_ids(metadata.state) == ("self", "b", "c")
-    assert changes == [["b"], []]
+    # c's first answer wakes allocation too (ADR 0270: no moves to a node before its first report),
+    # then b's death, then b's answer
+    assert changes == [[], ["b"], []]
 
 
 async def test_a_follower_never_pings_and_trusts_every_registered_node(autojump_clock):
