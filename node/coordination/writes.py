@@ -28,7 +28,7 @@ import numpy as np
 import orjson
 import trio
 
-from node.coordination.resolve import auto_create_allowed, resolve_write_target
+from node.coordination.resolve import auto_create_allowed, index_block_error, resolve_write_target
 from node.coordination.stats import record_write_counters
 from node.errors import (
     ApiError, IndexNotFoundError, STATUS_BY_OPENSEARCH_TYPE, error_fields, item_error, remote_error_fields,
@@ -99,6 +99,10 @@ async def execute_writes(services: Any, requests: list[WriteRequest], refresh: s
         if index.state != "open":
             outcomes[position] = _failed(request, index_name, ApiError(
                 "closed", opensearch_type="index_closed_exception", index_uuid=index.uuid, index=index_name))
+            continue
+        blocked = index_block_error(services.state, index_name, "write", deleting=request.action == "delete")
+        if blocked is not None:
+            outcomes[position] = _failed(request, index_name, blocked)
             continue
         routing = request.routing if request.routing is not None else alias_routing
         request.routing = routing
@@ -385,6 +389,8 @@ async def execute_columnar_writes(services: Any, writes: ColumnarWrites, refresh
         index = services.state.indices.get(target[0])
         if index is None or index.state != "open" or index.mappings.get("_routing", {}).get("required"):
             return None
+        if index_block_error(services.state, index.name, "write") is not None:
+            return None     # the general path answers each item with the block's 403
         if int(index.settings.get("index.routing_partition_size", "1")) > 1:
             return None
         resolved[name] = index

@@ -42,3 +42,24 @@ async def test_bulk_items_carry_caused_by_on_the_columnar_and_the_general_paths(
         assert failed["error"]["caused_by"] == OUT_OF_RANGE
         assert f"in document with id '{failed['_id']}'" in failed["error"]["reason"]
         assert response["items"][1]["index"]["status"] == 201
+
+
+async def test_bulk_items_into_a_write_blocked_index_are_403_and_deletes_pass_read_only_allow_delete(api_node):
+    await api_node.request("PUT", "/blocked", {"settings": {"number_of_shards": 1, "number_of_replicas": 0}})
+    await api_node.request("PUT", "/blocked/_doc/1?refresh=true", {"n": 1})
+    status, _ = await api_node.request("PUT", "/blocked/_block/write")
+    assert status == 200
+    body = orjson.dumps({"index": {"_index": "blocked", "_id": "2"}}) + b"\n" + orjson.dumps({"n": 2}) + b"\n"
+    status, response = await api_node.request("POST", "/_bulk", raw=body, content_type="application/x-ndjson")
+    assert status == 200 and response["errors"] is True
+    item = response["items"][0]["index"]
+    assert item["status"] == 403 and item["error"]["type"] == "cluster_block_exception"
+    assert "index write (api)" in item["error"]["reason"]
+    status, _ = await api_node.request("PUT", "/blocked/_settings", {"index.blocks.write": False,
+                                                                     "index.blocks.read_only_allow_delete": True})
+    assert status == 200
+    body = (orjson.dumps({"delete": {"_index": "blocked", "_id": "1"}}) + b"\n"
+            + orjson.dumps({"index": {"_index": "blocked", "_id": "3"}}) + b"\n" + orjson.dumps({"n": 3}) + b"\n")
+    status, response = await api_node.request("POST", "/_bulk", raw=body, content_type="application/x-ndjson")
+    assert response["items"][0]["delete"]["status"] == 200
+    assert response["items"][1]["index"]["status"] == 403
