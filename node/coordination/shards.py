@@ -24,6 +24,7 @@ from typing import Any
 
 import trio
 
+from index.errors import CorruptedIndexError, CorruptedLogError
 from node.errors import UnavailableShardsError
 from raft.commands import FailCopy, StartCopy
 
@@ -189,8 +190,23 @@ class ShardDirector:
             record = self.replication.begin_recovery_record(local, "PEER" if peer else "EXISTING_STORE")
             open_requested_at = trio.current_time()
             try:
-                opened, _ = await self.context.workers.call(local.index_uuid, local.shard_number, "open_shard",
-                                                            payload)
+                try:
+                    opened, _ = await self.context.workers.call(local.index_uuid, local.shard_number, "open_shard",
+                                                                payload)
+                except (CorruptedIndexError, CorruptedLogError) as corruption:
+                    if not peer:
+                        raise
+                    # a replica about to recover from its primary needs none of these files (as
+                    # OpenSearch fails a corrupted store and recovers the copy afresh): without
+                    # this, the copy fails, the master places it here again, and so on for ever
+                    self.logger.warning("a recovering copy's files are corrupted: discarding them and recovering "
+                                        "from the primary", extra={"fields": {
+                                            "index": local.index_name, "shard": local.shard_number,
+                                            "error": str(corruption)}})
+                    await self.context.workers.call(local.index_uuid, local.shard_number, "close_shard",
+                                                    {**payload, "delete": True})
+                    opened, _ = await self.context.workers.call(local.index_uuid, local.shard_number, "open_shard",
+                                                                payload)
             except Exception as error:  # noqa: BLE001 — reported to the master as a failed copy
                 local.failure = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
                 if type(error).__name__ == "WorkerUnavailableError" and "shutting down" in local.failure:
