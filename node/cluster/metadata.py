@@ -77,9 +77,17 @@ class ClusterMetadata:
         send_channel, receive_channel = trio.open_memory_channel[Any](math.inf)
         token = self._token
 
+        def hand_to_applier(state: Any) -> None:
+            # runs inside trio's run_sync_soon queue, where any exception is a TrioInternalError that
+            # kills the node: once the applier task has ended (the node is stopping) drop the state
+            try:
+                send_channel.send_nowait(state)
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                pass
+
         def from_raft_thread(state: Any, outcome: Any = None) -> None:
             try:
-                token.run_sync_soon(send_channel.send_nowait, state)
+                token.run_sync_soon(hand_to_applier, state)
             except (trio.RunFinishedError, trio.ClosedResourceError):
                 pass  # the node is shutting down; nothing left to apply to
 

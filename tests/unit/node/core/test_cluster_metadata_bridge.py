@@ -156,3 +156,16 @@ async def test_waiting_for_a_version_that_never_comes_times_out(autojump_clock):
         with pytest.raises(ClusterStateTimeoutError, match="version 5 not applied"):
             await metadata.wait_for_version(5, timeout_seconds=2)
         nursery.cancel_scope.cancel()
+
+
+async def test_a_state_applied_after_the_applier_task_ended_is_dropped_without_killing_the_node():
+    # pysyncobj may still apply a state while the node shuts down: the hand-over runs inside trio's
+    # run_sync_soon queue, where an exception (the closed channel) would be a TrioInternalError
+    adapter = FakeAdapter()
+    metadata = ClusterMetadata(adapter, logging.getLogger("test"))
+    async with trio.open_nursery() as nursery:
+        await nursery.start(metadata.run)
+        nursery.cancel_scope.cancel()
+    await trio.to_thread.run_sync(adapter.apply_from_thread, [versioned(7)])
+    await trio.testing.wait_all_tasks_blocked()
+    await trio.sleep(0.01)
