@@ -24,7 +24,9 @@ import orjson
 from quart import request
 
 from node.api import params, read_body, read_json_body, respond
-from node.coordination.resolve import STRICT_EXPAND_OPEN, index_block_error, resolve_indices, resolve_write_target
+from node.coordination.resolve import (
+    STRICT_EXPAND_OPEN, index_block_error, resolve_indices, resolve_write_target, single_index,
+)
 from node.coordination.source_filter import SourceFilter
 from node.coordination.values import parse_boolean, parse_integer, parse_time_seconds
 from node.coordination.writes import WriteRequest, execute_writes, parse_source_object
@@ -82,21 +84,6 @@ def check_document_id(document_id: str | None) -> None:
         raise ActionRequestValidationError(
             f"id [{document_id}] is too long, must be no longer than 512 bytes but was: "
             f"{len(document_id.encode('utf-8'))}")
-
-
-def single_index(services: Any, name: str) -> Any:
-    """The one concrete index behind ``name`` (an index, or an alias of exactly one index)."""
-    state = services.state
-    names = resolve_indices(state, name, STRICT_EXPAND_OPEN)
-    if not names:
-        raise IndexNotFoundError(name)
-    if len(names) > 1:
-        raise IllegalArgumentError(f"alias [{name}] has more than one index associated with it "
-                                   f"[{', '.join(sorted(names))}], can't execute a single index op")
-    index = state.indices[names[0]]
-    if index.state != "open":
-        raise ApiError("closed", opensearch_type="index_closed_exception", index_uuid=index.uuid, index=index.name)
-    return index
 
 
 def alias_search_routing(services: Any, name: str) -> str | None:

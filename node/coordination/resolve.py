@@ -206,3 +206,19 @@ def index_block_error(state: Any, index_name: str, level: str, deleting: bool = 
         return None
     return ApiError(f"index [{index_name}] blocked by: {', '.join(blocked)};", opensearch_type="cluster_block_exception",
                     status=403)
+
+
+def single_index(services: Any, name: str) -> Any:
+    """The one concrete, open index behind ``name`` (an index, or an alias of exactly one index), as
+    a single-document API (GET, update, terms lookup...) resolves its target."""
+    state = services.state
+    names = resolve_indices(state, name, STRICT_EXPAND_OPEN)
+    if not names:
+        raise IndexNotFoundError(name)
+    if len(names) > 1:
+        raise IllegalArgumentError(f"alias [{name}] has more than one index associated with it "
+                                   f"[{', '.join(sorted(names))}], can't execute a single index op")
+    index = state.indices[names[0]]
+    if index.state != "open":
+        raise ApiError("closed", opensearch_type="index_closed_exception", index_uuid=index.uuid, index=index.name)
+    return index

@@ -25,8 +25,8 @@ from typing import Any, Awaitable, Callable
 import orjson
 import trio
 
-from node.coordination.resolve import STRICT_EXPAND_OPEN, resolve_indices
-from node.errors import ApiError, IllegalArgumentError, IndexNotFoundError
+from node.coordination.resolve import single_index
+from node.errors import ApiError, IllegalArgumentError
 from raft.routing import shard_for_document
 
 # the keys a lookup object may hold (`store` asks for stored fields: Quidditch reads a stored
@@ -179,16 +179,7 @@ async def fetch_source_for_lookup(services: Any, index_expression: str, document
                                   routing: str | None) -> dict | None:
     """The realtime source of one document, as GET /{index}/_doc/{id}: an index or an alias of
     exactly one index; its primary answers."""
-    state = services.state
-    names = resolve_indices(state, index_expression, STRICT_EXPAND_OPEN)
-    if not names:
-        raise IndexNotFoundError(index_expression)
-    if len(names) > 1:
-        raise IllegalArgumentError(f"alias [{index_expression}] has more than one index associated with it "
-                                   f"[{', '.join(sorted(names))}], can't execute a single index op")
-    index = state.indices[names[0]]
-    if index.state != "open":
-        raise ApiError("closed", opensearch_type="index_closed_exception", index_uuid=index.uuid, index=index.name)
+    index = single_index(services, index_expression)
     if routing is None:
         for alias in index.aliases.values():
             if alias.alias == index_expression and alias.search_routing is not None:
