@@ -25,13 +25,13 @@ from quart import request
 
 from node.api import params, read_body, read_json_body, respond
 from node.coordination.resolve import (
-    STRICT_EXPAND_OPEN, index_block_error, resolve_indices, resolve_write_target, single_index,
+    index_block_error, resolve_write_target, single_index,
 )
 from node.coordination.source_filter import SourceFilter
 from node.coordination.values import parse_boolean, parse_integer, parse_time_seconds
 from node.coordination.writes import WriteRequest, execute_writes, parse_source_object
 from node.errors import (
-    ActionRequestValidationError, ApiError, IllegalArgumentError, IndexNotFoundError, NotSupportedError,
+    ActionRequestValidationError, ApiError, IllegalArgumentError, NotSupportedError,
     error_envelope, index_not_found_fields,
 )
 from raft.routing import shard_for_document
