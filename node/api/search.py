@@ -29,7 +29,7 @@ from typing import Any
 
 import orjson
 
-from node.api import params, read_body, read_json_body, respond, services_of, unwrap
+from node.api import filtered_by_path, params, read_body, read_json_body, respond, services_of, unwrap
 from node.coordination.search import SearchCoordinator
 from node.coordination.values import parse_boolean
 from node.errors import (
@@ -128,6 +128,11 @@ def register_routes(app: Any, context: Any) -> None:
     route("/_search", "search_all", search, ["GET", "POST"])
     route("/<index>/_search", "search_index", search, ["GET", "POST"])
 
+    def filtered_json(answer: Any, query: dict[str, str]) -> bytes:
+        """The answer's JSON, with OpenSearch's ``filter_path`` applied as ``respond`` does."""
+        filter_path = query.get("filter_path")
+        return orjson.dumps(filtered_by_path(answer, filter_path) if filter_path else answer)
+
     def error_answer(error: BaseException) -> tuple[int, bytes]:
         """As node/api's Quart error handler renders an error (node/errors.py's table)."""
         error = unwrap(error)
@@ -141,7 +146,7 @@ def register_routes(app: Any, context: Any) -> None:
             _check_search_params(query)
             body = _with_source_param(json_body_of(raw_body), query)
             with services.admission.search():
-                return 200, orjson.dumps(await coordinator.search(index, body, query))
+                return 200, filtered_json(await coordinator.search(index, body, query), query)
         except Exception as error:  # noqa: BLE001 — every error is an OpenSearch error body
             return error_answer(error)
 
@@ -241,7 +246,7 @@ def register_routes(app: Any, context: Any) -> None:
         try:
             body = _with_source_param(json_body_of(raw_body), query)
             with services.admission.search():
-                return 200, orjson.dumps(await coordinator.count(index, body, query))
+                return 200, filtered_json(await coordinator.count(index, body, query), query)
         except Exception as error:  # noqa: BLE001 — every error is an OpenSearch error body
             return error_answer(error)
 

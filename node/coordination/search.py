@@ -34,7 +34,8 @@ from index.query import SearchRequest, merge_shard_results, parse_search_request
 from index.query.query_string import regular_expressions_in
 from index.query.request import TRACK_ALL_TOTAL_HITS, TRACK_NO_TOTAL_HITS
 from index.query.results import ShardHit, ShardSearchResult
-from node.coordination.resolve import IndicesOptions, resolve_indices
+from node.coordination.resolve import IndicesOptions, index_block_error, resolve_indices
+from node.coordination.terms_lookup import resolve_terms_lookups
 from node.coordination.shards import SHARD_CALL_TRANSPORT_METHOD
 from node.coordination.values import parse_boolean, parse_integer, parse_time_seconds
 from node.errors import (
@@ -724,6 +725,7 @@ class SearchCoordinator:
     async def search(self, index_expression: str | None, body: Any, query_params: dict[str, str]) -> dict:
         started = time.perf_counter()
         body = dict(body) if isinstance(body, dict) else body
+        body = await resolve_terms_lookups(self.services, body)
         pit = body.pop("pit", None) if isinstance(body, dict) else None
         if pit is not None:
             if index_expression not in (None, ""):
@@ -740,6 +742,7 @@ class SearchCoordinator:
         resolved = self.resolved_targets(index_expression, query_params)
         index_names, targets, unavailable = (list(resolved.index_names), list(resolved.targets),
                                              list(resolved.unavailable))
+        self._check_read_blocks(index_names)
         self._check_allow_partial(query_params, unavailable)
         request = self.parse_request(body, query_params, index_names, targets, scroll=scroll_seconds is not None)
         filtered = self.filtered_requests(request, resolved.alias_filters)
@@ -956,16 +959,24 @@ class SearchCoordinator:
 
     # ------------------------------------------------------------------ count, explain
 
+    def _check_read_blocks(self, index_names: list[str]) -> None:
+        """OpenSearch's 403 cluster_block_exception for a search of an index with a read block."""
+        for name in index_names:
+            blocked = index_block_error(self.state, name, "read")
+            if blocked is not None:
+                raise blocked
+
     async def count(self, index_expression: str | None, body: Any, query_params: dict[str, str]) -> dict:
         if body is not None and not isinstance(body, dict):
             raise QueryParsingError("request body is required to be an object")
-        body = body or {}
+        body = await resolve_terms_lookups(self.services, body or {})
         unknown = sorted(set(body) - {"query"})
         if unknown:
             raise QueryParsingError(f"request does not support [{unknown[0]}]")
         resolved = self.resolved_targets(index_expression, query_params)
         index_names, targets, unavailable = (list(resolved.index_names), list(resolved.targets),
                                              list(resolved.unavailable))
+        self._check_read_blocks(index_names)
         uri = {key: value for key, value in query_params.items()
                if key in ("q", "df", "default_operator", "analyzer", "lenient", "analyze_wildcard")}
         request = parse_search_request(body, uri, registry=self.services.query_registry)
@@ -996,7 +1007,8 @@ class SearchCoordinator:
         index = self.state.indices[concrete]
         if body is not None and not isinstance(body, dict):
             raise QueryParsingError("request body is required to be an object")
-        body = body or {}
+        body = await resolve_terms_lookups(self.services, body or {})
+        self._check_read_blocks([concrete])
         uri = {key: value for key, value in query_params.items()
                if key in ("q", "df", "default_operator", "analyzer", "lenient", "analyze_wildcard")}
         if "query" not in body and "q" not in uri:
@@ -1040,7 +1052,7 @@ class SearchCoordinator:
         started = time.perf_counter()
         if body is not None and not isinstance(body, dict):
             raise QueryParsingError("request body is required to be an object")
-        body = dict(body or {})
+        body = dict(await resolve_terms_lookups(self.services, body or {}))
         if "script" in body or "script" in query_params:
             raise NotSupportedError(f"scripts are not supported: _{action}_by_query with a [script] cannot run here "
                                     f"(painless is not implemented)")
@@ -1216,9 +1228,9 @@ TYPED_AGGREGATION_NAMES = {
     "avg_bucket": "simple_value", "sum_bucket": "simple_value", "cumulative_sum": "simple_value",
     "min_bucket": "bucket_metric_value", "max_bucket": "bucket_metric_value",
 }
-TERMS_TYPED_NAMES = {"keyword": "sterms", "text": "sterms", "double": "dterms", "float": "dterms",
+TERMS_TYPED_NAMES = {"keyword": "sterms", "text": "sterms", "ip": "sterms", "double": "dterms", "float": "dterms",
                      "long": "lterms", "integer": "lterms", "short": "lterms", "byte": "lterms", "date": "lterms",
-                     "boolean": "lterms"}
+                     "date_nanos": "lterms", "boolean": "lterms", "unsigned_long": "ulterms"}
 
 
 def typed_aggregation_keys(rendered: Any, tree: Any, field_type: Any) -> Any:
