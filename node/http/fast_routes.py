@@ -11,8 +11,9 @@ media type, ``X-Opaque-Id``, ``X-Elastic-Product``, the request id, the in-fligh
 per-route request metrics. Quart's request context, hooks and routing cost about as much front
 CPU as the whole hello request (docs/benchmarks.md, issue 3); a search pays for none of them.
 
-Anything unusual — another path or method, a repeated query parameter, a chunked body, a body
-over the limit, an unsupported content type — falls through to Quart unchanged, so the answers
+Anything unusual — another path or method, a repeated query parameter, ``filter_path`` (applied
+by node/api's ``respond``), a chunked body, a body over the limit, an unsupported content type —
+falls through to Quart unchanged, so the answers
 there (413, 406, 405, 404-as-400 ...) stay where they are written.
 
 This module must never implement an OpenSearch API or translate errors itself: the handlers
@@ -33,6 +34,9 @@ from node.logs import request_id
 
 FAST_ROUTES_KEY = "quidditch_fast_routes"
 FAST_METHODS = frozenset({"GET", "POST"})
+# query parameters node/api's ``respond`` applies to every answer (``filter_path``): a request
+# carrying one is left to Quart, so the answer is shaped by that one implementation
+RESPONSE_SHAPING_PARAMETERS = frozenset({"filter_path"})
 JSON_CONTENT_TYPE_BYTES = JSON_CONTENT_TYPE.encode("latin-1")
 
 # (index expression or None, query parameters, raw body) → (HTTP status, JSON body bytes)
@@ -129,8 +133,8 @@ class FastRouteApplication:
             except (UnicodeDecodeError, ValueError):
                 return None
             for key, value in pairs:
-                if key in query:
-                    return None           # repeated parameter: Quart's reading of it stands
+                if key in query or key in RESPONSE_SHAPING_PARAMETERS:
+                    return None           # repeated or response-shaping parameter: Quart's answer stands
                 query[key] = value
         return route, index_expression, query, wanted
 
