@@ -93,7 +93,27 @@ def _registry_shard(registry: ShardRegistry, payload: dict) -> Shard:
 # --------------------------------------------------------------------------- lifecycle
 
 
+# One shard's open, close and file-based install run one at a time (per shard; several method
+# threads serve the front). Two concurrent open_shard calls — the front retrying an open that
+# outlived its call timeout while the first still replays the log — opened two Shard instances on
+# one directory: both replay into the same segment names and each deletes the files the other
+# wrote that its own commit does not name, so a committed segment file went missing (the hour
+# soak, 2026-11-30: "segment file [...] is missing" on every node).
+_lifecycle_guard = threading.Lock()
+_lifecycle_locks: dict[tuple[str, int], threading.RLock] = {}
+
+
+def _lifecycle_lock(key: tuple[str, int]) -> threading.RLock:
+    with _lifecycle_guard:
+        return _lifecycle_locks.setdefault(key, threading.RLock())
+
+
 def open_shard(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    with _lifecycle_lock(_key(payload)):
+        return _open_shard_locked(registry, payload)
+
+
+def _open_shard_locked(registry: ShardRegistry, payload: dict) -> tuple[dict, bytes]:
     index_uuid, shard_number = _key(payload)
     existing = registry.shards.get((index_uuid, shard_number))
     if existing is not None:
@@ -133,6 +153,11 @@ def _checkpoints(shard: Shard) -> dict[str, int]:
 
 
 def close_shard(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    with _lifecycle_lock(_key(payload)):
+        return _close_shard_locked(registry, payload)
+
+
+def _close_shard_locked(registry: ShardRegistry, payload: dict) -> tuple[dict, bytes]:
     index_uuid, shard_number = _key(payload)
     shard = registry.pop(index_uuid, shard_number)
     with _versions_lock:
@@ -583,6 +608,11 @@ def recovery_write_chunk(registry: ShardRegistry, payload: dict, body: bytes) ->
 def recovery_install(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
     """Target side: replace this copy's files with the staged commit (and a fresh, empty log),
     then reopen it. Operations above the commit's local checkpoint come afterwards as history."""
+    with _lifecycle_lock(_key(payload)):
+        return _install_locked(registry, payload)
+
+
+def _install_locked(registry: ShardRegistry, payload: dict) -> tuple[dict, bytes]:
     from index.commit import COMMIT_FILE_NAME, read_commit_point, write_commit_point
     from index.format import fsync_directory
     from index.translog import Translog
@@ -607,7 +637,7 @@ def recovery_install(registry: ShardRegistry, payload: dict, body: bytes) -> tup
     fsync_directory(path.parent)
     with _versions_lock:
         _shard_versions.pop((index_uuid, shard_number), None)
-    return open_shard(registry, payload, b"")
+    return _open_shard_locked(registry, payload)
 
 
 # --------------------------------------------------------------------------- maintenance
