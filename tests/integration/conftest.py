@@ -291,3 +291,22 @@ def elasticsearch_client(node):
     client = Elasticsearch(hosts=[node.base_url], timeout=30)
     yield client
     client.close()
+
+
+def json_call(base_url: str, method: str, path: str, body: object = None,
+              timeout_seconds: float = 120.0) -> tuple[int, object]:
+    """One JSON request to a node over real HTTP: (status, decoded body), errors included."""
+    data = None if body is None else json.dumps(body).encode()
+    request = urllib.request.Request(base_url + path, data=data, method=method,
+                                     headers={"Content-Type": "application/json"})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout_seconds) as response:
+            return response.status, json.loads(response.read() or b"null")
+    except urllib.error.HTTPError as error:
+        return error.code, json.loads(error.read() or b"null")
+
+
+@pytest.fixture(scope="session")
+def call():
+    """``call(base_url, method, path, body=None)`` → (status, JSON body): tests' one HTTP helper."""
+    return json_call

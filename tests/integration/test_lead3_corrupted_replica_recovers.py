@@ -3,27 +3,14 @@ recovered afresh from its primary when its node returns — the cluster turns gr
 the copy holds every document — instead of failing to open, being placed on the same node again
 and failing again for ever (the hour soak of 2026-11-30 saw that loop on four nodes)."""
 
-import json
 import time
-import urllib.request
 
 import pytest
 
 pytestmark = pytest.mark.integration
 
 
-def call(base_url, method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base_url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=120) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
-def test_a_replica_with_a_missing_segment_file_is_recovered_from_the_primary(node_factory):
+def test_a_replica_with_a_missing_segment_file_is_recovered_from_the_primary(node_factory, call):
     members = node_factory.start_cluster(3)
     first = members[0].base_url
     status, _ = call(first, "PUT", "/fragile", {"settings": {"number_of_shards": 1, "number_of_replicas": 1}})

@@ -2,27 +2,14 @@
 lookups resolved from another document, filter_path on _search and _count answers, index read
 blocks (403), and typed_keys names for the newer field types."""
 
-import json
-import urllib.request
 
 import pytest
 
 pytestmark = pytest.mark.integration
 
 
-def call(base_url, method, path, body=None):
-    data = None if body is None else json.dumps(body).encode()
-    request = urllib.request.Request(base_url + path, data=data, method=method,
-                                     headers={"Content-Type": "application/json"})
-    try:
-        with urllib.request.urlopen(request, timeout=60) as response:
-            return response.status, json.loads(response.read() or b"null")
-    except urllib.error.HTTPError as error:
-        return error.code, json.loads(error.read() or b"null")
-
-
 @pytest.fixture(scope="module")
-def loaded(node):
+def loaded(node, call):
     url = node.base_url
     assert call(url, "PUT", "/lookup-users", {"mappings": {"properties": {
         "followers": {"type": "keyword"}}}})[0] == 200
@@ -35,7 +22,7 @@ def loaded(node):
     return url
 
 
-def test_a_terms_lookup_takes_its_values_from_another_document(loaded):
+def test_a_terms_lookup_takes_its_values_from_another_document(loaded, call):
     lookup = {"terms": {"user": {"index": "lookup-users", "id": "u1", "path": "followers"}}}
     status, answer = call(loaded, "POST", "/lookup-tweets/_search", {"query": lookup, "sort": ["user"]})
     assert status == 200
@@ -46,7 +33,7 @@ def test_a_terms_lookup_takes_its_values_from_another_document(loaded):
     assert call(loaded, "POST", "/lookup-tweets/_count", {"query": missing})[1]["count"] == 0
 
 
-def test_filter_path_applies_to_search_and_count_answers(loaded):
+def test_filter_path_applies_to_search_and_count_answers(loaded, call):
     status, answer = call(loaded, "POST", "/lookup-tweets/_search?filter_path=hits.hits._id,-took",
                           {"sort": ["user"], "size": 2})
     assert status == 200
@@ -55,14 +42,14 @@ def test_filter_path_applies_to_search_and_count_answers(loaded):
     assert status == 200 and answer == {"count": 4}
 
 
-def test_typed_keys_name_ip_and_unsigned_long_terms(loaded):
+def test_typed_keys_name_ip_and_unsigned_long_terms(loaded, call):
     status, answer = call(loaded, "POST", "/lookup-tweets/_search?typed_keys=true", {"size": 0, "aggs": {
         "addresses": {"terms": {"field": "address"}}, "bigs": {"terms": {"field": "big"}}}})
     assert status == 200
     assert set(answer["aggregations"]) == {"sterms#addresses", "ulterms#bigs"}
 
 
-def test_a_read_block_refuses_searches_with_403(node):
+def test_a_read_block_refuses_searches_with_403(node, call):
     url = node.base_url
     assert call(url, "PUT", "/read-blocked", {})[0] == 200
     assert call(url, "PUT", "/read-blocked/_block/read")[0] == 200
