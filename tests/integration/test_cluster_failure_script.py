@@ -43,7 +43,9 @@ def read_all_everywhere(nodes, acknowledged):
             status, body = http(node.base_url, "GET", f"/{INDEX}/_doc/{document_id}")
             assert status == 200 and body["found"], (node.flags["name"], document_id, body)
         status, found = http(node.base_url, "POST", f"/{INDEX}/_search", {"size": 1000, "_source": False})
-        assert status == 200 and found["_shards"]["failed"] == 0, found
+        # the shard failures first: pytest truncates a long message, and they are the evidence
+        assert status == 200 and found["_shards"]["failed"] == 0, (node.flags["name"],
+                                                                   found.get("_shards", {}).get("failures"), found)
         assert {hit["_id"] for hit in found["hits"]["hits"]} == set(acknowledged), node.flags["name"]
 
 
