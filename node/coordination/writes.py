@@ -461,11 +461,13 @@ cyclic_gc_paused = shard_cyclic_gc_paused
 
 
 def json_string_bodies(values: list[str]) -> list[bytes]:
-    """Each string JSON-encoded WITHOUT its quotes, from one orjson.dumps of the list: split on
-    ``","`` is exact because inside an encoded string every quote is escaped, so the three bytes
-    quote-comma-quote only ever separate two strings."""
+    """Each string JSON-encoded WITHOUT its quotes, from one orjson.dumps of the list split on
+    ``","``. That split is exact only when no value holds a quote: an escaped quote followed by
+    ``,"`` inside a value (``'",'``) reads as a separator, so such lists are encoded one by one."""
     if not values:
         return []
+    if '"' in "".join(values):
+        return [orjson.dumps(value)[1:-1] for value in values]
     return orjson.dumps(values)[2:-2].split(b'","')
 
 
