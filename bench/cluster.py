@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import argparse
 import inspect
-import os
 import shlex
 import shutil
 import signal
@@ -49,28 +48,6 @@ RESTART_DEADLINE_SECONDS = 120.0
 WRITE_ATTEMPT_TIMEOUT_SECONDS = 5.0
 # the search phase's client counts (node_search.py's own default list may differ)
 SEARCH_CLIENT_COUNTS = (1, 16)
-
-
-def start_cluster(base_directory: Path, count: int, workers: int, log_level: str) -> list[harness.NodeProcess]:
-    """harness.start_cluster with every node's --log-level chosen (the master's INFO lines — node
-    registered, allocation batches — are what a slow restart is explained with)."""
-    if log_level == "WARNING":
-        return harness.start_cluster(base_directory, count, workers=workers)
-    raft_ports = harness.free_ports(count)
-    seeds = ",".join(f"127.0.0.1:{port}" for port in raft_ports)
-    base_directory.mkdir(parents=True, exist_ok=True)
-    secret_file = base_directory / "cluster.secret"
-    secret_file.write_text(os.urandom(32).hex())
-    members = []
-    for number, raft_port in enumerate(raft_ports):
-        name = f"member-{number}"
-        flags = {"name": name, "http-port": "0", "transport-port": "0", "raft-port": str(raft_port),
-                 "seed-hosts": seeds, "cluster-secret-file": str(secret_file), "workers": str(workers),
-                 "log-level": log_level}
-        member = harness.NodeProcess(name, base_directory / name, flags)
-        member.launch()
-        members.append(member)
-    return [member.wait_until_ready() for member in members]
 
 
 def cat_shards(node: harness.NodeProcess) -> list[dict]:
@@ -245,7 +222,7 @@ def main(argv: list[str] | None = None) -> int:
     nodes: list[harness.NodeProcess] = []
     try:
         started = time.monotonic()
-        nodes = start_cluster(base_directory, 3, 1, arguments.log_level)
+        nodes = harness.start_cluster(base_directory, 3, 1, log_level=arguments.log_level)
         report["seconds_to_form"] = round(time.monotonic() - started, 3)
         client = nodes[0].client()
         status, answer = client.json("PUT", "/bench", {

@@ -334,8 +334,10 @@ def start_single_node(data_directory: Path, workers: int | None = None) -> NodeP
     return node.wait_until_ready()
 
 
-def start_cluster(base_directory: Path, count: int, workers: int = 1) -> list[NodeProcess]:
-    """count voters on free Raft ports sharing one secret, launched together."""
+def start_cluster(base_directory: Path, count: int, workers: int = 1,
+                  log_level: str = "WARNING") -> list[NodeProcess]:
+    """count voters on free Raft ports sharing one secret, launched together (``log_level``: every
+    node's --log-level; a restart is explained by the master's INFO lines)."""
     raft_ports = free_ports(count)
     seeds = ",".join(f"127.0.0.1:{port}" for port in raft_ports)
     base_directory.mkdir(parents=True, exist_ok=True)
@@ -346,7 +348,7 @@ def start_cluster(base_directory: Path, count: int, workers: int = 1) -> list[No
         name = f"member-{number}"
         flags = {"name": name, "http-port": "0", "transport-port": "0", "raft-port": str(raft_port),
                  "seed-hosts": seeds, "cluster-secret-file": str(secret_file), "workers": str(workers),
-                 "log-level": "WARNING"}
+                 "log-level": log_level}
         member = NodeProcess(name, base_directory / name, flags)
         member.launch()
         members.append(member)
