@@ -874,20 +874,26 @@ def _parse_date_histogram(name, type_name, body, parse_query):
                              missing, order)
 
 
+def _range_entries(params, name, label, allowed):
+    """(position, object) of a range aggregation's ``ranges``, each checked as OpenSearch does."""
+    ranges_json = params.take("ranges")
+    if not isinstance(ranges_json, list) or not ranges_json:
+        raise AggregationError(f"No [ranges] specified for the [{name}] aggregation")
+    for index, range_json in enumerate(ranges_json):
+        if not isinstance(range_json, dict):
+            raise AggregationError(f"[ranges][{index}] of [{name}] must be an object")
+        unknown = set(range_json) - allowed
+        if unknown:
+            raise AggregationError(f"[{label}] unknown field [{sorted(unknown)[0]}] in [{name}]")
+    return enumerate(ranges_json)
+
+
 def _parse_range(name, type_name, body, parse_query):
     params = _Body(name, type_name, body)
     field_name = params.required_field()
     is_date = type_name == "date_range"
-    ranges_json = params.take("ranges")
-    if not isinstance(ranges_json, list) or not ranges_json:
-        raise AggregationError(f"No [ranges] specified for the [{name}] aggregation")
     items = []
-    for index, range_json in enumerate(ranges_json):
-        if not isinstance(range_json, dict):
-            raise AggregationError(f"[ranges][{index}] of [{name}] must be an object")
-        unknown = set(range_json) - {"key", "from", "to"}
-        if unknown:
-            raise AggregationError(f"[range] unknown field [{sorted(unknown)[0]}] in [{name}]")
+    for index, range_json in _range_entries(params, name, "range", {"key", "from", "to"}):
         from_value, to_value = range_json.get("from"), range_json.get("to")
         if not is_date:
             from_value, to_value = (_range_number(from_value, "from", name),
@@ -912,16 +918,8 @@ def _parse_ip_range(name, type_name, body, parse_query):
 
     params = _Body(name, type_name, body)
     field_name = params.required_field()
-    ranges_json = params.take("ranges")
-    if not isinstance(ranges_json, list) or not ranges_json:
-        raise AggregationError(f"No [ranges] specified for the [{name}] aggregation")
     items = []
-    for index, range_json in enumerate(ranges_json):
-        if not isinstance(range_json, dict):
-            raise AggregationError(f"[ranges][{index}] of [{name}] must be an object")
-        unknown = set(range_json) - {"key", "from", "to", "mask"}
-        if unknown:
-            raise AggregationError(f"[ip_range] unknown field [{sorted(unknown)[0]}] in [{name}]")
+    for index, range_json in _range_entries(params, name, "ip_range", {"key", "from", "to", "mask"}):
         key = range_json.get("key")
         try:
             mask = range_json.get("mask")
