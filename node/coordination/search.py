@@ -277,7 +277,7 @@ class SearchCoordinator:
         """``resolve`` + ``shard_targets`` + ``alias_filters`` of a search, remembered for the
         cluster state they were computed from: all three are pure functions of that immutable
         state, the expression and these parameters, and together cost a few tens of µs per
-        search. Errors (a missing or closed index) are never remembered."""
+        search. Errors (a missing or closed index, a read block) are never remembered."""
         state = self.state
         key = (index_expression, query_params.get("expand_wildcards"), query_params.get("ignore_unavailable"),
                query_params.get("allow_no_indices"), query_params.get("routing"), query_params.get("preference"))
@@ -288,6 +288,7 @@ class SearchCoordinator:
         if found is not None:
             return found
         index_names = self.resolve(index_expression, query_params)
+        self._check_read_blocks(index_names)      # a block is part of the state: checked once per state
         targets, unavailable = self.shard_targets(index_names, query_params.get("routing"),
                                                   query_params.get("preference"))
         found = ResolvedTargets(tuple(index_names), tuple(targets), tuple(unavailable),
@@ -742,7 +743,6 @@ class SearchCoordinator:
         resolved = self.resolved_targets(index_expression, query_params)
         index_names, targets, unavailable = (list(resolved.index_names), list(resolved.targets),
                                              list(resolved.unavailable))
-        self._check_read_blocks(index_names)
         self._check_allow_partial(query_params, unavailable)
         request = self.parse_request(body, query_params, index_names, targets, scroll=scroll_seconds is not None)
         filtered = self.filtered_requests(request, resolved.alias_filters)
@@ -976,7 +976,6 @@ class SearchCoordinator:
         resolved = self.resolved_targets(index_expression, query_params)
         index_names, targets, unavailable = (list(resolved.index_names), list(resolved.targets),
                                              list(resolved.unavailable))
-        self._check_read_blocks(index_names)
         uri = {key: value for key, value in query_params.items()
                if key in ("q", "df", "default_operator", "analyzer", "lenient", "analyze_wildcard")}
         request = parse_search_request(body, uri, registry=self.services.query_registry)
