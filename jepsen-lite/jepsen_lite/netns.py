@@ -142,6 +142,7 @@ class NamespaceNetwork:
     # destination name → {source name: drop probability}, as last loaded into nftables
     nft_drops: dict[str, dict[str, float]] = field(default_factory=dict)
     bridge: str = ""
+    host_links: list[str] = field(default_factory=list)
 
     @property
     def mechanism(self) -> str:
@@ -159,6 +160,7 @@ class NamespaceNetwork:
             _ip("netns", "add", namespace)
             self.namespaces[name] = namespace
             _ip("link", "add", host_side, "type", "veth", "peer", "name", "eth0", "netns", namespace)
+            self.host_links.append(host_side)
             _ip("link", "set", host_side, "master", self.bridge, "up")
             _ip("-n", namespace, "addr", "add", f"{address}/24", "dev", "eth0")
             _ip("-n", namespace, "link", "set", "eth0", "up")
@@ -218,8 +220,15 @@ class NamespaceNetwork:
         self.blackholes = wanted
 
     def teardown(self) -> None:
+        # Deleting a namespace frees its veth pair only when the kernel's asynchronous namespace
+        # cleanup runs, so a network set up right after with the same tag could find the old
+        # host-side name still taken ("File exists"). Deleting the host side first is synchronous
+        # and removes both ends.
+        for host_side in self.host_links:
+            _ip("link", "delete", host_side, check=False)
+        self.host_links.clear()
         for namespace in self.namespaces.values():
-            _ip("netns", "delete", namespace, check=False)   # removes its veth pair and its nft table too
+            _ip("netns", "delete", namespace, check=False)   # also drops its nft table
         if self.bridge:
             _ip("link", "delete", self.bridge, check=False)
         self.namespaces.clear()

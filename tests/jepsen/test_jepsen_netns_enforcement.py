@@ -102,6 +102,13 @@ def test_a_lossy_link_delivers_part_of_the_packets(network):
 
 def test_teardown_leaves_no_namespace_behind(network):
     namespaces = list(network.namespaces.values())
+    host_links = list(network.host_links)
     network.teardown()
     listing = subprocess.run(["ip", "netns", "list"], capture_output=True, text=True).stdout
     assert not any(namespace in listing for namespace in namespaces)
+    # the host-side veth names are free at once (namespace deletion alone frees them later, so
+    # the next network with the same tag failed with "File exists")
+    links = subprocess.run(["ip", "-o", "link", "show"], capture_output=True, text=True).stdout
+    assert host_links and not any(f" {name}@" in links or f" {name}:" in links for name in host_links)
+    network.setup()   # the same tag again, immediately
+    assert sorted(network.namespaces) == ["n0", "n1"]

@@ -41,12 +41,18 @@ def reports(held_on_disk, live):
 
 
 def check_cancellations(before, batch):
+    """Each REALLOCATED_REPLICA cancellation, checked against the state it applies to inside the
+    batch: a copy the same batch allocated may be cancelled again (the batch applies atomically,
+    so no node ever sees it), but never a primary, a started copy or an in-sync one."""
+    working = before
     for command in batch.commands:
         if isinstance(command, c.FailCopy) and command.reason == REALLOCATED_REPLICA_REASON:
-            shard = before.routing_table[command.index_name][command.shard_number]
+            shard = working.routing_table[command.index_name][command.shard_number]
             cancelled = shard.copy_with_allocation_id(command.allocation_id)
             assert cancelled is not None and not cancelled.primary and cancelled.state == INITIALIZING
             assert command.allocation_id not in shard.in_sync_allocation_ids
+        working, outcome = apply(working, command)
+        assert outcome.accepted, outcome
 
 
 def check_invariants(before, after):
