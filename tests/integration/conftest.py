@@ -219,7 +219,7 @@ class NodeFactory:
         # is registered in its state, so an index created next spreads over all of them (a node
         # that registers later would only get shards by relocation, racing the test's searches)
         for member in ready:
-            status, body = http_get(f"{member.base_url}/_cluster/health?wait_for_nodes={count}&timeout=60s", timeout=70.0)
+            status, body = http_get(f"{member.base_url}/_cluster/health?wait_for_status=green&wait_for_nodes={count}&timeout=60s", timeout=70.0)
             health = json.loads(body)
             if status != 200 or health.get("timed_out") or health.get("number_of_nodes") != count:
                 raise RuntimeError(f"the cluster did not form ({status} {health}):\n" + self.logs())
