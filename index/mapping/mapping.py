@@ -91,7 +91,9 @@ _PARAMETER_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 for _numeric_type in NUMERIC_TYPES:
     _PARAMETER_DEFAULTS[_numeric_type] = {**_COMMON_DEFAULTS, "coerce": True, "ignore_malformed": False}
-_DYNAMIC_VALUES = {"true": "true", "false": "false", "strict": "strict", True: "true", False: "false"}
+# strict_allow_templates (OpenSearch 2.16): strict, except that a new field a dynamic template matches is added
+_DYNAMIC_VALUES = {"true": "true", "false": "false", "strict": "strict",
+                   "strict_allow_templates": "strict_allow_templates", True: "true", False: "false"}
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +151,7 @@ def _normalise_dynamic(value: Any, path: str) -> str:
     normalised = _DYNAMIC_VALUES.get(value) if isinstance(value, (str, bool)) else None
     if normalised is None:
         raise MapperParsingError(f"Could not convert [{path}.dynamic] to boolean: expected true,"
-                                 f" false or strict, got [{value}]")
+                                 f" false, strict or strict_allow_templates, got [{value}]")
     return normalised
 
 
@@ -717,8 +719,29 @@ def _template_mapping(root: dict[str, Any], name: str, path: str, dynamic_type: 
     return None
 
 
+def _leaf_matches_a_template(value: Any, root: dict[str, Any], name: str, path: str) -> bool:
+    """Whether a dynamic template maps a new field whose first value is `value` (strict_allow_templates)."""
+    if not root.get("dynamic_templates"):
+        return False
+    dynamic_type, _ = _detected_leaf(value, root)
+    return _template_mapping(root, name, path, dynamic_type) is not None
+
+
 def _dynamic_leaf_definition(value: Any, root: dict[str, Any], name: str = "", path: str = "") -> dict[str, Any]:
     """The mapping OpenSearch's dynamic mapping gives a new field whose first value is `value`."""
+    dynamic_type, definition = _detected_leaf(value, root)
+    if root.get("dynamic_templates"):
+        templated = _template_mapping(root, name, path, dynamic_type)
+        if templated is not None:
+            if dynamic_type == "date" and templated.get("type") == "date" and "format" in definition \
+                    and "format" not in templated:
+                templated["format"] = definition["format"]  # the format that detected the date
+            return templated
+    return definition
+
+
+def _detected_leaf(value: Any, root: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+    """(the dynamic type a template's match_mapping_type sees, the mapping detection alone gives)."""
     definition: dict[str, Any]
     if isinstance(value, bool):
         dynamic_type, definition = "boolean", {"type": "boolean"}
@@ -749,14 +772,7 @@ def _dynamic_leaf_definition(value: Any, root: dict[str, Any], name: str = "", p
                 else:
                     definition = {"type": "date", "format": date_format}
                 break
-    if root.get("dynamic_templates"):
-        templated = _template_mapping(root, name, path, dynamic_type)
-        if templated is not None:
-            if dynamic_type == "date" and templated.get("type") == "date" and "format" in definition \
-                    and "format" not in templated:
-                templated["format"] = definition["format"]  # the format that detected the date
-            return templated
-    return definition
+    return dynamic_type, definition
 
 
 @dataclass(slots=True)
@@ -1268,7 +1284,9 @@ class Mapping:
                 return
             if pending is not None and "properties" not in pending and pending.get("type") != "object":
                 return  # a value of another shape for a field this document adds: reparse decides
-            if not self._may_add(dynamic, path, name, parent_path, state):
+            if not self._may_add(dynamic, path, name, parent_path, state,
+                                 matches_template=dynamic == "strict_allow_templates"
+                                 and _template_mapping(self._json, name, path, "object") is not None):
                 return
             holder = pending if pending is not None else {}
             if pending is None and self._json.get("dynamic_templates"):
@@ -1298,14 +1316,19 @@ class Mapping:
             return
         if pending is not None:
             return
-        if not self._may_add(dynamic, path, name, parent_path, state):
+        if not self._may_add(dynamic, path, name, parent_path, state,
+                             matches_template=dynamic == "strict_allow_templates"
+                             and _leaf_matches_a_template(value, self._json, name, path)):
             return
         update_holder.setdefault("properties", {})[name] = _dynamic_leaf_definition(value, self._json, name, path)
 
-    def _may_add(self, dynamic: str, path: str, name: str, parent_path: str, state: _ParseState) -> bool:
-        if dynamic == "strict":
+    def _may_add(self, dynamic: str, path: str, name: str, parent_path: str, state: _ParseState,
+                 matches_template: bool = False) -> bool:
+        if dynamic == "strict_allow_templates" and matches_template:
+            return True
+        if dynamic in ("strict", "strict_allow_templates"):
             raise StrictDynamicMappingError(
-                f"mapping set to strict, dynamic introduction of [{name}] within"
+                f"mapping set to {dynamic}, dynamic introduction of [{name}] within"
                 f" [{parent_path or '_doc'}] is not allowed")
         return dynamic == "true"
 
@@ -1334,7 +1357,9 @@ class Mapping:
             elif not self._may_add(dynamic, target, part, ".".join(parts[:depth]), state):
                 return
             object_definition = child
-        if not self._may_add(dynamic, target, parts[-1], ".".join(parts[:-1]), state):
+        if not self._may_add(dynamic, target, parts[-1], ".".join(parts[:-1]), state,
+                             matches_template=dynamic == "strict_allow_templates"
+                             and _leaf_matches_a_template(value, self._json, parts[-1], target)):
             return
         holder = state.update
         for part in parts[:-1]:

@@ -23,7 +23,7 @@ from node.api.cluster_settings import expand_wildcard_resets, rendered_settings,
 from node.coordination.health import health_body, local_os_figures, master_node_id
 from node.coordination.resolve import STRICT_EXPAND_OPEN_CLOSED, IndicesOptions, resolve_indices
 from node.coordination.stats import index_stats_section, index_stats_sections_for
-from node.coordination.values import parse_time_seconds
+from node.coordination.values import parse_boolean, parse_time_seconds
 from node.errors import ActionRequestValidationError, IllegalArgumentError, IndexNotFoundError
 from node import testing_settings
 from raft.apply import flatten_settings
@@ -147,10 +147,41 @@ def node_info_body(services: Any, node: Any, metadata_status: Any) -> dict[str, 
             "version": services.context.config.version_number, "build_type": "tar",
             "build_hash": "0000000000000000000000000000000000000000", "roles": sorted(node.roles),
             "attributes": dict(node.attributes),
+            **_total_indexing_buffer(services, node),
             "http": {"bound_address": [node.http_address], "publish_address": node.http_address,
                      "max_content_length_in_bytes": services.context.config.max_content_length_bytes},
             "transport": {"bound_address": [node.transport_address], "publish_address": node.transport_address},
             **_local_testing_settings(services, node)}
+
+
+def _total_indexing_buffer(services: Any, node: Any) -> dict[str, Any]:
+    """OpenSearch's node-wide indexing buffer. Quidditch has none: each shard copy keeps its own
+    (ShardSettings.indexing_buffer_bytes), so a node's total is that budget times the copies the
+    routing table assigns it. ``human=true`` adds the readable twin, as OpenSearch's
+    humanReadableField does."""
+    from index.shard import ShardSettings  # local: the engine is only needed for its default budget
+
+    copies_here = sum(1 for shards in services.state.routing_table.values() for shard in shards
+                      for copy in shard.copies if copy.node_id == node.node_id)
+    total_bytes = copies_here * ShardSettings().indexing_buffer_bytes
+    body: dict[str, Any] = {"total_indexing_buffer_in_bytes": total_bytes}
+    if parse_boolean(params().get("human"), "human", False):
+        body = {"total_indexing_buffer": readable_byte_size(total_bytes), **body}
+    return body
+
+
+def readable_byte_size(size_in_bytes: int) -> str:
+    """OpenSearch's ByteSizeValue.toString: the largest unit the value reaches, one decimal at most
+    and none when it is whole ("64mb", "1.5gb", "0b")."""
+    value = float(size_in_bytes)
+    for unit in ("b", "kb", "mb", "gb", "tb"):
+        if abs(value) < 1024:
+            break
+        value /= 1024
+    else:
+        unit = "pb"
+    rounded = round(value, 1)
+    return f"{int(rounded)}{unit}" if rounded == int(rounded) else f"{rounded}{unit}"
 
 
 def _local_testing_settings(services: Any, node: Any) -> dict[str, Any]:
