@@ -49,8 +49,8 @@ BENCH_MAPPING = {
 }
 
 
-# IndexOperation without the frozen __init__'s per-field setattr: what node/workers/shard_service.py
-# builds for the columnar _bulk path (ADR 0205), so the bench pays what a node pays per document
+# IndexOperation without the frozen __init__'s per-field setattr: only for a batch the columnar
+# path declines (ADR 0205; the bench corpus never has one)
 _build_index_operation = frozen_dataclass_builder(IndexOperation)
 
 
@@ -82,11 +82,17 @@ class QuidditchShard:
         shard = self._open_shard()
         for start in range(0, len(lines), self.batch_size):
             batch = lines[start:start + self.batch_size]
-            build = _build_index_operation
-            # IndexOperation(document_id, source, op_type) with every other field at its default
-            operations = [build(str(start + offset), line.rstrip(b"\n"), "index", None, None, None, None, "internal")
-                          for offset, line in enumerate(batch)]
-            shard.apply_as_primary(operations, primary_term=1)
+            sources = [line.rstrip(b"\n") for line in batch]
+            document_ids = list(map(str, range(start, start + len(batch))))
+            # the columnar write a node's _bulk makes on its worker (ADR 0265,
+            # node/workers/shard_service.py _write_columns): ids and sources as columns, no
+            # operation or result object per document, answered as columns
+            outcome = shard.apply_index_batch_as_primary(document_ids, sources, None, primary_term=1)
+            if outcome is None:   # the shard declined the batch (nothing applied): the general path
+                build = _build_index_operation
+                # IndexOperation(document_id, source, op_type) with every other field at its default
+                shard.apply_as_primary([build(document_id, source, "index", None, None, None, None, "internal")
+                                        for document_id, source in zip(document_ids, sources)], primary_term=1)
             # what node/'s timer does between writes: with refresh off, this is what writes an
             # unpublished segment once the buffer passes indexing_buffer_bytes (without it 1M docs
             # stayed in the buffer: 6.7 GB RSS), flushes when the log is big, and merges
