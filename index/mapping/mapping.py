@@ -91,9 +91,12 @@ _PARAMETER_DEFAULTS: dict[str, dict[str, Any]] = {
 }
 for _numeric_type in NUMERIC_TYPES:
     _PARAMETER_DEFAULTS[_numeric_type] = {**_COMMON_DEFAULTS, "coerce": True, "ignore_malformed": False}
-# strict_allow_templates (OpenSearch 2.16): strict, except that a new field a dynamic template matches is added
+# strict_allow_templates (OpenSearch 2.16) and false_allow_templates (3.3): strict / false, except that a
+# new field a dynamic template matches is added
 _DYNAMIC_VALUES = {"true": "true", "false": "false", "strict": "strict",
-                   "strict_allow_templates": "strict_allow_templates", True: "true", False: "false"}
+                   "strict_allow_templates": "strict_allow_templates",
+                   "false_allow_templates": "false_allow_templates", True: "true", False: "false"}
+_DYNAMIC_ALLOWING_TEMPLATES = ("strict_allow_templates", "false_allow_templates")
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +154,7 @@ def _normalise_dynamic(value: Any, path: str) -> str:
     normalised = _DYNAMIC_VALUES.get(value) if isinstance(value, (str, bool)) else None
     if normalised is None:
         raise MapperParsingError(f"Could not convert [{path}.dynamic] to boolean: expected true,"
-                                 f" false, strict or strict_allow_templates, got [{value}]")
+                                 f" false, strict, strict_allow_templates or false_allow_templates, got [{value}]")
     return normalised
 
 
@@ -1285,7 +1288,7 @@ class Mapping:
             if pending is not None and "properties" not in pending and pending.get("type") != "object":
                 return  # a value of another shape for a field this document adds: reparse decides
             if not self._may_add(dynamic, path, name, parent_path, state,
-                                 matches_template=dynamic == "strict_allow_templates"
+                                 matches_template=dynamic in _DYNAMIC_ALLOWING_TEMPLATES
                                  and _template_mapping(self._json, name, path, "object") is not None):
                 return
             holder = pending if pending is not None else {}
@@ -1317,14 +1320,14 @@ class Mapping:
         if pending is not None:
             return
         if not self._may_add(dynamic, path, name, parent_path, state,
-                             matches_template=dynamic == "strict_allow_templates"
+                             matches_template=dynamic in _DYNAMIC_ALLOWING_TEMPLATES
                              and _leaf_matches_a_template(value, self._json, name, path)):
             return
         update_holder.setdefault("properties", {})[name] = _dynamic_leaf_definition(value, self._json, name, path)
 
     def _may_add(self, dynamic: str, path: str, name: str, parent_path: str, state: _ParseState,
                  matches_template: bool = False) -> bool:
-        if dynamic == "strict_allow_templates" and matches_template:
+        if dynamic in _DYNAMIC_ALLOWING_TEMPLATES and matches_template:
             return True
         if dynamic in ("strict", "strict_allow_templates"):
             raise StrictDynamicMappingError(
@@ -1358,7 +1361,7 @@ class Mapping:
                 return
             object_definition = child
         if not self._may_add(dynamic, target, parts[-1], ".".join(parts[:-1]), state,
-                             matches_template=dynamic == "strict_allow_templates"
+                             matches_template=dynamic in _DYNAMIC_ALLOWING_TEMPLATES
                              and _leaf_matches_a_template(value, self._json, parts[-1], target)):
             return
         holder = state.update

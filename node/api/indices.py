@@ -24,6 +24,7 @@ from node.coordination.resolve import (
     LENIENT_EXPAND_OPEN, STRICT_EXPAND_OPEN, STRICT_EXPAND_OPEN_CLOSED, IndicesOptions, index_block_error,
     resolve_indices,
 )
+from node.api.index_settings import validate_index_settings_update, validate_new_index_settings
 from node.coordination.services import normalize_mappings
 from node.coordination.stats import (
     gather_copy_statistics, gather_shard_statistics, index_stats_section, index_stats_sections_for,
@@ -163,6 +164,11 @@ def register(app: Any, services: Any) -> None:
     async def create_index(index: str) -> Any:
         query = params()
         body = await read_json_body()
+        if isinstance(body, dict) and isinstance(body.get("settings"), dict):
+            # before the index is looked up, as OpenSearch: an unknown setting is a 400 even for an existing index
+            from raft.apply import normalize_index_settings
+
+            validate_new_index_settings(normalize_index_settings(body["settings"]))
         created, shards_acknowledged = await services.create_index(
             index, body, wait_seconds=ack_timeout(query),
             wait_for_active_shards=query.get("wait_for_active_shards", "1"))
@@ -294,10 +300,11 @@ def register(app: Any, services: Any) -> None:
         flat = normalize_index_settings(settings)
         if not flat:
             raise ActionRequestValidationError("no settings to update")
-        shard_settings_from_index_settings({key: value for key, value in flat.items() if value is not None})
         names = resolve_indices(services.state, index, options(query, STRICT_EXPAND_OPEN_CLOSED))
         if not names:
             raise IndexNotFoundError(index or "_all")
+        validate_index_settings_update(flat, [services.state.indices[name] for name in names])
+        shard_settings_from_index_settings({key: value for key, value in flat.items() if value is not None})
         if any(not key.startswith("index.blocks.") for key in flat):
             # changing only blocks is always allowed (that is how a block is lifted), as OpenSearch
             raise_if_blocked(services.state, names, "metadata_write")

@@ -55,3 +55,14 @@ def test_an_unknown_dynamic_value_is_still_refused():
 
     with pytest.raises(MapperParsingError):
         Mapping.from_json({"dynamic": "sometimes"})
+
+
+FALSE_ALLOWING = Mapping.from_json({"dynamic": "false_allow_templates", "dynamic_templates": TEMPLATES,
+                                    "properties": {"url": {"type": "keyword"}}})
+
+
+def test_false_allow_templates_adds_templated_fields_and_silently_leaves_out_the_others():
+    update = FALSE_ALLOWING.required_update({"url": "u", "stringField": "bar", "author": "John Doe"})
+    assert update == {"properties": {"stringField": {"type": "keyword"}}}
+    assert FALSE_ALLOWING.required_update({"author": "John Doe"}) is None
+    assert FALSE_ALLOWING.to_json()["dynamic"] == "false_allow_templates"
