@@ -215,8 +215,9 @@ class Replication:
         shard = state.routing_table[index.name][shard_number]
         primary = shard.primary()
         if primary is None or primary.node_id != self.context.node_id:
-            raise ApiError(f"[{index.name}][{shard_number}] this node no longer holds the primary",
-                           opensearch_type="unavailable_shards_exception")
+            from node.cluster.errors import PrimaryMovedError
+
+            raise PrimaryMovedError(f"[{index.name}][{shard_number}] this node no longer holds the primary")
         return await self.primary_write(index, shard, payload["payload"], body)
 
     async def primary_write(self, index: Any, shard: Any, payload: dict, body: bytes) -> tuple[dict, bytes]:

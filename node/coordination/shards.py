@@ -371,9 +371,12 @@ class ShardDirector:
                            body: bytes = b"", timeout_seconds: float = DEFAULT_PRIMARY_WAIT_SECONDS
                            ) -> tuple[dict, bytes, Any, Any]:
         """Run ``method`` on the shard's primary; returns (payload, body, index, shard routing).
-        When the primary's node cannot even be connected to (the request was never sent, so a
-        retry cannot apply anything twice), wait for a newer cluster state — the master may be
-        failing that node and promoting a replica — and try again until the timeout."""
+        When the primary's node cannot even be connected to (the request was never sent), or it
+        answers that it no longer holds the primary (it applied nothing: this node's cluster state
+        is older than the master's), a retry cannot apply anything twice: wait for a newer cluster
+        state — the master may be failing that node and promoting a replica — and try again until
+        the timeout, as OpenSearch's reroute phase does."""
+        from node.cluster.errors import PrimaryMovedError
         from node.transport.errors import ConnectionClosedError
 
         deadline = trio.current_time() + timeout_seconds
@@ -381,10 +384,11 @@ class ShardDirector:
             try:
                 return await self._call_primary_once(index_name, shard_number, method, payload, body,
                                                      max(0.001, deadline - trio.current_time()))
-            except ConnectionClosedError as error:
-                never_sent = str(getattr(error, "reason", None) or error).startswith("cannot connect")
+            except (ConnectionClosedError, PrimaryMovedError) as error:
+                never_applied = isinstance(error, PrimaryMovedError) or str(
+                    getattr(error, "reason", None) or error).startswith("cannot connect")
                 remaining = deadline - trio.current_time()
-                if not never_sent or remaining <= 0:
+                if not never_applied or remaining <= 0:
                     raise
                 await self.wait_for_state_change(min(remaining, 0.5))
 
