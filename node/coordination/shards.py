@@ -372,20 +372,21 @@ class ShardDirector:
                            ) -> tuple[dict, bytes, Any, Any]:
         """Run ``method`` on the shard's primary; returns (payload, body, index, shard routing).
         When the primary's node cannot even be connected to (the request was never sent), or it
-        answers that it no longer holds the primary (it applied nothing: this node's cluster state
-        is older than the master's), a retry cannot apply anything twice: wait for a newer cluster
-        state — the master may be failing that node and promoting a replica — and try again until
-        the timeout, as OpenSearch's reroute phase does."""
+        answers that it no longer holds the primary or no copy of the shard at all (it ran
+        nothing: this node's cluster state is older than the master's), a retry cannot apply
+        anything twice: wait for a newer cluster state — the master may be failing that node and
+        promoting a replica — and try again until the timeout, as OpenSearch's reroute phase does."""
         from node.cluster.errors import PrimaryMovedError
         from node.transport.errors import ConnectionClosedError
+        from node.workers.errors import ShardNotHostedError
 
         deadline = trio.current_time() + timeout_seconds
         while True:
             try:
                 return await self._call_primary_once(index_name, shard_number, method, payload, body,
                                                      max(0.001, deadline - trio.current_time()))
-            except (ConnectionClosedError, PrimaryMovedError) as error:
-                never_applied = isinstance(error, PrimaryMovedError) or str(
+            except (ConnectionClosedError, PrimaryMovedError, ShardNotHostedError) as error:
+                never_applied = isinstance(error, (PrimaryMovedError, ShardNotHostedError)) or str(
                     getattr(error, "reason", None) or error).startswith("cannot connect")
                 remaining = deadline - trio.current_time()
                 if not never_applied or remaining <= 0:

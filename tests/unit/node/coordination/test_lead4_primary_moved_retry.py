@@ -1,6 +1,7 @@
-"""A write that reaches a node no longer holding the shard's primary applied nothing there, so the
-coordinating node sends it again once its cluster state catches up (OpenSearch's reroute phase),
-instead of failing the client's write with 503; other errors still reach the caller at once."""
+"""A write that reaches a node no longer holding the shard's primary (or a read that reaches a node
+holding no copy of it) ran nothing there, so the coordinating node sends it again once its cluster
+state catches up (OpenSearch's reroute phase), instead of failing the client's request; other
+errors still reach the caller at once."""
 
 import pytest
 import trio
@@ -39,6 +40,16 @@ async def test_a_write_that_reached_a_deposed_primary_is_sent_again_to_the_new_o
                                           answer])
     assert await director.call_primary("i", 0, "write", {}, b"", 5.0) == answer
     assert calls == {"primary": 3, "waits": 2}
+
+
+async def test_a_read_that_reached_a_node_without_the_copy_is_sent_again_once_the_state_moves_on():
+    from node.workers.errors import ShardNotHostedError
+
+    answer = ({"found": True}, b"", "index", "shard")
+    director, calls = director_answering([ShardNotHostedError("shard [0] of index uuid [u] is not held by node [n]"),
+                                          answer])
+    assert await director.call_primary("i", 0, "get", {"id": "d1"}, b"", 5.0) == answer
+    assert calls == {"primary": 2, "waits": 1}
 
 
 async def test_the_retry_stops_at_the_timeout_with_the_primary_moved_error():
