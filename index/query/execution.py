@@ -88,6 +88,10 @@ _BOUND_SLACK = 1.0 + 1e-6
 # Below this many postings entries (or 4x the window) a term is scored whole: pruning's bookkeeping
 # would cost more than it saves. Tests lower it to exercise pruning on small corpora.
 PRUNING_MINIMUM_ENTRIES = 2048
+# A phrase with at most this many candidate docs (or 4x the window) is evaluated whole; pruned
+# ones evaluate their best-bounded candidates in chunks starting at this size (or 2x the window).
+PHRASE_PRUNING_MINIMUM_CANDIDATES = 512
+PHRASE_PRUNING_FIRST_CHUNK = 128
 
 
 def _block_entries(blocks: np.ndarray, block_size: int, entry_count: int) -> np.ndarray:
@@ -339,6 +343,9 @@ class Plan:
 
     boost: float = 1.0
     profile_type = "Query"
+    # whether count_live after top_candidates costs little next to scoring every match; when it
+    # does not (phrases), a request that needs the exact total is not pruned
+    exact_count_is_cheap = True
 
     def children(self) -> tuple["Plan", ...]:
         return ()
@@ -1367,6 +1374,12 @@ class PhrasePlan(Plan):
         """(docs, phrase frequency) for the docs where the phrase occurs."""
         found = self._candidates(segment_execution)
         candidates, known_entries = found if found is not None else (None, {})
+        return self._frequencies_among(segment_execution, candidates, known_entries)
+
+    def _frequencies_among(self, segment_execution: SegmentExecution, candidates: np.ndarray | None,
+                           known_entries: dict[str, np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+        """(docs, phrase frequency) of the ``candidates`` (ascending; None = every doc) where the
+        phrase occurs; ``known_entries`` are their postings entries of single-term slots."""
         if candidates is not None and len(candidates) == 0:
             return EMPTY_DOCS, EMPTY_SCORES
         slot_keys = []
@@ -1385,14 +1398,95 @@ class PhrasePlan(Plan):
             return docs, counts.astype(np.float64)
         return sloppy_frequencies(slot_keys, self.slop)
 
-    def scores(self, segment_execution: SegmentExecution) -> DocScores:
-        docs, frequencies = self._frequencies(segment_execution)
+    def _bm25(self, frequencies: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+        # the one formula: full scoring, scoring candidates and their bounds must agree bit for bit
+        normaliser = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / self.average_length)
+        return (self.boost * BM25_NUMERATOR * self.idf) * frequencies / (frequencies + normaliser)
+
+    def _scored(self, segment_execution: SegmentExecution, docs: np.ndarray, frequencies: np.ndarray) -> DocScores:
         if len(docs) == 0:
             return DocScores.empty()
         lengths = segment_execution.segment.field_lengths(self.field_name)[docs].astype(np.float64)
-        normaliser = BM25_K1 * (1.0 - BM25_B + BM25_B * lengths / self.average_length)
-        scores = (self.boost * BM25_NUMERATOR * self.idf) * frequencies / (frequencies + normaliser)
-        return DocScores(docs, scores)
+        return DocScores(docs, self._bm25(frequencies, lengths))
+
+    def scores(self, segment_execution: SegmentExecution) -> DocScores:
+        return self._scored(segment_execution, *self._frequencies(segment_execution))
+
+    # a phrase's exact count needs every candidate's positions: pruning saves nothing then
+    exact_count_is_cheap = False
+
+    def top_candidates(self, segment_execution: SegmentExecution, window: int,
+                       floor: float = -math.inf) -> DocScores | None:
+        """Exact phrases of single terms: each candidate's phrase frequency is at most the least
+        frequency of its terms in it (every occurrence at start p needs term i at p + i), so
+        that frequency scored with the doc's length bounds its score. Candidates are evaluated
+        best bound first, in growing chunks, until the window-th exact score found exceeds every
+        bound left; ties with that score are kept, as in the exhaustive path."""
+        if self.slop != 0 or self.boost <= 0 or any(len(terms) != 1 for _, terms in self.slots):
+            return None
+        found = self._candidates(segment_execution)
+        if found is None:
+            return None
+        candidates, known_entries = found
+        live = segment_execution.live_mask()
+        if live is not None and len(candidates):
+            keep = live[candidates]
+            candidates = candidates[keep]
+            known_entries = {term: entries[keep] for term, entries in known_entries.items()}
+        if len(candidates) <= max(4 * window, PHRASE_PRUNING_MINIMUM_CANDIDATES) \
+                or len(known_entries) == 0:
+            return self._scored(segment_execution,
+                                *self._frequencies_among(segment_execution, candidates, known_entries))
+        segment = segment_execution.segment
+        bound_frequencies = None
+        for term, entries in known_entries.items():
+            term_frequencies = segment.term_frequencies(self.field_name, term)[entries]
+            bound_frequencies = (term_frequencies if bound_frequencies is None
+                                 else np.minimum(bound_frequencies, term_frequencies))
+        lengths = segment.field_lengths(self.field_name)[candidates].astype(np.float64)
+        bounds = self._bm25(bound_frequencies.astype(np.float64), lengths) * _BOUND_SLACK
+        # a partition, not a sort, picks each chunk: a full argsort of the bounds cost as much as
+        # evaluating the first chunk
+        pending = np.ones(len(candidates), dtype=bool)
+        threshold = floor
+        take = max(2 * window, PHRASE_PRUNING_FIRST_CHUNK)
+        doc_pieces: list[np.ndarray] = []
+        score_pieces: list[np.ndarray] = []
+        while True:
+            if threshold == -math.inf:
+                # the best-bounded pending candidates (evaluated ones are pending no more)
+                pending_indexes = np.flatnonzero(pending)
+                if len(pending_indexes) > take:
+                    best = np.argpartition(-bounds[pending_indexes], take - 1)[:take]
+                    chunk = np.sort(pending_indexes[best])
+                else:
+                    chunk = pending_indexes
+                take *= 4
+            else:
+                # every pending candidate whose bound reaches the threshold, all at once
+                chunk = np.flatnonzero(pending & (bounds >= threshold))
+            if len(chunk) == 0:
+                break
+            pending[chunk] = False
+            piece = self._scored(segment_execution, *self._frequencies_among(
+                segment_execution, candidates[chunk],
+                {term: entries[chunk] for term, entries in known_entries.items()}))
+            doc_pieces.append(piece.docs)
+            score_pieces.append(piece.scores)
+            scores_so_far = np.concatenate(score_pieces) if len(score_pieces) > 1 else score_pieces[0]
+            if len(scores_so_far) >= window:
+                threshold = max(threshold, kth_ranking_score(scores_so_far, window))
+        if not doc_pieces:
+            return DocScores.empty()
+        docs = np.concatenate(doc_pieces)
+        scores = np.concatenate(score_pieces)
+        ascending = np.argsort(docs, kind="stable")
+        return DocScores(docs[ascending], scores[ascending])
+
+    def count_live(self, segment_execution: SegmentExecution) -> int:
+        docs = self._frequencies(segment_execution)[0]
+        live = segment_execution.live_mask()
+        return len(docs) if live is None else int(live[docs].sum())
 
     def matches(self, segment_execution: SegmentExecution) -> BitMap:
         return bitmap_from_docs(self._frequencies(segment_execution)[0])

@@ -97,7 +97,8 @@ def search_shard(searcher: Any, request: SearchRequest, context: SearchContext) 
     prune_window = request.window_size if (
         needs_scores and request.window_size > 0 and request.min_score is None and post_filter_plan is None
         and aggregation_tree is None and request.terminate_after <= 0 and request.search_after is None
-        and not request.profile and _sorted_by_score_descending(request)) else 0
+        and not request.profile and _sorted_by_score_descending(request)
+        and (plan.exact_count_is_cheap or request.track_total_hits == TRACK_NO_TOTAL_HITS)) else 0
     pruned_total_is_lower_bound = False
     # the default order is selected once over every segment (hits made for the window only)
     score_collector = (ScoreOrderCollector(request.window_size)
