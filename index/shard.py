@@ -138,7 +138,18 @@ class ShardSettings:
     translog_retention_operations: int = 10_000        # ops below the checkpoint kept for peer recovery
     merge_segments_per_tier: int = 10
     max_result_window: int = 10_000
-    flush_threshold_bytes: int = 512 * 1024 * 1024   # scheduled maintenance flushes a larger log
+    # scheduled maintenance flushes (commits the segments, trims what a restart must replay) when
+    # any of these three says so (ADR 0290):
+    # - the uncommitted log (its generations from the last commit's on) outgrew this many bytes:
+    #   index.translog.flush_threshold_size, OpenSearch's name and default
+    flush_threshold_bytes: int = 512 * 1024 * 1024
+    # - this many operations were processed since the last commit (the local checkpoint moved that
+    #   far): replay re-applies each one and rebuilds its segment, ~50 µs of CPU per operation here
+    #   against Lucene's few, so this bounds a restart's replay; None: no such bound
+    flush_threshold_operations: int | None = 10_000
+    # - the shard took no operation for this long and holds uncommitted ones (OpenSearch flushes
+    #   inactive shards, indices.memory.shard_inactive_time); None: never for inactivity
+    flush_after_inactive_seconds: float | None = 30.0
     indexing_buffer_bytes: int = 64 * 1024 * 1024    # maintenance writes (unpublished) a fuller buffer
     # the write path's own bound (F12): a write leaving the buffer at or past it writes the buffer out
     # (unpublished) before returning, so memory stays bounded when no maintenance timer runs; None:
@@ -425,6 +436,10 @@ class Shard:
                           "merge_total": 0, "merge_time": 0.0, "merged_docs": 0}
         self._last_refresh_time = clock()
         self._global_checkpoint_persisted_at = clock()
+        # inactivity for the flush (ADR 0290): when (max_seq_no, local checkpoint) last changed,
+        # as maintenance saw it — no hook on the write paths
+        self._activity_marker: tuple[int, int] | None = None
+        self._last_activity_time = clock()
         self._searcher: Searcher = Searcher((), mapping, analysis)
 
     # ---- opening and closing ---------------------------------------------------------------
@@ -1445,9 +1460,11 @@ class Shard:
         self._next_segment_number += 1
         return name
 
-    def _refresh_locked(self) -> None:
+    def _refresh_locked(self, publish: bool = True) -> None:
         """Refresh entirely under the writer lock (flush, rollback, replay). Callers other than
-        replay hold ``_refresh_lock`` too, so no unlocked refresh is half-way."""
+        replay hold ``_refresh_lock`` too, so no unlocked refresh is half-way. ``publish=False``:
+        the buffer becomes a segment that stays invisible until the next refresh (as
+        ``_write_buffer(publish=False)``)."""
         started = time.perf_counter()
         building = self._buffer
         if building.documents:
@@ -1457,24 +1474,31 @@ class Shard:
             core = SegmentCore(self.path, name)
             self._buffer = _Buffer()
             self._install_buffer_segment(building, core)
-        self._finish_refresh(started)
+        if publish:
+            self._finish_refresh(started)
 
     def flush(self) -> None:
         """Refresh, persist live docs and a new commit point, roll and trim the log. The slow parts
         (building the buffer's segment, fsyncing segment files) run before the writer lock is taken;
         under it only what arrived meanwhile is written."""
-        self.refresh()
+        self._flush(publish=True)
+
+    def _flush(self, publish: bool) -> None:
+        """``flush``; ``publish=False`` (maintenance's own flushes, ADR 0290) commits the buffer's
+        documents without making them searchable, as OpenSearch's flush leaves visibility to
+        refreshes: an index with refresh_interval -1 stays unrefreshed however often it flushes."""
+        self._write_buffer(publish=publish)
         for segment in list(self._segments):
             if not segment.synced:
                 fsync_file(segment.core.path)
                 segment.synced = True
         with self._refresh_lock, self._lock:
             self._check_open()
-            self._flush_locked()
+            self._flush_locked(publish=publish)
 
-    def _flush_locked(self) -> None:
+    def _flush_locked(self, publish: bool = True) -> None:
         started = time.perf_counter()
-        self._refresh_locked()
+        self._refresh_locked(publish=publish)
         committed_segments = []
         new_live_files: list[str] = []
         new_generations: dict[str, int] = {}
@@ -1850,27 +1874,55 @@ class Shard:
 
     def scheduled_maintenance(self) -> None:
         """What node/ runs on a timer (every ~100 ms–1 s): refresh when the refresh interval has
-        passed, the "async" log fsync when due, a flush when the log outgrew its threshold, an
-        unpublished segment when the buffer outgrew ``indexing_buffer_bytes``, one merge step, and
-        the reader-context sweep."""
+        passed, the "async" log fsync when due, a flush when ``_flush_reason`` gives one (it does
+        not publish what the refresh did not), an unpublished segment when the buffer outgrew
+        ``indexing_buffer_bytes``, one merge step, and the reader-context sweep."""
         with self._lock:
             self._check_open()
             interval = self.settings.refresh_interval_seconds
             refresh_due = (interval is not None and bool(self._buffer.documents)
                            and self._clock() - self._last_refresh_time >= interval)
-            flush_due = self._translog.statistics().size_bytes > self.settings.flush_threshold_bytes
+            flush_reason = self._flush_reason()
             buffer_full = self._buffer.size_bytes >= self.settings.indexing_buffer_bytes
-        if flush_due:
-            self.flush()
-        elif refresh_due:
+        if refresh_due:
             self.refresh()
-        elif buffer_full:
+        if flush_reason is not None:
+            self._flush(publish=False)
+        elif buffer_full and not refresh_due:
             self._write_buffer(publish=False)
         if self._translog.durability == "async":
             self._wait_for_durability(None)
         self.maybe_merge()
         self.sweep_expired_reader_contexts()
         self._persist_global_checkpoint()
+
+    def _flush_reason(self) -> str | None:
+        """Under the writer lock: why maintenance should flush now (ADR 0290) — "size" (the
+        uncommitted log outgrew ``flush_threshold_bytes``), "operations" (the local checkpoint moved
+        ``flush_threshold_operations`` past the last commit's), "inactive" (no operation for
+        ``flush_after_inactive_seconds`` and some processed since the commit) — or None. Only a
+        flush that moves the committed checkpoint forward is asked for by the last two, so a copy
+        whose checkpoint is held back by a gap never flushes on every tick."""
+        settings = self.settings
+        now = self._clock()
+        tracker = self._tracker
+        marker = (tracker.max_seq_no, tracker.checkpoint)
+        if marker != self._activity_marker:
+            self._activity_marker = marker
+            self._last_activity_time = now
+        commit = self._commit
+        if self._translog.record_bytes_from_generation(commit.translog_generation) > settings.flush_threshold_bytes:
+            return "size"
+        processed_since_commit = tracker.checkpoint - commit.local_checkpoint
+        if processed_since_commit <= 0:
+            return None
+        if settings.flush_threshold_operations is not None and \
+                processed_since_commit >= settings.flush_threshold_operations:
+            return "operations"
+        if settings.flush_after_inactive_seconds is not None and \
+                now - self._last_activity_time >= settings.flush_after_inactive_seconds:
+            return "inactive"
+        return None
 
     def _persist_global_checkpoint(self) -> None:
         """Rewrite the commit point with a newer global checkpoint — same segments, same local

@@ -465,6 +465,16 @@ class Translog:
                       if info.min_seq_no is not None]
         return min(values) if values else None
 
+    def record_bytes_from_generation(self, generation: int) -> int:
+        """Bytes of records in the generations numbered ``generation`` and later — with the last
+        commit's generation, what OpenSearch calls the uncommitted size of the log. File headers are
+        left out, so a log holding no records measures 0 however small a flush threshold is."""
+        with self._write_lock:
+            infos = [info for number, info in self._sealed.items() if number >= generation]
+            if self.current_generation >= generation:
+                infos.append(self._current_info)
+            return sum(max(info.size_bytes - self._header_size(), 0) for info in infos)
+
     def statistics(self, uncommitted_above_seq_no: int = -1) -> TranslogStatistics:
         with self._write_lock:
             infos = [*self._sealed.values(), self._current_info]

@@ -36,6 +36,28 @@ def parse_time_seconds(value: Any, setting_name: str, allow_minus_one: bool = Fa
     return number * _TIME_UNITS_SECONDS[match.group(2) or "ms"]
 
 
+_BYTE_UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024**2, "mb": 1024**2, "g": 1024**3, "gb": 1024**3,
+               "t": 1024**4, "tb": 1024**4, "p": 1024**5, "pb": 1024**5}
+_BYTE_SIZE_PATTERN = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([a-z]+)?\s*$")
+
+
+def parse_byte_size_setting(value: Any, setting_name: str, minimum_bytes: int = 0) -> int:
+    """OpenSearch's ByteSizeValue: "512mb" → 536870912 (units b, k/kb, m/mb, g/gb, t/tb, p/pb, powers of
+    1024, any case; a unitless value only for 0), at least ``minimum_bytes``."""
+    text = str(value).strip()
+    match = _BYTE_SIZE_PATTERN.match(text.lower())
+    unit = match.group(2) if match is not None else None
+    if match is None or (unit is None and float(match.group(1)) != 0) or (unit is not None and unit not in _BYTE_UNITS):
+        raise IllegalArgumentError(
+            f"failed to parse setting [{setting_name}] with value [{text}] as a size in bytes: "
+            f"unit is missing or unrecognized")
+    size = int(float(match.group(1)) * _BYTE_UNITS[unit or "b"])
+    if size < minimum_bytes:
+        raise IllegalArgumentError(
+            f"failed to parse value [{text}] for setting [{setting_name}], must be >= [{minimum_bytes}b]")
+    return size
+
+
 def parse_boolean(value: Any, parameter_name: str, default: bool = False) -> bool:
     """OpenSearch's strict booleans: "true", "false", and an empty value means true."""
     if value is None:
@@ -65,6 +87,9 @@ def parse_integer(value: Any, parameter_name: str, default: int | None = None,
     return number
 
 
+FLUSH_THRESHOLD_MINIMUM_BYTES = 56
+
+
 def shard_settings_from_index_settings(settings: dict[str, Any]) -> Any:
     """The flat ``index.*`` settings of the cluster state → the engine's ShardSettings."""
     from index.shard import ShardSettings  # local: keeps this module importable without the engine
@@ -87,6 +112,12 @@ def shard_settings_from_index_settings(settings: dict[str, Any]) -> Any:
     retention_operations = parse_integer(settings.get("index.translog.retention.operations"),
                                          "index.translog.retention.operations",
                                          defaults.translog_retention_operations, minimum=0)
+    flush_threshold = settings.get("index.translog.flush_threshold_size")
+    # dynamic, as in OpenSearch: PUT _settings reaches the open shards through update_settings. The
+    # minimum is OpenSearch's too (its empty log is 55 bytes; below it a flush could never satisfy it)
+    flush_threshold_bytes = (defaults.flush_threshold_bytes if flush_threshold is None
+                             else parse_byte_size_setting(flush_threshold, "index.translog.flush_threshold_size",
+                                                          minimum_bytes=FLUSH_THRESHOLD_MINIMUM_BYTES))
     if settings.get("index.search.idle.after") is not None:
         # read by the shard workers (search idle, ADR 0220); refused here so a bad value is a 400
         parse_time_seconds(settings["index.search.idle.after"], "index.search.idle.after")
@@ -95,4 +126,4 @@ def shard_settings_from_index_settings(settings: dict[str, Any]) -> Any:
         translog_sync_interval_seconds=sync_seconds or defaults.translog_sync_interval_seconds,
         translog_retention_operations=retention_operations,
         merge_segments_per_tier=segments_per_tier, max_result_window=max_result_window,
-        flush_threshold_bytes=defaults.flush_threshold_bytes)
+        flush_threshold_bytes=flush_threshold_bytes)
