@@ -4,8 +4,8 @@ The body is read once and walked line by line as memoryview slices (no per-line 
 item's source line travels to its shard's worker as raw bytes, one ``write`` call per shard per
 request (node/coordination/writes.py), and results come back in the request's order with
 per-item status and error, ``errors`` and ``took``. Parameters: refresh, routing, timeout,
-wait_for_active_shards (accepted), _source (ignored), pipeline (400: ingest pipelines are not
-supported). Limit: ``quidditch.bulk.max_operations`` (cluster setting, default 100000) items per
+wait_for_active_shards (accepted), _source (ignored), pipeline (and the item's ``pipeline``, and the
+indices' default/final pipelines: node/api/ingest.py runs them here, before routing). Limit: ``quidditch.bulk.max_operations`` (cluster setting, default 100000) items per
 request; the body size limit is node/http's. Admission: bounded in-flight writes → 429.
 
 The common shape (every item index/create with only ``_index``/``_id``) takes a columnar path:
@@ -26,6 +26,9 @@ from typing import Any
 import orjson
 
 from node.api import params, read_body, respond
+from node.api.ingest import (
+    dropped_outcome, ingest_may_apply, ingest_write, pipeline_lookup, pipelines_for_update,
+)
 from node.api.documents import (
     filtered_source, refresh_param, require_alias_error, require_alias_flag, timeout_param,
 )
@@ -54,6 +57,7 @@ def parse_bulk_body(body: bytes, default_index: str | None, query: dict[str, str
     requests: list[WriteRequest] = []
     requires_alias_positions: list[int] = []
     source_filters: dict[int, SourceFilter] = {}
+    item_pipelines: dict[int, str] = {}
     default_source_filter = (SourceFilter.from_params(query) if any(key.startswith("_source") for key in query)
                              else None)
     default_routing = query.get("routing")
@@ -127,9 +131,11 @@ def parse_bulk_body(body: bytes, default_index: str | None, query: dict[str, str
             source_filter = _update_source_filter(metadata, request.source, default_source_filter)
             if source_filter is not None and source_filter.fetch:
                 source_filters[len(requests)] = source_filter
+        if metadata.get("pipeline") is not None and action in FAST_ACTIONS:
+            item_pipelines[len(requests)] = str(metadata["pipeline"])
         requests.append(request)
-    if requires_alias_positions or source_filters:
-        return ParsedBulk(requests, requires_alias_positions, source_filters)
+    if requires_alias_positions or source_filters or item_pipelines:
+        return ParsedBulk(requests, requires_alias_positions, source_filters, item_pipelines)
     return requests
 
 
@@ -139,10 +145,11 @@ class ParsedBulk(list):
     ``_source`` filter of the ``get`` its response carries."""
 
     def __init__(self, requests: list[WriteRequest], requires_alias_positions: list[int],
-                 source_filters: dict[int, SourceFilter]) -> None:
+                 source_filters: dict[int, SourceFilter], item_pipelines: dict[int, str] | None = None) -> None:
         super().__init__(requests)
         self.requires_alias_positions = requires_alias_positions
         self.source_filters = source_filters
+        self.item_pipelines = item_pipelines or {}   # position → the item's own ``pipeline``
 
 
 def _update_source_filter(metadata: dict, update_source: memoryview, default_filter: SourceFilter | None
@@ -259,8 +266,6 @@ def _write_request(action: str, metadata: dict, source: memoryview, default_inde
                         f"{len(document_id.encode('utf-8'))}")
     if action != "delete" and len(source) == 0:
         problems.append("source is missing")
-    if metadata.get("pipeline"):
-        request.error = NotSupportedError(f"ingest pipelines are not supported: pipeline [{metadata['pipeline']}]")
     version_type = metadata.get("version_type")
     if version_type is not None and version_type not in ("internal", "external", "external_gte"):
         problems.append(f"No version type match [{version_type}]")
@@ -307,12 +312,34 @@ def _add_update_get(outcome: Any, source_filter: SourceFilter) -> None:
                    "_source": filtered_source(outcome.source, source_filter)}
 
 
+def _run_pipelines(services: Any, requests: list[WriteRequest], pipeline_parameter: str | None,
+                   item_pipelines: dict[int, str]) -> dict[int, Any]:
+    """Runs each index/create item's pipelines in place (a failure becomes that item's error);
+    returns the noop outcomes of the items a drop processor dropped, by position."""
+    lookup = pipeline_lookup(lambda: services.state)
+    dropped: dict[int, Any] = {}
+    for position, request in enumerate(requests):
+        if request.error is not None or request.action == "delete":
+            continue
+        try:
+            if request.action == "update":
+                requests[position] = pipelines_for_update(services.state, request, None, lookup)
+                continue
+            ingested = ingest_write(services.state, request, item_pipelines.get(position, pipeline_parameter), lookup)
+        except ApiError as error:
+            request.error = error
+            continue
+        if ingested is None:
+            dropped[position] = dropped_outcome(request)
+        else:
+            requests[position] = ingested
+    return dropped
+
+
 def register(app: Any, services: Any) -> None:
     async def bulk(default_index: str | None) -> Any:
         started = time.monotonic()
         query = params()
-        if query.get("pipeline"):
-            raise NotSupportedError(f"ingest pipelines are not supported: pipeline [{query['pipeline']}]")
         refresh = refresh_param(query)
         timeout = timeout_param(query)
         body = await read_body()
@@ -322,8 +349,11 @@ def register(app: Any, services: Any) -> None:
                                        "quidditch.bulk.max_operations", DEFAULT_MAX_BULK_OPERATIONS, minimum=1)
         wait_for_active_shards = query.get("wait_for_active_shards")
         with services.admission.write(len(body)):
+            # a pipeline changes sources before routing: such requests take the item-by-item path
+            # (an item's own ``pipeline`` already keeps it off the columnar path: its metadata is not the simple shape)
+            may_ingest = ingest_may_apply(services.state, query.get("pipeline"))
             with cyclic_gc_paused():
-                columns = parse_common_bulk_body(body, default_index, query, max_operations)
+                columns = None if may_ingest else parse_common_bulk_body(body, default_index, query, max_operations)
             if columns is not None and "" in columns.document_ids:
                 columns = None        # an empty _id is an item error: the general path reports it
             if columns is not None:
@@ -341,13 +371,30 @@ def register(app: Any, services: Any) -> None:
             if not requests:
                 raise ActionRequestValidationError("no requests added")
             source_filters = getattr(requests, "source_filters", None) or {}
-            outcomes = await execute_writes(services, requests, refresh, timeout, return_sources=bool(source_filters),
-                                            wait_for_active_shards=wait_for_active_shards)
+            dropped: dict[int, Any] = {}
+            item_pipelines = getattr(requests, "item_pipelines", None) or {}
+            ingest_took = None
+            if may_ingest or item_pipelines:
+                ingest_started = time.monotonic()
+                dropped = _run_pipelines(services, requests, query.get("pipeline"), item_pipelines)
+                ingest_took = int((time.monotonic() - ingest_started) * 1000)
+            to_write = [request for position, request in enumerate(requests) if position not in dropped] \
+                if dropped else requests
+            written = await execute_writes(services, to_write, refresh, timeout, return_sources=bool(source_filters),
+                                           wait_for_active_shards=wait_for_active_shards) if to_write else []
+            if dropped:
+                remaining = iter(written)
+                outcomes = [dropped[position] if position in dropped else next(remaining)
+                            for position in range(len(requests))]
+            else:
+                outcomes = written
         for position, source_filter in source_filters.items():
             _add_update_get(outcomes[position], source_filter)
         items = [{outcome.action: outcome.body} for outcome in outcomes]
         errors = any("error" in outcome.body for outcome in outcomes)
         took = int((time.monotonic() - started) * 1000)
+        if ingest_took is not None:
+            return respond({"took": took, "ingest_took": ingest_took, "errors": errors, "items": items})
         return respond({"took": took, "errors": errors, "items": items})
 
     @app.route("/_bulk", methods=["POST", "PUT"])

@@ -19,7 +19,10 @@ import trio
 from quart import request
 
 from node.api import params, read_json_body, respond
-from node.api.cluster_settings import expand_wildcard_resets, rendered_settings, validate_cluster_settings
+from node.api.ingest import INGEST_STATISTICS, stored_pipelines
+from node.api.cluster_settings import (
+    expand_wildcard_resets, rendered_settings, validate_cluster_settings, visible_settings,
+)
 from node.coordination.health import health_body, local_os_figures, master_node_id
 from node.coordination.resolve import STRICT_EXPAND_OPEN_CLOSED, IndicesOptions, resolve_indices
 from node.coordination.stats import index_stats_section, index_stats_sections_for
@@ -215,6 +218,7 @@ async def local_node_stats(services: Any) -> dict[str, Any]:
             "transport_address": node.transport_address if node is not None else "", "host": host, "ip": host,
             "roles": sorted(node.roles) if node is not None else [], "attributes": {},
             "indices": section, **local_os_figures(context.config.data_directory),
+            "ingest": INGEST_STATISTICS.as_json(list(stored_pipelines(state))),
             "thread_pool": {"write": {"threads": context.config.workers, "queue": services.admission.write_requests,
                                       "active": services.admission.write_requests,
                                       "rejected": services.admission.rejected_writes},
@@ -341,7 +345,7 @@ def register(app: Any, services: Any) -> None:
                                             for shard in shards}}
             body["metadata"] = {"cluster_uuid": state.cluster_uuid, "cluster_uuid_committed": True,
                                 "templates": {}, "indices": indices_body,
-                                "persistent_settings": _nest(state.persistent_settings) if state.persistent_settings else {}}
+                                "persistent_settings": _nest(visible_settings(state.persistent_settings))}
         if every or "routing_table" in metrics:
             body["routing_table"] = {"indices": {name: {"shards": {
                 str(shard.shard_number): [{

@@ -116,8 +116,22 @@ def rendered_setting_value(value: Any) -> Any:
     return value
 
 
+# Cluster-state entries kept as persistent settings that are not settings: ingest pipelines
+# (node/api/ingest.py, ADR 0305). Never shown, never matched by a wildcard reset.
+HIDDEN_SETTING_PREFIXES: tuple[str, ...] = ("quidditch.ingest.pipeline.",)
+
+
+def is_hidden_setting(key: str) -> bool:
+    return key.startswith(HIDDEN_SETTING_PREFIXES)
+
+
+def visible_settings(flat_settings: Mapping[str, Any]) -> dict[str, Any]:
+    return {key: value for key, value in flat_settings.items() if not is_hidden_setting(key)}
+
+
 def rendered_settings(flat_settings: Mapping[str, Any]) -> dict[str, Any]:
-    return {key: rendered_setting_value(value) for key, value in flat_settings.items() if value is not None}
+    return {key: rendered_setting_value(value) for key, value in flat_settings.items()
+            if value is not None and not is_hidden_setting(key)}
 
 
 def is_known_setting(key: str) -> bool:
@@ -145,7 +159,7 @@ def expand_wildcard_resets(flat_settings: dict[str, Any], current: Mapping[str, 
     for key, value in flat_settings.items():
         if value is None and "*" in key:
             for existing in current:
-                if fnmatch.fnmatchcase(existing, key):
+                if fnmatch.fnmatchcase(existing, key) and not is_hidden_setting(existing):
                     expanded[existing] = None
         else:
             expanded[key] = value

@@ -24,6 +24,9 @@ import orjson
 from quart import request
 
 from node.api import params, read_body, read_json_body, respond
+from node.api.ingest import (
+    dropped_outcome, ingest_may_apply, ingest_write, pipeline_lookup, pipelines_for_update,
+)
 from node.coordination.resolve import (
     index_block_error, resolve_write_target, single_index,
 )
@@ -400,6 +403,8 @@ def register(app: Any, services: Any) -> None:
                             routing=query.get("routing"), params=write,
                             retry_on_conflict=parse_integer(query.get("retry_on_conflict"), "retry_on_conflict",
                                                             0, minimum=0) or 0)
+        if ingest_may_apply(services.state, None):
+            item = pipelines_for_update(services.state, item, None, pipeline_lookup(lambda: services.state))
         outcome = await single_write(services, item, query, return_sources=source_filter.fetch)
         body, status = render_write(outcome)
         if status == 409 and "upsert" not in update_body and not update_body.get("doc_as_upsert") and \
@@ -436,8 +441,6 @@ async def _index(services: Any, index: str, document_id: str | None, op_type: st
     check_document_id(document_id)
     if document_id is not None and not document_id:
         raise ActionRequestValidationError("id is missing")
-    if query.get("pipeline"):
-        raise NotSupportedError(f"ingest pipelines are not supported: pipeline [{query['pipeline']}]")
     source = await read_body()
     if not source or not source.strip():
         raise ActionRequestValidationError("source is missing")
@@ -446,7 +449,10 @@ async def _index(services: Any, index: str, document_id: str | None, op_type: st
     if op_type == "create" and write["version_type"] in ("external", "external_gte"):
         raise ActionRequestValidationError("create operations only support internal versioning. use index instead")
     item = WriteRequest(op_type, index, document_id, source, routing=query.get("routing"), params=write)
-    outcome = await single_write(services, item, query)
+    ingested = ingest_write(services.state, item, query.get("pipeline"), pipeline_lookup(lambda: services.state))
+    if ingested is None:  # a drop processor dropped it: nothing is written
+        return respond({key: value for key, value in dropped_outcome(item).body.items() if key != "status"})
+    outcome = await single_write(services, ingested, query)
     body, status = render_write(outcome)
     headers = None
     if status == 201:

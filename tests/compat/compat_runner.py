@@ -178,6 +178,10 @@ API_ROUTES.update({
     "cluster.allocation_explain": [("POST", "/_cluster/allocation/explain")],
     "cluster.pending_tasks": [("GET", "/_cluster/pending_tasks")],
     "cluster.put_settings": [("PUT", "/_cluster/settings")],
+    "ingest.put_pipeline": [("PUT", "/_ingest/pipeline/{id}")],
+    "ingest.get_pipeline": [("GET", "/_ingest/pipeline/{id}"), ("GET", "/_ingest/pipeline")],
+    "ingest.delete_pipeline": [("DELETE", "/_ingest/pipeline/{id}")],
+    "ingest.simulate": [("POST", "/_ingest/pipeline/{id}/_simulate"), ("POST", "/_ingest/pipeline/_simulate")],
     "cluster.remote_info": [("GET", "/_remote/info")],
     "cluster.reroute": [("POST", "/_cluster/reroute")],
     "create_pit": [("POST", "/{index}/_search/point_in_time")],
@@ -510,8 +514,9 @@ class Runner:
         return TestOutcome(test.test_id, "pass", "; ".join(f"step skipped: {reason}" for reason in skipped_reasons))
 
     def wipe(self) -> None:
-        """Each test starts from an empty cluster: every index, scroll and point in time goes."""
+        """Each test starts from an empty cluster: every index, scroll, point in time and ingest pipeline goes."""
         self.request("DELETE", "/_search/scroll/_all", {}, None)
+        self.request("DELETE", "/_ingest/pipeline/*", {}, None)
         self.request("DELETE", "/_search/point_in_time/_all", {}, None)
         self.request("DELETE", "/*", {"expand_wildcards": "all"}, None)
         self.request("PUT", "/_cluster/settings", {}, json.dumps(

@@ -91,9 +91,11 @@ async def test_the_operations_limit_is_enforced_from_the_cluster_setting(api_nod
     assert status == 400 and "quidditch.bulk.max_operations" in response["error"]["reason"]
 
 
-async def test_ingest_pipelines_are_refused(api_node):
+async def test_a_missing_ingest_pipeline_fails_each_item_it_would_run_on(api_node):
     status, body = await bulk(api_node, ndjson({"index": {"_index": "b"}}, {"a": 1}), "/_bulk?pipeline=p")
-    assert status == 400 and "pipeline" in body["error"]["reason"]
+    assert status == 200 and body["errors"] is True
+    assert body["items"][0]["index"]["status"] == 400
+    assert body["items"][0]["index"]["error"]["reason"] == "pipeline with id [p] does not exist"
 
 
 async def test_excess_in_flight_writes_are_rejected_with_429(api_node):

@@ -1,0 +1,110 @@
+"""The ingest pipeline engine: OpenSearch's script-free processors on one document, the common
+options (ignore_failure, on_failure, tag), templates, and the PUT-time refusals with its wording."""
+
+from __future__ import annotations
+
+import pytest
+
+from node.api.ingest_processors import DocumentDropped, IngestDocument, compile_pipeline
+from node.errors import ApiError
+
+
+def _run(processors, source, lookup=None, **metadata):
+    document = IngestDocument(source, {"_index": "idx", "_id": "1", **metadata}, timestamp="2024-01-01T00:00:00Z")
+    compile_pipeline("p", {"processors": processors}, lookup).execute(document)
+    return document
+
+
+def test_set_remove_rename_and_case_processors_change_the_source():
+    document = _run([{"set": {"field": "a.b", "value": "{{name}}-x"}}, {"remove": {"field": "drop_me"}},
+                     {"rename": {"field": "old", "target_field": "new"}}, {"lowercase": {"field": "upper"}},
+                     {"uppercase": {"field": "lower"}}, {"trim": {"field": "padded"}}],
+                    {"name": "n", "drop_me": 1, "old": 2, "upper": "ABC", "lower": "abc", "padded": "  p "})
+    assert document.source == {"name": "n", "a": {"b": "n-x"}, "new": 2, "upper": "abc", "lower": "ABC",
+                               "padded": "p"}
+
+
+def test_split_join_convert_gsub_append_json_and_bytes():
+    document = _run([{"split": {"field": "csv", "separator": ","}}, {"join": {"field": "parts", "separator": "-"}},
+                     {"convert": {"field": "number", "type": "integer"}}, {"convert": {"field": "flag", "type": "boolean"}},
+                     {"gsub": {"field": "dashed", "pattern": "-", "replacement": "."}},
+                     {"append": {"field": "tags", "value": ["b", "{{name}}"]}}, {"json": {"field": "raw"}},
+                     {"bytes": {"field": "size", "target_field": "size_in_bytes"}}],
+                    {"csv": "a,b,c", "parts": ["x", "y"], "number": "42", "flag": "TRUE", "dashed": "1-2-3",
+                     "tags": "a", "name": "n", "raw": '{"k": [1, 2]}', "size": "1kb"})
+    assert document.source["csv"] == ["a", "b", "c"] and document.source["parts"] == "x-y"
+    assert document.source["number"] == 42 and document.source["flag"] is True
+    assert document.source["dashed"] == "1.2.3" and document.source["tags"] == ["a", "b", "n"]
+    assert document.source["raw"] == {"k": [1, 2]} and document.source["size_in_bytes"] == 1024
+
+
+def test_date_processor_writes_the_timestamp_in_opensearchs_default_output_format():
+    document = _run([{"date": {"field": "when", "formats": ["yyyy-MM-dd"]}}], {"when": "2016-06-12"})
+    assert document.source["@timestamp"] == "2016-06-12T00:00:00.000Z"
+
+
+def test_a_missing_field_fails_with_opensearchs_message_unless_ignored():
+    with pytest.raises(ApiError) as raised:
+        _run([{"lowercase": {"field": "absent"}}], {})
+    assert str(raised.value) == "field [absent] not present as part of path [absent]"
+    assert _run([{"lowercase": {"field": "absent", "ignore_missing": True}}], {}).source == {}
+    assert _run([{"lowercase": {"field": "absent", "ignore_failure": True}}], {}).source == {}
+
+
+def test_on_failure_sees_the_failure_message_and_processor():
+    document = _run([{"convert": {"field": "n", "type": "integer", "tag": "conv", "on_failure": [
+        {"set": {"field": "why", "value": "{{_ingest.on_failure_message}} in {{_ingest.on_failure_processor_type}}"}}]}}],
+        {"n": "abc"})
+    assert document.source["why"] == "unable to convert [abc] to integer in convert"
+
+
+def test_metadata_fields_can_be_read_and_changed():
+    document = _run([{"set": {"field": "_id", "value": "new-{{_id}}"}}, {"set": {"field": "from", "value": "{{_index}}"}}],
+                    {})
+    assert document.metadata["_id"] == "new-1" and document.source["from"] == "idx"
+
+
+def test_drop_and_fail_processors():
+    with pytest.raises(DocumentDropped):
+        _run([{"drop": {}}], {})
+    with pytest.raises(ApiError) as raised:
+        _run([{"fail": {"message": "bad {{x}}"}}], {"x": 1})
+    assert str(raised.value) == "bad 1" and raised.value.opensearch_type == "fail_processor_exception"
+
+
+def test_the_pipeline_processor_runs_another_pipeline_and_detects_cycles():
+    inner = compile_pipeline("inner", {"processors": [{"set": {"field": "inner", "value": True}}]})
+    assert _run([{"pipeline": {"name": "inner"}}], {}, lookup={"inner": inner}.get).source == {"inner": True}
+    pipelines = {}
+    pipelines["loop"] = compile_pipeline("loop", {"processors": [{"pipeline": {"name": "loop"}}]}, pipelines.get)
+    with pytest.raises(ApiError) as raised:
+        pipelines["loop"].execute(IngestDocument({}, {}))
+    assert "Cycle detected for pipeline: loop" in str(raised.value)
+
+
+def test_foreach_runs_its_processor_on_every_element():
+    document = _run([{"foreach": {"field": "values", "processor": {"uppercase": {"field": "_ingest._value"}}}}],
+                    {"values": ["a", "b"]})
+    assert document.source["values"] == ["A", "B"]
+
+
+@pytest.mark.parametrize(("definition", "reason"), [
+    ({}, "[processors] required property is missing"),
+    ({"processors": [{"frobnicate": {}}]}, "No processor type exists with name [frobnicate]"),
+    ({"processors": [{"set": {"value": 1}}]}, "[field] required property is missing"),
+    ({"processors": [{"set": {"field": "a", "value": 1, "bogus": 2}}]},
+     "processor [set] doesn't support one or more provided configuration parameters [bogus]"),
+])
+def test_definitions_opensearch_refuses_are_parse_exceptions(definition, reason):
+    with pytest.raises(ApiError) as raised:
+        compile_pipeline("p", definition)
+    assert raised.value.status == 400 and raised.value.opensearch_type == "parse_exception"
+    assert str(raised.value) == reason
+
+
+def test_scripts_and_if_conditions_are_refused_clearly():
+    for definition in ({"processors": [{"script": {"source": "ctx.a = 1"}}]},
+                       {"processors": [{"set": {"field": "a", "value": 1, "if": "ctx.b != null"}}]}):
+        with pytest.raises(ApiError) as raised:
+            compile_pipeline("p", definition)
+        assert raised.value.status == 400 and "painless" in str(raised.value)
