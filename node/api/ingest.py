@@ -107,13 +107,21 @@ def pipeline_lookup(state_of: Callable[[], Any]) -> Callable[[str], Pipeline | N
     return lookup
 
 
+# (the cluster state it was computed for, whether any index there names a default or final pipeline):
+# the state is immutable, so one answer per applied state
+_LAST_STATE_ANSWER: list[Any] = [None, False]
+
+
 def ingest_may_apply(state: Any, pipeline_parameter: str | None, item_pipelines: dict | None = None) -> bool:
     """Cheap check for the bulk fast path: could any pipeline run for this request?"""
     if pipeline_parameter or item_pipelines:
         return True
-    return any(index.settings.get("index.default_pipeline") not in (None, NO_PIPELINE)
-               or index.settings.get("index.final_pipeline") not in (None, NO_PIPELINE)
-               for index in state.indices.values())
+    if _LAST_STATE_ANSWER[0] is not state:
+        _LAST_STATE_ANSWER[1] = any(index.settings.get("index.default_pipeline") not in (None, NO_PIPELINE)
+                                    or index.settings.get("index.final_pipeline") not in (None, NO_PIPELINE)
+                                    for index in state.indices.values())
+        _LAST_STATE_ANSWER[0] = state
+    return _LAST_STATE_ANSWER[1]
 
 
 def _require(lookup: Callable[[str], Pipeline | None], name: str) -> Pipeline:
