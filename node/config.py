@@ -76,6 +76,14 @@ class NodeConfig:
     """--version-number: version.number reported by GET / (elasticsearch-py checks it)."""
     elastic_product_header: bool = False
     """--elastic-product-header: send ``X-Elastic-Product: Elasticsearch`` on every response."""
+    fault_detection_timeout_seconds: float = 5.0
+    """--fault-detection-timeout: how long the master waits for a node's answer to one ping
+    (OpenSearch ``cluster.fault_detection.follower_check.timeout``, 10s there). A crashed process
+    is noticed at once whatever this is (its port refuses connections, ADR 0231); this bounds
+    only how long a silent node (hung, overloaded, cut off) may stay silent."""
+    fault_detection_retries: int = 3
+    """--fault-detection-retries: missed pings in a row before a silent node is treated as gone
+    (OpenSearch ``cluster.fault_detection.follower_check.retry_count``)."""
 
     @property
     def ports_file(self) -> Path:
@@ -137,6 +145,22 @@ def parse_positive_int(raw: Any) -> int:
     if number is None or number < 1:
         raise ValueError(f"expected a whole number of at least 1, got {raw!r}")
     return number
+
+
+def parse_time_value(raw: Any) -> float:
+    """``5s``, ``500ms``, ``1m`` or a number of seconds → seconds (positive, at most an hour)."""
+    if isinstance(raw, bool):
+        raise ValueError(f"expected a time value like 5s or 500ms, got {raw!r}")
+    if isinstance(raw, (int, float)):
+        seconds = float(raw)
+    else:
+        match = re.fullmatch(r"\s*(\d+(?:\.\d+)?)\s*(ms|s|m)?\s*", str(raw).lower())
+        if match is None:
+            raise ValueError(f"expected a time value like 5s or 500ms, got {raw!r}")
+        seconds = float(match.group(1)) * {None: 1.0, "s": 1.0, "ms": 0.001, "m": 60.0}[match.group(2)]
+    if not 0 < seconds <= 3600:
+        raise ValueError(f"expected a time value above 0 and at most 1h, got {raw!r}")
+    return seconds
 
 
 def parse_bool(raw: Any) -> bool:
@@ -231,6 +255,10 @@ SETTINGS: tuple[SettingSpec, ...] = (
     SettingSpec("log_level", "log-level", parse_log_level, "DEBUG, INFO, WARNING, ERROR, CRITICAL"),
     SettingSpec("version_number", "version-number", parse_version_number, "version.number of GET / (default 7.10.2)"),
     SettingSpec("elastic_product_header", "elastic-product-header", parse_bool, "send X-Elastic-Product (on/off)"),
+    SettingSpec("fault_detection_timeout_seconds", "fault-detection-timeout", parse_time_value,
+                "how long the master waits for one ping answer (default 5s)"),
+    SettingSpec("fault_detection_retries", "fault-detection-retries", parse_positive_int,
+                "missed pings in a row before a silent node is gone (default 3)"),
 )
 SETTINGS_BY_FLAG = {spec.flag: spec for spec in SETTINGS}
 

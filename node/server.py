@@ -435,7 +435,9 @@ async def serve_node(config: NodeConfig, build_raft: Any, secret: bytes, node_id
                 await leave_cluster(metadata, node_id, get_logger("cluster"))
 
             before_workers_stop.append(leave)
-        failure_detector = FailureDetector(metadata, peers, node_id, get_logger("master"), held_copies)
+        failure_detector = FailureDetector(metadata, peers, node_id, get_logger("master"), held_copies,
+                                           ping_timeout_seconds=config.fault_detection_timeout_seconds,
+                                           failures_before_dead=config.fault_detection_retries)
         nursery.start_soon(failure_detector.run)
         nursery.start_soon(run_allocation_loop, metadata, get_logger("master"), failure_detector)
         try:

@@ -37,7 +37,9 @@ from node.transport.errors import RequestTimeoutError
 
 PING_METHOD = "cluster.ping"
 DEFAULT_INTERVAL_SECONDS = 1.0
-DEFAULT_PING_TIMEOUT_SECONDS = 2.0
+# a silent node (not a crashed one: see the fast path above) is gone after 3 × 5 s; 2 s let a
+# node starved of CPU on a loaded 2-core machine be declared dead while it was working
+DEFAULT_PING_TIMEOUT_SECONDS = 5.0
 DEFAULT_FAILURES_BEFORE_DEAD = 3
 DEFAULT_REFUSED_PROBES = 3
 DEFAULT_REFUSED_PROBE_SPACING_SECONDS = 0.1

@@ -95,3 +95,22 @@ def test_the_body_limit_cannot_exceed_two_gigabytes():
     assert load_config(flags={"max-content-length": "2gb"}, environment={}).max_content_length_bytes == 2 * 1024**3
     with pytest.raises(ConfigError, match="expected at most 2gb"):
         load_config(flags={"max-content-length": "3gb"}, environment={})
+
+
+def test_fault_detection_defaults_to_five_second_pings_three_times():
+    config = load_config(flags={}, environment={})
+    assert (config.fault_detection_timeout_seconds, config.fault_detection_retries) == (5.0, 3)
+
+
+@pytest.mark.parametrize("text, seconds", [("5s", 5.0), ("500ms", 0.5), ("1m", 60.0), ("2.5", 2.5)])
+def test_the_fault_detection_timeout_takes_opensearch_time_units(text, seconds):
+    config = load_config(flags={"fault-detection-timeout": text}, environment={})
+    assert config.fault_detection_timeout_seconds == seconds
+
+
+def test_bad_fault_detection_values_are_reported_together():
+    with pytest.raises(ConfigError) as raised:
+        load_config(flags={"fault-detection-timeout": "0s"},
+                    environment={"QUIDDITCH_FAULT_DETECTION_RETRIES": "0"})
+    text = str(raised.value)
+    assert "--fault-detection-timeout" in text and "QUIDDITCH_FAULT_DETECTION_RETRIES" in text
