@@ -244,18 +244,43 @@ def _simulated_documents(docs: Any) -> list[IngestDocument]:
         if not isinstance(source, dict):
             raise ApiError("[_source] property isn't a map", opensearch_type="parse_exception", status=400,
                            property_name="_source")
-        documents.append(IngestDocument(dict(source), {"_index": entry.get("_index", "_index"),
-                                                       "_id": entry.get("_id", "_id"),
-                                                       "_routing": entry.get("_routing")}))
+        metadata = {"_index": entry.get("_index", "_index"), "_id": entry.get("_id", "_id"),
+                    "_routing": entry.get("_routing")}
+        for name in ("_version", "_if_seq_no", "_if_primary_term"):
+            if entry.get(name) is not None:
+                value = entry[name]
+                if isinstance(value, bool) or not str(value).lstrip("-").isdigit():
+                    raise IllegalArgumentError(f"Failed to parse value [{value}] for [{name}]: expected a number")
+                metadata[name] = int(value)
+        if entry.get("_version_type") is not None:
+            metadata["_version_type"] = entry["_version_type"]
+        documents.append(IngestDocument(dict(source), metadata))
     return documents
+
+
+def _check_referenced_pipelines(definition: Any, lookup: Callable[[str], Pipeline | None]) -> None:
+    """_simulate refuses a pipeline processor naming a pipeline that does not exist (names with
+    templates are only known per document)."""
+    if isinstance(definition, dict):
+        reference = definition.get("pipeline")
+        if isinstance(reference, dict) and isinstance(reference.get("name"), str) and "{{" not in reference["name"] \
+                and not reference.get("ignore_missing_pipeline") and lookup(reference["name"]) is None:
+            raise IllegalArgumentError(
+                f"Pipeline processor configured for non-existent pipeline [{reference['name']}]")
+        for value in definition.values():
+            _check_referenced_pipelines(value, lookup)
+    elif isinstance(definition, list):
+        for value in definition:
+            _check_referenced_pipelines(value, lookup)
 
 
 def simulate(pipeline: Pipeline, documents: list[IngestDocument], verbose: bool) -> dict[str, Any]:
     results: list[Any] = []
     for document in documents:
         trace: list[dict[str, Any]] | None = [] if verbose else None
+        document.trace = trace
         try:
-            pipeline.execute(document, trace)
+            pipeline.execute(document)
         except DocumentDropped:
             results.append({"processor_results": trace} if verbose else None)
             continue
@@ -329,6 +354,7 @@ def register(app: Any, services: Any) -> None:
                 raise ApiError("[pipeline] required property is missing", opensearch_type="parse_exception",
                                status=400, property_name="pipeline")
             pipeline = compile_pipeline(SIMULATED_PIPELINE_ID, definition, lookup)
+            _check_referenced_pipelines(definition.get("processors"), lookup)
         else:
             pipeline = lookup(pipeline_id)
             if pipeline is None:

@@ -70,6 +70,8 @@ class IngestDocument:
     def __init__(self, source: dict[str, Any], metadata: Mapping[str, Any], timestamp: str | None = None) -> None:
         self.source = source
         self.metadata = {key: value for key, value in metadata.items() if value is not None}
+        self.trace: list[dict[str, Any]] | None = None     # verbose _simulate: the processors' results
+        self.pipeline_ids: list[str] = []                  # the pipelines running, innermost last
         self.ingest: dict[str, Any] = {"timestamp": timestamp or datetime.now(timezone.utc).isoformat(
             timespec="microseconds").replace("+00:00", "Z")}
 
@@ -204,11 +206,21 @@ class IngestDocument:
         return "" if value is None else str(value)
 
     def view(self) -> dict[str, Any]:
-        """The document as _simulate shows it."""
-        body: dict[str, Any] = {key: self.metadata[key] for key in ("_index", "_id", "_routing") if key in self.metadata}
+        """The document as _simulate shows it (metadata numbers as strings, as OpenSearch prints them)."""
+        body: dict[str, Any] = {key: (self.metadata[key] if key in ("_index", "_id") else str(self.metadata[key]))
+                                for key in METADATA_FIELDS if key in self.metadata}
         body["_source"] = self.source
         body["_ingest"] = {"timestamp": self.ingest["timestamp"]}
         return body
+
+    def traced_view(self) -> dict[str, Any]:
+        """A snapshot for a verbose _simulate entry: _ingest adds the running pipeline and, inside
+        on_failure, the failure fields."""
+        body = self.view()
+        body["_ingest"] = {"pipeline": self.pipeline_ids[-1] if self.pipeline_ids else None,
+                           **{key: value for key, value in self.ingest.items()
+                              if key == "timestamp" or key.startswith("on_failure_")}}
+        return json.loads(json.dumps(body))
 
 
 _TEMPLATE = re.compile(r"\{\{\{\s*([^}]+?)\s*\}\}\}|\{\{\s*([^}]+?)\s*\}\}")
@@ -286,15 +298,66 @@ class Processor:
     on_failure: tuple["Processor", ...] = ()
 
     def execute(self, document: IngestDocument) -> None:
+        trace = document.trace
+        if trace is None:
+            try:
+                self.run(document)
+            except DocumentDropped:
+                raise
+            except ApiError as error:
+                # ignore_failure wins over on_failure, as OpenSearch's CompoundProcessor
+                if self.ignore_failure:
+                    return
+                if not self.on_failure:
+                    raise
+                _run_on_failure(self.on_failure, document, error, self)
+            return
+        self._execute_traced(document, trace)
+
+    def _trace_entry(self, status: str) -> dict[str, Any]:
+        entry: dict[str, Any] = {"processor_type": self.processor_type, "status": status}
+        if self.tag is not None:
+            entry["tag"] = self.tag
+        if self.description is not None:
+            entry["description"] = self.description
+        return entry
+
+    def _execute_traced(self, document: IngestDocument, trace: list[dict[str, Any]]) -> None:
+        """Verbose _simulate: one entry per processor run, as OpenSearch's tracking processors record
+        them — a pipeline processor first (``doc: null``) and then what its pipeline ran; a failure with
+        on_failure handlers before the handlers' own entries; ``error_ignored`` with ``ignored_error``."""
+        from node.errors import error_body
+
+        inner: list[dict[str, Any]] = []
+        if self.processor_type == "pipeline":
+            document.trace = inner
         try:
             self.run(document)
         except DocumentDropped:
+            trace.append(self._trace_entry("dropped"))
             raise
         except ApiError as error:
-            if self.on_failure:
-                _run_on_failure(self.on_failure, document, error, self)
-            elif not self.ignore_failure:
+            if self.processor_type == "pipeline" and not str(error).startswith("Cycle detected"):
+                trace.append({**self._trace_entry("success"), "doc": None})
+                trace.extend(inner)
+            elif self.ignore_failure:
+                trace.append({**self._trace_entry("error_ignored"), "ignored_error": error_body(error),
+                              "doc": document.traced_view()})
+                return
+            else:
+                trace.append({**self._trace_entry("error"), "error": error_body(error)["error"]})
+            if self.processor_type == "pipeline" or not self.on_failure:
                 raise
+            document.trace = trace
+            _run_on_failure(self.on_failure, document, error, self)
+            return
+        finally:
+            document.trace = trace
+        if self.processor_type == "pipeline":
+            trace.append({**self._trace_entry("success"), "doc": None})
+            trace.extend(inner)
+        else:
+            trace.append({**self._trace_entry("success"), "doc": document.traced_view()})
 
 
 def _run_on_failure(handlers: tuple[Processor, ...], document: IngestDocument, error: ApiError,
@@ -305,6 +368,8 @@ def _run_on_failure(handlers: tuple[Processor, ...], document: IngestDocument, e
     document.ingest["on_failure_processor_type"] = failed.processor_type
     if failed.tag is not None:
         document.ingest["on_failure_processor_tag"] = failed.tag
+    else:
+        document.ingest.pop("on_failure_processor_tag", None)
     try:
         for handler in handlers:
             handler.execute(document)
@@ -414,7 +479,8 @@ def _rename(config: _Config) -> Callable[[IngestDocument], None]:
         if not document.has(source_path):
             if ignore_missing:
                 return
-            document.get(source_path)  # an empty path: OpenSearch's "field path cannot be null nor empty"
+            if not source_path:
+                document.get(source_path)  # OpenSearch's "field path cannot be null nor empty"
             raise IllegalArgumentError(f"field [{source_path}] doesn't exist")
         if document.has(target_path) and not override:
             raise IllegalArgumentError(f"field [{target_path}] already exists")
@@ -746,14 +812,9 @@ def _pipeline_processor(config: _Config, lookup: Callable[[str], Any], depth: in
             if ignore_missing_pipeline:
                 return
             raise IllegalArgumentError(f"Pipeline processor configured for non-existent pipeline [{pipeline_name}]")
-        stack = document.ingest.setdefault("_pipeline_stack", [])
-        if pipeline_name in stack or len(stack) >= MAXIMUM_PIPELINE_DEPTH:
+        if pipeline_name in document.pipeline_ids or len(document.pipeline_ids) >= MAXIMUM_PIPELINE_DEPTH:
             raise IllegalArgumentError(f"Cycle detected for pipeline: {pipeline_name}")
-        stack.append(pipeline_name)
-        try:
-            pipeline.execute(document)
-        finally:
-            stack.pop()
+        pipeline.execute(document)
 
     return run
 
@@ -837,40 +898,22 @@ class Pipeline:
     version: int | None = None
     definition: dict[str, Any] = field(default_factory=dict)
 
-    def execute(self, document: IngestDocument, trace: list[dict[str, Any]] | None = None) -> None:
-        """Runs every processor in order; ``trace`` (verbose _simulate) gets one entry per processor."""
+    def execute(self, document: IngestDocument) -> None:
+        """Runs every processor in order (a verbose _simulate sets ``document.trace`` first)."""
         current: Processor | None = None
+        document.pipeline_ids.append(self.pipeline_id)
         try:
             for processor in self.processors:
                 current = processor
-                if trace is None:
-                    processor.execute(document)
-                    continue
-                entry: dict[str, Any] = {"processor_type": processor.processor_type}
-                if processor.tag is not None:
-                    entry["tag"] = processor.tag
-                if processor.description is not None:
-                    entry["description"] = processor.description
-                try:
-                    processor.execute(document)
-                except DocumentDropped:
-                    entry["status"] = "dropped"
-                    trace.append(entry)
-                    raise
-                except ApiError as error:
-                    from node.errors import error_body
-
-                    entry.update({"status": "error", "error": error_body(error)["error"]})
-                    trace.append(entry)
-                    raise
-                entry.update({"status": "success", "doc": json.loads(json.dumps(document.view()))})
-                trace.append(entry)
+                processor.execute(document)
         except DocumentDropped:
             raise
         except ApiError as error:
             if not self.on_failure:
                 raise
             _run_on_failure(self.on_failure, document, error, current or Processor("pipeline", lambda d: None))
+        finally:
+            document.pipeline_ids.pop()
 
 
 def compile_pipeline(pipeline_id: str, definition: Any, lookup: Callable[[str], Any] | None = None) -> Pipeline:

@@ -108,3 +108,41 @@ def test_scripts_and_if_conditions_are_refused_clearly():
         with pytest.raises(ApiError) as raised:
             compile_pipeline("p", definition)
         assert raised.value.status == 400 and "painless" in str(raised.value)
+
+
+def _verbose(processors, source, lookup=None):
+    document = IngestDocument(source, {"_index": "idx", "_id": "1"})
+    document.trace = []
+    try:
+        compile_pipeline("p", {"processors": processors}, lookup).execute(document)
+    except ApiError:
+        pass
+    return document.trace
+
+
+def test_verbose_traces_record_on_failure_handlers_after_the_failed_processor():
+    trace = _verbose([{"rename": {"tag": "r", "field": "missing", "target_field": "x",
+                                  "on_failure": [{"set": {"field": "handled", "value": True}}]}}], {})
+    assert [(entry["processor_type"], entry["status"]) for entry in trace] == [("rename", "error"), ("set", "success")]
+    assert trace[0]["error"]["reason"] == "field [missing] doesn't exist"
+    assert trace[1]["doc"]["_ingest"]["on_failure_processor_tag"] == "r"
+    assert trace[1]["doc"]["_ingest"]["pipeline"] == "p"
+
+
+def test_ignore_failure_wins_over_on_failure_and_is_traced_as_error_ignored():
+    trace = _verbose([{"rename": {"field": "missing", "target_field": "x", "ignore_failure": True,
+                                  "on_failure": [{"set": {"field": "handled", "value": True}}]}}], {})
+    assert len(trace) == 1 and trace[0]["status"] == "error_ignored"
+    assert trace[0]["ignored_error"]["error"]["type"] == "illegal_argument_exception"
+    assert "handled" not in trace[0]["doc"]["_source"]
+
+
+def test_a_pipeline_processor_is_traced_before_what_its_pipeline_ran_and_cycles_once():
+    pipelines = {"inner": compile_pipeline("inner", {"processors": [{"set": {"field": "i", "value": 1}}]})}
+    trace = _verbose([{"pipeline": {"name": "inner"}}], {}, pipelines.get)
+    assert [(entry["processor_type"], entry.get("doc", "absent") is None) for entry in trace] == [
+        ("pipeline", True), ("set", False)]
+    pipelines["a"] = compile_pipeline("a", {"processors": [{"pipeline": {"name": "b"}}]}, pipelines.get)
+    pipelines["b"] = compile_pipeline("b", {"processors": [{"pipeline": {"name": "a"}}]}, pipelines.get)
+    trace = _verbose([{"pipeline": {"name": "a"}}], {}, pipelines.get)
+    assert len(trace) == 1 and trace[0]["error"]["reason"] == "Cycle detected for pipeline: a"
