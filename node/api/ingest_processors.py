@@ -459,10 +459,14 @@ def _remove(config: _Config) -> Callable[[IngestDocument], None]:
             return
         for name in field_list:
             path = document.render(name)
-            if path in ("_index", "_version", "_version_type"):
-                raise IllegalArgumentError(f"cannot remove metadata field [{path}]")
-            if ignore_missing and not document.has(path):
-                continue
+            if path in ("_index", "_id", "_version", "_version_type"):
+                continue  # the write needs them: OpenSearch leaves them in place
+            if not document.has(path):
+                if ignore_missing:
+                    continue
+                if not path:
+                    document.get(path)  # OpenSearch's "field path cannot be null nor empty"
+                raise IllegalArgumentError(f"field [{path}] doesn't exist")
             document.remove(path)
 
     return run
@@ -495,11 +499,17 @@ def _copy(config: _Config) -> Callable[[IngestDocument], None]:
     source_field = config.required_string("source_field")
     target_field = config.required_string("target_field")
     ignore_missing = config.optional_boolean("ignore_missing", False)
-    override = config.optional_boolean("override", False)
+    override = config.optional_boolean("override_target", False)
     remove_source = config.optional_boolean("remove_source", False)
 
     def run(document: IngestDocument) -> None:
         source_path, target_path = document.render(source_field), document.render(target_field)
+        if not source_path:
+            raise IllegalArgumentError("source field path cannot be null nor empty")
+        if not target_path:
+            raise IllegalArgumentError("target field path cannot be null nor empty")
+        if source_path == target_path:
+            raise IllegalArgumentError("source field path and target field path cannot be same")
         if not document.has(source_path):
             if ignore_missing:
                 return
@@ -581,7 +591,7 @@ def _convert_one(value: Any, target_type: str) -> Any:
         try:
             ipaddress.ip_address(text)
         except ValueError:
-            raise IllegalArgumentError(f"'{text}' is not an IP string literal.") from None
+            raise IllegalArgumentError(f"[{text}] is not a valid ipv4/ipv6 address") from None
         return text
     if target_type == "auto":
         if not isinstance(value, str):
