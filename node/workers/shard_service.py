@@ -4,8 +4,9 @@ Owns ``SHARD_METHODS`` (method name → ``function(registry, payload, body) -> (
 and ``INLINE_METHODS``: opening/closing shards, pushing mappings and settings, the primary write
 path for bulk batches (raw NDJSON source bytes in, one ``apply_as_primary`` call = one fsync per
 batch), realtime get/mget, refresh/flush/force-merge, statistics and segments, and a background
-maintenance thread (refresh interval, async fsync, merges, reader-context sweep). It merges in
-``node.workers.search_service`` (the search engineer's methods) when that module exists.
+maintenance thread (refresh interval, async fsync, merges, reader-context sweep). It serves the
+methods of ``node.workers.search_service`` (the search engineer's) and ``node.udf.host`` too, imported
+when the worker is first idle or first asked for one (``DEFERRED_METHODS``, ADR 0291).
 
 Wire shapes (payload keys; ``index_uuid`` and ``shard_number`` are added by the pool):
     open_shard      settings (flat index.*), mappings, mapping_version (an open shard catches up)
@@ -63,10 +64,11 @@ from index.mapping import Mapping
 from index.operations import (
     DeleteOperation, IndexOperation, ReplicatedOperation, UpdateOperation, frozen_dataclass_builder,
 )
-from index.shard import OperationsNotRetainedError, Shard
+# cyclic_gc_paused from index.shard, not node.coordination.writes (which re-exports it): that module
+# pulls the coordinator and trio into the worker
+from index.shard import OperationsNotRetainedError, Shard, cyclic_gc_paused
 from node.errors import error_cause
 from node.coordination.values import parse_time_seconds, shard_settings_from_index_settings
-from node.coordination.writes import cyclic_gc_paused
 from node.workers.registry import ShardRegistry
 
 logger = logging.getLogger("worker.shard_service")
@@ -904,31 +906,115 @@ for _name in ("write", "get", "mget", "refresh", "flush", "force_merge", "apply_
 INLINE_METHODS: frozenset[str] = frozenset({"get", "stats", "segments"})
 
 
-def _merge_search_service() -> None:
-    global INLINE_METHODS
-    try:
-        search_service = importlib.import_module("node.workers.search_service")
-    except ModuleNotFoundError as error:
-        if error.name != "node.workers.search_service":
-            raise
-        return
-    exported = getattr(search_service, "SEARCH_METHODS", None) or getattr(search_service, "SHARD_METHODS", None)
-    if not isinstance(exported, dict):
-        raise TypeError("node.workers.search_service: expected SEARCH_METHODS (or SHARD_METHODS), a dict of "
-                        f"method name to function, got {type(exported).__name__}")
-    for name, function in exported.items():
-        if name in SHARD_METHODS:
-            raise TypeError(f"node.workers.search_service: method [{name}] is already a shard_service method")
-        SHARD_METHODS[name] = _noting_searches(function) if name in SEARCHING_METHODS else function
-    INLINE_METHODS = INLINE_METHODS | frozenset(getattr(search_service, "INLINE_METHODS", ()))
+# ---- the search and UDF methods, imported when first needed (ADR 0291) ----------------------
+# node.workers.search_service (index.query) and node.udf (wasmtime) are ~0.6 CPU-s of a worker's
+# ~2.3 s of imports, and a restarting node's copies need none of them to open, replay and recover:
+# the worker answers its first ping without them and imports them once it has been idle for
+# PRELOAD_IDLE_SECONDS — or at the first call of one of them, whichever comes first. Their names
+# (and which are inline) are listed here so the worker can dispatch before importing them; a test
+# holds this table to the modules' own exports.
+DEFERRED_METHOD_MODULES = ("node.workers.search_service", "node.udf.queries", "node.udf.host")
+DEFERRED_METHODS: dict[str, bool] = {      # name -> answered inline (on the worker's reading thread)
+    "search_shard": False, "fetch": False, "release_fetch": True, "count": False,
+    "open_reader_context": True, "close_reader_context": True, "close_all_reader_contexts": False,
+    "explain": False, "udf_statistics": True, "udf_retain": False,
+}
+PRELOAD_IDLE_SECONDS = 1.0
+PRELOAD_POLL_SECONDS = 0.25
+
+_deferred_lock = threading.Lock()
+_deferred_loaded: dict[str, ShardMethod] | None = None
+_activity_lock = threading.Lock()
+_calls_in_flight = 0
+_last_call_ended = time.monotonic()
 
 
-_merge_search_service()
+def load_deferred_methods() -> dict[str, ShardMethod]:
+    """Import the search and UDF methods (once; concurrent callers wait for the first)."""
+    global _deferred_loaded
+    loaded = _deferred_loaded
+    if loaded is not None:
+        return loaded
+    with _deferred_lock:
+        if _deferred_loaded is None:
+            started = time.process_time()
+            search_service = importlib.import_module("node.workers.search_service")
+            exported = getattr(search_service, "SEARCH_METHODS", None) or getattr(search_service, "SHARD_METHODS", None)
+            if not isinstance(exported, dict):
+                raise TypeError("node.workers.search_service: expected SEARCH_METHODS (or SHARD_METHODS), a dict "
+                                f"of method name to function, got {type(exported).__name__}")
+            methods = {name: _noting_searches(function) if name in SEARCHING_METHODS else function
+                       for name, function in exported.items()}
+            # owner udf-node: importing node.udf.queries registers wasm_udf/script_score for this
+            # worker's parses; the udf_statistics/udf_retain methods come from node.udf.host
+            importlib.import_module("node.udf.queries")
+            udf_host = importlib.import_module("node.udf.host")
+            methods.update(udf_host.UDF_WORKER_METHODS)
+            inline = (frozenset(getattr(search_service, "INLINE_METHODS", ())) | udf_host.UDF_INLINE_METHODS)
+            expected = {name for name in DEFERRED_METHODS}
+            if set(methods) != expected or inline != {name for name, is_inline in DEFERRED_METHODS.items() if is_inline}:
+                # a method added to those modules but not to DEFERRED_METHODS would never be served
+                raise TypeError(f"shard_service.DEFERRED_METHODS is out of date: the modules export "
+                                f"{sorted(methods)} (inline {sorted(inline)}), expected {sorted(expected)}")
+            _deferred_loaded = methods
+            logger.debug("search and udf methods imported", extra={"fields": {
+                "cpu_seconds": round(time.process_time() - started, 3)}})
+    return _deferred_loaded
 
-# owner udf-node: importing node.udf.queries registers wasm_udf/script_score for this worker's parses;
-# the udf_statistics/udf_retain methods come from node.udf.host
-from node.udf import queries as _udf_queries  # noqa: E402,F401
-from node.udf.host import UDF_INLINE_METHODS, UDF_WORKER_METHODS  # noqa: E402
 
-SHARD_METHODS.update(UDF_WORKER_METHODS)
-INLINE_METHODS = INLINE_METHODS | UDF_INLINE_METHODS
+def _deferred(name: str) -> ShardMethod:
+    def call(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        return load_deferred_methods()[name](registry, payload, body)
+
+    call.__name__ = name
+    return call
+
+
+def _noting_activity(method: ShardMethod) -> ShardMethod:
+    """Counts calls in flight and when the last one ended: what the preload waits on."""
+    def counted(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+        global _calls_in_flight, _last_call_ended
+        with _activity_lock:
+            _calls_in_flight += 1
+        try:
+            return method(registry, payload, body)
+        finally:
+            with _activity_lock:
+                _calls_in_flight -= 1
+                _last_call_ended = time.monotonic()
+
+    counted.__name__ = getattr(method, "__name__", "shard_method")
+    counted.__doc__ = method.__doc__
+    return counted
+
+
+def worker_is_idle(idle_seconds: float = PRELOAD_IDLE_SECONDS) -> bool:
+    with _activity_lock:
+        return _calls_in_flight == 0 and time.monotonic() - _last_call_ended >= idle_seconds
+
+
+def _preload_when_idle() -> None:
+    while _deferred_loaded is None:
+        if worker_is_idle(PRELOAD_IDLE_SECONDS):
+            try:
+                load_deferred_methods()
+            except Exception:  # noqa: BLE001 — the first search call imports again and reports the error
+                logger.warning("importing the search and udf methods failed", exc_info=True)
+            return
+        time.sleep(PRELOAD_POLL_SECONDS)
+
+
+for _name in DEFERRED_METHODS:
+    if _name in SHARD_METHODS:
+        raise TypeError(f"deferred method [{_name}] is already a shard_service method")
+    SHARD_METHODS[_name] = _deferred(_name)
+for _name in list(SHARD_METHODS):
+    SHARD_METHODS[_name] = _noting_activity(SHARD_METHODS[_name])
+INLINE_METHODS = INLINE_METHODS | {name for name, is_inline in DEFERRED_METHODS.items() if is_inline}
+
+
+def start_preloading_deferred_methods() -> threading.Thread:
+    """The worker's background import of the deferred methods (worker_main starts it)."""
+    thread = threading.Thread(target=_preload_when_idle, name="preload-search-methods", daemon=True)
+    thread.start()
+    return thread

@@ -139,6 +139,11 @@ def main(argv: list[str] | None = None) -> int:
 
     frames = BlockingFrameSocket(connection, secret)
     logger.info("worker started", extra={"fields": {"pid": os.getpid(), "methods": sorted(methods)}})
+    # the methods a restarting node needs least (search, UDFs) are imported once the worker is idle
+    # (ADR 0291): its first answer, the shards' opening and their recovery do not wait for them
+    start_preloading = getattr(sys.modules.get(arguments.methods_module), "start_preloading_deferred_methods", None)
+    if start_preloading is not None:
+        start_preloading()
     try:
         serve_front(frames, registry, methods, arguments.threads, logger,
                     load_inline_methods(arguments.methods_module))
