@@ -56,6 +56,7 @@ class EncodedTokenBatch:
 
 # -- the byte tables ---------------------------------------------------------------------------
 _PADDING = b"\n" * 8          # the 8-byte key windows may read past the last token
+_PADDING_TEXT = "\n" * 7       # joined after the last text's newline: 8 bytes of padding
 
 
 def _table(chosen: Callable[[int], bool]) -> bytes:
@@ -106,12 +107,19 @@ class ByteTokens:
 def ascii_token_bounds(texts: Sequence[str], kind: str) -> ByteTokens:
     """Lowercased token bounds of ASCII texts, exactly as the regex tokenizer of ``kind``
     ("standard" or "simple", default max_token_length) finds them."""
-    raw = ("\n" + "\n".join(texts) + "\n").encode("ascii")
-    # bytes.translate is one C pass (~1 ns a byte); a numpy table lookup costs several times more
+    # Every big temporary here is as long as the batch's text (a 250k-document segment's body
+    # field: ~45 MB), and past glibc's mmap threshold (32 MB at most) each one is fresh memory the
+    # kernel must fault in and zero (measured here ~0.35 ms of system time per MB): so the text
+    # is encoded once, straight into a mutable buffer that already holds the key padding, and no
+    # pass is spent on copies (the newline before the first text and the padding after the last
+    # are never inside a token).
+    raw = bytearray("\n".join(chain(("",), texts, (_PADDING_TEXT,))), "ascii")
+    # bytearray.translate is one C pass (~1 ns a byte) and gives a mutable result: in_token is
+    # written below without another copy (a numpy table lookup costs several times more)
     if kind == "simple":
-        in_token = np.frombuffer(bytearray(raw.translate(_LETTER_BYTES)), dtype=bool)
+        in_token = np.frombuffer(raw.translate(_LETTER_BYTES), dtype=bool)
     else:
-        in_token = np.frombuffer(bytearray(raw.translate(_STANDARD_WORD_BYTES)), dtype=bool)
+        in_token = np.frombuffer(raw.translate(_STANDARD_WORD_BYTES), dtype=bool)
         joiners = np.flatnonzero(np.frombuffer(raw.translate(_ANY_JOINER_BYTES), dtype=bool))
         if joiners.size:   # never the first or last byte (newlines)
             raw_bytes = np.frombuffer(raw, dtype=np.uint8)
@@ -122,9 +130,12 @@ def ascii_token_bounds(texts: Sequence[str], kind: str) -> ByteTokens:
         if b"_" in raw:
             _drop_underscore_only_runs(np.frombuffer(raw.translate(_UNDERSCORE_BYTES), dtype=bool), in_token)
     # in_token starts and ends False (newlines), so its changes alternate: start, end, start, ...
-    edges = np.flatnonzero(in_token[1:] != in_token[:-1]) + 1
-    token_starts = edges[0::2]
-    lengths = edges[1::2] - token_starts
+    # changes[k] is the byte before the k-th change: a token starts one byte after an even one
+    # and ends one byte after the next (odd) one — no +1 over the whole array of changes
+    changes = np.flatnonzero(in_token[1:] != in_token[:-1])
+    token_starts = changes[0::2] + 1
+    lengths = changes[1::2] - changes[0::2]
+    del changes, in_token
     if lengths.size and int(lengths.max()) > DEFAULT_MAX_TOKEN_LENGTH:
         # before the text numbers: a piece starts inside its token's text, so the per-text counts
         # below hold for the pieces too, and no text-number array has to be expanded
@@ -139,8 +150,9 @@ def ascii_token_bounds(texts: Sequence[str], kind: str) -> ByteTokens:
     first_token_of_text = np.searchsorted(token_starts, text_starts, side="left")
     tokens_per_text = np.diff(first_token_of_text, append=token_starts.size)
     text_index = np.repeat(np.arange(len(texts), dtype=np.int64), tokens_per_text)
-    positions = np.arange(token_starts.size, dtype=np.int64) - np.repeat(first_token_of_text, tokens_per_text)
-    buffer = np.frombuffer(raw.translate(_LOWERCASE_BYTES) + _PADDING, dtype=np.uint8)
+    positions = np.repeat(first_token_of_text, tokens_per_text)
+    np.subtract(np.arange(token_starts.size, dtype=np.int64), positions, out=positions)
+    buffer = np.frombuffer(raw.translate(_LOWERCASE_BYTES), dtype=np.uint8)
     return ByteTokens(buffer, token_starts, lengths, text_index, positions)
 
 

@@ -224,8 +224,16 @@ def _invert_text(analyzer: Any, text_docs: np.ndarray, texts: list[str], max_doc
         text_index, batch_positions = batch.text_index, batch.positions
     text_index = np.asarray(text_index, dtype=np.int64)
     positions = np.asarray(batch_positions, dtype=np.int64)
-    token_docs = text_docs[text_index] if len(text_index) else np.zeros(0, dtype=np.int64)
-    if len(texts) and np.any(text_docs[1:] == text_docs[:-1]):
+    several_values = bool(len(texts)) and bool(np.any(text_docs[1:] == text_docs[:-1]))
+    if not len(text_index):
+        token_docs = np.zeros(0, dtype=np.int64)
+    elif not several_values and len(texts) == max_doc:
+        # one text per document, ascending: text_docs is 0..max_doc-1, so a token's text number is
+        # its document (the common shape; saves a gather as long as all the tokens)
+        token_docs = text_index
+    else:
+        token_docs = text_docs[text_index]
+    if several_values:
         # several values of one document: continue positions after the previous value + gap
         last_position = np.full(len(texts), -1, dtype=np.int64)
         if len(text_index):

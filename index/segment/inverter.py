@@ -12,7 +12,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import sys
+
 import numpy as np
+
+_LITTLE_ENDIAN = sys.byteorder == "little"
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,9 +47,15 @@ def _group_by_term(term_ids: np.ndarray, term_count: int) -> tuple[np.ndarray, n
     stable argsort — faster here than the two 16-bit radix passes of stable_order_by_term."""
     token_count = len(term_ids)
     if token_count < 1 << 32 and term_count < 1 << 32:
-        packed = (term_ids.astype(np.uint64) << np.uint64(32)) | np.arange(token_count, dtype=np.uint64)
+        packed = term_ids.astype(np.uint64)
+        packed <<= np.uint64(32)
+        packed |= np.arange(token_count, dtype=np.uint64)
         packed.sort()
-        return (packed & np.uint64(0xFFFFFFFF)).astype(np.int64), (packed >> np.uint64(32)).astype(np.int64)
+        # the halves as strided uint32 views (little-endian: the token index is the low word):
+        # no new token-long arrays but the int64 order numpy indexing wants
+        halves = packed.view(np.uint32)
+        low, high = (halves[0::2], halves[1::2]) if _LITTLE_ENDIAN else (halves[1::2], halves[0::2])
+        return low.astype(np.int64), high
     order = stable_order_by_term(term_ids, term_count)
     return order, term_ids[order]
 
@@ -68,8 +78,10 @@ def invert_term_ids(terms: list[str], term_ids: np.ndarray, docs: np.ndarray, po
         term_ids = renumber[term_ids]
         terms = [term for term, is_used in zip(terms, used.tolist()) if is_used]
     order, grouped_terms = _group_by_term(term_ids, len(terms))
-    grouped_docs = np.asarray(docs, dtype=np.int64)[order]
-    grouped_positions = np.asarray(positions, dtype=np.int64)[order]
+    # docs and positions end as uint32 (a segment's doc ids are below 2^31): narrowed before the
+    # gathers, so the gathered token-long arrays are half as big
+    grouped_docs = np.asarray(docs).astype(np.uint32)[order]
+    grouped_positions = np.asarray(positions).astype(np.uint32)[order]
     starts_entry = np.empty(token_count, dtype=bool)
     starts_entry[0] = True
     starts_entry[1:] = (grouped_terms[1:] != grouped_terms[:-1]) | (grouped_docs[1:] != grouped_docs[:-1])
@@ -82,10 +94,10 @@ def invert_term_ids(terms: list[str], term_ids: np.ndarray, docs: np.ndarray, po
     return InvertedField(
         terms=list(terms),
         term_entry_offsets=term_entry_offsets,
-        entry_docs=grouped_docs[entry_starts].astype(np.uint32),
+        entry_docs=grouped_docs[entry_starts],
         entry_frequencies=np.diff(entry_position_offsets).astype(np.uint32),
         entry_position_offsets=entry_position_offsets,
-        positions=grouped_positions.astype(np.uint32),
+        positions=grouped_positions,
     )
 
 
