@@ -818,13 +818,124 @@ def _pipeline_processor(config: _Config, lookup: Callable[[str], Any], depth: in
     def run(document: IngestDocument) -> None:
         pipeline_name = document.render(name)
         pipeline = lookup(pipeline_name)
+        # both are IllegalStateExceptions in OpenSearch (500 illegal_state_exception)
         if pipeline is None:
             if ignore_missing_pipeline:
                 return
-            raise IllegalArgumentError(f"Pipeline processor configured for non-existent pipeline [{pipeline_name}]")
+            raise ApiError(f"Pipeline processor configured for non-existent pipeline [{pipeline_name}]",
+                           opensearch_type="illegal_state_exception", status=500)
         if pipeline_name in document.pipeline_ids or len(document.pipeline_ids) >= MAXIMUM_PIPELINE_DEPTH:
-            raise IllegalArgumentError(f"Cycle detected for pipeline: {pipeline_name}")
+            raise ApiError(f"Cycle detected for pipeline: {pipeline_name}", opensearch_type="illegal_state_exception",
+                           status=500)
         pipeline.execute(document)
+
+    return run
+
+
+def _kv(config: _Config) -> Callable[[IngestDocument], None]:
+    field_name = config.required_string("field")
+    field_split = re.compile(config.required_string("field_split"))
+    value_split = re.compile(config.required_string("value_split"))
+    target_field = config.optional_string("target_field")
+    include_keys = config.optional("include_keys")
+    exclude_keys = config.optional("exclude_keys")
+    prefix = config.optional_string("prefix", "")
+    trim_key = config.optional_string("trim_key", "")
+    trim_value = config.optional_string("trim_value", "")
+    strip_brackets = config.optional_boolean("strip_brackets", False)
+    ignore_missing = config.optional_boolean("ignore_missing", False)
+
+    def run(document: IngestDocument) -> None:
+        path = document.render(field_name)
+        if not document.has(path):
+            if ignore_missing:
+                return
+            if not path:
+                document.get(path)  # "field path cannot be null nor empty"
+            raise IllegalArgumentError(f"field [{path}] doesn't exist")
+        text = document.get(path)
+        if text is None:
+            if ignore_missing:
+                return
+            raise IllegalArgumentError(f"field [{path}] is null, cannot extract key-value pairs.")
+        target = document.render(target_field) if target_field is not None else None
+        for pair in field_split.split(str(text)):
+            parts = value_split.split(pair, maxsplit=1)
+            if len(parts) != 2:
+                raise IllegalArgumentError(f"field [{path}] does not contain value_split [{value_split.pattern}]")
+            key, value = parts[0].strip(trim_key) if trim_key else parts[0], \
+                parts[1].strip(trim_value) if trim_value else parts[1]
+            if strip_brackets and len(value) >= 2 and value[0] + value[-1] in ("()", "[]", "<>", '""', "''"):
+                value = value[1:-1]
+            if include_keys is not None and key not in include_keys:
+                continue
+            if exclude_keys is not None and key in exclude_keys:
+                continue
+            full_key = prefix + key
+            document.set(f"{target}.{full_key}" if target else full_key, value, append=True)
+
+    return run
+
+
+_DISSECT_KEY = re.compile(r"%\{([^}]*)\}")
+
+
+def _dissect(config: _Config) -> Callable[[IngestDocument], None]:
+    """OpenSearch's dissect: ``%{key}`` between literal delimiters, ``%{+key}`` appends (with
+    ``append_separator``), ``%{?key}`` / ``%{}`` match and skip, ``%{key->}`` swallows repeated
+    delimiters after it."""
+    field_name = config.required_string("field")
+    pattern = config.required_string("pattern")
+    append_separator = config.optional_string("append_separator", "")
+    ignore_missing = config.optional_boolean("ignore_missing", False)
+    keys = list(_DISSECT_KEY.finditer(pattern))
+    if not keys:
+        raise _parse_error(f"Unable to parse pattern: {pattern}", "dissect", "pattern", config.tag)
+    leading = pattern[:keys[0].start()]
+    steps = []          # (key text, delimiter after it)
+    for position, match in enumerate(keys):
+        end = keys[position + 1].start() if position + 1 < len(keys) else len(pattern)
+        steps.append((match.group(1), pattern[match.end():end]))
+
+    def run(document: IngestDocument) -> None:
+        path = document.render(field_name)
+        if not document.has(path):
+            if ignore_missing:
+                return
+            document.get(path)
+        text = document.get(path)
+        if not isinstance(text, str):
+            raise IllegalArgumentError(f"field [{path}] of type [{java_type_name(text)}] cannot be cast to "
+                                       f"[java.lang.String]")
+        failure = IllegalArgumentError(f"Unable to find match for dissect pattern: {pattern} against source: {text}")
+        if not text.startswith(leading):
+            raise failure
+        cursor = len(leading)
+        results: dict[str, str] = {}
+        appended: dict[str, list[str]] = {}
+        for key, delimiter in steps:
+            right_padding = key.endswith("->")
+            key = key[:-2] if right_padding else key
+            if delimiter:
+                found = text.find(delimiter, cursor)
+                if found < 0:
+                    raise failure
+                value, cursor = text[cursor:found], found + len(delimiter)
+                if right_padding:
+                    while text.startswith(delimiter, cursor):
+                        cursor += len(delimiter)
+            else:
+                value, cursor = text[cursor:], len(text)
+            if key == "" or key.startswith("?"):
+                continue
+            if key.startswith("+"):
+                appended.setdefault(key[1:].split("/")[0], []).append(value)
+                continue
+            results[key] = value
+        for key, values in appended.items():
+            results[key] = append_separator.join(([results.pop(key)] if key in results else []) + values)
+        for key, value in results.items():
+            document.set(key, value)
 
     return run
 
@@ -858,6 +969,8 @@ _SIMPLE_FACTORIES: dict[str, Callable[[_Config], Callable[[IngestDocument], None
     "drop": _drop,
     "dot_expander": _dot_expander,
     "sort": _sort,
+    "kv": _kv,
+    "dissect": _dissect,
 }
 
 
@@ -912,6 +1025,8 @@ class Pipeline:
         """Runs every processor in order (a verbose _simulate sets ``document.trace`` first)."""
         current: Processor | None = None
         document.pipeline_ids.append(self.pipeline_id)
+        outer_pipeline = document.ingest.get("pipeline")
+        document.ingest["pipeline"] = self.pipeline_id   # {{_ingest.pipeline}}
         try:
             for processor in self.processors:
                 current = processor
@@ -924,6 +1039,10 @@ class Pipeline:
             _run_on_failure(self.on_failure, document, error, current or Processor("pipeline", lambda d: None))
         finally:
             document.pipeline_ids.pop()
+            if outer_pipeline is None:
+                document.ingest.pop("pipeline", None)
+            else:
+                document.ingest["pipeline"] = outer_pipeline
 
 
 def compile_pipeline(pipeline_id: str, definition: Any, lookup: Callable[[str], Any] | None = None) -> Pipeline:

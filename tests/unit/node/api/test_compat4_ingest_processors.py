@@ -146,3 +146,20 @@ def test_a_pipeline_processor_is_traced_before_what_its_pipeline_ran_and_cycles_
     pipelines["b"] = compile_pipeline("b", {"processors": [{"pipeline": {"name": "a"}}]}, pipelines.get)
     trace = _verbose([{"pipeline": {"name": "a"}}], {}, pipelines.get)
     assert len(trace) == 1 and trace[0]["error"]["reason"] == "Cycle detected for pipeline: a"
+
+
+def test_kv_splits_pairs_into_fields_and_dissect_splits_on_delimiters():
+    document = _run([{"kv": {"field": "kv", "field_split": "&", "value_split": "=", "target_field": "params"}},
+                     {"dissect": {"field": "line", "pattern": "[%{level}] %{+who} %{+who} %{?skip}: %{message}",
+                                  "append_separator": " "}}],
+                    {"kv": "a=1&b=2", "line": "[warn] ann lee x: disk full"})
+    assert document.source["params"] == {"a": "1", "b": "2"}
+    assert document.source["level"] == "warn" and document.source["who"] == "ann lee"
+    assert document.source["message"] == "disk full" and "skip" not in document.source
+    with pytest.raises(ApiError) as raised:
+        _run([{"dissect": {"field": "line", "pattern": "%{a},%{b}"}}], {"line": "no commas"})
+    assert str(raised.value) == "Unable to find match for dissect pattern: %{a},%{b} against source: no commas"
+
+
+def test_the_running_pipeline_is_visible_as_ingest_pipeline():
+    assert _run([{"set": {"field": "by", "value": "{{_ingest.pipeline}}"}}], {}).source == {"by": "p"}
