@@ -74,6 +74,36 @@ def term_docs(segment: Any, field_name: str, term: str) -> np.ndarray:
     return docs_from_bitmap(segment.postings(field_name, term))
 
 
+# Below this many docs to look up, a binary search of the postings beats building a rank index.
+RANK_LOOKUP_MINIMUM_DOCS = 256
+
+
+def postings_entries(segment: Any, field_name: str, term: str, docs: np.ndarray,
+                     postings: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """(which of ``docs`` (ascending) hold ``term``: a bool mask, the postings entry of each that
+    does). A long list is looked up in the reader's rank index (bitset + ranks, a few linear
+    passes) when it has one; otherwise by binary search of the decoded postings."""
+    if len(docs) == 0:
+        return np.zeros(0, dtype=bool), EMPTY_DOCS
+    rank_index = getattr(segment, "postings_rank_index", None) if len(docs) >= RANK_LOOKUP_MINIMUM_DOCS else None
+    index = rank_index(field_name, term) if rank_index is not None else None
+    if index is not None:
+        words, ranks = index
+        word_numbers = docs >> 6
+        bits = (docs & 63).astype(np.uint64)
+        chosen_words = words[word_numbers]
+        found = ((chosen_words >> bits) & np.uint64(1)).astype(bool)
+        below = chosen_words[found] & ((np.uint64(1) << bits[found]) - np.uint64(1))
+        return found, ranks[word_numbers[found]] + np.bitwise_count(below)
+    if postings is None:
+        postings = term_docs(segment, field_name, term)
+    if len(postings) == 0:
+        return np.zeros(len(docs), dtype=bool), EMPTY_DOCS
+    positions = np.minimum(np.searchsorted(postings, docs), len(postings) - 1)
+    found = postings[positions] == docs
+    return found, positions[found]
+
+
 def term_document_frequency(segment: Any, field_name: str, term: str) -> int:
     fast = getattr(segment, "document_frequency", None)
     if fast is not None:
@@ -1012,10 +1042,9 @@ class BoolPlan(Plan):
                 if len(other) == 0:
                     docs = docs[:0]
                     break
-                positions = np.minimum(np.searchsorted(other, docs), len(other) - 1)
-                found = other[positions] == docs
+                found, other_entries = postings_entries(segment, plan.field_name, plan.term, docs, other)
                 docs = docs[found]
-                entries = [clause_entries[found] for clause_entries in entries] + [positions[found]]
+                entries = [clause_entries[found] for clause_entries in entries] + [other_entries]
             filter_bitmap = self._required_bitmap(segment_execution, self.filters) if len(docs) else None
             if filter_bitmap is not None:
                 keep = sorted_membership(docs, restrict_to_bitmap(DocScores(docs, docs), filter_bitmap).docs)
@@ -1080,13 +1109,13 @@ class BoolPlan(Plan):
         sums = np.zeros(len(docs))
         if len(docs) == 0:
             return sums
+        segment = segment_execution.segment
         for plan, plan_docs in zip(self.should, postings):
             if len(plan_docs) == 0:
                 continue
-            entries = np.minimum(np.searchsorted(plan_docs, docs), len(plan_docs) - 1)
-            present = plan_docs[entries] == docs
-            if present.any():
-                sums[present] += plan.scores_of_entries(segment_execution, docs[present], entries[present])
+            present, entries = postings_entries(segment, plan.field_name, plan.term, docs, plan_docs)
+            if len(entries):
+                sums[present] += plan.scores_of_entries(segment_execution, docs[present], entries)
         return sums
 
     def top_candidates(self, segment_execution: SegmentExecution, window: int,
@@ -1377,12 +1406,15 @@ class PhrasePlan(Plan):
         if first_term is not None:
             entries[first_term] = np.arange(len(candidates))
         for docs, term in slot_docs[1:]:
-            positions = np.minimum(np.searchsorted(docs, candidates), len(docs) - 1)
-            found = docs[positions] == candidates
+            if term is not None:
+                found, term_entries = postings_entries(segment, self.field_name, term, candidates, docs)
+            else:
+                positions = np.minimum(np.searchsorted(docs, candidates), len(docs) - 1)
+                found = docs[positions] == candidates
             candidates = candidates[found]
             entries = {known: known_entries[found] for known, known_entries in entries.items()}
             if term is not None:
-                entries[term] = positions[found]
+                entries[term] = term_entries
             if len(candidates) == 0:
                 break
         return candidates, entries

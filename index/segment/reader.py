@@ -9,8 +9,9 @@ the live-docs bitmap of one searcher snapshot: what queries receive), and the li
 Beyond the protocol (optional fast paths index/query uses when present): ``document_frequency``
 (from offsets, nothing decoded), ``postings_docs`` (decoded postings as int64 arrays, a bounded
 LRU per core) and ``term_block_maxima`` (per-block max score for top-k pruning, computed lazily
-per scoring statistics and kept; no format change), ``positions_at`` (positions of chosen entries only)
-and the view's ``live_mask``.
+per scoring statistics and kept; no format change), ``positions_at`` (positions of chosen entries only),
+``postings_rank_index`` (a long list's bitset with ranks: postings entries of docs without a binary
+search, built lazily, bounded LRU) and the view's ``live_mask``.
 
 Thread safety: a core is shared by every snapshot; its lazy caches are filled idempotently
 (two threads may decode the same thing once each; both results are equal), the block cache
@@ -48,6 +49,12 @@ DECODED_POSTINGS_CACHE_BYTES = 48 * 1024 * 1024
 # postings entries summarised per block-max impact (the top-k pruning granularity of index/query)
 IMPACT_BLOCK_SIZE = 64
 BLOCK_MAXIMA_CACHE_TERMS = 20_000
+# Postings at least this long get a rank index on first lookup (postings_rank_index): finding the
+# entries of some docs in a long list by binary search cost ~50 ns per doc here, a bitset lookup
+# a third of that; shorter lists are searched (their index would cost more than it saves).
+RANK_INDEX_MINIMUM_POSTINGS = 8192
+RANK_INDEX_CACHE_BYTES = 32 * 1024 * 1024
+_BITWISE_COUNT = getattr(np, "bitwise_count", None)     # numpy >= 2.0; without it, no rank index
 TERM_NUMBER_CACHE_SIZE = 50_000     # per field of a segment core; cleared whole when full
 _UNKNOWN = object()
 _EMPTY_U32 = np.zeros(0, dtype=np.uint32)
@@ -132,6 +139,8 @@ class SegmentCore:
         self._postings_docs_cache: OrderedDict[tuple[str, int], np.ndarray] = OrderedDict()
         self._postings_docs_bytes = 0
         self._block_maxima: OrderedDict[tuple, tuple[int, np.ndarray]] = OrderedDict()
+        self._rank_indexes: OrderedDict[tuple[str, int], tuple[np.ndarray, np.ndarray]] = OrderedDict()
+        self._rank_index_bytes = 0
         self.indexed_field_names = frozenset(
             path for path, meta in self._fields.items() if meta.get("inverted") and meta["doc_count"] > 0)
         self.all_field_names = frozenset(self._fields)
@@ -244,6 +253,45 @@ class SegmentCore:
                     _, evicted = self._postings_docs_cache.popitem(last=False)
                     self._postings_docs_bytes -= evicted.nbytes
         return docs
+
+    def postings_rank_index(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        """(words, ranks) of a long postings list, or None (short list, absent term, old numpy):
+        ``words`` the postings as a bitset of uint64 words (doc d is bit d & 63 of word d >> 6),
+        ``ranks`` the number of postings before each word, so a present doc's postings entry is
+        ranks[d >> 6] + popcount(words[d >> 6] & ((1 << (d & 63)) - 1)). Built on first use from
+        the decoded postings, kept in a bytes-bounded LRU (max_doc / 4 bytes each)."""
+        if _BITWISE_COUNT is None:
+            return None
+        data = self._inverted_field(field)
+        term_number = None if data is None else self._term_number(data, term)
+        if term_number is None or int(data.entry_offsets[term_number + 1] - data.entry_offsets[term_number]) \
+                < RANK_INDEX_MINIMUM_POSTINGS:
+            return None
+        key = (field, term_number)
+        with self._block_cache_lock:
+            cached = self._rank_indexes.get(key)
+            if cached is not None:
+                self._rank_indexes.move_to_end(key)
+                return cached
+        docs = self.postings_docs(field, term)
+        word_count = (self.max_doc + 63) >> 6
+        present = np.zeros(word_count * 64, dtype=bool)
+        present[docs] = True
+        # little-endian bytes of little-endian bit order: bit j of word w is doc 64 * w + j
+        words = np.packbits(present, bitorder="little").view("<u8")
+        ranks = np.zeros(word_count, dtype=np.int64)
+        np.cumsum(_BITWISE_COUNT(words[:-1]), out=ranks[1:])
+        words.flags.writeable = False
+        ranks.flags.writeable = False
+        index = (words, ranks)
+        with self._block_cache_lock:
+            if key not in self._rank_indexes:
+                self._rank_indexes[key] = index
+                self._rank_index_bytes += words.nbytes + ranks.nbytes
+                while self._rank_index_bytes > RANK_INDEX_CACHE_BYTES:
+                    _, (evicted_words, evicted_ranks) = self._rank_indexes.popitem(last=False)
+                    self._rank_index_bytes -= evicted_words.nbytes + evicted_ranks.nbytes
+        return index
 
     def term_block_maxima(self, field: str, term: str, key: Hashable,
                           score_entries: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[int, np.ndarray]:
@@ -507,6 +555,9 @@ class SegmentView:
     def term_block_maxima(self, field: str, term: str, key: Hashable,
                           score_entries: Callable[[np.ndarray, np.ndarray], np.ndarray]) -> tuple[int, np.ndarray]:
         return self.core.term_block_maxima(field, term, key, score_entries)
+
+    def postings_rank_index(self, field: str, term: str) -> tuple[np.ndarray, np.ndarray] | None:
+        return self.core.postings_rank_index(field, term)
 
     def positions_at(self, field: str, term: str, entries: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         return self.core.positions_at(field, term, entries)
