@@ -164,10 +164,11 @@ def register_routes(app: Any, context: Any) -> None:
             context.logger.error("request failed", exc_info=error)
         return respond(error_body(error), status)
 
-    from node.api import bulk, cat, cluster, documents, indices, ingest, monitoring
+    from node.api import bulk, cat, cluster, documents, indices, ingest, monitoring, templates
 
     indices.register(app, services)
     ingest.register(app, services)
+    templates.register(app, services)
     documents.register(app, services)
     bulk.register(app, services)
     cluster.register(app, services)

@@ -121,8 +121,9 @@ def render_table(table: CatTable, query: dict[str, str]) -> Any:
             def key(row: dict[str, Any], column: Column = column) -> Any:
                 value = row.get(column.name)
                 if column.numeric or column.bytes_value:
-                    return (value is None, float(value) if value is not None else 0.0)
-                return (value is None, str(value) if value is not None else "")
+                    return (value is not None, float(value) if value is not None else 0.0)
+                # an empty cell is the smallest, as OpenSearch's RestTable sorts (first ascending, last descending)
+                return (value is not None, str(value) if value is not None else "")
 
             rows.sort(key=key, reverse=direction.strip().lower() == "desc")
     rendered = [[_render_value(column, row.get(column.name), byte_unit) for column in selected] for row in rows]
@@ -641,9 +642,11 @@ def register(app: Any, services: Any) -> None:
                                       Column("size", ("s",), bytes_value=True)]), params())
 
     async def cat_templates(name: str | None = None) -> Any:
+        from node.api.templates import template_rows  # local: templates imports the indices module
+
         return render_table(CatTable([Column("name", ("n",)), Column("index_patterns", ("t",)),
                                       Column("order", ("o", "p"), numeric=True), Column("version", ("v",)),
-                                      Column("composed_of", ("c",))]), params())
+                                      Column("composed_of", ("c",))], template_rows(services.state, name)), params())
 
     app.add_url_rule("/_cat/plugins", "cat_plugins", cat_plugins, methods=["GET"])
     app.add_url_rule("/_cat/pending_tasks", "cat_pending_tasks", cat_pending_tasks, methods=["GET"])

@@ -178,6 +178,10 @@ API_ROUTES.update({
     "cluster.allocation_explain": [("POST", "/_cluster/allocation/explain")],
     "cluster.pending_tasks": [("GET", "/_cluster/pending_tasks")],
     "cluster.put_settings": [("PUT", "/_cluster/settings")],
+    "cluster.put_component_template": [("PUT", "/_component_template/{name}")],
+    "cluster.get_component_template": [("GET", "/_component_template/{name}"), ("GET", "/_component_template")],
+    "cluster.delete_component_template": [("DELETE", "/_component_template/{name}")],
+    "cluster.exists_component_template": [("HEAD", "/_component_template/{name}")],
     "ingest.put_pipeline": [("PUT", "/_ingest/pipeline/{id}")],
     "ingest.get_pipeline": [("GET", "/_ingest/pipeline/{id}"), ("GET", "/_ingest/pipeline")],
     "ingest.delete_pipeline": [("DELETE", "/_ingest/pipeline/{id}")],
@@ -517,6 +521,9 @@ class Runner:
         """Each test starts from an empty cluster: every index, scroll, point in time and ingest pipeline goes."""
         self.request("DELETE", "/_search/scroll/_all", {}, None)
         self.request("DELETE", "/_ingest/pipeline/*", {}, None)
+        self.request("DELETE", "/_index_template/*", {}, None)
+        self.request("DELETE", "/_component_template/*", {}, None)
+        self.request("DELETE", "/_template/*", {}, None)
         self.request("DELETE", "/_search/point_in_time/_all", {}, None)
         self.request("DELETE", "/*", {"expand_wildcards": "all"}, None)
         self.request("PUT", "/_cluster/settings", {}, json.dumps(
