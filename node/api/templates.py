@@ -105,8 +105,21 @@ def _checked_template_part(part: Any, where: str) -> dict[str, Any]:
     if part.get("aliases") is not None:
         if not isinstance(part["aliases"], dict):
             raise IllegalArgumentError(f"[{where}.aliases]: expected an object, got [{part['aliases']}]")
-        checked["aliases"] = part["aliases"]
+        checked["aliases"] = {name: _normalized_alias(name, definition) for name, definition in part["aliases"].items()}
     return checked
+
+
+def _normalized_alias(name: str, definition: Any) -> dict[str, Any]:
+    """An alias as OpenSearch keeps it in a template: ``routing`` becomes index and search routing."""
+    if definition is None:
+        return {}
+    if not isinstance(definition, dict):
+        raise IllegalArgumentError(f"[aliases.{name}]: expected an object, got [{definition}]")
+    normalized = {key: value for key, value in definition.items() if key != "routing"}
+    if definition.get("routing") is not None:
+        normalized.setdefault("index_routing", str(definition["routing"]))
+        normalized.setdefault("search_routing", str(definition["routing"]))
+    return normalized
 
 
 def _require_patterns(body: dict[str, Any], key: str = "index_patterns") -> list[str]:
