@@ -55,3 +55,27 @@ def test_opensearch_py_gets_opensearchs_400_for_unknown_and_non_dynamic_index_se
     with pytest.raises(RequestError) as static:
         client.indices.put_settings(index="strict-settings", body={"index": {"codec": "best_compression"}})
     assert "Can't update non dynamic settings [[index.codec]]" in static.value.info["error"]["reason"]
+
+
+def test_opensearch_py_index_templates_shape_new_indices(opensearch_client):
+    client = opensearch_client
+    client.indices.put_template(name="legacy-logs", body={"index_patterns": ["tlogs-*"], "order": 1,
+                                                           "settings": {"number_of_shards": 2, "number_of_replicas": 0},
+                                                           "aliases": {"tlogs": {}}})
+    assert client.indices.exists_template(name="legacy-logs")
+    client.cluster.put_component_template(name="keyword-host", body={"template": {
+        "mappings": {"properties": {"host": {"type": "keyword"}}}}})
+    client.indices.put_index_template(name="tmetrics", body={"index_patterns": ["tmetrics-*"], "priority": 5,
+                                                             "composed_of": ["keyword-host"],
+                                                             "template": {"settings": {"number_of_replicas": 0}}})
+    client.index(index="tlogs-1", id="1", body={"message": "auto-created"}, refresh=True)
+    assert client.indices.get_settings(index="tlogs-1")["tlogs-1"]["settings"]["index"]["number_of_shards"] == "2"
+    assert client.count(index="tlogs")["count"] == 1
+    client.indices.create(index="tmetrics-1")
+    mapping = client.indices.get_mapping(index="tmetrics-1")["tmetrics-1"]["mappings"]
+    assert mapping["properties"]["host"] == {"type": "keyword"}
+    templates = client.indices.get_index_template(name="tmetrics")["index_templates"]
+    assert templates[0]["index_template"]["composed_of"] == ["keyword-host"]
+    client.indices.delete_index_template(name="tmetrics")
+    client.indices.delete_template(name="legacy-logs")
+    assert not client.indices.exists_template(name="legacy-logs")
