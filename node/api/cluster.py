@@ -157,6 +157,13 @@ def node_info_body(services: Any, node: Any, metadata_status: Any) -> dict[str, 
             **_local_testing_settings(services, node)}
 
 
+def legacy_templates_view(state: Any) -> dict[str, Any]:
+    """metadata.templates of _cluster/state: the legacy index templates (node/api/templates.py)."""
+    from node.api.templates import LEGACY_PREFIX, legacy_view, stored  # local: templates imports indices
+
+    return {name: legacy_view(template, False) for name, template in sorted(stored(state, LEGACY_PREFIX).items())}
+
+
 def _total_indexing_buffer(services: Any, node: Any) -> dict[str, Any]:
     """OpenSearch's node-wide indexing buffer. Quidditch has none: each shard copy keeps its own
     (ShardSettings.indexing_buffer_bytes), so a node's total is that budget times the copies the
@@ -344,7 +351,7 @@ def register(app: Any, services: Any) -> None:
                     "in_sync_allocations": {str(shard.shard_number): list(shard.in_sync_allocation_ids)
                                             for shard in shards}}
             body["metadata"] = {"cluster_uuid": state.cluster_uuid, "cluster_uuid_committed": True,
-                                "templates": {}, "indices": indices_body,
+                                "templates": legacy_templates_view(state), "indices": indices_body,
                                 "persistent_settings": _nest(visible_settings(state.persistent_settings))}
         if every or "routing_table" in metrics:
             body["routing_table"] = {"indices": {name: {"shards": {

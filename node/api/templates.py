@@ -143,7 +143,7 @@ def _render_part(part: dict[str, Any], flat_settings: bool) -> dict[str, Any]:
     return rendered
 
 
-def _legacy_view(template: dict[str, Any], flat_settings: bool) -> dict[str, Any]:
+def legacy_view(template: dict[str, Any], flat_settings: bool) -> dict[str, Any]:
     view: dict[str, Any] = {"order": template.get("order", 0)}
     if template.get("version") is not None:
         view["version"] = template["version"]
@@ -317,7 +317,7 @@ def register(app: Any, services: Any) -> None:
         names = _matching_names(list(templates), name)
         if name is not None and not names:
             return respond({}, 404)
-        return respond({found: _legacy_view(templates[found], flat_settings()) for found in names})
+        return respond({found: legacy_view(templates[found], flat_settings()) for found in names})
 
     async def head_legacy(name: str) -> Any:
         return respond(b"", 200 if _matching_names(list(stored(services.state, LEGACY_PREFIX)), name) else 404)

@@ -88,3 +88,11 @@ async def test_cat_templates_lists_both_kinds(api_node):
     assert lines[0].split() == ["name", "index_patterns", "order", "version", "composed_of"]
     assert lines[1].split() == ["test", "[test-*]", "0", "1"]
     assert lines[2].split() == ["testv2", "[v2-test]", "4", "3", "[foo]"]
+
+
+async def test_the_cluster_state_lists_legacy_templates_and_hides_them_from_settings(api_node):
+    await _ok(api_node, "PUT", "/_template/shown", {"index_patterns": ["s-*"], "settings": {"number_of_shards": 1}})
+    state = await _ok(api_node, "GET", "/_cluster/state/metadata")
+    assert state["metadata"]["templates"]["shown"]["index_patterns"] == ["s-*"]
+    assert state["metadata"]["persistent_settings"] == {}
+    assert (await _ok(api_node, "GET", "/_cluster/settings"))["persistent"] == {}
