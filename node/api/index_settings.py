@@ -318,7 +318,6 @@ _DEFINITIONS: tuple[tuple[str, ValueCheck, str], ...] = (
     ("index.indexing.slowlog.source", _STRING, _D),
     # mapping
     ("index.mapping.total_fields.limit", _NON_NEGATIVE, _D),
-    ("index.mapping.total_fields.ignore_dynamic_beyond_limit", _BOOLEAN, _D),
     ("index.mapping.depth.limit", _POSITIVE, _D),
     ("index.mapping.nested_fields.limit", _NON_NEGATIVE, _D),
     ("index.mapping.nested_objects.limit", _NON_NEGATIVE, _D),
