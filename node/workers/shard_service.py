@@ -943,8 +943,7 @@ def load_deferred_methods() -> dict[str, ShardMethod]:
             if not isinstance(exported, dict):
                 raise TypeError("node.workers.search_service: expected SEARCH_METHODS (or SHARD_METHODS), a dict "
                                 f"of method name to function, got {type(exported).__name__}")
-            methods = {name: _noting_searches(function) if name in SEARCHING_METHODS else function
-                       for name, function in exported.items()}
+            methods = dict(exported)    # the stubs in SHARD_METHODS note searches and activity
             # owner udf-node: importing node.udf.queries registers wasm_udf/script_score for this
             # worker's parses; the udf_statistics/udf_retain methods come from node.udf.host
             importlib.import_module("node.udf.queries")
@@ -1009,7 +1008,8 @@ for _name in DEFERRED_METHODS:
         raise TypeError(f"deferred method [{_name}] is already a shard_service method")
     SHARD_METHODS[_name] = _deferred(_name)
 for _name in list(SHARD_METHODS):
-    SHARD_METHODS[_name] = _noting_activity(SHARD_METHODS[_name])
+    _counted = _noting_activity(SHARD_METHODS[_name])
+    SHARD_METHODS[_name] = _noting_searches(_counted) if _name in SEARCHING_METHODS else _counted
 INLINE_METHODS = INLINE_METHODS | {name for name, is_inline in DEFERRED_METHODS.items() if is_inline}
 
 
