@@ -449,7 +449,9 @@ async def _index(services: Any, index: str, document_id: str | None, op_type: st
     if op_type == "create" and write["version_type"] in ("external", "external_gte"):
         raise ActionRequestValidationError("create operations only support internal versioning. use index instead")
     item = WriteRequest(op_type, index, document_id, source, routing=query.get("routing"), params=write)
-    ingested = ingest_write(services.state, item, query.get("pipeline"), pipeline_lookup(lambda: services.state))
+    ingested = item
+    if ingest_may_apply(services.state, query.get("pipeline")):  # once per cluster state when none is set
+        ingested = ingest_write(services.state, item, query.get("pipeline"), pipeline_lookup(lambda: services.state))
     if ingested is None:  # a drop processor dropped it: nothing is written
         return respond({key: value for key, value in dropped_outcome(item).body.items() if key != "status"})
     outcome = await single_write(services, ingested, query)

@@ -114,7 +114,7 @@ _LAST_STATE_ANSWER: list[Any] = [None, False]
 
 def ingest_may_apply(state: Any, pipeline_parameter: str | None, item_pipelines: dict | None = None) -> bool:
     """Cheap check for the bulk fast path: could any pipeline run for this request?"""
-    if pipeline_parameter or item_pipelines:
+    if pipeline_parameter is not None or item_pipelines:   # even "" (refused where it would run)
         return True
     if _LAST_STATE_ANSWER[0] is not state:
         _LAST_STATE_ANSWER[1] = any(index.settings.get("index.default_pipeline") not in (None, NO_PIPELINE)

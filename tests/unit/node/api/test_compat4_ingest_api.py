@@ -95,3 +95,8 @@ async def test_index_and_bulk_run_the_requested_default_and_final_pipelines(api_
     assert first["result"] == "created" and second["result"] == "noop" and third["status"] == 400
     assert (await api_node.request("GET", "/docs/_doc/b1"))[1]["_source"] == {"title": "BULK", "seen": True,
                                                                                 "final": "docs"}
+
+
+async def test_an_empty_pipeline_parameter_is_a_bad_request(api_node):
+    status, body = await api_node.request("PUT", "/plain/_doc/1?pipeline=", {"a": 1})
+    assert status == 400 and body["error"]["reason"] == "pipeline with id [] does not exist"
