@@ -36,23 +36,35 @@ from pathlib import Path
 from typing import Any
 
 import orjson
-import trio
 
-from node.cluster.held_copies import HeldCopies
-from node.cluster.failure_detector import FailureDetector, register_ping_handler
-from node.cluster.master import run_allocation_loop
-from node.cluster.joining import JoinDiscoveryError, discover_voters, register_join_info_handler
-from node.cluster.membership import join_cluster, leave_cluster
-from node.cluster.metadata import ClusterMetadata
 from node.config import NodeConfig, config_to_json
 from node.logs import close_logging, configure_logging, get_logger
-from node.metrics import NodeMetrics
 from node import testing_settings
-from node.transport.server import PeerConnections, TransportHandlers, serve_transport
 from node.workers.errors import WorkerUnavailableError
-from node.workers.pool import ShardWorkers
+from node.workers.spawning import abandon_prespawned, prespawn_workers
 from raft.errors import RaftError
 from raft.state import NodeInfo
+
+
+def import_node_runtime() -> None:
+    """Import what the running node needs (trio, Raft, the cluster and transport layers, metrics:
+    ~1 CPU-s) as this module's globals. ``run_node`` calls it only once the shard workers are
+    spawned, so their boot — the longest part of a restart — overlaps these imports (ADR 0292);
+    everything below that uses these names runs after it."""
+    global trio, HeldCopies, FailureDetector, register_ping_handler, run_allocation_loop, JoinDiscoveryError
+    global discover_voters, register_join_info_handler, join_cluster, leave_cluster, ClusterMetadata, NodeMetrics
+    global PeerConnections, TransportHandlers, serve_transport, ShardWorkers
+    import trio
+
+    from node.cluster.held_copies import HeldCopies
+    from node.cluster.failure_detector import FailureDetector, register_ping_handler
+    from node.cluster.master import run_allocation_loop
+    from node.cluster.joining import JoinDiscoveryError, discover_voters, register_join_info_handler
+    from node.cluster.membership import join_cluster, leave_cluster
+    from node.cluster.metadata import ClusterMetadata
+    from node.metrics import NodeMetrics
+    from node.transport.server import PeerConnections, TransportHandlers, serve_transport
+    from node.workers.pool import ShardWorkers
 
 SECRET_FILE_NAME = "cluster.secret"
 NODE_ID_FILE_NAME = "node_id"
@@ -270,14 +282,20 @@ def run_node(config: NodeConfig) -> int:
     config.data_directory.mkdir(parents=True, exist_ok=True)
     configure_logging(config.node_name, config.log_level, config.logs_directory)
     logger = get_logger("node")
-    startup_timeline.mark("imported", logger)
     adapter = None
+    prespawned: list[Any] = []
     try:
         try:
             testing_settings.activate(testing_settings.read_testing_settings(), logger)
         except ValueError as error:
             raise NodeStartupError(str(error)) from None
         secret = load_or_create_secret(config)
+        # the shard workers start before this process imports trio, Raft and the rest (ADR 0292)
+        prespawned = prespawn_workers(config.workers, config.data_directory, secret.encode(), config.node_name,
+                                      config.log_level)
+        startup_timeline.mark("workers spawned", logger)
+        import_node_runtime()
+        startup_timeline.mark("imported", logger)
         node_id = load_or_create_node_id(config.data_directory)
         raft_port = config.raft_port or pick_free_port(config.raft_host)
         discovered_voters: tuple[str, ...] = ()
@@ -307,8 +325,10 @@ def run_node(config: NodeConfig) -> int:
                 "config": config_to_json(config)}})
             return adapter, is_voter
 
+        handed_over, prespawned = prespawned, []    # the pool owns them from here on
         try:
-            trio.run(serve_node, config, build_raft, secret.encode(), node_id, (config.raft_host, raft_port))
+            trio.run(serve_node, config, build_raft, secret.encode(), node_id, (config.raft_host, raft_port),
+                     handed_over)
         finally:
             adapter = built[0] if built else None
         logger.info("node stopped")
@@ -326,6 +346,8 @@ def run_node(config: NodeConfig) -> int:
             logger.critical("the node failed", exc_info=True)
         return 1
     finally:
+        if prespawned:
+            abandon_prespawned(prespawned)     # start-up failed before the pool took them over
         if adapter is not None:
             try:
                 adapter.close()
@@ -335,9 +357,10 @@ def run_node(config: NodeConfig) -> int:
 
 
 async def serve_node(config: NodeConfig, build_raft: Any, secret: bytes, node_id: str,
-                     raft_bound: tuple[str, int]) -> None:
+                     raft_bound: tuple[str, int], prespawned: list[Any] | None = None) -> None:
     """``build_raft()`` → (adapter, is_voter): constructs the Raft adapter on the calling thread,
-    which is the main thread (trio.run runs there; DESIGN §8), once the workers are spawned."""
+    which is the main thread (trio.run runs there; DESIGN §8), once the workers are spawned.
+    ``prespawned``: workers ``run_node`` started already (the pool adopts them)."""
     logger = get_logger("node")
     metrics = NodeMetrics()
     started_at_millis = int(time.time() * 1000)
@@ -349,10 +372,10 @@ async def serve_node(config: NodeConfig, build_raft: Any, secret: bytes, node_id
         nursery.start_soon(watch_signals, nursery, stop_http, http_stopped, logger,
                            lambda: workers, before_workers_stop)
         workers = ShardWorkers(config.workers, config.data_directory, secret, config.node_name,
-                               config.log_level, get_logger("workers"), metrics=metrics)
+                               config.log_level, get_logger("workers"), metrics=metrics, prespawned=prespawned)
         # the worker processes boot (imports, ~seconds) while this process builds the app
         await nursery.start(workers.run)
-        startup_timeline.mark("workers spawned", logger)
+        startup_timeline.mark("workers spawned", logger)   # kept from run_node's early spawn when there was one
         adapter, is_voter = build_raft()
         # imported only now (quart, hypercorn and, in create_app, every API module: ~1 s of CPU
         # under load): before the workers were spawned it delayed their boot — the longest part of

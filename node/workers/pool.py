@@ -29,6 +29,7 @@ from node.transport.errors import ConnectionClosedError, RequestTimeoutError
 from node.transport.framing import FrameStream
 from node.transport.rpc import RpcClient
 from node.workers.errors import WorkerUnavailableError
+from node.workers.spawning import PrespawnedWorker, worker_command, worker_environment
 
 OPEN_SHARD_METHOD = "open_shard"
 CLOSE_SHARD_METHOD = "close_shard"
@@ -67,12 +68,46 @@ class WorkerStatistics:
     calls: int
 
 
+class AdoptedProcess:
+    """A worker ``spawning.prespawn_workers`` started (a ``subprocess.Popen``), awaited and killed
+    like the ``trio.Process`` of a worker the pool spawned itself."""
+
+    def __init__(self, popen: subprocess.Popen) -> None:
+        self.popen = popen
+        self.pid = popen.pid
+
+    @property
+    def returncode(self) -> int | None:
+        return self.popen.poll()
+
+    async def wait(self) -> int:
+        if self.popen.poll() is not None:
+            return self.popen.returncode
+        try:
+            descriptor = os.pidfd_open(self.pid)   # readable once the process exits (Linux 5.3+)
+        except (AttributeError, OSError):
+            descriptor = None
+        if descriptor is None:
+            while self.popen.poll() is None:
+                await trio.sleep(0.1)
+        else:
+            try:
+                await trio.lowlevel.wait_readable(descriptor)
+            finally:
+                os.close(descriptor)
+        return self.popen.wait()
+
+    def kill(self) -> None:
+        self.popen.kill()
+
+
 class ShardWorkers:
     def __init__(self, worker_count: int, data_directory: Path, secret: bytes, node_name: str,
                  log_level: str, logger: logging.Logger, log_to_file: bool = True,
                  methods_module: str | None = None, extra_environment: dict[str, str] | None = None,
                  metrics: Any = None,
-                 ready_timeout_seconds: float = WORKER_READY_TIMEOUT_SECONDS) -> None:
+                 ready_timeout_seconds: float = WORKER_READY_TIMEOUT_SECONDS,
+                 prespawned: list[PrespawnedWorker] | None = None) -> None:
         if worker_count < 1:
             raise ValueError(f"worker_count: expected at least 1, got {worker_count}")
         self.worker_count = worker_count
@@ -92,6 +127,9 @@ class ShardWorkers:
         self.shutting_down = False
         self.cancel_scope: trio.CancelScope | None = None
         self.reopen_hook: Any = None
+        # workers run_node started before its own imports (ADR 0292): each handle's first start
+        self.prespawned = {worker.worker_number: worker for worker in prespawned or ()
+                           if worker.worker_number < worker_count}
 
     def set_reopen_hook(self, hook: Any) -> None:
         """``await hook(index_uuid, shard_number, recorded_payload, recorded_body)`` before a
@@ -213,43 +251,43 @@ class ShardWorkers:
             self.cancel_scope.cancel()
 
     def worker_command(self, handle: WorkerHandle, child_fd: int) -> list[str]:
-        # -P: the node's working directory never goes on the worker's sys.path, so a folder there
-        # named like one of our top-level packages (index, raft, udf) cannot shadow it
-        command = [sys.executable, "-P", "-m", "node.workers.worker_main", "--fd", str(child_fd),
-                   "--worker-number", str(handle.worker_number), "--data", str(self.data_directory),
-                   "--node-name", self.node_name, "--log-level", self.log_level]
-        if not self.log_to_file:
-            command.append("--no-log-file")
-        if self.methods_module is not None:
-            command += ["--methods-module", self.methods_module]
-        return command
+        return worker_command(handle.worker_number, child_fd, self.data_directory, self.node_name, self.log_level,
+                              self.log_to_file, self.methods_module)
 
     async def supervise(self, handle: WorkerHandle) -> None:
         backoff = RESTART_BACKOFF_INITIAL_SECONDS
         while not self.shutting_down:
-            parent_socket, child_socket = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
-            try:
-                process = await trio.lowlevel.open_process(
-                    self.worker_command(handle, child_socket.fileno()),
-                    stdin=subprocess.PIPE, pass_fds=(child_socket.fileno(),),
-                    env={**os.environ, "PYTHONUNBUFFERED": "1", **self.extra_environment})
-            except OSError as error:
-                # out of processes or memory: keep the node up and try again later
-                parent_socket.close()
-                self.logger.error("cannot spawn a shard worker", extra={"fields": {
-                    "worker": handle.worker_number, "error": str(error), "retry_in_seconds": backoff}})
-                await trio.sleep(backoff)
-                backoff = min(backoff * 2, RESTART_BACKOFF_MAX_SECONDS)
-                continue
-            finally:
-                child_socket.close()
-            handle.process = process
-            handle.starts += 1
-            try:
-                await process.stdin.send_all(self.secret.hex().encode() + b"\n")
-                await process.stdin.aclose()
-            except (trio.BrokenResourceError, trio.ClosedResourceError):
-                pass  # it died at once; process.wait() below reports it
+            prespawned = self.prespawned.pop(handle.worker_number, None)
+            if prespawned is not None:
+                # started by run_node before the front's imports, its secret already sent
+                parent_socket = prespawned.parent_socket
+                process: Any = AdoptedProcess(prespawned.process)
+                handle.process = process
+                handle.starts += 1
+            else:
+                parent_socket, child_socket = socket.socketpair(socket.AF_UNIX, socket.SOCK_STREAM)
+                try:
+                    process = await trio.lowlevel.open_process(
+                        self.worker_command(handle, child_socket.fileno()),
+                        stdin=subprocess.PIPE, pass_fds=(child_socket.fileno(),),
+                        env=worker_environment(self.extra_environment))
+                except OSError as error:
+                    # out of processes or memory: keep the node up and try again later
+                    parent_socket.close()
+                    self.logger.error("cannot spawn a shard worker", extra={"fields": {
+                        "worker": handle.worker_number, "error": str(error), "retry_in_seconds": backoff}})
+                    await trio.sleep(backoff)
+                    backoff = min(backoff * 2, RESTART_BACKOFF_MAX_SECONDS)
+                    continue
+                finally:
+                    child_socket.close()
+                handle.process = process
+                handle.starts += 1
+                try:
+                    await process.stdin.send_all(self.secret.hex().encode() + b"\n")
+                    await process.stdin.aclose()
+                except (trio.BrokenResourceError, trio.ClosedResourceError):
+                    pass  # it died at once; process.wait() below reports it
             stream = trio.SocketStream(trio.socket.from_stdlib_socket(parent_socket))
             client = RpcClient(FrameStream(stream, self.secret), name=f"shard worker {handle.worker_number}",
                                closed_error=WorkerUnavailableError)
