@@ -219,17 +219,27 @@ def _matches(patterns: list[str], index_name: str) -> bool:
     return any(fnmatch.fnmatchcase(index_name, pattern) for pattern in patterns)
 
 
-def matching_parts(state: Any, index_name: str) -> list[dict[str, Any]]:
-    """The template parts (settings/mappings/aliases) that apply to a new index, lowest precedence first."""
-    composable = stored(state, COMPOSABLE_PREFIX)
+def _winning_composable(composable: dict[str, dict[str, Any]], index_name: str) -> tuple[str, dict] | None:
     candidates = [(template.get("priority", 0) or 0, name, template) for name, template in composable.items()
                   if _matches(template["index_patterns"], index_name)]
-    if candidates:
-        _, _, template = max(candidates, key=lambda candidate: (candidate[0], candidate[1]))
-        components = stored(state, COMPONENT_PREFIX)
-        parts = [components[name].get("template") or {} for name in template.get("composed_of") or []
-                 if name in components]
-        return parts + [template.get("template") or {}]
+    if not candidates:
+        return None
+    _, name, template = max(candidates, key=lambda candidate: (candidate[0], candidate[1]))
+    return name, template
+
+
+def _composable_parts(state: Any, template: dict[str, Any]) -> list[dict[str, Any]]:
+    components = stored(state, COMPONENT_PREFIX)
+    parts = [components[name].get("template") or {} for name in template.get("composed_of") or []
+             if name in components]
+    return parts + [template.get("template") or {}]
+
+
+def matching_parts(state: Any, index_name: str) -> list[dict[str, Any]]:
+    """The template parts (settings/mappings/aliases) that apply to a new index, lowest precedence first."""
+    winner = _winning_composable(stored(state, COMPOSABLE_PREFIX), index_name)
+    if winner is not None:
+        return _composable_parts(state, winner[1])
     legacy = stored(state, LEGACY_PREFIX)
     ordered = sorted(((template.get("order", 0) or 0, name, template) for name, template in legacy.items()
                       if _matches(template["index_patterns"], index_name)), key=lambda item: (item[0], item[1]))
@@ -265,6 +275,37 @@ def templated_body(state: Any, index_name: str, body: Any) -> Any:
     if aliases:
         body["aliases"] = {alias.replace("{index}", index_name): definition for alias, definition in aliases.items()}
     return body
+
+
+def _merged_parts(parts: list[dict[str, Any]]) -> dict[str, Any]:
+    settings: dict[str, Any] = {}
+    mappings: dict[str, Any] = {}
+    aliases: dict[str, Any] = {}
+    for part in parts:
+        settings.update(part.get("settings") or {})
+        mappings = _merge_mappings(mappings, part.get("mappings") or {})
+        aliases.update(part.get("aliases") or {})
+    return {"settings": settings, "mappings": mappings, "aliases": aliases}
+
+
+def simulated_index(state: Any, index_name: str, extra: tuple[str, dict[str, Any]] | None = None) -> dict[str, Any]:
+    """``_index_template/_simulate_index/{index}``: what the winning composable template (``extra``
+    counted as stored) gives that index, and the other templates that also match it."""
+    composable = stored(state, COMPOSABLE_PREFIX)
+    if extra is not None:
+        composable[extra[0]] = extra[1]
+    winner = _winning_composable(composable, index_name)
+    if winner is None:
+        return {}
+    merged = _merged_parts(_composable_parts(state, winner[1]))
+    overlapping = [{"name": name, "index_patterns": template["index_patterns"]}
+                   for name, template in sorted(stored(state, LEGACY_PREFIX).items())
+                   if _matches(template["index_patterns"], index_name)]
+    overlapping += [{"name": name, "index_patterns": template["index_patterns"]}
+                    for name, template in sorted(composable.items())
+                    if name != winner[0] and _matches(template["index_patterns"], index_name)]
+    return {"template": {"settings": nest_settings(merged["settings"]), "mappings": merged["mappings"],
+                         "aliases": merged["aliases"]}, "overlapping": overlapping}
 
 
 def install(services: Any) -> None:
@@ -392,33 +433,75 @@ def register(app: Any, services: Any) -> None:
 
     # ---- composable
 
-    async def put_composable(name: str) -> Any:
-        query = params()
-        body = await read_json_body(required=True)
+    def checked_composable(name: str, body: Any) -> dict[str, Any]:
         if not isinstance(body, dict):
             raise ApiError("index template body must be an object", opensearch_type="parse_exception", status=400)
         unknown = sorted(set(body) - COMPOSABLE_KEYS)
         if unknown:
             raise ApiError(f"[index_template] unknown field [{unknown[0]}]",
                            opensearch_type="x_content_parse_exception", status=400)
-        if body.get("data_stream") is not None:
+        template: dict[str, Any] = {"index_patterns": _require_patterns(body),
+                                    "composed_of": [str(item) for item in body.get("composed_of") or []]}
+        components = stored(services.state, COMPONENT_PREFIX)
+        missing = [component for component in template["composed_of"] if component not in components]
+        if missing:
+            raise ApiError(f"index_template [{name}] invalid, cause [index template [{name}] specifies component "
+                           f"templates [{', '.join(missing)}] that do not exist]",
+                           opensearch_type="invalid_index_template_exception", status=400)
+        if body.get("template") is not None:
+            template["template"] = _checked_template_part(body["template"], "template")
+        for key in ("priority", "version", "_meta"):
+            if body.get(key) is not None:
+                template[key] = body[key]
+        return template
+
+    async def simulate_index(index_name: str) -> Any:
+        body = await read_json_body()
+        extra = None
+        if body:
+            extra = (f"simulate_index_template_{index_name}", checked_composable("simulate_index_template", body))
+        return respond(simulated_index(services.state, index_name, extra))
+
+    async def simulate_template(name: str | None = None) -> Any:
+        body = await read_json_body()
+        composable = stored(services.state, COMPOSABLE_PREFIX)
+        if body:
+            template = checked_composable(name or "simulate_template", body)
+        elif name is not None and name in composable:
+            template = composable[name]
+        else:
+            raise ApiError(f"unable to simulate template [{name}] that does not exist",
+                           opensearch_type="resource_not_found_exception" if name else "illegal_argument_exception",
+                           status=404 if name else 400)
+        merged = _merged_parts(_composable_parts(services.state, template))
+        overlapping = [{"name": other, "index_patterns": theirs["index_patterns"]}
+                       for other, theirs in sorted(composable.items()) if other != name and any(
+                           fnmatch.fnmatchcase(mine, pattern) or fnmatch.fnmatchcase(pattern, mine)
+                           for mine in template["index_patterns"] for pattern in theirs["index_patterns"])]
+        return respond({"template": {"settings": nest_settings(merged["settings"]), "mappings": merged["mappings"],
+                                     "aliases": merged["aliases"]}, "overlapping": overlapping})
+
+    app.add_url_rule("/_index_template/_simulate_index/<index_name>", "simulate_index_template", simulate_index,
+                     methods=["POST"])
+    app.add_url_rule("/_index_template/_simulate", "simulate_template", simulate_template, methods=["POST"])
+    app.add_url_rule("/_index_template/_simulate/<name>", "simulate_template_name", simulate_template,
+                     methods=["POST"])
+
+    async def put_composable(name: str) -> Any:
+        query = params()
+        body = await read_json_body(required=True)
+        if isinstance(body, dict) and body.get("data_stream") is not None:
             raise IllegalArgumentError("data streams are not supported: index template [data_stream] cannot be used")
-        patterns = _require_patterns(body)
+        template = checked_composable(name, body)
         existing = stored(services.state, COMPOSABLE_PREFIX)
         if parse_boolean(query.get("create"), "create", False) and name in existing:
             raise IllegalArgumentError(f"index template [{name}] already exists")
-        composed_of = [str(item) for item in body.get("composed_of") or []]
-        components = stored(services.state, COMPONENT_PREFIX)
-        missing = [component for component in composed_of if component not in components]
-        if missing:
-            raise ApiError(f"index_template [{name}] invalid, cause [index template [{name}] specifies component "
-                           f"templates {missing} that do not exist]".replace("'", ""),
-                           opensearch_type="invalid_index_template_exception", status=400)
-        priority = int(body.get("priority") or 0)
-        overlapping = {other: template["index_patterns"] for other, template in sorted(existing.items())
-                       if other != name and (template.get("priority", 0) or 0) == priority and any(
-                           fnmatch.fnmatchcase(mine, theirs) or fnmatch.fnmatchcase(theirs, mine)
-                           for mine in patterns for theirs in template["index_patterns"])}
+        patterns = template["index_patterns"]
+        priority = int(template.get("priority") or 0)
+        overlapping = {other: theirs["index_patterns"] for other, theirs in sorted(existing.items())
+                       if other != name and (theirs.get("priority", 0) or 0) == priority and any(
+                           fnmatch.fnmatchcase(mine, pattern) or fnmatch.fnmatchcase(pattern, mine)
+                           for mine in patterns for pattern in theirs["index_patterns"])}
         if overlapping:
             described = ", ".join(f"{other} => [{', '.join(theirs)}]" for other, theirs in overlapping.items())
             raise IllegalArgumentError(
@@ -426,12 +509,6 @@ def register(app: Any, services: Any) -> None:
                 f"existing templates [{', '.join(overlapping)}] with patterns ({described}) that have the same "
                 f"priority [{priority}], multiple index templates may not match during index creation, please use "
                 f"a different priority")
-        template: dict[str, Any] = {"index_patterns": patterns, "composed_of": composed_of}
-        if body.get("template") is not None:
-            template["template"] = _checked_template_part(body["template"], "template")
-        for key in ("priority", "version", "_meta"):
-            if body.get(key) is not None:
-                template[key] = body[key]
         await store(COMPOSABLE_PREFIX, name, template)
         return respond({"acknowledged": True})
 

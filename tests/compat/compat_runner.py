@@ -178,6 +178,8 @@ API_ROUTES.update({
     "cluster.allocation_explain": [("POST", "/_cluster/allocation/explain")],
     "cluster.pending_tasks": [("GET", "/_cluster/pending_tasks")],
     "cluster.put_settings": [("PUT", "/_cluster/settings")],
+    "indices.simulate_index_template": [("POST", "/_index_template/_simulate_index/{name}")],
+    "indices.simulate_template": [("POST", "/_index_template/_simulate/{name}"), ("POST", "/_index_template/_simulate")],
     "cluster.put_component_template": [("PUT", "/_component_template/{name}")],
     "cluster.get_component_template": [("GET", "/_component_template/{name}"), ("GET", "/_component_template")],
     "cluster.delete_component_template": [("DELETE", "/_component_template/{name}")],

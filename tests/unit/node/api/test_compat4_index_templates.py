@@ -96,3 +96,15 @@ async def test_the_cluster_state_lists_legacy_templates_and_hides_them_from_sett
     assert state["metadata"]["templates"]["shown"]["index_patterns"] == ["s-*"]
     assert state["metadata"]["persistent_settings"] == {}
     assert (await _ok(api_node, "GET", "/_cluster/settings"))["persistent"] == {}
+
+
+async def test_simulating_an_index_shows_the_winning_template_and_the_overlapping_ones(api_node):
+    await _ok(api_node, "PUT", "/_template/v1", {"index_patterns": ["t*"], "settings": {"number_of_shards": 5}})
+    await _ok(api_node, "PUT", "/_index_template/low", {"index_patterns": ["te*"], "priority": 1,
+                                                        "template": {"settings": {"number_of_shards": 3}}})
+    await _ok(api_node, "PUT", "/_index_template/high", {"index_patterns": ["te*"], "priority": 2,
+                                                         "template": {"settings": {"number_of_shards": 1}}})
+    body = await _ok(api_node, "POST", "/_index_template/_simulate_index/test")
+    assert body["template"]["settings"]["index"]["number_of_shards"] == "1"
+    assert [entry["name"] for entry in body["overlapping"]] == ["v1", "low"]
+    assert await _ok(api_node, "POST", "/_index_template/_simulate_index/nothing-matches") == {}
