@@ -322,7 +322,8 @@ def register(app: Any, services: Any) -> None:
     @app.route("/_ingest/pipeline/<pipeline_id>", methods=["GET"])
     async def get_pipelines(pipeline_id: str | None) -> Any:
         found = matching(pipeline_id)
-        body = {name: orjson.loads(text) for name, text in sorted(found.items())}
+        summary = parse_boolean(params().get("summary"), "summary", False)   # only the ids
+        body = {name: {} if summary else orjson.loads(text) for name, text in sorted(found.items())}
         if pipeline_id is not None and not found:
             return respond({}, 404)
         return respond(body)

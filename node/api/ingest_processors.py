@@ -940,6 +940,93 @@ def _dissect(config: _Config) -> Callable[[IngestDocument], None]:
     return run
 
 
+def _csv(config: _Config) -> Callable[[IngestDocument], None]:
+    """OpenSearch's csv processor: one line split on ``separator`` with ``quote``d values into ``target_fields``."""
+    field_name = config.required_string("field")
+    target_fields = config.required("target_fields")
+    if isinstance(target_fields, str):
+        target_fields = [target_fields]
+    if not isinstance(target_fields, list) or not target_fields:
+        raise _parse_error("[target_fields] target fields cannot be empty", "csv", "target_fields", config.tag)
+    separator = config.optional_string("separator", ",")
+    quote = config.optional_string("quote", '"')
+    if len(separator) != 1:
+        raise _parse_error("[separator] separator has to be single character like , or ;", "csv", "separator",
+                           config.tag)
+    if len(quote) != 1:
+        raise _parse_error("[quote] quote has to be single character like \" or '", "csv", "quote", config.tag)
+    trim = config.optional_boolean("trim", False)
+    empty_value = config.optional("empty_value")
+    ignore_missing = config.optional_boolean("ignore_missing", False)
+
+    def run(document: IngestDocument) -> None:
+        if not document.has(field_name):
+            if ignore_missing:
+                return
+            document.get(field_name)
+        line = document.get(field_name)
+        if line is None:
+            if ignore_missing:
+                return
+            raise IllegalArgumentError(f"field [{field_name}] is null, cannot process it.")
+        values = _split_csv_line(str(line), separator, quote, trim)
+        for target, value in zip(target_fields, values):
+            value = value.strip() if trim else value
+            if value == "":
+                if empty_value is not None:
+                    document.set(target, empty_value)
+                continue
+            document.set(target, value)
+
+    return run
+
+
+def _split_csv_line(line: str, separator: str, quote: str, trim: bool) -> list[str]:
+    """One CSV line: quoted values may hold separators and doubled quotes; ``trim`` drops the
+    blanks around values (also around quoted ones), as OpenSearch's CsvParser."""
+    values: list[str] = []
+    position, length = 0, len(line)
+    while True:
+        if trim:
+            while position < length and line[position] in " \t":
+                position += 1
+        if position < length and line[position] == quote:
+            position += 1
+            characters: list[str] = []
+            while True:
+                if position >= length:
+                    raise IllegalArgumentError(f"Unmatched quote in [{line}]")
+                if line[position] == quote:
+                    if position + 1 < length and line[position + 1] == quote:
+                        characters.append(quote)
+                        position += 2
+                        continue
+                    position += 1
+                    break
+                characters.append(line[position])
+                position += 1
+            if trim:
+                while position < length and line[position] in " \t":
+                    position += 1
+            if position < length and line[position] != separator:
+                raise IllegalArgumentError(f"Illegal character after quote in [{line}]")
+            values.append("".join(characters))
+        else:
+            end = line.find(separator, position)
+            end = length if end < 0 else end
+            value = line[position:end]
+            if quote in value:
+                raise IllegalArgumentError(f"Illegal character inside unquoted field in [{line}]")
+            values.append(value.rstrip(" \t") if trim else value)
+            position = end
+        if position >= length:
+            return values
+        position += 1   # the separator
+        if position == length:
+            values.append("")
+            return values
+
+
 def _no_script(processor_type: str) -> ApiError:
     return ApiError(f"[{processor_type}] scripts are not supported: Quidditch runs no painless or other script "
                     "language in ingest pipelines", opensearch_type="parse_exception", status=400,
@@ -970,6 +1057,7 @@ _SIMPLE_FACTORIES: dict[str, Callable[[_Config], Callable[[IngestDocument], None
     "dot_expander": _dot_expander,
     "sort": _sort,
     "kv": _kv,
+    "csv": _csv,
     "dissect": _dissect,
 }
 

@@ -100,3 +100,9 @@ async def test_index_and_bulk_run_the_requested_default_and_final_pipelines(api_
 async def test_an_empty_pipeline_parameter_is_a_bad_request(api_node):
     status, body = await api_node.request("PUT", "/plain/_doc/1?pipeline=", {"a": 1})
     assert status == 400 and body["error"]["reason"] == "pipeline with id [] does not exist"
+
+
+async def test_summary_lists_pipeline_ids_only(api_node):
+    await _put(api_node, "upper", UPPER_TITLE)
+    status, body = await api_node.request("GET", "/_ingest/pipeline?summary=true")
+    assert status == 200 and body == {"upper": {}}

@@ -163,3 +163,9 @@ def test_kv_splits_pairs_into_fields_and_dissect_splits_on_delimiters():
 
 def test_the_running_pipeline_is_visible_as_ingest_pipeline():
     assert _run([{"set": {"field": "by", "value": "{{_ingest.pipeline}}"}}], {}).source == {"by": "p"}
+
+
+def test_csv_splits_a_quoted_line_into_its_target_fields():
+    document = _run([{"csv": {"field": "line", "target_fields": ["a", "b", "c", "d"], "trim": True,
+                              "empty_value": "none"}}], {"line": 'x, "y, z" ,,w'})
+    assert {key: document.source[key] for key in "abcd"} == {"a": "x", "b": "y, z", "c": "none", "d": "w"}
