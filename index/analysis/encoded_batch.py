@@ -56,7 +56,6 @@ class EncodedTokenBatch:
 
 # -- the byte tables ---------------------------------------------------------------------------
 _PADDING = b"\n" * 8          # the 8-byte key windows may read past the last token
-_PADDING_TEXT = "\n" * 7       # joined after the last text's newline: 8 bytes of padding
 
 
 def _table(chosen: Callable[[int], bool]) -> bytes:
@@ -104,22 +103,69 @@ class ByteTokens:
     positions: np.ndarray     # int64, rank of the token within its text
 
 
+# Texts are tokenised a chunk at a time: every temporary of a chunk (~4 MB of text: the translated
+# bytes, the in-token mask, its changes) stays below glibc's mmap threshold (32 MB at most), so it
+# is recycled heap memory, warm in cache. One pass over a whole 250k-document body field (~45 MB)
+# made a dozen fresh 45–100 MB arrays instead, each faulted in and zeroed by the kernel (measured
+# here ~0.35–0.65 ms of system time per MB: 0.8 s of system time per segment for this function).
+_CHUNK_TEXT_BYTES = 4 << 20
+
+
 def ascii_token_bounds(texts: Sequence[str], kind: str) -> ByteTokens:
     """Lowercased token bounds of ASCII texts, exactly as the regex tokenizer of ``kind``
     ("standard" or "simple", default max_token_length) finds them."""
-    # Every big temporary here is as long as the batch's text (a 250k-document segment's body
-    # field: ~45 MB), and past glibc's mmap threshold (32 MB at most) each one is fresh memory the
-    # kernel must fault in and zero (measured here ~0.35 ms of system time per MB): so the text
-    # is encoded once, straight into a mutable buffer that already holds the key padding, and no
-    # pass is spent on copies (the newline before the first text and the padding after the last
-    # are never inside a token).
-    raw = bytearray("\n".join(chain(("",), texts, (_PADDING_TEXT,))), "ascii")
-    # bytearray.translate is one C pass (~1 ns a byte) and gives a mutable result: in_token is
-    # written below without another copy (a numpy table lookup costs several times more)
+    count = len(texts)
+    text_lengths = np.fromiter(map(len, texts), dtype=np.int64, count=count)
+    # chunk c holds texts [chunk_firsts[c], chunk_firsts[c + 1]): cut where the running length
+    # crosses a multiple of the chunk size (a text longer than a chunk is a chunk of its own)
+    running = np.cumsum(text_lengths + 1)
+    cuts = np.flatnonzero(np.diff(running // _CHUNK_TEXT_BYTES)) + 1 if count else np.zeros(0, np.int64)
+    chunk_firsts = [0, *cuts.tolist(), count] if count else [0, 0]
+    lowered_chunks: list[bytes | bytearray] = []
+    start_parts: list[np.ndarray] = []
+    length_parts: list[np.ndarray] = []
+    text_index_parts: list[np.ndarray] = []
+    position_parts: list[np.ndarray] = []
+    chunk_base = 0        # where the chunk's bytes begin in the whole buffer
+    for first, end in zip(chunk_firsts[:-1], chunk_firsts[1:]):
+        # the chunk's texts between newlines, a newline before the first and after the last (so
+        # the whole buffer is "\n" t0 "\n" ... "\n" "\n" t_k ... : a newline is never in a token)
+        raw = "\n".join(chain(("",), texts[first:end], ("",))).encode("ascii")
+        starts, lengths = _chunk_token_bounds(raw, kind)
+        chunk_text_lengths = text_lengths[first:end]
+        text_starts = np.empty(end - first, dtype=np.int64)   # byte offset of each text in raw
+        if end > first:
+            text_starts[0] = 1
+            np.cumsum(chunk_text_lengths[:-1] + 1, out=text_starts[1:])
+            text_starts[1:] += 1
+        # tokens of one text are contiguous: count them per text instead of searching per token
+        first_token_of_text = np.searchsorted(starts, text_starts, side="left")
+        tokens_per_text = np.diff(first_token_of_text, append=starts.size)
+        text_index_parts.append(np.repeat(np.arange(first, end, dtype=np.int64), tokens_per_text))
+        positions = np.repeat(first_token_of_text, tokens_per_text)
+        np.subtract(np.arange(starts.size, dtype=np.int64), positions, out=positions)
+        position_parts.append(positions)
+        starts += chunk_base
+        start_parts.append(starts)
+        length_parts.append(lengths)
+        lowered_chunks.append(raw.translate(_LOWERCASE_BYTES))
+        chunk_base += len(raw)
+    lowered_chunks.append(_PADDING)
+    buffer = np.frombuffer(b"".join(lowered_chunks), dtype=np.uint8)
+    if len(start_parts) == 1:
+        return ByteTokens(buffer, start_parts[0], length_parts[0], text_index_parts[0], position_parts[0])
+    return ByteTokens(buffer, np.concatenate(start_parts), np.concatenate(length_parts),
+                      np.concatenate(text_index_parts), np.concatenate(position_parts))
+
+
+def _chunk_token_bounds(raw: bytes, kind: str) -> tuple[np.ndarray, np.ndarray]:
+    """(int64 start, int64 length) of every token of ``raw`` (ASCII texts between newlines,
+    starting and ending with one), over-long tokens already cut in pieces."""
+    # bytes.translate is one C pass (~1 ns a byte); a numpy table lookup costs several times more
     if kind == "simple":
-        in_token = np.frombuffer(raw.translate(_LETTER_BYTES), dtype=bool)
+        in_token = np.frombuffer(bytearray(raw.translate(_LETTER_BYTES)), dtype=bool)
     else:
-        in_token = np.frombuffer(raw.translate(_STANDARD_WORD_BYTES), dtype=bool)
+        in_token = np.frombuffer(bytearray(raw.translate(_STANDARD_WORD_BYTES)), dtype=bool)
         joiners = np.flatnonzero(np.frombuffer(raw.translate(_ANY_JOINER_BYTES), dtype=bool))
         if joiners.size:   # never the first or last byte (newlines)
             raw_bytes = np.frombuffer(raw, dtype=np.uint8)
@@ -131,29 +177,15 @@ def ascii_token_bounds(texts: Sequence[str], kind: str) -> ByteTokens:
             _drop_underscore_only_runs(np.frombuffer(raw.translate(_UNDERSCORE_BYTES), dtype=bool), in_token)
     # in_token starts and ends False (newlines), so its changes alternate: start, end, start, ...
     # changes[k] is the byte before the k-th change: a token starts one byte after an even one
-    # and ends one byte after the next (odd) one — no +1 over the whole array of changes
+    # and ends one byte after the next (odd) one
     changes = np.flatnonzero(in_token[1:] != in_token[:-1])
-    token_starts = changes[0::2] + 1
+    starts = changes[0::2] + 1
     lengths = changes[1::2] - changes[0::2]
-    del changes, in_token
     if lengths.size and int(lengths.max()) > DEFAULT_MAX_TOKEN_LENGTH:
         # before the text numbers: a piece starts inside its token's text, so the per-text counts
-        # below hold for the pieces too, and no text-number array has to be expanded
-        token_starts, lengths = _split_overlong(token_starts, lengths)
-    text_lengths = np.fromiter(map(len, texts), dtype=np.int64, count=len(texts))
-    text_starts = np.empty(len(texts), dtype=np.int64)   # byte offset of each text in raw
-    if len(texts):
-        text_starts[0] = 1
-        np.cumsum(text_lengths[:-1] + 1, out=text_starts[1:])
-        text_starts[1:] += 1
-    # tokens of one text are contiguous: count them per text instead of searching per token
-    first_token_of_text = np.searchsorted(token_starts, text_starts, side="left")
-    tokens_per_text = np.diff(first_token_of_text, append=token_starts.size)
-    text_index = np.repeat(np.arange(len(texts), dtype=np.int64), tokens_per_text)
-    positions = np.repeat(first_token_of_text, tokens_per_text)
-    np.subtract(np.arange(token_starts.size, dtype=np.int64), positions, out=positions)
-    buffer = np.frombuffer(raw.translate(_LOWERCASE_BYTES), dtype=np.uint8)
-    return ByteTokens(buffer, token_starts, lengths, text_index, positions)
+        # hold for the pieces too, and no text-number array has to be expanded
+        starts, lengths = _split_overlong(starts, lengths)
+    return starts, lengths
 
 
 def _split_overlong(starts: np.ndarray, lengths: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -25,6 +25,7 @@ from pyroaring import BitMap
 
 from index.analysis.batch_terms import sorted_string_order
 from index.format import SEGMENT, write_checked_file
+from index.segment.allocation import segment_build_allocation
 from index.segment.inverter import InvertedField, invert_term_ids, invert_tokens
 from index.segment.layout import SectionWriter, compressor
 from index.segment.roaring_codec import serialize_postings
@@ -58,6 +59,11 @@ def _field_kind(mapping: Any, path: str, sample: Any) -> tuple[str, bool, bool, 
 
 def build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: Any) -> bytes:
     """The body of a segment file holding ``documents`` in order (local doc id = index)."""
+    with segment_build_allocation():     # where the build's temporaries come from (ADR 0295)
+        return _build_segment(documents, mapping, analysis)
+
+
+def _build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: Any) -> bytes:
     max_doc = len(documents)
     writer = SectionWriter()
     writer.metadata["max_doc"] = max_doc
@@ -444,6 +450,7 @@ def _write_source_list(writer: SectionWriter, sources: list[bytes], count: int) 
 def write_segment_file(directory: Path, segment_name: str, documents: Sequence[SegmentDocument],
                        mapping: Any, analysis: Any, durable: bool = True) -> int:
     """Build and write ``<segment_name>.seg`` (fsynced if ``durable``); return its size in bytes."""
-    body = build_segment(documents, mapping, analysis)
-    return write_checked_file(Path(directory) / segment_file_name(segment_name), SEGMENT, body, "segment.write",
-                              durable)
+    with segment_build_allocation():     # the file's copies too (ADR 0295)
+        body = build_segment(documents, mapping, analysis)
+        return write_checked_file(Path(directory) / segment_file_name(segment_name), SEGMENT, body,
+                                  "segment.write", durable)

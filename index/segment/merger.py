@@ -24,6 +24,7 @@ from index.analysis.batch_terms import sorted_string_order
 from index.segment.builder import (
     _write_inverted, write_numeric_columns, write_sorted_set, write_sources,
 )
+from index.segment.allocation import segment_build_allocation
 from index.segment.inverter import InvertedField, stable_order_by_term
 from index.segment.layout import SectionWriter
 from index.segment.reader import SegmentCore
@@ -49,6 +50,12 @@ def _gather_ranges(offsets: np.ndarray, selected: np.ndarray) -> tuple[np.ndarra
 
 
 def merge_segments(parts: Sequence[MergePart]) -> bytes:
+    """The body of one segment holding the kept documents of ``parts`` in order."""
+    with segment_build_allocation():     # where the merge's temporaries come from (ADR 0295)
+        return _merge_segments(parts)
+
+
+def _merge_segments(parts: Sequence[MergePart]) -> bytes:
     writer = SectionWriter()
     sizes = [len(part.kept_docs) for part in parts]
     max_doc = int(sum(sizes))
