@@ -54,3 +54,19 @@ def test_a_batch_the_columnar_path_declines_is_indexed_by_the_per_operation_path
         assert adapter.index(lines) == 9
     finally:
         adapter.close()
+
+
+def test_the_shard_flushes_by_operation_count_only_when_asked(tmp_path):
+    engine = _load_bench_engine()
+    segment_counts = {}
+    for flush_every in (None, 10):
+        adapter = engine.QuidditchShard(tmp_path / f"shard-{flush_every}", batch_size=5,
+                                        flush_every_operations=flush_every)
+        try:
+            assert adapter.index(_lines(40)) == 40
+            segment_counts[flush_every] = adapter.shard.statistics().segment_count
+        finally:
+            adapter.close()
+    # like the peers: one segment from the final refresh; node/'s bound: one per flush
+    assert segment_counts[None] == 1
+    assert segment_counts[10] > 1
