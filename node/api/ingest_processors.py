@@ -1027,6 +1027,56 @@ def _split_csv_line(line: str, separator: str, quote: str, trim: bool) -> list[s
             return values
 
 
+def _grok(config: _Config) -> Callable[[IngestDocument], None]:
+    """OpenSearch's grok: the first of ``patterns`` that matches (a search, not a full match) sets
+    its named captures; ``pattern_definitions`` add or replace library patterns (node/api/ingest_grok.py)."""
+    from node.api.ingest_grok import compile_grok
+
+    field_name = config.required_string("field")
+    patterns = config.required("patterns")
+    if not isinstance(patterns, list) or not patterns:
+        raise _parse_error("[patterns] List of patterns must not be empty", "grok", "patterns", config.tag)
+    definitions = config.optional("pattern_definitions", {})
+    if not isinstance(definitions, dict):
+        raise _parse_error("[pattern_definitions] property isn't a map", "grok", "pattern_definitions", config.tag)
+    trace_match = config.optional_boolean("trace_match", False)
+    ignore_missing = config.optional_boolean("ignore_missing", False)
+    if config.optional_boolean("capture_all_matches", False):
+        raise _parse_error("[capture_all_matches] is not supported by Quidditch's grok processor", "grok",
+                           "capture_all_matches", config.tag)
+    try:
+        expressions = [compile_grok(str(pattern), {str(key): str(value) for key, value in definitions.items()})
+                       for pattern in patterns]
+    except IllegalArgumentError as error:
+        raise _parse_error(str(error), "grok", "patterns", config.tag) from None
+
+    def run(document: IngestDocument) -> None:
+        if not document.has(field_name):
+            if ignore_missing:
+                return
+            document.get(field_name)
+        value = document.get(field_name)
+        if value is None:
+            if ignore_missing:
+                return
+            raise IllegalArgumentError(f"field [{field_name}] is null, cannot process it.")
+        if not isinstance(value, str):
+            raise IllegalArgumentError(f"field [{field_name}] of type [{java_type_name(value)}] cannot be cast to "
+                                       f"[java.lang.String]")
+        for position, expression in enumerate(expressions):
+            captures = expression.captures(value)
+            if captures is None:
+                continue
+            for name, captured in captures.items():
+                document.set(name, captured)
+            if trace_match:
+                document.ingest["_grok_match_index"] = str(position)
+            return
+        raise IllegalArgumentError(f"Provided Grok expressions do not match field value: [{value}]")
+
+    return run
+
+
 def _no_script(processor_type: str) -> ApiError:
     return ApiError(f"[{processor_type}] scripts are not supported: Quidditch runs no painless or other script "
                     "language in ingest pipelines", opensearch_type="parse_exception", status=400,
@@ -1058,6 +1108,7 @@ _SIMPLE_FACTORIES: dict[str, Callable[[_Config], Callable[[IngestDocument], None
     "sort": _sort,
     "kv": _kv,
     "csv": _csv,
+    "grok": _grok,
     "dissect": _dissect,
 }
 

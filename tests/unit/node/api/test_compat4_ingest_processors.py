@@ -169,3 +169,20 @@ def test_csv_splits_a_quoted_line_into_its_target_fields():
     document = _run([{"csv": {"field": "line", "target_fields": ["a", "b", "c", "d"], "trim": True,
                               "empty_value": "none"}}], {"line": 'x, "y, z" ,,w'})
     assert {key: document.source[key] for key in "abcd"} == {"a": "x", "b": "y, z", "c": "none", "d": "w"}
+
+
+def test_grok_sets_the_named_captures_of_the_first_matching_pattern():
+    line = '127.0.0.1 - frank [10/Oct/2000:13:55:36 -0700] "GET /apache_pb.gif HTTP/1.0" 200 2326 "-" "Mozilla/4.08"'
+    document = _run([{"grok": {"field": "message", "patterns": ["%{NUMBER:n:int} nothing", "%{COMBINEDAPACHELOG}"]}}],
+                    {"message": line})
+    assert document.source["clientip"] == "127.0.0.1" and document.source["verb"] == "GET"
+    assert document.source["response"] == "200" and document.source["agent"] == '"Mozilla/4.08"'
+    document = _run([{"grok": {"field": "m", "patterns": ["%{IP:client} %{NUMBER:bytes:int} %{MY:word}"],
+                               "pattern_definitions": {"MY": "[a-z]+"}}}], {"m": "fe80::1 15824 hello"})
+    assert (document.source["client"], document.source["bytes"], document.source["word"]) == ("fe80::1", 15824, "hello")
+    with pytest.raises(ApiError) as raised:
+        _run([{"grok": {"field": "m", "patterns": ["%{INT:i}"]}}], {"m": "no digits"})
+    assert str(raised.value) == "Provided Grok expressions do not match field value: [no digits]"
+    with pytest.raises(ApiError) as raised:
+        compile_pipeline("p", {"processors": [{"grok": {"field": "m", "patterns": ["%{NOPE:x}"]}}]})
+    assert str(raised.value) == "Unable to find pattern [NOPE] in Grok's pattern dictionary"
