@@ -20,6 +20,7 @@ from quart import request
 
 from node.api import params, read_json_body, respond
 from node.api.ingest import INGEST_STATISTICS, stored_pipelines
+from node.api.ingest_processors import PROCESSOR_TYPES as INGEST_PROCESSOR_TYPES
 from node.api.cluster_settings import (
     expand_wildcard_resets, rendered_settings, validate_cluster_settings, visible_settings,
 )
@@ -151,6 +152,7 @@ def node_info_body(services: Any, node: Any, metadata_status: Any) -> dict[str, 
             "build_hash": "0000000000000000000000000000000000000000", "roles": sorted(node.roles),
             "attributes": dict(node.attributes),
             **_total_indexing_buffer(services, node),
+            "ingest": {"processors": [{"type": name} for name in INGEST_PROCESSOR_TYPES]},
             "http": {"bound_address": [node.http_address], "publish_address": node.http_address,
                      "max_content_length_in_bytes": services.context.config.max_content_length_bytes},
             "transport": {"bound_address": [node.transport_address], "publish_address": node.transport_address},

@@ -339,6 +339,14 @@ def register(app: Any, services: Any) -> None:
             persistent={PIPELINE_SETTING_PREFIX + name: None for name in found}), ack_timeout(query))
         return respond({"acknowledged": True})
 
+    @app.route("/_ingest/processor/grok", methods=["GET"])
+    async def grok_patterns() -> Any:
+        from node.api.ingest_grok import CORE_PATTERNS
+
+        patterns = dict(sorted(CORE_PATTERNS.items())) if parse_boolean(params().get("s"), "s", False) \
+            else dict(CORE_PATTERNS)
+        return respond({"patterns": patterns})
+
     @app.route("/_ingest/pipeline/_simulate", methods=["GET", "POST"])
     async def simulate_inline() -> Any:
         return await simulate_handler(None)

@@ -1077,6 +1077,31 @@ def _grok(config: _Config) -> Callable[[IngestDocument], None]:
     return run
 
 
+def _remove_by_pattern(config: _Config) -> Callable[[IngestDocument], None]:
+    """Top-level source fields matching ``field_pattern`` go (or all but those matching
+    ``exclude_field_pattern``); glob patterns, one of the two, as OpenSearch 2.12."""
+    import fnmatch
+
+    field_patterns = config.optional("field_pattern")
+    exclude_patterns = config.optional("exclude_field_pattern")
+    if (field_patterns is None) == (exclude_patterns is None):
+        # OpenSearch's wording, its spelling included
+        raise _parse_error("[field_pattern] ether field_pattern or exclude_field_pattern must be set",
+                           "remove_by_pattern", "field_pattern", config.tag)
+    patterns = [str(item) for item in ((field_patterns if isinstance(field_patterns, list) else [field_patterns])
+                                       if field_patterns is not None else
+                                       (exclude_patterns if isinstance(exclude_patterns, list) else [exclude_patterns]))]
+    removing = field_patterns is not None
+
+    def run(document: IngestDocument) -> None:
+        for name in list(document.source):
+            matched = any(fnmatch.fnmatchcase(name, pattern) for pattern in patterns)
+            if matched == removing and name not in METADATA_FIELDS:
+                del document.source[name]
+
+    return run
+
+
 def _no_script(processor_type: str) -> ApiError:
     return ApiError(f"[{processor_type}] scripts are not supported: Quidditch runs no painless or other script "
                     "language in ingest pipelines", opensearch_type="parse_exception", status=400,
@@ -1109,6 +1134,7 @@ _SIMPLE_FACTORIES: dict[str, Callable[[_Config], Callable[[IngestDocument], None
     "kv": _kv,
     "csv": _csv,
     "grok": _grok,
+    "remove_by_pattern": _remove_by_pattern,
     "dissect": _dissect,
 }
 

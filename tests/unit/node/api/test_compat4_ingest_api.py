@@ -106,3 +106,12 @@ async def test_summary_lists_pipeline_ids_only(api_node):
     await _put(api_node, "upper", UPPER_TITLE)
     status, body = await api_node.request("GET", "/_ingest/pipeline?summary=true")
     assert status == 200 and body == {"upper": {}}
+
+
+async def test_nodes_info_lists_the_ingest_processors_and_grok_patterns_are_served(api_node):
+    status, body = await api_node.request("GET", "/_nodes/ingest")
+    (node,) = body["nodes"].values()
+    types = {processor["type"] for processor in node["ingest"]["processors"]}
+    assert {"set", "grok", "kv", "dissect", "csv"} <= types and "script" not in types
+    status, body = await api_node.request("GET", "/_ingest/processor/grok")
+    assert status == 200 and body["patterns"]["WORD"] == r"\b\w+\b"

@@ -186,3 +186,10 @@ def test_grok_sets_the_named_captures_of_the_first_matching_pattern():
     with pytest.raises(ApiError) as raised:
         compile_pipeline("p", {"processors": [{"grok": {"field": "m", "patterns": ["%{NOPE:x}"]}}]})
     assert str(raised.value) == "Unable to find pattern [NOPE] in Grok's pattern dictionary"
+
+
+def test_remove_by_pattern_removes_matching_or_all_but_excluded_top_level_fields():
+    assert _run([{"remove_by_pattern": {"field_pattern": "foo*"}}], {"foo1": 1, "foo2": 2, "zoo": 3}).source == {"zoo": 3}
+    assert _run([{"remove_by_pattern": {"exclude_field_pattern": ["foo*"]}}], {"foo1": 1, "zoo": 3}).source == {"foo1": 1}
+    with pytest.raises(ApiError):
+        compile_pipeline("p", {"processors": [{"remove_by_pattern": {}}]})
