@@ -1102,6 +1102,45 @@ def _remove_by_pattern(config: _Config) -> Callable[[IngestDocument], None]:
     return run
 
 
+_DATE_ROUNDINGS = ("y", "M", "w", "d", "h", "m", "s")
+
+
+def _date_index_name(config: _Config) -> Callable[[IngestDocument], None]:
+    """OpenSearch's date_index_name: ``_index`` becomes the prefix plus the document's date rounded
+    down to ``date_rounding`` and printed with ``index_name_format``. OpenSearch writes a date-math
+    index name (``<prefix{date||/M{format|zone}}>``) that the write resolves; the concrete name is
+    computed here instead — the same index, without date-math names on the write path."""
+    from index.mapping.dates import format_date, parse_date, parse_date_math
+
+    field_name = config.required_string("field")
+    prefix = config.optional_string("index_name_prefix", "")
+    rounding = config.required_string("date_rounding")
+    if rounding not in _DATE_ROUNDINGS:
+        raise _parse_error(f"[date_rounding] Unsupported rounding [{rounding}]", "date_index_name", "date_rounding",
+                           config.tag)
+    formats = config.optional("date_formats", ["ISO8601"])
+    if isinstance(formats, str):
+        formats = [formats]
+    zone = config.optional_string("timezone", "UTC")
+    config.optional_string("locale")
+    name_format = config.optional_string("index_name_format", "yyyy-MM-dd")
+    named = {"ISO8601": "strict_date_optional_time", "UNIX": "epoch_second", "UNIX_MS": "epoch_millis"}
+
+    def run(document: IngestDocument) -> None:
+        text = _template_text(document.get(field_name))
+        for date_format in formats:
+            try:
+                millis = parse_date(text, named.get(date_format, date_format))
+            except Exception:  # noqa: BLE001 — the next format is tried, as OpenSearch does
+                continue
+            rounded = parse_date_math(f"{millis}||/{rounding}", 0, "epoch_millis", time_zone=zone)
+            document.set("_index", document.render(prefix) + format_date(rounded, name_format, time_zone=zone))
+            return
+        raise IllegalArgumentError(f"unable to parse date [{text}]")
+
+    return run
+
+
 def _no_script(processor_type: str) -> ApiError:
     return ApiError(f"[{processor_type}] scripts are not supported: Quidditch runs no painless or other script "
                     "language in ingest pipelines", opensearch_type="parse_exception", status=400,
@@ -1135,6 +1174,7 @@ _SIMPLE_FACTORIES: dict[str, Callable[[_Config], Callable[[IngestDocument], None
     "csv": _csv,
     "grok": _grok,
     "remove_by_pattern": _remove_by_pattern,
+    "date_index_name": _date_index_name,
     "dissect": _dissect,
 }
 

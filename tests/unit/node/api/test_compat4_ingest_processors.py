@@ -193,3 +193,12 @@ def test_remove_by_pattern_removes_matching_or_all_but_excluded_top_level_fields
     assert _run([{"remove_by_pattern": {"exclude_field_pattern": ["foo*"]}}], {"foo1": 1, "zoo": 3}).source == {"foo1": 1}
     with pytest.raises(ApiError):
         compile_pipeline("p", {"processors": [{"remove_by_pattern": {}}]})
+
+
+def test_date_index_name_routes_the_document_to_the_index_of_its_rounded_date():
+    document = _run([{"date_index_name": {"field": "date", "index_name_prefix": "events-", "date_rounding": "M"}}],
+                    {"date": "2016-04-25T12:24:17.000Z"})
+    assert document.metadata["_index"] == "events-2016-04-01"
+    document = _run([{"date_index_name": {"field": "date", "date_rounding": "y", "index_name_format": "yyyy",
+                                          "date_formats": ["UNIX_MS"]}}], {"date": 1461587057000})
+    assert document.metadata["_index"] == "2016"
