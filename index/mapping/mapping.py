@@ -617,7 +617,10 @@ def _looks_numeric(text: str) -> tuple[bool, bool]:
     return is_long, is_long or is_double
 
 
-_MATCH_MAPPING_TYPES = {"*", "string", "long", "double", "boolean", "date", "object", "binary"}
+_MATCH_MAPPING_TYPES = {"*", "string", "long", "double", "boolean", "date", "object", "binary", "float", "integer"}
+# OpenSearch 3.3 also takes the narrower numeric names: a JSON number is read as an int or a double,
+# so "integer" matches what dynamic mapping calls long and "float" what it calls double
+_MATCH_MAPPING_TYPE_ALIASES = {"integer": "long", "float": "double"}
 _TEMPLATE_KEYS = {"match", "unmatch", "path_match", "path_unmatch", "match_mapping_type", "match_pattern",
                   "mapping"}
 
@@ -677,6 +680,7 @@ def _simple_match(pattern: str, text: str) -> bool:
 
 def _template_matches(body: dict[str, Any], name: str, path: str, dynamic_type: str) -> bool:
     match_mapping_type = body.get("match_mapping_type", "*")
+    match_mapping_type = _MATCH_MAPPING_TYPE_ALIASES.get(match_mapping_type, match_mapping_type)
     if match_mapping_type != "*" and match_mapping_type != dynamic_type:
         return False
     regex = body.get("match_pattern") == "regex"

@@ -66,3 +66,11 @@ def test_false_allow_templates_adds_templated_fields_and_silently_leaves_out_the
     assert update == {"properties": {"stringField": {"type": "keyword"}}}
     assert FALSE_ALLOWING.required_update({"author": "John Doe"}) is None
     assert FALSE_ALLOWING.to_json()["dynamic"] == "false_allow_templates"
+
+
+def test_integer_and_float_match_mapping_types_match_json_integers_and_decimals():
+    mapping = Mapping.from_json({"dynamic": "false_allow_templates", "dynamic_templates": [
+        {"ints": {"match": "i*", "match_mapping_type": "integer", "mapping": {"type": "integer"}}},
+        {"floats": {"match": "f*", "match_mapping_type": "float", "mapping": {"type": "float"}}}]})
+    update = mapping.required_update({"i1": 12345, "f1": 123.45, "i2": 1.5, "other": 1})
+    assert update == {"properties": {"i1": {"type": "integer"}, "f1": {"type": "float"}}}
