@@ -375,7 +375,8 @@ async def serve_node(config: NodeConfig, build_raft: Any, secret: bytes, node_id
                                config.log_level, get_logger("workers"), metrics=metrics, prespawned=prespawned)
         # the worker processes boot (imports, ~seconds) while this process builds the app
         await nursery.start(workers.run)
-        startup_timeline.mark("workers spawned", logger)   # kept from run_node's early spawn when there was one
+        if not prespawned:
+            startup_timeline.mark("workers spawned", logger)   # else run_node marked it at the early spawn
         adapter, is_voter = build_raft()
         # imported only now (quart, hypercorn and, in create_app, every API module: ~1 s of CPU
         # under load): before the workers were spawned it delayed their boot — the longest part of
