@@ -435,7 +435,12 @@ class Translog:
         (seq_no > ``above_seq_no``, not trimmed), in log order; records left with none are skipped.
         Start-up replay applies a record as one batch (ADR 0245)."""
         with self._write_lock:
-            generations = sorted(self._sealed) + [self.current_generation]
+            # a sealed generation whose every operation is at or below ``above_seq_no`` (the ones a
+            # flush committed and the log keeps only for peer recovery) is not even read: opening a
+            # shard decoded all of them just to drop them (ADR 0293)
+            generations = [generation for generation, info in sorted(self._sealed.items())
+                           if info.max_seq_no is not None and info.max_seq_no > above_seq_no]
+            generations.append(self.current_generation)
             current_end = self._written.offset
             trimmed = dict(self._trimmed_above)
         for generation in generations:
