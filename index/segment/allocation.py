@@ -37,6 +37,8 @@ import numpy as np
 # mallopt parameter numbers (glibc malloc.h)
 _M_TRIM_THRESHOLD = -1
 _M_MMAP_THRESHOLD = -3
+_M_MMAP_MAX = -4
+_MMAP_MAX_OUTSIDE = 65536                       # glibc's default
 _MMAP_THRESHOLD_BYTES = 32 * 1024 * 1024       # glibc's largest allowed value (HEAP_MAX_SIZE / 2)
 _TRIM_THRESHOLD_INSIDE_BYTES = 1 << 30
 _TRIM_THRESHOLD_OUTSIDE_BYTES = 128 * 1024     # glibc's default
@@ -79,6 +81,9 @@ def _enter() -> None:
             _hugepage_before = bool(_set_madvise_hugepage(False))
         if _glibc is not None:
             _glibc.mallopt(_M_MMAP_THRESHOLD, _MMAP_THRESHOLD_BYTES)
+            # no mmap at all inside: blocks above the threshold (a 250k-document field's token
+            # arrays are 48 MB) come from the heap too, so they are recycled like the smaller ones
+            _glibc.mallopt(_M_MMAP_MAX, 0)
             _glibc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_INSIDE_BYTES)
 
 
@@ -91,6 +96,7 @@ def _leave() -> None:
         if _set_madvise_hugepage is not None:
             _set_madvise_hugepage(_hugepage_before)
         if _glibc is not None:
+            _glibc.mallopt(_M_MMAP_MAX, _MMAP_MAX_OUTSIDE)
             _glibc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_OUTSIDE_BYTES)
             _glibc.malloc_trim(0)
 
