@@ -12,7 +12,11 @@ the primary as "recovering" (so new writes reach it), fetch the history above th
 checkpoint, apply it, then ``StartCopy``.
 
 The global checkpoint (minimum local checkpoint over the in-sync copies that confirmed a write)
-is computed here and piggybacked on the next write to the primary and to the replicas.
+is computed here and piggybacked on the next write to the primary and to the replicas; when no
+write follows within GLOBAL_CHECKPOINT_SYNC_DELAY_SECONDS, it is sent on its own (an empty
+``shard/replicate`` to the replicas, ``set_global_checkpoint`` to the primary's worker), as
+OpenSearch's global checkpoint sync does — so after a burst every copy knows the final one, and a
+copy restarted later has nothing above it to roll back (ADR 0294).
 
 When the primary's log no longer holds that history, recovery is by files: the primary's node
 pins its last commit, pushes the files in chunks, the target installs them (with a fresh log)
@@ -71,6 +75,9 @@ RETENTION_FLOOR_INTERVAL_SECONDS = 2.0
 # above this many operations past its global checkpoint, a recovering copy is rolled back without
 # first reading its own log to see whether it may keep them
 KEEP_CHECK_MAX_OPERATIONS = 200_000
+# a write's global checkpoint reaches the copies on the next write; after this long without one it
+# is sent on its own (ADR 0294)
+GLOBAL_CHECKPOINT_SYNC_DELAY_SECONDS = 1.0
 RETENTION_REPUSH_ROUNDS = 15
 
 
@@ -163,6 +170,11 @@ class Replication:
         self.recoveries: dict[tuple[str, int], RecoveryProgress] = {}
         # (index_uuid, shard_number) → (the LocalShard it was told to, the floor, rounds since)
         self.pushed_retention_floors: dict[tuple[str, int], tuple[Any, int | None, int]] = {}
+        # (index_uuid, shard_number) → the global checkpoint last sent on its own; shards with a
+        # sync waiting (ADR 0294)
+        self.synced_global_checkpoints: dict[tuple[str, int], int] = {}
+        self.global_checkpoint_syncs_waiting: set[tuple[str, int]] = set()
+        self.last_global_checkpoint_updates: dict[tuple[str, int], float] = {}
 
     def attach(self) -> None:
         handlers = getattr(self.context, "transport_handlers", None)
@@ -314,9 +326,73 @@ class Replication:
             if metrics is not None:
                 metrics.replication_lag_operations.labels(index.name, str(shard.shard_number)).set(
                     max(checkpoints) - self.global_checkpoints[key])
+            self.schedule_global_checkpoint_sync(key)
         answer["successful_copies"] = 1 + len(replicas) - len(failed)
         answer["failed_copies"] = len(failed)
         return answer, results_body
+
+    def schedule_global_checkpoint_sync(self, key: tuple[str, int]) -> None:
+        """Send this primary's global checkpoint to every copy once no write has carried it for
+        GLOBAL_CHECKPOINT_SYNC_DELAY_SECONDS (one waiting sync per shard; it sends the newest)."""
+        background = getattr(self.context, "background", None)
+        if background is None:
+            return
+        self.last_global_checkpoint_updates[key] = trio.current_time()
+        if key in self.global_checkpoint_syncs_waiting:
+            return
+        self.global_checkpoint_syncs_waiting.add(key)
+        background.start_soon(self._sync_global_checkpoint_later, key)
+
+    async def _sync_global_checkpoint_later(self, key: tuple[str, int]) -> None:
+        try:
+            while True:   # until a whole delay passed without a write (which carries it itself)
+                remaining = (self.last_global_checkpoint_updates.get(key, 0.0) + GLOBAL_CHECKPOINT_SYNC_DELAY_SECONDS
+                             - trio.current_time())
+                if remaining <= 0:
+                    break
+                await trio.sleep(remaining)
+        finally:
+            self.global_checkpoint_syncs_waiting.discard(key)
+        try:
+            await self.sync_global_checkpoint(key)
+        except Exception as error:  # noqa: BLE001 — only an optimisation: the next write carries it anyway
+            self.logger.debug("global checkpoint sync failed", extra={"fields": {
+                "shard": list(key), "error": f"{type(error).__name__}: {error}"}})
+
+    async def sync_global_checkpoint(self, key: tuple[str, int]) -> bool:
+        """Send the global checkpoint this primary computed to its own worker and to every copy a
+        write would reach (through ``shard/replicate`` with no operations: the same fencing by
+        primary term and allocation id as a write). True if it was sent. Nothing when this node no
+        longer holds the primary, or the copies already have it."""
+        global_checkpoint = self.global_checkpoints.get(key)
+        if global_checkpoint is None or global_checkpoint <= self.synced_global_checkpoints.get(key, -1):
+            return False
+        state = self.context.metadata.state
+        index = state.index_by_uuid(key[0])
+        local = self.director.local.get(key)
+        if index is None or local is None or not local.primary or key[1] >= len(state.routing_table[index.name]):
+            return False
+        shard = state.routing_table[index.name][key[1]]
+        primary = shard.primary()
+        if primary is None or primary.node_id != self.context.node_id or primary.allocation_id != local.allocation_id:
+            return False
+        await self.context.workers.call(key[0], key[1], "set_global_checkpoint",
+                                        {"global_checkpoint": global_checkpoint})
+        failures = []
+
+        async def send(shard_copy: Any) -> None:
+            try:
+                await self.send_operations(index, key[1], shard_copy, [], b"", global_checkpoint, None,
+                                           shard.primary_term)
+            except Exception as error:  # noqa: BLE001 — a copy that misses it hears it with the next write
+                failures.append(error)
+
+        async with trio.open_nursery() as nursery:
+            for shard_copy in self.replication_targets(index, shard, key):
+                nursery.start_soon(send, shard_copy)
+        if not failures:
+            self.synced_global_checkpoints[key] = max(self.synced_global_checkpoints.get(key, -1), global_checkpoint)
+        return True
 
     def replication_targets(self, index: Any, shard: Any, key: tuple[str, int]) -> list:
         """The copies a write applied on this primary must reach, read from the cluster state

@@ -452,6 +452,14 @@ def apply_replica(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[
     return {"local_checkpoint": shard.local_checkpoint, "max_seq_no": shard.max_seq_no}, b""
 
 
+def set_global_checkpoint(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    """The primary's node tells its own copy the global checkpoint it computed, when no write
+    followed to carry it (ADR 0294); it only ever moves forward. Maintenance persists it."""
+    shard = _registry_shard(registry, payload)
+    shard.global_checkpoint = max(shard.global_checkpoint, int(payload["global_checkpoint"]))
+    return {"global_checkpoint": shard.global_checkpoint, "local_checkpoint": shard.local_checkpoint}, b""
+
+
 def promote(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
     """This copy became primary under ``primary_term``: fill abandoned seq_no gaps with no-ops and
     return what it holds above the global checkpoint, re-stamped with the new term, for the
@@ -893,7 +901,7 @@ SHARD_METHODS: dict[str, ShardMethod] = {
     "flush": flush, "force_merge": force_merge, "stats": stats, "segments": segments,
     "apply_replica": apply_replica, "history": history, "promote": promote, "resync": resync,
     "prepare_recovery": prepare_recovery,
-    "set_retention_floor": set_retention_floor,
+    "set_retention_floor": set_retention_floor, "set_global_checkpoint": set_global_checkpoint,
     "recovery_snapshot_begin": recovery_snapshot_begin, "recovery_file_chunk": recovery_file_chunk,
     "recovery_snapshot_end": recovery_snapshot_end, "recovery_write_chunk": recovery_write_chunk,
     "recovery_install": recovery_install,

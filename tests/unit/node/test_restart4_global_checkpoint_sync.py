@@ -1,0 +1,181 @@
+"""After a burst of writes the primary sends its global checkpoint on its own (ADR 0294): a write
+only carries the checkpoint computed BEFORE it, so without the sync every copy — the primary's
+own included — stayed one write behind for good, and a copy restarted later rolled that write back
+and fetched it again. Two in-process nodes over real shards; time is trio's autojump clock."""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from types import SimpleNamespace
+
+import orjson
+import trio
+
+from node.coordination import replication as replication_module
+from node.coordination.shards import ShardDirector
+from node.workers import shard_service
+from node.workers.registry import ShardRegistry
+from raft import commands as c
+from raft.apply import apply
+from raft.state import NodeInfo, initial_cluster_state
+
+INDEX_UUID = "gcp-sync-uuid"
+
+
+def accepted(state, command):
+    new_state, outcome = apply(state, command)
+    assert outcome.accepted, outcome
+    return new_state
+
+
+def cluster_with_started_primary_and_replica():
+    state = accepted(initial_cluster_state("test"), c.BootstrapCluster(cluster_uuid="u"))
+    for node_id in ("n1", "n2"):
+        state = accepted(state, c.RegisterNode(node=NodeInfo(node_id=node_id, name=node_id,
+                                                             http_address=f"{node_id}:9200",
+                                                             transport_address=f"{node_id}:9300")))
+    state = accepted(state, c.CreateIndex(index_name="logs", index_uuid=INDEX_UUID, creation_date=1,
+                                          mappings={"properties": {"n": {"type": "long"}}},
+                                          settings={"index": {"number_of_shards": 1, "number_of_replicas": 1}}))
+    state = accepted(state, c.AllocateCopy(index_name="logs", shard_number=0, node_id="n1", allocation_id="p",
+                                           primary=True))
+    state = accepted(state, c.StartCopy(index_name="logs", shard_number=0, allocation_id="p"))
+    state = accepted(state, c.AllocateCopy(index_name="logs", shard_number=0, node_id="n2", allocation_id="r",
+                                           primary=False))
+    return accepted(state, c.StartCopy(index_name="logs", shard_number=0, allocation_id="r"))
+
+
+class InProcessWorkers:
+    def __init__(self, data_directory: Path):
+        self.registry = ShardRegistry(data_directory)
+        self.calls: list[str] = []
+
+    async def call(self, index_uuid, shard_number, method, payload, body=b"", timeout_seconds=None):
+        self.calls.append(method)
+        return shard_service.SHARD_METHODS[method](
+            self.registry, {**payload, "index_uuid": index_uuid, "shard_number": shard_number}, body)
+
+    def shard(self):
+        return self.registry.get(INDEX_UUID, 0)
+
+
+class Handlers:
+    def __init__(self):
+        self.methods = {}
+
+    def register(self, method, handler):
+        self.methods[method] = handler
+
+
+class Network:
+    def __init__(self):
+        self.handlers_by_address = {}
+
+    def peers(self):
+        network = self
+
+        class Peers:
+            async def request(self, address, method, payload, body, timeout_seconds=None, channel=None):
+                return await network.handlers_by_address[address].methods[method](payload, body)
+
+        return Peers()
+
+
+class Metadata:
+    def __init__(self, state):
+        self.state = state
+
+    def on_state_applied(self, callback):
+        pass
+
+    async def submit(self, command, timeout_seconds=None):
+        self.state, outcome = apply(self.state, command)
+        return outcome
+
+
+def start_node(node_id, data_directory, network, metadata, nursery):
+    handlers = Handlers()
+    network.handlers_by_address[f"{node_id}:9300"] = handlers
+    context = SimpleNamespace(node_id=node_id, metadata=metadata, workers=InProcessWorkers(data_directory),
+                              peers=network.peers(), transport_handlers=handlers, background=nursery,
+                              logger=logging.getLogger(f"test.restart4.{node_id}"), metrics=None)
+    director = ShardDirector(context)
+    director.attach()
+    director.on_state_applied(None, metadata.state)
+    return director
+
+
+async def opened(director):
+    local = director.local[(INDEX_UUID, 0)]
+    await local.opened.wait()
+    if local.primary:
+        await local.writes_allowed.wait()
+
+
+async def replicated_write(director, document_id, value):
+    state = director.context.metadata.state
+    source = orjson.dumps({"n": value})
+    answer, _ = await director.replication.primary_write(
+        state.indices["logs"], state.routing_table["logs"][0],
+        {"items": [["index", document_id, {"length": len(source)}]], "mapping_version": 1}, source)
+    assert answer["failed_copies"] == 0, answer
+    return answer
+
+
+async def test_every_copy_learns_the_final_global_checkpoint_once_writes_stop(tmp_path, autojump_clock):
+    metadata = Metadata(cluster_with_started_primary_and_replica())
+    network = Network()
+    async with trio.open_nursery() as nursery:
+        replica_node = start_node("n2", tmp_path / "n2", network, metadata, nursery)
+        primary_node = start_node("n1", tmp_path / "n1", network, metadata, nursery)
+        await opened(replica_node)
+        await opened(primary_node)
+        for number in range(3):
+            await replicated_write(primary_node, f"doc-{number}", number)
+        primary_shard, replica_shard = primary_node.context.workers.shard(), replica_node.context.workers.shard()
+        # each write carried the checkpoint computed before it: both copies are one write behind
+        assert primary_shard.global_checkpoint == 1 and replica_shard.global_checkpoint == 1
+        await trio.sleep(replication_module.GLOBAL_CHECKPOINT_SYNC_DELAY_SECONDS / 2)
+        assert replica_shard.global_checkpoint == 1, "no sync while writes may still follow"
+        await trio.sleep(replication_module.GLOBAL_CHECKPOINT_SYNC_DELAY_SECONDS * 2)
+        assert primary_shard.global_checkpoint == 2 and replica_shard.global_checkpoint == 2
+        synced_calls = primary_node.context.workers.calls.count("set_global_checkpoint")
+        await trio.sleep(replication_module.GLOBAL_CHECKPOINT_SYNC_DELAY_SECONDS * 5)
+        assert primary_node.context.workers.calls.count("set_global_checkpoint") == synced_calls == 1, \
+            "nothing new: no second sync"
+        nursery.cancel_scope.cancel()
+
+
+async def test_writes_that_keep_coming_postpone_the_sync(tmp_path, autojump_clock):
+    metadata = Metadata(cluster_with_started_primary_and_replica())
+    network = Network()
+    async with trio.open_nursery() as nursery:
+        replica_node = start_node("n2", tmp_path / "n2", network, metadata, nursery)
+        primary_node = start_node("n1", tmp_path / "n1", network, metadata, nursery)
+        await opened(replica_node)
+        await opened(primary_node)
+        for number in range(6):
+            await replicated_write(primary_node, f"doc-{number}", number)
+            await trio.sleep(replication_module.GLOBAL_CHECKPOINT_SYNC_DELAY_SECONDS / 2)
+        assert "set_global_checkpoint" not in primary_node.context.workers.calls
+        await trio.sleep(replication_module.GLOBAL_CHECKPOINT_SYNC_DELAY_SECONDS * 2)
+        assert replica_node.context.workers.shard().global_checkpoint == 5
+        nursery.cancel_scope.cancel()
+
+
+async def test_a_node_that_no_longer_holds_the_primary_sends_nothing(tmp_path, autojump_clock):
+    metadata = Metadata(cluster_with_started_primary_and_replica())
+    network = Network()
+    async with trio.open_nursery() as nursery:
+        replica_node = start_node("n2", tmp_path / "n2", network, metadata, nursery)
+        primary_node = start_node("n1", tmp_path / "n1", network, metadata, nursery)
+        await opened(replica_node)
+        await opened(primary_node)
+        await replicated_write(primary_node, "doc-0", 0)
+        await replicated_write(primary_node, "doc-1", 1)
+        key = (INDEX_UUID, 0)
+        primary_node.local[key] = SimpleNamespace(primary=False, allocation_id="p")   # demoted meanwhile
+        assert await primary_node.replication.sync_global_checkpoint(key) is False
+        assert replica_node.context.workers.shard().global_checkpoint == 0
+        nursery.cancel_scope.cancel()
