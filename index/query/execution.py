@@ -202,14 +202,24 @@ def _restrict(doc_scores: DocScores, keep: np.ndarray) -> DocScores:
     return DocScores(doc_scores.docs[keep], doc_scores.scores[keep])
 
 
+def bitmap_membership(docs: np.ndarray, bitmap: BitMap) -> np.ndarray:
+    """Which of ``docs`` (ascending, unique) are in ``bitmap``, as a bool mask."""
+    if len(docs) == 0:
+        return np.zeros(0, dtype=bool)
+    if len(bitmap) > 4 * len(docs):
+        # a wide filter (a cached range): intersect in roaring rather than widen the whole filter;
+        # the survivors are a subset of docs, so they are searched in docs (not docs in them)
+        kept = docs_from_bitmap(bitmap_from_docs(docs) & bitmap)
+        keep = np.zeros(len(docs), dtype=bool)
+        keep[np.searchsorted(docs, kept)] = True
+        return keep
+    return sorted_membership(docs, docs_from_bitmap(bitmap))
+
+
 def restrict_to_bitmap(doc_scores: DocScores, bitmap: BitMap) -> DocScores:
     if len(doc_scores.docs) == 0:
         return doc_scores
-    if len(bitmap) > 4 * len(doc_scores.docs):
-        # a wide filter (a cached range): intersect in roaring rather than widen the whole filter
-        kept = docs_from_bitmap(bitmap_from_docs(doc_scores.docs) & bitmap)
-        return _restrict(doc_scores, sorted_membership(doc_scores.docs, kept))
-    return _restrict(doc_scores, sorted_membership(doc_scores.docs, docs_from_bitmap(bitmap)))
+    return _restrict(doc_scores, bitmap_membership(doc_scores.docs, bitmap))
 
 
 def remove_bitmap(doc_scores: DocScores, bitmap: BitMap) -> DocScores:
@@ -554,7 +564,7 @@ class TermPlan(Plan):
             keep = live[chosen]
             chosen, entries = chosen[keep], entries[keep]
         if allowed is not None and len(chosen):
-            keep = sorted_membership(chosen, docs_from_bitmap(bitmap_from_docs(chosen) & allowed))
+            keep = bitmap_membership(chosen, allowed)
             chosen, entries = chosen[keep], entries[keep]
         frequencies = segment.term_frequencies(self.field_name, self.term)[entries].astype(np.float64)
         return chosen, self._bm25(frequencies, self._lengths(segment_execution, chosen))
@@ -1049,7 +1059,7 @@ class BoolPlan(Plan):
                 entries = [clause_entries[found] for clause_entries in entries] + [other_entries]
             filter_bitmap = self._required_bitmap(segment_execution, self.filters) if len(docs) else None
             if filter_bitmap is not None:
-                keep = sorted_membership(docs, restrict_to_bitmap(DocScores(docs, docs), filter_bitmap).docs)
+                keep = bitmap_membership(docs, filter_bitmap)
                 docs = docs[keep]
                 entries = [clause_entries[keep] for clause_entries in entries]
             if len(docs) == 0:

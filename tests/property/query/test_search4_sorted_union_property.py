@@ -1,5 +1,6 @@
 """Property: the sort-free replacements of np.unique on the union path (index/query/execution.py)
-give exactly what np.unique gives, for concatenated sorted runs (postings) and for any values."""
+give exactly what np.unique gives, for concatenated sorted runs (postings) and for any values; the
+bool mask of docs held by a filter bitmap is exact for narrow and wide filters."""
 
 import numpy as np
 from hypothesis import given
@@ -43,3 +44,28 @@ def test_a_sparse_union_sums_each_docs_scores_in_clause_order(parts, seed):
     assert sums.tolist() == [expected[doc][0] for doc in sorted(expected)]
     assert counts.tolist() == [expected[doc][1] for doc in sorted(expected)]
     assert docs[inverse].tolist() == np.concatenate([part.docs for part in scored]).tolist()
+
+
+@given(st.lists(st.integers(0, 500), max_size=80, unique=True).map(sorted),
+       st.lists(st.integers(0, 500), max_size=400, unique=True))
+def test_bitmap_membership_marks_exactly_the_docs_in_the_bitmap_narrow_or_wide(docs, members):
+    from pyroaring import BitMap
+
+    from index.query.execution import bitmap_membership
+
+    values = np.array(docs, dtype=np.int64)
+    bitmap = BitMap(members)
+    assert bitmap_membership(values, bitmap).tolist() == [doc in bitmap for doc in docs]
+
+
+@given(st.lists(st.integers(0, 500), min_size=1, max_size=40, unique=True).map(sorted),
+       st.integers(1, 3), st.lists(st.integers(0, 500), max_size=40))
+def test_bitmap_membership_through_a_wide_filter_marks_exactly_the_docs_in_it(docs, step, extra):
+    from pyroaring import BitMap
+
+    from index.query.execution import bitmap_membership
+
+    # at least 167 members, over 4x the docs: the roaring-intersection branch
+    bitmap = BitMap(range(0, 501, step)) | BitMap(extra)
+    assert len(bitmap) > 4 * len(docs)
+    assert bitmap_membership(np.array(docs, dtype=np.int64), bitmap).tolist() == [doc in bitmap for doc in docs]
