@@ -159,6 +159,23 @@ def node_info_body(services: Any, node: Any, metadata_status: Any) -> dict[str, 
             **_local_testing_settings(services, node)}
 
 
+def closed_indices_as_open(state: Any, names: list[str] | None) -> Any:
+    """The state health is computed on: closed indices keep their allocated copies (Quidditch's
+    routing table, like OpenSearch's since 7.2), so they count in health as OpenSearch counts them.
+    node/coordination/health.py leaves closed indices out; this view lets the selected ones in
+    without changing that module (another owner's)."""
+    import dataclasses
+
+    closed = [name for name, index in state.indices.items()
+              if index.state == "close" and (names is None or name in names)]
+    if not closed:
+        return state
+    indices = dict(state.indices)
+    for name in closed:
+        indices[name] = dataclasses.replace(indices[name], state="open")
+    return dataclasses.replace(state, indices=indices)
+
+
 def legacy_templates_view(state: Any) -> dict[str, Any]:
     """metadata.templates of _cluster/state: the legacy index templates (node/api/templates.py)."""
     from node.api.templates import LEGACY_PREFIX, legacy_view, stored  # local: templates imports indices
@@ -286,12 +303,16 @@ def register(app: Any, services: Any) -> None:
             status = context.metadata.status()
             names: list[str] | None = None
             missing = False
+            # OpenSearch's health options: open, closed and hidden unless expand_wildcards says otherwise
+            options = IndicesOptions.from_params(query, IndicesOptions(expand_closed=True, expand_hidden=True))
             if index is not None and index not in ("_all", "*"):
                 try:
-                    names = resolve_indices(state, index, IndicesOptions(expand_closed=True))
+                    names = resolve_indices(state, index, options)
                 except IndexNotFoundError:
                     names, missing = [], True
-            body = health_body(state, status, names, level, missing)
+            elif "expand_wildcards" in query:
+                names = resolve_indices(state, "*", options)
+            body = health_body(closed_indices_as_open(state, names), status, names, level, missing)
             if getattr(status, "leader_address", None) is None and not waits:
                 from node.errors import ApiError
 
