@@ -362,37 +362,57 @@ class Replication:
     async def sync_global_checkpoint(self, key: tuple[str, int]) -> bool:
         """Send the global checkpoint this primary computed to its own worker and to every copy a
         write would reach (through ``shard/replicate`` with no operations: the same fencing by
-        primary term and allocation id as a write). True if it was sent. Nothing when this node no
-        longer holds the primary, or the copies already have it."""
-        global_checkpoint = self.global_checkpoints.get(key)
-        if global_checkpoint is None or global_checkpoint <= self.synced_global_checkpoints.get(key, -1):
-            return False
-        state = self.context.metadata.state
-        index = state.index_by_uuid(key[0])
-        local = self.director.local.get(key)
-        if index is None or local is None or not local.primary or key[1] >= len(state.routing_table[index.name]):
-            return False
-        shard = state.routing_table[index.name][key[1]]
-        primary = shard.primary()
-        if primary is None or primary.node_id != self.context.node_id or primary.allocation_id != local.allocation_id:
-            return False
-        await self.context.workers.call(key[0], key[1], "set_global_checkpoint",
-                                        {"global_checkpoint": global_checkpoint})
+        primary term and allocation id as a write). Each answers its local checkpoint; when the
+        primary and every started copy answered, their minimum is the global checkpoint now — a
+        write's own minimum can lag when concurrent writes' forwards finish out of order — and, if
+        higher, it is sent once more. True if anything was sent. Nothing when this node no longer
+        holds the primary, or the copies already have the value."""
+        sent = False
+        for _ in range(2):
+            global_checkpoint = self.global_checkpoints.get(key)
+            if global_checkpoint is None or (not sent and global_checkpoint <= self.synced_global_checkpoints.get(key, -1)):
+                return sent
+            state = self.context.metadata.state
+            index = state.index_by_uuid(key[0])
+            local = self.director.local.get(key)
+            if index is None or local is None or not local.primary or key[1] >= len(state.routing_table[index.name]):
+                return sent
+            shard = state.routing_table[index.name][key[1]]
+            primary = shard.primary()
+            if primary is None or primary.node_id != self.context.node_id or primary.allocation_id != local.allocation_id:
+                return sent
+            checkpoints = await self._send_global_checkpoint(index, shard, key, global_checkpoint)
+            sent = True
+            if checkpoints is None:
+                return sent
+            self.synced_global_checkpoints[key] = max(self.synced_global_checkpoints.get(key, -1), global_checkpoint)
+            if min(checkpoints) <= global_checkpoint:
+                return sent
+            self.global_checkpoints[key] = max(self.global_checkpoints.get(key, -1), min(checkpoints))
+        return sent
+
+    async def _send_global_checkpoint(self, index: Any, shard: Any, key: tuple[str, int],
+                                      global_checkpoint: int) -> list[int] | None:
+        """One round of ``sync_global_checkpoint``: the local checkpoints of the primary and of every
+        started copy (None when one of them did not answer)."""
+        answer, _ = await self.context.workers.call(key[0], key[1], "set_global_checkpoint",
+                                                    {"global_checkpoint": global_checkpoint})
+        checkpoints = [int(answer["local_checkpoint"])]
         failures = []
 
         async def send(shard_copy: Any) -> None:
             try:
-                await self.send_operations(index, key[1], shard_copy, [], b"", global_checkpoint, None,
-                                           shard.primary_term)
+                confirmed = await self.send_operations(index, key[1], shard_copy, [], b"", global_checkpoint, None,
+                                                       shard.primary_term)
+                if shard_copy.state in ("STARTED", "RELOCATING"):
+                    checkpoints.append(int(confirmed.get("local_checkpoint", -1)))
             except Exception as error:  # noqa: BLE001 — a copy that misses it hears it with the next write
                 failures.append(error)
 
         async with trio.open_nursery() as nursery:
             for shard_copy in self.replication_targets(index, shard, key):
                 nursery.start_soon(send, shard_copy)
-        if not failures:
-            self.synced_global_checkpoints[key] = max(self.synced_global_checkpoints.get(key, -1), global_checkpoint)
-        return True
+        return None if failures else checkpoints
 
     def replication_targets(self, index: Any, shard: Any, key: tuple[str, int]) -> list:
         """The copies a write applied on this primary must reach, read from the cluster state

@@ -179,3 +179,24 @@ async def test_a_node_that_no_longer_holds_the_primary_sends_nothing(tmp_path, a
         assert await primary_node.replication.sync_global_checkpoint(key) is False
         assert replica_node.context.workers.shard().global_checkpoint == 0
         nursery.cancel_scope.cancel()
+
+
+async def test_a_lagging_computed_checkpoint_is_corrected_from_what_the_copies_answer(tmp_path, autojump_clock):
+    # concurrent writes whose forwards finish out of order leave the per-write minimum behind the
+    # true global checkpoint; the sync asks every copy its local checkpoint and sends the minimum
+    metadata = Metadata(cluster_with_started_primary_and_replica())
+    network = Network()
+    async with trio.open_nursery() as nursery:
+        replica_node = start_node("n2", tmp_path / "n2", network, metadata, nursery)
+        primary_node = start_node("n1", tmp_path / "n1", network, metadata, nursery)
+        await opened(replica_node)
+        await opened(primary_node)
+        for number in range(4):
+            await replicated_write(primary_node, f"doc-{number}", number)
+        key = (INDEX_UUID, 0)
+        primary_node.replication.global_checkpoints[key] = 0          # as if it lagged behind
+        assert await primary_node.replication.sync_global_checkpoint(key) is True
+        assert primary_node.replication.global_checkpoints[key] == 3
+        assert primary_node.context.workers.shard().global_checkpoint == 3
+        assert replica_node.context.workers.shard().global_checkpoint == 3
+        nursery.cancel_scope.cancel()
