@@ -65,11 +65,17 @@ query_trees = st.recursive(leaf_queries, lambda children: st.one_of(
 
 
 def in_range(value, bounds):
-    checks = {"gt": value > bounds["gt"] if "gt" in bounds else True,
-              "gte": value >= bounds["gte"] if "gte" in bounds else True,
-              "lt": value < bounds["lt"] if "lt" in bounds else True,
-              "lte": value <= bounds["lte"] if "lte" in bounds else True}
-    return all(checks.values())
+    """As OpenSearch's RangeQueryBuilder reads a range: gt/gte both set the lower bound and lt/lte
+    both the upper one, so of two on the same side the later in the body wins."""
+    lower = upper = None
+    for key, bound in bounds.items():
+        if key in ("gt", "gte"):
+            lower = (key, bound)
+        elif key in ("lt", "lte"):
+            upper = (key, bound)
+    checks = [lower is None or (value > lower[1] if lower[0] == "gt" else value >= lower[1]),
+              upper is None or (value < upper[1] if upper[0] == "lt" else value <= upper[1])]
+    return all(checks)
 
 
 def model_matches(query, document_id, source):
