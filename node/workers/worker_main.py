@@ -25,8 +25,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 from node.logs import configure_logging, get_logger
-from node.transport.framing import BlockingFrameSocket
-from node.transport.rpc import serve_rpc_blocking
+from node.transport.blocking_rpc import serve_rpc_blocking
+from node.transport.frames import BlockingFrameSocket
 from node.workers.errors import UnknownWorkerMethodError
 from node.workers.registry import ShardRegistry
 
