@@ -8,20 +8,14 @@ every phrase there is evaluated on every doc).
 """
 
 import tempfile
-from pathlib import Path
 
-import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import index.query.execution as execution
-from index.analysis import AnalysisRegistry
-from index.mapping import Mapping
-from index.operations import DeleteOperation, IndexOperation
 from index.query import SearchContext, parse_search_request, search_shard
-from index.shard import Shard, ShardSettings
-from index.testing import build_reference_searcher
+from index.testing.segmented_corpus import ranked, reference_with_segments, shard_with_segments
 
 # few words, skewed: phrases of them occur often, with repeats ("ant ant") and at many lengths
 WORDS = ["ant", "bee", "cat", "dog", "eel"]
@@ -47,34 +41,11 @@ def sources(word_lists):
 
 
 def real_shard(directory, word_lists, cut_points, deleted):
-    shard = Shard.open(Path(directory), ShardSettings(refresh_interval_seconds=None), Mapping.from_json(MAPPING),
-                       AnalysisRegistry.from_index_settings({}))
-    documents = sources(word_lists)
-    start = 0
-    for cut in cut_points + [len(documents)]:
-        if cut > start:
-            shard.apply_as_primary([IndexOperation(document_id, orjson.dumps(source))
-                                    for document_id, source in documents[start:cut]], 1)
-            shard.refresh()
-            start = cut
-    if deleted:
-        shard.apply_as_primary([DeleteOperation(str(number)) for number in sorted(deleted)], 1)
-        shard.refresh()
-    return shard
+    return shard_with_segments(directory, MAPPING, sources(word_lists), cut_points, map(str, sorted(deleted)))
 
 
 def reference_searcher(word_lists, cut_points, deleted):
-    documents = sources(word_lists)
-    segments, start = [], 0
-    for cut in cut_points + [len(documents)]:
-        if cut > start:
-            segments.append(documents[start:cut])
-            start = cut
-    return build_reference_searcher(segments, MAPPING, deleted_document_ids=[str(number) for number in deleted])
-
-
-def ranked(result):
-    return [(hit.document_id, hit.score) for hit in result.hits], result.max_score
+    return reference_with_segments(MAPPING, sources(word_lists), cut_points, map(str, deleted))
 
 
 @pytest.fixture(autouse=True)

@@ -5,22 +5,16 @@ exhaustive reference — with the index's length thresholds lowered so small cor
 """
 
 import tempfile
-from pathlib import Path
 
 import numpy as np
-import orjson
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import index.query.execution as execution
 import index.segment.reader as reader
-from index.analysis import AnalysisRegistry
-from index.mapping import Mapping
-from index.operations import DeleteOperation, IndexOperation
 from index.query import SearchContext, parse_search_request, search_shard
-from index.shard import Shard, ShardSettings
-from index.testing import build_reference_searcher
+from index.testing.segmented_corpus import reference_with_segments, shard_with_segments
 
 WORDS = ["ant", "bee", "cat", "dog", "eel"]
 MAPPING = {"properties": {"body": {"type": "text"}}}
@@ -35,20 +29,7 @@ def sources(word_lists):
 
 
 def real_shard(directory, word_lists, cut_points=(), deleted=()):
-    shard = Shard.open(Path(directory), ShardSettings(refresh_interval_seconds=None), Mapping.from_json(MAPPING),
-                       AnalysisRegistry.from_index_settings({}))
-    documents = sources(word_lists)
-    start = 0
-    for cut in list(cut_points) + [len(documents)]:
-        if cut > start:
-            shard.apply_as_primary([IndexOperation(document_id, orjson.dumps(source))
-                                    for document_id, source in documents[start:cut]], 1)
-            shard.refresh()
-            start = cut
-    if deleted:
-        shard.apply_as_primary([DeleteOperation(str(number)) for number in sorted(deleted)], 1)
-        shard.refresh()
-    return shard
+    return shard_with_segments(directory, MAPPING, sources(word_lists), cut_points, map(str, sorted(deleted)))
 
 
 @pytest.fixture(autouse=True)
@@ -91,9 +72,7 @@ queries = st.one_of(
 def test_searches_through_the_rank_index_rank_exactly_as_the_reference(word_lists, body, size, cut, deleted):
     deleted = {number for number in deleted if number < len(word_lists)}
     cut_points = [cut] if cut < len(word_lists) else []
-    documents = sources(word_lists)
-    segments = [documents[:cut], documents[cut:]] if cut_points else [documents]
-    reference = build_reference_searcher(segments, MAPPING, deleted_document_ids=[str(number) for number in deleted])
+    reference = reference_with_segments(MAPPING, sources(word_lists), cut_points, map(str, deleted))
     with tempfile.TemporaryDirectory() as directory:
         shard = real_shard(directory, word_lists, cut_points, deleted)
         try:
