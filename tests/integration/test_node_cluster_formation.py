@@ -1,6 +1,7 @@
 """Three voters started with --seed-hosts form one cluster and agree on it."""
 
 import json
+import time
 import urllib.request
 
 import pytest
@@ -21,9 +22,18 @@ def test_three_seed_hosts_form_one_cluster_that_a_non_voter_can_join(node_factor
         "non-voter", workers=1, seed_hosts=members[0].flags["seed-hosts"],
         cluster_secret_file=members[0].flags["cluster-secret-file"])
     assert get_json(follower.base_url + "/")["cluster_uuid"] in uuids
-    log_lines = [json.loads(line) for line in follower.log_path.read_text().splitlines() if line.strip()]
+    # a node answers HTTP as soon as it knows the cluster; it registers itself right after (ADR 0271)
+    health = get_json(follower.base_url + "/_cluster/health?wait_for_nodes=4&timeout=60s")
+    assert health["number_of_nodes"] == 4 and not health["timed_out"], health
+    deadline = time.monotonic() + 30
+    while True:   # the line is written once the registration's outcome reaches the follower
+        log_lines = [json.loads(line) for line in follower.log_path.read_text().splitlines() if line.strip()]
+        registered = any(line["message"] == "node registered in the cluster state" for line in log_lines)
+        if registered or time.monotonic() > deadline:
+            break
+        time.sleep(0.1)
+    assert registered
     roles = {line["fields"]["role"] for line in log_lines if line["message"] == "raft status"}
     assert roles == {"read_only"}
-    assert any(line["message"] == "node registered in the cluster state" for line in log_lines)
     for member in members:
         assert member.stop() == 0
