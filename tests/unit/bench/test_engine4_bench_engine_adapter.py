@@ -3,26 +3,13 @@ falls back to the per-operation path for a batch the shard declines, counting ev
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import orjson
 import pytest
 
-REPOSITORY = Path(__file__).resolve().parents[3]
 
-
-def _load_bench_engine():
-    # by file path (bench/ on sys.path would shadow packages for later tests); the module needs
-    # ../shared/bench's bench_engines beside the repository, absent from some clones
-    if not (REPOSITORY.parent / "shared" / "bench" / "bench_engines.py").exists():
-        pytest.skip("../shared/bench is not beside this clone (bench/engine.py imports bench_engines from it)")
-    specification = importlib.util.spec_from_file_location("quidditch_bench_engine", REPOSITORY / "bench" / "engine.py")
-    module = importlib.util.module_from_spec(specification)
-    sys.modules[specification.name] = module
-    specification.loader.exec_module(module)
-    return module
+@pytest.fixture
+def engine(load_bench_script):
+    return load_bench_script("engine.py", "quidditch_bench_engine")
 
 
 def _lines(count: int) -> list[bytes]:
@@ -31,8 +18,7 @@ def _lines(count: int) -> list[bytes]:
             for number in range(count)]
 
 
-def test_every_line_becomes_a_searchable_document_whose_id_is_its_line_number(tmp_path):
-    engine = _load_bench_engine()
+def test_every_line_becomes_a_searchable_document_whose_id_is_its_line_number(tmp_path, engine):
     adapter = engine.QuidditchShard(tmp_path / "shard", batch_size=7)
     try:
         assert adapter.index(_lines(30)) == 30
@@ -44,8 +30,7 @@ def test_every_line_becomes_a_searchable_document_whose_id_is_its_line_number(tm
         adapter.close()
 
 
-def test_a_batch_the_columnar_path_declines_is_indexed_by_the_per_operation_path(tmp_path):
-    engine = _load_bench_engine()
+def test_a_batch_the_columnar_path_declines_is_indexed_by_the_per_operation_path(tmp_path, engine):
     lines = _lines(10)
     lines[3] = b"{not json\n"        # the columnar write declines the whole batch, nothing applied
     adapter = engine.QuidditchShard(tmp_path / "shard", batch_size=5)
@@ -56,8 +41,7 @@ def test_a_batch_the_columnar_path_declines_is_indexed_by_the_per_operation_path
         adapter.close()
 
 
-def test_the_shard_flushes_by_operation_count_only_when_asked(tmp_path):
-    engine = _load_bench_engine()
+def test_the_shard_flushes_by_operation_count_only_when_asked(tmp_path, engine):
     segment_counts = {}
     for flush_every in (None, 10):
         adapter = engine.QuidditchShard(tmp_path / f"shard-{flush_every}", batch_size=5,

@@ -3,32 +3,18 @@ its --compare check passes for the same code and fails when a saved answer diffe
 
 from __future__ import annotations
 
-import importlib.util
 import sys
 from pathlib import Path
 
 import orjson
 import pytest
 
-REPOSITORY = Path(__file__).resolve().parents[3]
-
-
-def _load(monkeypatch, name: str, file_name: str):
-    specification = importlib.util.spec_from_file_location(name, REPOSITORY / "bench" / file_name)
-    module = importlib.util.module_from_spec(specification)
-    monkeypatch.setitem(sys.modules, name, module)
-    specification.loader.exec_module(module)
-    return module
-
-
 @pytest.fixture
-def engine_queries(monkeypatch):
-    if not (REPOSITORY.parent / "shared" / "bench" / "bench_engines.py").exists():
-        pytest.skip("../shared/bench is not beside this clone (bench/engine.py imports bench_engines from it)")
+def engine_queries(load_bench_script, monkeypatch):
     # the script puts bench/ on sys.path and imports bench/engine.py as "engine": both undone after
     monkeypatch.setattr(sys, "path", list(sys.path))
-    _load(monkeypatch, "engine", "engine.py")
-    return _load(monkeypatch, "quidditch_bench_engine_queries", "engine_queries.py")
+    load_bench_script("engine.py", "engine")
+    return load_bench_script("engine_queries.py", "quidditch_bench_engine_queries")
 
 
 def _data_directory(tmp_path: Path) -> Path:
