@@ -6,6 +6,7 @@ and fetched it again. Two in-process nodes over real shards; time is trio's auto
 from __future__ import annotations
 
 import logging
+from contextlib import asynccontextmanager
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -113,6 +114,21 @@ async def opened(director):
         await local.writes_allowed.wait()
 
 
+@asynccontextmanager
+async def two_nodes(tmp_path):
+    """n1 with the started primary and n2 with its replica, both open; the nodes' background tasks
+    are cancelled on the way out."""
+    metadata = Metadata(cluster_with_started_primary_and_replica())
+    network = Network()
+    async with trio.open_nursery() as nursery:
+        replica_node = start_node("n2", tmp_path / "n2", network, metadata, nursery)
+        primary_node = start_node("n1", tmp_path / "n1", network, metadata, nursery)
+        await opened(replica_node)
+        await opened(primary_node)
+        yield primary_node, replica_node
+        nursery.cancel_scope.cancel()
+
+
 async def replicated_write(director, document_id, value):
     state = director.context.metadata.state
     source = orjson.dumps({"n": value})
@@ -124,13 +140,7 @@ async def replicated_write(director, document_id, value):
 
 
 async def test_every_copy_learns_the_final_global_checkpoint_once_writes_stop(tmp_path, autojump_clock):
-    metadata = Metadata(cluster_with_started_primary_and_replica())
-    network = Network()
-    async with trio.open_nursery() as nursery:
-        replica_node = start_node("n2", tmp_path / "n2", network, metadata, nursery)
-        primary_node = start_node("n1", tmp_path / "n1", network, metadata, nursery)
-        await opened(replica_node)
-        await opened(primary_node)
+    async with two_nodes(tmp_path) as (primary_node, replica_node):
         for number in range(3):
             await replicated_write(primary_node, f"doc-{number}", number)
         primary_shard, replica_shard = primary_node.context.workers.shard(), replica_node.context.workers.shard()
@@ -144,53 +154,32 @@ async def test_every_copy_learns_the_final_global_checkpoint_once_writes_stop(tm
         await trio.sleep(replication_module.GLOBAL_CHECKPOINT_SYNC_DELAY_SECONDS * 5)
         assert primary_node.context.workers.calls.count("set_global_checkpoint") == synced_calls == 1, \
             "nothing new: no second sync"
-        nursery.cancel_scope.cancel()
 
 
 async def test_writes_that_keep_coming_postpone_the_sync(tmp_path, autojump_clock):
-    metadata = Metadata(cluster_with_started_primary_and_replica())
-    network = Network()
-    async with trio.open_nursery() as nursery:
-        replica_node = start_node("n2", tmp_path / "n2", network, metadata, nursery)
-        primary_node = start_node("n1", tmp_path / "n1", network, metadata, nursery)
-        await opened(replica_node)
-        await opened(primary_node)
+    async with two_nodes(tmp_path) as (primary_node, replica_node):
         for number in range(6):
             await replicated_write(primary_node, f"doc-{number}", number)
             await trio.sleep(replication_module.GLOBAL_CHECKPOINT_SYNC_DELAY_SECONDS / 2)
         assert "set_global_checkpoint" not in primary_node.context.workers.calls
         await trio.sleep(replication_module.GLOBAL_CHECKPOINT_SYNC_DELAY_SECONDS * 2)
         assert replica_node.context.workers.shard().global_checkpoint == 5
-        nursery.cancel_scope.cancel()
 
 
 async def test_a_node_that_no_longer_holds_the_primary_sends_nothing(tmp_path, autojump_clock):
-    metadata = Metadata(cluster_with_started_primary_and_replica())
-    network = Network()
-    async with trio.open_nursery() as nursery:
-        replica_node = start_node("n2", tmp_path / "n2", network, metadata, nursery)
-        primary_node = start_node("n1", tmp_path / "n1", network, metadata, nursery)
-        await opened(replica_node)
-        await opened(primary_node)
+    async with two_nodes(tmp_path) as (primary_node, replica_node):
         await replicated_write(primary_node, "doc-0", 0)
         await replicated_write(primary_node, "doc-1", 1)
         key = (INDEX_UUID, 0)
         primary_node.local[key] = SimpleNamespace(primary=False, allocation_id="p")   # demoted meanwhile
         assert await primary_node.replication.sync_global_checkpoint(key) is False
         assert replica_node.context.workers.shard().global_checkpoint == 0
-        nursery.cancel_scope.cancel()
 
 
 async def test_a_lagging_computed_checkpoint_is_corrected_from_what_the_copies_answer(tmp_path, autojump_clock):
     # concurrent writes whose forwards finish out of order leave the per-write minimum behind the
     # true global checkpoint; the sync asks every copy its local checkpoint and sends the minimum
-    metadata = Metadata(cluster_with_started_primary_and_replica())
-    network = Network()
-    async with trio.open_nursery() as nursery:
-        replica_node = start_node("n2", tmp_path / "n2", network, metadata, nursery)
-        primary_node = start_node("n1", tmp_path / "n1", network, metadata, nursery)
-        await opened(replica_node)
-        await opened(primary_node)
+    async with two_nodes(tmp_path) as (primary_node, replica_node):
         for number in range(4):
             await replicated_write(primary_node, f"doc-{number}", number)
         key = (INDEX_UUID, 0)
@@ -199,4 +188,3 @@ async def test_a_lagging_computed_checkpoint_is_corrected_from_what_the_copies_a
         assert primary_node.replication.global_checkpoints[key] == 3
         assert primary_node.context.workers.shard().global_checkpoint == 3
         assert replica_node.context.workers.shard().global_checkpoint == 3
-        nursery.cancel_scope.cancel()
