@@ -332,6 +332,22 @@ def register(app: Any, services: Any) -> None:
     def flat_settings() -> bool:
         return parse_boolean(params().get("flat_settings"), "flat_settings", False)
 
+    async def remove(prefix: str, names: list[str]) -> Any:
+        await services.submit(PutClusterSettings(persistent={prefix + found: None for found in names}),
+                              ack_timeout(params()))
+        return respond({"acknowledged": True})
+
+    def head_view(prefix: str) -> Any:
+        async def head(name: str) -> Any:
+            return respond(b"", 200 if _matching_names(list(stored(services.state, prefix)), name) else 404)
+        return head
+
+    def add_routes(path: str, put: Any, get: Any, head: Any, delete: Any) -> None:
+        for rule, view, methods in ((f"{path}/<name>", put, ["PUT", "POST"]), (path, get, ["GET"]),
+                                    (f"{path}/<name>", get, ["GET"]), (f"{path}/<name>", head, ["HEAD"]),
+                                    (f"{path}/<name>", delete, ["DELETE"])):
+            app.add_url_rule(rule, f"{view.__name__}{rule}", view, methods=methods)
+
     # ---- legacy
 
     async def put_legacy(name: str) -> Any:
@@ -360,23 +376,14 @@ def register(app: Any, services: Any) -> None:
             return respond({}, 404)
         return respond({found: legacy_view(templates[found], flat_settings()) for found in names})
 
-    async def head_legacy(name: str) -> Any:
-        return respond(b"", 200 if _matching_names(list(stored(services.state, LEGACY_PREFIX)), name) else 404)
-
     async def delete_legacy(name: str) -> Any:
         names = _matching_names(list(stored(services.state, LEGACY_PREFIX)), name)
         if not names:
             raise ApiError(f"index_template [{name}] missing", opensearch_type="index_template_missing_exception",
                            status=404)
-        await services.submit(PutClusterSettings(persistent={LEGACY_PREFIX + found: None for found in names}),
-                              ack_timeout(params()))
-        return respond({"acknowledged": True})
+        return await remove(LEGACY_PREFIX, names)
 
-    for rule, view, methods in (("/_template/<name>", put_legacy, ["PUT", "POST"]),
-                                ("/_template", get_legacy, ["GET"]), ("/_template/<name>", get_legacy, ["GET"]),
-                                ("/_template/<name>", head_legacy, ["HEAD"]),
-                                ("/_template/<name>", delete_legacy, ["DELETE"])):
-        app.add_url_rule(rule, f"{view.__name__}{rule}", view, methods=methods)
+    add_routes("/_template", put_legacy, get_legacy, head_view(LEGACY_PREFIX), delete_legacy)
 
     # ---- component
 
@@ -407,9 +414,6 @@ def register(app: Any, services: Any) -> None:
         return respond({"component_templates": [{"name": found, "component_template": _component_view(
             templates[found], flat_settings())} for found in names]})
 
-    async def head_component(name: str) -> Any:
-        return respond(b"", 200 if _matching_names(list(stored(services.state, COMPONENT_PREFIX)), name) else 404)
-
     async def delete_component(name: str) -> Any:
         names = _matching_names(list(stored(services.state, COMPONENT_PREFIX)), name)
         if not names:
@@ -420,16 +424,9 @@ def register(app: Any, services: Any) -> None:
         if users:
             raise IllegalArgumentError(f"component templates [{', '.join(names)}] cannot be removed as they are "
                                        f"still in use by index templates [{', '.join(users)}]")
-        await services.submit(PutClusterSettings(persistent={COMPONENT_PREFIX + found: None for found in names}),
-                              ack_timeout(params()))
-        return respond({"acknowledged": True})
+        return await remove(COMPONENT_PREFIX, names)
 
-    for rule, view, methods in (("/_component_template/<name>", put_component, ["PUT", "POST"]),
-                                ("/_component_template", get_component, ["GET"]),
-                                ("/_component_template/<name>", get_component, ["GET"]),
-                                ("/_component_template/<name>", head_component, ["HEAD"]),
-                                ("/_component_template/<name>", delete_component, ["DELETE"])):
-        app.add_url_rule(rule, f"{view.__name__}{rule}", view, methods=methods)
+    add_routes("/_component_template", put_component, get_component, head_view(COMPONENT_PREFIX), delete_component)
 
     # ---- composable
 
@@ -521,21 +518,11 @@ def register(app: Any, services: Any) -> None:
         return respond({"index_templates": [{"name": found, "index_template": _composable_view(
             templates[found], flat_settings())} for found in names]})
 
-    async def head_composable(name: str) -> Any:
-        return respond(b"", 200 if _matching_names(list(stored(services.state, COMPOSABLE_PREFIX)), name) else 404)
-
     async def delete_composable(name: str) -> Any:
         names = _matching_names(list(stored(services.state, COMPOSABLE_PREFIX)), name)
         if not names:
             raise ApiError(f"index_template [{name}] missing", opensearch_type="index_template_missing_exception",
                            status=404)
-        await services.submit(PutClusterSettings(persistent={COMPOSABLE_PREFIX + found: None for found in names}),
-                              ack_timeout(params()))
-        return respond({"acknowledged": True})
+        return await remove(COMPOSABLE_PREFIX, names)
 
-    for rule, view, methods in (("/_index_template/<name>", put_composable, ["PUT", "POST"]),
-                                ("/_index_template", get_composable, ["GET"]),
-                                ("/_index_template/<name>", get_composable, ["GET"]),
-                                ("/_index_template/<name>", head_composable, ["HEAD"]),
-                                ("/_index_template/<name>", delete_composable, ["DELETE"])):
-        app.add_url_rule(rule, f"{view.__name__}{rule}", view, methods=methods)
+    add_routes("/_index_template", put_composable, get_composable, head_view(COMPOSABLE_PREFIX), delete_composable)
