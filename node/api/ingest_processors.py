@@ -389,18 +389,29 @@ def _field_processor(config: _Config, change: Callable[[Any, str], Any]) -> Call
 
     def run(document: IngestDocument) -> None:
         source_field = document.render(field_name)
-        if not document.has(source_field):
-            if ignore_missing:
-                return
-            document.get(source_field)  # raises OpenSearch's "not present" error
-        value = document.get(source_field)
-        if value is None:
-            if ignore_missing:
-                return
-            raise IllegalArgumentError(f"field [{source_field}] is null, cannot process it.")
-        document.set(document.render(target_field), change(value, source_field))
+        value = _value_to_process(document, source_field, ignore_missing)
+        if value is not _SKIP:
+            document.set(document.render(target_field), change(value, source_field))
 
     return run
+
+
+_SKIP = object()   # _value_to_process: the field is missing or null and ignore_missing is set
+
+
+def _value_to_process(document: IngestDocument, field_name: str, ignore_missing: bool) -> Any:
+    """The field's value, or _SKIP when it is missing or null and ``ignore_missing`` is set;
+    otherwise a missing field raises OpenSearch's "not present" error and a null one "is null"."""
+    if not document.has(field_name):
+        if ignore_missing:
+            return _SKIP
+        document.get(field_name)  # raises OpenSearch's "not present" error
+    value = document.get(field_name)
+    if value is None:
+        if ignore_missing:
+            return _SKIP
+        raise IllegalArgumentError(f"field [{field_name}] is null, cannot process it.")
+    return value
 
 
 def _strings(change: Callable[[str], Any]) -> Callable[[Any, str], Any]:
@@ -960,15 +971,9 @@ def _csv(config: _Config) -> Callable[[IngestDocument], None]:
     ignore_missing = config.optional_boolean("ignore_missing", False)
 
     def run(document: IngestDocument) -> None:
-        if not document.has(field_name):
-            if ignore_missing:
-                return
-            document.get(field_name)
-        line = document.get(field_name)
-        if line is None:
-            if ignore_missing:
-                return
-            raise IllegalArgumentError(f"field [{field_name}] is null, cannot process it.")
+        line = _value_to_process(document, field_name, ignore_missing)
+        if line is _SKIP:
+            return
         values = _split_csv_line(str(line), separator, quote, trim)
         for target, value in zip(target_fields, values):
             value = value.strip() if trim else value
@@ -1051,15 +1056,9 @@ def _grok(config: _Config) -> Callable[[IngestDocument], None]:
         raise _parse_error(str(error), "grok", "patterns", config.tag) from None
 
     def run(document: IngestDocument) -> None:
-        if not document.has(field_name):
-            if ignore_missing:
-                return
-            document.get(field_name)
-        value = document.get(field_name)
-        if value is None:
-            if ignore_missing:
-                return
-            raise IllegalArgumentError(f"field [{field_name}] is null, cannot process it.")
+        value = _value_to_process(document, field_name, ignore_missing)
+        if value is _SKIP:
+            return
         if not isinstance(value, str):
             raise IllegalArgumentError(f"field [{field_name}] of type [{java_type_name(value)}] cannot be cast to "
                                        f"[java.lang.String]")
