@@ -1,11 +1,14 @@
-"""The runner's own rules (no node): `skip: version:` ranges, `_arbitrary_key_` paths and null
-arguments, as OpenSearch's Java YAML runner reads them."""
+"""The runner's own rules (no node): `skip: version:` ranges, `_arbitrary_key_` paths, null
+arguments, and `match: {x: null}` holding for a missing key (a missing key is null), as OpenSearch's
+Java YAML runner reads them."""
 
 from __future__ import annotations
 
 import importlib.util
 import sys
 from pathlib import Path
+
+import pytest
 
 HERE = Path(__file__).resolve().parent
 
@@ -46,3 +49,14 @@ def test_an_arbitrary_key_path_reads_any_key_of_the_object():
     instance = runner.Runner("http://unused")
     instance.last = runner.Response(200, {"nodes": {"abc": {"roles": ["data"]}}}, "")
     assert instance.value_at("nodes._arbitrary_key_") == "abc"
+
+
+def test_matching_null_passes_for_a_missing_key_and_fails_for_a_present_one():
+    runner = _runner()
+    instance = runner.Runner("http://unused")
+    instance.last = runner.Response(200, {"settings": {"a": "1"}}, "")
+    instance.match({"settings.b": None})
+    with pytest.raises(runner.StepFailure):
+        instance.match({"settings.a": None})
+    with pytest.raises(runner.StepFailure):
+        instance.match({"settings.b": "1"})
