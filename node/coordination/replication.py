@@ -50,7 +50,7 @@ from typing import Any
 
 import trio
 
-from node.cluster.errors import ClusterError
+from node.cluster.errors import ClusterError, PrimaryMovedError
 from node.errors import ApiError
 from raft.commands import RemoveFromInSync, StartCopy
 
@@ -227,8 +227,6 @@ class Replication:
         shard = state.routing_table[index.name][shard_number]
         primary = shard.primary()
         if primary is None or primary.node_id != self.context.node_id:
-            from node.cluster.errors import PrimaryMovedError
-
             raise PrimaryMovedError(f"[{index.name}][{shard_number}] this node no longer holds the primary")
         return await self.primary_write(index, shard, payload["payload"], body)
 

@@ -25,7 +25,10 @@ from typing import Any
 import trio
 
 from index.errors import CorruptedIndexError, CorruptedLogError
+from node.cluster.errors import PrimaryMovedError
 from node.errors import UnavailableShardsError
+from node.transport.errors import ConnectionClosedError
+from node.workers.errors import ShardNotHostedError
 from raft.commands import FailCopy, StartCopy
 
 SHARD_CALL_TRANSPORT_METHOD = "shard/call"
@@ -376,10 +379,6 @@ class ShardDirector:
         nothing: this node's cluster state is older than the master's), a retry cannot apply
         anything twice: wait for a newer cluster state — the master may be failing that node and
         promoting a replica — and try again until the timeout, as OpenSearch's reroute phase does."""
-        from node.cluster.errors import PrimaryMovedError
-        from node.transport.errors import ConnectionClosedError
-        from node.workers.errors import ShardNotHostedError
-
         deadline = trio.current_time() + timeout_seconds
         while True:
             try:
@@ -431,8 +430,6 @@ class ShardDirector:
         if shard_copy.node_id == self.context.node_id:
             local = self.local.get((index.uuid, shard_number))
             if local is None or local.allocation_id != shard_copy.allocation_id:
-                from node.workers.errors import ShardNotHostedError
-
                 raise ShardNotHostedError(f"copy [{shard_copy.allocation_id}] of [{index.name}][{shard_number}] "
                                           f"is not open on this node")
             return await self.context.workers.call(index.uuid, shard_number, method, payload, body)
@@ -455,7 +452,6 @@ class ShardDirector:
         shard_number = int(payload["shard_number"])
         local = self.local.get((index_uuid, shard_number))
         if local is None:
-            from node.workers.errors import ShardNotHostedError
             raise ShardNotHostedError(f"shard [{shard_number}] of index uuid [{index_uuid}] is not held by "
                                       f"node [{self.context.node_id}]")
         with trio.move_on_after(30):
