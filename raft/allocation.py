@@ -42,6 +42,8 @@ CONCURRENT_REBALANCE_SETTING = "cluster.routing.allocation.cluster_concurrent_re
 DEFAULT_CONCURRENT_RECOVERIES = 2          # OpenSearch's defaults
 DEFAULT_INITIAL_PRIMARIES_RECOVERIES = 4
 DEFAULT_CONCURRENT_REBALANCE = 2
+MAX_RETRIES_SETTING = "index.allocation.max_retries"
+DEFAULT_MAX_RETRIES = 5
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,7 +111,7 @@ def allocation_decisions(
             shard = working.shard(index_name, shard_number)
             if shard.primary() is None:
                 _restore_primary(working, shard, live, reported, new_allocation_id, decide,
-                                 load, excluded)
+                                 load, excluded, max_retries(working, index_name))
 
     for index_name in sorted(working.indices):
         if working.indices[index_name].state != INDEX_STATE_OPEN:
@@ -119,9 +121,12 @@ def allocation_decisions(
             primary_copy = shard.primary()
             if primary_copy is None or primary_copy.state not in (STARTED, RELOCATING):
                 continue
-            for shard_copy in shard.replicas():
-                if shard_copy.assigned:
-                    continue
+            retries = max_retries(working, index_name)
+            # a slot whose allocations failed max_retries times in a row waits for
+            # ``_cluster/reroute?retry_failed`` (AllocateCopy fills the slot with the fewest failures)
+            placeable = sum(1 for shard_copy in shard.replicas()
+                            if not shard_copy.assigned and shard_copy.failed_allocations < retries)
+            for _ in range(placeable):
                 shard = working.shard(index_name, shard_number)
                 node_id = _node_holding_started_data(working, shard, live, reported, load, excluded)
                 if node_id is None:
@@ -349,7 +354,7 @@ def allocation_batch(state: ClusterState, raft_term: int, live_node_ids: Collect
 def _restore_primary(state: ClusterState, shard: ShardRouting, live: frozenset[str],
                      reported: Mapping[str, list[ReportedCopy]], new_allocation_id,
                      decide: Callable[[c.Command], bool], load: _NodeLoad,
-                     excluded: frozenset[str]) -> None:
+                     excluded: frozenset[str], retries: int) -> None:
     index_name, shard_number = shard.index_name, shard.shard_number
     # 1. An in-sync started replica on a live node: promote it (term + 1), nothing is lost.
     candidates = sorted(
@@ -360,6 +365,11 @@ def _restore_primary(state: ClusterState, shard: ShardRouting, live: frozenset[s
         if decide(c.PromoteReplica(index_name=index_name, shard_number=shard_number,
                                    allocation_id=allocation_id)):
             return
+    # A primary slot whose allocations failed max_retries times in a row stays unassigned until
+    # ``_cluster/reroute?retry_failed`` (promoting a started replica above is not an allocation).
+    if any(copy.primary and not copy.assigned and copy.failed_allocations >= retries
+           for copy in shard.copies):
+        return
     # 2. A live node reports holding an in-sync copy: bring exactly that copy back as primary.
     if shard.in_sync_allocation_ids:
         holders = sorted(
@@ -394,6 +404,16 @@ def _setting_list(value) -> frozenset[str]:
     if isinstance(value, (list, tuple)):
         return frozenset(str(item).strip() for item in value if str(item).strip())
     return frozenset(part.strip() for part in str(value).split(",") if part.strip())
+
+
+def max_retries(state: ClusterState, index_name: str) -> int:
+    """``index.allocation.max_retries`` (OpenSearch's default 5): failed allocations in a row
+    after which a copy is no longer placed automatically."""
+    raw = state.indices[index_name].settings.get(MAX_RETRIES_SETTING, DEFAULT_MAX_RETRIES)
+    try:
+        return max(0, int(str(raw)))
+    except ValueError:
+        return DEFAULT_MAX_RETRIES
 
 
 def _setting_int(state: ClusterState, key: str, default: int) -> int:

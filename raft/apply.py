@@ -24,6 +24,7 @@ from raft.state import (
 )
 
 MAXIMUM_NUMBER_OF_SHARDS = 1024
+ALLOCATION_FAILED_REASON = "ALLOCATION_FAILED"  # OpenSearch's UnassignedInfo reason; counted
 MAXIMUM_INDEX_NAME_BYTES = 255
 # As OpenSearch prints Strings.INVALID_FILENAME_CHARS (a HashSet's iteration order).
 _INVALID_NAME_CHARACTERS_TEXT = '[ , ", *, \\, <, |, ,, >, /, ?]'
@@ -239,9 +240,9 @@ def _parse_setting_integer(settings: dict[str, Any], key: str, default: int, min
 
 # ---- shard copies --------------------------------------------------------------------------
 
-def _unassigned_copy(primary: bool, reason: str) -> ShardCopy:
+def _unassigned_copy(primary: bool, reason: str, failed_allocations: int = 0) -> ShardCopy:
     return ShardCopy(allocation_id=None, node_id=None, primary=primary, state=UNASSIGNED,
-                     unassigned_reason=reason)
+                     unassigned_reason=reason, failed_allocations=failed_allocations)
 
 
 def _new_shard_routing(index_name: str, shard_number: int, number_of_replicas: int,
@@ -664,14 +665,17 @@ def _allocate_copy(state: ClusterState, command: c.AllocateCopy):
         if primary_copy is None or primary_copy.state not in (STARTED, RELOCATING):
             raise _Rejection("illegal_argument_exception",
                              f"primary of {label} is not active; replicas recover from it")
-    slot_index = next((i for i, copy in enumerate(shard.copies)
-                       if copy.primary == command.primary and copy.state == UNASSIGNED), None)
+    # the free slot of that kind with the fewest failed allocations (the first on a tie)
+    free_slots = [(copy.failed_allocations, i) for i, copy in enumerate(shard.copies)
+                  if copy.primary == command.primary and copy.state == UNASSIGNED]
+    slot_index = min(free_slots)[1] if free_slots else None
     if slot_index is None:
         kind = "primary" if command.primary else "replica"
         raise _Rejection("illegal_argument_exception", f"shard {label} has no unassigned {kind} slot")
     copies = list(shard.copies)
     copies[slot_index] = ShardCopy(allocation_id=command.allocation_id, node_id=command.node_id,
-                                   primary=command.primary, state=INITIALIZING)
+                                   primary=command.primary, state=INITIALIZING,
+                                   failed_allocations=copies[slot_index].failed_allocations)
     updated = dataclasses.replace(shard, copies=tuple(copies), in_sync_allocation_ids=in_sync,
                                   primary_term=primary_term)
     return _with_shard(state, updated), {"primary_term": primary_term}
@@ -693,7 +697,7 @@ def _start_copy(state: ClusterState, command: c.StartCopy):
             raise _Rejection("illegal_state_exception",
                              f"replica [{command.allocation_id}] can not start without an active "
                              f"primary of [{command.index_name}][{command.shard_number}]")
-    copies = tuple(dataclasses.replace(existing, state=STARTED)
+    copies = tuple(dataclasses.replace(existing, state=STARTED, failed_allocations=0)
                    if existing.allocation_id == command.allocation_id else existing
                    for existing in shard.copies)
     if copy.primary:
@@ -718,7 +722,10 @@ def _fail_copy(state: ClusterState, command: c.FailCopy):
         raise _Rejection("shard_not_found_exception",
                          f"no copy [{command.allocation_id}] of [{command.index_name}]"
                          f"[{command.shard_number}]")
-    copies = tuple(_unassigned_copy(existing.primary, command.reason)
+    # OpenSearch counts failed allocations in a row (a started copy's count is 0, so its failure
+    # counts 1); any other reason (a node left, a cancellation) starts the count again
+    failed_allocations = failed.failed_allocations + 1 if command.reason == ALLOCATION_FAILED_REASON else 0
+    copies = tuple(_unassigned_copy(existing.primary, command.reason, failed_allocations)
                    if existing.allocation_id == command.allocation_id else existing
                    for existing in shard.copies)
     if failed.primary:
@@ -752,7 +759,7 @@ def _remove_from_in_sync(state: ClusterState, command: c.RemoveFromInSync):
         raise _Rejection("illegal_argument_exception",
                          f"the primary [{primary_copy.allocation_id}] of {label} can not be "
                          f"removed from its own in-sync set")
-    copies = tuple(_unassigned_copy(False, "ALLOCATION_FAILED")
+    copies = tuple(_unassigned_copy(False, ALLOCATION_FAILED_REASON, existing.failed_allocations + 1)
                    if existing.allocation_id in doomed else existing
                    for existing in shard.copies)
     in_sync = tuple(sorted(set(shard.in_sync_allocation_ids) - doomed))
@@ -892,6 +899,22 @@ def _delete_udf(state: ClusterState, command: c.DeleteUdf):
     return dataclasses.replace(state, udfs=udfs), {"name": command.name}
 
 
+def _retry_failed_allocations(state: ClusterState, command: c.RetryFailedAllocations):
+    """``_cluster/reroute?retry_failed``: every count of failed allocations starts again at 0."""
+    routing_table = {}
+    reset = 0
+    for index_name, shards in state.routing_table.items():
+        updated_shards = []
+        for shard in shards:
+            if any(copy.failed_allocations for copy in shard.copies):
+                reset += sum(1 for copy in shard.copies if copy.failed_allocations)
+                shard = dataclasses.replace(shard, copies=tuple(
+                    dataclasses.replace(copy, failed_allocations=0) for copy in shard.copies))
+            updated_shards.append(shard)
+        routing_table[index_name] = tuple(updated_shards)
+    return dataclasses.replace(state, routing_table=routing_table), {"reset_copies": reset}
+
+
 def _batch(state: ClusterState, command: c.Batch):
     new_state = state
     results = []
@@ -930,5 +953,6 @@ _HANDLERS: dict[type, Handler] = {
     c.PutClusterSettings: _put_cluster_settings,
     c.PutUdf: _put_udf,
     c.DeleteUdf: _delete_udf,
+    c.RetryFailedAllocations: _retry_failed_allocations,
     c.Batch: _batch,
 }

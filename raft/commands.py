@@ -225,6 +225,14 @@ class DeleteUdf(Command):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class RetryFailedAllocations(Command):
+    """Clear every copy's count of failed allocations, so the allocator tries the copies it gave
+    up on (``index.allocation.max_retries``) again: ``POST _cluster/reroute?retry_failed=true``."""
+
+    command_type: ClassVar[str] = "retry_failed_allocations"
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class Batch(Command):
     """Several commands applied all-or-nothing as one state version (allocation decisions).
     The fencing and id of the inner commands are ignored; the batch's own apply."""
@@ -240,6 +248,7 @@ COMMAND_TYPES: dict[str, type[Command]] = {
         UpdateAliases, OpenIndex, CloseIndex, RegisterNode, DeregisterNode, AllocateCopy,
         StartCopy, FailCopy, RemoveFromInSync, PromoteReplica, SetNumberOfReplicas,
         PutClusterSettings, PutUdf, DeleteUdf, Batch, RelocateCopy, CompleteRelocation,
+        RetryFailedAllocations,
     )
 }
 

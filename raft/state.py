@@ -155,16 +155,24 @@ class ShardCopy:
     primary: bool
     state: str = UNASSIGNED
     unassigned_reason: str | None = None
+    # Allocations of this slot that failed in a row (OpenSearch's UnassignedInfo.failedAllocations):
+    # counted on ALLOCATION_FAILED, carried while the slot is tried again, cleared once a copy
+    # starts or by ``_cluster/reroute?retry_failed``. The allocator stops placing a slot at
+    # ``index.allocation.max_retries`` instead of retrying a broken copy for ever.
+    failed_allocations: int = 0
 
     @property
     def assigned(self) -> bool:
         return self.state != UNASSIGNED
 
     def to_json(self) -> dict[str, Any]:
-        return {
+        encoded = {
             "allocation_id": self.allocation_id, "node_id": self.node_id, "primary": self.primary,
             "state": self.state, "unassigned_reason": self.unassigned_reason,
         }
+        if self.failed_allocations:
+            encoded["failed_allocations"] = self.failed_allocations
+        return encoded
 
     @classmethod
     def from_json(cls, data: dict[str, Any]) -> ShardCopy:
@@ -175,6 +183,7 @@ class ShardCopy:
             allocation_id=data.get("allocation_id"), node_id=data.get("node_id"),
             primary=bool(data.get("primary")), state=state,
             unassigned_reason=data.get("unassigned_reason"),
+            failed_allocations=int(data.get("failed_allocations") or 0),
         )
 
 

@@ -276,6 +276,65 @@ def selected_node_ids(services: Any, node_filter: str | None) -> list[str]:
     return sorted(set(selected) & set(state.nodes))
 
 
+def cluster_state_body(state: Any, context: Any, metrics: set[str], names: list[str]) -> dict[str, Any]:
+    """The ``_cluster/state`` body of ``state`` for ``metrics`` (``_all`` for every one) and the
+    index ``names``: also what ``_cluster/reroute`` answers with its resulting state."""
+    status = context.metadata.status()
+    every = "_all" in metrics
+    master = master_node_id(state, status)
+    body: dict[str, Any] = {"cluster_name": state.cluster_name, "cluster_uuid": state.cluster_uuid}
+    if every or "version" in metrics:
+        body["version"] = state.version
+        body["state_uuid"] = f"{state.cluster_uuid}-{state.version}"
+    if every or "master_node" in metrics:
+        body["master_node"] = master
+    if every or "cluster_manager_node" in metrics:
+        body["cluster_manager_node"] = master
+    if every or "blocks" in metrics:
+        body["blocks"] = cluster_state_blocks(state, names)
+    if every or "nodes" in metrics:
+        body["nodes"] = {node_id: {"name": node.name, "ephemeral_id": node_id,
+                                   "transport_address": node.transport_address,
+                                   "attributes": dict(node.attributes), "roles": sorted(node.roles)}
+                         for node_id, node in sorted(state.nodes.items())}
+    if every or "metadata" in metrics:
+        indices_body = {}
+        for name in names:
+            index_metadata = state.indices[name]
+            shards = state.routing_table.get(name, ())
+            indices_body[name] = {
+                "version": index_metadata.settings_version + index_metadata.mapping_version,
+                "mapping_version": index_metadata.mapping_version,
+                "settings_version": index_metadata.settings_version,
+                "aliases_version": index_metadata.aliases_version,
+                "routing_num_shards": index_metadata.routing_num_shards,
+                "state": index_metadata.state,
+                "settings": _nest(index_metadata.settings),
+                "mappings": {"_doc": index_metadata.mappings} if index_metadata.mappings else {},
+                "aliases": sorted(index_metadata.aliases),
+                "primary_terms": {str(shard.shard_number): shard.primary_term for shard in shards},
+                "in_sync_allocations": {str(shard.shard_number): list(shard.in_sync_allocation_ids)
+                                        for shard in shards}}
+        body["metadata"] = {"cluster_uuid": state.cluster_uuid, "cluster_uuid_committed": True,
+                            "templates": legacy_templates_view(state), "indices": indices_body,
+                            "persistent_settings": _nest(visible_settings(state.persistent_settings))}
+    if every or "routing_table" in metrics:
+        body["routing_table"] = {"indices": {name: {"shards": {
+            str(shard.shard_number): [{
+                "state": shard_copy.state, "primary": shard_copy.primary, "node": shard_copy.node_id,
+                "relocating_node": None, "shard": shard.shard_number, "index": name,
+                **({"allocation_id": {"id": shard_copy.allocation_id}} if shard_copy.allocation_id else {}),
+                **({"unassigned_info": {"reason": shard_copy.unassigned_reason,
+                                        **({"failed_attempts": shard_copy.failed_allocations}
+                                           if shard_copy.failed_allocations else {})}}
+                   if shard_copy.state == "UNASSIGNED" and shard_copy.unassigned_reason else {})}
+                for shard_copy in shard.copies]
+            for shard in state.routing_table.get(name, ())}} for name in names}}
+    if every or "routing_nodes" in metrics:
+        body["routing_nodes"] = routing_nodes_view(state, names)
+    return body
+
+
 def register(app: Any, services: Any) -> None:
     context = services.context
 
@@ -334,61 +393,9 @@ def register(app: Any, services: Any) -> None:
 
     async def cluster_state(metric: str | None = None, index: str | None = None) -> Any:
         query = params()
-        state = services.state
-        status = context.metadata.status()
-        metrics = set((metric or "_all").split(","))
-        every = "_all" in metrics
-        names = resolve_indices(state, index, IndicesOptions.from_params(query, STRICT_EXPAND_OPEN_CLOSED))
-        master = master_node_id(state, status)
-        body: dict[str, Any] = {"cluster_name": state.cluster_name, "cluster_uuid": state.cluster_uuid}
-        if every or "version" in metrics:
-            body["version"] = state.version
-            body["state_uuid"] = f"{state.cluster_uuid}-{state.version}"
-        if every or "master_node" in metrics:
-            body["master_node"] = master
-        if every or "cluster_manager_node" in metrics:
-            body["cluster_manager_node"] = master
-        if every or "blocks" in metrics:
-            body["blocks"] = cluster_state_blocks(state, names)
-        if every or "nodes" in metrics:
-            body["nodes"] = {node_id: {"name": node.name, "ephemeral_id": node_id,
-                                       "transport_address": node.transport_address,
-                                       "attributes": dict(node.attributes), "roles": sorted(node.roles)}
-                             for node_id, node in sorted(state.nodes.items())}
-        if every or "metadata" in metrics:
-            indices_body = {}
-            for name in names:
-                index_metadata = state.indices[name]
-                shards = state.routing_table.get(name, ())
-                indices_body[name] = {
-                    "version": index_metadata.settings_version + index_metadata.mapping_version,
-                    "mapping_version": index_metadata.mapping_version,
-                    "settings_version": index_metadata.settings_version,
-                    "aliases_version": index_metadata.aliases_version,
-                    "routing_num_shards": index_metadata.routing_num_shards,
-                    "state": index_metadata.state,
-                    "settings": _nest(index_metadata.settings),
-                    "mappings": {"_doc": index_metadata.mappings} if index_metadata.mappings else {},
-                    "aliases": sorted(index_metadata.aliases),
-                    "primary_terms": {str(shard.shard_number): shard.primary_term for shard in shards},
-                    "in_sync_allocations": {str(shard.shard_number): list(shard.in_sync_allocation_ids)
-                                            for shard in shards}}
-            body["metadata"] = {"cluster_uuid": state.cluster_uuid, "cluster_uuid_committed": True,
-                                "templates": legacy_templates_view(state), "indices": indices_body,
-                                "persistent_settings": _nest(visible_settings(state.persistent_settings))}
-        if every or "routing_table" in metrics:
-            body["routing_table"] = {"indices": {name: {"shards": {
-                str(shard.shard_number): [{
-                    "state": shard_copy.state, "primary": shard_copy.primary, "node": shard_copy.node_id,
-                    "relocating_node": None, "shard": shard.shard_number, "index": name,
-                    **({"allocation_id": {"id": shard_copy.allocation_id}} if shard_copy.allocation_id else {}),
-                    **({"unassigned_info": {"reason": shard_copy.unassigned_reason}}
-                       if shard_copy.state == "UNASSIGNED" and shard_copy.unassigned_reason else {})}
-                    for shard_copy in shard.copies]
-                for shard in state.routing_table.get(name, ())}} for name in names}}
-        if every or "routing_nodes" in metrics:
-            body["routing_nodes"] = routing_nodes_view(state, names)
-        return respond(body)
+        names = resolve_indices(services.state, index,
+                                IndicesOptions.from_params(query, STRICT_EXPAND_OPEN_CLOSED))
+        return respond(cluster_state_body(services.state, context, set((metric or "_all").split(",")), names))
 
     app.add_url_rule("/_cluster/state", "cluster_state", cluster_state, methods=["GET"])
     app.add_url_rule("/_cluster/state/<metric>", "cluster_state_metric", cluster_state, methods=["GET"])

@@ -78,6 +78,7 @@ def test_every_command_type_round_trips_through_json_bytes():
         c.RelocateCopy(index_name="i", shard_number=0, allocation_id="a", target_node_id="n2",
                        target_allocation_id="b"),
         c.CompleteRelocation(index_name="i", shard_number=0, allocation_id="a", promote_allocation_id="b"),
+        c.RetryFailedAllocations(),
         c.PutClusterSettings(persistent={"a": "b"}, transient={"c": None}),
         c.PutUdf(udf=UdfMetadata(name="f", wasm_base64="AA==", sha256="00", inputs=("x",))),
         c.DeleteUdf(name="f"),
