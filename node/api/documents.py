@@ -9,7 +9,7 @@ _source/_source_includes/_source_excludes, realtime, timeout, wait_for_active_sh
 writes wait for the primary only), retry_on_conflict (update), preference (GET/mget: which copy
 reads; see ``read_shard_copy``), stored_fields (``store: true`` fields from the source).
 Writes go through node/coordination/writes.py exactly like bulk items; reads go to the shard's
-primary (realtime). Scripts in _update are refused with a 400: not supported.
+primary (realtime). A scripted _update runs in node/api/scripted_update.py.
 
 This module must never parse a document beyond checking it is one JSON object (writes) and
 reading the values of requested stored fields (GET and _mget with stored_fields).
@@ -27,6 +27,7 @@ from node.api import params, read_body, read_json_body, respond
 from node.api.ingest import (
     dropped_outcome, ingest_may_apply, ingest_write, pipeline_lookup, pipelines_for_update,
 )
+from node.api.scripted_update import scripted_update
 from node.coordination.resolve import (
     index_block_error, resolve_write_target, single_index,
 )
@@ -34,7 +35,7 @@ from node.coordination.source_filter import SourceFilter
 from node.coordination.values import parse_boolean, parse_integer, parse_time_seconds
 from node.coordination.writes import WriteRequest, execute_writes, parse_source_object
 from node.errors import (
-    ActionRequestValidationError, ApiError, IllegalArgumentError, NotSupportedError,
+    ActionRequestValidationError, ApiError, IllegalArgumentError,
     error_envelope, index_not_found_fields,
 )
 from raft.routing import shard_for_document
@@ -209,7 +210,7 @@ def filtered_source(source_bytes: bytes, source_filter: SourceFilter) -> Any:
     return source_filter.apply(orjson.loads(source_bytes))
 
 
-UPDATE_BODY_KEYS = ("doc", "upsert", "doc_as_upsert", "detect_noop", "_source", "scripted_upsert")
+UPDATE_BODY_KEYS = ("doc", "upsert", "doc_as_upsert", "detect_noop", "_source", "scripted_upsert", "script")
 
 
 def did_you_mean(unknown: str, known: Any) -> str:
@@ -377,13 +378,18 @@ def register(app: Any, services: Any) -> None:
         update_body = await read_json_body(required=True)
         if not isinstance(update_body, dict):
             raise ApiError("request body must be an object", opensearch_type="parse_exception", status=400)
-        if "script" in update_body:
-            raise NotSupportedError("scripted updates are not supported: send [doc] (and [upsert] or "
-                                    "[doc_as_upsert]) instead of [script]")
         unknown = sorted(set(update_body) - set(UPDATE_BODY_KEYS))
         if unknown:
             raise ApiError(f"[UpdateRequest] unknown field [{unknown[0]}]{did_you_mean(unknown[0], UPDATE_BODY_KEYS)}",
                            opensearch_type="x_content_parse_exception", status=400)
+        if update_body.get("script") is not None:
+            if write_params(query)["version"] is not None:
+                raise ActionRequestValidationError("can't provide version in update request")
+            source_filter = SourceFilter.from_body(
+                update_body.get("_source"), SourceFilter.from_params(query)
+                if any(k.startswith("_source") for k in query) else SourceFilter(False))
+            body, status = await scripted_update(services, index, document_id, update_body, query, source_filter)
+            return respond(body, status)
         if update_body.get("doc") is None and update_body.get("upsert") is None:
             raise ActionRequestValidationError("script or doc is missing")
         for key in ("doc", "upsert"):
