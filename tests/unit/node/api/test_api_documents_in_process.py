@@ -108,10 +108,12 @@ async def test_update_of_a_missing_document_is_404_unless_upserting(api_node):
     assert status == 201 and body["result"] == "created"
 
 
-async def test_scripted_updates_are_refused_with_a_clear_400(api_node):
+async def test_a_scripted_update_of_a_missing_document_is_document_missing(api_node):
+    # scripted updates run (tests/unit/node/api/test_compat5_scripted_update.py); a missing document
+    # without upsert is OpenSearch's 404
     await create(api_node)
     status, body = await api_node.request("POST", "/docs/_update/1", {"script": {"source": "ctx._source.a++"}})
-    assert status == 400 and "script" in body["error"]["reason"]
+    assert status == 404 and body["error"]["type"] == "document_missing_exception"
 
 
 async def test_source_filtering_on_get(api_node):
