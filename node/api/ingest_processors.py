@@ -3,12 +3,14 @@ processors that need no script.
 
 Owns ``compile_pipeline(pipeline_id, definition, lookup)`` (a pipeline body → a frozen
 ``Pipeline``, refusing what OpenSearch refuses at PUT time: an unknown processor type, a missing
-required property, a script or an ``if`` condition — painless is out of scope) and
+required property, a script that does not compile) and
 ``Pipeline.execute(document)`` on an ``IngestDocument`` (the ``_source`` plus the metadata
 ``_index``, ``_id``, ``_routing`` and ``_ingest.timestamp``). Processors: append, bytes, convert,
 copy, date, dot_expander, drop, fail, foreach, gsub, html_strip, join, json, lowercase, pipeline,
-remove, rename, set, sort, split, trim, uppercase, urldecode; the common options ``tag``,
-``description``, ``ignore_failure`` and ``on_failure`` (per processor and per pipeline, with
+remove, rename, script (udf/painless, on ``ctx`` = the source fields plus the metadata ``_index``,
+``_id``, ``_routing``…), set, sort, split, trim, uppercase, urldecode; the common options ``tag``,
+``description``, ``if`` (a painless condition on a read-only copy of ``ctx``; false skips the
+processor), ``ignore_failure`` and ``on_failure`` (per processor and per pipeline, with
 ``_ingest.on_failure_message`` / ``_processor_type`` / ``_processor_tag``); ``{{field}}`` templates
 in values and field names.
 
@@ -28,7 +30,9 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
+from node.api.scripting import parse_script, script_exception, script_exception_object
 from node.errors import ApiError, IllegalArgumentError
+from udf.painless import PainlessError, compile_script
 
 METADATA_FIELDS = ("_index", "_id", "_routing", "_version", "_version_type", "_if_seq_no", "_if_primary_term")
 MAXIMUM_PIPELINE_DEPTH = 100
@@ -296,12 +300,20 @@ class Processor:
     description: str | None = None
     ignore_failure: bool = False
     on_failure: tuple["Processor", ...] = ()
+    condition: Callable[[IngestDocument], bool] | None = None   # the `if`: False skips the processor
+
+    def _run_if(self, document: IngestDocument) -> bool:
+        """Runs the processor unless its condition is false; answers whether it ran."""
+        if self.condition is not None and not self.condition(document):
+            return False
+        self.run(document)
+        return True
 
     def execute(self, document: IngestDocument) -> None:
         trace = document.trace
         if trace is None:
             try:
-                self.run(document)
+                self._run_if(document)
             except DocumentDropped:
                 raise
             except ApiError as error:
@@ -332,7 +344,7 @@ class Processor:
         if self.processor_type == "pipeline":
             document.trace = inner
         try:
-            self.run(document)
+            ran = self._run_if(document)
         except DocumentDropped:
             trace.append(self._trace_entry("dropped"))
             raise
@@ -353,6 +365,9 @@ class Processor:
             return
         finally:
             document.trace = trace
+        if not ran:
+            trace.append(self._trace_entry("skipped"))
+            return
         if self.processor_type == "pipeline":
             trace.append({**self._trace_entry("success"), "doc": None})
             trace.extend(inner)
@@ -1140,10 +1155,73 @@ def _date_index_name(config: _Config) -> Callable[[IngestDocument], None]:
     return run
 
 
-def _no_script(processor_type: str) -> ApiError:
-    return ApiError(f"[{processor_type}] scripts are not supported: Quidditch runs no painless or other script "
-                    "language in ingest pipelines", opensearch_type="parse_exception", status=400,
-                    processor_type=processor_type)
+INGEST_SCRIPT_VARIABLES = frozenset({"ctx", "params"})
+SCRIPT_PROPERTIES = ("source", "inline", "lang", "params", "id", "options")
+
+
+def _compiled_ingest_script(definition: Any, processor_type: str, tag: str | None, property_name: str | None) -> Any:
+    """(ScriptRequest, CompiledScript) for a script processor or an `if`; at PUT time a script that
+    does not compile is OpenSearch's parse_exception "compile error" caused by the script_exception."""
+    try:
+        script = parse_script(definition, property_name or "script")
+    except ApiError as error:
+        raise _parse_error(error.reason, processor_type, property_name, tag) from None
+    try:
+        return script, compile_script(script.source, INGEST_SCRIPT_VARIABLES)
+    except PainlessError as error:
+        failure = _parse_error(error.summary, processor_type, property_name, tag)
+        failure.extra["caused_by"] = script_exception_object(error, script.source)
+        raise failure from None
+
+
+def script_context(document: IngestDocument) -> dict[str, Any]:
+    """An ingest script's ``ctx``: the source's fields beside the metadata (``ctx._index``…)."""
+    ctx = dict(document.source)
+    ctx.update(document.metadata)
+    return ctx
+
+
+def _apply_script_context(document: IngestDocument, ctx: dict[str, Any]) -> None:
+    for name in METADATA_FIELDS:
+        if name in ctx:
+            value = ctx.pop(name)
+            if value is None:
+                document.metadata.pop(name, None)
+            else:
+                document.metadata[name] = value
+    document.source.clear()
+    document.source.update(ctx)
+
+
+def _script_processor(config: _Config) -> Callable[[IngestDocument], None]:
+    definition = {name: config.remaining.pop(name) for name in SCRIPT_PROPERTIES if name in config.remaining}
+    script, compiled = _compiled_ingest_script(definition, "script", config.tag, None)
+
+    def run(document: IngestDocument) -> None:
+        ctx = script_context(document)
+        try:
+            compiled.execute({"ctx": ctx, "params": script.params})
+        except PainlessError as error:
+            raise script_exception(error, script.source) from None
+        _apply_script_context(document, ctx)
+    return run
+
+
+def _condition(definition: Any, processor_type: str, tag: str | None) -> Callable[[IngestDocument], bool]:
+    script, compiled = _compiled_ingest_script(definition, processor_type, tag, "if")
+
+    def holds(document: IngestDocument) -> bool:
+        # a copy: a condition cannot change the document (OpenSearch gives it an unmodifiable ctx)
+        ctx = _deep_copy(script_context(document))
+        try:
+            result = compiled.execute({"ctx": ctx, "params": script.params})
+        except PainlessError as error:
+            raise script_exception(error, script.source) from None
+        if not isinstance(result, bool):
+            raise IllegalArgumentError(f"condition [{script.source}] of processor [{processor_type}] must return a "
+                                       f"boolean, got [{java_type_name(result)}]")
+        return result
+    return holds
 
 
 _SIMPLE_FACTORIES: dict[str, Callable[[_Config], Callable[[IngestDocument], None]]] = {
@@ -1175,6 +1253,7 @@ _SIMPLE_FACTORIES: dict[str, Callable[[_Config], Callable[[IngestDocument], None
     "remove_by_pattern": _remove_by_pattern,
     "date_index_name": _date_index_name,
     "dissect": _dissect,
+    "script": _script_processor,
 }
 
 
@@ -1189,14 +1268,13 @@ def _compile_processor(entry: Any, lookup: Callable[[str], Any], depth: int) -> 
     if not isinstance(entry, dict) or len(entry) != 1:
         raise _parse_error("processor definitions must be an object with exactly one processor type")
     ((processor_type, raw_config),) = entry.items()
-    if processor_type == "script":
-        raise _no_script("script")
+    if processor_type == "script" and isinstance(raw_config, str):
+        raw_config = {"source": raw_config}
     if raw_config is None or not isinstance(raw_config, dict):
         raise _parse_error(f"[{processor_type}] processor config must be an object", processor_type)
-    if "if" in raw_config:
-        raise ApiError(f"[if] conditions are not supported: Quidditch runs no painless script (processor "
-                       f"[{processor_type}])", opensearch_type="parse_exception", status=400,
-                       processor_type=processor_type)
+    condition = None
+    if raw_config.get("if") is not None:
+        condition = _condition(raw_config["if"], processor_type, raw_config.get("tag"))
     config = _Config(processor_type, raw_config)
     if processor_type == "foreach":
         run = _foreach(config, lookup, depth + 1)
@@ -1211,7 +1289,8 @@ def _compile_processor(entry: Any, lookup: Callable[[str], Any], depth: int) -> 
         raise _parse_error("[on_failure] processors list cannot be empty", processor_type, "on_failure", config.tag)
     on_failure = tuple(_compile_processor(item, lookup, depth) for item in on_failure_entries or ())
     processor = Processor(processor_type, run, tag=config.tag, description=config.optional_string("description"),
-                          ignore_failure=config.optional_boolean("ignore_failure", False), on_failure=on_failure)
+                          ignore_failure=config.optional_boolean("ignore_failure", False), on_failure=on_failure,
+                          condition=condition)
     config.finish()
     return processor
 

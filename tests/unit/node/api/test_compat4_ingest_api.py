@@ -112,6 +112,6 @@ async def test_nodes_info_lists_the_ingest_processors_and_grok_patterns_are_serv
     status, body = await api_node.request("GET", "/_nodes/ingest")
     (node,) = body["nodes"].values()
     types = {processor["type"] for processor in node["ingest"]["processors"]}
-    assert {"set", "grok", "kv", "dissect", "csv"} <= types and "script" not in types
+    assert {"set", "grok", "kv", "dissect", "csv", "script"} <= types
     status, body = await api_node.request("GET", "/_ingest/processor/grok")
     assert status == 200 and body["patterns"]["WORD"] == r"\b\w+\b"
