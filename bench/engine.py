@@ -8,6 +8,12 @@ the same run id, so the table printed at the end holds only ratios measured in t
 
     python bench/engine.py --data DATA_DIR --n 100000 [--peers tantivy,lucene,sqlite | --peers none]
                            [--batch 5000] [--reps 3] [--keep] [--flush-every-operations N]
+                           [--segment-builds forked|in-process] [--inline-maintenance]
+
+Maintenance runs on its own thread, as node/workers' "shard-maintenance" thread does, so the
+segment builds it starts overlap the writes; by default those builds run in a forked child on the
+second core (index/segment/forked_build.py, ADR 0310) and the children's CPU seconds are added to
+the row's index_cpu_s (process_time sees only this process).
 
 Commits: like the peers (one commit at the end; Lucene's and tantivy's writers buffer 256 MB), the
 shard flushes only when OpenSearch would — its log past index.translog.flush_threshold_size — plus
@@ -28,6 +34,7 @@ import shlex
 import shutil
 import sys
 import tempfile
+import threading
 from pathlib import Path
 
 os.environ.setdefault("PYTHONDONTWRITEBYTECODE", "1")
@@ -42,6 +49,7 @@ from index.analysis import AnalysisRegistry  # noqa: E402
 from index.mapping import Mapping  # noqa: E402
 from index.operations import IndexOperation, frozen_dataclass_builder  # noqa: E402
 from index.query import FilterCache, SearchContext, parse_search_request, search_shard  # noqa: E402
+from index.segment import forked_build  # noqa: E402
 from index.shard import Shard, ShardSettings  # noqa: E402
 
 BENCH_MAPPING = {
@@ -61,6 +69,52 @@ BENCH_MAPPING = {
 _build_index_operation = frozen_dataclass_builder(IndexOperation)
 
 
+class _MaintenanceThread:
+    """node/workers' maintenance thread for the bench's one shard: ``scheduled_maintenance`` runs
+    once after every ``wake`` (a batch written), on its own thread, never two at a time; a batch
+    written while one runs wakes it once more when it ends. ``stop`` waits for the last run and
+    re-raises its error, so a failed segment build fails the bench instead of vanishing."""
+
+    def __init__(self, shard: Shard) -> None:
+        self.shard = shard
+        self.condition = threading.Condition()
+        self.pending = False
+        self.stopping = False
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._run, name="bench-shard-maintenance", daemon=True)
+        self.thread.start()
+
+    def wake(self) -> None:
+        with self.condition:
+            if self.error is not None:
+                raise RuntimeError("scheduled maintenance failed") from self.error
+            self.pending = True
+            self.condition.notify()
+
+    def stop(self) -> None:
+        with self.condition:
+            self.stopping = True
+            self.condition.notify()
+        self.thread.join()
+        if self.error is not None:
+            raise RuntimeError("scheduled maintenance failed") from self.error
+
+    def _run(self) -> None:
+        while True:
+            with self.condition:
+                while not self.pending and not self.stopping:
+                    self.condition.wait()
+                if not self.pending:
+                    return
+                self.pending = False
+            try:
+                self.shard.scheduled_maintenance()
+            except BaseException as error:  # noqa: BLE001 — handed to the writing thread by wake/stop
+                with self.condition:
+                    self.error = error
+                return
+
+
 class QuidditchShard:
     """The bench_engines adapter protocol over one in-process index.Shard."""
 
@@ -69,14 +123,17 @@ class QuidditchShard:
     threads = 1
     exact_count = False
 
-    def __init__(self, index_dir: Path, batch_size: int, flush_every_operations: int | None = None) -> None:
+    def __init__(self, index_dir: Path, batch_size: int, flush_every_operations: int | None = None,
+                 background_maintenance: bool = True) -> None:
         self.index_dir = str(index_dir)
+        self.background_maintenance = background_maintenance
         self.batch_size = batch_size
         self.flush_every_operations = flush_every_operations
         self.shard: Shard | None = None
         self.searcher = None
         self.segments = None
         self.doc_count = None
+        self.forked_build_cpu_seconds = 0.0     # CPU of forked segment builds (ADR 0310), not in process_time
 
     def _open_shard(self) -> Shard:
         return Shard.open(
@@ -88,27 +145,40 @@ class QuidditchShard:
         )
 
     def index(self, lines: list[bytes]) -> int:
+        forked_cpu_before = forked_build.statistics().children_cpu_seconds
         shard = self._open_shard()
-        for start in range(0, len(lines), self.batch_size):
-            batch = lines[start:start + self.batch_size]
-            sources = [line.rstrip(b"\n") for line in batch]
-            document_ids = list(map(str, range(start, start + len(batch))))
-            # the columnar write a node's _bulk makes on its worker (ADR 0265,
-            # node/workers/shard_service.py _write_columns): ids and sources as columns, no
-            # operation or result object per document, answered as columns
-            outcome = shard.apply_index_batch_as_primary(document_ids, sources, None, primary_term=1)
-            if outcome is None:   # the shard declined the batch (nothing applied): the general path
-                build = _build_index_operation
-                # IndexOperation(document_id, source, op_type) with every other field at its default
-                shard.apply_as_primary([build(document_id, source, "index", None, None, None, None, "internal")
-                                        for document_id, source in zip(document_ids, sources)], primary_term=1)
-            # what node/'s timer does between writes: with refresh off, this is what writes an
-            # unpublished segment once the buffer passes indexing_buffer_bytes (without it 1M docs
-            # stayed in the buffer: 6.7 GB RSS), flushes when the log is big, and merges
-            shard.scheduled_maintenance()
+        maintenance = _MaintenanceThread(shard) if self.background_maintenance else None
+        try:
+            for start in range(0, len(lines), self.batch_size):
+                batch = lines[start:start + self.batch_size]
+                sources = [line.rstrip(b"\n") for line in batch]
+                document_ids = list(map(str, range(start, start + len(batch))))
+                # the columnar write a node's _bulk makes on its worker (ADR 0265,
+                # node/workers/shard_service.py _write_columns): ids and sources as columns, no
+                # operation or result object per document, answered as columns
+                outcome = shard.apply_index_batch_as_primary(document_ids, sources, None, primary_term=1)
+                if outcome is None:   # the shard declined the batch (nothing applied): the general path
+                    build = _build_index_operation
+                    # IndexOperation(document_id, source, op_type) with every other field at its default
+                    shard.apply_as_primary([build(document_id, source, "index", None, None, None, None, "internal")
+                                            for document_id, source in zip(document_ids, sources)], primary_term=1)
+                # what node/'s timer does between writes: with refresh off, this is what writes an
+                # unpublished segment once the buffer passes indexing_buffer_bytes (without it 1M docs
+                # stayed in the buffer: 6.7 GB RSS), flushes when the log is big, and merges. On
+                # node/'s own thread ("shard-maintenance", node/workers/shard_service.py), so a
+                # segment build runs beside the writes as it does in a node; --inline-maintenance:
+                # on the writing thread, between batches (the session-4 bench)
+                if maintenance is not None:
+                    maintenance.wake()
+                else:
+                    shard.scheduled_maintenance()
+        finally:
+            if maintenance is not None:
+                maintenance.stop()
         shard.refresh()
         shard.flush()
         self.shard = shard
+        self.forked_build_cpu_seconds = forked_build.statistics().children_cpu_seconds - forked_cpu_before
         return shard.statistics().doc_count
 
     def open(self) -> None:
@@ -144,6 +214,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--flush-every-operations", type=int, default=None,
                         help="also flush every N operations, as node/'s shards do (ADR 0290); default: "
                              "only when the log passes flush_threshold_size, as OpenSearch")
+    parser.add_argument("--segment-builds", choices=("forked", "in-process"), default="forked",
+                        help="forked (default): segments of 20,000+ documents are built by a forked child "
+                             "on the second core while writes go on (ADR 0310); in-process: on the "
+                             "maintenance thread itself")
+    parser.add_argument("--inline-maintenance", action="store_true",
+                        help="run the shard's scheduled maintenance on the writing thread between batches "
+                             "(the session-4 bench) instead of on its own thread as node/ does")
     arguments = parser.parse_args(argv)
 
     data = arguments.data.resolve()
@@ -159,11 +236,18 @@ def main(argv: list[str] | None = None) -> int:
         )
     workload = bench_engines.Workload.load(
         str(data / "english.ndjson"), arguments.n, str(data / "queries.json"))
+    forked_build.use_forked_segment_builds(arguments.segment_builds == "forked")
     index_dir = Path(tempfile.mkdtemp(prefix="quidditch-engine-", dir=str(data)))
-    adapter = QuidditchShard(index_dir, arguments.batch, arguments.flush_every_operations)
+    adapter = QuidditchShard(index_dir, arguments.batch, arguments.flush_every_operations,
+                             background_maintenance=not arguments.inline_maintenance)
     try:
         row = bench_engines.measure(adapter, workload, run_id=run_id, reps=arguments.reps, warmup=1,
                                     command=command)
+        # the forked builds' CPU belongs to indexing: measure() sees only this process's
+        if adapter.forked_build_cpu_seconds:
+            row["index_cpu_s"] = round(row["index_cpu_s"] + adapter.forked_build_cpu_seconds, 2)
+        print(f"index CPU-s {row['index_cpu_s']} (of which forked segment builds "
+              f"{adapter.forked_build_cpu_seconds:.2f}), wall {row['index_s']} s", file=sys.stderr)
     finally:
         adapter.close()
         if not arguments.keep:

@@ -116,3 +116,13 @@ def segment_build_allocation() -> Iterator[None]:
 def regime_depth() -> int:
     """How many regimes are open now (for tests and statistics)."""
     return _depth
+
+
+def reset_after_fork() -> None:
+    """In a forked child (index/segment/forked_build.py): a fresh lock and no open regime. Another
+    parent thread may have held the lock at the fork, and the regimes the parent's threads had open
+    do not exist in the child; the process settings they made stay until the child's own regime
+    sets and restores them."""
+    global _lock, _depth
+    _lock = threading.Lock()
+    _depth = 0

@@ -25,6 +25,7 @@ from pyroaring import BitMap
 
 from index.analysis.batch_terms import sorted_string_order
 from index.format import SEGMENT, write_checked_file
+from index.segment import forked_build
 from index.segment.allocation import segment_build_allocation
 from index.segment.inverter import InvertedField, invert_term_ids, invert_tokens
 from index.segment.layout import SectionWriter, compressor
@@ -449,8 +450,16 @@ def _write_source_list(writer: SectionWriter, sources: list[bytes], count: int) 
 
 def write_segment_file(directory: Path, segment_name: str, documents: Sequence[SegmentDocument],
                        mapping: Any, analysis: Any, durable: bool = True) -> int:
-    """Build and write ``<segment_name>.seg`` (fsynced if ``durable``); return its size in bytes."""
-    with segment_build_allocation():     # the file's copies too (ADR 0295)
-        body = build_segment(documents, mapping, analysis)
-        return write_checked_file(Path(directory) / segment_file_name(segment_name), SEGMENT, body,
-                                  "segment.write", durable)
+    """Build and write ``<segment_name>.seg`` (fsynced if ``durable``); return its size in bytes.
+    In a forked child when forked builds are on and the batch is large enough (ADR 0310): the
+    same bytes, built on another core while the caller's thread waits without the GIL."""
+    path = Path(directory) / segment_file_name(segment_name)
+
+    def write() -> int:
+        with segment_build_allocation():     # the file's copies too (ADR 0295)
+            body = build_segment(documents, mapping, analysis)
+            return write_checked_file(path, SEGMENT, body, "segment.write", durable)
+
+    if forked_build.should_fork(len(documents)):
+        return forked_build.run_in_forked_child(path, write)
+    return write()
