@@ -1,6 +1,7 @@
 """The search REST APIs: _search, _count, _msearch, scroll, point in time (OpenSearch's and
 Elasticsearch's routes), _delete_by_query, _update_by_query, _explain, _validate/query,
-_search_shards and _field_caps.
+_search_shards and _field_caps (and, through node/api/reindex.py, _reindex and a scripted
+_update_by_query).
 
 ``register_routes(app, context)`` (called by node/api/__init__.py) adds the routes; each handler
 reads the HTTP request, hands it to node/coordination/search.py's ``SearchCoordinator`` and
@@ -30,6 +31,8 @@ from typing import Any
 import orjson
 
 from node.api import filtered_by_path, params, read_body, read_json_body, respond, services_of, unwrap
+from node.api.reindex import register as register_reindex
+from node.api.reindex import scripted_update_by_query
 from node.coordination.search import SearchCoordinator
 from node.coordination.values import parse_boolean
 from node.errors import (
@@ -300,11 +303,16 @@ def register_routes(app: Any, context: Any) -> None:
     async def update_by_query(index: str) -> Any:
         query = params()
         body = await read_json_body()
-        answer, status = await coordinator.write_by_query("update", index, body, query)
+        if isinstance(body, dict) and body.get("script") is not None:
+            # scripted: node/api/reindex.py reads, runs the painless script and writes back
+            answer, status = await scripted_update_by_query(services, coordinator, index, body, query)
+        else:
+            answer, status = await coordinator.write_by_query("update", index, body, query)
         return respond(answer, status)
 
     route("/<index>/_delete_by_query", "delete_by_query", delete_by_query, ["POST"])
     route("/<index>/_update_by_query", "update_by_query", update_by_query, ["POST"])
+    register_reindex(app, services)     # POST /_reindex reads through this coordinator's scroll
 
     # ---------------------------------------------------------------- explain, validate, shards, field caps
 

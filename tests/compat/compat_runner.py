@@ -226,9 +226,6 @@ SKIPPED_TESTS: dict[str, str] = {
                                         "indices (.security ...); an empty OpenSearch cluster has none",
     "cat/shards.yml::cat.shards": "expects a shard row in an empty cluster: Elasticsearch 8 always holds system "
                                   "indices; an empty OpenSearch cluster lists no shards",
-    "update_by_query/10_basic.yml": "runs a painless script (ctx._source.age++): scripting is not implemented "
-                                    "(_update_by_query without a script is, and is tested in "
-                                    "tests/integration/test_search_api.py)",
 }
 
 # API calls (with the assertions that follow them, up to the next `do`) that are skipped, and why

@@ -1,0 +1,408 @@
+"""``_reindex`` and ``_update_by_query`` with a ``script``: documents read from a scroll over the
+source indices, changed by an optional painless script, written back in batches through the one
+write path (node/coordination/writes.py), so every write replicates like any other.
+
+Owns the routes ``POST /_reindex`` and ``scripted_update_by_query(...)`` (node/api/search.py hands
+an _update_by_query whose body carries a ``script`` here; the script-less one stays in
+node/coordination/search.py). Both answer OpenSearch's BulkByScrollResponse: ``took``,
+``timed_out``, ``total``, ``updated``, ``created``, ``deleted``, ``batches``,
+``version_conflicts``, ``noops``, ``retries``, ``throttled_millis``, ``requests_per_second``,
+``throttled_until_millis``, ``failures`` (409 or the failure's status when aborted).
+
+_reindex body: ``source`` {``index`` (expression or list), ``query``, ``_source``, ``size``
+(batch)}, ``dest`` {``index``, ``op_type`` index|create, ``pipeline``, ``version_type``
+internal|external|external_gte, ``routing`` keep|discard|=value}, ``max_docs`` (or legacy
+``size``), ``conflicts`` abort|proceed, ``script`` (``ctx`` = {_index, _id, _version, _routing,
+_source, op}; ``op`` noop skips the document, delete deletes it from the destination).
+Params ``refresh``, ``max_docs``, ``scroll_size``; ``wait_for_completion=false`` (no tasks API),
+``source.remote``, ``slice``/``slices`` > 1 are 400s.
+
+Must never: write around node/coordination/writes.py or read shards directly (it reads through
+the search coordinator's scroll, which honours alias filters and shard failures).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import orjson
+
+from node.api import params, read_json_body, respond
+from node.api.scripting import compile_request, parse_script, run_script
+from node.coordination.resolve import IndicesOptions, resolve_indices, resolve_write_target
+from node.coordination.values import parse_boolean, parse_integer
+from node.coordination.writes import WriteRequest, execute_writes
+from node.errors import ActionRequestValidationError, ApiError, IllegalArgumentError
+
+REINDEX_SCRIPT_VARIABLES = frozenset({"ctx", "params"})
+DEFAULT_BATCH_SIZE = 1000
+SCROLL_KEEP_ALIVE = "5m"
+SOURCE_KEYS = ("index", "query", "_source", "size", "sort", "remote", "slice")
+DEST_KEYS = ("index", "op_type", "pipeline", "version_type", "routing", "type")
+BODY_KEYS = ("source", "dest", "max_docs", "size", "conflicts", "script")
+
+
+class _ScrollReader:
+    """Pages of hits (with _seq_no, _primary_term, _version, _routing) from the search
+    coordinator's scroll; ``close`` frees the scroll contexts."""
+
+    def __init__(self, coordinator: Any) -> None:
+        self.coordinator = coordinator
+        self.scroll_id: str | None = None
+
+    async def first(self, index_expression: str, body: dict, query_params: dict[str, str]) -> list[dict]:
+        search_params = {key: value for key, value in query_params.items()
+                         if key in ("q", "df", "default_operator", "analyzer", "lenient", "analyze_wildcard",
+                                    "routing", "preference", "expand_wildcards", "ignore_unavailable",
+                                    "allow_no_indices")}
+        search_params["scroll"] = SCROLL_KEEP_ALIVE
+        response = await self.coordinator.search(index_expression, body, search_params)
+        return self._hits(response)
+
+    async def next(self) -> list[dict]:
+        response = await self.coordinator.scroll(self.scroll_id, SCROLL_KEEP_ALIVE, {})
+        return self._hits(response)
+
+    def _hits(self, response: dict) -> list[dict]:
+        self.scroll_id = response.get("_scroll_id", self.scroll_id)
+        shards = response.get("_shards", {})
+        if shards.get("failed"):
+            raise _SearchFailures(shards.get("failures", []))
+        return response["hits"]["hits"]
+
+    async def close(self) -> None:
+        if self.scroll_id is not None:
+            try:
+                await self.coordinator.clear_scroll([self.scroll_id])
+            except Exception:  # noqa: BLE001 — contexts expire on their own; the answer stands
+                pass
+
+
+class _SearchFailures(Exception):
+    def __init__(self, failures: list[dict]) -> None:
+        super().__init__("search failures")
+        self.failures = failures
+
+
+class _Counters:
+    def __init__(self) -> None:
+        self.total = 0
+        self.created = 0
+        self.updated = 0
+        self.deleted = 0
+        self.batches = 0
+        self.version_conflicts = 0
+        self.noops = 0
+        self.failures: list[dict] = []
+
+    def response(self, started: float, with_created: bool, status_when_aborted: bool) -> tuple[dict, int]:
+        body: dict[str, Any] = {"took": int((time.perf_counter() - started) * 1000), "timed_out": False,
+                                "total": self.total, "updated": self.updated}
+        if with_created:
+            body["created"] = self.created
+        body.update({"deleted": self.deleted, "batches": self.batches, "version_conflicts": self.version_conflicts,
+                     "noops": self.noops, "retries": {"bulk": 0, "search": 0}, "throttled_millis": 0,
+                     "requests_per_second": -1.0, "throttled_until_millis": 0, "failures": self.failures})
+        status = 200
+        if status_when_aborted and self.failures:
+            status = max(int(failure.get("status", 500)) for failure in self.failures)
+        return body, status
+
+
+def _failure(item: dict) -> dict:
+    return {"index": item.get("_index"), "id": item.get("_id"), "cause": item.get("error"),
+            "status": int(item.get("status", 500))}
+
+
+def _search_failure(failure: dict) -> dict:
+    return {"index": failure.get("index"), "shard": failure.get("shard"), "node": failure.get("node"),
+            "reason": failure.get("reason"), "status": int(failure.get("status", 500))}
+
+
+def _common_params(query: dict[str, str]) -> None:
+    if not parse_boolean(query.get("wait_for_completion"), "wait_for_completion", True):
+        raise ApiError("wait_for_completion=false needs the tasks API, which is not implemented",
+                       opensearch_type="illegal_argument_exception", status=400)
+    if query.get("slices") not in (None, "", "1", "auto"):
+        raise ApiError("sliced requests (slices > 1) are not supported", opensearch_type="illegal_argument_exception",
+                       status=400)
+
+
+def _record(counters: _Counters, outcome: Any, conflicts: str) -> None:
+    body = outcome.body
+    status = outcome.status
+    result = body.get("result")
+    if status < 300:
+        if result == "created":
+            counters.created += 1
+        elif result == "updated":
+            counters.updated += 1
+        elif result == "deleted":
+            counters.deleted += 1
+        elif result == "noop":
+            counters.noops += 1
+        return
+    if status == 409 or (status == 404 and outcome.action == "delete"):
+        counters.version_conflicts += 1
+        if conflicts == "abort":
+            counters.failures.append(_failure(body))
+        return
+    counters.failures.append(_failure(body))
+
+
+def _max_docs(body: dict, query: dict[str, str]) -> int | None:
+    value = body.get("max_docs", body.get("size"))
+    if value is None:
+        value = query.get("max_docs")
+    if value is None or value == "":
+        return None
+    number = parse_integer(str(value), "max_docs")
+    if number is None or number < 0:
+        raise ActionRequestValidationError(f"maxDocs should be greater than 0 if the request is limited to some "
+                                           f"number of documents or -1 if it isn't but it was [{value}]")
+    return number
+
+
+async def reindex(services: Any, coordinator: Any, body: Any, query: dict[str, str]) -> tuple[dict, int]:
+    from node.api.ingest import ingest_may_apply, ingest_write, pipeline_lookup
+
+    started = time.perf_counter()
+    _common_params(query)
+    if not isinstance(body, dict):
+        raise ActionRequestValidationError("request body is required")
+    unknown = sorted(set(body) - set(BODY_KEYS))
+    if unknown:
+        raise ApiError(f"[reindex] unknown field [{unknown[0]}]", opensearch_type="x_content_parse_exception",
+                       status=400)
+    source = body.get("source")
+    dest = body.get("dest")
+    errors = []
+    if not isinstance(source, dict) or source.get("index") in (None, "", []):
+        errors.append("use _all if you really want to copy from all existing indexes")
+    if not isinstance(dest, dict) or not dest.get("index"):
+        errors.append("index must be specified")
+    if errors:
+        raise ActionRequestValidationError("; ".join(errors))
+    assert isinstance(source, dict) and isinstance(dest, dict)
+    for key in sorted(set(source) - set(SOURCE_KEYS)):
+        raise ApiError(f"[source] unknown field [{key}]", opensearch_type="x_content_parse_exception", status=400)
+    for key in sorted(set(dest) - set(DEST_KEYS)):
+        raise ApiError(f"[dest] unknown field [{key}]", opensearch_type="x_content_parse_exception", status=400)
+    if source.get("remote") is not None:
+        raise ApiError("reindex from a remote cluster is not supported", opensearch_type="illegal_argument_exception",
+                       status=400)
+    if source.get("slice") is not None:
+        raise ApiError("sliced reindex is not supported", opensearch_type="illegal_argument_exception", status=400)
+    conflicts = body.get("conflicts") or query.get("conflicts") or "abort"
+    if conflicts not in ("abort", "proceed"):
+        raise IllegalArgumentError(f"conflicts may only be \"proceed\" or \"abort\" but was [{conflicts}]")
+    op_type = dest.get("op_type") or "index"
+    if op_type not in ("index", "create"):
+        raise IllegalArgumentError(f"opType must be 'create' or 'index', found: [{op_type}]")
+    version_type = dest.get("version_type") or "internal"
+    if version_type not in ("internal", "external", "external_gte"):
+        raise IllegalArgumentError(f"No version type match [{version_type}]")
+    if op_type == "create" and version_type != "internal":
+        raise ActionRequestValidationError("create operations only support internal versioning. use index instead")
+    routing_rule = dest.get("routing") or "keep"
+    if routing_rule not in ("keep", "discard") and not str(routing_rule).startswith("="):
+        raise IllegalArgumentError(f"[routing] must be [keep], [discard] or [=<something>] but was [{routing_rule}]")
+    pipeline = dest.get("pipeline")
+    max_docs = _max_docs(body, query)
+    script = parse_script(body["script"]) if body.get("script") is not None else None
+    compiled = compile_request(script, REINDEX_SCRIPT_VARIABLES) if script is not None else None
+    batch_size = int(source.get("size") or query.get("scroll_size") or DEFAULT_BATCH_SIZE)
+    if max_docs is not None:
+        batch_size = max(1, min(batch_size, max_docs))
+    source_expression = ",".join(source["index"]) if isinstance(source["index"], list) else str(source["index"])
+    dest_name = str(dest["index"])
+
+    state = services.state
+    source_names = resolve_indices(state, source_expression, IndicesOptions.from_params(query))
+    dest_target = resolve_write_target(state, dest_name)
+    if dest_target is not None and dest_target.index_name in source_names:
+        raise ActionRequestValidationError(f"reindex cannot write into an index its reading from "
+                                           f"[{dest_target.index_name}]")
+
+    search_body: dict[str, Any] = {"query": source.get("query") or {"match_all": {}}, "size": batch_size,
+                                   "sort": ["_doc"], "version": True, "seq_no_primary_term": True}
+    if source.get("_source") is not None:
+        search_body["_source"] = source["_source"]
+    counters = _Counters()
+    reader = _ScrollReader(coordinator)
+    lookup = pipeline_lookup(lambda: services.state)
+    try:
+        hits = await reader.first(source_expression, search_body, query)
+        while hits:
+            if max_docs is not None:
+                hits = hits[:max(0, max_docs - counters.total)]
+            if not hits:
+                break
+            counters.batches += 1
+            requests: list[WriteRequest] = []
+            for hit in hits:
+                counters.total += 1
+                document = hit.get("_source")
+                if not isinstance(document, dict):
+                    document = {}
+                ctx = {"_index": hit["_index"], "_id": hit["_id"], "_version": hit.get("_version"),
+                       "_routing": hit.get("_routing"), "_source": document, "op": "index"}
+                if compiled is not None:
+                    # a failing script fails the whole request (400 script_exception), as OpenSearch's
+                    run_script(compiled, {"ctx": ctx, "params": script.params})
+                    operation = ctx.get("op")
+                    if operation in ("noop", "none"):
+                        counters.noops += 1
+                        continue
+                target_index = dest_name if compiled is None or ctx.get("_index") == hit["_index"] \
+                    else str(ctx.get("_index"))
+                document_id = str(ctx["_id"]) if ctx.get("_id") is not None else hit["_id"]
+                if routing_rule == "keep":
+                    routing = ctx.get("_routing")
+                elif routing_rule == "discard":
+                    routing = None
+                else:
+                    routing = str(routing_rule)[1:]
+                if compiled is not None and ctx.get("op") == "delete":
+                    requests.append(WriteRequest("delete", target_index, document_id, b"", routing=routing))
+                    continue
+                write_params: dict[str, Any] = {}
+                if version_type != "internal":
+                    version = ctx.get("_version") if compiled is not None else hit.get("_version")
+                    write_params = {"version": version, "version_type": version_type}
+                new_source = ctx.get("_source") if compiled is not None else document
+                item = WriteRequest(op_type, target_index, document_id, orjson.dumps(new_source), routing=routing,
+                                    params=write_params)
+                if ingest_may_apply(services.state, pipeline):
+                    try:
+                        ingested = ingest_write(services.state, item, pipeline, lookup)
+                    except ApiError as error:
+                        item.error = error
+                        ingested = item
+                    if ingested is None:
+                        counters.noops += 1
+                        continue
+                    item = ingested
+                requests.append(item)
+            if requests:
+                with services.admission.write(sum(len(request.source) for request in requests)):
+                    outcomes = await execute_writes(services, requests, refresh="false")
+                for outcome in outcomes:
+                    _record(counters, outcome, conflicts)
+            if counters.failures or (max_docs is not None and counters.total >= max_docs):
+                break
+            hits = await reader.next()
+    except _SearchFailures as failed:
+        counters.failures.extend(_search_failure(failure) for failure in failed.failures)
+    finally:
+        await reader.close()
+    if parse_boolean(query.get("refresh"), "refresh", False):
+        await _refresh(services, coordinator, dest_name)
+    return counters.response(started, with_created=True, status_when_aborted=True)
+
+
+async def scripted_update_by_query(services: Any, coordinator: Any, index_expression: str, body: dict,
+                                   query: dict[str, str]) -> tuple[dict, int]:
+    """_update_by_query with a script: each matching document runs the script (``ctx`` as in
+    _reindex; ``op`` noop skips, delete deletes) and is written back guarded by the
+    ``_seq_no``/``_primary_term`` it was read with (a concurrent change is a version conflict)."""
+    started = time.perf_counter()
+    _common_params(query)
+    body = dict(body)
+    script = parse_script(body.pop("script"))
+    compiled = compile_request(script, REINDEX_SCRIPT_VARIABLES)
+    conflicts = body.pop("conflicts", None) or query.get("conflicts") or "abort"
+    if conflicts not in ("abort", "proceed"):
+        raise IllegalArgumentError(f"conflicts may only be \"proceed\" or \"abort\" but was [{conflicts}]")
+    max_docs = _max_docs({"max_docs": body.pop("max_docs", None)}, query)
+    if query.get("size") not in (None, "") and max_docs is None:
+        max_docs = parse_integer(query["size"], "size")
+    if "slice" in body:
+        raise ApiError("sliced by-query requests are not supported", opensearch_type="illegal_argument_exception",
+                       status=400)
+    unknown = sorted(set(body) - {"query"})
+    if unknown:
+        raise ApiError(f"Unknown key for a VALUE in [{unknown[0]}].", opensearch_type="parsing_exception", status=400)
+    batch_size = int(query.get("scroll_size") or DEFAULT_BATCH_SIZE)
+    if max_docs is not None:
+        batch_size = max(1, min(batch_size, max_docs))
+    pipeline = query.get("pipeline")
+    search_body = {"query": body.get("query") or {"match_all": {}}, "size": batch_size, "sort": ["_doc"],
+                   "version": True, "seq_no_primary_term": True}
+    counters = _Counters()
+    reader = _ScrollReader(coordinator)
+    from node.api.ingest import ingest_may_apply, ingest_write, pipeline_lookup
+    lookup = pipeline_lookup(lambda: services.state)
+    try:
+        hits = await reader.first(index_expression, search_body, query)
+        while hits:
+            if max_docs is not None:
+                hits = hits[:max(0, max_docs - counters.total)]
+            if not hits:
+                break
+            counters.batches += 1
+            requests: list[WriteRequest] = []
+            for hit in hits:
+                counters.total += 1
+                document = hit.get("_source") if isinstance(hit.get("_source"), dict) else {}
+                ctx = {"_index": hit["_index"], "_id": hit["_id"], "_version": hit.get("_version"),
+                       "_routing": hit.get("_routing"), "_source": document, "op": "index"}
+                run_script(compiled, {"ctx": ctx, "params": script.params})
+                operation = ctx.get("op")
+                guard = {"if_seq_no": hit.get("_seq_no"), "if_primary_term": hit.get("_primary_term")}
+                if operation in ("noop", "none"):
+                    counters.noops += 1
+                    continue
+                if operation == "delete":
+                    requests.append(WriteRequest("delete", hit["_index"], hit["_id"], b"", routing=hit.get("_routing"),
+                                                 params=guard))
+                    continue
+                if operation != "index":
+                    raise IllegalArgumentError(f"Operation type [{operation}] not allowed, only [noop, index, "
+                                               f"delete] are allowed")
+                item = WriteRequest("index", hit["_index"], hit["_id"], orjson.dumps(ctx.get("_source") or {}),
+                                    routing=hit.get("_routing"), params=guard)
+                if ingest_may_apply(services.state, pipeline):
+                    ingested = ingest_write(services.state, item, pipeline, lookup)
+                    if ingested is None:
+                        counters.noops += 1
+                        continue
+                    item = ingested
+                requests.append(item)
+            if requests:
+                with services.admission.write(sum(len(request.source) for request in requests)):
+                    outcomes = await execute_writes(services, requests, refresh="false")
+                for outcome in outcomes:
+                    _record(counters, outcome, conflicts)
+            if counters.failures or (max_docs is not None and counters.total >= max_docs):
+                break
+            hits = await reader.next()
+    except _SearchFailures as failed:
+        counters.failures.extend(_search_failure(failure) for failure in failed.failures)
+    finally:
+        await reader.close()
+    if parse_boolean(query.get("refresh"), "refresh", False):
+        await _refresh(services, coordinator, index_expression)
+    return counters.response(started, with_created=False, status_when_aborted=True)
+
+
+async def _refresh(services: Any, coordinator: Any, index_expression: str) -> None:
+    state = services.state
+    try:
+        names = resolve_indices(state, index_expression, IndicesOptions.from_params({}))
+    except ApiError:
+        return
+    targets, _ = coordinator.shard_targets(names)
+    await coordinator.refresh_targets(targets)
+
+
+def register(app: Any, services: Any) -> None:
+    from node.api.search import coordinator_of
+
+    @app.route("/_reindex", methods=["POST"])
+    async def reindex_route() -> Any:
+        query = params()
+        body = await read_json_body(required=True)
+        answer, status = await reindex(services, coordinator_of(app), body, query)
+        return respond(answer, status)
