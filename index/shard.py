@@ -78,6 +78,11 @@ REPLAY_REFRESH_DOCUMENTS = 50_000
 # timer's soft limit stays the normal case (batched, off the request), this is the backstop when no
 # timer runs or writes outpace it (OpenSearch throttles indexing past 1.5x its buffer instead)
 INDEXING_BUFFER_HARD_LIMIT_FACTOR = 4
+# an "operations" flush due less than this before the next scheduled refresh waits for it, and the
+# two build one segment (ADR 0315): with refresh on, a flush between refreshes cut every refresh's
+# segment in two. The wait never lets the uncommitted operations pass this many times the bound.
+FLUSH_WAITS_FOR_REFRESH_SECONDS = 1.0
+FLUSH_OPERATIONS_OVERSHOOT_FACTOR = 3
 
 
 _LOOK_IT_UP = object()
@@ -287,6 +292,16 @@ class _MergePlan:
     items: list                      # (segment, doc, stays deleted) the merged segment keeps
     deleted_at_start: dict           # id(segment) -> FrozenBitMap of its deletes when planned
     name: str
+
+
+@dataclass(frozen=True, slots=True)
+class _SwapPoint:
+    """The shard at the instant a flush took its buffer (ADR 0315): what its commit holds."""
+
+    local_checkpoint: int
+    max_seq_no: int
+    mapping_version: Any
+    deleted_by_segment: dict[str, BitMap]     # segment name -> its non-live docs then (the built one's too)
 
 
 @dataclass(slots=True)
@@ -1391,38 +1406,59 @@ class Shard:
         unless the buffer still holds that much once the locks are held (a concurrent writer may
         have written it out meanwhile)."""
         with self._refresh_lock:
-            started = time.perf_counter()
-            with self._lock:
-                self._check_open()
-                building = self._buffer
-                if building.size_bytes < minimum_bytes:
-                    return
-                if not building.documents:
-                    if publish:
-                        self._finish_refresh(started)
-                    return
-                self._buffer = _Buffer()
-                name, mapping = self._new_segment_name(), self.mapping
-                # what the new searcher shows: the deletes as of now, so an update made while the
-                # segment builds never shows its delete without its new copy
-                visible_views = [segment.current_view() for segment in self._segments]
-                visible_building_deletes = BitMap(building.deleted)
-            try:
-                # not fsynced here: a refresh is about visibility; flush fsyncs before a commit names it
-                with _cyclic_gc_paused():
-                    write_segment_file(self.path, name, building.documents, mapping, self.analysis, durable=False)
-                core = SegmentCore(self.path, name)
-            except BaseException:
-                with self._lock:
-                    self._put_back(building)
-                raise
-            with self._lock:
-                if self._closed:
-                    return
-                self._install_buffer_segment(building, core)
+            self._write_buffer_holding_refresh_lock(publish, minimum_bytes, capture_swap_point=False)
+
+    def _write_buffer_holding_refresh_lock(self, publish: bool, minimum_bytes: int = 0,
+                                           capture_swap_point: bool = False) -> _SwapPoint | None:
+        """``_write_buffer`` for a caller that holds ``_refresh_lock``. ``capture_swap_point``: also
+        return what a commit made at the instant the buffer was taken would hold (``_SwapPoint``) —
+        the maintenance flush commits exactly that (ADR 0315); None when nothing was captured or
+        the shard closed meanwhile."""
+        started = time.perf_counter()
+        with self._lock:
+            self._check_open()
+            building = self._buffer
+            if building.size_bytes < minimum_bytes:
+                return None
+            if not building.documents:
+                swap_point = self._swap_point_locked(None, None) if capture_swap_point else None
                 if publish:
-                    new_view = SegmentView(core, live_docs_of(core, visible_building_deletes))
-                    self._finish_refresh(started, (*visible_views, new_view))
+                    self._finish_refresh(started)
+                return swap_point
+            self._buffer = _Buffer()
+            name, mapping = self._new_segment_name(), self.mapping
+            # what the new searcher shows: the deletes as of now, so an update made while the
+            # segment builds never shows its delete without its new copy
+            visible_views = [segment.current_view() for segment in self._segments]
+            visible_building_deletes = BitMap(building.deleted)
+            swap_point = (self._swap_point_locked(name, visible_building_deletes) if capture_swap_point
+                          else None)
+        try:
+            # not fsynced here: a refresh is about visibility; flush fsyncs before a commit names it
+            with _cyclic_gc_paused():
+                write_segment_file(self.path, name, building.documents, mapping, self.analysis, durable=False)
+            core = SegmentCore(self.path, name)
+        except BaseException:
+            with self._lock:
+                self._put_back(building)
+            raise
+        with self._lock:
+            if self._closed:
+                return None
+            self._install_buffer_segment(building, core)
+            if publish:
+                new_view = SegmentView(core, live_docs_of(core, visible_building_deletes))
+                self._finish_refresh(started, (*visible_views, new_view))
+        return swap_point
+
+    def _swap_point_locked(self, new_segment_name: str | None, new_segment_deleted: BitMap | None) -> _SwapPoint:
+        """Under the writer lock, as the buffer is taken: every operation processed so far is in a
+        segment or in the buffer being built, and nothing else is."""
+        deleted_by_segment = {segment.core.name: BitMap(segment.deleted) for segment in self._segments}
+        if new_segment_name is not None:
+            deleted_by_segment[new_segment_name] = new_segment_deleted
+        return _SwapPoint(self._tracker.checkpoint, self._tracker.max_seq_no, self.mapping_version,
+                          deleted_by_segment)
 
     def _put_back(self, building: _Buffer) -> None:
         """A failed refresh: its documents go back in front of those written since, nothing lost."""
@@ -1496,34 +1532,74 @@ class Shard:
             self._check_open()
             self._flush_locked(publish=publish)
 
+    def _flush_at_swap_point(self, publish: bool) -> None:
+        """The maintenance flush (ADR 0315): build the buffer's segment outside the writer lock and
+        commit the shard as it was when that buffer was taken — local checkpoint, max seq_no and
+        live docs of that instant — so what arrived during the build stays in the next buffer
+        (and in the log, above the committed checkpoint) instead of becoming a second segment built
+        under the writer lock. ``_refresh_lock`` is held throughout: no refresh, merge swap or
+        rollback can change the segments between the instant and the commit."""
+        with self._refresh_lock:
+            swap_point = self._write_buffer_holding_refresh_lock(publish, capture_swap_point=True)
+            if swap_point is None:
+                return
+            for segment in list(self._segments):
+                if not segment.synced:
+                    fsync_file(segment.core.path)
+                    segment.synced = True
+            with self._lock:
+                self._check_open()
+                if set(swap_point.deleted_by_segment) != {segment.core.name for segment in self._segments}:
+                    # cannot happen while _refresh_lock is held; if it ever does, commit everything
+                    self._flush_locked(publish=publish)
+                    return
+                self._commit_locked(swap_point)
+
     def _flush_locked(self, publish: bool = True) -> None:
-        started = time.perf_counter()
         self._refresh_locked(publish=publish)
+        self._commit_locked(None)
+
+    def _commit_locked(self, swap_point: _SwapPoint | None) -> None:
+        """Write the commit point: of the current state (``swap_point`` None: every operation is in
+        a segment, the caller refreshed under the writer lock) or of ``swap_point``'s instant."""
+        started = time.perf_counter()
         committed_segments = []
         new_live_files: list[str] = []
-        new_generations: dict[str, int] = {}
+        new_generations: dict[str, tuple[int, BitMap]] = {}
         for segment in self._segments:
+            deleted = segment.deleted if swap_point is None else swap_point.deleted_by_segment[segment.core.name]
             generation = segment.committed_live_docs_generation
-            if segment.deleted != segment.committed_deleted:
+            if deleted != segment.committed_deleted:
                 generation += 1
-                new_live_files.append(write_live_docs_file(self.path, segment.core.name, generation, segment.deleted))
-                new_generations[segment.core.name] = generation
+                new_live_files.append(write_live_docs_file(self.path, segment.core.name, generation, deleted))
+                new_generations[segment.core.name] = (generation, BitMap(deleted))
             committed_segments.append(CommittedSegment(segment.core.name, segment.core.max_doc, generation,
-                                                       len(segment.deleted)))
+                                                       len(deleted)))
         for segment in self._segments:
             if not segment.synced:
                 fsync_file(segment.core.path)
                 segment.synced = True
         fsync_directory(self.path)   # new segment and live-docs files must be durable before the commit names them
+        # the roll fsyncs the log: every operation whose effect the commit holds is durable first
         translog_generation = self._translog.roll_generation()
+        if swap_point is None:
+            local_checkpoint, max_seq_no = self._tracker.checkpoint, self._tracker.max_seq_no
+            mapping_version = self.mapping_version
+        else:
+            local_checkpoint, max_seq_no = swap_point.local_checkpoint, swap_point.max_seq_no
+            mapping_version = swap_point.mapping_version
+            # the log's uncommitted size (the "size" reason) counts from the new generation, as after
+            # any flush: the few operations that came after the instant are left out of it (the
+            # "operations" reason counts them); counting the sealed generation whole instead would
+            # flush on every tick once one generation alone passed the threshold
         commit = CommitPoint(
             generation=self._commit.generation + 1,
             segments=tuple(committed_segments),
-            local_checkpoint=self._tracker.checkpoint,
-            max_seq_no=self._tracker.max_seq_no,
+            local_checkpoint=local_checkpoint,
+            max_seq_no=max_seq_no,
             translog_uuid=self._translog.uuid,
             translog_generation=translog_generation,
-            mapping_version=self.mapping_version,
+            mapping_version=mapping_version,
             next_segment_number=self._next_segment_number,
             global_checkpoint=self.global_checkpoint,
             user_data={"max_primary_term": self._max_primary_term},
@@ -1537,8 +1613,7 @@ class Shard:
         self._commit = commit
         for segment in self._segments:
             if segment.core.name in new_generations:
-                segment.committed_live_docs_generation = new_generations[segment.core.name]
-                segment.committed_deleted = BitMap(segment.deleted)
+                segment.committed_live_docs_generation, segment.committed_deleted = new_generations[segment.core.name]
         self._remove_unreferenced_files()
         self._trim_translog()
         self._counters["flush_total"] += 1
@@ -1883,12 +1958,15 @@ class Shard:
             refresh_due = (interval is not None and bool(self._buffer.documents)
                            and self._clock() - self._last_refresh_time >= interval)
             flush_reason = self._flush_reason()
+            if flush_reason == "operations" and not refresh_due and self._refresh_comes_soon():
+                flush_reason = None   # the coming refresh flushes: one segment instead of two (ADR 0315)
             buffer_full = self._buffer.size_bytes >= self.settings.indexing_buffer_bytes
-        if refresh_due:
-            self.refresh()
         if flush_reason is not None:
-            self._flush(publish=False)
-        elif buffer_full and not refresh_due:
+            # one build for both when a refresh is due too: the flush publishes what it commits
+            self._flush_at_swap_point(publish=refresh_due)
+        elif refresh_due:
+            self.refresh()
+        elif buffer_full:
             self._write_buffer(publish=False)
         if self._translog.durability == "async":
             self._wait_for_durability(None)
@@ -1923,6 +2001,19 @@ class Shard:
                 now - self._last_activity_time >= settings.flush_after_inactive_seconds:
             return "inactive"
         return None
+
+    def _refresh_comes_soon(self) -> bool:
+        """Under the writer lock: may an "operations" flush wait for the next scheduled refresh
+        (ADR 0315)? Yes when one is due within FLUSH_WAITS_FOR_REFRESH_SECONDS, the buffer holds
+        documents (it is what both would build) and the replay bound has not been overshot by more
+        than FLUSH_OPERATIONS_OVERSHOOT_FACTOR."""
+        interval = self.settings.refresh_interval_seconds
+        threshold = self.settings.flush_threshold_operations
+        if interval is None or threshold is None or not self._buffer.documents:
+            return False
+        if self._tracker.checkpoint - self._commit.local_checkpoint >= FLUSH_OPERATIONS_OVERSHOOT_FACTOR * threshold:
+            return False
+        return interval - (self._clock() - self._last_refresh_time) <= FLUSH_WAITS_FOR_REFRESH_SECONDS
 
     def _persist_global_checkpoint(self) -> None:
         """Rewrite the commit point with a newer global checkpoint — same segments, same local
