@@ -26,10 +26,8 @@ from __future__ import annotations
 import time
 from typing import Any
 
-import orjson
-
 from node.api import params, read_json_body, respond
-from node.api.scripting import compile_request, parse_script, run_script
+from node.api.scripting import compile_request, parse_script, run_script, script_source_bytes
 from node.coordination.resolve import IndicesOptions, resolve_indices, resolve_write_target
 from node.coordination.values import parse_boolean, parse_integer
 from node.coordination.writes import WriteRequest, execute_writes
@@ -272,7 +270,8 @@ async def reindex(services: Any, coordinator: Any, body: Any, query: dict[str, s
                     version = ctx.get("_version") if compiled is not None else hit.get("_version")
                     write_params = {"version": version, "version_type": version_type}
                 new_source = ctx.get("_source") if compiled is not None else document
-                item = WriteRequest(op_type, target_index, document_id, orjson.dumps(new_source), routing=routing,
+                item = WriteRequest(op_type, target_index, document_id, script_source_bytes(new_source),
+                                    routing=routing,
                                     params=write_params)
                 if ingest_may_apply(services.state, pipeline):
                     try:
@@ -361,7 +360,7 @@ async def scripted_update_by_query(services: Any, coordinator: Any, index_expres
                 if operation != "index":
                     raise IllegalArgumentError(f"Operation type [{operation}] not allowed, only [noop, index, "
                                                f"delete] are allowed")
-                item = WriteRequest("index", hit["_index"], hit["_id"], orjson.dumps(ctx.get("_source") or {}),
+                item = WriteRequest("index", hit["_index"], hit["_id"], script_source_bytes(ctx.get("_source") or {}),
                                     routing=hit.get("_routing"), params=guard)
                 if ingest_may_apply(services.state, pipeline):
                     ingested = ingest_write(services.state, item, pipeline, lookup)

@@ -21,7 +21,9 @@ from typing import Any
 
 import orjson
 
-from node.api.scripting import compile_request, failed_to_execute, parse_script, run_script
+from node.api.scripting import (
+    compile_request, failed_to_execute, parse_script, run_script, script_source_bytes,
+)
 from node.coordination.resolve import resolve_write_target
 from node.coordination.source_filter import SourceFilter
 from node.coordination.values import parse_integer
@@ -100,7 +102,7 @@ async def scripted_update(services: Any, index: str, document_id: str, update_bo
                                     params={**write, **guard})
             elif operation == "index":
                 new_source = _require_object(ctx.get("_source"))
-                item = WriteRequest("index", index_name, document_id, orjson.dumps(new_source), routing=routing,
+                item = WriteRequest("index", index_name, document_id, script_source_bytes(new_source), routing=routing,
                                     params={**write, **guard})
             else:    # none, noop, or an op OpenSearch ignores ("doing nothing")
                 body = _noop_body(index_name, document_id, answer)
@@ -126,7 +128,7 @@ async def scripted_update(services: Any, index: str, document_id: str, update_bo
                 if ctx.get("op") not in ("create", "index"):
                     return _noop_body(index_name, document_id, {}), 200
                 new_source = _require_object(ctx.get("_source"))
-            item = WriteRequest("create", index_name, document_id, orjson.dumps(new_source), routing=routing,
+            item = WriteRequest("create", index_name, document_id, script_source_bytes(new_source), routing=routing,
                                 params={key: value for key, value in write.items()
                                         if key not in ("if_seq_no", "if_primary_term")})
             if ingest_may_apply(services.state, None):

@@ -16,7 +16,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from node.errors import ApiError
+import orjson
+
+from node.errors import ApiError, IllegalArgumentError
 from udf.painless import PainlessError, compile_script, script_exception_fields
 from udf.painless import CompiledScript
 
@@ -100,3 +102,14 @@ def failed_to_execute(error: ApiError) -> ApiError:
         return error
     return ApiError("failed to execute script", opensearch_type="illegal_argument_exception", status=400,
                     caused_by={"type": "script_exception", "reason": error.reason, **error.extra})
+
+
+def script_source_bytes(source: Any) -> bytes:
+    """The JSON of a ``ctx._source`` a script produced; a value that contains itself (``ctx._source.ctx
+    = ctx``) is OpenSearch's 400 "Iterable object is self-referencing itself"."""
+    try:
+        return orjson.dumps(source)
+    except orjson.JSONEncodeError as error:
+        if "recursion" in str(error).lower():
+            raise IllegalArgumentError("Iterable object is self-referencing itself") from None
+        raise IllegalArgumentError(f"a script produced a _source that is not JSON: {error}") from None

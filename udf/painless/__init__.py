@@ -27,7 +27,7 @@ from typing import Any, Callable
 from udf.painless.errors import PainlessError, ScriptCompileError, ScriptRuntimeError, script_exception_fields
 from udf.painless.interpreter import DEFAULT_STATEMENT_BUDGET, Frame, compile_tree
 from udf.painless.parser import MAXIMUM_NESTING_DEPTH, parse
-from udf.painless.values import DocFields, DocValues
+from udf.painless.values import DocFields, DocValues, ReadOnlyMap
 
 DEFAULT_MAX_SCRIPT_SIZE_BYTES = 65535
 SCRIPT_CACHE_SIZE = 100
@@ -48,11 +48,14 @@ class CompiledScript:
     def execute(self, variables: dict[str, Any], statement_budget: int = DEFAULT_STATEMENT_BUDGET) -> Any:
         """Runs the script with ``variables`` (every name in ``variable_names`` must be given;
         values may be mutated in place, as ``ctx._source`` is) and answers its ``return`` value
-        (None without one). Raises ScriptRuntimeError."""
+        (None without one). A ``params`` dict is handed over read-only. Raises ScriptRuntimeError."""
         missing = self.variable_names - variables.keys()
         if missing:
             raise ValueError(f"painless variables {sorted(missing)} were declared at compile time but not given")
-        return self.run(Frame(dict(variables), [statement_budget]))
+        variables = dict(variables)
+        if type(variables.get("params")) is dict:
+            variables["params"] = ReadOnlyMap(variables["params"])   # scripts read params, never change them
+        return self.run(Frame(variables, [statement_budget]))
 
 
 def compile_script(source: str, variable_names: frozenset[str] | set[str] | tuple[str, ...],

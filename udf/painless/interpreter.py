@@ -553,6 +553,8 @@ class _Compiler:
 
     def expression_Assign(self, node: ast.Assign) -> Expression:
         value = self.expression(node.value)
+        # a failing store is reported where Painless reports it: at the target's dot or bracket
+        location = node.target.offset if isinstance(node.target, (ast.Field, ast.Index)) else node.offset
         if node.operator == "=":
             if isinstance(node.target, ast.Field):
                 container = self.expression(node.target.target)
@@ -567,14 +569,14 @@ class _Compiler:
                     else:
                         write_field(holder, name, result)
                     return result
-                return _at(node.offset, assign_field)
+                return _at(location, assign_field)
             _, write = self._place(node.target)
 
             def assign(frame: Frame) -> Any:
                 result = value(frame)
                 write(frame, result)
                 return result
-            return _at(node.offset, assign)
+            return _at(location, assign)
         read, write = self._place(node.target)
         function = runtime.BINARY_FUNCTIONS[node.operator[:-1]]
 
@@ -583,7 +585,7 @@ class _Compiler:
             result = function(current, value(frame))
             write(frame, result)
             return result
-        return _at(node.offset, compound)
+        return _at(location, compound)
 
     def expression_Increment(self, node: ast.Increment) -> Expression:
         read, write = self._place(node.target)

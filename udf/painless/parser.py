@@ -346,10 +346,11 @@ class _Parser:
                         name_token.kind == "number" and isinstance(name_token.value, int)):
                     raise self.error(f"expected a field or method name after [{token.text}]")
                 self.advance()
+                # located at the dot, where Painless reports a failing access
                 if self.at("("):
-                    node = ast.Call(name_token.offset, node, name_token.text, self.arguments(), token.text == "?.")
+                    node = ast.Call(token.offset, node, name_token.text, self.arguments(), token.text == "?.")
                 else:
-                    node = ast.Field(name_token.offset, node, name_token.text, token.text == "?.")
+                    node = ast.Field(token.offset, node, name_token.text, token.text == "?.")
             elif token.text == "[":
                 self.advance()
                 key = self.expression()

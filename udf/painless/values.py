@@ -13,6 +13,7 @@ Java exception's OpenSearch name.
 
 from __future__ import annotations
 
+import hashlib
 import math
 import re
 from typing import Any, Callable
@@ -351,6 +352,21 @@ class DocFields:
         return DocValues(field_name, values)
 
 
+class ReadOnlyMap(dict):
+    """``params``: a map scripts read but cannot change (OpenSearch hands scripts an unmodifiable
+    map; a write is an unsupported_operation_exception). Only the top level is read-only, as Java's."""
+
+    __slots__ = ()
+
+
+_JAVA_NAMES[ReadOnlyMap] = "java.util.Collections$UnmodifiableMap"
+
+
+def _unsupported(*arguments: Any) -> Any:
+    raise ScriptRuntimeError("params are read-only: a script cannot change them",
+                             cause_type="unsupported_operation_exception")
+
+
 class StaticClass:
     __slots__ = ("name", "fields", "methods")
 
@@ -617,6 +633,8 @@ STRING_METHODS: dict[str, Callable[..., Any]] = {
     "concat": lambda text, other: text + to_java_string(other),
     "toString": lambda text: text,
     "hashCode": lambda text: _java_string_hash(text),
+    "sha1": lambda text: hashlib.sha1(text.encode("utf-8")).hexdigest(),
+    "sha256": lambda text: hashlib.sha256(text.encode("utf-8")).hexdigest(),
 }
 
 
@@ -756,10 +774,17 @@ ALL_METHOD_NAMES = frozenset(MAP_METHODS) | frozenset(LIST_METHODS) | frozenset(
 NEW_OBJECT_TYPES = {"ArrayList": list, "HashMap": dict, "LinkedHashMap": dict, "HashSet": list, "TreeMap": dict}
 
 
+READ_ONLY_MAP_METHODS: dict[str, Callable[..., Any]] = {
+    **MAP_METHODS, **{name: _unsupported for name in ("put", "putAll", "putIfAbsent", "remove", "clear")},
+}
+
+
 def receiver_methods(target: Any) -> dict[str, Callable[..., Any]] | None:
     kind = type(target)
     if kind is dict:
         return MAP_METHODS
+    if kind is ReadOnlyMap:
+        return READ_ONLY_MAP_METHODS
     if kind is list:
         return LIST_METHODS
     if kind is str:
@@ -798,7 +823,7 @@ def call_method(target: Any, method: str, arguments: list[Any]) -> Any:
 
 def read_field(target: Any, name: str) -> Any:
     kind = type(target)
-    if kind is dict:
+    if kind is dict or kind is ReadOnlyMap:
         return target.get(name)
     if target is None:
         raise null_pointer(f"cannot access field [{name}] of a null value")
@@ -835,6 +860,8 @@ def write_field(target: Any, name: str, value: Any) -> None:
     if kind is dict:
         target[name] = value
         return
+    if kind is ReadOnlyMap:
+        _unsupported()
     if target is None:
         raise null_pointer(f"cannot assign field [{name}] of a null value")
     if kind is list and name.isdigit():
@@ -846,7 +873,7 @@ def write_field(target: Any, name: str, value: Any) -> None:
 
 def read_index(target: Any, key: Any) -> Any:
     kind = type(target)
-    if kind is dict:
+    if kind is dict or kind is ReadOnlyMap:
         return target.get(key)
     if kind is list:
         return list_get(target, key)
@@ -865,6 +892,8 @@ def write_index(target: Any, key: Any, value: Any) -> None:
     if kind is dict:
         target[key] = value
         return
+    if kind is ReadOnlyMap:
+        _unsupported()
     if kind is list:
         list_set(target, key, value)
         return
@@ -878,7 +907,7 @@ def iterate(value: Any) -> list[Any]:
     kind = type(value)
     if kind is list:
         return list(value)          # a copy: Java would throw ConcurrentModificationException instead
-    if kind is dict:
+    if kind is dict or kind is ReadOnlyMap:
         return list(value.keys())
     if kind is DocValues:
         return list(value.values)

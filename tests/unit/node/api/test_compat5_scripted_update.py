@@ -121,3 +121,30 @@ async def test_a_script_and_a_doc_together_are_refused(api_node):
     status, body = await api_node.request("POST", "/u/_update/1", {"script": "ctx._source.count++",
                                                                    "doc": {"count": 3}})
     assert status == 400 and "can't provide both script and doc" in body["error"]["reason"]
+
+
+async def test_a_source_that_contains_itself_is_opensearchs_self_reference_error(api_node):
+    # OpenSearch's lang-painless 15_update.yml "Update Script with script error"
+    await _index_with(api_node, {"count": 1})
+    status, body = await api_node.request("POST", "/u/_update/1", {"script": {"source": "ctx._source.ctx = ctx"}})
+    assert status == 400 and body["error"]["type"] == "illegal_argument_exception"
+    assert body["error"]["root_cause"][0]["type"] == "illegal_argument_exception"
+    assert body["error"]["reason"] == "Iterable object is self-referencing itself"
+
+
+async def test_changing_params_is_an_unsupported_operation_at_the_dot(api_node):
+    await _index_with(api_node, {"count": 1})
+    status, body = await api_node.request("POST", "/u/_update/1", {"script": {"source": "params.that = 3",
+                                                                              "params": {"this": 2}}})
+    assert status == 400 and "unsupported_operation_exception" in str(body)
+    assert body["error"]["caused_by"]["position"] == {"offset": 6, "start": 0, "end": 15}
+
+
+async def test_a_null_safe_call_on_a_missing_field_stores_null(api_node):
+    await _index_with(api_node, {"foo": "yyy"})
+    status, _ = await api_node.request("POST", "/u/_update/1", {"script": {
+        "source": "ctx._source.missing_length = ctx._source.missing?.length(); "
+                  "ctx._source.foo_length = ctx._source.foo?.length()"}})
+    assert status == 200
+    _, document = await api_node.request("GET", "/u/_doc/1")
+    assert document["_source"] == {"foo": "yyy", "missing_length": None, "foo_length": 3}

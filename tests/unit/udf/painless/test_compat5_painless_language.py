@@ -58,7 +58,7 @@ def test_a_null_dereference_is_a_null_pointer_exception_at_its_offset():
     with pytest.raises(ScriptRuntimeError) as caught:
         run("def x = params.missing; x.length()")
     assert caught.value.cause_type == "null_pointer_exception"
-    assert caught.value.offset == len("def x = params.missing; x.")
+    assert caught.value.offset == len("def x = params.missing; x")    # at the dot, as Painless
 
 
 def test_control_flow_loops_and_early_return():
@@ -214,3 +214,17 @@ def test_a_lambda_reads_the_variables_around_it_and_sorts_with_a_comparator():
     run("def offset = 10; ctx._source.values.sort((a, b) -> b - a); "
         "ctx._source.shifted = []; ctx._source.values.forEach(v -> ctx._source.shifted.add(v + offset))", ctx)
     assert ctx["_source"] == {"values": [3, 2, 1], "shifted": [13, 12, 11]}
+
+
+def test_params_are_read_only_at_the_top_level():
+    with pytest.raises(ScriptRuntimeError) as caught:
+        run("params.that = 3", params={"this": 2})
+    assert caught.value.cause_type == "unsupported_operation_exception" and caught.value.offset == len("params")
+    with pytest.raises(ScriptRuntimeError):
+        run("params.put('a', 1)")
+    assert run("params.list.add(1); params.list", params={"list": []}) == [1]
+
+
+def test_string_digests():
+    assert run("'bar'.sha1()") == "62cdb7020ff920e5aa642c3d4066950dd1f01f4d"
+    assert run("'bar'.sha256()") == "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9"
