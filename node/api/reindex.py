@@ -23,13 +23,14 @@ the search coordinator's scroll, which honours alias filters and shard failures)
 
 from __future__ import annotations
 
+import re
 import time
 from typing import Any
 
 from node.api import params, read_json_body, respond
 from node.api.scripting import compile_request, parse_script, run_script, script_source_bytes
 from node.coordination.resolve import IndicesOptions, resolve_indices, resolve_write_target
-from node.coordination.values import parse_boolean, parse_integer
+from node.coordination.values import parse_boolean
 from node.coordination.writes import WriteRequest, execute_writes
 from node.errors import ActionRequestValidationError, ApiError, IllegalArgumentError
 
@@ -37,6 +38,7 @@ REINDEX_SCRIPT_VARIABLES = frozenset({"ctx", "params"})
 DEFAULT_BATCH_SIZE = 1000
 SCROLL_KEEP_ALIVE = "5m"
 SOURCE_KEYS = ("index", "query", "_source", "size", "sort", "remote", "slice")
+REMOTE_KEYS = ("host", "username", "password", "headers", "socket_timeout", "connect_timeout")
 DEST_KEYS = ("index", "op_type", "pipeline", "version_type", "routing", "type")
 BODY_KEYS = ("source", "dest", "max_docs", "size", "conflicts", "script")
 
@@ -93,6 +95,7 @@ class _Counters:
         self.version_conflicts = 0
         self.noops = 0
         self.failures: list[dict] = []
+        self.written_indices: set[str] = set()
 
     def response(self, started: float, with_created: bool, status_when_aborted: bool) -> tuple[dict, int]:
         body: dict[str, Any] = {"took": int((time.perf_counter() - started) * 1000), "timed_out": False,
@@ -123,12 +126,13 @@ def _common_params(query: dict[str, str]) -> None:
         raise ApiError("wait_for_completion=false needs the tasks API, which is not implemented",
                        opensearch_type="illegal_argument_exception", status=400)
     if query.get("slices") not in (None, "", "1", "auto"):
-        raise ApiError("sliced requests (slices > 1) are not supported", opensearch_type="illegal_argument_exception",
-                       status=400)
+        raise IllegalArgumentError("sliced requests (slices > 1) are not supported")
 
 
 def _record(counters: _Counters, outcome: Any, conflicts: str) -> None:
     body = outcome.body
+    if body.get("_index"):
+        counters.written_indices.add(str(body["_index"]))
     status = outcome.status
     result = body.get("result")
     if status < 300:
@@ -141,6 +145,9 @@ def _record(counters: _Counters, outcome: Any, conflicts: str) -> None:
         elif result == "noop":
             counters.noops += 1
         return
+    if status == 404 and outcome.action == "delete" and "error" not in body:
+        counters.deleted += 1     # a delete that found nothing is no failure; OpenSearch counts it deleted
+        return
     if status == 409 or (status == 404 and outcome.action == "delete"):
         counters.version_conflicts += 1
         if conflicts == "abort":
@@ -149,52 +156,132 @@ def _record(counters: _Counters, outcome: Any, conflicts: str) -> None:
     counters.failures.append(_failure(body))
 
 
-def _max_docs(body: dict, query: dict[str, str]) -> int | None:
-    value = body.get("max_docs", body.get("size"))
-    if value is None:
-        value = query.get("max_docs")
-    if value is None or value == "":
+def _integer_value(value: Any, name: str) -> int:
+    if isinstance(value, bool):
+        raise ApiError(f"For input string: \"{str(value).lower()}\"", opensearch_type="number_format_exception",
+                       status=400)
+    if isinstance(value, int):
+        return value
+    text = str(value).strip()
+    if not re.fullmatch(r"[+-]?\d+", text):
+        raise ApiError(f"For input string: \"{value}\"", opensearch_type="number_format_exception", status=400)
+    return int(text)
+
+
+def _max_docs(body_size: Any, body_max_docs: Any, query: dict[str, str]) -> int | None:
+    """max_docs from the body's legacy ``size``, its ``max_docs`` and the URL's, as OpenSearch
+    reconciles them (two different values are refused; negative ones too)."""
+    values: list[int] = []
+    for value in (body_size, body_max_docs, query.get("max_docs")):
+        if value is None or value == "":
+            continue
+        number = _integer_value(value, "max_docs")
+        if number < 0 and number != -1:
+            raise IllegalArgumentError(f"[max_docs] parameter cannot be negative, found [{number}]")
+        if values and values[0] != number:
+            raise IllegalArgumentError(f"[max_docs] set to two different values [{values[0]}] and [{number}]")
+        values.append(number)
+    if not values or values[0] == -1:
         return None
-    number = parse_integer(str(value), "max_docs")
-    if number is None or number < 0:
-        raise ActionRequestValidationError(f"maxDocs should be greater than 0 if the request is limited to some "
-                                           f"number of documents or -1 if it isn't but it was [{value}]")
-    return number
+    return values[0]
+
+
+def _check_throttling_and_slices(query: dict[str, str], max_docs: int | None) -> None:
+    if "requests_per_second" in query:
+        value = query["requests_per_second"]
+        try:
+            rate = float(value)
+        except ValueError:
+            rate = 0.0
+        if value in ("", "unlimited") or (rate <= 0 and rate != -1):
+            raise IllegalArgumentError("[requests_per_second] must be a float greater than 0. Use -1 to disable "
+                                       "throttling.")
+    slices = query.get("slices")
+    if slices is not None and slices != "auto":
+        if not re.fullmatch(r"\d+", slices) or int(slices) <= 0:
+            raise IllegalArgumentError("[slices] must be a positive integer or the string \"auto\"")
+        if max_docs is not None and max_docs < int(slices):
+            raise ActionRequestValidationError("[max_docs] should be >= [slices]")
+
+
+def _check_remote(remote: Any) -> None:
+    """A remote source is refused as OpenSearch refuses one outside ``reindex.remote.allowlist``
+    (empty here: Quidditch does not reindex from other clusters), after the same checks of the block."""
+    if not isinstance(remote, dict):
+        raise ApiError("[remote] must be an object", opensearch_type="parsing_exception", status=400)
+    host = str(remote.get("host", ""))
+    match = re.fullmatch(r"(?P<scheme>[^:]+)://(?P<host>[^:/]+):(?P<port>\d+)(?P<path>/.*)?", host)
+    if match is None:
+        raise IllegalArgumentError(f"[host] must be of the form [scheme]://[host]:[port](/[pathPrefix])? but was "
+                                   f"[{host}]")
+    unsupported = [key for key in remote if key not in REMOTE_KEYS]
+    if unsupported:
+        raise IllegalArgumentError(f"Unsupported fields in [remote]. [{','.join(unsupported)}]")
+    for name in ("socket_timeout", "connect_timeout"):
+        value = remote.get(name)
+        if value is not None and not re.fullmatch(r"-?\d+(\.\d+)?(nanos|micros|ms|s|m|h|d)?", str(value)):
+            raise ApiError(f"For input string: \"{value}\"", opensearch_type="number_format_exception", status=400)
+    raise IllegalArgumentError(f"[{match['host']}:{match['port']}] not allowlisted in reindex.remote.allowlist")
+
+
+def _search_body_of(source: dict, batch_size: int) -> dict[str, Any]:
+    """The scroll's search body from ``source`` (a search request in OpenSearch: ``query``,
+    ``_source``, ``size``…); what a reindex cannot honour is refused with OpenSearch's words."""
+    for key, value in source.items():
+        if key in SOURCE_KEYS:
+            continue
+        if key == "from":
+            raise ActionRequestValidationError("from is not supported in this context")
+        if key == "stored_fields":
+            raise ActionRequestValidationError("stored_fields is not supported in this context")
+        token = "START_OBJECT" if isinstance(value, dict) else "START_ARRAY" if isinstance(value, list) else "VALUE"
+        raise ApiError(f"Unknown key for a {token} in [{key}].", opensearch_type="parsing_exception", status=400)
+    if source.get("_source") is False:
+        raise ActionRequestValidationError("_source:false is not supported in this context")
+    body: dict[str, Any] = {"query": source.get("query") or {"match_all": {}}, "size": batch_size,
+                            "sort": ["_doc"], "version": True, "seq_no_primary_term": True}
+    if source.get("_source") not in (None, True):
+        body["_source"] = source["_source"]
+    return body
 
 
 async def reindex(services: Any, coordinator: Any, body: Any, query: dict[str, str]) -> tuple[dict, int]:
     from node.api.ingest import ingest_may_apply, ingest_write, pipeline_lookup
 
     started = time.perf_counter()
-    _common_params(query)
     if not isinstance(body, dict):
         raise ActionRequestValidationError("request body is required")
     unknown = sorted(set(body) - set(BODY_KEYS))
     if unknown:
         raise ApiError(f"[reindex] unknown field [{unknown[0]}]", opensearch_type="x_content_parse_exception",
                        status=400)
-    source = body.get("source")
-    dest = body.get("dest")
-    errors = []
-    if not isinstance(source, dict) or source.get("index") in (None, "", []):
-        errors.append("use _all if you really want to copy from all existing indexes")
-    if not isinstance(dest, dict) or not dest.get("index"):
-        errors.append("index must be specified")
-    if errors:
-        raise ActionRequestValidationError("; ".join(errors))
-    assert isinstance(source, dict) and isinstance(dest, dict)
-    for key in sorted(set(source) - set(SOURCE_KEYS)):
-        raise ApiError(f"[source] unknown field [{key}]", opensearch_type="x_content_parse_exception", status=400)
-    for key in sorted(set(dest) - set(DEST_KEYS)):
-        raise ApiError(f"[dest] unknown field [{key}]", opensearch_type="x_content_parse_exception", status=400)
-    if source.get("remote") is not None:
-        raise ApiError("reindex from a remote cluster is not supported", opensearch_type="illegal_argument_exception",
-                       status=400)
-    if source.get("slice") is not None:
-        raise ApiError("sliced reindex is not supported", opensearch_type="illegal_argument_exception", status=400)
+    source = body.get("source") if isinstance(body.get("source"), dict) else {}
+    dest = body.get("dest") if isinstance(body.get("dest"), dict) else {}
+    for key in dest:
+        if key not in DEST_KEYS:
+            raise ApiError(f"[dest] unknown field [{key}]", opensearch_type="x_content_parse_exception", status=400)
     conflicts = body.get("conflicts") or query.get("conflicts") or "abort"
     if conflicts not in ("abort", "proceed"):
         raise IllegalArgumentError(f"conflicts may only be \"proceed\" or \"abort\" but was [{conflicts}]")
+    batch_size = _integer_value(source["size"], "size") if source.get("size") is not None else \
+        int(query.get("scroll_size") or DEFAULT_BATCH_SIZE)
+    max_docs = _max_docs(body.get("size"), body.get("max_docs"), query)
+    _check_throttling_and_slices(query, max_docs)
+    _common_params(query)
+    if source.get("remote") is not None:
+        _check_remote(source["remote"])
+    if source.get("slice") is not None:
+        raise IllegalArgumentError("sliced reindex is not supported")
+    if max_docs is not None:
+        batch_size = max(1, min(batch_size, max_docs))
+    search_body = _search_body_of(source, batch_size)
+    problems = []
+    if source.get("index") in (None, "", []):
+        problems.append("use _all if you really want to copy from all existing indexes")
+    if not dest.get("index"):
+        problems.append("index must be specified")
+    if problems:
+        raise ActionRequestValidationError(*problems)
     op_type = dest.get("op_type") or "index"
     if op_type not in ("index", "create"):
         raise IllegalArgumentError(f"opType must be 'create' or 'index', found: [{op_type}]")
@@ -207,12 +294,8 @@ async def reindex(services: Any, coordinator: Any, body: Any, query: dict[str, s
     if routing_rule not in ("keep", "discard") and not str(routing_rule).startswith("="):
         raise IllegalArgumentError(f"[routing] must be [keep], [discard] or [=<something>] but was [{routing_rule}]")
     pipeline = dest.get("pipeline")
-    max_docs = _max_docs(body, query)
     script = parse_script(body["script"]) if body.get("script") is not None else None
     compiled = compile_request(script, REINDEX_SCRIPT_VARIABLES) if script is not None else None
-    batch_size = int(source.get("size") or query.get("scroll_size") or DEFAULT_BATCH_SIZE)
-    if max_docs is not None:
-        batch_size = max(1, min(batch_size, max_docs))
     source_expression = ",".join(source["index"]) if isinstance(source["index"], list) else str(source["index"])
     dest_name = str(dest["index"])
 
@@ -223,10 +306,6 @@ async def reindex(services: Any, coordinator: Any, body: Any, query: dict[str, s
         raise ActionRequestValidationError(f"reindex cannot write into an index its reading from "
                                            f"[{dest_target.index_name}]")
 
-    search_body: dict[str, Any] = {"query": source.get("query") or {"match_all": {}}, "size": batch_size,
-                                   "sort": ["_doc"], "version": True, "seq_no_primary_term": True}
-    if source.get("_source") is not None:
-        search_body["_source"] = source["_source"]
     counters = _Counters()
     reader = _ScrollReader(coordinator)
     lookup = pipeline_lookup(lambda: services.state)
@@ -243,7 +322,7 @@ async def reindex(services: Any, coordinator: Any, body: Any, query: dict[str, s
                 counters.total += 1
                 document = hit.get("_source")
                 if not isinstance(document, dict):
-                    document = {}
+                    raise IllegalArgumentError(f"[{hit['_index']}][{hit['_id']}] didn't store _source")
                 ctx = {"_index": hit["_index"], "_id": hit["_id"], "_version": hit.get("_version"),
                        "_routing": hit.get("_routing"), "_source": document, "op": "index"}
                 if compiled is not None:
@@ -253,26 +332,27 @@ async def reindex(services: Any, coordinator: Any, body: Any, query: dict[str, s
                     if operation in ("noop", "none"):
                         counters.noops += 1
                         continue
-                target_index = dest_name if compiled is None or ctx.get("_index") == hit["_index"] \
-                    else str(ctx.get("_index"))
-                document_id = str(ctx["_id"]) if ctx.get("_id") is not None else hit["_id"]
+                    if operation not in ("index", "delete"):
+                        raise IllegalArgumentError(f"Operation type [{operation}] not allowed, only [noop, index, "
+                                                   f"delete] are allowed")
+                target_index = dest_name if ctx.get("_index") == hit["_index"] else str(ctx.get("_index"))
+                # a script may set ctx._id to null: the destination then picks an id
+                document_id = None if ctx.get("_id") is None else str(ctx["_id"])
                 if routing_rule == "keep":
                     routing = ctx.get("_routing")
                 elif routing_rule == "discard":
                     routing = None
                 else:
                     routing = str(routing_rule)[1:]
-                if compiled is not None and ctx.get("op") == "delete":
+                if ctx.get("op") == "delete":
                     requests.append(WriteRequest("delete", target_index, document_id, b"", routing=routing))
                     continue
                 write_params: dict[str, Any] = {}
-                if version_type != "internal":
-                    version = ctx.get("_version") if compiled is not None else hit.get("_version")
-                    write_params = {"version": version, "version_type": version_type}
-                new_source = ctx.get("_source") if compiled is not None else document
-                item = WriteRequest(op_type, target_index, document_id, script_source_bytes(new_source),
-                                    routing=routing,
-                                    params=write_params)
+                if version_type != "internal" and ctx.get("_version") is not None:
+                    # external versions carry the source's; a script's null version forces a plain write
+                    write_params = {"version": ctx["_version"], "version_type": version_type}
+                item = WriteRequest(op_type, target_index, document_id, script_source_bytes(ctx.get("_source")),
+                                    routing=None if routing is None else str(routing), params=write_params)
                 if ingest_may_apply(services.state, pipeline):
                     try:
                         ingested = ingest_write(services.state, item, pipeline, lookup)
@@ -297,7 +377,7 @@ async def reindex(services: Any, coordinator: Any, body: Any, query: dict[str, s
     finally:
         await reader.close()
     if parse_boolean(query.get("refresh"), "refresh", False):
-        await _refresh(services, coordinator, dest_name)
+        await _refresh(services, coordinator, ",".join(sorted({dest_name, *counters.written_indices})))
     return counters.response(started, with_created=True, status_when_aborted=True)
 
 
@@ -314,9 +394,8 @@ async def scripted_update_by_query(services: Any, coordinator: Any, index_expres
     conflicts = body.pop("conflicts", None) or query.get("conflicts") or "abort"
     if conflicts not in ("abort", "proceed"):
         raise IllegalArgumentError(f"conflicts may only be \"proceed\" or \"abort\" but was [{conflicts}]")
-    max_docs = _max_docs({"max_docs": body.pop("max_docs", None)}, query)
-    if query.get("size") not in (None, "") and max_docs is None:
-        max_docs = parse_integer(query["size"], "size")
+    max_docs = _max_docs(query.get("size"), body.pop("max_docs", None), query)
+    _check_throttling_and_slices(query, max_docs)
     if "slice" in body:
         raise ApiError("sliced by-query requests are not supported", opensearch_type="illegal_argument_exception",
                        status=400)
@@ -389,7 +468,7 @@ async def scripted_update_by_query(services: Any, coordinator: Any, index_expres
 async def _refresh(services: Any, coordinator: Any, index_expression: str) -> None:
     state = services.state
     try:
-        names = resolve_indices(state, index_expression, IndicesOptions.from_params({}))
+        names = resolve_indices(state, index_expression, IndicesOptions.from_params({"ignore_unavailable": "true"}))
     except ApiError:
         return
     targets, _ = coordinator.shard_targets(names)

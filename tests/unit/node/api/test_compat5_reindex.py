@@ -136,3 +136,98 @@ async def test_update_by_query_the_yaml_suites_ctx_source_increment(api_node):
     status, body = await api_node.request("POST", "/update_by_query/_update_by_query", {
         "query": {"term": {"name": "user"}}, "script": {"source": "ctx._source.age++", "lang": "painless"}})
     assert status == 200 and body["updated"] == 1
+
+
+async def test_reindex_validation_speaks_opensearchs_words(api_node):
+    # OpenSearch's modules/reindex 20_validation.yml
+    cases = [
+        ({"junk": {"more_junk": None}}, {}, "unknown field [junk]"),
+        ({"source": {"junk": {}}}, {}, "Unknown key for a START_OBJECT in [junk]."),
+        ({"dest": {"junk": {}}}, {}, "unknown field [junk]"),
+        ({"dest": {}}, {}, "index must be specified"),
+        ({"source": {"size": "cat"}, "dest": {"index": "dest"}}, {}, 'For input string: "cat"'),
+        ({"source": {"from": 1}, "dest": {"index": "dest"}}, {}, "from is not supported in this context"),
+        ({"dest": {"version": 10}}, {}, "[dest] unknown field [version]"),
+        ({"conflicts": "cat"}, {}, 'conflicts may only be "proceed" or "abort" but was [cat]'),
+        ({"source": {"index": "src"}, "dest": {"index": "dest"}, "size": -4}, {},
+         "[max_docs] parameter cannot be negative, found [-4]"),
+        ({"source": {"index": "src"}, "dest": {"index": "dest"}}, {"max_docs": "-4"},
+         "[max_docs] parameter cannot be negative, found [-4]"),
+        ({"source": {"index": "src"}, "dest": {"index": "dest"}}, {"max_docs": "1", "slices": "2"},
+         "[max_docs] should be >= [slices]"),
+        ({"source": {"index": "src"}, "dest": {"index": "dest"}, "size": 4, "max_docs": 5}, {},
+         "[max_docs] set to two different values [4] and [5]"),
+        ({"source": {"index": "src"}, "dest": {"index": "dest"}}, {"requests_per_second": "0"},
+         "[requests_per_second] must be a float greater than 0. Use -1 to disable throttling."),
+        ({"source": {"index": "src", "stored_fields": ["_id"]}, "dest": {"index": "dest"}}, {},
+         "stored_fields is not supported in this context"),
+        ({"source": {"index": "src", "remote": {"host": "http://badremote:9200"}}, "dest": {"index": "dest"}}, {},
+         "[badremote:9200] not allowlisted in reindex.remote.allowlist"),
+        ({"source": {"index": "src", "remote": {"host": "badremote", "weird": "stuff"}}, "dest": {"index": "dest"}},
+         {}, "[host] must be of the form [scheme]://[host]:[port](/[pathPrefix])? but was [badremote]"),
+        ({"source": {"index": "src", "remote": {"host": "http://okremote:9200", "weird": "stuff", "badkey": "is bad"}},
+          "dest": {"index": "dest"}}, {}, "Unsupported fields in [remote]. [weird,badkey]"),
+        ({"source": {"index": "src"}, "dest": {"index": "dest"}}, {"slices": "junk"},
+         '[slices] must be a positive integer or the string "auto"'),
+        ({"source": {"index": "src", "_source": False}, "dest": {"index": "dest"}}, {},
+         "_source:false is not supported in this context"),
+    ]
+    await _source_index(api_node, count=1)
+    for body, parameters, reason in cases:
+        path = "/_reindex" + ("?" + "&".join(f"{key}={value}" for key, value in parameters.items())
+                              if parameters else "")
+        status, answer = await api_node.request("POST", path, body)
+        assert status == 400 and reason in answer["error"]["reason"], (body, parameters, answer)
+
+
+async def test_reindex_scripts_change_routing_ids_indices_and_delete(api_node):
+    # OpenSearch's modules/reindex 85_scripting.yml
+    await _source_index(api_node, count=3)
+    status, body = await api_node.request("POST", "/_reindex?refresh=true", {
+        "source": {"index": "src"}, "dest": {"index": "dst"},
+        "script": {"source": "ctx._routing = ctx._source.kind; if (ctx._id == '0') { ctx._index = 'other' } "
+                             "if (ctx._id == '2') { ctx._id = null }"}})
+    assert status == 200 and body["created"] == 3
+    status, document = await api_node.request("GET", "/dst/_doc/1?routing=odd")
+    assert status == 200 and document["_routing"] == "odd"
+    status, _ = await api_node.request("GET", "/other/_doc/0?routing=even")
+    assert status == 200
+    documents = await _dest_sources(api_node)
+    assert set(documents) - {"1"} and "2" not in documents    # the null id became a generated one
+    status, body = await api_node.request("POST", "/_reindex?refresh=true", {
+        "source": {"index": "src"}, "dest": {"index": "dst"},
+        "script": {"source": "ctx._id = 'x' + ctx._id; if (ctx._source.n == 1) { ctx.op = 'delete' }"}})
+    assert status == 200 and body["deleted"] == 1 and body["created"] == 2 and body["failures"] == []
+    documents = await _dest_sources(api_node)
+    assert {"x0", "x2"} <= set(documents) and "x1" not in documents
+
+
+async def test_a_reindex_whose_script_noops_everything_creates_no_index(api_node):
+    await _source_index(api_node, count=2)
+    status, body = await api_node.request("POST", "/_reindex", {
+        "source": {"index": "src"}, "dest": {"index": "never"}, "script": "ctx.op = 'noop'"})
+    assert status == 200 and body["noops"] == 2 and body["updated"] == 0
+    status, _ = await api_node.request("HEAD", "/never")
+    assert status == 404
+
+
+async def test_external_versions_are_copied_and_a_null_version_forces_the_write(api_node):
+    await api_node.request("PUT", "/src/_doc/1?version=1&version_type=external&refresh=true", {"user": "foobar"})
+    await api_node.request("PUT", "/dst/_doc/1?version=1&version_type=external", {"user": "foobar"})
+    status, body = await api_node.request("POST", "/_reindex?refresh=true", {
+        "source": {"index": "src"}, "dest": {"index": "dst", "version_type": "external"}, "conflicts": "proceed"})
+    assert status == 200 and body["version_conflicts"] == 1
+    status, body = await api_node.request("POST", "/_reindex?refresh=true", {
+        "source": {"index": "src"}, "dest": {"index": "dst", "version_type": "external"},
+        "script": "ctx._source.user = 'other' + ctx._source.user; ctx._version = null"})
+    assert status == 200 and body["updated"] == 1
+    _, document = await api_node.request("GET", "/dst/_doc/1")
+    assert document["_source"] == {"user": "otherfoobar"}
+
+
+async def test_a_source_without_stored_source_is_refused(api_node):
+    await api_node.request("PUT", "/nosrc", {"mappings": {"_source": {"enabled": False}}})
+    await api_node.request("PUT", "/nosrc/_doc/1?refresh=true", {"age": 23})
+    status, body = await api_node.request("POST", "/_reindex", {"source": {"index": "nosrc"},
+                                                                "dest": {"index": "dst"}})
+    assert status == 400 and "[nosrc][1] didn't store _source" in body["error"]["reason"]
