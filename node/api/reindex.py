@@ -111,6 +111,28 @@ class _Counters:
         return body, status
 
 
+CONTEXT_KEYS = frozenset({"_index", "_type", "_id", "_version", "_routing", "_source", "op", "_now"})
+UNCHANGEABLE_BY_UPDATE_BY_QUERY = ("_index", "_id", "_version", "_routing")
+
+
+def _checked_context(ctx: dict, hit: dict, may_change_metadata: bool) -> str:
+    """The script's ``ctx.op`` after OpenSearch's checks of what a by-scroll script may do: no new
+    keys in ctx, an op among noop/index/delete, and (for _update_by_query) unchanged metadata."""
+    invalid = sorted(set(ctx) - CONTEXT_KEYS)
+    if invalid:
+        raise IllegalArgumentError(f"Invalid fields added to context [{','.join(invalid)}]")
+    if not may_change_metadata:
+        for name in UNCHANGEABLE_BY_UPDATE_BY_QUERY:
+            if ctx.get(name) != hit.get(name):
+                raise IllegalArgumentError(f"Modifying [{name}] not allowed")
+    operation = ctx.get("op")
+    if operation == "none":
+        operation = "noop"
+    if operation not in ("noop", "index", "delete"):
+        raise IllegalArgumentError(f"Operation type [{operation}] not allowed, only [noop, index, delete] are allowed")
+    return str(operation)
+
+
 def _failure(item: dict) -> dict:
     return {"index": item.get("_index"), "id": item.get("_id"), "cause": item.get("error"),
             "status": int(item.get("status", 500))}
@@ -328,13 +350,9 @@ async def reindex(services: Any, coordinator: Any, body: Any, query: dict[str, s
                 if compiled is not None:
                     # a failing script fails the whole request (400 script_exception), as OpenSearch's
                     run_script(compiled, {"ctx": ctx, "params": script.params})
-                    operation = ctx.get("op")
-                    if operation in ("noop", "none"):
+                    if _checked_context(ctx, hit, may_change_metadata=True) == "noop":
                         counters.noops += 1
                         continue
-                    if operation not in ("index", "delete"):
-                        raise IllegalArgumentError(f"Operation type [{operation}] not allowed, only [noop, index, "
-                                                   f"delete] are allowed")
                 target_index = dest_name if ctx.get("_index") == hit["_index"] else str(ctx.get("_index"))
                 # a script may set ctx._id to null: the destination then picks an id
                 document_id = None if ctx.get("_id") is None else str(ctx["_id"])
@@ -427,18 +445,15 @@ async def scripted_update_by_query(services: Any, coordinator: Any, index_expres
                 ctx = {"_index": hit["_index"], "_id": hit["_id"], "_version": hit.get("_version"),
                        "_routing": hit.get("_routing"), "_source": document, "op": "index"}
                 run_script(compiled, {"ctx": ctx, "params": script.params})
-                operation = ctx.get("op")
+                operation = _checked_context(ctx, hit, may_change_metadata=False)
                 guard = {"if_seq_no": hit.get("_seq_no"), "if_primary_term": hit.get("_primary_term")}
-                if operation in ("noop", "none"):
+                if operation == "noop":
                     counters.noops += 1
                     continue
                 if operation == "delete":
                     requests.append(WriteRequest("delete", hit["_index"], hit["_id"], b"", routing=hit.get("_routing"),
                                                  params=guard))
                     continue
-                if operation != "index":
-                    raise IllegalArgumentError(f"Operation type [{operation}] not allowed, only [noop, index, "
-                                               f"delete] are allowed")
                 item = WriteRequest("index", hit["_index"], hit["_id"], script_source_bytes(ctx.get("_source") or {}),
                                     routing=hit.get("_routing"), params=guard)
                 if ingest_may_apply(services.state, pipeline):

@@ -231,3 +231,24 @@ async def test_a_source_without_stored_source_is_refused(api_node):
     status, body = await api_node.request("POST", "/_reindex", {"source": {"index": "nosrc"},
                                                                 "dest": {"index": "dst"}})
     assert status == 400 and "[nosrc][1] didn't store _source" in body["error"]["reason"]
+
+
+async def test_update_by_query_scripts_may_not_add_context_fields_change_metadata_or_invent_ops(api_node):
+    # OpenSearch's modules/reindex update_by_query/80_scripting.yml
+    await _source_index(api_node, count=2)
+    for source, reason in (("ctx.junk = 'stuff'", "Invalid fields added to context [junk]"),
+                           ("ctx._id = 'stuff'", "Modifying [_id] not allowed"),
+                           ("if (ctx._source.n == 0) { ctx.op = 'index' } else { ctx.op = 'junk' }",
+                            "Operation type [junk] not allowed, only [noop, index, delete] are allowed"),
+                           ("syntax errors are fun!", "compile error")):
+        status, body = await api_node.request("POST", "/src/_update_by_query", {"script": {"source": source}})
+        assert status == 400 and body["error"]["reason"] == reason, (source, body)
+
+
+async def test_update_by_query_counts_updates_deletes_and_noops_in_one_batch(api_node):
+    await _source_index(api_node, count=4)
+    status, body = await api_node.request("POST", "/src/_update_by_query?refresh=true", {"script": {"source": """
+        int choice = ctx._source.n % 3;
+        if (choice == 0) { ctx._source.kind = 'changed'; } else if (choice == 1) { ctx.op = "noop"; }
+        else { ctx.op = "delete"; }"""}})
+    assert status == 200 and (body["updated"], body["deleted"], body["noops"], body["batches"]) == (2, 1, 1, 1)
