@@ -38,6 +38,7 @@ from node.coordination.resolve import IndicesOptions, index_block_error, resolve
 from node.coordination.terms_lookup import resolve_terms_lookups
 from node.coordination.shards import SHARD_CALL_TRANSPORT_METHOD
 from node.coordination.values import parse_boolean, parse_integer, parse_time_seconds
+from node.transport.errors import rebuild_exception
 from node.errors import (
     ApiError, IllegalArgumentError, NotSupportedError, STATUS_BY_OPENSEARCH_TYPE, error_fields,
 )
@@ -50,6 +51,11 @@ SHARD_CALL_TIMEOUT_SECONDS = 120.0
 FETCH_WITH_QUERY_MAX_WINDOW = 50         # from + size
 FETCH_WITH_QUERY_MAX_SHARDS = 8
 SEARCH_ID_VERSION = 1
+# one worker call for all local shards of a search that share a worker (ADR 0320); the worker's
+# search_shard answers {BATCH_PAYLOAD_KEY: [{"reply": ...} | {"error": described}, ...]}
+BATCH_LOCAL_SHARD_CALLS = True
+BATCH_PAYLOAD_KEY = "batch"
+BATCHABLE_METHODS = frozenset({"search_shard"})
 DEFAULT_MAX_DOCVALUE_FIELDS_SEARCH = 100   # index.max_docvalue_fields_search, OpenSearch's default
 DEFAULT_MAX_REGEX_LENGTH = 1000           # index.max_regex_length, OpenSearch's default
 # transport methods between coordinators (registered by node/api/search.py)
@@ -438,13 +444,17 @@ class SearchCoordinator:
             window = value if window is None else min(window, value)
         return DEFAULT_MAX_RESULT_WINDOW if window is None else window
 
+    async def wait_for_local_copy(self, target: ShardTarget) -> None:
+        """A local copy still opening (just allocated, or its worker restarting) is waited for."""
+        local = self.services.director.local.get((target.index_uuid, target.shard_number))
+        if local is not None and not local.opened.is_set():
+            with trio.move_on_after(LOCAL_COPY_OPEN_WAIT_SECONDS):
+                await local.opened.wait()
+
     async def call_shard(self, target: ShardTarget, method: str, payload: dict,
                          body: bytes = b"") -> tuple[dict, bytes]:
         if target.node_id == self.context.node_id:
-            local = self.services.director.local.get((target.index_uuid, target.shard_number))
-            if local is not None and not local.opened.is_set():
-                with trio.move_on_after(LOCAL_COPY_OPEN_WAIT_SECONDS):
-                    await local.opened.wait()
+            await self.wait_for_local_copy(target)
             return await self.context.workers.call(target.index_uuid, target.shard_number, method, payload, body,
                                                    timeout_seconds=SHARD_CALL_TIMEOUT_SECONDS)
         node = self.state.nodes.get(target.node_id)
@@ -465,12 +475,15 @@ class SearchCoordinator:
         replies: dict[int, dict] = {}
         failures: list[ShardFailure] = []
 
-        async def attempts(target: ShardTarget, payload: dict) -> None:
+        async def attempts(target: ShardTarget, payload: dict, first_error: BaseException | None = None) -> None:
+            """``first_error``: the first copy already failed with it (in a batched call)."""
             copies = [target]
             if target.other_node_ids and target.reader_context_id is None and "reader_context_id" not in payload:
                 copies += [replace(target, node_id=node_id) for node_id in target.other_node_ids]
             for attempt, copy in enumerate(copies):
                 try:
+                    if attempt == 0 and first_error is not None:
+                        raise first_error
                     reply, _ = await self.call_shard(copy, method, payload)
                 except Exception as error:  # noqa: BLE001 — reported per shard, as OpenSearch does
                     error = _unwrap(error)
@@ -496,14 +509,72 @@ class SearchCoordinator:
             if scope.cancelled_caught and timed_out is not None:
                 timed_out.add(target.shard_index)
 
+        async def one_call_for_several(group: list[ShardTarget]) -> None:
+            """Local shards of one worker searched in one call (ADR 0320): one frame each way
+            instead of one per shard. A shard that failed there is retried on its other copies
+            exactly as if it had been called alone."""
+            payloads = [payload_for(target) for target in group]
+            for target in group:
+                await self.wait_for_local_copy(target)
+            batch = [{**payload, "index_uuid": target.index_uuid, "shard_number": target.shard_number}
+                     for target, payload in zip(group, payloads)]
+            first = group[0]
+            try:
+                reply, _ = await self.context.workers.call(first.index_uuid, first.shard_number, method,
+                                                           {BATCH_PAYLOAD_KEY: batch},
+                                                           timeout_seconds=SHARD_CALL_TIMEOUT_SECONDS)
+                outcomes = reply[BATCH_PAYLOAD_KEY]
+                if not isinstance(outcomes, list) or len(outcomes) != len(group):
+                    raise ApiError(f"a batched {method} answered {type(outcomes).__name__} for {len(group)} shards",
+                                   opensearch_type="illegal_state_exception")
+            except Exception as error:  # noqa: BLE001 — every shard of the call failed with it
+                outcomes = [{"error": _unwrap(error)}] * len(group)
+            for target, payload, outcome in zip(group, payloads, outcomes):
+                if "reply" in outcome:
+                    answer = outcome["reply"]
+                    answer["served_by"] = target.node_id
+                    replies[target.shard_index] = answer
+                    continue
+                error = outcome["error"]
+                await attempts(target, payload, error if isinstance(error, BaseException) else rebuild_exception(error))
+
         if len(targets) == 1:
             await one(targets[0])
         else:
             async with trio.open_nursery() as nursery:
-                for target in targets:
-                    nursery.start_soon(one, target)
+                for group in self._local_worker_groups(targets, method, payload_for, timeout_seconds):
+                    if len(group) == 1:
+                        nursery.start_soon(one, group[0])
+                    else:
+                        nursery.start_soon(one_call_for_several, group)
         failures.sort(key=lambda failure: (failure.index_name, failure.shard_number))
         return replies, failures
+
+    def _local_worker_groups(self, targets: list[ShardTarget], method: str, payload_for: Any,
+                             timeout_seconds: float | None) -> list[list[ShardTarget]]:
+        """``targets`` in call groups: the plain query phases (no reader context, no scroll being
+        opened, no per-shard timeout) of local shards that live on the same worker form one group
+        (one worker call); every other target is a group of its own."""
+        if method not in BATCHABLE_METHODS or timeout_seconds is not None or not BATCH_LOCAL_SHARD_CALLS:
+            return [[target] for target in targets]
+        local_node_id = self.context.node_id
+        worker_for = getattr(self.context.workers, "worker_for", None)
+        by_worker: dict[int, list[ShardTarget]] = {}
+        groups: list[list[ShardTarget]] = []
+        for target in targets:
+            if target.node_id != local_node_id or target.reader_context_id is not None or worker_for is None:
+                groups.append([target])
+                continue
+            by_worker.setdefault(worker_for(target.index_uuid, target.shard_number), []).append(target)
+        for group in by_worker.values():
+            # the payload decides too: a scroll's first page opens a context on the copy it runs on
+            plain = [target for target in group if not _opens_or_reads_context(payload_for(target))]
+            groups.extend([target] for target in group if target not in plain)
+            if len(plain) > 1:
+                groups.append(plain)
+            else:
+                groups.extend([target] for target in plain)
+        return groups
 
     # ------------------------------------------------------------------ query then fetch
 
@@ -1321,6 +1392,10 @@ def shards_header(total: int, failures: list[ShardFailure]) -> dict[str, Any]:
     if failures:
         header["failures"] = [failure.to_json() for failure in failures]
     return header
+
+
+def _opens_or_reads_context(payload: dict) -> bool:
+    return bool(payload.get("reader_context_id") or payload.get("open_scroll_seconds") is not None)
 
 
 def _unwrap(error: BaseException) -> BaseException:

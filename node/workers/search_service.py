@@ -18,8 +18,10 @@ the coordinator (node/coordination/search.py) does that with index/query's one m
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+import traceback
 from dataclasses import replace
 from typing import Any, Callable
 
@@ -32,6 +34,7 @@ from index.query.results import ShardHit
 from node.workers.registry import ShardRegistry
 
 SearchMethod = Callable[[ShardRegistry, dict, bytes], tuple[dict, bytes]]
+_logger = logging.getLogger("worker.search_service")
 
 # a query phase's searcher waits this long for its fetch phase (a shard whose hits did not make
 # the final page is never fetched: the entry simply expires)
@@ -139,7 +142,39 @@ def _prune_scroll_states(shard: Any, shard_key: tuple[str, int]) -> None:
                 _scroll_states.pop(context_id, None)
 
 
+# the coordinator's one call for several local shards of a search on this worker (ADR 0320)
+BATCH_PAYLOAD_KEY = "batch"
+
+
+def _search_shards_in_one_call(registry: ShardRegistry, payload: dict) -> tuple[dict, bytes]:
+    """``payload["batch"]``: one search_shard payload per shard (each names its shard), searched
+    one after the other on this thread; each answers ``{"reply": ...}`` or ``{"error": ...}`` (the
+    error as an error frame describes it), so one shard's failure never hides the others'. The
+    method table noted the search of the call's own shard for search idle; the others are noted
+    here, before they are searched, exactly as a call of their own would have been."""
+    from node.transport.errors import describe_exception
+    from node.workers import shard_service     # imported already: it imports this module
+
+    outcomes: list[dict] = []
+    outer_key = _key(payload)
+    for shard_payload in payload[BATCH_PAYLOAD_KEY]:
+        try:
+            if _key(shard_payload) != outer_key:
+                shard_service.search_idle.on_search(registry, _key(shard_payload))
+            reply, _ = search_shard_method(registry, shard_payload, b"")
+            outcomes.append({"reply": reply})
+        except Exception as error:  # noqa: BLE001 — reported per shard, as separate calls would
+            traceback_text = None
+            if not getattr(error, "opensearch_type", None):
+                traceback_text = traceback.format_exc()
+                _logger.error("batched search_shard failed unexpectedly", exc_info=True)
+            outcomes.append({"error": describe_exception(error, traceback_text)})
+    return {BATCH_PAYLOAD_KEY: outcomes}, b""
+
+
 def search_shard_method(registry: ShardRegistry, payload: dict, body: bytes) -> tuple[dict, bytes]:
+    if BATCH_PAYLOAD_KEY in payload:
+        return _search_shards_in_one_call(registry, payload)
     shard = registry.get(*_key(payload))
     searcher, opened_context_id = _searcher_for(shard, payload)
     scroll = bool(payload.get("scroll"))
