@@ -249,21 +249,35 @@ def main(argv: list[str] | None = None) -> int:
         search_bodies = [orjson.dumps(bench_engines.to_opensearch(query)) for query in workload.queries]
         search_requests = [("POST", "/bench/_search", body) for body in search_bodies] * arguments.reps
         if not arguments.skip_search:
-            node_search.time_requests(ports[0], 1, search_requests[:200], node_search.hits_of_search)  # warm-up
+            # warm up through EVERY node: the 16-client phase spreads its clients over all three,
+            # and each coordinator searches its own copies first. A copy never searched decodes its
+            # segments' term dictionaries on its first query (0.5-1 s at 200k, seconds at 1M),
+            # which stalled every request in flight at once: the 6.1 s p99 of session 4 was that
+            # cold start of the two nodes the 1-client phase never asked (docs/benchmarks.md).
+            report["warm_up_first_search_ms"] = [
+                round(node_search.time_requests(port, 1, search_requests[:200],
+                                                node_search.hits_of_search)["latencies"][0], 1)
+                for port in ports]
         report["search"] = {}
         for client_count in (() if arguments.skip_search else SEARCH_CLIENT_COUNTS):
             # spread clients over the nodes: a client connects to the node its thread number picks
             spread = iter(range(10_000))
+            cpu_before = [_family_cpu_seconds(node.pid) for node in nodes]
             wall, results = harness.run_clients(
                 client_count, search_requests,
                 lambda: harness.HttpClient("127.0.0.1", ports[next(spread) % len(ports)]),
                 lambda http_client, request: _timed_search(http_client, request))
+            cpu_after = [_family_cpu_seconds(node.pid) for node in nodes]
             latencies = [latency for latency, _ in results]
             report["search"][str(client_count)] = {
                 "qps": round(len(search_requests) / wall, 1),
                 "p50_ms": round(harness.percentile(latencies, 50), 3),
                 "p99_ms": round(harness.percentile(latencies, 99), 3),
-                "queries_with_hits": sum(1 for _, hits in results[:len(workload.queries)] if hits)}
+                "max_ms": round(max(latencies), 3),
+                "queries_with_hits": sum(1 for _, hits in results[:len(workload.queries)] if hits),
+                # CPU ms per search of each node's front and workers (steadier than wall time)
+                "cpu_ms_per_search": [_cpu_per_search(before, after, len(search_requests))
+                                      for before, after in zip(cpu_before, cpu_after)]}
 
         failover = measure_failover(nodes)
         report["failover"] = failover
@@ -300,7 +314,10 @@ def main(argv: list[str] | None = None) -> int:
         measured = report.get("search", {}).get(str(count))
         if measured:
             print(f"search {count} clients: QPS {measured['qps']} = {measured['qps'] / hello[count]['qps']:.3f}x "
-                  f"hello ({hello[count]['qps']}), p50 {measured['p50_ms']} ms, p99 {measured['p99_ms']} ms")
+                  f"hello ({hello[count]['qps']}), p50 {measured['p50_ms']} ms, p99 {measured['p99_ms']} ms, "
+                  f"max {measured.get('max_ms')} ms; CPU ms per search by node (front/workers) "
+                  f"{[(cpu or {}).get('front') for cpu in measured.get('cpu_ms_per_search', [])]} / "
+                  f"{[(cpu or {}).get('workers') for cpu in measured.get('cpu_ms_per_search', [])]}")
     return 1 if "failed" in report else 0
 
 
@@ -309,6 +326,12 @@ def _measure_hello(request_count: int) -> dict[int, dict]:
     if len(inspect.signature(node_search.measure_hello).parameters) >= 2:
         return node_search.measure_hello(request_count, SEARCH_CLIENT_COUNTS)
     return node_search.measure_hello(request_count)
+
+
+def _cpu_per_search(before: dict | None, after: dict | None, searches: int) -> dict | None:
+    if before is None or after is None or searches <= 0:
+        return None
+    return {role: round((after[role] - before[role]) * 1000 / searches, 3) for role in ("front", "workers")}
 
 
 def _timed_search(http_client: harness.HttpClient, request) -> tuple[float, int]:
