@@ -118,9 +118,11 @@ def rendered_setting_value(value: Any) -> Any:
 
 # Cluster-state entries kept as persistent settings that are not settings: ingest pipelines
 # (node/api/ingest.py, ADR 0305). Never shown, never matched by a wildcard reset.
-# (and index templates, node/api/templates.py, ADR 0306; the pipeline prefix stays first)
+# (and index templates, node/api/templates.py, ADR 0306; stored painless scripts,
+# node/api/stored_scripts.py, ADR 0325; the pipeline prefix stays first)
 HIDDEN_SETTING_PREFIXES: tuple[str, ...] = ("quidditch.ingest.pipeline.", "quidditch.template.legacy.",
-                                            "quidditch.template.index.", "quidditch.template.component.")
+                                            "quidditch.template.index.", "quidditch.template.component.",
+                                            "quidditch.script.")
 
 
 def is_hidden_setting(key: str) -> bool:

@@ -29,6 +29,8 @@ from typing import Any
 
 from node.api import params, read_json_body, respond
 from node.api.scripting import compile_request, parse_script, run_script, script_source_bytes
+from node.api.stored_scripts import register as register_stored_scripts
+from node.api.stored_scripts import stored_script_lookup
 from node.coordination.resolve import IndicesOptions, resolve_indices, resolve_write_target
 from node.coordination.values import parse_boolean
 from node.coordination.writes import WriteRequest, execute_writes
@@ -316,7 +318,8 @@ async def reindex(services: Any, coordinator: Any, body: Any, query: dict[str, s
     if routing_rule not in ("keep", "discard") and not str(routing_rule).startswith("="):
         raise IllegalArgumentError(f"[routing] must be [keep], [discard] or [=<something>] but was [{routing_rule}]")
     pipeline = dest.get("pipeline")
-    script = parse_script(body["script"]) if body.get("script") is not None else None
+    script = parse_script(body["script"], stored_script=stored_script_lookup(services)) \
+        if body.get("script") is not None else None
     compiled = compile_request(script, REINDEX_SCRIPT_VARIABLES) if script is not None else None
     source_expression = ",".join(source["index"]) if isinstance(source["index"], list) else str(source["index"])
     dest_name = str(dest["index"])
@@ -407,7 +410,7 @@ async def scripted_update_by_query(services: Any, coordinator: Any, index_expres
     started = time.perf_counter()
     _common_params(query)
     body = dict(body)
-    script = parse_script(body.pop("script"))
+    script = parse_script(body.pop("script"), stored_script=stored_script_lookup(services))
     compiled = compile_request(script, REINDEX_SCRIPT_VARIABLES)
     conflicts = body.pop("conflicts", None) or query.get("conflicts") or "abort"
     if conflicts not in ("abort", "proceed"):
@@ -491,7 +494,11 @@ async def _refresh(services: Any, coordinator: Any, index_expression: str) -> No
 
 
 def register(app: Any, services: Any) -> None:
+    """``POST /_reindex`` and the stored-script routes (node/api/stored_scripts.py), registered
+    from node/api/search.py's ``register_routes`` (after the search coordinator exists)."""
     from node.api.search import coordinator_of
+
+    register_stored_scripts(app, services)
 
     @app.route("/_reindex", methods=["POST"])
     async def reindex_route() -> Any:

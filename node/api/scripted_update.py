@@ -50,7 +50,8 @@ async def scripted_update(services: Any, index: str, document_id: str, update_bo
 
     if update_body.get("doc") is not None:
         raise ActionRequestValidationError("can't provide both script and doc")
-    script = parse_script(update_body["script"])
+    from node.api.stored_scripts import stored_script_lookup
+    script = parse_script(update_body["script"], stored_script=stored_script_lookup(services))
     try:
         compiled = compile_request(script, UPDATE_SCRIPT_VARIABLES)
     except ApiError as error:

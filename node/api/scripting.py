@@ -14,7 +14,7 @@ Must never: talk to shards or the cluster state; every script runs through udf/p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Callable
 
 import orjson
 
@@ -32,8 +32,10 @@ class ScriptRequest:
     lang: str = "painless"
 
 
-def parse_script(value: Any, field_name: str = "script") -> ScriptRequest:
-    """A request's ``script``: a string (the source) or {source|inline, lang, params, options}."""
+def parse_script(value: Any, field_name: str = "script",
+                 stored_script: Callable[[str], dict | None] | None = None) -> ScriptRequest:
+    """A request's ``script``: a string (the source) or {source|inline, lang, params, options}, or
+    {id, params} naming a stored script when ``stored_script`` (node/api/stored_scripts.py) is given."""
     if isinstance(value, str):
         return ScriptRequest(value)
     if not isinstance(value, dict):
@@ -47,9 +49,15 @@ def parse_script(value: Any, field_name: str = "script") -> ScriptRequest:
         if "source" in value or "inline" in value:
             raise ApiError("must specify either [source] for an inline script or [id] for a stored script",
                            opensearch_type="parse_exception", status=400)
-        raise ApiError(f"stored scripts are not supported: script id [{value['id']}] cannot be resolved (there is "
-                       f"no _scripts API; send the script inline as [source])",
-                       opensearch_type="illegal_argument_exception", status=400)
+        if stored_script is None:
+            raise ApiError(f"stored scripts are not supported here: script id [{value['id']}] cannot be resolved "
+                           f"(send the script inline as [source])", opensearch_type="illegal_argument_exception",
+                           status=400)
+        stored = stored_script(str(value["id"]))
+        if stored is None:
+            raise ApiError(f"unable to find script [{value['id']}] in cluster state",
+                           opensearch_type="resource_not_found_exception", status=404)
+        value = {"source": stored["source"], "lang": stored.get("lang", "painless"), "params": value.get("params")}
     source = value.get("source", value.get("inline"))
     if source is None:
         raise ApiError("must specify either [source] for an inline script or [id] for a stored script",

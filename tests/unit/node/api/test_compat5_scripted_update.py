@@ -101,12 +101,12 @@ async def test_a_runtime_error_is_a_400_naming_the_java_exception(api_node):
     assert document["_version"] == 1
 
 
-async def test_another_language_and_stored_scripts_are_refused(api_node):
+async def test_another_language_and_a_missing_stored_script_are_refused(api_node):
     await _index_with(api_node, {"count": 1})
     status, body = await api_node.request("POST", "/u/_update/1", {"script": {"source": "x", "lang": "mustache"}})
     assert status == 400 and "script_lang not supported [mustache]" in body["error"]["reason"]
     status, body = await api_node.request("POST", "/u/_update/1", {"script": {"id": "my-script"}})
-    assert status == 400 and "stored scripts are not supported" in body["error"]["reason"]
+    assert status == 404 and body["error"]["reason"] == "unable to find script [my-script] in cluster state"
 
 
 async def test_a_stale_if_seq_no_is_a_version_conflict(api_node):
