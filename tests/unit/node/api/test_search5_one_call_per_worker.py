@@ -5,6 +5,8 @@ contexts (scroll, point in time) keep one call per shard."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import orjson
 import pytest
 
@@ -110,3 +112,16 @@ async def test_scroll_and_point_in_time_keep_one_call_per_shard(api_node, monkey
     status, page = await api_node.request("POST", "/_search/scroll", {"scroll": "1m", "scroll_id": page["_scroll_id"]})
     assert status == 200 and len(page["hits"]["hits"]) == 4
     assert search_calls(api_node) - calls_before == SHARDS
+
+
+async def test_a_top_ten_search_over_one_workers_shards_is_one_worker_call_in_all(api_node, monkeypatch):
+    # a small page fetches with its query phase (ADR 0080): no fetch, no release afterwards
+    await load(api_node)
+    for batched, expected_calls in ((True, [("search_shard", 1)]), (False, [("search_shard", SHARDS)])):
+        monkeypatch.setattr(search_coordination, "BATCH_LOCAL_SHARD_CALLS", batched)
+        calls_before = len(api_node.context.workers.calls)
+        status, answer = await api_node.request("POST", "/books/_search",
+                                                {"query": {"match": {"title": "fox"}}, "_source": False})
+        assert status == 200 and len(answer["hits"]["hits"]) == 10
+        made = [method for method, _ in api_node.context.workers.calls[calls_before:]]
+        assert sorted(Counter(made).items()) == expected_calls
