@@ -384,6 +384,10 @@ def _restore_primary(state: ClusterState, shard: ShardRouting, live: frozenset[s
                                      node_id=node_id, allocation_id=allocation_id, primary=True)):
                 return
         return  # red: no empty primary for a shard that has held data (DESIGN §10)
+    # A primary an operator forced (accepting data loss) that failed before it started: the
+    # operator chose that copy, so the shard waits for the next reroute instead of an empty one.
+    if shard.data_loss_term:
+        return
     # 3. A shard that never started (a new index): an empty primary is correct.
     node_id = _best_node(state, shard, live, True, load, excluded)
     if node_id is not None:

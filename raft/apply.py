@@ -648,11 +648,17 @@ def _allocate_copy(state: ClusterState, command: c.AllocateCopy):
                          f"allocation id [{command.allocation_id}] is already used by {label}")
     in_sync = shard.in_sync_allocation_ids
     primary_term = shard.primary_term
+    data_loss_term, empty_primary_allocation_id = shard.data_loss_term, shard.empty_primary_allocation_id
+    if command.empty_store and not (command.primary and command.accept_data_loss):
+        raise _Rejection("illegal_argument_exception",
+                         "an empty store is only for a primary allocated with accept_data_loss")
     if command.primary:
         if shard.primary() is not None:
             raise _Rejection("illegal_argument_exception", f"shard {label} already has a primary")
         if command.accept_data_loss:
             in_sync = ()
+            data_loss_term = primary_term + 1
+            empty_primary_allocation_id = command.allocation_id if command.empty_store else None
         elif in_sync and command.allocation_id not in in_sync:
             # DESIGN §10: never an empty or stale primary by accident.
             raise _Rejection(
@@ -677,7 +683,8 @@ def _allocate_copy(state: ClusterState, command: c.AllocateCopy):
                                    primary=command.primary, state=INITIALIZING,
                                    failed_allocations=copies[slot_index].failed_allocations)
     updated = dataclasses.replace(shard, copies=tuple(copies), in_sync_allocation_ids=in_sync,
-                                  primary_term=primary_term)
+                                  primary_term=primary_term, data_loss_term=data_loss_term,
+                                  empty_primary_allocation_id=empty_primary_allocation_id)
     return _with_shard(state, updated), {"primary_term": primary_term}
 
 

@@ -126,6 +126,9 @@ class AllocateCopy(Command):
     allocation_id: str
     primary: bool
     accept_data_loss: bool = False
+    # with accept_data_loss: the primary starts from an empty store (allocate_empty_primary);
+    # without it, from whatever the node holds (allocate_stale_primary)
+    empty_store: bool = False
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

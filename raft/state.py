@@ -196,6 +196,13 @@ class ShardRouting:
     copies: tuple[ShardCopy, ...]
     in_sync_allocation_ids: tuple[str, ...] = ()
     primary_term: int = 0
+    # The primary term at which an operator accepted data loss (``_cluster/reroute``
+    # allocate_stale_primary / allocate_empty_primary), 0 if never. Data a copy wrote under an
+    # older term may hold operations the forced primary never had, so a node discards such data
+    # before the copy recovers from that primary (OpenSearch forces a file copy by a new history
+    # uuid); ``empty_primary_allocation_id`` is the forced primary that must start empty.
+    data_loss_term: int = 0
+    empty_primary_allocation_id: str | None = None
 
     def primary(self) -> ShardCopy | None:
         """The assigned primary copy, or None when the primary slot is unassigned."""
@@ -237,6 +244,9 @@ class ShardRouting:
             "copies": [c.to_json() for c in self.copies],
             "in_sync_allocation_ids": list(self.in_sync_allocation_ids),
             "primary_term": self.primary_term,
+            **({"data_loss_term": self.data_loss_term} if self.data_loss_term else {}),
+            **({"empty_primary_allocation_id": self.empty_primary_allocation_id}
+               if self.empty_primary_allocation_id else {}),
         }
 
     @classmethod
@@ -247,6 +257,8 @@ class ShardRouting:
             copies=tuple(ShardCopy.from_json(c) for c in data.get("copies") or ()),
             in_sync_allocation_ids=tuple(data.get("in_sync_allocation_ids") or ()),
             primary_term=int(data.get("primary_term", 0)),
+            data_loss_term=int(data.get("data_loss_term") or 0),
+            empty_primary_allocation_id=data.get("empty_primary_allocation_id"),
         )
 
 

@@ -172,6 +172,9 @@ def register_routes(app: Any, context: Any) -> None:
     documents.register(app, services)
     bulk.register(app, services)
     cluster.register(app, services)
+    from node.api import reroute  # the operator's allocation commands (lead, session 5)
+
+    reroute.register(app, services)
     cat.register(app, services)
     monitoring.register(app, services)
     from node.api import udf  # owner udf-node: /_udf routes, wasm_udf/script_score at this coordinator

@@ -210,6 +210,11 @@ class ShardDirector:
                                                     {**payload, "delete": True})
                     opened, _ = await self.context.workers.call(local.index_uuid, local.shard_number, "open_shard",
                                                                 payload)
+                if copy_state == "INITIALIZING" and await self._holds_data_from_before_data_loss(local, opened):
+                    await self.context.workers.call(local.index_uuid, local.shard_number, "close_shard",
+                                                    {**payload, "delete": True})
+                    opened, _ = await self.context.workers.call(local.index_uuid, local.shard_number, "open_shard",
+                                                                payload)
             except Exception as error:  # noqa: BLE001 — reported to the master as a failed copy
                 local.failure = f"{type(error).__name__}: {getattr(error, 'reason', error)}"
                 if type(error).__name__ == "WorkerUnavailableError" and "shutting down" in local.failure:
@@ -264,6 +269,29 @@ class ShardDirector:
             # recovery waits on the primary and on Raft: it must not hold up this shard's queue
             self.context.background.start_soon(self.replication.recover, local,
                                                int(opened.get("local_checkpoint", -1)))
+
+    async def _holds_data_from_before_data_loss(self, local: LocalShard, opened: dict) -> bool:
+        """After an operator forced a primary (``_cluster/reroute`` with accept_data_loss), data this
+        node wrote under an older primary term may hold operations that primary never had: a
+        replica recovering by operations would keep them and diverge for good, and an empty
+        primary must start empty. Such data is discarded (OpenSearch forces a file copy through a
+        new history uuid); a stale primary the operator chose keeps its data."""
+        try:
+            shard = self.context.metadata.state.shard(local.index_name, local.shard_number)
+        except (KeyError, IndexError):
+            return False  # the index is gone: the copy is about to be closed anyway
+        if not shard.data_loss_term or int(opened.get("max_seq_no", -1)) < 0:
+            return False
+        if local.primary and local.allocation_id != shard.empty_primary_allocation_id:
+            return False
+        statistics, _ = await self.context.workers.call(local.index_uuid, local.shard_number, "stats", {})
+        if int(statistics["max_primary_term"]) >= shard.data_loss_term:
+            return False
+        self.logger.warning("discarding a copy's data written before an operator accepted data loss", extra={
+            "fields": {"index": local.index_name, "shard": local.shard_number, "primary": local.primary,
+                       "data_max_primary_term": statistics["max_primary_term"],
+                       "data_loss_term": shard.data_loss_term}})
+        return True
 
     async def fail_unregistered_recoveries(self, local: LocalShard) -> None:
         """Fail the INITIALIZING replicas of ``local``'s shard that this primary is not forwarding

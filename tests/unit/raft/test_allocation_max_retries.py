@@ -132,3 +132,36 @@ def test_the_count_survives_the_state_wire_format():
     decoded = ClusterState.from_json(state.to_json())
     assert decoded.shard("logs", 0).replicas()[0].failed_allocations == 1
     assert decoded == state
+
+
+def test_a_forced_primary_records_the_term_at_which_data_loss_was_accepted():
+    state = started_primary_state(replicas=0)
+    primary = state.shard("logs", 0).primary()
+    state = accepted(state, c.FailCopy(index_name="logs", shard_number=0,
+                                       allocation_id=primary.allocation_id, reason="NODE_LEFT"))
+    assert state.shard("logs", 0).in_sync_allocation_ids == (primary.allocation_id,)  # red, waiting
+    state = accepted(state, c.AllocateCopy(index_name="logs", shard_number=0, node_id="n2",
+                                           allocation_id="forced", primary=True, accept_data_loss=True,
+                                           empty_store=True))
+    shard = state.shard("logs", 0)
+    assert (shard.primary_term, shard.data_loss_term, shard.empty_primary_allocation_id) == (2, 2, "forced")
+    assert ClusterState.from_json(state.to_json()) == state
+
+
+def test_an_empty_store_needs_an_explicit_acceptance_of_data_loss():
+    state = cluster_with_index(replicas=0)
+    _, outcome = apply(state, c.AllocateCopy(index_name="logs", shard_number=0, node_id="n1",
+                                             allocation_id="x", primary=True, empty_store=True))
+    assert not outcome.accepted and "accept_data_loss" in outcome.reason
+
+
+def test_a_forced_primary_that_fails_before_starting_is_not_replaced_by_an_empty_one():
+    state = started_primary_state(replicas=0)
+    primary = state.shard("logs", 0).primary()
+    state = accepted(state, c.FailCopy(index_name="logs", shard_number=0,
+                                       allocation_id=primary.allocation_id, reason="NODE_LEFT"))
+    state = accepted(state, c.AllocateCopy(index_name="logs", shard_number=0, node_id="n2",
+                                           allocation_id="stale", primary=True, accept_data_loss=True))
+    state = accepted(state, c.FailCopy(index_name="logs", shard_number=0, allocation_id="stale"))
+    state, commands = allocate_once(state)
+    assert allocations(commands) == [] and state.shard("logs", 0).primary() is None
