@@ -27,6 +27,7 @@ OPERATORS = sorted([
     "!", "~", "&", "|", "^", "?", ":", ".", ",", ";", "(", ")", "[", "]", "{", "}",
 ], key=len, reverse=True)
 
+DIGITS = frozenset("0123456789")   # str.isdigit() also accepts "²" and other non-ASCII digits
 _ESCAPES = {"n": "\n", "t": "\t", "r": "\r", "b": "\b", "f": "\f", "\\": "\\", "'": "'", '"': '"', "0": "\0"}
 
 
@@ -57,7 +58,7 @@ def tokenize(source: str) -> list[Token]:
                 raise ScriptCompileError("unterminated comment: expected [*/] before the end of the script", position)
             position = closing + 2
             continue
-        if character.isdigit() or (character == "." and position + 1 < length and source[position + 1].isdigit()):
+        if character in DIGITS or (character == "." and position + 1 < length and source[position + 1] in DIGITS):
             token, position = _number(source, position)
             tokens.append(token)
             continue
@@ -91,25 +92,27 @@ def _number(source: str, start: int) -> tuple[Token, int]:
         while position < length and source[position] in "0123456789abcdefABCDEF":
             position += 1
         text = source[start:position]
+        if len(text) == 2:
+            raise ScriptCompileError(f"invalid hex constant [{text}]", start)
         if position < length and source[position] in "lL":
             position += 1
         return Token("number", source[start:position], start, int(text, 16)), position
-    while position < length and source[position].isdigit():
+    while position < length and source[position] in DIGITS:
         position += 1
     is_float = False
-    if position < length and source[position] == "." and position + 1 < length and source[position + 1].isdigit():
+    if position < length and source[position] == "." and position + 1 < length and source[position + 1] in DIGITS:
         is_float = True
         position += 1
-        while position < length and source[position].isdigit():
+        while position < length and source[position] in DIGITS:
             position += 1
     if position < length and source[position] in "eE":
         exponent = position + 1
         if exponent < length and source[exponent] in "+-":
             exponent += 1
-        if exponent < length and source[exponent].isdigit():
+        if exponent < length and source[exponent] in DIGITS:
             is_float = True
             position = exponent
-            while position < length and source[position].isdigit():
+            while position < length and source[position] in DIGITS:
                 position += 1
     text = source[start:position]
     if position < length and source[position] in "fFdD":
@@ -142,7 +145,10 @@ def _string(source: str, start: int) -> tuple[Token, int]:
         if character == "\\" and position + 1 < len(source):
             escaped = source[position + 1]
             if escaped == "u" and position + 5 < len(source):
-                characters.append(chr(int(source[position + 2:position + 6], 16)))
+                digits = source[position + 2:position + 6]
+                if not all(digit in "0123456789abcdefABCDEF" for digit in digits):
+                    raise ScriptCompileError(f"invalid unicode escape [\\u{digits}]", position)
+                characters.append(chr(int(digits, 16)))
                 position += 6
                 continue
             characters.append(_ESCAPES.get(escaped, escaped))
