@@ -226,6 +226,11 @@ BINARY_FUNCTIONS: dict[str, Callable[[Any, Any], Any]] = {
 # ------------------------------------------------------------------ casts and instanceof
 
 INTEGER_TYPES = frozenset({"int", "long", "short", "byte", "Integer", "Long", "Short", "Byte"})
+LONG_MIN, LONG_MAX = -(2 ** 63), 2 ** 63 - 1
+# Java's narrowing of a double saturates at the target type's bounds
+INTEGER_BOUNDS = {"int": (-(2 ** 31), 2 ** 31 - 1), "Integer": (-(2 ** 31), 2 ** 31 - 1),
+                  "short": (-(2 ** 15), 2 ** 15 - 1), "Short": (-(2 ** 15), 2 ** 15 - 1),
+                  "byte": (-128, 127), "Byte": (-128, 127), "long": (LONG_MIN, LONG_MAX), "Long": (LONG_MIN, LONG_MAX)}
 FLOAT_TYPES = frozenset({"double", "float", "Double", "Float"})
 
 
@@ -240,11 +245,12 @@ def cast(value: Any, type_name: str) -> Any:
         if type(value) is int:
             return value
         if type(value) is float:
+            low, high = INTEGER_BOUNDS[type_name]
             if math.isnan(value):
                 return 0
             if math.isinf(value):
-                return (2 ** 63 - 1) if value > 0 else -(2 ** 63)
-            return int(value)
+                return high if value > 0 else low
+            return max(low, min(high, int(value)))
         if type(value) is str and len(value) == 1 and type_name == "int":
             return ord(value)   # (int) on a one-character String: its char code, as Painless's char cast
         raise class_cast(value, type_name)
@@ -676,7 +682,9 @@ DOC_FIELDS_METHODS: dict[str, Callable[..., Any]] = {
 def _math_round(value: Any) -> int:
     if not is_number(value):
         raise class_cast(value, "double")
-    return math.floor(value + 0.5)
+    if type(value) is float and (math.isnan(value) or math.isinf(value)):
+        return 0 if math.isnan(value) else (LONG_MAX if value > 0 else LONG_MIN)
+    return max(LONG_MIN, min(LONG_MAX, math.floor(value + 0.5)))
 
 
 def _numeric(function: Callable[..., Any]) -> Callable[..., Any]:
@@ -809,16 +817,22 @@ def call_method(target: Any, method: str, arguments: list[Any]) -> Any:
         receiver = target.name if type(target) is StaticClass else java_type(target)
         raise ScriptRuntimeError(f"dynamic method [{receiver}, {method}/{len(arguments)}] not found",
                                  cause_type="illegal_argument_exception")
+    receiver = target.name if type(target) is StaticClass else java_type(target)
     try:
         if type(target) is StaticClass:
             return function(*arguments)
         return function(target, *arguments)
     except TypeError as error:
-        if "argument" not in str(error):
-            raise
-        receiver = target.name if type(target) is StaticClass else java_type(target)
-        raise ScriptRuntimeError(f"dynamic method [{receiver}, {method}/{len(arguments)}] not found",
-                                 cause_type="illegal_argument_exception") from None
+        if "positional argument" in str(error) or "takes" in str(error):
+            raise ScriptRuntimeError(f"dynamic method [{receiver}, {method}/{len(arguments)}] not found",
+                                     cause_type="illegal_argument_exception") from None
+        # a library method given values of the wrong type (sorting a mixed list, joining a number…)
+        raise ScriptRuntimeError(f"[{receiver}.{method}] cannot take these arguments: {error}",
+                                 cause_type="class_cast_exception") from None
+    except (ValueError, re.error) as error:
+        raise ScriptRuntimeError(f"[{receiver}.{method}] {error}", cause_type="illegal_argument_exception") from None
+    except OverflowError as error:
+        raise ScriptRuntimeError(f"[{receiver}.{method}] {error}", cause_type="arithmetic_exception") from None
 
 
 def read_field(target: Any, name: str) -> Any:

@@ -228,3 +228,23 @@ def test_params_are_read_only_at_the_top_level():
 def test_string_digests():
     assert run("'bar'.sha1()") == "62cdb7020ff920e5aa642c3d4066950dd1f01f4d"
     assert run("'bar'.sha256()") == "fcde2b2edba56bf408601fb721fe9b5c338d10ee429ea04fae5511b68fbf8fb9"
+
+
+@pytest.mark.parametrize("source, cause", [
+    ("'a'.split('[')", "illegal_argument_exception"),
+    ("[1, 2].subList(0, 'x')", "class_cast_exception"),
+    ("['a', 1].sort(null)", "class_cast_exception"),
+    ("String.join(',', 5)", "class_cast_exception"),
+    ("'a'.substring()", "illegal_argument_exception"),
+])
+def test_library_methods_given_bad_values_fail_as_painless_errors(source, cause):
+    with pytest.raises(ScriptRuntimeError) as caught:
+        run(source)
+    assert caught.value.cause_type == cause
+
+
+def test_narrowing_casts_and_round_saturate_as_java():
+    assert run("(int) 1e10") == 2 ** 31 - 1
+    assert run("(long) -1e300") == -(2 ** 63)
+    assert run("Math.round(Double.NaN)") == 0
+    assert run("Math.round(2.5) + Math.round(-2.5)") == 1
