@@ -58,59 +58,147 @@ def _field_kind(mapping: Any, path: str, sample: Any) -> tuple[str, bool, bool, 
     return "keyword", True, True, "standard"
 
 
-def build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: Any) -> bytes:
-    """The body of a segment file holding ``documents`` in order (local doc id = index)."""
+def build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: Any,
+                  fork_leading_fields: bool = False) -> bytes:
+    """The body of a segment file holding ``documents`` in order (local doc id = index).
+    ``fork_leading_fields``: the leading fields (in section order) that hold about half of the
+    work are built by a forked child at the same time as the rest (ADR 0310) — the same bytes."""
     with segment_build_allocation():     # where the build's temporaries come from (ADR 0295)
-        return _build_segment(documents, mapping, analysis)
+        return _build_segment(documents, mapping, analysis, fork_leading_fields)
 
 
-def _build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: Any) -> bytes:
+def _build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis: Any,
+                   fork_leading_fields: bool = False) -> bytes:
     max_doc = len(documents)
+    values_by_field, tombstones = _gather_columns(documents)
+    paths = sorted(values_by_field)
+    leading = _leading_fields_for_a_child(paths, values_by_field, documents) if fork_leading_fields else 0
+    if leading:
+        return _build_with_leading_fields_forked(documents, mapping, analysis, values_by_field, tombstones,
+                                                 paths, leading)
     writer = SectionWriter()
     writer.metadata["max_doc"] = max_doc
     fields_metadata: dict[str, dict[str, Any]] = {}
     writer.metadata["fields"] = fields_metadata
+    for path in paths:
+        fields_metadata[path] = _write_field(writer, path, values_by_field[path], mapping, analysis, max_doc)
+    _write_document_sections(writer, documents, values_by_field, tombstones, fields_metadata)
+    return writer.encode()
 
-    values_by_field, tombstones = _gather_columns(documents)
 
-    for path in sorted(values_by_field):
-        doc_list, value_list = values_by_field[path]
-        field_type, indexed, doc_values, analyzer_name = _field_kind(mapping, path, value_list[0])
-        metadata: dict[str, Any] = {"type": field_type}
-        docs = np.asarray(doc_list, dtype=np.int64)
-        if field_type == "text":
-            if indexed:
-                analyzer = analysis.get(analyzer_name)
-                inverted, lengths = _invert_text(analyzer, docs, [str(v) for v in value_list], max_doc)
-                _write_inverted(writer, path, inverted, lengths, max_doc, metadata, with_positions=True)
-        elif field_type in INTEGER_TYPES or field_type in FLOAT_TYPES:
-            if doc_values or indexed:
-                is_float = field_type in FLOAT_TYPES
-                # unsigned_long keeps all 64 bits as uint64 (a `<u8` section); the query side reads
-                # int64 bit patterns a merge may leave as uint64 again (query.execution)
-                integer_dtype = np.uint64 if field_type == "unsigned_long" else np.int64
-                try:
-                    numbers = np.asarray(value_list, dtype=np.float64 if is_float else integer_dtype)
-                except (OverflowError, TypeError, ValueError):
-                    # beyond int64 (unsigned_long near 2^64) or not a number after all: a segment that
-                    # can never be written would wedge every refresh, so keep what a double can hold
-                    numbers, is_float = np.asarray([float(value) for value in value_list], dtype=np.float64), True
-                _write_numeric(writer, path, docs, numbers, max_doc, metadata, is_float)
-        elif field_type == "boolean":
-            flags = [bool(value) for value in value_list]
-            if indexed:
-                terms = ["true" if flag else "false" for flag in flags]
-                _write_keyword_inverted(writer, path, docs, terms, max_doc, metadata)
-            if doc_values or indexed:
-                _write_numeric(writer, path, docs, np.asarray(flags, dtype=np.int64), max_doc, metadata, False)
-        else:  # keyword and everything term-like
-            terms = [value if isinstance(value, str) else _term_text(value) for value in value_list]
-            if indexed:
-                _write_keyword_inverted(writer, path, docs, terms, max_doc, metadata)
-            if doc_values:
-                _write_keyword_doc_values(writer, path, docs, terms, max_doc, metadata)
-        fields_metadata[path] = metadata
+def _build_with_leading_fields_forked(documents: Sequence[SegmentDocument], mapping: Any, analysis: Any,
+                                      values_by_field: dict[str, tuple[list[int], list[Any]]], tombstones: BitMap,
+                                      paths: list[str], leading: int) -> bytes:
+    """A child writes the sections of ``paths[:leading]`` (they come first in the file) while this
+    process writes the rest; the child's sections are then put in front, their offsets unchanged,
+    ours shifted past them: exactly the sequential build's directory and bytes."""
+    max_doc = len(documents)
 
+    def write_leading_fields() -> bytes:
+        writer = SectionWriter()
+        fields = {path: _write_field(writer, path, values_by_field[path], mapping, analysis, max_doc)
+                  for path in paths[:leading]}
+        return writer.export(fields)
+
+    child = forked_build.start_forked_child(write_leading_fields)
+    try:
+        rest = SectionWriter()
+        rest_fields = {path: _write_field(rest, path, values_by_field[path], mapping, analysis, max_doc)
+                       for path in paths[leading:]}
+        _write_document_sections(rest, documents, values_by_field, tombstones, rest_fields)
+    except BaseException:
+        child.abandon()
+        raise
+    first, first_fields = SectionWriter.imported(child.result())
+    writer = first.followed_by(rest)
+    writer.metadata["max_doc"] = max_doc
+    writer.metadata["fields"] = {**first_fields, **rest_fields}
+    return writer.encode()
+
+
+# the share of a build's work the leading fields must reach before a child is worth its fork:
+# a text field's analysis dominates (per character of text); every other column and the per-document
+# sections cost about as much per value / per source byte as these weights say (profiled on the bench
+# corpus; a wrong weight only unbalances the two halves, never changes the bytes)
+_TEXT_COST_PER_CHARACTER = 1.0
+_OTHER_COST_PER_VALUE = 24.0
+_DOCUMENT_SECTIONS_COST_PER_SOURCE_BYTE = 0.45
+_MINIMUM_LEADING_SHARE = 0.2
+
+
+def _leading_fields_for_a_child(paths: list[str], values_by_field: dict[str, tuple[list[int], list[Any]]],
+                                documents: Sequence[SegmentDocument]) -> int:
+    """How many leading fields a child should build: the prefix that best balances the two halves
+    by estimated cost, or 0 when the best prefix is too small a share to pay for a fork."""
+    costs = []
+    for path in paths:
+        _, values = values_by_field[path]
+        if values and isinstance(values[0], str) and len(values) <= 4 * len(documents):
+            sampled = values[:: max(1, len(values) // 2000)]
+            costs.append(_TEXT_COST_PER_CHARACTER * len(values) * sum(map(len, sampled)) / len(sampled))
+        else:
+            costs.append(_OTHER_COST_PER_VALUE * len(values))
+    sampled_documents = documents[:: max(1, len(documents) // 2000)]
+    tail = _DOCUMENT_SECTIONS_COST_PER_SOURCE_BYTE * len(documents) * \
+        sum(len(document.source) for document in sampled_documents) / max(1, len(sampled_documents))
+    total = sum(costs) + tail
+    best, best_makespan, prefix = 0, total, 0.0
+    for count in range(1, len(paths) + 1):
+        prefix += costs[count - 1]
+        makespan = max(prefix, total - prefix)
+        if makespan < best_makespan:
+            best, best_makespan = count, makespan
+    if best and min(sum(costs[:best]), total - sum(costs[:best])) < _MINIMUM_LEADING_SHARE * total:
+        return 0
+    return best
+
+
+def _write_field(writer: SectionWriter, path: str, column: tuple[list[int], list[Any]], mapping: Any,
+                 analysis: Any, max_doc: int) -> dict[str, Any]:
+    """Write one field's sections; return its metadata."""
+    doc_list, value_list = column
+    field_type, indexed, doc_values, analyzer_name = _field_kind(mapping, path, value_list[0])
+    metadata: dict[str, Any] = {"type": field_type}
+    docs = np.asarray(doc_list, dtype=np.int64)
+    if field_type == "text":
+        if indexed:
+            analyzer = analysis.get(analyzer_name)
+            inverted, lengths = _invert_text(analyzer, docs, [str(v) for v in value_list], max_doc)
+            _write_inverted(writer, path, inverted, lengths, max_doc, metadata, with_positions=True)
+    elif field_type in INTEGER_TYPES or field_type in FLOAT_TYPES:
+        if doc_values or indexed:
+            is_float = field_type in FLOAT_TYPES
+            # unsigned_long keeps all 64 bits as uint64 (a `<u8` section); the query side reads
+            # int64 bit patterns a merge may leave as uint64 again (query.execution)
+            integer_dtype = np.uint64 if field_type == "unsigned_long" else np.int64
+            try:
+                numbers = np.asarray(value_list, dtype=np.float64 if is_float else integer_dtype)
+            except (OverflowError, TypeError, ValueError):
+                # beyond int64 (unsigned_long near 2^64) or not a number after all: a segment that
+                # can never be written would wedge every refresh, so keep what a double can hold
+                numbers, is_float = np.asarray([float(value) for value in value_list], dtype=np.float64), True
+            _write_numeric(writer, path, docs, numbers, max_doc, metadata, is_float)
+    elif field_type == "boolean":
+        flags = [bool(value) for value in value_list]
+        if indexed:
+            terms = ["true" if flag else "false" for flag in flags]
+            _write_keyword_inverted(writer, path, docs, terms, max_doc, metadata)
+        if doc_values or indexed:
+            _write_numeric(writer, path, docs, np.asarray(flags, dtype=np.int64), max_doc, metadata, False)
+    else:  # keyword and everything term-like
+        terms = [value if isinstance(value, str) else _term_text(value) for value in value_list]
+        if indexed:
+            _write_keyword_inverted(writer, path, docs, terms, max_doc, metadata)
+        if doc_values:
+            _write_keyword_doc_values(writer, path, docs, terms, max_doc, metadata)
+    return metadata
+
+
+def _write_document_sections(writer: SectionWriter, documents: Sequence[SegmentDocument],
+                             values_by_field: dict[str, tuple[list[int], list[Any]]], tombstones: BitMap,
+                             fields_metadata: dict[str, dict[str, Any]]) -> None:
+    """What follows the fields: ``_id`` and ``_field_names``, the per-document columns, sources."""
+    max_doc = len(documents)
     all_docs = np.arange(max_doc, dtype=np.int64)
     id_metadata: dict[str, Any] = {"type": "keyword"}
     _write_keyword_inverted(writer, ID_FIELD, all_docs, [d.document_id for d in documents], max_doc, id_metadata)
@@ -131,7 +219,6 @@ def _build_segment(documents: Sequence[SegmentDocument], mapping: Any, analysis:
         writer.add_bytes("routed_docs", routed.serialize())
         writer.add_strings("routings", [document.routing or "" for document in documents])
     write_sources(writer, [document.source for document in documents], max_doc)
-    return writer.encode()
 
 
 def _gather_columns(documents: Sequence[SegmentDocument]) -> tuple[dict[str, tuple[list[int], list[Any]]], BitMap]:
@@ -455,11 +542,13 @@ def write_segment_file(directory: Path, segment_name: str, documents: Sequence[S
     same bytes, built on another core while the caller's thread waits without the GIL."""
     path = Path(directory) / segment_file_name(segment_name)
 
-    def write() -> int:
+    def write(fork_leading_fields: bool = False) -> int:
         with segment_build_allocation():     # the file's copies too (ADR 0295)
-            body = build_segment(documents, mapping, analysis)
+            body = build_segment(documents, mapping, analysis, fork_leading_fields)
             return write_checked_file(path, SEGMENT, body, "segment.write", durable)
 
     if forked_build.should_fork(len(documents)):
-        return forked_build.run_in_forked_child(path, write)
+        # the child itself forks a grandchild for the leading fields when asked: two cores on one build
+        return forked_build.run_in_forked_child(
+            path, lambda: write(fork_leading_fields=forked_build.split_builds_enabled()))
     return write()

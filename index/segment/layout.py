@@ -129,6 +129,44 @@ class SectionWriter:
         directory = orjson.dumps({"sections": self.sections, "metadata": self.metadata})
         return DIRECTORY_LENGTH.pack(len(directory)) + directory + b"".join(self._parts)
 
+    # A build split across processes (builder.py, ADR 0310): one process's sections travel as
+    # bytes and are put in front of another's, so the directory and the data are exactly those
+    # one writer adding every section in the same order would have produced.
+
+    def export(self, extra: Any) -> bytes:
+        """This writer's sections, data and ``extra`` (JSON-able) as one blob for ``imported``."""
+        header = orjson.dumps({"sections": self.sections, "extra": extra})
+        return DIRECTORY_LENGTH.pack(len(header)) + header + b"".join(self._parts)
+
+    @classmethod
+    def imported(cls, blob: bytes) -> tuple[SectionWriter, Any]:
+        """A writer holding what ``export`` wrote (no metadata, no run lengths), and its ``extra``."""
+        (header_length,) = DIRECTORY_LENGTH.unpack_from(blob, 0)
+        start = DIRECTORY_LENGTH.size
+        header = orjson.loads(blob[start:start + header_length])
+        writer = cls()
+        writer.sections = header["sections"]
+        writer._parts = [blob[start + header_length:]]
+        writer._offset = len(writer._parts[0])
+        if writer._offset != sum(entry[1] for entry in writer.sections.values()):
+            raise ValueError(f"exported sections hold {writer._offset} bytes, their directory says "
+                             f"{sum(entry[1] for entry in writer.sections.values())}")
+        return writer, header["extra"]
+
+    def followed_by(self, other: SectionWriter) -> SectionWriter:
+        """A new writer: this one's sections, then ``other``'s shifted past them. Metadata is left
+        for the caller to set (its key order is part of the bytes)."""
+        clash = self.sections.keys() & other.sections.keys()
+        if clash:
+            raise ValueError(f"segment sections {sorted(clash)!r} written twice")
+        combined = SectionWriter()
+        combined.sections = dict(self.sections)
+        for name, entry in other.sections.items():
+            combined.sections[name] = [entry[0] + self._offset, *entry[1:]]
+        combined._parts = self._parts + other._parts
+        combined._offset = self._offset + other._offset
+        return combined
+
 
 class SectionReader:
     def __init__(self, body: memoryview) -> None:

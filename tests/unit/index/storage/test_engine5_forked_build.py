@@ -1,6 +1,7 @@
 """index/segment/forked_build.py: a segment file written by a forked child is the in-process
 build's file byte for byte; a child that fails or dies leaves no file and raises StorageError
-naming it; a shard with forked builds on keeps every document through a failed build (ADR 0310)."""
+naming it; a shard with forked builds on keeps every document through a failed build; a build
+split between two processes (leading fields in a grandchild) is the one-process build's bytes."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from index import failpoints
 from index.analysis import AnalysisRegistry
 from index.errors import StorageError
 from index.mapping import Mapping
-from index.segment import allocation, forked_build
+from index.segment import allocation, builder, forked_build
 from index.segment.builder import segment_file_name, write_segment_file
+from index.segment.layout import SectionWriter
 from index.segment.types import SegmentDocument
 from index.shard import Shard, ShardSettings
 
@@ -153,3 +155,59 @@ def test_a_shard_keeps_every_document_through_a_failed_forked_build_and_reopens(
     assert sorted(entry.name for entry in tmp_path.iterdir() if entry.name.endswith(".seg")) == \
         sorted(segment_file_name(segment.name) for segment in reopened._commit.segments)
     reopened.close()
+
+
+def _long_body_documents(count: int) -> list[SegmentDocument]:
+    words = "alpha beta gamma delta epsilon zeta eta theta iota kappa lambda".split()
+    documents = []
+    for number in range(count):
+        body = " ".join(words[(number * 7 + index) % len(words)] + str(index % 13) for index in range(40))
+        # a title half the body's length: two halves of comparable cost, so the split is taken
+        values = {"body": [body], "tag": [f"tag{number % 3}"], "count": [number], "title": [body[: len(body) // 2]]}
+        documents.append(SegmentDocument(str(number), b'{"n": %d}' % number, values, number, 1, 1))
+    return documents
+
+
+def test_a_build_split_across_two_processes_writes_the_same_bytes_as_one_process():
+    documents = _long_body_documents(300)
+    columns, _ = builder._gather_columns(documents)
+    assert builder._leading_fields_for_a_child(sorted(columns), columns, documents) >= 1
+    mapping, analysis = Mapping.from_json(MAPPING_JSON), AnalysisRegistry.from_index_settings({})
+    assert builder.build_segment(documents, mapping, analysis, fork_leading_fields=True) == \
+        builder.build_segment(documents, mapping, analysis)
+
+
+def test_a_failure_in_the_split_half_fails_the_forked_build_with_storage_error(tmp_path, monkeypatch):
+    original = builder._write_field
+
+    def body_fails(writer, path, *arguments):
+        if path == "body":
+            raise ValueError("body cannot be inverted")
+        return original(writer, path, *arguments)
+
+    monkeypatch.setattr(builder, "_write_field", body_fails)     # inherited by the forked processes
+    mapping, analysis = Mapping.from_json(MAPPING_JSON), AnalysisRegistry.from_index_settings({})
+    # the leading field (body) is built by the forked half: its failure comes back from there
+    with pytest.raises(forked_build.ForkedChildFailed, match="body cannot be inverted"):
+        builder.build_segment(_long_body_documents(200), mapping, analysis, fork_leading_fields=True)
+    forked_build.use_forked_segment_builds(True, minimum_documents=1, split=True)
+    with pytest.raises(StorageError, match="body cannot be inverted"):
+        _write(tmp_path, "split_failing", _long_body_documents(200))
+    assert not (tmp_path / segment_file_name("split_failing")).exists()
+
+
+def test_exported_sections_come_back_in_front_of_another_writers_with_shifted_offsets():
+    first, second = SectionWriter(), SectionWriter()
+    first.add_bytes("a", b"first section")
+    second.add_bytes("b", b"second")
+    imported, extra = SectionWriter.imported(first.export({"field": {"type": "text"}}))
+    assert extra == {"field": {"type": "text"}}
+    combined = imported.followed_by(second)
+    sequential = SectionWriter()
+    sequential.add_bytes("a", b"first section")
+    sequential.add_bytes("b", b"second")
+    assert combined.encode() == sequential.encode()
+    with pytest.raises(ValueError, match="written twice"):
+        imported.followed_by(imported)
+    with pytest.raises(ValueError, match="directory says"):
+        SectionWriter.imported(first.export(None)[:-1])
