@@ -502,3 +502,66 @@ def _best_node(state: ClusterState, shard: ShardRouting, live: frozenset[str],
     if not eligible:
         return None
     return min(eligible)[3]
+
+
+@dataclass(frozen=True, slots=True)
+class NodeDecision:
+    """Why one node can or cannot take a copy: OpenSearch's allocation deciders, by name."""
+
+    node_id: str
+    decision: str                           # "yes", "no" or "throttled"
+    deciders: tuple[tuple[str, str, str], ...]  # (decider, "YES"|"NO"|"THROTTLE", explanation)
+
+
+def explain_unassigned_copy(state: ClusterState, index_name: str, shard_number: int, primary: bool,
+                            live_node_ids: Collection[str]) -> tuple[str, str, list[NodeDecision]]:
+    """``_cluster/allocation/explain`` for an unassigned copy, from the rules the allocator itself
+    applies: (can_allocate, allocate_explanation, one decision per registered node)."""
+    shard = state.shard(index_name, shard_number)
+    slot = next((copy for copy in shard.copies if copy.primary == primary and not copy.assigned), None)
+    retries = max_retries(state, index_name)
+    load = _NodeLoad.from_state(state)
+    excluded = _excluded_node_ids(state)
+    replica_limit = _setting_int(state, CONCURRENT_RECOVERIES_SETTING, DEFAULT_CONCURRENT_RECOVERIES)
+    primary_limit = _setting_int(state, INITIAL_PRIMARIES_RECOVERIES_SETTING, DEFAULT_INITIAL_PRIMARIES_RECOVERIES)
+    primary_copy = shard.primary()
+    decisions = []
+    for node_id in sorted(state.nodes):
+        node = state.nodes[node_id]
+        deciders: list[tuple[str, str, str]] = []
+        if node_id not in live_node_ids:
+            deciders.append(("node_liveness", "NO", "the node is not responding"))
+        if DATA_ROLE not in node.roles:
+            deciders.append(("data_node", "NO", "the node does not hold the data role"))
+        if node_id in excluded:
+            deciders.append(("filter", "NO", f"node matches cluster setting [{EXCLUDE_NAME_SETTING}] or "
+                                             f"[{EXCLUDE_ID_SETTING}]"))
+        if node_id in shard.assigned_node_ids():
+            deciders.append(("same_shard", "NO", "a copy of this shard is already allocated to this node"))
+        if slot is not None and slot.failed_allocations >= retries:
+            deciders.append(("max_retry", "NO", f"shard has exceeded the maximum number of retries [{retries}] on "
+                                                f"failed allocation attempts - manually call "
+                                                f"[/_cluster/reroute?retry_failed=true] to retry"))
+        if not primary and (primary_copy is None or primary_copy.state not in (STARTED, RELOCATING)):
+            deciders.append(("replica_after_primary_active", "NO", "primary shard for this replica is not yet active"))
+        if not any(decision == "NO" for _, decision, _ in deciders):
+            if primary and load.recovering_primaries[node_id] >= primary_limit:
+                deciders.append(("throttling", "THROTTLE", f"reached the limit of ongoing initial primary recoveries "
+                                                           f"[{load.recovering_primaries[node_id]}], "
+                                                           f"[{INITIAL_PRIMARIES_RECOVERIES_SETTING}={primary_limit}]"))
+            if not primary and load.recovering_replicas[node_id] >= replica_limit:
+                deciders.append(("throttling", "THROTTLE", f"reached the limit of incoming shard recoveries "
+                                                           f"[{load.recovering_replicas[node_id]}], "
+                                                           f"[{CONCURRENT_RECOVERIES_SETTING}={replica_limit}]"))
+        verdicts = {decision for _, decision, _ in deciders}
+        decisions.append(NodeDecision(node_id, "no" if "NO" in verdicts else "throttled" if "THROTTLE" in verdicts
+                                      else "yes", tuple(deciders)))
+    if primary and shard.in_sync_allocation_ids:
+        return ("no_valid_shard_copy", "cannot allocate because a previous copy of the primary shard existed but can "
+                "no longer be found on the nodes in the cluster; only an explicit _cluster/reroute with "
+                "accept_data_loss can allocate a stale or empty primary", decisions)
+    if any(decision.decision == "yes" for decision in decisions):
+        return "yes", "can allocate the shard", decisions
+    if any(decision.decision == "throttled" for decision in decisions):
+        return ("throttled", "allocation temporarily throttled", decisions)
+    return "no", "cannot allocate because allocation is not permitted to any of the nodes", decisions

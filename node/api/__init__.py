@@ -175,6 +175,9 @@ def register_routes(app: Any, context: Any) -> None:
     from node.api import reroute  # the operator's allocation commands (lead, session 5)
 
     reroute.register(app, services)
+    from node.api import allocation_explain  # why a copy is (not) allocated (lead, session 5)
+
+    allocation_explain.register(app, services)
     cat.register(app, services)
     monitoring.register(app, services)
     from node.api import udf  # owner udf-node: /_udf routes, wasm_udf/script_score at this coordinator

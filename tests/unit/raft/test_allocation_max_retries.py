@@ -165,3 +165,34 @@ def test_a_forced_primary_that_fails_before_starting_is_not_replaced_by_an_empty
     state = accepted(state, c.FailCopy(index_name="logs", shard_number=0, allocation_id="stale"))
     state, commands = allocate_once(state)
     assert allocations(commands) == [] and state.shard("logs", 0).primary() is None
+
+
+def test_the_explanation_of_an_unassigned_copy_names_the_rules_the_allocator_applies():
+    from raft.allocation import explain_unassigned_copy
+
+    state = started_primary_state(max_retries=1)
+    state, _ = allocate_once(state)
+    state = fail_allocation(state, primary=False)
+    state = accepted(state, c.PutClusterSettings(persistent={"cluster.routing.allocation.exclude._name": "n3"}))
+    can_allocate, _, decisions = explain_unassigned_copy(state, "logs", 0, False, LIVE)
+    assert can_allocate == "no"
+    by_node = {decision.node_id: {name for name, _, _ in decision.deciders} for decision in decisions}
+    primary_node = state.shard("logs", 0).primary().node_id
+    assert "same_shard" in by_node[primary_node] and "max_retry" in by_node[primary_node]
+    assert by_node["n3"] >= {"filter", "max_retry"}
+    state = accepted(state, c.RetryFailedAllocations())
+    can_allocate, _, decisions = explain_unassigned_copy(state, "logs", 0, False, LIVE)
+    assert can_allocate == "yes"
+    assert [decision.node_id for decision in decisions if decision.decision == "yes"] == \
+        sorted(set(LIVE) - {primary_node, "n3"})
+
+
+def test_a_lost_primary_with_in_sync_copies_is_no_valid_shard_copy():
+    from raft.allocation import explain_unassigned_copy
+
+    state = started_primary_state(replicas=0)
+    primary = state.shard("logs", 0).primary()
+    state = accepted(state, c.FailCopy(index_name="logs", shard_number=0,
+                                       allocation_id=primary.allocation_id, reason="NODE_LEFT"))
+    can_allocate, explanation, _ = explain_unassigned_copy(state, "logs", 0, True, LIVE)
+    assert can_allocate == "no_valid_shard_copy" and "accept_data_loss" in explanation
