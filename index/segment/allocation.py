@@ -69,6 +69,7 @@ _set_madvise_hugepage = _find_hugepage_switch()
 _lock = threading.Lock()
 _depth = 0
 _hugepage_before = False
+_trim_when_the_last_regime_ends = True     # not in a forked build's child: it exits right after
 
 
 def _enter() -> None:
@@ -98,7 +99,8 @@ def _leave() -> None:
         if _glibc is not None:
             _glibc.mallopt(_M_MMAP_MAX, _MMAP_MAX_OUTSIDE)
             _glibc.mallopt(_M_TRIM_THRESHOLD, _TRIM_THRESHOLD_OUTSIDE_BYTES)
-            _glibc.malloc_trim(0)
+            if _trim_when_the_last_regime_ends:
+                _glibc.malloc_trim(0)
 
 
 @contextlib.contextmanager
@@ -123,6 +125,8 @@ def reset_after_fork() -> None:
     parent thread may have held the lock at the fork, and the regimes the parent's threads had open
     do not exist in the child; the process settings they made stay until the child's own regime
     sets and restores them."""
-    global _lock, _depth
+    global _lock, _depth, _trim_when_the_last_regime_ends
     _lock = threading.Lock()
     _depth = 0
+    # the child exits when its build ends: giving its heap back page by page first is wasted work
+    _trim_when_the_last_regime_ends = False

@@ -211,3 +211,10 @@ def test_exported_sections_come_back_in_front_of_another_writers_with_shifted_of
         imported.followed_by(imported)
     with pytest.raises(ValueError, match="directory says"):
         SectionWriter.imported(first.export(None)[:-1])
+
+
+def test_a_forked_child_skips_giving_its_heap_back_while_the_parent_still_does(tmp_path):
+    in_child = forked_build.run_in_forked_child(tmp_path / "x.seg",
+                                                lambda: int(allocation._trim_when_the_last_regime_ends))
+    assert in_child == 0
+    assert allocation._trim_when_the_last_regime_ends is True
