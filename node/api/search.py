@@ -33,6 +33,7 @@ import orjson
 from node.api import filtered_by_path, params, read_body, read_json_body, respond, services_of, unwrap
 from node.api.reindex import register as register_reindex
 from node.api.reindex import scripted_update_by_query
+from node.api.script_fields import search_with_script_fields
 from node.coordination.search import SearchCoordinator
 from node.coordination.values import parse_boolean
 from node.errors import (
@@ -126,7 +127,7 @@ def register_routes(app: Any, context: Any) -> None:
         _check_search_params(query)
         body = await _body_with_source_param(query)
         with services.admission.search():
-            return respond(await coordinator.search(index, body, query))
+            return respond(await search_with_script_fields(services, coordinator, index, body, query))
 
     route("/_search", "search_all", search, ["GET", "POST"])
     route("/<index>/_search", "search_index", search, ["GET", "POST"])
@@ -149,7 +150,8 @@ def register_routes(app: Any, context: Any) -> None:
             _check_search_params(query)
             body = _with_source_param(json_body_of(raw_body), query)
             with services.admission.search():
-                return 200, filtered_json(await coordinator.search(index, body, query), query)
+                return 200, filtered_json(await search_with_script_fields(services, coordinator, index, body, query),
+                                          query)
         except Exception as error:  # noqa: BLE001 — every error is an OpenSearch error body
             return error_answer(error)
 

@@ -102,3 +102,12 @@ def test_scripted_writes_reach_both_copies_on_two_nodes(node_factory, call):
     for preference in ("_primary", "_replica"):
         status, document = call(first.base_url, "GET", f"/copies/_doc/1?preference={preference}")
         assert status == 200 and document["_source"] == {"n": 42}, (preference, document)
+
+
+def test_opensearch_py_search_with_script_fields(opensearch_client):
+    client = opensearch_client
+    client.indices.create(index="fielded", body={"mappings": {"properties": {"price": {"type": "double"}}}})
+    client.index(index="fielded", id="1", body={"price": 4}, refresh=True)
+    answer = client.search(index="fielded", body={"script_fields": {
+        "doubled": {"script": {"source": "doc['price'].value * params.n", "params": {"n": 2}}}}})
+    assert answer["hits"]["hits"][0]["fields"] == {"doubled": [8.0]}

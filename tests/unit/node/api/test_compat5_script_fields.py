@@ -1,0 +1,67 @@
+"""script_fields in _search: painless per hit over doc values read from the source (typed and
+sorted by the mapping), params and _source, the request's _source choice applied afterwards,
+and OpenSearch's errors (text fields without field data, unmapped fields, compile errors)."""
+
+from __future__ import annotations
+
+
+async def _catalog(api_node):
+    await api_node.request("PUT", "/catalog", {
+        "settings": {"number_of_shards": 1, "number_of_replicas": 0},
+        "mappings": {"properties": {"price": {"type": "double"}, "stock": {"type": "integer"},
+                                    "title": {"type": "text", "fields": {"raw": {"type": "keyword"}}},
+                                    "tags": {"type": "keyword"}}}})
+    await api_node.request("PUT", "/catalog/_doc/1", {"price": 10, "stock": 3, "title": "Red Shoe",
+                                                      "tags": ["b", "a"]})
+    await api_node.request("PUT", "/catalog/_doc/2?refresh=true", {"price": 2.5, "title": "Hat", "tags": []})
+
+
+async def test_script_fields_compute_values_per_hit(api_node):
+    await _catalog(api_node)
+    status, body = await api_node.request("POST", "/catalog/_search", {
+        "sort": [{"price": "desc"}],
+        "script_fields": {
+            "total": {"script": {"source": "doc['price'].value * params.factor", "params": {"factor": 2}}},
+            "first_tag": {"script": "doc['tags'].size() == 0 ? null : doc['tags'].value"},
+            "raw_title": {"script": "doc['title.raw'].value.toUpperCase()"},
+            "has_stock": {"script": "!doc['stock'].empty"},
+            "from_source": {"script": "params._source.title + '/' + _source.price"}}})
+    assert status == 200
+    first, second = body["hits"]["hits"]
+    assert first["fields"] == {"total": [20.0], "first_tag": ["a"], "raw_title": ["RED SHOE"], "has_stock": [True],
+                               "from_source": ["Red Shoe/10"]}
+    assert second["fields"]["total"] == [5.0] and second["fields"]["first_tag"] == [None]
+    assert second["fields"]["has_stock"] == [False]
+    assert first["_source"]["title"] == "Red Shoe"
+
+
+async def test_the_requests_source_choice_applies_after_the_scripts(api_node):
+    await _catalog(api_node)
+    status, body = await api_node.request("POST", "/catalog/_search", {
+        "_source": False, "query": {"ids": {"values": ["1"]}},
+        "script_fields": {"p": {"script": "params._source.price + 1"}}})
+    assert status == 200 and "_source" not in body["hits"]["hits"][0]
+    assert body["hits"]["hits"][0]["fields"] == {"p": [11]}
+    status, body = await api_node.request("POST", "/catalog/_search", {
+        "_source": ["stock"], "query": {"ids": {"values": ["1"]}},
+        "script_fields": {"p": {"script": "doc['price'].value"}}})
+    assert body["hits"]["hits"][0]["_source"] == {"stock": 3} and body["hits"]["hits"][0]["fields"] == {"p": [10.0]}
+
+
+async def test_text_fields_unmapped_fields_and_compile_errors_fail_the_search(api_node):
+    await _catalog(api_node)
+    for source, reason in (("doc['title'].value", "Text fields are not optimised"),
+                           ("doc['nope'].value", "No field found for [nope] in mapping"),
+                           ("doc['price'].value +", "compile error")):
+        status, body = await api_node.request("POST", "/catalog/_search", {"script_fields": {"f": {"script": source}}})
+        assert status == 400 and body["error"]["type"] == "search_phase_execution_exception", (source, body)
+        assert reason in str(body["error"]["caused_by"]), (source, body)
+
+
+async def test_a_failing_field_with_ignore_failure_is_left_out(api_node):
+    await _catalog(api_node)
+    status, body = await api_node.request("POST", "/catalog/_search", {
+        "query": {"ids": {"values": ["2"]}},
+        "script_fields": {"stock": {"script": "doc['stock'].value", "ignore_failure": True},
+                          "price": {"script": "doc['price'].value"}}})
+    assert status == 200 and body["hits"]["hits"][0]["fields"] == {"price": [2.5]}
