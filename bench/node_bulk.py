@@ -98,6 +98,15 @@ def main(argv: list[str] | None = None) -> int:
         # load (flushes, full buffers) and one that leaves them all to this refresh do the same work
         after_refresh = harness.sample_family(node.pid)
         cpu_through_refresh = harness.family_usage(before, after_refresh, wall_seconds + refresh_seconds)["total_cpu_s"]
+        # how the shards built their segments during the load and the refresh (ADR 0315)
+        status, stats_answer = client.json("GET", "/bench/_stats/refresh,flush,merge,segments")
+        segment_work = {}
+        if status == 200:
+            primaries = stats_answer["_all"]["primaries"]
+            segment_work = {"refreshes": primaries["refresh"]["total"], "flushes": primaries["flush"]["total"],
+                            "merges": primaries["merges"]["total"], "merged_docs": primaries["merges"]["total_docs"],
+                            "merge_s": round(primaries["merges"]["total_time_in_millis"] / 1000, 2),
+                            "segments": primaries["segments"]["count"]}
         status, counted = client.json("GET", "/bench/_count")
         document_count = counted.get("count") if isinstance(counted, dict) else None
         if document_count != len(lines):
@@ -125,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
             "refresh_interval": arguments.refresh_interval,
             "count_after_refresh": document_count, "refresh_s": round(refresh_seconds, 3),
             "node_cpu_s_through_refresh": cpu_through_refresh,
-            "client_cpu_s": round(client_cpu_seconds, 2), "node": usage,
+            "client_cpu_s": round(client_cpu_seconds, 2), "node": usage, "segment_work": segment_work,
             "uptime_load_start": load_start, "uptime_load_end": load_end,
             "note": "index_bytes = the node's whole data directory (shards, translog, raft state, logs)",
         },
@@ -138,6 +147,8 @@ def main(argv: list[str] | None = None) -> int:
           f"_count after refresh {document_count}")
     print(f"refresh after the load (untimed above): {refresh_seconds:.2f} s; node CPU through it "
           f"(load + refresh: all documents searchable) {cpu_through_refresh:.1f} s")
+    print("segment work through the refresh (primaries): " + (
+        ", ".join(f"{name} {value}" for name, value in segment_work.items()) or "not available"))
     print(f"node CPU {usage['total_cpu_s']:.1f} s ({usage['total_cpu_s'] / wall_seconds:.2f} cores), "
           f"client CPU {client_cpu_seconds:.1f} s, node RSS {usage['total_rss_mb']:.0f} MB, "
           f"data dir {index_bytes / 1e6:.1f} MB ({index_bytes / ndjson_bytes:.2f}x NDJSON)")

@@ -78,11 +78,6 @@ REPLAY_REFRESH_DOCUMENTS = 50_000
 # timer's soft limit stays the normal case (batched, off the request), this is the backstop when no
 # timer runs or writes outpace it (OpenSearch throttles indexing past 1.5x its buffer instead)
 INDEXING_BUFFER_HARD_LIMIT_FACTOR = 4
-# an "operations" flush due less than this before the next scheduled refresh waits for it, and the
-# two build one segment (ADR 0315): with refresh on, a flush between refreshes cut every refresh's
-# segment in two. The wait never lets the uncommitted operations pass this many times the bound.
-FLUSH_WAITS_FOR_REFRESH_SECONDS = 1.0
-FLUSH_OPERATIONS_OVERSHOOT_FACTOR = 3
 
 
 _LOOK_IT_UP = object()
@@ -149,9 +144,14 @@ class ShardSettings:
     #   index.translog.flush_threshold_size, OpenSearch's name and default
     flush_threshold_bytes: int = 512 * 1024 * 1024
     # - this many operations were processed since the last commit (the local checkpoint moved that
-    #   far): replay re-applies each one and rebuilds its segment, ~50 µs of CPU per operation here
-    #   against Lucene's few, so this bounds a restart's replay; None: no such bound
-    flush_threshold_operations: int | None = 10_000
+    #   far): replay re-applies each one (~15 µs of CPU here against Lucene's few), so this bounds a
+    #   restart's replay; None: no such bound. 30k, not 10k (ADR 0315): every such flush writes the
+    #   buffer as a segment of its own, and 10k-document segments cost a merge level more
+    flush_threshold_operations: int | None = 30_000
+    # - with refresh on, a scheduled refresh that finds at least this many operations processed since
+    #   the last commit commits them too: one segment for both, so flushing costs no extra build
+    #   (ADR 0315); None: refreshes never flush
+    flush_at_refresh_operations: int | None = 10_000
     # - the shard took no operation for this long and holds uncommitted ones (OpenSearch flushes
     #   inactive shards, indices.memory.shard_inactive_time); None: never for inactivity
     flush_after_inactive_seconds: float | None = 30.0
@@ -1949,8 +1949,9 @@ class Shard:
 
     def scheduled_maintenance(self) -> None:
         """What node/ runs on a timer (every ~100 ms–1 s): refresh when the refresh interval has
-        passed, the "async" log fsync when due, a flush when ``_flush_reason`` gives one (it does
-        not publish what the refresh did not), an unpublished segment when the buffer outgrew
+        passed, the "async" log fsync when due, a flush when ``_flush_reason`` gives one or a due
+        refresh finds ``flush_at_refresh_operations`` uncommitted (either way one segment build; it
+        publishes only when a refresh was due), an unpublished segment when the buffer outgrew
         ``indexing_buffer_bytes``, one merge step, and the reader-context sweep."""
         with self._lock:
             self._check_open()
@@ -1958,8 +1959,9 @@ class Shard:
             refresh_due = (interval is not None and bool(self._buffer.documents)
                            and self._clock() - self._last_refresh_time >= interval)
             flush_reason = self._flush_reason()
-            if flush_reason == "operations" and not refresh_due and self._refresh_comes_soon():
-                flush_reason = None   # the coming refresh flushes: one segment instead of two (ADR 0315)
+            if flush_reason is None and refresh_due and self._processed_since_commit_reach(
+                    self.settings.flush_at_refresh_operations):
+                flush_reason = "refresh"   # the refresh's segment is committed too (ADR 0315)
             buffer_full = self._buffer.size_bytes >= self.settings.indexing_buffer_bytes
         if flush_reason is not None:
             # one build for both when a refresh is due too: the flush publishes what it commits
@@ -2002,18 +2004,9 @@ class Shard:
             return "inactive"
         return None
 
-    def _refresh_comes_soon(self) -> bool:
-        """Under the writer lock: may an "operations" flush wait for the next scheduled refresh
-        (ADR 0315)? Yes when one is due within FLUSH_WAITS_FOR_REFRESH_SECONDS, the buffer holds
-        documents (it is what both would build) and the replay bound has not been overshot by more
-        than FLUSH_OPERATIONS_OVERSHOOT_FACTOR."""
-        interval = self.settings.refresh_interval_seconds
-        threshold = self.settings.flush_threshold_operations
-        if interval is None or threshold is None or not self._buffer.documents:
-            return False
-        if self._tracker.checkpoint - self._commit.local_checkpoint >= FLUSH_OPERATIONS_OVERSHOOT_FACTOR * threshold:
-            return False
-        return interval - (self._clock() - self._last_refresh_time) <= FLUSH_WAITS_FOR_REFRESH_SECONDS
+    def _processed_since_commit_reach(self, operations: int | None) -> bool:
+        """Under the writer lock: has the local checkpoint moved ``operations`` past the last commit's?"""
+        return operations is not None and self._tracker.checkpoint - self._commit.local_checkpoint >= operations
 
     def _persist_global_checkpoint(self) -> None:
         """Rewrite the commit point with a newer global checkpoint — same segments, same local

@@ -1,8 +1,8 @@
 """The maintenance flush commits the shard as it was when it took the buffer (ADR 0315): writes that
 arrive while its segment builds stay in the next buffer and in the log above the committed
 checkpoint, instead of becoming a second segment built under the writer lock; a crash right after
-still loses nothing. An "operations" flush due shortly before a refresh waits for it, and the two
-build one segment."""
+still loses nothing. A due refresh that finds ``flush_at_refresh_operations`` uncommitted commits
+its segment too; between refreshes only ``flush_threshold_operations`` flushes."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ import orjson
 
 import index.shard as shard_module
 from index.operations import DeleteOperation, IndexOperation
-from index.shard import FLUSH_OPERATIONS_OVERSHOOT_FACTOR, Shard, ShardSettings
+from index.shard import Shard, ShardSettings
 
 
 class FakeClock:
@@ -79,33 +79,45 @@ def test_writes_during_the_flush_build_stay_buffered_and_the_commit_is_of_the_in
     assert reopened.statistics().doc_count == 12
 
 
-def test_an_operations_flush_due_just_before_a_refresh_waits_for_it_and_they_build_one_segment(
+def test_a_due_refresh_that_finds_enough_uncommitted_operations_flushes_too_with_one_segment_build(
         tmp_path, stub_mapping, stub_analysis):
     clock = FakeClock()
     shard = open_shard(tmp_path, stub_mapping, stub_analysis, clock=clock, refresh_interval_seconds=1.0,
-                       flush_threshold_operations=10)
+                       flush_threshold_operations=30, flush_at_refresh_operations=10)
     clock.now = 0.4
-    index_documents(shard, 0, 10)
+    index_documents(shard, 0, 12)
     shard.scheduled_maintenance()
     statistics = shard.statistics()
-    assert (statistics.flush_total, statistics.refresh_total, statistics.segment_count) == (0, 0, 0)
+    assert (statistics.flush_total, statistics.refresh_total, statistics.segment_count) == (0, 0, 0), \
+        "between refreshes, nothing below flush_threshold_operations flushes"
     clock.now = 1.0
     shard.scheduled_maintenance()
     statistics = shard.statistics()
     assert (statistics.flush_total, statistics.segment_count) == (1, 1)
-    assert shard._commit.local_checkpoint == 9
-    assert statistics.doc_count == 10 and statistics.buffered_operations == 0
-    assert sum(len(view.live_docs()) for view in shard.acquire_searcher().segments) == 10, \
+    assert shard._commit.local_checkpoint == 11
+    assert statistics.doc_count == 12 and statistics.buffered_operations == 0
+    assert sum(len(view.live_docs()) for view in shard.acquire_searcher().segments) == 12, \
         "the flush that replaced the refresh published its segment"
 
 
-def test_the_wait_for_a_refresh_never_lets_the_uncommitted_operations_pass_the_overshoot_bound(
+def test_a_due_refresh_with_fewer_uncommitted_operations_only_refreshes(tmp_path, stub_mapping, stub_analysis):
+    clock = FakeClock()
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis, clock=clock, refresh_interval_seconds=1.0,
+                       flush_threshold_operations=30, flush_at_refresh_operations=10)
+    index_documents(shard, 0, 9)
+    clock.now = 1.0
+    shard.scheduled_maintenance()
+    statistics = shard.statistics()
+    assert (statistics.flush_total, statistics.refresh_total, statistics.segment_count) == (0, 1, 1)
+
+
+def test_between_refreshes_the_operations_bound_flushes_at_once_without_publishing(
         tmp_path, stub_mapping, stub_analysis):
     clock = FakeClock()
     shard = open_shard(tmp_path, stub_mapping, stub_analysis, clock=clock, refresh_interval_seconds=1.0,
-                       flush_threshold_operations=10)
+                       flush_threshold_operations=30, flush_at_refresh_operations=10)
     clock.now = 0.5
-    index_documents(shard, 0, 10 * FLUSH_OPERATIONS_OVERSHOOT_FACTOR)
+    index_documents(shard, 0, 30)
     shard.scheduled_maintenance()
     statistics = shard.statistics()
     assert statistics.flush_total == 1 and statistics.refresh_total == 0
@@ -113,18 +125,12 @@ def test_the_wait_for_a_refresh_never_lets_the_uncommitted_operations_pass_the_o
         "a flush not replacing a due refresh publishes nothing"
 
 
-def test_without_a_refresh_interval_the_operations_flush_does_not_wait(tmp_path, stub_mapping, stub_analysis):
-    shard = open_shard(tmp_path, stub_mapping, stub_analysis, flush_threshold_operations=10)
-    index_documents(shard, 0, 10)
+def test_without_a_refresh_interval_only_the_operations_bound_flushes(tmp_path, stub_mapping, stub_analysis):
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis, flush_threshold_operations=30,
+                       flush_at_refresh_operations=10)
+    index_documents(shard, 0, 29)
     shard.scheduled_maintenance()
-    assert shard.statistics().flush_total == 1 and shard._commit.local_checkpoint == 9
-
-
-def test_a_refresh_interval_far_off_does_not_hold_the_operations_flush(tmp_path, stub_mapping, stub_analysis):
-    clock = FakeClock()
-    shard = open_shard(tmp_path, stub_mapping, stub_analysis, clock=clock, refresh_interval_seconds=30.0,
-                       flush_threshold_operations=10)
-    clock.now = 1.0
-    index_documents(shard, 0, 10)
+    assert shard.statistics().flush_total == 0
+    index_documents(shard, 29, 1)
     shard.scheduled_maintenance()
-    assert shard.statistics().flush_total == 1
+    assert shard.statistics().flush_total == 1 and shard._commit.local_checkpoint == 29
