@@ -178,6 +178,9 @@ def register_routes(app: Any, context: Any) -> None:
     from node.api import allocation_explain  # why a copy is (not) allocated (lead, session 5)
 
     allocation_explain.register(app, services)
+    from node.api import rollover  # a new index behind a write alias (lead, session 5)
+
+    rollover.register(app, services)
     cat.register(app, services)
     monitoring.register(app, services)
     from node.api import udf  # owner udf-node: /_udf routes, wasm_udf/script_score at this coordinator

@@ -1,0 +1,163 @@
+"""``POST /{alias}/_rollover[/{new_index}]``: start a new index behind a write alias (OpenSearch's shapes).
+
+Owns resolving the rollover target (an alias naming one index, or several with one write index;
+data streams are not supported), the next index name (``logs-000001`` → ``logs-000002``, six
+digits as OpenSearch pads them), the conditions (``max_age``, ``max_docs``, ``max_size``,
+``max_primary_shard_size``, evaluated on the old index's primaries), ``dry_run``, and committing
+the new index and the alias swap as ONE cluster-state change (a ``Batch`` of CreateIndex and
+UpdateAliases), so no reader ever sees the alias on neither or on two write indices. The new
+index gets the request's settings/mappings/aliases through the same index builder as
+``PUT /{index}`` (index templates included).
+
+This module must never change the state except through ``services.submit``.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from typing import Any
+
+from raft import commands as c
+
+from node.api import params, read_json_body, respond
+from node.api.index_settings import byte_size, time_seconds
+from node.coordination.stats import gather_shard_statistics
+from node.errors import IllegalArgumentError, IndexNotFoundError, RequestParsingError
+
+CONDITIONS = ("max_age", "max_docs", "max_size", "max_primary_shard_size")
+_NUMBERED_INDEX = re.compile(r"^(.*-)(\d+)$")
+_BYTE_UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024 ** 2, "mb": 1024 ** 2, "g": 1024 ** 3, "gb": 1024 ** 3,
+               "t": 1024 ** 4, "tb": 1024 ** 4, "p": 1024 ** 5, "pb": 1024 ** 5}
+
+
+def next_index_name(old_index_name: str) -> str:
+    """OpenSearch's generateRolloverIndexName: the trailing number + 1, zero-padded to 6 digits."""
+    match = _NUMBERED_INDEX.match(old_index_name)
+    if match is None:
+        raise IllegalArgumentError(f"index name [{old_index_name}] does not match pattern '^.*-\\d+$'")
+    return f"{match.group(1)}{int(match.group(2)) + 1:06d}"
+
+
+def _bytes(key: str, value: Any) -> int:
+    byte_size(key, value)  # OpenSearch's errors for a malformed size
+    text = str(value).strip().lower()
+    if text in ("0", "-1"):
+        return int(text)
+    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]+)", text).groups()  # type: ignore[union-attr]
+    return int(float(number) * _BYTE_UNITS[unit])
+
+
+def parse_conditions(raw: Any) -> dict[str, Any]:
+    """``conditions`` → {name: (threshold, text as given)}; unknown names and bad values are 400s."""
+    if raw is None:
+        return {}
+    if not isinstance(raw, dict):
+        raise RequestParsingError("[conditions] must be an object")
+    parsed: dict[str, Any] = {}
+    for name, value in raw.items():
+        if name not in CONDITIONS:
+            raise RequestParsingError(f"[conditions] unknown field [{name}]")
+        if name == "max_age":
+            parsed[name] = (time_seconds(name, value), str(value))
+        elif name == "max_docs":
+            if isinstance(value, bool) or not isinstance(value, (int, str)) or not str(value).lstrip("-").isdigit():
+                raise RequestParsingError(f"[max_docs] must be a number, got [{value}]")
+            parsed[name] = (int(value), str(value))
+        else:
+            parsed[name] = (_bytes(name, value), str(value))
+    return parsed
+
+
+def rollover_target(state: Any, target: str) -> tuple[str, Any]:
+    """(the index the alias writes to, that index's alias metadata)."""
+    if target in state.indices:
+        raise IllegalArgumentError(f"rollover target [{target}] is not an alias (data streams are not supported)")
+    indices = state.resolve_alias(target)
+    if not indices:
+        raise IllegalArgumentError(f"rollover target [{target}] does not exist")
+    if len(indices) == 1:
+        index_name = indices[0]
+        alias = state.indices[index_name].aliases[target]
+        if alias.is_write_index is False:
+            raise IllegalArgumentError(f"rollover target [{target}] does not point to a write index")
+        return index_name, alias
+    writers = [name for name in indices if state.indices[name].aliases[target].is_write_index]
+    if len(writers) != 1:
+        raise IllegalArgumentError(f"rollover target [{target}] does not point to a write index")
+    return writers[0], state.indices[writers[0]].aliases[target]
+
+
+def _condition_key(name: str, text: str) -> str:
+    return f"[{name}: {text}]"
+
+
+def register(app: Any, services: Any) -> None:
+    async def rollover(alias: str, new_index: str | None = None) -> Any:
+        query = params()
+        body = await read_json_body(required=False) or {}
+        if not isinstance(body, dict):
+            raise RequestParsingError("request body must be an object")
+        unknown = sorted(set(body) - {"conditions", "settings", "mappings", "aliases"})
+        if unknown:
+            raise RequestParsingError(f"[rollover] unknown field [{unknown[0]}]")
+        conditions = parse_conditions(body.get("conditions"))
+        dry_run = query.get("dry_run") in ("", "true")
+        state = services.state
+        old_index_name, alias_metadata = rollover_target(state, alias)
+        new_index_name = new_index or next_index_name(old_index_name)
+        if not dry_run and (new_index_name in state.indices or state.resolve_alias(new_index_name)):
+            # OpenSearch checks this only when it rolls over, not in a dry run
+            raise IllegalArgumentError(f"Rollover index [{new_index_name}] already exists")
+
+        results: dict[str, bool] = {}
+        if conditions:
+            old_index = state.indices[old_index_name]
+            answers = [answer for answer in await gather_shard_statistics(services, [old_index_name])
+                       if answer.statistics is not None]
+            documents = sum(int(answer.statistics.get("doc_count", 0)) for answer in answers)
+            sizes = [int(answer.statistics.get("size_bytes", 0)) + int(answer.statistics.get("translog_size_bytes", 0))
+                     for answer in answers]
+            age_seconds = time.time() - old_index.creation_date / 1000
+            for name, (threshold, text) in conditions.items():
+                if name == "max_age":
+                    met = age_seconds >= threshold
+                elif name == "max_docs":
+                    met = documents >= threshold
+                elif name == "max_size":
+                    met = sum(sizes) >= threshold
+                else:
+                    met = max(sizes, default=0) >= threshold
+                results[_condition_key(name, text)] = met
+        rolling = not conditions or any(results.values())
+        answer: dict[str, Any] = {"acknowledged": False, "shards_acknowledged": False, "old_index": old_index_name,
+                                  "new_index": new_index_name, "rolled_over": False, "dry_run": dry_run,
+                                  "conditions": results}
+        if dry_run or not rolling:
+            return respond(answer)
+
+        create = services.build_create_index(new_index_name, {key: body[key] for key in ("settings", "mappings",
+                                                                                        "aliases") if key in body})
+        if alias in (create.aliases or {}):
+            raise IllegalArgumentError(f"no rollover alias [{alias}] may be among the new index's aliases")
+        kept = {key: value for key, value in {
+            "filter": alias_metadata.filter, "index_routing": alias_metadata.index_routing,
+            "search_routing": alias_metadata.search_routing, "is_hidden": alias_metadata.is_hidden}.items()
+            if value is not None}
+        if alias_metadata.is_write_index:
+            # an explicit write index keeps the alias for reading, as OpenSearch does
+            swap = ({"add": {"index": old_index_name, "alias": alias, **kept, "is_write_index": False}},
+                    {"add": {"index": new_index_name, "alias": alias, **kept, "is_write_index": True}})
+        else:
+            swap = ({"remove": {"index": old_index_name, "alias": alias}},
+                    {"add": {"index": new_index_name, "alias": alias, **kept}})
+        await services.submit(c.Batch(commands=(create, c.UpdateAliases(actions=swap))), index=new_index_name)
+        if new_index_name not in services.state.indices:
+            raise IndexNotFoundError(new_index_name)
+        shards_acknowledged = await services.wait_for_active_shards(
+            new_index_name, query.get("wait_for_active_shards", "1"), 30.0)
+        answer.update({"acknowledged": True, "shards_acknowledged": shards_acknowledged, "rolled_over": True})
+        return respond(answer)
+
+    app.add_url_rule("/<alias>/_rollover", "rollover", rollover, methods=["POST"])
+    app.add_url_rule("/<alias>/_rollover/<new_index>", "rollover_named", rollover, methods=["POST"])
