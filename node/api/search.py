@@ -277,7 +277,8 @@ def register_routes(app: Any, context: Any) -> None:
             async with limit:
                 try:
                     _check_search_params(item_params)
-                    answer = await coordinator.search(item_index, item_body, item_params)
+                    answer = await search_with_script_fields(
+                        services, coordinator, item_index, item_body, item_params)
                     responses[position] = {**answer, "status": 200}
                 except Exception as error:  # noqa: BLE001 — per-item errors, as OpenSearch
                     from node.api import unwrap

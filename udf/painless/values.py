@@ -373,6 +373,40 @@ def _unsupported(*arguments: Any) -> Any:
                              cause_type="unsupported_operation_exception")
 
 
+class MapEntry:
+    """One ``Map.entrySet()`` element: ``getKey()``/``getValue()`` (or ``.key``/``.value``);
+    ``setValue`` writes through to the map."""
+
+    __slots__ = ("mapping", "key")
+
+    def __init__(self, mapping: dict, key: Any) -> None:
+        self.mapping = mapping
+        self.key = key
+
+    @property
+    def value(self) -> Any:
+        return self.mapping.get(self.key)
+
+
+_JAVA_NAMES[MapEntry] = "java.util.HashMap$Node"
+
+
+def _set_entry_value(entry: MapEntry, value: Any) -> Any:
+    if type(entry.mapping) is ReadOnlyMap:
+        _unsupported()
+    previous = entry.mapping.get(entry.key)
+    entry.mapping[entry.key] = value
+    return previous
+
+
+MAP_ENTRY_METHODS: dict[str, Callable[..., Any]] = {
+    "getKey": lambda entry: entry.key,
+    "getValue": lambda entry: entry.value,
+    "setValue": _set_entry_value,
+    "toString": lambda entry: f"{to_java_string(entry.key)}={to_java_string(entry.value)}",
+}
+
+
 class StaticClass:
     __slots__ = ("name", "fields", "methods")
 
@@ -583,6 +617,7 @@ MAP_METHODS: dict[str, Callable[..., Any]] = {
     "size": len,
     "isEmpty": lambda values: not values,
     "keySet": lambda values: list(values.keys()),
+    "entrySet": lambda values: [MapEntry(values, key) for key in values],
     "values": lambda values: list(values.values()),
     "clear": lambda values: values.clear(),
     "forEach": _for_each,
@@ -777,7 +812,8 @@ STATIC_CLASSES: dict[str, StaticClass] = {
 }
 
 ALL_METHOD_NAMES = frozenset(MAP_METHODS) | frozenset(LIST_METHODS) | frozenset(STRING_METHODS) | \
-    frozenset(NUMBER_METHODS) | frozenset(DOC_VALUES_METHODS) | frozenset(DOC_FIELDS_METHODS)
+    frozenset(NUMBER_METHODS) | frozenset(DOC_VALUES_METHODS) | frozenset(DOC_FIELDS_METHODS) | \
+    frozenset(MAP_ENTRY_METHODS)
 
 NEW_OBJECT_TYPES = {"ArrayList": list, "HashMap": dict, "LinkedHashMap": dict, "HashSet": list, "TreeMap": dict}
 
@@ -803,6 +839,8 @@ def receiver_methods(target: Any) -> dict[str, Callable[..., Any]] | None:
         return DOC_VALUES_METHODS
     if kind is DocFields:
         return DOC_FIELDS_METHODS
+    if kind is MapEntry:
+        return MAP_ENTRY_METHODS
     if kind is StaticClass:
         return target.methods
     return None
@@ -852,6 +890,11 @@ def read_field(target: Any, name: str) -> Any:
             return len(target.values)
     elif kind is DocFields:
         return target.get(name)
+    elif kind is MapEntry:
+        if name == "key":
+            return target.key
+        if name == "value":
+            return target.value
     elif kind is StaticClass:
         if name in target.fields:
             return target.fields[name]

@@ -65,3 +65,14 @@ async def test_a_failing_field_with_ignore_failure_is_left_out(api_node):
         "script_fields": {"stock": {"script": "doc['stock'].value", "ignore_failure": True},
                           "price": {"script": "doc['price'].value"}}})
     assert status == 200 and body["hits"]["hits"][0]["fields"] == {"price": [2.5]}
+
+
+async def test_msearch_items_carry_script_fields(api_node):
+    await _catalog(api_node)
+    import orjson
+    lines = [{"index": "catalog"}, {"query": {"ids": {"values": ["1"]}}, "script_fields": {
+        "p": {"script": "doc['price'].value / 2"}}}]
+    status, body = await api_node.request("POST", "/_msearch", raw=b"".join(orjson.dumps(line) + b"\n"
+                                                                          for line in lines),
+                                          content_type="application/x-ndjson")
+    assert status == 200 and body["responses"][0]["hits"]["hits"][0]["fields"] == {"p": [5.0]}

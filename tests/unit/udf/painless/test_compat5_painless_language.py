@@ -248,3 +248,13 @@ def test_narrowing_casts_and_round_saturate_as_java():
     assert run("(long) -1e300") == -(2 ** 63)
     assert run("Math.round(Double.NaN)") == 0
     assert run("Math.round(2.5) + Math.round(-2.5)") == 1
+
+
+def test_map_entries_iterate_with_keys_and_values():
+    ctx = {"_source": {"scores": {"a": 1, "b": 2}}}
+    result = run("""
+        def names = [];
+        for (def entry : ctx._source.scores.entrySet()) { names.add(entry.getKey() + '=' + entry.value); }
+        for (e in ctx._source.scores.entrySet()) { e.setValue(e.getValue() * 10) }
+        names""", ctx)
+    assert result == ["a=1", "b=2"] and ctx["_source"]["scores"] == {"a": 10, "b": 20}
