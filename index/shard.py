@@ -1540,20 +1540,23 @@ class Shard:
         under the writer lock. ``_refresh_lock`` is held throughout: no refresh, merge swap or
         rollback can change the segments between the instant and the commit."""
         with self._refresh_lock:
-            swap_point = self._write_buffer_holding_refresh_lock(publish, capture_swap_point=True)
-            if swap_point is None:
+            self._flush_at_swap_point_holding_refresh_lock(publish)
+
+    def _flush_at_swap_point_holding_refresh_lock(self, publish: bool) -> None:
+        swap_point = self._write_buffer_holding_refresh_lock(publish, capture_swap_point=True)
+        if swap_point is None:
+            return
+        for segment in list(self._segments):
+            if not segment.synced:
+                fsync_file(segment.core.path)
+                segment.synced = True
+        with self._lock:
+            self._check_open()
+            if set(swap_point.deleted_by_segment) != {segment.core.name for segment in self._segments}:
+                # cannot happen while _refresh_lock is held; if it ever does, commit everything
+                self._flush_locked(publish=publish)
                 return
-            for segment in list(self._segments):
-                if not segment.synced:
-                    fsync_file(segment.core.path)
-                    segment.synced = True
-            with self._lock:
-                self._check_open()
-                if set(swap_point.deleted_by_segment) != {segment.core.name for segment in self._segments}:
-                    # cannot happen while _refresh_lock is held; if it ever does, commit everything
-                    self._flush_locked(publish=publish)
-                    return
-                self._commit_locked(swap_point)
+            self._commit_locked(swap_point)
 
     def _flush_locked(self, publish: bool = True) -> None:
         self._refresh_locked(publish=publish)
@@ -1725,7 +1728,18 @@ class Shard:
             write_checked_file(self.path / segment_file_name(plan.name), SEGMENT, merge_segments(parts),
                                "segment.write", durable=True)
             core = SegmentCore(self.path, plan.name)
-        with self._refresh_lock, self._lock:    # the swap commits: no refresh may be half-way
+        with self._refresh_lock:    # the swap commits: no refresh may be half-way
+            if not self._swap_in_merged_locked(plan, items, core, started):
+                return False
+            # the commit publishes the merged segment together with the buffer's, built outside the
+            # writer lock and committed as of that build's swap (ADR 0315): writes wait only for the swap
+            self._flush_at_swap_point_holding_refresh_lock(publish=True)
+        return True
+
+    def _swap_in_merged_locked(self, plan: _MergePlan, items: list, core: SegmentCore | None, started: float) -> bool:
+        """Under ``_refresh_lock``: replace the merged segments by ``core`` under the writer lock;
+        False (and the merged file removed) when the merge raced a close or a rollback."""
+        with self._lock:
             included = {(id(segment), doc) for segment, doc, _ in items}
             abandoned = self._closed or any(segment not in self._segments for segment in plan.segments)
             for segment in plan.segments:
@@ -1748,8 +1762,6 @@ class Shard:
             self._counters["merge_total"] += 1
             self._counters["merge_time"] += time.perf_counter() - started
             self._counters["merged_docs"] += len(items)
-            # the flush refreshes and publishes: the merged segment and the buffer appear together
-            self._flush_locked()
         return True
 
     # ---- files -----------------------------------------------------------------------------

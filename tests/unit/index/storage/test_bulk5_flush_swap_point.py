@@ -134,3 +134,34 @@ def test_without_a_refresh_interval_only_the_operations_bound_flushes(tmp_path, 
     index_documents(shard, 29, 1)
     shard.scheduled_maintenance()
     assert shard.statistics().flush_total == 1 and shard._commit.local_checkpoint == 29
+
+
+def test_a_merge_commits_with_the_buffers_segment_built_outside_the_writer_lock(
+        tmp_path, stub_mapping, stub_analysis, monkeypatch):
+    shard = open_shard(tmp_path, stub_mapping, stub_analysis, flush_threshold_operations=None,
+                       flush_at_refresh_operations=None, merge_segments_per_tier=2)
+    for first in (0, 5, 10):
+        index_documents(shard, first, 5)
+        shard.refresh()
+    index_documents(shard, 15, 4)                      # in the buffer when the merge commits
+    real_write_segment_file = shard_module.write_segment_file
+    builds = []
+
+    def write_segment_file_while_writes_arrive(*arguments, **keywords):
+        builds.append(len(arguments[2]))
+        index_documents(shard, 100 + 10 * len(builds), 2)   # after the buffer was taken
+        return real_write_segment_file(*arguments, **keywords)
+
+    monkeypatch.setattr(shard_module, "write_segment_file", write_segment_file_while_writes_arrive)
+    assert shard.maybe_merge()
+    monkeypatch.setattr(shard_module, "write_segment_file", real_write_segment_file)
+
+    statistics = shard.statistics()
+    assert builds == [4], "only the buffer taken at the merge's commit was built"
+    assert statistics.merge_total == 1
+    assert shard._commit.local_checkpoint == 18 and statistics.local_checkpoint == 20
+    assert statistics.buffered_operations == 2 and statistics.doc_count == 19, "merged and buffer segments published"
+    reopened = crash_and_reopen(shard, tmp_path, stub_mapping, stub_analysis, flush_threshold_operations=None,
+                                flush_at_refresh_operations=None, merge_segments_per_tier=2)
+    assert reopened.local_checkpoint == 20
+    assert [reopened.get(f"d{number}") is not None for number in [*range(19), 110, 111]] == [True] * 21
