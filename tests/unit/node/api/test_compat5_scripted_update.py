@@ -148,3 +148,40 @@ async def test_a_null_safe_call_on_a_missing_field_stores_null(api_node):
     assert status == 200
     _, document = await api_node.request("GET", "/u/_doc/1")
     assert document["_source"] == {"foo": "yyy", "missing_length": None, "foo_length": 3}
+
+
+async def test_concurrent_scripted_increments_retry_their_conflicts_and_none_is_lost(api_node):
+    import trio
+
+    await _index_with(api_node, {"count": 0})
+    statuses = []
+
+    async def increment():
+        status, _ = await api_node.request("POST", "/u/_update/1?retry_on_conflict=20",
+                                           {"script": "ctx._source.count += 1"})
+        statuses.append(status)
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(8):
+            nursery.start_soon(increment)
+    assert statuses == [200] * 8
+    _, document = await api_node.request("GET", "/u/_doc/1")
+    assert document["_source"] == {"count": 8} and document["_version"] == 9
+
+
+async def test_without_retries_a_concurrent_change_is_a_version_conflict(api_node):
+    import trio
+
+    await _index_with(api_node, {"count": 0})
+    statuses = []
+
+    async def increment():
+        status, _ = await api_node.request("POST", "/u/_update/1", {"script": "ctx._source.count += 1"})
+        statuses.append(status)
+
+    async with trio.open_nursery() as nursery:
+        for _ in range(8):
+            nursery.start_soon(increment)
+    _, document = await api_node.request("GET", "/u/_doc/1")
+    # every success is counted once, every failure is a 409: nothing is lost or applied twice
+    assert set(statuses) <= {200, 409} and document["_source"]["count"] == statuses.count(200)
