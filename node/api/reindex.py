@@ -266,6 +266,8 @@ def _search_body_of(source: dict, batch_size: int) -> dict[str, Any]:
                             "sort": ["_doc"], "version": True, "seq_no_primary_term": True}
     if source.get("_source") not in (None, True):
         body["_source"] = source["_source"]
+    if source.get("sort") is not None:
+        body["sort"] = source["sort"]     # deprecated in OpenSearch but honoured: with max_docs it picks which
     return body
 
 

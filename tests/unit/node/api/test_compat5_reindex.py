@@ -252,3 +252,11 @@ async def test_update_by_query_counts_updates_deletes_and_noops_in_one_batch(api
         if (choice == 0) { ctx._source.kind = 'changed'; } else if (choice == 1) { ctx.op = "noop"; }
         else { ctx.op = "delete"; }"""}})
     assert status == 200 and (body["updated"], body["deleted"], body["noops"], body["batches"]) == (2, 1, 1, 1)
+
+
+async def test_a_source_sort_with_max_docs_picks_which_documents_are_copied(api_node):
+    await _source_index(api_node)
+    status, body = await api_node.request("POST", "/_reindex", {
+        "source": {"index": "src", "sort": [{"n": "desc"}]}, "dest": {"index": "dst"}, "max_docs": 2})
+    assert status == 200 and body["created"] == 2
+    assert set(await _dest_sources(api_node)) == {"3", "4"}
