@@ -216,6 +216,10 @@ def main(argv: list[str] | None = None) -> int:
             print(f"    pid {process['pid']:>7} {process['role']:<7} cpu {process['cpu_s']:>6.2f} s "
                   f"= {process['cpu_s'] * 1000 / measured['requests']:.2f} ms per search "
                   f"= {process['core_share']:.2f} of a core, rss {process['rss_mb']:.0f} MB")
+        front_ms = sum(process["cpu_s"] for process in measured["node"]["processes"]
+                       if process["role"] == "front") * 1000 / measured["requests"]
+        # what the front spends per search beyond a whole bare-hypercorn request (the HTTP floor)
+        print(f"    front beyond hello: {front_ms - ceiling['cpu_ms_per_request']:.2f} ms per search")
     print(f"queries with hits: {rows[len(peer_rows)]['queries_with_hits']}")
     if peer_rows:
         print(bench_engines.format_table(rows, ref="tantivy-1t"))
