@@ -32,7 +32,6 @@ from typing import Any, Callable, Mapping
 
 from node.api.scripting import parse_script, script_exception, script_exception_object
 from node.errors import ApiError, IllegalArgumentError
-from udf.painless import PainlessError, compile_script
 
 METADATA_FIELDS = ("_index", "_id", "_routing", "_version", "_version_type", "_if_seq_no", "_if_primary_term")
 MAXIMUM_PIPELINE_DEPTH = 100
@@ -1162,6 +1161,8 @@ SCRIPT_PROPERTIES = ("source", "inline", "lang", "params", "id", "options")
 def _compiled_ingest_script(definition: Any, processor_type: str, tag: str | None, property_name: str | None) -> Any:
     """(ScriptRequest, CompiledScript) for a script processor or an `if`; at PUT time a script that
     does not compile is OpenSearch's parse_exception "compile error" caused by the script_exception."""
+    from udf.painless import PainlessError, compile_script  # imported with the first script, not at start
+
     try:
         script = parse_script(definition, property_name or "script")
     except ApiError as error:
@@ -1196,6 +1197,7 @@ def _apply_script_context(document: IngestDocument, ctx: dict[str, Any]) -> None
 def _script_processor(config: _Config) -> Callable[[IngestDocument], None]:
     definition = {name: config.remaining.pop(name) for name in SCRIPT_PROPERTIES if name in config.remaining}
     script, compiled = _compiled_ingest_script(definition, "script", config.tag, None)
+    from udf.painless import PainlessError
 
     def run(document: IngestDocument) -> None:
         ctx = script_context(document)
@@ -1209,6 +1211,7 @@ def _script_processor(config: _Config) -> Callable[[IngestDocument], None]:
 
 def _condition(definition: Any, processor_type: str, tag: str | None) -> Callable[[IngestDocument], bool]:
     script, compiled = _compiled_ingest_script(definition, processor_type, tag, "if")
+    from udf.painless import PainlessError
 
     def holds(document: IngestDocument) -> bool:
         # a copy: a condition cannot change the document (OpenSearch gives it an unmodifiable ctx)

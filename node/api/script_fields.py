@@ -21,7 +21,6 @@ from typing import Any
 from node.api.scripting import parse_script, script_exception_object
 from node.coordination.source_filter import SourceFilter
 from node.errors import ApiError, IllegalArgumentError
-from udf.painless import DocFields, DocValues, PainlessError, ScriptRuntimeError, compile_script
 
 SCRIPT_FIELD_VARIABLES = frozenset({"doc", "params", "_source", "_score"})
 DEFAULT_MAX_SCRIPT_FIELDS = 32
@@ -62,6 +61,8 @@ def _mapped_field(mappings: dict[str, Any], dotted_path: str) -> tuple[dict[str,
 
 def _doc_values(field_type: str | None, name: str, raw: list[Any]) -> list[Any]:
     if field_type == "text":
+        from udf.painless import ScriptRuntimeError
+
         raise ScriptRuntimeError(TEXT_FIELD_DATA_REASON.format(name=name), cause_type="illegal_argument_exception")
     values: list[Any] = []
     for value in raw:
@@ -88,8 +89,9 @@ def _doc_values(field_type: str | None, name: str, raw: list[Any]) -> list[Any]:
         return values
 
 
-def _doc_fields(mappings: dict[str, Any], source: Any) -> DocFields:
+def _doc_fields(mappings: dict[str, Any], source: Any) -> Any:
     from node.api.documents import _source_values
+    from udf.painless import DocFields
 
     def lookup(name: str) -> list[Any] | None:
         mapped = _mapped_field(mappings, name)
@@ -102,6 +104,8 @@ def _doc_fields(mappings: dict[str, Any], source: Any) -> DocFields:
 
 
 def _json_value(value: Any) -> Any:
+    from udf.painless import DocValues
+
     if isinstance(value, DocValues):
         return list(value.values)
     if isinstance(value, dict):
@@ -117,6 +121,8 @@ async def search_with_script_fields(services: Any, coordinator: Any, index: str 
                                     query: dict[str, str]) -> dict:
     if not isinstance(body, dict) or "script_fields" not in body:
         return await coordinator.search(index, body, query)
+    from udf.painless import PainlessError, compile_script  # imported with the first script field
+
     body = dict(body)
     requested = body.pop("script_fields")
     if not isinstance(requested, dict):

@@ -14,13 +14,17 @@ Must never: talk to shards or the cluster state; every script runs through udf/p
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Callable
+from typing import TYPE_CHECKING, Any, Callable
 
 import orjson
 
 from node.errors import ApiError, IllegalArgumentError
-from udf.painless import PainlessError, compile_script, script_exception_fields
-from udf.painless import CompiledScript
+
+if TYPE_CHECKING:
+    from udf.painless import CompiledScript, PainlessError
+
+# udf.painless is imported where a script is first compiled, not with node/api: the front process
+# starts without paying for the interpreter's modules (node restarts are timed, ADR 0292)
 
 SCRIPT_KEYS = ("source", "inline", "lang", "params", "options", "id")
 
@@ -79,6 +83,8 @@ def parse_script(value: Any, field_name: str = "script",
 def script_exception(error: PainlessError, source: str) -> ApiError:
     """OpenSearch's 400 ``script_exception`` (reason "compile error" or "runtime error",
     ``script_stack``, ``script``, ``lang``, ``position``, ``caused_by``)."""
+    from udf.painless import script_exception_fields
+
     fields = script_exception_fields(error, source)
     reason = fields.pop("reason")
     return ApiError(reason, opensearch_type="script_exception", status=400, **fields)
@@ -86,10 +92,14 @@ def script_exception(error: PainlessError, source: str) -> ApiError:
 
 def script_exception_object(error: PainlessError, source: str) -> dict[str, Any]:
     """The same error as a nested ``caused_by`` object."""
+    from udf.painless import script_exception_fields
+
     return {"type": "script_exception", **script_exception_fields(error, source)}
 
 
 def compile_request(script: ScriptRequest, variable_names: frozenset[str]) -> CompiledScript:
+    from udf.painless import PainlessError, compile_script
+
     try:
         return compile_script(script.source, variable_names)
     except PainlessError as error:
@@ -97,6 +107,8 @@ def compile_request(script: ScriptRequest, variable_names: frozenset[str]) -> Co
 
 
 def run_script(compiled: CompiledScript, variables: dict[str, Any]) -> Any:
+    from udf.painless import PainlessError
+
     try:
         return compiled.execute(variables)
     except PainlessError as error:

@@ -25,7 +25,6 @@ from node.api.cluster_settings import HIDDEN_SETTING_PREFIXES
 from node.api.scripting import script_exception
 from node.errors import ApiError, IllegalArgumentError
 from raft.commands import PutClusterSettings
-from udf.painless import PainlessError, compile_script
 
 STORED_SCRIPT_PREFIX = "quidditch.script."
 assert STORED_SCRIPT_PREFIX in HIDDEN_SETTING_PREFIXES
@@ -81,6 +80,8 @@ def register(app: Any, services: Any) -> None:
         if context is not None and context not in SCRIPT_CONTEXTS:
             raise IllegalArgumentError(f"script context [{context}] not supported")
         stored = _checked_script(await read_json_body(required=True))
+        from udf.painless import PainlessError, compile_script
+
         try:
             compile_script(stored["source"], STORED_SCRIPT_VARIABLES)
         except PainlessError as error:
