@@ -562,6 +562,16 @@ def _split(text: str, pattern: Any, limit: int = 0) -> list[str]:
     return parts
 
 
+def _split_on_token(text: str, token: Any, limit: Any = 0) -> list[str]:
+    """Painless's String.splitOnToken: a literal (not regex) split that keeps empty strings;
+    ``limit`` > 0 caps the number of parts."""
+    if type(token) is not str or token == "":
+        raise ScriptRuntimeError("token must not be null or empty", cause_type="illegal_argument_exception")
+    if type(limit) is not int:
+        raise class_cast(limit, "int")
+    return text.split(token, limit - 1) if limit > 0 else text.split(token)
+
+
 def _java_regex(pattern: Any) -> str:
     if type(pattern) is not str:
         raise class_cast(pattern, "java.lang.String")
@@ -674,6 +684,7 @@ STRING_METHODS: dict[str, Callable[..., Any]] = {
     "concat": lambda text, other: text + to_java_string(other),
     "toString": lambda text: text,
     "hashCode": lambda text: _java_string_hash(text),
+    "splitOnToken": lambda text, token, limit=0: _split_on_token(text, token, limit),
     "sha1": lambda text: hashlib.sha1(text.encode("utf-8")).hexdigest(),
     "sha256": lambda text: hashlib.sha256(text.encode("utf-8")).hexdigest(),
 }
@@ -904,8 +915,8 @@ def read_field(target: Any, name: str) -> Any:
         if name == "empty":
             return not target
         if name == "length":
-            raise ScriptRuntimeError(f"Unable to find dynamic field [{name}] for class [java.util.ArrayList]",
-                                     cause_type="illegal_argument_exception")
+            # split/splitOnToken answer String[] in Painless, read with .length: lists stand in for arrays
+            return len(target)
     elif kind is str and name == "empty":
         return not target
     raise ScriptRuntimeError(f"Unable to find dynamic field [{name}] for class [{java_type(target)}]",

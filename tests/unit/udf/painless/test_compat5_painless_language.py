@@ -258,3 +258,9 @@ def test_map_entries_iterate_with_keys_and_values():
         for (e in ctx._source.scores.entrySet()) { e.setValue(e.getValue() * 10) }
         names""", ctx)
     assert result == ["a=1", "b=2"] and ctx["_source"]["scores"] == {"a": 10, "b": 20}
+
+
+def test_split_on_token_is_literal_keeps_empty_parts_and_reads_length_like_an_array():
+    assert run("'a.b..c'.splitOnToken('.')") == ["a", "b", "", "c"]
+    assert run("'a--b--c'.splitOnToken('--', 2)") == ["a", "b--c"]
+    assert run("'x y z'.split(' ').length") == 3
