@@ -126,7 +126,8 @@ async def scripted_update(services: Any, index: str, document_id: str, update_bo
                 ctx = {"_source": new_source, "op": "create", "_index": index_name, "_id": document_id,
                        "_routing": routing, "_now": now_millis}
                 run_update_script(compiled, script.params, ctx)
-                if ctx.get("op") not in ("create", "index"):
+                if ctx.get("op") != "create":
+                    # as OpenSearch's UpdateHelper: any other op on a scripted upsert "does nothing"
                     return _noop_body(index_name, document_id, {}), 200
                 new_source = _require_object(ctx.get("_source"))
             item = WriteRequest("create", index_name, document_id, script_source_bytes(new_source), routing=routing,

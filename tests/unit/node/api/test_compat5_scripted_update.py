@@ -185,3 +185,13 @@ async def test_without_retries_a_concurrent_change_is_a_version_conflict(api_nod
     _, document = await api_node.request("GET", "/u/_doc/1")
     # every success is counted once, every failure is a 409: nothing is lost or applied twice
     assert set(statuses) <= {200, 409} and document["_source"]["count"] == statuses.count(200)
+
+
+async def test_a_scripted_upsert_whose_op_is_not_create_does_nothing(api_node):
+    await _index_with(api_node, {"count": 1})
+    for operation in ("none", "index", "delete"):
+        status, body = await api_node.request("POST", "/u/_update/9", {
+            "script": f"ctx.op = '{operation}'", "upsert": {"count": 0}, "scripted_upsert": True})
+        assert status == 200 and body["result"] == "noop", operation
+    status, _ = await api_node.request("GET", "/u/_doc/9")
+    assert status == 404
