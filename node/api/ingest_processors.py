@@ -30,6 +30,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any, Callable, Mapping
 
+import orjson
+
 from node.api.scripting import parse_script, script_exception, script_exception_object
 from node.errors import ApiError, IllegalArgumentError
 
@@ -1200,11 +1202,16 @@ def _script_processor(config: _Config) -> Callable[[IngestDocument], None]:
     from udf.painless import PainlessError
 
     def run(document: IngestDocument) -> None:
-        ctx = script_context(document)
+        # a deep copy: a failing script (ignore_failure, on_failure) must leave the document as it was
+        ctx = _deep_copy(script_context(document))
         try:
             compiled.execute({"ctx": ctx, "params": script.params})
         except PainlessError as error:
             raise script_exception(error, script.source) from None
+        try:
+            orjson.dumps(ctx)
+        except orjson.JSONEncodeError:
+            raise IllegalArgumentError("Iterable object is self-referencing itself (ingest script)") from None
         _apply_script_context(document, ctx)
     return run
 

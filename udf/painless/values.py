@@ -14,8 +14,10 @@ Java exception's OpenSearch name.
 from __future__ import annotations
 
 import hashlib
+import json
 import math
 import re
+import urllib.parse
 from typing import Any, Callable
 
 from udf.painless.errors import ScriptRuntimeError
@@ -784,7 +786,50 @@ def _parse_double(text: Any) -> float:
         raise ScriptRuntimeError(f"For input string: \"{text}\"", cause_type="number_format_exception") from None
 
 
+_BYTE_UNITS = {"b": 1, "kb": 1024, "mb": 1024 ** 2, "gb": 1024 ** 3, "tb": 1024 ** 4, "pb": 1024 ** 5}
+
+
+def _processor_bytes(value: Any) -> int:
+    match = re.fullmatch(r"\s*(-?\d+(?:\.\d+)?)\s*([a-zA-Z]+)?\s*", value) if type(value) is str else None
+    unit = (match.group(2) or "").lower() if match else ""
+    if match is None or (unit and unit not in _BYTE_UNITS) or (not unit and match.group(1) not in ("0", "-1")):
+        raise ScriptRuntimeError(f"failed to parse setting [Ingest Field] with value [{value}] as a size in bytes: "
+                                 f"unit is missing or unrecognized", cause_type="illegal_argument_exception")
+    return int(float(match.group(1)) * _BYTE_UNITS.get(unit, 1))
+
+
+def _processor_json(first: Any, field_name: Any = None) -> Any:
+    """Processors.json(text) parses; Processors.json(ctx, field) parses ctx[field] into ctx's root."""
+    text = first if field_name is None else (first.get(field_name) if type(first) is dict else None)
+    if type(text) is not str:
+        raise class_cast(text, "java.lang.String")
+    try:
+        value = json.loads(text)
+    except ValueError as error:
+        raise ScriptRuntimeError(f"cannot parse json [{text}]: {error}", cause_type="illegal_argument_exception") \
+            from None
+    if field_name is None:
+        return value
+    if type(value) is not dict:
+        raise ScriptRuntimeError(f"cannot add non-map fields to root of document", cause_type="illegal_argument_exception")
+    first.update(value)
+    return None
+
+
+def _string_argument(function: Callable[[str], Any]) -> Callable[[Any], Any]:
+    def apply(value: Any) -> Any:
+        if type(value) is not str:
+            raise class_cast(value, "java.lang.String") if value is not None else null_pointer("a null string")
+        return function(value)
+    return apply
+
+
 STATIC_CLASSES: dict[str, StaticClass] = {
+    # the ingest processors' functions scripts may call (OpenSearch's ingest Processors class)
+    "Processors": StaticClass("Processors", {}, {
+        "bytes": _processor_bytes, "lowercase": _string_argument(str.lower), "uppercase": _string_argument(str.upper),
+        "json": _processor_json, "urlDecode": _string_argument(urllib.parse.unquote_plus),
+    }),
     "Math": StaticClass("Math", {"PI": math.pi, "E": math.e}, {
         "abs": _numeric(abs), "max": _numeric(_java_max), "min": _numeric(_java_min),
         "pow": _numeric(_pow), "sqrt": _numeric(_sqrt), "cbrt": _numeric(lambda value: math.copysign(

@@ -85,3 +85,30 @@ async def test_a_pipeline_with_a_script_runs_on_index_requests(api_node):
     assert status == 201
     _, body = await api_node.request("GET", "/docs/_doc/1")
     assert body["_source"] == {"title": "a b c", "words": 3, "long": True}
+
+
+def test_scripts_call_the_ingest_processors_functions():
+    # OpenSearch's ingest-common 190_script_processor.yml
+    for source, given, expected in (
+            ("ctx.target_field = Processors.bytes(ctx.source_field)", "1kb", 1024),
+            ("ctx.target_field = Processors.lowercase(ctx.source_field)", "FooBar", "foobar"),
+            ("ctx.target_field = Processors.uppercase(ctx.source_field)", "FooBar", "FOOBAR"),
+            ("ctx.target_field = Processors.json(ctx.source_field)", '{"foo":"bar"}', {"foo": "bar"}),
+            ("ctx.target_field = Processors.urlDecode(ctx.source_field)", "foo%20bar", "foo bar")):
+        document = _run([{"script": {"lang": "painless", "source": source}}], {"source_field": given})
+        assert document.source == {"source_field": given, "target_field": expected}, source
+    document = _run([{"script": {"source": "Processors.json(ctx, 'source_field')"}}], {"source_field": '{"foo":"bar"}'})
+    assert document.source == {"source_field": '{"foo":"bar"}', "foo": "bar"}
+
+
+def test_a_self_referencing_ctx_fails_and_an_ignored_failure_leaves_the_document_unchanged():
+    processors = [{"script": {"source": "ctx.foo['foo']=ctx.foo;ctx['test-field']='test-value'",
+                              "ignore_failure": True}},
+                  {"script": {"source": "ctx.target_field = Processors.uppercase(ctx.source_field)"}}]
+    document = _run(processors, {"source_field": "fooBar", "foo": {"foo": "bar"}})
+    assert document.source == {"source_field": "fooBar", "foo": {"foo": "bar"}, "target_field": "FOOBAR"}
+    del processors[0]["script"]["ignore_failure"]
+    with pytest.raises(ApiError) as raised:
+        _run(processors, {"source_field": "fooBar", "foo": {"foo": "bar"}})
+    assert raised.value.opensearch_type == "illegal_argument_exception"
+    assert str(raised.value) == "Iterable object is self-referencing itself (ingest script)"
