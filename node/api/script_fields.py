@@ -9,15 +9,22 @@ node/api/search.py's ``_search`` handlers call instead of the coordinator when t
 ``search_phase_execution_exception`` caused by the ``script_exception``), the search runs with the
 full source, the scripts run per hit and the request's own ``_source`` choice is applied last.
 
-Differences from OpenSearch (docs/api.md): doc values come from the source, so a date is its
-source string (not a ZonedDateTime); scroll pages after the first carry no script fields.
+Differences from OpenSearch (docs/api.md): doc values come from the source (a date is rendered as
+its ZonedDateTime prints, ISO 8601 UTC with milliseconds, but has no date methods; float and
+half_float round as stored);
+scroll pages after the first carry no script fields.
 Must never: run a script inside a shard worker or change the search request otherwise.
 """
 
 from __future__ import annotations
 
+import math
+import struct
 from typing import Any
 
+import numpy
+
+from index.errors import IndexEngineError
 from node.api.scripting import parse_script, script_exception_object
 from node.coordination.source_filter import SourceFilter
 from node.errors import ApiError, IllegalArgumentError
@@ -59,7 +66,34 @@ def _mapped_field(mappings: dict[str, Any], dotted_path: str) -> tuple[dict[str,
     return None
 
 
-def _doc_values(field_type: str | None, name: str, raw: list[Any]) -> list[Any]:
+def _date_value(value: Any, field_mapping: dict[str, Any]) -> str:
+    """A date as Painless prints its ZonedDateTime: ISO 8601 in UTC with milliseconds."""
+    from datetime import datetime, timezone
+
+    from index.mapping.dates import DEFAULT_DATE_FORMAT, parse_date
+
+    millis = parse_date(value, field_mapping.get("format") or DEFAULT_DATE_FORMAT)
+    moment = datetime.fromtimestamp(millis / 1000, tz=timezone.utc)
+    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{millis % 1000:03d}Z"
+
+
+def _narrowed(value: Any, field_type: str, field_mapping: dict[str, Any]) -> float:
+    """A floating value as the doc values hold it: float32 and float16 round, scaled_float is a
+    long of value × scaling_factor."""
+    number = float(value)
+    if field_type == "float":
+        return struct.unpack("f", struct.pack("f", number))[0]
+    if field_type == "half_float":
+        return float(numpy.float16(number))
+    if field_type == "scaled_float":
+        factor = float(field_mapping.get("scaling_factor", 1))
+        return math.floor(number * factor + 0.5) / factor
+    return number
+
+
+def _doc_values(field_type: str | None, name: str, raw: list[Any], field_mapping: dict[str, Any] | None = None
+                ) -> list[Any]:
+    field_mapping = field_mapping or {}
     if field_type == "text":
         from udf.painless import ScriptRuntimeError
 
@@ -70,19 +104,21 @@ def _doc_values(field_type: str | None, name: str, raw: list[Any]) -> list[Any]:
             if field_type in INTEGER_FIELD_TYPES:
                 values.append(int(float(value)))
             elif field_type in FLOAT_FIELD_TYPES:
-                values.append(float(value))
+                values.append(_narrowed(value, field_type, field_mapping))
             elif field_type == "boolean":
                 values.append(value is True or value == "true")
             elif isinstance(value, (dict, list)):
                 continue
-            elif field_type == "date" or isinstance(value, str):
+            elif field_type == "date":
+                values.append(_date_value(value, field_mapping))
+            elif isinstance(value, str):
                 values.append(value)
             elif isinstance(value, bool):
                 values.append("true" if value else "false")
             else:
                 values.append(str(value))
-        except (TypeError, ValueError):
-            continue
+        except (TypeError, ValueError, IndexEngineError):
+            continue     # a source value its mapping cannot read has no doc value (it was not indexed either)
     try:
         return sorted(values)
     except TypeError:
@@ -99,7 +135,7 @@ def _doc_fields(mappings: dict[str, Any], source: Any) -> Any:
             return None
         field_mapping, source_path = mapped
         return _doc_values(field_mapping.get("type", "object"), name,
-                           _source_values(source, source_path) if isinstance(source, dict) else [])
+                           _source_values(source, source_path) if isinstance(source, dict) else [], field_mapping)
     return DocFields(lookup)
 
 

@@ -76,3 +76,28 @@ async def test_msearch_items_carry_script_fields(api_node):
                                                                           for line in lines),
                                           content_type="application/x-ndjson")
     assert status == 200 and body["responses"][0]["hits"]["hits"][0]["fields"] == {"p": [5.0]}
+
+
+async def test_doc_values_are_typed_as_their_mapping_stores_them(api_node):
+    # OpenSearch's lang-painless 50_script_doc_values.yml (the types Quidditch maps)
+    status, _ = await api_node.request("PUT", "/typed", {"mappings": {"properties": {
+        "boolean": {"type": "boolean"}, "date": {"type": "date"}, "ip": {"type": "ip"},
+        "keyword": {"type": "keyword"}, "long": {"type": "long"}, "integer": {"type": "integer"},
+        "short": {"type": "short"}, "byte": {"type": "byte"}, "double": {"type": "double"},
+        "float": {"type": "float"}, "half_float": {"type": "half_float"},
+        "scaled_float": {"type": "scaled_float", "scaling_factor": 100}}}})
+    assert status == 200     # token_count and geo_point, which Quidditch does not map, are left out
+    await api_node.request("PUT", "/typed/_doc/1?refresh=true", {
+        "boolean": True, "date": "2017-01-01T12:11:12", "ip": "192.168.0.1", "keyword": "not split at all",
+        "long": 12348732141234, "integer": 134134566, "short": 1324, "byte": 12, "double": 3.14159265358979,
+        "float": 3.141592654, "half_float": 3.140625, "scaled_float": 3.14})
+    expected = {"boolean": True, "date": "2017-01-01T12:11:12.000Z", "ip": "192.168.0.1",
+                "keyword": "not split at all", "long": 12348732141234, "integer": 134134566, "short": 1324,
+                "byte": 12, "double": 3.14159265358979, "float": 3.1415927410125732, "half_float": 3.140625,
+                "scaled_float": 3.14}
+    for name, value in expected.items():
+        for source in (f"doc['{name}'].get(0)", f"doc.{name}.value"):
+            status, body = await api_node.request("POST", "/typed/_search", {
+                "script_fields": {"field": {"script": {"source": source}}}})
+            assert status == 200, (source, body["error"]["caused_by"].get("caused_by"))
+            assert body["hits"]["hits"][0]["fields"]["field"] == [value], (source, body["hits"]["hits"][0])
