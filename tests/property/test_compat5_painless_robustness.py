@@ -17,7 +17,7 @@ TOKENS = [
     "'a'", "\"b\"", "null", "true", "false", "if", "else", "for", "while", "in", "return", "break", "continue",
     "add", "remove", "size", "get", "put", "contains", "containsKey", "length", "substring", "split",
     "isEmpty", "indexOf", "Math", "max", "abs", "->", "new", "ArrayList", "HashMap", "(int)", "(double)",
-    "(String)", "instanceof", "op", "value", "empty", "doc", "[:]", "[]", " ",
+    "(String)", "instanceof", "op", "value", "empty", "doc", "[:]", "[]", " ", "=~", "==~", "/a/", "/(/", "/x/i",
 ]
 
 sources = st.lists(st.sampled_from(TOKENS), min_size=1, max_size=30).map(" ".join)

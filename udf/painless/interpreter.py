@@ -517,6 +517,16 @@ class _Compiler:
                 return lambda frame: identical(left(frame), right(frame))
             return lambda frame: not identical(left(frame), right(frame))
         offset = node.offset
+        if operator in ("=~", "==~"):
+            find = runtime.regex_find if operator == "=~" else runtime.regex_matches
+
+            def regex(frame: Frame) -> bool:
+                try:
+                    return find(left(frame), right(frame))
+                except PainlessError as error:
+                    _locate(error, offset)
+                    raise
+            return regex
         if operator in ("<", "<=", ">", ">="):
             compare = runtime.compare
             fast = {"<": lambda a, b: a < b, "<=": lambda a, b: a <= b, ">": lambda a, b: a > b,

@@ -10,6 +10,8 @@ Must never: evaluate anything or know the grammar beyond tokens; a character it 
 
 from __future__ import annotations
 
+import re
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -22,7 +24,7 @@ KEYWORDS = frozenset({
 
 # longest first, so ">>>=" wins over ">>" and "?." over "?"
 OPERATORS = sorted([
-    ">>>=", "===", "!==", ">>>", "<<=", ">>=", "?.", "?:", "->", "::", "==", "!=", "<=", ">=", "&&", "||", "++",
+    ">>>=", "===", "!==", "==~", "=~", ">>>", "<<=", ">>=", "?.", "?:", "->", "::", "==", "!=", "<=", ">=", "&&", "||", "++",
     "--", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<", ">>", "+", "-", "*", "/", "%", "=", "<", ">",
     "!", "~", "&", "|", "^", "?", ":", ".", ",", ";", "(", ")", "[", "]", "{", "}",
 ], key=len, reverse=True)
@@ -73,6 +75,10 @@ def tokenize(source: str) -> list[Token]:
             word = source[start:position]
             tokens.append(Token("keyword" if word in KEYWORDS else "identifier", word, start))
             continue
+        if character == "/" and _regex_may_start(tokens):
+            token, position = _regex(source, position)
+            tokens.append(token)
+            continue
         for operator in OPERATORS:
             if source.startswith(operator, position):
                 tokens.append(Token("operator", operator, position))
@@ -82,6 +88,59 @@ def tokenize(source: str) -> list[Token]:
             raise ScriptCompileError(f"unexpected character [{character}]", position)
     tokens.append(Token("end", "<EOF>", length))
     return tokens
+
+
+# flags after a regex literal, as Painless maps them onto java.util.regex.Pattern's
+_REGEX_FLAGS = {"i": re.IGNORECASE, "m": re.MULTILINE, "s": re.DOTALL, "x": re.VERBOSE, "u": 0, "U": 0,
+                "c": 0, "l": 0}
+
+
+def _regex_may_start(tokens: list[Token]) -> bool:
+    """A ``/`` opens a regex where an expression may start (after an operator, a keyword such as
+    ``return``, or at the start), and divides after a value."""
+    if not tokens:
+        return True
+    previous = tokens[-1]
+    if previous.kind in ("number", "string", "identifier", "regex"):
+        return False
+    if previous.kind == "keyword":
+        return previous.text not in ("true", "false", "null", "this")
+    return previous.text not in (")", "]", "++", "--")
+
+
+def _regex(source: str, start: int) -> tuple[Token, int]:
+    position = start + 1
+    pattern: list[str] = []
+    while True:
+        if position >= len(source) or source[position] == "\n":
+            raise ScriptCompileError("unterminated regex: expected a closing [/]", start)
+        character = source[position]
+        if character == "\\" and position + 1 < len(source):
+            if source[position + 1] == "/":
+                pattern.append("/")
+            else:
+                pattern.append(source[position:position + 2])
+            position += 2
+            continue
+        if character == "/":
+            break
+        pattern.append(character)
+        position += 1
+    position += 1
+    flags = 0
+    while position < len(source) and source[position].isalpha():
+        flag = source[position]
+        if flag not in _REGEX_FLAGS:
+            raise ScriptCompileError(f"unknown regex flag [{flag}]", position)
+        flags |= _REGEX_FLAGS[flag]
+        position += 1
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")     # re's FutureWarnings ("possible nested set") are not the user's
+            compiled = re.compile("".join(pattern), flags)
+    except re.error as error:
+        raise ScriptCompileError(f"invalid regex [{''.join(pattern)}]: {error}", start) from None
+    return Token("regex", source[start:position], start, compiled), position
 
 
 def _number(source: str, start: int) -> tuple[Token, int]:

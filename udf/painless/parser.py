@@ -30,7 +30,7 @@ TYPE_NAMES = frozenset({
 })
 ASSIGNMENT_OPERATORS = frozenset({"=", "+=", "-=", "*=", "/=", "%=", "&=", "|=", "^=", "<<=", ">>=", ">>>="})
 BINARY_LEVELS: tuple[tuple[str, ...], ...] = (
-    ("|",), ("^",), ("&",), ("==", "!=", "===", "!=="), ("<", "<=", ">", ">="), ("<<", ">>", ">>>"),
+    ("|",), ("^",), ("&",), ("==", "!=", "===", "!==", "=~", "==~"), ("<", "<=", ">", ">="), ("<<", ">>", ">>>"),
     ("+", "-"), ("*", "/", "%"),
 )
 
@@ -413,7 +413,7 @@ class _Parser:
         if token.kind == "number":
             self.advance()
             return ast.Literal(token.offset, token.value)
-        if token.kind == "string":
+        if token.kind == "string" or token.kind == "regex":
             self.advance()
             return ast.Literal(token.offset, token.value)
         if token.kind == "keyword":
@@ -440,8 +440,6 @@ class _Parser:
             return inner
         if token.text == "[":
             return self.collection_literal()
-        if token.text == "/":
-            raise self.error("regexes are not supported by this painless subset")
         if token.kind == "end":
             raise self.error("unexpected end of script")
         raise self.error(f"unexpected [{token.text}]")

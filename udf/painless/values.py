@@ -206,6 +206,28 @@ def compare(operator: str, left: Any, right: Any) -> bool:
     return left >= right
 
 
+def _regex_operands(text: Any, pattern: Any) -> tuple[str, re.Pattern]:
+    if text is None:
+        raise null_pointer("cannot match a regex against a null value")
+    if type(pattern) is not re.Pattern:
+        raise class_cast(pattern, "java.util.regex.Pattern")
+    if type(text) is not str:
+        raise class_cast(text, "java.lang.CharSequence")
+    return text, pattern
+
+
+def regex_find(text: Any, pattern: Any) -> bool:
+    """``text =~ /pattern/``: Matcher.find(), some part matches."""
+    text, pattern = _regex_operands(text, pattern)
+    return pattern.search(text) is not None
+
+
+def regex_matches(text: Any, pattern: Any) -> bool:
+    """``text ==~ /pattern/``: Matcher.matches(), the whole text matches."""
+    text, pattern = _regex_operands(text, pattern)
+    return pattern.fullmatch(text) is not None
+
+
 def negate(value: Any) -> Any:
     if not is_number(value):
         raise _operation_error("-", value, 0) if value is None else ScriptRuntimeError(

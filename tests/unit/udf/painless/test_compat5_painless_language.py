@@ -151,7 +151,7 @@ def test_an_endless_loop_spends_its_statement_budget_and_fails():
     ("ctx._source.x.frobnicate()", "dynamic method [frobnicate/0] not found"),
     ("int f(int x) { return x } f(1)", "function definitions are not supported"),
     ("try { 1 } catch (Exception e) { 2 }", "[try] is not supported"),
-    ("ctx._source.x = /abc/", "regexes are not supported"),
+    ("ctx._source.x =~ /ab(c/", "invalid regex [ab(c]"),
     ("break", "[break] is not allowed outside of a loop"),
     ("'unterminated", "unterminated string"),
     ("ctx._source.x ++ ;; 1 +", "unexpected end of script"),
@@ -264,3 +264,14 @@ def test_split_on_token_is_literal_keeps_empty_parts_and_reads_length_like_an_ar
     assert run("'a.b..c'.splitOnToken('.')") == ["a", "b", "", "c"]
     assert run("'a--b--c'.splitOnToken('--', 2)") == ["a", "b--c"]
     assert run("'x y z'.split(' ').length") == 3
+
+
+def test_regex_find_and_match_with_flags():
+    assert run("'Error: disk' =~ /error/i") is True
+    assert run("'Error: disk' ==~ /error/i") is False
+    assert run("'abc' ==~ /a.c/ && !('abd' ==~ /a.c/)") is True
+    assert run("def n = 10; n / 2 / 5") == 1          # division still divides after a value
+    assert run("if (params.path =~ /\\/var\\//) { return 'var' } return 'other'", params={"path": "/var/log"}) == "var"
+    with pytest.raises(ScriptRuntimeError) as caught:
+        run("params.missing =~ /x/")
+    assert caught.value.cause_type == "null_pointer_exception"
