@@ -6,10 +6,10 @@ expression statements; the semicolon before ``}`` or the end may be left out, as
 and expressions by Java precedence (assignment, ternary and elvis, || &&, bitwise, equality,
 relational and instanceof, shifts, additive, multiplicative, unary and casts, postfix: fields,
 null-safe ``?.``, brackets, calls, ``++``/``--``), list ``[a, b]`` and map ``[k: v]`` literals,
-``new ArrayList()``/``new HashMap()``, lambdas ``x -> e`` / ``(a, b) -> {…}``.
+``new ArrayList()``/``new HashMap()``, regex literals with ``=~``/``==~``, lambdas ``x -> e`` / ``(a, b) -> {…}``.
 
 Must never: run code. Anything outside the subset (function definitions, try/catch, arrays,
-method references, regexes) is a ``ScriptCompileError`` at its offset; nesting deeper than
+method references) is a ``ScriptCompileError`` at its offset; nesting deeper than
 ``MAXIMUM_NESTING_DEPTH`` is one too (it bounds the interpreter's recursion as well).
 """
 
