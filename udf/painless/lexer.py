@@ -1,10 +1,12 @@
 """The Painless subset's lexer: source text → a list of ``Token`` (kind, text, value, offset).
 
 Owns the token kinds: ``number`` (int, long ``L``, float/double ``f``/``d``, hex), ``string``
-(single or double quotes, backslash escapes), ``identifier``, ``keyword``, ``operator`` (longest
+(single or double quotes, backslash escapes), ``regex`` (``/pattern/flags`` where an expression
+may start; its value the compiled pattern), ``identifier``, ``keyword``, ``operator`` (longest
 match first) and ``end``. Comments (``//`` and ``/* */``) and whitespace are skipped.
 
-Must never: evaluate anything or know the grammar beyond tokens; a character it cannot read is a
+Must never: evaluate anything or know the grammar beyond tokens (the one exception: whether a ``/``
+divides or opens a regex depends on the token before it); a character it cannot read is a
 ``ScriptCompileError`` at that offset.
 """
 
