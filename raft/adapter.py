@@ -47,10 +47,67 @@ from raft.state import ClusterState, initial_cluster_state
 
 logger = logging.getLogger(__name__)
 
-# The transport pysyncobj uses by default; fault injection subclasses it (e.g. overriding
-# send() to drop or delay messages) and passes the subclass as RaftConfig.transport_class, so
-# nothing outside raft/ needs to import pysyncobj.
-DEFAULT_TRANSPORT_CLASS = TCPTransport
+def without_redundant_truncation(message: Any, first_index: int, last_index: int,
+                                 term_at: Callable[[int], int | None]) -> Any:
+    """An append_entries message as a follower holding log entries ``first_index..last_index``
+    (``term_at(i)`` their terms) should apply it under Raft's rule: delete entries only where they
+    CONFLICT with the new ones. pysyncobj 0.3.17 deletes every entry after ``prevLogIdx`` whenever
+    the follower holds more, even when they are the very entries the leader already sent (its
+    pipelined appends overtaken by a resend from a lowered next index, or a heartbeat): entries
+    the follower acknowledged — committed, maybe applied ("truncating already-applied log
+    entries", CRITICAL) — are gone until the leader resends them, and a follower that voted in
+    that window could elect a candidate that lacks committed entries.
+
+    So when every entry of the message is already held with the same term and every entry held
+    beyond them carries the message's term (only this leader, in this term, can have sent those:
+    they are in its log), the message is answered as for the follower's whole log: prevLogIdx =
+    the last held entry, no entries — nothing is deleted, and the success reply's next index is
+    true of the leader's log. In every other case the message is returned unchanged."""
+    if not isinstance(message, dict) or message.get("type") != "append_entries" or "transmission" in message:
+        return message
+    if "prevLogIdx" not in message or "entries" not in message:
+        return message
+    previous_index = int(message["prevLogIdx"])
+    if last_index <= previous_index or previous_index < first_index:
+        return message
+    entries = message["entries"] or []
+    for entry in entries:
+        if term_at(entry[1]) != entry[2]:
+            return message  # a conflict (or a gap): pysyncobj's truncation is Raft's
+    leader_term = message.get("term")
+    held_beyond = range(previous_index + len(entries) + 1, last_index + 1)
+    if not all(term_at(index) == leader_term for index in held_beyond):
+        return message
+    rewritten = dict(message)
+    rewritten["prevLogIdx"] = last_index
+    rewritten["prevLogTerm"] = term_at(last_index)
+    rewritten["entries"] = []
+    return rewritten
+
+
+class RaftConformingTransport(TCPTransport):
+    """pysyncobj's TCP transport, with the follower's side of append_entries kept to Raft's
+    truncation rule (``without_redundant_truncation``). Messages are handled on the raft thread,
+    the one that also changes the log, so reading the log here is consistent."""
+
+    def _onMessageReceived(self, node: Any, message: Any) -> None:  # noqa: N802 — pysyncobj's name
+        if isinstance(message, dict) and message.get("type") == "append_entries":
+            log = getattr(self._syncObj, "_SyncObj__raftLog", None)
+            if log is not None and len(log):
+                first_index = log[0][1]
+
+                def term_at(index: int) -> int | None:
+                    position = index - first_index
+                    return log[position][2] if 0 <= position < len(log) else None
+
+                message = without_redundant_truncation(message, first_index, log[-1][1], term_at)
+        super()._onMessageReceived(node, message)
+
+
+# The transport every node uses; fault injection subclasses it (e.g. overriding send() to drop
+# or delay messages) and passes the subclass as RaftConfig.transport_class, so nothing outside
+# raft/ needs to import pysyncobj.
+DEFAULT_TRANSPORT_CLASS = RaftConformingTransport
 
 SNAPSHOT_FORMAT = "quidditch-raft-snapshot"
 SNAPSHOT_FORMAT_VERSION = 1
@@ -250,9 +307,7 @@ class ClusterStateMachine(SyncObj):
             commandsWaitLeader=False,  # we hold commands ourselves until a leader is known
         )
         other_voters = [a for a in config.voter_addresses if a != config.self_address]
-        extra: dict[str, Any] = {}
-        if config.transport_class is not None:
-            extra["transportClass"] = config.transport_class
+        extra: dict[str, Any] = {"transportClass": config.transport_class or DEFAULT_TRANSPORT_CLASS}
         try:
             super().__init__(config.self_address, other_voters, conf=conf, **extra)
         except SyncObjException as error:
