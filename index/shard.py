@@ -19,8 +19,10 @@ every operation at or below the local checkpoint.
 Document history kept on disk: a delete is stored as a *tombstone* document (never live) that
 records its seq_no/term/version, so a restarted copy still orders late replica operations and a
 rollback can tell what an id looked like before. Merges drop deleted documents and tombstones
-unless an operation above the global checkpoint may still need them (ADR 0010); a dropped
-tombstone means a re-created id starts again at version 1, as after OpenSearch's gc_deletes.
+unless an operation above the global checkpoint may still need them (ADR 0010) or the tombstone is
+younger than ``gc_deletes_seconds`` (60 s, OpenSearch's index.gc_deletes: until then a re-created
+id continues the deleted one's version); a dropped tombstone means a re-created id starts again at
+version 1, as after OpenSearch's gc_deletes.
 
 Must never: change its own mapping (MappingUpdateRequired goes back to node/), import node/,
 raft/, udf/ or any async library, or acknowledge a write before its log record is durable under
@@ -163,6 +165,11 @@ class ShardSettings:
     # a write that leaves the log's current generation larger starts a new one, so a flush can trim
     # all but the generations holding retained operations (OpenSearch's generation_threshold_size)
     translog_generation_threshold_bytes: int = 64 * 1024 * 1024
+    # index.gc_deletes: how long a delete's tombstone outlives merges, so that re-creating the id
+    # continues its version (index → delete → index gives version 3, and an external version
+    # below the delete's still conflicts) as in OpenSearch. Measured from the segment's writing (or
+    # the shard's opening), never shorter than from the delete itself
+    gc_deletes_seconds: float = 60.0
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,10 +226,15 @@ class _Buffer:
 
 class _LiveSegment:
     __slots__ = ("core", "deleted", "committed_live_docs_generation", "committed_deleted", "synced",
-                 "view", "view_deleted", "retained_deleted")
+                 "view", "view_deleted", "retained_deleted", "tombstones_kept_until")
 
-    def __init__(self, core: SegmentCore, deleted: BitMap, committed_generation: int, synced: bool) -> None:
+    def __init__(self, core: SegmentCore, deleted: BitMap, committed_generation: int, synced: bool,
+                 tombstones_kept_until: float = 0.0) -> None:
         self.core = core
+        # before this instant (the shard's clock) a merge keeps this segment's tombstones even
+        # below the history boundary: index.gc_deletes after the deletes were written, so a
+        # re-created id continues their version as OpenSearch's does for 60 s
+        self.tombstones_kept_until = tombstones_kept_until
         self.deleted = deleted                       # non-live copies (tombstones here are rolled back)
         self.committed_live_docs_generation = committed_generation
         self.committed_deleted = BitMap(deleted) if committed_generation else BitMap()
@@ -496,7 +508,9 @@ class Shard:
             core = SegmentCore(self.path, committed.name)
             deleted = (read_live_docs_file(self.path, committed.name, committed.live_docs_generation)
                        if committed.live_docs_generation else BitMap())
-            self._segments.append(_LiveSegment(core, deleted, committed.live_docs_generation, synced=True))
+            # when each tombstone was written is not on disk: every one gets gc_deletes from now
+            self._segments.append(_LiveSegment(core, deleted, committed.live_docs_generation, synced=True,
+                                               tombstones_kept_until=self._clock() + self.settings.gc_deletes_seconds))
         self._remove_unreferenced_files()
         self._tracker = _LocalCheckpointTracker(commit.local_checkpoint, commit.max_seq_no)
         with _cyclic_gc_paused():
@@ -1477,7 +1491,8 @@ class Shard:
         self._buffer = merged
 
     def _install_buffer_segment(self, building: _Buffer, core: SegmentCore) -> None:
-        self._segments.append(_LiveSegment(core, BitMap(building.deleted), 0, synced=False))
+        self._segments.append(_LiveSegment(core, BitMap(building.deleted), 0, synced=False,
+                                           tombstones_kept_until=self._clock() + self.settings.gc_deletes_seconds))
         # ids whose latest copy was in the built buffer now resolve through the segment
         for document_id in [d for d, state in self._version_map.items() if state.buffer is building]:
             del self._version_map[document_id]
@@ -1687,6 +1702,7 @@ class Shard:
     def _plan_merge(self, names: list[str]) -> _MergePlan:
         """Under the writer lock: which docs of the chosen segments the merged segment keeps."""
         boundary = self._history_boundary()
+        now = self._clock()
         chosen = [segment for segment in self._segments if segment.core.name in names]
         items: list[tuple[_LiveSegment, int, bool]] = []      # (segment, doc, stays deleted)
         for segment in chosen:
@@ -1695,7 +1711,7 @@ class Shard:
             for doc in range(core.max_doc):
                 seq_no = int(core.seq_nos[doc])
                 if doc in core.tombstones:
-                    if doc not in segment.deleted and seq_no > boundary:
+                    if doc not in segment.deleted and (seq_no > boundary or now < segment.tombstones_kept_until):
                         items.append((segment, doc, False))
                     continue
                 stays_deleted = doc not in live
@@ -1754,7 +1770,8 @@ class Shard:
             position = min(self._segments.index(segment) for segment in plan.segments)
             remaining = [segment for segment in self._segments if segment not in plan.segments]
             if core is not None:
-                merged = _LiveSegment(core, deleted, 0, synced=True)
+                merged = _LiveSegment(core, deleted, 0, synced=True, tombstones_kept_until=max(
+                    segment.tombstones_kept_until for segment in plan.segments))
                 merged.retained_deleted = FrozenBitMap(BitMap(
                     new_doc for new_doc, (_, _, stays_deleted) in enumerate(items) if stays_deleted))
                 remaining.insert(position, merged)

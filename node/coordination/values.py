@@ -118,6 +118,9 @@ def shard_settings_from_index_settings(settings: dict[str, Any]) -> Any:
     flush_threshold_bytes = (defaults.flush_threshold_bytes if flush_threshold is None
                              else parse_byte_size_setting(flush_threshold, "index.translog.flush_threshold_size",
                                                           minimum_bytes=FLUSH_THRESHOLD_MINIMUM_BYTES))
+    gc_deletes = settings.get("index.gc_deletes")
+    gc_deletes_seconds = (defaults.gc_deletes_seconds if gc_deletes is None
+                          else parse_time_seconds(gc_deletes, "index.gc_deletes"))
     if settings.get("index.search.idle.after") is not None:
         # read by the shard workers (search idle, ADR 0220); refused here so a bad value is a 400
         parse_time_seconds(settings["index.search.idle.after"], "index.search.idle.after")
@@ -126,4 +129,4 @@ def shard_settings_from_index_settings(settings: dict[str, Any]) -> Any:
         translog_sync_interval_seconds=sync_seconds or defaults.translog_sync_interval_seconds,
         translog_retention_operations=retention_operations,
         merge_segments_per_tier=segments_per_tier, max_result_window=max_result_window,
-        flush_threshold_bytes=flush_threshold_bytes)
+        flush_threshold_bytes=flush_threshold_bytes, gc_deletes_seconds=gc_deletes_seconds)

@@ -87,8 +87,11 @@ def searchable(shard: Shard) -> set:
 def test_threshold_flushes_and_crashes_change_nothing_a_shard_answers_or_holds(steps, operations_threshold):
     directory = Path(tempfile.mkdtemp(prefix="restart4-replay-"))
     clock = Clock()
+    # gc_deletes longer than any run: the reference never flushes or merges, so it remembers every
+    # delete; how tombstones expire is tested on its own (tests/unit/index/storage)
     subject_settings = ShardSettings(refresh_interval_seconds=None, flush_threshold_operations=operations_threshold,
-                                     flush_after_inactive_seconds=30.0, translog_retention_operations=0)
+                                     flush_after_inactive_seconds=30.0, translog_retention_operations=0,
+                                     gc_deletes_seconds=1e9)
     reference_settings = ShardSettings(refresh_interval_seconds=None, flush_threshold_operations=None,
                                        flush_after_inactive_seconds=None)
     subject = Shard.open(directory / "subject", subject_settings, MAPPING, ANALYSIS, clock=clock)
