@@ -35,9 +35,12 @@ from node.api.documents import (
 from node.coordination.source_filter import SourceFilter
 from node.coordination.values import parse_integer
 from node.coordination.writes import (
-    ColumnarWrites, WriteRequest, cyclic_gc_paused, execute_columnar_writes, execute_writes,
+    ColumnarWrites, WriteOutcome, WriteRequest, cyclic_gc_paused, execute_columnar_writes, execute_writes,
 )
-from node.errors import ActionRequestValidationError, ApiError, IllegalArgumentError, NotSupportedError
+from node.errors import (
+    STATUS_BY_OPENSEARCH_TYPE, ActionRequestValidationError, ApiError, IllegalArgumentError,
+    item_error,
+)
 
 BULK_ACTIONS = ("index", "create", "update", "delete")
 DEFAULT_MAX_BULK_OPERATIONS = 100_000
@@ -288,8 +291,9 @@ def _check_update_body(request: WriteRequest) -> BaseException | None:
     if not isinstance(update_body, dict):
         return ApiError("the update body must be an object", opensearch_type="x_content_parse_exception", status=400)
     if "script" in update_body:
-        return NotSupportedError("scripted updates are not supported: send [doc] (and [upsert] or "
-                                 "[doc_as_upsert]) instead of [script]")
+        if update_body.get("doc") is not None:
+            return ActionRequestValidationError("can't provide both script and doc")
+        return None    # run by node.api.scripted_update when the item's turn comes (_scripted_item)
     if update_body.get("doc") is None and update_body.get("upsert") is None:
         return ActionRequestValidationError("script or doc is missing")
     for key in ("doc", "upsert"):
@@ -300,6 +304,73 @@ def _check_update_body(request: WriteRequest) -> BaseException | None:
         # OpenSearch upserts the doc itself then, whatever `upsert` says
         request.source = orjson.dumps({key: value for key, value in update_body.items() if key != "upsert"})
     return None
+
+
+def _update_script_body(request: WriteRequest) -> dict | None:
+    """The update body of a scripted update item (checked by ``_check_update_body``), else None."""
+    if request.action != "update" or request.error is not None or b'"script"' not in request.source:
+        return None
+    update_body = orjson.loads(request.source)
+    return update_body if isinstance(update_body, dict) and "script" in update_body else None
+
+
+async def _scripted_item(services: Any, request: WriteRequest, update_body: dict, query: dict[str, str],
+                         source_filter: SourceFilter | None) -> WriteOutcome:
+    """One scripted update item, run as ``POST /{index}/_update/{id}`` runs it (read, script, write
+    back guarded by seq_no), with the item's routing, retry_on_conflict and if_seq_no/if_primary_term
+    and the bulk's refresh/timeout; its answer or error becomes the item."""
+    from node.api.scripted_update import scripted_update
+
+    item_query = {key: query[key] for key in ("refresh", "timeout", "wait_for_active_shards") if key in query}
+    if request.routing is not None:
+        item_query["routing"] = request.routing
+    if request.retry_on_conflict:
+        item_query["retry_on_conflict"] = str(request.retry_on_conflict)
+    for key in ("if_seq_no", "if_primary_term"):
+        if request.params.get(key) is not None:
+            item_query[key] = str(request.params[key])
+    try:
+        body, status = await scripted_update(services, request.index, request.document_id, update_body, item_query,
+                                             source_filter or SourceFilter(fetch=False))
+    except Exception as error:  # noqa: BLE001 — an item's failure is that item's error, as in OpenSearch
+        if not isinstance(error, ApiError):
+            raise
+        fields = item_error(error, request.index, None, None)
+        status = error.status or STATUS_BY_OPENSEARCH_TYPE.get(fields["type"], 500)
+        return WriteOutcome("update", {"_index": request.index, "_id": request.document_id, "status": status,
+                                       "error": fields})
+    if status >= 400:
+        fields = {key: value for key, value in body.get("error", {}).items() if key != "root_cause"}
+        return WriteOutcome("update", {"_index": fields.get("index", request.index), "_id": request.document_id,
+                                       "status": status, "error": fields})
+    return WriteOutcome("update", {**body, "status": status})
+
+
+async def _execute_in_order(services: Any, requests: list[WriteRequest], query: dict[str, str], refresh: str,
+                            timeout: Any, source_filters: dict[int, SourceFilter],
+                            wait_for_active_shards: str | None) -> list[WriteOutcome]:
+    """``execute_writes`` for a bulk holding scripted update items: the items between two scripted
+    ones go as one batch, each scripted item runs on its own after them, so every id sees its
+    items in the order of the body, as on OpenSearch's primary."""
+    outcomes: list[WriteOutcome] = []
+    pending: list[WriteRequest] = []
+
+    async def write_pending() -> None:
+        if pending:
+            outcomes.extend(await execute_writes(services, list(pending), refresh, timeout,
+                                                 return_sources=bool(source_filters),
+                                                 wait_for_active_shards=wait_for_active_shards))
+            pending.clear()
+
+    for position, request in enumerate(requests):
+        update_body = _update_script_body(request)
+        if update_body is None:
+            pending.append(request)
+            continue
+        await write_pending()
+        outcomes.append(await _scripted_item(services, request, update_body, query, source_filters.get(position)))
+    await write_pending()
+    return outcomes
 
 
 def _add_update_get(outcome: Any, source_filter: SourceFilter) -> None:
@@ -380,8 +451,16 @@ def register(app: Any, services: Any) -> None:
                 ingest_took = int((time.monotonic() - ingest_started) * 1000)
             to_write = [request for position, request in enumerate(requests) if position not in dropped] \
                 if dropped else requests
-            written = await execute_writes(services, to_write, refresh, timeout, return_sources=bool(source_filters),
-                                           wait_for_active_shards=wait_for_active_shards) if to_write else []
+            if any(_update_script_body(request) is not None for request in to_write):
+                positions = [position for position in range(len(requests)) if position not in dropped]
+                written = await _execute_in_order(services, to_write, query, refresh, timeout,
+                                                  {index: source_filters[position]
+                                                   for index, position in enumerate(positions)
+                                                   if position in source_filters}, wait_for_active_shards)
+            else:
+                written = await execute_writes(services, to_write, refresh, timeout,
+                                               return_sources=bool(source_filters),
+                                               wait_for_active_shards=wait_for_active_shards) if to_write else []
             if dropped:
                 remaining = iter(written)
                 outcomes = [dropped[position] if position in dropped else next(remaining)
