@@ -14,8 +14,9 @@ per scoring statistics and kept; no format change), ``positions_at`` (positions 
 search, built lazily, bounded LRU) and the view's ``live_mask``.
 
 Thread safety: a core is shared by every snapshot; its lazy caches are filled idempotently
-(two threads may decode the same thing once each; both results are equal), the block cache
-has a lock. Views are immutable.
+(two threads may decode the same thing once each; both results are equal) except a field's term
+dictionary, which one thread decodes while the others wait for it; the block cache has a lock.
+Views are immutable.
 
 Must never: modify a segment file or a live-docs file once written.
 """
@@ -128,6 +129,10 @@ class SegmentCore:
             raise CorruptedIndexError(f"segment file [{self.path}] does not decode: {error}",
                                       file=str(self.path)) from None
         self._inverted: dict[str, _InvertedFieldData] = {}
+        # one decode of a field's term dictionary at a time: the first searches of a new segment
+        # arrive together (16 clients after a refresh or a restart), and each decoding the same
+        # field again multiplied the CPU of that cold start (session 5, bench/cluster.py)
+        self._inverted_decode_lock = threading.Lock()
         self._numeric: dict[str, NumericDocValues] = {}
         self._keyword: dict[str, SortedSetDocValues] = {}
         self._document_ids: list[str] | None = None
@@ -154,6 +159,13 @@ class SegmentCore:
         meta = self._fields.get(field)
         if meta is None or not meta.get("inverted"):
             return None
+        with self._inverted_decode_lock:
+            data = self._inverted.get(field)     # decoded while this thread waited
+            if data is not None:
+                return data
+            return self._decode_inverted_field(field, meta)
+
+    def _decode_inverted_field(self, field: str, meta: dict) -> _InvertedFieldData:
         prefix = f"inverted/{field}/"
         sections = self._sections
         data = _InvertedFieldData()
