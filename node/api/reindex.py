@@ -180,6 +180,16 @@ def _record(counters: _Counters, outcome: Any, conflicts: str) -> None:
     counters.failures.append(_failure(body))
 
 
+async def _write_batch(services: Any, requests: list[WriteRequest], counters: _Counters, conflicts: str) -> None:
+    """One scroll page's writes through the ordinary write path (admission included), counted."""
+    if not requests:
+        return
+    with services.admission.write(sum(len(request.source) for request in requests)):
+        outcomes = await execute_writes(services, requests, refresh="false")
+    for outcome in outcomes:
+        _record(counters, outcome, conflicts)
+
+
 def _integer_value(value: Any, name: str) -> int:
     if isinstance(value, bool):
         raise ApiError(f"For input string: \"{str(value).lower()}\"", opensearch_type="number_format_exception",
@@ -387,11 +397,7 @@ async def reindex(services: Any, coordinator: Any, body: Any, query: dict[str, s
                         continue
                     item = ingested
                 requests.append(item)
-            if requests:
-                with services.admission.write(sum(len(request.source) for request in requests)):
-                    outcomes = await execute_writes(services, requests, refresh="false")
-                for outcome in outcomes:
-                    _record(counters, outcome, conflicts)
+            await _write_batch(services, requests, counters, conflicts)
             if counters.failures or (max_docs is not None and counters.total >= max_docs):
                 break
             hits = await reader.next()
@@ -468,11 +474,7 @@ async def scripted_update_by_query(services: Any, coordinator: Any, index_expres
                         continue
                     item = ingested
                 requests.append(item)
-            if requests:
-                with services.admission.write(sum(len(request.source) for request in requests)):
-                    outcomes = await execute_writes(services, requests, refresh="false")
-                for outcome in outcomes:
-                    _record(counters, outcome, conflicts)
+            await _write_batch(services, requests, counters, conflicts)
             if counters.failures or (max_docs is not None and counters.total >= max_docs):
                 break
             hits = await reader.next()
