@@ -24,7 +24,7 @@ import base64
 import binascii
 import time
 from dataclasses import dataclass, replace
-from typing import Any
+from typing import Any, Sequence
 
 import orjson
 import trio
@@ -130,6 +130,32 @@ class ResolvedTargets:
     targets: tuple[ShardTarget, ...]
     unavailable: tuple[ShardFailure, ...]
     alias_filters: dict[str, dict]     # never mutated by readers
+    # the same shards with their copies spread over the nodes (``spread_over_nodes``), for a search
+    # without a preference that finds this node otherwise idle; None when a preference was given or
+    # spreading changes nothing
+    spread_targets: tuple[ShardTarget, ...] | None = None
+
+
+def spread_over_nodes(targets: Sequence[ShardTarget]) -> tuple[ShardTarget, ...]:
+    """Each shard's copy chosen so the shards spread over as many nodes as their copies allow: in
+    shard order, the candidate (the preferred copy, then the retry order) on the node holding the
+    fewest shards of this search so far, ties to the earlier candidate. Three shards with a
+    replica each on three nodes then search on three nodes at once instead of two shards one
+    after the other on the coordinating node's worker; OpenSearch's default (adaptive replica
+    selection) does not prefer the local copy either. The copy not chosen comes first in the
+    retry order."""
+    load: dict[str, int] = {}
+    spread = []
+    for target in targets:
+        candidates = (target.node_id, *target.other_node_ids)
+        chosen = min(candidates, key=lambda node_id: (load.get(node_id, 0), candidates.index(node_id)))
+        load[chosen] = load.get(chosen, 0) + 1
+        if chosen == target.node_id:
+            spread.append(target)
+        else:
+            spread.append(replace(target, node_id=chosen, other_node_ids=tuple(
+                node_id for node_id in candidates if node_id != chosen)))
+    return tuple(spread)
 
 
 @dataclass(frozen=True, slots=True)
@@ -297,8 +323,11 @@ class SearchCoordinator:
         self._check_read_blocks(index_names)      # a block is part of the state: checked once per state
         targets, unavailable = self.shard_targets(index_names, query_params.get("routing"),
                                                   query_params.get("preference"))
+        spread = (spread_over_nodes(targets) if query_params.get("preference") in (None, "")
+                  and any(target.other_node_ids for target in targets) else None)
         found = ResolvedTargets(tuple(index_names), tuple(targets), tuple(unavailable),
-                                self.alias_filters(index_expression, index_names))
+                                self.alias_filters(index_expression, index_names),
+                                spread if spread is not None and spread != tuple(targets) else None)
         if self.state is state:
             if len(self._resolved) >= MAX_REMEMBERED_RESOLUTIONS:
                 self._resolved.clear()
@@ -812,7 +841,13 @@ class SearchCoordinator:
         timeout_seconds = parse_time_seconds(timeout_value, "timeout") if timeout_value not in (None, "", "-1") \
             else None
         resolved = self.resolved_targets(index_expression, query_params)
-        index_names, targets, unavailable = (list(resolved.index_names), list(resolved.targets),
+        chosen_targets = resolved.targets
+        if resolved.spread_targets is not None and self.services.admission.search_requests <= 1:
+            # this node coordinates no other search: spread the shards over the nodes, so they
+            # are searched in parallel; with searches queued, this node's own copies cost the
+            # cluster less (one worker call for all of them, no transport; ADR 0320)
+            chosen_targets = resolved.spread_targets
+        index_names, targets, unavailable = (list(resolved.index_names), list(chosen_targets),
                                              list(resolved.unavailable))
         self._check_allow_partial(query_params, unavailable)
         request = self.parse_request(body, query_params, index_names, targets, scroll=scroll_seconds is not None)
