@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any
+from typing import Any, Callable
 
 from node.api import params, read_json_body, respond
 from node.api.scripting import compile_request, parse_script, run_script, script_source_bytes
@@ -178,6 +178,37 @@ def _record(counters: _Counters, outcome: Any, conflicts: str) -> None:
             counters.failures.append(_failure(body))
         return
     counters.failures.append(_failure(body))
+
+
+async def _by_scroll(services: Any, coordinator: Any, expression: str, search_body: dict, query: dict[str, str],
+                     max_docs: int | None, conflicts: str, counters: _Counters,
+                     request_for: Callable[[dict], WriteRequest | None]) -> None:
+    """Scroll through ``expression`` page by page (at most ``max_docs`` hits), turn each hit into a
+    write (``request_for``: None skips it — a noop, counted there) and write each page through the
+    write path; stops at the first failure (``conflicts=abort``) and always frees the scroll."""
+    reader = _ScrollReader(coordinator)
+    try:
+        hits = await reader.first(expression, search_body, query)
+        while hits:
+            if max_docs is not None:
+                hits = hits[:max(0, max_docs - counters.total)]
+            if not hits:
+                break
+            counters.batches += 1
+            requests: list[WriteRequest] = []
+            for hit in hits:
+                counters.total += 1
+                request = request_for(hit)
+                if request is not None:
+                    requests.append(request)
+            await _write_batch(services, requests, counters, conflicts)
+            if counters.failures or (max_docs is not None and counters.total >= max_docs):
+                break
+            hits = await reader.next()
+    except _SearchFailures as failed:
+        counters.failures.extend(_search_failure(failure) for failure in failed.failures)
+    finally:
+        await reader.close()
 
 
 async def _write_batch(services: Any, requests: list[WriteRequest], counters: _Counters, conflicts: str) -> None:
@@ -344,67 +375,51 @@ async def reindex(services: Any, coordinator: Any, body: Any, query: dict[str, s
                                            f"[{dest_target.index_name}]")
 
     counters = _Counters()
-    reader = _ScrollReader(coordinator)
     lookup = pipeline_lookup(lambda: services.state)
-    try:
-        hits = await reader.first(source_expression, search_body, query)
-        while hits:
-            if max_docs is not None:
-                hits = hits[:max(0, max_docs - counters.total)]
-            if not hits:
-                break
-            counters.batches += 1
-            requests: list[WriteRequest] = []
-            for hit in hits:
-                counters.total += 1
-                document = hit.get("_source")
-                if not isinstance(document, dict):
-                    raise IllegalArgumentError(f"[{hit['_index']}][{hit['_id']}] didn't store _source")
-                ctx = {"_index": hit["_index"], "_id": hit["_id"], "_version": hit.get("_version"),
-                       "_routing": hit.get("_routing"), "_source": document, "op": "index"}
-                if compiled is not None:
-                    # a failing script fails the whole request (400 script_exception), as OpenSearch's
-                    run_script(compiled, {"ctx": ctx, "params": script.params})
-                    if _checked_context(ctx, hit, may_change_metadata=True) == "noop":
-                        counters.noops += 1
-                        continue
-                target_index = dest_name if ctx.get("_index") == hit["_index"] else str(ctx.get("_index"))
-                # a script may set ctx._id to null: the destination then picks an id
-                document_id = None if ctx.get("_id") is None else str(ctx["_id"])
-                if routing_rule == "keep":
-                    routing = ctx.get("_routing")
-                elif routing_rule == "discard":
-                    routing = None
-                else:
-                    routing = str(routing_rule)[1:]
-                if ctx.get("op") == "delete":
-                    requests.append(WriteRequest("delete", target_index, document_id, b"", routing=routing))
-                    continue
-                write_params: dict[str, Any] = {}
-                if version_type != "internal" and ctx.get("_version") is not None:
-                    # external versions carry the source's; a script's null version forces a plain write
-                    write_params = {"version": ctx["_version"], "version_type": version_type}
-                item = WriteRequest(op_type, target_index, document_id, script_source_bytes(ctx.get("_source")),
-                                    routing=None if routing is None else str(routing), params=write_params)
-                if ingest_may_apply(services.state, pipeline):
-                    try:
-                        ingested = ingest_write(services.state, item, pipeline, lookup)
-                    except ApiError as error:
-                        item.error = error
-                        ingested = item
-                    if ingested is None:
-                        counters.noops += 1
-                        continue
-                    item = ingested
-                requests.append(item)
-            await _write_batch(services, requests, counters, conflicts)
-            if counters.failures or (max_docs is not None and counters.total >= max_docs):
-                break
-            hits = await reader.next()
-    except _SearchFailures as failed:
-        counters.failures.extend(_search_failure(failure) for failure in failed.failures)
-    finally:
-        await reader.close()
+
+    def request_for(hit: dict) -> WriteRequest | None:
+        document = hit.get("_source")
+        if not isinstance(document, dict):
+            raise IllegalArgumentError(f"[{hit['_index']}][{hit['_id']}] didn't store _source")
+        ctx = {"_index": hit["_index"], "_id": hit["_id"], "_version": hit.get("_version"),
+               "_routing": hit.get("_routing"), "_source": document, "op": "index"}
+        if compiled is not None:
+            # a failing script fails the whole request (400 script_exception), as OpenSearch's
+            run_script(compiled, {"ctx": ctx, "params": script.params})
+            if _checked_context(ctx, hit, may_change_metadata=True) == "noop":
+                counters.noops += 1
+                return None
+        target_index = dest_name if ctx.get("_index") == hit["_index"] else str(ctx.get("_index"))
+        # a script may set ctx._id to null: the destination then picks an id
+        document_id = None if ctx.get("_id") is None else str(ctx["_id"])
+        if routing_rule == "keep":
+            routing = ctx.get("_routing")
+        elif routing_rule == "discard":
+            routing = None
+        else:
+            routing = str(routing_rule)[1:]
+        if ctx.get("op") == "delete":
+            return WriteRequest("delete", target_index, document_id, b"", routing=routing)
+        write_params: dict[str, Any] = {}
+        if version_type != "internal" and ctx.get("_version") is not None:
+            # external versions carry the source's; a script's null version forces a plain write
+            write_params = {"version": ctx["_version"], "version_type": version_type}
+        item = WriteRequest(op_type, target_index, document_id, script_source_bytes(ctx.get("_source")),
+                            routing=None if routing is None else str(routing), params=write_params)
+        if ingest_may_apply(services.state, pipeline):
+            try:
+                ingested = ingest_write(services.state, item, pipeline, lookup)
+            except ApiError as error:
+                item.error = error
+                ingested = item
+            if ingested is None:
+                counters.noops += 1
+                return None
+            item = ingested
+        return item
+
+    await _by_scroll(services, coordinator, source_expression, search_body, query, max_docs, conflicts, counters,
+                     request_for)
     if parse_boolean(query.get("refresh"), "refresh", False):
         await _refresh(services, coordinator, ",".join(sorted({dest_name, *counters.written_indices})))
     return counters.response(started, with_created=True, status_when_aborted=True)
@@ -438,50 +453,33 @@ async def scripted_update_by_query(services: Any, coordinator: Any, index_expres
     search_body = {"query": body.get("query") or {"match_all": {}}, "size": batch_size, "sort": ["_doc"],
                    "version": True, "seq_no_primary_term": True}
     counters = _Counters()
-    reader = _ScrollReader(coordinator)
     from node.api.ingest import ingest_may_apply, ingest_write, pipeline_lookup
     lookup = pipeline_lookup(lambda: services.state)
-    try:
-        hits = await reader.first(index_expression, search_body, query)
-        while hits:
-            if max_docs is not None:
-                hits = hits[:max(0, max_docs - counters.total)]
-            if not hits:
-                break
-            counters.batches += 1
-            requests: list[WriteRequest] = []
-            for hit in hits:
-                counters.total += 1
-                document = hit.get("_source") if isinstance(hit.get("_source"), dict) else {}
-                ctx = {"_index": hit["_index"], "_id": hit["_id"], "_version": hit.get("_version"),
-                       "_routing": hit.get("_routing"), "_source": document, "op": "index"}
-                run_script(compiled, {"ctx": ctx, "params": script.params})
-                operation = _checked_context(ctx, hit, may_change_metadata=False)
-                guard = {"if_seq_no": hit.get("_seq_no"), "if_primary_term": hit.get("_primary_term")}
-                if operation == "noop":
-                    counters.noops += 1
-                    continue
-                if operation == "delete":
-                    requests.append(WriteRequest("delete", hit["_index"], hit["_id"], b"", routing=hit.get("_routing"),
-                                                 params=guard))
-                    continue
-                item = WriteRequest("index", hit["_index"], hit["_id"], script_source_bytes(ctx.get("_source") or {}),
-                                    routing=hit.get("_routing"), params=guard)
-                if ingest_may_apply(services.state, pipeline):
-                    ingested = ingest_write(services.state, item, pipeline, lookup)
-                    if ingested is None:
-                        counters.noops += 1
-                        continue
-                    item = ingested
-                requests.append(item)
-            await _write_batch(services, requests, counters, conflicts)
-            if counters.failures or (max_docs is not None and counters.total >= max_docs):
-                break
-            hits = await reader.next()
-    except _SearchFailures as failed:
-        counters.failures.extend(_search_failure(failure) for failure in failed.failures)
-    finally:
-        await reader.close()
+
+    def request_for(hit: dict) -> WriteRequest | None:
+        document = hit.get("_source") if isinstance(hit.get("_source"), dict) else {}
+        ctx = {"_index": hit["_index"], "_id": hit["_id"], "_version": hit.get("_version"),
+               "_routing": hit.get("_routing"), "_source": document, "op": "index"}
+        run_script(compiled, {"ctx": ctx, "params": script.params})
+        operation = _checked_context(ctx, hit, may_change_metadata=False)
+        guard = {"if_seq_no": hit.get("_seq_no"), "if_primary_term": hit.get("_primary_term")}
+        if operation == "noop":
+            counters.noops += 1
+            return None
+        if operation == "delete":
+            return WriteRequest("delete", hit["_index"], hit["_id"], b"", routing=hit.get("_routing"), params=guard)
+        item = WriteRequest("index", hit["_index"], hit["_id"], script_source_bytes(ctx.get("_source") or {}),
+                            routing=hit.get("_routing"), params=guard)
+        if ingest_may_apply(services.state, pipeline):
+            ingested = ingest_write(services.state, item, pipeline, lookup)
+            if ingested is None:
+                counters.noops += 1
+                return None
+            item = ingested
+        return item
+
+    await _by_scroll(services, coordinator, index_expression, search_body, query, max_docs, conflicts, counters,
+                     request_for)
     if parse_boolean(query.get("refresh"), "refresh", False):
         await _refresh(services, coordinator, index_expression)
     return counters.response(started, with_created=False, status_when_aborted=True)
