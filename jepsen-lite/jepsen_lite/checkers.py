@@ -183,11 +183,18 @@ def check_dirty_reads(operations: list[Operation]) -> CheckerResult:
 MINORITY_READ_GRACE_SECONDS = 5.0
 
 
-def minority_windows(nemesis_events: Iterable[dict]) -> dict[str, list[tuple[float, float]]]:
-    """Per node, the (start, end + grace) times during which it sat on a minority side of a
-    partition: a side holding fewer than half of the nodes. The grace covers the moments after a
-    heal before the node has applied the majority's newer cluster state. A partition that never
-    logged its end lasts until the run's end."""
+def minority_windows(nemesis_events: Iterable[dict],
+                     observations: Iterable[dict] = ()) -> dict[str, list[tuple[float, float]]]:
+    """Per node, the times during which it sat on a minority side of a partition (a side holding
+    fewer than half of the nodes) and had not yet rejoined after the heal: from the partition's
+    start until MINORITY_READ_GRACE_SECONDS after its end, or later when the observer's polls
+    (``observations``: node, time, raft_term, raft_is_leader, cluster_state_version) show the
+    node following the leader's Raft term with the leader's cluster state only later — a node
+    left candidate for seconds while its Raft connections come back still serves its old view.
+    A partition that never logged its end lasts until the run's end."""
+    polls = sorted(((float(observation["time"]), observation) for observation in observations
+                    if observation.get("raft_term") is not None
+                    and observation.get("cluster_state_version") is not None), key=lambda poll: poll[0])
     starts: dict[int, dict] = {}
     windows: dict[str, list[tuple[float, float]]] = {}
     for event in nemesis_events:
@@ -195,29 +202,53 @@ def minority_windows(nemesis_events: Iterable[dict]) -> dict[str, list[tuple[flo
             starts[event.get("step", -1)] = event
         elif event.get("phase") == "end" and event.get("step", -1) in starts:
             start = starts.pop(event["step"])
-            _add_minority_window(windows, start, float(event["time"]) + MINORITY_READ_GRACE_SECONDS)
+            _add_minority_window(windows, start, float(event["time"]), polls)
     for start in starts.values():
-        _add_minority_window(windows, start, float("inf"))
+        _add_minority_window(windows, start, float("inf"), polls)
     return windows
 
 
-def _add_minority_window(windows: dict[str, list[tuple[float, float]]], start: dict, until: float) -> None:
+def _rejoined_at(node: str, healed: float, polls: list[tuple[float, dict]]) -> float | None:
+    """The first poll of ``node`` after ``healed`` in which it follows the term of the latest
+    leader poll before it and has applied at least that leader's cluster-state version."""
+    leader: dict | None = None
+    for time, observation in polls:
+        if observation.get("raft_is_leader"):
+            leader = observation
+            continue
+        if time < healed or str(observation["node"]) != node or leader is None:
+            continue
+        if (observation["raft_term"] == leader["raft_term"]
+                and observation["cluster_state_version"] >= leader["cluster_state_version"]):
+            return time
+    return None
+
+
+def _add_minority_window(windows: dict[str, list[tuple[float, float]]], start: dict, healed: float,
+                         polls: list[tuple[float, dict]]) -> None:
     sides = [list(side) for side in start["sides"]]
     node_count = sum(len(side) for side in sides)
     for side in sides:
-        if 2 * len(side) < node_count:
-            for node in side:
-                windows.setdefault(node, []).append((float(start["time"]), until))
+        if 2 * len(side) >= node_count:
+            continue
+        for node in side:
+            until = healed + MINORITY_READ_GRACE_SECONDS
+            if healed != float("inf"):
+                rejoined = _rejoined_at(node, healed, polls)
+                if rejoined is not None:
+                    until = max(until, rejoined)
+            windows.setdefault(node, []).append((float(start["time"]), until))
 
 
-def check_stale_reads(operations: list[Operation], nemesis_events: Iterable[dict] = ()) -> CheckerResult:
+def check_stale_reads(operations: list[Operation], nemesis_events: Iterable[dict] = (),
+                      observations: Iterable[dict] = ()) -> CheckerResult:
     """Refresh-then-read: a search invoked after a refresh completed must see every document
     whose write was acknowledged before that refresh was invoked. A miss is a stale read (a
     deposed primary or a minority node serving an old view). A stale read served by a node that
-    sat on a minority side of a partition while the read ran (or within
-    MINORITY_READ_GRACE_SECONDS after the heal) is of kind ``minority-node`` — DESIGN §10 allows
-    it and docs/resiliency.md lists it — every other one is of kind ``other``."""
-    windows = minority_windows(nemesis_events)
+    sat on a minority side of a partition while the read ran (or after the heal, until it applied
+    the majority's cluster state: ``minority_windows``) is of kind ``minority-node`` — DESIGN §10
+    allows it and docs/resiliency.md lists it — every other one is of kind ``other``."""
+    windows = minority_windows(nemesis_events, observations)
     pairs = pair_operations(operations)
     refreshes = sorted((p.complete_index, p.invoke_index) for p in pairs
                        if p.invocation.f == "refresh" and p.outcome == "ok")

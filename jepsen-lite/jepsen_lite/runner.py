@@ -672,7 +672,8 @@ class Run:
         operations = self.history.snapshot()
         known = checkers.load_known_anomalies(options.resiliency_document)
         checker_results = [checkers.check_set(operations), checkers.check_dirty_reads(operations),
-                           checkers.check_stale_reads(operations, nemesis.events if nemesis else []), checkers.check_linearizable_registers(operations),
+                           checkers.check_stale_reads(operations, nemesis.events if nemesis else [],
+                                                       self.observations), checkers.check_linearizable_registers(operations),
                            checkers.check_masters(self.observations), checkers.check_convergence(convergence_report),
                            checkers.check_recovery_times(nemesis.events if nemesis else [], operations,
                                                          options.recovery_bound_seconds),

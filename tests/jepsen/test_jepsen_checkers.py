@@ -188,6 +188,40 @@ def test_a_stale_read_on_a_once_isolated_node_long_after_the_heal_fails_the_run(
     assert result.anomaly_kinds == ("other",)
 
 
+
+def _polls(time, terms_and_versions, leader="n0"):
+    """One observer round at ``time``: node → (raft_term, cluster_state_version)."""
+    return [{"time": time, "node": node, "raft_term": term, "cluster_state_version": version,
+             "raft_is_leader": 1.0 if node == leader else 0.0}
+            for node, (term, version) in terms_and_versions.items()]
+
+
+def test_a_read_on_a_healed_node_that_has_not_rejoined_raft_yet_is_still_the_minority_kind():
+    script = Script().call(0, "add", "a").call(0, "refresh", "idx")
+    read_time = max(operation.time for operation in script.operations) + 1.0
+    # healed 8 s before the read (beyond the 5 s grace), but n4 stays a candidate of term 9 until
+    # well after the read, behind the leader's term 7 and version 31
+    events = [dict(event, time=read_time - 20.0 if event["phase"] == "start" else read_time - 8.0)
+              for event in _partition_around(script, "n4", ["n0", "n1", "n2", "n3"])]
+    observations = (_polls(read_time - 3.0, {"n0": (7, 31), "n1": (7, 31), "n4": (9, 30)})
+                    + _polls(read_time + 3.0, {"n0": (10, 32), "n1": (10, 32), "n4": (10, 32)})
+                    + _polls(read_time + 4.0, {"n0": (10, 32), "n1": (10, 32), "n4": (10, 32)}))
+    script = script.call(1, "read", None, "ok", [], node="n4")
+    assert check_stale_reads(script.operations, events).anomaly_kinds == ("other",)   # the grace alone
+    with_polls = check_stale_reads(script.operations, events, observations)
+    assert with_polls.anomaly_kinds == ("minority-node",)
+
+
+def test_a_healed_node_seen_following_the_leader_gets_no_more_than_the_grace():
+    script = Script().call(0, "add", "a").call(0, "refresh", "idx")
+    read_time = max(operation.time for operation in script.operations) + 1.0
+    events = [dict(event, time=read_time - 20.0 if event["phase"] == "start" else read_time - 8.0)
+              for event in _partition_around(script, "n4", ["n0", "n1", "n2", "n3"])]
+    observations = _polls(read_time - 7.0, {"n0": (7, 31), "n1": (7, 31), "n4": (7, 31)})
+    script = script.call(1, "read", None, "ok", [], node="n4")
+    assert check_stale_reads(script.operations, events, observations).anomaly_kinds == ("other",)
+
+
 # ------------------------------------------------------------------------------ linearizability
 
 
