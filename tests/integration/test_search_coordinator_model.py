@@ -99,8 +99,10 @@ def build_registry(directory):
 def build_coordinator(registry, with_replicas=False, unreachable_shards=()):
     context = SimpleNamespace(node_id="node-1", metadata=SimpleNamespace(state=FakeState(with_replicas)),
                               workers=InProcessWorkers(registry, unreachable_shards), peers=OtherNode(registry))
+    # admission: no other search in flight, so a search without preference spreads its shards
+    # over the copies' nodes (ADR 0332) as on an idle node
     services = SimpleNamespace(context=context, director=SimpleNamespace(local={}),
-                               query_registry=DEFAULT_QUERY_REGISTRY,
+                               query_registry=DEFAULT_QUERY_REGISTRY, admission=SimpleNamespace(search_requests=0),
                                record_search=lambda *arguments, **keywords: None)
     return SearchCoordinator(services)
 
