@@ -21,14 +21,13 @@ from typing import Any
 from raft import commands as c
 
 from node.api import params, read_json_body, respond
-from node.api.index_settings import byte_size, time_seconds
+from node.api.index_settings import time_seconds
 from node.coordination.stats import gather_shard_statistics
+from node.coordination.values import parse_byte_size_setting
 from node.errors import IllegalArgumentError, IndexNotFoundError, RequestParsingError
 
 CONDITIONS = ("max_age", "max_docs", "max_size", "max_primary_shard_size")
 _NUMBERED_INDEX = re.compile(r"^(.*-)(\d+)$")
-_BYTE_UNITS = {"b": 1, "k": 1024, "kb": 1024, "m": 1024 ** 2, "mb": 1024 ** 2, "g": 1024 ** 3, "gb": 1024 ** 3,
-               "t": 1024 ** 4, "tb": 1024 ** 4, "p": 1024 ** 5, "pb": 1024 ** 5}
 
 
 def next_index_name(old_index_name: str) -> str:
@@ -37,15 +36,6 @@ def next_index_name(old_index_name: str) -> str:
     if match is None:
         raise IllegalArgumentError(f"index name [{old_index_name}] does not match pattern '^.*-\\d+$'")
     return f"{match.group(1)}{int(match.group(2)) + 1:06d}"
-
-
-def _bytes(key: str, value: Any) -> int:
-    byte_size(key, value)  # OpenSearch's errors for a malformed size
-    text = str(value).strip().lower()
-    if text in ("0", "-1"):
-        return int(text)
-    number, unit = re.fullmatch(r"(\d+(?:\.\d+)?)\s*([a-z]+)", text).groups()  # type: ignore[union-attr]
-    return int(float(number) * _BYTE_UNITS[unit])
 
 
 def parse_conditions(raw: Any) -> dict[str, Any]:
@@ -65,7 +55,7 @@ def parse_conditions(raw: Any) -> dict[str, Any]:
                 raise RequestParsingError(f"[max_docs] must be a number, got [{value}]")
             parsed[name] = (int(value), str(value))
         else:
-            parsed[name] = (_bytes(name, value), str(value))
+            parsed[name] = (parse_byte_size_setting(value, name), str(value))
     return parsed
 
 
