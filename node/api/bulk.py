@@ -346,8 +346,8 @@ async def _scripted_item(services: Any, request: WriteRequest, update_body: dict
     return WriteOutcome("update", {**body, "status": status})
 
 
-async def _execute_in_order(services: Any, requests: list[WriteRequest], query: dict[str, str], refresh: str,
-                            timeout: Any, source_filters: dict[int, SourceFilter],
+async def _execute_in_order(services: Any, requests: list[WriteRequest], script_bodies: dict[int, dict],
+                            query: dict[str, str], refresh: str, timeout: Any, source_filters: dict[int, SourceFilter],
                             wait_for_active_shards: str | None) -> list[WriteOutcome]:
     """``execute_writes`` for a bulk holding scripted update items: the items between two scripted
     ones go as one batch, each scripted item runs on its own after them, so every id sees its
@@ -363,7 +363,7 @@ async def _execute_in_order(services: Any, requests: list[WriteRequest], query: 
             pending.clear()
 
     for position, request in enumerate(requests):
-        update_body = _update_script_body(request)
+        update_body = script_bodies.get(position)
         if update_body is None:
             pending.append(request)
             continue
@@ -451,9 +451,11 @@ def register(app: Any, services: Any) -> None:
                 ingest_took = int((time.monotonic() - ingest_started) * 1000)
             to_write = [request for position, request in enumerate(requests) if position not in dropped] \
                 if dropped else requests
-            if any(_update_script_body(request) is not None for request in to_write):
+            script_bodies = {position: update_body for position, request in enumerate(to_write)
+                             if (update_body := _update_script_body(request)) is not None}
+            if script_bodies:
                 positions = [position for position in range(len(requests)) if position not in dropped]
-                written = await _execute_in_order(services, to_write, query, refresh, timeout,
+                written = await _execute_in_order(services, to_write, script_bodies, query, refresh, timeout,
                                                   {index: source_filters[position]
                                                    for index, position in enumerate(positions)
                                                    if position in source_filters}, wait_for_active_shards)
