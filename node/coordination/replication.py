@@ -175,6 +175,12 @@ class Replication:
         self.synced_global_checkpoints: dict[tuple[str, int], int] = {}
         self.global_checkpoint_syncs_waiting: set[tuple[str, int]] = set()
         self.last_global_checkpoint_updates: dict[tuple[str, int], float] = {}
+        # (index_uuid, shard_number) → primary writes running now / started ever; a global
+        # checkpoint sync that saw neither change knows no operation was between primary and copies
+        self.writes_in_flight: dict[tuple[str, int], int] = {}
+        self.writes_started: dict[tuple[str, int], int] = {}
+        # (index_uuid, shard_number) → the primary's own local checkpoint after its latest write
+        self.primary_local_checkpoints: dict[tuple[str, int], int] = {}
 
     def attach(self) -> None:
         handlers = getattr(self.context, "transport_handlers", None)
@@ -239,6 +245,55 @@ class Replication:
             if not local.writes_allowed.is_set():
                 raise ApiError(f"[{index.name}][{shard.shard_number}] the new primary is still resyncing its copies",
                                opensearch_type="unavailable_shards_exception")
+        return await self.run_to_completion(self._apply_and_replicate, index, shard, payload, body, key, local)
+
+    async def run_to_completion(self, function: Any, *args: Any) -> Any:
+        """Run ``function(*args)`` so that cancelling the caller does not cancel it, and wait for
+        its outcome. A batch handed to the primary's worker must reach every copy, or the copies it
+        missed must be failed, whatever happens to the request that asked for it: quart-trio
+        cancels a request's handler when its HTTP client disconnects, and the transport cancels a
+        handler whose connection drops. Cancelled between the worker's apply and the forwards, the
+        operations stayed on the primary alone and left a hole in every replica that no later write
+        filled (jepsen-lite seed 1861254742; ADR 0333). A cancelled caller only stops waiting.
+        Runs in the node's background nursery, so a node that stops still stops (its restart
+        catches the replicas up, ADR 0225); shielded where there is none (in-process tests)."""
+        background = getattr(self.context, "background", None)
+        if background is None:
+            with trio.CancelScope(shield=True):
+                return await function(*args)
+        finished = trio.Event()
+        outcome: dict[str, Any] = {}
+
+        async def run() -> None:
+            try:
+                outcome["value"] = await function(*args)
+            except Exception as error:  # noqa: BLE001 — handed to the caller below, who raises it
+                outcome["error"] = error
+            finally:
+                finished.set()
+
+        background.start_soon(run)
+        await finished.wait()
+        if "error" in outcome:
+            raise outcome["error"]
+        if "value" not in outcome:
+            raise ApiError("the node is shutting down: the write's outcome is unknown",
+                           opensearch_type="node_closed_exception", status=503)
+        return outcome["value"]
+
+    async def _apply_and_replicate(self, index: Any, shard: Any, payload: dict, body: bytes,
+                                   key: tuple[str, int], local: Any) -> tuple[dict, bytes]:
+        """Apply the batch on the primary's worker and forward it to every copy (failing the ones
+        that do not confirm); counted in ``writes_in_flight`` while it runs."""
+        self.writes_in_flight[key] = self.writes_in_flight.get(key, 0) + 1
+        self.writes_started[key] = self.writes_started.get(key, 0) + 1
+        try:
+            return await self._apply_and_forward(index, shard, payload, body, key, local)
+        finally:
+            self.writes_in_flight[key] -= 1
+
+    async def _apply_and_forward(self, index: Any, shard: Any, payload: dict, body: bytes,
+                                 key: tuple[str, int], local: Any) -> tuple[dict, bytes]:
         # the worker must hand back the operations whenever some copy may need them: any assigned
         # replica in the routing entry, or a copy registered as recovering (ADR 0170)
         might_replicate = bool(self.recovering.get(key)) or any(
@@ -274,6 +329,7 @@ class Replication:
         replicated_body = answer_body[len(answer_body) - replicated_length:]
         failed: list[tuple[Any, str]] = []
         checkpoints = [int(answer.pop("local_checkpoint", -1))]
+        self.primary_local_checkpoints[key] = max(self.primary_local_checkpoints.get(key, -1), checkpoints[0])
 
         async def forward(shard_copy: Any) -> None:
             try:
@@ -368,7 +424,12 @@ class Replication:
         sent = False
         for _ in range(2):
             global_checkpoint = self.global_checkpoints.get(key)
-            if global_checkpoint is None or (not sent and global_checkpoint <= self.synced_global_checkpoints.get(key, -1)):
+            if global_checkpoint is None:
+                return sent
+            # a global checkpoint below the primary's own local checkpoint means some copy lags:
+            # the round is run again even when the copies already have the value, to find out why
+            lagging = self.primary_local_checkpoints.get(key, -1) > global_checkpoint
+            if not sent and not lagging and global_checkpoint <= self.synced_global_checkpoints.get(key, -1):
                 return sent
             state = self.context.metadata.state
             index = state.index_by_uuid(key[0])
@@ -379,9 +440,19 @@ class Replication:
             primary = shard.primary()
             if primary is None or primary.node_id != self.context.node_id or primary.allocation_id != local.allocation_id:
                 return sent
+            quiet = self.writes_in_flight.get(key, 0) == 0
+            writes_started = self.writes_started.get(key, 0)
             checkpoints = await self._send_global_checkpoint(index, shard, key, global_checkpoint)
             sent = True
             if checkpoints is None:
+                return sent
+            quiet = quiet and self.writes_in_flight.get(key, 0) == 0 and self.writes_started.get(key, 0) == writes_started
+            if quiet and min(checkpoints) < checkpoints[0]:
+                # no write was between the primary and its copies, yet a started copy's local
+                # checkpoint is below the primary's: it misses an operation nothing will resend
+                # (ADR 0333). Catch it up from the primary's history; that reschedules this sync.
+                self.start_background_catch_up(local, "a started replica's local checkpoint stayed below the "
+                                                      "primary's with no write in flight")
                 return sent
             self.synced_global_checkpoints[key] = max(self.synced_global_checkpoints.get(key, -1), global_checkpoint)
             if min(checkpoints) <= global_checkpoint:
@@ -749,6 +820,9 @@ class Replication:
                                                       "error": f"{type(error).__name__}: "
                                                                f"{getattr(error, 'reason', error)}"}})
                 lost.append(shard_copy.allocation_id)
+        if sent_total:
+            # the copies' local checkpoints moved: the global checkpoint can follow
+            self.schedule_global_checkpoint_sync(key)
         if lost:
             outcome = await self.commit_until_known(RemoveFromInSync(
                 index_name=index.name, shard_number=local.shard_number, allocation_ids=tuple(lost),

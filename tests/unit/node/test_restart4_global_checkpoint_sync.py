@@ -72,12 +72,18 @@ class Handlers:
 class Network:
     def __init__(self):
         self.handlers_by_address = {}
+        # while set, every shard/replicate request waits for it (``forward_held`` tells one is waiting)
+        self.replication_gate: trio.Event | None = None
+        self.forward_held = trio.Event()
 
     def peers(self):
         network = self
 
         class Peers:
             async def request(self, address, method, payload, body, timeout_seconds=None, channel=None):
+                if method == "shard/replicate" and network.replication_gate is not None:
+                    network.forward_held.set()
+                    await network.replication_gate.wait()
                 return await network.handlers_by_address[address].methods[method](payload, body)
 
         return Peers()
@@ -99,7 +105,7 @@ def start_node(node_id, data_directory, network, metadata, nursery):
     handlers = Handlers()
     network.handlers_by_address[f"{node_id}:9300"] = handlers
     context = SimpleNamespace(node_id=node_id, metadata=metadata, workers=InProcessWorkers(data_directory),
-                              peers=network.peers(), transport_handlers=handlers, background=nursery,
+                              peers=network.peers(), transport_handlers=handlers, background=nursery, network=network,
                               logger=logging.getLogger(f"test.restart4.{node_id}"), metrics=None)
     director = ShardDirector(context)
     director.attach()
@@ -133,10 +139,13 @@ async def replicated_write(director, document_id, value):
     state = director.context.metadata.state
     source = orjson.dumps({"n": value})
     answer, _ = await director.replication.primary_write(
-        state.indices["logs"], state.routing_table["logs"][0],
-        {"items": [["index", document_id, {"length": len(source)}]], "mapping_version": 1}, source)
+        state.indices["logs"], state.routing_table["logs"][0], write_payload(document_id, source), source)
     assert answer["failed_copies"] == 0, answer
     return answer
+
+
+def write_payload(document_id, source):
+    return {"items": [["index", document_id, {"length": len(source)}]], "mapping_version": 1}
 
 
 async def test_every_copy_learns_the_final_global_checkpoint_once_writes_stop(tmp_path, autojump_clock):
@@ -188,3 +197,59 @@ async def test_a_lagging_computed_checkpoint_is_corrected_from_what_the_copies_a
         assert primary_node.replication.global_checkpoints[key] == 3
         assert primary_node.context.workers.shard().global_checkpoint == 3
         assert replica_node.context.workers.shard().global_checkpoint == 3
+
+
+async def test_a_write_whose_caller_is_cancelled_mid_forward_still_reaches_the_replica(tmp_path, autojump_clock):
+    # jepsen-lite seed 1861254742 (ADR 0333): the HTTP client timed out while the primary's node
+    # was paused, quart-trio cancelled the request's handler when it resumed, and the forward of
+    # an operation the primary had applied was cancelled with it: every replica kept a hole
+    async with two_nodes(tmp_path) as (primary_node, replica_node):
+        network = primary_node.context.network
+        network.replication_gate = trio.Event()
+        with trio.move_on_after(1.0) as client_gave_up:
+            await replicated_write(primary_node, "doc-0", 0)
+        assert client_gave_up.cancelled_caught and network.forward_held.is_set()
+        network.replication_gate.set()
+        await trio.sleep(replication_module.GLOBAL_CHECKPOINT_SYNC_DELAY_SECONDS / 10)   # before any sync
+        replica_shard = replica_node.context.workers.shard()
+        assert replica_shard.local_checkpoint == 0 and replica_shard.max_seq_no == 0
+        assert primary_node.replication.writes_in_flight[(INDEX_UUID, 0)] == 0
+
+
+async def test_a_write_cancelled_while_the_primary_applies_it_is_still_forwarded(tmp_path, autojump_clock):
+    async with two_nodes(tmp_path) as (primary_node, replica_node):
+        workers = primary_node.context.workers
+        applying, may_apply = trio.Event(), trio.Event()
+        unheld_call = workers.call
+
+        async def held_call(index_uuid, shard_number, method, payload, body=b"", timeout_seconds=None):
+            if method == "write":
+                applying.set()
+                await may_apply.wait()
+            return await unheld_call(index_uuid, shard_number, method, payload, body, timeout_seconds)
+
+        workers.call = held_call
+        async with trio.open_nursery() as client:
+            client.start_soon(replicated_write, primary_node, "doc-0", 0)
+            await applying.wait()
+            client.cancel_scope.cancel()          # the client disconnects while the worker applies
+        may_apply.set()
+        await trio.sleep(replication_module.GLOBAL_CHECKPOINT_SYNC_DELAY_SECONDS / 10)
+        assert replica_node.context.workers.shard().local_checkpoint == 0
+
+
+async def test_a_started_replica_missing_an_operation_is_caught_up_once_writes_stop(tmp_path, autojump_clock):
+    # whatever left the hole, a quiet primary whose copy's local checkpoint stays below its own
+    # resends what the copy lacks instead of leaving the global checkpoint stuck for good
+    async with two_nodes(tmp_path) as (primary_node, replica_node):
+        await replicated_write(primary_node, "doc-0", 0)
+        source = orjson.dumps({"n": 1})
+        # applied on the primary alone, as when its forward was lost: seq_no 1 never reaches n2
+        await primary_node.context.workers.call(INDEX_UUID, 0, "write", {
+            **write_payload("doc-1", source), "primary_term": 1, "replicate": True}, source)
+        await replicated_write(primary_node, "doc-2", 2)
+        replica_shard = replica_node.context.workers.shard()
+        assert (replica_shard.local_checkpoint, replica_shard.max_seq_no) == (0, 2), "the hole at seq_no 1"
+        await trio.sleep(replication_module.GLOBAL_CHECKPOINT_SYNC_DELAY_SECONDS * 5)
+        assert replica_shard.local_checkpoint == 2
+        assert replica_shard.global_checkpoint == 2 and primary_node.context.workers.shard().global_checkpoint == 2
