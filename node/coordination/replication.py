@@ -269,11 +269,18 @@ class Replication:
                 outcome["value"] = await function(*args)
             except Exception as error:  # noqa: BLE001 — handed to the caller below, who raises it
                 outcome["error"] = error
+                if "caller_gone" in outcome:
+                    self.logger.warning("a primary write whose caller had gone failed", extra={"fields": {
+                        "error": f"{type(error).__name__}: {getattr(error, 'reason', error)}"}})
             finally:
                 finished.set()
 
         background.start_soon(run)
-        await finished.wait()
+        try:
+            await finished.wait()
+        except trio.Cancelled:
+            outcome["caller_gone"] = True
+            raise
         if "error" in outcome:
             raise outcome["error"]
         if "value" not in outcome:
