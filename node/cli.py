@@ -75,11 +75,52 @@ def build_parser() -> argparse.ArgumentParser:
         else:
             node.add_argument(f"--{spec.flag}", default=None, metavar="VALUE",
                               help=f"{spec.help} [{environment_variable_name(spec)}]")
+    history = commands.add_parser(
+        "cluster-state-history", help="replay a stopped node's Raft log",
+        description="Replay the Raft log of a STOPPED node (its snapshot and journal, read from a copy) "
+                    "and print one line per logged command: raft index and term, the cluster state "
+                    "version after it, the command and whether it was accepted. With --index, also how "
+                    "each shard's primary term, in-sync set and copies stood after it, on the lines "
+                    "where they changed. What the node's log says may include entries a later leader "
+                    "overwrote.")
+    history.add_argument("--data", required=True, metavar="DIR", help="the node's data directory")
+    history.add_argument("--index", metavar="NAME", help="follow the shards of this index")
+    history.add_argument("--shard", type=int, metavar="N", help="only this shard of --index")
     return parser
+
+
+def print_cluster_state_history(data_directory: Path, index_name: str | None, shard_number: int | None) -> int:
+    from raft.adapter import read_stopped_log
+    from raft.errors import RaftError
+    from raft.history import describe_shard, replay_log
+
+    try:
+        snapshot_state, snapshot_index, entries = read_stopped_log(data_directory / "raft")
+    except (RaftError, OSError) as error:
+        print(f"quidditch: cannot read the raft log under [{data_directory}]: {error}", file=sys.stderr)
+        return EXIT_INVALID_CONFIGURATION
+    if snapshot_state is not None:
+        print(f"snapshot up to raft index {snapshot_index}: state version {snapshot_state.version}")
+    shown: dict[int, str] = {}
+    for step in replay_log(snapshot_state, entries):
+        outcome = "accepted" if step.accepted else f"REJECTED: {step.reason}"
+        print(f"raft {step.raft_index} term {step.raft_term} v{step.state.version} {step.command_type} {outcome}")
+        if index_name is None:
+            continue
+        shards = step.state.routing_table.get(index_name, ())
+        numbers = range(len(shards)) if shard_number is None else [shard_number]
+        for number in numbers:
+            description = describe_shard(step.state, index_name, number)
+            if shown.get(number) != description:
+                shown[number] = description
+                print(f"    [{index_name}][{number}] {description}")
+    return 0
 
 
 def main(argv: list[str] | None = None) -> int:
     arguments = build_parser().parse_args(sys.argv[1:] if argv is None else argv)
+    if arguments.command == "cluster-state-history":
+        return print_cluster_state_history(Path(arguments.data), arguments.index, arguments.shard)
     if arguments.command != "node":
         build_parser().print_help(sys.stderr)
         return EXIT_INVALID_CONFIGURATION

@@ -624,3 +624,49 @@ def _entry_to_json(entry: tuple) -> list:
 def _entry_from_json(data: list) -> tuple:
     command, index, term = data
     return (base64.b64decode(command), int(index), int(term))
+
+
+# ---- reading a stopped node's log (``quidditch cluster-state-history``) ---------------------
+
+def read_stopped_log(data_directory: Path) -> tuple[ClusterState | None, int, list[tuple[bytes, int, int]]]:
+    """A stopped node's Raft log, for inspection: (the snapshot's cluster state or None, the raft
+    index it covers (0 without one), then every journal entry after it that carries a command, as
+    (command bytes, raft index, raft term)). Reads a copy of the journal — pysyncobj opens the file
+    read-write — so the node's files are never changed; never run it on a live node's directory
+    expecting a stable answer. Only this module may speak pysyncobj's formats."""
+    import pickle
+    import shutil
+    import tempfile
+
+    from pysyncobj.journal import createJournal
+
+    snapshot_state, snapshot_index = None, 0
+    snapshot_path = data_directory / SNAPSHOT_FILE_NAME
+    if snapshot_path.exists():
+        _check_snapshot_file(snapshot_path)
+        document = orjson.loads(snapshot_path.read_bytes())
+        snapshot_state = ClusterState.from_json(document["state"])
+        snapshot_index = _entry_from_json(document["last_entry"])[1]
+    journal_path = data_directory / JOURNAL_FILE_NAME
+    if not journal_path.exists():
+        raise RaftConfigurationError(f"no raft journal at [{journal_path}]")
+    entries: list[tuple[bytes, int, int]] = []
+    with tempfile.TemporaryDirectory(prefix="quidditch-journal-") as scratch:
+        copied = Path(scratch) / JOURNAL_FILE_NAME
+        shutil.copyfile(journal_path, copied)
+        if (journal_path.parent / (JOURNAL_FILE_NAME + ".meta")).exists():
+            shutil.copyfile(journal_path.parent / (JOURNAL_FILE_NAME + ".meta"),
+                            Path(scratch) / (JOURNAL_FILE_NAME + ".meta"))
+        journal = createJournal(str(copied))
+        try:
+            for position in range(len(journal)):
+                data, raft_index, raft_term = journal[position]
+                # pysyncobj frames a replicated call as a type byte (0: a command) and a pickle of
+                # (method number, arguments); other types are its own no-ops and membership changes
+                if raft_index <= snapshot_index or not data or data[:1] != b"\x00":
+                    continue
+                _method, arguments = pickle.loads(data[1:])[:2]
+                entries.append((bytes(arguments[0]), raft_index, raft_term))
+        finally:
+            journal._destroy()   # closes its mmap
+    return snapshot_state, snapshot_index, entries
