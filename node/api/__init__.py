@@ -183,6 +183,9 @@ def register_routes(app: Any, context: Any) -> None:
     rollover.register(app, services)
     cat.register(app, services)
     monitoring.register(app, services)
+    from node.api import tasks  # _tasks; _reindex and the by-query requests run as tasks (compat6)
+
+    tasks.register(app, services)
     from node.api import udf  # owner udf-node: /_udf routes, wasm_udf/script_score at this coordinator
 
     udf.register(app, services)

@@ -14,8 +14,17 @@ _reindex body: ``source`` {``index`` (expression or list), ``query``, ``_source`
 internal|external|external_gte, ``routing`` keep|discard|=value}, ``max_docs`` (or legacy
 ``size``), ``conflicts`` abort|proceed, ``script`` (``ctx`` = {_index, _id, _version, _routing,
 _source, op}; ``op`` noop skips the document, delete deletes it from the destination).
-Params ``refresh``, ``max_docs``, ``scroll_size``; ``wait_for_completion=false`` (no tasks API),
-``source.remote``, ``slice``/``slices`` > 1 are 400s.
+Params ``refresh``, ``max_docs``, ``scroll_size``, ``wait_for_completion`` (false: the request runs
+as a task on this node and answers ``{"task": "<node_id>:<n>"}``, node/api/tasks.py); ``source.remote``,
+``slice``/``slices`` > 1 are 400s.
+
+Every request is first *prepared* (``prepare_reindex``, ``prepare_scripted_update_by_query``,
+``prepare_by_query``: every check that answers 400/404 runs here, before any task exists) into a
+``ByScrollJob``; running the job is what a task does. Its ``ByScrollProgress`` is the task's
+status while it runs, and its cancellation flag is read before each batch: a cancelled job stops
+at the next batch boundary and answers ``"canceled": "by user request"``. ``prepare_by_query`` is
+the script-less _delete_by_query/_update_by_query driver used when they run as a background task
+(the waiting ones stay on node/coordination/search.py's ``write_by_query``).
 
 Must never: write around node/coordination/writes.py or read shards directly (it reads through
 the search coordinator's scroll, which honours alias filters and shard failures).
@@ -25,12 +34,14 @@ from __future__ import annotations
 
 import re
 import time
-from typing import Any, Callable
+from dataclasses import dataclass
+from typing import Any, Awaitable, Callable
 
 from node.api import params, read_json_body, respond
 from node.api.scripting import compile_request, parse_script, run_script, script_source_bytes
 from node.api.stored_scripts import register as register_stored_scripts
 from node.api.stored_scripts import stored_script_lookup
+from node.coordination.tasks import DELETE_BY_QUERY_ACTION, REINDEX_ACTION, UPDATE_BY_QUERY_ACTION
 from node.coordination.resolve import IndicesOptions, resolve_indices, resolve_write_target
 from node.coordination.values import parse_boolean
 from node.coordination.writes import WriteRequest, execute_writes
@@ -87,7 +98,11 @@ class _SearchFailures(Exception):
         self.failures = failures
 
 
-class _Counters:
+class ByScrollProgress:
+    """What a by-scroll request has done so far: OpenSearch's BulkByScrollTask.Status while it runs
+    (``status()``), its BulkByScrollResponse at the end (``response()``). ``cancel_reason`` is
+    read before each batch (a task's cancellation; None = go on)."""
+
     def __init__(self) -> None:
         self.total = 0
         self.created = 0
@@ -98,19 +113,48 @@ class _Counters:
         self.noops = 0
         self.failures: list[dict] = []
         self.written_indices: set[str] = set()
+        self.cancel_reason: Callable[[], str | None] = lambda: None
+        self.cancelled_with: str | None = None
+
+    def _counts(self, with_created: bool) -> dict[str, Any]:
+        counts: dict[str, Any] = {"total": self.total, "updated": self.updated}
+        if with_created:
+            counts["created"] = self.created
+        counts.update({"deleted": self.deleted, "batches": self.batches, "version_conflicts": self.version_conflicts,
+                       "noops": self.noops, "retries": {"bulk": 0, "search": 0}, "throttled_millis": 0,
+                       "requests_per_second": -1.0})
+        if self.cancelled_with is not None:
+            counts["canceled"] = self.cancelled_with
+        counts["throttled_until_millis"] = 0
+        return counts
+
+    def status(self) -> dict[str, Any]:
+        """The running task's status, as OpenSearch's BulkByScrollTask.Status (``created`` always)."""
+        return self._counts(with_created=True)
 
     def response(self, started: float, with_created: bool, status_when_aborted: bool) -> tuple[dict, int]:
         body: dict[str, Any] = {"took": int((time.perf_counter() - started) * 1000), "timed_out": False,
-                                "total": self.total, "updated": self.updated}
-        if with_created:
-            body["created"] = self.created
-        body.update({"deleted": self.deleted, "batches": self.batches, "version_conflicts": self.version_conflicts,
-                     "noops": self.noops, "retries": {"bulk": 0, "search": 0}, "throttled_millis": 0,
-                     "requests_per_second": -1.0, "throttled_until_millis": 0, "failures": self.failures})
+                                **self._counts(with_created), "failures": self.failures}
         status = 200
         if status_when_aborted and self.failures:
             status = max(int(failure.get("status", 500)) for failure in self.failures)
         return body, status
+
+    def should_stop(self) -> bool:
+        """True once the task was cancelled (remembered for the response's ``canceled``)."""
+        if self.cancelled_with is None:
+            self.cancelled_with = self.cancel_reason()
+        return self.cancelled_with is not None
+
+
+@dataclass(frozen=True, slots=True)
+class ByScrollJob:
+    """A validated by-scroll request, ready to run (as a task or while its client waits).
+    ``action``/``description`` are the task's, as OpenSearch names them."""
+    action: str
+    description: str
+    progress: ByScrollProgress
+    run: Callable[[], Awaitable[tuple[dict, int]]]
 
 
 CONTEXT_KEYS = frozenset({"_index", "_type", "_id", "_version", "_routing", "_source", "op", "_now"})
@@ -146,14 +190,12 @@ def _search_failure(failure: dict) -> dict:
 
 
 def _common_params(query: dict[str, str]) -> None:
-    if not parse_boolean(query.get("wait_for_completion"), "wait_for_completion", True):
-        raise ApiError("wait_for_completion=false needs the tasks API, which is not implemented",
-                       opensearch_type="illegal_argument_exception", status=400)
+    parse_boolean(query.get("wait_for_completion"), "wait_for_completion", True)   # a bad value is a 400 now
     if query.get("slices") not in (None, "", "1", "auto"):
         raise IllegalArgumentError("sliced requests (slices > 1) are not supported")
 
 
-def _record(counters: _Counters, outcome: Any, conflicts: str) -> None:
+def _record(counters: ByScrollProgress, outcome: Any, conflicts: str) -> None:
     body = outcome.body
     if body.get("_index"):
         counters.written_indices.add(str(body["_index"]))
@@ -181,7 +223,7 @@ def _record(counters: _Counters, outcome: Any, conflicts: str) -> None:
 
 
 async def _by_scroll(services: Any, coordinator: Any, expression: str, search_body: dict, query: dict[str, str],
-                     max_docs: int | None, conflicts: str, counters: _Counters,
+                     max_docs: int | None, conflicts: str, counters: ByScrollProgress,
                      request_for: Callable[[dict], WriteRequest | None]) -> None:
     """Scroll through ``expression`` page by page (at most ``max_docs`` hits), turn each hit into a
     write (``request_for``: None skips it — a noop, counted there) and write each page through the
@@ -190,6 +232,8 @@ async def _by_scroll(services: Any, coordinator: Any, expression: str, search_bo
     try:
         hits = await reader.first(expression, search_body, query)
         while hits:
+            if counters.should_stop():
+                break
             if max_docs is not None:
                 hits = hits[:max(0, max_docs - counters.total)]
             if not hits:
@@ -211,7 +255,7 @@ async def _by_scroll(services: Any, coordinator: Any, expression: str, search_bo
         await reader.close()
 
 
-async def _write_batch(services: Any, requests: list[WriteRequest], counters: _Counters, conflicts: str) -> None:
+async def _write_batch(services: Any, requests: list[WriteRequest], counters: ByScrollProgress, conflicts: str) -> None:
     """One scroll page's writes through the ordinary write path (admission included), counted."""
     if not requests:
         return
@@ -313,6 +357,13 @@ def _search_body_of(source: dict, batch_size: int) -> dict[str, Any]:
 
 
 async def reindex(services: Any, coordinator: Any, body: Any, query: dict[str, str]) -> tuple[dict, int]:
+    """_reindex while the client waits: prepare, then run."""
+    job = await prepare_reindex(services, coordinator, body, query)
+    return await job.run()
+
+
+async def prepare_reindex(services: Any, coordinator: Any, body: Any, query: dict[str, str]) -> ByScrollJob:
+    """Every check of a _reindex request (400/404 answered here), then the job that copies."""
     from node.api.ingest import ingest_may_apply, ingest_write, pipeline_lookup
 
     started = time.perf_counter()
@@ -374,7 +425,7 @@ async def reindex(services: Any, coordinator: Any, body: Any, query: dict[str, s
         raise ActionRequestValidationError(f"reindex cannot write into an index its reading from "
                                            f"[{dest_target.index_name}]")
 
-    counters = _Counters()
+    counters = ByScrollProgress()
     lookup = pipeline_lookup(lambda: services.state)
 
     def request_for(hit: dict) -> WriteRequest | None:
@@ -418,15 +469,30 @@ async def reindex(services: Any, coordinator: Any, body: Any, query: dict[str, s
             item = ingested
         return item
 
-    await _by_scroll(services, coordinator, source_expression, search_body, query, max_docs, conflicts, counters,
-                     request_for)
-    if parse_boolean(query.get("refresh"), "refresh", False):
-        await _refresh(services, coordinator, ",".join(sorted({dest_name, *counters.written_indices})))
-    return counters.response(started, with_created=True, status_when_aborted=True)
+    refresh = parse_boolean(query.get("refresh"), "refresh", False)
+
+    async def run() -> tuple[dict, int]:
+        await _by_scroll(services, coordinator, source_expression, search_body, query, max_docs, conflicts, counters,
+                         request_for)
+        if refresh:
+            await _refresh(services, coordinator, ",".join(sorted({dest_name, *counters.written_indices})))
+        return counters.response(started, with_created=True, status_when_aborted=True)
+
+    described_sources = ", ".join(source_names)
+    script_part = f" updated with {_script_description(script)}" if script is not None else ""
+    return ByScrollJob(REINDEX_ACTION, f"reindex from [{described_sources}]{script_part} to [{dest_name}]", counters,
+                       run)
 
 
 async def scripted_update_by_query(services: Any, coordinator: Any, index_expression: str, body: dict,
                                    query: dict[str, str]) -> tuple[dict, int]:
+    """A scripted _update_by_query while the client waits: prepare, then run."""
+    job = await prepare_scripted_update_by_query(services, coordinator, index_expression, body, query)
+    return await job.run()
+
+
+async def prepare_scripted_update_by_query(services: Any, coordinator: Any, index_expression: str, body: dict,
+                                           query: dict[str, str]) -> ByScrollJob:
     """_update_by_query with a script: each matching document runs the script (``ctx`` as in
     _reindex; ``op`` noop skips, delete deletes) and is written back guarded by the
     ``_seq_no``/``_primary_term`` it was read with (a concurrent change is a version conflict)."""
@@ -452,7 +518,7 @@ async def scripted_update_by_query(services: Any, coordinator: Any, index_expres
     pipeline = query.get("pipeline")
     search_body = {"query": body.get("query") or {"match_all": {}}, "size": batch_size, "sort": ["_doc"],
                    "version": True, "seq_no_primary_term": True}
-    counters = _Counters()
+    counters = ByScrollProgress()
     from node.api.ingest import ingest_may_apply, ingest_write, pipeline_lookup
     lookup = pipeline_lookup(lambda: services.state)
 
@@ -478,11 +544,84 @@ async def scripted_update_by_query(services: Any, coordinator: Any, index_expres
             item = ingested
         return item
 
-    await _by_scroll(services, coordinator, index_expression, search_body, query, max_docs, conflicts, counters,
-                     request_for)
-    if parse_boolean(query.get("refresh"), "refresh", False):
-        await _refresh(services, coordinator, index_expression)
-    return counters.response(started, with_created=False, status_when_aborted=True)
+    index_names = resolve_indices(services.state, index_expression, IndicesOptions.from_params(query))
+    refresh = parse_boolean(query.get("refresh"), "refresh", False)
+
+    async def run() -> tuple[dict, int]:
+        await _by_scroll(services, coordinator, index_expression, search_body, query, max_docs, conflicts, counters,
+                         request_for)
+        if refresh:
+            await _refresh(services, coordinator, index_expression)
+        return counters.response(started, with_created=False, status_when_aborted=True)
+
+    return ByScrollJob(UPDATE_BY_QUERY_ACTION, f"update-by-query [{', '.join(index_names)}] updated with "
+                                               f"{_script_description(script)}", counters, run)
+
+
+def _script_description(script: Any) -> str:
+    """A script as OpenSearch's Script.toString shows it in a task's description."""
+    lang = getattr(script, "lang", "painless") or "painless"
+    return (f"Script{{type=inline, lang='{lang}', idOrCode='{getattr(script, 'source', '')}', options={{}}, "
+            f"params={getattr(script, 'params', {}) or {}}}}")
+
+
+BY_QUERY_BODY_KEYS = frozenset({"query"})
+
+
+async def prepare_by_query(services: Any, coordinator: Any, action: str, index_expression: str, body: Any,
+                           query: dict[str, str]) -> ByScrollJob:
+    """A script-less _delete_by_query (``action`` "delete") or _update_by_query ("update": each
+    match rewritten unchanged) over the same scroll-and-write driver as _reindex, so it can run
+    as a task with a live status and stop at a batch boundary when cancelled. Each write is
+    guarded by the ``_seq_no``/``_primary_term`` it was read with; a concurrent change (or a
+    delete meanwhile) is a version conflict, as OpenSearch counts them."""
+    started = time.perf_counter()
+    if body is not None and not isinstance(body, dict):
+        raise ApiError("request body is required to be an object", opensearch_type="parsing_exception", status=400)
+    body = dict(body or {})
+    _common_params(query)
+    conflicts = body.pop("conflicts", None) or query.get("conflicts") or "abort"
+    if conflicts not in ("abort", "proceed"):
+        raise IllegalArgumentError(f"conflicts may only be \"proceed\" or \"abort\" but was [{conflicts}]")
+    max_docs = _max_docs(query.get("size"), body.pop("max_docs", None), query)
+    _check_throttling_and_slices(query, max_docs)
+    if "slice" in body:
+        raise ApiError("sliced by-query requests are not supported", opensearch_type="illegal_argument_exception",
+                       status=400)
+    unknown = sorted(set(body) - BY_QUERY_BODY_KEYS)
+    if unknown:
+        raise ApiError(f"Unknown key for a VALUE in [{unknown[0]}].", opensearch_type="parsing_exception", status=400)
+    batch_size = int(query.get("scroll_size") or DEFAULT_BATCH_SIZE)
+    if max_docs is not None:
+        batch_size = max(1, min(batch_size, max_docs))
+    index_names = resolve_indices(services.state, index_expression, IndicesOptions.from_params(query))
+    search_body: dict[str, Any] = {"query": body.get("query") or {"match_all": {}}, "size": batch_size,
+                                   "sort": ["_doc"], "version": True, "seq_no_primary_term": True}
+    if action == "delete":
+        search_body["_source"] = False       # a delete needs only the id, routing and sequence number
+    counters = ByScrollProgress()
+    refresh = parse_boolean(query.get("refresh"), "refresh", False)
+
+    def request_for(hit: dict) -> WriteRequest:
+        guard = {"if_seq_no": hit.get("_seq_no"), "if_primary_term": hit.get("_primary_term")}
+        if action == "delete":
+            return WriteRequest("delete", hit["_index"], hit["_id"], b"", routing=hit.get("_routing"), params=guard)
+        document = hit.get("_source") if isinstance(hit.get("_source"), dict) else {}
+        return WriteRequest("index", hit["_index"], hit["_id"], script_source_bytes(document),
+                            routing=hit.get("_routing"), params=guard)
+
+    async def run() -> tuple[dict, int]:
+        await _by_scroll(services, coordinator, index_expression, search_body, query, max_docs, conflicts, counters,
+                         request_for)
+        if refresh:
+            await _refresh(services, coordinator, index_expression)
+        body, status = counters.response(started, with_created=False, status_when_aborted=True)
+        if action == "delete":
+            body.pop("updated", None)
+        return body, status
+
+    task_action = DELETE_BY_QUERY_ACTION if action == "delete" else UPDATE_BY_QUERY_ACTION
+    return ByScrollJob(task_action, f"{action}-by-query [{', '.join(index_names)}]", counters, run)
 
 
 async def _refresh(services: Any, coordinator: Any, index_expression: str) -> None:
@@ -499,6 +638,7 @@ def register(app: Any, services: Any) -> None:
     """``POST /_reindex`` and the stored-script routes (node/api/stored_scripts.py), registered
     from node/api/search.py's ``register_routes`` (after the search coordinator exists)."""
     from node.api.search import coordinator_of
+    from node.api.tasks import respond_as_task
 
     register_stored_scripts(app, services)
 
@@ -506,5 +646,5 @@ def register(app: Any, services: Any) -> None:
     async def reindex_route() -> Any:
         query = params()
         body = await read_json_body(required=True)
-        answer, status = await reindex(services, coordinator_of(app), body, query)
-        return respond(answer, status)
+        job = await prepare_reindex(services, coordinator_of(app), body, query)
+        return await respond_as_task(app, services, job, query)

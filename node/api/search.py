@@ -32,7 +32,9 @@ import orjson
 
 from node.api import filtered_by_path, params, read_body, read_json_body, respond, services_of, unwrap
 from node.api.reindex import register as register_reindex
-from node.api.reindex import scripted_update_by_query
+from node.api.reindex import prepare_by_query, prepare_scripted_update_by_query
+from node.api.tasks import registered_task, respond_as_task
+from node.coordination.tasks import DELETE_BY_QUERY_ACTION, UPDATE_BY_QUERY_ACTION
 from node.api.script_fields import search_with_script_fields
 from node.coordination.search import SearchCoordinator
 from node.coordination.values import parse_boolean
@@ -297,21 +299,31 @@ def register_routes(app: Any, context: Any) -> None:
 
     # ---------------------------------------------------------------- by-query writes
 
-    async def delete_by_query(index: str) -> Any:
+    async def by_query(action: str, index: str) -> Any:
+        """A waiting script-less request runs node/coordination/search.py's write_by_query (listed
+        in _tasks while it runs, not cancellable); ``wait_for_completion=false`` runs
+        node/api/reindex.py's driver as a cancellable task with a live status; a scripted
+        _update_by_query always runs reindex.py's driver as a task."""
         query = params()
         body = await read_json_body()
-        answer, status = await coordinator.write_by_query("delete", index, body, query)
+        scripted = action == "update" and isinstance(body, dict) and body.get("script") is not None
+        waits = parse_boolean(query.get("wait_for_completion"), "wait_for_completion", True)
+        if scripted:
+            job = await prepare_scripted_update_by_query(services, coordinator, index, body, query)
+            return await respond_as_task(app, services, job, query)
+        if not waits:
+            job = await prepare_by_query(services, coordinator, action, index, body, query)
+            return await respond_as_task(app, services, job, query)
+        task_action = DELETE_BY_QUERY_ACTION if action == "delete" else UPDATE_BY_QUERY_ACTION
+        async with registered_task(app, task_action, f"{action}-by-query [{index}]"):
+            answer, status = await coordinator.write_by_query(action, index, body, query)
         return respond(answer, status)
 
+    async def delete_by_query(index: str) -> Any:
+        return await by_query("delete", index)
+
     async def update_by_query(index: str) -> Any:
-        query = params()
-        body = await read_json_body()
-        if isinstance(body, dict) and body.get("script") is not None:
-            # scripted: node/api/reindex.py reads, runs the painless script and writes back
-            answer, status = await scripted_update_by_query(services, coordinator, index, body, query)
-        else:
-            answer, status = await coordinator.write_by_query("update", index, body, query)
-        return respond(answer, status)
+        return await by_query("update", index)
 
     route("/<index>/_delete_by_query", "delete_by_query", delete_by_query, ["POST"])
     route("/<index>/_update_by_query", "update_by_query", update_by_query, ["POST"])

@@ -1,0 +1,248 @@
+"""The _tasks API through the in-process node: _reindex, _delete_by_query and _update_by_query
+with wait_for_completion=false answer a task id whose result GET _tasks/{id} returns; listing
+(group_by nodes/parents/none, actions, detailed, X-Opaque-Id), cancelling (a named task, by
+action, a missing one), OpenSearch's errors for malformed and unknown ids, and a cancelled
+by-scroll job stopping at the next batch boundary."""
+
+from __future__ import annotations
+
+import re
+
+import orjson
+import trio
+
+from node.api.search import coordinator_of
+from node.api.reindex import prepare_by_query, prepare_reindex
+from node.api.tasks import tasks_of
+from node.coordination.services import services_of
+from node.coordination.tasks import REINDEX_ACTION
+
+SETTINGS = {"settings": {"number_of_shards": 2, "number_of_replicas": 0}}
+TASK_ID = re.compile(r"^node-one:\d+$")
+
+
+async def _source_index(api_node, count=6, name="src"):
+    await api_node.request("PUT", f"/{name}", SETTINGS)
+    lines = []
+    for number in range(count):
+        lines.append({"index": {"_index": name, "_id": str(number)}})
+        lines.append({"n": number, "kind": "even" if number % 2 == 0 else "odd"})
+    body = b"".join(orjson.dumps(line) + b"\n" for line in lines)
+    status, response = await api_node.request("POST", "/_bulk?refresh=true", raw=body,
+                                              content_type="application/x-ndjson")
+    assert status == 200 and response["errors"] is False
+
+
+async def _count(api_node, name):
+    await api_node.request("POST", f"/{name}/_refresh")
+    status, body = await api_node.request("GET", f"/{name}/_count")
+    assert status == 200
+    return body["count"]
+
+
+async def test_reindex_without_waiting_answers_a_task_whose_result_get_task_returns(api_node):
+    await _source_index(api_node)
+    status, body = await api_node.request("POST", "/_reindex?wait_for_completion=false",
+                                          {"source": {"index": "src"}, "dest": {"index": "dst"}})
+    assert status == 200 and set(body) == {"task"} and TASK_ID.match(body["task"])
+    status, result = await api_node.request("GET", f"/_tasks/{body['task']}?wait_for_completion=true")
+    assert status == 200 and result["completed"] is True
+    assert result["task"]["action"] == REINDEX_ACTION and result["task"]["description"] == "reindex from [src] to [dst]"
+    assert result["task"]["status"]["total"] == 6 and result["task"]["status"]["created"] == 6
+    assert result["response"]["created"] == 6 and result["response"]["failures"] == []
+    assert await _count(api_node, "dst") == 6
+    # the kept result is still there for a later look, without waiting
+    status, again = await api_node.request("GET", f"/_tasks/{body['task']}")
+    assert status == 200 and again["response"]["created"] == 6
+
+
+async def test_delete_by_query_without_waiting_deletes_in_the_background(api_node):
+    await _source_index(api_node)
+    status, body = await api_node.request("POST", "/src/_delete_by_query?wait_for_completion=false&scroll_size=2",
+                                          {"query": {"term": {"kind": "even"}}})
+    assert status == 200 and TASK_ID.match(body["task"]) and "deleted" not in body
+    status, result = await api_node.request("GET", f"/_tasks/{body['task']}?wait_for_completion=true&timeout=20s")
+    assert status == 200 and result["completed"] is True
+    response = result["response"]
+    assert response["deleted"] == 3 and response["batches"] == 2 and response["version_conflicts"] == 0
+    assert response["failures"] == [] and "updated" not in response
+    assert result["task"]["action"] == "indices:data/write/delete/byquery"
+    assert await _count(api_node, "src") == 3
+
+
+async def test_update_by_query_without_waiting_with_and_without_a_script(api_node):
+    await _source_index(api_node)
+    status, body = await api_node.request("POST", "/src/_update_by_query?wait_for_completion=false&refresh=true", {})
+    status, result = await api_node.request("GET", f"/_tasks/{body['task']}?wait_for_completion=true")
+    assert result["response"]["updated"] == 6 and result["task"]["action"] == "indices:data/write/update/byquery"
+    status, body = await api_node.request("POST", "/src/_update_by_query?wait_for_completion=false&refresh=true", {
+        "query": {"term": {"kind": "odd"}}, "script": {"source": "ctx._source.n += 100"}})
+    status, result = await api_node.request("GET", f"/_tasks/{body['task']}?wait_for_completion=true")
+    assert result["response"]["updated"] == 3
+    assert result["task"]["description"].startswith("update-by-query [src] updated with Script{")
+    status, search = await api_node.request("POST", "/src/_search", {"query": {"range": {"n": {"gte": 100}}}})
+    assert search["hits"]["total"]["value"] == 3
+
+
+async def test_a_request_refused_before_it_starts_answers_its_error_not_a_task(api_node):
+    await _source_index(api_node)
+    status, body = await api_node.request("POST", "/_reindex?wait_for_completion=false",
+                                          {"source": {"index": "missing"}, "dest": {"index": "dst"}})
+    assert status == 404 and body["error"]["type"] == "index_not_found_exception"
+    status, body = await api_node.request("POST", "/src/_delete_by_query?wait_for_completion=false",
+                                          {"query": {"match_all": {}}, "bogus": 1})
+    assert status == 400 and body["error"]["type"] == "parsing_exception"
+    status, body = await api_node.request("POST", "/_reindex?wait_for_completion=maybe",
+                                          {"source": {"index": "src"}, "dest": {"index": "dst"}})
+    assert status == 400
+
+
+async def test_a_failing_background_task_keeps_its_error(api_node):
+    await _source_index(api_node)
+    status, body = await api_node.request("POST", "/_reindex?wait_for_completion=false", {
+        "source": {"index": "src"}, "dest": {"index": "dst"},
+        "script": {"source": "ctx._source.n = ctx._source.missing.length()"}})
+    assert status == 200
+    status, result = await api_node.request("GET", f"/_tasks/{body['task']}?wait_for_completion=true")
+    assert status == 200 and result["completed"] is True and "response" not in result
+    assert result["error"]["type"] == "script_exception"
+
+
+async def test_list_shows_the_list_request_itself_grouped_three_ways(api_node):
+    status, body = await api_node.request("GET", "/_tasks")
+    assert status == 200
+    node = body["nodes"]["node-one"]
+    assert node["roles"] and node["name"] == "one"
+    actions = sorted(info["action"] for info in node["tasks"].values())
+    assert actions == ["cluster:monitor/tasks/lists", "cluster:monitor/tasks/lists[n]"]
+    assert all("status" not in info and "description" not in info for info in node["tasks"].values())
+
+    status, body = await api_node.request("GET", "/_tasks?group_by=parents&detailed=true")
+    (root_id, root), = body["tasks"].items()
+    assert root["action"] == "cluster:monitor/tasks/lists" and root["resource_stats"]["total"]
+    assert root["resource_stats"]["thread_info"]
+    assert [child["action"] for child in root["children"]] == ["cluster:monitor/tasks/lists[n]"]
+    assert root["children"][0]["parent_task_id"] == root_id and "description" in root
+
+    response = await api_node.client.open("/_tasks?actions=cluster:monitor/tasks/lists&group_by=none",
+                                          method="GET", headers={"X-Opaque-Id": "That is me"})
+    listed = orjson.loads(await response.get_data())
+    assert [info["action"] for info in listed["tasks"]] == ["cluster:monitor/tasks/lists"]
+    assert listed["tasks"][0]["headers"] == {"X-Opaque-Id": "That is me"}
+
+    status, body = await api_node.request("GET", "/_tasks?group_by=sideways")
+    assert status == 400 and body["error"]["type"] == "illegal_argument_exception"
+
+
+async def test_get_task_errors_as_opensearch_answers_them(api_node):
+    status, body = await api_node.request("GET", "/_tasks/foo:1")
+    assert status == 404 and body["error"]["type"] == "resource_not_found_exception"
+    assert body["error"]["reason"] == "task [foo:1] isn't running and hasn't stored its results"
+    status, body = await api_node.request("GET", "/_tasks/node-one:987654")
+    assert status == 404 and body["error"]["type"] == "resource_not_found_exception"
+    status, body = await api_node.request("GET", "/_tasks/not-a-task-id")
+    assert status == 400 and body["error"]["reason"] == "malformed task id not-a-task-id"
+
+
+async def test_a_running_task_shows_its_status_and_is_cancelled_by_id_or_by_action(api_node):
+    registry = tasks_of(api_node.app)
+    progress = {"total": 7}
+    task = registry.register(REINDEX_ACTION, "reindex from [a] to [b]", cancellable=True,
+                             status_of=lambda: dict(progress), store_result=True)
+    blocked = registry.register("indices:data/read/search", cancellable=False)
+    task_id = f"node-one:{task.number}"
+
+    status, body = await api_node.request("GET", f"/_tasks/{task_id}")
+    assert status == 200 and body["completed"] is False and body["task"]["status"] == {"total": 7}
+    assert body["task"]["cancellable"] is True and body["task"]["cancelled"] is False
+
+    status, body = await api_node.request("GET", "/_tasks?actions=*reindex&detailed=true")
+    listed = body["nodes"]["node-one"]["tasks"]
+    assert list(listed) == [task_id] and listed[task_id]["description"] == "reindex from [a] to [b]"
+
+    status, body = await api_node.request("POST", "/_tasks/_cancel?actions=unknown_action")
+    assert status == 200 and body == {"nodes": {}}
+    status, body = await api_node.request("POST", f"/_tasks/node-one:{blocked.number}/_cancel")
+    assert status == 200 and body["nodes"] == {}
+    assert body["node_failures"][0]["caused_by"]["reason"] == \
+        f"task [node-one:{blocked.number}] doesn't support this operation"
+    status, body = await api_node.request("POST", "/_tasks/node-one:999999/_cancel")
+    assert body["node_failures"][0]["caused_by"] == {"type": "resource_not_found_exception",
+                                                     "reason": "task [node-one:999999] is missing"}
+
+    status, body = await api_node.request("POST", f"/_tasks/{task_id}/_cancel")
+    assert status == 200 and body["nodes"]["node-one"]["tasks"][task_id]["cancelled"] is True
+    assert task.cancel_reason == "by user request" and blocked.cancel_reason is None
+
+    registry.unregister(task, response={"total": 7, "canceled": "by user request"})
+    registry.unregister(blocked)
+    status, body = await api_node.request("GET", f"/_tasks/{task_id}")
+    assert body["completed"] is True and body["response"]["canceled"] == "by user request"
+    assert body["task"]["cancelled"] is True
+
+
+async def test_cancel_all_matching_cancels_only_cancellable_tasks(api_node):
+    registry = tasks_of(api_node.app)
+    first = registry.register(REINDEX_ACTION, cancellable=True)
+    second = registry.register("indices:data/write/delete/byquery", cancellable=True)
+    plain = registry.register("indices:data/write/bulk", cancellable=False)
+    status, body = await api_node.request("POST", "/_tasks/_cancel?actions=indices:data/write/*")
+    assert sorted(body["nodes"]["node-one"]["tasks"]) == sorted([f"node-one:{first.number}",
+                                                                 f"node-one:{second.number}"])
+    assert first.cancelled and second.cancelled and not plain.cancelled
+
+
+async def test_get_task_waits_for_completion_and_times_out_with_a_504(api_node):
+    registry = tasks_of(api_node.app)
+    task = registry.register(REINDEX_ACTION, cancellable=True, store_result=True)
+    status, body = await api_node.request("GET", f"/_tasks/node-one:{task.number}?wait_for_completion=true"
+                                                 f"&timeout=50ms")
+    assert status == 504 and body["error"]["type"] == "timeout_exception"
+
+    async def finish_soon():
+        await trio.sleep(0.05)
+        registry.unregister(task, response={"done": True})
+
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(finish_soon)
+        status, body = await api_node.request("GET", f"/_tasks/node-one:{task.number}?wait_for_completion=true")
+    assert status == 200 and body["completed"] is True and body["response"] == {"done": True}
+
+
+async def test_a_cancelled_by_scroll_job_stops_at_the_next_batch_boundary(api_node):
+    await _source_index(api_node, count=6)
+    services = services_of(api_node.app)
+    coordinator = coordinator_of(api_node.app)
+    job = await prepare_reindex(services, coordinator, {"source": {"index": "src", "size": 1},
+                                                        "dest": {"index": "dst"}}, {})
+    job.progress.cancel_reason = lambda: "by user request" if job.progress.batches >= 2 else None
+    body, status = await job.run()
+    assert status == 200 and body["batches"] == 2 and body["total"] == 2 and body["created"] == 2
+    assert body["canceled"] == "by user request"
+    assert await _count(api_node, "dst") == 2
+
+    job = await prepare_by_query(services, coordinator, "delete", "src", {}, {"scroll_size": "2"})
+    job.progress.cancel_reason = lambda: "by user request" if job.progress.batches >= 1 else None
+    body, status = await job.run()
+    assert body["deleted"] == 2 and body["canceled"] == "by user request"
+    assert job.progress.status()["canceled"] == "by user request"
+    assert await _count(api_node, "src") == 4
+
+
+async def test_a_waiting_reindex_is_listed_while_it_runs_and_not_kept_after(api_node):
+    await _source_index(api_node)
+    registry = tasks_of(api_node.app)
+    seen: list[list[str]] = []
+    original_register = registry.register
+
+    def spying_register(action, *args, **kwargs):
+        task = original_register(action, *args, **kwargs)
+        seen.append([running.action for running in registry.matching([])])
+        return task
+
+    registry.register = spying_register
+    status, body = await api_node.request("POST", "/_reindex", {"source": {"index": "src"}, "dest": {"index": "dst"}})
+    assert status == 200 and body["created"] == 6 and "task" not in body
+    assert any(REINDEX_ACTION in actions for actions in seen)
+    assert registry.matching([REINDEX_ACTION]) == []
+    assert registry.statistics()["completed_kept"] == 0
