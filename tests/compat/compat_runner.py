@@ -215,6 +215,8 @@ API_ROUTES.update({
     "mtermvectors": [("POST", "/{index}/_mtermvectors"), ("POST", "/_mtermvectors")],
     "reindex": [("POST", "/_reindex")],
     "tasks.list": [("GET", "/_tasks")],
+    "tasks.get": [("GET", "/_tasks/{task_id}")],
+    "tasks.cancel": [("POST", "/_tasks/{task_id}/_cancel"), ("POST", "/_tasks/_cancel")],
     "termvectors": [("POST", "/{index}/_termvectors/{id}"), ("POST", "/{index}/_termvectors")],
 })
 
@@ -280,11 +282,13 @@ class Runner:
     # ---------------------------------------------------------------- http
 
     def request(self, method: str, path: str, query: dict[str, str], body: bytes | None,
-                content_type: str = "application/json") -> Response:
+                content_type: str = "application/json", extra_headers: dict[str, str] | None = None) -> Response:
         url = self.base_url + urllib.parse.quote(path, safe="/,*_-.")
         if query:
             url += "?" + urllib.parse.urlencode(query)
         headers = {"Content-Type": content_type} if body is not None else {}
+        # the `headers` feature: a step's own headers (X-Opaque-Id, ...) go with its request
+        headers.update({str(name): str(value) for name, value in (extra_headers or {}).items()})
         prepared = urllib.request.Request(url, data=body, method=method, headers=headers)
         try:
             with urllib.request.urlopen(prepared, timeout=REQUEST_TIMEOUT_SECONDS) as answer:
@@ -322,7 +326,8 @@ class Runner:
     def do(self, specification: dict) -> None:
         specification = dict(specification)
         catch = specification.pop("catch", None)
-        for ignored in ("headers", "warnings", "allowed_warnings", "warnings_regex", "allowed_warnings_regex",
+        step_headers = self.resolve(specification.pop("headers", None) or {})
+        for ignored in ("warnings", "allowed_warnings", "warnings_regex", "allowed_warnings_regex",
                         "node_selector"):
             specification.pop(ignored, None)
         if len(specification) != 1:
@@ -359,7 +364,7 @@ class Runner:
         else:
             data = json.dumps(body).encode("utf-8")
             content_type = "application/json"
-        response = self.request(method, path, query, data, content_type)
+        response = self.request(method, path, query, data, content_type, step_headers)
         self.last = response
         if catch is not None:
             self._check_catch(catch, response, api_name)
@@ -454,8 +459,9 @@ class Runner:
                 self.stash[name] = value
         elif kind in ("is_true", "is_false"):
             value = self.value_at(argument)
-            truthy = not (isinstance(value, _Missing) or value is None or value is False or value == "" or
-                          value == "false")
+            # as the Java runner: false when absent, null, "", "false" (any case) or "0" — so 0 is false too
+            truthy = not (isinstance(value, _Missing) or value is None or value is False or
+                          (not isinstance(value, (dict, list)) and _java_string(value) in ("", "false", "0")))
             if truthy != (kind == "is_true"):
                 raise StepFailure(f"{kind} [{argument}]: got {value!r}")
         elif kind == "length":
@@ -600,6 +606,13 @@ def version_in_ranges(version: str, ranges: str) -> bool:
         if (not low.strip() or _version_tuple(low) <= wanted) and (not high.strip() or wanted <= _version_tuple(high)):
             return True
     return False
+
+
+def _java_string(value: Any) -> str:
+    """A JSON scalar as Java's toString shows it, lowercased (true/false, 0, 1.5)."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value).lower()
 
 
 def _query_value(value: Any) -> str:
