@@ -169,6 +169,17 @@ def _time_text(seconds: float) -> str:
     return f"{milliseconds}ms" if milliseconds < 1000 else f"{milliseconds / 1000:.1f}s"
 
 
+def time_value_text(nanos: int) -> str:
+    """A duration as OpenSearch's TimeValue.toString shows it: the largest unit that keeps the
+    number at least 1, one decimal, ``.0`` dropped (``1.2ms``, ``5s``, ``431.6micros``)."""
+    for unit_name, unit_nanos in (("d", 86_400 * 10 ** 9), ("h", 3_600 * 10 ** 9), ("m", 60 * 10 ** 9),
+                                  ("s", 10 ** 9), ("ms", 10 ** 6), ("micros", 10 ** 3)):
+        if nanos >= unit_nanos:
+            value = f"{nanos / unit_nanos:.1f}"
+            return (value[:-2] if value.endswith(".0") else value) + unit_name
+    return f"{nanos}nanos"
+
+
 # _cat/shards columns in OpenSearch's order (3.2). Counters Quidditch keeps per copy are filled from
 # the copy's statistics; caches and subsystems it does not have (fielddata, query cache,
 # completion, warmers, concurrent/star-tree search) are zero; per-shard indexing/get/search
@@ -364,7 +375,7 @@ def register(app: Any, services: Any) -> None:
         endpoints = ["health", "indices", "indices/{index}", "nodes", "shards", "shards/{index}", "count",
                      "count/{index}", "aliases", "aliases/{alias}", "segments", "segments/{index}", "master",
                      "cluster_manager", "allocation", "recovery", "recovery/{index}", "thread_pool", "nodeattrs",
-                     "plugins", "pending_tasks", "fielddata", "fielddata/{fields}", "templates"]
+                     "plugins", "pending_tasks", "fielddata", "fielddata/{fields}", "templates", "tasks"]
         return text_response("=^.^=\n" + "".join(f"/_cat/{endpoint}\n" for endpoint in endpoints))
 
     @app.route("/_cat/health", methods=["GET"])
@@ -648,6 +659,45 @@ def register(app: Any, services: Any) -> None:
                                       Column("order", ("o", "p"), numeric=True), Column("version", ("v",)),
                                       Column("composed_of", ("c",))], template_rows(services.state, name)), params())
 
+    async def cat_tasks() -> Any:
+        """OpenSearch's _cat/tasks: the running tasks of the cluster (node/api/tasks.py gathers
+        them from every node), one row per task; ``detailed`` fills ``description``."""
+        from quart import request as current_request
+
+        from node.api.tasks import gather_task_infos, tasks_of
+
+        query = params()
+        headers = {"X-Opaque-Id": current_request.headers["X-Opaque-Id"]} \
+            if "X-Opaque-Id" in current_request.headers else {}
+        infos, _ = await gather_task_infos(services, tasks_of(app), query, headers)
+        state = services.state
+        table = CatTable([Column("id", (), default=False), Column("action", ("ac",)), Column("task_id", ("ti",)),
+                          Column("parent_task_id", ("pti",)), Column("type", ("ty",)),
+                          Column("start_time", ("start",), numeric=True), Column("timestamp", ("ts", "hms", "hhmmss")),
+                          Column("running_time_ns", (), default=False, numeric=True),
+                          Column("running_time", ("time",)), Column("node_id", ("ni",), default=False),
+                          Column("ip", ("i",)), Column("port", ("po",), default=False), Column("node", ("n",)),
+                          Column("version", ("v",), default=False), Column("x_opaque_id", ("x",), default=False),
+                          Column("description", ("desc",), default=False)])
+        for info in infos:
+            node = state.nodes.get(info["node"])
+            host, _, port = (node.transport_address if node is not None else "").rpartition(":")
+            table.rows.append({
+                "id": f"{info['node']}:{info['id']}", "action": info["action"],
+                "task_id": f"{info['node']}:{info['id']}", "parent_task_id": info.get("parent_task_id", "-"),
+                "type": info["type"], "start_time": info["start_time_in_millis"],
+                "timestamp": time.strftime("%H:%M:%S", time.gmtime(info["start_time_in_millis"] / 1000)),
+                "running_time_ns": info["running_time_in_nanos"],
+                "running_time": time_value_text(info["running_time_in_nanos"]), "node_id": info["node"],
+                "ip": host or None, "port": port or None, "node": node.name if node is not None else info["node"],
+                "version": context.config.version_number,
+                "x_opaque_id": info.get("headers", {}).get("X-Opaque-Id", "-"),
+                "description": info.get("description", "-")})
+        if "detailed" in query and query.get("detailed") not in ("false", "0"):
+            table.columns[-1] = Column("description", ("desc",))
+        return render_table(table, query)
+
+    app.add_url_rule("/_cat/tasks", "cat_tasks", cat_tasks, methods=["GET"])
     app.add_url_rule("/_cat/plugins", "cat_plugins", cat_plugins, methods=["GET"])
     app.add_url_rule("/_cat/pending_tasks", "cat_pending_tasks", cat_pending_tasks, methods=["GET"])
     app.add_url_rule("/_cat/fielddata", "cat_fielddata", cat_fielddata, methods=["GET"])

@@ -327,6 +327,37 @@ def _parse_task_id(text: str) -> TaskId:
         raise IllegalArgumentError(str(error)) from None
 
 
+async def gather_task_infos(services: Any, registry: TaskRegistry, query: dict[str, str],
+                            headers: dict[str, str]) -> tuple[list[dict], list[dict]]:
+    """The running tasks of the nodes ``query`` selects (``nodes``, ``actions``,
+    ``parent_task_id``, ``detailed``, ``wait_for_completion``, ``timeout``), as TaskInfo JSON in
+    node order, and the failed-node entries. The listing itself runs as a task (with one child per
+    node), so it lists itself, as OpenSearch does."""
+    detailed = parse_boolean(query.get("detailed"), "detailed", False)
+    wait = parse_boolean(query.get("wait_for_completion"), "wait_for_completion", False)
+    timeout_seconds = _wait_seconds(query)
+    node_ids = _selected_nodes(services, query.get("nodes"))
+    list_task = registry.register(LIST_TASKS_ACTION, f"tasks[], actions[{query.get('actions', '')}], parent[]",
+                                  headers=headers)
+    try:
+        payload = {"actions": _split_list(query.get("actions")), "parent_task_id": query.get("parent_task_id"),
+                   "detailed": detailed, "list_task_id": str(TaskId(registry.node_id, list_task.number)),
+                   "headers": headers, "wait_for_completion": wait, "timeout_seconds": timeout_seconds}
+        answers, node_failures = await _on_nodes(services, node_ids, LIST_TRANSPORT_METHOD, payload,
+                                                 lambda request_payload: local_list(registry, request_payload),
+                                                 timeout_seconds + TRANSPORT_MARGIN_SECONDS)
+    finally:
+        registry.unregister(list_task)
+    infos: list[dict] = []
+    for node_id in sorted(answers):
+        answer = answers[node_id]
+        if "failure" in answer:
+            node_failures.append(_failed_node(node_id, answer["failure"]))
+            continue
+        infos.extend(answer.get("tasks", []))
+    return infos, node_failures
+
+
 def register(app: Any, services: Any) -> None:
     context = services.context
     registry = TaskRegistry(context.node_id)
@@ -354,31 +385,7 @@ def register(app: Any, services: Any) -> None:
     async def list_tasks() -> Any:
         query = params()
         group_by = _group_by(query)
-        detailed = parse_boolean(query.get("detailed"), "detailed", False)
-        wait = parse_boolean(query.get("wait_for_completion"), "wait_for_completion", False)
-        timeout_seconds = _wait_seconds(query)
-        headers = _request_headers()
-        node_ids = _selected_nodes(services, query.get("nodes"))
-        list_task = registry.register(LIST_TASKS_ACTION, f"tasks[], actions[{query.get('actions', '')}], parent[]",
-                                      headers=headers)
-        try:
-            payload = {"actions": _split_list(query.get("actions")), "parent_task_id": query.get("parent_task_id"),
-                       "detailed": detailed, "list_task_id": str(TaskId(registry.node_id, list_task.number)),
-                       "headers": headers, "wait_for_completion": wait, "timeout_seconds": timeout_seconds}
-            answers, node_failures = await _on_nodes(services, node_ids, LIST_TRANSPORT_METHOD, payload,
-                                                     lambda request_payload: local_list(registry, request_payload),
-                                                     timeout_seconds + TRANSPORT_MARGIN_SECONDS)
-        finally:
-            registry.unregister(list_task)
-        infos: list[dict] = []
-        for node_id in sorted(answers):
-            answer = answers[node_id]
-            if "failure" in answer:
-                node_failures.append(_failed_node(node_id, answer["failure"]))
-                continue
-            infos.extend(answer.get("tasks", []))
-        # the list request itself was running while this node looked, so it is among this node's
-        # tasks (with its per-node children), as OpenSearch lists it
+        infos, node_failures = await gather_task_infos(services, registry, query, _request_headers())
         return respond(_grouped(services, infos, group_by, node_failures, []))
 
     @app.route("/_tasks/<task_id>", methods=["GET"])
@@ -433,4 +440,4 @@ def register(app: Any, services: Any) -> None:
 
 
 __all__ = ["CANCEL_TRANSPORT_METHOD", "GET_TRANSPORT_METHOD", "LIST_TRANSPORT_METHOD", "TASKS_EXTENSION_KEY",
-           "local_cancel", "local_get", "local_list", "register", "registered_task", "respond_as_task", "tasks_of"]
+           "gather_task_infos", "local_cancel", "local_get", "local_list", "register", "registered_task", "respond_as_task", "tasks_of"]

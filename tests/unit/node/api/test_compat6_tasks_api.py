@@ -246,3 +246,27 @@ async def test_a_waiting_reindex_is_listed_while_it_runs_and_not_kept_after(api_
     assert any(REINDEX_ACTION in actions for actions in seen)
     assert registry.matching([REINDEX_ACTION]) == []
     assert registry.statistics()["completed_kept"] == 0
+
+
+async def test_cat_tasks_lists_running_tasks_as_a_table(api_node):
+    registry = tasks_of(api_node.app)
+    task = registry.register(REINDEX_ACTION, "reindex from [a] to [b]", cancellable=True)
+    status, text = await api_node.request("GET", "/_cat/tasks?v&detailed")
+    assert status == 200
+    lines = text.splitlines()
+    assert lines[0].split() == ["action", "task_id", "parent_task_id", "type", "start_time", "timestamp",
+                                "running_time", "ip", "node", "description"]
+    rows = {line.split()[0]: line.split() for line in lines[1:]}
+    assert rows[REINDEX_ACTION][1] == f"node-one:{task.number}" and rows[REINDEX_ACTION][2] == "-"
+    assert " ".join(rows[REINDEX_ACTION][-5:]) == "reindex from [a] to [b]"
+    assert rows["cluster:monitor/tasks/lists[n]"][2].startswith("node-one:")
+    status, listed = await api_node.request("GET", "/_cat/tasks?format=json&h=action,running_time")
+    assert {row["action"] for row in listed} >= {REINDEX_ACTION, "cluster:monitor/tasks/lists"}
+    assert all(re.fullmatch(r"[\d.]+(nanos|micros|ms|s|m|h|d)", row["running_time"]) for row in listed)
+
+
+def test_time_values_read_as_opensearch_writes_them():
+    from node.api.cat import time_value_text
+
+    assert [time_value_text(value) for value in (512, 431_600, 1_200_000, 5_000_000_000, 90 * 10 ** 9)] == \
+        ["512nanos", "431.6micros", "1.2ms", "5s", "1.5m"]
