@@ -205,6 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING"),
                         help="every node's log level from launch (the restarted node logs at INFO anyway)")
+    parser.add_argument("--latency-log", type=Path, default=None,
+                        help="write one JSON line per timed search (phase, query number, wall start, latency, "
+                             "the coordinator's took) to this file: which requests make the tail, and when")
+    parser.add_argument("--skip-failover", action="store_true",
+                        help="stop after the search phase (no failover, no restart): for search iterations")
     parser.add_argument("--skip-search", action="store_true",
                         help="measure bulk, failover and restart only (no search phase, no hello ceiling)")
     arguments = parser.parse_args(argv)
@@ -269,22 +274,30 @@ def main(argv: list[str] | None = None) -> int:
             wall, results = harness.run_clients(
                 client_count, search_requests,
                 lambda: harness.HttpClient("127.0.0.1", ports[next(spread) % len(ports)]),
-                lambda http_client, request: _timed_search(http_client, request))
+                lambda http_client, request: _timed_search(http_client, request,
+                                                           arguments.latency_log is not None))
             cpu_after = [_family_cpu_seconds(node.pid) for node in nodes]
-            latencies = [latency for latency, _ in results]
+            latencies = [latency for latency, _, _ in results]
+            if arguments.latency_log is not None:
+                with open(arguments.latency_log, "ab") as latency_file:
+                    for number, (latency, hits, detail) in enumerate(results):
+                        latency_file.write(orjson.dumps({"clients": client_count, "request": number,
+                                                         "query": number % len(workload.queries),
+                                                         "latency_ms": round(latency, 3), **detail}) + b"\n")
             report["search"][str(client_count)] = {
                 "qps": round(len(search_requests) / wall, 1),
                 "p50_ms": round(harness.percentile(latencies, 50), 3),
                 "p99_ms": round(harness.percentile(latencies, 99), 3),
                 "max_ms": round(max(latencies), 3),
-                "queries_with_hits": sum(1 for _, hits in results[:len(workload.queries)] if hits),
+                "queries_with_hits": sum(1 for _, hits, _ in results[:len(workload.queries)] if hits),
                 # CPU ms per search of each node's front and workers (steadier than wall time)
                 "cpu_ms_per_search": [_cpu_per_search(before, after, len(search_requests))
                                       for before, after in zip(cpu_before, cpu_after)]}
 
-        failover = measure_failover(nodes)
-        report["failover"] = failover
-        report["restart"] = measure_restart(nodes, failover["victim"], failover.get("copies_before", 1))
+        if not arguments.skip_failover:
+            failover = measure_failover(nodes)
+            report["failover"] = failover
+            report["restart"] = measure_restart(nodes, failover["victim"], failover.get("copies_before", 1))
     except Exception as error:  # noqa: BLE001 — a benchmark reports how far it got
         report["failed"] = f"{type(error).__name__}: {error}"
         report["traceback"] = traceback.format_exc()[-2000:]
@@ -337,12 +350,20 @@ def _cpu_per_search(before: dict | None, after: dict | None, searches: int) -> d
     return {role: round((after[role] - before[role]) * 1000 / searches, 3) for role in ("front", "workers")}
 
 
-def _timed_search(http_client: harness.HttpClient, request) -> tuple[float, int]:
+def _timed_search(http_client: harness.HttpClient, request, with_detail: bool = False) -> tuple[float, int, dict]:
+    """(latency ms, hits, detail); detail (only when asked: it costs a parse) holds the wall start
+    (epoch seconds, to line requests up with the nodes' own records) and the coordinator's took."""
     method, path, body = request
+    wall_start = time.time() if with_detail else 0.0
     started = time.perf_counter_ns()
     status, answer = http_client.request(method, path, body)
     elapsed_ms = (time.perf_counter_ns() - started) / 1e6
-    return elapsed_ms, node_search.hits_of_search(status, answer)
+    hits = node_search.hits_of_search(status, answer)
+    detail = {}
+    if with_detail:
+        detail = {"wall_start": round(wall_start, 6), "took_ms": orjson.loads(answer).get("took"),
+                  "port": http_client.port}
+    return elapsed_ms, hits, detail
 
 
 if __name__ == "__main__":
