@@ -21,8 +21,10 @@ Must never: know what a section means; index/segment/builder.py and reader.py de
 
 from __future__ import annotations
 
+import contextlib
 import struct
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 import numpy as np
@@ -33,11 +35,36 @@ DIRECTORY_LENGTH = struct.Struct("<Q")
 _thread_local = threading.local()
 
 
+# zstd levels (ADR 0335). A segment built from the indexing buffer (refresh, flush, a full buffer)
+# is compressed at level 1: measured on 12,500 bench documents, its build costs 13-20 % less CPU than
+# at level 3 for a 2.6 % larger file — and most such segments are small and merged away later. A
+# merge writes the long-lived segments, at level 3. Readers do not care which level wrote a frame.
+FRESH_SEGMENT_ZSTD_LEVEL = 1
+MERGED_SEGMENT_ZSTD_LEVEL = 3
+
+
 def compressor() -> zstandard.ZstdCompressor:
-    value = getattr(_thread_local, "compressor", None)
+    """This thread's compressor at its current level (``FRESH_SEGMENT_ZSTD_LEVEL`` unless inside
+    ``zstd_level``); one compressor per thread and level, reused."""
+    level = getattr(_thread_local, "level", FRESH_SEGMENT_ZSTD_LEVEL)
+    by_level = getattr(_thread_local, "compressors", None)
+    if by_level is None:
+        by_level = _thread_local.compressors = {}
+    value = by_level.get(level)
     if value is None:
-        value = _thread_local.compressor = zstandard.ZstdCompressor(level=3)
+        value = by_level[level] = zstandard.ZstdCompressor(level=level)
     return value
+
+
+@contextlib.contextmanager
+def zstd_level(level: int) -> Iterator[None]:
+    """Sections written by this thread inside the block are compressed at ``level`` (nests)."""
+    previous = getattr(_thread_local, "level", FRESH_SEGMENT_ZSTD_LEVEL)
+    _thread_local.level = level
+    try:
+        yield
+    finally:
+        _thread_local.level = previous
 
 
 def decompressor() -> zstandard.ZstdDecompressor:

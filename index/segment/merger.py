@@ -26,7 +26,7 @@ from index.segment.builder import (
 )
 from index.segment.allocation import segment_build_allocation
 from index.segment.inverter import InvertedField, stable_order_by_term
-from index.segment.layout import SectionWriter
+from index.segment.layout import MERGED_SEGMENT_ZSTD_LEVEL, SectionWriter, zstd_level
 from index.segment.reader import SegmentCore
 from index.segment.types import FIELD_NAMES_FIELD, ID_FIELD
 
@@ -51,7 +51,8 @@ def _gather_ranges(offsets: np.ndarray, selected: np.ndarray) -> tuple[np.ndarra
 
 def merge_segments(parts: Sequence[MergePart]) -> bytes:
     """The body of one segment holding the kept documents of ``parts`` in order."""
-    with segment_build_allocation():     # where the merge's temporaries come from (ADR 0295)
+    # a merge writes the long-lived segments: the denser zstd level (ADR 0335)
+    with segment_build_allocation(), zstd_level(MERGED_SEGMENT_ZSTD_LEVEL):   # temporaries: ADR 0295
         return _merge_segments(parts)
 
 
