@@ -300,22 +300,19 @@ def _merge(byte_path: ByteTokens | None, byte_path_numbers: np.ndarray | None, o
     # each of the other texts' tokens go before the first byte-path token of a later text
     insert_at = np.searchsorted(byte_path_text_index, other.text_index, side="right")
     shift = byte_path.buffer.size
-    # the other tokens come in runs that share an insertion point (one run per text, or texts
-    # with no byte-path text between them): the merged arrays are the byte path's slices
-    # between those points interleaved with the runs, one concatenate each (np.insert builds
-    # a mask over the whole output and was ~3x dearer)
-    run_starts = np.flatnonzero(np.concatenate(([True], insert_at[1:] != insert_at[:-1])))
-    byte_cuts = insert_at[run_starts].tolist()
-    other_cuts = run_starts.tolist()[1:] + [insert_at.size]
+    # other token j lands at insert_at[j] + j of the merged order (insert_at never decreases: the
+    # other tokens are in text order), the byte path's tokens fill the rest in their own order:
+    # one mask and two masked assignments per array, no Python loop over the runs of other tokens
+    # (a slice pair per run cost ~3 % of a bench segment build with a few hundred such texts)
+    other_slots = np.zeros(byte_path.starts.size + insert_at.size, dtype=bool)
+    other_slots[insert_at + np.arange(insert_at.size, dtype=np.int64)] = True
+    byte_slots = ~other_slots
 
     def interleaved(byte_array: np.ndarray, other_array: np.ndarray) -> np.ndarray:
-        parts: list[np.ndarray] = []
-        previous_byte = previous_other = 0
-        for byte_cut, other_cut in zip(byte_cuts, other_cuts):
-            parts += (byte_array[previous_byte:byte_cut], other_array[previous_other:other_cut])
-            previous_byte, previous_other = byte_cut, other_cut
-        parts.append(byte_array[previous_byte:])
-        return np.concatenate(parts)
+        merged = np.empty(other_slots.size, dtype=np.result_type(byte_array, other_array))
+        merged[byte_slots] = byte_array
+        merged[other_slots] = other_array
+        return merged
 
     return ByteTokens(
         np.concatenate((byte_path.buffer, other.buffer)),
