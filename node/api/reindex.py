@@ -37,6 +37,8 @@ import time
 from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
+import trio
+
 from node.api import params, read_json_body, respond
 from node.api.scripting import compile_request, parse_script, run_script, script_source_bytes
 from node.api.stored_scripts import register as register_stored_scripts
@@ -115,17 +117,23 @@ class ByScrollProgress:
         self.written_indices: set[str] = set()
         self.cancel_reason: Callable[[], str | None] = lambda: None
         self.cancelled_with: str | None = None
+        self.requests_per_second: float | None = None      # None: unlimited (OpenSearch's -1)
+        self.throttled_seconds = 0.0
+        self.throttled_until: float | None = None           # trio.current_time() the current wait ends at
+        self._woken = trio.Event()
 
     def _counts(self, with_created: bool) -> dict[str, Any]:
         counts: dict[str, Any] = {"total": self.total, "updated": self.updated}
         if with_created:
             counts["created"] = self.created
         counts.update({"deleted": self.deleted, "batches": self.batches, "version_conflicts": self.version_conflicts,
-                       "noops": self.noops, "retries": {"bulk": 0, "search": 0}, "throttled_millis": 0,
-                       "requests_per_second": -1.0})
+                       "noops": self.noops, "retries": {"bulk": 0, "search": 0},
+                       "throttled_millis": int(self.throttled_seconds * 1000),
+                       "requests_per_second": -1.0 if self.requests_per_second is None else self.requests_per_second})
         if self.cancelled_with is not None:
             counts["canceled"] = self.cancelled_with
-        counts["throttled_until_millis"] = 0
+        until = self.throttled_until
+        counts["throttled_until_millis"] = 0 if until is None else max(0, int((until - trio.current_time()) * 1000))
         return counts
 
     def status(self) -> dict[str, Any]:
@@ -139,6 +147,42 @@ class ByScrollProgress:
         if status_when_aborted and self.failures:
             status = max(int(failure.get("status", 500)) for failure in self.failures)
         return body, status
+
+    def rethrottle(self, requests_per_second: float | None) -> None:
+        """A new rate (None: unlimited). As OpenSearch: a faster rate shortens the wait in progress
+        at once; a slower one applies from the next batch."""
+        self.requests_per_second = requests_per_second
+        self.wake()
+
+    def wake(self) -> None:
+        """Ends a throttle wait early so a new rate or a cancellation is seen at once."""
+        self._woken.set()
+        self._woken = trio.Event()
+
+    async def throttle(self, batch_started: float, batch_size: int) -> None:
+        """Wait until ``batch_size`` documents started at ``batch_started`` (trio.current_time()) fit the
+        rate, as OpenSearch's WorkerBulkByScrollTaskState delays the next batch."""
+        rate = self.requests_per_second
+        if rate is None or batch_size <= 0:
+            return
+        deadline = batch_started + batch_size / rate
+        waited_from = trio.current_time()
+        try:
+            while not self.should_stop():
+                now = trio.current_time()
+                if now >= deadline:
+                    return
+                self.throttled_until = deadline
+                woken = self._woken
+                with trio.move_on_after(deadline - now):
+                    await woken.wait()
+                rate = self.requests_per_second
+                if rate is None:
+                    return
+                deadline = min(deadline, batch_started + batch_size / rate)
+        finally:
+            self.throttled_until = None
+            self.throttled_seconds += trio.current_time() - waited_from
 
     def should_stop(self) -> bool:
         """True once the task was cancelled (remembered for the response's ``canceled``)."""
@@ -231,13 +275,17 @@ async def _by_scroll(services: Any, coordinator: Any, expression: str, search_bo
     reader = _ScrollReader(coordinator)
     try:
         hits = await reader.first(expression, search_body, query)
+        last_batch: tuple[float, int] | None = None
         while hits:
+            if last_batch is not None:
+                await counters.throttle(*last_batch)
             if counters.should_stop():
                 break
             if max_docs is not None:
                 hits = hits[:max(0, max_docs - counters.total)]
             if not hits:
                 break
+            last_batch = (trio.current_time(), len(hits))
             counters.batches += 1
             requests: list[WriteRequest] = []
             for hit in hits:
@@ -295,16 +343,28 @@ def _max_docs(body_size: Any, body_max_docs: Any, query: dict[str, str]) -> int 
     return values[0]
 
 
-def _check_throttling_and_slices(query: dict[str, str], max_docs: int | None) -> None:
+def requests_per_second_of(query: dict[str, str]) -> float | None:
+    """The URL's ``requests_per_second`` once validated (None: unlimited, OpenSearch's -1)."""
+    value = query.get("requests_per_second")
+    if value is None or float(value) == -1:
+        return None
+    return float(value)
+
+
+def validate_requests_per_second(query: dict[str, str]) -> None:
     if "requests_per_second" in query:
         value = query["requests_per_second"]
         try:
             rate = float(value)
         except ValueError:
             rate = 0.0
-        if value in ("", "unlimited") or (rate <= 0 and rate != -1):
+        if value in ("", "unlimited") or (rate <= 0 and rate != -1) or rate != rate:
             raise IllegalArgumentError("[requests_per_second] must be a float greater than 0. Use -1 to disable "
                                        "throttling.")
+
+
+def _check_throttling_and_slices(query: dict[str, str], max_docs: int | None) -> None:
+    validate_requests_per_second(query)
     slices = query.get("slices")
     if slices is not None and slices != "auto":
         if not re.fullmatch(r"\d+", slices) or int(slices) <= 0:
@@ -426,6 +486,7 @@ async def prepare_reindex(services: Any, coordinator: Any, body: Any, query: dic
                                            f"[{dest_target.index_name}]")
 
     counters = ByScrollProgress()
+    counters.requests_per_second = requests_per_second_of(query)
     lookup = pipeline_lookup(lambda: services.state)
 
     def request_for(hit: dict) -> WriteRequest | None:
@@ -519,6 +580,7 @@ async def prepare_scripted_update_by_query(services: Any, coordinator: Any, inde
     search_body = {"query": body.get("query") or {"match_all": {}}, "size": batch_size, "sort": ["_doc"],
                    "version": True, "seq_no_primary_term": True}
     counters = ByScrollProgress()
+    counters.requests_per_second = requests_per_second_of(query)
     from node.api.ingest import ingest_may_apply, ingest_write, pipeline_lookup
     lookup = pipeline_lookup(lambda: services.state)
 
@@ -600,6 +662,7 @@ async def prepare_by_query(services: Any, coordinator: Any, action: str, index_e
     if action == "delete":
         search_body["_source"] = False       # a delete needs only the id, routing and sequence number
     counters = ByScrollProgress()
+    counters.requests_per_second = requests_per_second_of(query)
     refresh = parse_boolean(query.get("refresh"), "refresh", False)
 
     def request_for(hit: dict) -> WriteRequest:

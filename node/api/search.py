@@ -301,9 +301,9 @@ def register_routes(app: Any, context: Any) -> None:
 
     async def by_query(action: str, index: str) -> Any:
         """A waiting script-less request runs node/coordination/search.py's write_by_query (listed
-        in _tasks while it runs, not cancellable); ``wait_for_completion=false`` runs
-        node/api/reindex.py's driver as a cancellable task with a live status; a scripted
-        _update_by_query always runs reindex.py's driver as a task."""
+        in _tasks while it runs, not cancellable); ``wait_for_completion=false`` or a
+        ``requests_per_second`` runs node/api/reindex.py's driver as a cancellable task with a live
+        status; a scripted _update_by_query always runs reindex.py's driver as a task."""
         query = params()
         body = await read_json_body()
         scripted = action == "update" and isinstance(body, dict) and body.get("script") is not None
@@ -311,7 +311,9 @@ def register_routes(app: Any, context: Any) -> None:
         if scripted:
             job = await prepare_scripted_update_by_query(services, coordinator, index, body, query)
             return await respond_as_task(app, services, job, query)
-        if not waits:
+        throttled = query.get("requests_per_second") not in (None, "-1", "-1.0")
+        if not waits or throttled:
+            # search.py's write_by_query has no throttle: a throttled request runs reindex.py's driver
             job = await prepare_by_query(services, coordinator, action, index, body, query)
             return await respond_as_task(app, services, job, query)
         task_action = DELETE_BY_QUERY_ACTION if action == "delete" else UPDATE_BY_QUERY_ACTION

@@ -1,10 +1,11 @@
 """The ``_tasks`` API and running a long request as a task.
 
-Owns the routes ``GET /_tasks`` (``nodes``, ``actions``, ``detailed``, ``parent_task_id``,
+Owns the routes ``POST /{_reindex,_update_by_query,_delete_by_query}/{task_id}/_rethrottle``,
+``GET /_tasks`` (``nodes``, ``actions``, ``detailed``, ``parent_task_id``,
 ``group_by`` nodes|parents|none, ``wait_for_completion``, ``timeout``), ``GET /_tasks/{task_id}``
 (``wait_for_completion``, ``timeout``), ``POST /_tasks/_cancel`` and ``POST /_tasks/{task_id}/_cancel``
 (``nodes``, ``actions``, ``parent_task_id``, ``wait_for_completion``), the node-to-node methods
-``tasks/list``, ``tasks/get``, ``tasks/cancel`` that ask another node about its own tasks, and
+``tasks/list``, ``tasks/get``, ``tasks/cancel``, ``tasks/rethrottle`` that ask another node about its own tasks, and
 ``respond_as_task`` / ``registered_task``, which node/api/reindex.py and node/api/search.py wrap
 _reindex, _update_by_query and _delete_by_query in.
 
@@ -28,7 +29,8 @@ import trio
 from quart import request
 
 from node.api import params, respond
-from node.coordination.tasks import (CANCELLED_BY_USER, LIST_TASKS_ACTION, LIST_TASKS_NODE_ACTION,
+from node.coordination.tasks import (CANCELLED_BY_USER, DELETE_BY_QUERY_ACTION, LIST_TASKS_ACTION,
+                                     LIST_TASKS_NODE_ACTION, REINDEX_ACTION, UPDATE_BY_QUERY_ACTION,
                                      MalformedTaskIdError, Task, TaskId, TaskRegistry, actions_match, task_info)
 from node.coordination.values import parse_boolean, parse_time_seconds
 from node.errors import ApiError, IllegalArgumentError, error_body, error_status
@@ -37,6 +39,8 @@ TASKS_EXTENSION_KEY = "quidditch_tasks"
 LIST_TRANSPORT_METHOD = "tasks/list"
 GET_TRANSPORT_METHOD = "tasks/get"
 CANCEL_TRANSPORT_METHOD = "tasks/cancel"
+RETHROTTLE_TRANSPORT_METHOD = "tasks/rethrottle"
+BY_SCROLL_ACTIONS = (REINDEX_ACTION, UPDATE_BY_QUERY_ACTION, DELETE_BY_QUERY_ACTION)
 DEFAULT_WAIT_SECONDS = 30.0          # OpenSearch's default wait for a task's completion
 TRANSPORT_MARGIN_SECONDS = 10.0      # a remote wait's reply may take this much past the wait itself
 GROUP_BY_VALUES = ("nodes", "parents", "none")
@@ -68,6 +72,8 @@ async def respond_as_task(app: Any, services: Any, job: Any, query: dict[str, st
     task = registry.register(job.action, job.description, cancellable=True, headers=_request_headers(),
                              status_of=job.progress.status, store_result=not wait)
     job.progress.cancel_reason = lambda: task.cancel_reason
+    task.rethrottle = job.progress.rethrottle
+    task.wake = job.progress.wake
     if wait:
         try:
             answer, status = await job.run()
@@ -211,6 +217,20 @@ async def local_cancel(registry: TaskRegistry, request_payload: dict) -> dict:
         if not await _wait_for_tasks(tasks, float(request_payload.get("timeout_seconds") or DEFAULT_WAIT_SECONDS)):
             return {"failure": error_body(_timeout_error("cancelled tasks"))["error"]}
     return {"tasks": [task_info(registry.node_id, task, detailed=False) for task in tasks]}
+
+
+async def local_rethrottle(registry: TaskRegistry, request_payload: dict) -> dict:
+    """Give this node's named by-scroll task a new ``requests_per_second`` (None: unlimited):
+    ``{"tasks": [detailed info]}``, or ``{"failure": {...}}`` when it is missing or cannot take one."""
+    task_id = TaskId(registry.node_id, int(request_payload["number"]))
+    task = registry.running(task_id.number)
+    if task is None:
+        return {"failure": {"type": "resource_not_found_exception", "reason": f"task [{task_id}] is missing"}}
+    if task.rethrottle is None or task.action not in BY_SCROLL_ACTIONS:
+        return {"failure": {"type": "resource_not_found_exception",
+                            "reason": f"task [{task_id}] doesn't support this operation"}}
+    task.rethrottle(request_payload.get("requests_per_second"))
+    return {"tasks": [task_info(registry.node_id, task, detailed=True)]}
 
 
 # ------------------------------------------------------------------ the cluster's answer
@@ -375,11 +395,15 @@ def register(app: Any, services: Any) -> None:
     async def cancel_handler(payload: dict, body: bytes) -> tuple[dict, bytes]:
         return await local_cancel(registry, payload), b""
 
+    async def rethrottle_handler(payload: dict, body: bytes) -> tuple[dict, bytes]:
+        return await local_rethrottle(registry, payload), b""
+
     handlers = getattr(context, "transport_handlers", None)
     if handlers is not None:
         handlers.register(LIST_TRANSPORT_METHOD, list_handler)
         handlers.register(GET_TRANSPORT_METHOD, get_handler)
         handlers.register(CANCEL_TRANSPORT_METHOD, cancel_handler)
+        handlers.register(RETHROTTLE_TRANSPORT_METHOD, rethrottle_handler)
 
     @app.route("/_tasks", methods=["GET"])
     async def list_tasks() -> Any:
@@ -435,6 +459,34 @@ def register(app: Any, services: Any) -> None:
             body.setdefault("nodes", {})
         return respond(body)
 
+    async def rethrottle(task_id: str) -> Any:
+        """``POST /_reindex|_update_by_query|_delete_by_query/{task_id}/_rethrottle``: a running
+        by-scroll task's new ``requests_per_second`` (required; -1 = unlimited), as OpenSearch."""
+        from node.api.reindex import requests_per_second_of, validate_requests_per_second
+
+        query = params()
+        if query.get("requests_per_second") is None:
+            raise IllegalArgumentError("requests_per_second is a required parameter")
+        validate_requests_per_second(query)
+        group_by = _group_by(query)
+        parsed = _parse_task_id(task_id)
+        payload = {"number": parsed.number, "requests_per_second": requests_per_second_of(query)}
+        answers, node_failures = await _on_nodes(services, [parsed.node_id], RETHROTTLE_TRANSPORT_METHOD, payload,
+                                                 lambda request_payload: local_rethrottle(registry, request_payload),
+                                                 DEFAULT_WAIT_SECONDS)
+        infos: list[dict] = []
+        for node_id, answer in answers.items():
+            if "failure" in answer:
+                node_failures.append(_failed_node(node_id, answer["failure"]))
+            else:
+                infos.extend(answer.get("tasks", []))
+        body = _grouped(services, infos, group_by, node_failures, [])
+        if group_by == "nodes":
+            body.setdefault("nodes", {})
+        return respond(body)
+
+    for prefix in ("_reindex", "_update_by_query", "_delete_by_query"):
+        app.add_url_rule(f"/{prefix}/<task_id>/_rethrottle", f"rethrottle{prefix}", rethrottle, methods=["POST"])
     app.add_url_rule("/_tasks/_cancel", "cancel_tasks", cancel, methods=["POST"])
     app.add_url_rule("/_tasks/<task_id>/_cancel", "cancel_task", cancel, methods=["POST"])
 

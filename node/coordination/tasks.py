@@ -76,6 +76,10 @@ class Task:
     store_result: bool
     cancel_reason: str | None = None
     finished: trio.Event = field(default_factory=trio.Event)
+    # set by a task that can take them: a new requests_per_second (None: unlimited), and a wake-up
+    # so a task waiting out its throttle sees a cancellation at once
+    rethrottle: Callable[[float | None], None] | None = None
+    wake: Callable[[], None] | None = None
 
     @property
     def cancelled(self) -> bool:
@@ -191,6 +195,8 @@ class TaskRegistry:
     def cancel(self, task: Task, reason: str = CANCELLED_BY_USER) -> None:
         if task.cancel_reason is None:
             task.cancel_reason = reason
+            if task.wake is not None:
+                task.wake()
 
     def statistics(self) -> dict[str, int]:
         return {"running": len(self._running), "completed_kept": len(self._completed),

@@ -270,3 +270,95 @@ def test_time_values_read_as_opensearch_writes_them():
 
     assert [time_value_text(value) for value in (512, 431_600, 1_200_000, 5_000_000_000, 90 * 10 ** 9)] == \
         ["512nanos", "431.6micros", "1.2ms", "5s", "1.5m"]
+
+
+async def test_throttle_holds_batches_to_the_rate_and_a_faster_rethrottle_ends_the_wait(autojump_clock):
+    from node.api.reindex import ByScrollProgress
+
+    progress = ByScrollProgress()
+    progress.requests_per_second = 10.0
+    started = trio.current_time()
+    await progress.throttle(started, 50)                 # 50 documents at 10 per second: 5 s
+    assert trio.current_time() - started == 5.0
+    assert progress.status()["throttled_millis"] == 5000 and progress.status()["requests_per_second"] == 10.0
+
+    progress.requests_per_second = 1.0
+    started = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(progress.throttle, started, 100)   # 100 s at 1 per second
+        await trio.sleep(10)
+        assert progress.status()["throttled_until_millis"] == 90000
+        progress.rethrottle(0.5)                           # slower: the wait in progress keeps its end
+        await trio.sleep(10)
+        assert progress.status()["throttled_until_millis"] == 80000
+        progress.rethrottle(20.0)                          # faster: 100 docs fit in 5 s, already past
+    assert trio.current_time() - started == 20.0
+    assert progress.status()["throttled_until_millis"] == 0 and progress.status()["throttled_millis"] == 25000
+
+    progress.rethrottle(None)
+    await progress.throttle(trio.current_time(), 1000)     # unlimited: no wait at all
+    assert progress.status()["requests_per_second"] == -1.0 and progress.status()["throttled_millis"] == 25000
+
+
+async def test_a_cancel_wakes_a_task_waiting_out_its_throttle(autojump_clock):
+    from node.api.reindex import ByScrollProgress
+    from node.coordination.tasks import TaskRegistry
+
+    registry = TaskRegistry("node-one")
+    progress = ByScrollProgress()
+    progress.requests_per_second = 1.0
+    task = registry.register(REINDEX_ACTION, cancellable=True, status_of=progress.status)
+    task.wake = progress.wake
+    progress.cancel_reason = lambda: task.cancel_reason
+    started = trio.current_time()
+    async with trio.open_nursery() as nursery:
+        nursery.start_soon(progress.throttle, started, 3600)
+        await trio.sleep(1)
+        registry.cancel(task)
+    assert trio.current_time() - started == 1.0 and progress.status()["canceled"] == "by user request"
+
+
+async def test_rethrottle_reaches_a_running_by_scroll_task_and_refuses_others(api_node):
+    registry = tasks_of(api_node.app)
+    rates = []
+    task = registry.register(REINDEX_ACTION, "reindex from [a] to [b]", cancellable=True,
+                             status_of=lambda: {"requests_per_second": rates[-1] if rates else -1.0})
+    task.rethrottle = rates.append
+    other = registry.register("indices:data/write/bulk")
+    status, body = await api_node.request("POST", f"/_reindex/node-one:{task.number}/_rethrottle?requests_per_second=5")
+    assert status == 200 and rates == [5.0]
+    assert body["nodes"]["node-one"]["tasks"][f"node-one:{task.number}"]["status"] == {"requests_per_second": 5.0}
+    status, body = await api_node.request("POST", f"/_update_by_query/node-one:{task.number}/_rethrottle"
+                                                  f"?requests_per_second=-1")
+    assert status == 200 and rates == [5.0, None]
+    status, body = await api_node.request("POST", f"/_delete_by_query/node-one:{task.number}/_rethrottle")
+    assert status == 400 and body["error"]["reason"] == "requests_per_second is a required parameter"
+    status, body = await api_node.request("POST", f"/_reindex/node-one:{task.number}/_rethrottle?requests_per_second=0")
+    assert status == 400 and "must be a float greater than 0" in body["error"]["reason"]
+    status, body = await api_node.request("POST", f"/_reindex/node-one:{other.number}/_rethrottle?requests_per_second=1")
+    assert status == 200 and body["nodes"] == {}
+    assert body["node_failures"][0]["caused_by"]["reason"].endswith("doesn't support this operation")
+
+
+async def test_a_throttled_reindex_waits_between_batches_for_the_previous_batch(api_node, monkeypatch):
+    from node.api.reindex import ByScrollProgress
+
+    waits = []
+    original_throttle = ByScrollProgress.throttle
+
+    async def recording_throttle(self, batch_started, batch_size):
+        waits.append((self.requests_per_second, batch_size))
+        await original_throttle(self, batch_started, batch_size)
+
+    monkeypatch.setattr(ByScrollProgress, "throttle", recording_throttle)
+    await _source_index(api_node, count=5)
+    status, body = await api_node.request("POST", "/_reindex?requests_per_second=1000", {
+        "source": {"index": "src", "size": 2}, "dest": {"index": "dst"}})
+    assert status == 200 and body["created"] == 5 and body["batches"] == 3
+    assert body["requests_per_second"] == 1000.0
+    assert waits == [(1000.0, 2), (1000.0, 2)]       # before the 2nd and 3rd batches, none before the 1st
+    waits.clear()
+    status, body = await api_node.request("POST", "/src/_delete_by_query?requests_per_second=1000&scroll_size=4",
+                                          {"query": {"match_all": {}}})
+    assert status == 200 and body["deleted"] == 5 and body["requests_per_second"] == 1000.0
+    assert waits == [(1000.0, 4)]                    # a throttled by-query runs the throttling driver
