@@ -381,7 +381,9 @@ def _unique_sorted(rows: np.ndarray) -> np.ndarray:
 def _metric_field_info(node, segment, context, field_name, numeric_only=True) -> FieldInfo:
     info = resolve_field(context, segment, field_name, node)
     if numeric_only and info.value_type == "keyword":
-        raise AggregationError(f"Field [{field_name}] of type [keyword] is not supported for "
+        # ip values travel as keyword ordinals (ADR 0275); the message names the mapped type
+        type_name = "ip" if info.date_format == IP_KEY_FORMAT else "keyword"
+        raise AggregationError(f"Field [{field_name}] of type [{type_name}] is not supported for "
                                f"aggregation [{node.type}]")
     return info
 

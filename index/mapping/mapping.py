@@ -124,6 +124,7 @@ class FieldMapping:
     norms: bool = True  # text (default true) / keyword (default false): length normalisation in BM25
     index_options: str = "positions"  # text "positions"; keyword "docs" (no frequencies/positions)
     position_increment_gap: int = 100  # text only: position gap between array values
+    store: bool = False  # `store: true`: stored_fields returns it (read back from _source, ADR 0346)
 
     @property
     def effective_search_analyzer(self) -> str:
@@ -452,6 +453,7 @@ def _leaf_from_json(path: str, definition: dict[str, Any], multi_field_of: str |
         norms=bool(definition.get("norms", type_name == "text")),
         index_options=str(definition.get("index_options", "positions" if type_name == "text" else "docs")),
         normalizer=definition.get("normalizer") if type_name == "keyword" else None,
+        store=definition.get("store", False) in (True, "true"),
     )
     null_value = definition.get("null_value")
     if null_value is None:

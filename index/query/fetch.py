@@ -368,6 +368,27 @@ def _fields_api_values(field_mapping: Any, raw_values: list, value_format: str |
     return rendered
 
 
+STORED_METADATA_NAMES = frozenset({"_source", "_none_", "_id", "_routing", "_index"})
+
+
+def _stored_fields(mapping: Any, source: dict, patterns: Sequence[str]) -> dict:
+    """``stored_fields``: the values of the mapped fields with ``store: true`` that match a name or
+    wildcard, as OpenSearch renders stored values (dates formatted, ip as addresses, numbers as
+    numbers). Quidditch keeps no separate stored-field column: they are read back from _source,
+    which holds exactly what was indexed (ADR 0346). Fields without ``store`` are left out."""
+    fields: dict[str, list] = {}
+    for field_mapping in mapping.fields() if mapping is not None else ():
+        if not getattr(field_mapping, "store", False):
+            continue
+        if not any(fnmatch.fnmatchcase(field_mapping.path, pattern) for pattern in patterns):
+            continue
+        source_path = getattr(field_mapping, "multi_field_of", None) or field_mapping.path
+        values = _fields_api_values(field_mapping, source_values(source, source_path), None)
+        if values:
+            fields[field_mapping.path] = values
+    return fields
+
+
 def _source_disabled(mapping: Any) -> bool:
     settings = mapping.source_settings() if mapping is not None and hasattr(mapping, "source_settings") else {}
     return isinstance(settings, dict) and settings.get("enabled", True) in (False, "false")
@@ -444,6 +465,7 @@ def fetch_hits(searcher: Any, request: SearchRequest, hits: Sequence[ShardHit],
         named_plans = [(named_query.name, plan_query(named_query.query, shard)) for named_query in named]
     named_matches_by_segment: dict[int, list[tuple[str, Any]]] = {}
     source_wanted = request.source.enabled and request.stored_fields != ("_none_",)
+    stored_patterns = [name for name in request.stored_fields or () if name not in STORED_METADATA_NAMES]
     rendered: list[dict] = []
     for hit in hits:
         located = _locate(searcher, hit)
@@ -462,13 +484,15 @@ def fetch_hits(searcher: Any, request: SearchRequest, hits: Sequence[ShardHit],
             body["_primary_term"] = int(segment.primary_terms[doc])
         body["_score"] = hit.score
         source: dict | None = None
-        if source_wanted or request.highlight is not None or request.fields:
+        if source_wanted or request.highlight is not None or request.fields or stored_patterns:
             source = orjson.loads(segment.source(doc))
         # stored_fields without "_source" in the list leaves the source out, as OpenSearch
         if source_wanted and source is not None and (request.stored_fields is None
                                                       or "_source" in request.stored_fields):
             body["_source"] = filter_source(source, request.source.includes, request.source.excludes)
         fields: dict[str, list] = {}
+        if stored_patterns and source is not None:
+            fields.update(_stored_fields(searcher.mapping, source, stored_patterns))
         if request.fields and source is not None:
             if _source_disabled(searcher.mapping):
                 raise FieldFormatError(f"Unable to retrieve the requested [fields] since _source is disabled in the "

@@ -203,14 +203,18 @@ def ip_bounds(path: str, value: Any) -> tuple[str, str]:
 
 
 def _ip_range_bound(path: str, value: Any, inclusive: bool, is_lower: bool) -> str | None:
-    """A range bound on an ip field as an inclusive stored bound (None: the range is empty). A CIDR
-    bound stands for its block: gte takes its first address, lte its last, as OpenSearch does."""
-    from index.mapping.ip import stored_predecessor, stored_successor
+    """A range bound on an ip field as an inclusive stored bound (None: the range is empty). A bound
+    is one address: OpenSearch parses range bounds with InetAddresses.forString, so a CIDR block
+    (which term/terms take) is "not an IP string literal" here."""
+    from index.mapping.ip import IpValueError, parse_ip, stored_predecessor, stored_successor
 
-    lowest, highest = ip_bounds(path, value)
+    try:
+        stored = parse_ip(value)
+    except IpValueError as error:
+        raise QueryShardError(f"failed to create query: {error}", field=path) from None
     if is_lower:
-        return lowest if inclusive else stored_successor(highest)
-    return highest if inclusive else stored_predecessor(lowest)
+        return stored if inclusive else stored_successor(stored)
+    return stored if inclusive else stored_predecessor(stored)
 
 
 # -- the planner -----------------------------------------------------------------------------------
