@@ -84,6 +84,9 @@ class NodeConfig:
     fault_detection_retries: int = 3
     """--fault-detection-retries: missed pings in a row before a silent node is treated as gone
     (OpenSearch ``cluster.fault_detection.follower_check.retry_count``)."""
+    node_attributes: tuple[tuple[str, str], ...] = ()
+    """--node-attr: ``key=value`` pairs, comma-separated (OpenSearch's ``node.attr.*``), that the
+    allocation filters ``*.routing.allocation.{require,include,exclude}.<key>`` match."""
 
     @property
     def ports_file(self) -> Path:
@@ -222,6 +225,33 @@ def parse_seed_hosts(raw: Any) -> tuple[str, ...]:
     return tuple(seeds)
 
 
+NODE_ATTRIBUTE_KEY = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]*")
+
+
+def parse_node_attributes(raw: Any) -> tuple[tuple[str, str], ...]:
+    """``box_type=hot,zone=a`` (or a YAML mapping) → (("box_type", "hot"), ("zone", "a"))."""
+    if raw is None:
+        return ()
+    items = [f"{key}={value}" for key, value in raw.items()] if isinstance(raw, dict) else \
+        (raw if isinstance(raw, (list, tuple)) else str(raw).split(","))
+    attributes: dict[str, str] = {}
+    for item in items:
+        item = str(item).strip()
+        if not item:
+            continue
+        key, separator, value = item.partition("=")
+        key, value = key.strip(), value.strip()
+        if not separator or not value:
+            raise ValueError(f"expected key=value in node attribute {item!r}")
+        if not NODE_ATTRIBUTE_KEY.fullmatch(key):
+            raise ValueError(f"node attribute key {key!r} must start with a letter or digit and hold only "
+                             f"letters, digits, '_', '.' or '-'")
+        if key in attributes:
+            raise ValueError(f"node attribute {key!r} is given twice")
+        attributes[key] = value
+    return tuple(sorted(attributes.items()))
+
+
 def parse_version_number(raw: Any) -> str:
     text = str(raw).strip()
     if not re.fullmatch(r"\d+\.\d+\.\d+([-.][0-9A-Za-z.]+)?", text):
@@ -259,6 +289,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 "how long the master waits for one ping answer (default 5s)"),
     SettingSpec("fault_detection_retries", "fault-detection-retries", parse_positive_int,
                 "missed pings in a row before a silent node is gone (default 3)"),
+    SettingSpec("node_attributes", "node-attr", parse_node_attributes,
+                "comma-separated key=value node attributes for allocation filters (node.attr.*)"),
 )
 SETTINGS_BY_FLAG = {spec.flag: spec for spec in SETTINGS}
 

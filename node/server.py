@@ -458,7 +458,7 @@ async def serve_node(config: NodeConfig, build_raft: Any, secret: bytes, node_id
             http_address=address(publish_host(http_bound[0], config.raft_host), http_bound[1]),
             transport_address=address(publish_host(transport_bound[0], config.raft_host),
                                       transport_bound[1]),
-            raft_address=address(*raft_bound), voter=is_voter)
+            raft_address=address(*raft_bound), voter=is_voter, attributes=dict(config.node_attributes))
         leaving = trio.Event()
         def on_registered() -> None:
             publish_ports()

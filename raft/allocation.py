@@ -3,8 +3,9 @@
 Owns which copy goes where: failing copies on nodes that are gone, promoting an in-sync replica
 when a primary is lost (the promotion bumps the primary term), bringing a lost in-sync copy back
 as primary when its node reports it, placing new primaries and replicas on the least-loaded
-eligible node (never two copies of one shard on a node, honouring
-``cluster.routing.allocation.exclude._name`` / ``._id``), and throttling recoveries per node.
+eligible node (never two copies of one shard on a node, honouring the allocation filters,
+``total_shards_per_node`` and ``routing.allocation.enable`` of raft.deciders), and throttling
+recoveries per node.
 It must never invent an empty primary for a shard that has held data (DESIGN §10: that shard
 stays red until an operator says otherwise), never read clocks or randomness (allocation ids come
 from the caller's ``new_allocation_id``), and never change a state: it only returns commands,
@@ -20,7 +21,10 @@ has not arrived yet (``nodes_awaiting_report``: it has just registered) takes no
 Relocation moves up to ``cluster_concurrent_rebalance`` started copies at a time — off an excluded node (draining) or from the
 fullest data node to one with at least two fewer copies (rebalancing): ``RelocateCopy`` adds the
 new copy, ``CompleteRelocation`` drops the old one once every other copy is started and in sync.
-Not done (on purpose, listed): disk-based deciders, awareness attributes.
+A started copy on a node its filters now exclude moves off it like a drained node's. A primary
+that comes back from a node's disk (it holds acknowledged writes) is not held back by filters.
+Not done (on purpose, listed): disk-based deciders, awareness attributes, moving copies off a node
+over ``total_shards_per_node``.
 """
 
 from __future__ import annotations
@@ -31,11 +35,16 @@ from typing import Callable, Collection, Iterable, Mapping
 
 from raft import commands as c
 from raft.apply import apply
+from raft.deciders import (
+    allocation_enable_rejection,
+    cluster_filter_rejection,
+    filter_rejection,
+    rebalance_enable_rejection,
+    shards_limit_rejection,
+)
 from raft.state import INDEX_STATE_OPEN, INITIALIZING, RELOCATING, STARTED, ClusterState, ShardRouting
 
 DATA_ROLE = "data"
-EXCLUDE_NAME_SETTING = "cluster.routing.allocation.exclude._name"
-EXCLUDE_ID_SETTING = "cluster.routing.allocation.exclude._id"
 CONCURRENT_RECOVERIES_SETTING = "cluster.routing.allocation.node_concurrent_recoveries"
 INITIAL_PRIMARIES_RECOVERIES_SETTING = "cluster.routing.allocation.node_initial_primaries_recoveries"
 CONCURRENT_REBALANCE_SETTING = "cluster.routing.allocation.cluster_concurrent_rebalance"
@@ -103,10 +112,10 @@ def allocation_decisions(
                                   preserve_in_sync=not survivors))
 
     load = _NodeLoad.from_state(working)
-    excluded = _excluded_node_ids(working)
     for index_name in sorted(working.indices):
         if working.indices[index_name].state != INDEX_STATE_OPEN:
             continue
+        excluded = _excluded_node_ids(working, index_name)
         for shard_number in range(len(working.routing_table.get(index_name, ()))):
             shard = working.shard(index_name, shard_number)
             if shard.primary() is None:
@@ -116,6 +125,9 @@ def allocation_decisions(
     for index_name in sorted(working.indices):
         if working.indices[index_name].state != INDEX_STATE_OPEN:
             continue
+        if allocation_enable_rejection(working, index_name, primary=False, new_primary=False) is not None:
+            continue
+        excluded = _excluded_node_ids(working, index_name)
         for shard_number in range(len(working.routing_table.get(index_name, ()))):
             shard = working.shard(index_name, shard_number)
             primary_copy = shard.primary()
@@ -140,13 +152,16 @@ def allocation_decisions(
     for index_name in sorted(working.indices):
         if working.indices[index_name].state != INDEX_STATE_OPEN:
             continue
+        if allocation_enable_rejection(working, index_name, primary=False, new_primary=False) is not None:
+            continue
+        excluded = _excluded_node_ids(working, index_name)
         for shard_number in range(len(working.routing_table.get(index_name, ()))):
             _reallocate_to_started_data(working, working.shard(index_name, shard_number), live,
                                         reported, load, excluded, new_allocation_id, decide)
     if not decisions:
         # moves only in a calm round: nothing failed, promoted or allocated above
-        _relocation_decisions(working, live - frozenset(nodes_awaiting_report), excluded,
-                              new_allocation_id, decide, reported)
+        _relocation_decisions(working, live - frozenset(nodes_awaiting_report), new_allocation_id, decide,
+                              reported)
     return decisions
 
 
@@ -171,8 +186,20 @@ def _node_holding_started_data(state: ClusterState, shard: ShardRouting, live: f
             continue
         if load.recovering_replicas[node_id] >= replica_limit:
             continue
+        if _over_shards_limit(state, shard.index_name, node_id, load.copies[node_id]):
+            continue
         return node_id
     return None
+
+
+def _copies_of_index_on_node(state: ClusterState, index_name: str, node_id: str) -> int:
+    return sum(1 for shard in state.routing_table.get(index_name, ()) for shard_copy in shard.copies
+               if shard_copy.node_id == node_id and shard_copy.assigned)
+
+
+def _over_shards_limit(state: ClusterState, index_name: str, node_id: str, copies_on_node: int) -> bool:
+    return shards_limit_rejection(state, index_name, node_id, _copies_of_index_on_node(state, index_name, node_id),
+                                  copies_on_node) is not None
 
 
 def _reallocate_to_started_data(state: ClusterState, shard: ShardRouting, live: frozenset[str],
@@ -208,7 +235,7 @@ def _reallocate_to_started_data(state: ClusterState, shard: ShardRouting, live: 
         return  # one replacement per shard and round: the state changed under ``shard``
 
 
-def _relocation_decisions(state: ClusterState, live: frozenset[str], excluded: frozenset[str],
+def _relocation_decisions(state: ClusterState, live: frozenset[str],
                           new_allocation_id: Callable[[], str], decide: Callable[[c.Command], bool],
                           reported: Mapping[str, list[ReportedCopy]] | None = None) -> None:
     """Moves, at most ``cluster_concurrent_rebalance`` (default 2, OpenSearch's) in flight in the
@@ -219,7 +246,10 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str], excluded: f
     shard never has fewer in-sync copies than before; only a shard whose copies are all started
     and in sync is moved, one move per shard, and a target takes at most
     ``node_concurrent_recoveries`` recovering copies. Several moves start in one round so a
-    returning node gets all its copies back at once instead of one full recovery after another."""
+    returning node gets all its copies back at once instead of one full recovery after another.
+    A target must pass the index's filters, ``total_shards_per_node`` and
+    ``routing.allocation.enable``; a rebalancing move also ``routing.rebalance.enable``."""
+    excluded_by_index = {index_name: _excluded_node_ids(state, index_name) for index_name in state.indices}
     shards = [shard for index_name in sorted(state.indices)
               if state.indices[index_name].state == INDEX_STATE_OPEN
               for shard in state.routing_table.get(index_name, ())]
@@ -233,6 +263,7 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str], excluded: f
             promote = None
             if source.primary:
                 # the newest copy off the excluded nodes takes over (the move's target when it is the only one)
+                excluded = excluded_by_index[shard.index_name]
                 candidates = [copy for copy in others if not copy.primary and copy.node_id not in excluded]
                 promote = (candidates or [copy for copy in others if not copy.primary])[-1].allocation_id
             decide(c.CompleteRelocation(index_name=shard.index_name, shard_number=shard.shard_number,
@@ -251,8 +282,9 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str], excluded: f
     # re-replicate; the targets' recovery limit bounds the extra load.
     if any(not copy.assigned for shard in shards for copy in shard.copies):
         return
+    cluster_excluded = _excluded_node_ids(state)
     data_nodes = sorted(node_id for node_id in live
-                        if DATA_ROLE in state.nodes[node_id].roles and node_id not in excluded)
+                        if DATA_ROLE in state.nodes[node_id].roles and node_id not in cluster_excluded)
     if not data_nodes:
         return
     # a copy moving away no longer counts for its node: it is leaving (else a second move in the
@@ -273,7 +305,14 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str], excluded: f
                 and all(copy.state == STARTED and copy.allocation_id in shard.in_sync_allocation_ids
                         for copy in shard.copies))
 
+    def can_receive(shard: ShardRouting, shard_copy, target_node_id: str) -> bool:
+        return (target_node_id not in excluded_by_index[shard.index_name]
+                and allocation_enable_rejection(state, shard.index_name, shard_copy.primary, False) is None
+                and not _over_shards_limit(state, shard.index_name, target_node_id, counts[target_node_id]))
+
     def move(shard: ShardRouting, shard_copy, target_node_id: str) -> bool:
+        if not can_receive(shard, shard_copy, target_node_id):
+            return False
         if not decide(c.RelocateCopy(index_name=shard.index_name, shard_number=shard.shard_number,
                                      allocation_id=shard_copy.allocation_id, target_node_id=target_node_id,
                                      target_allocation_id=new_allocation_id())):
@@ -291,10 +330,11 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str], excluded: f
         if not movable(shard):
             continue
         for shard_copy in shard.copies:
-            if shard_copy.node_id in excluded:
+            if shard_copy.node_id in excluded_by_index[shard.index_name]:
                 targets = sorted((counts[node_id], node_id) for node_id in data_nodes
                                  if node_id not in shard.assigned_node_ids()
-                                 and recovering[node_id] < recovery_limit)
+                                 and recovering[node_id] < recovery_limit
+                                 and can_receive(shard, shard_copy, node_id))
                 if targets and move(shard, shard_copy, targets[0][1]):
                     move_budget -= 1
                     break
@@ -302,8 +342,13 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str], excluded: f
     started_data = {node_id: {(reported_copy.index_name, reported_copy.shard_number)
                               for reported_copy in copies if reported_copy.holds_started_data}
                     for node_id, copies in (reported or {}).items()}
+    def rebalancing_move(shard: ShardRouting, shard_copy, target_node_id: str) -> bool:
+        if rebalance_enable_rejection(state, shard.index_name, shard_copy.primary) is not None:
+            return False
+        return move(shard, shard_copy, target_node_id)
+
     while move_budget > 0 and _rebalance_one(shards, data_nodes, counts, recovering, recovery_limit,
-                                             movable, move, started_data):
+                                             movable, rebalancing_move, started_data):
         move_budget -= 1
 
 
@@ -370,8 +415,11 @@ def _restore_primary(state: ClusterState, shard: ShardRouting, live: frozenset[s
     if any(copy.primary and not copy.assigned and copy.failed_allocations >= retries
            for copy in shard.copies):
         return
-    # 2. A live node reports holding an in-sync copy: bring exactly that copy back as primary.
+    # 2. A live node reports holding an in-sync copy: bring exactly that copy back as primary
+    # (wherever it is: the filters do not hold back the only copy of acknowledged writes).
     if shard.in_sync_allocation_ids:
+        if allocation_enable_rejection(state, index_name, primary=True, new_primary=False) is not None:
+            return
         holders = sorted(
             (node_id, reported_copy.allocation_id)
             for node_id, copies in reported.items() for reported_copy in copies
@@ -389,25 +437,20 @@ def _restore_primary(state: ClusterState, shard: ShardRouting, live: frozenset[s
     if shard.data_loss_term:
         return
     # 3. A shard that never started (a new index): an empty primary is correct.
+    if allocation_enable_rejection(state, index_name, primary=True, new_primary=True) is not None:
+        return
     node_id = _best_node(state, shard, live, True, load, excluded)
     if node_id is not None:
         decide(c.AllocateCopy(index_name=index_name, shard_number=shard_number, node_id=node_id,
                               allocation_id=new_allocation_id(), primary=True))
 
 
-def _excluded_node_ids(state: ClusterState) -> frozenset[str]:
-    excluded_names = _setting_list(state.setting(EXCLUDE_NAME_SETTING))
-    excluded_ids = _setting_list(state.setting(EXCLUDE_ID_SETTING))
-    return frozenset(node_id for node_id, node in state.nodes.items()
-                     if node.name in excluded_names or node_id in excluded_ids)
-
-
-def _setting_list(value) -> frozenset[str]:
-    if value is None:
-        return frozenset()
-    if isinstance(value, (list, tuple)):
-        return frozenset(str(item).strip() for item in value if str(item).strip())
-    return frozenset(part.strip() for part in str(value).split(",") if part.strip())
+def _excluded_node_ids(state: ClusterState, index_name: str | None = None) -> frozenset[str]:
+    """Nodes the allocation filters keep ``index_name``'s copies off (every index's: the cluster
+    filters alone, when None)."""
+    if index_name is None:
+        return frozenset(node_id for node_id in state.nodes if cluster_filter_rejection(state, node_id) is not None)
+    return frozenset(node_id for node_id in state.nodes if filter_rejection(state, index_name, node_id) is not None)
 
 
 def max_retries(state: ClusterState, index_name: str) -> int:
@@ -495,6 +538,8 @@ def _best_node(state: ClusterState, shard: ShardRouting, live: frozenset[str],
             continue
         if not for_primary and load.recovering_replicas[node_id] >= replica_limit:
             continue
+        if _over_shards_limit(state, shard.index_name, node_id, load.copies[node_id]):
+            continue
         # Ties rotate with the shard number, so equal nodes take turns instead of the
         # alphabetically first node collecting every tie.
         rotation = (position - shard.shard_number) % len(ordered_live)
@@ -521,7 +566,6 @@ def explain_unassigned_copy(state: ClusterState, index_name: str, shard_number: 
     slot = next((copy for copy in shard.copies if copy.primary == primary and not copy.assigned), None)
     retries = max_retries(state, index_name)
     load = _NodeLoad.from_state(state)
-    excluded = _excluded_node_ids(state)
     replica_limit = _setting_int(state, CONCURRENT_RECOVERIES_SETTING, DEFAULT_CONCURRENT_RECOVERIES)
     primary_limit = _setting_int(state, INITIAL_PRIMARIES_RECOVERIES_SETTING, DEFAULT_INITIAL_PRIMARIES_RECOVERIES)
     primary_copy = shard.primary()
@@ -533,9 +577,16 @@ def explain_unassigned_copy(state: ClusterState, index_name: str, shard_number: 
             deciders.append(("node_liveness", "NO", "the node is not responding"))
         if DATA_ROLE not in node.roles:
             deciders.append(("data_node", "NO", "the node does not hold the data role"))
-        if node_id in excluded:
-            deciders.append(("filter", "NO", f"node matches cluster setting [{EXCLUDE_NAME_SETTING}] or "
-                                             f"[{EXCLUDE_ID_SETTING}]"))
+        rejection = filter_rejection(state, index_name, node_id)
+        if rejection is not None:
+            deciders.append(("filter", "NO", rejection))
+        rejection = shards_limit_rejection(state, index_name, node_id,
+                                           _copies_of_index_on_node(state, index_name, node_id), load.copies[node_id])
+        if rejection is not None:
+            deciders.append(("shards_limit", "NO", rejection))
+        rejection = allocation_enable_rejection(state, index_name, primary, not shard.in_sync_allocation_ids)
+        if rejection is not None:
+            deciders.append(("enable", "NO", rejection))
         if node_id in shard.assigned_node_ids():
             deciders.append(("same_shard", "NO", "a copy of this shard is already allocated to this node"))
         if slot is not None and slot.failed_allocations >= retries:

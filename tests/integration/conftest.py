@@ -197,8 +197,10 @@ class NodeFactory:
         self.nodes.append(node)
         return node.start()
 
-    def start_cluster(self, count: int = 3, prefix: str = "member", **flags: object) -> list[RunningNode]:
-        """``count`` voters on free Raft ports sharing one secret file, started together."""
+    def start_cluster(self, count: int = 3, prefix: str = "member", per_node_flags: list[dict] | None = None,
+                      **flags: object) -> list[RunningNode]:
+        """``count`` voters on free Raft ports sharing one secret file, started together;
+        ``per_node_flags[i]`` adds flags for the i-th node only."""
         raft_ports = free_ports(count)
         seeds = ",".join(f"127.0.0.1:{port}" for port in raft_ports)
         secret_file = self.base_directory / f"{prefix}-cluster.secret"
@@ -208,7 +210,8 @@ class NodeFactory:
             name = f"{prefix}-{number}"
             merged = {"name": name, "http-port": 0, "transport-port": 0, "raft-port": raft_port,
                       "seed-hosts": seeds, "cluster-secret-file": secret_file, "workers": 1,
-                      "log-level": "INFO", **{key.replace("_", "-"): value for key, value in flags.items()}}
+                      "log-level": "INFO", **{key.replace("_", "-"): value for key, value in flags.items()},
+                      **(per_node_flags[number] if per_node_flags else {})}
             member = RunningNode(self.base_directory / name, {k: str(v) for k, v in merged.items()},
                                  self.base_directory / f"{name}.out")
             self.nodes.append(member)

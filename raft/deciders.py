@@ -1,0 +1,165 @@
+"""Allocation deciders read from settings: which nodes a shard's copies may live on, how many per
+node, and whether allocation or rebalancing is switched on — OpenSearch's FilterAllocationDecider,
+ShardsLimitAllocationDecider and EnableAllocationDecider, as pure functions of the cluster state.
+
+Owns the meaning of ``{cluster,index}.routing.allocation.{require,include,exclude}.<attribute>``
+(attributes ``_name``, ``_id``, ``_host``, ``_ip``, ``_host_ip``, ``_publish_ip`` and the node's
+own attributes; comma-separated values with ``*`` wildcards), ``{cluster,index}.routing.allocation
+.total_shards_per_node``, ``{cluster,index}.routing.allocation.enable`` (all / primaries /
+new_primaries / none) and ``{cluster,index}.routing.rebalance.enable`` (all / primaries / replicas
+/ none); the index setting wins over the cluster one for ``enable``. Each rejection is returned as
+OpenSearch's explanation text, so ``_cluster/allocation/explain`` shows the allocator's own reason.
+It never changes a state and never decides placement order (raft.allocation does).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from typing import Any, Iterable, Mapping
+
+from raft.state import ClusterState, NodeInfo
+
+FILTER_KINDS = ("require", "include", "exclude")
+CLUSTER_PREFIX = "cluster.routing.allocation."
+INDEX_PREFIX = "index.routing.allocation."
+TOTAL_SHARDS_PER_NODE = "total_shards_per_node"
+ALLOCATION_ENABLE = "routing.allocation.enable"
+REBALANCE_ENABLE = "routing.rebalance.enable"
+ALLOCATION_ENABLE_VALUES = ("all", "primaries", "new_primaries", "none")
+REBALANCE_ENABLE_VALUES = ("all", "primaries", "replicas", "none")
+ADDRESS_ATTRIBUTES = ("_host", "_ip", "_host_ip", "_publish_ip")
+
+
+def _node_attribute(node_id: str, node: NodeInfo, attribute: str) -> tuple[str, ...]:
+    """The values a node has for a filter attribute (none: the filter does not match it)."""
+    if attribute == "_name":
+        return (node.name,)
+    if attribute == "_id":
+        return (node_id,)
+    if attribute in ADDRESS_ATTRIBUTES:
+        hosts = []
+        for address in (node.transport_address, node.http_address):
+            host = (address or "").rpartition(":")[0].strip("[]")
+            if host and host not in hosts:
+                hosts.append(host)
+        return tuple(hosts)
+    value = node.attributes.get(attribute)
+    return () if value is None else (str(value),)
+
+
+def _patterns(value: Any) -> tuple[str, ...]:
+    if value is None:
+        return ()
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return tuple(str(item).strip() for item in items if str(item).strip())
+
+
+def _filters(settings: Mapping[str, Any], prefix: str, kind: str) -> dict[str, tuple[str, ...]]:
+    start = f"{prefix}{kind}."
+    found = {}
+    for key, value in settings.items():
+        if key.startswith(start) and _patterns(value):
+            found[key[len(start):]] = _patterns(value)
+    return found
+
+
+def _matches(node_id: str, node: NodeInfo, attribute: str, patterns: Iterable[str]) -> bool:
+    values = _node_attribute(node_id, node, attribute)
+    return any(fnmatch.fnmatchcase(value, pattern) for value in values for pattern in patterns)
+
+
+def _describe(filters: Mapping[str, tuple[str, ...]]) -> str:
+    return ",".join(f'{attribute}:"{",".join(patterns)}"' for attribute, patterns in sorted(filters.items()))
+
+
+def _filter_rejection(settings: Mapping[str, Any], prefix: str, scope: str, node_id: str,
+                      node: NodeInfo) -> str | None:
+    setting = prefix.rstrip(".")
+    require = _filters(settings, prefix, "require")
+    if require and not all(_matches(node_id, node, attribute, patterns) for attribute, patterns in require.items()):
+        return f"node does not match {scope} setting [{setting}.require] filters [{_describe(require)}]"
+    include = _filters(settings, prefix, "include")
+    if include and not any(_matches(node_id, node, attribute, patterns) for attribute, patterns in include.items()):
+        return f"node does not match {scope} setting [{setting}.include] filters [{_describe(include)}]"
+    exclude = _filters(settings, prefix, "exclude")
+    if exclude and any(_matches(node_id, node, attribute, patterns) for attribute, patterns in exclude.items()):
+        return f"node matches {scope} setting [{setting}.exclude] filters [{_describe(exclude)}]"
+    return None
+
+
+def _cluster_settings(state: ClusterState) -> dict[str, Any]:
+    return {**state.persistent_settings, **state.transient_settings}
+
+
+def cluster_filter_rejection(state: ClusterState, node_id: str) -> str | None:
+    """Why the cluster-wide filters keep every shard off ``node_id`` (None: they do not)."""
+    return _filter_rejection(_cluster_settings(state), CLUSTER_PREFIX, "cluster", node_id, state.nodes[node_id])
+
+
+def filter_rejection(state: ClusterState, index_name: str, node_id: str) -> str | None:
+    """Why the filters keep ``index_name``'s copies off ``node_id``: the cluster's first, then the
+    index's own (None: the node may hold them)."""
+    rejection = cluster_filter_rejection(state, node_id)
+    if rejection is not None:
+        return rejection
+    index = state.indices.get(index_name)
+    if index is None:
+        return None
+    return _filter_rejection(index.settings, INDEX_PREFIX, "index", node_id, state.nodes[node_id])
+
+
+def _int_setting(value: Any) -> int:
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return -1
+
+
+def shards_limit_rejection(state: ClusterState, index_name: str, node_id: str,
+                           copies_of_index_on_node: int, copies_on_node: int) -> str | None:
+    """``total_shards_per_node`` (index, then cluster; -1 or unset: no limit) for one more copy."""
+    index = state.indices.get(index_name)
+    index_limit = _int_setting(index.settings.get(INDEX_PREFIX + TOTAL_SHARDS_PER_NODE)) if index else -1
+    if 0 <= index_limit <= copies_of_index_on_node:
+        return (f"too many shards [{copies_of_index_on_node}] allocated to this node for index [{index_name}], "
+                f"index setting [{INDEX_PREFIX}{TOTAL_SHARDS_PER_NODE}={index_limit}]")
+    cluster_limit = _int_setting(state.setting(CLUSTER_PREFIX + TOTAL_SHARDS_PER_NODE))
+    if 0 <= cluster_limit <= copies_on_node:
+        return (f"too many shards [{copies_on_node}] allocated to this node, cluster setting "
+                f"[{CLUSTER_PREFIX}{TOTAL_SHARDS_PER_NODE}={cluster_limit}]")
+    return None
+
+
+def _enable_value(state: ClusterState, index_name: str, suffix: str, allowed: tuple[str, ...]) -> tuple[str, str]:
+    """(value, the setting it came from): the index setting over the cluster one, default "all"."""
+    index = state.indices.get(index_name)
+    index_value = index.settings.get(f"index.{suffix}") if index else None
+    if index_value is not None and str(index_value).lower() in allowed:
+        return str(index_value).lower(), f"index.{suffix}"
+    cluster_value = state.setting(f"cluster.{suffix}")
+    if cluster_value is not None and str(cluster_value).lower() in allowed:
+        return str(cluster_value).lower(), f"cluster.{suffix}"
+    return "all", f"cluster.{suffix}"
+
+
+def allocation_enable_rejection(state: ClusterState, index_name: str, primary: bool,
+                                new_primary: bool) -> str | None:
+    """``routing.allocation.enable`` for placing a copy: a replica needs ``all``, a primary that
+    held data (restored from a node's disk) ``all`` or ``primaries``, the primary of a shard that
+    never started anything but ``none``. Promoting an in-sync replica is not an allocation."""
+    value, setting = _enable_value(state, index_name, ALLOCATION_ENABLE, ALLOCATION_ENABLE_VALUES)
+    allowed = {"all": True, "primaries": primary, "new_primaries": primary and new_primary, "none": False}[value]
+    if allowed:
+        return None
+    what = "replica" if not primary else "primary"
+    return f"{what} allocations are forbidden due to {setting}={value}"
+
+
+def rebalance_enable_rejection(state: ClusterState, index_name: str, primary: bool) -> str | None:
+    """``routing.rebalance.enable`` for moving a copy to even out the nodes (not for moving it off a
+    node its filters exclude, which is not a rebalance)."""
+    value, setting = _enable_value(state, index_name, REBALANCE_ENABLE, REBALANCE_ENABLE_VALUES)
+    allowed = {"all": True, "primaries": primary, "replicas": not primary, "none": False}[value]
+    if allowed:
+        return None
+    return f"{'primary' if primary else 'replica'} rebalancing is forbidden due to {setting}={value}"

@@ -1,0 +1,157 @@
+"""The allocation filters, per-node shard limits and enable switches the allocator honours
+(raft.deciders): before session 6 the index-level settings were accepted and stored but placement
+ignored them, so `require._name` silently did nothing."""
+
+import itertools
+
+import pytest
+
+from raft import commands as c
+from raft.allocation import allocation_decisions, explain_unassigned_copy
+from raft.apply import apply
+from raft.deciders import filter_rejection
+from raft.state import NodeInfo, initial_cluster_state
+
+NODES = {"n1": {"box_type": "hot"}, "n2": {"box_type": "hot"}, "n3": {"box_type": "warm"}}
+LIVE = tuple(NODES)
+_allocation_ids = (f"a{n}" for n in itertools.count())
+
+
+def accepted(state, command):
+    new_state, outcome = apply(state, command)
+    assert outcome.accepted, outcome
+    return new_state
+
+
+def cluster(**cluster_settings):
+    state = initial_cluster_state("test-cluster")
+    for number, (node_id, attributes) in enumerate(NODES.items(), start=1):
+        state = accepted(state, c.RegisterNode(node=NodeInfo(
+            node_id=node_id, name=f"name-{node_id}", http_address=f"10.0.0.{number}:9200",
+            transport_address=f"10.0.0.{number}:9300", attributes=attributes)))
+    if cluster_settings:
+        state = accepted(state, c.PutClusterSettings(persistent=cluster_settings))
+    return state
+
+
+def with_index(state, shards=1, replicas=1, **settings):
+    index_settings = {"index.number_of_shards": shards, "index.number_of_replicas": replicas, **settings}
+    return accepted(state, c.CreateIndex(index_name="logs", index_uuid="logs-uuid", creation_date=1,
+                                         settings=index_settings))
+
+
+def settle(state, rounds=6):
+    """Run the allocator as the master would, starting every copy it places, until it is quiet."""
+    for _ in range(rounds):
+        commands = allocation_decisions(state, LIVE, lambda: next(_allocation_ids))
+        if not commands:
+            return state
+        for command in commands:
+            state = accepted(state, command)
+        for shard in state.routing_table["logs"]:
+            for shard_copy in shard.copies:
+                if shard_copy.state == "INITIALIZING" and (shard_copy.primary or shard.primary().state == "STARTED"):
+                    state = accepted(state, c.StartCopy(index_name="logs", shard_number=shard.shard_number,
+                                                        allocation_id=shard_copy.allocation_id))
+    return state
+
+
+def placement(state):
+    """{(shard, primary): node} of assigned copies, and the number of unassigned ones."""
+    placed, unassigned = {}, 0
+    for shard in state.routing_table["logs"]:
+        for shard_copy in shard.copies:
+            if shard_copy.node_id is None:
+                unassigned += 1
+            else:
+                placed.setdefault(shard_copy.node_id, []).append((shard.shard_number, shard_copy.primary))
+    return placed, unassigned
+
+
+def test_an_index_required_on_one_node_by_name_puts_every_copy_there_or_nowhere():
+    state = settle(with_index(cluster(), **{"index.routing.allocation.require._name": "name-n2"}))
+    placed, unassigned = placement(state)
+    assert placed == {"n2": [(0, True)]} and unassigned == 1
+    can_allocate, _, decisions = explain_unassigned_copy(state, "logs", 0, False, LIVE)
+    assert can_allocate == "no"
+    by_node = {decision.node_id: decision for decision in decisions}
+    assert ("filter", "NO", 'node does not match index setting [index.routing.allocation.require] '
+                            'filters [_name:"name-n2"]') in by_node["n1"].deciders
+
+
+@pytest.mark.parametrize("settings, allowed", [
+    ({"index.routing.allocation.include._name": "name-n1,name-n3"}, {"n1", "n3"}),
+    ({"index.routing.allocation.exclude._name": "*-n1"}, {"n2", "n3"}),
+    ({"index.routing.allocation.require.box_type": "hot"}, {"n1", "n2"}),
+    ({"index.routing.allocation.exclude._ip": "10.0.0.2"}, {"n1", "n3"}),
+    ({"index.routing.allocation.include._id": "n2,n3"}, {"n2", "n3"}),
+])
+def test_include_exclude_and_require_on_names_ids_addresses_and_node_attributes(settings, allowed):
+    state = settle(with_index(cluster(), shards=2, replicas=1, **settings))
+    placed, unassigned = placement(state)
+    assert set(placed) == allowed and unassigned == 0
+
+
+def test_cluster_wide_require_applies_to_every_index():
+    state = settle(with_index(cluster(**{"cluster.routing.allocation.require.box_type": "warm"})))
+    placed, unassigned = placement(state)
+    assert set(placed) == {"n3"} and unassigned == 1
+    assert filter_rejection(state, "logs", "n1") == (
+        'node does not match cluster setting [cluster.routing.allocation.require] filters [box_type:"warm"]')
+
+
+def test_a_started_copy_on_a_node_its_index_now_excludes_moves_off_it():
+    state = settle(with_index(cluster(), shards=1, replicas=1))
+    holders = set(placement(state)[0])
+    leaving = sorted(holders)[0]
+    state = accepted(state, c.UpdateIndexSettings(index_names=("logs",), settings={
+        "index.routing.allocation.exclude._id": leaving}))
+    commands = allocation_decisions(state, LIVE, lambda: next(_allocation_ids))
+    moves = [command for command in commands if isinstance(command, c.RelocateCopy)]
+    assert len(moves) == 1 and moves[0].target_node_id == ({"n1", "n2", "n3"} - holders).pop()
+
+
+def test_total_shards_per_node_leaves_copies_unassigned_rather_than_doubling_up():
+    state = settle(with_index(cluster(), shards=2, replicas=1,
+                              **{"index.routing.allocation.total_shards_per_node": 1}))
+    placed, unassigned = placement(state)
+    assert all(len(copies) == 1 for copies in placed.values())
+    assert len(placed) == 3 and unassigned == 1
+    shard_with_gap = next(shard.shard_number for shard in state.routing_table["logs"]
+                          if any(copy.node_id is None for copy in shard.copies))
+    _, _, decisions = explain_unassigned_copy(state, "logs", shard_with_gap, False, LIVE)
+    assert any(decider == "shards_limit" and "total_shards_per_node=1" in text
+               for decision in decisions for decider, _, text in decision.deciders)
+
+
+def test_allocation_enable_primaries_places_primaries_only_and_none_places_nothing():
+    primaries_only = settle(with_index(cluster(**{"cluster.routing.allocation.enable": "primaries"})))
+    placed, unassigned = placement(primaries_only)
+    assert [copy for copies in placed.values() for copy in copies] == [(0, True)] and unassigned == 1
+    nothing = settle(with_index(cluster(**{"cluster.routing.allocation.enable": "none"})))
+    assert placement(nothing) == ({}, 2)
+    # the index setting wins over the cluster's
+    index_wins = settle(with_index(cluster(**{"cluster.routing.allocation.enable": "none"}),
+                                   **{"index.routing.allocation.enable": "all"}))
+    assert placement(index_wins)[1] == 0
+
+
+def test_new_primaries_places_a_new_index_primary_but_no_replica():
+    state = settle(with_index(cluster(**{"cluster.routing.allocation.enable": "new_primaries"})))
+    placed, unassigned = placement(state)
+    assert [copy for copies in placed.values() for copy in copies] == [(0, True)] and unassigned == 1
+
+
+def test_rebalance_enable_none_stops_rebalancing_but_not_moves_off_an_excluded_node():
+    crowded = settle(with_index(cluster(), shards=3, replicas=0,
+                                **{"index.routing.allocation.require._id": "n1"}))
+    assert set(placement(crowded)[0]) == {"n1"}
+    no_rebalance = accepted(crowded, c.UpdateIndexSettings(index_names=("logs",), settings={
+        "index.routing.allocation.require._id": None, "index.routing.rebalance.enable": "none"}))
+    assert not [command for command in allocation_decisions(no_rebalance, LIVE, lambda: next(_allocation_ids))
+                if isinstance(command, c.RelocateCopy)]
+    excluded = accepted(no_rebalance, c.UpdateIndexSettings(index_names=("logs",), settings={
+        "index.routing.allocation.exclude._id": "n1"}))
+    moves = [command for command in allocation_decisions(excluded, LIVE, lambda: next(_allocation_ids))
+             if isinstance(command, c.RelocateCopy)]
+    assert moves and all(move.target_node_id in {"n2", "n3"} for move in moves)
