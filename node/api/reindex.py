@@ -1,10 +1,9 @@
-"""``_reindex`` and ``_update_by_query`` with a ``script``: documents read from a scroll over the
-source indices, changed by an optional painless script, written back in batches through the one
-write path (node/coordination/writes.py), so every write replicates like any other.
+"""``_reindex``, ``_update_by_query`` and ``_delete_by_query``: documents read from a scroll over
+the source indices, changed by an optional painless script, written back in batches through the
+one write path (node/coordination/writes.py), so every write replicates like any other.
 
-Owns the routes ``POST /_reindex`` and ``scripted_update_by_query(...)`` (node/api/search.py hands
-an _update_by_query whose body carries a ``script`` here; the script-less one stays in
-node/coordination/search.py). Both answer OpenSearch's BulkByScrollResponse: ``took``,
+Owns the route ``POST /_reindex`` and the by-query drivers node/api/search.py's routes prepare
+(``prepare_scripted_update_by_query``, ``prepare_by_query``). All answer OpenSearch's BulkByScrollResponse: ``took``,
 ``timed_out``, ``total``, ``updated``, ``created``, ``deleted``, ``batches``,
 ``version_conflicts``, ``noops``, ``retries``, ``throttled_millis``, ``requests_per_second``,
 ``throttled_until_millis``, ``failures`` (409 or the failure's status when aborted).
@@ -23,8 +22,8 @@ Every request is first *prepared* (``prepare_reindex``, ``prepare_scripted_updat
 ``ByScrollJob``; running the job is what a task does. Its ``ByScrollProgress`` is the task's
 status while it runs, and its cancellation flag is read before each batch: a cancelled job stops
 at the next batch boundary and answers ``"canceled": "by user request"``. ``prepare_by_query`` is
-the script-less _delete_by_query/_update_by_query driver used when they run as a background task
-(the waiting ones stay on node/coordination/search.py's ``write_by_query``).
+the script-less _delete_by_query/_update_by_query driver (node/api/search.py's routes use it for
+every by-query request; node/coordination/search.py's ``write_by_query`` is no longer called).
 
 Must never: write around node/coordination/writes.py or read shards directly (it reads through
 the search coordinator's scroll, which honours alias filters and shard failures).

@@ -33,8 +33,7 @@ import orjson
 from node.api import filtered_by_path, params, read_body, read_json_body, respond, services_of, unwrap
 from node.api.reindex import register as register_reindex
 from node.api.reindex import prepare_by_query, prepare_scripted_update_by_query
-from node.api.tasks import registered_task, respond_as_task
-from node.coordination.tasks import DELETE_BY_QUERY_ACTION, UPDATE_BY_QUERY_ACTION
+from node.api.tasks import respond_as_task
 from node.api.script_fields import search_with_script_fields
 from node.coordination.search import SearchCoordinator
 from node.coordination.values import parse_boolean
@@ -300,26 +299,18 @@ def register_routes(app: Any, context: Any) -> None:
     # ---------------------------------------------------------------- by-query writes
 
     async def by_query(action: str, index: str) -> Any:
-        """A waiting script-less request runs node/coordination/search.py's write_by_query (listed
-        in _tasks while it runs, not cancellable); ``wait_for_completion=false`` or a
-        ``requests_per_second`` runs node/api/reindex.py's driver as a cancellable task with a live
-        status; a scripted _update_by_query always runs reindex.py's driver as a task."""
+        """_delete_by_query / _update_by_query (scripted or not) run node/api/reindex.py's
+        scroll-and-write driver as a task (node/api/tasks.py): listed in _tasks with a live status,
+        cancellable between batches, throttled by requests_per_second, and with
+        ``wait_for_completion=false`` answered by a task id. node/coordination/search.py's
+        write_by_query (search owner) is no longer called from here."""
         query = params()
         body = await read_json_body()
-        scripted = action == "update" and isinstance(body, dict) and body.get("script") is not None
-        waits = parse_boolean(query.get("wait_for_completion"), "wait_for_completion", True)
-        if scripted:
+        if action == "update" and isinstance(body, dict) and body.get("script") is not None:
             job = await prepare_scripted_update_by_query(services, coordinator, index, body, query)
-            return await respond_as_task(app, services, job, query)
-        throttled = query.get("requests_per_second") not in (None, "-1", "-1.0")
-        if not waits or throttled:
-            # search.py's write_by_query has no throttle: a throttled request runs reindex.py's driver
+        else:
             job = await prepare_by_query(services, coordinator, action, index, body, query)
-            return await respond_as_task(app, services, job, query)
-        task_action = DELETE_BY_QUERY_ACTION if action == "delete" else UPDATE_BY_QUERY_ACTION
-        async with registered_task(app, task_action, f"{action}-by-query [{index}]"):
-            answer, status = await coordinator.write_by_query(action, index, body, query)
-        return respond(answer, status)
+        return await respond_as_task(app, services, job, query)
 
     async def delete_by_query(index: str) -> Any:
         return await by_query("delete", index)

@@ -229,7 +229,7 @@ async def test_a_cancelled_by_scroll_job_stops_at_the_next_batch_boundary(api_no
     assert await _count(api_node, "src") == 4
 
 
-async def test_a_waiting_reindex_is_listed_while_it_runs_and_not_kept_after(api_node):
+async def test_waiting_reindex_and_by_query_are_listed_cancellable_while_they_run_and_not_kept(api_node):
     await _source_index(api_node)
     registry = tasks_of(api_node.app)
     seen: list[list[str]] = []
@@ -237,7 +237,7 @@ async def test_a_waiting_reindex_is_listed_while_it_runs_and_not_kept_after(api_
 
     def spying_register(action, *args, **kwargs):
         task = original_register(action, *args, **kwargs)
-        seen.append([running.action for running in registry.matching([])])
+        seen.append([running.action for running in registry.matching([], cancellable_only=True)])
         return task
 
     registry.register = spying_register
@@ -245,6 +245,10 @@ async def test_a_waiting_reindex_is_listed_while_it_runs_and_not_kept_after(api_
     assert status == 200 and body["created"] == 6 and "task" not in body
     assert any(REINDEX_ACTION in actions for actions in seen)
     assert registry.matching([REINDEX_ACTION]) == []
+    seen.clear()
+    status, body = await api_node.request("POST", "/src/_delete_by_query", {"query": {"match_all": {}}})
+    assert status == 200 and body["deleted"] == 6
+    assert any("indices:data/write/delete/byquery" in actions for actions in seen)   # listed, cancellable
     assert registry.statistics()["completed_kept"] == 0
 
 
