@@ -42,7 +42,7 @@ def test_range_bounds_are_addresses_with_exclusive_ends_moved_by_one_address(sea
     assert search_shard(searcher, request, SearchContext(index_name="test")).total_hits == 3
 
 
-@pytest.mark.parametrize("metric", ["min", "max", "avg", "sum"])
+@pytest.mark.parametrize("metric", ["min", "max", "avg", "sum", "stats"])
 def test_a_numeric_metric_on_an_ip_field_names_the_ip_type(searcher, metric):
     request = parse_search_request({"size": 0, "aggs": {"m": {metric: {"field": "ip"}}}})
     with pytest.raises(AggregationError) as failed:
