@@ -6,8 +6,8 @@ Owns the routes ``POST /{_reindex,_update_by_query,_delete_by_query}/{task_id}/_
 (``wait_for_completion``, ``timeout``), ``POST /_tasks/_cancel`` and ``POST /_tasks/{task_id}/_cancel``
 (``nodes``, ``actions``, ``parent_task_id``, ``wait_for_completion``), the node-to-node methods
 ``tasks/list``, ``tasks/get``, ``tasks/cancel``, ``tasks/rethrottle`` that ask another node about its own tasks, and
-``respond_as_task`` / ``registered_task``, which node/api/reindex.py and node/api/search.py wrap
-_reindex, _update_by_query and _delete_by_query in.
+``respond_as_task``, which node/api/reindex.py and node/api/search.py run _reindex,
+_update_by_query and _delete_by_query through.
 
 A task runs on the node that received the request and its id names that node
 (``"<node_id>:<n>"``): any node answers for any task by asking the named node over the transport;
@@ -23,7 +23,7 @@ batches), let a background task's failure reach the node's nursery (it becomes t
 
 from __future__ import annotations
 
-from typing import Any, AsyncIterator, Awaitable, Callable
+from typing import Any, Awaitable, Callable
 
 import trio
 from quart import request
@@ -84,7 +84,8 @@ async def respond_as_task(app: Any, services: Any, job: Any, query: dict[str, st
     return respond({"task": str(TaskId(registry.node_id, task.number))})
 
 
-async def _run_in_background(registry: TaskRegistry, task: Task, run: Callable[[], Awaitable[tuple[dict, int]]]) -> None:
+async def _run_in_background(registry: TaskRegistry, task: Task,
+                             run: Callable[[], Awaitable[tuple[dict, int]]]) -> None:
     response: dict | None = None
     error: dict | None = None
     try:
@@ -96,27 +97,6 @@ async def _run_in_background(registry: TaskRegistry, task: Task, run: Callable[[
         error.pop("root_cause", None)
     finally:
         registry.unregister(task, response, error)
-
-
-class registered_task:
-    """``async with registered_task(app, action, description):`` — a waiting request listed in
-    ``_tasks`` while it runs. Not cancellable (the work runs elsewhere, e.g. node/coordination/
-    search.py's write_by_query, with no batch boundary this module can see) and without a status."""
-
-    def __init__(self, app: Any, action: str, description: str | None) -> None:
-        self.registry = tasks_of(app)
-        self.action = action
-        self.description = description
-        self.task: Task | None = None
-
-    async def __aenter__(self) -> Task:
-        self.task = self.registry.register(self.action, self.description, cancellable=False,
-                                           headers=_request_headers())
-        return self.task
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        if self.task is not None:
-            self.registry.unregister(self.task)
 
 
 # ------------------------------------------------------------------ one node's part
@@ -296,7 +276,8 @@ def _selected_nodes(services: Any, node_filter: str | None) -> list[str]:
 
 
 async def _on_nodes(services: Any, node_ids: list[str], method: str, payload: dict,
-                    local: Callable[[dict], Awaitable[dict]], timeout_seconds: float) -> tuple[dict[str, dict], list[dict]]:
+                    local: Callable[[dict], Awaitable[dict]],
+                    timeout_seconds: float) -> tuple[dict[str, dict], list[dict]]:
     """Each node's answer to ``payload`` (this node's through ``local``), and failed-node entries."""
     context = services.context
     answers: dict[str, dict] = {}
@@ -491,5 +472,6 @@ def register(app: Any, services: Any) -> None:
     app.add_url_rule("/_tasks/<task_id>/_cancel", "cancel_task", cancel, methods=["POST"])
 
 
-__all__ = ["CANCEL_TRANSPORT_METHOD", "GET_TRANSPORT_METHOD", "LIST_TRANSPORT_METHOD", "TASKS_EXTENSION_KEY",
-           "gather_task_infos", "local_cancel", "local_get", "local_list", "register", "registered_task", "respond_as_task", "tasks_of"]
+__all__ = ["CANCEL_TRANSPORT_METHOD", "GET_TRANSPORT_METHOD", "LIST_TRANSPORT_METHOD", "RETHROTTLE_TRANSPORT_METHOD",
+           "TASKS_EXTENSION_KEY", "gather_task_infos", "local_cancel", "local_get", "local_list", "local_rethrottle",
+           "register", "respond_as_task", "tasks_of"]
