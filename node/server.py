@@ -54,8 +54,10 @@ def import_node_runtime() -> None:
     everything below that uses these names runs after it."""
     global trio, HeldCopies, FailureDetector, register_ping_handler, run_allocation_loop, JoinDiscoveryError
     global discover_voters, register_join_info_handler, join_cluster, leave_cluster, ClusterMetadata, NodeMetrics
-    global PeerConnections, TransportHandlers, serve_transport, ShardWorkers
+    global PeerConnections, TransportHandlers, serve_transport, ShardWorkers, data_directory_disk_usage
     import trio
+
+    from node.cluster.disk_usage import data_directory_disk_usage
 
     from node.cluster.held_copies import HeldCopies
     from node.cluster.failure_detector import FailureDetector, register_ping_handler
@@ -415,7 +417,10 @@ async def serve_node(config: NodeConfig, build_raft: Any, secret: bytes, node_id
             background=nursery, transport_handlers=transport_handlers, peers=peers)
         held_copies = HeldCopies(config.data_directory, node_id, get_logger("cluster"))
         metadata.on_state_applied(held_copies.on_state_applied)
-        register_ping_handler(transport_handlers, node_id, metadata, held_copies)
+        def own_disk_usage() -> Any:
+            return data_directory_disk_usage(config.data_directory)
+
+        register_ping_handler(transport_handlers, node_id, metadata, held_copies, own_disk_usage)
         register_join_info_handler(transport_handlers, config.cluster_name, metadata)
         app = create_app(context)
         startup_timeline.mark("http app built", logger)
@@ -477,7 +482,8 @@ async def serve_node(config: NodeConfig, build_raft: Any, secret: bytes, node_id
             before_workers_stop.append(leave)
         failure_detector = FailureDetector(metadata, peers, node_id, get_logger("master"), held_copies,
                                            ping_timeout_seconds=config.fault_detection_timeout_seconds,
-                                           failures_before_dead=config.fault_detection_retries)
+                                           failures_before_dead=config.fault_detection_retries,
+                                           local_disk_usage=own_disk_usage)
         nursery.start_soon(failure_detector.run)
         nursery.start_soon(run_allocation_loop, metadata, get_logger("master"), failure_detector)
         try:

@@ -36,9 +36,14 @@ from typing import Callable, Collection, Iterable, Mapping
 from raft import commands as c
 from raft.apply import apply
 from raft.deciders import (
+    WATERMARK_HIGH,
+    WATERMARK_LOW,
+    DiskUsage,
     allocation_enable_rejection,
     cluster_filter_rejection,
+    disk_rejection,
     filter_rejection,
+    nodes_above_watermark,
     rebalance_enable_rejection,
     shards_limit_rejection,
 )
@@ -76,10 +81,13 @@ def allocation_decisions(
     new_allocation_id: Callable[[], str],
     reported_copies: Mapping[str, Iterable[ReportedCopy]] | None = None,
     nodes_awaiting_report: Collection[str] = (),
+    disk_usage: Mapping[str, DiskUsage] | None = None,
 ) -> list[c.Command]:
     """The commands that move the routing table toward every copy assigned, in a fixed order.
     ``nodes_awaiting_report``: live nodes whose held copies are not known yet; they take no
-    moves (a move chosen without their report could give them a shard they hold nothing of)."""
+    moves (a move chosen without their report could give them a shard they hold nothing of).
+    ``disk_usage``: what each node reported of its data directory's disk; a node above the high
+    watermark takes nothing and its copies move off, one above the low watermark takes no replica."""
     live = frozenset(node_id for node_id in live_node_ids if node_id in state.nodes)
     reported = {node_id: list(copies) for node_id, copies in (reported_copies or {}).items()
                 if node_id in live}
@@ -112,10 +120,12 @@ def allocation_decisions(
                                   preserve_in_sync=not survivors))
 
     load = _NodeLoad.from_state(working)
+    high_disk = nodes_above_watermark(working, disk_usage, WATERMARK_HIGH)
+    low_disk = nodes_above_watermark(working, disk_usage, WATERMARK_LOW)
     for index_name in sorted(working.indices):
         if working.indices[index_name].state != INDEX_STATE_OPEN:
             continue
-        excluded = _excluded_node_ids(working, index_name)
+        excluded = _excluded_node_ids(working, index_name) | high_disk
         for shard_number in range(len(working.routing_table.get(index_name, ()))):
             shard = working.shard(index_name, shard_number)
             if shard.primary() is None:
@@ -127,7 +137,7 @@ def allocation_decisions(
             continue
         if allocation_enable_rejection(working, index_name, primary=False, new_primary=False) is not None:
             continue
-        excluded = _excluded_node_ids(working, index_name)
+        excluded = _excluded_node_ids(working, index_name) | low_disk
         for shard_number in range(len(working.routing_table.get(index_name, ()))):
             shard = working.shard(index_name, shard_number)
             primary_copy = shard.primary()
@@ -154,14 +164,14 @@ def allocation_decisions(
             continue
         if allocation_enable_rejection(working, index_name, primary=False, new_primary=False) is not None:
             continue
-        excluded = _excluded_node_ids(working, index_name)
+        excluded = _excluded_node_ids(working, index_name) | low_disk
         for shard_number in range(len(working.routing_table.get(index_name, ()))):
             _reallocate_to_started_data(working, working.shard(index_name, shard_number), live,
                                         reported, load, excluded, new_allocation_id, decide)
     if not decisions:
         # moves only in a calm round: nothing failed, promoted or allocated above
         _relocation_decisions(working, live - frozenset(nodes_awaiting_report), new_allocation_id, decide,
-                              reported)
+                              reported, high_disk, low_disk)
     return decisions
 
 
@@ -237,7 +247,8 @@ def _reallocate_to_started_data(state: ClusterState, shard: ShardRouting, live: 
 
 def _relocation_decisions(state: ClusterState, live: frozenset[str],
                           new_allocation_id: Callable[[], str], decide: Callable[[c.Command], bool],
-                          reported: Mapping[str, list[ReportedCopy]] | None = None) -> None:
+                          reported: Mapping[str, list[ReportedCopy]] | None = None,
+                          high_disk: frozenset[str] = frozenset(), low_disk: frozenset[str] = frozenset()) -> None:
     """Moves, at most ``cluster_concurrent_rebalance`` (default 2, OpenSearch's) in flight in the
     whole cluster: finish every move whose target started; then start moves off excluded nodes
     (draining), else from the data node with the most copies to one with at least two fewer
@@ -248,8 +259,9 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str],
     ``node_concurrent_recoveries`` recovering copies. Several moves start in one round so a
     returning node gets all its copies back at once instead of one full recovery after another.
     A target must pass the index's filters, ``total_shards_per_node`` and
-    ``routing.allocation.enable``; a rebalancing move also ``routing.rebalance.enable``."""
-    excluded_by_index = {index_name: _excluded_node_ids(state, index_name) for index_name in state.indices}
+    ``routing.allocation.enable`` and be below the low disk watermark; a rebalancing move also
+    ``routing.rebalance.enable``. Copies on a node above the high watermark move off it."""
+    excluded_by_index = {index_name: _excluded_node_ids(state, index_name) | high_disk for index_name in state.indices}
     shards = [shard for index_name in sorted(state.indices)
               if state.indices[index_name].state == INDEX_STATE_OPEN
               for shard in state.routing_table.get(index_name, ())]
@@ -282,7 +294,7 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str],
     # re-replicate; the targets' recovery limit bounds the extra load.
     if any(not copy.assigned for shard in shards for copy in shard.copies):
         return
-    cluster_excluded = _excluded_node_ids(state)
+    cluster_excluded = _excluded_node_ids(state) | high_disk
     data_nodes = sorted(node_id for node_id in live
                         if DATA_ROLE in state.nodes[node_id].roles and node_id not in cluster_excluded)
     if not data_nodes:
@@ -306,7 +318,7 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str],
                         for copy in shard.copies))
 
     def can_receive(shard: ShardRouting, shard_copy, target_node_id: str) -> bool:
-        return (target_node_id not in excluded_by_index[shard.index_name]
+        return (target_node_id not in excluded_by_index[shard.index_name] and target_node_id not in low_disk
                 and allocation_enable_rejection(state, shard.index_name, shard_copy.primary, False) is None
                 and not _over_shards_limit(state, shard.index_name, target_node_id, counts[target_node_id]))
 
@@ -385,11 +397,12 @@ def allocation_batch(state: ClusterState, raft_term: int, live_node_ids: Collect
                      new_allocation_id: Callable[[], str],
                      reported_copies: Mapping[str, Iterable[ReportedCopy]] | None = None,
                      nodes_awaiting_report: Collection[str] = (),
+                     disk_usage: Mapping[str, DiskUsage] | None = None,
                      ) -> c.Batch | None:
     """The decisions as one command fenced by the master's term and the state version they were
     computed from, or None when there is nothing to do."""
     decisions = allocation_decisions(state, live_node_ids, new_allocation_id, reported_copies,
-                                     nodes_awaiting_report)
+                                     nodes_awaiting_report, disk_usage)
     if not decisions:
         return None
     return c.Batch(commands=tuple(decisions), expected_term=raft_term,
@@ -559,7 +572,8 @@ class NodeDecision:
 
 
 def explain_unassigned_copy(state: ClusterState, index_name: str, shard_number: int, primary: bool,
-                            live_node_ids: Collection[str]) -> tuple[str, str, list[NodeDecision]]:
+                            live_node_ids: Collection[str], disk_usage: Mapping[str, DiskUsage] | None = None,
+                            ) -> tuple[str, str, list[NodeDecision]]:
     """``_cluster/allocation/explain`` for an unassigned copy, from the rules the allocator itself
     applies: (can_allocate, allocate_explanation, one decision per registered node)."""
     shard = state.shard(index_name, shard_number)
@@ -587,6 +601,9 @@ def explain_unassigned_copy(state: ClusterState, index_name: str, shard_number: 
         rejection = allocation_enable_rejection(state, index_name, primary, not shard.in_sync_allocation_ids)
         if rejection is not None:
             deciders.append(("enable", "NO", rejection))
+        rejection = disk_rejection(state, node_id, disk_usage, primary, not shard.in_sync_allocation_ids)
+        if rejection is not None:
+            deciders.append(("disk_threshold", "NO", rejection))
         if node_id in shard.assigned_node_ids():
             deciders.append(("same_shard", "NO", "a copy of this shard is already allocated to this node"))
         if slot is not None and slot.failed_allocations >= retries:

@@ -7,7 +7,9 @@ Owns the meaning of ``{cluster,index}.routing.allocation.{require,include,exclud
 own attributes; comma-separated values with ``*`` wildcards), ``{cluster,index}.routing.allocation
 .total_shards_per_node``, ``{cluster,index}.routing.allocation.enable`` (all / primaries /
 new_primaries / none) and ``{cluster,index}.routing.rebalance.enable`` (all / primaries / replicas
-/ none); the index setting wins over the cluster one for ``enable``. Each rejection is returned as
+/ none); the index setting wins over the cluster one for ``enable``; the disk watermarks
+``cluster.routing.allocation.disk.watermark.{low,high,flood_stage}`` over the disk usage each node
+reports with its ping answers (``DiskUsage``), and which indices the flood stage blocks. Each rejection is returned as
 OpenSearch's explanation text, so ``_cluster/allocation/explain`` shows the allocator's own reason.
 It never changes a state and never decides placement order (raft.allocation does).
 """
@@ -15,6 +17,7 @@ It never changes a state and never decides placement order (raft.allocation does
 from __future__ import annotations
 
 import fnmatch
+from dataclasses import dataclass
 from typing import Any, Iterable, Mapping
 
 from raft.state import ClusterState, NodeInfo
@@ -163,3 +166,112 @@ def rebalance_enable_rejection(state: ClusterState, index_name: str, primary: bo
     if allowed:
         return None
     return f"{'primary' if primary else 'replica'} rebalancing is forbidden due to {setting}={value}"
+
+
+# ---- disk usage: OpenSearch's DiskThresholdDecider and the flood-stage block ----------------
+
+DISK_THRESHOLD_ENABLED = "cluster.routing.allocation.disk.threshold_enabled"
+WATERMARK_LOW = "cluster.routing.allocation.disk.watermark.low"
+WATERMARK_HIGH = "cluster.routing.allocation.disk.watermark.high"
+WATERMARK_FLOOD_STAGE = "cluster.routing.allocation.disk.watermark.flood_stage"
+WATERMARK_DEFAULTS = {WATERMARK_LOW: "85%", WATERMARK_HIGH: "90%", WATERMARK_FLOOD_STAGE: "95%"}
+FLOOD_STAGE_BLOCK = "index.blocks.read_only_allow_delete"
+_BYTE_UNITS = {"b": 1, "kb": 1024, "mb": 1024 ** 2, "gb": 1024 ** 3, "tb": 1024 ** 4, "pb": 1024 ** 5}
+
+
+@dataclass(frozen=True, slots=True)
+class DiskUsage:
+    """One node's data-directory file system, as its ping answer reported it."""
+
+    total_bytes: int
+    available_bytes: int
+
+    @property
+    def used_percent(self) -> float:
+        return 100.0 * (self.total_bytes - self.available_bytes) / self.total_bytes if self.total_bytes > 0 else 0.0
+
+    @property
+    def free_percent(self) -> float:
+        return 100.0 - self.used_percent
+
+
+def _watermark(state: ClusterState, key: str) -> tuple[str, float | None, int | None]:
+    """(the value as set, the used-percent limit, or the free-bytes floor): ``85%``, ``0.85`` or
+    ``500mb`` as OpenSearch accepts them; an unreadable value falls back to the default."""
+    raw = str(state.setting(key, WATERMARK_DEFAULTS[key])).strip().lower()
+    for text in (raw, WATERMARK_DEFAULTS[key]):
+        try:
+            if text.endswith("%"):
+                return text, float(text[:-1]), None
+            number = float(text)
+            if number <= 1.0:
+                return text, number * 100.0, None
+        except ValueError:
+            pass
+        for unit in sorted(_BYTE_UNITS, key=len, reverse=True):
+            if text.endswith(unit):
+                try:
+                    return text, None, int(float(text[:-len(unit)]) * _BYTE_UNITS[unit])
+                except ValueError:
+                    break
+    return WATERMARK_DEFAULTS[key], float(WATERMARK_DEFAULTS[key][:-1]), None
+
+
+def _exceeds(state: ClusterState, key: str, usage: DiskUsage) -> bool:
+    _, percent, free_floor = _watermark(state, key)
+    if percent is not None:
+        return usage.used_percent >= percent
+    return usage.available_bytes < (free_floor or 0)
+
+
+def disk_threshold_enabled(state: ClusterState) -> bool:
+    return str(state.setting(DISK_THRESHOLD_ENABLED, "true")).lower() != "false"
+
+
+def disk_rejection(state: ClusterState, node_id: str, disk_usage: Mapping[str, DiskUsage] | None,
+                   primary: bool, new_primary: bool) -> str | None:
+    """Above the high watermark a node takes no copy; above the low one only the primary of a
+    shard that never held data (a new index must be creatable). None when the node has not
+    reported its disk (yet) or the decider is switched off."""
+    usage = (disk_usage or {}).get(node_id)
+    if usage is None or not disk_threshold_enabled(state):
+        return None
+    for key, name in ((WATERMARK_HIGH, "high"), (WATERMARK_LOW, "low")):
+        if name == "low" and primary and new_primary:
+            continue
+        if _exceeds(state, key, usage):
+            text, percent, free_floor = _watermark(state, key)
+            limit = f"using more disk space than the maximum allowed [{percent:.1f}%]" if percent is not None else \
+                f"leaving less free disk space than the minimum allowed [{text}]"
+            return (f"the node is above the {name} watermark cluster setting [{key}={text}], {limit}, "
+                    f"actual free: [{usage.free_percent:.1f}%]")
+    return None
+
+
+def nodes_above_watermark(state: ClusterState, disk_usage: Mapping[str, DiskUsage] | None, key: str) -> frozenset[str]:
+    if not disk_usage or not disk_threshold_enabled(state):
+        return frozenset()
+    return frozenset(node_id for node_id, usage in disk_usage.items()
+                     if node_id in state.nodes and _exceeds(state, key, usage))
+
+
+def flood_stage_block_changes(state: ClusterState, disk_usage: Mapping[str, DiskUsage] | None
+                              ) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(indices to block, indices to release): an index with a copy on a node at or above the
+    flood stage gets ``index.blocks.read_only_allow_delete`` (writes refused, deletes allowed);
+    an index holding that block with no copy on a node above the HIGH watermark any more is
+    released (OpenSearch's automatic release). Nodes that did not report are not judged."""
+    if not disk_usage or not disk_threshold_enabled(state):
+        return (), ()
+    flooded = nodes_above_watermark(state, disk_usage, WATERMARK_FLOOD_STAGE)
+    high = nodes_above_watermark(state, disk_usage, WATERMARK_HIGH)
+    to_block, to_release = [], []
+    for index_name in sorted(state.indices):
+        holders = {shard_copy.node_id for shard in state.routing_table.get(index_name, ())
+                   for shard_copy in shard.copies if shard_copy.node_id is not None}
+        blocked = str(state.indices[index_name].settings.get(FLOOD_STAGE_BLOCK, "false")).lower() == "true"
+        if holders & flooded and not blocked:
+            to_block.append(index_name)
+        elif blocked and not holders & high and holders <= set(disk_usage):
+            to_release.append(index_name)
+    return tuple(to_block), tuple(to_release)

@@ -50,7 +50,7 @@ INDEX_BLOCKS: dict[str, tuple[str, str, list[str]]] = {
     "index.blocks.read": ("7", "index read (api)", ["read"]),
     "index.blocks.write": ("8", "index write (api)", ["write"]),
     "index.blocks.metadata": ("9", "index metadata (api)", ["metadata_read", "metadata_write"]),
-    "index.blocks.read_only_allow_delete": ("12", "index read-only / allow delete (api)",
+    "index.blocks.read_only_allow_delete": ("12", "disk usage exceeded flood-stage watermark, index has read-only-allow-delete block",
                                             ["write", "metadata_write"]),
 }
 

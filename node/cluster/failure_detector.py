@@ -31,6 +31,7 @@ from typing import Any, Awaitable, Callable
 
 import trio
 
+from node.cluster.disk_usage import disk_usage_from_wire, disk_usage_to_wire
 from node.cluster.held_copies import reported_copies_from_wire
 from node.cluster.metadata import ClusterMetadata
 from node.transport.errors import RequestTimeoutError
@@ -69,12 +70,15 @@ async def connection_refused(transport_address: str) -> bool:
 
 
 def register_ping_handler(handlers: Any, node_id: str, metadata: ClusterMetadata,
-                          held_copies: Any = None) -> None:
-    """Answer the master's pings with our id, applied version and the copies we hold on disk."""
+                          held_copies: Any = None, disk_usage: Callable[[], Any] | None = None) -> None:
+    """Answer the master's pings with our id, applied version, the copies we hold on disk and
+    the data directory's disk usage (``disk_usage()``, for the master's watermarks)."""
     async def answer_ping(payload: dict, body: bytes) -> tuple[dict, bytes]:
         answer = {"node_id": node_id, "state_version": metadata.version}
         if held_copies is not None:
             answer["held_copies"] = held_copies.to_wire(metadata.state)
+        if disk_usage is not None:
+            answer["disk"] = disk_usage_to_wire(disk_usage())
         return answer, b""
 
     handlers.register(PING_METHOD, answer_ping)
@@ -88,7 +92,8 @@ class FailureDetector:
                  failures_before_dead: int = DEFAULT_FAILURES_BEFORE_DEAD,
                  refused_probes: int = DEFAULT_REFUSED_PROBES,
                  refused_probe_spacing_seconds: float = DEFAULT_REFUSED_PROBE_SPACING_SECONDS,
-                 connect_probe: ConnectProbe = connection_refused) -> None:
+                 connect_probe: ConnectProbe = connection_refused,
+                 local_disk_usage: Callable[[], Any] | None = None) -> None:
         self.metadata = metadata
         self.peers = peers
         self.self_node_id = self_node_id
@@ -105,6 +110,8 @@ class FailureDetector:
         self.dead_node_ids: set[str] = set()
         self.held_copies = held_copies              # this node's own record
         self.reported_by_node: dict[str, list] = {}  # node id → ReportedCopy list from its pings
+        self.disk_by_node: dict[str, Any] = {}       # node id → DiskUsage from its last ping answer
+        self.local_disk_usage = local_disk_usage      # this node's own (it does not ping itself)
         self.liveness_listeners: list[Callable[[], None]] = []
         # set when an applied state adds a node or changes its transport address (a node that
         # (re)registered after a restart): the next round starts at once, so the master learns the
@@ -137,6 +144,16 @@ class FailureDetector:
         if self.held_copies is not None:
             reported[self.self_node_id] = self.held_copies.reported_copies(state)
         return reported
+
+    def disk_usage(self, state: Any) -> dict[str, Any]:
+        """The disk each live registered node last reported (this node's own read now)."""
+        usage = {node_id: disk for node_id, disk in self.disk_by_node.items()
+                 if node_id in state.nodes and node_id not in self.dead_node_ids}
+        if self.local_disk_usage is not None:
+            own = self.local_disk_usage()
+            if own is not None:
+                usage[self.self_node_id] = own
+        return usage
 
     def on_state_applied(self, previous: Any, state: Any) -> None:
         """A quick, synchronous callback: remember whether the registered nodes changed."""
@@ -208,6 +225,7 @@ class FailureDetector:
             self.consecutive_failures.pop(gone, None)
             self.dead_node_ids.discard(gone)
             self.reported_by_node.pop(gone, None)
+            self.disk_by_node.pop(gone, None)
         async with trio.open_nursery() as nursery:
             for node_id, info in nodes.items():
                 nursery.start_soon(self.ping_one, node_id, info.transport_address)
@@ -230,6 +248,11 @@ class FailureDetector:
                     # then the node was awaiting its report and took no moves)
                     reports_changed = self.reported_by_node.get(node_id) != reported
                     self.reported_by_node[node_id] = reported
+                    disk = disk_usage_from_wire(payload.get("disk"))
+                    if disk is None:
+                        self.disk_by_node.pop(node_id, None)
+                    else:
+                        self.disk_by_node[node_id] = disk
             except RequestTimeoutError:
                 answered = False
             except Exception:  # noqa: BLE001 — any failure to answer is a missed ping

@@ -26,7 +26,8 @@ import trio
 
 from node.cluster.errors import ClusterError
 from node.cluster.metadata import ClusterMetadata
-from raft.commands import Batch, DeregisterNode
+from raft.commands import Batch, DeregisterNode, UpdateIndexSettings
+from raft.deciders import FLOOD_STAGE_BLOCK, flood_stage_block_changes
 
 TICK_SECONDS = 1.0
 
@@ -44,6 +45,19 @@ def load_allocation_decisions(logger: logging.Logger) -> Any:
 
 def new_allocation_id() -> str:
     return uuid.uuid4().hex[:22]
+
+
+def flood_stage_commands(state: Any, disk_usage: Any) -> list[Any]:
+    """The flood-stage block (``index.blocks.read_only_allow_delete``) on every index with a copy
+    on a node at or above the flood-stage watermark, and its release once no copy of a blocked
+    index is on a node above the high watermark (raft.deciders.flood_stage_block_changes)."""
+    to_block, to_release = flood_stage_block_changes(state, disk_usage)
+    commands = []
+    if to_block:
+        commands.append(UpdateIndexSettings(index_names=to_block, settings={FLOOD_STAGE_BLOCK: "true"}))
+    if to_release:
+        commands.append(UpdateIndexSettings(index_names=to_release, settings={FLOOD_STAGE_BLOCK: None}))
+    return commands
 
 
 def departed_node_commands(state: Any, dead_node_ids: Any) -> list[Any]:
@@ -79,9 +93,16 @@ async def run_allocation_loop(metadata: ClusterMetadata, logger: logging.Logger,
             continue
         try:
             if failure_detector is not None:
+                disk_usage = failure_detector.disk_usage(state)
                 commands = allocation_decisions(state, failure_detector.live_node_ids(state),
                                                 new_allocation_id, failure_detector.reported_copies(state),
-                                                failure_detector.nodes_awaiting_report(state))
+                                                failure_detector.nodes_awaiting_report(state), disk_usage)
+                blocks = flood_stage_commands(state, disk_usage)
+                if blocks:
+                    logger.warning("disk flood stage: index write blocks change", extra={"fields": {
+                        "commands": [{"indices": list(command.index_names),
+                                      FLOOD_STAGE_BLOCK: command.settings[FLOOD_STAGE_BLOCK]} for command in blocks]}})
+                    commands = [*commands, *blocks]
             else:
                 commands = allocation_decisions(state, tuple(state.nodes), new_allocation_id)
         except Exception:  # noqa: BLE001 — a decision bug must not kill the node; retried next tick

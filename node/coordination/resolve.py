@@ -184,28 +184,37 @@ INDEX_BLOCK_SETTINGS: dict[str, tuple[int, str, tuple[str, ...]]] = {
     "index.blocks.read": (7, "index read (api)", ("read",)),
     "index.blocks.write": (8, "index write (api)", ("write",)),
     "index.blocks.metadata": (9, "index metadata (api)", ("metadata_read", "metadata_write")),
-    "index.blocks.read_only_allow_delete": (12, "index read-only / allow delete (api)", ("write", "metadata_write")),
+    # the block the disk flood stage sets (raft.deciders); OpenSearch answers it with 429
+    "index.blocks.read_only_allow_delete": (12, "disk usage exceeded flood-stage watermark, index has "
+                                                "read-only-allow-delete block", ("write", "metadata_write")),
 }
+# blocks whose exception is TOO_MANY_REQUESTS (429) instead of FORBIDDEN (403); the answer takes
+# the highest status among the blocks that apply, as OpenSearch's ClusterBlockException does
+TOO_MANY_REQUESTS_BLOCKS = frozenset({"index.blocks.read_only_allow_delete"})
 
 
 def index_block_error(state: Any, index_name: str, level: str, deleting: bool = False) -> ApiError | None:
-    """OpenSearch's 403 cluster_block_exception when ``index_name`` has a block for ``level``
+    """OpenSearch's 403 (429 for the flood-stage block) cluster_block_exception when ``index_name`` has a block for ``level``
     ("write", "read", "metadata_write", "metadata_read"); None when nothing blocks it. A delete
     passes a read_only_allow_delete block (that block exists to let deletes free disk)."""
     index = state.indices.get(index_name)
     if index is None:
         return None
-    blocked = []
+    blocked, status = [], 403
     for setting, (block_id, description, levels) in INDEX_BLOCK_SETTINGS.items():
         if level not in levels or str(index.settings.get(setting, "false")).lower() != "true":
             continue
         if deleting and setting == "index.blocks.read_only_allow_delete":
             continue
-        blocked.append(f"[FORBIDDEN/{block_id}/{description}]")
+        if setting in TOO_MANY_REQUESTS_BLOCKS:
+            blocked.append(f"[TOO_MANY_REQUESTS/{block_id}/{description}]")
+            status = 429
+        else:
+            blocked.append(f"[FORBIDDEN/{block_id}/{description}]")
     if not blocked:
         return None
     return ApiError(f"index [{index_name}] blocked by: {', '.join(blocked)};", opensearch_type="cluster_block_exception",
-                    status=403)
+                    status=status)
 
 
 def single_index(services: Any, name: str) -> Any:

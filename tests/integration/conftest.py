@@ -64,6 +64,7 @@ class RunningNode:
     output_path: Path
     process: subprocess.Popen | None = None
     ports: dict = field(default_factory=dict)
+    environment: dict = field(default_factory=dict)   # added to the node process's environment
 
     @property
     def base_url(self) -> str:
@@ -97,7 +98,8 @@ class RunningNode:
         self.data_directory.mkdir(parents=True, exist_ok=True)
         with open(self.output_path, "ab") as output:
             self.process = subprocess.Popen(self.command(), stdout=output, stderr=subprocess.STDOUT,
-                                            start_new_session=True, cwd=self.data_directory)
+                                            start_new_session=True, cwd=self.data_directory,
+                                            env={**os.environ, **self.environment} if self.environment else None)
 
     def wait_until_ready(self) -> RunningNode:
         ports_file = self.data_directory / "ports.json"
@@ -198,9 +200,10 @@ class NodeFactory:
         return node.start()
 
     def start_cluster(self, count: int = 3, prefix: str = "member", per_node_flags: list[dict] | None = None,
-                      **flags: object) -> list[RunningNode]:
+                      per_node_environment: list[dict] | None = None, **flags: object) -> list[RunningNode]:
         """``count`` voters on free Raft ports sharing one secret file, started together;
-        ``per_node_flags[i]`` adds flags for the i-th node only."""
+        ``per_node_flags[i]`` / ``per_node_environment[i]`` add flags / environment variables
+        for the i-th node only."""
         raft_ports = free_ports(count)
         seeds = ",".join(f"127.0.0.1:{port}" for port in raft_ports)
         secret_file = self.base_directory / f"{prefix}-cluster.secret"
@@ -213,7 +216,8 @@ class NodeFactory:
                       "log-level": "INFO", **{key.replace("_", "-"): value for key, value in flags.items()},
                       **(per_node_flags[number] if per_node_flags else {})}
             member = RunningNode(self.base_directory / name, {k: str(v) for k, v in merged.items()},
-                                 self.base_directory / f"{name}.out")
+                                 self.base_directory / f"{name}.out",
+                                 environment=dict(per_node_environment[number]) if per_node_environment else {})
             self.nodes.append(member)
             member.launch()
             members.append(member)

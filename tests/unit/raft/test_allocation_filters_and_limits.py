@@ -1,6 +1,6 @@
-"""The allocation filters, per-node shard limits and enable switches the allocator honours
-(raft.deciders): before session 6 the index-level settings were accepted and stored but placement
-ignored them, so `require._name` silently did nothing."""
+"""The allocation filters, per-node shard limits, enable switches and disk watermarks the allocator
+honours (raft.deciders): before session 6 the index-level settings were accepted and stored but
+placement ignored them, so `require._name` silently did nothing, and nothing watched the disks."""
 
 import itertools
 
@@ -9,7 +9,7 @@ import pytest
 from raft import commands as c
 from raft.allocation import allocation_decisions, explain_unassigned_copy
 from raft.apply import apply
-from raft.deciders import filter_rejection
+from raft.deciders import DiskUsage, disk_rejection, filter_rejection, flood_stage_block_changes
 from raft.state import NodeInfo, initial_cluster_state
 
 NODES = {"n1": {"box_type": "hot"}, "n2": {"box_type": "hot"}, "n3": {"box_type": "warm"}}
@@ -155,3 +155,72 @@ def test_rebalance_enable_none_stops_rebalancing_but_not_moves_off_an_excluded_n
     moves = [command for command in allocation_decisions(excluded, LIVE, lambda: next(_allocation_ids))
              if isinstance(command, c.RelocateCopy)]
     assert moves and all(move.target_node_id in {"n2", "n3"} for move in moves)
+
+
+# ---- disk watermarks -------------------------------------------------------------------------
+
+GIB = 1024 ** 3
+
+
+def used(percent):
+    return DiskUsage(total_bytes=100 * GIB, available_bytes=int((100 - percent) * GIB))
+
+
+def settle_with_disk(state, disk, rounds=6):
+    for _ in range(rounds):
+        commands = allocation_decisions(state, LIVE, lambda: next(_allocation_ids), disk_usage=disk)
+        if not commands:
+            return state
+        for command in commands:
+            state = accepted(state, command)
+        for shard in state.routing_table["logs"]:
+            for shard_copy in shard.copies:
+                if shard_copy.state == "INITIALIZING" and (shard_copy.primary or shard.primary().state == "STARTED"):
+                    state = accepted(state, c.StartCopy(index_name="logs", shard_number=shard.shard_number,
+                                                        allocation_id=shard_copy.allocation_id))
+    return state
+
+
+def test_above_the_low_watermark_a_node_takes_a_new_primary_but_no_replica():
+    disk = {"n1": used(87), "n2": used(87), "n3": used(50)}
+    state = settle_with_disk(with_index(cluster(), shards=2, replicas=1), disk)
+    placed, unassigned = placement(state)
+    replicas_on_full_nodes = [copy for node in ("n1", "n2") for copy in placed.get(node, []) if not copy[1]]
+    assert replicas_on_full_nodes == [] and unassigned == 0
+    assert disk_rejection(state, "n1", disk, primary=False, new_primary=False) == (
+        "the node is above the low watermark cluster setting [cluster.routing.allocation.disk.watermark.low=85%], "
+        "using more disk space than the maximum allowed [85.0%], actual free: [13.0%]")
+    assert disk_rejection(state, "n1", disk, primary=True, new_primary=True) is None
+
+
+def test_above_the_high_watermark_a_node_takes_nothing_and_its_copies_move_off():
+    state = settle_with_disk(with_index(cluster(), shards=1, replicas=0), {})
+    holder = next(iter(placement(state)[0]))
+    disk = {node_id: used(91 if node_id == holder else 40) for node_id in LIVE}
+    moves = [command for command in allocation_decisions(state, LIVE, lambda: next(_allocation_ids), disk_usage=disk)
+             if isinstance(command, c.RelocateCopy)]
+    assert len(moves) == 1 and moves[0].target_node_id != holder
+    assert "high watermark" in disk_rejection(state, holder, disk, primary=True, new_primary=True)
+
+
+def test_a_byte_watermark_counts_free_space_and_the_decider_can_be_switched_off():
+    state = cluster(**{"cluster.routing.allocation.disk.watermark.low": "20gb",
+                       "cluster.routing.allocation.disk.watermark.high": "10gb"})
+    assert "minimum allowed [20gb]" in disk_rejection(state, "n1", {"n1": used(85)}, False, False)
+    assert disk_rejection(state, "n1", {"n1": used(75)}, False, False) is None
+    switched_off = accepted(state, c.PutClusterSettings(persistent={
+        "cluster.routing.allocation.disk.threshold_enabled": "false"}))
+    assert disk_rejection(switched_off, "n1", {"n1": used(99)}, False, False) is None
+
+
+def test_the_flood_stage_blocks_an_index_on_a_full_node_and_releases_it_below_the_high_watermark():
+    state = settle_with_disk(with_index(cluster(), shards=1, replicas=0), {})
+    holder = next(iter(placement(state)[0]))
+    healthy = {node_id: used(40) for node_id in LIVE}
+    assert flood_stage_block_changes(state, healthy) == ((), ())
+    assert flood_stage_block_changes(state, {**healthy, holder: used(96)}) == (("logs",), ())
+    blocked = accepted(state, c.UpdateIndexSettings(index_names=("logs",), settings={
+        "index.blocks.read_only_allow_delete": "true"}))
+    assert flood_stage_block_changes(blocked, {**healthy, holder: used(92)}) == ((), ()), "above high: kept"
+    assert flood_stage_block_changes(blocked, {**healthy, holder: used(80)}) == ((), ("logs",))
+    assert flood_stage_block_changes(blocked, {}) == ((), ()), "no reports: nothing judged"
