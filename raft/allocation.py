@@ -43,6 +43,7 @@ from raft.deciders import (
     cluster_filter_rejection,
     disk_rejection,
     filter_rejection,
+    has_shards_limit,
     nodes_above_watermark,
     rebalance_enable_rejection,
     shards_limit_rejection,
@@ -208,6 +209,8 @@ def _copies_of_index_on_node(state: ClusterState, index_name: str, node_id: str)
 
 
 def _over_shards_limit(state: ClusterState, index_name: str, node_id: str, copies_on_node: int) -> bool:
+    if not has_shards_limit(state, index_name):
+        return False   # the usual case: no count of the index's copies per node (a scan per candidate)
     return shards_limit_rejection(state, index_name, node_id, _copies_of_index_on_node(state, index_name, node_id),
                                   copies_on_node) is not None
 

@@ -118,6 +118,14 @@ def _int_setting(value: Any) -> int:
         return -1
 
 
+def has_shards_limit(state: ClusterState, index_name: str) -> bool:
+    """Whether any ``total_shards_per_node`` (index or cluster) applies to ``index_name``."""
+    index = state.indices.get(index_name)
+    if index is not None and _int_setting(index.settings.get(INDEX_PREFIX + TOTAL_SHARDS_PER_NODE)) >= 0:
+        return True
+    return _int_setting(state.setting(CLUSTER_PREFIX + TOTAL_SHARDS_PER_NODE)) >= 0
+
+
 def shards_limit_rejection(state: ClusterState, index_name: str, node_id: str,
                            copies_of_index_on_node: int, copies_on_node: int) -> str | None:
     """``total_shards_per_node`` (index, then cluster; -1 or unset: no limit) for one more copy."""
