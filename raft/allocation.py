@@ -23,12 +23,13 @@ fullest data node to one with at least two fewer copies (rebalancing): ``Relocat
 new copy, ``CompleteRelocation`` drops the old one once every other copy is started and in sync.
 A started copy on a node its filters now exclude moves off it like a drained node's. A primary
 that comes back from a node's disk (it holds acknowledged writes) is not held back by filters.
-Not done (on purpose, listed): disk-based deciders, awareness attributes, moving copies off a node
-over ``total_shards_per_node``.
+Not done (on purpose, listed): moving copies off a node over ``total_shards_per_node`` or off an
+awareness value holding too many of a shard's copies.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections import Counter
 from dataclasses import dataclass
 from typing import Callable, Collection, Iterable, Mapping
@@ -40,6 +41,7 @@ from raft.deciders import (
     WATERMARK_LOW,
     DiskUsage,
     allocation_enable_rejection,
+    awareness_rejection,
     cluster_filter_rejection,
     disk_rejection,
     filter_rejection,
@@ -199,8 +201,17 @@ def _node_holding_started_data(state: ClusterState, shard: ShardRouting, live: f
             continue
         if _over_shards_limit(state, shard.index_name, node_id, load.copies[node_id]):
             continue
+        if awareness_rejection(state, shard, node_id) is not None:
+            continue
         return node_id
     return None
+
+
+def _without(shard: ShardRouting, leaving) -> ShardRouting:
+    """``shard`` as it will be once ``leaving`` has moved away (awareness judges the move's target)."""
+    return dataclasses.replace(shard, copies=tuple(
+        dataclasses.replace(shard_copy, node_id=None) if shard_copy is leaving else shard_copy
+        for shard_copy in shard.copies))
 
 
 def _copies_of_index_on_node(state: ClusterState, index_name: str, node_id: str) -> int:
@@ -323,7 +334,8 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str],
     def can_receive(shard: ShardRouting, shard_copy, target_node_id: str) -> bool:
         return (target_node_id not in excluded_by_index[shard.index_name] and target_node_id not in low_disk
                 and allocation_enable_rejection(state, shard.index_name, shard_copy.primary, False) is None
-                and not _over_shards_limit(state, shard.index_name, target_node_id, counts[target_node_id]))
+                and not _over_shards_limit(state, shard.index_name, target_node_id, counts[target_node_id])
+                and awareness_rejection(state, _without(shard, shard_copy), target_node_id) is None)
 
     def move(shard: ShardRouting, shard_copy, target_node_id: str) -> bool:
         if not can_receive(shard, shard_copy, target_node_id):
@@ -556,6 +568,8 @@ def _best_node(state: ClusterState, shard: ShardRouting, live: frozenset[str],
             continue
         if _over_shards_limit(state, shard.index_name, node_id, load.copies[node_id]):
             continue
+        if awareness_rejection(state, shard, node_id) is not None:
+            continue
         # Ties rotate with the shard number, so equal nodes take turns instead of the
         # alphabetically first node collecting every tie.
         rotation = (position - shard.shard_number) % len(ordered_live)
@@ -607,6 +621,9 @@ def explain_unassigned_copy(state: ClusterState, index_name: str, shard_number: 
         rejection = disk_rejection(state, node_id, disk_usage, primary, not shard.in_sync_allocation_ids)
         if rejection is not None:
             deciders.append(("disk_threshold", "NO", rejection))
+        rejection = awareness_rejection(state, shard, node_id)
+        if rejection is not None:
+            deciders.append(("awareness", "NO", rejection))
         if node_id in shard.assigned_node_ids():
             deciders.append(("same_shard", "NO", "a copy of this shard is already allocated to this node"))
         if slot is not None and slot.failed_allocations >= retries:

@@ -9,7 +9,8 @@ own attributes; comma-separated values with ``*`` wildcards), ``{cluster,index}.
 new_primaries / none) and ``{cluster,index}.routing.rebalance.enable`` (all / primaries / replicas
 / none); the index setting wins over the cluster one for ``enable``; the disk watermarks
 ``cluster.routing.allocation.disk.watermark.{low,high,flood_stage}`` over the disk usage each node
-reports with its ping answers (``DiskUsage``), and which indices the flood stage blocks. Each rejection is returned as
+reports with its ping answers (``DiskUsage``), which indices the flood stage blocks, and shard
+awareness over node attributes (``cluster.routing.allocation.awareness.*``). Each rejection is returned as
 OpenSearch's explanation text, so ``_cluster/allocation/explain`` shows the allocator's own reason.
 It never changes a state and never decides placement order (raft.allocation does).
 """
@@ -283,3 +284,40 @@ def flood_stage_block_changes(state: ClusterState, disk_usage: Mapping[str, Disk
         elif blocked and not holders & high and holders <= set(disk_usage):
             to_release.append(index_name)
     return tuple(to_block), tuple(to_release)
+
+
+# ---- awareness: spread each shard's copies over the values of node attributes ---------------
+
+AWARENESS_ATTRIBUTES = "cluster.routing.allocation.awareness.attributes"
+AWARENESS_FORCE_PREFIX = "cluster.routing.allocation.awareness.force."
+
+
+def awareness_rejection(state: ClusterState, shard: Any, node_id: str) -> str | None:
+    """OpenSearch's AwarenessAllocationDecider for one more copy of ``shard`` on ``node_id``: for each
+    attribute of ``cluster.routing.allocation.awareness.attributes``, a node without it takes no
+    copy, and no value may hold more than ceil(copies / values) of the shard's copies, where the
+    values are those of the registered nodes plus ``awareness.force.<attribute>.values`` (forced
+    values keep copies unassigned rather than doubled up when a zone is missing)."""
+    attributes = _patterns(state.setting(AWARENESS_ATTRIBUTES))
+    if not attributes:
+        return None
+    node = state.nodes[node_id]
+    copies_wanted = len(shard.copies)
+    for attribute in attributes:
+        value = node.attributes.get(attribute)
+        if value is None:
+            return f"node does not contain the awareness attribute [{attribute}]; required attributes " \
+                   f"cluster setting [{AWARENESS_ATTRIBUTES}={','.join(attributes)}]"
+        values = {info.attributes[attribute] for info in state.nodes.values() if attribute in info.attributes}
+        values |= set(_patterns(state.setting(f"{AWARENESS_FORCE_PREFIX}{attribute}.values")))
+        per_value_limit = -(-copies_wanted // len(values))
+        holding = sum(1 for shard_copy in shard.copies
+                      if shard_copy.node_id is not None and shard_copy.node_id in state.nodes
+                      and state.nodes[shard_copy.node_id].attributes.get(attribute) == value
+                      and shard_copy.node_id != node_id)
+        if holding + 1 > per_value_limit:
+            return (f"there are [{holding}] copies of this shard and [{copies_wanted}] total configured shard "
+                    f"copies for this shard id and [{len(values)}] total attribute values, expected the allocated "
+                    f"shard count per attribute [{holding + 1}] to be less than or equal to the upper bound of the "
+                    f"required number of shards per attribute [{per_value_limit}]")
+    return None

@@ -224,3 +224,34 @@ def test_the_flood_stage_blocks_an_index_on_a_full_node_and_releases_it_below_th
     assert flood_stage_block_changes(blocked, {**healthy, holder: used(92)}) == ((), ()), "above high: kept"
     assert flood_stage_block_changes(blocked, {**healthy, holder: used(80)}) == ((), ("logs",))
     assert flood_stage_block_changes(blocked, {}) == ((), ()), "no reports: nothing judged"
+
+
+# ---- awareness ---------------------------------------------------------------------------------
+
+def box_types_of_copies(state, shard_number=0):
+    shard = state.routing_table["logs"][shard_number]
+    return sorted(NODES[shard_copy.node_id]["box_type"] for shard_copy in shard.copies if shard_copy.node_id)
+
+
+def test_awareness_puts_a_shard_s_two_copies_on_different_attribute_values():
+    state = settle(with_index(cluster(**{"cluster.routing.allocation.awareness.attributes": "box_type"}),
+                              shards=3, replicas=1))
+    for shard_number in range(3):
+        assert box_types_of_copies(state, shard_number) == ["hot", "warm"]
+
+
+def test_forced_awareness_values_leave_a_copy_unassigned_rather_than_doubled_up():
+    unforced = settle(with_index(cluster(**{"cluster.routing.allocation.awareness.attributes": "box_type"}),
+                                 replicas=2))
+    assert placement(unforced)[1] == 0 and box_types_of_copies(unforced) == ["hot", "hot", "warm"]
+    forced = settle(with_index(cluster(**{"cluster.routing.allocation.awareness.attributes": "box_type",
+                                          "cluster.routing.allocation.awareness.force.box_type.values":
+                                              "hot,warm,cold"}), replicas=2))
+    assert placement(forced)[1] == 1 and box_types_of_copies(forced) == ["hot", "warm"]
+    _, _, decisions = explain_unassigned_copy(forced, "logs", 0, False, LIVE)
+    assert any(decider == "awareness" for decision in decisions for decider, _, _ in decision.deciders)
+
+
+def test_a_node_without_an_awareness_attribute_takes_no_copy():
+    state = settle(with_index(cluster(**{"cluster.routing.allocation.awareness.attributes": "zone"})))
+    assert placement(state) == ({}, 2)
