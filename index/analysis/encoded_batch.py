@@ -31,12 +31,12 @@ import numpy as np
 from index.analysis.batch_terms import encode_byte_tokens, sorted_string_order
 from index.analysis.tokenizers import (
     _BMP_PICTOGRAPHS,
+    _basic_plane_word_characters,
     _DIGIT_JOINERS,
     _LETTER_JOINERS,
     _SPECIAL_SCRIPTS,
     DEFAULT_MAX_TOKEN_LENGTH,
     LETTER_RUN_PATTERN,
-    coarse_word_pattern,
 )
 from index.analysis.token_filters import TokenFilter
 
@@ -227,28 +227,28 @@ def _non_separator_pattern(kind: str) -> re.Pattern[str]:
     characters (it is no word character, joiner, mark, format character, emoji part or CJK
     character), so replacing it with a space leaves every token unchanged. Characters beyond
     the BMP never count as separators (the standard tokenizer takes its exact path for them).
-    """
-    if kind == "simple":
-        def is_separator(character: str) -> bool:
-            return LETTER_RUN_PATTERN.match(character) is None
-    else:
-        word = coarse_word_pattern()
-        special = re.compile(f"[{_SPECIAL_SCRIPTS}{_BMP_PICTOGRAPHS}]")
-        joiners = set(_LETTER_JOINERS) | set(_DIGIT_JOINERS)
 
-        def is_separator(character: str) -> bool:
-            return (word.match(character) is None and character not in joiners
-                    and special.match(character) is None)
-    separators = [code for code in range(0x80, 0x10000)
-                  if not 0xD800 <= code < 0xE000 and is_separator(chr(code))]
-    ranges: list[tuple[int, int]] = []
-    for code in separators:
-        if ranges and ranges[-1][1] == code - 1:
-            ranges[-1] = (ranges[-1][0], code)
-        else:
-            ranges.append((code, code))
+    Built once per process, at a worker's first segment build: every non-ASCII BMP character is
+    classified by a few ``re.sub`` passes over one string of them all (the classes match single
+    characters, so deleting their matches leaves exactly the separators) instead of two regex
+    matches per code point in Python (~60 -> ~10 ms; the same pattern, tested).
+    """
+    characters = "".join(map(chr, chain(range(0x80, 0xD800), range(0xE000, 0x10000))))
+    if kind == "simple":
+        separators = LETTER_RUN_PATTERN.sub("", characters)
+    else:
+        not_separators = re.compile(f"[{_basic_plane_word_characters()}]|[{_SPECIAL_SCRIPTS}{_BMP_PICTOGRAPHS}]"
+                                    f"|[{re.escape(_LETTER_JOINERS + _DIGIT_JOINERS)}]")
+        separators = not_separators.sub("", characters)
+    codes = np.frombuffer(separators.encode("utf-32-le"), dtype=np.uint32).astype(np.int64)
+    if codes.size:
+        breaks = np.flatnonzero(np.diff(codes) != 1)
+        lows = codes[np.concatenate(([0], breaks + 1))].tolist()
+        highs = codes[np.concatenate((breaks, [codes.size - 1]))].tolist()
+    else:
+        lows = highs = []
     body = "".join(re.escape(chr(low)) if low == high else f"{re.escape(chr(low))}-{re.escape(chr(high))}"
-                   for low, high in ranges)
+                   for low, high in zip(lows, highs))
     return re.compile(f"[^\\x00-\\x7f{body}]")
 
 

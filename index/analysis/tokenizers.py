@@ -158,6 +158,7 @@ _LETTER_JOINERS = "'\u2019.:\u00b7\u2018\u2024\ufe52\ufe55\uff07\uff0e\uff1a"
 _DIGIT_JOINERS = ".,;'\u2019\u2018\u2024\ufe50\ufe52\ufe54\uff07\uff0c\uff0e\uff1b"
 
 
+@functools.lru_cache(maxsize=1)
 def _basic_plane_word_characters() -> str:
     """Every BMP character of \\w or a combining mark, as a class body of ranges.
 
