@@ -180,6 +180,7 @@ def rebalance_enable_rejection(state: ClusterState, index_name: str, primary: bo
 # ---- disk usage: OpenSearch's DiskThresholdDecider and the flood-stage block ----------------
 
 DISK_THRESHOLD_ENABLED = "cluster.routing.allocation.disk.threshold_enabled"
+SINGLE_DATA_NODE = "cluster.routing.allocation.disk.watermark.enable_for_single_data_node"
 WATERMARK_LOW = "cluster.routing.allocation.disk.watermark.low"
 WATERMARK_HIGH = "cluster.routing.allocation.disk.watermark.high"
 WATERMARK_FLOOD_STAGE = "cluster.routing.allocation.disk.watermark.flood_stage"
@@ -234,7 +235,15 @@ def _exceeds(state: ClusterState, key: str, usage: DiskUsage) -> bool:
 
 
 def disk_threshold_enabled(state: ClusterState) -> bool:
-    return str(state.setting(DISK_THRESHOLD_ENABLED, "true")).lower() != "false"
+    """The watermarks apply: switched on (the default), and — unless
+    ``watermark.enable_for_single_data_node`` is true — more than one data node is registered
+    (OpenSearch's default: a one-node cluster, e.g. on a laptop, never has its only copies held
+    back or its indices blocked by them)."""
+    if str(state.setting(DISK_THRESHOLD_ENABLED, "true")).lower() == "false":
+        return False
+    if str(state.setting(SINGLE_DATA_NODE, "false")).lower() == "true":
+        return True
+    return sum(1 for node in state.nodes.values() if "data" in node.roles) > 1
 
 
 def disk_rejection(state: ClusterState, node_id: str, disk_usage: Mapping[str, DiskUsage] | None,

@@ -255,3 +255,14 @@ def test_forced_awareness_values_leave_a_copy_unassigned_rather_than_doubled_up(
 def test_a_node_without_an_awareness_attribute_takes_no_copy():
     state = settle(with_index(cluster(**{"cluster.routing.allocation.awareness.attributes": "zone"})))
     assert placement(state) == ({}, 2)
+
+
+def test_a_single_data_node_is_not_judged_by_the_watermarks_unless_asked():
+    alone = initial_cluster_state("test-cluster")
+    alone = accepted(alone, c.RegisterNode(node=NodeInfo(node_id="n1", name="n1", http_address="10.0.0.1:9200",
+                                                         transport_address="10.0.0.1:9300")))
+    full = {"n1": used(99)}
+    assert disk_rejection(alone, "n1", full, primary=True, new_primary=True) is None
+    asked = accepted(alone, c.PutClusterSettings(persistent={
+        "cluster.routing.allocation.disk.watermark.enable_for_single_data_node": "true"}))
+    assert "high watermark" in disk_rejection(asked, "n1", full, primary=True, new_primary=True)
