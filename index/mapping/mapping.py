@@ -131,6 +131,13 @@ class FieldMapping:
         return self.search_analyzer or self.analyzer
 
 
+IGNORED_FIELD = "_ignored"
+# what `Mapping.field("_ignored")` answers: a keyword field that no mapping lists (it is not in
+# `fields()`, GET _mapping or field caps), so the segment builder, the merger and the planner treat
+# the metadata field like any keyword field
+IGNORED_FIELD_MAPPING = FieldMapping(path=IGNORED_FIELD, type="keyword", norms=False, index_options="docs")
+
+
 @dataclass(frozen=True, slots=True)
 class ParsedDocument:
     """A document's canonical values per leaf field path, arrays flattened."""
@@ -1103,7 +1110,10 @@ class Mapping:
 
     # -- lookups --------------------------------------------------------------------------
     def field(self, path: str) -> FieldMapping | None:
-        return self._fields.get(path)
+        found = self._fields.get(path)
+        if found is None and path == IGNORED_FIELD:
+            return IGNORED_FIELD_MAPPING
+        return found
 
     def fields(self) -> list[FieldMapping]:
         return list(self._fields.values())
@@ -1179,7 +1189,13 @@ class Mapping:
         self._walk_object(self._json, "", source, self.dynamic, state, state.update)
         if state.update:
             raise MappingUpdateRequired(state.update)
-        return ParsedDocument(state.values, tuple(dict.fromkeys(state.ignored)))
+        ignored = tuple(dict.fromkeys(state.ignored))
+        if ignored:
+            # the `_ignored` metadata field: the names of the fields a value was dropped from, indexed
+            # as a keyword field (postings and doc values) so exists/term/terms/aggregations and the
+            # hits' `_ignored` work as in OpenSearch, with no segment format change (ADR 0347)
+            state.values[IGNORED_FIELD] = list(ignored)
+        return ParsedDocument(state.values, ignored)
 
     def parse_flat_documents(self, sources: Sequence[Any]) -> list[dict[str, list] | None]:
         """A batch form of ``parse_document`` for the common case: for each source, the

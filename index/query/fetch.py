@@ -368,6 +368,16 @@ def _fields_api_values(field_mapping: Any, raw_values: list, value_format: str |
     return rendered
 
 
+def _ignored_fields(segment: Any, doc: int) -> list[str]:
+    """The hit's ``_ignored``: the fields a value was dropped from (ignore_malformed / ignore_above),
+    from the keyword doc values parse_document indexes them in (ADR 0347)."""
+    keyword = segment.keyword_doc_values("_ignored")
+    if keyword is None:
+        return []
+    ordinals = keyword.ordinals[keyword.offsets[doc]:keyword.offsets[doc + 1]].tolist()
+    return [keyword.terms[ordinal] for ordinal in ordinals]
+
+
 STORED_METADATA_NAMES = frozenset({"_source", "_none_", "_id", "_routing", "_index"})
 
 
@@ -483,6 +493,9 @@ def fetch_hits(searcher: Any, request: SearchRequest, hits: Sequence[ShardHit],
             body["_seq_no"] = int(segment.seq_nos[doc])
             body["_primary_term"] = int(segment.primary_terms[doc])
         body["_score"] = hit.score
+        ignored = _ignored_fields(segment, doc)
+        if ignored:
+            body["_ignored"] = ignored      # a metadata field: returned by default, as OpenSearch
         source: dict | None = None
         if source_wanted or request.highlight is not None or request.fields or stored_patterns:
             source = orjson.loads(segment.source(doc))

@@ -93,7 +93,8 @@ def test_long_strings_are_left_out_of_the_keyword_sub_field():
     mapping = Mapping.from_json(None)
     long_text = "x" * 300
     merged = mapping.merge(mapping.required_update({"t": long_text}))
-    assert merged.parse_document({"t": long_text}).values == {"t": [long_text]}
+    # the sub-field's value is dropped and named in the `_ignored` metadata field (ADR 0347)
+    assert merged.parse_document({"t": long_text}).values == {"t": [long_text], "_ignored": ["t.keyword"]}
 
 
 TEMPLATED = Mapping.from_json({"dynamic_templates": [

@@ -75,7 +75,7 @@ def test_values_are_canonical_per_type_and_arrays_are_flattened():
     assert parsed.values == {
         "title": ["Hello", "Hello world"], "title.keyword": ["Hello"], "count": [42], "price": [9.0],
         "ratio": [0.10000000149011612], "flag": [True], "when": [1577836800000],
-        "user.name": ["a", "b"], "user.age": [1, 2], "integer": [1, 2, 3]}
+        "user.name": ["a", "b"], "user.age": [1, 2], "integer": [1, 2, 3], "_ignored": ["title.keyword"]}
     assert parsed.ignored_fields == ("title.keyword",)
 
 
@@ -119,7 +119,8 @@ def test_coerce_false_refuses_strings_and_decimals():
 
 def test_ignore_malformed_drops_the_bad_value_and_keeps_the_document():
     parsed = typed_mapping().parse_document({"lenient_count": ["x", 3]})
-    assert parsed.values == {"lenient_count": [3]} and parsed.ignored_fields == ("lenient_count",)
+    assert parsed.values == {"lenient_count": [3], "_ignored": ["lenient_count"]}
+    assert parsed.ignored_fields == ("lenient_count",)
 
 
 def test_booleans_accept_only_true_false_and_their_strings():
@@ -215,7 +216,7 @@ def test_the_lowercase_normalizer_lowercases_keyword_values_after_ignore_above()
     mapping = Mapping.from_json({"properties": {"tag": {"type": "keyword", "normalizer": "lowercase", "ignore_above": 3}}})
     assert mapping.field("tag").normalizer == "lowercase"
     parsed = mapping.parse_document({"tag": ["ABC", "ABCD", "Ab"]})
-    assert parsed.values == {"tag": ["abc", "ab"]} and parsed.ignored_fields == ("tag",)
+    assert parsed.values == {"tag": ["abc", "ab"], "_ignored": ["tag"]} and parsed.ignored_fields == ("tag",)
 
 
 def test_a_custom_normalizer_is_refused_clearly():
