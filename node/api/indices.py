@@ -36,6 +36,8 @@ from node.errors import (
 from raft.commands import CloseIndex, DeleteIndex, OpenIndex, UpdateAliases, UpdateIndexSettings
 
 DEFAULT_ACK_TIMEOUT_SECONDS = 30.0
+FORCE_MERGE_ACTION = "indices:admin/forcemerge"
+FORCE_MERGE_TASK_SECONDS = 3600.0    # a background force merge's bound per copy
 
 
 def nest_settings(flat: dict[str, Any]) -> dict[str, Any]:
@@ -457,7 +459,11 @@ def register(app: Any, services: Any) -> None:
     # ------------------------------------------------------------------ refresh / flush / forcemerge
 
     async def broadcast(index: str | None, method: str, payload: dict) -> Any:
-        query = params()
+        return respond(await broadcast_answer(broadcast_targets(index, params()), method, payload))
+
+    def broadcast_targets(index: str | None, query: dict[str, str]) -> list[str]:
+        """The open indices a broadcast reaches (404 for a missing one; a closed one named exactly
+        is 400 index_closed_exception unless ignore_unavailable)."""
         index_options = options(query, STRICT_EXPAND_OPEN)
         names = resolve_indices(services.state, index, index_options)
         state = services.state
@@ -471,7 +477,13 @@ def register(app: Any, services: Any) -> None:
             elif not index_options.ignore_unavailable:
                 raise ApiError("closed", opensearch_type="index_closed_exception", status=400,
                                index_uuid=index_metadata.uuid, index=name)
-        names = open_names
+        return open_names
+
+    async def broadcast_answer(names: list[str], method: str, payload: dict,
+                               timeout_seconds: float = 30.0) -> dict[str, Any]:
+        """``method`` on every started copy of ``names``: the ``_shards`` answer (no request
+        context needed, so a background task can run it)."""
+        state = services.state
         total = successful = 0
         failures: list[dict] = []
 
@@ -479,7 +491,7 @@ def register(app: Any, services: Any) -> None:
             nonlocal successful
             try:
                 await services.director.call_copy(state.indices[index_name], shard_number, shard_copy, method,
-                                                  payload, b"", timeout_seconds=30.0)
+                                                  payload, b"", timeout_seconds=timeout_seconds)
                 successful += 1
             except Exception as error:  # noqa: BLE001 — reported in _shards.failures
                 failures.append({"shard": shard_number, "index": index_name, "status": "INTERNAL_SERVER_ERROR",
@@ -500,7 +512,7 @@ def register(app: Any, services: Any) -> None:
         shards: dict[str, Any] = {"total": total, "successful": successful, "failed": len(failures)}
         if failures:
             shards["failures"] = failures
-        return respond({"_shards": shards})
+        return {"_shards": shards}
 
     async def clear_cache_handler(index: str | None = None) -> Any:
         # Quidditch keeps no request, query or fielddata cache: there is nothing to clear, and
@@ -564,8 +576,24 @@ def register(app: Any, services: Any) -> None:
         if parse_boolean(query.get("only_expunge_deletes"), "only_expunge_deletes", False) and max_segments:
             raise ActionRequestValidationError("cannot set only_expunge_deletes and max_num_segments at the same time, "
                                                "those two parameters are mutually exclusive")
-        return await broadcast(index, "force_merge", {
-            "max_num_segments": max_segments or 1, "flush": parse_boolean(query.get("flush"), "flush", True)})
+        flush = parse_boolean(query.get("flush"), "flush", True)
+        payload = {"max_num_segments": max_segments or 1, "flush": flush}
+        if parse_boolean(query.get("wait_for_completion"), "wait_for_completion", True):
+            return await broadcast(index, "force_merge", payload)
+        # wait_for_completion=false (OpenSearch 2.7+): the merge runs as a task on this node and its
+        # `_shards` answer is kept for GET _tasks/{id} (node/api/tasks.py); a long merge may take
+        # longer than a waiting request's 30 s per copy
+        from node.api.tasks import start_background_task
+
+        names = broadcast_targets(index, query)
+
+        async def run() -> tuple[dict, int]:
+            return await broadcast_answer(names, "force_merge", payload, timeout_seconds=FORCE_MERGE_TASK_SECONDS), 200
+
+        expunge = parse_boolean(query.get("only_expunge_deletes"), "only_expunge_deletes", False)
+        description = (f"Force-merge indices [{', '.join(names)}], maxSegments[{max_segments or -1}], "
+                       f"onlyExpungeDeletes[{str(expunge).lower()}], flush[{str(flush).lower()}]")
+        return respond({"task": start_background_task(app, services, FORCE_MERGE_ACTION, description, run)})
 
     app.add_url_rule("/_forcemerge", "forcemerge_all", forcemerge_handler, methods=["POST"])
     app.add_url_rule("/<index>/_forcemerge", "forcemerge_index", forcemerge_handler, methods=["POST"])

@@ -84,6 +84,17 @@ async def respond_as_task(app: Any, services: Any, job: Any, query: dict[str, st
     return respond({"task": str(TaskId(registry.node_id, task.number))})
 
 
+def start_background_task(app: Any, services: Any, action: str, description: str,
+                          run: Callable[[], Awaitable[tuple[dict, int]]]) -> str:
+    """Run ``run`` in the node's background nursery as a task that keeps its result (a request's
+    ``wait_for_completion=false``), not cancellable; the task's id. ``run`` must not need the
+    request context (read parameters before)."""
+    registry = tasks_of(app)
+    task = registry.register(action, description, cancellable=False, headers=_request_headers(), store_result=True)
+    services.context.background.start_soon(_run_in_background, registry, task, run)
+    return str(TaskId(registry.node_id, task.number))
+
+
 async def _run_in_background(registry: TaskRegistry, task: Task,
                              run: Callable[[], Awaitable[tuple[dict, int]]]) -> None:
     response: dict | None = None
@@ -473,5 +484,5 @@ def register(app: Any, services: Any) -> None:
 
 
 __all__ = ["CANCEL_TRANSPORT_METHOD", "GET_TRANSPORT_METHOD", "LIST_TRANSPORT_METHOD", "RETHROTTLE_TRANSPORT_METHOD",
-           "TASKS_EXTENSION_KEY", "gather_task_infos", "local_cancel", "local_get", "local_list", "local_rethrottle",
+           "TASKS_EXTENSION_KEY", "gather_task_infos", "start_background_task", "local_cancel", "local_get", "local_list", "local_rethrottle",
            "register", "respond_as_task", "tasks_of"]

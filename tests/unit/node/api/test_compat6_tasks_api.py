@@ -366,3 +366,18 @@ async def test_a_throttled_reindex_waits_between_batches_for_the_previous_batch(
                                           {"query": {"match_all": {}}})
     assert status == 200 and body["deleted"] == 5 and body["requests_per_second"] == 1000.0
     assert waits == [(1000.0, 4)]                    # a throttled by-query runs the throttling driver
+
+
+async def test_force_merge_without_waiting_runs_as_a_task_keeping_its_shards_answer(api_node):
+    await _source_index(api_node, count=4)
+    status, body = await api_node.request("POST", "/src/_forcemerge?wait_for_completion=false&max_num_segments=1")
+    assert status == 200 and TASK_ID.match(body["task"])
+    status, result = await api_node.request("GET", f"/_tasks/{body['task']}?wait_for_completion=true")
+    assert status == 200 and result["completed"] is True
+    assert result["response"] == {"_shards": {"total": 2, "successful": 2, "failed": 0}}
+    assert result["task"]["action"] == "indices:admin/forcemerge" and result["task"]["cancellable"] is False
+    assert result["task"]["description"].startswith("Force-merge indices [src], maxSegments[1]")
+    status, body = await api_node.request("POST", "/missing/_forcemerge?wait_for_completion=false")
+    assert status == 404
+    status, body = await api_node.request("POST", "/src/_forcemerge")
+    assert status == 200 and body == {"_shards": {"total": 2, "successful": 2, "failed": 0}}
