@@ -85,6 +85,11 @@ class NodeConfig:
     """--fault-detection-retries: missed pings in a row before a silent node is treated as gone
     (OpenSearch ``cluster.fault_detection.follower_check.retry_count``)."""
     node_attributes: tuple[tuple[str, str], ...] = ()
+    roles: tuple[str, ...] | None = None
+    """--roles: comma-separated ``cluster_manager`` (alias ``master``), ``data``, ``ingest``
+    (OpenSearch's ``node.roles``); empty: a coordinating-only node. Default: all three on a Raft
+    voter, ``data,ingest`` on a non-voter. ``cluster_manager`` exactly when the node is a voter
+    (checked at start, when that is known); a node without ``data`` holds no shard copy."""
     """--node-attr: ``key=value`` pairs, comma-separated (OpenSearch's ``node.attr.*``), that the
     allocation filters ``*.routing.allocation.{require,include,exclude}.<key>`` match."""
 
@@ -252,6 +257,24 @@ def parse_node_attributes(raw: Any) -> tuple[tuple[str, str], ...]:
     return tuple(sorted(attributes.items()))
 
 
+NODE_ROLES = ("cluster_manager", "data", "ingest")
+
+
+def parse_roles(raw: Any) -> tuple[str, ...]:
+    items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+    roles: list[str] = []
+    for item in items:
+        role = str(item).strip().lower()
+        if not role:
+            continue
+        role = "cluster_manager" if role == "master" else role
+        if role not in NODE_ROLES:
+            raise ValueError(f"unknown node role {role!r}; expected some of {', '.join(NODE_ROLES)}")
+        if role not in roles:
+            roles.append(role)
+    return tuple(sorted(roles))
+
+
 def parse_version_number(raw: Any) -> str:
     text = str(raw).strip()
     if not re.fullmatch(r"\d+\.\d+\.\d+([-.][0-9A-Za-z.]+)?", text):
@@ -291,6 +314,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 "missed pings in a row before a silent node is gone (default 3)"),
     SettingSpec("node_attributes", "node-attr", parse_node_attributes,
                 "comma-separated key=value node attributes for allocation filters (node.attr.*)"),
+    SettingSpec("roles", "roles", parse_roles,
+                "comma-separated node roles: cluster_manager, data, ingest (default: all on a voter)"),
 )
 SETTINGS_BY_FLAG = {spec.flag: spec for spec in SETTINGS}
 

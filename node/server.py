@@ -133,6 +133,22 @@ class NodeStartupError(Exception):
     """The node cannot start (bad secret file, port in use, Raft missing); the reason says why."""
 
 
+def node_roles(config: NodeConfig, is_voter: bool) -> tuple[str, ...]:
+    """The roles this node registers with: ``--roles`` checked against its Raft role (a voter
+    takes part in electing the master, so it is master-eligible, and only a voter is), or the
+    default for that Raft role."""
+    if config.roles is None:
+        return ("cluster_manager", "data", "ingest") if is_voter else ("data", "ingest")
+    if is_voter and "cluster_manager" not in config.roles:
+        raise NodeStartupError("--roles lacks cluster_manager, but this node is a Raft voter (its address is in "
+                               "--seed-hosts, or it runs a one-node cluster): every voter is master-eligible; "
+                               "add the role, or start the node as a non-voter")
+    if not is_voter and "cluster_manager" in config.roles:
+        raise NodeStartupError("--roles has cluster_manager, but this node's Raft address is not in --seed-hosts: "
+                               "only a voter can become master")
+    return config.roles
+
+
 # ------------------------------------------------------------------------------ files
 
 
@@ -336,6 +352,7 @@ def run_node(config: NodeConfig) -> int:
                 # raised inside trio it would arrive in an exception group: name it a start-up error
                 raise NodeStartupError(str(error)) from None
             built.append(adapter)
+            node_roles(config, is_voter)   # refuse a contradictory --roles before serving anything
             startup_timeline.mark("raft constructed", logger)
             logger.info("starting node", extra={"fields": {
                 "node_id": node_id, "raft_address": raft_address,
@@ -463,7 +480,8 @@ async def serve_node(config: NodeConfig, build_raft: Any, secret: bytes, node_id
             http_address=address(publish_host(http_bound[0], config.raft_host), http_bound[1]),
             transport_address=address(publish_host(transport_bound[0], config.raft_host),
                                       transport_bound[1]),
-            raft_address=address(*raft_bound), voter=is_voter, attributes=dict(config.node_attributes))
+            raft_address=address(*raft_bound), voter=is_voter, attributes=dict(config.node_attributes),
+            roles=node_roles(config, is_voter))
         leaving = trio.Event()
         def on_registered() -> None:
             publish_ports()
