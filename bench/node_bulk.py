@@ -146,7 +146,8 @@ def main(argv: list[str] | None = None) -> int:
           f"({arguments.clients} clients x {arguments.docs_per_request} docs/request, fsync per request); "
           f"_count after refresh {document_count}")
     print(f"refresh after the load (untimed above): {refresh_seconds:.2f} s; node CPU through it "
-          f"(load + refresh: all documents searchable) {cpu_through_refresh:.1f} s")
+          f"(load + refresh: all documents searchable) {cpu_through_refresh:.1f} s "
+          f"= {cpu_through_refresh * 1e6 / max(1, documents):.1f} µs/doc")
     print("segment work through the refresh (primaries): " + (
         ", ".join(f"{name} {value}" for name, value in segment_work.items()) or "not available"))
     print(f"node CPU {usage['total_cpu_s']:.1f} s ({usage['total_cpu_s'] / wall_seconds:.2f} cores), "
