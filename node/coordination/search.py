@@ -136,26 +136,78 @@ class ResolvedTargets:
     spread_targets: tuple[ShardTarget, ...] | None = None
 
 
+# spread_over_nodes compares at most this many ways of breaking its ties (a search of up to this
+# many shards; larger ones keep the first way: ties to the earlier candidate)
+SPREAD_MAX_ASSIGNMENTS_COMPARED = 64
+SPREAD_MAX_SHARDS_SEARCHED = 32
+
+
 def spread_over_nodes(targets: Sequence[ShardTarget]) -> tuple[ShardTarget, ...]:
     """Each shard's copy chosen so the shards spread over as many nodes as their copies allow: in
-    shard order, the candidate (the preferred copy, then the retry order) on the node holding the
-    fewest shards of this search so far, ties to the earlier candidate. Three shards with a
-    replica each on three nodes then search on three nodes at once instead of two shards one
-    after the other on the coordinating node's worker; OpenSearch's default (adaptive replica
-    selection) does not prefer the local copy either. The copy not chosen comes first in the
-    retry order."""
-    load: dict[str, int] = {}
+    shard order, each shard goes to one of its candidates (the preferred copy, then the retry
+    order) holding the fewest shards of this search so far. Three shards with a replica each on
+    three nodes then search on three nodes at once instead of two shards one after the other on
+    the coordinating node's worker; OpenSearch's default (adaptive replica selection) does not
+    prefer the local copy either. The copy not chosen comes first in the retry order.
+
+    Which of several equally idle candidates a shard takes decides what is left for the later
+    shards: ties always going to the earlier candidate put two of three shards on one node for
+    one placement in three of the 3-node bench (shard 0 on n2/n1, 1 on n1/n0, 2 on n0/n2, from
+    n0: n2, n0, n0 — n1 idle). So the ways of breaking ties are compared (up to
+    SPREAD_MAX_ASSIGNMENTS_COMPARED, in candidate order, the old choice first) and the most even
+    one wins: the smallest largest load, then the smallest sum of squared loads; equals keep the
+    earlier (more preferred) way."""
+    candidates_of = [tuple(dict.fromkeys((target.node_id, *target.other_node_ids))) for target in targets]
+    chosen_nodes = _most_even_choice(candidates_of)
     spread = []
-    for target in targets:
-        candidates = (target.node_id, *target.other_node_ids)
-        chosen = min(candidates, key=lambda node_id: (load.get(node_id, 0), candidates.index(node_id)))
-        load[chosen] = load.get(chosen, 0) + 1
+    for target, candidates, chosen in zip(targets, candidates_of, chosen_nodes):
         if chosen == target.node_id:
             spread.append(target)
         else:
             spread.append(replace(target, node_id=chosen, other_node_ids=tuple(
-                node_id for node_id in candidates if node_id != chosen)))
+                node_id for node_id in (target.node_id, *target.other_node_ids) if node_id != chosen)))
     return tuple(spread)
+
+
+def _most_even_choice(candidates_of: list[tuple[str, ...]]) -> list[str]:
+    """One node per shard, each among its candidates least loaded by the shards before it (see
+    ``spread_over_nodes``); tie-breaking ways explored depth first in candidate order."""
+    load: dict[str, int] = {}
+    if len(candidates_of) > SPREAD_MAX_SHARDS_SEARCHED:
+        chosen = []
+        for candidates in candidates_of:
+            node = min(candidates, key=lambda node_id: (load.get(node_id, 0), candidates.index(node_id)))
+            load[node] = load.get(node, 0) + 1
+            chosen.append(node)
+        return chosen
+    best: list[str] = []
+    best_key: tuple[int, int] | None = None
+    compared = 0
+    path: list[str] = []
+
+    def explore(position: int) -> None:
+        nonlocal best, best_key, compared
+        if compared >= SPREAD_MAX_ASSIGNMENTS_COMPARED:
+            return
+        if position == len(candidates_of):
+            compared += 1
+            key = (max(load.values(), default=0), sum(count * count for count in load.values()))
+            if best_key is None or key < best_key:
+                best, best_key = list(path), key
+            return
+        candidates = candidates_of[position]
+        least = min(load.get(node_id, 0) for node_id in candidates)
+        for node_id in candidates:
+            if load.get(node_id, 0) != least:
+                continue
+            load[node_id] = least + 1
+            path.append(node_id)
+            explore(position + 1)
+            path.pop()
+            load[node_id] = least
+
+    explore(0)
+    return best
 
 
 @dataclass(frozen=True, slots=True)
