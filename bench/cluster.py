@@ -13,7 +13,12 @@ DATA_DIR), creates ``bench`` with 3 primaries and 1 replica, waits for green, th
    shard copy allocated to it is STARTED in `_cat/shards` (searchable), and until green.
 
     python bench/cluster.py --data DATA_DIR --n 20000 [--clients 4] [--reps 1] [--keep] [--skip-search]
-                            [--log-level INFO]
+                            [--log-level INFO] [--latency-log FILE] [--compare-local ROUNDS] [--skip-failover]
+
+``--latency-log`` writes one line per timed search (wall start, latency, the coordinator's took) to
+line the tail up with the nodes' own records; ``--compare-local`` alternates 1-client passes of the
+default path (an idle coordinator spreads its shards) with ``?preference=_local``; the report names
+the shard placement, which decides whether spreading can use three nodes.
 
 ``--log-level`` sets every node's log level from launch (default WARNING; the restarted node always
 logs at INFO), so the master's allocation rounds can be lined up with the restarted node's log.
@@ -208,6 +213,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency-log", type=Path, default=None,
                         help="write one JSON line per timed search (phase, query number, wall start, latency, "
                              "the coordinator's took) to this file: which requests make the tail, and when")
+    parser.add_argument("--compare-local", type=int, default=0, metavar="ROUNDS",
+                        help="after the search phases, ROUNDS alternated 1-client passes of the mix through "
+                             "node 0: default (the idle coordinator spreads its shards, ADR 0332) vs "
+                             "?preference=_local (local copies first): p50/p99 and CPU per search of each")
     parser.add_argument("--skip-failover", action="store_true",
                         help="stop after the search phase (no failover, no restart): for search iterations")
     parser.add_argument("--skip-search", action="store_true",
@@ -294,6 +303,11 @@ def main(argv: list[str] | None = None) -> int:
                 "cpu_ms_per_search": [_cpu_per_search(before, after, len(search_requests))
                                       for before, after in zip(cpu_before, cpu_after)]}
 
+        # where the copies are: whether an idle coordinator can spread its shards depends on it
+        report["placement"] = sorted(f"{row['shard']}{row['prirep']}:{row['node']}" for row in cat_shards(nodes[0]))
+        if arguments.compare_local and not arguments.skip_search:
+            report["compare_local"] = compare_local(nodes, search_requests[:len(workload.queries)],
+                                                    arguments.compare_local)
         if not arguments.skip_failover:
             failover = measure_failover(nodes)
             report["failover"] = failover
@@ -326,6 +340,9 @@ def main(argv: list[str] | None = None) -> int:
                        option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS).decode())
     if "traceback" in report:
         print(report["traceback"], file=sys.stderr)
+    for name, pooled in report.get("compare_local", {}).get("pooled", {}).items():
+        print(f"compare-local {name}: p50 {pooled['p50_ms']} ms, p99 {pooled['p99_ms']} ms, "
+              f"cluster CPU {pooled['cluster_cpu_ms_per_search']} ms per search")
     for count in SEARCH_CLIENT_COUNTS:
         measured = report.get("search", {}).get(str(count))
         if measured:
@@ -335,6 +352,36 @@ def main(argv: list[str] | None = None) -> int:
                   f"{[(cpu or {}).get('front') for cpu in measured.get('cpu_ms_per_search', [])]} / "
                   f"{[(cpu or {}).get('workers') for cpu in measured.get('cpu_ms_per_search', [])]}")
     return 1 if "failed" in report else 0
+
+
+def compare_local(nodes: list[harness.NodeProcess], requests: list, rounds: int) -> dict:
+    """Alternated 1-client passes through node 0, default path vs ?preference=_local: the same
+    minutes for both, so the machine's load falls on both alike (docs/benchmarks.md, session 6)."""
+    variants = {"spread": "", "local": "?preference=_local"}
+    latencies: dict[str, list[float]] = {name: [] for name in variants}
+    cpu_ms: dict[str, list[float]] = {name: [] for name in variants}
+    per_round = []
+    for round_number in range(rounds):
+        for name, suffix in variants.items():
+            timed = [(method, path + suffix, body) for method, path, body in requests]
+            cpu_before = [_family_cpu_seconds(node.pid) for node in nodes]
+            _, results = harness.run_clients(1, timed, lambda: nodes[0].client(),
+                                             lambda http_client, request: _timed_search(http_client, request))
+            cpu_after = [_family_cpu_seconds(node.pid) for node in nodes]
+            round_latencies = [latency for latency, _, _ in results]
+            latencies[name] += round_latencies
+            total_cpu_ms = sum((after["total"] - before["total"]) for before, after in zip(cpu_before, cpu_after)
+                               if before and after) * 1000 / len(timed)
+            cpu_ms[name].append(total_cpu_ms)
+            per_round.append({"round": round_number, "variant": name,
+                              "p50_ms": round(harness.percentile(round_latencies, 50), 3),
+                              "p99_ms": round(harness.percentile(round_latencies, 99), 3),
+                              "cluster_cpu_ms_per_search": round(total_cpu_ms, 3), "load": harness.load_now()})
+    return {"rounds": per_round, "pooled": {
+        name: {"p50_ms": round(harness.percentile(latencies[name], 50), 3),
+               "p99_ms": round(harness.percentile(latencies[name], 99), 3),
+               "cluster_cpu_ms_per_search": round(sum(cpu_ms[name]) / len(cpu_ms[name]), 3)}
+        for name in variants}}
 
 
 def _measure_hello(request_count: int) -> dict[int, dict]:
