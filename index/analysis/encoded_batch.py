@@ -353,10 +353,13 @@ def encode_text_batch(texts: Sequence[str], kind: str, lowercased_tokens_of_one_
     if byte_path is None and other is None:   # no texts
         return EncodedTokenBatch([], np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int64))
     tokens = _merge(byte_path, byte_path_numbers, other)
-    encoded = encode_byte_tokens(tokens.buffer, tokens.starts, tokens.lengths)
+    # with no per-term filter the distinct terms are the final ones: sorted on their bytes, decoded in order
+    encoded = encode_byte_tokens(tokens.buffer, tokens.starts, tokens.lengths, sort=not remaining_filters)
     if encoded is None:
         return None
     raw_terms, raw_ids = encoded
+    if not remaining_filters:
+        return EncodedTokenBatch(raw_terms, raw_ids, tokens.text_index, tokens.positions)
     return _filter_distinct_terms(raw_terms, raw_ids, tokens.text_index, tokens.positions, remaining_filters)
 
 
