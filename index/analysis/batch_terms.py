@@ -195,34 +195,53 @@ def encode_byte_tokens(padded_buffer: np.ndarray, starts: np.ndarray, lengths: n
 def _byte_string_order(buffer: np.ndarray, words: np.ndarray, starts: np.ndarray, lengths: np.ndarray
                        ) -> np.ndarray:
     """int64 indices that put the DISTINCT byte strings ``buffer[starts[i]:starts[i] + lengths[i]]``
-    (no zero byte in any) in ascending byte order: ``sorted_string_order``'s technique on bytes
-    already in a buffer — the first 24 bytes as three big-endian words, one lexsort, and only runs
-    that agree on all 24 bytes (strings longer than that) sorted again by their bytes."""
-    count = starts.size
+    (no zero byte in any) in ascending byte order. Most terms differ in their first 8 bytes: one
+    argsort of that big-endian word orders them; only the strings that share it with another (they
+    are at least 8 bytes long) are sorted again on their first 24 bytes, and the few that still tie
+    by their whole bytes (~3x cheaper than a lexsort of three words over every term)."""
     last_window = words.size - 1
 
-    def key_word(word_number: int) -> np.ndarray:
-        # the buffer's padding covers one word past a token, not three: a window past the end is
-        # only ever read for a token with no bytes there (masked to zero), so it is clamped
-        valid = np.clip(lengths - _WORD_BYTES * word_number, 0, _WORD_BYTES)
-        return words[np.minimum(starts + _WORD_BYTES * word_number, last_window)] & _MASK_OF_VALID_BYTES[valid]
+    def key_word(word_number: int, which: np.ndarray | None = None) -> np.ndarray:
+        # big-endian, zero padded (a prefix sorts first: no string holds a zero byte). The buffer's
+        # padding covers one word past a token, not three: a window past its end is only read for
+        # a token with no bytes there (masked to zero), so it is clamped
+        token_starts = starts if which is None else starts[which]
+        token_lengths = lengths if which is None else lengths[which]
+        valid = np.clip(token_lengths - _WORD_BYTES * word_number, 0, _WORD_BYTES)
+        word = words[np.minimum(token_starts + _WORD_BYTES * word_number, last_window)] & _MASK_OF_VALID_BYTES[valid]
+        return word.byteswap()
 
-    # lexsort's last key is the primary one; byteswap makes the first byte the most significant
-    keys = [key_word(word_number).byteswap() for word_number in range(_SORT_KEY_WORDS - 1, -1, -1)]
-    order = np.lexsort(keys)
-    same_as_previous = np.ones(count - 1, dtype=bool)
+    first_words = key_word(0)
+    order = np.argsort(first_words)
+    ordered_first = first_words[order]
+    same_first = ordered_first[1:] == ordered_first[:-1]
+    if not same_first.any():
+        return order.astype(np.int64, copy=False)
+    # the runs sharing a first word lie at consecutive places of ``order``, runs in first-word order:
+    # sorting all their members by (first, second, third word) keeps every run at its places
+    shared = np.zeros(order.size, dtype=bool)
+    shared[1:] |= same_first
+    shared[:-1] |= same_first
+    places = np.flatnonzero(shared)
+    members = order[places]
+    keys = (key_word(2, members), key_word(1, members), ordered_first[places])
+    by_prefix = np.lexsort(keys)
+    members = members[by_prefix]
+    order[places] = members
+    # members that agree on all 24 bytes (longer strings with a long common prefix): by their bytes
+    agree = np.ones(members.size - 1, dtype=bool)
     for key in keys:
-        ordered = key[order]
-        same_as_previous &= ordered[1:] == ordered[:-1]
-    tied = np.flatnonzero(same_as_previous)
+        ordered = key[by_prefix]
+        agree &= ordered[1:] == ordered[:-1]
+    tied = np.flatnonzero(agree)
     if tied.size:
-        # distinct strings that agree on 24 bytes (zero padding included): sort each run by its bytes
         run_breaks = np.flatnonzero(np.diff(tied) != 1)
         run_firsts = tied[np.concatenate(([0], run_breaks + 1))].tolist()
         run_lasts = (tied[np.concatenate((run_breaks, [tied.size - 1]))] + 1).tolist()
+        member_places = places.tolist()
         for first, last in zip(run_firsts, run_lasts):
-            run = order[first:last + 1].tolist()
-            order[first:last + 1] = sorted(
+            run = members[first:last + 1].tolist()
+            order[member_places[first]:member_places[last] + 1] = sorted(
                 run, key=lambda index: buffer[starts[index]:starts[index] + lengths[index]].tobytes())
     return order.astype(np.int64, copy=False)
 
