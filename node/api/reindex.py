@@ -312,6 +312,31 @@ async def _write_batch(services: Any, requests: list[WriteRequest], counters: By
         _record(counters, outcome, conflicts)
 
 
+def _scroll_size(query: dict[str, str]) -> int:
+    """The URL's ``scroll_size`` (the batch size), parsed as OpenSearch's paramAsInt."""
+    value = query.get("scroll_size")
+    if value in (None, ""):
+        return DEFAULT_BATCH_SIZE
+    try:
+        return int(value)
+    except ValueError:
+        raise IllegalArgumentError(f"Failed to parse int parameter [scroll_size] with value [{value}]") from None
+
+
+def _check_by_query_body(body: dict, action: str) -> None:
+    """What a by-query body (a search source) may not hold, with OpenSearch's words, and the query
+    a delete needs; then any key that is no by-query key is a parsing error."""
+    problems = []
+    if "stored_fields" in body:
+        problems.append("stored_fields is not supported in this context")
+    if "from" in body:
+        problems.append("from is not supported in this context")
+    if action == "update" and body.get("_source") is False:
+        problems.append("_source:false is not supported in this context")
+    if problems:
+        raise ActionRequestValidationError(*problems)
+
+
 def _integer_value(value: Any, name: str) -> int:
     if isinstance(value, bool):
         raise ApiError(f"For input string: \"{str(value).lower()}\"", opensearch_type="number_format_exception",
@@ -441,7 +466,7 @@ async def prepare_reindex(services: Any, coordinator: Any, body: Any, query: dic
     if conflicts not in ("abort", "proceed"):
         raise IllegalArgumentError(f"conflicts may only be \"proceed\" or \"abort\" but was [{conflicts}]")
     batch_size = _integer_value(source["size"], "size") if source.get("size") is not None else \
-        int(query.get("scroll_size") or DEFAULT_BATCH_SIZE)
+        _scroll_size(query)
     max_docs = _max_docs(body.get("size"), body.get("max_docs"), query)
     _check_throttling_and_slices(query, max_docs)
     _common_params(query)
@@ -557,8 +582,8 @@ async def prepare_scripted_update_by_query(services: Any, coordinator: Any, inde
     _reindex; ``op`` noop skips, delete deletes) and is written back guarded by the
     ``_seq_no``/``_primary_term`` it was read with (a concurrent change is a version conflict)."""
     started = time.perf_counter()
-    _common_params(query)
     body = dict(body)
+    _check_by_query_body(body, "update")
     script = parse_script(body.pop("script"), stored_script=stored_script_lookup(services))
     compiled = compile_request(script, REINDEX_SCRIPT_VARIABLES)
     conflicts = body.pop("conflicts", None) or query.get("conflicts") or "abort"
@@ -566,13 +591,14 @@ async def prepare_scripted_update_by_query(services: Any, coordinator: Any, inde
         raise IllegalArgumentError(f"conflicts may only be \"proceed\" or \"abort\" but was [{conflicts}]")
     max_docs = _max_docs(query.get("size"), body.pop("max_docs", None), query)
     _check_throttling_and_slices(query, max_docs)
+    _common_params(query)
     if "slice" in body:
         raise ApiError("sliced by-query requests are not supported", opensearch_type="illegal_argument_exception",
                        status=400)
     unknown = sorted(set(body) - {"query"})
     if unknown:
         raise ApiError(f"Unknown key for a VALUE in [{unknown[0]}].", opensearch_type="parsing_exception", status=400)
-    batch_size = int(query.get("scroll_size") or DEFAULT_BATCH_SIZE)
+    batch_size = _scroll_size(query)
     if max_docs is not None:
         batch_size = max(1, min(batch_size, max_docs))
     pipeline = query.get("pipeline")
@@ -584,7 +610,9 @@ async def prepare_scripted_update_by_query(services: Any, coordinator: Any, inde
     lookup = pipeline_lookup(lambda: services.state)
 
     def request_for(hit: dict) -> WriteRequest | None:
-        document = hit.get("_source") if isinstance(hit.get("_source"), dict) else {}
+        document = hit.get("_source")
+        if not isinstance(document, dict):
+            raise IllegalArgumentError(f"[{hit['_index']}][{hit['_id']}] didn't store _source")
         ctx = {"_index": hit["_index"], "_id": hit["_id"], "_version": hit.get("_version"),
                "_routing": hit.get("_routing"), "_source": document, "op": "index"}
         run_script(compiled, {"ctx": ctx, "params": script.params})
@@ -640,19 +668,22 @@ async def prepare_by_query(services: Any, coordinator: Any, action: str, index_e
     if body is not None and not isinstance(body, dict):
         raise ApiError("request body is required to be an object", opensearch_type="parsing_exception", status=400)
     body = dict(body or {})
-    _common_params(query)
+    _check_by_query_body(body, action)
+    if action == "delete" and "query" not in body and not query.get("q"):
+        raise ActionRequestValidationError("query is missing")
     conflicts = body.pop("conflicts", None) or query.get("conflicts") or "abort"
     if conflicts not in ("abort", "proceed"):
         raise IllegalArgumentError(f"conflicts may only be \"proceed\" or \"abort\" but was [{conflicts}]")
     max_docs = _max_docs(query.get("size"), body.pop("max_docs", None), query)
     _check_throttling_and_slices(query, max_docs)
+    _common_params(query)    # after the checks of the values: slices > 1 is refused only once well-formed
     if "slice" in body:
         raise ApiError("sliced by-query requests are not supported", opensearch_type="illegal_argument_exception",
                        status=400)
     unknown = sorted(set(body) - BY_QUERY_BODY_KEYS)
     if unknown:
         raise ApiError(f"Unknown key for a VALUE in [{unknown[0]}].", opensearch_type="parsing_exception", status=400)
-    batch_size = int(query.get("scroll_size") or DEFAULT_BATCH_SIZE)
+    batch_size = _scroll_size(query)
     if max_docs is not None:
         batch_size = max(1, min(batch_size, max_docs))
     index_names = resolve_indices(services.state, index_expression, IndicesOptions.from_params(query))
@@ -668,7 +699,9 @@ async def prepare_by_query(services: Any, coordinator: Any, action: str, index_e
         guard = {"if_seq_no": hit.get("_seq_no"), "if_primary_term": hit.get("_primary_term")}
         if action == "delete":
             return WriteRequest("delete", hit["_index"], hit["_id"], b"", routing=hit.get("_routing"), params=guard)
-        document = hit.get("_source") if isinstance(hit.get("_source"), dict) else {}
+        document = hit.get("_source")
+        if not isinstance(document, dict):
+            raise IllegalArgumentError(f"[{hit['_index']}][{hit['_id']}] didn't store _source")
         return WriteRequest("index", hit["_index"], hit["_id"], script_source_bytes(document),
                             routing=hit.get("_routing"), params=guard)
 

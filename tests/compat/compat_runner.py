@@ -398,7 +398,10 @@ class Runner:
                 raise StepFailure(f"{api_name}: expected an error matching {catch}, got {response.status}")
             # a plain regex, as the Java runner's catch (only `match` regexes are in verbose mode):
             # "must be greater than zero" has to keep its spaces
-            if not re.search(catch[1:-1], response.text):
+            # the Java runner matches `error.toString()` (the parsed error as a Java map: quotes
+            # unescaped); the raw JSON text is tried too
+            error_text = _java_to_string(response.body.get("error")) if isinstance(response.body, dict) else ""
+            if not re.search(catch[1:-1], response.text) and not re.search(catch[1:-1], error_text):
                 raise StepFailure(f"{api_name}: error does not match {catch}: {response.text[:300]}")
             return
         raise SkipTest(f"catch [{catch}] is not supported by the runner")
@@ -606,6 +609,19 @@ def version_in_ranges(version: str, ranges: str) -> bool:
         if (not low.strip() or _version_tuple(low) <= wanted) and (not high.strip() or wanted <= _version_tuple(high)):
             return True
     return False
+
+
+def _java_to_string(value: Any) -> str:
+    """A parsed JSON value as Java's toString shows it: maps ``{key=value, ...}``, lists ``[a, b]``."""
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{key}={_java_to_string(item)}" for key, item in value.items()) + "}"
+    if isinstance(value, list):
+        return "[" + ", ".join(_java_to_string(item) for item in value) + "]"
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    return str(value)
 
 
 def _java_string(value: Any) -> str:

@@ -221,7 +221,8 @@ async def test_a_cancelled_by_scroll_job_stops_at_the_next_batch_boundary(api_no
     assert body["canceled"] == "by user request"
     assert await _count(api_node, "dst") == 2
 
-    job = await prepare_by_query(services, coordinator, "delete", "src", {}, {"scroll_size": "2"})
+    job = await prepare_by_query(services, coordinator, "delete", "src", {"query": {"match_all": {}}},
+                                 {"scroll_size": "2"})
     job.progress.cancel_reason = lambda: "by user request" if job.progress.batches >= 1 else None
     body, status = await job.run()
     assert body["deleted"] == 2 and body["canceled"] == "by user request"
@@ -381,3 +382,27 @@ async def test_force_merge_without_waiting_runs_as_a_task_keeping_its_shards_ans
     assert status == 404
     status, body = await api_node.request("POST", "/src/_forcemerge")
     assert status == 200 and body == {"_shards": {"total": 2, "successful": 2, "failed": 0}}
+
+
+async def test_by_query_requests_are_validated_as_opensearch_validates_them(api_node):
+    await _source_index(api_node, count=2)
+    status, body = await api_node.request("POST", "/src/_delete_by_query", {})
+    assert status == 400 and body["error"]["reason"] == "Validation Failed: 1: query is missing;"
+    status, body = await api_node.request("POST", "/src/_delete_by_query?q=kind:even&refresh=true")
+    assert status == 200 and body["deleted"] == 1          # a `q` is a query too
+    for path in ("/src/_delete_by_query", "/src/_update_by_query"):
+        status, body = await api_node.request("POST", f"{path}?scroll_size=asdf", {"query": {"match_all": {}}})
+        assert status == 400 and body["error"]["reason"] == "Failed to parse int parameter [scroll_size] with value [asdf]"
+        status, body = await api_node.request("POST", path, {"stored_fields": ["_id"]})
+        assert status == 400 and "stored_fields is not supported in this context" in body["error"]["reason"]
+    status, body = await api_node.request("POST", "/src/_update_by_query", {"script": "ctx._source.n = 1",
+                                                                           "from": 3})
+    assert status == 400 and "from is not supported in this context" in body["error"]["reason"]
+
+
+async def test_update_by_query_over_an_index_without_source_says_so(api_node):
+    await api_node.request("PUT", "/nosource", {"mappings": {"_source": {"enabled": False}}})
+    await api_node.request("PUT", "/nosource/_doc/1?refresh=true", {"age": 23})
+    for body in ({}, {"script": "ctx._source.age = 1"}):
+        status, answer = await api_node.request("POST", "/nosource/_update_by_query", body)
+        assert status == 400 and answer["error"]["reason"] == "[nosource][1] didn't store _source"

@@ -1,0 +1,56 @@
+"""The runner's rules added in session 6 (no node), as OpenSearch's Java YAML runner reads them:
+`is_true`/`is_false` take 0, "0", "" and "false" (any case) as false; a `catch: /regex/` also
+matches the parsed error as Java's toString shows it (quotes unescaped)."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+HERE = Path(__file__).resolve().parent
+
+
+def _runner():
+    name = "quidditch_compat_runner"
+    if name not in sys.modules:
+        spec = importlib.util.spec_from_file_location(name, HERE / "compat_runner.py")
+        module = importlib.util.module_from_spec(spec)
+        sys.modules[name] = module
+        spec.loader.exec_module(module)
+    return sys.modules[name]
+
+
+@pytest.mark.parametrize("value", [0, "0", "", "false", "FALSE", False, None])
+def test_is_false_holds_for_what_java_reads_as_false(value):
+    runner = _runner()
+    instance = runner.Runner("http://unused")
+    instance.last = runner.Response(200, {"deleted": value}, "")
+    instance.run_step({"is_false": "deleted"})
+    with pytest.raises(runner.StepFailure):
+        instance.run_step({"is_true": "deleted"})
+
+
+@pytest.mark.parametrize("value", [1, 0.0, "no", {}, [], True])
+def test_is_true_holds_for_everything_else(value):
+    runner = _runner()
+    instance = runner.Runner("http://unused")
+    instance.last = runner.Response(200, {"field": value}, "")
+    instance.run_step({"is_true": "field"})
+
+
+def test_a_catch_regex_matches_the_error_as_java_prints_it():
+    runner = _runner()
+    body = {"error": {"root_cause": [{"type": "illegal_argument_exception",
+                                      "reason": "[slices] must be a positive integer or the string \"auto\""}]},
+            "status": 400}
+    response = runner.Response(400, body, '{"error":{"reason":"[slices] must be ... the string \\"auto\\""}}')
+    assert runner._java_to_string(body["error"]) == ("{root_cause=[{type=illegal_argument_exception, "
+                                                     "reason=[slices] must be a positive integer or the string "
+                                                     "\"auto\"}]}")
+    runner.Runner("http://unused")._check_catch('/must be a positive integer or the string "auto"/', response,
+                                                "delete_by_query")
+    with pytest.raises(runner.StepFailure):
+        runner.Runner("http://unused")._check_catch("/something else/", response, "delete_by_query")
