@@ -290,6 +290,40 @@ def stored_field_values(index: Any, source_bytes: bytes, names: list[str]) -> di
     return fields
 
 
+_IGNORING_MAPPINGS: dict[str, tuple[Any, Any]] = {}   # index uuid → (mappings dict, Mapping or None)
+_IGNORING_MAPPINGS_KEPT = 64
+
+
+def _ignoring_mapping(index: Any) -> Any:
+    """The index's parsed Mapping when some field may drop a value (ignore_malformed or
+    ignore_above), else None; cached per index for as long as its mappings dict is the same object
+    (a mapping update replaces it)."""
+    from index.mapping import Mapping
+
+    cached = _IGNORING_MAPPINGS.get(index.uuid)
+    if cached is not None and cached[0] is index.mappings:
+        return cached[1]
+    mapping = Mapping.from_json(index.mappings)
+    ignoring = mapping if any(field.ignore_malformed or field.ignore_above is not None
+                              for field in mapping.fields()) else None
+    if len(_IGNORING_MAPPINGS) >= _IGNORING_MAPPINGS_KEPT:
+        _IGNORING_MAPPINGS.pop(next(iter(_IGNORING_MAPPINGS)))
+    _IGNORING_MAPPINGS[index.uuid] = (index.mappings, ignoring)
+    return ignoring
+
+
+def ignored_field_names(index: Any, source_bytes: bytes) -> list[str]:
+    """A GET answer's ``_ignored``: the fields a value of this document was dropped from, found by
+    parsing its source with the index's mapping as indexing did (ADR 0347)."""
+    mapping = _ignoring_mapping(index)
+    if mapping is None or not source_bytes:
+        return []
+    try:
+        return list(mapping.parse_document(orjson.loads(source_bytes)).ignored_fields)
+    except Exception:  # noqa: BLE001 — a source the current mapping no longer parses: nothing to report
+        return []
+
+
 def register(app: Any, services: Any) -> None:
     @app.route("/<index>/_doc/<path:document_id>", methods=["PUT", "POST"])
     async def index_document(index: str, document_id: str) -> Any:
@@ -322,6 +356,9 @@ def register(app: Any, services: Any) -> None:
                                 "_seq_no": answer["_seq_no"], "_primary_term": answer["_primary_term"]}
         if answer.get("_routing") is not None:
             body["_routing"] = answer["_routing"]  # the routing it was indexed with, as OpenSearch's GetResult
+        ignored = ignored_field_names(target, source)
+        if ignored:
+            body["_ignored"] = ignored             # a metadata field, shown by default as OpenSearch's GetResult
         body["found"] = True
         source_filter = SourceFilter.from_params(query)
         stored_fields = requested_stored_fields(query.get("stored_fields"))

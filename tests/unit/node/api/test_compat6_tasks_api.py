@@ -406,3 +406,18 @@ async def test_update_by_query_over_an_index_without_source_says_so(api_node):
     for body in ({}, {"script": "ctx._source.age = 1"}):
         status, answer = await api_node.request("POST", "/nosource/_update_by_query", body)
         assert status == 400 and answer["error"]["reason"] == "[nosource][1] didn't store _source"
+
+
+async def test_get_shows_the_fields_a_value_was_dropped_from(api_node):
+    await api_node.request("PUT", "/lenient", {"mappings": {"properties": {
+        "when": {"type": "date", "ignore_malformed": True}, "tag": {"type": "keyword", "ignore_above": 3}}}})
+    await api_node.request("PUT", "/lenient/_doc/1", {"when": "bar", "tag": "long"})
+    await api_node.request("PUT", "/lenient/_doc/2", {"when": "2024-01-01", "tag": "ok"})
+    status, body = await api_node.request("GET", "/lenient/_doc/1")
+    assert status == 200 and body["_ignored"] == ["when", "tag"] and body["_source"] == {"when": "bar", "tag": "long"}
+    assert list(body).index("_ignored") < list(body).index("found")
+    status, body = await api_node.request("GET", "/lenient/_doc/2")
+    assert status == 200 and "_ignored" not in body
+    await api_node.request("PUT", "/strict-ish/_doc/1", {"n": 1})
+    status, body = await api_node.request("GET", "/strict-ish/_doc/1")
+    assert status == 200 and "_ignored" not in body
