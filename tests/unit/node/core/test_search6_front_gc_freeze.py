@@ -30,8 +30,9 @@ def unfrozen_afterwards():
 def test_objects_alive_at_the_call_are_frozen_and_counted():
     kept = cycle()
     frozen = freeze_start_up_heap()
-    assert frozen == gc.get_freeze_count()
-    assert frozen > 0
+    # frozen objects that die (reference counting, on any thread) leave the permanent generation,
+    # so the count can only have shrunk since the call returned it (CI saw 268,674 then 268,663)
+    assert 0 < gc.get_freeze_count() <= frozen
     # a full collection no longer sees them: they are in no generation
     assert all(not any(obj is kept[0] for obj in gc.get_objects(generation)) for generation in (0, 1, 2))
 
