@@ -65,6 +65,11 @@ def _positive_number(key: str, value: Any) -> None:
         raise IllegalArgumentError(f"{key} must be greater than zero")
 
 
+def _boolean(key: str, value: Any) -> None:
+    if str(value).lower() not in ("true", "false"):
+        raise IllegalArgumentError(f"Failed to parse value [{value}] as only [true] or [false] are allowed.")
+
+
 def _udf_limit(key: str, value: Any) -> None:
     from node.udf.store import limits_from_settings
 
@@ -82,6 +87,7 @@ EXACT_SETTINGS: dict[str, SettingValidator] = {
     "quidditch.write.max_in_flight_requests": _non_negative_integer,
     "quidditch.write.max_in_flight_bytes": _non_negative_integer,
     "quidditch.search.max_in_flight_requests": _non_negative_integer,
+    "quidditch.search.spread_idle_searches": _boolean,
     "quidditch.bulk.max_operations": _non_negative_integer,
     "quidditch.replication.copy_removal_timeout": _time_value,
     "quidditch.udf.fuel_per_query": _udf_limit,

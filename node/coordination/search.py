@@ -136,6 +136,8 @@ class ResolvedTargets:
     spread_targets: tuple[ShardTarget, ...] | None = None
 
 
+# the dynamic cluster setting that lets an idle coordinator spread a search's shards over the nodes
+SPREAD_IDLE_SEARCHES_SETTING = "quidditch.search.spread_idle_searches"
 # spread_over_nodes compares at most this many ways of breaking its ties (a search of up to this
 # many shards; larger ones keep the first way: ties to the earlier candidate)
 SPREAD_MAX_ASSIGNMENTS_COMPARED = 64
@@ -894,10 +896,12 @@ class SearchCoordinator:
             else None
         resolved = self.resolved_targets(index_expression, query_params)
         chosen_targets = resolved.targets
-        if resolved.spread_targets is not None and self.services.admission.search_requests <= 1:
-            # this node coordinates no other search: spread the shards over the nodes, so they
-            # are searched in parallel; with searches queued, this node's own copies cost the
-            # cluster less (one worker call for all of them, no transport; ADR 0320)
+        if resolved.spread_targets is not None and self.services.admission.search_requests <= 1 \
+                and str(self.state.setting(SPREAD_IDLE_SEARCHES_SETTING, "false")).lower() == "true":
+            # asked for (ADR 0351; off by default): this node coordinates no other search, so
+            # spread the shards over the nodes to search them in parallel; otherwise this node's
+            # own copies cost the cluster less (one worker call for all of them, no transport;
+            # ADR 0320), which measured better on two cores even for a lone search
             chosen_targets = resolved.spread_targets
         index_names, targets, unavailable = (list(resolved.index_names), list(chosen_targets),
                                              list(resolved.unavailable))

@@ -76,9 +76,14 @@ class FakeState:
         self.routing_table = {"model": tuple(SimpleNamespace(shard_number=number, copies=copies(number))
                                              for number in range(SHARD_COUNT))}
         self.nodes = {"node-2": SimpleNamespace(transport_address="node-2:9300")}
+        # an idle coordinator spreads a search's shards over the copies' nodes when asked (ADR 0351)
+        self.cluster_settings = {"quidditch.search.spread_idle_searches": "true"}
 
     def all_alias_names(self):
         return frozenset()
+
+    def setting(self, key, default=None):
+        return self.cluster_settings.get(key, default)
 
     def resolve_alias(self, name):
         return []
@@ -100,7 +105,7 @@ def build_coordinator(registry, with_replicas=False, unreachable_shards=()):
     context = SimpleNamespace(node_id="node-1", metadata=SimpleNamespace(state=FakeState(with_replicas)),
                               workers=InProcessWorkers(registry, unreachable_shards), peers=OtherNode(registry))
     # admission: no other search in flight, so a search without preference spreads its shards
-    # over the copies' nodes (ADR 0332) as on an idle node
+    # over the copies' nodes (ADR 0332, asked for by the state's setting: ADR 0351) as on an idle node
     services = SimpleNamespace(context=context, director=SimpleNamespace(local={}),
                                query_registry=DEFAULT_QUERY_REGISTRY, admission=SimpleNamespace(search_requests=0),
                                record_search=lambda *arguments, **keywords: None)
@@ -266,3 +271,17 @@ def test_a_scroll_ordered_by_score_equals_from_size_paging_and_hands_out_every_h
     if query_colour is None:
         # match_all scores every doc 1.0: the order is the tie-break, shard then doc
         assert by_scroll == [str(n) for n in sorted(range(DOCUMENT_COUNT), key=lambda n: (n % 3, n // 3))]
+
+
+@pytest.mark.parametrize("spread_setting, searched_remotely", [(None, False), ("false", False), ("true", True)])
+def test_an_idle_coordinator_searches_its_own_copies_unless_spreading_is_asked_for(registry, spread_setting,
+                                                                                   searched_remotely):
+    coordinator = build_coordinator(registry, with_replicas=True)
+    settings = coordinator.context.metadata.state.cluster_settings
+    settings.pop("quidditch.search.spread_idle_searches")
+    if spread_setting is not None:
+        settings["quidditch.search.spread_idle_searches"] = spread_setting
+    page = trio.run(coordinator.search, "model", {"size": 100}, {})
+    assert page["_shards"]["successful"] == SHARD_COUNT
+    remote_searches = [shard for shard, method in coordinator.context.peers.workers.calls if method == "search_shard"]
+    assert bool(remote_searches) is searched_remotely
