@@ -360,6 +360,11 @@ async def gather_task_infos(services: Any, registry: TaskRegistry, query: dict[s
                                                  timeout_seconds + TRANSPORT_MARGIN_SECONDS)
     finally:
         registry.unregister(list_task)
+    return _tasks_answered(answers, node_failures), node_failures
+
+
+def _tasks_answered(answers: dict, node_failures: list) -> list[dict]:
+    """The task infos the nodes answered, by node id; a node's failure goes to ``node_failures``."""
     infos: list[dict] = []
     for node_id in sorted(answers):
         answer = answers[node_id]
@@ -367,7 +372,7 @@ async def gather_task_infos(services: Any, registry: TaskRegistry, query: dict[s
             node_failures.append(_failed_node(node_id, answer["failure"]))
             continue
         infos.extend(answer.get("tasks", []))
-    return infos, node_failures
+    return infos
 
 
 def register(app: Any, services: Any) -> None:
@@ -439,13 +444,7 @@ def register(app: Any, services: Any) -> None:
         answers, node_failures = await _on_nodes(services, node_ids, CANCEL_TRANSPORT_METHOD, payload,
                                                  lambda request_payload: local_cancel(registry, request_payload),
                                                  timeout_seconds + TRANSPORT_MARGIN_SECONDS)
-        infos: list[dict] = []
-        for node_id in sorted(answers):
-            answer = answers[node_id]
-            if "failure" in answer:
-                node_failures.append(_failed_node(node_id, answer["failure"]))
-                continue
-            infos.extend(answer.get("tasks", []))
+        infos = _tasks_answered(answers, node_failures)
         body = _grouped(services, infos, group_by, node_failures, [])
         if group_by == "nodes":
             body.setdefault("nodes", {})

@@ -27,6 +27,7 @@ import urllib.error
 import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -326,3 +327,20 @@ def json_call(base_url: str, method: str, path: str, body: object = None,
 def call():
     """``call(base_url, method, path, body=None)`` → (status, JSON body): tests' one HTTP helper."""
     return json_call
+
+
+def poll_until(condition: Any, seconds: float = 90.0, interval_seconds: float = 0.2) -> bool:
+    """True as soon as ``condition()`` is true, False once ``seconds`` passed without it (the
+    caller asserts, naming what it waited for; no test sleeps a fixed time for a state)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if condition():
+            return True
+        time.sleep(interval_seconds)
+    return False
+
+
+@pytest.fixture(scope="session")
+def wait_until():
+    """``wait_until(condition, seconds=90.0)`` → whether the condition came true in time."""
+    return poll_until

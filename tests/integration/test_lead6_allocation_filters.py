@@ -2,28 +2,18 @@
 node, and a settings change that moves the copies — documents intact — as OpenSearch's hot/warm
 setups do (raft.deciders). Real nodes on loopback, driven with opensearch-py."""
 
-import time
-
 import pytest
 from opensearchpy import OpenSearch
 
 pytestmark = pytest.mark.integration
 
 
-def wait_until(condition, seconds=90.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
 
 def nodes_holding(client, index):
     return sorted(row["node"] for row in client.cat.shards(index=index, format="json") if row["state"] == "STARTED")
 
 
-def test_an_index_follows_its_node_attribute_filter_from_warm_to_hot(node_factory):
+def test_an_index_follows_its_node_attribute_filter_from_warm_to_hot(node_factory, wait_until):
     members = node_factory.start_cluster(2, per_node_flags=[{"node-attr": "box_type=hot"},
                                                             {"node-attr": "box_type=warm,zone=b"}])
     hot, warm = (member.flags["name"] for member in members)

@@ -13,21 +13,14 @@ from opensearchpy.exceptions import TransportError
 pytestmark = pytest.mark.integration
 
 
-def wait_until(condition, seconds=60.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
 
 def blocked(client):
     settings = client.indices.get_settings(index="logs", name="index.blocks.read_only_allow_delete")
     return settings["logs"]["settings"].get("index", {}).get("blocks", {}).get("read_only_allow_delete") == "true"
 
 
-def test_the_flood_stage_blocks_writes_until_the_disk_frees_and_a_full_node_sheds_its_copies(node_factory, tmp_path):
+def test_the_flood_stage_blocks_writes_until_the_disk_frees_and_a_full_node_sheds_its_copies(
+        node_factory, tmp_path, wait_until):
     disk_files = [tmp_path / f"disk-{number}.json" for number in range(2)]
     for disk_file in disk_files:
         disk_file.write_text(json.dumps({"used_percent": 40}))

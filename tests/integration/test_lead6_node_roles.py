@@ -1,24 +1,14 @@
 """``--roles`` (OpenSearch's ``node.roles``): a coordinating-only node (no roles) joins, holds no
 shard copy, and serves writes and searches for the cluster; roles show in _nodes and _cat/nodes."""
 
-import time
-
 import pytest
 from opensearchpy import OpenSearch
 
 pytestmark = pytest.mark.integration
 
 
-def wait_until(condition, seconds=90.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
 
-
-def test_a_coordinating_only_node_holds_no_copy_and_serves_the_cluster(node_factory):
+def test_a_coordinating_only_node_holds_no_copy_and_serves_the_cluster(node_factory, wait_until):
     members = node_factory.start_cluster(2, prefix="voter")
     coordinator = node_factory.start_node(
         "coordinator", workers=1, roles="", join=members[1].ports["transport"]["address"],

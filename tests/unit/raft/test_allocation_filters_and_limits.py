@@ -40,10 +40,11 @@ def with_index(state, shards=1, replicas=1, **settings):
                                          settings=index_settings))
 
 
-def settle(state, rounds=6):
-    """Run the allocator as the master would, starting every copy it places, until it is quiet."""
+def settle(state, rounds=6, disk=None):
+    """Run the allocator as the master would (with these disk reports), starting every copy it
+    places, until it is quiet."""
     for _ in range(rounds):
-        commands = allocation_decisions(state, LIVE, lambda: next(_allocation_ids))
+        commands = allocation_decisions(state, LIVE, lambda: next(_allocation_ids), disk_usage=disk)
         if not commands:
             return state
         for command in commands:
@@ -166,24 +167,9 @@ def used(percent):
     return DiskUsage(total_bytes=100 * GIB, available_bytes=int((100 - percent) * GIB))
 
 
-def settle_with_disk(state, disk, rounds=6):
-    for _ in range(rounds):
-        commands = allocation_decisions(state, LIVE, lambda: next(_allocation_ids), disk_usage=disk)
-        if not commands:
-            return state
-        for command in commands:
-            state = accepted(state, command)
-        for shard in state.routing_table["logs"]:
-            for shard_copy in shard.copies:
-                if shard_copy.state == "INITIALIZING" and (shard_copy.primary or shard.primary().state == "STARTED"):
-                    state = accepted(state, c.StartCopy(index_name="logs", shard_number=shard.shard_number,
-                                                        allocation_id=shard_copy.allocation_id))
-    return state
-
-
 def test_above_the_low_watermark_a_node_takes_a_new_primary_but_no_replica():
     disk = {"n1": used(87), "n2": used(87), "n3": used(50)}
-    state = settle_with_disk(with_index(cluster(), shards=2, replicas=1), disk)
+    state = settle(with_index(cluster(), shards=2, replicas=1), disk=disk)
     placed, unassigned = placement(state)
     replicas_on_full_nodes = [copy for node in ("n1", "n2") for copy in placed.get(node, []) if not copy[1]]
     assert replicas_on_full_nodes == [] and unassigned == 0
@@ -194,7 +180,7 @@ def test_above_the_low_watermark_a_node_takes_a_new_primary_but_no_replica():
 
 
 def test_above_the_high_watermark_a_node_takes_nothing_and_its_copies_move_off():
-    state = settle_with_disk(with_index(cluster(), shards=1, replicas=0), {})
+    state = settle(with_index(cluster(), shards=1, replicas=0))
     holder = next(iter(placement(state)[0]))
     disk = {node_id: used(91 if node_id == holder else 40) for node_id in LIVE}
     moves = [command for command in allocation_decisions(state, LIVE, lambda: next(_allocation_ids), disk_usage=disk)
@@ -214,7 +200,7 @@ def test_a_byte_watermark_counts_free_space_and_the_decider_can_be_switched_off(
 
 
 def test_the_flood_stage_blocks_an_index_on_a_full_node_and_releases_it_below_the_high_watermark():
-    state = settle_with_disk(with_index(cluster(), shards=1, replicas=0), {})
+    state = settle(with_index(cluster(), shards=1, replicas=0))
     holder = next(iter(placement(state)[0]))
     healthy = {node_id: used(40) for node_id in LIVE}
     assert flood_stage_block_changes(state, healthy) == ((), ())
