@@ -38,6 +38,12 @@ def runner_module():
     return load_module("quidditch_compat_runner", HERE / "compat_runner.py")
 
 
+@pytest.fixture(scope="session")
+def compat_runner():
+    """The YAML runner module (tests/compat/compat_runner.py), for tests of its own rules."""
+    return runner_module()
+
+
 def node_fixtures_module():
     return load_module("quidditch_integration_fixtures", REPOSITORY_ROOT / "tests" / "integration" / "conftest.py")
 

@@ -4,27 +4,11 @@ Java YAML runner reads them."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
 
-HERE = Path(__file__).resolve().parent
 
-
-def _runner():
-    name = "quidditch_compat_runner"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE / "compat_runner.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
-
-
-def test_version_ranges_are_open_at_an_empty_end_and_all_matches_everything():
-    runner = _runner()
+def test_version_ranges_are_open_at_an_empty_end_and_all_matches_everything(compat_runner):
+    runner = compat_runner
     assert runner.version_in_ranges("3.0.0", " - 2.99.99") is False
     assert runner.version_in_ranges("2.5.0", " - 2.99.99") is True
     assert runner.version_in_ranges("3.0.0", "3.0.0 - ") is True
@@ -32,8 +16,8 @@ def test_version_ranges_are_open_at_an_empty_end_and_all_matches_everything():
     assert runner.version_in_ranges("1.5.0", "all") is True
 
 
-def test_a_skip_by_version_is_read_only_when_the_runner_has_a_version():
-    runner = _runner()
+def test_a_skip_by_version_is_read_only_when_the_runner_has_a_version(compat_runner):
+    runner = compat_runner
     step = {"skip": {"version": " - 2.99.99", "reason": "old"}}
     runner.Runner("http://unused").run_step(step)  # no version: not skipped
     try:
@@ -44,15 +28,15 @@ def test_a_skip_by_version_is_read_only_when_the_runner_has_a_version():
         raise AssertionError("a version inside the range must skip")
 
 
-def test_an_arbitrary_key_path_reads_any_key_of_the_object():
-    runner = _runner()
+def test_an_arbitrary_key_path_reads_any_key_of_the_object(compat_runner):
+    runner = compat_runner
     instance = runner.Runner("http://unused")
     instance.last = runner.Response(200, {"nodes": {"abc": {"roles": ["data"]}}}, "")
     assert instance.value_at("nodes._arbitrary_key_") == "abc"
 
 
-def test_matching_null_passes_for_a_missing_key_and_fails_for_a_present_one():
-    runner = _runner()
+def test_matching_null_passes_for_a_missing_key_and_fails_for_a_present_one(compat_runner):
+    runner = compat_runner
     instance = runner.Runner("http://unused")
     instance.last = runner.Response(200, {"settings": {"a": "1"}}, "")
     instance.match({"settings.b": None})

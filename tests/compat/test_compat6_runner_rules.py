@@ -4,28 +4,12 @@ matches the parsed error as Java's toString shows it (quotes unescaped)."""
 
 from __future__ import annotations
 
-import importlib.util
-import sys
-from pathlib import Path
-
 import pytest
-
-HERE = Path(__file__).resolve().parent
-
-
-def _runner():
-    name = "quidditch_compat_runner"
-    if name not in sys.modules:
-        spec = importlib.util.spec_from_file_location(name, HERE / "compat_runner.py")
-        module = importlib.util.module_from_spec(spec)
-        sys.modules[name] = module
-        spec.loader.exec_module(module)
-    return sys.modules[name]
 
 
 @pytest.mark.parametrize("value", [0, "0", "", "false", "FALSE", False, None])
-def test_is_false_holds_for_what_java_reads_as_false(value):
-    runner = _runner()
+def test_is_false_holds_for_what_java_reads_as_false(value, compat_runner):
+    runner = compat_runner
     instance = runner.Runner("http://unused")
     instance.last = runner.Response(200, {"deleted": value}, "")
     instance.run_step({"is_false": "deleted"})
@@ -34,15 +18,15 @@ def test_is_false_holds_for_what_java_reads_as_false(value):
 
 
 @pytest.mark.parametrize("value", [1, 0.0, "no", {}, [], True])
-def test_is_true_holds_for_everything_else(value):
-    runner = _runner()
+def test_is_true_holds_for_everything_else(value, compat_runner):
+    runner = compat_runner
     instance = runner.Runner("http://unused")
     instance.last = runner.Response(200, {"field": value}, "")
     instance.run_step({"is_true": "field"})
 
 
-def test_a_catch_regex_matches_the_error_as_java_prints_it():
-    runner = _runner()
+def test_a_catch_regex_matches_the_error_as_java_prints_it(compat_runner):
+    runner = compat_runner
     body = {"error": {"root_cause": [{"type": "illegal_argument_exception",
                                       "reason": "[slices] must be a positive integer or the string \"auto\""}]},
             "status": 400}
