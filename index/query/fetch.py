@@ -392,11 +392,17 @@ def _stored_fields(mapping: Any, source: dict, patterns: Sequence[str]) -> dict:
             continue
         if not any(fnmatch.fnmatchcase(field_mapping.path, pattern) for pattern in patterns):
             continue
-        source_path = getattr(field_mapping, "multi_field_of", None) or field_mapping.path
-        values = _fields_api_values(field_mapping, source_values(source, source_path), None)
+        values = _field_values_from_source(field_mapping, source, None)
         if values:
             fields[field_mapping.path] = values
     return fields
+
+
+def _field_values_from_source(field_mapping: Any, source: dict, value_format: str | None) -> list:
+    """One mapped field's values read from _source (a multi-field reads its parent's), rendered as
+    its type does."""
+    source_path = getattr(field_mapping, "multi_field_of", None) or field_mapping.path
+    return _fields_api_values(field_mapping, source_values(source, source_path), value_format)
 
 
 def _source_disabled(mapping: Any) -> bool:
@@ -412,8 +418,7 @@ def _source_fields(mapping: Any, source: dict, requested: Sequence[tuple[str, st
         for field_mapping in mapping.fields():
             if not fnmatch.fnmatchcase(field_mapping.path, pattern):
                 continue
-            source_path = getattr(field_mapping, "multi_field_of", None) or field_mapping.path
-            values = _fields_api_values(field_mapping, source_values(source, source_path), value_format)
+            values = _field_values_from_source(field_mapping, source, value_format)
             if values:
                 fields[field_mapping.path] = values
     return fields
