@@ -12,15 +12,6 @@ from opensearchpy.exceptions import RequestError, TransportError
 pytestmark = pytest.mark.integration
 
 
-def wait_until(condition, seconds=90.0):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
 def health(client, index=None, **wanted):
     """``_cluster/health`` with its wait_for_* conditions, retried while no master is elected
     yet (a killed master's successor takes a Raft election; health answers 503 until then)."""
@@ -52,7 +43,7 @@ def ids_on_node(client, index, node_name):
     return sorted(hit["_id"] for hit in hits)
 
 
-def test_an_empty_primary_needs_accept_data_loss_and_stale_copies_do_not_come_back(node_factory):
+def test_an_empty_primary_needs_accept_data_loss_and_stale_copies_do_not_come_back(node_factory, wait_until):
     members = node_factory.start_cluster(3)
     by_name = {member.flags["name"]: member for member in members}
     client = client_for(members[0])
@@ -107,7 +98,7 @@ def test_an_empty_primary_needs_accept_data_loss_and_stale_copies_do_not_come_ba
     assert ids_on_node(client, "lost", survivors[0]) == new_ids
 
 
-def test_a_stale_primary_is_the_operators_choice_and_the_newer_copy_is_rewritten_from_it(node_factory):
+def test_a_stale_primary_is_the_operators_choice_and_the_newer_copy_is_rewritten_from_it(node_factory, wait_until):
     members = node_factory.start_cluster(3)
     by_name = {member.flags["name"]: member for member in members}
     names = sorted(by_name)

@@ -38,13 +38,6 @@ def shard_rows(node):
     return rows
 
 
-def wait_until(predicate, what, timeout_seconds=120.0):
-    deadline = time.monotonic() + timeout_seconds
-    while time.monotonic() < deadline:
-        if predicate():
-            return
-        time.sleep(0.5)
-    raise AssertionError(f"timed out waiting until {what}")
 
 
 def wait_green(node, nodes_count):
@@ -87,7 +80,7 @@ class Indexer:
 
 
 def test_a_node_joins_through_a_members_transport_port_receives_copies_and_leaves_without_losing_writes(
-        node_factory):
+        node_factory, wait_until):
     members = node_factory.start_cluster(3, prefix="join")
     status, body = http(members[0].base_url, "PUT", f"/{INDEX}", {
         "settings": {"number_of_shards": 3, "number_of_replicas": 1},
@@ -101,14 +94,17 @@ def test_a_node_joins_through_a_members_transport_port_receives_copies_and_leave
             "joiner", workers=1, join=members[1].ports["transport"]["address"],
             cluster_secret_file=members[0].flags["cluster-secret-file"])
         assert "seed-hosts" not in joiner.flags
-        wait_until(lambda: "joiner" in node_names(members[0]), "the joiner is listed by _cat/nodes")
-        wait_until(lambda: any(row["node"] == "joiner" and row["state"] == "STARTED"
-                               for row in shard_rows(members[0])), "a copy started on the joiner")
+        assert wait_until(lambda: "joiner" in node_names(members[0]), seconds=120), \
+            "the joiner was never listed by _cat/nodes"
+        assert wait_until(lambda: any(row["node"] == "joiner" and row["state"] == "STARTED"
+                                      for row in shard_rows(members[0])), seconds=120), \
+            "no copy started on the joiner"
         wait_green(members[0], 4)
         time.sleep(1.0)
 
         assert joiner.stop() == 0
-        wait_until(lambda: "joiner" not in node_names(members[0]), "the joiner is gone from _cat/nodes")
+        assert wait_until(lambda: "joiner" not in node_names(members[0]), seconds=120), \
+            "the joiner stayed in _cat/nodes"
         wait_green(members[0], 3)
         time.sleep(1.0)
     log_lines = [json.loads(line) for line in joiner.log_path.read_text().splitlines() if line.strip()]

@@ -3,7 +3,6 @@ returns: the master's failure detector fails the copy (red, never an empty prima
 returning node's report of what it holds on disk restores it (DESIGN §10)."""
 
 import json
-import time
 import urllib.request
 
 import pytest
@@ -22,16 +21,7 @@ def call(base_url, method, path, body=None):
         return error.code, json.loads(error.read() or b"null")
 
 
-def wait_until(condition, seconds=120):
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():
-            return True
-        time.sleep(0.2)
-    return False
-
-
-def test_a_returning_node_gets_its_only_copy_back_as_primary_with_its_documents(node_factory):
+def test_a_returning_node_gets_its_only_copy_back_as_primary_with_its_documents(node_factory, wait_until):
     members = node_factory.start_cluster(3)
     first = members[0].base_url
     status, _ = call(first, "PUT", "/restore", {"settings": {"number_of_shards": 3, "number_of_replicas": 0}})
@@ -51,7 +41,7 @@ def test_a_returning_node_gets_its_only_copy_back_as_primary_with_its_documents(
         current = call(survivor, "GET", "/_cat/shards?format=json")[1]
         return any(shard["state"] == "UNASSIGNED" for shard in current)
 
-    assert wait_until(victims_shards_unassigned)
+    assert wait_until(victims_shards_unassigned, seconds=120), "a copy of the killed node never went UNASSIGNED"
     assert call(survivor, "GET", "/_cluster/health")[1]["status"] == "red"
     victim.start()
     health = call(survivor, "GET", "/_cluster/health?wait_for_status=green&timeout=90s")[1]
