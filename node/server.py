@@ -53,6 +53,7 @@ def import_node_runtime() -> None:
     spawned, so their boot — the longest part of a restart — overlaps these imports (ADR 0292);
     everything below that uses these names runs after it."""
     global trio, HeldCopies, FailureDetector, register_ping_handler, run_allocation_loop, JoinDiscoveryError
+    global register_allocation_inputs_handler
     global discover_voters, register_join_info_handler, join_cluster, leave_cluster, ClusterMetadata, NodeMetrics
     global PeerConnections, TransportHandlers, serve_transport, ShardWorkers, data_directory_disk_usage
     import trio
@@ -60,7 +61,7 @@ def import_node_runtime() -> None:
     from node.cluster.disk_usage import data_directory_disk_usage
 
     from node.cluster.held_copies import HeldCopies
-    from node.cluster.failure_detector import FailureDetector, register_ping_handler
+    from node.cluster.failure_detector import FailureDetector, register_allocation_inputs_handler, register_ping_handler
     from node.cluster.master import run_allocation_loop
     from node.cluster.joining import JoinDiscoveryError, discover_voters, register_join_info_handler
     from node.cluster.membership import join_cluster, leave_cluster
@@ -502,6 +503,7 @@ async def serve_node(config: NodeConfig, build_raft: Any, secret: bytes, node_id
                                            ping_timeout_seconds=config.fault_detection_timeout_seconds,
                                            failures_before_dead=config.fault_detection_retries,
                                            local_disk_usage=own_disk_usage)
+        register_allocation_inputs_handler(transport_handlers, failure_detector)
         nursery.start_soon(failure_detector.run)
         nursery.start_soon(run_allocation_loop, metadata, get_logger("master"), failure_detector)
         try:

@@ -205,7 +205,7 @@ class DiskUsage:
         return 100.0 - self.used_percent
 
 
-def _watermark(state: ClusterState, key: str) -> tuple[str, float | None, int | None]:
+def watermark_setting(state: ClusterState, key: str) -> tuple[str, float | None, int | None]:
     """(the value as set, the used-percent limit, or the free-bytes floor): ``85%``, ``0.85`` or
     ``500mb`` as OpenSearch accepts them; an unreadable value falls back to the default."""
     raw = str(state.setting(key, WATERMARK_DEFAULTS[key])).strip().lower()
@@ -228,7 +228,7 @@ def _watermark(state: ClusterState, key: str) -> tuple[str, float | None, int | 
 
 
 def _exceeds(state: ClusterState, key: str, usage: DiskUsage) -> bool:
-    _, percent, free_floor = _watermark(state, key)
+    _, percent, free_floor = watermark_setting(state, key)
     if percent is not None:
         return usage.used_percent >= percent
     return usage.available_bytes < (free_floor or 0)
@@ -258,7 +258,7 @@ def disk_rejection(state: ClusterState, node_id: str, disk_usage: Mapping[str, D
         if name == "low" and primary and new_primary:
             continue
         if _exceeds(state, key, usage):
-            text, percent, free_floor = _watermark(state, key)
+            text, percent, free_floor = watermark_setting(state, key)
             limit = f"using more disk space than the maximum allowed [{percent:.1f}%]" if percent is not None else \
                 f"leaving less free disk space than the minimum allowed [{text}]"
             return (f"the node is above the {name} watermark cluster setting [{key}={text}], {limit}, "

@@ -7,6 +7,11 @@ Owns the OpenSearch response shapes: for an assigned copy its ``current_state`` 
 ``raft.allocation.explain_unassigned_copy`` — the allocator's own rules. An empty body explains
 the first unassigned copy (400 when there is none, as OpenSearch answers).
 
+Liveness and disk are the master's figures (its failure detector's), fetched from it whichever
+node is asked (``master_allocation_inputs``); an assigned copy on a node above the high watermark,
+or on one a filter now excludes, ``can_remain_on_current_node: no`` (the master moves it off).
+Without a reachable master the explanation leaves those two deciders out.
+
 This module must never change the state.
 """
 
@@ -16,8 +21,12 @@ import datetime
 from typing import Any
 
 from raft.allocation import explain_unassigned_copy
+from raft.deciders import (WATERMARK_HIGH, DiskUsage, cluster_filter_rejection,
+                           filter_rejection, nodes_above_watermark, watermark_setting)
 
 from node.api import params, read_json_body, respond
+from node.cluster.failure_detector import master_allocation_inputs
+from node.coordination.health import master_node_id
 from node.errors import IllegalArgumentError, RequestParsingError
 
 _BODY_KEYS = ("index", "shard", "primary", "current_node")
@@ -63,6 +72,42 @@ def _wanted_copy(state: Any, body: Any) -> tuple[str, int, bool, str | None]:
     return str(body["index"]), shard_number, body["primary"], body.get("current_node")
 
 
+def _remain_decisions(state: Any, index_name: str, node_id: str,
+                      disk_usage: dict[str, DiskUsage] | None) -> list[dict[str, str]]:
+    """The rules that would move an assigned copy off its node (the master applies exactly these:
+    filters and the high watermark)."""
+    decisions = []
+    rejection = filter_rejection(state, index_name, node_id) or cluster_filter_rejection(state, node_id)
+    if rejection is not None:
+        decisions.append({"decider": "filter", "decision": "NO", "explanation": rejection})
+    if node_id in nodes_above_watermark(state, disk_usage, WATERMARK_HIGH):
+        usage = (disk_usage or {})[node_id]
+        text, percent, _ = watermark_setting(state, WATERMARK_HIGH)
+        required = f"{100.0 - percent:.1f}%" if percent is not None else text
+        decisions.append({"decider": "disk_threshold", "decision": "NO", "explanation": (
+            f"the shard cannot remain on this node because it is above the high watermark cluster setting "
+            f"[{WATERMARK_HIGH}={text}] and there is less than the required [{required}] free disk on node, "
+            f"actual free: [{usage.free_percent:.1f}%]")})
+    return decisions
+
+
+def _disk_info(state: Any, disk_usage: dict[str, DiskUsage] | None) -> dict[str, Any]:
+    """``cluster_info`` of ``include_disk_info``: each node's one data path as both its least and
+    most available (the path itself is not reported by the nodes, so it is left out)."""
+    nodes: dict[str, Any] = {}
+    for node_id, node in sorted(state.nodes.items()):
+        entry: dict[str, Any] = {"node_name": node.name}
+        usage = (disk_usage or {}).get(node_id)
+        if usage is not None:
+            figures = {"total_bytes": usage.total_bytes, "used_bytes": usage.total_bytes - usage.available_bytes,
+                       "free_bytes": usage.available_bytes, "free_disk_percent": round(usage.free_percent, 1),
+                       "used_disk_percent": round(usage.used_percent, 1)}
+            entry["least_available"] = dict(figures)
+            entry["most_available"] = dict(figures)
+        nodes[node_id] = entry
+    return {"nodes": nodes, "shard_sizes": {}, "shard_paths": {}}
+
+
 def register(app: Any, services: Any) -> None:
     @app.route("/_cluster/allocation/explain", methods=["GET", "POST"])
     async def allocation_explain() -> Any:
@@ -87,20 +132,29 @@ def register(app: Any, services: Any) -> None:
         if chosen is None:
             raise IllegalArgumentError(f"unable to find any shards to explain [{index_name}][{shard_number}] "
                                        f"[primary={str(primary).lower()}]")
+        context = services.context
+        master = master_node_id(state, context.metadata.status())
+        inputs = await master_allocation_inputs(
+            context.transport_handlers, context.peers,
+            getattr(state.nodes.get(master), "transport_address", None) if master else None,
+            is_self=master == context.node_id)
         body: dict[str, Any] = {"index": index_name, "shard": shard_number, "primary": primary,
                                 "current_state": chosen.state.lower()}
         if chosen.assigned:
             body["current_node"] = {**_node_view(state, chosen.node_id), "weight_ranking": 1}
             rebalance = str(state.setting("cluster.routing.rebalance.enable", "all")).lower()
-            body["can_remain_on_current_node"] = "yes"
+            remain = _remain_decisions(state, index_name, chosen.node_id, inputs.disk_usage)
+            body["can_remain_on_current_node"] = "no" if remain else "yes"
+            if remain:
+                body["can_remain_decisions"] = remain
             body["can_rebalance_cluster"] = "no" if rebalance == "none" else "yes"
             body["can_rebalance_to_other_node"] = "no"
             body["rebalance_explanation"] = ("cannot rebalance as no target node exists that can both allocate this "
                                              "shard and improve the cluster balance")
         else:
-            live = tuple(state.nodes)
+            live = tuple(node_id for node_id in state.nodes if node_id not in inputs.dead_node_ids)
             can_allocate, explanation, decisions = explain_unassigned_copy(state, index_name, shard_number, primary,
-                                                                           live)
+                                                                           live, inputs.disk_usage)
             unassigned_info: dict[str, Any] = {"reason": chosen.unassigned_reason or "INDEX_CREATED"}
             if chosen.unassigned_reason in (None, "INDEX_CREATED"):
                 created = state.indices[index_name].creation_date
@@ -126,7 +180,5 @@ def register(app: Any, services: Any) -> None:
                                  if include_yes or verdict != "YES"]} if decision.deciders else {}),
             } for rank, decision in enumerate(decisions, start=1)]
         if query.get("include_disk_info") in ("true", ""):
-            body["cluster_info"] = {"nodes": {node_id: {"node_name": node.name} for node_id, node in
-                                              sorted(state.nodes.items())},
-                                    "shard_sizes": {}, "shard_paths": {}}
+            body["cluster_info"] = _disk_info(state, inputs.disk_usage)
         return respond(body)

@@ -18,7 +18,11 @@ And the run loop wakes early when the persistent "ping" connection to a node clo
 died and the kernel closed the socket), so the failed ping comes within ~0.1 s of a crash rather
 than up to ``interval`` later.
 
-Every node answers ``cluster.ping`` (registered by ``register_ping_handler``).
+Every node answers ``cluster.ping`` (registered by ``register_ping_handler``) and
+``cluster.allocation_inputs`` (``register_allocation_inputs_handler``): what this node, while it
+leads, holds dead and the disk each node last reported — so ``_cluster/allocation/explain`` on any
+node judges with the master's figures (``master_allocation_inputs``), as OpenSearch runs it on the
+cluster manager.
 This module must never change the cluster state itself.
 """
 
@@ -27,6 +31,7 @@ from __future__ import annotations
 import errno
 import logging
 import weakref
+from dataclasses import dataclass
 from typing import Any, Awaitable, Callable
 
 import trio
@@ -37,6 +42,8 @@ from node.cluster.metadata import ClusterMetadata
 from node.transport.errors import RequestTimeoutError
 
 PING_METHOD = "cluster.ping"
+ALLOCATION_INPUTS_METHOD = "cluster.allocation_inputs"
+ALLOCATION_INPUTS_TIMEOUT_SECONDS = 5.0
 DEFAULT_INTERVAL_SECONDS = 1.0
 # a silent node (not a crashed one: see the fast path above) is gone after 3 × 5 s; 2 s let a
 # node starved of CPU on a loaded 2-core machine be declared dead while it was working
@@ -82,6 +89,51 @@ def register_ping_handler(handlers: Any, node_id: str, metadata: ClusterMetadata
         return answer, b""
 
     handlers.register(PING_METHOD, answer_ping)
+
+
+@dataclass(frozen=True, slots=True)
+class AllocationInputs:
+    """What the master's allocation decides with, beyond the cluster state."""
+    dead_node_ids: frozenset[str]
+    disk_usage: dict[str, Any] | None   # node id → DiskUsage; None when no master answered
+
+
+def register_allocation_inputs_handler(handlers: Any, detector: "FailureDetector") -> None:
+    """Answer ``cluster.allocation_inputs``: a node that does not lead has no figures of its own
+    (it pings nobody) and says so with ``master: false``."""
+    async def answer_allocation_inputs(payload: dict, body: bytes) -> tuple[dict, bytes]:
+        if detector.metadata.status().role != "leader":
+            return {"master": False}, b""
+        usage = detector.disk_usage(detector.metadata.state)
+        return {"master": True, "dead_node_ids": sorted(detector.dead_node_ids),
+                "disk": {node_id: disk_usage_to_wire(disk) for node_id, disk in usage.items()}}, b""
+
+    handlers.register(ALLOCATION_INPUTS_METHOD, answer_allocation_inputs)
+
+
+async def master_allocation_inputs(handlers: Any, peers: Any, master_transport_address: str | None,
+                                   is_self: bool) -> AllocationInputs:
+    """The master's dead nodes and disk figures (``is_self``: this node is the master, asked
+    without the network). With no master, or one that does not answer in time, every registered
+    node counts as live and no disk figure is known: the explanation then leaves the liveness and
+    disk deciders out rather than fail."""
+    unknown = AllocationInputs(frozenset(), None)
+    try:
+        if is_self:
+            reply, _ = await handlers.dispatch(ALLOCATION_INPUTS_METHOD, {}, b"")
+        elif master_transport_address is not None:
+            reply, _ = await peers.request(master_transport_address, ALLOCATION_INPUTS_METHOD, {}, b"",
+                                           ALLOCATION_INPUTS_TIMEOUT_SECONDS)
+        else:
+            return unknown
+    except Exception:  # noqa: BLE001 — read-only diagnostics: an unreachable master means "unknown"
+        return unknown
+    if not isinstance(reply, dict) or not reply.get("master"):
+        return unknown
+    disk = {node_id: usage for node_id, usage in
+            ((node_id, disk_usage_from_wire(wire)) for node_id, wire in (reply.get("disk") or {}).items())
+            if usage is not None}
+    return AllocationInputs(frozenset(str(node_id) for node_id in reply.get("dead_node_ids") or ()), disk)
 
 
 class FailureDetector:

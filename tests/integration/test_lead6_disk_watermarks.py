@@ -56,3 +56,18 @@ def test_the_flood_stage_blocks_writes_until_the_disk_frees_and_a_full_node_shed
                                if row["state"] == "STARTED"] == [other_name])
     client.indices.refresh(index="logs")
     assert client.count(index="logs")["count"] == 1
+
+    # a replica cannot go to the full node: _cluster/allocation/explain says so on either node,
+    # with the master's disk figures (the node asked need not be the master)
+    client.indices.put_settings(index="logs", body={"index.number_of_replicas": 1})
+    full_id = next(row["id"] for row in client.cat.nodes(format="json", params={"full_id": "true", "h": "id,name"})
+                   if row["name"] == full_name)
+    for member in members:
+        asked = OpenSearch(hosts=[member.base_url], timeout=60, max_retries=0)
+        explained = asked.cluster.allocation_explain(body={"index": "logs", "shard": 0, "primary": False},
+                                                     params={"include_disk_info": "true"})
+        assert explained["can_allocate"] == "no"
+        decision = next(node for node in explained["node_allocation_decisions"] if node["node_name"] == full_name)
+        disk = [decider for decider in decision["deciders"] if decider["decider"] == "disk_threshold"]
+        assert disk and "above the high watermark" in disk[0]["explanation"]
+        assert explained["cluster_info"]["nodes"][full_id]["least_available"]["used_disk_percent"] == 91.0
