@@ -32,7 +32,7 @@ from __future__ import annotations
 import dataclasses
 from collections import Counter
 from dataclasses import dataclass
-from typing import Callable, Collection, Iterable, Mapping
+from typing import Any, Callable, Collection, Iterable, Mapping
 
 from raft import commands as c
 from raft.apply import apply
@@ -49,6 +49,7 @@ from raft.deciders import (
     nodes_above_watermark,
     rebalance_enable_rejection,
     shards_limit_rejection,
+    watermark_setting,
 )
 from raft.state import INDEX_STATE_OPEN, INITIALIZING, RELOCATING, STARTED, ClusterState, ShardRouting
 
@@ -219,6 +220,37 @@ def _copies_of_index_on_node(state: ClusterState, index_name: str, node_id: str)
                if shard_copy.node_id == node_id and shard_copy.assigned)
 
 
+def remain_rejections(state: ClusterState, shard: ShardRouting, shard_copy: Any,
+                      disk_usage: Mapping[str, DiskUsage] | None = None) -> list[tuple[str, str]]:
+    """Why an assigned copy may not stay on its node, as (decider, explanation): the rules the
+    allocator moves copies off by — the filters, the high disk watermark, ``total_shards_per_node``
+    and awareness (OpenSearch's ``canRemain``). Empty: it may stay."""
+    node_id = shard_copy.node_id
+    rejections = []
+    rejection = filter_rejection(state, shard.index_name, node_id)
+    if rejection is not None:
+        rejections.append(("filter", rejection))
+    if node_id in nodes_above_watermark(state, disk_usage, WATERMARK_HIGH):
+        text, percent, _ = watermark_setting(state, WATERMARK_HIGH)
+        required = f"{100.0 - percent:.1f}%" if percent is not None else text
+        rejections.append(("disk_threshold", (
+            f"the shard cannot remain on this node because it is above the high watermark cluster setting "
+            f"[{WATERMARK_HIGH}={text}] and there is less than the required [{required}] free disk on node, "
+            f"actual free: [{disk_usage[node_id].free_percent:.1f}%]")))
+    if has_shards_limit(state, shard.index_name):
+        copies_on_node = sum(1 for other in state.routing_table.values() for other_shard in other
+                             for other_copy in other_shard.copies if other_copy.node_id == node_id)
+        rejection = shards_limit_rejection(state, shard.index_name, node_id,
+                                           _copies_of_index_on_node(state, shard.index_name, node_id),
+                                           copies_on_node, remaining=True)
+        if rejection is not None:
+            rejections.append(("shards_limit", rejection))
+    rejection = awareness_rejection(state, shard, node_id)
+    if rejection is not None:
+        rejections.append(("awareness", rejection))
+    return rejections
+
+
 def _over_shards_limit(state: ClusterState, index_name: str, node_id: str, copies_on_node: int) -> bool:
     if not has_shards_limit(state, index_name):
         return False   # the usual case: no count of the index's copies per node (a scan per candidate)
@@ -274,7 +306,9 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str],
     returning node gets all its copies back at once instead of one full recovery after another.
     A target must pass the index's filters, ``total_shards_per_node`` and
     ``routing.allocation.enable`` and be below the low disk watermark; a rebalancing move also
-    ``routing.rebalance.enable``. Copies on a node above the high watermark move off it."""
+    ``routing.rebalance.enable``. Copies on a node above the high watermark move off it, and so do
+    copies a settings change left in breach of ``total_shards_per_node`` or awareness (one move at a
+    time per node and index: a node two copies over the limit gives one per move it starts)."""
     excluded_by_index = {index_name: _excluded_node_ids(state, index_name) | high_disk for index_name in state.indices}
     shards = [shard for index_name in sorted(state.indices)
               if state.indices[index_name].state == INDEX_STATE_OPEN
@@ -325,6 +359,25 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str],
                 recovering[shard_copy.node_id] += 1
     recovery_limit = _setting_int(state, CONCURRENT_RECOVERIES_SETTING, DEFAULT_CONCURRENT_RECOVERIES)
     moved_shards: set[tuple[str, int]] = set()
+    # copies of an index this round's moves already took off a node (the state still counts them)
+    index_copies_leaving: Counter = Counter()
+    every_copy_on_node = Counter(shard_copy.node_id for index_shards in state.routing_table.values()
+                                 for index_shard in index_shards for shard_copy in index_shard.copies
+                                 if shard_copy.node_id is not None and shard_copy.state != RELOCATING)
+
+    def must_leave(shard: ShardRouting, shard_copy) -> bool:
+        node_id = shard_copy.node_id
+        if node_id in excluded_by_index[shard.index_name]:
+            return True
+        if node_id not in state.nodes:
+            return False
+        if has_shards_limit(state, shard.index_name):
+            index_copies = (_copies_of_index_on_node(state, shard.index_name, node_id)
+                            - index_copies_leaving[(shard.index_name, node_id)])
+            if shards_limit_rejection(state, shard.index_name, node_id, index_copies,
+                                      every_copy_on_node[node_id], remaining=True) is not None:
+                return True
+        return awareness_rejection(state, shard, node_id) is not None
 
     def movable(shard: ShardRouting) -> bool:
         return ((shard.index_name, shard.shard_number) not in moved_shards
@@ -349,6 +402,9 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str],
         counts[target_node_id] += 1
         if shard_copy.node_id in counts:
             counts[shard_copy.node_id] -= 1
+        index_copies_leaving[(shard.index_name, shard_copy.node_id)] += 1
+        every_copy_on_node[shard_copy.node_id] -= 1
+        every_copy_on_node[target_node_id] += 1
         return True
 
     for shard in shards:
@@ -357,7 +413,7 @@ def _relocation_decisions(state: ClusterState, live: frozenset[str],
         if not movable(shard):
             continue
         for shard_copy in shard.copies:
-            if shard_copy.node_id in excluded_by_index[shard.index_name]:
+            if must_leave(shard, shard_copy):
                 targets = sorted((counts[node_id], node_id) for node_id in data_nodes
                                  if node_id not in shard.assigned_node_ids()
                                  and recovering[node_id] < recovery_limit

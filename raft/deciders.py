@@ -128,15 +128,18 @@ def has_shards_limit(state: ClusterState, index_name: str) -> bool:
 
 
 def shards_limit_rejection(state: ClusterState, index_name: str, node_id: str,
-                           copies_of_index_on_node: int, copies_on_node: int) -> str | None:
-    """``total_shards_per_node`` (index, then cluster; -1 or unset: no limit) for one more copy."""
+                           copies_of_index_on_node: int, copies_on_node: int, remaining: bool = False) -> str | None:
+    """``total_shards_per_node`` (index, then cluster; -1 or unset: no limit) for one more copy, or
+    (``remaining``: the counts include the copy) for a copy already on the node staying there."""
+    # one more copy needs count < limit; a copy already counted may stay while count <= limit
+    over = (lambda limit, count: 0 <= limit < count) if remaining else (lambda limit, count: 0 <= limit <= count)
     index = state.indices.get(index_name)
     index_limit = _int_setting(index.settings.get(INDEX_PREFIX + TOTAL_SHARDS_PER_NODE)) if index else -1
-    if 0 <= index_limit <= copies_of_index_on_node:
+    if over(index_limit, copies_of_index_on_node):
         return (f"too many shards [{copies_of_index_on_node}] allocated to this node for index [{index_name}], "
                 f"index setting [{INDEX_PREFIX}{TOTAL_SHARDS_PER_NODE}={index_limit}]")
     cluster_limit = _int_setting(state.setting(CLUSTER_PREFIX + TOTAL_SHARDS_PER_NODE))
-    if 0 <= cluster_limit <= copies_on_node:
+    if over(cluster_limit, copies_on_node):
         return (f"too many shards [{copies_on_node}] allocated to this node, cluster setting "
                 f"[{CLUSTER_PREFIX}{TOTAL_SHARDS_PER_NODE}={cluster_limit}]")
     return None

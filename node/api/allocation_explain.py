@@ -8,8 +8,9 @@ Owns the OpenSearch response shapes: for an assigned copy its ``current_state`` 
 the first unassigned copy (400 when there is none, as OpenSearch answers).
 
 Liveness and disk are the master's figures (its failure detector's), fetched from it whichever
-node is asked (``master_allocation_inputs``); an assigned copy on a node above the high watermark,
-or on one a filter now excludes, ``can_remain_on_current_node: no`` (the master moves it off).
+node is asked (``master_allocation_inputs``); an assigned copy that the allocator would move off
+(``raft.allocation.remain_rejections``: filters, the high watermark, total_shards_per_node,
+awareness) is ``can_remain_on_current_node: no``.
 Without a reachable master the explanation leaves those two deciders out.
 
 This module must never change the state.
@@ -20,9 +21,8 @@ from __future__ import annotations
 import datetime
 from typing import Any
 
-from raft.allocation import explain_unassigned_copy
-from raft.deciders import (WATERMARK_HIGH, DiskUsage, cluster_filter_rejection,
-                           filter_rejection, nodes_above_watermark, watermark_setting)
+from raft.allocation import explain_unassigned_copy, remain_rejections
+from raft.deciders import DiskUsage
 
 from node.api import params, read_json_body, respond
 from node.cluster.failure_detector import master_allocation_inputs
@@ -70,25 +70,6 @@ def _wanted_copy(state: Any, body: Any) -> tuple[str, int, bool, str | None]:
     if not isinstance(shard_number, int) or isinstance(shard_number, bool) or not isinstance(body["primary"], bool):
         raise RequestParsingError("[shard] must be a number and [primary] a boolean")
     return str(body["index"]), shard_number, body["primary"], body.get("current_node")
-
-
-def _remain_decisions(state: Any, index_name: str, node_id: str,
-                      disk_usage: dict[str, DiskUsage] | None) -> list[dict[str, str]]:
-    """The rules that would move an assigned copy off its node (the master applies exactly these:
-    filters and the high watermark)."""
-    decisions = []
-    rejection = filter_rejection(state, index_name, node_id) or cluster_filter_rejection(state, node_id)
-    if rejection is not None:
-        decisions.append({"decider": "filter", "decision": "NO", "explanation": rejection})
-    if node_id in nodes_above_watermark(state, disk_usage, WATERMARK_HIGH):
-        usage = (disk_usage or {})[node_id]
-        text, percent, _ = watermark_setting(state, WATERMARK_HIGH)
-        required = f"{100.0 - percent:.1f}%" if percent is not None else text
-        decisions.append({"decider": "disk_threshold", "decision": "NO", "explanation": (
-            f"the shard cannot remain on this node because it is above the high watermark cluster setting "
-            f"[{WATERMARK_HIGH}={text}] and there is less than the required [{required}] free disk on node, "
-            f"actual free: [{usage.free_percent:.1f}%]")})
-    return decisions
 
 
 def _disk_info(state: Any, disk_usage: dict[str, DiskUsage] | None) -> dict[str, Any]:
@@ -143,7 +124,8 @@ def register(app: Any, services: Any) -> None:
         if chosen.assigned:
             body["current_node"] = {**_node_view(state, chosen.node_id), "weight_ranking": 1}
             rebalance = str(state.setting("cluster.routing.rebalance.enable", "all")).lower()
-            remain = _remain_decisions(state, index_name, chosen.node_id, inputs.disk_usage)
+            remain = [{"decider": decider, "decision": "NO", "explanation": explanation}
+                      for decider, explanation in remain_rejections(state, shard, chosen, inputs.disk_usage)]
             body["can_remain_on_current_node"] = "no" if remain else "yes"
             if remain:
                 body["can_remain_decisions"] = remain

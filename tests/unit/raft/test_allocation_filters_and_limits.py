@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from raft import commands as c
-from raft.allocation import allocation_decisions, explain_unassigned_copy
+from raft.allocation import allocation_decisions, explain_unassigned_copy, remain_rejections
 from raft.apply import apply
 from raft.deciders import DiskUsage, disk_rejection, filter_rejection, flood_stage_block_changes
 from raft.state import NodeInfo, initial_cluster_state
@@ -42,7 +42,7 @@ def with_index(state, shards=1, replicas=1, **settings):
 
 def settle(state, rounds=6, disk=None):
     """Run the allocator as the master would (with these disk reports), starting every copy it
-    places, until it is quiet."""
+    places (a move's target too), until it is quiet."""
     for _ in range(rounds):
         commands = allocation_decisions(state, LIVE, lambda: next(_allocation_ids), disk_usage=disk)
         if not commands:
@@ -51,7 +51,8 @@ def settle(state, rounds=6, disk=None):
             state = accepted(state, command)
         for shard in state.routing_table["logs"]:
             for shard_copy in shard.copies:
-                if shard_copy.state == "INITIALIZING" and (shard_copy.primary or shard.primary().state == "STARTED"):
+                if shard_copy.state == "INITIALIZING" and (shard_copy.primary or
+                                                           shard.primary().state in ("STARTED", "RELOCATING")):
                     state = accepted(state, c.StartCopy(index_name="logs", shard_number=shard.shard_number,
                                                         allocation_id=shard_copy.allocation_id))
     return state
@@ -252,3 +253,34 @@ def test_a_single_data_node_is_not_judged_by_the_watermarks_unless_asked():
     asked = accepted(alone, c.PutClusterSettings(persistent={
         "cluster.routing.allocation.disk.watermark.enable_for_single_data_node": "true"}))
     assert "high watermark" in disk_rejection(asked, "n1", full, primary=True, new_primary=True)
+
+
+def test_a_lowered_total_shards_per_node_moves_the_extra_copy_off_and_explain_says_it_cannot_remain():
+    state = settle(with_index(cluster(), shards=3, replicas=0))
+    state = accepted(state, c.UpdateIndexSettings(index_names=("logs",), settings={
+        "index.routing.allocation.exclude._id": "n3"}))
+    state = settle(state)
+    assert sorted(len(copies) for copies in placement(state)[0].values()) == [1, 2]
+    crowded = next(node for node, copies in placement(state)[0].items() if len(copies) == 2)
+    state = accepted(state, c.UpdateIndexSettings(index_names=("logs",), settings={
+        "index.routing.allocation.exclude._id": None, "index.routing.allocation.total_shards_per_node": 1}))
+    shard = next(shard for shard in state.routing_table["logs"] if shard.primary().node_id == crowded)
+    assert remain_rejections(state, shard, shard.primary()) == [
+        ("shards_limit", "too many shards [2] allocated to this node for index [logs], "
+                         "index setting [index.routing.allocation.total_shards_per_node=1]")]
+    moves = [command for command in allocation_decisions(state, LIVE, lambda: next(_allocation_ids))
+             if isinstance(command, c.RelocateCopy)]
+    assert [move.target_node_id for move in moves] == ["n3"]     # one move: the node is then at the limit
+    assert all(len(copies) == 1 for copies in placement(settle(state))[0].values())
+
+
+def test_copies_that_awareness_set_later_finds_on_one_attribute_value_spread_out():
+    state = settle(with_index(cluster(**{"cluster.routing.allocation.exclude._id": "n3"}), shards=1, replicas=1))
+    assert box_types_of_copies(state) == ["hot", "hot"]
+    state = accepted(state, c.PutClusterSettings(persistent={"cluster.routing.allocation.exclude._id": None,
+                                                             "cluster.routing.allocation.awareness.attributes": "box_type"}))
+    shard = state.routing_table["logs"][0]
+    assert {decider for copy in shard.copies for decider, _ in remain_rejections(state, shard, copy)} == {"awareness"}
+    assert box_types_of_copies(settle(state)) == ["hot", "warm"]
+    assert all(remain_rejections(settle(state), shard, copy) == []
+               for shard in settle(state).routing_table["logs"] for copy in shard.copies)
