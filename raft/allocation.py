@@ -709,3 +709,41 @@ def explain_unassigned_copy(state: ClusterState, index_name: str, shard_number: 
     if any(decision.decision == "throttled" for decision in decisions):
         return ("throttled", "allocation temporarily throttled", decisions)
     return "no", "cannot allocate because allocation is not permitted to any of the nodes", decisions
+
+
+AUTO_EXPAND_REPLICAS_SETTING = "index.auto_expand_replicas"
+
+
+def _auto_expand_bounds(value: object) -> tuple[int, int | None] | None:
+    """(min, max) of an ``index.auto_expand_replicas`` value (``"0-1"``, ``"0-all"``: max None),
+    None when it is ``false``, unset or unreadable (node/api validates it before it is stored)."""
+    text = str(value).strip().lower() if value is not None else "false"
+    low, dash, high = text.partition("-")
+    if not dash or not low.isdigit() or not (high == "all" or high.isdigit()):
+        return None
+    return int(low), None if high == "all" else int(high)
+
+
+def auto_expanded_replicas(state: ClusterState) -> list[c.UpdateIndexSettings]:
+    """OpenSearch's ``index.auto_expand_replicas``: for each open index with ``min-max`` set, the
+    number of replicas that makes one copy per registered data node its filters allow, within
+    [min, max] (``all``: no upper bound), when that differs from its ``number_of_replicas``. The
+    master commits these before it allocates (a node's arrival grows the replicas; a node that
+    left, once deregistered, shrinks them — so a one-node cluster's ``0-1`` index is green)."""
+    updates = []
+    for index_name in sorted(state.indices):
+        index = state.indices[index_name]
+        bounds = _auto_expand_bounds(index.settings.get(AUTO_EXPAND_REPLICAS_SETTING))
+        if bounds is None or index.state != INDEX_STATE_OPEN:
+            continue
+        low, high = bounds
+        excluded = _excluded_node_ids(state, index_name)
+        data_nodes = sum(1 for node_id, node in state.nodes.items()
+                         if DATA_ROLE in node.roles and node_id not in excluded)
+        wanted = max(low, data_nodes - 1)
+        if high is not None:
+            wanted = min(wanted, high) if high >= low else low
+        if wanted != index.number_of_replicas:
+            updates.append(c.UpdateIndexSettings(index_names=(index_name,),
+                                                 settings={"index.number_of_replicas": str(wanted)}))
+    return updates

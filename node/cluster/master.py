@@ -26,6 +26,7 @@ import trio
 
 from node.cluster.errors import ClusterError
 from node.cluster.metadata import ClusterMetadata
+from raft.allocation import auto_expanded_replicas
 from raft.commands import Batch, DeregisterNode, UpdateIndexSettings
 from raft.deciders import FLOOD_STAGE_BLOCK, flood_stage_block_changes
 
@@ -92,7 +93,10 @@ async def run_allocation_loop(metadata: ClusterMetadata, logger: logging.Logger,
         if state.cluster_uuid == "_na_":
             continue
         try:
-            if failure_detector is not None:
+            # replicas an index's auto_expand_replicas wants go first and alone: the next round
+            # allocates against the resized routing table
+            commands = auto_expanded_replicas(state)
+            if not commands and failure_detector is not None:
                 disk_usage = failure_detector.disk_usage(state)
                 commands = allocation_decisions(state, failure_detector.live_node_ids(state),
                                                 new_allocation_id, failure_detector.reported_copies(state),
@@ -103,7 +107,7 @@ async def run_allocation_loop(metadata: ClusterMetadata, logger: logging.Logger,
                         "commands": [{"indices": list(command.index_names),
                                       FLOOD_STAGE_BLOCK: command.settings[FLOOD_STAGE_BLOCK]} for command in blocks]}})
                     commands = [*commands, *blocks]
-            else:
+            elif not commands:
                 commands = allocation_decisions(state, tuple(state.nodes), new_allocation_id)
         except Exception:  # noqa: BLE001 — a decision bug must not kill the node; retried next tick
             logger.error("allocation decisions failed", exc_info=True)

@@ -7,7 +7,7 @@ import itertools
 import pytest
 
 from raft import commands as c
-from raft.allocation import allocation_decisions, explain_unassigned_copy, remain_rejections
+from raft.allocation import allocation_decisions, auto_expanded_replicas, explain_unassigned_copy, remain_rejections
 from raft.apply import apply
 from raft.deciders import DiskUsage, disk_rejection, filter_rejection, flood_stage_block_changes
 from raft.state import NodeInfo, initial_cluster_state
@@ -284,3 +284,24 @@ def test_copies_that_awareness_set_later_finds_on_one_attribute_value_spread_out
     assert box_types_of_copies(settle(state)) == ["hot", "warm"]
     assert all(remain_rejections(settle(state), shard, copy) == []
                for shard in settle(state).routing_table["logs"] for copy in shard.copies)
+
+
+@pytest.mark.parametrize("value, data_nodes, wanted", [
+    ("0-1", 1, 0), ("0-1", 2, 1), ("0-1", 3, 1), ("0-all", 3, 2), ("0-all", 1, 0), ("2-5", 1, 2),
+    ("1-all", 2, 1)])
+def test_auto_expand_replicas_asks_for_one_copy_per_data_node_within_its_bounds(value, data_nodes, wanted):
+    state = cluster(**({"cluster.routing.allocation.exclude._id": ",".join(list(NODES)[data_nodes:])}
+                       if data_nodes < len(NODES) else {}))
+    state = with_index(state, replicas=3, **{"index.auto_expand_replicas": value})
+    updates = auto_expanded_replicas(state)
+    assert [(update.index_names, update.settings) for update in updates] == [
+        (("logs",), {"index.number_of_replicas": str(wanted)})]
+    assert auto_expanded_replicas(accepted(state, updates[0])) == []      # settled: nothing more to change
+
+
+def test_auto_expand_replicas_false_unset_or_a_closed_index_is_left_alone():
+    for settings in ({}, {"index.auto_expand_replicas": "false"}):
+        assert auto_expanded_replicas(with_index(cluster(), replicas=2, **settings)) == []
+    closed = accepted(with_index(cluster(), replicas=2, **{"index.auto_expand_replicas": "0-1"}),
+                      c.CloseIndex(index_names=("logs",)))
+    assert auto_expanded_replicas(closed) == []
