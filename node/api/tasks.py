@@ -14,7 +14,10 @@ A task runs on the node that received the request and its id names that node
 a task id whose node has left the cluster is a 404 ``resource_not_found_exception`` "task [x]
 isn't running and hasn't stored its results", as OpenSearch answers when the ``.tasks`` index
 has nothing either. Results of ``wait_for_completion=false`` tasks are kept in the node's memory
-(node/coordination/tasks.py, ADR 0345), not in a ``.tasks`` index.
+(node/coordination/tasks.py, ADR 0345) and, as OpenSearch keeps them, in the hidden ``.tasks``
+index (created on first use with ``auto_expand_replicas: 0-1``; one document per task id, written
+before the task counts as finished), so ``GET _tasks/{id}`` still answers after the node restarted
+or left (ADR 0375).
 
 Must never: stop a task's work from outside it (cancellation sets a flag the task reads between
 batches), let a background task's failure reach the node's nursery (it becomes the task's
@@ -28,11 +31,15 @@ from typing import Any, Awaitable, Callable
 import trio
 from quart import request
 
+import orjson
+
 from node.api import params, respond
 from node.coordination.tasks import (CANCELLED_BY_USER, DELETE_BY_QUERY_ACTION, LIST_TASKS_ACTION,
                                      LIST_TASKS_NODE_ACTION, REINDEX_ACTION, UPDATE_BY_QUERY_ACTION,
                                      MalformedTaskIdError, Task, TaskId, TaskRegistry, actions_match, task_info)
 from node.coordination.values import parse_boolean, parse_time_seconds
+from node.coordination.writes import WriteRequest, execute_writes
+from node.logs import get_logger
 from node.errors import ApiError, IllegalArgumentError, error_body, error_status
 
 TASKS_EXTENSION_KEY = "quidditch_tasks"
@@ -45,6 +52,16 @@ DEFAULT_WAIT_SECONDS = 30.0          # OpenSearch's default wait for a task's co
 TRANSPORT_MARGIN_SECONDS = 10.0      # a remote wait's reply may take this much past the wait itself
 GROUP_BY_VALUES = ("nodes", "parents", "none")
 KEPT_HEADERS = ("X-Opaque-Id",)      # OpenSearch copies only these request headers into a task
+TASK_RESULTS_INDEX = ".tasks"
+TASK_RESULTS_INDEX_BODY = {
+    "settings": {"index.hidden": True, "number_of_shards": 1, "auto_expand_replicas": "0-1"},
+    # results are read back by id only: nothing in them needs indexing beyond who ran what
+    "mappings": {"dynamic": False, "properties": {
+        "completed": {"type": "boolean"},
+        "task": {"properties": {"node": {"type": "keyword"}, "id": {"type": "long"},
+                                "action": {"type": "keyword"}}}}},
+}
+STORE_RESULT_TIMEOUT_SECONDS = 30.0
 
 
 def tasks_of(app: Any) -> TaskRegistry:
@@ -80,7 +97,7 @@ async def respond_as_task(app: Any, services: Any, job: Any, query: dict[str, st
         finally:
             registry.unregister(task)
         return respond(answer, status)
-    services.context.background.start_soon(_run_in_background, registry, task, job.run)
+    services.context.background.start_soon(_run_in_background, services, registry, task, job.run)
     return respond({"task": str(TaskId(registry.node_id, task.number))})
 
 
@@ -91,11 +108,11 @@ def start_background_task(app: Any, services: Any, action: str, description: str
     request context (read parameters before)."""
     registry = tasks_of(app)
     task = registry.register(action, description, cancellable=False, headers=_request_headers(), store_result=True)
-    services.context.background.start_soon(_run_in_background, registry, task, run)
+    services.context.background.start_soon(_run_in_background, services, registry, task, run)
     return str(TaskId(registry.node_id, task.number))
 
 
-async def _run_in_background(registry: TaskRegistry, task: Task,
+async def _run_in_background(services: Any, registry: TaskRegistry, task: Task,
                              run: Callable[[], Awaitable[tuple[dict, int]]]) -> None:
     response: dict | None = None
     error: dict | None = None
@@ -107,7 +124,50 @@ async def _run_in_background(registry: TaskRegistry, task: Task,
         error = error_body(unwrap(failure))["error"]
         error.pop("root_cause", None)
     finally:
-        registry.unregister(task, response, error)
+        stored: dict[str, Any] = {"completed": True, "task": task_info(registry.node_id, task, detailed=True)}
+        if error is not None:
+            stored["error"] = error
+        if response is not None:
+            stored["response"] = response
+        try:
+            # stored before the task counts as finished: a client told "completed" can rely on it
+            await _store_result(services, str(TaskId(registry.node_id, task.number)), stored)
+        finally:
+            registry.unregister(task, response, error)
+
+
+async def _store_result(services: Any, task_id: str, stored: dict) -> None:
+    """Write a finished task's result into ``.tasks`` (creating it on first use). A failure is
+    logged, not raised: the result stays in the node's memory, as before ADR 0375."""
+    try:
+        with trio.fail_after(STORE_RESULT_TIMEOUT_SECONDS):
+            if TASK_RESULTS_INDEX not in services.state.indices:
+                try:
+                    await services.create_index(TASK_RESULTS_INDEX, TASK_RESULTS_INDEX_BODY)
+                except ApiError as error:
+                    if error.opensearch_type != "resource_already_exists_exception":
+                        raise
+            outcome, = await execute_writes(services, [WriteRequest(
+                action="index", index=TASK_RESULTS_INDEX, document_id=task_id, source=orjson.dumps(stored))])
+            if outcome.status >= 300:
+                raise ApiError(f"storing the result of task [{task_id}] answered {outcome.body}",
+                               status=outcome.status)
+    except Exception:  # noqa: BLE001 — the result is still answered from memory; say that .tasks lacks it
+        get_logger("api").error("a task result was not stored in .tasks", exc_info=True,
+                                extra={"fields": {"task": task_id}})
+
+
+async def stored_result(services: Any, task_id: TaskId) -> dict | None:
+    """The result ``.tasks`` holds for ``task_id``, or None (no such index or document)."""
+    from node.api.documents import fetch_document
+
+    index = services.state.indices.get(TASK_RESULTS_INDEX)
+    if index is None:
+        return None
+    answer, source = await fetch_document(services, index, str(task_id), {}, None)
+    if not answer.get("found"):
+        return None
+    return orjson.loads(source)
 
 
 # ------------------------------------------------------------------ one node's part
@@ -415,17 +475,25 @@ def register(app: Any, services: Any) -> None:
         parsed = _parse_task_id(task_id)
         wait = parse_boolean(query.get("wait_for_completion"), "wait_for_completion", False)
         timeout_seconds = _wait_seconds(query)
+        node = services.state.nodes.get(parsed.node_id)
         if parsed.node_id == context.node_id:
             answer, status = await local_get(registry, parsed, wait, timeout_seconds)
-            return respond(answer, status)
-        node = services.state.nodes.get(parsed.node_id)
-        if node is None:
-            raise _not_stored(parsed)    # the node left: OpenSearch would look in .tasks, which holds nothing
-        answer, _ = await context.peers.request(
-            node.transport_address, GET_TRANSPORT_METHOD,
-            {"number": parsed.number, "wait_for_completion": wait, "timeout_seconds": timeout_seconds}, b"",
-            timeout_seconds + TRANSPORT_MARGIN_SECONDS)
-        return respond(answer["body"], int(answer["status"]))
+        elif node is not None:
+            reply, _ = await context.peers.request(
+                node.transport_address, GET_TRANSPORT_METHOD,
+                {"number": parsed.number, "wait_for_completion": wait, "timeout_seconds": timeout_seconds}, b"",
+                timeout_seconds + TRANSPORT_MARGIN_SECONDS)
+            answer, status = reply["body"], int(reply["status"])
+        else:
+            answer, status = None, 404     # the node left: only .tasks can know
+        if status == 404:
+            # neither running nor in its node's memory (restarted, left): OpenSearch reads .tasks
+            stored = await stored_result(services, parsed)
+            if stored is not None:
+                return respond(stored)
+            if answer is None:
+                raise _not_stored(parsed)
+        return respond(answer, status)
 
     async def cancel(task_id: str | None = None) -> Any:
         query = params()
