@@ -6,10 +6,10 @@ action, description, a status callback read while it runs, a cancellation flag c
 task itself between batches, an event set when it ends), ``TaskId`` (``"<node_id>:<number>"``,
 parsed as OpenSearch parses it) and ``task_info`` (OpenSearch's TaskInfo JSON).
 
-Numbers are per node, counting from 1 for each run of the node process. OpenSearch keeps a
-finished task's result in the ``.tasks`` index; Quidditch keeps it in this registry's memory
-instead (ADR 0345): the newest ``COMPLETED_CAPACITY`` results of tasks started with
-``store_result`` (``wait_for_completion=false``), lost when the node restarts.
+Numbers are per node, counting from 1 for each run of the node process. This registry keeps the
+newest ``COMPLETED_CAPACITY`` results of tasks started with ``store_result``
+(``wait_for_completion=false``) in memory (ADR 0345); node/api/tasks.py also writes each to the
+``.tasks`` index, as OpenSearch does, so it outlives the process (ADR 0375).
 
 Must never: stop a task itself (cancellation only sets the flag the task reads at its next batch
 boundary), block (no I/O: callers fan out to other nodes), or import index/ (it holds JSON).
