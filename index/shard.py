@@ -68,6 +68,7 @@ from index.segment import (
     write_live_docs_file, write_segment_file,
 )
 from index.segment.merger import MergePart, merge_segments
+from index.segment.types import BufferedDocuments, DocumentColumns
 from index.translog import Translog
 from index.translog.records import encode_index_batch, encode_index_columns
 
@@ -219,7 +220,8 @@ class _Buffer:
     __slots__ = ("documents", "deleted", "size_bytes")
 
     def __init__(self) -> None:
-        self.documents: list[SegmentDocument] = []
+        # runs of SegmentDocuments and of DocumentColumns (the columnar primary path, ADR 0360)
+        self.documents = BufferedDocuments()
         self.deleted: set[int] = set()
         self.size_bytes = 0                      # _source bytes held: what bounds the buffer
 
@@ -394,6 +396,14 @@ def _plain_index_batch(operations: Sequence[Any]) -> _PlainIndexBatch | None:
         routings = None
     return _PlainIndexBatch(document_ids, list(map(attrgetter("source"), operations)), routings, op_types,
                             has_create, auto_id_positions)
+
+
+def _loaded_json_sources(sources: Sequence[Any]) -> list[Any] | None:
+    """Every source's JSON, or None when at least one is not JSON (each then gets its own answer)."""
+    try:
+        return list(map(orjson.loads, sources))
+    except orjson.JSONDecodeError:
+        return None
 
 
 def _auto_id() -> str:
@@ -624,12 +634,12 @@ class Shard:
 
     def _source_of(self, state: _DocState) -> bytes:
         if state.buffer is not None:
-            return state.buffer.documents[state.buffer_index].source
+            return state.buffer.documents.source_at(state.buffer_index)
         return state.segment.core.source(state.doc)
 
     def _routing_of(self, state: _DocState) -> str | None:
         if state.buffer is not None:
-            return state.buffer.documents[state.buffer_index].routing
+            return state.buffer.documents.routing_at(state.buffer_index)
         return state.segment.core.routing(state.doc)
 
     def get(self, document_id: str, realtime: bool = True) -> StoredDocument | None:
@@ -687,14 +697,19 @@ class Shard:
         batch = _PlainIndexBatch(document_ids, sources, None, op_types if has_create else None, has_create,
                                  auto_id_positions)
         with _cyclic_gc_paused():
-            parsed_sources = self._parse_index_sources(sources, document_ids)
+            loaded = _loaded_json_sources(sources)
+            # same-shaped flat documents parse straight into columns and stay columns in the buffer
+            # (ADR 0360): no values dict, value lists or SegmentDocument per document
+            parse_flat_columns = getattr(self.mapping, "parse_flat_columns", None)
+            columns = parse_flat_columns(loaded) if loaded is not None and parse_flat_columns is not None else None
+            parsed_sources = None if columns is not None else self._parse_index_sources(sources, document_ids, loaded)
             with self._lock:
                 self._check_open()
                 if primary_term < self._max_primary_term:
                     raise StaleOperationError(
                         f"primary term [{primary_term}] is older than the highest term seen [{self._max_primary_term}]",
                         primary_term=primary_term, current_term=self._max_primary_term)
-                applied = self._apply_plain_index_batch_locked(batch, parsed_sources, primary_term)
+                applied = self._apply_plain_index_batch_locked(batch, parsed_sources, primary_term, columns)
         if applied is None:
             return None
         outcome, location = applied
@@ -708,7 +723,14 @@ class Shard:
         # parsing depends only on the mapping, and a mapping only grows, so a parse that succeeded
         # against the mapping of now is the parse against any later one
         fast_batch = _plain_index_batch(operations)
-        parsed_sources = self._parse_index_operations(operations, fast_batch is not None)
+        columns = None
+        if fast_batch is not None:
+            # same-shaped flat documents: columns, kept as columns in the buffer (ADR 0360)
+            parse_flat_columns = getattr(self.mapping, "parse_flat_columns", None)
+            if parse_flat_columns is not None:
+                loaded = _loaded_json_sources(fast_batch.sources)
+                columns = parse_flat_columns(loaded) if loaded is not None else None
+        parsed_sources = None if columns is not None else self._parse_index_operations(operations, fast_batch is not None)
         with self._lock:
             self._check_open()
             if primary_term < self._max_primary_term:
@@ -716,10 +738,12 @@ class Shard:
                     f"primary term [{primary_term}] is older than the highest term seen [{self._max_primary_term}]",
                     primary_term=primary_term, current_term=self._max_primary_term)
             if fast_batch is not None:
-                applied = self._apply_plain_index_batch_locked(fast_batch, parsed_sources, primary_term)
+                applied = self._apply_plain_index_batch_locked(fast_batch, parsed_sources, primary_term, columns)
                 if applied is not None:
                     outcome, location = applied
                     return outcome.operation_results(), location
+            if parsed_sources is None:   # columns, but the batch needs the general path after all
+                parsed_sources = self._parse_index_operations(operations, fast_batch is not None)
             with self._batch_lookups([op.document_id for op in operations if op.document_id is not None]):
                 prepared = self._prepare_primary(operations, primary_term, parsed_sources)
             to_log = [item.result.replicated for item in prepared if item.result.replicated is not None]
@@ -745,14 +769,14 @@ class Shard:
         return dict(zip(numbers, self._parse_index_sources([operations[number].source for number in numbers],
                                                            [operations[number].document_id for number in numbers])))
 
-    def _parse_index_sources(self, sources: list[Any], document_ids: Sequence[str | None]) -> list[Any]:
+    def _parse_index_sources(self, sources: list[Any], document_ids: Sequence[str | None],
+                             loaded: list[Any] | None | object = _LOOK_IT_UP) -> list[Any]:
         """Each source's parsed values or its MapperParsingError/IndexEngineError (naming its document
-        id), in order; raises MappingUpdateRequired (the union) when any needs fields the mapping lacks."""
+        id), in order; raises MappingUpdateRequired (the union) when any needs fields the mapping lacks.
+        ``loaded``: the sources' JSON already loaded (``_loaded_json_sources``: None when one is not JSON)."""
         mapping = self.mapping
-        try:
-            loaded: list[Any] | None = list(map(orjson.loads, sources))
-        except orjson.JSONDecodeError:
-            loaded = None      # at least one is not JSON: each gets its own answer below
+        if loaded is _LOOK_IT_UP:
+            loaded = _loaded_json_sources(sources)
         # a mapping without the batch form (test doubles of the mapping contract) parses one by one
         parse_flat_documents = getattr(mapping, "parse_flat_documents", None)
         if loaded is not None and parse_flat_documents is not None:
@@ -777,16 +801,22 @@ class Shard:
             raise MappingUpdateRequired(early_updates)
         return parsed_sources
 
-    def _apply_plain_index_batch_locked(self, batch: _PlainIndexBatch, parsed_sources: Sequence[Any] | dict[int, Any],
-                                        primary_term: int) -> tuple[IndexBatchOutcome, Any] | None:
+    def _apply_plain_index_batch_locked(self, batch: _PlainIndexBatch,
+                                        parsed_sources: Sequence[Any] | dict[int, Any] | None,
+                                        primary_term: int, columns: dict[str, list] | None = None
+                                        ) -> tuple[IndexBatchOutcome, Any] | None:
         """The columnar fast path (F6), under the writer lock: a batch of index/create operations
         without version checks whose ids are distinct, whose sources all parsed, and where no create
         meets an existing document. One seq_no range, one encoded log record, one bulk version-map
-        update; the outcome is exactly the general path's. None: not such a batch (nothing done)."""
+        update; the outcome is exactly the general path's. None: not such a batch (nothing done).
+        ``columns`` (then ``parsed_sources`` is None): every source parsed, as the mapping's
+        ``parse_flat_columns`` gives them; the buffer keeps them as one DocumentColumns run."""
         count = len(batch.document_ids)
-        values = [parsed_sources[number] for number in range(count)]
-        if any(isinstance(item, BaseException) for item in values):
-            return None
+        values: list[Any] = []
+        if columns is None:
+            values = [parsed_sources[number] for number in range(count)]
+            if any(isinstance(item, BaseException) for item in values):
+                return None
         document_ids = batch.document_ids
         if batch.auto_id_positions:
             document_ids = list(document_ids)
@@ -825,8 +855,14 @@ class Shard:
                 self._supersede(states[position])
             buffer = self._buffer
             start = len(buffer.documents)
-            buffer.documents.extend(map(_build_segment_document, document_ids, sources, values, seq_nos,
-                                        repeat(primary_term, count), versions_for_log, routing_column))
+            if columns is not None:
+                # copies of the id and source lists: the caller keeps its own (and the outcome's)
+                buffer.documents.append_columns(DocumentColumns(
+                    list(document_ids), list(sources), columns, first_seq_no, primary_term,
+                    versions_for_log if existing else None, None if routings is None else list(routings)))
+            else:
+                buffer.documents.extend(map(_build_segment_document, document_ids, sources, values, seq_nos,
+                                            repeat(primary_term, count), versions_for_log, routing_column))
             buffer.size_bytes += sum(map(len, sources)) + 64 * count
             self._version_map.update(zip(document_ids, map(_make_doc_state, zip(
                 seq_nos, repeat(primary_term, count), versions_for_log, repeat(False, count), repeat(buffer, count),

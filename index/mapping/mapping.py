@@ -18,6 +18,7 @@ import re
 import struct
 from collections.abc import Sequence
 from dataclasses import dataclass, field as dataclass_field
+from operator import itemgetter
 from typing import Any, Iterator
 
 
@@ -1021,6 +1022,84 @@ def _cached_flat_batch_parser(plain: dict[str, _PlainLeaf], checks: dict[str, An
     return parser
 
 
+def _flat_column_parser(plain: dict[str, _PlainLeaf], checks: dict[str, Any], shape: tuple[str, ...]) -> Any:
+    """A function taking a list of documents and returning their values as columns — path -> one
+    value per document, exactly the value ``_flat_batch_parser``'s function puts in each document's
+    ``{path: [value]}`` — when every document is an object with exactly the keys of ``shape`` and
+    every value is accepted as is; else None (the caller parses document by document). Checks run
+    a column at a time in C-level passes (types by ``set(map(type, ...))``, ranges by min/max): no
+    dict or list per document (ADR 0360). None when some key of the shape can never be accepted."""
+    width = len(shape)
+    column_checks = []
+    for key in shape:
+        entry = plain.get(key)
+        if entry is None:
+            return None
+        path, accepted_type, convert, sub_fields = entry
+        if accepted_type is str:
+            limits = [int(ignore_above) for _, ignore_above in sub_fields if ignore_above is not None]
+            check = ("str", min(limits) if limits else None)
+        elif accepted_type is bool:
+            check = ("bool", None)
+        elif convert is not None and checks.get(key) == "finite":
+            check = ("finite", None)
+        elif convert is not None and isinstance(checks.get(key), tuple):
+            check = ("range", checks[key])
+        else:
+            return None
+        column_checks.append((path, tuple(sub_path for sub_path, _ in sub_fields), check))
+    rows_of = itemgetter(*shape)
+
+    def parse(documents: list[Any]) -> dict[str, list] | None:
+        if set(map(type, documents)) != {dict} or set(map(len, documents)) != {width}:
+            return None
+        try:
+            rows = list(map(rows_of, documents))
+        except KeyError:
+            return None
+        if width == 1:   # itemgetter of one key answers the value itself
+            columns: list[Any] = [rows]
+        else:
+            columns = list(zip(*rows))
+        values: dict[str, list] = {}
+        for column, (path, sub_paths, (kind, limit)) in zip(columns, column_checks):
+            types = set(map(type, column))
+            if kind == "str":
+                if types != {str} or (limit is not None and max(map(len, column)) > limit):
+                    return None
+            elif kind == "bool":
+                if types != {bool}:
+                    return None
+            elif kind == "finite":
+                # exactly the double converter's identity cases: a float and finite
+                if types != {float} or not all(map(math.isfinite, column)):
+                    return None
+            else:
+                minimum, maximum = limit
+                if types != {int} or min(column) < minimum or max(column) > maximum:
+                    return None
+            column_values = list(column)
+            values[path] = column_values
+            for sub_path in sub_paths:
+                values[sub_path] = list(column_values)
+        return values
+
+    return parse
+
+
+_FLAT_COLUMN_PARSERS: dict[tuple, Any] = {}
+
+
+def _cached_flat_column_parser(plain: dict[str, _PlainLeaf], checks: dict[str, Any], shape: tuple[str, ...]) -> Any:
+    cache_key = (shape, tuple(plain.get(key) for key in shape), tuple(checks.get(key) for key in shape))
+    if cache_key in _FLAT_COLUMN_PARSERS:
+        return _FLAT_COLUMN_PARSERS[cache_key]
+    if len(_FLAT_COLUMN_PARSERS) >= _FLAT_BATCH_PARSERS_LIMIT:
+        _FLAT_COLUMN_PARSERS.clear()   # many shapes: start over rather than grow without bound
+    parser = _FLAT_COLUMN_PARSERS[cache_key] = _flat_column_parser(plain, checks, shape)
+    return parser
+
+
 def _unwrap_type_name(mapping_json: dict[str, Any]) -> dict[str, Any]:
     """{"_doc": {...}} → {...}: the one mapping type name OpenSearch still accepts as a wrapper."""
     if len(mapping_json) == 1 and isinstance(mapping_json.get("_doc"), dict):
@@ -1238,6 +1317,23 @@ class Mapping:
             if not pending:
                 break
         return results
+
+    def parse_flat_columns(self, sources: Sequence[Any]) -> dict[str, list] | None:
+        """``parse_flat_documents`` as columns, for a batch it would answer for every source with
+        one shape: path -> one value per source, in order, such that ``{path: [column[i]] for path,
+        column in result.items()}`` equals ``parse_flat_documents(sources)[i]`` for every i. None
+        when any source needs more (another key set, a value not accepted as is, not an object):
+        then nothing is known and the caller uses ``parse_flat_documents``. Never raises for a
+        document (ADR 0360)."""
+        if not sources or self._json.get("enabled", True) is False:
+            return None
+        first = sources[0]
+        if type(first) is not dict or not first:
+            return None
+        parser = _cached_flat_column_parser(self._plain_root_leaves, self._plain_column_checks, tuple(first))
+        if parser is None:
+            return None
+        return parser(sources if isinstance(sources, list) else list(sources))
 
     # -- the document walk ------------------------------------------------------------------
     def _walk_object(self, object_definition: dict[str, Any] | None, path: str, source: dict[str, Any],

@@ -30,7 +30,7 @@ from index.segment.allocation import segment_build_allocation
 from index.segment.inverter import InvertedField, invert_term_ids, invert_tokens
 from index.segment.layout import SectionWriter, compressor
 from index.segment.roaring_codec import serialize_postings
-from index.segment.types import FIELD_NAMES_FIELD, ID_FIELD, SegmentDocument
+from index.segment.types import FIELD_NAMES_FIELD, ID_FIELD, BufferedDocuments, DocumentColumns, SegmentDocument
 
 POSTINGS_BLOCK_BYTES = 64 * 1024
 SOURCE_BLOCK_BYTES = 32 * 1024
@@ -138,9 +138,13 @@ def _leading_fields_for_a_child(paths: list[str], values_by_field: dict[str, tup
             costs.append(_TEXT_COST_PER_CHARACTER * len(values) * sum(map(len, sampled)) / len(sampled))
         else:
             costs.append(_OTHER_COST_PER_VALUE * len(values))
-    sampled_documents = documents[:: max(1, len(documents) // 2000)]
+    step = max(1, len(documents) // 2000)
+    if isinstance(documents, BufferedDocuments):
+        sampled_sources = [documents.source_at(position) for position in range(0, len(documents), step)]
+    else:
+        sampled_sources = [document.source for document in documents[::step]]
     tail = _DOCUMENT_SECTIONS_COST_PER_SOURCE_BYTE * len(documents) * \
-        sum(len(document.source) for document in sampled_documents) / max(1, len(sampled_documents))
+        sum(map(len, sampled_sources)) / max(1, len(sampled_sources))
     total = sum(costs) + tail
     best, best_makespan, prefix = 0, total, 0.0
     for count in range(1, len(paths) + 1):
@@ -199,9 +203,10 @@ def _write_document_sections(writer: SectionWriter, documents: Sequence[SegmentD
                              fields_metadata: dict[str, dict[str, Any]]) -> None:
     """What follows the fields: ``_id`` and ``_field_names``, the per-document columns, sources."""
     max_doc = len(documents)
+    document_ids, sources, seq_nos, primary_terms, versions, routings = _per_document_columns(documents)
     all_docs = np.arange(max_doc, dtype=np.int64)
     id_metadata: dict[str, Any] = {"type": "keyword"}
-    _write_keyword_inverted(writer, ID_FIELD, all_docs, [d.document_id for d in documents], max_doc, id_metadata)
+    _write_keyword_inverted(writer, ID_FIELD, all_docs, document_ids, max_doc, id_metadata)
     fields_metadata[ID_FIELD] = id_metadata
     names_metadata: dict[str, Any] = {"type": "keyword"}
     field_names, field_name_lengths = _field_names_inverted(values_by_field, max_doc)
@@ -209,16 +214,54 @@ def _write_document_sections(writer: SectionWriter, documents: Sequence[SegmentD
                     with_positions=False)
     fields_metadata[FIELD_NAMES_FIELD] = names_metadata
 
-    writer.add_strings("document_ids", [document.document_id for document in documents])
-    writer.add_array("seq_nos", np.fromiter((d.seq_no for d in documents), dtype=np.int64, count=max_doc))
-    writer.add_array("primary_terms", np.fromiter((d.primary_term for d in documents), dtype=np.int64, count=max_doc))
-    writer.add_array("versions", np.fromiter((d.version for d in documents), dtype=np.int64, count=max_doc))
+    writer.add_strings("document_ids", document_ids)
+    writer.add_array("seq_nos", seq_nos)
+    writer.add_array("primary_terms", primary_terms)
+    writer.add_array("versions", versions)
     writer.add_bytes("tombstones", tombstones.serialize())
-    routed = BitMap(doc for doc, document in enumerate(documents) if document.routing is not None)
+    routed = BitMap()
+    if routings.count(None) != max_doc:
+        routed = BitMap(doc for doc, routing in enumerate(routings) if routing is not None)
     if routed:   # optional section: segments without custom routing (format 1 fixture) have none
         writer.add_bytes("routed_docs", routed.serialize())
-        writer.add_strings("routings", [document.routing or "" for document in documents])
-    write_sources(writer, [document.source for document in documents], max_doc)
+        writer.add_strings("routings", [routing or "" for routing in routings])
+    write_sources(writer, sources, max_doc)
+
+
+def _per_document_columns(documents: Sequence[SegmentDocument]
+                          ) -> tuple[list[str], list[bytes], np.ndarray, np.ndarray, np.ndarray, list[str | None]]:
+    """(ids, sources, seq_nos, primary terms, versions, routings), one entry per document; the
+    columnar runs of a BufferedDocuments are read as the columns they are (ADR 0360)."""
+    parts = documents.parts if isinstance(documents, BufferedDocuments) else (documents,)
+    document_ids: list[str] = []
+    sources: list[bytes] = []
+    routings: list[str | None] = []
+    seq_nos, primary_terms, versions = [], [], []
+    for part in parts:
+        count = len(part)
+        if isinstance(part, DocumentColumns):
+            document_ids.extend(part.document_ids)
+            sources.extend(part.sources)
+            routings.extend(part.routing_column())
+            seq_nos.append(np.arange(part.first_seq_no, part.first_seq_no + count, dtype=np.int64))
+            primary_terms.append(np.full(count, part.primary_term, dtype=np.int64))
+            versions.append(np.ones(count, dtype=np.int64) if part.versions is None
+                            else np.asarray(part.versions, dtype=np.int64))
+            continue
+        document_ids.extend([document.document_id for document in part])
+        sources.extend([document.source for document in part])
+        routings.extend([document.routing for document in part])
+        seq_nos.append(np.fromiter((d.seq_no for d in part), dtype=np.int64, count=count))
+        primary_terms.append(np.fromiter((d.primary_term for d in part), dtype=np.int64, count=count))
+        versions.append(np.fromiter((d.version for d in part), dtype=np.int64, count=count))
+
+    def joined(pieces: list[np.ndarray]) -> np.ndarray:
+        return np.concatenate(pieces) if len(pieces) != 1 else pieces[0]
+
+    if not seq_nos:
+        empty = np.zeros(0, dtype=np.int64)
+        return document_ids, sources, empty, empty.copy(), empty.copy(), routings
+    return document_ids, sources, joined(seq_nos), joined(primary_terms), joined(versions), routings
 
 
 def _gather_columns(documents: Sequence[SegmentDocument]) -> tuple[dict[str, tuple[list[int], list[Any]]], BitMap]:
@@ -226,7 +269,12 @@ def _gather_columns(documents: Sequence[SegmentDocument]) -> tuple[dict[str, tup
 
     Column by column rather than document by document: one list comprehension per field over
     the documents' value dicts, and the common shape (one non-None value per document that has
-    the field) costs no Python loop of our own."""
+    the field) costs no Python loop of our own. A buffer of columnar runs with one set of paths
+    is already that answer (ADR 0360): the runs' columns are concatenated."""
+    if isinstance(documents, BufferedDocuments):
+        gathered = _concatenated_columnar_runs(documents)
+        if gathered is not None:
+            return gathered, BitMap()
     document_values = [document.values for document in documents]
     tombstones = BitMap()
     if None in document_values:
@@ -273,6 +321,21 @@ def _gather_columns(documents: Sequence[SegmentDocument]) -> tuple[dict[str, tup
         if doc_list:
             values_by_field[path] = (doc_list, value_list)
     return values_by_field, tombstones
+
+
+def _concatenated_columnar_runs(documents: BufferedDocuments) -> dict[str, tuple[list[int], list[Any]]] | None:
+    """_gather_columns' answer for a buffer made only of DocumentColumns runs over the same paths
+    (every document live with one non-None value per path), else None."""
+    parts = documents.parts
+    if not parts or not all(isinstance(part, DocumentColumns) for part in parts):
+        return None
+    paths = parts[0].values.keys()
+    if any(part.values.keys() != paths for part in parts[1:]):
+        return None
+    every_doc = list(range(len(documents)))
+    if len(parts) == 1:
+        return {path: (every_doc, list(column)) for path, column in parts[0].values.items()}
+    return {path: (every_doc, list(chain.from_iterable(part.values[path] for part in parts))) for path in paths}
 
 
 def _uniform_single_value_columns(document_values: list[dict[str, list[Any]]], paths: list[str]
