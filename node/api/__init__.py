@@ -181,6 +181,9 @@ def register_routes(app: Any, context: Any) -> None:
     from node.api import rollover  # a new index behind a write alias (lead, session 5)
 
     rollover.register(app, services)
+    from node.api import resize  # _shrink, _split, _clone by copying documents (lead, session 7)
+
+    resize.register(app, services)
     cat.register(app, services)
     monitoring.register(app, services)
     from node.api import tasks  # _tasks; _reindex and the by-query requests run as tasks (compat6)

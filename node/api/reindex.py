@@ -560,7 +560,7 @@ async def prepare_reindex(services: Any, coordinator: Any, body: Any, query: dic
         await _by_scroll(services, coordinator, source_expression, search_body, query, max_docs, conflicts, counters,
                          request_for)
         if refresh:
-            await _refresh(services, coordinator, ",".join(sorted({dest_name, *counters.written_indices})))
+            await refresh_indices(services, coordinator, ",".join(sorted({dest_name, *counters.written_indices})))
         return counters.response(started, with_created=True, status_when_aborted=True)
 
     described_sources = ", ".join(source_names)
@@ -640,7 +640,7 @@ async def prepare_scripted_update_by_query(services: Any, coordinator: Any, inde
         await _by_scroll(services, coordinator, index_expression, search_body, query, max_docs, conflicts, counters,
                          request_for)
         if refresh:
-            await _refresh(services, coordinator, index_expression)
+            await refresh_indices(services, coordinator, index_expression)
         return counters.response(started, with_created=False, status_when_aborted=True)
 
     return ByScrollJob(UPDATE_BY_QUERY_ACTION, f"update-by-query [{', '.join(index_names)}] updated with "
@@ -709,7 +709,7 @@ async def prepare_by_query(services: Any, coordinator: Any, action: str, index_e
         await _by_scroll(services, coordinator, index_expression, search_body, query, max_docs, conflicts, counters,
                          request_for)
         if refresh:
-            await _refresh(services, coordinator, index_expression)
+            await refresh_indices(services, coordinator, index_expression)
         body, status = counters.response(started, with_created=False, status_when_aborted=True)
         if action == "delete":
             body.pop("updated", None)
@@ -719,7 +719,8 @@ async def prepare_by_query(services: Any, coordinator: Any, action: str, index_e
     return ByScrollJob(task_action, f"{action}-by-query [{', '.join(index_names)}]", counters, run)
 
 
-async def _refresh(services: Any, coordinator: Any, index_expression: str) -> None:
+async def refresh_indices(services: Any, coordinator: Any, index_expression: str) -> None:
+    """Refresh every shard of the indices ``index_expression`` names (missing ones are skipped)."""
     state = services.state
     try:
         names = resolve_indices(state, index_expression, IndicesOptions.from_params({"ignore_unavailable": "true"}))

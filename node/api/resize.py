@@ -1,0 +1,196 @@
+"""``POST|PUT /{index}/_shrink|_split|_clone/{target}``: a new index holding a write-blocked
+index's documents under another number of shards (OpenSearch's resize API, ADR 0376).
+
+Owns the resize checks with OpenSearch's errors (the source exists and is write-blocked, the
+target does not exist, no ``mappings`` in the body, the target's ``index.number_of_shards``: a
+factor of the source's for ``_shrink`` — default 1 —, a multiple for ``_split`` — required —, the
+same for ``_clone``), the target's settings (the source's, less what identifies the source or is
+computed at creation, with the request's laid over them — so an inherited ``index.blocks.write``
+stays unless the request clears it, as in OpenSearch), and the copy itself.
+
+OpenSearch hard-links the source's segment files into the target's shards; Quidditch's shard
+files are not split by routing, so the target is filled by copying every document through the
+write path instead: the source is refreshed, scrolled from one snapshot, and each document
+written with its ``_id``, ``_routing``, ``_source`` and ``_version`` (an external version); the
+target's own routing places it. While the copy runs the target is read-blocked (a search on it is
+a 403 ``cluster_block_exception`` rather than a partial answer) and carries no alias; its final
+blocks, ingest pipelines and the request's aliases are committed in one cluster-state change when
+every document is in. The copy runs to completion in the node's background nursery even if the
+client goes away; a copy that fails deletes the half-filled target and answers the error.
+``_shrink`` does not require the source's copies on one node (nothing is linked).
+
+Must never write to the source, answer before every document is in the target, or leave a partial
+target behind after a failure.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import trio
+
+from raft import commands as c
+
+from node.api import params, read_json_body, respond
+from node.api.index_settings import validate_new_index_settings
+from node.api.indices import ack_timeout
+from node.coordination.resolve import index_block_error
+from node.errors import ApiError, IllegalArgumentError, IndexNotFoundError
+
+RESIZE_TYPES = ("shrink", "split", "clone")
+BODY_KEYS = ("settings", "aliases", "mappings")
+# what identifies the source or is computed for each index at creation
+NOT_INHERITED = frozenset({
+    "index.uuid", "index.creation_date", "index.provided_name", "index.version.created",
+    "index.version.upgraded", "index.number_of_shards", "index.number_of_routing_shards",
+    "index.routing_partition_size",
+})
+# applied only once the copy is done: blocks would stop the copy's own writes, pipelines would
+# rewrite the copied documents
+APPLIED_AFTER_THE_COPY = frozenset({
+    "index.blocks.write", "index.blocks.read_only", "index.blocks.read_only_allow_delete",
+    "index.blocks.read", "index.blocks.metadata", "index.default_pipeline", "index.final_pipeline",
+})
+READ_BLOCK = "index.blocks.read"
+
+
+def illegal_state(reason: str) -> ApiError:
+    return ApiError(reason, opensearch_type="illegal_state_exception", status=500)
+
+
+def target_shard_count(resize_type: str, source_shards: int, requested: Any) -> int:
+    """The target's ``number_of_shards`` as OpenSearch's checks allow it (400s otherwise)."""
+    if requested is None:
+        if resize_type == "split":
+            raise IllegalArgumentError("index.number_of_shards is required for split operations")
+        return 1 if resize_type == "shrink" else source_shards
+    try:
+        target = int(str(requested))
+    except ValueError:
+        raise IllegalArgumentError(f"Failed to parse value [{requested}] for setting [index.number_of_shards]") \
+            from None
+    if target < 1:
+        raise IllegalArgumentError(f"Failed to parse value [{requested}] for setting [index.number_of_shards] "
+                                   f"must be >= 1")
+    if resize_type == "clone" and target != source_shards:
+        raise IllegalArgumentError(f"the number of target shards ({target}) must be the same as the number of "
+                                   f"source shards ({source_shards})")
+    if resize_type == "shrink":
+        if target > source_shards:
+            raise IllegalArgumentError(f"the number of target shards [{target}] must be less that the number of "
+                                       f"source shards [{source_shards}]")
+        if source_shards % target != 0:
+            raise IllegalArgumentError(f"the number of source shards [{source_shards}] must be a multiple of "
+                                       f"[{target}]")
+    if resize_type == "split":
+        if target <= source_shards:
+            raise IllegalArgumentError(f"the number of target shards ({target}) must be greater than the number "
+                                       f"of source shards ({source_shards})")
+        if target % source_shards != 0:
+            raise IllegalArgumentError(f"the number of source shards [{source_shards}] must be a factor of "
+                                       f"[{target}]")
+    return target
+
+
+def target_settings(source: Any, requested: dict[str, Any], shards: int) -> dict[str, Any]:
+    """The source's settings less ``NOT_INHERITED``, the request's over them (a None clears)."""
+    from raft.apply import normalize_index_settings
+
+    settings = {key: value for key, value in source.settings.items() if key not in NOT_INHERITED}
+    for key, value in normalize_index_settings(requested).items():
+        if value is None:
+            settings.pop(key, None)
+        else:
+            settings[key] = value
+    settings["index.number_of_shards"] = str(shards)
+    return settings
+
+
+def register(app: Any, services: Any) -> None:
+    from node.api.reindex import prepare_reindex, refresh_indices
+    from node.api.search import coordinator_of
+
+    async def resize(index: str, target: str, resize_type: str) -> Any:
+        query = params()
+        body = await read_json_body(required=False) or {}
+        if not isinstance(body, dict):
+            raise IllegalArgumentError("request body must be an object")
+        unknown = sorted(set(body) - set(BODY_KEYS))
+        if unknown:
+            raise ApiError(f"[resize] unknown field [{unknown[0]}]", opensearch_type="x_content_parse_exception",
+                           status=400)
+        if body.get("mappings"):
+            raise IllegalArgumentError("mappings are not allowed when resizing indices, all mappings are copied "
+                                       "from the source index")
+        requested = body.get("settings") or {}
+        aliases = body.get("aliases") or {}
+        if not isinstance(requested, dict) or not isinstance(aliases, dict):
+            raise IllegalArgumentError("[settings] and [aliases] must be objects")
+        from raft.apply import normalize_index_settings
+
+        validate_new_index_settings(normalize_index_settings(requested))
+        state = services.state
+        if target in state.indices:
+            raise ApiError(f"index [{target}/{state.indices[target].uuid}] already exists",
+                           opensearch_type="resource_already_exists_exception", status=400, index=target)
+        source = state.indices.get(index)
+        if source is None:
+            raise IndexNotFoundError(index)
+        if index_block_error(state, index, "write") is None:
+            raise illegal_state(f"index {index} must be read-only to resize index. use \"index.blocks.write=true\"")
+        shards = target_shard_count(resize_type, source.number_of_shards,
+                                    normalize_index_settings(requested).get("index.number_of_shards"))
+        final_settings = target_settings(source, requested, shards)
+        # created read-blocked and without its write blocks and pipelines; those come after the copy
+        creation_settings = {key: value for key, value in final_settings.items()
+                             if key not in APPLIED_AFTER_THE_COPY}
+        creation_settings[READ_BLOCK] = "true"
+        coordinator = coordinator_of(app)
+        done = trio.Event()
+        outcome: dict[str, Any] = {}
+
+        async def create_and_copy() -> None:
+            try:
+                await services.create_index(target, {"settings": creation_settings, "mappings": source.mappings},
+                                            wait_seconds=ack_timeout(query))
+                try:
+                    await refresh_indices(services, coordinator, index)
+                    job = await prepare_reindex(services, coordinator, {
+                        "source": {"index": index}, "dest": {"index": target, "version_type": "external"}},
+                        {"refresh": "true"})
+                    answer, status = await job.run()
+                    if status >= 300 or answer.get("failures"):
+                        raise illegal_state(f"copying [{index}] into [{target}] failed: "
+                                            f"{(answer.get('failures') or [answer])[0]}")
+                    after = {key: value for key, value in final_settings.items() if key in APPLIED_AFTER_THE_COPY}
+                    after[READ_BLOCK] = final_settings.get(READ_BLOCK)    # None: the copy's block goes
+                    commands: list[Any] = [c.UpdateIndexSettings(index_names=(target,), settings=after)]
+                    if aliases:
+                        commands.append(c.UpdateAliases(actions=tuple(
+                            {"add": {**(definition or {}), "index": target, "alias": name}}
+                            for name, definition in aliases.items())))
+                    await services.submit(c.Batch(commands=tuple(commands)), ack_timeout(query), index=target)
+                except BaseException:
+                    with trio.CancelScope(shield=True):
+                        await services.submit(c.DeleteIndex(index_name=target), ack_timeout(query), index=target)
+                    raise
+            except Exception as error:  # noqa: BLE001 — answered to the client below, not swallowed
+                outcome["error"] = error
+            finally:
+                done.set()
+
+        # to completion even if the client leaves (quart-trio cancels a handler on disconnect)
+        services.context.background.start_soon(create_and_copy)
+        await done.wait()
+        if "error" in outcome:
+            raise outcome["error"]
+        acknowledged = await services.wait_for_active_shards(target, query.get("wait_for_active_shards", "1"),
+                                                             ack_timeout(query))
+        return respond({"acknowledged": True, "shards_acknowledged": acknowledged, "index": target})
+
+    for resize_type in RESIZE_TYPES:
+        async def route(index: str, target: str, resize_type: str = resize_type) -> Any:
+            return await resize(index, target, resize_type)
+
+        app.add_url_rule(f"/<index>/_{resize_type}/<target>", f"resize_{resize_type}", route,
+                         methods=["POST", "PUT"])
