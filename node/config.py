@@ -85,6 +85,10 @@ class NodeConfig:
     """--fault-detection-retries: missed pings in a row before a silent node is treated as gone
     (OpenSearch ``cluster.fault_detection.follower_check.retry_count``)."""
     node_attributes: tuple[tuple[str, str], ...] = ()
+    path_repo: tuple[Path, ...] = ()
+    """--path-repo: comma-separated directories that ``fs`` snapshot repositories may use
+    (OpenSearch ``path.repo``); a relative ``location`` resolves against the first. Default:
+    ``<data>/snapshots`` (see ``snapshot_roots``)."""
     roles: tuple[str, ...] | None = None
     """--roles: comma-separated ``cluster_manager`` (alias ``master``), ``data``, ``ingest``
     (OpenSearch's ``node.roles``); empty: a coordinating-only node. Default: all three on a Raft
@@ -100,6 +104,11 @@ class NodeConfig:
     @property
     def logs_directory(self) -> Path:
         return self.data_directory / "logs"
+
+    @property
+    def snapshot_roots(self) -> tuple[Path, ...]:
+        """Where fs repositories may live: ``--path-repo``, else ``<data>/snapshots``."""
+        return self.path_repo or (self.data_directory / "snapshots",)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -214,6 +223,15 @@ def parse_host_port(text: str) -> tuple[str, int]:
     return host.strip("[]"), parse_port(port_text)
 
 
+def parse_paths(raw: Any) -> tuple[Path, ...]:
+    """Comma-separated (or a YAML list of) directories."""
+    items = raw if isinstance(raw, (list, tuple)) else str(raw).split(",")
+    paths = tuple(Path(str(item).strip()).expanduser() for item in items if str(item).strip())
+    if not paths:
+        raise ValueError(f"expected one or more directories, got {raw!r}")
+    return paths
+
+
 def parse_seed_hosts(raw: Any) -> tuple[str, ...]:
     if raw is None:
         return ()
@@ -314,6 +332,8 @@ SETTINGS: tuple[SettingSpec, ...] = (
                 "missed pings in a row before a silent node is gone (default 3)"),
     SettingSpec("node_attributes", "node-attr", parse_node_attributes,
                 "comma-separated key=value node attributes for allocation filters (node.attr.*)"),
+    SettingSpec("path_repo", "path-repo", parse_paths,
+                "comma-separated directories fs snapshot repositories may use (default <data>/snapshots)"),
     SettingSpec("roles", "roles", parse_roles,
                 "comma-separated node roles: cluster_manager, data, ingest (default: all on a voter)"),
 )

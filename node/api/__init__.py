@@ -184,6 +184,9 @@ def register_routes(app: Any, context: Any) -> None:
     from node.api import resize  # _shrink, _split, _clone by copying documents (lead, session 7)
 
     resize.register(app, services)
+    from node.api import snapshots  # _snapshot repositories, snapshots and restore (lead, session 7)
+
+    snapshots.register(app, services)
     cat.register(app, services)
     monitoring.register(app, services)
     from node.api import tasks  # _tasks; _reindex and the by-query requests run as tasks (compat6)

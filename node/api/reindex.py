@@ -57,7 +57,7 @@ DEST_KEYS = ("index", "op_type", "pipeline", "version_type", "routing", "type")
 BODY_KEYS = ("source", "dest", "max_docs", "size", "conflicts", "script")
 
 
-class _ScrollReader:
+class ScrollReader:
     """Pages of hits (with _seq_no, _primary_term, _version, _routing) from the search
     coordinator's scroll; ``close`` frees the scroll contexts."""
 
@@ -82,7 +82,7 @@ class _ScrollReader:
         self.scroll_id = response.get("_scroll_id", self.scroll_id)
         shards = response.get("_shards", {})
         if shards.get("failed"):
-            raise _SearchFailures(shards.get("failures", []))
+            raise SearchFailures(shards.get("failures", []))
         return response["hits"]["hits"]
 
     async def close(self) -> None:
@@ -93,7 +93,7 @@ class _ScrollReader:
                 pass
 
 
-class _SearchFailures(Exception):
+class SearchFailures(Exception):
     def __init__(self, failures: list[dict]) -> None:
         super().__init__("search failures")
         self.failures = failures
@@ -271,7 +271,7 @@ async def _by_scroll(services: Any, coordinator: Any, expression: str, search_bo
     """Scroll through ``expression`` page by page (at most ``max_docs`` hits), turn each hit into a
     write (``request_for``: None skips it — a noop, counted there) and write each page through the
     write path; stops at the first failure (``conflicts=abort``) and always frees the scroll."""
-    reader = _ScrollReader(coordinator)
+    reader = ScrollReader(coordinator)
     try:
         hits = await reader.first(expression, search_body, query)
         last_batch: tuple[float, int] | None = None
@@ -296,7 +296,7 @@ async def _by_scroll(services: Any, coordinator: Any, expression: str, search_bo
             if counters.failures or (max_docs is not None and counters.total >= max_docs):
                 break
             hits = await reader.next()
-    except _SearchFailures as failed:
+    except SearchFailures as failed:
         counters.failures.extend(_search_failure(failure) for failure in failed.failures)
     finally:
         await reader.close()
