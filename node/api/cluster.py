@@ -523,6 +523,11 @@ def register(app: Any, services: Any) -> None:
         # cluster-state changes are Raft commands applied as they commit: nothing waits in a queue
         return respond({"tasks": []})
 
+    @app.route("/_remote/info", methods=["GET"])
+    async def remote_info() -> Any:
+        """No remote clusters are ever configured (cross-cluster search is not supported)."""
+        return respond({})
+
     @app.route("/_cluster/stats", methods=["GET"])
     async def cluster_stats() -> Any:
         state = services.state

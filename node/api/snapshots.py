@@ -577,22 +577,35 @@ def register(app: Any, services: Any) -> None:
 
     @app.route("/_cat/repositories", methods=["GET"])
     async def cat_repositories() -> Any:
-        table = CatTable([Column("id", ("repoId",)), Column("type", ("t",))])
+        table = CatTable([Column("id", ("repoId",), description="unique repository id"),
+                          Column("type", ("t",), description="repository type")])
         table.rows = [{"id": name, "type": definition["type"]} for name, definition in sorted(definitions().items())]
         return render_table(table, params())
 
-    @app.route("/_cat/snapshots/<repository>", methods=["GET"])
-    async def cat_snapshots(repository: str) -> Any:
+    async def cat_snapshots(repository: str | None = None) -> Any:
+        query = params()
+        table = CatTable([
+            Column("id", ("snapshot",), description="unique snapshot"),
+            Column("status", ("s",), description="snapshot status"),
+            Column("start_epoch", ("ste", "startEpoch"), numeric=True, description="start time in seconds since 1970-01-01 00:00:00"),
+            Column("start_time", ("sti", "startTime"), description="start time in HH:MM:SS"),
+            Column("end_epoch", ("ete", "endEpoch"), numeric=True, description="end time in seconds since 1970-01-01 00:00:00"),
+            Column("end_time", ("eti", "endTime"), description="end time in HH:MM:SS"),
+            Column("duration", ("dur",), description="duration"),
+            Column("indices", ("i",), numeric=True, description="number of indices"),
+            Column("successful_shards", ("ss",), numeric=True, description="number of successful shards"),
+            Column("failed_shards", ("fs",), numeric=True, description="number of failed shards"),
+            Column("total_shards", ("ts",), numeric=True, description="number of total shards"),
+            Column("reason", ("r",), default=False, description="reason for failures")])
+        if "help" in query:
+            return render_table(table, query)
+        deprecated = repository is None
+        if deprecated:
+            # the old form: the repository as a parameter (or OpenSearch's q=repository:x)
+            repository = query.get("repository") or (query.get("q") or "").partition("repository:")[2]
+            if not repository:
+                raise IllegalArgumentError("repository is missing")
         found = repository_of(repository)
-        table = CatTable([Column("id", ("snapshot",)), Column("status", ("s",)),
-                          Column("start_epoch", ("ste", "startEpoch"), numeric=True),
-                          Column("start_time", ("sti", "startTime")),
-                          Column("end_epoch", ("ete", "endEpoch"), numeric=True),
-                          Column("end_time", ("eti", "endTime")), Column("duration", ("dur",)),
-                          Column("indices", ("i",), numeric=True),
-                          Column("successful_shards", ("ss",), numeric=True),
-                          Column("failed_shards", ("fs",), numeric=True),
-                          Column("total_shards", ("ts",), numeric=True), Column("reason", ("r",), default=False)])
         for info in await trio.to_thread.run_sync(found.infos):
             start = info["start_time_in_millis"]
             end = info.get("end_time_in_millis", start)
@@ -603,7 +616,14 @@ def register(app: Any, services: Any) -> None:
                 "duration": f"{(end - start) / 1000:.1f}s", "indices": len(info["indices"]),
                 "successful_shards": info["shards"]["successful"], "failed_shards": info["shards"]["failed"],
                 "total_shards": info["shards"]["total"], "reason": info.get("reason", "")})
-        return render_table(table, params())
+        response = render_table(table, query)
+        if deprecated:
+            response.headers["Warning"] = (f'299 OpenSearch-{context.config.version_number} "[/_cat/snapshots] is a '
+                                           f'deprecated endpoint. Please use [/_cat/snapshots/{{repository}}] instead."')
+        return response
+
+    app.add_url_rule("/_cat/snapshots", "cat_snapshots_deprecated", cat_snapshots, methods=["GET"])
+    app.add_url_rule("/_cat/snapshots/<repository>", "cat_snapshots", cat_snapshots, methods=["GET"])
 
 
 def _verify_location(name: str, location: Path) -> None:

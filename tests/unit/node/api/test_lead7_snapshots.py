@@ -116,3 +116,14 @@ async def test_repository_and_snapshot_errors_are_opensearch_s(api_node, tmp_pat
     assert status == 200
     status, _ = await api_node.request("GET", "/_snapshot/r")
     assert status == 404
+
+
+async def test_cat_snapshots_help_the_deprecated_form_and_remote_info(api_node):
+    status, help_text = await api_node.request("GET", "/_cat/snapshots?help")
+    assert status == 200 and [line.split()[0] for line in help_text.splitlines()][:3] == ["id", "status", "start_epoch"]
+    status, _ = await api_node.request("PUT", "/_snapshot/old", {"type": "fs", "settings": {"location": "old"}})
+    assert status == 200
+    status, body = await api_node.request("GET", "/_cat/snapshots?q=repository:old")
+    assert status == 200 and not body                         # no snapshot yet: an empty table
+    status, body = await api_node.request("GET", "/_remote/info")
+    assert status == 200 and body == {}
