@@ -492,6 +492,10 @@ def register(app: Any, services: Any) -> None:
         found = repository_of(repository)
         ignore = parse_boolean(query.get("ignore_unavailable"), "ignore_unavailable", False)
         infos = await trio.to_thread.run_sync(selected_infos, found, snapshots, ignore)
+        if not parse_boolean(query.get("verbose"), "verbose", True):
+            # OpenSearch's short form: what the repository's index knows without reading each info
+            return respond({"snapshots": [{key: info[key] for key in ("snapshot", "uuid", "indices", "data_streams",
+                                                                      "state")} for info in infos]})
         return respond({"snapshots": [public_info(info) for info in infos]})
 
     @app.route("/_snapshot/<repository>/<snapshots>/_status", methods=["GET"])

@@ -127,3 +127,10 @@ async def test_cat_snapshots_help_the_deprecated_form_and_remote_info(api_node):
     assert status == 200 and not body                         # no snapshot yet: an empty table
     status, body = await api_node.request("GET", "/_remote/info")
     assert status == 200 and body == {}
+
+
+async def test_get_snapshot_verbose_false_answers_the_short_form(api_node):
+    await api_node.request("PUT", "/_snapshot/r", {"type": "fs", "settings": {"location": "r"}})
+    await api_node.request("PUT", "/_snapshot/r/s?wait_for_completion=true", {})
+    status, body = await api_node.request("GET", "/_snapshot/r/s?verbose=false")
+    assert status == 200 and set(body["snapshots"][0]) == {"snapshot", "uuid", "indices", "data_streams", "state"}
