@@ -1,16 +1,19 @@
 """Serving the app with hypercorn on trio, reporting the bound address once listening.
 
-It owns hypercorn's configuration (bind, timeouts, logging), two adjustments of hypercorn's
+It owns hypercorn's configuration (bind, timeouts, logging), three adjustments of hypercorn's
 per-connection machinery — a response's head is written together with its first body chunk (one
-send instead of two per response; ``install_single_write_responses``), and one keep-alive timer
-task per connection instead of a new one per request (``install_reusable_idle_timers``, ADR 0366)
-— and what hypercorn serves: the app behind node/http/fast_routes.py's front door when node/api
-registered fast routes. It must never touch the app's routes.
+send instead of two per response; ``install_single_write_responses``), one keep-alive timer task
+per connection instead of a new one per request (``install_reusable_idle_timers``, ADR 0366), and
+a plain socket's bytes written and read directly, without trio's per-call lock, scopes and yields
+(``install_direct_socket_io``, ADR 0367) — and what hypercorn serves: the app behind
+node/http/fast_routes.py's front door when node/api registered fast routes. It must never touch
+the app's routes, nor change a byte hypercorn puts on the wire.
 """
 
 from __future__ import annotations
 
 import logging
+import os
 from functools import partial
 from math import inf
 from typing import Any, Awaitable, Callable
@@ -18,7 +21,7 @@ from typing import Any, Awaitable, Callable
 import trio
 import hypercorn.trio.tcp_server as hypercorn_tcp_server
 from hypercorn.config import Config as HypercornConfig
-from hypercorn.events import RawData
+from hypercorn.events import Closed, RawData
 from hypercorn.protocol.events import Body, Response
 from hypercorn.protocol.h11 import H11Protocol
 from hypercorn.trio import serve
@@ -137,6 +140,101 @@ def install_reusable_idle_timers() -> None:
     hypercorn_tcp_server.TrioSingleTask = ReusableIdleTimer
 
 
+# a connection whose reads found data this many times in a row yields once anyway (fairness)
+DIRECT_READS_BETWEEN_CHECKPOINTS = 32
+# responses up to this size are written directly; larger ones keep hypercorn's send_all, which
+# waits for room as often as it needs (a direct attempt would mostly split them in two)
+DIRECT_WRITE_LIMIT_BYTES = 64 * 1024
+
+
+def install_direct_socket_io() -> None:
+    """Make hypercorn's trio ``TCPServer`` write and read a plain (non-TLS) socket directly when it
+    has no read timeout: a response's bytes go out with one non-blocking ``os.write`` when no other
+    send is in progress (what the kernel does not take is finished by hypercorn's own locked,
+    shielded ``send_all``, the lock taken before anything awaits, so bytes stay in order), and the
+    read loop reads what the kernel holds and waits with ``wait_readable`` only when nothing is
+    there (responses over 64 KiB keep hypercorn's path). hypercorn's versions pay, per request, a ``trio.Lock``, a shielded cancel scope and
+    ``send_all``'s two checkpoints on the way out, and a ``fail_after`` scope, a checkpoint and a
+    failed ``recv`` on the way in (ADR 0367). Bytes, their order and every close path are
+    hypercorn's. Idempotent."""
+    server_class = hypercorn_tcp_server.TCPServer
+    if getattr(server_class, "_quidditch_direct_socket_io", False):
+        return
+    original_protocol_send = server_class.protocol_send
+    original_read_data = server_class._read_data
+
+    def plain_socket(server: Any) -> Any:
+        stream = server.stream
+        return stream.socket if type(stream) is trio.SocketStream else None
+
+    async def protocol_send(self: Any, event: Any) -> None:
+        if type(event) is not RawData or self.send_lock.locked() or len(event.data) > DIRECT_WRITE_LIMIT_BYTES:
+            await original_protocol_send(self, event)
+            return
+        carrier = plain_socket(self)
+        if carrier is None:
+            await original_protocol_send(self, event)
+            return
+        data = event.data
+        if not data:
+            return                            # an empty chunk (the end of a body): nothing to write
+        try:
+            descriptor = carrier.fileno()
+            written = os.write(descriptor, data) if descriptor >= 0 else -1
+        except BlockingIOError:
+            written = 0
+        except OSError:
+            written = -1
+        if written < 0:                      # closed or broken: as hypercorn handles a failed send
+            await self.protocol.handle(Closed())
+            return
+        if written == len(data):
+            return
+        self.send_lock.acquire_nowait()      # free (checked above) and nothing awaited since
+        try:
+            try:
+                with trio.CancelScope(shield=True):
+                    await self.stream.send_all(memoryview(data)[written:])
+            except (trio.BrokenResourceError, trio.ClosedResourceError):
+                await self.protocol.handle(Closed())
+        finally:
+            self.send_lock.release()
+
+    async def read_data(self: Any) -> None:
+        carrier = plain_socket(self)
+        if carrier is None or self.config.read_timeout:
+            await original_read_data(self)
+            return
+        reads_without_checkpoint = 0
+        while True:
+            try:
+                descriptor = carrier.fileno()
+                if descriptor < 0:
+                    break
+                data = os.read(descriptor, hypercorn_tcp_server.MAX_RECV)
+            except BlockingIOError:
+                reads_without_checkpoint = 0
+                try:
+                    await trio.lowlevel.wait_readable(carrier)
+                except (trio.ClosedResourceError, trio.BrokenResourceError, OSError):
+                    break
+                continue
+            except OSError:
+                break
+            reads_without_checkpoint += 1
+            if reads_without_checkpoint >= DIRECT_READS_BETWEEN_CHECKPOINTS:
+                reads_without_checkpoint = 0
+                await trio.lowlevel.checkpoint()
+            await self.protocol.handle(RawData(data))
+            if data == b"":
+                break
+        await self.protocol.handle(Closed())
+
+    server_class.protocol_send = protocol_send
+    server_class._read_data = read_data
+    server_class._quidditch_direct_socket_io = True
+
+
 def bind_string(host: str, port: int) -> str:
     return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
 
@@ -154,6 +252,7 @@ async def serve_http(app, host: str, port: int, shutdown_trigger: Callable[[], A
     """Serve until ``shutdown_trigger`` returns; ``task_status.started((host, port))`` when bound."""
     install_single_write_responses()
     install_reusable_idle_timers()
+    install_direct_socket_io()
     application = with_fast_routes(app)
     hypercorn_config = HypercornConfig()
     hypercorn_config.bind = [bind_string(host, port)]

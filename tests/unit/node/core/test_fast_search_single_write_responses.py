@@ -2,6 +2,7 @@
 keep-alive, HEAD, an empty body and a large body all still arrive whole."""
 
 import logging
+import os
 from types import SimpleNamespace
 
 import orjson
@@ -84,6 +85,17 @@ async def exchange(app, stop, client_streams, sends_by_server, counting_send_all
         stream = await trio.open_tcp_stream(host, port)
         client_streams.append(stream)
         monkeypatch.setattr(trio.SocketStream, "send_all", counting_send_all)
+        # the server writes a plain socket directly when no other send is in progress (ADR 0367):
+        # count those writes too (the client here only uses send_all)
+        original_write = os.write
+
+        def counting_write(descriptor, data):
+            written = original_write(descriptor, data)
+            if descriptor != stream.socket.fileno():
+                sends_by_server.append(written)
+            return written
+
+        monkeypatch.setattr(os, "write", counting_write)
         buffer = bytearray()
         for path, method in [("/", "GET"), ("/_test/big", "GET"), ("/_test/empty", "GET"), ("/", "HEAD"),
                              ("/", "GET")]:
