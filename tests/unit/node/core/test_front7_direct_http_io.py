@@ -164,3 +164,21 @@ async def test_a_write_to_a_vanished_peer_closes_the_connection_as_hypercorn_doe
     with trio.fail_after(30):
         await hypercorn_tcp_server.TCPServer.protocol_send(server, RawData(data=b"HTTP/1.1 200 OK\r\n\r\n"))
     assert [type(event) for event in server.protocol.events] == [Closed]
+
+
+def test_the_node_config_answers_the_date_header_hypercorn_would_to_the_second(monkeypatch):
+    import time as time_module
+    import hypercorn.config as hypercorn_config
+    from hypercorn.config import Config as StockConfig
+    from node.http.serving import NodeHypercornConfig
+
+    node_config, stock_config = NodeHypercornConfig(), StockConfig()
+    node_config.include_server_header = stock_config.include_server_header = False
+    for moment in (1_700_000_000.0, 1_700_000_000.9, 1_700_000_001.2, 1_800_000_123.5):
+        monkeypatch.setattr(time_module, "time", lambda moment=moment: moment)
+        monkeypatch.setattr(hypercorn_config, "time", lambda moment=moment: moment)   # its own import
+        assert node_config.response_headers("h11") == stock_config.response_headers("h11")
+    node_config.include_server_header = stock_config.include_server_header = True
+    assert node_config.response_headers("h11") == stock_config.response_headers("h11")
+    node_config.include_date_header = False
+    assert node_config.response_headers("h11") == [(b"server", b"hypercorn-h11")]
