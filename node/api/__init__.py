@@ -187,6 +187,9 @@ def register_routes(app: Any, context: Any) -> None:
     from node.api import snapshots  # _snapshot repositories, snapshots and restore (lead, session 7)
 
     snapshots.register(app, services)
+    from node.api import data_streams  # _data_stream and auto-created data streams (lead, session 7)
+
+    data_streams.register(app, services)
     cat.register(app, services)
     monitoring.register(app, services)
     from node.api import tasks  # _tasks; _reindex and the by-query requests run as tasks (compat6)

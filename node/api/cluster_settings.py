@@ -128,7 +128,8 @@ def rendered_setting_value(value: Any) -> Any:
 # node/api/stored_scripts.py, ADR 0325; the pipeline prefix stays first)
 HIDDEN_SETTING_PREFIXES: tuple[str, ...] = ("quidditch.ingest.pipeline.", "quidditch.template.legacy.",
                                             "quidditch.template.index.", "quidditch.template.component.",
-                                            "quidditch.script.", "quidditch.snapshot.repository.")
+                                            "quidditch.script.", "quidditch.snapshot.repository.",
+                                            "quidditch.data_stream.")
 
 
 def is_hidden_setting(key: str) -> bool:

@@ -186,6 +186,13 @@ def register(app: Any, services: Any) -> None:
                 raise IllegalArgumentError(f"The provided expression [{part}] matches an alias, specify the "
                                            f"corresponding concrete indices instead.")
         names = resolve_indices(state, index, options(query, STRICT_EXPAND_OPEN_CLOSED))
+        from node.api.data_streams import write_index_of
+
+        for name in names:
+            stream = write_index_of(state, name)
+            if stream is not None:
+                raise IllegalArgumentError(f"index [{name}] is the write index for data stream [{stream}] and cannot "
+                                           f"be deleted")
         for name in names:
             if name in services.state.indices:
                 await services.submit(DeleteIndex(index_name=name), ack_timeout(query), index=name)

@@ -22,6 +22,8 @@ from raft import commands as c
 
 from node.api import params, read_json_body, respond
 from node.api.index_settings import time_seconds
+from node.api.data_streams import rollover_data_stream
+from node.coordination.resolve import data_streams
 from node.coordination.stats import gather_shard_statistics
 from node.coordination.values import parse_byte_size_setting
 from node.errors import IllegalArgumentError, IndexNotFoundError, RequestParsingError
@@ -62,7 +64,7 @@ def parse_conditions(raw: Any) -> dict[str, Any]:
 def rollover_target(state: Any, target: str) -> tuple[str, Any]:
     """(the index the alias writes to, that index's alias metadata)."""
     if target in state.indices:
-        raise IllegalArgumentError(f"rollover target [{target}] is not an alias (data streams are not supported)")
+        raise IllegalArgumentError(f"rollover target [{target}] is not an alias or a data stream")
     indices = state.resolve_alias(target)
     if not indices:
         raise IllegalArgumentError(f"rollover target [{target}] does not exist")
@@ -83,6 +85,41 @@ def _condition_key(name: str, text: str) -> str:
 
 
 def register(app: Any, services: Any) -> None:
+    async def _met_conditions(old_index_name: str, conditions: dict[str, Any]) -> dict[str, bool]:
+        """Each condition's key (``[max_docs: 3]``) → whether the old index meets it."""
+        results: dict[str, bool] = {}
+        if not conditions:
+            return results
+        old_index = services.state.indices[old_index_name]
+        answers = [answer for answer in await gather_shard_statistics(services, [old_index_name])
+                   if answer.statistics is not None]
+        documents = sum(int(answer.statistics.get("doc_count", 0)) for answer in answers)
+        sizes = [int(answer.statistics.get("size_bytes", 0)) + int(answer.statistics.get("translog_size_bytes", 0))
+                 for answer in answers]
+        age_seconds = time.time() - old_index.creation_date / 1000
+        for name, (threshold, text) in conditions.items():
+            if name == "max_age":
+                met = age_seconds >= threshold
+            elif name == "max_docs":
+                met = documents >= threshold
+            elif name == "max_size":
+                met = sum(sizes) >= threshold
+            else:
+                met = max(sizes, default=0) >= threshold
+            results[_condition_key(name, text)] = met
+        return results
+
+    async def _rollover_data_stream(name: str, conditions: dict[str, Any], dry_run: bool,
+                                    query: dict[str, str]) -> Any:
+        """A data stream rolls over to its next backing index generation (node/api/data_streams.py)."""
+        write_index = data_streams(services.state)[name]["indices"][-1]["index_name"]
+        results = await _met_conditions(write_index, conditions)
+        rolling = not conditions or any(results.values())
+        old_index, new_index, acknowledged = await rollover_data_stream(services, name, dry_run, rolling, 30.0)
+        rolled = rolling and not dry_run
+        return respond({"acknowledged": rolled, "shards_acknowledged": acknowledged, "old_index": old_index,
+                        "new_index": new_index, "rolled_over": rolled, "dry_run": dry_run, "conditions": results})
+
     async def rollover(alias: str, new_index: str | None = None) -> Any:
         query = params()
         body = await read_json_body(required=False) or {}
@@ -94,31 +131,15 @@ def register(app: Any, services: Any) -> None:
         conditions = parse_conditions(body.get("conditions"))
         dry_run = query.get("dry_run") in ("", "true")
         state = services.state
+        if alias in data_streams(state):
+            return await _rollover_data_stream(alias, conditions, dry_run, query)
         old_index_name, alias_metadata = rollover_target(state, alias)
         new_index_name = new_index or next_index_name(old_index_name)
         if not dry_run and (new_index_name in state.indices or state.resolve_alias(new_index_name)):
             # OpenSearch checks this only when it rolls over, not in a dry run
             raise IllegalArgumentError(f"Rollover index [{new_index_name}] already exists")
 
-        results: dict[str, bool] = {}
-        if conditions:
-            old_index = state.indices[old_index_name]
-            answers = [answer for answer in await gather_shard_statistics(services, [old_index_name])
-                       if answer.statistics is not None]
-            documents = sum(int(answer.statistics.get("doc_count", 0)) for answer in answers)
-            sizes = [int(answer.statistics.get("size_bytes", 0)) + int(answer.statistics.get("translog_size_bytes", 0))
-                     for answer in answers]
-            age_seconds = time.time() - old_index.creation_date / 1000
-            for name, (threshold, text) in conditions.items():
-                if name == "max_age":
-                    met = age_seconds >= threshold
-                elif name == "max_docs":
-                    met = documents >= threshold
-                elif name == "max_size":
-                    met = sum(sizes) >= threshold
-                else:
-                    met = max(sizes, default=0) >= threshold
-                results[_condition_key(name, text)] = met
+        results = await _met_conditions(old_index_name, conditions)
         rolling = not conditions or any(results.values())
         answer: dict[str, Any] = {"acknowledged": False, "shards_acknowledged": False, "old_index": old_index_name,
                                   "new_index": new_index_name, "rolled_over": False, "dry_run": dry_run,

@@ -450,6 +450,10 @@ def register(app: Any, services: Any) -> None:
         for key in ("priority", "version", "_meta"):
             if body.get(key) is not None:
                 template[key] = body[key]
+        if body.get("data_stream") is not None:
+            # OpenSearch shows the timestamp field it defaults to (node/api/data_streams.py)
+            field = (body["data_stream"].get("timestamp_field") or {}).get("name", "@timestamp")
+            template["data_stream"] = {"timestamp_field": {"name": field}}
         return template
 
     async def simulate_index(index_name: str) -> Any:
@@ -487,8 +491,8 @@ def register(app: Any, services: Any) -> None:
     async def put_composable(name: str) -> Any:
         query = params()
         body = await read_json_body(required=True)
-        if isinstance(body, dict) and body.get("data_stream") is not None:
-            raise IllegalArgumentError("data streams are not supported: index template [data_stream] cannot be used")
+        if isinstance(body, dict) and body.get("data_stream") is not None and not isinstance(body["data_stream"], dict):
+            raise IllegalArgumentError("[data_stream] must be an object")
         template = checked_composable(name, body)
         existing = stored(services.state, COMPOSABLE_PREFIX)
         if parse_boolean(query.get("create"), "create", False) and name in existing:

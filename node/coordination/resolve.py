@@ -2,8 +2,10 @@
 
 Owns: ``IndicesOptions`` (expand_wildcards, ignore_unavailable, allow_no_indices from request
 parameters), ``resolve_indices`` (comma lists, ``_all``/``*``, wildcards, ``-exclusions``,
-aliases), ``resolve_write_target`` (index or alias with one write index; routing from the
-alias) and ``auto_create_allowed`` (``action.auto_create_index``).
+aliases, data streams — a data stream's name stands for its backing indices), ``resolve_write_target``
+(index, alias with one write index — routing from the alias —, or a data stream's newest backing
+index), ``data_streams`` (the data streams of a state, ADR 0378) and ``auto_create_allowed``
+(``action.auto_create_index``).
 
 It reads a ``raft.state.ClusterState`` and never changes it, never awaits, never does I/O;
 errors are node/errors.py ApiErrors (404 index_not_found_exception ...).
@@ -15,10 +17,33 @@ import fnmatch
 from dataclasses import dataclass
 from typing import Any, Mapping
 
+import orjson
+
 from node.coordination.values import parse_boolean
 from node.errors import ApiError, IllegalArgumentError, IndexNotFoundError
 
 EXPAND_WILDCARD_VALUES = ("open", "closed", "hidden", "all", "none")
+# a data stream is a hidden persistent cluster setting holding its JSON (node/api/data_streams.py)
+DATA_STREAM_PREFIX = "quidditch.data_stream."
+# (the persistent settings object last read, its data streams): one parse per settings change, as
+# resolve_indices runs on every search
+_data_streams_seen: tuple[Any, dict[str, dict[str, Any]]] = (None, {})
+
+
+def data_streams(state: Any) -> dict[str, dict[str, Any]]:
+    """name → {"name", "timestamp_field", "indices": [{"index_name", "index_uuid"}], "generation",
+    "template"} for every data stream of ``state``."""
+    global _data_streams_seen
+    settings = state.persistent_settings
+    if _data_streams_seen[0] is not settings:
+        _data_streams_seen = (settings, {key[len(DATA_STREAM_PREFIX):]: orjson.loads(value)
+                                         for key, value in settings.items()
+                                         if key.startswith(DATA_STREAM_PREFIX) and isinstance(value, str)})
+    return _data_streams_seen[1]
+
+
+def _backing_indices(state: Any, stream: dict[str, Any]) -> list[str]:
+    return [entry["index_name"] for entry in stream["indices"] if entry["index_name"] in state.indices]
 
 
 @dataclass(frozen=True, slots=True)
@@ -111,6 +136,12 @@ def resolve_indices(state: Any, expression: str | None, options: IndicesOptions 
                     for name in state.resolve_alias(alias):
                         if _matches_state(state.indices[name], options):
                             resolved[name] = None
+            for stream_name, stream in sorted(data_streams(state).items()):
+                if fnmatch.fnmatchcase(stream_name, part) and (
+                        not stream_name.startswith(".") or _wildcard_may_match_hidden(part, stream_name, options)):
+                    for name in _backing_indices(state, stream):
+                        if _matches_state(state.indices[name], options):
+                            resolved[name] = None
             continue
         if part in state.indices:
             resolved[part] = None
@@ -118,6 +149,11 @@ def resolve_indices(state: Any, expression: str | None, options: IndicesOptions 
         alias_targets = state.resolve_alias(part)
         if alias_targets:
             for name in alias_targets:
+                resolved[name] = None
+            continue
+        stream = data_streams(state).get(part)
+        if stream is not None:
+            for name in _backing_indices(state, stream):
                 resolved[name] = None
             continue
         if not options.ignore_unavailable:
@@ -144,6 +180,9 @@ def resolve_write_target(state: Any, name: str) -> WriteTarget | None:
         return WriteTarget(name, None)
     targets = state.resolve_alias(name)
     if not targets:
+        stream = data_streams(state).get(name)
+        if stream is not None and _backing_indices(state, stream):
+            return WriteTarget(_backing_indices(state, stream)[-1], None)
         return None
     if len(targets) == 1:
         alias = state.indices[targets[0]].aliases[name]

@@ -20,7 +20,8 @@ def test_a_background_reindex_result_is_answered_after_its_node_restarts(node_fa
                                                         "request_timeout": 70})
     assert finished["completed"] is True and finished["response"]["created"] == 30
 
-    assert ".tasks" not in client.cat.indices(format="json", h="index")   # hidden from wildcards
+    assert ".tasks" not in [row["index"] for row in client.cat.indices(format="json", h="index")]   # hidden
+    assert ".tasks" in [row["index"] for row in client.cat.indices(format="json", h="index", expand_wildcards="all")]
     assert client.cluster.health(index=".tasks", params={"wait_for_status": "green", "timeout": "30s",
                                                          "request_timeout": 40})["status"] == "green"
 
