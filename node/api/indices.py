@@ -22,7 +22,7 @@ from index.analysis.registry import DEFAULT_ANALYSIS_REGISTRY
 from node.api import params, read_json_body, respond
 from node.coordination.resolve import (
     LENIENT_EXPAND_OPEN, STRICT_EXPAND_OPEN, STRICT_EXPAND_OPEN_CLOSED, IndicesOptions, index_block_error,
-    resolve_indices,
+    data_streams, resolve_indices,
 )
 from node.api.index_settings import validate_index_settings_update, validate_new_index_settings
 from node.coordination.services import normalize_mappings
@@ -557,11 +557,20 @@ def register(app: Any, services: Any) -> None:
             if index_metadata.aliases:
                 entry["aliases"] = sorted(index_metadata.aliases)
             entry["attributes"] = attributes
+            streams = [stream for stream, body in data_streams(state).items()
+                       if any(entry_["index_name"] == index_name for entry_ in body["indices"])]
+            if streams:
+                entry["data_stream"] = streams[0]
             indices_body.append(entry)
         aliases_body = [{"name": alias, "indices": sorted(state.resolve_alias(alias))}
                         for alias in sorted(state.all_alias_names())
                         if any(fnmatch.fnmatchcase(alias, pattern) for pattern in patterns)]
-        return respond({"indices": indices_body, "aliases": aliases_body, "data_streams": []})
+        streams_body = [{"name": stream, "backing_indices": [entry["index_name"] for entry in body["indices"]
+                                                             if entry["index_name"] in state.indices],
+                         "timestamp_field": body["timestamp_field"]["name"]}
+                        for stream, body in sorted(data_streams(state).items())
+                        if any(fnmatch.fnmatchcase(stream, pattern) for pattern in patterns)]
+        return respond({"indices": indices_body, "aliases": aliases_body, "data_streams": streams_body})
 
     app.add_url_rule("/_resolve/index/<name>", "resolve_index", resolve_index_handler, methods=["GET"])
 

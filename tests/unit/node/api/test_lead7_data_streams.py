@@ -84,3 +84,12 @@ async def test_put_data_stream_needs_a_matching_template_and_a_valid_unused_name
     assert status == 400 and error["error"]["type"] == "resource_already_exists_exception"
     status, streams = await api_node.request("GET", "/_data_stream")
     assert [stream["name"] for stream in streams["data_streams"]] == ["logs-made"]
+
+
+async def test_resolve_index_lists_a_data_stream_and_its_backing_indices(api_node):
+    await api_node.request("PUT", "/_index_template/logs", TEMPLATE)
+    await api_node.request("PUT", "/_data_stream/logs-r")
+    status, resolved = await api_node.request("GET", "/_resolve/index/logs-*")
+    assert status == 200
+    assert resolved["data_streams"] == [{"name": "logs-r", "backing_indices": [".ds-logs-r-000001"],
+                                         "timestamp_field": "@timestamp"}]
