@@ -35,7 +35,7 @@ from node.api import params, read_json_body, respond
 from node.api.index_settings import validate_new_index_settings
 from node.api.indices import ack_timeout
 from node.coordination.resolve import index_block_error
-from node.errors import ApiError, IllegalArgumentError, IndexNotFoundError
+from node.errors import ActionRequestValidationError, ApiError, IllegalArgumentError, IndexNotFoundError
 
 RESIZE_TYPES = ("shrink", "split", "clone")
 BODY_KEYS = ("settings", "aliases", "mappings")
@@ -54,8 +54,25 @@ APPLIED_AFTER_THE_COPY = frozenset({
 READ_BLOCK = "index.blocks.read"
 
 
-def illegal_state(reason: str) -> ApiError:
-    return ApiError(reason, opensearch_type="illegal_state_exception", status=500)
+def illegal_state(reason: str, status: int = 500) -> ApiError:
+    return ApiError(reason, opensearch_type="illegal_state_exception", status=status)
+
+
+METADATA_BLOCKS = ("index.blocks.read_only", "index.blocks.metadata")
+
+
+def check_target_blocks(target: str, requested: dict[str, Any], final_settings: dict[str, Any]) -> None:
+    """A target whose metadata writes would be blocked could never have its shards assigned:
+    OpenSearch refuses it — a validation error when the request sets the block, an illegal
+    argument when it would be inherited from the source."""
+    for key in METADATA_BLOCKS:
+        if str(final_settings.get(key, "false")).lower() != "true":
+            continue
+        reason = (f"target index [{target}] will be blocked by [{key}=true], this will disable metadata writes "
+                  f"and cause the shards to be unassigned")
+        if str(requested.get(key, "false")).lower() == "true":
+            raise ActionRequestValidationError(reason)
+        raise IllegalArgumentError(reason)
 
 
 def target_shard_count(resize_type: str, source_shards: int, requested: Any) -> int:
@@ -137,10 +154,13 @@ def register(app: Any, services: Any) -> None:
         if source is None:
             raise IndexNotFoundError(index)
         if index_block_error(state, index, "write") is None:
-            raise illegal_state(f"index {index} must be read-only to resize index. use \"index.blocks.write=true\"")
+            # 400 since OpenSearch 2.x (a client's mistake, not a server error)
+            raise illegal_state(f"index {index} must be read-only to resize index. use \"index.blocks.write=true\"",
+                                status=400)
         shards = target_shard_count(resize_type, source.number_of_shards,
                                     normalize_index_settings(requested).get("index.number_of_shards"))
         final_settings = target_settings(source, requested, shards)
+        check_target_blocks(target, normalize_index_settings(requested), final_settings)
         # created read-blocked and without its write blocks and pipelines; those come after the copy
         creation_settings = {key: value for key, value in final_settings.items()
                              if key not in APPLIED_AFTER_THE_COPY}

@@ -100,5 +100,17 @@ async def test_resize_checks_answer_opensearch_s_errors(api_node, path, body, st
 async def test_a_source_that_takes_writes_cannot_be_resized(api_node):
     await _source(api_node, count=3, block=False)
     status, error = await api_node.request("POST", "/src/_shrink/dst", {})
-    assert status == 500 and error["error"]["type"] == "illegal_state_exception"
+    assert status == 400 and error["error"]["type"] == "illegal_state_exception"
     assert error["error"]["reason"] == 'index src must be read-only to resize index. use "index.blocks.write=true"'
+
+
+async def test_a_target_whose_metadata_writes_would_be_blocked_is_refused(api_node):
+    await _source(api_node, count=3)
+    status, error = await api_node.request("POST", "/src/_shrink/dst", {"settings": {"index.blocks.read_only": True}})
+    assert status == 400 and error["error"]["type"] == "action_request_validation_exception"
+    await api_node.request("PUT", "/src/_settings", {"index.blocks.read_only": True})
+    status, error = await api_node.request("POST", "/src/_shrink/dst", {})
+    assert status == 400 and error["error"]["type"] == "illegal_argument_exception"
+    status, answer = await api_node.request("POST", "/src/_shrink/dst", {"settings": {"index.blocks.read_only": None}})
+    assert status == 200 and answer["index"] == "dst"
+    await api_node.request("PUT", "/src/_settings", {"index.blocks.read_only": None})
