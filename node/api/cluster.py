@@ -254,26 +254,51 @@ async def local_node_stats(services: Any) -> dict[str, Any]:
                                        "rejected": services.admission.rejected_searches}}}
 
 
+# OpenSearch's role filters in a node selector (``data:true``, ``master:false``…)
+NODE_ROLE_FILTERS = {"master": "cluster_manager", "cluster_manager": "cluster_manager", "data": "data",
+                     "ingest": "ingest", "voting_only": None, "ml": None, "remote_cluster_client": None,
+                     "search": None}
+
+
 def selected_node_ids(services: Any, node_filter: str | None) -> list[str]:
+    """OpenSearch's node selector, applied part by part: ``_all``/``*``, ``_local``,
+    ``_master``/``_cluster_manager``, ids, names and addresses (wildcards), ``<role>:true|false``
+    (adds or removes the nodes with that role; ``coordinating_only:true`` the nodes with none) and
+    ``<attribute>:<value>`` (node attributes, wildcards)."""
+    import fnmatch
+
     state = services.state
     if not node_filter or node_filter in ("_all", "*"):
         return sorted(state.nodes)
-    selected = []
+    selected: set[str] = set()
     for part in node_filter.split(","):
         part = part.strip()
-        if part == "_local":
-            selected.append(services.context.node_id)
+        if part in ("_all", "*"):
+            selected |= set(state.nodes)
+        elif part == "_local":
+            selected.add(services.context.node_id)
         elif part in ("_master", "_cluster_manager"):
             master = master_node_id(state, services.context.metadata.status())
             if master:
-                selected.append(master)
+                selected.add(master)
+        elif ":" in part:
+            key, _, value = part.partition(":")
+            if key in NODE_ROLE_FILTERS or key == "coordinating_only":
+                role = NODE_ROLE_FILTERS.get(key)
+                having = {node_id for node_id, node in state.nodes.items()
+                          if (not node.roles if key == "coordinating_only" else role in node.roles)}
+                if value.lower() == "true":
+                    selected |= having
+                else:
+                    selected -= having
+            else:
+                selected |= {node_id for node_id, node in state.nodes.items()
+                             if key in node.attributes and fnmatch.fnmatchcase(str(node.attributes[key]), value)}
         else:
-            import fnmatch
-
-            selected.extend(node_id for node_id, node in state.nodes.items()
-                            if fnmatch.fnmatchcase(node_id, part) or fnmatch.fnmatchcase(node.name, part)
-                            or node.http_address.startswith(part))
-    return sorted(set(selected) & set(state.nodes))
+            selected |= {node_id for node_id, node in state.nodes.items()
+                         if fnmatch.fnmatchcase(node_id, part) or fnmatch.fnmatchcase(node.name, part)
+                         or node.http_address.startswith(part)}
+    return sorted(selected & set(state.nodes))
 
 
 def cluster_state_body(state: Any, context: Any, metrics: set[str], names: list[str]) -> dict[str, Any]:
