@@ -218,6 +218,23 @@ API_ROUTES.update({
     "tasks.get": [("GET", "/_tasks/{task_id}")],
     "tasks.cancel": [("POST", "/_tasks/{task_id}/_cancel"), ("POST", "/_tasks/_cancel")],
     "termvectors": [("POST", "/{index}/_termvectors/{id}"), ("POST", "/{index}/_termvectors")],
+    # session 7: snapshots and data streams (node/api/snapshots.py, node/api/data_streams.py)
+    "snapshot.create_repository": [("PUT", "/_snapshot/{repository}")],
+    "snapshot.get_repository": [("GET", "/_snapshot/{repository}"), ("GET", "/_snapshot")],
+    "snapshot.delete_repository": [("DELETE", "/_snapshot/{repository}")],
+    "snapshot.verify_repository": [("POST", "/_snapshot/{repository}/_verify")],
+    "snapshot.cleanup_repository": [("POST", "/_snapshot/{repository}/_cleanup")],
+    "snapshot.create": [("PUT", "/_snapshot/{repository}/{snapshot}")],
+    "snapshot.get": [("GET", "/_snapshot/{repository}/{snapshot}")],
+    "snapshot.delete": [("DELETE", "/_snapshot/{repository}/{snapshot}")],
+    "snapshot.status": [("GET", "/_snapshot/{repository}/{snapshot}/_status"), ("GET", "/_snapshot/{repository}/_status"),
+                        ("GET", "/_snapshot/_status")],
+    "snapshot.restore": [("POST", "/_snapshot/{repository}/{snapshot}/_restore")],
+    "snapshot.clone": [("PUT", "/_snapshot/{repository}/{snapshot}/_clone/{target_snapshot}")],
+    "indices.create_data_stream": [("PUT", "/_data_stream/{name}")],
+    "indices.get_data_stream": [("GET", "/_data_stream/{name}"), ("GET", "/_data_stream")],
+    "indices.delete_data_stream": [("DELETE", "/_data_stream/{name}")],
+    "indices.data_streams_stats": [("GET", "/_data_stream/{name}/_stats"), ("GET", "/_data_stream/_stats")],
 })
 
 NDJSON_APIS = {"bulk", "msearch"}
@@ -591,9 +608,16 @@ def _compare(kind: str, value: Any, expected: Any) -> bool:
     return {"gt": value > expected, "gte": value >= expected, "lt": value < expected, "lte": value <= expected}[kind]
 
 
+# Elasticsearch majors that OpenSearch's Version reads as legacy (LegacyESVersion, 5.x-7.x): their ids
+# are not masked, so every one of them sorts below OpenSearch 1.0.0 (a skip " - 6.9.99" runs on 3.0.0)
+FIRST_LEGACY_ELASTICSEARCH_MAJOR = 5
+
+
 def _version_tuple(text: str) -> tuple[int, ...]:
     numbers = re.findall(r"\d+", text)
-    return tuple(int(number) for number in numbers[:3]) + (0,) * (3 - min(len(numbers), 3))
+    parts = tuple(int(number) for number in numbers[:3]) + (0,) * (3 - min(len(numbers), 3))
+    is_opensearch = parts[0] < FIRST_LEGACY_ELASTICSEARCH_MAJOR
+    return (int(is_opensearch),) + parts
 
 
 def version_in_ranges(version: str, ranges: str) -> bool:

@@ -44,3 +44,12 @@ def test_matching_null_passes_for_a_missing_key_and_fails_for_a_present_one(comp
         instance.match({"settings.a": None})
     with pytest.raises(runner.StepFailure):
         instance.match({"settings.b": "1"})
+
+
+def test_conform7_legacy_elasticsearch_versions_sort_below_every_opensearch_version(compat_runner):
+    # OpenSearch's Version masks its own ids, so 6.x/7.x ranges never cover an OpenSearch release
+    runner = compat_runner
+    assert runner.version_in_ranges("3.0.0", " - 6.9.99") is False
+    assert runner.version_in_ranges("3.0.0", " - 7.10.99") is False
+    assert runner.version_in_ranges("1.0.0", "7.0.0 - ") is True
+    assert runner.version_in_ranges("2.19.0", " - 2.99.99") is True
