@@ -32,13 +32,15 @@ import trio
 from raft import commands as c
 
 from node.api import params, read_json_body, respond
+from node.coordination.values import parse_boolean, parse_byte_size_setting
 from node.api.index_settings import validate_new_index_settings
 from node.api.indices import ack_timeout
 from node.coordination.resolve import index_block_error
 from node.errors import ActionRequestValidationError, ApiError, IllegalArgumentError, IndexNotFoundError
 
 RESIZE_TYPES = ("shrink", "split", "clone")
-BODY_KEYS = ("settings", "aliases", "mappings")
+BODY_KEYS = ("settings", "aliases", "mappings", "max_shard_size")
+RESIZE_ACTION = "indices:admin/resize"
 # what identifies the source or is computed for each index at creation
 NOT_INHERITED = frozenset({
     "index.uuid", "index.creation_date", "index.provided_name", "index.version.created",
@@ -75,12 +77,14 @@ def check_target_blocks(target: str, requested: dict[str, Any], final_settings: 
         raise IllegalArgumentError(reason)
 
 
-def target_shard_count(resize_type: str, source_shards: int, requested: Any) -> int:
-    """The target's ``number_of_shards`` as OpenSearch's checks allow it (400s otherwise)."""
+def target_shard_count(resize_type: str, source_shards: int, requested: Any, source_routing_shards: int = 0,
+                       default_shrink_shards: int = 1) -> int:
+    """The target's ``number_of_shards`` as OpenSearch's checks allow it (400s otherwise; the
+    split's routing-shards check is OpenSearch's ``illegal_state_exception``, a 500 there too)."""
     if requested is None:
         if resize_type == "split":
             raise IllegalArgumentError("index.number_of_shards is required for split operations")
-        return 1 if resize_type == "shrink" else source_shards
+        return default_shrink_shards if resize_type == "shrink" else source_shards
     try:
         target = int(str(requested))
     except ValueError:
@@ -106,7 +110,36 @@ def target_shard_count(resize_type: str, source_shards: int, requested: Any) -> 
         if target % source_shards != 0:
             raise IllegalArgumentError(f"the number of source shards [{source_shards}] must be a factor of "
                                        f"[{target}]")
+        # from one shard anything goes (OpenSearch's IndexMetadata.assertSplitMetadata special case)
+        routing_shards = target if source_shards == 1 else source_routing_shards
+        if routing_shards % target != 0:
+            raise illegal_state(f"the number of routing shards [{routing_shards}] must be a multiple of the target "
+                                f"shards [{target}]")
     return target
+
+
+def check_routing_settings(resize_type: str, source_shards: int, requested: dict[str, Any]) -> None:
+    """OpenSearch's TransportResizeAction refusals of routing settings on the target (400s)."""
+    if "index.routing_partition_size" in requested:
+        raise IllegalArgumentError("cannot provide a routing partition size value when resizing an index")
+    if "index.number_of_routing_shards" in requested and not (resize_type == "split" and source_shards == 1):
+        raise IllegalArgumentError("cannot provide index.number_of_routing_shards on resize")
+
+
+def shrink_shard_count_for_size(max_shard_size_bytes: int | None, primaries_store_bytes: int,
+                                source_shards: int) -> int:
+    """OpenSearch's calculateTargetIndexShardsNum: the lowest factor of the source's shard count
+    that keeps each target shard within ``max_shard_size`` (by the primaries' store size); 1
+    without a size, the source's count when even that is too small."""
+    if not max_shard_size_bytes or primaries_store_bytes <= 0:
+        return 1
+    minimum = -(-primaries_store_bytes // max_shard_size_bytes)
+    if minimum >= source_shards:
+        return source_shards
+    for candidate in range(max(minimum, 1), source_shards):
+        if source_shards % candidate == 0:
+            return candidate
+    return source_shards
 
 
 def target_settings(source: Any, requested: dict[str, Any], shards: int) -> dict[str, Any]:
@@ -145,22 +178,51 @@ def register(app: Any, services: Any) -> None:
             raise IllegalArgumentError("[settings] and [aliases] must be objects")
         from raft.apply import normalize_index_settings
 
-        validate_new_index_settings(normalize_index_settings(requested))
+        normalized = normalize_index_settings(requested)
+        validate_new_index_settings(normalized)
+        # copy_settings=false was removed in OpenSearch 7 (settings are always copied)
+        if query.get("copy_settings") is not None and not parse_boolean(query.get("copy_settings"), "copy_settings",
+                                                                        True):
+            raise IllegalArgumentError("parameter [copy_settings] can not be explicitly set to [false]")
+        wait_for_completion = parse_boolean(query.get("wait_for_completion"), "wait_for_completion", True)
+        max_shard_size = body.get("max_shard_size")
+        max_shard_size_bytes = None
+        if max_shard_size is not None:
+            max_shard_size_bytes = parse_byte_size_setting(max_shard_size, "max_shard_size")
+            if max_shard_size_bytes <= 0:
+                raise ActionRequestValidationError("max_shard_size must be greater than 0")
         state = services.state
-        if target in state.indices:
-            raise ApiError(f"index [{target}/{state.indices[target].uuid}] already exists",
-                           opensearch_type="resource_already_exists_exception", status=400, index=target)
         source = state.indices.get(index)
         if source is None:
             raise IndexNotFoundError(index)
+        # OpenSearch's order: the shard-count and routing checks (TransportResizeAction), then the
+        # creation's own (the target exists, the source is write-blocked)
+        if max_shard_size_bytes is not None:
+            if resize_type != "shrink":
+                raise IllegalArgumentError("Unsupported parameter [max_shard_size]")
+            if "index.number_of_shards" in normalized:
+                raise IllegalArgumentError("Cannot set max_shard_size and index.number_of_shards at the same time!")
+        default_shrink_shards = 1
+        if resize_type == "shrink" and max_shard_size_bytes and "index.number_of_shards" not in normalized:
+            from node.coordination.stats import gather_shard_statistics
+
+            primaries_store_bytes = sum(
+                int(answer.statistics.get("size_bytes", 0)) + int(answer.statistics.get("translog_size_bytes", 0))
+                for answer in await gather_shard_statistics(services, [index]) if answer.statistics)
+            default_shrink_shards = shrink_shard_count_for_size(max_shard_size_bytes, primaries_store_bytes,
+                                                                source.number_of_shards)
+        shards = target_shard_count(resize_type, source.number_of_shards, normalized.get("index.number_of_shards"),
+                                    source.routing_num_shards, default_shrink_shards)
+        check_routing_settings(resize_type, source.number_of_shards, normalized)
+        if target in state.indices:
+            raise ApiError(f"index [{target}/{state.indices[target].uuid}] already exists",
+                           opensearch_type="resource_already_exists_exception", status=400, index=target)
         if index_block_error(state, index, "write") is None:
             # 400 since OpenSearch 2.x (a client's mistake, not a server error)
             raise illegal_state(f"index {index} must be read-only to resize index. use \"index.blocks.write=true\"",
                                 status=400)
-        shards = target_shard_count(resize_type, source.number_of_shards,
-                                    normalize_index_settings(requested).get("index.number_of_shards"))
         final_settings = target_settings(source, requested, shards)
-        check_target_blocks(target, normalize_index_settings(requested), final_settings)
+        check_target_blocks(target, normalized, final_settings)
         # created read-blocked and without its write blocks and pipelines; those come after the copy
         creation_settings = {key: value for key, value in final_settings.items()
                              if key not in APPLIED_AFTER_THE_COPY}
@@ -199,14 +261,25 @@ def register(app: Any, services: Any) -> None:
             finally:
                 done.set()
 
+        async def copy_and_answer() -> tuple[dict, int]:
+            await done.wait()
+            if "error" in outcome:
+                raise outcome["error"]
+            acknowledged = await services.wait_for_active_shards(target, query.get("wait_for_active_shards", "1"),
+                                                                 ack_timeout(query))
+            return {"acknowledged": True, "shards_acknowledged": acknowledged, "index": target}, 200
+
         # to completion even if the client leaves (quart-trio cancels a handler on disconnect)
         services.context.background.start_soon(create_and_copy)
-        await done.wait()
-        if "error" in outcome:
-            raise outcome["error"]
-        acknowledged = await services.wait_for_active_shards(target, query.get("wait_for_active_shards", "1"),
-                                                             ack_timeout(query))
-        return respond({"acknowledged": True, "shards_acknowledged": acknowledged, "index": target})
+        if not wait_for_completion:
+            # OpenSearch 3.0: the resize runs as a task whose answer GET _tasks/{id} keeps
+            from node.api.tasks import start_background_task
+
+            description = f"{resize_type} from [{index}] to [{target}]"
+            return respond({"task": start_background_task(app, services, RESIZE_ACTION, description,
+                                                          copy_and_answer)})
+        answer, _ = await copy_and_answer()
+        return respond(answer)
 
     for resize_type in RESIZE_TYPES:
         async def route(index: str, target: str, resize_type: str = resize_type) -> Any:
