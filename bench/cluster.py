@@ -1,7 +1,8 @@
 """bench/cluster.py — three local nodes, 3 shards × 1 replica: bulk, search, failover, restart.
 
-Starts three voters (``python -m node`` with --seed-hosts, one shard worker each, data under
-DATA_DIR), creates ``bench`` with 3 primaries and 1 replica, waits for green, then measures:
+Starts three voters (``python -m node`` with --seed-hosts, data under DATA_DIR; two shard workers
+each, as the node's own default gives a 2-core machine — ``--workers`` changes it, ADR 0370), creates
+``bench`` with 3 primaries and 1 replica, waits for green, then measures:
 
 1. bulk: the first N documents through `_bulk` (--clients connections spread over the nodes,
    fsync per request, each write acknowledged by primary and replica): docs/s;
@@ -12,7 +13,7 @@ DATA_DIR), creates ``bench`` with 3 primaries and 1 replica, waits for green, th
 4. restart: the killed node started again on its data directory; the time from launch until every
    shard copy allocated to it is STARTED in `_cat/shards` (searchable), and until green.
 
-    python bench/cluster.py --data DATA_DIR --n 20000 [--clients 4] [--reps 1] [--keep] [--skip-search]
+    python bench/cluster.py --data DATA_DIR --n 20000 [--clients 4] [--reps 1] [--workers 2] [--keep] [--skip-search]
                             [--log-level INFO] [--latency-log FILE] [--compare-local ROUNDS] [--skip-failover]
 
 ``--latency-log`` writes one line per timed search (wall start, latency, the coordinator's took) to
@@ -207,6 +208,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--n", type=int, default=20_000)
     parser.add_argument("--clients", type=int, default=4, help="bulk clients")
     parser.add_argument("--reps", type=int, default=1)
+    parser.add_argument("--workers", type=int, default=2,
+                        help="shard workers per node (default 2, one per core as the node itself defaults to): "
+                             "each node holds two of the six copies, which then sit on different workers and "
+                             "are searched in parallel (ADR 0370; sessions 1-6 ran 1)")
     parser.add_argument("--keep", action="store_true")
     parser.add_argument("--log-level", default="WARNING", choices=("DEBUG", "INFO", "WARNING"),
                         help="every node's log level from launch (the restarted node logs at INFO anyway)")
@@ -236,7 +241,7 @@ def main(argv: list[str] | None = None) -> int:
     nodes: list[harness.NodeProcess] = []
     try:
         started = time.monotonic()
-        nodes = harness.start_cluster(base_directory, 3, 1, log_level=arguments.log_level)
+        nodes = harness.start_cluster(base_directory, 3, arguments.workers, log_level=arguments.log_level)
         report["seconds_to_form"] = round(time.monotonic() - started, 3)
         client = nodes[0].client()
         status, answer = client.json("PUT", "/bench", {

@@ -2,11 +2,12 @@
 
 ``ShardWorkers.run`` (in the node's nursery) spawns ``worker_count`` processes of
 ``python -m node.workers.worker_main``, each connected by an AF_UNIX socketpair and speaking the
-framed RPC of node/transport. A shard always lives on ``worker_for(uuid, n)`` (crc32, stable across
-restarts). A worker that exits unexpectedly is logged, restarted with back-off, and the
-``open_shard`` calls that succeeded on it are replayed in order so its shards reopen from disk;
-calls that were in flight fail with WorkerUnavailableError (their outcome is unknown to the
-caller, exactly as with a lost node).
+framed RPC of node/transport. A shard always lives on ``worker_for(uuid, n)``: chosen when the front
+first routes it (the worker with the fewest of its index's shards, crc32's pick on ties; ADR 0370)
+and kept for the front's lifetime, worker restarts included. A worker that exits unexpectedly is
+logged, restarted with back-off, and the ``open_shard`` calls that succeeded on it are replayed in
+order so its shards reopen from disk; calls that were in flight fail with WorkerUnavailableError
+(their outcome is unknown to the caller, exactly as with a lost node).
 
 This module must never open a shard, parse a payload, or decide what a method does.
 """
@@ -124,6 +125,8 @@ class ShardWorkers:
         self.handles = [WorkerHandle(number) for number in range(worker_count)]
         # (uuid, shard) → the open_shard (payload, body) to replay after a worker restart
         self.opened_shards: dict[tuple[str, int], tuple[dict, bytes]] = {}
+        # (uuid, shard) → its worker, chosen when the shard is first routed (``worker_for``), kept
+        self.assigned_workers: dict[tuple[str, int], int] = {}
         self.shutting_down = False
         self.cancel_scope: trio.CancelScope | None = None
         self.reopen_hook: Any = None
@@ -141,7 +144,32 @@ class ShardWorkers:
     # ------------------------------------------------------------------ routing and calls
 
     def worker_for(self, index_uuid: str, shard_number: int) -> int:
-        return worker_for_shard(index_uuid, shard_number, self.worker_count)
+        worker_number = self.assigned_workers.get((index_uuid, shard_number))
+        if worker_number is None:
+            worker_number = self._assign_worker(index_uuid, shard_number)
+        return worker_number
+
+    def _assign_worker(self, index_uuid: str, shard_number: int) -> int:
+        """The worker a shard this front has not routed yet will live on, for the front's lifetime:
+        the one holding the fewest of this index's shards here (then the fewest shards), ties
+        going to ``worker_for_shard``'s pick and the workers after it. A node holds only some of
+        an index's shards (two of three in the three-node bench), and crc32 + shard number put
+        shards 0 and 2 on one of two workers, so one worker searched both one after the other
+        while the other idled (ADR 0370). On a front routing one index, shards routed in number
+        order land exactly where ``worker_for_shard`` puts them. Never reassigned, not even after close_shard: a call
+        still queued on the old worker (an open that outlived its timeout) must never meet a
+        second open of the same directory on another worker (one lifecycle lock per worker)."""
+        preferred = worker_for_shard(index_uuid, shard_number, self.worker_count)
+        same_index = [0] * self.worker_count
+        every_index = [0] * self.worker_count
+        for (assigned_uuid, _), worker_number in self.assigned_workers.items():
+            every_index[worker_number] += 1
+            if assigned_uuid == index_uuid:
+                same_index[worker_number] += 1
+        candidates = [(preferred + step) % self.worker_count for step in range(self.worker_count)]
+        chosen = min(candidates, key=lambda number: (same_index[number], every_index[number]))
+        self.assigned_workers[(index_uuid, shard_number)] = chosen
+        return chosen
 
     async def call(self, index_uuid: str, shard_number: int, method: str, payload: dict,
                    body: bytes = b"", timeout_seconds: float | None = None) -> tuple[dict, bytes]:
