@@ -9,9 +9,17 @@ code, it measures a bare hypercorn "hello" route (bench/hello_server.py) at the 
 HTTP ceiling that the targets are ratios of (issue 3: p99 ≤ 10 ms at 1 client; QPS at 16 clients
 ≥ 0.6× the ceiling).
 
-    python bench/node_search.py --data DATA_DIR --n 100000 [--reps 1] [--shards 2] [--workers W]
+    python bench/node_search.py --data DATA_DIR --n 100000 [--reps 1] [--shards 1] [--workers W]
                                 [--peers none|tantivy,lucene,sqlite] [--keep]
                                 [--clients 1,4,16]
+
+The index has ONE shard by default (since session 7): OpenSearch's default and the node's own
+(``PUT /bench`` without settings gives one shard), i.e. what a user measuring search gets. Until
+session 6 the bench used ``--shards 2`` to put a shard on each of the two workers; with two shards
+every search costs two worker calls and two per-shard searches (measured at 16 clients, same
+code, alternated passes: front 1.62 vs 1.21 ms and workers 2.35 vs 1.05 ms of CPU per search for
+two vs one shard — docs/benchmarks.md, session 7). Run ``--shards 2`` beside it to compare with
+earlier sessions; docs/benchmarks.md reports both.
 
 Rows are appended to DATA_DIR/results/quidditch-node-search-N.ndjson (one per client count, plus
 one per hello measurement, ../shared/bench's fields with `null` where not measured).
@@ -126,7 +134,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--data", required=True, type=Path)
     parser.add_argument("--n", type=int, default=100_000)
     parser.add_argument("--reps", type=int, default=1, help="timed passes over the 1,000 queries")
-    parser.add_argument("--shards", type=int, default=2)
+    parser.add_argument("--shards", type=int, default=1,
+                        help="primary shards of the bench index (1: OpenSearch's default; see above)")
     parser.add_argument("--workers", type=int, default=None)
     parser.add_argument("--peers", default="none")
     parser.add_argument("--keep", action="store_true")
