@@ -26,7 +26,7 @@ from node.api.data_streams import rollover_data_stream
 from node.coordination.resolve import data_streams
 from node.coordination.stats import gather_shard_statistics
 from node.coordination.values import parse_byte_size_setting
-from node.errors import IllegalArgumentError, IndexNotFoundError, RequestParsingError
+from node.errors import ApiError, IllegalArgumentError, IndexNotFoundError, RequestParsingError
 
 CONDITIONS = ("max_age", "max_docs", "max_size", "max_primary_shard_size")
 _NUMBERED_INDEX = re.compile(r"^(.*-)(\d+)$")
@@ -80,6 +80,26 @@ def rollover_target(state: Any, target: str) -> tuple[str, Any]:
     return writers[0], state.indices[writers[0]].aliases[target]
 
 
+def validate_rollover_index_name(state: Any, name: str) -> None:
+    """OpenSearch's MetadataCreateIndexService.validateIndexName for the rollover index: a bad name
+    is an ``invalid_index_name_exception``, an existing index a ``resource_already_exists_exception``."""
+    from raft.apply import invalid_index_or_alias_name_reason
+
+    reason = invalid_index_or_alias_name_reason(name)
+    if reason is None and name.lower() != name:
+        reason = "must be lowercase"
+    if reason is not None:
+        raise ApiError(f"Invalid index name [{name}], {reason}", opensearch_type="invalid_index_name_exception",
+                       status=400, index=name)
+    existing = state.indices.get(name)
+    if existing is not None:
+        raise ApiError(f"index [{name}/{existing.uuid}] already exists",
+                       opensearch_type="resource_already_exists_exception", status=400, index=name)
+    if state.resolve_alias(name):
+        raise ApiError(f"Invalid index name [{name}], already exists as alias",
+                       opensearch_type="invalid_index_name_exception", status=400, index=name)
+
+
 def _condition_key(name: str, text: str) -> str:
     return f"[{name}: {text}]"
 
@@ -94,8 +114,9 @@ def register(app: Any, services: Any) -> None:
         answers = [answer for answer in await gather_shard_statistics(services, [old_index_name])
                    if answer.statistics is not None]
         documents = sum(int(answer.statistics.get("doc_count", 0)) for answer in answers)
-        sizes = [int(answer.statistics.get("size_bytes", 0)) + int(answer.statistics.get("translog_size_bytes", 0))
-                 for answer in answers]
+        # the segments' size, as OpenSearch's DocsStats.totalSizeInBytes: an empty index is 0 bytes
+        # (its translog header does not count)
+        sizes = [int(answer.statistics.get("size_bytes", 0)) for answer in answers]
         age_seconds = time.time() - old_index.creation_date / 1000
         for name, (threshold, text) in conditions.items():
             if name == "max_age":
@@ -135,9 +156,9 @@ def register(app: Any, services: Any) -> None:
             return await _rollover_data_stream(alias, conditions, dry_run, query)
         old_index_name, alias_metadata = rollover_target(state, alias)
         new_index_name = new_index or next_index_name(old_index_name)
-        if not dry_run and (new_index_name in state.indices or state.resolve_alias(new_index_name)):
-            # OpenSearch checks this only when it rolls over, not in a dry run
-            raise IllegalArgumentError(f"Rollover index [{new_index_name}] already exists")
+        # OpenSearch validates the new name before it reads any statistics, in a dry run too
+        # (TransportRolloverAction's preflight rolloverClusterState(onlyValidate=true))
+        validate_rollover_index_name(state, new_index_name)
 
         results = await _met_conditions(old_index_name, conditions)
         rolling = not conditions or any(results.values())
