@@ -25,10 +25,10 @@ PART_BUDGET_SECONDS = {
     "unit": 240,
     "property": 240,
     "scenarios": 60,
-    "integration": 480,
-    "compat": 180,
-    "jepsen": 360,
-    "other": 60,
+    "integration": 540,
+    "compat": 60,
+    "jepsen": 300,
+    "other": 45,
 }
 
 _seconds_by_part: collections.Counter[str] = collections.Counter()
