@@ -1243,10 +1243,13 @@ class Shard:
                 primary_term=fence_term, current_term=self._max_primary_term)
         return fence_term
 
-    def _parse_replicated_index_batch(self, operations: Sequence[ReplicatedOperation]) -> list[dict] | None:
+    def _parse_replicated_index_batch(self, operations: Sequence[ReplicatedOperation]
+                                      ) -> list[dict] | dict[str, list] | None:
         """The parsed values of every operation when the batch is all index operations with
         sources, distinct ids and distinct seq_nos, and every source parses against the mapping
-        without an update; else None (the general path then decides, with its own errors)."""
+        without an update; else None (the general path then decides, with its own errors). Same-
+        shaped flat documents come back as the mapping's columns (a dict, ADR 0360), any other
+        batch as one values dict per operation."""
         if not operations or set(map(type, operations)) != {ReplicatedOperation}:
             return None
         if set(map(attrgetter("kind"), operations)) != {"index"}:
@@ -1264,6 +1267,10 @@ class Shard:
         except orjson.JSONDecodeError:
             return None
         mapping = self.mapping
+        parse_flat_columns = getattr(mapping, "parse_flat_columns", None)
+        columns = parse_flat_columns(loaded) if parse_flat_columns is not None else None
+        if columns is not None:
+            return columns
         parse_flat_documents = getattr(mapping, "parse_flat_documents", None)
         values = parse_flat_documents(loaded) if parse_flat_documents is not None else [None] * count
         if None in values:
@@ -1279,7 +1286,8 @@ class Shard:
                 return None
         return values
 
-    def _apply_replicated_index_batch_locked(self, operations: Sequence[ReplicatedOperation], values: list[dict],
+    def _apply_replicated_index_batch_locked(self, operations: Sequence[ReplicatedOperation],
+                                             values: list[dict] | dict[str, list],
                                              fence_term: int | None = None, replaying: bool = False
                                              ) -> tuple[list[OperationResult], Any] | None:
         """The replica's columnar fast path (ADR 0245), under the writer lock, after the fence: a
@@ -1312,7 +1320,10 @@ class Shard:
             skipped = set(already_applied)
             kept = [position for position in range(len(operations)) if position not in skipped]
             operations = [operations[position] for position in kept]
-            values = [values[position] for position in kept]
+            if isinstance(values, dict):     # columns: keep the same positions of every column
+                values = {path: [column[position] for position in kept] for path, column in values.items()}
+            else:
+                values = [values[position] for position in kept]
             kinds, seq_nos, terms, versions, document_ids, sources, routings = zip(
                 *map(_REPLICATED_COLUMNS, operations))
         count = len(operations)
@@ -1342,8 +1353,14 @@ class Shard:
                 self._supersede(states[position])
             buffer = self._buffer
             start = len(buffer.documents)
-            buffer.documents.extend(map(_build_segment_document, document_ids, sources, values, seq_nos, terms,
-                                        versions, routings))
+            if isinstance(values, dict):
+                # the mapping's columns stay columns in the buffer (ADR 0360), seq_nos and terms listed
+                buffer.documents.append_columns(DocumentColumns(
+                    list(document_ids), list(sources), values, seq_nos[0], terms[0], list(versions),
+                    list(routings) if routed else None, list(seq_nos), None if single_term else list(terms)))
+            else:
+                buffer.documents.extend(map(_build_segment_document, document_ids, sources, values, seq_nos,
+                                            terms, versions, routings))
             buffer.size_bytes += sum(map(len, sources)) + 64 * count
             self._version_map.update(zip(document_ids, map(_make_doc_state, zip(
                 seq_nos, terms, versions, repeat(False, count), repeat(buffer, count),

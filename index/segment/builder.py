@@ -243,8 +243,10 @@ def _per_document_columns(documents: Sequence[SegmentDocument]
             document_ids.extend(part.document_ids)
             sources.extend(part.sources)
             routings.extend(part.routing_column())
-            seq_nos.append(np.arange(part.first_seq_no, part.first_seq_no + count, dtype=np.int64))
-            primary_terms.append(np.full(count, part.primary_term, dtype=np.int64))
+            seq_nos.append(np.arange(part.first_seq_no, part.first_seq_no + count, dtype=np.int64)
+                           if part.seq_nos is None else np.asarray(part.seq_nos, dtype=np.int64))
+            primary_terms.append(np.full(count, part.primary_term, dtype=np.int64) if part.primary_terms is None
+                                 else np.asarray(part.primary_terms, dtype=np.int64))
             versions.append(np.ones(count, dtype=np.int64) if part.versions is None
                             else np.asarray(part.versions, dtype=np.int64))
             continue

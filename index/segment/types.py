@@ -96,8 +96,9 @@ class DocumentColumns:
     """A batch of live documents whose parsed values are columns (ADR 0360): ``values`` maps each
     leaf path to exactly one (non-None) value per document, in order, so document ``i`` is the
     ``SegmentDocument`` whose ``values`` are ``{path: [column[i]] for path, column in values}``.
-    Seq_nos are consecutive from ``first_seq_no``; ``versions``/``routings`` None: all 1 / all
-    None. No per-document object is made until one is asked for (``document``)."""
+    Seq_nos are consecutive from ``first_seq_no`` and every term is ``primary_term`` unless
+    ``seq_nos``/``primary_terms`` list them (a replica's batch); ``versions``/``routings`` None:
+    all 1 / all None. No per-document object is made until one is asked for (``document``)."""
 
     document_ids: list[str]
     sources: list[bytes]
@@ -106,6 +107,8 @@ class DocumentColumns:
     primary_term: int
     versions: list[int] | None = None
     routings: list[str | None] | None = None
+    seq_nos: list[int] | None = None
+    primary_terms: list[int] | None = None
 
     def __len__(self) -> int:
         return len(self.document_ids)
@@ -114,7 +117,8 @@ class DocumentColumns:
         return SegmentDocument(
             self.document_ids[position], self.sources[position],
             {path: [column[position]] for path, column in self.values.items()},
-            self.first_seq_no + position, self.primary_term,
+            self.first_seq_no + position if self.seq_nos is None else self.seq_nos[position],
+            self.primary_term if self.primary_terms is None else self.primary_terms[position],
             1 if self.versions is None else self.versions[position],
             None if self.routings is None else self.routings[position])
 

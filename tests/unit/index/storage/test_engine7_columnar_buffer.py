@@ -70,11 +70,16 @@ def test_joining_two_buffers_copies_their_document_runs_so_neither_changes_the_o
     assert len(first) == 1 and len(second) == 3 and second[-1].document_id == "b"
 
 
-@pytest.mark.parametrize("layout", ["one run", "three runs", "runs and documents", "with a tombstone"])
+@pytest.mark.parametrize("layout", ["one run", "three runs", "runs and documents", "with a tombstone",
+                                    "a replica's run"])
 def test_a_segment_built_from_columnar_runs_has_the_bytes_of_one_built_from_their_documents(layout) -> None:
     buffered = BufferedDocuments()
     if layout == "one run":
         buffered.append_columns(_columns(0, 300))
+    elif layout == "a replica's run":    # seq_nos with gaps and two terms, listed per document
+        run = _columns(0, 50)
+        buffered.append_columns(DocumentColumns(run.document_ids, run.sources, run.values, 7, 2, [1] * 50, None,
+                                                [7 + 2 * n for n in range(50)], [2] * 25 + [3] * 25))
     elif layout == "three runs":
         buffered.append_columns(_columns(0, 100))
         buffered.append_columns(_columns(100, 50, versions=[2] * 50))
@@ -111,6 +116,24 @@ def test_a_plain_primary_batch_is_buffered_as_one_columnar_run_and_read_back_in_
     searcher = shard.acquire_searcher()
     assert searcher.get("d3") is not None and searcher.get("d30") is not None
     assert shard.statistics().doc_count == 21
+    shard.close()
+
+
+def test_a_replica_batch_of_flat_documents_is_buffered_as_columns_with_its_own_seq_nos_and_terms(tmp_path) -> None:
+    from index.operations import ReplicatedOperation
+    shard = Shard.open(tmp_path, ShardSettings(refresh_interval_seconds=None), _mapping(), _analysis())
+    ids, sources = _plain_batch(0, 6)
+    operations = [ReplicatedOperation("index", seq_no, 1 if seq_no < 6 else 2, 1, document_id, source)
+                  for seq_no, document_id, source in zip([0, 2, 4, 6, 8, 10], ids, sources)]
+    shard.apply_as_replica(operations, request_primary_term=2)
+    parts = shard._buffer.documents.parts
+    assert len(parts) == 1 and isinstance(parts[0], DocumentColumns)
+    assert parts[0].seq_nos == [0, 2, 4, 6, 8, 10] and parts[0].primary_terms == [1, 1, 1, 2, 2, 2]
+    assert shard.get("d3").seq_no == 6 and shard.get("d3").primary_term == 2 and shard.get("d3").source == sources[3]
+    shard.refresh()
+    found = shard.get("d4", realtime=False)
+    assert (found.seq_no, found.primary_term, found.source) == (8, 2, sources[4])
+    assert shard.local_checkpoint == 0 and shard.max_seq_no == 10
     shard.close()
 
 
