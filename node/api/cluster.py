@@ -301,6 +301,30 @@ def selected_node_ids(services: Any, node_filter: str | None) -> list[str]:
     return sorted(selected & set(state.nodes))
 
 
+KNOWN_CLUSTER_MANAGER_POLL_SECONDS = 0.05
+
+
+async def wait_for_known_cluster_manager(services: Any, query: dict[str, str]) -> None:
+    """OpenSearch routes a non-``local`` cluster-state read to the cluster manager and waits up to
+    ``cluster_manager_timeout`` (default 30s) for one; a node that does not know its leader yet (just
+    started, or an election in progress) therefore waits instead of answering ``master_node: null``,
+    and answers 503 ``cluster_manager_not_discovered_exception`` when none appears in time."""
+    if parse_boolean(query.get("local"), "local", False):
+        return
+    raw_timeout = query.get("cluster_manager_timeout") or query.get("master_timeout") or "30s"
+    timeout_seconds = parse_time_seconds(raw_timeout, "cluster_manager_timeout") or 0.0
+    deadline = trio.current_time() + timeout_seconds
+    while master_node_id(services.state, services.context.metadata.status()) is None:
+        remaining = deadline - trio.current_time()
+        if remaining <= 0:
+            from node.errors import ApiError
+
+            raise ApiError("no cluster-manager (master) is known yet",
+                           opensearch_type="cluster_manager_not_discovered_exception")
+        # the raft status is refreshed once per tick: polling it is the only way to see a leader
+        await trio.sleep(min(KNOWN_CLUSTER_MANAGER_POLL_SECONDS, remaining))
+
+
 def cluster_state_body(state: Any, context: Any, metrics: set[str], names: list[str]) -> dict[str, Any]:
     """The ``_cluster/state`` body of ``state`` for ``metrics`` (``_all`` for every one) and the
     index ``names``: also what ``_cluster/reroute`` answers with its resulting state."""
@@ -418,6 +442,7 @@ def register(app: Any, services: Any) -> None:
 
     async def cluster_state(metric: str | None = None, index: str | None = None) -> Any:
         query = params()
+        await wait_for_known_cluster_manager(services, query)
         names = resolve_indices(services.state, index,
                                 IndicesOptions.from_params(query, STRICT_EXPAND_OPEN_CLOSED))
         return respond(cluster_state_body(services.state, context, set((metric or "_all").split(",")), names))
