@@ -607,8 +607,12 @@ def register(app: Any, services: Any) -> None:
             return await broadcast_answer(names, "force_merge", payload, timeout_seconds=FORCE_MERGE_TASK_SECONDS), 200
 
         expunge = parse_boolean(query.get("only_expunge_deletes"), "only_expunge_deletes", False)
+        # OpenSearch 2.13+ (ForceMergeRequest.getDescription) names primary_only too; a merge here
+        # runs on every copy, so the flag only echoes what was asked
+        primary_only = parse_boolean(query.get("primary_only"), "primary_only", False)
         description = (f"Force-merge indices [{', '.join(names)}], maxSegments[{max_segments or -1}], "
-                       f"onlyExpungeDeletes[{str(expunge).lower()}], flush[{str(flush).lower()}]")
+                       f"onlyExpungeDeletes[{str(expunge).lower()}], flush[{str(flush).lower()}], "
+                       f"primaryOnly[{str(primary_only).lower()}]")
         return respond({"task": start_background_task(app, services, FORCE_MERGE_ACTION, description, run)})
 
     app.add_url_rule("/_forcemerge", "forcemerge_all", forcemerge_handler, methods=["POST"])
