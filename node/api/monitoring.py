@@ -36,6 +36,7 @@ from node.api import params, respond, text_response
 from node.api.cluster import selected_node_ids
 from node.coordination.resolve import IndicesOptions, resolve_indices
 from node.coordination.stats import gather_recoveries, recovery_percent
+from node.coordination.values import parse_boolean
 
 SEGMENTS_TIMEOUT_SECONDS = 10.0
 
@@ -152,6 +153,7 @@ def register(app: Any, services: Any) -> None:
         names = resolve_indices(state, index, IndicesOptions())
         active_only = query.get("active_only") in ("true", "")
         human = query.get("human") in ("true", "")
+        detailed = parse_boolean(query.get("detailed"), "detailed", False)
         records = await gather_recoveries(services, names)
         now_millis = int(time.time() * 1000)
         body: dict[str, Any] = {}
@@ -165,6 +167,14 @@ def register(app: Any, services: Any) -> None:
                     record = records.get((index_uuid, shard.shard_number, shard_copy.allocation_id))
                     entry = (recovery_entry_from_record(state, shard, shard_copy, record, now_millis, human)
                              if record is not None else recovery_entry_from_routing(state, shard, shard_copy))
+                    if state.indices[name].state == "close" and entry["type"] == "EMPTY_STORE":
+                        # OpenSearch re-initializes a closed index's primaries from their existing
+                        # store (replicated closed indices, 7.2+): never an empty one again
+                        entry["type"] = "EXISTING_STORE"
+                    if detailed:
+                        # the per-file list of OpenSearch's detailed view: Quidditch keeps no file
+                        # names in its recovery records, so the list is empty, never invented
+                        entry["index"]["files"]["details"] = []
                     if active_only and entry["stage"] == "DONE":
                         continue
                     entries.append(entry)

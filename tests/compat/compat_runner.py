@@ -458,8 +458,10 @@ class Runner:
             if isinstance(expected, str) and len(expected) > 1 and expected.startswith("/") and \
                     expected.rstrip().endswith("/"):
                 pattern = expected.strip()[1:-1]
+                if isinstance(actual, _Missing):
+                    raise StepFailure(f"match [{path}]: {actual!r} does not match /{pattern}/")
                 text = actual if isinstance(actual, str) else json.dumps(actual)
-                if isinstance(actual, _Missing) or not re.search(pattern, str(text), re.X):
+                if not re.search(pattern, str(text), re.X):
                     raise StepFailure(f"match [{path}]: {actual!r} does not match /{pattern}/")
                 continue
             if not _equal(actual, expected):
