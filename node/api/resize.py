@@ -4,7 +4,8 @@ index's documents under another number of shards (OpenSearch's resize API, ADR 0
 Owns the resize checks with OpenSearch's errors (the source exists and is write-blocked, the
 target does not exist, no ``mappings`` in the body, the target's ``index.number_of_shards``: a
 factor of the source's for ``_shrink`` — default 1 —, a multiple for ``_split`` — required —, the
-same for ``_clone``), the target's settings (the source's, less what identifies the source or is
+same for ``_clone``; ``max_shard_size`` picks it for ``_shrink``; checked in OpenSearch's order, before
+the write block), ``wait_for_completion=false`` (an ``indices:admin/resize`` task), the target's settings (the source's, less what identifies the source or is
 computed at creation, with the request's laid over them — so an inherited ``index.blocks.write``
 stays unless the request clears it, as in OpenSearch), and the copy itself.
 
