@@ -56,6 +56,10 @@ SEARCH_ID_VERSION = 1
 BATCH_LOCAL_SHARD_CALLS = True
 BATCH_PAYLOAD_KEY = "batch"
 BATCHABLE_METHODS = frozenset({"search_shard"})
+# a fan-out sends its frames to other nodes before its local worker calls (ADR 0371): the remote
+# chain (peer front, its worker, back) is the longest, and trio starts a batch of tasks in random
+# order while a woken worker preempts the sender inside send(), delaying the frames after it
+REMOTE_SHARD_CALLS_FIRST = True
 DEFAULT_MAX_DOCVALUE_FIELDS_SEARCH = 100   # index.max_docvalue_fields_search, OpenSearch's default
 DEFAULT_MAX_REGEX_LENGTH = 1000           # index.max_regex_length, OpenSearch's default
 # transport methods between coordinators (registered by node/api/search.py)
@@ -624,8 +628,17 @@ class SearchCoordinator:
         if len(targets) == 1:
             await one(targets[0])
         else:
+            groups = self._local_worker_groups(targets, method, payload_for, timeout_seconds)
+            local_node_id = self.context.node_id
+            remote = [group for group in groups if group[0].node_id != local_node_id]
+            local = [group for group in groups if group[0].node_id == local_node_id]
+            first_local = local[0] if (REMOTE_SHARD_CALLS_FIRST and remote and local) else None
             async with trio.open_nursery() as nursery:
-                for group in self._local_worker_groups(targets, method, payload_for, timeout_seconds):
+                for group in (remote + local if REMOTE_SHARD_CALLS_FIRST else groups):
+                    if group is first_local:
+                        # one scheduler pass: the remote tasks run to their send() before the
+                        # local ones exist (tasks spawned during a pass wait for the next one)
+                        await trio.lowlevel.checkpoint()
                     if len(group) == 1:
                         nursery.start_soon(one, group[0])
                     else:
