@@ -137,7 +137,21 @@ def _conditions_met(body: dict[str, Any], query: dict[str, str]) -> bool:
 # the sections GET /_nodes/{metric} selects (OpenSearch's names); the other keys of a node's
 # entry (name, addresses, version, roles, attributes) are always shown
 NODE_INFO_METRICS = frozenset(("settings", "os", "process", "jvm", "thread_pool", "transport", "http", "plugins",
-                               "ingest", "aggregations", "indices", "search_pipelines"))
+                               "ingest", "aggregations", "indices", "search_pipelines", "analysis_components"))
+
+
+def analysis_components_info() -> dict[str, Any]:
+    """OpenSearch 3.0's ``analysis_components`` node info: the analysis component types this node
+    can name without parameters (index/analysis built-ins), each list sorted; no plugins add any."""
+    from index.analysis.registry import BUILT_IN_ANALYZER_NAMES
+    from index.analysis.token_filters import BUILT_IN_FILTER_NAMES
+    from index.analysis.tokenizers import BUILT_IN_TOKENIZER_NAMES
+
+    # char filter types: index/analysis/char_filters.build_char_filter's (two of them need parameters)
+    return {"analyzers": sorted(BUILT_IN_ANALYZER_NAMES), "tokenizers": sorted(BUILT_IN_TOKENIZER_NAMES),
+            "tokenFilters": sorted(BUILT_IN_FILTER_NAMES),
+            "charFilters": ["html_strip", "mapping", "pattern_replace"], "normalizers": ["lowercase"],
+            "plugins": []}
 
 
 def _this_node_attributes(services: Any) -> dict[str, Any]:
@@ -153,6 +167,7 @@ def node_info_body(services: Any, node: Any, metadata_status: Any) -> dict[str, 
             "attributes": dict(node.attributes),
             **_total_indexing_buffer(services, node),
             "ingest": {"processors": [{"type": name} for name in INGEST_PROCESSOR_TYPES]},
+            "analysis_components": analysis_components_info(),
             "http": {"bound_address": [node.http_address], "publish_address": node.http_address,
                      "max_content_length_in_bytes": services.context.config.max_content_length_bytes},
             "transport": {"bound_address": [node.transport_address], "publish_address": node.transport_address},
