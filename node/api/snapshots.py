@@ -30,7 +30,6 @@ is durable, restore over an open index, or leave a half-restored index after a f
 from __future__ import annotations
 
 import datetime
-import io
 import os
 import re
 import shutil
@@ -41,8 +40,9 @@ from typing import Any
 
 import orjson
 import trio
-import zstandard
 
+from index.dump import DumpWriter, read_dump_lines
+from index.format import fsync_directory
 from raft import commands as c
 
 from node.api import params, read_json_body, respond
@@ -118,15 +118,7 @@ def _write_atomically(path: Path, data: bytes) -> None:
         handle.flush()
         os.fsync(handle.fileno())
     os.replace(temporary, path)
-    _fsync_directory(path.parent)
-
-
-def _fsync_directory(directory: Path) -> None:
-    descriptor = os.open(directory, os.O_RDONLY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)
+    fsync_directory(path.parent)
 
 
 class Repository:
@@ -168,7 +160,7 @@ class Repository:
 
     def delete(self, snapshot: str) -> None:
         shutil.rmtree(self.directory_of(snapshot))
-        _fsync_directory(self.location)
+        fsync_directory(self.location)
 
 
 def resolve_location(roots: tuple[Path, ...], name: str, location: Any) -> Path:
@@ -235,9 +227,7 @@ async def _write_index_documents(services: Any, coordinator: Any, index_name: st
     from node.api.reindex import ScrollReader, refresh_indices
 
     await refresh_indices(services, coordinator, index_name)
-    temporary = path.with_name(path.name + ".tmp")
-    handle = await trio.to_thread.run_sync(open, temporary, "wb")
-    writer = zstandard.ZstdCompressor(level=3).stream_writer(handle, closefd=False)
+    writer = await trio.to_thread.run_sync(DumpWriter, path)
     reader = ScrollReader(coordinator)
     documents = 0
     try:
@@ -250,19 +240,12 @@ async def _write_index_documents(services: Any, coordinator: Any, index_name: st
             await trio.to_thread.run_sync(writer.write, lines)
             documents += len(hits)
             hits = await reader.next()
+    except BaseException:
+        await trio.to_thread.run_sync(writer.abandon)
+        raise
     finally:
         await reader.close()
-
-    def finish() -> int:
-        writer.flush(zstandard.FLUSH_FRAME)
-        handle.flush()
-        os.fsync(handle.fileno())
-        size = handle.tell()
-        handle.close()
-        os.replace(temporary, path)
-        return size
-
-    return documents, await trio.to_thread.run_sync(finish)
+    return documents, await trio.to_thread.run_sync(writer.finish)
 
 
 async def take_snapshot(services: Any, coordinator: Any, repository: Repository, info: dict[str, Any]) -> None:
@@ -300,16 +283,6 @@ def _java_replacement(replacement: str) -> str:
     return re.sub(r"\$(\d+)", r"\\g<\1>", replacement.replace("\\", "\\\\"))
 
 
-def _read_lines(reader: Any, count: int) -> list[bytes]:
-    lines = []
-    for _ in range(count):
-        line = reader.readline()
-        if not line:
-            break
-        lines.append(line)
-    return lines
-
-
 async def restore_index(services: Any, coordinator: Any, repository: Repository, info: dict[str, Any],
                         source_name: str, target_name: str, settings: dict[str, Any], include_aliases: bool,
                         timeout_seconds: float) -> None:
@@ -324,12 +297,11 @@ async def restore_index(services: Any, coordinator: Any, repository: Repository,
                                 wait_seconds=timeout_seconds)
     try:
         path = repository.directory_of(info["snapshot"]) / "indices" / f"{source_name}{DOCUMENTS_SUFFIX}"
-        handle = await trio.to_thread.run_sync(open, path, "rb")
+        batches = read_dump_lines(path, COPY_BATCH_DOCUMENTS)
         try:
-            reader = io.BufferedReader(zstandard.ZstdDecompressor().stream_reader(handle))
             while True:
-                lines = await trio.to_thread.run_sync(_read_lines, reader, COPY_BATCH_DOCUMENTS)
-                if not lines:
+                lines = await trio.to_thread.run_sync(next, batches, None)
+                if lines is None:
                     break
                 requests = []
                 for line in lines:
@@ -343,7 +315,7 @@ async def restore_index(services: Any, coordinator: Any, repository: Repository,
                         raise restore_error(repository.name, info["snapshot"], info["uuid"],
                                             f"restoring [{source_name}] as [{target_name}] failed: {outcome.body}")
         finally:
-            await trio.to_thread.run_sync(handle.close)
+            await trio.to_thread.run_sync(batches.close)
         after = {key: value for key, value in settings.items() if key in APPLIED_AFTER_THE_COPY}
         after[READ_BLOCK] = settings.get(READ_BLOCK)
         commands: list[Any] = [c.UpdateIndexSettings(index_names=(target_name,), settings=after)]
@@ -486,12 +458,15 @@ def register(app: Any, services: Any) -> None:
             selected.extend(info for info in matches if info not in selected)
         return selected
 
+    async def requested_infos(repository: str, snapshots: str, query: dict[str, str]) -> list[dict[str, Any]]:
+        found = repository_of(repository)
+        ignore = parse_boolean(query.get("ignore_unavailable"), "ignore_unavailable", False)
+        return await trio.to_thread.run_sync(selected_infos, found, snapshots, ignore)
+
     @app.route("/_snapshot/<repository>/<snapshots>", methods=["GET"])
     async def get_snapshots(repository: str, snapshots: str) -> Any:
         query = params()
-        found = repository_of(repository)
-        ignore = parse_boolean(query.get("ignore_unavailable"), "ignore_unavailable", False)
-        infos = await trio.to_thread.run_sync(selected_infos, found, snapshots, ignore)
+        infos = await requested_infos(repository, snapshots, query)
         if not parse_boolean(query.get("verbose"), "verbose", True):
             # OpenSearch's short form: what the repository's index knows without reading each info
             return respond({"snapshots": [{key: info[key] for key in ("snapshot", "uuid", "indices", "data_streams",
@@ -500,10 +475,7 @@ def register(app: Any, services: Any) -> None:
 
     @app.route("/_snapshot/<repository>/<snapshots>/_status", methods=["GET"])
     async def snapshot_status(repository: str, snapshots: str) -> Any:
-        query = params()
-        found = repository_of(repository)
-        ignore = parse_boolean(query.get("ignore_unavailable"), "ignore_unavailable", False)
-        infos = await trio.to_thread.run_sync(selected_infos, found, snapshots, ignore)
+        infos = await requested_infos(repository, snapshots, params())
         return respond({"snapshots": [_status(repository, info) for info in infos]})
 
     @app.route("/_snapshot/<repository>/<snapshot>", methods=["DELETE"])
