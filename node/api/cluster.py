@@ -237,6 +237,30 @@ def _local_testing_settings(services: Any, node: Any) -> dict[str, Any]:
     return {"settings": reported} if reported else {}
 
 
+def indexing_pressure_stats(services: Any) -> dict[str, Any]:
+    """The ``indexing_pressure`` node stats from the node's write admission control
+    (node/coordination/admission.py): Quidditch accounts a write's body bytes once, on the node
+    that coordinates it, for its whole life (coordinating and primary work alike), so
+    ``coordinating_in_bytes`` holds them and ``primary``/``replica`` are 0. The limit is
+    ``quidditch.write.max_in_flight_bytes``. Cumulative byte totals are not counted by the admission
+    control, so ``total`` carries only the rejections (a count that is kept), never invented bytes."""
+    from node.coordination.admission import DEFAULT_MAX_WRITE_BYTES
+
+    admission = services.admission
+    in_flight = int(admission.write_bytes)
+    limit = services.state.setting("quidditch.write.max_in_flight_bytes", None)
+    try:
+        limit_bytes = int(limit) if limit is not None else DEFAULT_MAX_WRITE_BYTES
+    except (TypeError, ValueError):
+        limit_bytes = DEFAULT_MAX_WRITE_BYTES
+    return {"memory": {
+        "current": {"combined_coordinating_and_primary_in_bytes": in_flight, "coordinating_in_bytes": in_flight,
+                    "primary_in_bytes": 0, "replica_in_bytes": 0, "all_in_bytes": in_flight},
+        "total": {"coordinating_rejections": int(admission.rejected_writes), "primary_rejections": 0,
+                  "replica_rejections": 0},
+        "limit_in_bytes": limit_bytes}}
+
+
 async def local_node_stats(services: Any) -> dict[str, Any]:
     """This node's _nodes/stats entry: its shards' statistics plus the machine's figures."""
     context = services.context
@@ -260,6 +284,7 @@ async def local_node_stats(services: Any) -> dict[str, Any]:
             "roles": sorted(node.roles) if node is not None else [], "attributes": {},
             "indices": section, **local_os_figures(context.config.data_directory),
             "ingest": INGEST_STATISTICS.as_json(list(stored_pipelines(state))),
+            "indexing_pressure": indexing_pressure_stats(services),
             "thread_pool": {"write": {"threads": context.config.workers, "queue": services.admission.write_requests,
                                       "active": services.admission.write_requests,
                                       "rejected": services.admission.rejected_writes},

@@ -27,7 +27,8 @@ from node.coordination.resolve import (
 from node.api.index_settings import validate_index_settings_update, validate_new_index_settings
 from node.coordination.services import normalize_mappings
 from node.coordination.stats import (
-    gather_copy_statistics, gather_shard_statistics, index_stats_section, index_stats_sections_for,
+    gather_copy_statistics, gather_shard_statistics, get_section_with_human_times, index_stats_section,
+    index_stats_sections_for,
 )
 from node.coordination.values import parse_boolean, parse_integer, parse_time_seconds
 from node.errors import (
@@ -581,6 +582,11 @@ def register(app: Any, services: Any) -> None:
     app.add_url_rule("/<index>/_refresh", "refresh_index", refresh_handler, methods=["GET", "POST"])
 
     async def flush_handler(index: str | None = None) -> Any:
+        query = params()
+        # OpenSearch's FlushRequest.validate: a forced flush must wait for an ongoing one
+        if parse_boolean(query.get("force"), "force", False) and \
+                not parse_boolean(query.get("wait_if_ongoing"), "wait_if_ongoing", True):
+            raise ActionRequestValidationError("wait_if_ongoing must be true for a force flush")
         return await broadcast(index, "flush", {})
 
     app.add_url_rule("/_flush", "flush_all", flush_handler, methods=["GET", "POST"])
@@ -629,11 +635,14 @@ def register(app: Any, services: Any) -> None:
         total_copies = sum(len(shard.copies) for name in names for shard in state.routing_table.get(name, ()))
         successful = [answer for answer in answers if answer.statistics is not None]
         sections = index_stats_sections_for(metric, request.path)
+        human = parse_boolean(query.get("human"), "human", False)
 
         def select(section: dict[str, Any]) -> dict[str, Any]:
-            if sections is None:
-                return section
-            return {key: value for key, value in section.items() if key in sections}
+            if sections is not None:
+                section = {key: value for key, value in section.items() if key in sections}
+            if human and "get" in section:
+                section = {**section, "get": get_section_with_human_times(section["get"])}
+            return section
 
         def copies_of(name: str | None) -> list[dict]:
             return [statistics for (index_name, _, _), statistics in every_copy.items()

@@ -240,3 +240,24 @@ def recovery_percent(done: int, total: int, finished: bool) -> str:
     if total <= 0:
         return "100.0%" if finished else "0.0%"
     return f"{100.0 * min(done, total) / total:.1f}%"
+
+
+def millis_as_time_value(millis: int) -> str:
+    """OpenSearch's TimeValue.toString of a millisecond count: ``0s`` for zero, else the largest
+    unit keeping the number at least 1 (``12ms``, ``1.5s``)."""
+    if millis == 0:
+        return "0s"
+    from node.api.cat import time_value_text   # local: node/api imports this module
+
+    return time_value_text(int(millis) * 1_000_000)
+
+
+def get_section_with_human_times(section: dict[str, Any]) -> dict[str, Any]:
+    """The ``get`` stats with ``human=true`` as OpenSearch 3.0 writes them: each ``*_time_in_millis``
+    gets its readable twin, and ``time`` is also written as ``getTime`` (both kept since 3.0)."""
+    human = dict(section)
+    human["getTime"] = millis_as_time_value(int(section.get("time_in_millis", 0)))
+    human["time"] = human["getTime"]
+    for key in ("exists", "missing"):
+        human[f"{key}_time"] = millis_as_time_value(int(section.get(f"{key}_time_in_millis", 0)))
+    return human
