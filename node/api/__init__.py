@@ -6,7 +6,8 @@ workers), installs the one error handler (node/errors.py's table), and registers
 indices, documents, bulk, cluster and cat — then node.api.search's when that module exists.
 
 Helpers here: ``params()`` (query parameters as a plain dict), ``read_json_body()`` (orjson,
-400 parse errors as OpenSearch), ``respond()`` (orjson bytes, status; applies ``filter_path``), ``unwrap()`` (trio's
+400 parse errors as OpenSearch), ``respond()`` (orjson bytes, status; applies ``filter_path``; YAML for ``format=yaml`` or
+``Accept: application/yaml``), ``unwrap()`` (trio's
 single-exception groups).
 
 This package must never open a shard or touch Raft except through ApiServices.
@@ -27,10 +28,29 @@ from node.errors import ApiError, RequestParsingError, error_body, error_status
 JSON_CONTENT_TYPE = "application/json; charset=UTF-8"
 
 
+YAML_CONTENT_TYPE = "application/yaml"
+
+
+def wants_yaml() -> bool:
+    """OpenSearch answers in YAML for ``format=yaml`` or an ``Accept: application/yaml`` header
+    (XContentType.fromMediaType); anything else is JSON."""
+    if request.args.get("format", "").lower() == "yaml":
+        return True
+    accept = request.headers.get("Accept", "")
+    return any(part.split(";")[0].strip().lower() in ("application/yaml", "application/x-yaml")
+               for part in accept.split(","))
+
+
 def respond(body: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
     filter_path = request.args.get("filter_path") if status < 400 else None
     if filter_path:
         body = filtered_by_path(orjson.loads(body) if isinstance(body, (bytes, bytearray)) else body, filter_path)
+    if wants_yaml():
+        import yaml   # only on request: YAML is rare and far slower than orjson
+
+        value = orjson.loads(body) if isinstance(body, (bytes, bytearray)) else orjson.loads(orjson.dumps(body))
+        text = "---\n" + yaml.safe_dump(value, default_flow_style=False, sort_keys=False, allow_unicode=True)
+        return Response(text.encode("utf-8"), status=status, headers=headers, content_type=YAML_CONTENT_TYPE)
     data = body if isinstance(body, (bytes, bytearray)) else orjson.dumps(body)
     return Response(data, status=status, headers=headers, content_type=JSON_CONTENT_TYPE)
 

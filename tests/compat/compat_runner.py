@@ -258,7 +258,7 @@ CATCH_STATUSES = {"bad_request": (400,), "unauthorized": (401,), "forbidden": (4
                   "request_timeout": (408,), "conflict": (409,), "unavailable": (503,)}
 
 SUPPORTED_FEATURES = {"headers", "warnings", "allowed_warnings", "contains", "stash_in_path", "arbitrary_key",
-                      "node_selector", "allowed_warnings_regex", "warnings_regex"}
+                      "node_selector", "allowed_warnings_regex", "warnings_regex", "yaml"}
 
 
 class StepFailure(AssertionError):
@@ -317,6 +317,10 @@ class Runner:
             return Response(status, status == 200, text)
         if content_type.startswith("text/plain"):
             return Response(status, text, text)  # _cat text: "1\n" is a body, not the number 1
+        if content_type.startswith(("application/yaml", "application/x-yaml")):
+            import yaml   # the `yaml` feature: a YAML answer is parsed as the Java runner parses it
+
+            return Response(status, yaml.safe_load(text) if text.strip() else "", text)
         try:
             parsed = json.loads(text) if text.strip() else ""
         except ValueError:
