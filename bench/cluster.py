@@ -6,14 +6,17 @@ each, as the node's own default gives a 2-core machine — ``--workers`` changes
 
 1. bulk: the first N documents through `_bulk` (--clients connections spread over the nodes,
    fsync per request, each write acknowledged by primary and replica): docs/s;
-2. search: the 1,000-query mix at 1 and 16 clients spread over the nodes (p50/p99/QPS), beside
-   the bare hypercorn "hello" ceiling measured in the same run (bench/hello_server.py);
+2. search: once every copy's segment count has stopped changing (the merges the load left behind
+   are done; the wait and the counts are reported; ``--no-settle`` searches right after the
+   refresh as sessions 1-6 did), the 1,000-query mix at 1 and 16 clients spread over the nodes
+   (p50/p99/QPS), beside the bare hypercorn "hello" ceiling measured in the same run
+   (bench/hello_server.py);
 3. failover: SIGKILL of the node holding the primary of shard 0; the time until a `_bulk` sent to
    a surviving node with one document for every shard is acknowledged without item errors;
 4. restart: the killed node started again on its data directory; the time from launch until every
    shard copy allocated to it is STARTED in `_cat/shards` (searchable), and until green.
 
-    python bench/cluster.py --data DATA_DIR --n 20000 [--clients 4] [--reps 1] [--workers 2] [--keep] [--skip-search]
+    python bench/cluster.py --data DATA_DIR --n 20000 [--clients 4] [--reps 1] [--workers 2] [--no-settle] [--keep] [--skip-search]
                             [--log-level INFO] [--latency-log FILE] [--compare-local ROUNDS] [--skip-failover]
 
 ``--latency-log`` writes one line per timed search (wall start, latency, the coordinator's took) to
@@ -54,6 +57,10 @@ RESTART_DEADLINE_SECONDS = 120.0
 WRITE_ATTEMPT_TIMEOUT_SECONDS = 5.0
 # the search phase's client counts (node_search.py's own default list may differ)
 SEARCH_CLIENT_COUNTS = (1, 16)
+# before the search phases: every copy's segment count unchanged for SETTLE_STABLE_POLLS polls
+SETTLE_POLL_SECONDS = 2.0
+SETTLE_STABLE_POLLS = 3
+SETTLE_DEADLINE_SECONDS = 180.0
 
 
 def cat_shards(node: harness.NodeProcess) -> list[dict]:
@@ -92,6 +99,41 @@ def one_document_per_shard_body(attempt: int) -> bytes:
         parts.append(b'{"index":{"_index":"bench","_id":"failover-%d-%d"}}\n' % (attempt, number))
         parts.append(b'{"body":"failover probe","n_words":2}\n')
     return b"".join(parts)
+
+
+def segments_per_copy(node: harness.NodeProcess) -> dict[str, int]:
+    """"<shard><p|r>:<node id>" → the copy's segment count (GET /bench/_segments)."""
+    client = node.client(timeout_seconds=10.0)
+    try:
+        status, answer = client.json("GET", "/bench/_segments")
+    finally:
+        client.close()
+    if status != 200 or not isinstance(answer, dict):
+        raise RuntimeError(f"_segments answered {status}: {answer}")
+    counts = {}
+    for number, copies in answer["indices"]["bench"]["shards"].items():
+        for copy in copies:
+            routing = copy.get("routing", {})
+            counts[f"{number}{'p' if routing.get('primary') else 'r'}:{routing.get('node')}"] = len(copy.get("segments", {}))
+    return counts
+
+
+def wait_for_settled_segments(node: harness.NodeProcess, stable_polls: int = SETTLE_STABLE_POLLS,
+                              deadline_seconds: float = SETTLE_DEADLINE_SECONDS) -> dict:
+    """Poll every copy's segment count until it is unchanged ``stable_polls`` times in a row (the
+    merges the load left behind are done) or the deadline passes; report both ends and the wait."""
+    started = time.monotonic()
+    first = previous = segments_per_copy(node)
+    unchanged = 0
+    while time.monotonic() - started < deadline_seconds:
+        time.sleep(SETTLE_POLL_SECONDS)
+        current = segments_per_copy(node)
+        unchanged = unchanged + 1 if current == previous else 0
+        previous = current
+        if unchanged >= stable_polls:
+            break
+    return {"seconds": round(time.monotonic() - started, 1), "settled": unchanged >= stable_polls,
+            "segments_after_refresh": first, "segments_when_timed": previous}
 
 
 def measure_failover(nodes: list[harness.NodeProcess]) -> dict:
@@ -222,6 +264,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="after the search phases, ROUNDS alternated 1-client passes of the mix through "
                              "node 0: default (the idle coordinator spreads its shards, ADR 0332) vs "
                              "?preference=_local (local copies first): p50/p99 and CPU per search of each")
+    parser.add_argument("--no-settle", action="store_true",
+                        help="search right after the load's refresh (sessions 1-6) instead of once every copy's "
+                             "segment count has stopped changing (the background merges done)")
     parser.add_argument("--skip-failover", action="store_true",
                         help="stop after the search phase (no failover, no restart): for search iterations")
     parser.add_argument("--skip-search", action="store_true",
@@ -264,6 +309,12 @@ def main(argv: list[str] | None = None) -> int:
         status, counted = client.json("GET", "/bench/_count")
         report["bulk"]["count_after_refresh"] = counted.get("count") if isinstance(counted, dict) else counted
         client.close()
+        if not arguments.no_settle:
+            # the background merges that follow the load: right after the refresh a copy holds 2 to
+            # 14 segments (300k, session 7), the copies of one shard differently, and a small
+            # segment costs a shard search ~80 us per query whatever its size — so which copies
+            # the coordinator holds decided the search phases' CPU. Measure the settled index.
+            report["settle"] = wait_for_settled_segments(nodes[0])
 
         search_bodies = [orjson.dumps(bench_engines.to_opensearch(query)) for query in workload.queries]
         search_requests = [("POST", "/bench/_search", body) for body in search_bodies] * arguments.reps
