@@ -1800,9 +1800,13 @@ class Shard:
         with self._refresh_lock:    # the swap commits: no refresh may be half-way
             if not self._swap_in_merged_locked(plan, items, core, started):
                 return False
-            # the commit publishes the merged segment together with the buffer's, built outside the
-            # writer lock and committed as of that build's swap (ADR 0315): writes wait only for the swap
-            self._flush_at_swap_point_holding_refresh_lock(publish=True)
+            # the commit covers the merged segment and the buffer's, built outside the writer lock and
+            # committed as of that build's swap (ADR 0315): writes wait only for the swap. It
+            # publishes them only where periodic refreshes run: with refresh_interval -1 (or a copy
+            # held search idle) a merge must not make unrefreshed writes visible — searches keep
+            # their view (its segment files stay mapped) until a refresh, as OpenSearch's do
+            self._flush_at_swap_point_holding_refresh_lock(
+                publish=self.settings.refresh_interval_seconds is not None)
         return True
 
     def _swap_in_merged_locked(self, plan: _MergePlan, items: list, core: SegmentCore | None, started: float) -> bool:
