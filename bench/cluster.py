@@ -43,6 +43,7 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
+from typing import Any
 
 import orjson
 
@@ -63,15 +64,20 @@ SETTLE_STABLE_POLLS = 3
 SETTLE_DEADLINE_SECONDS = 180.0
 
 
-def cat_shards(node: harness.NodeProcess) -> list[dict]:
-    client = node.client(timeout_seconds=5.0)
+def get_json(node: harness.NodeProcess, path: str, expected_type: type, timeout_seconds: float) -> Any:
+    """``GET path`` on ``node``: its JSON answer, or RuntimeError when it is not a 200 of that type."""
+    client = node.client(timeout_seconds=timeout_seconds)
     try:
-        status, rows = client.json("GET", "/_cat/shards/bench?format=json")
+        status, answer = client.json("GET", path)
     finally:
         client.close()
-    if status != 200 or not isinstance(rows, list):
-        raise RuntimeError(f"_cat/shards answered {status}: {rows}")
-    return rows
+    if status != 200 or not isinstance(answer, expected_type):
+        raise RuntimeError(f"{path} answered {status}: {answer}")
+    return answer
+
+
+def cat_shards(node: harness.NodeProcess) -> list[dict]:
+    return get_json(node, "/_cat/shards/bench?format=json", list, 5.0)
 
 
 def wait_for_health(node: harness.NodeProcess, status_wanted: str, timeout_seconds: float) -> float:
@@ -103,13 +109,7 @@ def one_document_per_shard_body(attempt: int) -> bytes:
 
 def segments_per_copy(node: harness.NodeProcess) -> dict[str, int]:
     """"<shard><p|r>:<node id>" → the copy's segment count (GET /bench/_segments)."""
-    client = node.client(timeout_seconds=10.0)
-    try:
-        status, answer = client.json("GET", "/bench/_segments")
-    finally:
-        client.close()
-    if status != 200 or not isinstance(answer, dict):
-        raise RuntimeError(f"_segments answered {status}: {answer}")
+    answer = get_json(node, "/bench/_segments", dict, 10.0)
     counts = {}
     for number, copies in answer["indices"]["bench"]["shards"].items():
         for copy in copies:

@@ -31,7 +31,7 @@ from raft import commands as c
 
 from node.api import params, respond
 from node.api.indices import ack_timeout
-from node.api.templates import COMPOSABLE_PREFIX, stored, templated_body
+from node.api.templates import COMPOSABLE_PREFIX, stored, templated_body, winning_composable
 from node.coordination.health import index_health
 from node.coordination.resolve import DATA_STREAM_PREFIX, data_streams
 from node.errors import ApiError, IllegalArgumentError
@@ -64,13 +64,8 @@ def check_data_stream_name(name: str) -> None:
 
 def data_stream_template(state: Any, name: str) -> tuple[str, dict[str, Any]] | None:
     """The winning composable template for ``name`` when it asks for a data stream."""
-    candidates = [(template.get("priority", 0) or 0, template_name, template)
-                  for template_name, template in stored(state, COMPOSABLE_PREFIX).items()
-                  if any(fnmatch.fnmatchcase(name, pattern) for pattern in template["index_patterns"])]
-    if not candidates:
-        return None
-    _, template_name, template = max(candidates, key=lambda candidate: (candidate[0], candidate[1]))
-    return (template_name, template) if template.get("data_stream") is not None else None
+    winner = winning_composable(stored(state, COMPOSABLE_PREFIX), name)
+    return winner if winner is not None and winner[1].get("data_stream") is not None else None
 
 
 def _timestamp_field(template: dict[str, Any]) -> str:

@@ -30,6 +30,7 @@ is durable, restore over an open index, or leave a half-restored index after a f
 from __future__ import annotations
 
 import datetime
+import fnmatch
 import os
 import re
 import shutil
@@ -386,7 +387,7 @@ def register(app: Any, services: Any) -> None:
             return respond(dict(sorted(known.items())))
         wanted: dict[str, Any] = {}
         for pattern in repositories.split(","):
-            matches = [name for name in known if re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), name)]
+            matches = [name for name in known if fnmatch.fnmatchcase(name, pattern)]
             if not matches and "*" not in pattern:
                 raise repository_missing(pattern)
             wanted.update({name: known[name] for name in matches})
@@ -451,8 +452,7 @@ def register(app: Any, services: Any) -> None:
             return [info for info in infos if info["state"] == IN_PROGRESS]
         selected: list[dict[str, Any]] = []
         for pattern in snapshots.split(","):
-            matches = [info for info in infos
-                       if re.fullmatch(re.escape(pattern).replace(r"\*", ".*"), info["snapshot"])]
+            matches = [info for info in infos if fnmatch.fnmatchcase(info["snapshot"], pattern)]
             if not matches and "*" not in pattern and not ignore_unavailable:
                 raise snapshot_missing(found.name, pattern)
             selected.extend(info for info in matches if info not in selected)
@@ -622,8 +622,7 @@ def _restored_indices(repository: str, info: dict[str, Any], body: dict[str, Any
     chosen: list[str] = []
     for pattern in patterns:
         excluded = pattern.startswith("-")
-        regex = re.escape(pattern.lstrip("-")).replace(r"\*", ".*")
-        matches = [name for name in info["indices"] if re.fullmatch(regex, name)]
+        matches = [name for name in info["indices"] if fnmatch.fnmatchcase(name, pattern.lstrip("-"))]
         if excluded:
             chosen = [name for name in chosen if name not in matches]
             continue

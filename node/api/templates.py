@@ -219,7 +219,7 @@ def _matches(patterns: list[str], index_name: str) -> bool:
     return any(fnmatch.fnmatchcase(index_name, pattern) for pattern in patterns)
 
 
-def _winning_composable(composable: dict[str, dict[str, Any]], index_name: str) -> tuple[str, dict] | None:
+def winning_composable(composable: dict[str, dict[str, Any]], index_name: str) -> tuple[str, dict] | None:
     candidates = [(template.get("priority", 0) or 0, name, template) for name, template in composable.items()
                   if _matches(template["index_patterns"], index_name)]
     if not candidates:
@@ -237,7 +237,7 @@ def _composable_parts(state: Any, template: dict[str, Any]) -> list[dict[str, An
 
 def matching_parts(state: Any, index_name: str) -> list[dict[str, Any]]:
     """The template parts (settings/mappings/aliases) that apply to a new index, lowest precedence first."""
-    winner = _winning_composable(stored(state, COMPOSABLE_PREFIX), index_name)
+    winner = winning_composable(stored(state, COMPOSABLE_PREFIX), index_name)
     if winner is not None:
         return _composable_parts(state, winner[1])
     legacy = stored(state, LEGACY_PREFIX)
@@ -294,7 +294,7 @@ def simulated_index(state: Any, index_name: str, extra: tuple[str, dict[str, Any
     composable = stored(state, COMPOSABLE_PREFIX)
     if extra is not None:
         composable[extra[0]] = extra[1]
-    winner = _winning_composable(composable, index_name)
+    winner = winning_composable(composable, index_name)
     if winner is None:
         return {}
     merged = _merged_parts(_composable_parts(state, winner[1]))
