@@ -1,9 +1,11 @@
 """The tiered merge policy: which segments to rewrite together.
 
-Owns: ``choose_merge`` (a pure function over segment sizes) and ``choose_force_merge``. Tiers
-are powers of ``segments_per_tier`` in live documents: when one tier holds at least
-``segments_per_tier`` segments, its smallest ones are merged into one (which lands in the next
-tier). Segments with more than half their documents deleted are merged too.
+Owns: ``choose_merge`` (a pure function over segment sizes), ``choose_idle_merge`` and
+``choose_force_merge``. Tiers are powers of ``segments_per_tier`` in live documents: when one tier
+holds at least ``segments_per_tier`` segments, its smallest ones are merged into one (which lands
+in the next tier). Segments with more than half their documents deleted are merged too. A shard
+that stopped taking writes merges its smallest segments down to a few (ADR 0380): a search pays
+per segment, and the tiers leave up to ``segments_per_tier - 1`` small ones behind a load.
 
 Must never: touch files; index/shard.py performs the merge the policy chooses.
 """
@@ -44,6 +46,26 @@ def choose_merge(segments: Sequence[MergeCandidate], segments_per_tier: int = 10
     if mostly_deleted:
         return mostly_deleted
     return None
+
+
+def choose_idle_merge(segments: Sequence[MergeCandidate], max_segments: int) -> list[str] | None:
+    """For a write-idle shard: the smallest segments to merge into one so that at most
+    ``max_segments`` remain — but never more documents together than the largest segment holds,
+    so an idle merge never rewrites the bulk of a shard (each document is idle-merged into at most
+    one segment per size level). None when the shard is in shape or no two small segments fit."""
+    max_segments = max(1, max_segments)
+    if len(segments) <= max_segments:
+        return None
+    ordered = sorted(segments, key=lambda segment: (segment.live_docs, segment.name))
+    largest = ordered[-1].live_docs
+    chosen: list[MergeCandidate] = []
+    merged_docs = 0
+    for segment in ordered[: len(ordered) - max_segments + 1]:
+        if chosen and merged_docs + segment.live_docs > largest:
+            break
+        chosen.append(segment)
+        merged_docs += segment.live_docs
+    return [segment.name for segment in chosen] if len(chosen) >= 2 else None
 
 
 def choose_force_merge(segments: Sequence[MergeCandidate], max_num_segments: int) -> list[str] | None:

@@ -57,7 +57,7 @@ from index.errors import (
     SearchContextMissingError, ShardClosedError, StaleOperationError, StorageError, VersionConflictError,
 )
 from index.format import SEGMENT, fsync_directory, fsync_file, write_checked_file
-from index.merge import MergeCandidate, choose_force_merge, choose_merge
+from index.merge import MergeCandidate, choose_force_merge, choose_idle_merge, choose_merge
 from index.operations import (
     CommitSnapshot, DeleteOperation, IndexOperation, OperationResult, ReplicatedOperation, StoredDocument,
     UpdateOperation, build_operation_result, build_replicated_operation, frozen_dataclass_builder,
@@ -140,6 +140,12 @@ class ShardSettings:
     translog_sync_interval_seconds: float = 5.0
     translog_retention_operations: int = 10_000        # ops below the checkpoint kept for peer recovery
     merge_segments_per_tier: int = 10
+    # a shard that took no operation for this long merges its smallest segments until at most
+    # idle_merge_max_segments remain (index/merge.py choose_idle_merge, ADR 0380): a query pays
+    # ~80 us per segment, and a load leaves up to segments_per_tier - 1 small ones per tier; None:
+    # no idle merges
+    idle_merge_after_seconds: float | None = 1.0
+    idle_merge_max_segments: int = 3
     max_result_window: int = 10_000
     # scheduled maintenance flushes (commits the segments, trims what a restart must replay) when
     # any of these three says so (ADR 0290):
@@ -1716,15 +1722,25 @@ class Shard:
         return candidates
 
     def maybe_merge(self) -> bool:
-        """Run the tiered policy once; True if a merge happened (it commits, as a flush does).
-        Writes are blocked only while the merge is planned and swapped in, not while it is built."""
+        """Run the tiered policy once — or, when the shard has taken no operation for
+        ``idle_merge_after_seconds`` (as scheduled maintenance last observed), the idle merge
+        (ADR 0380); True if a merge happened (it commits, as a flush does). Writes are blocked only
+        while the merge is planned and swapped in, not while it is built."""
         if self._closing:
             return False
         with self._merge_lock:
             with self._lock:
                 self._check_open()
-                chosen = choose_merge(self._segment_candidates(), self.settings.merge_segments_per_tier)
-            return bool(chosen) and self._merge(chosen)
+                candidates = self._segment_candidates()
+                chosen = choose_merge(candidates, self.settings.merge_segments_per_tier)
+                idle = False
+                idle_after = self.settings.idle_merge_after_seconds
+                if not chosen and idle_after is not None and \
+                        self._clock() - self._last_activity_time >= idle_after:
+                    chosen = choose_idle_merge(candidates, self.settings.idle_merge_max_segments)
+                    idle = bool(chosen)
+            # an idle merge's segment is the one the next searches read: warm it before the swap
+            return bool(chosen) and self._merge(chosen, warm=idle)
 
     def force_merge(self, max_num_segments: int = 1) -> None:
         """Merge down to ``max_num_segments`` segments, dropping deleted documents (history above
@@ -1738,7 +1754,7 @@ class Shard:
                     break
                 with self._lock:
                     chosen = choose_force_merge(self._segment_candidates(), max_num_segments)
-                if not chosen or not self._merge(chosen) or len(chosen) == 1:
+                if not chosen or not self._merge(chosen, warm=True) or len(chosen) == 1:
                     break
             with self._refresh_lock, self._lock:
                 self._check_open()
@@ -1777,10 +1793,11 @@ class Shard:
         return _MergePlan(chosen, items, {id(s): FrozenBitMap(s.deleted) for s in chosen},
                           self._new_segment_name())
 
-    def _merge(self, names: list[str]) -> bool:
+    def _merge(self, names: list[str], warm: bool = False) -> bool:
         """Plan under the lock, build the merged segment without it, swap it in under the lock.
         Deletes made meanwhile carry over; a merge that raced a rollback reviving a doc it dropped
-        is abandoned (False)."""
+        is abandoned (False). ``warm``: decode the merged segment's term dictionaries before the
+        swap (Lucene's merged-segment warmer), so no search pays for it."""
         started = time.perf_counter()
         with self._lock:
             self._check_open()
@@ -1797,6 +1814,8 @@ class Shard:
             write_checked_file(self.path / segment_file_name(plan.name), SEGMENT, merge_segments(parts),
                                "segment.write", durable=True)
             core = SegmentCore(self.path, plan.name)
+            if warm:
+                core.warm_term_dictionaries()
         with self._refresh_lock:    # the swap commits: no refresh may be half-way
             if not self._swap_in_merged_locked(plan, items, core, started):
                 return False

@@ -460,6 +460,14 @@ class MatchAllPlan(Plan):
     def matches(self, segment_execution: SegmentExecution) -> BitMap:
         return segment_execution.all_docs()
 
+    def top_candidates(self, segment_execution: SegmentExecution, window: int,
+                       floor: float = -math.inf) -> DocScores | None:
+        # every doc scores the boost: the best window are the first live docs, nothing to score
+        if window <= 0 or np.float32(self.boost) < floor:
+            return DocScores.empty()
+        docs = np.fromiter(segment_execution.live_docs()[:window], dtype=np.int64)
+        return DocScores(docs, np.full(len(docs), float(self.boost)))
+
 
 class MatchNonePlan(Plan):
     profile_type = "MatchNoDocsQuery"

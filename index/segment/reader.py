@@ -152,6 +152,11 @@ class SegmentCore:
 
     # ---- inverted index --------------------------------------------------------------------
 
+    def warm_term_dictionaries(self) -> None:
+        """Decode every inverted field's term dictionary now, as the first search would."""
+        for field in self.indexed_field_names:
+            self._inverted_field(field)
+
     def _inverted_field(self, field: str) -> _InvertedFieldData | None:
         data = self._inverted.get(field)
         if data is not None:

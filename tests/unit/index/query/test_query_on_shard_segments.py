@@ -90,3 +90,19 @@ def test_fetch_over_on_disk_segments_returns_the_stored_source(searchers):
     hits = search_shard(real, request, SearchContext()).hits
     expected = {key: value for key, value in dict(corpus())["3"].items() if key in ("tag", "n")}
     assert fetch_hits(real, request, hits)[0]["_source"] == expected
+
+
+@pytest.mark.parametrize("query", [{"match_all": {}}, {"match_all": {"boost": 2.5}}], ids=["plain", "boosted"])
+def test_a_pruned_match_all_returns_the_first_live_documents_as_scoring_every_doc_does(searchers, query):
+    real, reference = searchers
+    context = SearchContext(now_millis=0)
+    # a window across two segments, past the deleted "5" and "70"
+    pruned = parse_search_request({"query": query, "from": 50, "size": 25, "track_total_hits": False})
+    counted = parse_search_request({"query": query, "from": 50, "size": 25, "track_total_hits": True})
+    pruned_hits, _ = summary(search_shard(real, pruned, context))
+    assert pruned_hits == summary(search_shard(real, counted, context))[0]
+    assert pruned_hits == summary(search_shard(reference, counted, context))[0]
+    # the shard answers the whole window (from + size); the coordinator cuts the page
+    expected_ids = [str(number) for number in range(150) if number not in (5, 70)][:75]
+    assert [document_id for document_id, _, _ in pruned_hits] == expected_ids
+    assert search_shard(real, counted, context).total_hits == 148

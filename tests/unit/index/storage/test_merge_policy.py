@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from index.merge import MergeCandidate, choose_force_merge, choose_merge
+from index.merge import MergeCandidate, choose_force_merge, choose_idle_merge, choose_merge
 
 
 def candidates(*live_and_max):
@@ -32,3 +32,23 @@ def test_force_merge_merges_the_smallest_down_to_the_target_count():
     assert choose_force_merge(segments, max_num_segments=2) == ["s1", "s3", "s0"]
     assert choose_force_merge(candidates((5, 5)), max_num_segments=1) is None
     assert choose_force_merge(candidates((5, 6)), max_num_segments=1) == ["s0"]
+
+
+def test_an_idle_merge_takes_the_smallest_segments_down_to_the_target_count():
+    # the shape a 333k-doc copy had after bench/cluster.py's load: two big segments and ten ~8k ones
+    sizes = [206_568, 51_007, 9_316, 9_024, 8_757, 8_430, 8_334, 8_327, 7_990, 7_619, 6_699, 967]
+    segments = candidates(*[(size, size) for size in sizes])
+    assert choose_idle_merge(segments, max_segments=3) == ["s11", "s10", "s9", "s8", "s7", "s6", "s5", "s4",
+                                                           "s3", "s2"]
+
+
+def test_an_idle_merge_never_makes_a_segment_larger_than_the_largest():
+    # merging all but two would rewrite 150 docs into a segment bigger than the largest (100)
+    segments = candidates((100, 100), (60, 60), (50, 50), (40, 40), (1, 1))
+    assert choose_idle_merge(segments, max_segments=2) == ["s4", "s3", "s2"]
+    # no two small segments fit under the largest: nothing to do
+    assert choose_idle_merge(candidates((10, 10), (9, 9), (8, 8)), max_segments=1) is None
+
+
+def test_an_idle_shard_already_in_shape_is_left_alone():
+    assert choose_idle_merge(candidates((5, 5), (1, 1), (9, 9)), max_segments=3) is None
