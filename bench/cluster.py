@@ -43,7 +43,6 @@ import tempfile
 import time
 import traceback
 from pathlib import Path
-from typing import Any
 
 import orjson
 
@@ -58,22 +57,7 @@ RESTART_DEADLINE_SECONDS = 120.0
 WRITE_ATTEMPT_TIMEOUT_SECONDS = 5.0
 # the search phase's client counts (node_search.py's own default list may differ)
 SEARCH_CLIENT_COUNTS = (1, 16)
-# before the search phases: every copy's segment count unchanged for SETTLE_STABLE_POLLS polls
-SETTLE_POLL_SECONDS = 2.0
-SETTLE_STABLE_POLLS = 3
-SETTLE_DEADLINE_SECONDS = 180.0
-
-
-def get_json(node: harness.NodeProcess, path: str, expected_type: type, timeout_seconds: float) -> Any:
-    """``GET path`` on ``node``: its JSON answer, or RuntimeError when it is not a 200 of that type."""
-    client = node.client(timeout_seconds=timeout_seconds)
-    try:
-        status, answer = client.json("GET", path)
-    finally:
-        client.close()
-    if status != 200 or not isinstance(answer, expected_type):
-        raise RuntimeError(f"{path} answered {status}: {answer}")
-    return answer
+get_json = harness.get_json
 
 
 def cat_shards(node: harness.NodeProcess) -> list[dict]:
@@ -105,35 +89,6 @@ def one_document_per_shard_body(attempt: int) -> bytes:
         parts.append(b'{"index":{"_index":"bench","_id":"failover-%d-%d"}}\n' % (attempt, number))
         parts.append(b'{"body":"failover probe","n_words":2}\n')
     return b"".join(parts)
-
-
-def segments_per_copy(node: harness.NodeProcess) -> dict[str, int]:
-    """"<shard><p|r>:<node id>" → the copy's segment count (GET /bench/_segments)."""
-    answer = get_json(node, "/bench/_segments", dict, 10.0)
-    counts = {}
-    for number, copies in answer["indices"]["bench"]["shards"].items():
-        for copy in copies:
-            routing = copy.get("routing", {})
-            counts[f"{number}{'p' if routing.get('primary') else 'r'}:{routing.get('node')}"] = len(copy.get("segments", {}))
-    return counts
-
-
-def wait_for_settled_segments(node: harness.NodeProcess, stable_polls: int = SETTLE_STABLE_POLLS,
-                              deadline_seconds: float = SETTLE_DEADLINE_SECONDS) -> dict:
-    """Poll every copy's segment count until it is unchanged ``stable_polls`` times in a row (the
-    merges the load left behind are done) or the deadline passes; report both ends and the wait."""
-    started = time.monotonic()
-    first = previous = segments_per_copy(node)
-    unchanged = 0
-    while time.monotonic() - started < deadline_seconds:
-        time.sleep(SETTLE_POLL_SECONDS)
-        current = segments_per_copy(node)
-        unchanged = unchanged + 1 if current == previous else 0
-        previous = current
-        if unchanged >= stable_polls:
-            break
-    return {"seconds": round(time.monotonic() - started, 1), "settled": unchanged >= stable_polls,
-            "segments_after_refresh": first, "segments_when_timed": previous}
 
 
 def measure_failover(nodes: list[harness.NodeProcess]) -> dict:
@@ -314,7 +269,7 @@ def main(argv: list[str] | None = None) -> int:
             # 14 segments (300k, session 7), the copies of one shard differently, and a small
             # segment costs a shard search ~80 us per query whatever its size — so which copies
             # the coordinator holds decided the search phases' CPU. Measure the settled index.
-            report["settle"] = wait_for_settled_segments(nodes[0])
+            report["settle"] = harness.wait_for_settled_index(nodes[0], "bench")
 
         search_bodies = [orjson.dumps(bench_engines.to_opensearch(query)) for query in workload.queries]
         search_requests = [("POST", "/bench/_search", body) for body in search_bodies] * arguments.reps

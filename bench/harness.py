@@ -400,6 +400,64 @@ def check_bulk_response(status: int, body: bytes) -> int:
     return len(document["items"])
 
 
+def get_json(node: NodeProcess, path: str, expected_type: type, timeout_seconds: float) -> Any:
+    """``GET path`` on ``node``: its JSON answer, or RuntimeError when it is not a 200 of that type."""
+    client = node.client(timeout_seconds=timeout_seconds)
+    try:
+        status, answer = client.json("GET", path)
+    finally:
+        client.close()
+    if status != 200 or not isinstance(answer, expected_type):
+        raise RuntimeError(f"{path} answered {status}: {answer}")
+    return answer
+
+
+# before the search phases: the index's merges done — no merge running and, for SETTLE_STABLE_POLLS
+# polls in a row, no copy's segment count and no merge count changed
+SETTLE_POLL_SECONDS = 2.0
+SETTLE_STABLE_POLLS = 3
+SETTLE_DEADLINE_SECONDS = 180.0
+
+
+def segments_per_copy(node: NodeProcess, index: str) -> dict[str, int]:
+    """"<shard><p|r>:<node id>" → the copy's segment count (GET /{index}/_segments: the searched view)."""
+    answer = get_json(node, f"/{index}/_segments", dict, 10.0)
+    counts = {}
+    for number, copies in answer["indices"][index]["shards"].items():
+        for copy in copies:
+            routing = copy.get("routing", {})
+            counts[f"{number}{'p' if routing.get('primary') else 'r'}:{routing.get('node')}"] = len(copy.get("segments", {}))
+    return counts
+
+
+def merge_counts(node: NodeProcess, index: str) -> dict[str, int]:
+    """The index's merges (GET /{index}/_stats/merge, every copy): finished and running. A copy held
+    search idle merges without publishing, so its segment count alone does not show a merge."""
+    merges = get_json(node, f"/{index}/_stats/merge", dict, 10.0)["_all"]["total"]["merges"]
+    return {"total": int(merges["total"]), "current": int(merges["current"])}
+
+
+def wait_for_settled_index(node: NodeProcess, index: str, stable_polls: int = SETTLE_STABLE_POLLS,
+                           deadline_seconds: float = SETTLE_DEADLINE_SECONDS) -> dict:
+    """Poll until no merge runs and neither the segment counts nor the merge count changed
+    ``stable_polls`` times in a row (the merges a load leaves behind, the idle merges of ADR 0380
+    included, are done) or the deadline passes; report both ends and the wait."""
+    started = time.monotonic()
+    first_segments = segments_per_copy(node, index)
+    previous = (first_segments, merge_counts(node, index))
+    unchanged = 0
+    while time.monotonic() - started < deadline_seconds:
+        time.sleep(SETTLE_POLL_SECONDS)
+        current = (segments_per_copy(node, index), merge_counts(node, index))
+        unchanged = unchanged + 1 if current == previous and current[1]["current"] == 0 else 0
+        previous = current
+        if unchanged >= stable_polls:
+            break
+    return {"seconds": round(time.monotonic() - started, 1), "settled": unchanged >= stable_polls,
+            "segments_after_refresh": first_segments, "segments_when_timed": previous[0],
+            "merges_when_timed": previous[1]["total"]}
+
+
 def percentile(values: list[float], percent: float) -> float:
     return bench_engines.percentile(values, percent)
 

@@ -193,6 +193,8 @@ class ShardStatistics:
     merge_total: int
     merge_time_seconds: float
     merged_docs_total: int
+    merge_current: int              # merges being built now (0 or 1: one at a time per shard)
+    merge_current_docs: int         # documents those merges are writing
     translog_operations: int
     translog_size_bytes: int
     translog_uncommitted_operations: int
@@ -459,6 +461,7 @@ class Shard:
         self._lock = threading.RLock()
         # lock order: _merge_lock, then _refresh_lock, then _lock (never the other way round)
         self._merge_lock = threading.Lock()      # one merge at a time
+        self._merge_in_progress_docs: int | None = None   # the documents of the merge being built
         self._closing = False                    # set by close() before it waits for the merge lock
         self._refresh_lock = threading.Lock()    # one refresh at a time; a commit waits for it
         self._closed = False
@@ -1802,6 +1805,13 @@ class Shard:
         with self._lock:
             self._check_open()
             plan = self._plan_merge(names)
+        self._merge_in_progress_docs = len(plan.items)      # _stats merges.current (under _merge_lock)
+        try:
+            return self._build_and_swap_merge(plan, started, warm)
+        finally:
+            self._merge_in_progress_docs = None
+
+    def _build_and_swap_merge(self, plan: _MergePlan, started: float, warm: bool) -> bool:
         # postings-level merge (index/segment/merger.py): no re-analysis. The merged segment holds the
         # kept docs part after part, in order — exactly the order of plan.items
         items = plan.items
@@ -2157,6 +2167,8 @@ class Shard:
             merge_total=counters["merge_total"],
             merge_time_seconds=counters["merge_time"],
             merged_docs_total=counters["merged_docs"],
+            merge_current=1 if self._merge_in_progress_docs is not None else 0,
+            merge_current_docs=self._merge_in_progress_docs or 0,
             translog_operations=translog.operations,
             translog_size_bytes=translog.size_bytes,
             translog_uncommitted_operations=translog.uncommitted_operations,

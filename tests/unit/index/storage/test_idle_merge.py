@@ -81,3 +81,25 @@ def test_idle_merges_can_be_turned_off(tmp_path):
     clock.now = 100.0
     shard.scheduled_maintenance()
     assert shard.statistics().segment_count == 5
+
+
+def test_statistics_show_the_merge_being_built(tmp_path, monkeypatch):
+    import index.shard as shard_module
+    clock = FakeClock()
+    shard = open_shard(tmp_path, clock, idle_merge_after_seconds=None)
+    for first in range(0, 12, 4):
+        write_segment(shard, first, 4)
+    seen = []
+    real_merge_segments = shard_module.merge_segments
+
+    def observed_merge_segments(parts):
+        statistics = shard.statistics()
+        seen.append((statistics.merge_current, statistics.merge_current_docs))
+        return real_merge_segments(parts)
+
+    monkeypatch.setattr(shard_module, "merge_segments", observed_merge_segments)
+    shard.force_merge(1)
+    assert seen == [(1, 12)]
+    after = shard.statistics()
+    assert (after.merge_current, after.merge_current_docs, after.merge_total) == (0, 0, 1)
+    shard.close()
