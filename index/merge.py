@@ -52,7 +52,8 @@ def choose_idle_merge(segments: Sequence[MergeCandidate], max_segments: int) -> 
     """For a write-idle shard: the smallest segments to merge into one so that at most
     ``max_segments`` remain — but never more documents together than the largest segment holds,
     so an idle merge never rewrites the bulk of a shard (each document is idle-merged into at most
-    one segment per size level). None when the shard is in shape or no two small segments fit."""
+    one segment per size level), and never a merge whose biggest member holds more than two thirds
+    of its documents. None when the shard is in shape or no such merge exists."""
     max_segments = max(1, max_segments)
     if len(segments) <= max_segments:
         return None
@@ -65,6 +66,11 @@ def choose_idle_merge(segments: Sequence[MergeCandidate], max_segments: int) -> 
             break
         chosen.append(segment)
         merged_docs += segment.live_docs
+    # no lopsided merge: rewriting a big segment to absorb a few small ones (say the handful of
+    # documents written after the shard was idle-merged once) costs the big one's rewrite for
+    # nothing a search notices; the biggest member must not hold more than two thirds of the documents
+    while len(chosen) >= 2 and chosen[-1].live_docs * 3 > merged_docs * 2:
+        merged_docs -= chosen.pop().live_docs
     return [segment.name for segment in chosen] if len(chosen) >= 2 else None
 
 

@@ -50,5 +50,14 @@ def test_an_idle_merge_never_makes_a_segment_larger_than_the_largest():
     assert choose_idle_merge(candidates((10, 10), (9, 9), (8, 8)), max_segments=1) is None
 
 
+def test_an_idle_merge_does_not_rewrite_a_big_segment_to_absorb_a_few_documents():
+    # idle-merged once to three, then a few writes: the new tiny segment waits for the tiered policy
+    assert choose_idle_merge(candidates((206_000, 206_000), (75_000, 75_000), (51_000, 51_000), (30, 30)),
+                             max_segments=3) is None
+    # the lopsided member is left out, the balanced rest still merges
+    assert choose_idle_merge(candidates((100, 100), (90, 90), (3, 3), (2, 2), (1, 1)),
+                             max_segments=2) == ["s4", "s3", "s2"]
+
+
 def test_an_idle_shard_already_in_shape_is_left_alone():
     assert choose_idle_merge(candidates((5, 5), (1, 1), (9, 9)), max_segments=3) is None
