@@ -30,7 +30,7 @@ from node.api.ingest import (
 )
 from node.api.scripted_update import scripted_update
 from node.coordination.resolve import (
-    index_block_error, resolve_write_target, single_index,
+    data_streams, index_block_error, resolve_write_target, single_index,
 )
 from node.coordination.source_filter import SourceFilter
 from node.coordination.values import parse_boolean, parse_integer, parse_time_seconds
@@ -338,7 +338,8 @@ def register(app: Any, services: Any) -> None:
     @app.route("/<index>/_doc", methods=["POST"])
     async def index_auto_id(index: str) -> Any:
         query = params()
-        op_type = query.get("op_type", "index")
+        # to a data stream an id-less write is a create (OpenSearch's auto-id handler defaults it)
+        op_type = query.get("op_type") or ("create" if index in data_streams(services.state) else "index")
         return await _index(services, index, None, op_type, query)
 
     @app.route("/<index>/_create/<path:document_id>", methods=["PUT", "POST"])

@@ -4,8 +4,9 @@ Owns: ``IndicesOptions`` (expand_wildcards, ignore_unavailable, allow_no_indices
 parameters), ``resolve_indices`` (comma lists, ``_all``/``*``, wildcards, ``-exclusions``,
 aliases, data streams — a data stream's name stands for its backing indices), ``resolve_write_target``
 (index, alias with one write index — routing from the alias —, or a data stream's newest backing
-index), ``data_streams`` (the data streams of a state, ADR 0378) and ``auto_create_allowed``
-(``action.auto_create_index``).
+index), ``data_streams`` (the data streams of a state, ADR 0378), ``data_stream_write_error``
+(what a data stream refuses: anything but ``create``, a document without its single timestamp)
+and ``auto_create_allowed`` (``action.auto_create_index``).
 
 It reads a ``raft.state.ClusterState`` and never changes it, never awaits, never does I/O;
 errors are node/errors.py ApiErrors (404 index_not_found_exception ...).
@@ -40,6 +41,43 @@ def data_streams(state: Any) -> dict[str, dict[str, Any]]:
                                          for key, value in settings.items()
                                          if key.startswith(DATA_STREAM_PREFIX) and isinstance(value, str)})
     return _data_streams_seen[1]
+
+
+def data_stream_write_error(state: Any, name: str | None, action: str, source: bytes) -> ApiError | None:
+    """Why a write addressed to ``name`` is refused when ``name`` is a data stream, as OpenSearch:
+    only ``create`` is allowed (an update, a delete or an ``index`` must address the backing index),
+    and the document must hold exactly one value of the stream's timestamp field. None otherwise
+    (a source that is no JSON object is left to the shard, which reports the parse error)."""
+    stream = data_streams(state).get(name or "")
+    if stream is None:
+        return None
+    if action != "create":
+        return IllegalArgumentError("only write ops with an op_type of create are allowed in data streams")
+    field = (stream.get("timestamp_field") or {}).get("name") or "@timestamp"
+    try:
+        document = orjson.loads(source)
+    except orjson.JSONDecodeError:
+        return None
+    if not isinstance(document, dict) or _timestamp_value_count(document, field) == 1:
+        return None
+    reason = f"documents must contain a single-valued timestamp field '{field}' of date type"
+    return ApiError("failed to parse", opensearch_type="mapper_parsing_exception", status=400,
+                    caused_by={"type": "illegal_argument_exception", "reason": reason})
+
+
+def _timestamp_value_count(document: dict, field: str) -> int:
+    """How many values ``field`` has in the document: a literal dotted key or an object path."""
+    if field in document:
+        value = document[field]
+    else:
+        value = document
+        for part in field.split("."):
+            if not isinstance(value, dict) or part not in value:
+                return 0
+            value = value[part]
+    if isinstance(value, list):
+        return sum(1 for item in value if isinstance(item, (str, int, float)) and not isinstance(item, bool))
+    return 1 if isinstance(value, (str, int, float)) and not isinstance(value, bool) else 0
 
 
 def _backing_indices(state: Any, stream: dict[str, Any]) -> list[str]:

@@ -28,7 +28,9 @@ import numpy as np
 import orjson
 import trio
 
-from node.coordination.resolve import auto_create_allowed, index_block_error, resolve_write_target
+from node.coordination.resolve import (
+    auto_create_allowed, data_stream_write_error, data_streams, index_block_error, resolve_write_target,
+)
 from node.coordination.stats import record_write_counters
 from node.errors import (
     ApiError, IndexNotFoundError, STATUS_BY_OPENSEARCH_TYPE, error_fields, item_error, remote_error_fields,
@@ -90,6 +92,10 @@ async def execute_writes(services: Any, requests: list[WriteRequest], refresh: s
         target = targets.get(request.index or "")
         if isinstance(target, BaseException):
             outcomes[position] = _failed(request, request.index, target)
+            continue
+        refused = data_stream_write_error(services.state, request.index, request.action, request.source)
+        if refused is not None:
+            outcomes[position] = _failed(request, target[0], refused)
             continue
         index_name, alias_routing = target
         index = services.state.indices.get(index_name)
@@ -379,6 +385,8 @@ async def execute_columnar_writes(services: Any, writes: ColumnarWrites, refresh
     then runs ``execute_writes(writes.as_write_requests())`` — nothing was sent to a shard yet."""
     count = len(writes.actions)
     distinct_names = set(writes.index_names)
+    if not distinct_names.isdisjoint(data_streams(services.state)):
+        return None     # the general path checks each item's action and timestamp (data streams)
     probes = [WriteRequest("index", name, None) for name in distinct_names]
     targets = await _resolve_targets(services, probes, timeout_seconds)
     resolved: dict[str, Any] = {}

@@ -93,3 +93,37 @@ async def test_resolve_index_lists_a_data_stream_and_its_backing_indices(api_nod
     assert status == 200
     assert resolved["data_streams"] == [{"name": "logs-r", "backing_indices": [".ds-logs-r-000001"],
                                          "timestamp_field": "@timestamp"}]
+
+
+async def test_bulk_to_a_data_stream_accepts_only_creates_with_one_timestamp(api_node):
+    status, _ = await api_node.request("PUT", "/_index_template/logs", TEMPLATE)
+    assert status == 200
+    await _bulk_create(api_node, "logs-web", 0, 1)
+    lines = [{"index": {"_index": "logs-web", "_id": "a"}}, {"@timestamp": "2026-11-30T12:00:00Z"},
+             {"index": {"_index": "logs-web"}}, {"@timestamp": "2026-11-30T12:00:00Z"},
+             {"delete": {"_index": "logs-web", "_id": "a"}},
+             {"create": {"_index": "logs-web"}}, {"message": "no time"},
+             {"create": {"_index": "logs-web"}}, {"@timestamp": ["2026-11-30T12:00:00Z", "2026-11-30T12:01:00Z"]},
+             {"create": {"_index": "logs-web"}}, {"@timestamp": "2026-11-30T12:02:00Z", "message": "kept"}]
+    status, answer = await api_node.request("POST", "/_bulk?refresh=true",
+                                            raw=b"".join(orjson.dumps(line) + b"\n" for line in lines),
+                                            content_type="application/x-ndjson")
+    assert status == 200 and answer["errors"] is True
+    items = [next(iter(item.values())) for item in answer["items"]]
+    assert [item["status"] for item in items] == [400, 400, 400, 400, 400, 201]
+    for item in items[:3]:
+        assert item["error"]["type"] == "illegal_argument_exception"
+        assert item["error"]["reason"] == "only write ops with an op_type of create are allowed in data streams"
+    for item in items[3:5]:
+        assert item["error"]["type"] == "mapper_parsing_exception"
+        assert item["error"]["caused_by"] == {
+            "type": "illegal_argument_exception",
+            "reason": "documents must contain a single-valued timestamp field '@timestamp' of date type"}
+    status, counted = await api_node.request("GET", "/logs-web/_count")
+    assert counted["count"] == 2            # the first write's document and the kept one
+
+    # the single-document API: an id-less POST is a create; a create without a timestamp is refused
+    status, created = await api_node.request("POST", "/logs-web/_doc", {"@timestamp": "2026-11-30T12:03:00Z"})
+    assert status == 201 and created["result"] == "created" and created["_index"] == ".ds-logs-web-000001"
+    status, refused = await api_node.request("POST", "/logs-web/_doc", {"message": "no time"})
+    assert status == 400 and refused["error"]["type"] == "mapper_parsing_exception"
