@@ -6,9 +6,10 @@ each, as the node's own default gives a 2-core machine — ``--workers`` changes
 
 1. bulk: the first N documents through `_bulk` (--clients connections spread over the nodes,
    fsync per request, each write acknowledged by primary and replica): docs/s;
-2. search: once every copy's segment count has stopped changing (the merges the load left behind
-   are done; the wait and the counts are reported; ``--no-settle`` searches right after the
-   refresh as sessions 1-6 did), the 1,000-query mix at 1 and 16 clients spread over the nodes
+2. search: once the index has settled — no merge running and every copy's segment count and the
+   merge count unchanged for three polls (harness.wait_for_settled_index: the merges the load left
+   behind, idle merges included, are done; the wait and the counts are reported; ``--no-settle``
+   searches right after the refresh as sessions 1-6 did) —, the 1,000-query mix at 1 and 16 clients spread over the nodes
    (p50/p99/QPS), beside the bare hypercorn "hello" ceiling measured in the same run
    (bench/hello_server.py);
 3. failover: SIGKILL of the node holding the primary of shard 0; the time until a `_bulk` sent to
@@ -220,8 +221,8 @@ def main(argv: list[str] | None = None) -> int:
                              "node 0: default (the idle coordinator spreads its shards, ADR 0332) vs "
                              "?preference=_local (local copies first): p50/p99 and CPU per search of each")
     parser.add_argument("--no-settle", action="store_true",
-                        help="search right after the load's refresh (sessions 1-6) instead of once every copy's "
-                             "segment count has stopped changing (the background merges done)")
+                        help="search right after the load's refresh (sessions 1-6) instead of once the index "
+                             "has settled (no merge running, segment and merge counts stable)")
     parser.add_argument("--skip-failover", action="store_true",
                         help="stop after the search phase (no failover, no restart): for search iterations")
     parser.add_argument("--skip-search", action="store_true",

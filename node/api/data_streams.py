@@ -13,8 +13,8 @@ node/coordination/resolve.py's ``data_streams``), committed in the same Batch as
 it names, so no state has one without the other. node/coordination/resolve.py resolves a data
 stream's name to its backing indices for reads and to the newest for writes; a backing index
 keeps the template's settings and mappings plus ``index.hidden`` and the timestamp field (``@timestamp``,
-``date``). An index-type write with an explicit id to a data stream is refused as OpenSearch refuses it
-(node/api/documents.py asks ``refuse_overwrite``).
+``date``). What a data stream refuses on write (anything but ``create``, a document without its
+timestamp) is decided per item by resolve.py's ``data_stream_write_error``, in the write path.
 
 Must never: leave a backing index without its data stream entry, or delete a data stream's write
 index alone (``DELETE /{index}`` refuses it).
@@ -139,12 +139,6 @@ def write_index_of(state: Any, index_name: str) -> str | None:
         if stream["indices"] and stream["indices"][-1]["index_name"] == index_name:
             return name
     return None
-
-
-def refuse_overwrite(state: Any, target: str, op_type: str) -> None:
-    """An ``index`` write to a data stream (as opposed to ``create``) is refused, as OpenSearch."""
-    if op_type != "create" and target in data_streams(state):
-        raise IllegalArgumentError("only write ops with an op_type of create are allowed in data streams")
 
 
 def install(services: Any) -> None:

@@ -23,7 +23,6 @@ from typing import Any
 import orjson
 from quart import request
 
-from node.api.data_streams import refuse_overwrite
 from node.api import params, read_body, read_json_body, respond
 from node.api.ingest import (
     dropped_outcome, ingest_may_apply, ingest_write, pipeline_lookup, pipelines_for_update,
@@ -332,7 +331,6 @@ def register(app: Any, services: Any) -> None:
         op_type = query.get("op_type", "index")
         if op_type not in ("index", "create"):
             raise IllegalArgumentError(f"opType must be 'create' or 'index', found: [{op_type}]")
-        refuse_overwrite(services.state, index, op_type)
         return await _index(services, index, document_id, op_type, query)
 
     @app.route("/<index>/_doc", methods=["POST"])

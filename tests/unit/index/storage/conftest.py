@@ -1,4 +1,5 @@
-"""Fixtures for the storage tests: a small stand-in mapping and analysis registry.
+"""Fixtures for the storage tests: a small stand-in mapping and analysis registry, and a clock
+the test moves (``manual_clock``: a shard's maintenance timings without sleeping).
 
 They implement just the slice of contracts §1-2 the storage engine calls (Mapping.field,
 parse_document raising MappingUpdateRequired, merge; AnalysisRegistry.get; Analyzer
@@ -138,6 +139,21 @@ def _canonical(path, field_type, value):
 
 DEFAULT_TYPES = {"title": "text", "body": "text", "tag": "keyword", "count": "long", "price": "double",
                  "flag": "boolean", "n": "long", "meta.count": "long", "meta.tag": "keyword"}
+
+
+class ManualClock:
+    """A shard's clock that stands still until the test sets ``now``."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def manual_clock():
+    return ManualClock()
 
 
 @pytest.fixture

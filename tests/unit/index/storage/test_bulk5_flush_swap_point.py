@@ -13,17 +13,9 @@ from index.operations import DeleteOperation, IndexOperation
 from index.shard import Shard, ShardSettings
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def open_shard(path, mapping, analysis, clock=None, **settings):
     settings = {"refresh_interval_seconds": None, "flush_after_inactive_seconds": None, **settings}
-    return Shard.open(path, ShardSettings(**settings), mapping, analysis, clock=clock or FakeClock())
+    return Shard.open(path, ShardSettings(**settings), mapping, analysis, clock=clock or (lambda: 0.0))
 
 
 def index_documents(shard, first, count, title="words"):
@@ -80,8 +72,8 @@ def test_writes_during_the_flush_build_stay_buffered_and_the_commit_is_of_the_in
 
 
 def test_a_due_refresh_that_finds_enough_uncommitted_operations_flushes_too_with_one_segment_build(
-        tmp_path, stub_mapping, stub_analysis):
-    clock = FakeClock()
+        tmp_path, stub_mapping, stub_analysis, manual_clock):
+    clock = manual_clock
     shard = open_shard(tmp_path, stub_mapping, stub_analysis, clock=clock, refresh_interval_seconds=1.0,
                        flush_threshold_operations=30, flush_at_refresh_operations=10)
     clock.now = 0.4
@@ -100,8 +92,9 @@ def test_a_due_refresh_that_finds_enough_uncommitted_operations_flushes_too_with
         "the flush that replaced the refresh published its segment"
 
 
-def test_a_due_refresh_with_fewer_uncommitted_operations_only_refreshes(tmp_path, stub_mapping, stub_analysis):
-    clock = FakeClock()
+def test_a_due_refresh_with_fewer_uncommitted_operations_only_refreshes(tmp_path, stub_mapping, stub_analysis,
+                                                                       manual_clock):
+    clock = manual_clock
     shard = open_shard(tmp_path, stub_mapping, stub_analysis, clock=clock, refresh_interval_seconds=1.0,
                        flush_threshold_operations=30, flush_at_refresh_operations=10)
     index_documents(shard, 0, 9)
@@ -112,8 +105,8 @@ def test_a_due_refresh_with_fewer_uncommitted_operations_only_refreshes(tmp_path
 
 
 def test_between_refreshes_the_operations_bound_flushes_at_once_without_publishing(
-        tmp_path, stub_mapping, stub_analysis):
-    clock = FakeClock()
+        tmp_path, stub_mapping, stub_analysis, manual_clock):
+    clock = manual_clock
     shard = open_shard(tmp_path, stub_mapping, stub_analysis, clock=clock, refresh_interval_seconds=1.0,
                        flush_threshold_operations=30, flush_at_refresh_operations=10)
     clock.now = 0.5

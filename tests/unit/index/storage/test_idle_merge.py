@@ -12,14 +12,6 @@ from index.query import SearchContext, parse_search_request, search_shard
 from index.shard import Shard, ShardSettings
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 MAPPING = {"properties": {"title": {"type": "text"}, "n": {"type": "integer"}}}
 
 
@@ -42,8 +34,8 @@ def matching(shard, query):
     return search_shard(searcher, request, SearchContext(index_name="i")).total_hits
 
 
-def test_an_idle_shard_merges_its_small_segments_and_keeps_every_document(tmp_path):
-    clock = FakeClock()
+def test_an_idle_shard_merges_its_small_segments_and_keeps_every_document(tmp_path, manual_clock):
+    clock = manual_clock
     shard = open_shard(tmp_path, clock, idle_merge_after_seconds=1.0,
                        idle_merge_max_segments=2)
     write_segment(shard, 0, 40)
@@ -62,8 +54,8 @@ def test_an_idle_shard_merges_its_small_segments_and_keeps_every_document(tmp_pa
     shard.close()
 
 
-def test_a_shard_taking_writes_is_not_idle_merged(tmp_path):
-    clock = FakeClock()
+def test_a_shard_taking_writes_is_not_idle_merged(tmp_path, manual_clock):
+    clock = manual_clock
     shard = open_shard(tmp_path, clock, idle_merge_after_seconds=1.0,
                        idle_merge_max_segments=1)
     for step, first in enumerate(range(0, 20, 4)):
@@ -73,8 +65,8 @@ def test_a_shard_taking_writes_is_not_idle_merged(tmp_path):
     assert shard.statistics().segment_count == 5
 
 
-def test_idle_merges_can_be_turned_off(tmp_path):
-    clock = FakeClock()
+def test_idle_merges_can_be_turned_off(tmp_path, manual_clock):
+    clock = manual_clock
     shard = open_shard(tmp_path, clock, idle_merge_after_seconds=None)
     for first in range(0, 20, 4):
         write_segment(shard, first, 4)
@@ -83,9 +75,9 @@ def test_idle_merges_can_be_turned_off(tmp_path):
     assert shard.statistics().segment_count == 5
 
 
-def test_statistics_show_the_merge_being_built(tmp_path, monkeypatch):
+def test_statistics_show_the_merge_being_built(tmp_path, monkeypatch, manual_clock):
     import index.shard as shard_module
-    clock = FakeClock()
+    clock = manual_clock
     shard = open_shard(tmp_path, clock, idle_merge_after_seconds=None)
     for first in range(0, 12, 4):
         write_segment(shard, first, 4)

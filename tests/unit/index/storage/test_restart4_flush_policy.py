@@ -13,17 +13,9 @@ from index.shard import Shard, ShardSettings
 NO_AUTOMATIC_FLUSH = dict(flush_threshold_operations=None, flush_after_inactive_seconds=None)
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 def open_shard(path, mapping, analysis, clock=None, **settings):
     settings = {"refresh_interval_seconds": None, **settings}
-    return Shard.open(path, ShardSettings(**settings), mapping, analysis, clock=clock or FakeClock())
+    return Shard.open(path, ShardSettings(**settings), mapping, analysis, clock=clock or (lambda: 0.0))
 
 
 def index_documents(shard, first, count, term=1):
@@ -101,8 +93,9 @@ def test_an_explicit_flush_still_makes_documents_searchable(tmp_path, stub_mappi
     assert searchable_count(shard) == 3
 
 
-def test_an_inactive_shard_flushes_after_the_inactivity_time_and_only_once(tmp_path, stub_mapping, stub_analysis):
-    clock = FakeClock()
+def test_an_inactive_shard_flushes_after_the_inactivity_time_and_only_once(tmp_path, stub_mapping, stub_analysis,
+                                                                          manual_clock):
+    clock = manual_clock
     shard = open_shard(tmp_path, stub_mapping, stub_analysis, clock=clock, flush_threshold_operations=None,
                        flush_after_inactive_seconds=30.0)
     index_documents(shard, 0, 3)
