@@ -312,8 +312,10 @@ def _after_key(resolved: ResolvedSort, column: _SegmentSortColumn, after_value: 
             return sign * _integer_rank(column.table, after_value)
         if resolved.kind == "score":
             # the key holds float32 scores widened to float64; the reported sort value is that
-            # float32 printed shortest, so widen the after-value the same way or ties repeat
-            return sign * float(np.float32(float(after_value)))
+            # float32 printed shortest, so widen the after-value the same way or ties repeat; a
+            # value past float32's range is infinite as a float32 (no score reaches it)
+            with np.errstate(over="ignore"):
+                return sign * float(np.float32(float(after_value)))
         return sign * float(after_value)
     except (TypeError, ValueError):
         raise QueryShardError(f"search_after value [{after_value}] does not fit the sort on "
