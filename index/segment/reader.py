@@ -40,7 +40,7 @@ from index.format import LIVE_DOCS, SEGMENT, decode_checked_file, read_checked_f
 from index.segment.builder import segment_file_name
 from index.segment.layout import SectionReader, decompressor
 from index.segment.roaring_codec import deserialize_postings
-from index.segment.types import FieldStatistics, NumericDocValues, SortedSetDocValues
+from index.segment.types import ID_FIELD, FieldStatistics, NumericDocValues, SortedSetDocValues
 
 DECODED_BLOCK_CACHE_SIZE = 64
 # Decoded postings of hot terms, as sorted int64 doc arrays (what queries compute on): bounded by
@@ -151,6 +151,13 @@ class SegmentCore:
         self.all_field_names = frozenset(self._fields)
 
     # ---- inverted index --------------------------------------------------------------------
+
+    @property
+    def has_decoded_term_dictionaries(self) -> bool:
+        """Whether a search (or a warm-up) has decoded the term dictionary of some field other than
+        ``_id`` (which the write path's id lookups decode whether or not anyone searches)."""
+        decoded = self._inverted     # searches add to it concurrently: no iteration, two atomic reads
+        return len(decoded) > (ID_FIELD in decoded)
 
     def warm_term_dictionaries(self) -> None:
         """Decode every inverted field's term dictionary now, as the first search would."""

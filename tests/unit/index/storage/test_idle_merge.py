@@ -95,3 +95,32 @@ def test_statistics_show_the_merge_being_built(tmp_path, monkeypatch, manual_clo
     after = shard.statistics()
     assert (after.merge_current, after.merge_current_docs, after.merge_total) == (0, 0, 1)
     shard.close()
+
+
+def merged_segments_are_warm(shard, after_each_write):
+    """Write segments (``after_each_write`` after every refresh) until the tiered policy has
+    merged; whether each merged segment's term dictionaries were decoded when it was swapped in."""
+    for first in range(0, 40, 4):
+        write_segment(shard, first, 4)
+        after_each_write()
+        if shard.scheduled_maintenance() and shard.statistics().merge_total:
+            break
+    assert shard.statistics().merge_total >= 1
+    return [segment.core.has_decoded_term_dictionaries for segment in shard._segments
+            if segment.core.max_doc > 4]
+
+
+def test_a_tiered_merge_of_searched_segments_is_warmed_before_the_swap(tmp_path, manual_clock):
+    shard = open_shard(tmp_path, manual_clock, idle_merge_after_seconds=None, merge_segments_per_tier=2)
+    warm = merged_segments_are_warm(shard, lambda: matching(shard, {"match": {"title": "words"}}))
+    assert warm and all(warm)
+    assert matching(shard, {"match": {"title": "words"}}) == shard.statistics().doc_count
+    shard.close()
+
+
+def test_a_never_searched_shard_keeps_its_merged_segments_cold(tmp_path, manual_clock):
+    # the write path's id lookups decode _id's dictionary: that is not a search
+    shard = open_shard(tmp_path, manual_clock, idle_merge_after_seconds=None, merge_segments_per_tier=2)
+    warm = merged_segments_are_warm(shard, lambda: None)
+    assert warm and not any(warm)
+    shard.close()
