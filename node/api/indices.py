@@ -38,7 +38,7 @@ from raft.commands import CloseIndex, DeleteIndex, OpenIndex, UpdateAliases, Upd
 
 DEFAULT_ACK_TIMEOUT_SECONDS = 30.0
 FORCE_MERGE_ACTION = "indices:admin/forcemerge"
-FORCE_MERGE_TASK_SECONDS = 3600.0    # a background force merge's bound per copy
+FORCE_MERGE_TASK_SECONDS = 3600.0    # a force merge's bound per copy (waited for, or as a task)
 
 
 def nest_settings(flat: dict[str, Any]) -> dict[str, Any]:
@@ -466,8 +466,8 @@ def register(app: Any, services: Any) -> None:
 
     # ------------------------------------------------------------------ refresh / flush / forcemerge
 
-    async def broadcast(index: str | None, method: str, payload: dict) -> Any:
-        return respond(await broadcast_answer(broadcast_targets(index, params()), method, payload))
+    async def broadcast(index: str | None, method: str, payload: dict, timeout_seconds: float = 30.0) -> Any:
+        return respond(await broadcast_answer(broadcast_targets(index, params()), method, payload, timeout_seconds))
 
     def broadcast_targets(index: str | None, query: dict[str, str]) -> list[str]:
         """The open indices a broadcast reaches (404 for a missing one; a closed one named exactly
@@ -601,7 +601,9 @@ def register(app: Any, services: Any) -> None:
         flush = parse_boolean(query.get("flush"), "flush", True)
         payload = {"max_num_segments": max_segments or 1, "flush": flush}
         if parse_boolean(query.get("wait_for_completion"), "wait_for_completion", True):
-            return await broadcast(index, "force_merge", payload)
+            # OpenSearch answers when every copy has merged, however long that takes: a remote
+            # copy's merge of a few hundred thousand documents outlasts the 30 s of a refresh
+            return await broadcast(index, "force_merge", payload, FORCE_MERGE_TASK_SECONDS)
         # wait_for_completion=false (OpenSearch 2.7+): the merge runs as a task on this node and its
         # `_shards` answer is kept for GET _tasks/{id} (node/api/tasks.py); a long merge may take
         # longer than a waiting request's 30 s per copy
