@@ -26,6 +26,11 @@ class MergeCandidate:
     max_doc: int
 
 
+# the most documents one idle merge writes (~30 CPU-µs per document here: about a minute of one
+# core); Lucene's tiered policy caps a merged segment at 5 GB for the same reason
+DEFAULT_IDLE_MERGE_MAX_DOCS = 2_000_000
+
+
 def _tier(live_docs: int, segments_per_tier: int) -> int:
     if live_docs <= MIN_TIER_DOCS:
         return 0
@@ -48,21 +53,23 @@ def choose_merge(segments: Sequence[MergeCandidate], segments_per_tier: int = 10
     return None
 
 
-def choose_idle_merge(segments: Sequence[MergeCandidate], max_segments: int) -> list[str] | None:
+def choose_idle_merge(segments: Sequence[MergeCandidate], max_segments: int,
+                      max_merged_docs: int = DEFAULT_IDLE_MERGE_MAX_DOCS) -> list[str] | None:
     """For a write-idle shard: the smallest segments to merge into one so that at most
-    ``max_segments`` remain — but never more documents together than the largest segment holds,
-    so an idle merge never rewrites the bulk of a shard (each document is idle-merged into at most
-    one segment per size level), and never a merge whose biggest member holds more than two thirds
-    of its documents. None when the shard is in shape or no such merge exists."""
+    ``max_segments`` remain — never more than ``max_merged_docs`` documents in the merged segment
+    (one idle merge is a bounded piece of background work), and never a merge whose biggest member
+    holds more than two thirds of its documents: a document's segment at least grows by half each
+    time it is idle-merged, so it is rewritten O(log n) times at most, and a big segment is not
+    rewritten to absorb a few new documents. None when the shard is in shape or no such merge
+    exists."""
     max_segments = max(1, max_segments)
     if len(segments) <= max_segments:
         return None
     ordered = sorted(segments, key=lambda segment: (segment.live_docs, segment.name))
-    largest = ordered[-1].live_docs
     chosen: list[MergeCandidate] = []
     merged_docs = 0
     for segment in ordered[: len(ordered) - max_segments + 1]:
-        if chosen and merged_docs + segment.live_docs > largest:
+        if chosen and merged_docs + segment.live_docs > max_merged_docs:
             break
         chosen.append(segment)
         merged_docs += segment.live_docs

@@ -57,7 +57,9 @@ from index.errors import (
     SearchContextMissingError, ShardClosedError, StaleOperationError, StorageError, VersionConflictError,
 )
 from index.format import SEGMENT, fsync_directory, fsync_file, write_checked_file
-from index.merge import MergeCandidate, choose_force_merge, choose_idle_merge, choose_merge
+from index.merge import (
+    DEFAULT_IDLE_MERGE_MAX_DOCS, MergeCandidate, choose_force_merge, choose_idle_merge, choose_merge,
+)
 from index.operations import (
     CommitSnapshot, DeleteOperation, IndexOperation, OperationResult, ReplicatedOperation, StoredDocument,
     UpdateOperation, build_operation_result, build_replicated_operation, frozen_dataclass_builder,
@@ -141,11 +143,12 @@ class ShardSettings:
     translog_retention_operations: int = 10_000        # ops below the checkpoint kept for peer recovery
     merge_segments_per_tier: int = 10
     # a shard that took no operation for this long merges its smallest segments until at most
-    # idle_merge_max_segments remain (index/merge.py choose_idle_merge, ADR 0380): a query pays
-    # ~80 us per segment, and a load leaves up to segments_per_tier - 1 small ones per tier; None:
-    # no idle merges
+    # idle_merge_max_segments remain, never writing more than idle_merge_max_docs documents in one
+    # merge (index/merge.py choose_idle_merge, ADR 0380 and its amendment): a query pays ~90 us per
+    # segment, and a load leaves up to segments_per_tier - 1 small ones per tier; None: no idle merges
     idle_merge_after_seconds: float | None = 1.0
-    idle_merge_max_segments: int = 3
+    idle_merge_max_segments: int = 1
+    idle_merge_max_docs: int = DEFAULT_IDLE_MERGE_MAX_DOCS
     max_result_window: int = 10_000
     # scheduled maintenance flushes (commits the segments, trims what a restart must replay) when
     # any of these three says so (ADR 0290):
@@ -1740,7 +1743,8 @@ class Shard:
                 idle_after = self.settings.idle_merge_after_seconds
                 if not chosen and idle_after is not None and \
                         self._clock() - self._last_activity_time >= idle_after:
-                    chosen = choose_idle_merge(candidates, self.settings.idle_merge_max_segments)
+                    chosen = choose_idle_merge(candidates, self.settings.idle_merge_max_segments,
+                                               self.settings.idle_merge_max_docs)
                     idle = bool(chosen)
                 # a merged segment is warmed before the swap when it is the one the next searches
                 # read: an idle merge's, and a tiered merge's whose inputs searches had decoded

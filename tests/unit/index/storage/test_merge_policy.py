@@ -42,12 +42,37 @@ def test_an_idle_merge_takes_the_smallest_segments_down_to_the_target_count():
                                                            "s3", "s2"]
 
 
-def test_an_idle_merge_never_makes_a_segment_larger_than_the_largest():
-    # merging all but two would rewrite 150 docs into a segment bigger than the largest (100)
+def test_an_idle_merge_writes_at_most_max_merged_docs():
     segments = candidates((100, 100), (60, 60), (50, 50), (40, 40), (1, 1))
-    assert choose_idle_merge(segments, max_segments=2) == ["s4", "s3", "s2"]
-    # no two small segments fit under the largest: nothing to do
-    assert choose_idle_merge(candidates((10, 10), (9, 9), (8, 8)), max_segments=1) is None
+    # everything into one: the biggest member holds 100 of 251 documents
+    assert choose_idle_merge(segments, max_segments=1, max_merged_docs=1_000) == ["s4", "s3", "s2", "s1", "s0"]
+    # at most 100 documents per merge: the three smallest (91)
+    assert choose_idle_merge(segments, max_segments=1, max_merged_docs=100) == ["s4", "s3", "s2"]
+    # no two segments fit under the bound: nothing to do
+    assert choose_idle_merge(candidates((10, 10), (9, 9), (8, 8)), max_segments=1, max_merged_docs=16) is None
+
+
+def test_a_document_is_idle_merged_only_a_logarithmic_number_of_times():
+    # a trickle: one document at a time, the shard idle after each; the segment a document is in
+    # must at least grow by half every time it is rewritten
+    segments: list[tuple[str, int]] = []
+    rewrites: dict[str, int] = {}
+    names = iter(range(10_000))
+    for _ in range(3_000):
+        name = f"n{next(names)}"
+        segments.append((name, 1))
+        rewrites[name] = 0
+        while True:
+            chosen = choose_idle_merge([MergeCandidate(n, docs, docs) for n, docs in segments], max_segments=1)
+            if not chosen:
+                break
+            merged = f"n{next(names)}"
+            members = [(n, docs) for n, docs in segments if n in chosen]
+            segments = [(n, docs) for n, docs in segments if n not in chosen] + [(merged, sum(d for _, d in members))]
+            rewrites[merged] = max(rewrites[n] for n, _ in members) + 1
+    assert sum(docs for _, docs in segments) == 3_000
+    # log base 3/2 of 3,000 is 19.7
+    assert max(rewrites[n] for n, _ in segments) <= 20
 
 
 def test_an_idle_merge_does_not_rewrite_a_big_segment_to_absorb_a_few_documents():
