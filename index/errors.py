@@ -112,6 +112,11 @@ class ShardClosedError(IndexEngineError):
     opensearch_type = "index_closed_exception"
 
 
+class MergeAbortedError(ShardClosedError):
+    """A merge stopped before anything was written because its shard is closing (the close waits
+    for a running merge: a merge that ran to its end delayed a node's shutdown by its length)."""
+
+
 class StorageError(IndexEngineError):
     opensearch_type = "translog_exception"
 

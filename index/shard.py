@@ -54,7 +54,7 @@ from pyroaring import BitMap, FrozenBitMap
 from index.commit import COMMIT_FILE_NAME, CommitPoint, CommittedSegment, read_commit_point, write_commit_point
 from index.errors import (
     CorruptedLogError, DocumentMissingError, IndexEngineError, MapperParsingError, MappingUpdateRequired,
-    SearchContextMissingError, ShardClosedError, StaleOperationError, StorageError, VersionConflictError,
+    MergeAbortedError, SearchContextMissingError, ShardClosedError, StaleOperationError, StorageError, VersionConflictError,
 )
 from index.format import SEGMENT, fsync_directory, fsync_file, write_checked_file
 from index.merge import (
@@ -1805,11 +1805,15 @@ class Shard:
         return _MergePlan(chosen, items, {id(s): FrozenBitMap(s.deleted) for s in chosen},
                           self._new_segment_name())
 
+    def _is_closing(self) -> bool:
+        return self._closing
+
     def _merge(self, names: list[str], warm: bool = False) -> bool:
         """Plan under the lock, build the merged segment without it, swap it in under the lock.
         Deletes made meanwhile carry over; a merge that raced a rollback reviving a doc it dropped
-        is abandoned (False). ``warm``: decode the merged segment's term dictionaries before the
-        swap (Lucene's merged-segment warmer), so no search pays for it."""
+        is abandoned (False), and so is one the shard's close interrupts (it stops between fields and
+        source blocks: the close waits for a running merge). ``warm``: decode the merged segment's
+        term dictionaries before the swap (Lucene's merged-segment warmer), so no search pays for it."""
         started = time.perf_counter()
         with self._lock:
             self._check_open()
@@ -1817,6 +1821,8 @@ class Shard:
         self._merge_in_progress_docs = len(plan.items)      # _stats merges.current (under _merge_lock)
         try:
             return self._build_and_swap_merge(plan, started, warm)
+        except MergeAbortedError:
+            return False          # nothing was written; the close goes on
         finally:
             self._merge_in_progress_docs = None
 
@@ -1830,10 +1836,10 @@ class Shard:
         core = None
         if items:
             # fsynced here, outside the writer lock, so the commit after the swap has less to do
-            write_checked_file(self.path / segment_file_name(plan.name), SEGMENT, merge_segments(parts),
-                               "segment.write", durable=True)
+            merged = merge_segments(parts, self._is_closing)
+            write_checked_file(self.path / segment_file_name(plan.name), SEGMENT, merged, "segment.write", durable=True)
             core = SegmentCore(self.path, plan.name)
-            if warm:
+            if warm and not self._closing:
                 core.warm_term_dictionaries()
         with self._refresh_lock:    # the swap commits: no refresh may be half-way
             if not self._swap_in_merged_locked(plan, items, core, started):
@@ -2071,12 +2077,14 @@ class Shard:
 
     # ---- scheduled work ----------------------------------------------------------------------
 
-    def scheduled_maintenance(self) -> None:
+    def scheduled_maintenance(self, merge: bool = True) -> None:
         """What node/ runs on a timer (every ~100 ms–1 s): refresh when the refresh interval has
         passed, the "async" log fsync when due, a flush when ``_flush_reason`` gives one or a due
         refresh finds ``flush_at_refresh_operations`` uncommitted (either way one segment build; it
         publishes only when a refresh was due), an unpublished segment when the buffer outgrew
-        ``indexing_buffer_bytes``, one merge step, and the reader-context sweep."""
+        ``indexing_buffer_bytes``, one merge step (unless ``merge`` is False: a caller that runs
+        ``maybe_merge`` on a thread of its own, so a long merge does not delay refreshes), and the
+        reader-context sweep."""
         with self._lock:
             self._check_open()
             interval = self.settings.refresh_interval_seconds
@@ -2096,7 +2104,8 @@ class Shard:
             self._write_buffer(publish=False)
         if self._translog.durability == "async":
             self._wait_for_durability(None)
-        self.maybe_merge()
+        if merge:
+            self.maybe_merge()
         self.sweep_expired_reader_contexts()
         self._persist_global_checkpoint()
 

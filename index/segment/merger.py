@@ -12,7 +12,7 @@ Must never: change a document's content, or reorder documents within a part.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import chain, compress
 from dataclasses import dataclass
 from typing import Any
@@ -21,6 +21,7 @@ import numpy as np
 from pyroaring import BitMap
 
 from index.analysis.batch_terms import sorted_string_order
+from index.errors import MergeAbortedError
 from index.segment.builder import (
     _write_inverted, write_numeric_columns, write_sorted_set, write_sources,
 )
@@ -49,14 +50,27 @@ def _gather_ranges(offsets: np.ndarray, selected: np.ndarray) -> tuple[np.ndarra
     return flat, counts
 
 
-def merge_segments(parts: Sequence[MergePart]) -> bytes:
-    """The body of one segment holding the kept documents of ``parts`` in order."""
+def merge_segments(parts: Sequence[MergePart], should_stop: Callable[[], bool] = lambda: False) -> bytes:
+    """The body of one segment holding the kept documents of ``parts`` in order. ``should_stop`` is
+    asked between fields and between source blocks; when it answers True the merge raises
+    MergeAbortedError (a 333k-document merge takes ~5 s; a closing shard must not wait for it)."""
     # a merge writes the long-lived segments: the denser zstd level (ADR 0335)
     with segment_build_allocation(), zstd_level(MERGED_SEGMENT_ZSTD_LEVEL):   # temporaries: ADR 0295
-        return _merge_segments(parts)
+        return _merge_segments(parts, should_stop)
 
 
-def _merge_segments(parts: Sequence[MergePart]) -> bytes:
+def _stop_if_asked(should_stop: Callable[[], bool]) -> None:
+    if should_stop():
+        raise MergeAbortedError("the merge was aborted: its shard is closing")
+
+
+def _checked_blocks(blocks: Iterable[Iterable[bytes]], should_stop: Callable[[], bool]) -> Iterator[Iterable[bytes]]:
+    for block in blocks:
+        _stop_if_asked(should_stop)
+        yield block
+
+
+def _merge_segments(parts: Sequence[MergePart], should_stop: Callable[[], bool]) -> bytes:
     writer = SectionWriter()
     sizes = [len(part.kept_docs) for part in parts]
     max_doc = int(sum(sizes))
@@ -79,6 +93,7 @@ def _merge_segments(parts: Sequence[MergePart]) -> bytes:
 
     kept_bitmaps = [BitMap(part.kept_docs.tolist()) for part in parts]
     for path in sorted(field_types):
+        _stop_if_asked(should_stop)
         if path not in (ID_FIELD, FIELD_NAMES_FIELD) and not any(
                 part.core.postings(FIELD_NAMES_FIELD, path) & kept for part, kept in zip(parts, kept_bitmaps)):
             continue   # no kept document has a value: the field is absent, as a fresh build would have it
@@ -87,6 +102,7 @@ def _merge_segments(parts: Sequence[MergePart]) -> bytes:
         if any(meta and meta.get("inverted") for meta in metas):
             with_positions = any(meta and meta.get("positions") for meta in metas)
             inverted, lengths = _merge_inverted(parts, remaps, path, max_doc, with_positions)
+            _stop_if_asked(should_stop)
             _write_inverted(writer, path, inverted, lengths, max_doc, metadata, with_positions=with_positions)
         numeric_kinds = {meta["numeric"] for meta in metas if meta and "numeric" in meta}
         if numeric_kinds:
@@ -123,7 +139,8 @@ def _merge_segments(parts: Sequence[MergePart]) -> bytes:
         writer.add_bytes("routed_docs", routed.serialize())
         writer.add_strings("routings", routings)
     # block by block (each decompressed once), streamed: one block of each side in memory
-    sources = chain.from_iterable(chain.from_iterable(part.core.source_chunks(part.kept_docs) for part in parts))
+    sources = chain.from_iterable(_checked_blocks(
+        chain.from_iterable(part.core.source_chunks(part.kept_docs) for part in parts), should_stop))
     write_sources(writer, sources, max_doc)
     return writer.encode()
 

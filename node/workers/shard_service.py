@@ -812,15 +812,39 @@ def _noting_searches(method: ShardMethod) -> ShardMethod:
 def _maintenance_loop(registry: ShardRegistry) -> None:
     while True:
         time.sleep(MAINTENANCE_INTERVAL_SECONDS)
-        for key, shard in list(registry.shards.items()):
-            try:
-                search_idle.before_maintenance(shard, key)
-                shard.scheduled_maintenance()
-            except StorageError as error:
-                # an async fsync that failed leaves the shard failed: reopen it, as a call would
-                reopen_if_failed(registry, key, error)
-            except Exception:  # noqa: BLE001 — one shard's trouble must not stop the others' refreshes
-                logger.debug("scheduled maintenance failed", exc_info=True)
+        maintain_every_shard(registry)
+
+
+def maintain_every_shard(registry: ShardRegistry) -> None:
+    """Refreshes, flushes, log fsyncs and reader-context sweeps of every shard of this worker — not
+    merges: those run on their own thread (``merge_every_shard``), so a long one (an idle merge of
+    333k documents takes ~8 s) never holds back a shard's refresh."""
+    for key, shard in list(registry.shards.items()):
+        try:
+            search_idle.before_maintenance(shard, key)
+            shard.scheduled_maintenance(merge=False)
+        except StorageError as error:
+            # an async fsync that failed leaves the shard failed: reopen it, as a call would
+            reopen_if_failed(registry, key, error)
+        except Exception:  # noqa: BLE001 — one shard's trouble must not stop the others' refreshes
+            logger.debug("scheduled maintenance failed", exc_info=True)
+
+
+def _merge_loop(registry: ShardRegistry) -> None:
+    while True:
+        time.sleep(MAINTENANCE_INTERVAL_SECONDS)
+        merge_every_shard(registry)
+
+
+def merge_every_shard(registry: ShardRegistry) -> None:
+    """One merge step (tiered, or idle) of every shard of this worker."""
+    for key, shard in list(registry.shards.items()):
+        try:
+            shard.maybe_merge()
+        except StorageError as error:
+            reopen_if_failed(registry, key, error)
+        except Exception:  # noqa: BLE001 — one shard's trouble must not stop the others' merges
+            logger.debug("merge failed", exc_info=True)
 
 
 def _ensure_maintenance(registry: ShardRegistry) -> None:
@@ -829,6 +853,7 @@ def _ensure_maintenance(registry: ShardRegistry) -> None:
             return
         _maintenance_started.set()
     threading.Thread(target=_maintenance_loop, args=(registry,), name="shard-maintenance", daemon=True).start()
+    threading.Thread(target=_merge_loop, args=(registry,), name="shard-merges", daemon=True).start()
 
 
 # --------------------------------------------------------------------------- failed shards

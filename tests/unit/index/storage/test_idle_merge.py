@@ -84,10 +84,10 @@ def test_statistics_show_the_merge_being_built(tmp_path, monkeypatch, manual_clo
     seen = []
     real_merge_segments = shard_module.merge_segments
 
-    def observed_merge_segments(parts):
+    def observed_merge_segments(parts, should_stop):
         statistics = shard.statistics()
         seen.append((statistics.merge_current, statistics.merge_current_docs))
-        return real_merge_segments(parts)
+        return real_merge_segments(parts, should_stop)
 
     monkeypatch.setattr(shard_module, "merge_segments", observed_merge_segments)
     shard.force_merge(1)

@@ -36,10 +36,10 @@ def test_a_copy_reopened_while_a_merge_was_half_way_keeps_every_committed_segmen
     merge_started, release_merge = threading.Event(), threading.Event()
     real_merge_segments = shard_module.merge_segments
 
-    def held_merge_segments(parts):
+    def held_merge_segments(parts, should_stop):
         merge_started.set()
         release_merge.wait()
-        return real_merge_segments(parts)
+        return real_merge_segments(parts, should_stop)    # asked to stop by then: the close is waiting
 
     monkeypatch.setattr(shard_module, "merge_segments", held_merge_segments)
     merging = threading.Thread(target=first.force_merge)

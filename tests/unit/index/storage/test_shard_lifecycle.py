@@ -189,12 +189,12 @@ def test_writes_made_while_a_merge_is_being_built_are_kept(tmp_path, stub_mappin
     real_merge = shard_module.merge_segments
     calls = []
 
-    def merge_while_others_write(parts):
+    def merge_while_others_write(parts, should_stop):
         if not calls:     # the merge's build runs outside the writer lock: a writer gets in now
             calls.append(len(parts))
             shard.apply_as_primary([DeleteOperation("d1"), IndexOperation("d2", b'{"title":"changed"}'),
                                     IndexOperation("new", b'{"title":"merge me"}')], 1)
-        return real_merge(parts)
+        return real_merge(parts, should_stop)
 
     monkeypatch.setattr(shard_module, "merge_segments", merge_while_others_write)
     shard.force_merge(1)
