@@ -819,15 +819,11 @@ def maintain_every_shard(registry: ShardRegistry) -> None:
     """Refreshes, flushes, log fsyncs and reader-context sweeps of every shard of this worker — not
     merges: those run on their own thread (``merge_every_shard``), so a long one (an idle merge of
     333k documents takes ~8 s) never holds back a shard's refresh."""
-    for key, shard in list(registry.shards.items()):
-        try:
-            search_idle.before_maintenance(shard, key)
-            shard.scheduled_maintenance(merge=False)
-        except StorageError as error:
-            # an async fsync that failed leaves the shard failed: reopen it, as a call would
-            reopen_if_failed(registry, key, error)
-        except Exception:  # noqa: BLE001 — one shard's trouble must not stop the others' refreshes
-            logger.debug("scheduled maintenance failed", exc_info=True)
+    def maintain(key: tuple[str, int], shard: Shard) -> None:
+        search_idle.before_maintenance(shard, key)
+        shard.scheduled_maintenance(merge=False)
+
+    _on_every_shard(registry, maintain, "scheduled maintenance")
 
 
 def _merge_loop(registry: ShardRegistry) -> None:
@@ -838,13 +834,19 @@ def _merge_loop(registry: ShardRegistry) -> None:
 
 def merge_every_shard(registry: ShardRegistry) -> None:
     """One merge step (tiered, or idle) of every shard of this worker."""
+    _on_every_shard(registry, lambda key, shard: shard.maybe_merge(), "merge")
+
+
+def _on_every_shard(registry: ShardRegistry, action: Callable[[tuple[str, int], Shard], Any], what: str) -> None:
+    """``action`` on each shard in turn; one shard's trouble never stops the others'."""
     for key, shard in list(registry.shards.items()):
         try:
-            shard.maybe_merge()
+            action(key, shard)
         except StorageError as error:
+            # an async fsync or a merge's write that failed leaves the shard failed: reopen it, as a call would
             reopen_if_failed(registry, key, error)
-        except Exception:  # noqa: BLE001 — one shard's trouble must not stop the others' merges
-            logger.debug("merge failed", exc_info=True)
+        except Exception:  # noqa: BLE001 — logged; the other shards go on
+            logger.debug("%s failed", what, exc_info=True)
 
 
 def _ensure_maintenance(registry: ShardRegistry) -> None:
