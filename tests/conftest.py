@@ -13,12 +13,28 @@ import os
 from pathlib import Path
 
 import hypothesis
+import pytest
 
 hypothesis.settings.register_profile("ci", max_examples=100, deadline=None, print_blob=True)
 hypothesis.settings.register_profile("dev", max_examples=30, deadline=None, print_blob=True)
 hypothesis.settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
 
 TESTS_ROOT = Path(__file__).resolve().parent
+
+
+class ManualClock:
+    """A clock (index/'s shards, node/'s search idle) that stands still until the test sets ``now``."""
+
+    def __init__(self, now: float = 0.0) -> None:
+        self.now = now
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def manual_clock() -> ManualClock:
+    return ManualClock()
 
 # Seconds each part of the suite may take on CI's 2 cores (the sum stays under 25 minutes).
 PART_BUDGET_SECONDS = {

@@ -141,21 +141,6 @@ DEFAULT_TYPES = {"title": "text", "body": "text", "tag": "keyword", "count": "lo
                  "flag": "boolean", "n": "long", "meta.count": "long", "meta.tag": "keyword"}
 
 
-class ManualClock:
-    """A shard's clock that stands still until the test sets ``now``."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
-@pytest.fixture
-def manual_clock():
-    return ManualClock()
-
-
 @pytest.fixture
 def stub_mapping():
     return StubMapping(DEFAULT_TYPES)

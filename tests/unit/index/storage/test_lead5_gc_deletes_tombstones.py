@@ -18,17 +18,10 @@ MAPPING = Mapping.from_json({"properties": {"title": {"type": "text"}}})
 ANALYSIS = AnalysisRegistry.from_index_settings({})
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
 @pytest.fixture
-def shard_and_clock():
-    clock = Clock()
+def shard_and_clock(manual_clock):
+    clock = manual_clock
+    clock.now = 1000.0
     directory = Path(tempfile.mkdtemp(prefix="gc-deletes-"))
     # every operation flushes and merges: the tombstone's only way to survive is gc_deletes
     settings = ShardSettings(refresh_interval_seconds=None, flush_threshold_operations=1,

@@ -11,21 +11,14 @@ from index.operations import ReplicatedOperation
 from index.shard import GLOBAL_CHECKPOINT_PERSIST_SECONDS, Shard, ShardSettings
 
 
-class Clock:
-    def __init__(self):
-        self.now = 1000.0
-
-    def __call__(self):
-        return self.now
-
-
 def operations(count):
     return [ReplicatedOperation("index", seq_no, 1, 1, f"d{seq_no}", orjson.dumps({"title": f"t{seq_no}"}))
             for seq_no in range(count)]
 
 
-def test_maintenance_persists_a_newer_global_checkpoint_that_a_reopen_reads_back(tmp_path, stub_mapping, stub_analysis):
-    clock = Clock()
+def test_maintenance_persists_a_newer_global_checkpoint_that_a_reopen_reads_back(tmp_path, stub_mapping, stub_analysis, manual_clock):
+    clock = manual_clock
+    clock.now = 1000.0
     shard = Shard.open(tmp_path, ShardSettings(), stub_mapping, stub_analysis, clock=clock)
     shard.apply_as_replica(operations(10))
     committed_local_checkpoint = read_commit_point(tmp_path).local_checkpoint
@@ -49,8 +42,9 @@ def test_maintenance_persists_a_newer_global_checkpoint_that_a_reopen_reads_back
         reopened.close()
 
 
-def test_the_persisted_value_never_exceeds_what_the_copy_holds(tmp_path, stub_mapping, stub_analysis):
-    clock = Clock()
+def test_the_persisted_value_never_exceeds_what_the_copy_holds(tmp_path, stub_mapping, stub_analysis, manual_clock):
+    clock = manual_clock
+    clock.now = 1000.0
     shard = Shard.open(tmp_path, ShardSettings(), stub_mapping, stub_analysis, clock=clock)
     try:
         shard.apply_as_replica(operations(3))

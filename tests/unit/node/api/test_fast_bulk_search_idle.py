@@ -15,17 +15,10 @@ from node.workers.registry import ShardRegistry
 UUID = "idle-index"
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-
 @pytest.fixture
-def worker(tmp_path, monkeypatch):
-    clock = FakeClock()
+def worker(tmp_path, monkeypatch, manual_clock):
+    clock = manual_clock
+    clock.now = 1000.0
     monkeypatch.setattr(shard_service, "search_idle", shard_service.SearchIdle(clock))
     # the test drives maintenance itself: no background thread
     monkeypatch.setattr(shard_service, "_ensure_maintenance", lambda registry: None)
