@@ -123,8 +123,8 @@ def measure_failover(nodes: list[harness.NodeProcess]) -> dict:
     finally:
         client.close()
     return {"victim": victim.name, "victim_was_master": victim_was_master, "seconds_to_accept_writes": None,
-            "attempts": attempts,
-            "last_error": last_error, "copies_before": copies_before, "failed": f"no acknowledged write within {FAILOVER_DEADLINE_SECONDS} s"}
+            "attempts": attempts, "last_error": last_error, "copies_before": copies_before,
+            "failed": f"no acknowledged write within {FAILOVER_DEADLINE_SECONDS} s"}
 
 
 def measure_restart(nodes: list[harness.NodeProcess], victim_name: str, copies_before: int = 1) -> dict:

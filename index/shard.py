@@ -1805,9 +1805,6 @@ class Shard:
         return _MergePlan(chosen, items, {id(s): FrozenBitMap(s.deleted) for s in chosen},
                           self._new_segment_name())
 
-    def _is_closing(self) -> bool:
-        return self._closing
-
     def _merge(self, names: list[str], warm: bool = False) -> bool:
         """Plan under the lock, build the merged segment without it, swap it in under the lock.
         Deletes made meanwhile carry over; a merge that raced a rollback reviving a doc it dropped
@@ -1836,7 +1833,7 @@ class Shard:
         core = None
         if items:
             # fsynced here, outside the writer lock, so the commit after the swap has less to do
-            merged = merge_segments(parts, self._is_closing)
+            merged = merge_segments(parts, lambda: self._closing)
             write_checked_file(self.path / segment_file_name(plan.name), SEGMENT, merged, "segment.write", durable=True)
             core = SegmentCore(self.path, plan.name)
             if warm and not self._closing:

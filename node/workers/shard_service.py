@@ -809,10 +809,11 @@ def _noting_searches(method: ShardMethod) -> ShardMethod:
     return noted
 
 
-def _maintenance_loop(registry: ShardRegistry) -> None:
+def _every_interval(pass_over_shards: Callable[[ShardRegistry], None], registry: ShardRegistry) -> None:
+    """A background thread's body: ``pass_over_shards`` every MAINTENANCE_INTERVAL_SECONDS, forever."""
     while True:
         time.sleep(MAINTENANCE_INTERVAL_SECONDS)
-        maintain_every_shard(registry)
+        pass_over_shards(registry)
 
 
 def maintain_every_shard(registry: ShardRegistry) -> None:
@@ -824,12 +825,6 @@ def maintain_every_shard(registry: ShardRegistry) -> None:
         shard.scheduled_maintenance(merge=False)
 
     _on_every_shard(registry, maintain, "scheduled maintenance")
-
-
-def _merge_loop(registry: ShardRegistry) -> None:
-    while True:
-        time.sleep(MAINTENANCE_INTERVAL_SECONDS)
-        merge_every_shard(registry)
 
 
 def merge_every_shard(registry: ShardRegistry) -> None:
@@ -854,8 +849,8 @@ def _ensure_maintenance(registry: ShardRegistry) -> None:
         if _maintenance_started.is_set():
             return
         _maintenance_started.set()
-    threading.Thread(target=_maintenance_loop, args=(registry,), name="shard-maintenance", daemon=True).start()
-    threading.Thread(target=_merge_loop, args=(registry,), name="shard-merges", daemon=True).start()
+    for pass_over_shards, name in ((maintain_every_shard, "shard-maintenance"), (merge_every_shard, "shard-merges")):
+        threading.Thread(target=_every_interval, args=(pass_over_shards, registry), name=name, daemon=True).start()
 
 
 # --------------------------------------------------------------------------- failed shards
