@@ -5,12 +5,12 @@ the log is read back (from a copy: the files must not change) and replayed. This
 session-6 analysis of jepsen-lite seed 2186230553 found which copy was promoted without the writes.
 """
 
-import socket
 import time
 
 import pytest
 
 from node.cli import main
+from raft.testing import free_addresses
 from raft import commands as c
 from raft.adapter import ClusterStateMachine, RaftConfig, read_stopped_log
 from raft.history import describe_shard, replay_log
@@ -20,9 +20,7 @@ CEILING_SECONDS = 60.0
 
 
 def free_address():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
+    return free_addresses(1)[0]
 
 
 def committed(machine, command):

@@ -3,12 +3,12 @@ faults file: isolating the leader through the file elects a new leader on the ma
 the old leader commits nothing, and after the file is healed every voter converges."""
 
 import os
-import socket
 import time
 
 import orjson
 import pytest
 
+from raft.testing import free_addresses
 from raft import commands as c
 from raft.adapter import ClusterStateMachine, RaftConfig
 from raft.faults import FaultsFileWatcher, LinkFaults, faulty_transport_class
@@ -18,9 +18,7 @@ CEILING_SECONDS = 60.0
 
 
 def free_address():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
+    return free_addresses(1)[0]
 
 
 def write_faults(path, names, voters, links, generation):
@@ -62,7 +60,7 @@ def submit_until_committed(machine, command):
 @pytest.fixture
 def cluster(tmp_path):
     names = ["n0", "n1", "n2"]
-    voters = [free_address() for _ in names]
+    voters = free_addresses(len(names))
     faults_path = tmp_path / "faults.json"
     write_faults(faults_path, names, voters, [], generation=1)
     machines = [ClusterStateMachine(RaftConfig(

@@ -13,6 +13,7 @@ from pathlib import Path
 import orjson
 import pytest
 
+from raft.testing import free_addresses
 from raft import commands as c
 from raft.adapter import ClusterStateMachine, RaftConfig, SubmitResult
 from raft.errors import RaftConfigurationError
@@ -23,9 +24,7 @@ CEILING_SECONDS = 60.0
 
 
 def free_address():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
+    return free_addresses(1)[0]
 
 
 ALL_MACHINES = []
@@ -108,7 +107,7 @@ def test_state_listeners_see_every_version_in_order(tmp_path, machines):
 def test_a_submission_that_never_finds_a_leader_is_not_committed_exactly_once(tmp_path, machines):
     # Two voters, one never started: no leader can be elected, so the command is never handed
     # to pysyncobj and its failure is definite (it will not commit later behind our back).
-    address, absent = free_address(), free_address()
+    address, absent = free_addresses(2)
     machine = start(machines, make_config(tmp_path, "lonely", address, [address, absent]))
     results = []
     fired = threading.Event()
@@ -125,7 +124,7 @@ def test_a_submission_that_never_finds_a_leader_is_not_committed_exactly_once(tm
 
 
 def test_a_command_the_leader_cannot_commit_has_an_unknown_outcome(tmp_path, machines):
-    voters = [free_address() for _ in range(2)]
+    voters = free_addresses(2)
     pair = [start(machines, make_config(tmp_path, f"p{i}", voters[i], voters,
                                         leader_fallback_timeout_seconds=30.0)) for i in range(2)]
     submit_until_committed(pair[0], register("together"))
@@ -179,7 +178,7 @@ def test_a_voter_restarts_from_its_journal_and_snapshot_with_a_newer_term(tmp_pa
 
 
 def test_three_voters_elect_one_leader_and_replicate_the_state(tmp_path, machines):
-    voters = [free_address() for _ in range(3)]
+    voters = free_addresses(3)
     cluster = [start(machines, make_config(tmp_path, f"v{i}", voters[i], voters)) for i in range(3)]
     def one_agreed_leader():
         statuses = [m.status() for m in cluster]
@@ -215,7 +214,7 @@ def test_a_read_only_node_receives_the_state_and_can_submit(tmp_path, machines):
 
 
 def test_a_peer_with_the_wrong_password_is_refused(tmp_path, machines):
-    voters = [free_address() for _ in range(3)]
+    voters = free_addresses(3)
     good = [start(machines, make_config(tmp_path, f"g{i}", voters[i], voters)) for i in range(2)]
     intruder = start(machines, make_config(tmp_path, "bad", voters[2], voters, secret="wrong"))
     wait_until(lambda: any(m.status().role == "leader" for m in good), "a leader among the two")
@@ -290,7 +289,7 @@ def test_a_snapshot_restore_is_announced_to_listeners_without_an_outcome(tmp_pat
 
 
 def test_the_remaining_voters_elect_a_new_leader_with_a_higher_term(tmp_path, machines):
-    voters = [free_address() for _ in range(3)]
+    voters = free_addresses(3)
     cluster = [start(machines, make_config(tmp_path, f"v{i}", voters[i], voters)) for i in range(3)]
     wait_until(lambda: sum(m.status().role == "leader" for m in cluster) == 1, "one leader")
     submit_until_committed(cluster[0], register("before"))
@@ -325,7 +324,7 @@ def test_a_command_above_the_entry_size_limit_is_refused_without_entering_the_lo
 
 
 def test_a_lagging_voter_catches_up_from_the_leaders_snapshot(tmp_path, machines):
-    voters = [free_address() for _ in range(3)]
+    voters = free_addresses(3)
     configs = [make_config(tmp_path, f"v{i}", voters[i], voters) for i in range(3)]
     cluster = [start(machines, config) for config in configs]
     submit_until_committed(cluster[0], register("early"))
@@ -362,7 +361,7 @@ def test_a_transport_class_is_plumbed_through_for_fault_injection(tmp_path, mach
             sent_types.append(message.get("type") if isinstance(message, dict) else None)
             return super().send(node, message)
 
-    voters = [free_address() for _ in range(2)]
+    voters = free_addresses(2)
     pair = [start(machines, make_config(tmp_path, f"t{i}", voters[i], voters,
                                         transport_class=RecordingTransport)) for i in range(2)]
     submit_until_committed(pair[0], register("through-the-hook"))
@@ -401,7 +400,7 @@ def test_a_corrupt_snapshot_refuses_to_start_and_names_the_file(tmp_path, machin
 
 
 def test_a_whole_cluster_restart_keeps_the_state(tmp_path, machines):
-    voters = [free_address() for _ in range(3)]
+    voters = free_addresses(3)
     configs = [make_config(tmp_path, f"v{i}", voters[i], voters) for i in range(3)]
     first_run = [start(machines, config) for config in configs]
     for number in range(3):
@@ -450,7 +449,7 @@ def test_every_configuration_problem_is_reported_together(tmp_path):
 
 
 def test_concurrent_submitters_each_get_exactly_one_answer(tmp_path, machines):
-    voters = [free_address() for _ in range(3)]
+    voters = free_addresses(3)
     cluster = [start(machines, make_config(tmp_path, f"c{i}", voters[i], voters)) for i in range(3)]
     submit_until_committed(cluster[0], register("warm-up"))
     answers: dict[str, list] = {}

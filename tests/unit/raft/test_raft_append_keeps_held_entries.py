@@ -3,6 +3,7 @@ conflict with the leader's (Raft's rule), never entries it holds exactly as the 
 
 from hypothesis import given, strategies as st
 
+from raft.testing import free_addresses
 from raft.adapter import without_redundant_truncation
 
 
@@ -73,7 +74,6 @@ def test_a_rewrite_only_ever_skips_entries_the_follower_already_holds(terms, pre
 # ---- the transport, on real pysyncobj voters -------------------------------------------------
 
 import logging  # noqa: E402 — the section's own imports
-import socket  # noqa: E402
 import threading  # noqa: E402
 import time  # noqa: E402
 
@@ -83,9 +83,7 @@ from raft.state import NodeInfo  # noqa: E402
 
 
 def free_address():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
+    return free_addresses(1)[0]
 
 
 def wait_until(condition, seconds=60.0):
@@ -110,7 +108,7 @@ def resend_to_follower(tmp_path, transport_class):
     """Three voters commit a few commands; then the leader's resend of ONE old entry (a batch cut
     short, overtaken pipelining) reaches a follower. Returns (the follower's last log index
     before, after, CRITICAL lines pysyncobj logged)."""
-    voters = [free_address() for _ in range(3)]
+    voters = free_addresses(3)
     machines = []
     try:
         for number, address in enumerate(voters):

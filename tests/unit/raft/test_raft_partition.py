@@ -2,12 +2,12 @@
 its writes are never acknowledged as committed, the majority elects a new leader and keeps
 committing, and after the partition heals every voter converges on the majority's state."""
 
-import socket
 import threading
 import time
 
 import pytest
 
+from raft.testing import free_addresses
 from raft import commands as c
 from raft.adapter import DEFAULT_TRANSPORT_CLASS, ClusterStateMachine, RaftConfig
 from raft.state import NodeInfo
@@ -30,9 +30,7 @@ class PartitionableTransport(DEFAULT_TRANSPORT_CLASS):
 
 
 def free_address():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return f"127.0.0.1:{probe.getsockname()[1]}"
+    return free_addresses(1)[0]
 
 
 def wait_until(condition, what, machines):
@@ -53,7 +51,7 @@ def register(node_id):
 @pytest.fixture
 def cluster(tmp_path):
     ISOLATED.clear()
-    voters = [free_address() for _ in range(3)]
+    voters = free_addresses(3)
     machines = [ClusterStateMachine(RaftConfig(
         cluster_name="partition", cluster_secret="secret", data_directory=tmp_path / f"v{i}",
         self_address=voters[i], voter_addresses=tuple(voters),
